@@ -1,0 +1,30 @@
+/* cli.c — subcommand dispatch and the top-level help text of `fedge`. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "fedge — federation edge server for SIP\n"
+    "\n"
+    "usage: fedge COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  serve -c FILE        run the edge server\n"
+    "  parse FILE...        parse SIP messages ('-' reads stdin), print JSON\n"
+    "  version              print the version\n"
+    "  help                 this text\n";
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        puts("fedge 0.1.0");
+        return 0;
+    }
+    fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,402 @@
+/* sip.h — the SIP message core: stream framing, a zero-copy parser with
+ * typed, lazily parsed headers, URIs (sip, sips, tel) with RFC 3261 §19.1.4
+ * comparison, and a printer that rebuilds a message with edits while
+ * copying untouched bytes verbatim.
+ *
+ * Memory: nothing here allocates. A parsed sip_msg_t points into the
+ * caller's buffer (every fedge_str_t is a slice of it) and must not outlive
+ * it. Typed accessors cache their result inside the sip_msg_t, so they take
+ * a non-const message; calling one twice is always safe and cheap.
+ *
+ * Errors: negative FEDGE_ESIP_* codes from base/base.h; fedge_strerror()
+ * gives a reason phrase fit for a 400 response. Framing errors
+ * (fedge_is_framing_error()) mean the stream is lost: close the connection.
+ */
+#ifndef FEDGE_SIP_H
+#define FEDGE_SIP_H
+
+#include "base/base.h"
+
+/* ------------------------------------------------------------------ */
+/* Limits                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Hard capacity of the header table inside sip_msg_t. */
+#define SIP_MAX_HEADERS_CAP 256
+
+typedef struct {
+    size_t max_message_size; /* whole message, headers + body (65536) */
+    unsigned max_headers;    /* header lines, <= SIP_MAX_HEADERS_CAP (128) */
+    unsigned max_line_len;   /* one header incl. folded lines (8192) */
+    unsigned max_uri_len;    /* Request-URI and any URI in a typed header (2048) */
+    unsigned max_vias;       /* Via values in all Via headers together (32) */
+} sip_limits_t;
+
+/* Fills *l with the defaults shown above. */
+void sip_limits_default(sip_limits_t *l);
+
+/* ------------------------------------------------------------------ */
+/* Stream framing (TCP/TLS)                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    SIP_FRAME_NEED_MORE = 0, /* no complete unit yet: read more bytes */
+    SIP_FRAME_MESSAGE = 1,   /* a whole message of *unit_len bytes */
+    SIP_FRAME_PING = 2,      /* a CRLFCRLF keep-alive ping (RFC 5626 §3.5.1):
+                                answer with a single CRLF pong */
+    SIP_FRAME_PONG = 3,      /* a lone CRLF (a pong, or stray CRLF before a
+                                start line, RFC 3261 §7.5): skip it */
+} sip_frame_kind_t;
+
+/* Resumable framer: remembers how far it has scanned so that bytes arriving
+ * one at a time cost O(n) in all, not O(n^2). */
+typedef struct {
+    size_t max_size;
+    size_t scanned;  /* bytes of the current unit already searched */
+    size_t hdr_end;  /* offset just past CRLFCRLF once found, else 0 */
+    size_t body_len; /* Content-Length once hdr_end is known */
+} sip_framer_t;
+
+void sip_framer_init(sip_framer_t *f, size_t max_message_size);
+
+/* Looks at buf[0..len), which starts at a unit boundary (the caller removes
+ * each returned unit from the front of its buffer before calling again, and
+ * keeps the bytes that follow). Returns a sip_frame_kind_t (>= 0) and sets
+ * *unit_len for MESSAGE, PING and PONG; or a negative framing error
+ * (FEDGE_ESIP_TOO_BIG, _NO_CLEN, _BAD_CLEN, _CLEN_MISMATCH, _GARBAGE) after
+ * which the stream cannot be resynchronised. On a stream, Content-Length is
+ * required. The framer resets itself after returning a unit. */
+int sip_framer_next(sip_framer_t *f, const char *buf, size_t len, size_t *unit_len);
+
+/* ------------------------------------------------------------------ */
+/* Header and method identities                                        */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    SIP_HDR_OTHER = 0,
+    SIP_HDR_VIA,            /* v */
+    SIP_HDR_FROM,           /* f */
+    SIP_HDR_TO,             /* t */
+    SIP_HDR_CALL_ID,        /* i */
+    SIP_HDR_CSEQ,
+    SIP_HDR_MAX_FORWARDS,
+    SIP_HDR_CONTACT,        /* m */
+    SIP_HDR_ROUTE,
+    SIP_HDR_RECORD_ROUTE,
+    SIP_HDR_CONTENT_LENGTH, /* l */
+    SIP_HDR_CONTENT_TYPE,   /* c */
+    SIP_HDR_CONTENT_ENCODING, /* e */
+    SIP_HDR_REQUIRE,
+    SIP_HDR_PROXY_REQUIRE,
+    SIP_HDR_SUPPORTED,      /* k */
+    SIP_HDR_UNSUPPORTED,
+    SIP_HDR_EXPIRES,
+    SIP_HDR_EVENT,          /* o */
+    SIP_HDR_ALLOW,
+    SIP_HDR_ALLOW_EVENTS,   /* u */
+    SIP_HDR_SUBJECT,        /* s */
+    SIP_HDR_REFER_TO,       /* r */
+    SIP_HDR_REFERRED_BY,    /* b */
+    SIP_HDR_SESSION_EXPIRES,/* x */
+    SIP_HDR_ACCEPT_CONTACT, /* a */
+    SIP_HDR_REJECT_CONTACT, /* j */
+    SIP_HDR_REQUEST_DISPOSITION, /* d */
+    SIP_HDR_IDENTITY,       /* y */
+    SIP_HDR_IDENTITY_INFO,  /* n */
+    SIP_HDR_WARNING,
+    SIP_HDR_USER_AGENT,
+    SIP_HDR_SERVER,
+    SIP_HDR_AUTHORIZATION,
+    SIP_HDR_PROXY_AUTHORIZATION,
+    SIP_HDR_WWW_AUTHENTICATE,
+    SIP_HDR_PROXY_AUTHENTICATE,
+    SIP_HDR_SUBSCRIPTION_STATE,
+    SIP_HDR__COUNT
+} sip_hdr_id_t;
+
+typedef enum {
+    SIP_METHOD_OTHER = 0, /* extension method: see msg->method */
+    SIP_METHOD_INVITE,
+    SIP_METHOD_ACK,
+    SIP_METHOD_BYE,
+    SIP_METHOD_CANCEL,
+    SIP_METHOD_OPTIONS,
+    SIP_METHOD_REGISTER,
+    SIP_METHOD_MESSAGE,
+    SIP_METHOD_SUBSCRIBE,
+    SIP_METHOD_NOTIFY,
+    SIP_METHOD_REFER,
+    SIP_METHOD_INFO,
+    SIP_METHOD_UPDATE,
+    SIP_METHOD_PRACK,
+    SIP_METHOD_PUBLISH,
+} sip_method_t;
+
+/* Header id for a name (long or compact form, any case); SIP_HDR_OTHER when
+ * unknown. */
+sip_hdr_id_t sip_hdr_id(const char *name, size_t len);
+/* Canonical long name ("Call-ID") for an id; "" for SIP_HDR_OTHER. */
+const char *sip_hdr_name(sip_hdr_id_t id);
+/* Method id for a method token (case-sensitive, as RFC 3261 says). */
+sip_method_t sip_method_id(const char *s, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* URIs                                                                */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    SIP_URI_OTHER = 0, /* any other absoluteURI: only raw and scheme are set */
+    SIP_URI_SIP,
+    SIP_URI_SIPS,
+    SIP_URI_TEL,
+} sip_uri_scheme_t;
+
+typedef enum {
+    SIP_HOST_NAME = 0,
+    SIP_HOST_IPV4,
+    SIP_HOST_IPV6, /* host keeps its brackets: "[2001:db8::1]" */
+} sip_host_kind_t;
+
+typedef struct {
+    fedge_str_t raw;        /* the whole URI as written */
+    sip_uri_scheme_t scheme;
+    fedge_str_t scheme_str; /* as written, e.g. "SIP" */
+    fedge_str_t user;       /* still %-escaped; empty when absent;
+                               for tel: the telephone-subscriber number */
+    fedge_str_t password;   /* empty when absent */
+    bool has_password;
+    fedge_str_t host;       /* empty for tel and OTHER */
+    sip_host_kind_t host_kind;
+    uint16_t port;          /* 0 when absent */
+    bool has_port;
+    fedge_str_t params;     /* ";a=b;c" as written (may be empty) */
+    fedge_str_t headers;    /* "a=b&c=d" after '?' (may be empty) */
+    /* common uri-parameters, looked up once at parse time */
+    fedge_str_t transport, maddr, user_param, method, ttl;
+    bool lr;
+} sip_uri_t;
+
+/* Parses one URI from s[0..len). Returns 0 or FEDGE_ESIP_URI. */
+int sip_uri_parse(const char *s, size_t len, sip_uri_t *out);
+
+/* RFC 3261 §19.1.4 equality of two sip/sips URIs: scheme, user and password
+ * case-sensitive after unescaping, host case-insensitive, port/transport/
+ * ttl/user/method/maddr parameters must match when present in either,
+ * other parameters only when present in both, headers all must match.
+ * tel URIs compare by number and parameters; other schemes byte for byte. */
+bool sip_uri_equal(const sip_uri_t *a, const sip_uri_t *b);
+
+/* Looks up parameter `name` (case-insensitive) in a ";a=b;c" list as found
+ * in URIs, Via, name-addr and Content-Type. Returns 1 and sets *value (empty
+ * for a parameter without value) when found, 0 when not. value may be NULL. */
+int sip_param_get(fedge_str_t params, const char *name, fedge_str_t *value);
+
+/* ------------------------------------------------------------------ */
+/* Typed header values                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    fedge_str_t raw;        /* this via-parm alone, as written */
+    fedge_str_t proto_name, proto_version, transport; /* "SIP" "2.0" "TLS",
+                               each as written between the slashes */
+    fedge_str_t host;       /* sent-by host; IPv6 keeps brackets */
+    sip_host_kind_t host_kind;
+    uint16_t port;          /* 0 when absent */
+    bool has_port;
+    fedge_str_t params;     /* ";branch=...;rport" as written */
+    fedge_str_t branch, received, maddr, ttl;
+    bool has_rport;         /* rport present, with or without value */
+    uint16_t rport;         /* 0 when present without value */
+    bool has_alias;         /* RFC 5923 alias */
+} sip_via_t;
+
+/* From, To, Contact, Route, Record-Route, Refer-To values. */
+typedef struct {
+    fedge_str_t raw;     /* the whole value as written */
+    bool star;           /* Contact: * */
+    fedge_str_t display; /* without the quotes, still escaped; may be empty */
+    bool display_quoted;
+    fedge_str_t uri_str; /* inside <>, or the bare addr-spec */
+    sip_uri_t uri;
+    fedge_str_t params;  /* header parameters after the URI (";tag=..") */
+    fedge_str_t tag;     /* empty when absent */
+    bool has_tag;
+    fedge_str_t expires; /* Contact expires param, empty when absent */
+    fedge_str_t q;
+} sip_nameaddr_t;
+
+typedef struct {
+    uint32_t seq;
+    fedge_str_t method;
+    sip_method_t method_id;
+} sip_cseq_t;
+
+/* Parse one value. Return 0 or the FEDGE_ESIP_* of that header. */
+int sip_via_parse(const char *s, size_t len, sip_via_t *out);
+int sip_nameaddr_parse(const char *s, size_t len, sip_nameaddr_t *out);
+int sip_cseq_parse(const char *s, size_t len, sip_cseq_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    sip_hdr_id_t id;
+    fedge_str_t name;  /* as received, without surrounding whitespace */
+    fedge_str_t value; /* first non-LWS after ':' up to the last non-LWS;
+                          folded lines stay inside as written */
+    fedge_str_t raw;   /* the whole header including its final CRLF */
+} sip_hdr_t;
+
+/* Lazily filled caches: bit set once the field is parsed. */
+enum {
+    SIP_CACHED_RURI = 1u << 0,
+    SIP_CACHED_VIA = 1u << 1,
+    SIP_CACHED_FROM = 1u << 2,
+    SIP_CACHED_TO = 1u << 3,
+    SIP_CACHED_CSEQ = 1u << 4,
+    SIP_CACHED_CALL_ID = 1u << 5,
+    SIP_CACHED_MAXFWD = 1u << 6,
+    SIP_CACHED_CONTACT = 1u << 7,
+    SIP_CACHED_EXPIRES = 1u << 8,
+};
+
+typedef struct sip_msg {
+    const char *buf; /* the message bytes (not owned) */
+    size_t len;
+
+    bool is_request;
+    fedge_str_t start_line;  /* without CRLF */
+    /* request */
+    fedge_str_t method;
+    sip_method_t method_id;
+    fedge_str_t ruri_str;
+    /* response */
+    int status;
+    fedge_str_t reason;
+
+    unsigned nhdrs;
+    sip_hdr_t hdrs[SIP_MAX_HEADERS_CAP];
+    /* index of the first header of each known id, or -1 */
+    int16_t first[SIP_HDR__COUNT];
+
+    fedge_str_t body;
+    long long content_length; /* -1 when the header is absent */
+
+    /* caches, valid when the matching SIP_CACHED_* bit is set */
+    unsigned cached;
+    int cache_err[9];         /* error of a failed typed parse, per bit */
+    sip_uri_t ruri;
+    sip_via_t via;            /* topmost Via value */
+    sip_nameaddr_t from, to, contact;
+    sip_cseq_t cseq;
+    fedge_str_t call_id;
+    int max_forwards;         /* -1 when absent */
+    long long expires;        /* -1 when absent */
+
+    const sip_limits_t *limits;
+} sip_msg_t;
+
+/* Parses one message in buf[0..len) (as framed by sip_framer_next, or a
+ * datagram/file: then without Content-Length the body is the rest, and with
+ * it the rest must hold exactly that many bytes). Splits the start line and
+ * every header, classifies names, checks limits, NUL bytes, and
+ * Content-Length; typed headers are parsed later, on access. limits may be
+ * NULL for the defaults; it must outlive m. Returns 0 or FEDGE_ESIP_*. */
+int sip_parse(const char *buf, size_t len, const sip_limits_t *limits, sip_msg_t *m);
+
+/* Checks what a proxy needs before it can forward or answer a message:
+ * topmost Via, From, To, Call-ID, CSeq (and, for requests, CSeq method ==
+ * method, Request-URI, Max-Forwards when present), the Via count, and that
+ * single headers are single. Returns 0 or the FEDGE_ESIP_* of the first
+ * problem found. */
+int sip_msg_check(sip_msg_t *m);
+
+/* Typed accessors: parse on first call, cached after. Return 0 (result in
+ * *out, valid as long as m and its buffer), FEDGE_ENOENT when the header is
+ * absent, or the header's FEDGE_ESIP_* error. */
+int sip_msg_ruri(sip_msg_t *m, const sip_uri_t **out);
+int sip_msg_via(sip_msg_t *m, const sip_via_t **out);       /* topmost */
+int sip_msg_from(sip_msg_t *m, const sip_nameaddr_t **out);
+int sip_msg_to(sip_msg_t *m, const sip_nameaddr_t **out);
+int sip_msg_contact(sip_msg_t *m, const sip_nameaddr_t **out); /* first */
+int sip_msg_cseq(sip_msg_t *m, const sip_cseq_t **out);
+int sip_msg_call_id(sip_msg_t *m, fedge_str_t *out);
+int sip_msg_max_forwards(sip_msg_t *m, int *out);
+int sip_msg_expires(sip_msg_t *m, long long *out);
+
+/* First header with this id, or NULL. */
+const sip_hdr_t *sip_msg_find(const sip_msg_t *m, sip_hdr_id_t id);
+/* First header whose name equals `name` case-insensitively (long and compact
+ * forms of known headers both match), or NULL. */
+const sip_hdr_t *sip_msg_find_name(const sip_msg_t *m, const char *name);
+
+/* Iterates over the comma-separated values of every header with one id, in
+ * message order (Via, Route, Record-Route, Contact, Require, Supported...).
+ * Commas inside quoted strings and <...> do not split. */
+typedef struct {
+    const sip_msg_t *m;
+    sip_hdr_id_t id;
+    unsigned hdr;  /* current header index */
+    size_t off;    /* offset of the next value inside hdrs[hdr].value */
+} sip_iter_t;
+
+void sip_iter_init(sip_iter_t *it, const sip_msg_t *m, sip_hdr_id_t id);
+/* Returns 1 with the next value (trimmed) in *value and its header index in
+ * *hdr_index (may be NULL), 0 at the end, or FEDGE_ESIP_HEADER when a value
+ * is empty or a quote is unterminated. */
+int sip_iter_next(sip_iter_t *it, fedge_str_t *value, unsigned *hdr_index);
+
+/* Splits a single header value (one header line's value) at top-level
+ * commas the same way; returns the number of values found, at most max,
+ * or FEDGE_ESIP_HEADER. */
+int sip_split_values(fedge_str_t value, fedge_str_t *out, unsigned max);
+
+/* ------------------------------------------------------------------ */
+/* Printing                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    SIP_EDIT_DELETE,             /* drop header `hdr` entirely */
+    SIP_EDIT_DELETE_FIRST_VALUE, /* drop the first comma-separated value of
+                                    header `hdr` (pop Via / Route); the whole
+                                    header when it has only one value */
+    SIP_EDIT_REPLACE_VALUE,      /* keep the name of header `hdr`, new value
+                                    `text` */
+    SIP_EDIT_INSERT_BEFORE,      /* insert the line `text` ("Name: value",
+                                    no CRLF) before header `hdr`; hdr ==
+                                    nhdrs appends after the last header */
+} sip_edit_op_t;
+
+typedef struct {
+    sip_edit_op_t op;
+    unsigned hdr;
+    fedge_str_t text;
+} sip_edit_t;
+
+/* Prints m with edits into out[0..cap). Untouched bytes are copied
+ * verbatim. new_start_line (no CRLF) replaces the start line when not NULL
+ * (e.g. a rewritten Request-URI). Several edits may name one header; inserts
+ * before one header keep their order. The body is copied as it is. Returns
+ * 0 and the length in *out_len, FEDGE_ENOSPC when cap is too small, or
+ * FEDGE_EINVAL for an edit naming a header that does not exist. */
+int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line,
+              const sip_edit_t *edits, unsigned nedits,
+              char *out, size_t cap, size_t *out_len);
+
+/* Builds a response to request req into out[0..cap): status line with code
+ * and reason, all Via headers, From, To (with ";tag=to_tag" added when the
+ * request's To has no tag, code > 100 and to_tag is not NULL), Call-ID,
+ * CSeq, then each line of extra (may be NULL; "Name: value" lines each
+ * ending in CRLF), then Content-Length: 0. req should have passed
+ * sip_msg_check(). Returns 0, FEDGE_ENOSPC or the error of a header it
+ * needed. */
+int sip_build_response(sip_msg_t *req, int code, const char *reason,
+                       const char *to_tag, const char *extra,
+                       char *out, size_t cap, size_t *out_len);
+
+/* Reason phrase RFC 3261 gives for a status code ("Not Found"), or
+ * "Unknown". */
+const char *sip_reason_phrase(int code);
+
+#endif
