@@ -1,0 +1,246 @@
+/* config.h — the static INI configuration of fedge (`fedge serve -c FILE`):
+ * loading with inih, validation with FILE:LINE messages, and the plain-data
+ * config_t that the server reads. docs/configuration.md is the user guide. */
+#ifndef FEDGE_CONFIG_H
+#define FEDGE_CONFIG_H
+
+#include "base/base.h"
+#include "obs/obs.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- defaults: the one place where they are set (docs mirror them) ---- */
+
+/* Federation routing when [federation] routing is not given. default-route
+ * for now; flip to CONFIG_ROUTING_DNS_SRV when DNS routing lands (issue 4). */
+#define CONFIG_DEFAULT_ROUTING CONFIG_ROUTING_DEFAULT_ROUTE
+
+#define CONFIG_DEFAULT_STORE "fedge.db" /* relative to the config file's folder */
+#define CONFIG_DEFAULT_REQUIRE_CLIENT_CERT true
+#define CONFIG_DEFAULT_TLS_MIN_VERSION CONFIG_TLS_1_2
+#define CONFIG_DEFAULT_INTERNAL_TRANSPORT CONFIG_TRANSPORT_TLS
+#define CONFIG_DEFAULT_FEDERATION_PORT 5061 /* default_route without a port */
+#define CONFIG_DEFAULT_MAX_MESSAGE_SIZE (64u * 1024u)
+#define CONFIG_DEFAULT_MAX_CONNECTIONS 10000u
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP 100u
+#define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000u /* 10s */
+#define CONFIG_DEFAULT_IDLE_TIMEOUT_MS 300000u     /* 5m */
+#define CONFIG_DEFAULT_MAX_QUEUED_BYTES (1024u * 1024u)
+#define CONFIG_DEFAULT_LOG_LEVEL OBS_LOG_INFO
+#define CONFIG_DEFAULT_LOG_FORMAT OBS_LOG_TEXT
+#define CONFIG_DEFAULT_DNS_PORT 53
+#define CONFIG_DEFAULT_DNS_TIMEOUT_MS 2000u /* per try */
+#define CONFIG_DEFAULT_DNS_TRIES 3u
+#define CONFIG_DEFAULT_ADMIN_LISTEN "127.0.0.1:8080"
+
+/* Longest accepted line of a configuration file, in bytes (without the
+ * newline), and largest accepted file. */
+#define CONFIG_MAX_LINE 4096
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
+
+/* Longest FQDN (RFC 1035, without a trailing dot) and a buffer for one. */
+#define CONFIG_FQDN_MAX 253
+#define CONFIG_FQDN_BUFSIZE (CONFIG_FQDN_MAX + 1)
+
+typedef enum {
+    CONFIG_ROUTING_DEFAULT_ROUTE = 0, /* all federated traffic to default_route */
+    CONFIG_ROUTING_DNS_SRV = 1,       /* per partner domain, DNS SRV (issue 4) */
+} config_routing_t;
+
+typedef enum {
+    CONFIG_TLS_1_2 = 12,
+    CONFIG_TLS_1_3 = 13,
+} config_tls_version_t;
+
+typedef enum {
+    CONFIG_TRANSPORT_TLS = 0,
+    CONFIG_TRANSPORT_TCP = 1,
+} config_transport_t;
+
+typedef enum {
+    CONFIG_HOST_IPV4 = 0, /* dotted quad, e.g. 192.0.2.1 */
+    CONFIG_HOST_IPV6 = 1, /* literal without brackets, e.g. 2001:db8::1 */
+    CONFIG_HOST_NAME = 2, /* DNS name, validated and lowercased */
+} config_host_kind_t;
+
+/* One host[:port]. host is a NUL-terminated string owned by whoever owns
+ * the config_hostport_t (the config_t for values inside one). port is 0
+ * when the text had none and no default applied (see each key). */
+typedef struct {
+    char *host;
+    uint16_t port;
+    config_host_kind_t kind;
+} config_hostport_t;
+
+typedef struct {
+    config_hostport_t *items;
+    size_t count;
+} config_hostport_list_t;
+
+/* The loaded configuration. Plain data: every string and array is owned by
+ * the config_t and released by config_free(); a loaded config_t is never
+ * modified (a new file gives a new config_t). Paths are as written in the
+ * file when absolute, else joined to the folder of the configuration file
+ * ("dir/path"), so they do not depend on the working directory. Optional
+ * strings not set are NULL. Durations are in milliseconds. */
+typedef struct {
+    char *path; /* the configuration file as given to config_load() */
+
+    struct {
+        char *fqdn;         /* required; lowercase FQDN */
+        char **sip_domains; /* required, >= 1; lowercase FQDNs, no duplicates */
+        size_t sip_domain_count;
+        char *store;        /* default CONFIG_DEFAULT_STORE (resolved) */
+    } edge;
+
+    struct {
+        config_hostport_list_t listen; /* required, >= 1; IP literals, port given */
+        char *certificate;             /* required; readable file */
+        char *private_key;             /* required; readable file */
+        char *ca_file;                 /* NULL and ca_path NULL: system store */
+        char *ca_path;                 /* readable folder (OpenSSL hashed dir) */
+        bool require_client_certificate;
+        config_tls_version_t tls_min_version;
+    } external;
+
+    struct {
+        config_hostport_list_t listen;   /* required, >= 1; IP literals, port given */
+        config_transport_t transport;    /* default tls */
+        char *certificate;               /* required when transport is tls */
+        char *private_key;               /* required when transport is tls */
+        char *ca_file;                   /* NULL: system store */
+        /* required, >= 1, tried in order. An IP literal without a port gets
+         * 5061 (tls) or 5060 (tcp); a DNS name without a port keeps port 0,
+         * meaning "resolve by SRV (_sips._tcp / _sip._tcp), then A/AAAA". */
+        config_hostport_list_t next_hop;
+    } internal;
+
+    struct {
+        config_routing_t routing;      /* default CONFIG_DEFAULT_ROUTING */
+        /* required when routing is default-route; host NULL when not set;
+         * port CONFIG_DEFAULT_FEDERATION_PORT when the text had none. */
+        config_hostport_t default_route;
+    } federation;
+
+    struct {
+        uint32_t max_message_size;       /* bytes */
+        uint32_t max_connections;
+        uint32_t max_connections_per_ip; /* <= max_connections */
+        uint32_t handshake_timeout_ms;
+        uint32_t idle_timeout_ms;
+        uint32_t max_queued_bytes;       /* per connection write queue */
+    } limits;
+
+    struct {
+        obs_level_t level;
+        obs_format_t format;
+    } log;
+
+    struct {
+        config_hostport_list_t servers; /* IP literals; count 0: system resolver */
+        uint32_t timeout_ms;            /* per try */
+        uint32_t tries;
+    } dns;
+
+    struct {
+        config_hostport_t listen; /* IP literal and port; default 127.0.0.1:8080 */
+        char *certificate;        /* required when listen is not loopback */
+        char *private_key;        /* idem */
+    } admin;
+
+    /* Where each key was set, for messages about values found wrong later
+     * (read it with config_key_line). */
+    struct config_keyline *keylines;
+    size_t keyline_count;
+} config_t;
+
+/* Loads and validates the INI file at path. On success returns 0 and sets
+ * *out to a new config_t (free it with config_free). On failure returns
+ * FEDGE_ECONFIG (bad content) or FEDGE_EIO (cannot read the file), leaves
+ * *out NULL and puts into err->msg one line of the form
+ *
+ *     FILE:LINE: <what is wrong>; expected <what would be right>
+ *
+ * e.g. `edge.ini:12: [limits] idle_timeout = "ten"; expected a duration like
+ * 30s, 5m or 500ms`. FILE is path as given. LINE is the line of the faulty
+ * section header or key; for a missing key it is the line of its section
+ * header, or the last line of the file when the section is missing too. Only
+ * a file that cannot be read has no LINE (`FILE: cannot read: <reason>`).
+ * Checked: syntax, unknown/duplicate sections and keys, every value's form
+ * and range, then cross-field rules (required keys, files named must exist
+ * and be readable, default_route with default-route routing, tls transport
+ * needs certificate and key, non-loopback admin needs certificate and key,
+ * max_connections_per_ip <= max_connections).
+ * Not thread-safe with other inih users in the process (it sets inih's
+ * line-buffer options for the duration of the call). */
+int config_load(const char *path, config_t **out, fedge_err_t *err);
+
+/* Frees c and everything it owns; c may be NULL. */
+void config_free(config_t *c);
+
+/* Line of the file on which [section] key was set, or 0 when the key was not
+ * in the file (its default applies). Names are lowercase, as documented. */
+int config_key_line(const config_t *c, const char *section, const char *key);
+
+/* Name of a routing mode ("default-route", "dns-srv"), transport ("tls",
+ * "tcp") and TLS version ("1.2", "1.3"). */
+const char *config_routing_name(config_routing_t r);
+const char *config_transport_name(config_transport_t t);
+const char *config_tls_version_name(config_tls_version_t v);
+
+/* Flags for config_parse_hostport. */
+enum {
+    CONFIG_HP_ALLOW_NAME = 1u << 0,   /* a DNS name may stand for the host */
+    CONFIG_HP_REQUIRE_PORT = 1u << 1, /* the port must be written */
+};
+
+/* Parses one host[:port] from s[0..len): "192.0.2.1:5061", "[2001:db8::1]:5061",
+ * "edge.contoso.com:5061", and without the port "192.0.2.1", "[::1]",
+ * "edge.contoso.com" (an IPv6 literal must be bracketed when a port follows;
+ * a bare IPv6 literal without brackets and without port is accepted).
+ * Surrounding spaces are ignored. Ports are 1-65535. A name must be a valid
+ * DNS name (see config_normalize_fqdn; a single label such as "localhost" is
+ * allowed here) and is lowercased; an all-numeric name is refused. When no
+ * port is written, out->port = default_port (may be 0).
+ * On success returns 0 and fills *out (out->host newly allocated, free it
+ * with config_hostport_free). On failure returns FEDGE_EINVAL with a short
+ * reason in err (e.g. "port 70000 is out of range 1-65535"), *out untouched. */
+int config_parse_hostport(const char *s, size_t len, unsigned flags, uint16_t default_port,
+                          config_hostport_t *out, fedge_err_t *err);
+
+/* Frees hp->host and sets it NULL; hp may be NULL. */
+void config_hostport_free(config_hostport_t *hp);
+
+/* Formats hp as host:port ("[v6]:port" for IPv6; just host when port is 0)
+ * into buf (size n, truncating, always terminated). Returns buf. */
+char *config_hostport_format(const config_hostport_t *hp, char *buf, size_t n);
+
+/* True when hp is an IP literal in 127.0.0.0/8 or ::1. */
+bool config_hostport_is_loopback(const config_hostport_t *hp);
+
+/* Validates a domain name s[0..len) and writes it lowercased and NUL-
+ * terminated into out (size >= CONFIG_FQDN_BUFSIZE). Rules: labels of 1-63
+ * letters, digits or hyphens, not starting or ending with a hyphen; total at
+ * most 253; one trailing dot is dropped; the last label is not all digits;
+ * with min_labels 2 at least one dot is required (what FQDN-valued keys and
+ * SIP domains use). Returns the length, or FEDGE_EINVAL with a short reason
+ * in err (e.g. `label "-x" starts with a hyphen`). */
+int config_normalize_fqdn(const char *s, size_t len, int min_labels, char *out,
+                          fedge_err_t *err);
+
+/* Parses a duration: digits followed by ms, s, m or h, or plain digits
+ * (seconds): "500ms", "30s", "5m", "1h", "10". Returns 0 and *out_ms, or
+ * FEDGE_EINVAL (bad form, or more than 2^32-1 ms). */
+int config_parse_duration(const char *s, uint32_t *out_ms);
+
+/* Parses a size in bytes: digits with an optional binary suffix k/K (x1024)
+ * or m/M (x1048576): "65536", "64k", "1M". Returns 0 and *out, or
+ * FEDGE_EINVAL (bad form, or more than 2^32-1). */
+int config_parse_size(const char *s, uint32_t *out);
+
+/* Parses a boolean: yes/no, true/false, on/off, 1/0 (case-insensitive).
+ * Returns 0 and *out, or FEDGE_EINVAL. */
+int config_parse_bool(const char *s, bool *out);
+
+#endif

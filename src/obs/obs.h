@@ -1,0 +1,123 @@
+/* obs.h — observability: leveled, structured log lines (text or JSON, one
+ * per line) and a tiny registry of counters for metrics. */
+#ifndef FEDGE_OBS_H
+#define FEDGE_OBS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Log levels, least to most severe. A line is written when its level is at
+ * or above the configured level. */
+typedef enum {
+    OBS_LOG_DEBUG = 0,
+    OBS_LOG_INFO = 1,
+    OBS_LOG_NOTICE = 2,
+    OBS_LOG_WARNING = 3,
+    OBS_LOG_ERROR = 4,
+} obs_level_t;
+
+/* Output formats:
+ *   text  2026-11-26T20:00:00.123Z info proxy: message k=v k2="a b"
+ *   json  {"ts":"2026-11-26T20:00:00.123Z","level":"info","component":"proxy","msg":"message","k":"v"}
+ * In both, control characters are escaped (a newline from a peer can never
+ * start a forged log line); JSON output is valid UTF-8 (invalid bytes become
+ * U+FFFD). The message is cut at 4096 bytes and each value at 1024 bytes. */
+typedef enum {
+    OBS_LOG_TEXT = 0,
+    OBS_LOG_JSON = 1,
+} obs_format_t;
+
+/* Lowercase name of a level ("debug" ... "error"); "?" when out of range. */
+const char *obs_level_name(obs_level_t level);
+
+/* Parses "debug", "info", "notice", "warning" or "error" (exact, lowercase;
+ * "warn" is accepted for "warning"). Returns 0 or FEDGE_EINVAL. */
+int obs_level_parse(const char *s, obs_level_t *out);
+
+/* "text" or "json" for a format. */
+const char *obs_format_name(obs_format_t format);
+
+/* Parses "text" or "json". Returns 0 or FEDGE_EINVAL. */
+int obs_format_parse(const char *s, obs_format_t *out);
+
+/* Sets the level, format and stream of the process-wide logger. out is
+ * borrowed (not closed by obs); NULL means stderr. Before any call the
+ * logger writes level info and above as text to stderr. Not thread-safe
+ * against concurrent logging: call it at start-up or from the loop thread. */
+void obs_log_init(obs_level_t level, obs_format_t format, FILE *out);
+
+/* For tests: a clock returning the time to stamp lines with, in milliseconds
+ * since the Unix epoch; NULL restores the real clock. */
+void obs_log_set_clock(int64_t (*now_ms)(void));
+
+/* The configured minimum level; read it through obs_log_enabled(). */
+extern obs_level_t obs__log_min_level;
+
+/* True when a line of this level would be written: one comparison. */
+static inline bool obs_log_enabled(obs_level_t level)
+{
+    return level >= obs__log_min_level;
+}
+
+/* Writes one log line: printf-style message from component (a short name
+ * such as "proxy", "net", "config"). A macro, so that a filtered-out line
+ * costs one comparison and its arguments are NOT evaluated (do not put side
+ * effects in them).
+ *
+ * NEVER pass secrets — private keys, passwords, session cookies, CSRF
+ * tokens, password hashes — to any obs_log* function: logs are shipped to
+ * other tools and people. Log the name of a file, never its content. */
+#define obs_log(level, component, ...)                                         \
+    do {                                                                       \
+        if (obs_log_enabled(level))                                            \
+            obs_logf((level), (component), __VA_ARGS__);                       \
+    } while (0)
+
+/* The function behind obs_log(): checks the level again and writes. */
+void obs_logf(obs_level_t level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Structured variant: a fixed message followed by key/value pairs given as
+ * const char * arguments and ended by NULL, e.g.
+ *     obs_logkv(OBS_LOG_INFO, "proxy", "request refused",
+ *               "peer", "192.0.2.7", "status", "403", NULL);
+ * Text: `... proxy: request refused peer=192.0.2.7 status=403` (a value with
+ * spaces, quotes, '=' or control characters is quoted and escaped; a NULL
+ * value prints as -). JSON: each pair is a string member ("status":"403";
+ * NULL value → null). Keys should be [a-z0-9_]; the names ts, level,
+ * component and msg are taken by the line itself. At most 32 pairs are
+ * written. Filtered out at the cost of one comparison; values are not
+ * copied or inspected when filtered. Same rule on secrets as obs_log(). */
+void obs_logkv(obs_level_t level, const char *component, const char *msg, ...);
+
+/* Counters: a monotonic 64-bit value with a fixed name, for metrics.
+ * Declare one with static storage and register it once:
+ *     static obs_counter_t rx = OBS_COUNTER_INIT("fedge_sip_requests_total",
+ *                                                "SIP requests received");
+ *     obs_counter_register(&rx);  ...  obs_counter_add(&rx, 1);
+ * Counters are plain integers (single-threaded event loop). */
+typedef struct obs_counter {
+    const char *name; /* Prometheus metric name, [a-zA-Z_:][a-zA-Z0-9_:]* */
+    const char *help; /* one line of help text */
+    uint64_t value;
+    struct obs_counter *next; /* registry link, owned by obs */
+} obs_counter_t;
+
+#define OBS_COUNTER_INIT(name, help) {(name), (help), 0, NULL}
+
+/* Adds c to the registry (idempotent). c is borrowed and must outlive every
+ * later obs_metrics_write() call (use static storage). */
+void obs_counter_register(obs_counter_t *c);
+
+static inline void obs_counter_add(obs_counter_t *c, uint64_t n)
+{
+    c->value += n;
+}
+
+/* Writes every registered counter in the Prometheus text exposition format
+ * (# HELP, # TYPE counter, value), in registration order. Returns 0 or
+ * FEDGE_EIO when the stream reports an error. */
+int obs_metrics_write(FILE *out);
+
+#endif
