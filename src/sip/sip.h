@@ -55,6 +55,11 @@ typedef struct {
     size_t scanned;  /* bytes of the current unit already searched */
     size_t hdr_end;  /* offset just past CRLFCRLF once found, else 0 */
     size_t body_len; /* Content-Length once hdr_end is known */
+    /* internal scan state (reset with the unit) */
+    size_t line_start; /* start of the line being searched */
+    size_t hdr_start;  /* start of the logical header awaiting its end
+                          (folded lines join it), 0 when none */
+    long long clen;    /* Content-Length seen so far, -1 when none */
 } sip_framer_t;
 
 void sip_framer_init(sip_framer_t *f, size_t max_message_size);
@@ -279,6 +284,9 @@ typedef struct sip_msg {
     sip_hdr_t hdrs[SIP_MAX_HEADERS_CAP];
     /* index of the first header of each known id, or -1 */
     int16_t first[SIP_HDR__COUNT];
+    /* bit (1 << id) set when a header of that id appears more than once */
+    uint64_t repeated;
+    unsigned nvias; /* Via values in all Via headers together */
 
     fedge_str_t body;
     long long content_length; /* -1 when the header is absent */

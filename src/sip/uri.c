@@ -1,0 +1,646 @@
+/* uri.c — sip, sips and tel URIs (RFC 3261 §19.1, RFC 3966), their
+ * RFC 3261 §19.1.4 comparison, host/port checks and parameter lists. */
+#include "sip/sip_int.h"
+
+/* ---- shared scanners ---- */
+
+int sip__skip_quoted(const char **pp, const char *end)
+{
+    const char *p = *pp + 1;
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            *pp = p + 1;
+            return 0;
+        }
+        if (c == '\\') {
+            if (p + 1 >= end || p[1] == '\r' || p[1] == '\n')
+                return -1;
+            p += 2;
+            continue;
+        }
+        if (c == '\r' || c == '\n') {
+            /* only a folded line (CRLF then SP/HT) may appear inside */
+            if (c == '\r' && p + 2 < end && p[1] == '\n' && (p[2] == ' ' || p[2] == '\t')) {
+                p += 3;
+                continue;
+            }
+            return -1;
+        }
+        p++;
+    }
+    return -1;
+}
+
+int sip__uint_parse(const char *s, size_t len, unsigned long long max, unsigned long long *out)
+{
+    if (len == 0 || len > 19)
+        return -1;
+    unsigned long long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!sip__is((unsigned char)s[i], SIP__C_DIGIT))
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int sip__port_parse(const char *s, size_t len, uint16_t *out)
+{
+    unsigned long long v;
+    if (len > 5 || sip__uint_parse(s, len, 65535, &v) < 0)
+        return -1;
+    *out = (uint16_t)v;
+    return 0;
+}
+
+static int ipv4_check(const char *s, size_t len)
+{
+    int parts = 0;
+    size_t i = 0;
+    while (parts < 4) {
+        size_t st = i;
+        unsigned v = 0;
+        while (i < len && sip__is((unsigned char)s[i], SIP__C_DIGIT) && i - st < 3)
+            v = v * 10 + (unsigned)(s[i++] - '0');
+        if (i == st || v > 255)
+            return -1;
+        parts++;
+        if (parts < 4) {
+            if (i >= len || s[i] != '.')
+                return -1;
+            i++;
+        }
+    }
+    return i == len ? 0 : -1;
+}
+
+/* IPv6address of RFC 3261 (hex4 groups, one "::", optional IPv4 tail). */
+static int ipv6_check(const char *s, size_t len)
+{
+    int groups = 0;
+    bool dcolon = false;
+    size_t i = 0;
+    if (len >= 2 && s[0] == ':' && s[1] == ':') {
+        dcolon = true;
+        i = 2;
+        if (i == len)
+            return 0;
+    } else if (len && s[0] == ':') {
+        return -1;
+    }
+    for (;;) {
+        size_t st = i;
+        while (i < len && sip__is((unsigned char)s[i], SIP__C_HEX) && i - st < 5)
+            i++;
+        size_t n = i - st;
+        if (n == 0)
+            return -1;
+        if (i < len && s[i] == '.') {
+            /* IPv4 tail: counts as two groups and ends the address */
+            if (ipv4_check(s + st, len - st) < 0)
+                return -1;
+            groups += 2;
+            break;
+        }
+        if (n > 4)
+            return -1;
+        groups++;
+        if (i == len)
+            break;
+        if (s[i] != ':')
+            return -1;
+        i++;
+        if (i < len && s[i] == ':') {
+            if (dcolon)
+                return -1;
+            dcolon = true;
+            i++;
+            if (i == len)
+                break;
+        } else if (i == len) {
+            return -1; /* trailing single colon */
+        }
+    }
+    if (dcolon)
+        return groups <= 7 ? 0 : -1;
+    return groups == 8 ? 0 : -1;
+}
+
+int sip__host_check(const char *s, size_t len, sip_host_kind_t *kind)
+{
+    if (len == 0)
+        return -1;
+    if (s[0] == '[') {
+        if (len < 3 || s[len - 1] != ']' || ipv6_check(s + 1, len - 2) < 0)
+            return -1;
+        *kind = SIP_HOST_IPV6;
+        return 0;
+    }
+    bool numeric = true;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!sip__is(c, SIP__C_HOST))
+            return -1;
+        if (sip__is(c, SIP__C_ALPHA) || c == '-')
+            numeric = false;
+    }
+    if (numeric) {
+        if (ipv4_check(s, len) < 0)
+            return -1;
+        *kind = SIP_HOST_IPV4;
+        return 0;
+    }
+    /* hostname = *(domainlabel ".") toplabel ["."] */
+    size_t n = len;
+    if (s[n - 1] == '.')
+        n--;
+    size_t ls = 0;
+    size_t last = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '.') {
+            if (i == ls || s[ls] == '-' || s[i - 1] == '-')
+                return -1;
+            last = ls;
+            ls = i + 1;
+        }
+    }
+    if (!sip__is((unsigned char)s[last], SIP__C_ALPHA))
+        return -1;
+    *kind = SIP_HOST_NAME;
+    return 0;
+}
+
+/* Generic parameter value: quoted-string, or token / host characters. */
+static const char *param_value_end(const char *p, const char *end)
+{
+    if (p < end && *p == '"') {
+        if (sip__skip_quoted(&p, end) < 0)
+            return NULL;
+        return p;
+    }
+    const char *st = p;
+    while (p < end && (sip__is((unsigned char)*p, SIP__C_TOKEN) || *p == ':' || *p == '[' ||
+                       *p == ']'))
+        p++;
+    return p == st ? NULL : p;
+}
+
+const char *sip__params_scan(const char *p, const char *end, sip__param_cb cb, void *ctx)
+{
+    for (;;) {
+        const char *q = sip__skip_lws(p, end);
+        if (q >= end || *q != ';')
+            return q;
+        q = sip__skip_lws(q + 1, end);
+        const char *ns = q;
+        while (q < end && sip__is((unsigned char)*q, SIP__C_TOKEN))
+            q++;
+        if (q == ns)
+            return NULL;
+        fedge_str_t name = {ns, (size_t)(q - ns)};
+        fedge_str_t value = {q, 0};
+        bool has_value = false;
+        const char *r = sip__skip_lws(q, end);
+        if (r < end && *r == '=') {
+            r = sip__skip_lws(r + 1, end);
+            const char *ve = param_value_end(r, end);
+            if (!ve)
+                return NULL;
+            value = (fedge_str_t){r, (size_t)(ve - r)};
+            has_value = true;
+            q = ve;
+        }
+        if (cb && cb(ctx, name, value, has_value))
+            return NULL;
+        p = q;
+    }
+}
+
+bool sip__param_next(const char **pp, const char *end, fedge_str_t *name, fedge_str_t *value,
+                     bool *has_value)
+{
+    const char *p = *pp;
+    while (p < end && (*p == ';' || sip__is((unsigned char)*p, SIP__C_LWS)))
+        p++;
+    if (p >= end)
+        return false;
+    const char *ns = p;
+    while (p < end && *p != '=' && *p != ';' && !sip__is((unsigned char)*p, SIP__C_LWS))
+        p++;
+    *name = (fedge_str_t){ns, (size_t)(p - ns)};
+    *value = (fedge_str_t){p, 0};
+    *has_value = false;
+    const char *r = sip__skip_lws(p, end);
+    if (r < end && *r == '=') {
+        r = sip__skip_lws(r + 1, end);
+        const char *vs = r;
+        if (r < end && *r == '"') {
+            if (sip__skip_quoted(&r, end) < 0)
+                r = end;
+        } else {
+            while (r < end && *r != ';' && !sip__is((unsigned char)*r, SIP__C_LWS))
+                r++;
+        }
+        *value = (fedge_str_t){vs, (size_t)(r - vs)};
+        *has_value = true;
+        p = r;
+    }
+    *pp = p;
+    return true;
+}
+
+int sip_param_get(fedge_str_t params, const char *name, fedge_str_t *value)
+{
+    size_t nlen = strlen(name);
+    const char *p = params.s, *end = params.s + params.len;
+    fedge_str_t n, v;
+    bool hv;
+    while (sip__param_next(&p, end, &n, &v, &hv)) {
+        if (n.len == nlen && sip__ieq(n.s, name, nlen)) {
+            if (value)
+                *value = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- URI parsing ---- */
+
+/* Scans characters of class cls or %HH escapes; returns the stop position
+ * or NULL on a bad escape. */
+static const char *scan_escaped(const char *p, const char *end, unsigned cls)
+{
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (sip__is(c, cls)) {
+            p++;
+        } else if (c == '%') {
+            if (end - p < 3 || !sip__is((unsigned char)p[1], SIP__C_HEX) ||
+                !sip__is((unsigned char)p[2], SIP__C_HEX))
+                return NULL;
+            p += 3;
+        } else {
+            break;
+        }
+    }
+    return p;
+}
+
+/* uri-parameters: *( ";" pname [ "=" pvalue ] ), caching the common ones. */
+static const char *uri_params(const char *p, const char *end, sip_uri_t *u)
+{
+    const char *st = p;
+    while (p < end && *p == ';') {
+        const char *ns = ++p;
+        p = scan_escaped(p, end, SIP__C_PARAM);
+        if (!p || p == ns)
+            return NULL;
+        fedge_str_t name = {ns, (size_t)(p - ns)};
+        fedge_str_t val = {p, 0};
+        if (p < end && *p == '=') {
+            const char *vs = ++p;
+            p = scan_escaped(p, end, SIP__C_PARAM);
+            if (!p || p == vs)
+                return NULL;
+            val = (fedge_str_t){vs, (size_t)(p - vs)};
+        }
+        switch (name.len) {
+        case 2:
+            if (sip__ieq_lit(name.s, "lr", 2))
+                u->lr = true;
+            break;
+        case 3:
+            if (sip__ieq_lit(name.s, "ttl", 3))
+                u->ttl = val;
+            break;
+        case 4:
+            if (sip__ieq_lit(name.s, "user", 4))
+                u->user_param = val;
+            break;
+        case 5:
+            if (sip__ieq_lit(name.s, "maddr", 5))
+                u->maddr = val;
+            break;
+        case 6:
+            if (sip__ieq_lit(name.s, "method", 6))
+                u->method = val;
+            break;
+        case 9:
+            if (sip__ieq_lit(name.s, "transport", 9))
+                u->transport = val;
+            break;
+        }
+    }
+    u->params = (fedge_str_t){st, (size_t)(p - st)};
+    return p;
+}
+
+/* headers: hname "=" hvalue *( "&" hname "=" hvalue ) */
+static int uri_headers(const char *p, const char *end)
+{
+    for (;;) {
+        const char *ns = p;
+        p = scan_escaped(p, end, SIP__C_HNV);
+        if (!p || p == ns || p >= end || *p != '=')
+            return -1;
+        p = scan_escaped(p + 1, end, SIP__C_HNV);
+        if (!p)
+            return -1;
+        if (p == end)
+            return 0;
+        if (*p != '&')
+            return -1;
+        p++;
+    }
+}
+
+static int parse_sip(const char *p, const char *end, sip_uri_t *u)
+{
+    /* userinfo: everything up to an '@' ('@' cannot appear later) */
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    if (at) {
+        const char *q = scan_escaped(p, at, SIP__C_USER);
+        if (!q || q == p)
+            return -1;
+        u->user = (fedge_str_t){p, (size_t)(q - p)};
+        if (q < at) {
+            if (*q != ':')
+                return -1;
+            const char *ps = q + 1;
+            const char *pe = scan_escaped(ps, at, SIP__C_PASS);
+            if (pe != at)
+                return -1;
+            u->password = (fedge_str_t){ps, (size_t)(at - ps)};
+            u->has_password = true;
+        }
+        p = at + 1;
+    }
+    const char *hs = p;
+    if (p < end && *p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (!rb)
+            return -1;
+        p = rb + 1;
+    } else {
+        while (p < end && sip__is((unsigned char)*p, SIP__C_HOST))
+            p++;
+    }
+    u->host = (fedge_str_t){hs, (size_t)(p - hs)};
+    if (sip__host_check(hs, u->host.len, &u->host_kind) < 0)
+        return -1;
+    if (p < end && *p == ':') {
+        const char *ds = ++p;
+        while (p < end && sip__is((unsigned char)*p, SIP__C_DIGIT))
+            p++;
+        if (sip__port_parse(ds, (size_t)(p - ds), &u->port) < 0)
+            return -1;
+        u->has_port = true;
+    }
+    p = uri_params(p, end, u);
+    if (!p)
+        return -1;
+    if (p < end) {
+        if (*p != '?')
+            return -1;
+        u->headers = (fedge_str_t){p + 1, (size_t)(end - p - 1)};
+        if (uri_headers(p + 1, end) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_tel(const char *p, const char *end, sip_uri_t *u)
+{
+    const char *ns = p;
+    while (p < end && (sip__is((unsigned char)*p, SIP__C_TEL) || *p == '%')) {
+        if (*p == '%') {
+            const char *q = scan_escaped(p, end, 0);
+            if (!q)
+                return -1;
+            p = q;
+        } else {
+            p++;
+        }
+    }
+    if (p == ns || (ns[0] == '+' && p - ns < 2))
+        return -1;
+    u->user = (fedge_str_t){ns, (size_t)(p - ns)};
+    p = uri_params(p, end, u);
+    if (!p || p != end)
+        return -1;
+    return 0;
+}
+
+int sip_uri_parse(const char *s, size_t len, sip_uri_t *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->raw = (fedge_str_t){s, len};
+    const char *p = s, *end = s + len;
+    if (len == 0 || !sip__is((unsigned char)*p, SIP__C_ALPHA))
+        return FEDGE_ESIP_URI;
+    p++;
+    while (p < end && (sip__is((unsigned char)*p, SIP__C_ALPHA | SIP__C_DIGIT) || *p == '+' ||
+                       *p == '-' || *p == '.'))
+        p++;
+    if (p >= end || *p != ':')
+        return FEDGE_ESIP_URI;
+    u->scheme_str = (fedge_str_t){s, (size_t)(p - s)};
+    p++;
+    size_t sl = u->scheme_str.len;
+    int rc;
+    if (sl == 3 && sip__ieq_lit(s, "sip", 3)) {
+        u->scheme = SIP_URI_SIP;
+        rc = parse_sip(p, end, u);
+    } else if (sl == 4 && sip__ieq_lit(s, "sips", 4)) {
+        u->scheme = SIP_URI_SIPS;
+        rc = parse_sip(p, end, u);
+    } else if (sl == 3 && sip__ieq_lit(s, "tel", 3)) {
+        u->scheme = SIP_URI_TEL;
+        rc = parse_tel(p, end, u);
+    } else {
+        u->scheme = SIP_URI_OTHER;
+        rc = p < end ? 0 : -1;
+        for (; p < end; p++)
+            if (!sip__is((unsigned char)*p, SIP__C_URIC))
+                rc = -1;
+    }
+    return rc < 0 ? FEDGE_ESIP_URI : 0;
+}
+
+/* ---- comparison ---- */
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    return (sip__lower[c] - 'a') + 10;
+}
+
+/* Next byte of an escaped string, decoding %HH. */
+static unsigned char next_unesc(const char **p, const char *end)
+{
+    const char *q = *p;
+    if (*q == '%' && end - q >= 3 && sip__is((unsigned char)q[1], SIP__C_HEX) &&
+        sip__is((unsigned char)q[2], SIP__C_HEX)) {
+        *p = q + 3;
+        return (unsigned char)(hexval((unsigned char)q[1]) * 16 + hexval((unsigned char)q[2]));
+    }
+    *p = q + 1;
+    return (unsigned char)*q;
+}
+
+/* Equality of two %-escaped strings after unescaping. */
+static bool esc_eq(fedge_str_t a, fedge_str_t b, bool icase)
+{
+    const char *pa = a.s, *ea = a.s + a.len, *pb = b.s, *eb = b.s + b.len;
+    while (pa < ea && pb < eb) {
+        unsigned char ca = next_unesc(&pa, ea), cb = next_unesc(&pb, eb);
+        if (icase) {
+            ca = sip__lower[ca];
+            cb = sip__lower[cb];
+        }
+        if (ca != cb)
+            return false;
+    }
+    return pa == ea && pb == eb;
+}
+
+/* A parameter compared by presence: absent in both, or present in both
+ * with equal values. */
+static bool opt_eq(fedge_str_t a, fedge_str_t b)
+{
+    if (!a.s || !b.s)
+        return !a.s && !b.s;
+    return esc_eq(a, b, true);
+}
+
+static bool is_special_param(fedge_str_t n)
+{
+    static const char *const names[] = {"user", "ttl", "method", "maddr", "transport"};
+    for (size_t i = 0; i < FEDGE_ARRAY_LEN(names); i++)
+        if (n.len == strlen(names[i]) && sip__ieq(n.s, names[i], n.len))
+            return true;
+    return false;
+}
+
+/* Looks up parameter n (escaped) in a list by unescaped, case-insensitive
+ * name. */
+static bool find_param(fedge_str_t list, fedge_str_t n, char sep, fedge_str_t *v, bool *hv)
+{
+    const char *p = list.s, *end = list.s + list.len;
+    while (p < end) {
+        while (p < end && *p == sep)
+            p++;
+        if (p >= end)
+            break;
+        const char *ns = p;
+        while (p < end && *p != '=' && *p != sep)
+            p++;
+        fedge_str_t name = {ns, (size_t)(p - ns)};
+        fedge_str_t val = {p, 0};
+        bool has = false;
+        if (p < end && *p == '=') {
+            const char *vs = ++p;
+            while (p < end && *p != sep)
+                p++;
+            val = (fedge_str_t){vs, (size_t)(p - vs)};
+            has = true;
+        }
+        if (esc_eq(name, n, true)) {
+            *v = val;
+            *hv = has;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every parameter of a that is also in b has the same value there; with
+ * all set, every parameter of a must be in b. */
+static bool params_match(fedge_str_t a, fedge_str_t b, char sep, bool all, bool skip_special)
+{
+    const char *p = a.s, *end = a.s + a.len;
+    while (p < end) {
+        while (p < end && *p == sep)
+            p++;
+        if (p >= end)
+            break;
+        const char *ns = p;
+        while (p < end && *p != '=' && *p != sep)
+            p++;
+        fedge_str_t name = {ns, (size_t)(p - ns)};
+        fedge_str_t val = {p, 0};
+        bool has = false;
+        if (p < end && *p == '=') {
+            const char *vs = ++p;
+            while (p < end && *p != sep)
+                p++;
+            val = (fedge_str_t){vs, (size_t)(p - vs)};
+            has = true;
+        }
+        if (skip_special && is_special_param(name))
+            continue;
+        fedge_str_t bv;
+        bool bhas;
+        if (!find_param(b, name, sep, &bv, &bhas)) {
+            if (all)
+                return false;
+            continue;
+        }
+        if (has != bhas || !esc_eq(val, bv, true))
+            return false;
+    }
+    return true;
+}
+
+/* tel numbers compare ignoring visual separators (RFC 3966 §4). */
+static bool tel_eq(fedge_str_t a, fedge_str_t b)
+{
+    const char *pa = a.s, *ea = a.s + a.len, *pb = b.s, *eb = b.s + b.len;
+    for (;;) {
+        while (pa < ea && (*pa == '-' || *pa == '.' || *pa == '(' || *pa == ')'))
+            pa++;
+        while (pb < eb && (*pb == '-' || *pb == '.' || *pb == '(' || *pb == ')'))
+            pb++;
+        if (pa == ea || pb == eb)
+            return pa == ea && pb == eb;
+        unsigned char ca = sip__lower[next_unesc(&pa, ea)];
+        unsigned char cb = sip__lower[next_unesc(&pb, eb)];
+        if (ca != cb)
+            return false;
+    }
+}
+
+bool sip_uri_equal(const sip_uri_t *a, const sip_uri_t *b)
+{
+    if (a->scheme != b->scheme)
+        return false;
+    switch (a->scheme) {
+    case SIP_URI_OTHER:
+        return a->raw.len == b->raw.len && memcmp(a->raw.s, b->raw.s, a->raw.len) == 0;
+    case SIP_URI_TEL:
+        return tel_eq(a->user, b->user) && params_match(a->params, b->params, ';', true, false) &&
+               params_match(b->params, a->params, ';', true, false);
+    default:
+        break;
+    }
+    if (!esc_eq(a->user, b->user, false) || a->has_password != b->has_password ||
+        !esc_eq(a->password, b->password, false))
+        return false;
+    if (a->host.len != b->host.len || !sip__ieq(a->host.s, b->host.s, a->host.len))
+        return false;
+    if (a->has_port != b->has_port || a->port != b->port)
+        return false;
+    if (!opt_eq(a->transport, b->transport) || !opt_eq(a->user_param, b->user_param) ||
+        !opt_eq(a->ttl, b->ttl) || !opt_eq(a->method, b->method) || !opt_eq(a->maddr, b->maddr))
+        return false;
+    if (!params_match(a->params, b->params, ';', false, true))
+        return false;
+    return params_match(a->headers, b->headers, '&', true, false) &&
+           params_match(b->headers, a->headers, '&', true, false);
+}
