@@ -161,7 +161,12 @@ typedef struct {
      * shutdown; FEDGE_ETIMEDOUT handshake or idle timeout; FEDGE_ETLS TLS
      * handshake/record failure; FEDGE_ELIMIT write queue overflow;
      * FEDGE_EIO socket error (e.g. "connection refused"). reason is
-     * English text, valid during the call. */
+     * English text, valid during the call.
+     * Note (TLS 1.3): a client finishes its handshake before the server
+     * has judged the client certificate, so an outbound connection whose
+     * certificate the server refuses gets on_ready and then on_close
+     * (FEDGE_ETLS, the server's alert, e.g. "tlsv13 alert certificate
+     * required"); bytes written in between are lost. */
     void (*on_close)(net_conn_t *c, int code, const char *reason);
 } net_conn_cbs_t;
 

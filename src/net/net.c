@@ -1,0 +1,1162 @@
+/* net.c — the per-loop transport: listeners, inbound and outbound
+ * connections, TLS driving, timeouts, limits, write queues and the
+ * connection-reuse lookup. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+
+#include "net/net_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static void nlog(net_t *n, int level, net_conn_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void nlog(net_t *n, int level, net_conn_t *c, const char *fmt, ...)
+{
+    if (!n->o.log)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    n->o.log(n->o.log_user, level, c, msg);
+}
+
+static uint64_t now_ms(net_t *n)
+{
+    return uv_now(n->loop);
+}
+
+/* Formats a socket address as "ip" and "ip:port" / "[ip]:port". */
+static void format_addr(const struct sockaddr *sa, char *ip, size_t ipsz, char *hp, size_t hpsz,
+                        uint16_t *port)
+{
+    ip[0] = hp[0] = '\0';
+    *port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        uv_inet_ntop(AF_INET, &s4->sin_addr, ip, ipsz);
+        *port = ntohs(s4->sin_port);
+        snprintf(hp, hpsz, "%s:%u", ip, (unsigned)*port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        uv_inet_ntop(AF_INET6, &s6->sin6_addr, ip, ipsz);
+        *port = ntohs(s6->sin6_port);
+        snprintf(hp, hpsz, "[%s]:%u", ip, (unsigned)*port);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-IP connection counts                                            */
+/* ------------------------------------------------------------------ */
+
+struct net__ipent {
+    struct net__ipent *next;
+    uint8_t key[17];
+    size_t count;
+};
+
+static size_t ip_hash(const net_t *n, const uint8_t *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (int i = 0; i < 17; i++)
+        h = (h ^ key[i]) * 16777619u;
+    return h & (n->iptab_size - 1);
+}
+
+static struct net__ipent **ip_find(net_t *n, const uint8_t *key)
+{
+    struct net__ipent **pp = &n->iptab[ip_hash(n, key)];
+    while (*pp && memcmp((*pp)->key, key, 17) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static size_t ip_count(net_t *n, const uint8_t *key)
+{
+    struct net__ipent **pp = ip_find(n, key);
+    return *pp ? (*pp)->count : 0;
+}
+
+static void ip_inc(net_t *n, const uint8_t *key)
+{
+    struct net__ipent **pp = ip_find(n, key);
+    if (!*pp) {
+        *pp = fedge_calloc(1, sizeof **pp);
+        memcpy((*pp)->key, key, 17);
+    }
+    (*pp)->count++;
+}
+
+static void ip_dec(net_t *n, const uint8_t *key)
+{
+    struct net__ipent **pp = ip_find(n, key);
+    if (*pp && --(*pp)->count == 0) {
+        struct net__ipent *e = *pp;
+        *pp = e->next;
+        free(e);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifetime of the net itself                                          */
+/* ------------------------------------------------------------------ */
+
+static void maybe_free_net(net_t *n)
+{
+    if (!n->destroying || n->live_handles > 0)
+        return;
+    for (size_t i = 0; i < n->iptab_size; i++) {
+        struct net__ipent *e = n->iptab[i];
+        while (e) {
+            struct net__ipent *nx = e->next;
+            free(e);
+            e = nx;
+        }
+    }
+    free(n->iptab);
+    free(n->rbuf);
+    free(n->pbuf);
+    free(n->wscratch);
+    free(n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Closing connections                                                 */
+/* ------------------------------------------------------------------ */
+
+struct net__resolve {
+    uv_getaddrinfo_t req;
+    net_conn_t *conn; /* NULL once the connection gave up on it */
+};
+
+static void conn_unlink(net_conn_t *c)
+{
+    net_t *n = c->net;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (n->conns == c)
+        n->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+}
+
+static void conn_close_cb(uv_handle_t *h)
+{
+    net_conn_t *c = h->data;
+    net_t *n = c->net;
+    if (c->reconnecting)
+        return; /* handled by reconnect_close_cb */
+    conn_unlink(c);
+    n->st.open--;
+    if (c->ssl)
+        n->st.open_tls--;
+    if (c->ip_counted)
+        ip_dec(n, c->ipkey);
+    if (c->notify && c->cbs.on_close)
+        c->cbs.on_close(c, c->close_code, c->close_reason ? c->close_reason : "closed");
+    if (c->resolving)
+        c->resolving->conn = NULL;
+    SSL_free(c->ssl);
+    if (c->tls)
+        net__tls_unref(c->tls);
+    if (c->addrs)
+        uv_freeaddrinfo(c->addrs);
+    free(c->peer);
+    free(c->target);
+    free(c->sni);
+    free(c->pend);
+    free(c->close_reason);
+    free(c);
+    n->live_handles--;
+    maybe_free_net(n);
+}
+
+static void hard_close(net_conn_t *c)
+{
+    if (c->uv_closing)
+        return;
+    c->uv_closing = true;
+    if (c->resolving) {
+        uv_cancel((uv_req_t *)&c->resolving->req);
+        c->resolving->conn = NULL;
+        c->resolving = NULL;
+    }
+    uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+}
+
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+    net_conn_t *c = req->data;
+    free(req);
+    if (status != UV_ECANCELED)
+        hard_close(c);
+}
+
+/* Starts closing c: records why, stops reading, and either closes the
+ * socket now (hard) or after the queued bytes have gone out (graceful,
+ * bounded by NET__CLOSE_GRACE_MS through the sweep timer). */
+static void conn_close(net_conn_t *c, int code, const char *reason, bool graceful)
+{
+    if (c->closing)
+        return;
+    net_t *n = c->net;
+    c->closing = true;
+    c->close_code = code;
+    c->close_reason = fedge_strdup(reason);
+    c->close_deadline_ms = now_ms(n) + NET__CLOSE_GRACE_MS;
+    if (!c->connected || !graceful) {
+        hard_close(c);
+        return;
+    }
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (c->ssl && c->ready && code != FEDGE_ETLS) {
+        ERR_clear_error();
+        (void)SSL_shutdown(c->ssl); /* queues close_notify */
+        ERR_clear_error();
+    }
+    if (c->uv_closing)
+        return; /* sending close_notify failed the socket */
+    uv_shutdown_t *req = fedge_malloc(sizeof *req);
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
+        free(req);
+        hard_close(c);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    uv_write_t req;
+    char data[];
+} wreq_t;
+
+static void write_cb(uv_write_t *req, int status)
+{
+    net_conn_t *c = req->handle->data;
+    free(req);
+    if (status < 0 && status != UV_ECANCELED && !c->closing) {
+        nlog(c->net, NET_LOG_INFO, c, "%s: write failed: %s", c->remote, uv_strerror(status));
+        conn_close(c, FEDGE_EIO, uv_strerror(status), false);
+    }
+}
+
+static size_t queued(const net_conn_t *c)
+{
+    return c->tcp.write_queue_size + c->pend_len;
+}
+
+static void overflow(net_conn_t *c)
+{
+    net_t *n = c->net;
+    n->st.overflows++;
+    c->overflowed = true;
+    nlog(n, NET_LOG_WARN, c, "%s: write queue over %zu bytes, closing", c->remote,
+         n->o.max_queued_bytes);
+    conn_close(c, FEDGE_ELIMIT, "write queue full (peer not reading)", false);
+}
+
+void net__conn_send_raw(net_conn_t *c, const char *buf, size_t len)
+{
+    if (c->uv_closing || len == 0)
+        return;
+    net_t *n = c->net;
+    c->active_ms = now_ms(n);
+    if (c->tcp.write_queue_size == 0) {
+        uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+        int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (r > 0) {
+            buf += r;
+            len -= (size_t)r;
+            if (len == 0)
+                return;
+        } else if (r != UV_EAGAIN && r != UV_ENOSYS) {
+            nlog(n, NET_LOG_INFO, c, "%s: write failed: %s", c->remote, uv_strerror(r));
+            conn_close(c, FEDGE_EIO, uv_strerror(r), false);
+            return;
+        }
+    }
+    /* A closing connection may still flush an alert or close_notify; only
+     * the limit on queued bytes applies. */
+    /* Slack for TLS record overhead over the plaintext that was admitted. */
+    if (c->tcp.write_queue_size + len > n->o.max_queued_bytes + n->o.max_queued_bytes / 32 + 1024) {
+        overflow(c);
+        return;
+    }
+    wreq_t *w = fedge_malloc(sizeof *w + len);
+    memcpy(w->data, buf, len);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
+    if (r != 0) {
+        free(w);
+        conn_close(c, FEDGE_EIO, uv_strerror(r), false);
+    }
+}
+
+/* Sends plaintext on a ready connection. */
+static int send_plain(net_conn_t *c, const char *buf, size_t len)
+{
+    net_t *n = c->net;
+    n->st.bytes_out += len;
+    if (!c->ssl) {
+        net__conn_send_raw(c, buf, len);
+    } else {
+        while (len > 0 && !c->closing) {
+            int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+            ERR_clear_error();
+            int r = SSL_write(c->ssl, buf, chunk);
+            if (r <= 0) {
+                char why[256];
+                net__tls_reason(c->ssl, SSL_get_error(c->ssl, r), why, sizeof why);
+                nlog(n, NET_LOG_INFO, c, "%s: TLS write failed: %s", c->remote, why);
+                conn_close(c, FEDGE_ETLS, why, false);
+                break;
+            }
+            buf += r;
+            len -= (size_t)r;
+        }
+    }
+    if (c->closing)
+        return c->overflowed ? FEDGE_ELIMIT : FEDGE_ECLOSED;
+    return 0;
+}
+
+int net_conn_write(net_conn_t *c, const char *buf, size_t len)
+{
+    if (!c || c->closing)
+        return FEDGE_ECLOSED;
+    if (len == 0)
+        return 0;
+    net_t *n = c->net;
+    if (queued(c) + len > n->o.max_queued_bytes) {
+        overflow(c);
+        return FEDGE_ELIMIT;
+    }
+    if (!c->ready) {
+        if (c->inbound)
+            return FEDGE_EAGAIN; /* not reachable: inbound is shown only when ready */
+        if (c->pend_len + len > c->pend_cap) {
+            size_t cap = c->pend_cap ? c->pend_cap : 1024;
+            while (cap < c->pend_len + len)
+                cap *= 2;
+            c->pend = fedge_realloc(c->pend, cap);
+            c->pend_cap = cap;
+        }
+        memcpy(c->pend + c->pend_len, buf, len);
+        c->pend_len += len;
+        return 0;
+    }
+    return send_plain(c, buf, len);
+}
+
+int net_conn_writev(net_conn_t *c, const fedge_str_t *parts, size_t np)
+{
+    if (!c || c->closing)
+        return FEDGE_ECLOSED;
+    net_t *n = c->net;
+    size_t total = 0;
+    for (size_t i = 0; i < np; i++)
+        total += parts[i].len;
+    if (total > n->o.max_queued_bytes) {
+        overflow(c);
+        return FEDGE_ELIMIT;
+    }
+    if (total > n->wscratch_cap) {
+        n->wscratch = fedge_realloc(n->wscratch, total);
+        n->wscratch_cap = total;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (parts[i].len)
+            memcpy(n->wscratch + off, parts[i].s, parts[i].len);
+        off += parts[i].len;
+    }
+    return net_conn_write(c, n->wscratch, total);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading and the TLS state machine                                   */
+/* ------------------------------------------------------------------ */
+
+static void become_ready(net_conn_t *c)
+{
+    net_t *n = c->net;
+    c->ready = true;
+    c->notify = true;
+    c->active_ms = now_ms(n);
+    if (c->ssl) {
+        n->st.handshakes_ok++;
+        c->peer = net__peer_from_ssl(c->ssl, c->inbound);
+        nlog(n, NET_LOG_DEBUG, c, "%s: TLS ready (%s, peer %s, %s)", c->remote,
+             SSL_get_version(c->ssl), c->peer->subject ? c->peer->subject : "no certificate",
+             c->peer->verified ? "verified" : "not verified");
+    }
+    if (c->pend_len) {
+        char *p = c->pend;
+        size_t l = c->pend_len;
+        c->pend = NULL;
+        c->pend_len = c->pend_cap = 0;
+        send_plain(c, p, l);
+        free(p);
+        if (c->closing)
+            return;
+    }
+    if (c->cbs.on_ready)
+        c->cbs.on_ready(c);
+}
+
+static void deliver(net_conn_t *c, const char *buf, size_t len)
+{
+    c->net->st.bytes_in += len;
+    if (c->cbs.on_data)
+        c->cbs.on_data(c, buf, len);
+}
+
+static void handshake_failed(net_conn_t *c, int ssl_err)
+{
+    net_t *n = c->net;
+    char why[300];
+    net__tls_reason(c->ssl, ssl_err, why, sizeof why);
+    n->st.handshakes_failed++;
+    nlog(n, NET_LOG_INFO, c, "%s: TLS handshake failed: %s", c->remote, why);
+    /* Graceful: the alert OpenSSL queued tells the peer why. */
+    conn_close(c, FEDGE_ETLS, why, true);
+}
+
+/* Feeds c->in to OpenSSL: finishes the handshake, then decrypts and
+ * delivers application data until the input is used up. */
+static void tls_advance(net_conn_t *c)
+{
+    net_t *n = c->net;
+    if (!c->ready) {
+        ERR_clear_error();
+        int r = SSL_do_handshake(c->ssl);
+        if (r != 1) {
+            int err = SSL_get_error(c->ssl, r);
+            if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+                handshake_failed(c, err);
+            return;
+        }
+        become_ready(c);
+    }
+    while (!c->closing) {
+        ERR_clear_error();
+        int r = SSL_read(c->ssl, n->pbuf, (int)n->o.read_buffer_size);
+        if (r > 0) {
+            deliver(c, n->pbuf, (size_t)r);
+            continue;
+        }
+        int err = SSL_get_error(c->ssl, r);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+            break;
+        if (err == SSL_ERROR_ZERO_RETURN) {
+            conn_close(c, FEDGE_ECLOSED, "closed by peer (close_notify)", true);
+            break;
+        }
+        char why[300];
+        net__tls_reason(c->ssl, err, why, sizeof why);
+        nlog(n, NET_LOG_INFO, c, "%s: TLS error: %s", c->remote, why);
+        conn_close(c, FEDGE_ETLS, why, false);
+        break;
+    }
+    ERR_clear_error();
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    /* One shared buffer per loop: libuv calls alloc and read back to back
+     * for one stream, so it is never in use twice. */
+    net_conn_t *c = h->data;
+    buf->base = c->net->rbuf;
+    buf->len = c->net->o.read_buffer_size;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    net_conn_t *c = s->data;
+    if (nread == 0 || c->closing)
+        return;
+    if (nread < 0) {
+        if (nread == UV_EOF)
+            conn_close(c, FEDGE_ECLOSED,
+                       c->ready ? "closed by peer" : "closed by peer during handshake", false);
+        else
+            conn_close(c, FEDGE_EIO, uv_strerror((int)nread), false);
+        if (!c->ready && c->inbound)
+            nlog(c->net, NET_LOG_INFO, c, "%s: closed before ready: %s", c->remote,
+                 nread == UV_EOF ? "end of stream" : uv_strerror((int)nread));
+        return;
+    }
+    c->active_ms = now_ms(c->net);
+    if (!c->ssl) {
+        deliver(c, buf->base, (size_t)nread);
+        return;
+    }
+    c->in = buf->base;
+    c->in_len = (size_t)nread;
+    tls_advance(c);
+    c->in = NULL;
+    c->in_len = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sweep timer: handshake and idle timeouts, close grace           */
+/* ------------------------------------------------------------------ */
+
+static void sweep_cb(uv_timer_t *t)
+{
+    net_t *n = t->data;
+    uint64_t now = now_ms(n);
+    for (net_conn_t *c = n->conns, *nx; c; c = nx) {
+        nx = c->next;
+        if (c->uv_closing)
+            continue;
+        if (c->closing) {
+            if (now >= c->close_deadline_ms)
+                hard_close(c);
+            continue;
+        }
+        if (!c->ready) {
+            if (now - c->created_ms >= n->o.handshake_timeout_ms) {
+                n->st.timeouts++;
+                const char *what = !c->connected ? "connect timeout" : "TLS handshake timeout";
+                nlog(n, NET_LOG_INFO, c, "%s: %s", c->remote[0] ? c->remote : c->target, what);
+                conn_close(c, FEDGE_ETIMEDOUT, what, false);
+            }
+        } else if (n->o.idle_timeout_ms != UINT32_MAX &&
+                   now - c->active_ms >= n->o.idle_timeout_ms) {
+            n->st.timeouts++;
+            nlog(n, NET_LOG_INFO, c, "%s: idle timeout", c->remote);
+            conn_close(c, FEDGE_ETIMEDOUT, "idle timeout", true);
+        }
+    }
+}
+
+static void timer_close_cb(uv_handle_t *h)
+{
+    net_t *n = h->data;
+    n->live_handles--;
+    maybe_free_net(n);
+}
+
+/* ------------------------------------------------------------------ */
+/* The net                                                             */
+/* ------------------------------------------------------------------ */
+
+int net_new(uv_loop_t *loop, const net_opts_t *o, net_t **out, fedge_err_t *e)
+{
+    if (!loop || !out)
+        return fedge_err(e, FEDGE_EINVAL, "net: no loop");
+    net_t *n = fedge_calloc(1, sizeof *n);
+    if (o)
+        n->o = *o;
+    if (!n->o.max_connections)
+        n->o.max_connections = 10000;
+    if (!n->o.max_connections_per_ip)
+        n->o.max_connections_per_ip = 64;
+    if (!n->o.handshake_timeout_ms)
+        n->o.handshake_timeout_ms = 10000;
+    if (!n->o.idle_timeout_ms)
+        n->o.idle_timeout_ms = 300000;
+    if (!n->o.max_queued_bytes)
+        n->o.max_queued_bytes = 1u << 20;
+    if (!n->o.read_buffer_size)
+        n->o.read_buffer_size = 16384;
+    if (n->o.read_buffer_size < 1024 || n->o.read_buffer_size > (1u << 24)) {
+        free(n);
+        return fedge_err(e, FEDGE_EINVAL, "net: read_buffer_size must be 1 KiB..16 MiB");
+    }
+    n->loop = loop;
+    n->rbuf = fedge_malloc(n->o.read_buffer_size);
+    n->pbuf = fedge_malloc(n->o.read_buffer_size);
+    n->iptab_size = 1024;
+    n->iptab = fedge_calloc(n->iptab_size, sizeof *n->iptab);
+    uv_timer_init(loop, &n->timer);
+    n->timer.data = n;
+    n->live_handles = 1;
+    /* Sweep often enough for the shortest timeout to be honoured within a
+     * quarter of it; one timer for all connections costs no memory per
+     * connection. */
+    uint64_t shortest = n->o.handshake_timeout_ms;
+    if (n->o.idle_timeout_ms < shortest)
+        shortest = n->o.idle_timeout_ms;
+    if (NET__CLOSE_GRACE_MS < shortest)
+        shortest = NET__CLOSE_GRACE_MS;
+    uint64_t every = shortest / 4;
+    if (every < 10)
+        every = 10;
+    if (every > 1000)
+        every = 1000;
+    uv_timer_start(&n->timer, sweep_cb, every, every);
+    uv_unref((uv_handle_t *)&n->timer);
+    *out = n;
+    return 0;
+}
+
+void net_stats(const net_t *n, net_stats_t *s)
+{
+    *s = n->st;
+}
+
+static void listener_close_cb(uv_handle_t *h)
+{
+    net_listener_t *l = h->data;
+    net_t *n = l->net;
+    if (l->tls)
+        net__tls_unref(l->tls);
+    free(l);
+    n->live_handles--;
+    maybe_free_net(n);
+}
+
+void net_listener_close(net_listener_t *l)
+{
+    if (!l || l->closing)
+        return;
+    net_t *n = l->net;
+    l->closing = true;
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        n->listeners = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    uv_close((uv_handle_t *)&l->tcp, listener_close_cb);
+}
+
+void net_stop_accepting(net_t *n)
+{
+    while (n->listeners)
+        net_listener_close(n->listeners);
+}
+
+void net_close_all(net_t *n)
+{
+    for (net_conn_t *c = n->conns, *nx; c; c = nx) {
+        nx = c->next;
+        conn_close(c, FEDGE_ECLOSED, "shutting down", true);
+    }
+}
+
+void net_destroy(net_t *n)
+{
+    if (!n || n->destroying)
+        return;
+    net_stop_accepting(n);
+    net_close_all(n);
+    n->destroying = true;
+    uv_timer_stop(&n->timer);
+    uv_close((uv_handle_t *)&n->timer, timer_close_cb);
+    /* Without the timer nothing bounds a graceful close any more: a
+     * connection with bytes still queued (a peer not reading) would keep
+     * the loop alive, so close those at once. An empty queue lets the
+     * shutdown complete promptly. */
+    for (net_conn_t *c = n->conns; c; c = c->next)
+        if (c->tcp.write_queue_size > 0)
+            hard_close(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Listeners and accepting                                             */
+/* ------------------------------------------------------------------ */
+
+/* Parses "host:port" / "[v6]:port" into a socket address. */
+static int parse_host_port(const char *hp, struct sockaddr_storage *ss)
+{
+    char host[64];
+    const char *colon;
+    if (!hp)
+        return FEDGE_EINVAL;
+    if (hp[0] == '[') {
+        const char *rb = strchr(hp, ']');
+        if (!rb || rb[1] != ':' || (size_t)(rb - hp - 1) >= sizeof host)
+            return FEDGE_EINVAL;
+        memcpy(host, hp + 1, (size_t)(rb - hp - 1));
+        host[rb - hp - 1] = '\0';
+        colon = rb + 1;
+    } else {
+        colon = strrchr(hp, ':');
+        if (!colon || (size_t)(colon - hp) >= sizeof host || strchr(hp, ':') != colon)
+            return FEDGE_EINVAL;
+        memcpy(host, hp, (size_t)(colon - hp));
+        host[colon - hp] = '\0';
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+        return FEDGE_EINVAL;
+    memset(ss, 0, sizeof *ss);
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0)
+        return 0;
+    return FEDGE_EINVAL;
+}
+
+static net_conn_t *conn_alloc(net_t *n)
+{
+    net_conn_t *c = fedge_calloc(1, sizeof *c);
+    c->net = n;
+    uv_tcp_init(n->loop, &c->tcp);
+    c->tcp.data = c;
+    n->live_handles++;
+    c->created_ms = c->active_ms = now_ms(n);
+    c->next = n->conns;
+    if (n->conns)
+        n->conns->prev = c;
+    n->conns = c;
+    n->st.open++;
+    return c;
+}
+
+static void set_addrs_from_peer(net_conn_t *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    format_addr((struct sockaddr *)&ss, c->ip, sizeof c->ip, c->remote, sizeof c->remote, &c->port);
+    memset(c->ipkey, 0, sizeof c->ipkey);
+    if (ss.ss_family == AF_INET) {
+        c->ipkey[0] = 4;
+        memcpy(c->ipkey + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        const uint8_t *a = (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a, v4mapped, 12) == 0) { /* one IPv4 client, one count */
+            c->ipkey[0] = 4;
+            memcpy(c->ipkey + 1, a + 12, 4);
+        } else {
+            c->ipkey[0] = 6;
+            memcpy(c->ipkey + 1, a, 16);
+        }
+    }
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    net_listener_t *l = server->data;
+    net_t *n = l->net;
+    if (status < 0) {
+        nlog(n, NET_LOG_WARN, NULL, "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    net_conn_t *c = conn_alloc(n);
+    c->inbound = true;
+    c->tag = l->tag;
+    c->cbs = l->cbs;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c, FEDGE_EIO, "accept failed", false);
+        return;
+    }
+    c->connected = true;
+    set_addrs_from_peer(c);
+    n->st.accepted++;
+    if (n->st.open > n->o.max_connections) {
+        n->st.refused_limit++;
+        nlog(n, NET_LOG_WARN, c, "%s: refused: max_connections (%zu) reached", c->remote,
+             n->o.max_connections);
+        conn_close(c, FEDGE_ELIMIT, "max_connections reached", false);
+        return;
+    }
+    if (ip_count(n, c->ipkey) >= n->o.max_connections_per_ip) {
+        n->st.refused_limit++;
+        nlog(n, NET_LOG_WARN, c, "%s: refused: max_connections_per_ip (%zu) reached", c->remote,
+             n->o.max_connections_per_ip);
+        conn_close(c, FEDGE_ELIMIT, "max_connections_per_ip reached", false);
+        return;
+    }
+    ip_inc(n, c->ipkey);
+    c->ip_counted = true;
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (l->tls) {
+        c->ssl = net__tls_ssl_new(l->tls, c, true, NULL);
+        if (!c->ssl) {
+            conn_close(c, FEDGE_ETLS, "cannot create TLS session", false);
+            return;
+        }
+        n->st.open_tls++;
+    }
+    int r = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    if (r != 0) {
+        conn_close(c, FEDGE_EIO, uv_strerror(r), false);
+        return;
+    }
+    if (!c->ssl)
+        become_ready(c);
+}
+
+int net_listen(net_t *n, const net_listen_opts_t *o, net_listener_t **out, fedge_err_t *e)
+{
+    if (!n || !o || n->destroying)
+        return fedge_err(e, FEDGE_EINVAL, "net_listen: bad arguments");
+    struct sockaddr_storage ss;
+    if (parse_host_port(o->host_port, &ss) < 0)
+        return fedge_err(e, FEDGE_EINVAL, "listen '%s': expected IPv4:port or [IPv6]:port",
+                         o->host_port ? o->host_port : "(null)");
+    if (o->tls && !o->tls->certificate)
+        return fedge_err(e, FEDGE_ECONFIG, "listen %s: TLS needs a certificate and key",
+                         o->host_port);
+    net_listener_t *l = fedge_calloc(1, sizeof *l);
+    l->net = n;
+    l->tag = o->tag;
+    l->cbs = o->cbs;
+    uv_tcp_init(n->loop, &l->tcp);
+    l->tcp.data = l;
+    n->live_handles++;
+    int r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
+                        ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+    if (r != 0) {
+        l->closing = true;
+        uv_close((uv_handle_t *)&l->tcp, listener_close_cb);
+        return fedge_err(e, FEDGE_EIO, "listen %s: %s", o->host_port, uv_strerror(r));
+    }
+    struct sockaddr_storage bound;
+    int len = sizeof bound;
+    if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&bound, &len) == 0)
+        l->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                    : ((struct sockaddr_in *)&bound)->sin_port);
+    if (o->tls) {
+        l->tls = o->tls;
+        net__tls_ref(l->tls);
+    }
+    l->next = n->listeners;
+    if (n->listeners)
+        n->listeners->prev = l;
+    n->listeners = l;
+    if (out)
+        *out = l;
+    return 0;
+}
+
+uint16_t net_listener_port(const net_listener_t *l)
+{
+    return l->port;
+}
+
+/* ------------------------------------------------------------------ */
+/* Outbound                                                            */
+/* ------------------------------------------------------------------ */
+
+static void try_next_addr(net_conn_t *c, int last_err);
+
+static void connect_cb(uv_connect_t *req, int status)
+{
+    net_conn_t *c = req->data;
+    free(req);
+    if (status == UV_ECANCELED || c->closing)
+        return;
+    net_t *n = c->net;
+    if (status != 0) {
+        try_next_addr(c, status);
+        return;
+    }
+    c->connected = true;
+    set_addrs_from_peer(c);
+    uv_tcp_nodelay(&c->tcp, 1);
+    int r = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    if (r != 0) {
+        conn_close(c, FEDGE_EIO, uv_strerror(r), false);
+        return;
+    }
+    if (!c->tls) {
+        become_ready(c);
+        return;
+    }
+    c->ssl = net__tls_ssl_new(c->tls, c, false, c->sni);
+    net__tls_unref(c->tls);
+    c->tls = NULL;
+    if (!c->ssl) {
+        conn_close(c, FEDGE_ETLS, "cannot create TLS session", false);
+        return;
+    }
+    n->st.open_tls++;
+    /* Sends the ClientHello through the BIO. */
+    tls_advance(c);
+}
+
+static void reconnect_close_cb(uv_handle_t *h)
+{
+    net_conn_t *c = h->data;
+    c->reconnecting = false;
+    c->uv_closing = false;
+    uv_tcp_init(c->net->loop, &c->tcp);
+    c->tcp.data = c;
+    if (c->closing) { /* closed meanwhile */
+        hard_close(c);
+        return;
+    }
+    try_next_addr(c, 0);
+}
+
+/* Tries c->addr_next; after a failed attempt (last_err) the handle is
+ * recycled first, since a socket that failed to connect cannot be reused. */
+static void try_next_addr(net_conn_t *c, int last_err)
+{
+    if (last_err) {
+        if (!c->addr_next) {
+            char why[160];
+            snprintf(why, sizeof why, "connect to %s failed: %s", c->target,
+                     uv_strerror(last_err));
+            nlog(c->net, NET_LOG_INFO, c, "%s", why);
+            conn_close(c, FEDGE_EIO, why, false);
+            return;
+        }
+        c->reconnecting = true;
+        c->uv_closing = true;
+        uv_close((uv_handle_t *)&c->tcp, reconnect_close_cb);
+        return;
+    }
+    struct addrinfo *ai = c->addr_next;
+    c->addr_next = ai->ai_next;
+    format_addr(ai->ai_addr, c->ip, sizeof c->ip, c->remote, sizeof c->remote, &c->port);
+    uv_connect_t *req = fedge_malloc(sizeof *req);
+    req->data = c;
+    int r = uv_tcp_connect(req, &c->tcp, ai->ai_addr, connect_cb);
+    if (r != 0) {
+        free(req);
+        try_next_addr(c, r);
+    }
+}
+
+static void resolve_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct net__resolve *rs = (struct net__resolve *)req;
+    net_conn_t *c = rs->conn;
+    free(rs);
+    if (!c) {
+        if (res)
+            uv_freeaddrinfo(res);
+        return;
+    }
+    c->resolving = NULL;
+    if (status != 0 || !res) {
+        char why[160];
+        snprintf(why, sizeof why, "cannot resolve %s: %s", c->target, uv_strerror(status));
+        nlog(c->net, NET_LOG_INFO, c, "%s", why);
+        if (res)
+            uv_freeaddrinfo(res);
+        conn_close(c, FEDGE_EIO, why, false);
+        return;
+    }
+    c->addrs = c->addr_next = res;
+    try_next_addr(c, 0);
+}
+
+int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_err_t *e)
+{
+    if (!n || !o || !o->host || !*o->host || o->port == 0 || n->destroying)
+        return fedge_err(e, FEDGE_EINVAL, "net_connect: bad arguments");
+    if (n->st.open >= n->o.max_connections)
+        return fedge_err(e, FEDGE_ELIMIT, "connect %s: max_connections (%zu) reached", o->host,
+                         n->o.max_connections);
+    char host[256];
+    size_t hl = strlen(o->host);
+    if (o->host[0] == '[' && hl > 2 && o->host[hl - 1] == ']') {
+        hl -= 2;
+        memcpy(host, o->host + 1, hl);
+    } else if (hl < sizeof host) {
+        memcpy(host, o->host, hl);
+    } else {
+        return fedge_err(e, FEDGE_EINVAL, "connect: host name too long");
+    }
+    host[hl] = '\0';
+    for (size_t i = 0; i < hl; i++)
+        host[i] = (char)tolower((unsigned char)host[i]);
+    unsigned char tmp[16];
+    bool v6 = uv_inet_pton(AF_INET6, host, tmp) == 0;
+    bool literal = v6 || uv_inet_pton(AF_INET, host, tmp) == 0;
+
+    net_conn_t *c = conn_alloc(n);
+    c->cbs = o->cbs;
+    c->user = o->user;
+    c->tag = o->tag;
+    c->notify = true;
+    char target[300];
+    snprintf(target, sizeof target, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)o->port);
+    c->target = fedge_strdup(target);
+    if (o->tls) {
+        c->tls = o->tls;
+        net__tls_ref(c->tls);
+        if (o->sni)
+            c->sni = fedge_strdup(o->sni);
+        else if (!literal)
+            c->sni = fedge_strdup(host);
+    }
+    struct net__resolve *rs = fedge_calloc(1, sizeof *rs);
+    rs->conn = c;
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    if (literal)
+        hints.ai_flags = AI_NUMERICHOST;
+    char port[8];
+    snprintf(port, sizeof port, "%u", (unsigned)o->port);
+    c->resolving = rs;
+    /* Literals resolve synchronously (no callback); names go to the
+     * threadpool. */
+    int r = uv_getaddrinfo(n->loop, &rs->req, literal ? NULL : resolve_cb, host, port, &hints);
+    if (literal) {
+        c->resolving = NULL;
+        if (r != 0) {
+            free(rs);
+            conn_close(c, FEDGE_EIO, "bad address", false);
+            c->notify = false;
+            return fedge_err(e, FEDGE_EINVAL, "connect: bad address '%s'", o->host);
+        }
+        struct addrinfo *res = rs->req.addrinfo;
+        free(rs);
+        c->addrs = c->addr_next = res;
+        try_next_addr(c, 0);
+    } else if (r != 0) {
+        c->resolving = NULL;
+        free(rs);
+        c->notify = false;
+        conn_close(c, FEDGE_EIO, "resolver failed", false);
+        return fedge_err(e, FEDGE_EIO, "connect %s: %s", o->host, uv_strerror(r));
+    }
+    if (out)
+        *out = c;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Accessors                                                           */
+/* ------------------------------------------------------------------ */
+
+void net_conn_close(net_conn_t *c)
+{
+    if (c)
+        conn_close(c, 0, "closed locally", true);
+}
+
+void net_conn_set_user(net_conn_t *c, void *user)
+{
+    c->user = user;
+}
+
+void *net_conn_user(const net_conn_t *c)
+{
+    return c->user;
+}
+
+void *net_conn_tag(const net_conn_t *c)
+{
+    return c->tag;
+}
+
+bool net_conn_is_tls(const net_conn_t *c)
+{
+    return c->ssl != NULL || c->tls != NULL;
+}
+
+bool net_conn_is_inbound(const net_conn_t *c)
+{
+    return c->inbound;
+}
+
+bool net_conn_is_ready(const net_conn_t *c)
+{
+    return c->ready && !c->closing;
+}
+
+const char *net_conn_remote(const net_conn_t *c)
+{
+    return c->remote;
+}
+
+const char *net_conn_remote_ip(const net_conn_t *c)
+{
+    return c->ip;
+}
+
+uint16_t net_conn_remote_port(const net_conn_t *c)
+{
+    return c->port;
+}
+
+int net_conn_local(const net_conn_t *c, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (!c->connected || c->uv_closing ||
+        uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return FEDGE_EIO;
+    char ip[46], hp[56];
+    uint16_t port;
+    format_addr((struct sockaddr *)&ss, ip, sizeof ip, hp, sizeof hp, &port);
+    if (strlen(hp) + 1 > size)
+        return FEDGE_ENOSPC;
+    memcpy(buf, hp, strlen(hp) + 1);
+    return 0;
+}
+
+const char *net_conn_target(const net_conn_t *c)
+{
+    return c->target;
+}
+
+const net_peer_t *net_conn_peer(const net_conn_t *c)
+{
+    return c->ready ? c->peer : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reuse (RFC 5923)                                                    */
+/* ------------------------------------------------------------------ */
+
+/* True when key ends in ":digits" outside brackets (a host:port key). */
+static bool key_has_port(const char *key)
+{
+    const char *colon = strrchr(key, ':');
+    if (!colon || colon[1] == '\0')
+        return false;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    if (key[0] == '[')
+        return colon > key && colon[-1] == ']';
+    return strchr(key, ':') == colon;
+}
+
+net_conn_t *net_find_conn(net_t *n, const void *tag, const char *key)
+{
+    if (!n || !key || !*key)
+        return NULL;
+    bool hp = key_has_port(key);
+    net_conn_t *best = NULL;
+    for (net_conn_t *c = n->conns; c; c = c->next) {
+        if (c->closing || (tag && c->tag != tag))
+            continue;
+        bool match;
+        if (hp)
+            match = !c->inbound && c->target && strcasecmp(c->target, key) == 0;
+        else
+            match = c->ready && c->peer && net_peer_names(c->peer, key);
+        if (!match)
+            continue;
+        if (!best || (c->ready && !best->ready) ||
+            (c->ready == best->ready && c->active_ms > best->active_ms))
+            best = c;
+    }
+    return best;
+}

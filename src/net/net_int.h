@@ -1,0 +1,103 @@
+/* net_int.h — internals shared by the files of src/net/ (not public). */
+#ifndef FEDGE_NET_INT_H
+#define FEDGE_NET_INT_H
+
+#include <openssl/ssl.h>
+
+#include "net/net.h"
+
+/* Grace given to a closing connection to flush its last bytes (TLS alert or
+ * close_notify, queued data) before the socket is closed regardless. */
+#define NET__CLOSE_GRACE_MS 2000
+
+/* A TLS configuration: the current OpenSSL context plus what is needed to
+ * rebuild it. Reference-counted: listeners hold a reference, so
+ * net_tls_free() by the owner never pulls it from under them. */
+struct net_tls {
+    SSL_CTX *ctx;
+    char *certificate, *private_key, *ca_file, *ca_path;
+    bool require_client;
+    int min_version; /* TLS1_2_VERSION or TLS1_3_VERSION */
+    unsigned refs;
+};
+
+void net__tls_ref(net_tls_t *t);
+void net__tls_unref(net_tls_t *t);
+
+/* Creates the SSL object of one connection on the current context of t,
+ * wired to a BIO that reads from c->in/c->in_len and writes through
+ * net__conn_send_raw(). server: accept side. NULL on failure. */
+SSL *net__tls_ssl_new(net_tls_t *t, net_conn_t *c, bool server, const char *sni);
+
+/* Builds the peer identity of a finished handshake (one allocation, free
+ * with free()). inbound: the peer played the client role. */
+net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound);
+
+/* Text for a failed handshake or TLS record error: the certificate
+ * verification error when there is one, else OpenSSL's reason. Clears the
+ * OpenSSL error queue. */
+void net__tls_reason(SSL *ssl, int ssl_err, char *buf, size_t size);
+
+struct net_listener {
+    uv_tcp_t tcp;
+    net_t *net;
+    net_tls_t *tls; /* referenced, may be NULL */
+    void *tag;
+    net_conn_cbs_t cbs;
+    uint16_t port;
+    bool closing;
+    net_listener_t *next, *prev;
+};
+
+struct net_conn {
+    uv_tcp_t tcp; /* first: handle->data is the conn too */
+    net_t *net;
+    net_conn_t *next, *prev; /* n->conns */
+    net_conn_cbs_t cbs;
+    void *user, *tag;
+    SSL *ssl;            /* NULL for plain TCP */
+    net_tls_t *tls;      /* outbound TLS only, referenced until connected */
+    net_peer_t *peer;    /* after a completed TLS handshake */
+    char *target;        /* outbound: "host:port" as looked up by reuse */
+    char *sni;           /* outbound TLS: server name to send */
+    struct net__resolve *resolving; /* outbound while getaddrinfo runs */
+    struct addrinfo *addrs, *addr_next; /* outbound: addresses to try */
+    /* plaintext written before an outbound connection got ready */
+    char *pend;
+    size_t pend_len, pend_cap;
+    /* ciphertext being fed to OpenSSL during a read callback */
+    const char *in;
+    size_t in_len;
+    uint64_t created_ms, active_ms, close_deadline_ms;
+    char *close_reason;
+    int close_code;
+    uint8_t ipkey[17]; /* family byte + address, for the per-IP table */
+    bool inbound, connected, ready, closing, uv_closing, notify, ip_counted;
+    bool reconnecting, overflowed;
+    char remote[56];
+    char ip[46];
+    uint16_t port;
+};
+
+struct net {
+    uv_loop_t *loop;
+    net_opts_t o;
+    uv_timer_t timer;
+    net_listener_t *listeners;
+    net_conn_t *conns;
+    size_t live_handles; /* listeners + conns + timer not yet closed */
+    bool destroying;
+    char *rbuf;  /* shared ciphertext/TCP read buffer */
+    char *pbuf;  /* shared plaintext buffer for SSL_read */
+    char *wscratch; /* coalescing buffer for net_conn_writev */
+    size_t wscratch_cap;
+    struct net__ipent **iptab;
+    size_t iptab_size;
+    net_stats_t st;
+};
+
+/* Sends raw bytes on the socket (ciphertext for TLS): tries a direct
+ * write, queues the rest. May start closing c (overflow, socket error). */
+void net__conn_send_raw(net_conn_t *c, const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,450 @@
+/* tls.c — OpenSSL contexts (load, reload), the BIO that connects an SSL
+ * object to a libuv connection without a socket, and the peer identity
+ * taken from a verified certificate (RFC 5922). */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "net/net_int.h"
+
+/* ------------------------------------------------------------------ */
+/* The connection BIO                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Why a custom BIO and not BIO_s_mem: a memory BIO keeps its grown buffer
+ * for the life of the connection; reading straight from the shared read
+ * buffer and writing straight to the socket keeps an idle connection down
+ * to the SSL object itself (SSL_MODE_RELEASE_BUFFERS frees the rest). */
+static int bio_write(BIO *b, const char *buf, int len)
+{
+    net_conn_t *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (len <= 0)
+        return 0;
+    net__conn_send_raw(c, buf, (size_t)len);
+    return len;
+}
+
+static int bio_read(BIO *b, char *buf, int len)
+{
+    net_conn_t *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (len <= 0)
+        return 0;
+    if (c->in_len == 0) {
+        BIO_set_retry_read(b);
+        return -1;
+    }
+    size_t n = (size_t)len < c->in_len ? (size_t)len : c->in_len;
+    memcpy(buf, c->in, n);
+    c->in += n;
+    c->in_len -= n;
+    return (int)n;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    net_conn_t *c = BIO_get_data(b);
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+        return 1;
+    case BIO_CTRL_PENDING:
+        return c ? (long)c->in_len : 0;
+    case BIO_CTRL_WPENDING:
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static int bio_destroy(BIO *b)
+{
+    BIO_set_data(b, NULL);
+    return 1;
+}
+
+static BIO_METHOD *bio_method(void)
+{
+    /* Process-wide and never freed: one small table, still reachable. */
+    static BIO_METHOD *m;
+    if (!m) {
+        m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "fedge-uv");
+        if (!m)
+            abort();
+        BIO_meth_set_write(m, bio_write);
+        BIO_meth_set_read(m, bio_read);
+        BIO_meth_set_ctrl(m, bio_ctrl);
+        BIO_meth_set_create(m, bio_create);
+        BIO_meth_set_destroy(m, bio_destroy);
+    }
+    return m;
+}
+
+/* ------------------------------------------------------------------ */
+/* Contexts                                                            */
+/* ------------------------------------------------------------------ */
+
+static const char *ossl_reason(void)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    return r ? r : "unknown OpenSSL error";
+}
+
+static int build_ctx(const net_tls_t *t, SSL_CTX **out, fedge_err_t *e)
+{
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+    if (!ctx)
+        return fedge_err(e, FEDGE_ETLS, "TLS: cannot create context: %s", ossl_reason());
+    SSL_CTX_set_min_proto_version(ctx, t->min_version);
+    /* No renegotiation, no compression; no session resumption state kept
+     * per peer (tickets and the server cache would cost memory per
+     * connection and federation links are long-lived anyway). */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                 SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_verify_depth(ctx, 8);
+
+    int rc = 0;
+    if (t->certificate) {
+        if (SSL_CTX_use_certificate_chain_file(ctx, t->certificate) != 1) {
+            rc = fedge_err(e, FEDGE_ECONFIG, "%s: cannot load certificate: %s", t->certificate,
+                           ossl_reason());
+            goto fail;
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, t->private_key, SSL_FILETYPE_PEM) != 1) {
+            rc = fedge_err(e, FEDGE_ECONFIG, "%s: cannot load private key: %s", t->private_key,
+                           ossl_reason());
+            goto fail;
+        }
+        if (SSL_CTX_check_private_key(ctx) != 1) {
+            rc = fedge_err(e, FEDGE_ECONFIG, "%s: private key does not match certificate %s",
+                           t->private_key, t->certificate);
+            goto fail;
+        }
+    }
+    if (t->ca_file || t->ca_path) {
+        if (SSL_CTX_load_verify_locations(ctx, t->ca_file, t->ca_path) != 1) {
+            rc = fedge_err(e, FEDGE_ECONFIG, "%s: cannot load trust anchors: %s",
+                           t->ca_file ? t->ca_file : t->ca_path, ossl_reason());
+            goto fail;
+        }
+        if (t->ca_file) {
+            /* The CA names sent in CertificateRequest: clients with several
+             * certificates (Lync/Skype edges do) pick by them. */
+            STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(t->ca_file);
+            if (names)
+                SSL_CTX_set_client_CA_list(ctx, names);
+        }
+    } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        rc = fedge_err(e, FEDGE_ECONFIG, "cannot load the system trust store: %s",
+                       ossl_reason());
+        goto fail;
+    }
+    ERR_clear_error();
+    *out = ctx;
+    return 0;
+fail:
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+int net_tls_new(const net_tls_opts_t *o, net_tls_t **out, fedge_err_t *e)
+{
+    if (!o || !out)
+        return fedge_err(e, FEDGE_EINVAL, "TLS: no options");
+    if ((o->certificate == NULL) != (o->private_key == NULL))
+        return fedge_err(e, FEDGE_ECONFIG, "TLS: certificate and private_key go together");
+    int minv;
+    if (!o->min_version || strcmp(o->min_version, "1.2") == 0)
+        minv = TLS1_2_VERSION;
+    else if (strcmp(o->min_version, "1.3") == 0)
+        minv = TLS1_3_VERSION;
+    else
+        return fedge_err(e, FEDGE_ECONFIG, "tls_min_version '%s': expected 1.2 or 1.3",
+                         o->min_version);
+    net_tls_t *t = fedge_calloc(1, sizeof *t);
+    t->certificate = o->certificate ? fedge_strdup(o->certificate) : NULL;
+    t->private_key = o->private_key ? fedge_strdup(o->private_key) : NULL;
+    t->ca_file = o->ca_file ? fedge_strdup(o->ca_file) : NULL;
+    t->ca_path = o->ca_path ? fedge_strdup(o->ca_path) : NULL;
+    t->require_client = o->require_client_certificate;
+    t->min_version = minv;
+    t->refs = 1;
+    int rc = build_ctx(t, &t->ctx, e);
+    if (rc < 0) {
+        net__tls_unref(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+int net_tls_reload(net_tls_t *t, fedge_err_t *e)
+{
+    SSL_CTX *ctx;
+    int rc = build_ctx(t, &ctx, e);
+    if (rc < 0)
+        return rc;
+    /* Connections hold their own reference to the old context (SSL_new
+     * took one), so they carry on; new handshakes take the new one. */
+    SSL_CTX_free(t->ctx);
+    t->ctx = ctx;
+    return 0;
+}
+
+void net__tls_ref(net_tls_t *t)
+{
+    t->refs++;
+}
+
+void net__tls_unref(net_tls_t *t)
+{
+    if (!t || --t->refs > 0)
+        return;
+    SSL_CTX_free(t->ctx);
+    free(t->certificate);
+    free(t->private_key);
+    free(t->ca_file);
+    free(t->ca_path);
+    free(t);
+}
+
+void net_tls_free(net_tls_t *t)
+{
+    net__tls_unref(t);
+}
+
+/* Server side with optional client certificates: record a failed
+ * verification (SSL_get_verify_result keeps it) but let the handshake on. */
+static int verify_optional(int ok, X509_STORE_CTX *x)
+{
+    (void)ok;
+    (void)x;
+    return 1;
+}
+
+SSL *net__tls_ssl_new(net_tls_t *t, net_conn_t *c, bool server, const char *sni)
+{
+    SSL *ssl = SSL_new(t->ctx);
+    if (!ssl)
+        return NULL;
+    BIO *b = BIO_new(bio_method());
+    if (!b) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    BIO_set_data(b, c);
+    SSL_set_bio(ssl, b, b);
+    if (server) {
+        SSL_set_accept_state(ssl);
+        if (t->require_client)
+            SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        else
+            SSL_set_verify(ssl, SSL_VERIFY_PEER, verify_optional);
+        (void)SSL_set_purpose(ssl, X509_PURPOSE_SSL_CLIENT);
+    } else {
+        SSL_set_connect_state(ssl);
+        SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+        (void)SSL_set_purpose(ssl, X509_PURPOSE_SSL_SERVER);
+        if (sni && *sni)
+            SSL_set_tlsext_host_name(ssl, sni);
+    }
+    return ssl;
+}
+
+/* ------------------------------------------------------------------ */
+/* Peer identity                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Names collected before the one allocation is made. */
+typedef struct {
+    const char *s;
+    size_t len;
+} name_t;
+
+#define MAX_NAMES 64
+
+static bool name_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > 253)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch >= 0x7f)
+            return false; /* NUL tricks, spaces, non-ASCII */
+    }
+    return true;
+}
+
+/* RFC 5922 §7.1: a URI SAN is a domain identity only with scheme "sip" and
+ * no user part; the identity is its host part. */
+static bool sip_uri_host(const char *s, size_t len, name_t *out)
+{
+    if (len < 5 || strncasecmp(s, "sip:", 4) != 0)
+        return false;
+    const char *h = s + 4, *end = s + len;
+    for (const char *p = h; p < end; p++)
+        if (*p == '@')
+            return false;
+    const char *p = h;
+    if (p < end && *p == '[') {
+        while (p < end && *p != ']')
+            p++;
+        if (p == end)
+            return false;
+        p++;
+    } else {
+        while (p < end && *p != ':' && *p != ';' && *p != '?')
+            p++;
+    }
+    if (!name_ok(h, (size_t)(p - h)))
+        return false;
+    out->s = h;
+    out->len = (size_t)(p - h);
+    return true;
+}
+
+static char *put_lower(char **w, const char *s, size_t len)
+{
+    char *d = *w;
+    for (size_t i = 0; i < len; i++)
+        d[i] = (char)tolower((unsigned char)s[i]);
+    d[len] = '\0';
+    *w += len + 1;
+    return d;
+}
+
+net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound)
+{
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    name_t dns[MAX_NAMES], sip[MAX_NAMES], cn = {0};
+    size_t nd = 0, ns = 0;
+    char subj[256] = "";
+    bool has_san = false;
+    GENERAL_NAMES *gens = NULL;
+    unsigned char *cn_utf8 = NULL;
+
+    if (cert) {
+        int crit = 0;
+        gens = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+        has_san = X509_get_ext_by_NID(cert, NID_subject_alt_name, -1) >= 0;
+        for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+            const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+            if (g->type == GEN_DNS && nd < MAX_NAMES) {
+                const char *s = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+                size_t len = (size_t)ASN1_STRING_length(g->d.dNSName);
+                if (name_ok(s, len))
+                    dns[nd++] = (name_t){s, len};
+            } else if (g->type == GEN_URI && ns < MAX_NAMES) {
+                const char *s = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
+                size_t len = (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier);
+                name_t h;
+                if (sip_uri_host(s, len, &h))
+                    sip[ns++] = h;
+            }
+        }
+        X509_NAME *sn = X509_get_subject_name(cert);
+        if (sn)
+            X509_NAME_oneline(sn, subj, sizeof subj);
+        if (!has_san && sn) {
+            int idx = X509_NAME_get_index_by_NID(sn, NID_commonName, -1);
+            if (idx >= 0) {
+                ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(sn, idx));
+                int l = ASN1_STRING_to_UTF8(&cn_utf8, d);
+                if (l > 0 && name_ok((const char *)cn_utf8, (size_t)l))
+                    cn = (name_t){(const char *)cn_utf8, (size_t)l};
+            }
+        }
+    }
+
+    long vr = SSL_get_verify_result(ssl);
+    const char *verr = cert && vr != X509_V_OK ? X509_verify_cert_error_string(vr) : NULL;
+
+    size_t size = sizeof(net_peer_t) + (nd + ns) * sizeof(char *);
+    for (size_t i = 0; i < nd; i++)
+        size += dns[i].len + 1;
+    for (size_t i = 0; i < ns; i++)
+        size += sip[i].len + 1;
+    size += cn.len + 1 + strlen(subj) + 1 + (verr ? strlen(verr) + 1 : 0);
+
+    net_peer_t *p = fedge_calloc(1, size);
+    const char **arr = (const char **)(p + 1);
+    char *w = (char *)(arr + nd + ns);
+    for (size_t i = 0; i < nd; i++)
+        arr[i] = put_lower(&w, dns[i].s, dns[i].len);
+    for (size_t i = 0; i < ns; i++)
+        arr[nd + i] = put_lower(&w, sip[i].s, sip[i].len);
+    p->dns = arr;
+    p->n_dns = nd;
+    p->sip = arr + nd;
+    p->n_sip = ns;
+    p->cn = cn.s ? put_lower(&w, cn.s, cn.len) : NULL;
+    if (subj[0]) {
+        size_t l = strlen(subj);
+        memcpy(w, subj, l + 1);
+        p->subject = w;
+        w += l + 1;
+    }
+    if (verr) {
+        memcpy(w, verr, strlen(verr) + 1);
+        p->verify_error = w;
+    }
+    p->presented = cert != NULL;
+    p->verified = cert != NULL && vr == X509_V_OK;
+    if (cert) {
+        struct tm tm;
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+            p->not_after = timegm(&tm);
+        p->eku_ok = X509_check_purpose(cert,
+                                       inbound ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER,
+                                       0) == 1;
+    }
+    GENERAL_NAMES_free(gens);
+    OPENSSL_free(cn_utf8);
+    ERR_clear_error();
+    return p;
+}
+
+bool net_peer_names(const net_peer_t *p, const char *host)
+{
+    if (!p || !p->verified || !host || !*host || host[0] == '*')
+        return false;
+    for (size_t i = 0; i < p->n_dns; i++)
+        if (p->dns[i][0] != '*' && strcasecmp(p->dns[i], host) == 0)
+            return true;
+    for (size_t i = 0; i < p->n_sip; i++)
+        if (strcasecmp(p->sip[i], host) == 0)
+            return true;
+    return p->cn && p->cn[0] != '*' && strcasecmp(p->cn, host) == 0;
+}
+
+void net__tls_reason(SSL *ssl, int ssl_err, char *buf, size_t size)
+{
+    long vr = SSL_get_verify_result(ssl);
+    unsigned long e = ERR_peek_last_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    if (vr != X509_V_OK) {
+        snprintf(buf, size, "certificate verify failed: %s", X509_verify_cert_error_string(vr));
+    } else if (r) {
+        snprintf(buf, size, "%s", r);
+    } else if (ssl_err == SSL_ERROR_SYSCALL) {
+        snprintf(buf, size, "TLS: unexpected end of stream");
+    } else {
+        snprintf(buf, size, "TLS error %d", ssl_err);
+    }
+    ERR_clear_error();
+}
