@@ -11,6 +11,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  serve -c FILE        run the edge server\n"
+    "  check-config -c FILE validate a configuration file, print a summary\n"
     "  parse FILE...        parse SIP messages ('-' reads stdin), print JSON\n"
     "  version              print the version\n"
     "  help                 this text\n";
@@ -25,6 +26,8 @@ int cli_main(int argc, char **argv)
         puts("fedge 0.1.0");
         return 0;
     }
+    if (!strcmp(argv[1], "check-config"))
+        return cli_check_config(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);
     return 2;
 }

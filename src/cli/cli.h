@@ -6,4 +6,9 @@
  * (0 success, 1 failure of the operation, 2 bad usage or configuration). */
 int cli_main(int argc, char **argv);
 
+/* `fedge check-config -c FILE` with main()'s arguments (argv[1] is
+ * "check-config"): prints "FILE: ok" and a summary to stdout and returns 0,
+ * or prints the FILE:LINE error to stderr and returns 2. */
+int cli_check_config(int argc, char **argv);
+
 #endif

@@ -1,0 +1,128 @@
+/* cli_config.c — `fedge check-config -c FILE`: load and validate a
+ * configuration file, print "FILE: ok" and a summary, or the error. */
+#include "cli/cli.h"
+
+#include "config/config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char check_usage[] = "usage: fedge check-config -c FILE\n";
+
+static void print_list(FILE *out, const config_hostport_list_t *l)
+{
+    char buf[300];
+    for (size_t i = 0; i < l->count; i++)
+        fprintf(out, "%s%s", i ? ", " : "", config_hostport_format(&l->items[i], buf, sizeof(buf)));
+}
+
+static void print_duration(FILE *out, uint32_t ms)
+{
+    if (ms % 3600000 == 0)
+        fprintf(out, "%uh", (unsigned)(ms / 3600000));
+    else if (ms % 60000 == 0)
+        fprintf(out, "%um", (unsigned)(ms / 60000));
+    else if (ms % 1000 == 0)
+        fprintf(out, "%us", (unsigned)(ms / 1000));
+    else
+        fprintf(out, "%ums", (unsigned)ms);
+}
+
+static void print_size(FILE *out, uint32_t n)
+{
+    if (n % (1024 * 1024) == 0)
+        fprintf(out, "%uM", (unsigned)(n >> 20));
+    else if (n % 1024 == 0)
+        fprintf(out, "%uk", (unsigned)(n >> 10));
+    else
+        fprintf(out, "%u", (unsigned)n);
+}
+
+static void print_summary(FILE *out, const config_t *c)
+{
+    char buf[300];
+    fprintf(out, "  edge        %s; SIP domains ", c->edge.fqdn);
+    for (size_t i = 0; i < c->edge.sip_domain_count; i++)
+        fprintf(out, "%s%s", i ? ", " : "", c->edge.sip_domains[i]);
+    fprintf(out, "; store %s\n", c->edge.store);
+
+    fputs("  external    listen ", out);
+    print_list(out, &c->external.listen);
+    fprintf(out, "; TLS >= %s, client certificate %s; partners trusted from %s%s%s\n",
+            config_tls_version_name(c->external.tls_min_version),
+            c->external.require_client_certificate ? "required" : "optional",
+            c->external.ca_file ? c->external.ca_file : "",
+            c->external.ca_file && c->external.ca_path ? " and " : "",
+            c->external.ca_path ? c->external.ca_path
+                                : (c->external.ca_file ? "" : "the system store"));
+    fprintf(out, "              certificate %s\n", c->external.certificate);
+
+    fputs("  internal    listen ", out);
+    print_list(out, &c->internal.listen);
+    fprintf(out, " (%s); next hop ", config_transport_name(c->internal.transport));
+    print_list(out, &c->internal.next_hop);
+    fputc('\n', out);
+
+    fprintf(out, "  federation  routing %s", config_routing_name(c->federation.routing));
+    if (c->federation.default_route.host)
+        fprintf(out, "; default route %s",
+                config_hostport_format(&c->federation.default_route, buf, sizeof(buf)));
+    fputc('\n', out);
+
+    fputs("  limits      message ", out);
+    print_size(out, c->limits.max_message_size);
+    fprintf(out, ", connections %u (%u per IP), handshake ", (unsigned)c->limits.max_connections,
+            (unsigned)c->limits.max_connections_per_ip);
+    print_duration(out, c->limits.handshake_timeout_ms);
+    fputs(", idle ", out);
+    print_duration(out, c->limits.idle_timeout_ms);
+    fputs(", queue ", out);
+    print_size(out, c->limits.max_queued_bytes);
+    fputc('\n', out);
+
+    fprintf(out, "  log         %s, %s\n", obs_level_name(c->log.level),
+            obs_format_name(c->log.format));
+
+    fputs("  dns         ", out);
+    if (c->dns.servers.count)
+        print_list(out, &c->dns.servers);
+    else
+        fputs("system resolver", out);
+    fputs(", timeout ", out);
+    print_duration(out, c->dns.timeout_ms);
+    fprintf(out, ", %u tries\n", (unsigned)c->dns.tries);
+
+    fprintf(out, "  admin       %s %s\n", c->admin.certificate ? "https" : "http",
+            config_hostport_format(&c->admin.listen, buf, sizeof(buf)));
+}
+
+int cli_check_config(int argc, char **argv)
+{
+    const char *file = NULL;
+    for (int i = 2; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+            file = argv[++i];
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(check_usage, stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "fedge check-config: unexpected argument '%s'\n%s", argv[i],
+                    check_usage);
+            return 2;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "fedge check-config: -c FILE is required\n%s", check_usage);
+        return 2;
+    }
+    config_t *c;
+    fedge_err_t err;
+    if (config_load(file, &c, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 2;
+    }
+    printf("%s: ok\n", file);
+    print_summary(stdout, c);
+    config_free(c);
+    return 0;
+}
