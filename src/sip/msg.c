@@ -12,7 +12,7 @@ int sip_cseq_parse(const char *s, size_t len, sip_cseq_t *out)
         p++;
     unsigned long long v;
     /* RFC 3261 §8.1.1.5: the sequence number is below 2^31 */
-    if (p - ds > 10 || sip__uint_parse(ds, (size_t)(p - ds), 0x7fffffffull, &v) < 0)
+    if (sip__uint_parse(ds, (size_t)(p - ds), 0x7fffffffull, &v) < 0)
         return FEDGE_ESIP_CSEQ;
     const char *q = sip__skip_lws(p, end);
     if (q == p)
@@ -56,6 +56,9 @@ int sip_msg_ruri(sip_msg_t *m, const sip_uri_t **out)
             rc = FEDGE_ESIP_URI_LEN;
         else
             rc = sip_uri_parse(m->ruri_str.s, m->ruri_str.len, &m->ruri);
+        /* RFC 3261 §19.1.1: no headers in a Request-URI */
+        if (rc == 0 && m->ruri.headers.s)
+            rc = FEDGE_ESIP_URI;
         store(m, IDX_RURI, rc);
     }
     if (rc == 0)
@@ -199,7 +202,7 @@ int sip_msg_max_forwards(sip_msg_t *m, int *out)
         unsigned long long v;
         if (!h)
             rc = FEDGE_ENOENT;
-        else if (h->value.len > 3 || sip__uint_parse(h->value.s, h->value.len, 255, &v) < 0)
+        else if (sip__uint_parse(h->value.s, h->value.len, 255, &v) < 0)
             rc = FEDGE_ESIP_MAX_FORWARDS;
         else
             m->max_forwards = (int)v, rc = 0;

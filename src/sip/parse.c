@@ -480,18 +480,15 @@ static int parse_status_line(sip_msg_t *m, const char *s, size_t len)
         return is_sip20(s, len) ? FEDGE_ESIP_START_LINE : FEDGE_ESIP_VERSION;
     if (!is_sip20(s, (size_t)(sp - s)))
         return FEDGE_ESIP_VERSION;
-    const char *p = sp + 1;
-    if (e - p < 3)
+    const char *p = sp + 1, *ds = p;
+    unsigned code = 0;
+    while (p < e && sip__is((unsigned char)*p, SIP__C_DIGIT) && p - ds < 4)
+        code = code * 10 + (unsigned)(*p++ - '0');
+    if (p == ds || (p < e && !sip__is((unsigned char)*p, SIP__C_DIGIT) && *p != ' '))
         return FEDGE_ESIP_START_LINE;
-    for (int i = 0; i < 3; i++)
-        if (!sip__is((unsigned char)p[i], SIP__C_DIGIT))
-            return FEDGE_ESIP_START_LINE;
-    if (p + 3 < e && p[3] != ' ')
-        return FEDGE_ESIP_START_LINE;
-    int code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-    if (code < 100 || code > 699)
+    /* Status-Code is 3DIGIT, 100 to 699 */
+    if (p - ds != 3 || code < 100 || code > 699)
         return FEDGE_ESIP_STATUS;
-    p += 3;
     if (p < e)
         p++; /* the SP before the reason phrase */
     if (has_ctl(p, (size_t)(e - p)))

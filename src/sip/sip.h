@@ -70,7 +70,15 @@ void sip_framer_init(sip_framer_t *f, size_t max_message_size);
  * *unit_len for MESSAGE, PING and PONG; or a negative framing error
  * (FEDGE_ESIP_TOO_BIG, _NO_CLEN, _BAD_CLEN, _CLEN_MISMATCH, _GARBAGE) after
  * which the stream cannot be resynchronised. On a stream, Content-Length is
- * required. The framer resets itself after returning a unit. */
+ * required (long or compact name, any case, whitespace before the colon
+ * allowed); a value that is not 1*DIGIT or is >= 2^32 is _BAD_CLEN.
+ * _TOO_BIG comes as soon as the header block or the announced size exceeds
+ * max_size, without waiting for the bytes. _GARBAGE: a first byte that
+ * cannot start a start line (TLS ClientHello, NUL, control characters), a
+ * control character in the start line, or an HTTP request/status line.
+ * "\r", "\r\n" and "\r\n\r" alone are NEED_MORE (they may become a
+ * ping). The framer does not judge the header syntax beyond what framing
+ * needs: sip_parse does. The framer resets itself after returning a unit. */
 int sip_framer_next(sip_framer_t *f, const char *buf, size_t len, size_t *unit_len);
 
 /* ------------------------------------------------------------------ */
@@ -175,13 +183,23 @@ typedef struct {
     uint16_t port;          /* 0 when absent */
     bool has_port;
     fedge_str_t params;     /* ";a=b;c" as written (may be empty) */
-    fedge_str_t headers;    /* "a=b&c=d" after '?' (may be empty) */
-    /* common uri-parameters, looked up once at parse time */
+    fedge_str_t headers;    /* "a=b&c=d" after '?' (may be empty);
+                               headers.s == NULL when there is no '?' */
+    /* common uri-parameters, looked up once at parse time, still escaped;
+       .s == NULL when the parameter is absent, .len == 0 when it has no
+       value */
     fedge_str_t transport, maddr, user_param, method, ttl;
     bool lr;
 } sip_uri_t;
 
-/* Parses one URI from s[0..len). Returns 0 or FEDGE_ESIP_URI. */
+/* Parses one URI from s[0..len) (no surrounding whitespace). sip/sips:
+ * userinfo (user 1*(unreserved/escaped/user-unreserved), optional
+ * password), host (hostname, IPv4, or a validated IPv6 reference),
+ * port (digits, 0-65535), uri-parameters, headers. tel: a non-empty
+ * number of phonedigit-hex/visual separators, optional leading '+', then
+ * parameters. Other schemes: any visible ASCII after the ':'. Returns 0 or
+ * FEDGE_ESIP_URI. Does not check a length limit: callers that have one
+ * (the sip_msg_* accessors) do. */
 int sip_uri_parse(const char *s, size_t len, sip_uri_t *out);
 
 /* RFC 3261 §19.1.4 equality of two sip/sips URIs: scheme, user and password
@@ -192,8 +210,10 @@ int sip_uri_parse(const char *s, size_t len, sip_uri_t *out);
 bool sip_uri_equal(const sip_uri_t *a, const sip_uri_t *b);
 
 /* Looks up parameter `name` (case-insensitive) in a ";a=b;c" list as found
- * in URIs, Via, name-addr and Content-Type. Returns 1 and sets *value (empty
- * for a parameter without value) when found, 0 when not. value may be NULL. */
+ * in URIs, Via, name-addr and Content-Type (a leading ';' and LWS around ';'
+ * and '=' are allowed). Returns 1 and sets *value (empty for a parameter
+ * without value; still escaped; a quoted-string value keeps its quotes)
+ * when found, 0 when not. value may be NULL. */
 int sip_param_get(fedge_str_t params, const char *name, fedge_str_t *value);
 
 /* ------------------------------------------------------------------ */
@@ -209,7 +229,7 @@ typedef struct {
     uint16_t port;          /* 0 when absent */
     bool has_port;
     fedge_str_t params;     /* ";branch=...;rport" as written */
-    fedge_str_t branch, received, maddr, ttl;
+    fedge_str_t branch, received, maddr, ttl; /* empty when absent */
     bool has_rport;         /* rport present, with or without value */
     uint16_t rport;         /* 0 when present without value */
     bool has_alias;         /* RFC 5923 alias */
@@ -236,7 +256,22 @@ typedef struct {
     sip_method_t method_id;
 } sip_cseq_t;
 
-/* Parse one value. Return 0 or the FEDGE_ESIP_* of that header. */
+/* Parse one value (one comma-separated element; LWS around it and
+ * wherever the grammar allows LWS is accepted). They never allocate; out
+ * points into s.
+ * sip_via_parse: sent-protocol, sent-by (IPv6 in brackets), via-params
+ *   (branch needs a token value, ttl 0-255, maddr a host, received an IPv4
+ *   or IPv6 address with or without brackets, rport empty or a port).
+ *   Returns 0 or FEDGE_ESIP_VIA.
+ * sip_nameaddr_parse: "*" (sets star; callers decide whether it is
+ *   allowed), name-addr with a quoted or token display name, or a bare
+ *   addr-spec whose ';' parameters belong to the header (RFC 3261 §20.10);
+ *   tag must be a token, expires digits, q a qvalue. Returns 0,
+ *   FEDGE_ESIP_URI when the URI is malformed, or FEDGE_ESIP_HEADER for any
+ *   other syntax error (the sip_msg_* accessors turn both into the
+ *   header's own code, FEDGE_ESIP_FROM etc.).
+ * sip_cseq_parse: 1*DIGIT below 2^31, LWS, method token. Returns 0 or
+ *   FEDGE_ESIP_CSEQ. */
 int sip_via_parse(const char *s, size_t len, sip_via_t *out);
 int sip_nameaddr_parse(const char *s, size_t len, sip_nameaddr_t *out);
 int sip_cseq_parse(const char *s, size_t len, sip_cseq_t *out);
@@ -284,7 +319,8 @@ typedef struct sip_msg {
     sip_hdr_t hdrs[SIP_MAX_HEADERS_CAP];
     /* index of the first header of each known id, or -1 */
     int16_t first[SIP_HDR__COUNT];
-    /* bit (1 << id) set when a header of that id appears more than once */
+    /* bit (1ull << id) set when a header of that id appears more than once
+       (added: sip_msg_check uses it for single headers) */
     uint64_t repeated;
     unsigned nvias; /* Via values in all Via headers together */
 
@@ -310,19 +346,36 @@ typedef struct sip_msg {
  * it the rest must hold exactly that many bytes). Splits the start line and
  * every header, classifies names, checks limits, NUL bytes, and
  * Content-Length; typed headers are parsed later, on access. limits may be
- * NULL for the defaults; it must outlive m. Returns 0 or FEDGE_ESIP_*. */
+ * NULL for the defaults; it must outlive m. Returns 0 or FEDGE_ESIP_*:
+ * _TOO_BIG (len > max_message_size), _START_LINE, _METHOD, _VERSION (not
+ * "SIP/2.0", any case), _STATUS (not 3 digits in 100-699), _URI_LEN
+ * (Request-URI longer than max_uri_len), _LINE_LEN (start line or one
+ * header with its folded lines longer than max_line_len), _HEADER (name
+ * not a token, no colon, bare CR or LF, no empty line ending the
+ * headers), _HDR_COUNT, _VIA (an empty Via element), _VIA_COUNT, _NUL (a
+ * NUL byte anywhere before the body; reported in preference to the other
+ * errors it may cause), _BAD_CLEN, _CLEN_MISMATCH, _BODY_LEN. After an
+ * error the fields of m are unspecified. m is large (the header table):
+ * keep it off small stacks. */
 int sip_parse(const char *buf, size_t len, const sip_limits_t *limits, sip_msg_t *m);
 
 /* Checks what a proxy needs before it can forward or answer a message:
  * topmost Via, From, To, Call-ID, CSeq (and, for requests, CSeq method ==
  * method, Request-URI, Max-Forwards when present), the Via count, and that
- * single headers are single. Returns 0 or the FEDGE_ESIP_* of the first
- * problem found. */
+ * single headers are single (From, To, Call-ID, CSeq, Max-Forwards,
+ * Content-Type, Expires → FEDGE_ESIP_DUP_HEADER). A missing Via is
+ * FEDGE_ESIP_NO_VIA; a missing From/To/Call-ID/CSeq is that header's code.
+ * Returns 0 or the FEDGE_ESIP_* of the first problem found. */
 int sip_msg_check(sip_msg_t *m);
 
 /* Typed accessors: parse on first call, cached after. Return 0 (result in
  * *out, valid as long as m and its buffer), FEDGE_ENOENT when the header is
- * absent, or the header's FEDGE_ESIP_* error. */
+ * absent, or the header's FEDGE_ESIP_* error: _URI/_URI_LEN (ruri; a
+ * Request-URI with headers is _URI), _VIA, _FROM, _TO, _CONTACT, _CSEQ,
+ * _CALL_ID, _MAX_FORWARDS, _EXPIRES; _URI_LEN when a name-addr's URI is
+ * longer than max_uri_len. sip_msg_ruri gives FEDGE_ENOENT for a response.
+ * From/To refuse "*"; Contact allows it only as the single value of a
+ * single Contact header. Expires above 2^32-1 reads as 2^32-1. */
 int sip_msg_ruri(sip_msg_t *m, const sip_uri_t **out);
 int sip_msg_via(sip_msg_t *m, const sip_via_t **out);       /* topmost */
 int sip_msg_from(sip_msg_t *m, const sip_nameaddr_t **out);
@@ -335,8 +388,9 @@ int sip_msg_expires(sip_msg_t *m, long long *out);
 
 /* First header with this id, or NULL. */
 const sip_hdr_t *sip_msg_find(const sip_msg_t *m, sip_hdr_id_t id);
-/* First header whose name equals `name` case-insensitively (long and compact
- * forms of known headers both match), or NULL. */
+/* First header whose name equals `name` (a NUL-terminated string)
+ * case-insensitively (long and compact forms of known headers both match;
+ * whitespace before a header's colon never hides it), or NULL. */
 const sip_hdr_t *sip_msg_find_name(const sip_msg_t *m, const char *name);
 
 /* Iterates over the comma-separated values of every header with one id, in
@@ -352,7 +406,8 @@ typedef struct {
 void sip_iter_init(sip_iter_t *it, const sip_msg_t *m, sip_hdr_id_t id);
 /* Returns 1 with the next value (trimmed) in *value and its header index in
  * *hdr_index (may be NULL), 0 at the end, or FEDGE_ESIP_HEADER when a value
- * is empty or a quote is unterminated. */
+ * is empty or a quote or '<' is unterminated. A header whose whole value is
+ * empty has no values and is skipped. */
 int sip_iter_next(sip_iter_t *it, fedge_str_t *value, unsigned *hdr_index);
 
 /* Splits a single header value (one header line's value) at top-level
@@ -385,7 +440,12 @@ typedef struct {
 /* Prints m with edits into out[0..cap). Untouched bytes are copied
  * verbatim. new_start_line (no CRLF) replaces the start line when not NULL
  * (e.g. a rewritten Request-URI). Several edits may name one header; inserts
- * before one header keep their order. The body is copied as it is. Returns
+ * before one header keep their order. The body is copied as it is
+ * (Content-Length is not adjusted). When edits combine on one header:
+ * DELETE wins; otherwise REPLACE_VALUE (the last one) gives the value and
+ * each DELETE_FIRST_VALUE then drops one leading value of it; a header
+ * left without values is dropped. A popped header keeps its name and the
+ * remaining values verbatim. Returns
  * 0 and the length in *out_len, FEDGE_ENOSPC when cap is too small, or
  * FEDGE_EINVAL for an edit naming a header that does not exist. */
 int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line,
