@@ -1,0 +1,385 @@
+/* store.h — the persistent federation configuration of fedge (DESIGN.md §2):
+ * edge settings, allowed and blocked domains, providers, external access
+ * policies and their assignments, the discovered-partner watch list and an
+ * audit log of every change; immutable reference-counted snapshots for the
+ * policy engine, and a cheap change check for live reload.
+ *
+ * Backend-neutral: no SQLite type appears here. The SQLite backend is the
+ * only one today; a PostgreSQL backend (edge pools, DESIGN.md §6) slots in
+ * behind the same functions (see store_int.h, store__backend_t).
+ *
+ * Threading: a store_t is used by one thread at a time. Snapshots are
+ * immutable and may be shared between threads (atomic reference count). */
+#ifndef FEDGE_STORE_H
+#define FEDGE_STORE_H
+
+#include "base/base.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ */
+/* Limits and value domains (shared by CLI and REST API)               */
+/* ------------------------------------------------------------------ */
+
+#define STORE_FQDN_MAX 253      /* RFC 1035, without the trailing dot */
+#define STORE_NAME_MAX 64       /* provider and policy names, site names */
+#define STORE_COMMENT_MAX 512   /* comments, bytes */
+#define STORE_USER_MAX 320      /* user@domain */
+#define STORE_ACTOR_MAX 128     /* "cli:root", "admin:alice" */
+#define STORE_PROVIDER_DOMAINS_MAX 1000
+
+typedef enum {
+    STORE_ROUTING_DNS_SRV = 0,       /* per partner domain (or configured FQDN) */
+    STORE_ROUTING_DEFAULT_ROUTE = 1, /* all federated traffic to default_route */
+} store_routing_t;
+
+typedef enum {
+    STORE_PROVIDER_HOSTING = 0, /* hosting provider (e.g. hosted Lync/SfB) */
+    STORE_PROVIDER_PUBLIC = 1,  /* public IM provider */
+} store_provider_kind_t;
+
+typedef enum {
+    STORE_VERIFY_ALWAYS_VERIFIED = 0,   /* trust the provider's users */
+    STORE_VERIFY_ALWAYS_UNVERIFIED = 1, /* never trust them */
+    STORE_VERIFY_USE_SOURCE = 2,        /* as the provider asserts per message */
+} store_verification_t;
+
+/* Names used on the command line, in JSON and in the store ("dns-srv",
+ * "hosting", "always-verified", ...); never NULL. */
+const char *store_routing_name(store_routing_t r);
+const char *store_provider_kind_name(store_provider_kind_t k);
+const char *store_verification_name(store_verification_t v);
+
+/* ------------------------------------------------------------------ */
+/* Validation: the same rules for CLI, REST API and store              */
+/* ------------------------------------------------------------------ */
+
+/* Each validator checks text s (NUL-terminated) for the value of field
+ * (used in the message, e.g. "domain", "--proxy-fqdn"), writes the
+ * normalised form into out (size outsz; lowercase) and returns 0, or
+ * returns FEDGE_EINVAL with a message naming the field, the value and the
+ * expected form. */
+
+/* A DNS domain name with at least two labels: letters, digits, hyphens;
+ * labels 1..63 not starting or ending with '-'; total <= 253; one trailing
+ * dot allowed and removed; no IP literals. Lowercased. */
+int store_check_domain(const char *field, const char *s, char *out, size_t outsz,
+                       fedge_err_t *err);
+
+/* user@domain (a SIP address of record without scheme): a user part of
+ * 1..64 RFC 3261 user characters (no '@', ':', ';', '<', '>', '"',
+ * whitespace or controls), and a domain as store_check_domain. Lowercased. */
+int store_check_user(const char *field, const char *s, char *out, size_t outsz,
+                     fedge_err_t *err);
+
+/* A name (provider, policy, site): 1..64 of [A-Za-z0-9._-], starting with
+ * a letter or digit. Lowercased. */
+int store_check_name(const char *field, const char *s, char *out, size_t outsz,
+                     fedge_err_t *err);
+
+/* "on" | "off" (also "true"/"false", "yes"/"no", "1"/"0"). */
+int store_check_bool(const char *field, const char *s, bool *out, fedge_err_t *err);
+
+/* A decimal integer in [min, max]. */
+int store_check_uint(const char *field, const char *s, uint32_t min, uint32_t max,
+                     uint32_t *out, fedge_err_t *err);
+
+/* HOST[:PORT]: HOST a domain (>= 1 label accepted here: "localhost" is a
+ * valid default route in tests) or an IPv4 literal or [IPv6]; PORT 1..65535.
+ * Lowercased into out. */
+int store_check_hostport(const char *field, const char *s, char *out, size_t outsz,
+                         fedge_err_t *err);
+
+/* Enum parsers: accept the names above; message lists the accepted ones. */
+int store_check_routing(const char *field, const char *s, store_routing_t *out,
+                        fedge_err_t *err);
+int store_check_provider_kind(const char *field, const char *s,
+                              store_provider_kind_t *out, fedge_err_t *err);
+int store_check_verification(const char *field, const char *s,
+                             store_verification_t *out, fedge_err_t *err);
+
+/* A policy scope: "global", "site:NAME" or NAME (a named policy); NAME as
+ * store_check_name; "site:" alone or a named policy called "global" or
+ * starting "site" followed by ':' are refused. Lowercased into out. */
+int store_check_scope(const char *field, const char *s, char *out, size_t outsz,
+                      fedge_err_t *err);
+
+/* ------------------------------------------------------------------ */
+/* Opening                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct store store_t;
+
+/* Opens (creating it if absent) the store at path and brings its schema to
+ * the current version, each migration in its own transaction. path is a
+ * file name (SQLite backend; WAL mode, foreign keys on, 5 s busy timeout).
+ * *out is set on success; close with store_close. Errors: FEDGE_ESTORE
+ * with a message naming the file and what went wrong ("is not a fedge
+ * store / is corrupt", "is locked by another process", "was written by a
+ * newer fedge (schema N)"), FEDGE_EIO when the file cannot be opened. */
+int store_open(const char *path, store_t **out, fedge_err_t *err);
+
+/* Closes the store; NULL is a no-op. Snapshots stay valid. */
+void store_close(store_t *s);
+
+/* The schema version the store is at (after store_open: the current one). */
+int store_schema_version(store_t *s, int *version, fedge_err_t *err);
+
+/* The schema version this fedge writes. */
+int store_schema_current(void);
+
+/* ------------------------------------------------------------------ */
+/* Changes. Every function below is one transaction: all or nothing,   */
+/* plus one audit entry per change, by actor (e.g. "cli:root",         */
+/* "admin:alice"; 1..128 printable characters). Inputs are validated   */
+/* as above (FEDGE_EINVAL naming the field). FEDGE_ESTORE when the     */
+/* store is locked past the busy timeout or corrupt.                   */
+/* ------------------------------------------------------------------ */
+
+/* Edge settings, by key. Keys and values:
+ *   federation, discovery, outside-users, contacts-limit,
+ *   mark-verifiable, block-subdomains          on|off
+ *   routing                                    dns-srv|default-route
+ *   default-route                              HOST[:PORT] or "" (unset)
+ *   discovered-rate                            1..100000 requests/s
+ *   discovered-contacts                        1..1000000 distinct users
+ *   report-period                              1..10080 minutes
+ * All pairs are applied together; routing default-route needs a default
+ * route (FEDGE_EINVAL naming "default-route" otherwise). Unknown key:
+ * FEDGE_EINVAL listing the keys. */
+typedef struct {
+    const char *key;
+    const char *value;
+} store_setting_t;
+int store_edge_set(store_t *s, const store_setting_t *kv, size_t n, const char *actor,
+                   fedge_err_t *err);
+
+/* Adds or replaces an allowed domain. proxy_fqdn NULL or "": an allowed
+ * domain (verified by DNS SRV); else an allowed partner server with that
+ * edge FQDN. comment may be NULL. Refused with FEDGE_EEXIST when domain is
+ * blocked ("... is blocked; remove it from the blocked list first"). */
+int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn,
+                       const char *comment, bool monitor, const char *actor,
+                       fedge_err_t *err);
+
+/* Adds or replaces a blocked domain. FEDGE_EEXIST when it is allowed. */
+int store_domain_block(store_t *s, const char *domain, const char *comment,
+                       const char *actor, fedge_err_t *err);
+
+/* Removes domain from the allowed or blocked list. FEDGE_ENOENT if on
+ * neither. */
+int store_domain_remove(store_t *s, const char *domain, const char *actor,
+                        fedge_err_t *err);
+
+/* A provider as given to store_provider_add. domains: n_domains served
+ * domains (each unique across providers: FEDGE_EEXIST otherwise). */
+typedef struct {
+    const char *name;
+    const char *proxy_fqdn;
+    store_provider_kind_t kind;
+    store_verification_t verification;
+    bool enabled;
+    const char *const *domains;
+    size_t n_domains;
+} store_provider_in_t;
+
+/* Adds a provider. FEDGE_EEXIST when the name or the proxy FQDN is taken
+ * or a domain is served by another provider. */
+int store_provider_add(store_t *s, const store_provider_in_t *p, const char *actor,
+                       fedge_err_t *err);
+
+/* Changes some fields of provider name: NULL pointers / negative values
+ * leave a field as it is; domains non-NULL replaces the whole list (an
+ * empty list when n_domains is 0). FEDGE_ENOENT when no such provider. */
+typedef struct {
+    const char *proxy_fqdn;
+    int kind;          /* store_provider_kind_t or -1 */
+    int verification;  /* store_verification_t or -1 */
+    int enabled;       /* 0, 1 or -1 */
+    const char *const *domains;
+    size_t n_domains;
+} store_provider_patch_t;
+int store_provider_set(store_t *s, const char *name, const store_provider_patch_t *p,
+                       const char *actor, fedge_err_t *err);
+
+/* Removes provider name and its domains. FEDGE_ENOENT when none. */
+int store_provider_remove(store_t *s, const char *name, const char *actor,
+                          fedge_err_t *err);
+
+/* Creates or changes the external access policy of scope ("global",
+ * "site:NAME", NAME). Fields < 0 are left as they are; a new policy starts
+ * with everything off. The global policy always exists. */
+typedef struct {
+    int federation; /* 0, 1 or -1 */
+    int public_im;
+    int outside;
+    int xmpp;
+} store_policy_patch_t;
+int store_policy_set(store_t *s, const char *scope, const store_policy_patch_t *p,
+                     const char *actor, fedge_err_t *err);
+
+/* Assigns internal user (user@domain) to the named policy; policy "global"
+ * removes the assignment (the site or global policy applies again).
+ * FEDGE_ENOENT when the named policy does not exist; FEDGE_EINVAL for a
+ * site scope (sites are not assigned to users). */
+int store_policy_assign(store_t *s, const char *user, const char *policy,
+                        const char *actor, fedge_err_t *err);
+
+/* The discovered-partner watch list: the server adds a partner that went
+ * over the contacts limit (users: distinct local users it reached, reason
+ * a short text); administrators clear it. add replaces an existing entry;
+ * clear returns FEDGE_ENOENT when domain is not listed. */
+int store_watchlist_add(store_t *s, const char *domain, uint32_t users,
+                        const char *reason, const char *actor, fedge_err_t *err);
+int store_watchlist_clear(store_t *s, const char *domain, const char *actor,
+                          fedge_err_t *err);
+
+/* ------------------------------------------------------------------ */
+/* Audit log                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    int64_t id;
+    const char *at;     /* UTC, "YYYY-MM-DDTHH:MM:SSZ" */
+    const char *actor;
+    const char *action; /* "domain.allow", "edge.set", ... */
+    const char *object; /* "contoso.com", "federation", ... */
+    const char *detail; /* human-readable, may be "" */
+} store_audit_t;
+
+/* Calls cb for the last `limit` audit entries, oldest first; the strings
+ * are valid during the call only. A non-zero return of cb stops and is
+ * returned. */
+typedef int (*store_audit_cb)(const store_audit_t *a, void *ctx);
+int store_audit_list(store_t *s, size_t limit, store_audit_cb cb, void *ctx,
+                     fedge_err_t *err);
+
+/* ------------------------------------------------------------------ */
+/* Snapshots                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    bool federation;          /* default on */
+    bool discovery;           /* default off */
+    bool outside_users;       /* default off */
+    store_routing_t routing;  /* default dns-srv */
+    const char *default_route;/* HOST[:PORT] or "" */
+    uint32_t discovered_rate;     /* requests/s, default 20 */
+    uint32_t discovered_contacts; /* distinct local users, default 1000 */
+    bool contacts_limit;          /* default on */
+    uint32_t report_period_min;   /* default 60 */
+    bool mark_verifiable;         /* default on */
+    bool block_subdomains;        /* default on */
+} store_edge_t;
+
+typedef struct {
+    const char *domain;
+    const char *proxy_fqdn; /* NULL: allowed domain; else partner server */
+    const char *comment;    /* "" when none */
+    bool monitor;
+} store_allowed_t;
+
+typedef struct {
+    const char *domain;
+    const char *comment;
+} store_blocked_t;
+
+typedef struct {
+    const char *name;
+    const char *proxy_fqdn;
+    store_provider_kind_t kind;
+    store_verification_t verification;
+    bool enabled;
+    const char *const *domains;
+    size_t n_domains;
+} store_provider_t;
+
+typedef struct {
+    const char *scope; /* "global", "site:NAME" or NAME */
+    bool federation;
+    bool public_im;
+    bool outside;
+    bool xmpp;
+} store_policy_t;
+
+typedef struct {
+    const char *user;   /* user@domain, lowercase */
+    const char *policy; /* a named policy's scope */
+} store_assignment_t;
+
+typedef struct {
+    const char *domain;
+    const char *added_at; /* UTC text */
+    uint32_t users;
+    const char *reason;
+} store_watch_t;
+
+/* An immutable, reference-counted view of the whole store. All arrays are
+ * sorted by their key; all strings lowercase where they are names. Read the
+ * fields directly; use the lookup functions for O(1) lookups. */
+typedef struct store_snapshot {
+    uint64_t generation; /* bumped by every committed change */
+    store_edge_t edge;
+    const store_allowed_t *allowed;
+    size_t n_allowed;
+    const store_blocked_t *blocked;
+    size_t n_blocked;
+    const store_provider_t *providers;
+    size_t n_providers;
+    const store_policy_t *policies; /* global first, then sites, then named */
+    size_t n_policies;
+    const store_assignment_t *assignments;
+    size_t n_assignments;
+    const store_watch_t *watchlist;
+    size_t n_watchlist;
+    struct store__snap_priv *priv; /* hash indexes and memory */
+} store_snapshot_t;
+
+/* Builds a new snapshot of the committed state, read in one transaction
+ * (consistent). *out has a reference count of 1. On error (locked past the
+ * busy timeout, corrupt, I/O) returns FEDGE_ESTORE with a message and
+ * leaves *out untouched: keep using the last good snapshot. */
+int store_snapshot_load(store_t *s, store_snapshot_t **out, fedge_err_t *err);
+
+/* A snapshot with the defaults and nothing else (generation 0): what a
+ * server uses before its first successful load. Never fails. */
+store_snapshot_t *store_snapshot_empty(void);
+
+/* Reference counting (atomic). unref frees at zero; NULL is a no-op. */
+store_snapshot_t *store_snapshot_ref(store_snapshot_t *snap);
+void store_snapshot_unref(store_snapshot_t *snap);
+
+/* Cheap check whether a change was committed — by this handle, another
+ * connection or another process — since the previous call (the first call
+ * after store_open reports true). One PRAGMA, no table read: fine to call
+ * every 250 ms. On error *changed is left false and FEDGE_ESTORE returned. */
+int store_changed(store_t *s, bool *changed, fedge_err_t *err);
+
+/* O(1) lookups; domain need not be NUL-terminated nor lowercase. NULL when
+ * absent. */
+const store_allowed_t *store_snapshot_allowed(const store_snapshot_t *snap,
+                                              fedge_str_t domain);
+const store_blocked_t *store_snapshot_blocked(const store_snapshot_t *snap,
+                                              fedge_str_t domain);
+/* The provider serving domain (enabled or not), NULL if none. */
+const store_provider_t *store_snapshot_provider_for(const store_snapshot_t *snap,
+                                                    fedge_str_t domain);
+/* The provider whose proxy FQDN is fqdn, NULL if none. */
+const store_provider_t *store_snapshot_provider_by_fqdn(const store_snapshot_t *snap,
+                                                        fedge_str_t fqdn);
+/* The allowed partner server entry whose proxy FQDN is fqdn (the first by
+ * domain when several domains use one edge), NULL if none. */
+const store_allowed_t *store_snapshot_partner_by_fqdn(const store_snapshot_t *snap,
+                                                      fedge_str_t fqdn);
+/* The policy of exactly this scope, NULL if none. */
+const store_policy_t *store_snapshot_policy(const store_snapshot_t *snap,
+                                            fedge_str_t scope);
+/* The named policy assigned to user (user@domain), NULL if none. */
+const store_policy_t *store_snapshot_user_policy(const store_snapshot_t *snap,
+                                                 fedge_str_t user);
+const store_watch_t *store_snapshot_watched(const store_snapshot_t *snap,
+                                            fedge_str_t domain);
+
+#endif
