@@ -1,0 +1,405 @@
+# lib.sh — shared harness of the end-to-end tests: loopback ports, the test
+# PKI, start/stop of fedge, SIPp, stunnel and Kamailio, `check`, and a trap
+# that stops everything a test started. Source it from bash:
+#     . "$(dirname "$0")/lib.sh"
+# Environment (set by scripts/run-e2e): FEDGE_ROOT, FEDGE_BUILD, FEDGE_BIN.
+# Logs of test NNN-name go to $FEDGE_BUILD/e2e/NNN-name/ and are kept;
+# temporary files go to a mktemp folder that the exit trap removes.
+
+set -u
+: "${FEDGE_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${FEDGE_BUILD:=$FEDGE_ROOT/build}"
+: "${FEDGE_BIN:=$FEDGE_BUILD/fedge}"
+case $FEDGE_BUILD in /*) ;; *) FEDGE_BUILD=$FEDGE_ROOT/$FEDGE_BUILD ;; esac
+case $FEDGE_BIN in /*) ;; *) FEDGE_BIN=$FEDGE_ROOT/$FEDGE_BIN ;; esac
+E2E_DIR=$FEDGE_ROOT/tests/e2e
+SCEN=$E2E_DIR/scenarios
+SIPCLIENT="python3 $E2E_DIR/sipclient.py"
+T_NAME=${T_NAME:-$(basename "$0" .sh)}
+T_LOGS=$FEDGE_BUILD/e2e/$T_NAME
+PKI=$FEDGE_BUILD/e2e/pki
+rm -rf "$T_LOGS"
+mkdir -p "$T_LOGS"
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fedge-e2e.XXXXXX")
+T_CHECKS=0
+T_FAILED=0
+T_PIDS=""          # "name:pid ..." of everything started, in order
+T_PORTS=" "
+
+"$FEDGE_ROOT/scripts/gen-certs" "$PKI" >/dev/null
+
+# ---------------------------------------------------------------- cleanup
+_t_cleanup() {
+    local rc=$? entry pid
+    trap - EXIT
+    # Stop in reverse order of start; each process leads its own group.
+    for entry in $(printf '%s\n' $T_PIDS | tac); do
+        pid=${entry##*:}
+        kill -0 "$pid" 2>/dev/null || continue
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    done
+    for entry in $T_PIDS; do
+        pid=${entry##*:}
+        _t_wait_gone "$pid" 30 || kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+    done
+    rm -rf "$T_TMP"
+    exit "$rc"
+}
+trap _t_cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+_t_wait_gone() { # pid tenths-of-seconds
+    local i=0
+    while kill -0 "$1" 2>/dev/null && [ "$(_t_state "$1")" != Z ]; do
+        i=$((i + 1)); [ "$i" -gt "$2" ] && return 1
+        sleep 0.1
+    done
+    return 0
+}
+
+_t_state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null; }
+
+# ---------------------------------------------------------------- checks
+# check "description" command...: run the command, print ok/not ok, count.
+check() {
+    local desc=$1; shift
+    T_CHECKS=$((T_CHECKS + 1))
+    if "$@" >> "$T_LOGS/checks.log" 2>&1; then
+        echo "ok $T_CHECKS - $desc"
+        return 0
+    fi
+    T_FAILED=$((T_FAILED + 1))
+    echo "not ok $T_CHECKS - $desc"
+    return 1
+}
+
+# check_out "description" command...: like check, but shows the command's
+# output (indented) in the test log too.
+check_out() {
+    local desc=$1 out rc; shift
+    T_CHECKS=$((T_CHECKS + 1))
+    out=$("$@" 2>&1); rc=$?
+    printf '%s\n' "$out" | sed 's/^/    # /'
+    printf '%s\n' "$out" >> "$T_LOGS/checks.log"
+    if [ "$rc" -eq 0 ]; then echo "ok $T_CHECKS - $desc"; return 0; fi
+    T_FAILED=$((T_FAILED + 1))
+    echo "not ok $T_CHECKS - $desc"
+    return 1
+}
+
+# note text: a comment line in the test output.
+note() { echo "# $*"; }
+
+# show NAME [lines]: print the tail of a component's log into the test output.
+show() {
+    local f=$T_LOGS/$1.log
+    [ -f "$f" ] || f=$T_LOGS/$1
+    [ -f "$f" ] || return 0
+    echo "# ---- tail of $f"
+    tail -n "${2:-30}" "$f" | sed 's/^/#   /'
+}
+
+# finish: summary line; the exit code says whether every check passed.
+finish() {
+    echo "# $T_NAME: $((T_CHECKS - T_FAILED)) of $T_CHECKS checks passed (logs: $T_LOGS)"
+    [ "$T_CHECKS" -gt 0 ] && [ "$T_FAILED" -eq 0 ]
+    exit $?
+}
+
+# ---------------------------------------------------------------- ports
+# free_port: print a TCP port on 127.0.0.1 nobody listens on, never the same
+# twice in one test.
+free_port() {
+    local p
+    while :; do
+        p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        case $T_PORTS in *" $p "*) continue ;; esac
+        T_PORTS="$T_PORTS$p "
+        echo "$p"
+        return 0
+    done
+}
+
+# listening PORT: is some socket listening on 127.0.0.1:PORT (or any addr)?
+listening() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v h=":$hex" '$4 == "0A" && ($2 == "0100007F" h || $2 == "00000000" h) {f=1} END {exit !f}' /proc/net/tcp
+}
+
+# wait_listen PORT [seconds] [pid]: wait until PORT listens; fail early if
+# pid dies.
+wait_listen() {
+    local port=$1 secs=${2:-10} pid=${3:-} i=0
+    while ! listening "$port"; do
+        if [ -n "$pid" ] && { ! kill -0 "$pid" 2>/dev/null || [ "$(_t_state "$pid")" = Z ]; }; then
+            return 1
+        fi
+        i=$((i + 1)); [ "$i" -gt $((secs * 10)) ] && return 1
+        sleep 0.1
+    done
+}
+
+# ---------------------------------------------------------------- processes
+# start_bg NAME command...: start in the background in its own process
+# group (so the trap can stop its children too), output to $T_LOGS/NAME.log.
+# Sets BG_PID and remembers NAME.
+start_bg() {
+    local name=$1; shift
+    setsid "$@" > "$T_LOGS/$name.log" 2>&1 < /dev/null &
+    BG_PID=$!
+    T_PIDS="$T_PIDS $name:$BG_PID"
+}
+
+pid_of() {
+    local e
+    for e in $T_PIDS; do [ "${e%%:*}" = "$1" ] && { echo "${e##*:}"; return 0; }; done
+    return 1
+}
+
+alive() { # NAME
+    local pid
+    pid=$(pid_of "$1") || return 1
+    kill -0 "$pid" 2>/dev/null && [ "$(_t_state "$pid")" != Z ]
+}
+
+# wait_exit NAME [seconds]: wait for NAME to end by itself; returns its exit
+# status, or 124 (and kills it) when it is still running after the timeout.
+wait_exit() {
+    local pid i=0 secs=${2:-30}
+    pid=$(pid_of "$1") || return 127
+    while kill -0 "$pid" 2>/dev/null && [ "$(_t_state "$pid")" != Z ]; do
+        i=$((i + 1))
+        if [ "$i" -gt $((secs * 10)) ]; then
+            kill -TERM -- "-$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+            echo "$1 still running after ${secs}s: killed" >> "$T_LOGS/checks.log"
+            return 124
+        fi
+        sleep 0.1
+    done
+    wait "$pid"
+}
+
+# stop NAME: SIGTERM the process group, wait up to 3 s, then SIGKILL.
+# Returns the exit status.
+stop() {
+    local pid
+    pid=$(pid_of "$1") || return 127
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    _t_wait_gone "$pid" 30 || kill -KILL -- "-$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+
+# ---------------------------------------------------------------- fedge
+# Ports of the standard topology; tests call `topology` to allocate them.
+#   EXT_PORT  fedge external (mutual TLS)      INT_PORT  fedge internal (TCP)
+#   UAS_PORT  internal SIP server (SIPp UAS)   DR_PORT   default route: the
+#   partner edge (stunnel server in front of the partner's SIPp)
+topology() {
+    EXT_PORT=$(free_port); INT_PORT=$(free_port)
+    UAS_PORT=$(free_port); DR_PORT=$(free_port)
+}
+
+# fedge_config FILE: write the standard config for the topology above.
+# FEDGE_LIMITS (extra [limits] lines) and FEDGE_LOG_LEVEL may be set.
+fedge_config() {
+    cat > "$1" <<EOF
+; fedge end-to-end test configuration ($T_NAME)
+[edge]
+fqdn = edge.contoso.test
+sip_domains = contoso.test
+store = $T_TMP/fedge.db
+
+[external]
+listen = 127.0.0.1:$EXT_PORT
+certificate = $PKI/edge.contoso.test.crt
+private_key = $PKI/edge.contoso.test.key
+ca_file = $PKI/ca.crt
+require_client_certificate = yes
+
+[internal]
+listen = 127.0.0.1:$INT_PORT
+transport = tcp
+next_hop = 127.0.0.1:$UAS_PORT
+
+[federation]
+routing = default-route
+default_route = 127.0.0.1:$DR_PORT
+
+[limits]
+${FEDGE_LIMITS:-}
+
+[log]
+level = ${FEDGE_LOG_LEVEL:-debug}
+format = text
+EOF
+}
+
+# start_fedge CONFIG [NAME]: run `fedge serve -c CONFIG` and wait until both
+# listeners accept. On failure shows the log and returns 1.
+start_fedge() {
+    local cfg=$1 name=${2:-fedge}
+    start_bg "$name" "$FEDGE_BIN" serve -c "$cfg"
+    if wait_listen "$EXT_PORT" 10 "$BG_PID" && wait_listen "$INT_PORT" 5 "$BG_PID"; then
+        return 0
+    fi
+    note "fedge did not start listening on $EXT_PORT/$INT_PORT"
+    show "$name"
+    return 1
+}
+
+# ---------------------------------------------------------------- stunnel
+# stunnel_client NAME ACCEPT_PORT CONNECT_PORT [CERT] [CHECKHOST]: plain TCP
+# on 127.0.0.1:ACCEPT_PORT, TLS to 127.0.0.1:CONNECT_PORT presenting
+# PKI/CERT.crt (none if CERT is empty), verifying the server against the test
+# CA and the name CHECKHOST (default edge.contoso.test).
+stunnel_client() {
+    local name=$1 acc=$2 con=$3 cert=${4-edge.fabrikam.test} host=${5:-edge.contoso.test}
+    local f=$T_TMP/$name.conf
+    {
+        echo "foreground = yes"; echo "pid ="; echo "syslog = no"; echo "debug = info"
+        echo "[$name]"; echo "client = yes"
+        echo "accept = 127.0.0.1:$acc"; echo "connect = 127.0.0.1:$con"
+        [ -n "$cert" ] && { echo "cert = $PKI/$cert.crt"; echo "key = $PKI/$cert.key"; }
+        echo "CAfile = $PKI/ca.crt"; echo "verifyChain = yes"; echo "checkHost = $host"
+        echo "sslVersionMin = TLSv1.2"
+    } > "$f"
+    start_bg "$name" stunnel "$f"
+    wait_listen "$acc" 5 "$BG_PID" || { show "$name"; return 1; }
+}
+
+# stunnel_server NAME ACCEPT_PORT CONNECT_PORT [CERT] [CLIENT_NAME]: TLS on
+# 127.0.0.1:ACCEPT_PORT presenting PKI/CERT.crt (default edge.fabrikam.test),
+# requiring a client certificate that chains to the test CA and names
+# CLIENT_NAME (default edge.contoso.test); plain TCP to CONNECT_PORT.
+stunnel_server() {
+    local name=$1 acc=$2 con=$3 cert=${4:-edge.fabrikam.test} peer=${5:-edge.contoso.test}
+    local f=$T_TMP/$name.conf
+    {
+        echo "foreground = yes"; echo "pid ="; echo "syslog = no"; echo "debug = info"
+        echo "[$name]"
+        echo "accept = 127.0.0.1:$acc"; echo "connect = 127.0.0.1:$con"
+        echo "cert = $PKI/$cert.crt"; echo "key = $PKI/$cert.key"
+        echo "CAfile = $PKI/ca.crt"; echo "verifyChain = yes"; echo "requireCert = yes"
+        echo "checkHost = $peer"
+        echo "sslVersionMin = TLSv1.2"
+    } > "$f"
+    start_bg "$name" stunnel "$f"
+    wait_listen "$acc" 5 "$BG_PID" || { show "$name"; return 1; }
+}
+
+# ---------------------------------------------------------------- SIPp
+# SIPp 3.6.1 from Debian has no TLS: always TCP (-t t1, one connection),
+# TLS legs come from stunnel. Each SIPp runs in $T_LOGS so stray files land
+# there; messages and errors are traced to NAME.msg / NAME.err.
+_sipp_common() { # name
+    echo -nostdin -t t1 -i 127.0.0.1 -trace_err -error_file "$T_LOGS/$1.err" \
+        -trace_msg -message_file "$T_LOGS/$1.msg"
+}
+
+# sipp_uas NAME SCENARIO PORT CONTACT [CALLS] [extra sipp args...]: a SIPp
+# UAS on 127.0.0.1:PORT that exits after CALLS calls (default 1).
+sipp_uas() {
+    local name=$1 scen=$2 port=$3 contact=$4 calls=${5:-1}
+    shift 4; [ $# -gt 0 ] && shift
+    # shellcheck disable=SC2046
+    start_bg "$name" sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
+        sipp -sf "$SCEN/$scen" -p "$port" -m "$calls" $(_sipp_common "$name") \
+        -key contact "$contact" "$@"
+    wait_listen "$port" 5 "$BG_PID" || { show "$name"; return 1; }
+}
+
+# sipp_uac NAME SCENARIO REMOTE_PORT LOCAL_PORT RURI FROM CONTACT [CALLS]
+#          [extra sipp args...]: run a SIPp UAC in the foreground (global
+# timeout 20 s) and return its exit status (0: every call succeeded).
+sipp_uac() {
+    local name=$1 scen=$2 rport=$3 lport=$4 ruri=$5 from=$6 contact=$7 calls=${8:-1}
+    shift 7; [ $# -gt 0 ] && shift
+    # shellcheck disable=SC2046
+    (cd "$T_LOGS" && exec timeout 60 sipp "127.0.0.1:$rport" -sf "$SCEN/$scen" -p "$lport" \
+        -m "$calls" $(_sipp_common "$name") -timeout 20 -timeout_error \
+        -key ruri "$ruri" -key from "$from" -key contact "$contact" "$@" \
+        > "$T_LOGS/$name.log" 2>&1 < /dev/null)
+}
+
+# sipp_ok NAME: did SIPp NAME (already finished) report only successful calls?
+# Used as a check on the UAS side: its checks (Via, Record-Route) fail calls.
+sipp_ok() { wait_exit "$1" "${2:-20}"; }
+
+# ---------------------------------------------------------------- Kamailio
+# kamailio_start NAME CFG TLS_PORT TCP_PORT NEXT_HOP_URI: Kamailio in the
+# foreground (-DD -E) with a private runtime dir, never the system service.
+kamailio_start() {
+    local name=$1 cfg=$2 tls=$3 tcp=$4 nh=$5 run=$T_TMP/$1.run
+    mkdir -p "$run"
+    sed "s#@PKI@#$PKI#g" "$FEDGE_ROOT/bench/kamailio-tls.cfg" > "$run/tls.cfg"
+    start_bg "$name" kamailio -f "$cfg" -DD -E -Y "$run" -m 256 -M 16 \
+        -l "tls:127.0.0.1:$tls" -l "tcp:127.0.0.1:$tcp" \
+        -A "NEXT_HOP=\"$nh\"" -A "TLS_CFG=\"$run/tls.cfg\""
+    wait_listen "$tls" 10 "$BG_PID" || { show "$name"; return 1; }
+}
+
+# ---------------------------------------------------------------- flows
+# Inbound: partner SIPp UAC -> stunnel client (presents edge.fabrikam.test)
+# -> edge external (mutual TLS) -> edge internal (TCP) -> SIPp UAS on
+# UAS_PORT. The partner's Contact is its edge, DR_PORT (stunnel server,
+# presenting edge.fabrikam.test, forwarding to the UAC's own port), so that
+# requests back to the partner (NOTIFY) take the TLS path a real partner
+# would offer.
+inbound_legs() { # sets PARTNER_PORT UAC_PORT
+    PARTNER_PORT=$(free_port); UAC_PORT=$(free_port)
+    stunnel_client partner-tls-out "$PARTNER_PORT" "$EXT_PORT" edge.fabrikam.test &&
+        stunnel_server partner-tls-in "$DR_PORT" "$UAC_PORT"
+}
+
+# Outbound: internal SIPp UAC -> edge internal (TCP) -> edge external, TLS to
+# the default route DR_PORT -> stunnel server (presents edge.fabrikam.test,
+# requires a client certificate naming edge.contoso.test) -> partner SIPp UAS
+# on PUAS_PORT, whose Contact is its edge (DR_PORT, TLS).
+outbound_legs() { # sets PUAS_PORT IUAC_PORT
+    PUAS_PORT=$(free_port); IUAC_PORT=$(free_port)
+    stunnel_server partner-edge "$DR_PORT" "$PUAS_PORT"
+}
+
+# _flow NAME UAC_SCEN UAS_SCEN UAS_PORT UAS_CONTACT UAC_REMOTE UAC_PORT RURI
+#       FROM UAC_CONTACT: one UAS, one UAC call; both must succeed.
+_flow() {
+    local n=$1 uac=$2 uas=$3 uport=$4 ucontact=$5 rport=$6 lport=$7 ruri=$8 from=$9 ccontact=${10} rc
+    sipp_uas "$n-uas" "$uas" "$uport" "$ucontact" 1 || { echo "$n: UAS did not start"; return 1; }
+    sipp_uac "$n-uac" "$uac" "$rport" "$lport" "$ruri" "$from" "$ccontact"; rc=$?
+    echo "$n: UAC exit status $rc"
+    if [ "$rc" -ne 0 ]; then
+        stop "$n-uas"
+        _flow_explain "$n"
+        return 1
+    fi
+    if ! wait_exit "$n-uas" 10; then
+        echo "$n: UAS failed (its checks on the received requests)"
+        _flow_explain "$n"
+        return 1
+    fi
+    return 0
+}
+
+_flow_explain() {
+    local f
+    for f in "$T_LOGS/$1-uac.err" "$T_LOGS/$1-uas.err"; do
+        [ -s "$f" ] && { echo "--- $f"; tail -c 3000 "$f"; echo; }
+    done
+    return 0
+}
+
+# inbound_flow NAME UAC_SCEN UAS_SCEN [RURI]
+inbound_flow() {
+    _flow "$1" "$2" "$3" "$UAS_PORT" "sip:bob@127.0.0.1:$UAS_PORT;transport=tcp" \
+        "$PARTNER_PORT" "$UAC_PORT" "${4:-sip:bob@contoso.test}" "sip:alice@fabrikam.test" \
+        "sip:alice@127.0.0.1:$DR_PORT;transport=tls"
+}
+
+# outbound_flow NAME UAC_SCEN UAS_SCEN [RURI]
+outbound_flow() {
+    _flow "$1" "$2" "$3" "$PUAS_PORT" "sip:dave@127.0.0.1:$DR_PORT;transport=tls" \
+        "$INT_PORT" "$IUAC_PORT" "${4:-sip:dave@fabrikam.test}" "sip:carol@contoso.test" \
+        "sip:carol@127.0.0.1:$IUAC_PORT;transport=tcp"
+}
