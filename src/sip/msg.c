@@ -221,20 +221,12 @@ int sip_msg_expires(sip_msg_t *m, long long *out)
         if (!h) {
             rc = FEDGE_ENOENT;
         } else {
-            fedge_str_t v = h->value;
-            unsigned long long n = 0;
-            rc = v.len ? 0 : FEDGE_ESIP_EXPIRES;
-            for (size_t i = 0; i < v.len && rc == 0; i++) {
-                if (!sip__is((unsigned char)v.s[i], SIP__C_DIGIT))
-                    rc = FEDGE_ESIP_EXPIRES;
-                else if (n < 0xffffffffull)
-                    n = n * 10 + (unsigned)(v.s[i] - '0');
-            }
-            /* RFC 3261 §20.19: larger values mean 2^32-1 */
-            if (n > 0xffffffffull)
-                n = 0xffffffffull;
-            if (rc == 0)
-                m->expires = (long long)n;
+            unsigned long long n;
+            /* RFC 3261 §20.19: between 0 and 2^32-1 */
+            if (sip__uint_parse(h->value.s, h->value.len, 0xffffffffull, &n) < 0)
+                rc = FEDGE_ESIP_EXPIRES;
+            else
+                m->expires = (long long)n, rc = 0;
         }
         store(m, IDX_EXPIRES, rc);
     }
@@ -283,4 +275,36 @@ int sip_msg_check(sip_msg_t *m)
     if (m->repeated & single)
         return FEDGE_ESIP_DUP_HEADER;
     return 0;
+}
+
+int sip_iter_via(sip_iter_t *it, sip_via_t *out, unsigned *hdr_index)
+{
+    fedge_str_t v;
+    int rc = sip_iter_next(it, &v, hdr_index);
+    if (rc < 0)
+        return FEDGE_ESIP_VIA;
+    if (rc == 0)
+        return 0;
+    return sip_via_parse(v.s, v.len, out) ? FEDGE_ESIP_VIA : 1;
+}
+
+int sip_iter_nameaddr(sip_iter_t *it, sip_nameaddr_t *out, unsigned *hdr_index)
+{
+    int err;
+    switch (it->id) {
+    case SIP_HDR_FROM: err = FEDGE_ESIP_FROM; break;
+    case SIP_HDR_TO: err = FEDGE_ESIP_TO; break;
+    case SIP_HDR_CONTACT: err = FEDGE_ESIP_CONTACT; break;
+    case SIP_HDR_ROUTE:
+    case SIP_HDR_RECORD_ROUTE: err = FEDGE_ESIP_ROUTE; break;
+    default: err = FEDGE_ESIP_HEADER; break;
+    }
+    fedge_str_t v;
+    int rc = sip_iter_next(it, &v, hdr_index);
+    if (rc < 0)
+        return err;
+    if (rc == 0)
+        return 0;
+    rc = nameaddr(it->m, v, out, err, it->id == SIP_HDR_CONTACT);
+    return rc ? rc : 1;
 }

@@ -31,7 +31,7 @@ static int na_param(void *ctx, fedge_str_t n, fedge_str_t v, bool has_value)
         na->has_tag = true;
     } else if (n.len == 7 && sip__ieq_lit(n.s, "expires", 7)) {
         unsigned long long e;
-        if (!has_value || sip__uint_parse(v.s, v.len, ~0ull >> 1, &e) < 0)
+        if (!has_value || sip__uint_parse(v.s, v.len, 0xffffffffull, &e) < 0)
             return -1;
         na->expires = v;
     } else if (n.len == 1 && (n.s[0] == 'q' || n.s[0] == 'Q')) {

@@ -678,8 +678,12 @@ int sip_parse(const char *buf, size_t len, const sip_limits_t *limits, sip_msg_t
         return FEDGE_ESIP_NUL;
     size_t rest = (size_t)(end - body);
     if (m->content_length >= 0) {
-        if ((unsigned long long)m->content_length != rest)
+        if ((unsigned long long)m->content_length > rest)
             return FEDGE_ESIP_BODY_LEN;
+        /* RFC 3261 §18.3: bytes of a datagram beyond the body are
+         * discarded; they are not part of this message */
+        rest = (size_t)m->content_length;
+        m->len = (size_t)(body - buf) + rest;
     }
     m->body = (fedge_str_t){body, rest};
     return 0;

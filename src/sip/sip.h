@@ -303,7 +303,7 @@ enum {
 
 typedef struct sip_msg {
     const char *buf; /* the message bytes (not owned) */
-    size_t len;
+    size_t len;      /* the message's length (<= the length given) */
 
     bool is_request;
     fedge_str_t start_line;  /* without CRLF */
@@ -342,8 +342,10 @@ typedef struct sip_msg {
 } sip_msg_t;
 
 /* Parses one message in buf[0..len) (as framed by sip_framer_next, or a
- * datagram/file: then without Content-Length the body is the rest, and with
- * it the rest must hold exactly that many bytes). Splits the start line and
+ * datagram/file: then without Content-Length the body is the rest; with it
+ * the rest must hold at least that many bytes (else _BODY_LEN), and bytes
+ * beyond are not part of the message, as RFC 3261 §18.3 says for
+ * datagrams: m->len then counts only the message). Splits the start line and
  * every header, classifies names, checks limits, NUL bytes, and
  * Content-Length; typed headers are parsed later, on access. limits may be
  * NULL for the defaults; it must outlive m. Returns 0 or FEDGE_ESIP_*:
@@ -375,7 +377,7 @@ int sip_msg_check(sip_msg_t *m);
  * _CALL_ID, _MAX_FORWARDS, _EXPIRES; _URI_LEN when a name-addr's URI is
  * longer than max_uri_len. sip_msg_ruri gives FEDGE_ENOENT for a response.
  * From/To refuse "*"; Contact allows it only as the single value of a
- * single Contact header. Expires above 2^32-1 reads as 2^32-1. */
+ * single Contact header. Expires must be 0..2^32-1 (leading zeros ok). */
 int sip_msg_ruri(sip_msg_t *m, const sip_uri_t **out);
 int sip_msg_via(sip_msg_t *m, const sip_via_t **out);       /* topmost */
 int sip_msg_from(sip_msg_t *m, const sip_nameaddr_t **out);
@@ -409,6 +411,15 @@ void sip_iter_init(sip_iter_t *it, const sip_msg_t *m, sip_hdr_id_t id);
  * is empty or a quote or '<' is unterminated. A header whose whole value is
  * empty has no values and is skipped. */
 int sip_iter_next(sip_iter_t *it, fedge_str_t *value, unsigned *hdr_index);
+
+/* Iterate like sip_iter_next and parse each value (added for the proxy and
+ * the tests): return 1 with *out filled, 0 at the end, or the header's
+ * error: sip_iter_via gives FEDGE_ESIP_VIA; sip_iter_nameaddr gives
+ * FEDGE_ESIP_CONTACT (Contact; "*" allowed), _ROUTE (Route,
+ * Record-Route), _FROM, _TO, or _HEADER for other ids, and _URI_LEN when
+ * a URI is longer than max_uri_len. */
+int sip_iter_via(sip_iter_t *it, sip_via_t *out, unsigned *hdr_index);
+int sip_iter_nameaddr(sip_iter_t *it, sip_nameaddr_t *out, unsigned *hdr_index);
 
 /* Splits a single header value (one header line's value) at top-level
  * commas the same way; returns the number of values found, at most max,
