@@ -1115,6 +1115,13 @@ const char *net_conn_target(const net_conn_t *c)
     return c->target;
 }
 
+const char *net_conn_sni(const net_conn_t *c)
+{
+    if (!c->inbound)
+        return c->sni;
+    return c->ssl ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
+
 const net_peer_t *net_conn_peer(const net_conn_t *c)
 {
     return c->ready ? c->peer : NULL;

@@ -275,6 +275,10 @@ int net_conn_local(const net_conn_t *c, char *buf, size_t size);
  * given, IPv6 in brackets); NULL for inbound. */
 const char *net_conn_target(const net_conn_t *c);
 
+/* TLS server name: inbound, the SNI the client asked for (NULL if none);
+ * outbound, the one we sent (NULL if none). NULL for plain TCP. */
+const char *net_conn_sni(const net_conn_t *c);
+
 /* ------------------------------------------------------------------ */
 /* Peer identity (RFC 5922)                                            */
 /* ------------------------------------------------------------------ */

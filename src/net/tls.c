@@ -125,6 +125,11 @@ static int build_ctx(const net_tls_t *t, SSL_CTX **out, fedge_err_t *e)
             goto fail;
         }
         if (SSL_CTX_use_PrivateKey_file(ctx, t->private_key, SSL_FILETYPE_PEM) != 1) {
+            if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+                rc = fedge_err(e, FEDGE_ECONFIG, "%s: private key does not match certificate %s",
+                               t->private_key, t->certificate);
+                goto fail;
+            }
             rc = fedge_err(e, FEDGE_ECONFIG, "%s: cannot load private key: %s", t->private_key,
                            ossl_reason());
             goto fail;
