@@ -1,0 +1,1248 @@
+/* proxy.c — the transaction-stateful proxy: server/client transaction pairs
+ * for reliable transports, forwarding with Via/Record-Route/Max-Forwards
+ * edits, CANCEL and ACK handling, timers, failover and response routing. */
+#include "proxy/proxy_int.h"
+
+#include "obs/obs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* ------------------------------------------------------------------ */
+/* Transactions                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    T_PROCEEDING = 0, /* waiting for a final response from downstream */
+    T_COMPLETED,      /* INVITE: non-2xx final sent upstream, awaiting ACK */
+    T_ACCEPTED,       /* INVITE: 2xx sent upstream (RFC 6026), more 2xx pass */
+} tstate_t;
+
+typedef enum {
+    TM_NONE = 0,
+    TM_NO_FINAL,      /* Timer B (INVITE, nothing yet) / Timer F (non-INVITE) */
+    TM_C,             /* INVITE after a provisional: cancel */
+    TM_CANCEL_GUARD,  /* after our CANCEL: give up waiting for the final */
+    TM_WAIT_ACK,      /* Timer H */
+    TM_LINGER,        /* Timer L (accepted) */
+} tmkind_t;
+
+typedef struct proxy_txn {
+    struct proxy_txn *next[2]; /* hash chains: [0] server key, [1] branch */
+    uint64_t hash[2];
+    bool linked[2];
+    char *skey;
+    size_t skey_len;
+    char branch[PROXY_BRANCH_LEN + 1];
+
+    bool invite;
+    tstate_t state;
+    proxy_side_t in_side, out_side;
+    proxy_conn_t *in_conn, *out_conn;
+    char *req;   /* the request as received (owned copy) */
+    size_t req_len;
+    char *fwd;   /* INVITE: the request as forwarded (for CANCEL/ACK) */
+    size_t fwd_len;
+    char *resp;  /* last response sent upstream */
+    size_t resp_len;
+    int resp_status;
+    char up_host[PROXY_HOST_MAX]; /* where responses go when in_conn is gone */
+    uint16_t up_port;
+    char remote[64];              /* the upstream peer, for logs */
+
+    proxy_target_t target;
+    unsigned hop;
+    bool got_response, got_provisional;
+    bool cancel_pending, cancel_sent, cancelled_upstream;
+    char to_tag[20];
+
+    tmkind_t timer;
+    uint64_t deadline;
+    size_t heap_idx; /* SIZE_MAX when not in the heap */
+
+    bool dead;
+    struct proxy_txn *dead_next;
+} proxy_txn_t;
+
+typedef struct {
+    proxy_txn_t **b;
+    size_t nb;
+    size_t count;
+} table_t;
+
+struct proxy {
+    proxy_cfg_t cfg;
+    proxy_io_t io;
+    proxy_policy_fn policy;
+    void *policy_user;
+    sip_limits_t limits;
+    uint64_t secret;
+    uint64_t tag_counter;
+
+    table_t tab[2];
+    proxy_txn_t **heap;
+    size_t heap_len, heap_cap;
+    proxy_txn_t *dead;
+    unsigned depth;
+
+    sip_msg_t *msg;  /* the message being handled */
+    sip_msg_t *tmsg; /* a stored request re-parsed */
+    char *out;       /* output scratch */
+    size_t out_cap;
+    char *text;      /* edit texts scratch */
+    size_t text_cap;
+    proxy_stats_t st;
+};
+
+static const char C[] = "proxy";
+
+/* ---- hash tables ---- */
+
+static void tab_grow(table_t *t, int w)
+{
+    size_t nb = t->nb ? t->nb * 2 : 256;
+    proxy_txn_t **b = fedge_calloc(nb, sizeof(*b));
+    for (size_t i = 0; i < t->nb; i++) {
+        proxy_txn_t *x = t->b[i];
+        while (x) {
+            proxy_txn_t *n = x->next[w];
+            size_t j = x->hash[w] & (nb - 1);
+            x->next[w] = b[j];
+            b[j] = x;
+            x = n;
+        }
+    }
+    free(t->b);
+    t->b = b;
+    t->nb = nb;
+}
+
+static void tab_add(proxy_t *p, int w, proxy_txn_t *x, uint64_t h)
+{
+    table_t *t = &p->tab[w];
+    if (t->count + 1 > t->nb * 2 || !t->nb)
+        tab_grow(t, w);
+    x->hash[w] = h;
+    size_t j = h & (t->nb - 1);
+    x->next[w] = t->b[j];
+    t->b[j] = x;
+    x->linked[w] = true;
+    t->count++;
+}
+
+static void tab_del(proxy_t *p, int w, proxy_txn_t *x)
+{
+    table_t *t = &p->tab[w];
+    if (!x->linked[w])
+        return;
+    proxy_txn_t **pp = &t->b[x->hash[w] & (t->nb - 1)];
+    while (*pp && *pp != x)
+        pp = &(*pp)->next[w];
+    if (*pp)
+        *pp = x->next[w];
+    x->linked[w] = false;
+    t->count--;
+}
+
+static proxy_txn_t *find_server(proxy_t *p, const char *key, size_t len)
+{
+    table_t *t = &p->tab[0];
+    if (!t->nb)
+        return NULL;
+    uint64_t h = proxy__hash(PROXY__HASH_INIT, key, len);
+    for (proxy_txn_t *x = t->b[h & (t->nb - 1)]; x; x = x->next[0])
+        if (x->hash[0] == h && x->skey_len == len && !memcmp(x->skey, key, len) && !x->dead)
+            return x;
+    return NULL;
+}
+
+static proxy_txn_t *find_client(proxy_t *p, fedge_str_t branch)
+{
+    table_t *t = &p->tab[1];
+    if (!t->nb || branch.len != PROXY_BRANCH_LEN)
+        return NULL;
+    uint64_t h = proxy__hash(PROXY__HASH_INIT, branch.s, branch.len);
+    for (proxy_txn_t *x = t->b[h & (t->nb - 1)]; x; x = x->next[1])
+        if (x->hash[1] == h && !memcmp(x->branch, branch.s, branch.len) && !x->dead)
+            return x;
+    return NULL;
+}
+
+/* ---- timer heap (min-heap on deadline, intrusive index) ---- */
+
+static void heap_swap(proxy_t *p, size_t a, size_t b)
+{
+    proxy_txn_t *t = p->heap[a];
+    p->heap[a] = p->heap[b];
+    p->heap[b] = t;
+    p->heap[a]->heap_idx = a;
+    p->heap[b]->heap_idx = b;
+}
+
+static void heap_up(proxy_t *p, size_t i)
+{
+    while (i > 0) {
+        size_t par = (i - 1) / 2;
+        if (p->heap[par]->deadline <= p->heap[i]->deadline)
+            break;
+        heap_swap(p, par, i);
+        i = par;
+    }
+}
+
+static void heap_down(proxy_t *p, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < p->heap_len && p->heap[l]->deadline < p->heap[m]->deadline)
+            m = l;
+        if (r < p->heap_len && p->heap[r]->deadline < p->heap[m]->deadline)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(p, i, m);
+        i = m;
+    }
+}
+
+static void timer_stop(proxy_t *p, proxy_txn_t *t)
+{
+    if (t->heap_idx == SIZE_MAX)
+        return;
+    size_t i = t->heap_idx;
+    size_t last = --p->heap_len;
+    if (i != last) {
+        p->heap[i] = p->heap[last];
+        p->heap[i]->heap_idx = i;
+        heap_down(p, i);
+        heap_up(p, i);
+    }
+    t->heap_idx = SIZE_MAX;
+    t->timer = TM_NONE;
+}
+
+static uint64_t now(proxy_t *p)
+{
+    return p->io.now_ms ? p->io.now_ms(p->io.ctx) : 0;
+}
+
+static void timer_start(proxy_t *p, proxy_txn_t *t, tmkind_t kind, uint64_t ms)
+{
+    timer_stop(p, t);
+    if (p->heap_len == p->heap_cap) {
+        p->heap_cap = p->heap_cap ? p->heap_cap * 2 : 256;
+        p->heap = fedge_realloc(p->heap, p->heap_cap * sizeof(*p->heap));
+    }
+    t->timer = kind;
+    t->deadline = now(p) + ms;
+    t->heap_idx = p->heap_len;
+    p->heap[p->heap_len++] = t;
+    heap_up(p, t->heap_idx);
+}
+
+/* ---- lifetime ---- */
+
+static void txn_free(proxy_txn_t *t)
+{
+    free(t->skey);
+    free(t->req);
+    free(t->fwd);
+    free(t->resp);
+    free(t);
+}
+
+/* Unlinks t now; frees it when the outermost entry point returns. */
+static void txn_kill(proxy_t *p, proxy_txn_t *t)
+{
+    if (t->dead)
+        return;
+    timer_stop(p, t);
+    tab_del(p, 0, t);
+    tab_del(p, 1, t);
+    t->dead = true;
+    t->dead_next = p->dead;
+    p->dead = t;
+    p->st.transactions--;
+}
+
+static void reap(proxy_t *p)
+{
+    if (p->depth)
+        return;
+    while (p->dead) {
+        proxy_txn_t *t = p->dead;
+        p->dead = t->dead_next;
+        txn_free(t);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+
+#define PROXY_MAX_TXNS 65536 /* beyond this, new requests get 503 */
+
+static void make_tag(proxy_t *p, char *out /* >= 17 */)
+{
+    static const char hx[] = "0123456789abcdef";
+    uint64_t c = ++p->tag_counter;
+    uint64_t v = proxy__hash(PROXY__HASH_INIT, &p->secret, sizeof(p->secret));
+    v = proxy__hash(v, &c, sizeof(c));
+    for (int i = 15; i >= 0; i--) {
+        out[i] = hx[v & 15];
+        v >>= 4;
+    }
+    out[16] = 0;
+}
+
+/* NUL-terminated copy of a slice for logs (truncating). */
+static const char *cstr(fedge_str_t s, char *buf, size_t cap)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    memcpy(buf, s.s, n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* Appends "Warning: 399 <fqdn> \"<text>\"\r\n" to buf at *len, making the
+ * text safe inside a quoted string (no quotes, backslashes or controls). */
+static void add_warning(proxy_t *p, char *buf, size_t cap, size_t *len, const char *text)
+{
+    int n = snprintf(buf + *len, cap - *len, "Warning: 399 %s \"", p->cfg.fqdn);
+    if (n < 0 || (size_t)n >= cap - *len)
+        return;
+    *len += (size_t)n;
+    for (const char *s = text; *s && *len + 4 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        buf[(*len)++] = (ch == '"' || ch == '\\' || ch < 0x20 || ch == 0x7f) ? '\'' : (char)ch;
+    }
+    if (*len + 4 < cap) {
+        memcpy(buf + *len, "\"\r\n", 4);
+        *len += 3;
+    }
+}
+
+static void txn_log(proxy_t *p, obs_level_t lvl, const char *what, sip_msg_t *m,
+                    const char *remote, proxy_side_t side, int status, const char *reason)
+{
+    if (!obs_log_enabled(lvl))
+        return;
+    char meth[32], cid[128], st[8];
+    fedge_str_t callid = {"", 0};
+    if (m)
+        sip_msg_call_id(m, &callid);
+    snprintf(st, sizeof(st), "%d", status);
+    obs_logkv(lvl, C, what, "peer", remote ? remote : "-", "side", proxy_side_name(side),
+              "method", m && m->is_request ? cstr(m->method, meth, sizeof(meth)) : "-",
+              "call_id", cstr(callid, cid, sizeof(cid)), "status", status ? st : "-", "reason",
+              reason, NULL);
+}
+
+/* Sends a response to the upstream of t: on the connection the request came
+ * in on, else on an existing connection to the Via's address. */
+static int send_upstream(proxy_t *p, proxy_txn_t *t, const char *data, size_t len)
+{
+    if (t->in_conn) {
+        if (p->io.send(p->io.ctx, t->in_conn, data, len) == 0)
+            return 0;
+        t->in_conn = NULL;
+    }
+    if (p->io.send_reuse && t->up_host[0] &&
+        p->io.send_reuse(p->io.ctx, t->in_side, t->up_host, t->up_port, data, len) == 0)
+        return 0;
+    obs_logkv(OBS_LOG_WARNING, C, "response dropped: upstream connection gone", "peer", t->remote,
+              "side", proxy_side_name(t->in_side), NULL);
+    return FEDGE_ECLOSED;
+}
+
+static void store_resp(proxy_txn_t *t, const char *data, size_t len, int status)
+{
+    free(t->resp);
+    t->resp = fedge_malloc(len ? len : 1);
+    memcpy(t->resp, data, len);
+    t->resp_len = len;
+    t->resp_status = status;
+}
+
+/* Parses a stored copy (request or forwarded request) into p->tmsg. */
+static sip_msg_t *reparse(proxy_t *p, const char *buf, size_t len)
+{
+    if (sip_parse(buf, len, &p->limits, p->tmsg) < 0 || sip_msg_check(p->tmsg) < 0)
+        return NULL; /* cannot happen: it parsed when it arrived */
+    return p->tmsg;
+}
+
+/* Builds "extra" header lines for a response the edge generates. */
+static size_t gen_extra(proxy_t *p, int code, const char *reason, const char *more, char *buf,
+                        size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    if (more) {
+        int n = snprintf(buf, cap, "%s", more);
+        len = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    }
+    if (code >= 300 && reason)
+        add_warning(p, buf, cap, &len, reason);
+    buf[len < cap ? len : cap - 1] = 0;
+    return len;
+}
+
+/* Answers request m on connection c without a transaction. */
+static int reply_stateless(proxy_t *p, proxy_conn_t *c, sip_msg_t *m, int code,
+                           const char *phrase, const char *reason, const char *more,
+                           const char *to_tag)
+{
+    char extra[1024];
+    gen_extra(p, code, reason, more, extra, sizeof(extra));
+    char tag[20];
+    if (!to_tag) {
+        make_tag(p, tag);
+        to_tag = tag;
+    }
+    size_t len;
+    int rc = sip_build_response(m, code, phrase, to_tag, extra, p->out, p->out_cap, &len);
+    if (rc < 0)
+        return rc;
+    return p->io.send(p->io.ctx, c, p->out, len);
+}
+
+/* The edge answers the request of t itself (a refusal, a timeout, the
+ * OPTIONS 200): sends upstream and moves t on (INVITE non-2xx: wait for
+ * the ACK; anything else: done). req is t's request parsed, or NULL. */
+static void txn_reply(proxy_t *p, proxy_txn_t *t, sip_msg_t *req, int code, const char *reason,
+                      const char *more)
+{
+    if (!req)
+        req = reparse(p, t->req, t->req_len);
+    char extra[1024];
+    gen_extra(p, code, reason, more, extra, sizeof(extra));
+    size_t len;
+    if (req && sip_build_response(req, code, NULL, t->to_tag, extra, p->out, p->out_cap, &len) == 0) {
+        store_resp(t, p->out, len, code);
+        send_upstream(p, t, p->out, len);
+    }
+    if (code >= 300)
+        txn_log(p, OBS_LOG_INFO, "request refused", req, t->remote, t->in_side, code,
+                reason ? reason : "");
+    if (t->invite && code >= 300) {
+        t->state = T_COMPLETED;
+        timer_start(p, t, TM_WAIT_ACK, 64ull * p->cfg.t1_ms);
+    } else if (code >= 200) {
+        txn_kill(p, t);
+    }
+}
+
+static int gave_up_status(const proxy_txn_t *t, int dflt)
+{
+    return t->cancelled_upstream ? 487 : dflt;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building forwarded requests, CANCEL and ACK                         */
+/* ------------------------------------------------------------------ */
+
+static const proxy_iface_t *iface(const proxy_t *p, proxy_side_t s)
+{
+    return s == PROXY_SIDE_INTERNAL ? &p->cfg.in : &p->cfg.ext;
+}
+
+static const char *tp_name(proxy_transport_t t, bool upper)
+{
+    if (t == PROXY_TP_TCP)
+        return upper ? "TCP" : "tcp";
+    return upper ? "TLS" : "tls";
+}
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool full;
+} tbuf_t;
+
+/* Appends a formatted string to b and returns its slice. */
+static fedge_str_t tput(tbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static fedge_str_t tput(tbuf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = b->full ? -1 : vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= b->cap - b->len) {
+        b->full = true;
+        return (fedge_str_t){"", 0};
+    }
+    fedge_str_t s = {b->p + b->len, (size_t)n};
+    b->len += (size_t)n + 1;
+    return s;
+}
+
+static bool wants_record_route(sip_msg_t *m)
+{
+    const sip_nameaddr_t *to;
+    if (sip_msg_to(m, &to) == 0 && to->has_tag)
+        return false; /* mid-dialog: the route set is fixed (§12.2) */
+    switch (m->method_id) {
+    case SIP_METHOD_REGISTER:
+    case SIP_METHOD_ACK:
+    case SIP_METHOD_CANCEL: return false;
+    default: return true;
+    }
+}
+
+/* Prints the forwarded copy of m (§16.6) into p->out: Route entries of the
+ * edge popped (and the strict-router fix-up), Max-Forwards decremented, a
+ * Via of out_side with branch on top, and — when crossing with rr — two
+ * Record-Route entries: the interface it leaves by, then the one it came
+ * in on. */
+static int build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
+                         proxy_side_t out_side, const char *branch, bool rr, size_t *out_len)
+{
+    sip_edit_t ed[PROXY__MAX_ROUTES + 8];
+    unsigned ne = 0;
+    tbuf_t tb = {p->text, 0, p->text_cap, false};
+    fedge_str_t start, *startp = NULL;
+    if (r->strict) {
+        start = tput(&tb, "%.*s %.*s SIP/2.0", (int)m->method.len, m->method.s,
+                     (int)r->ruri_str.len, r->ruri_str.s);
+        startp = &start;
+        unsigned L = r->end_kept, H = r->hdr_of[L];
+        if (L == 0 || r->hdr_of[L - 1] != H) {
+            ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE, H, {NULL, 0}};
+        } else {
+            const sip_hdr_t *hd = &m->hdrs[H];
+            fedge_str_t prev = r->values[L - 1];
+            ed[ne++] = (sip_edit_t){SIP_EDIT_REPLACE_VALUE, H,
+                                    {hd->value.s, (size_t)(prev.s + prev.len - hd->value.s)}};
+        }
+    }
+    for (unsigned i = 0; i < r->first_kept; i++)
+        ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE_FIRST_VALUE, r->hdr_of[i], {NULL, 0}};
+
+    const proxy_iface_t *of = iface(p, out_side), *inf = iface(p, in_side);
+    char host[PROXY_HOST_MAX + 2];
+    proxy__host_fmt(of->host, host, sizeof(host));
+    unsigned first_via = (unsigned)m->first[SIP_HDR_VIA];
+    ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via,
+                            tput(&tb, "Via: SIP/2.0/%s %s:%u;branch=%s;alias",
+                                 tp_name(of->transport, true), host, of->port, branch)};
+    int mf = -1;
+    sip_msg_max_forwards(m, &mf);
+    if (m->first[SIP_HDR_MAX_FORWARDS] >= 0)
+        ed[ne++] = (sip_edit_t){SIP_EDIT_REPLACE_VALUE, (unsigned)m->first[SIP_HDR_MAX_FORWARDS],
+                                tput(&tb, "%d", mf > 0 ? mf - 1 : 0)};
+    else
+        ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via, FEDGE_STR_LIT("Max-Forwards: 70")};
+    if (rr) {
+        unsigned at = m->first[SIP_HDR_RECORD_ROUTE] >= 0 ? (unsigned)m->first[SIP_HDR_RECORD_ROUTE]
+                                                          : m->nhdrs;
+        ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
+                                tput(&tb, "Record-Route: <sip:%s:%u;transport=%s;lr>", host,
+                                     of->port, tp_name(of->transport, false))};
+        if (inf != of) {
+            char ih[PROXY_HOST_MAX + 2];
+            proxy__host_fmt(inf->host, ih, sizeof(ih));
+            ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
+                                    tput(&tb, "Record-Route: <sip:%s:%u;transport=%s;lr>", ih,
+                                         inf->port, tp_name(inf->transport, false))};
+        }
+    }
+    if (tb.full)
+        return FEDGE_ENOSPC;
+    return sip_print(m, startp, ed, ne, p->out, p->out_cap, out_len);
+}
+
+/* Builds a CANCEL (resp NULL) or the ACK for non-2xx response resp from the
+ * forwarded INVITE of t (§9.1, §17.1.1.3) into p->out. */
+static int build_cancel_ack(proxy_t *p, proxy_txn_t *t, sip_msg_t *resp, size_t *out_len)
+{
+    const char *method = resp ? "ACK" : "CANCEL";
+    const sip_hdr_t *to_resp = resp ? sip_msg_find(resp, SIP_HDR_TO) : NULL;
+    fedge_str_t to_raw = to_resp ? to_resp->raw : (fedge_str_t){NULL, 0};
+    /* resp lives in p->msg; the forwarded INVITE goes into p->tmsg */
+    sip_msg_t *f = reparse(p, t->fwd, t->fwd_len);
+    if (!f)
+        return FEDGE_EINVAL;
+    const sip_cseq_t *cs;
+    sip_msg_cseq(f, &cs);
+    sip_iter_t it;
+    sip_iter_init(&it, f, SIP_HDR_VIA);
+    fedge_str_t via;
+    if (sip_iter_next(&it, &via, NULL) != 1)
+        return FEDGE_EINVAL;
+    tbuf_t b = {p->out, 0, p->out_cap, false};
+    tput(&b, "%s %.*s SIP/2.0\r\nVia: %.*s\r\n", method, (int)f->ruri_str.len, f->ruri_str.s,
+         (int)via.len, via.s);
+    b.len--; /* tput keeps a NUL after each piece: write over it */
+    for (unsigned i = 0; i < f->nhdrs; i++) {
+        const sip_hdr_t *h = &f->hdrs[i];
+        if (h->id == SIP_HDR_ROUTE || h->id == SIP_HDR_FROM || h->id == SIP_HDR_CALL_ID ||
+            (h->id == SIP_HDR_TO && !to_raw.s)) {
+            tput(&b, "%.*s", (int)h->raw.len, h->raw.s);
+            b.len--;
+        }
+    }
+    if (to_raw.s) {
+        tput(&b, "%.*s", (int)to_raw.len, to_raw.s);
+        b.len--;
+    }
+    tput(&b, "Max-Forwards: 70\r\nCSeq: %u %s\r\nContent-Length: 0\r\n\r\n", (unsigned)cs->seq,
+         method);
+    if (b.full)
+        return FEDGE_ENOSPC;
+    *out_len = b.len - 1;
+    return 0;
+}
+
+static void send_cancel(proxy_t *p, proxy_txn_t *t)
+{
+    size_t len;
+    t->cancel_pending = false;
+    t->cancel_sent = true;
+    timer_start(p, t, TM_CANCEL_GUARD, 64ull * p->cfg.t1_ms);
+    if (!t->out_conn || build_cancel_ack(p, t, NULL, &len) < 0)
+        return;
+    p->io.send(p->io.ctx, t->out_conn, p->out, len);
+}
+
+static void send_ack(proxy_t *p, proxy_txn_t *t, sip_msg_t *resp)
+{
+    size_t len;
+    if (!t->out_conn || build_cancel_ack(p, t, resp, &len) < 0)
+        return;
+    p->io.send(p->io.ctx, t->out_conn, p->out, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Forwarding requests                                                 */
+/* ------------------------------------------------------------------ */
+
+static const proxy_hostport_t *dest_of(proxy_t *p, proxy_target_t target, unsigned hop)
+{
+    if (target == PROXY_TARGET_NEXT_HOPS)
+        return &p->cfg.next_hops[hop];
+    return &p->cfg.default_route;
+}
+
+/* Sends t's request to its current hop; on failure to start, fails over
+ * to the next hop, and answers 503 when none is left. m/r are t's request
+ * parsed and route-processed, or NULL to do it here. */
+static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__routes_t *r)
+{
+    proxy__routes_t rr_local;
+    for (;;) {
+        if (!m) {
+            m = reparse(p, t->req, t->req_len);
+            r = &rr_local;
+            if (!m || proxy__routes_prep(&p->cfg, m, r) < 0) {
+                txn_reply(p, t, m, 500, "cannot re-read the request", NULL);
+                return;
+            }
+        }
+        tab_del(p, 1, t);
+        proxy_branch_make(m, p->secret, (fedge_str_t){t->skey, t->skey_len}, t->hop, t->branch,
+                          sizeof(t->branch));
+        tab_add(p, 1, t, proxy__hash(PROXY__HASH_INIT, t->branch, PROXY_BRANCH_LEN));
+        size_t len;
+        int rc = build_forward(p, m, r, t->in_side, t->out_side, t->branch,
+                               wants_record_route(m), &len);
+        if (rc < 0) {
+            txn_reply(p, t, m, 513, "forwarded message too large", NULL);
+            return;
+        }
+        if (t->invite) {
+            free(t->fwd);
+            t->fwd = fedge_malloc(len);
+            memcpy(t->fwd, p->out, len);
+            t->fwd_len = len;
+        }
+        const proxy_hostport_t *d = dest_of(p, t->target, t->hop);
+        t->out_conn = NULL;
+        t->got_response = t->got_provisional = false;
+        rc = p->io.send_to(p->io.ctx, t->out_side, d, p->out, len, &t->out_conn);
+        if (rc == 0) {
+            p->st.forwarded_requests++;
+            timer_start(p, t, TM_NO_FINAL, 64ull * p->cfg.t1_ms);
+            if (obs_log_enabled(OBS_LOG_DEBUG)) {
+                char port[8];
+                snprintf(port, sizeof(port), "%u", d->port);
+                obs_logkv(OBS_LOG_DEBUG, C, "request forwarded", "peer", t->remote, "from",
+                          proxy_side_name(t->in_side), "to", proxy_side_name(t->out_side),
+                          "next_hop", d->host, "port", port, "branch", t->branch, NULL);
+            }
+            return;
+        }
+        t->out_conn = NULL;
+        obs_logkv(OBS_LOG_WARNING, C, "cannot send to next hop", "next_hop", d->host, "side",
+                  proxy_side_name(t->out_side), "error", fedge_strerror(rc), NULL);
+        if (t->target == PROXY_TARGET_NEXT_HOPS && t->hop + 1 < p->cfg.nnext_hops) {
+            t->hop++;
+            p->st.failovers++;
+            continue;
+        }
+        txn_reply(p, t, m, 503, "next hop unreachable", NULL);
+        return;
+    }
+}
+
+/* The connection of t's client side failed before a final response. */
+static void client_failed(proxy_t *p, proxy_txn_t *t, const char *why)
+{
+    if (t->dead || t->state != T_PROCEEDING)
+        return;
+    obs_logkv(OBS_LOG_WARNING, C, "next hop failed", "next_hop",
+              dest_of(p, t->target, t->hop)->host, "side", proxy_side_name(t->out_side),
+              "reason", why, NULL);
+    if (!t->got_response && !t->cancelled_upstream && t->target == PROXY_TARGET_NEXT_HOPS &&
+        t->hop + 1 < p->cfg.nnext_hops) {
+        t->hop++;
+        p->st.failovers++;
+        forward_attempt(p, t, NULL, NULL);
+        return;
+    }
+    txn_reply(p, t, NULL, gave_up_status(t, 503), "next hop unreachable", NULL);
+}
+
+/* A 2xx ACK (or any ACK without transaction): forwarded statelessly by the
+ * route set; nothing is ever answered to an ACK. */
+static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, const char *key,
+                        size_t key_len)
+{
+    int mf = -1;
+    sip_msg_max_forwards(m, &mf);
+    if (mf == 0 || proxy_loop_detected(&p->cfg, m))
+        return;
+    proxy__routes_t *r = fedge_malloc(sizeof(*r));
+    proxy_route_t d;
+    if (proxy__routes_prep(&p->cfg, m, r) < 0)
+        goto out;
+    proxy_route_in_t in = {peer->side, r->popped_side, r->next_route, r->ruri};
+    if (proxy_route_decide(&p->cfg, &in, &d) != PROXY_ROUTE_FORWARD)
+        goto out;
+    char branch[PROXY_BRANCH_LEN + 1];
+    proxy_branch_make(m, p->secret, (fedge_str_t){key, key_len}, 0xacc, branch, sizeof(branch));
+    size_t len;
+    if (build_forward(p, m, r, peer->side, d.to_side, branch, false, &len) < 0)
+        goto out;
+    proxy_conn_t *used = NULL;
+    if (d.target == PROXY_TARGET_NEXT_HOPS && p->io.send_reuse) {
+        /* the hop that took the INVITE is the one still connected */
+        for (unsigned i = 0; i < p->cfg.nnext_hops; i++)
+            if (p->io.send_reuse(p->io.ctx, d.to_side, p->cfg.next_hops[i].host,
+                                 p->cfg.next_hops[i].port, p->out, len) == 0)
+                goto sent;
+    }
+    if (p->io.send_to(p->io.ctx, d.to_side, dest_of(p, d.target, 0), p->out, len, &used) < 0)
+        goto out;
+sent:
+    p->st.forwarded_requests++;
+out:
+    free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                            */
+/* ------------------------------------------------------------------ */
+
+static const char ALLOW[] = "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, "
+                            "REFER, INFO, UPDATE, PRACK, PUBLISH\r\n";
+
+static proxy_txn_t *txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
+                            const char *key, size_t key_len)
+{
+    proxy_txn_t *t = fedge_calloc(1, sizeof(*t));
+    t->heap_idx = SIZE_MAX;
+    t->skey = fedge_malloc(key_len);
+    memcpy(t->skey, key, key_len);
+    t->skey_len = key_len;
+    t->req = fedge_malloc(m->len);
+    memcpy(t->req, m->buf, m->len);
+    t->req_len = m->len;
+    t->invite = m->method_id == SIP_METHOD_INVITE;
+    t->in_side = peer->side;
+    t->in_conn = c;
+    snprintf(t->remote, sizeof(t->remote), "%s", peer->remote ? peer->remote : "-");
+    make_tag(p, t->to_tag);
+    const sip_via_t *via;
+    if (sip_msg_via(m, &via) == 0) {
+        fedge_str_t h = via->received.len ? via->received : via->host;
+        if (h.len >= 2 && h.s[0] == '[') {
+            h.s++;
+            h.len -= 2;
+        }
+        cstr(h, t->up_host, sizeof(t->up_host));
+        bool tls = fedge_str_ieq(via->transport, "TLS");
+        t->up_port = via->has_rport && via->rport ? via->rport
+                     : via->has_port              ? via->port
+                     : tls                        ? 5061
+                                                  : 5060;
+    }
+    tab_add(p, 0, t, proxy__hash(PROXY__HASH_INIT, key, key_len));
+    p->st.transactions++;
+    return t;
+}
+
+static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
+                        const char *key, size_t key_len)
+{
+    if (p->st.transactions >= PROXY_MAX_TXNS) {
+        p->st.rejected++;
+        reply_stateless(p, c, m, 503, NULL, "edge overloaded: too many transactions",
+                        "Retry-After: 5\r\n", NULL);
+        return;
+    }
+    proxy_txn_t *t = txn_new(p, c, peer, m, key, key_len);
+    const sip_uri_t *ruri;
+    sip_msg_ruri(m, &ruri);
+    int mf = -1;
+    sip_msg_max_forwards(m, &mf);
+
+    /* §16.3 item 2 */
+    if (ruri->scheme != SIP_URI_SIP && ruri->scheme != SIP_URI_SIPS) {
+        p->st.rejected++;
+        txn_reply(p, t, m, 416, "only sip and sips URIs are routed", NULL);
+        return;
+    }
+    /* §16.3 item 3: OPTIONS with Max-Forwards 0 is answered by the edge
+     * as a UAS (§11), anything else is refused */
+    if (mf == 0) {
+        if (m->method_id == SIP_METHOD_OPTIONS) {
+            p->st.local_answers++;
+            txn_reply(p, t, m, 200, NULL, ALLOW);
+        } else {
+            p->st.rejected++;
+            txn_reply(p, t, m, 483, "Max-Forwards reached 0", NULL);
+        }
+        return;
+    }
+    /* §16.3 item 4 */
+    if (proxy_loop_detected(&p->cfg, m)) {
+        p->st.rejected++;
+        txn_reply(p, t, m, 482, "loop: the request came back to this edge unchanged", NULL);
+        return;
+    }
+    /* §16.3 item 5: the edge supports no proxy extension */
+    const sip_hdr_t *pr = sip_msg_find(m, SIP_HDR_PROXY_REQUIRE);
+    if (pr) {
+        char more[600];
+        snprintf(more, sizeof(more), "Unsupported: %.*s\r\n",
+                 (int)(pr->value.len < 500 ? pr->value.len : 500), pr->value.s);
+        p->st.rejected++;
+        txn_reply(p, t, m, 420, "Proxy-Require names an extension this edge does not support",
+                  more);
+        return;
+    }
+    proxy__routes_t *r = fedge_malloc(sizeof(*r));
+    int rc = proxy__routes_prep(&p->cfg, m, r);
+    if (rc < 0) {
+        p->st.rejected++;
+        txn_reply(p, t, m, 400, fedge_strerror(rc), NULL);
+        goto out;
+    }
+    proxy_route_in_t in = {peer->side, r->popped_side, r->next_route, r->ruri};
+    proxy_route_t d;
+    switch (proxy_route_decide(&p->cfg, &in, &d)) {
+    case PROXY_ROUTE_LOCAL:
+        p->st.local_answers++;
+        if (m->method_id == SIP_METHOD_OPTIONS)
+            txn_reply(p, t, m, 200, NULL,
+                      "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, "
+                      "REFER, INFO, UPDATE, PRACK, PUBLISH\r\n"
+                      "Accept: application/sdp, text/plain, message/cpim, application/pidf+xml\r\n"
+                      "Supported:\r\n");
+        else
+            txn_reply(p, t, m, 405, "the edge itself only answers OPTIONS", "Allow: OPTIONS\r\n");
+        goto out;
+    case PROXY_ROUTE_REJECT:
+        p->st.rejected++;
+        txn_reply(p, t, m, d.status, d.reason, NULL);
+        goto out;
+    case PROXY_ROUTE_FORWARD: break;
+    }
+    const sip_nameaddr_t *to, *from;
+    sip_msg_to(m, &to);
+    sip_msg_from(m, &from);
+    if (p->policy && !to->has_tag) {
+        proxy_policy_in_t pin = {peer->side, d.to_side, peer, m, &from->uri, &to->uri, r->ruri};
+        proxy_policy_verdict_t v = {403, "denied by policy"};
+        if (p->policy(p->policy_user, &pin, &v) != 0) {
+            if (v.status < 300 || v.status > 699)
+                v.status = 403;
+            v.warning[sizeof(v.warning) - 1] = 0;
+            p->st.rejected++;
+            txn_reply(p, t, m, v.status, v.warning, NULL);
+            goto out;
+        }
+    }
+    t->out_side = d.to_side;
+    t->target = d.target;
+    if (t->invite) {
+        /* §16.2: 100 Trying at once, so that the upstream stops worrying */
+        size_t len;
+        if (sip_build_response(m, 100, NULL, NULL, NULL, p->out, p->out_cap, &len) == 0) {
+            store_resp(t, p->out, len, 100);
+            send_upstream(p, t, p->out, len);
+        }
+    }
+    forward_attempt(p, t, m, r);
+out:
+    free(r);
+}
+
+static void handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m)
+{
+    p->st.requests_in++;
+    int rc = sip_msg_check(m);
+    if (rc < 0) {
+        p->st.parse_errors++;
+        txn_log(p, OBS_LOG_INFO, "request refused", NULL, peer->remote, peer->side, 400,
+                fedge_strerror(rc));
+        reply_stateless(p, c, m, 400, fedge_strerror(rc), fedge_strerror(rc), NULL, NULL);
+        return;
+    }
+    char key[1024];
+    int kl = proxy_txn_key(m, key, sizeof(key));
+    if (kl < 0) {
+        p->st.rejected++;
+        reply_stateless(p, c, m, 400, NULL, "transaction key too long", NULL, NULL);
+        return;
+    }
+    proxy_txn_t *t = find_server(p, key, (size_t)kl);
+    if (m->method_id == SIP_METHOD_ACK) {
+        if (t && t->invite && t->state != T_ACCEPTED) {
+            /* ACK for a non-2xx final: hop by hop, it ends here (Timer I
+             * is 0 on reliable transports) */
+            if (t->state == T_COMPLETED)
+                txn_kill(p, t);
+            return;
+        }
+        forward_ack(p, peer, m, key, (size_t)kl);
+        return;
+    }
+    if (m->method_id == SIP_METHOD_CANCEL) {
+        if (!t || !t->invite) {
+            p->st.rejected++;
+            txn_log(p, OBS_LOG_INFO, "request refused", m, peer->remote, peer->side, 481,
+                    "CANCEL matches no INVITE transaction");
+            reply_stateless(p, c, m, 481, NULL, "CANCEL matches no INVITE transaction", NULL,
+                            NULL);
+            return;
+        }
+        /* §16.10: answer the CANCEL hop by hop, then cancel downstream */
+        reply_stateless(p, c, m, 200, NULL, NULL, NULL, t->to_tag);
+        if (t->state == T_PROCEEDING && !t->cancel_sent) {
+            t->cancelled_upstream = true;
+            if (t->got_provisional)
+                send_cancel(p, t);
+            else
+                t->cancel_pending = true; /* §9.1: not before a provisional */
+        }
+        return;
+    }
+    if (t) {
+        /* a retransmission: repeat the last response, if any */
+        if (t->resp)
+            send_upstream(p, t, t->resp, t->resp_len);
+        return;
+    }
+    new_request(p, c, peer, m, key, (size_t)kl);
+}
+
+/* ------------------------------------------------------------------ */
+/* Responses                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Forwards response m upstream for t (§16.7): our Via popped, 503 turned
+ * into 500 (item 6: a 503 from downstream must not make the upstream think
+ * the edge itself is unavailable). */
+static void forward_response(proxy_t *p, proxy_txn_t *t, sip_msg_t *m)
+{
+    sip_edit_t e = {SIP_EDIT_DELETE_FIRST_VALUE, (unsigned)m->first[SIP_HDR_VIA], {NULL, 0}};
+    fedge_str_t sl = FEDGE_STR_LIT("SIP/2.0 500 Server Internal Error");
+    size_t len;
+    if (sip_print(m, m->status == 503 ? &sl : NULL, &e, 1, p->out, p->out_cap, &len) < 0)
+        return;
+    if (m->status > 100)
+        store_resp(t, p->out, len, m->status == 503 ? 500 : m->status);
+    if (send_upstream(p, t, p->out, len) == 0)
+        p->st.forwarded_responses++;
+}
+
+/* A 2xx to INVITE that matches no transaction (a retransmission after the
+ * transaction ended, or a late fork): forwarded statelessly by the next
+ * Via, over an existing connection only. Other orphans are dropped. */
+static void forward_orphan(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m)
+{
+    const sip_via_t *top;
+    if (sip_msg_via(m, &top) < 0 || !proxy__via_is_ours(&p->cfg, top) || !p->io.send_reuse)
+        return;
+    sip_iter_t it;
+    sip_iter_init(&it, m, SIP_HDR_VIA);
+    fedge_str_t v;
+    sip_via_t up;
+    if (sip_iter_next(&it, &v, NULL) != 1 || sip_iter_next(&it, &v, NULL) != 1 ||
+        sip_via_parse(v.s, v.len, &up) < 0)
+        return;
+    char host[PROXY_HOST_MAX];
+    fedge_str_t h = up.received.len ? up.received : up.host;
+    if (h.len >= 2 && h.s[0] == '[') {
+        h.s++;
+        h.len -= 2;
+    }
+    cstr(h, host, sizeof(host));
+    uint16_t port = up.has_rport && up.rport ? up.rport
+                    : up.has_port            ? up.port
+                    : fedge_str_ieq(up.transport, "TLS") ? 5061
+                                                          : 5060;
+    sip_edit_t e = {SIP_EDIT_DELETE_FIRST_VALUE, (unsigned)m->first[SIP_HDR_VIA], {NULL, 0}};
+    size_t len;
+    if (sip_print(m, NULL, &e, 1, p->out, p->out_cap, &len) < 0)
+        return;
+    proxy_side_t side =
+        peer->side == PROXY_SIDE_EXTERNAL ? PROXY_SIDE_INTERNAL : PROXY_SIDE_EXTERNAL;
+    if (p->io.send_reuse(p->io.ctx, side, host, port, p->out, len) == 0)
+        p->st.forwarded_responses++;
+}
+
+static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m)
+{
+    p->st.responses_in++;
+    if (sip_msg_check(m) < 0) {
+        p->st.parse_errors++;
+        return;
+    }
+    const sip_via_t *via;
+    const sip_cseq_t *cs;
+    sip_msg_via(m, &via);
+    sip_msg_cseq(m, &cs);
+    proxy_txn_t *t = find_client(p, via->branch);
+    if (!t) {
+        if (m->status >= 200 && m->status < 300 && cs->method_id == SIP_METHOD_INVITE)
+            forward_orphan(p, peer, m);
+        return;
+    }
+    if (t->invite && cs->method_id == SIP_METHOD_CANCEL)
+        return; /* the answer to our CANCEL: hop by hop, ends here */
+    if (t->invite != (cs->method_id == SIP_METHOD_INVITE))
+        return;
+    int st = m->status;
+    if (t->state != T_PROCEEDING) {
+        if (t->invite && st >= 200 && st < 300)
+            forward_response(p, t, m); /* further 2xx (RFC 6026) */
+        else if (t->invite && st >= 300)
+            send_ack(p, t, m); /* a late non-2xx still needs its ACK */
+        return;
+    }
+    t->got_response = true;
+    if (st < 200) {
+        if (t->invite) {
+            t->got_provisional = true;
+            if (t->cancel_pending)
+                send_cancel(p, t);
+            else if (!t->cancel_sent)
+                timer_start(p, t, TM_C, p->cfg.timer_c_ms);
+        }
+        if (st > 100)
+            forward_response(p, t, m);
+        return;
+    }
+    if (st == 503 && t->target == PROXY_TARGET_NEXT_HOPS && t->hop + 1 < p->cfg.nnext_hops &&
+        !t->cancelled_upstream) {
+        if (t->invite)
+            send_ack(p, t, m);
+        obs_logkv(OBS_LOG_WARNING, C, "next hop answered 503: failing over", "next_hop",
+                  p->cfg.next_hops[t->hop].host, NULL);
+        t->hop++;
+        p->st.failovers++;
+        forward_attempt(p, t, NULL, NULL);
+        return;
+    }
+    if (t->invite && st >= 300)
+        send_ack(p, t, m); /* §17.1.1.3: the client transaction ACKs non-2xx */
+    forward_response(p, t, m);
+    if (!t->invite) {
+        txn_kill(p, t);
+    } else if (st < 300) {
+        t->state = T_ACCEPTED;
+        timer_start(p, t, TM_LINGER, 64ull * p->cfg.t1_ms);
+    } else {
+        t->state = T_COMPLETED;
+        timer_start(p, t, TM_WAIT_ACK, 64ull * p->cfg.t1_ms);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Public entry points                                                 */
+/* ------------------------------------------------------------------ */
+
+int proxy_new(const proxy_cfg_t *cfg, const proxy_io_t *io, proxy_t **out, fedge_err_t *e)
+{
+    *out = NULL;
+    if (!cfg->fqdn[0])
+        return fedge_err(e, FEDGE_EINVAL, "the edge FQDN is not set");
+    if (!cfg->ext.host[0] || !cfg->in.host[0])
+        return fedge_err(e, FEDGE_EINVAL, "an interface has no host");
+    if (cfg->ext.port == cfg->in.port && proxy__host_eq((fedge_str_t){cfg->ext.host,
+                                                                      strlen(cfg->ext.host)},
+                                                        cfg->in.host))
+        return fedge_err(e, FEDGE_EINVAL,
+                         "the external and internal interfaces are both %s:%u: Record-Route "
+                         "could not tell them apart",
+                         cfg->ext.host, cfg->ext.port);
+    if (!io->send || !io->send_to)
+        return fedge_err(e, FEDGE_EINVAL, "proxy I/O callbacks missing");
+    proxy_t *p = fedge_calloc(1, sizeof(*p));
+    p->cfg = *cfg;
+    if (!p->cfg.t1_ms)
+        p->cfg.t1_ms = 500;
+    if (!p->cfg.timer_c_ms)
+        p->cfg.timer_c_ms = 180000;
+    if (!p->cfg.max_message_size)
+        p->cfg.max_message_size = 65536;
+    p->io = *io;
+    sip_limits_default(&p->limits);
+    p->limits.max_message_size = p->cfg.max_message_size;
+    if (getrandom(&p->secret, sizeof(p->secret), 0) != (ssize_t)sizeof(p->secret))
+        p->secret = (uint64_t)(uintptr_t)p ^ 0x9e3779b97f4a7c15ull;
+    p->msg = fedge_malloc(sizeof(*p->msg));
+    p->tmsg = fedge_malloc(sizeof(*p->tmsg));
+    p->out_cap = p->cfg.max_message_size + 4096;
+    p->out = fedge_malloc(p->out_cap);
+    p->text_cap = 4096 + PROXY_HOST_MAX * 4;
+    p->text = fedge_malloc(p->text_cap);
+    *out = p;
+    return 0;
+}
+
+void proxy_free(proxy_t *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->tab[0].nb; i++) {
+        proxy_txn_t *x = p->tab[0].b[i];
+        while (x) {
+            proxy_txn_t *n = x->next[0];
+            txn_free(x);
+            x = n;
+        }
+    }
+    while (p->dead) {
+        proxy_txn_t *t = p->dead;
+        p->dead = t->dead_next;
+        txn_free(t);
+    }
+    free(p->tab[0].b);
+    free(p->tab[1].b);
+    free(p->heap);
+    free(p->msg);
+    free(p->tmsg);
+    free(p->out);
+    free(p->text);
+    free(p);
+}
+
+void proxy_set_policy(proxy_t *p, proxy_policy_fn fn, void *user)
+{
+    p->policy = fn;
+    p->policy_user = user;
+}
+
+int proxy_on_message(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, const char *buf,
+                     size_t len)
+{
+    int ret = 0;
+    p->depth++;
+    sip_msg_t *m = p->msg;
+    int rc = sip_parse(buf, len, &p->limits, m);
+    if (rc < 0) {
+        p->st.parse_errors++;
+        /* enough of a request to answer it? then 400 with the reason and
+         * keep the connection; else the caller closes it */
+        if (m->is_request && !fedge_is_framing_error(rc) &&
+            reply_stateless(p, c, m, 400, fedge_strerror(rc), fedge_strerror(rc), NULL, NULL) ==
+                0) {
+            txn_log(p, OBS_LOG_INFO, "request refused", NULL, peer->remote, peer->side, 400,
+                    fedge_strerror(rc));
+        } else {
+            ret = rc;
+        }
+    } else if (m->is_request) {
+        handle_request(p, c, peer, m);
+    } else {
+        handle_response(p, c, peer, m);
+    }
+    p->depth--;
+    reap(p);
+    return ret;
+}
+
+void proxy_on_conn_closed(proxy_t *p, proxy_conn_t *c, int code)
+{
+    p->depth++;
+    size_t n = 0, cap = 0;
+    proxy_txn_t **failed = NULL;
+    for (size_t i = 0; i < p->tab[0].nb; i++) {
+        for (proxy_txn_t *x = p->tab[0].b[i]; x; x = x->next[0]) {
+            if (x->in_conn == c)
+                x->in_conn = NULL;
+            if (x->out_conn == c) {
+                x->out_conn = NULL;
+                if (x->state == T_PROCEEDING) {
+                    if (n == cap) {
+                        cap = cap ? cap * 2 : 16;
+                        failed = fedge_realloc(failed, cap * sizeof(*failed));
+                    }
+                    failed[n++] = x;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        client_failed(p, failed[i], code ? fedge_strerror(code) : "connection closed");
+    free(failed);
+    p->depth--;
+    reap(p);
+}
+
+void proxy_tick(proxy_t *p)
+{
+    p->depth++;
+    uint64_t t_now = now(p);
+    while (p->heap_len && p->heap[0]->deadline <= t_now) {
+        proxy_txn_t *t = p->heap[0];
+        tmkind_t kind = t->timer;
+        timer_stop(p, t);
+        switch (kind) {
+        case TM_NO_FINAL:
+        case TM_CANCEL_GUARD:
+            if (t->state == T_PROCEEDING) {
+                p->st.timeouts++;
+                txn_reply(p, t, NULL, gave_up_status(t, 408), "no final response from the next hop",
+                          NULL);
+            }
+            break;
+        case TM_C:
+            if (t->state == T_PROCEEDING)
+                send_cancel(p, t);
+            break;
+        case TM_WAIT_ACK:
+        case TM_LINGER:
+        case TM_NONE: txn_kill(p, t); break;
+        }
+    }
+    p->depth--;
+    reap(p);
+}
+
+size_t proxy_txn_count(const proxy_t *p)
+{
+    return p->st.transactions;
+}
+
+void proxy_stats(const proxy_t *p, proxy_stats_t *s)
+{
+    *s = p->st;
+}

@@ -1,0 +1,270 @@
+/* proxy.h — the RFC 3261 §16/§17 transaction-stateful proxy between the
+ * internal and external sides of the edge: server and client transactions
+ * for reliable transports, Via/Record-Route/Route/Max-Forwards handling,
+ * loop detection, routing between the sides and the policy hook.
+ *
+ * The proxy does no I/O of its own: it is handed complete framed messages
+ * (proxy_on_message) and sends through the callbacks of a proxy_io_t, so
+ * that it can be driven by the real transports (src/cli/cli_serve.c) or by
+ * an injected fake in unit tests. Time comes from proxy_io_t.now_ms and the
+ * owner calls proxy_tick() at least every PROXY_TICK_MS.
+ *
+ * Connections are opaque handles (proxy_conn_t *) owned by the I/O layer.
+ * The proxy stores them in transactions and hands them back to the
+ * callbacks; the owner must call proxy_on_conn_closed() before a handle
+ * becomes invalid, after which the proxy never uses it again.
+ *
+ * Routing rules, Record-Route layout and logs: docs/proxy.md. */
+#ifndef FEDGE_PROXY_H
+#define FEDGE_PROXY_H
+
+#include "base/base.h"
+#include "sip/sip.h"
+
+/* The two sides of the edge. */
+typedef enum {
+    PROXY_SIDE_NONE = 0,
+    PROXY_SIDE_EXTERNAL = 1, /* partners' edges, the internet (mutual TLS) */
+    PROXY_SIDE_INTERNAL = 2, /* the organization's own SIP servers */
+} proxy_side_t;
+
+/* "external", "internal" or "none". */
+const char *proxy_side_name(proxy_side_t s);
+
+typedef enum {
+    PROXY_TP_TLS = 0,
+    PROXY_TP_TCP = 1,
+} proxy_transport_t;
+
+#define PROXY_HOST_MAX 256  /* buffer for a host name or IP literal */
+#define PROXY_MAX_NAMES 8   /* names designating one interface */
+#define PROXY_MAX_HOPS 8    /* internal next hops */
+#define PROXY_MAX_DOMAINS 64
+
+/* Suggested period of proxy_tick(). */
+#define PROXY_TICK_MS 100
+
+typedef struct {
+    char host[PROXY_HOST_MAX]; /* name or IP literal (IPv6 without brackets) */
+    uint16_t port;             /* 0: the default of the transport */
+} proxy_hostport_t;
+
+/* One interface of the edge (one side). host:port goes into Via sent-by and
+ * Record-Route; names[] are every other host (listen addresses, FQDN) that
+ * designates this interface in a Route or Request-URI. */
+typedef struct {
+    proxy_transport_t transport;
+    char host[PROXY_HOST_MAX];
+    uint16_t port;
+    char names[PROXY_MAX_NAMES][PROXY_HOST_MAX];
+    unsigned nnames;
+} proxy_iface_t;
+
+typedef struct {
+    char fqdn[PROXY_HOST_MAX];                       /* the edge's FQDN */
+    char domains[PROXY_MAX_DOMAINS][PROXY_HOST_MAX]; /* local SIP domains */
+    unsigned ndomains;
+    proxy_iface_t ext, in;                    /* external and internal */
+    proxy_hostport_t next_hops[PROXY_MAX_HOPS]; /* internal, in order */
+    unsigned nnext_hops;
+    proxy_hostport_t default_route;           /* federation; host "" = none */
+    unsigned t1_ms;        /* RFC 3261 T1 (500); Timer B/F/H = 64*T1 */
+    unsigned timer_c_ms;   /* INVITE guard after a provisional (180000) */
+    size_t max_message_size; /* (65536) */
+} proxy_cfg_t;
+
+/* Fills *c with empty lists and the defaults shown above. */
+void proxy_cfg_init(proxy_cfg_t *c);
+
+/* ------------------------------------------------------------------ */
+/* Route decision (pure)                                               */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    PROXY_ROUTE_FORWARD = 0, /* send it on to_side, to target */
+    PROXY_ROUTE_LOCAL = 1,   /* addressed to the edge itself: answer it */
+    PROXY_ROUTE_REJECT = 2,  /* refuse with status and reason */
+} proxy_route_action_t;
+
+typedef enum {
+    PROXY_TARGET_NEXT_HOPS = 0,     /* cfg next_hops, in order, failover */
+    PROXY_TARGET_DEFAULT_ROUTE = 1, /* cfg default_route */
+} proxy_target_t;
+
+typedef struct {
+    proxy_side_t from_side;
+    /* Side named by the last of the edge's own Route entries popped from
+     * the top of the Route set (§16.4), PROXY_SIDE_NONE if none was. */
+    proxy_side_t popped_side;
+    /* Topmost Route entry left after popping ours, or NULL. */
+    const sip_uri_t *next_route;
+    /* The Request-URI after §16.4 processing. */
+    const sip_uri_t *ruri;
+} proxy_route_in_t;
+
+typedef struct {
+    proxy_route_action_t action;
+    proxy_side_t to_side;
+    proxy_target_t target;
+    int status;          /* REJECT: the SIP status */
+    const char *reason;  /* REJECT: Warning text (static string) */
+} proxy_route_t;
+
+/* Decides where a request goes (see docs/proxy.md for the rules):
+ * crossing by the edge's own Record-Route, or by the Request-URI domain
+ * (local domains → internal next hops, others → federation), refusing open
+ * relaying and loops back to the side a request came from. Pure: no I/O,
+ * no allocation. Always fills *out and returns out->action. */
+proxy_route_action_t proxy_route_decide(const proxy_cfg_t *cfg, const proxy_route_in_t *in,
+                                        proxy_route_t *out);
+
+/* True when host (any case, IPv6 with or without brackets) is one of the
+ * local SIP domains. */
+bool proxy_is_local_domain(const proxy_cfg_t *cfg, fedge_str_t host);
+
+/* Side of the edge interface that uri designates (host is the FQDN, the
+ * interface host or one of its names; a port, when written, must be the
+ * interface's), or PROXY_SIDE_NONE. Used for Route entries and strict-router
+ * Request-URIs. */
+proxy_side_t proxy_uri_side(const proxy_cfg_t *cfg, const sip_uri_t *uri);
+
+/* ------------------------------------------------------------------ */
+/* Branches and loop detection                                          */
+/* ------------------------------------------------------------------ */
+
+/* Length of a generated branch: "z9hG4bK" + 16 hex (loop hash) + "." + 16
+ * hex (transaction part). */
+#define PROXY_BRANCH_LEN (7 + 16 + 1 + 16)
+
+/* The loop-detection hash of request m (RFC 3261 §16.6 item 8): over the
+ * Request-URI as received, From tag, To tag, Call-ID, CSeq number, every
+ * Route value and Proxy-Require value — the fields that decide how the
+ * edge routes it, and that do not change when it comes back around a loop
+ * (the topmost Via does change, so it is left out; the method too, so that
+ * CANCEL and ACK share it). m must have passed sip_msg_check(). */
+uint64_t proxy_loop_hash(sip_msg_t *m);
+
+/* Writes a branch for m into out (size > PROXY_BRANCH_LEN): magic cookie,
+ * proxy_loop_hash(m), ".", then a hash of (secret, txn_key, attempt), so
+ * that each client transaction gets its own branch. Returns the length. */
+size_t proxy_branch_make(sip_msg_t *m, uint64_t secret, fedge_str_t txn_key, unsigned attempt,
+                         char *out, size_t cap);
+
+/* RFC 3261 §16.3 item 4: true when one of m's Via values has a sent-by of
+ * one of the edge's interfaces and a branch whose loop part equals
+ * proxy_loop_hash(m) — the request came back unchanged: answer 482. */
+bool proxy_loop_detected(const proxy_cfg_t *cfg, sip_msg_t *m);
+
+/* The server transaction key of request m (§17.2.3): for an RFC 3261 branch
+ * "3261|" branch "|" sent-by host ":" port "|" method, where ACK and CANCEL
+ * use INVITE; for an RFC 2543 branch (no magic cookie) "2543|" Request-URI,
+ * From tag, Call-ID, CSeq number, topmost Via and method likewise. Writes
+ * at most cap bytes into out; returns the length, or FEDGE_ENOSPC /
+ * the error of a header it needed. */
+int proxy_txn_key(sip_msg_t *m, char *out, size_t cap);
+
+/* ------------------------------------------------------------------ */
+/* The proxy                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct proxy proxy_t;
+typedef struct proxy_conn proxy_conn_t; /* defined by the I/O layer */
+
+/* Who sent a message: the side, the remote address (for logs) and the
+ * identities from the peer's verified certificate (lower-case DNS names and
+ * SIP domains; empty for plain TCP). Borrowed for the call only. */
+typedef struct {
+    proxy_side_t side;
+    const char *remote;
+    const char *const *names;
+    size_t nnames;
+} proxy_peer_t;
+
+typedef struct {
+    void *ctx;
+    /* Milliseconds of a monotonic clock. */
+    uint64_t (*now_ms)(void *ctx);
+    /* Writes data (copied) on connection c. Returns 0, or a negative code
+     * (FEDGE_ECLOSED when c is closing) after which the proxy falls back
+     * to routing the response by its Via. */
+    int (*send)(void *ctx, proxy_conn_t *c, const char *data, size_t len);
+    /* Sends data (copied) to dest on side, over a connection to it that
+     * exists or is opened now; *used receives the connection (whose later
+     * failure is reported through proxy_on_conn_closed). Returns 0, or a
+     * negative code when nothing could be started (treated like a failed
+     * connection). */
+    int (*send_to)(void *ctx, proxy_side_t side, const proxy_hostport_t *dest, const char *data,
+                   size_t len, proxy_conn_t **used);
+    /* Sends data on an existing connection to host:port on side, never
+     * opening one (responses whose connection is gone: TLS can only reuse).
+     * Returns 0 or FEDGE_ENOENT when there is none. May be NULL. */
+    int (*send_reuse)(void *ctx, proxy_side_t side, const char *host, uint16_t port,
+                      const char *data, size_t len);
+} proxy_io_t;
+
+/* The policy hook: called for every new out-of-dialog request (no To tag)
+ * the proxy is about to forward, with the direction, the peer identity and
+ * the From, To and Request-URI. Returns 0 to allow; non-zero to deny with
+ * v->status (a 4xx-6xx) and v->warning (Warning text, NUL-terminated). */
+typedef struct {
+    proxy_side_t from_side, to_side;
+    const proxy_peer_t *peer;
+    sip_msg_t *msg;
+    const sip_uri_t *from_uri, *to_uri, *ruri;
+} proxy_policy_in_t;
+
+typedef struct {
+    int status;
+    char warning[160];
+} proxy_policy_verdict_t;
+
+typedef int (*proxy_policy_fn)(void *user, const proxy_policy_in_t *in,
+                               proxy_policy_verdict_t *v);
+
+/* Counters, for tests, logs and metrics. */
+typedef struct {
+    uint64_t requests_in, responses_in;
+    uint64_t forwarded_requests, forwarded_responses;
+    uint64_t rejected;       /* requests answered by the edge with >= 300 */
+    uint64_t local_answers;  /* OPTIONS to the edge, etc. */
+    uint64_t parse_errors;   /* 400s sent or messages dropped */
+    uint64_t timeouts;       /* 408s generated */
+    uint64_t failovers;      /* next-hop failovers */
+    size_t transactions;     /* open now */
+} proxy_stats_t;
+
+/* Creates a proxy over a copy of cfg and io. Returns 0 and *out, or
+ * FEDGE_EINVAL (with a reason in e) when cfg is unusable (no FQDN, the two
+ * interfaces indistinguishable). Free with proxy_free(). */
+int proxy_new(const proxy_cfg_t *cfg, const proxy_io_t *io, proxy_t **out, fedge_err_t *e);
+
+/* Frees p and every transaction (sending nothing). p may be NULL. */
+void proxy_free(proxy_t *p);
+
+/* Installs the policy hook (NULL: allow everything). */
+void proxy_set_policy(proxy_t *p, proxy_policy_fn fn, void *user);
+
+/* Handles one framed message buf[0..len) received on c from peer (buf is
+ * borrowed for the call; what the proxy keeps it copies). Returns 0 when
+ * the message was handled (forwarded, answered, or dropped as harmless);
+ * or a negative FEDGE_ESIP_* code when it was so malformed that nothing
+ * could be answered: the caller should log and close the connection. A
+ * request that parses but lacks what the proxy needs is answered 400 with
+ * the reason, and 0 is returned. */
+int proxy_on_message(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, const char *buf,
+                     size_t len);
+
+/* The connection c is closing (code as net's on_close). The proxy forgets
+ * c; client transactions waiting on it fail over to the next hop or answer
+ * upstream. */
+void proxy_on_conn_closed(proxy_t *p, proxy_conn_t *c, int code);
+
+/* Runs the timers that are due. */
+void proxy_tick(proxy_t *p);
+
+/* Number of open transactions (for a bounded graceful stop). */
+size_t proxy_txn_count(const proxy_t *p);
+
+void proxy_stats(const proxy_t *p, proxy_stats_t *s);
+
+#endif
