@@ -133,9 +133,9 @@ int sip_framer_next(sip_framer_t *f, const char *buf, size_t len, size_t *unit_l
                         pos--; /* look at it again with the byte after it */
                     break;
                 }
-                size_t sl = pos;
-                if (sl > 0 && buf[sl - 1] == '\r')
-                    sl--;
+                if (buf[pos - 1] != '\r')
+                    return FEDGE_ESIP_GARBAGE; /* lines end in CRLF */
+                size_t sl = pos - 1;
                 int rc = start_line_done(buf, sl);
                 if (rc)
                     return rc;
@@ -150,7 +150,11 @@ int sip_framer_next(sip_framer_t *f, const char *buf, size_t len, size_t *unit_l
             }
             size_t e = (size_t)(nl - buf);
             size_t ls = f->line_start;
-            bool empty = e == ls || (e == ls + 1 && buf[ls] == '\r');
+            /* a bare LF would frame differently in other parsers (and
+             * sip_parse refuses it): the stream cannot be trusted */
+            if (e == ls || buf[e - 1] != '\r')
+                return FEDGE_ESIP_GARBAGE;
+            bool empty = e == ls + 1;
             bool cont = !empty && (buf[ls] == ' ' || buf[ls] == '\t');
             if (!cont) {
                 if (f->hdr_start) {

@@ -75,7 +75,8 @@ void sip_framer_init(sip_framer_t *f, size_t max_message_size);
  * _TOO_BIG comes as soon as the header block or the announced size exceeds
  * max_size, without waiting for the bytes. _GARBAGE: a first byte that
  * cannot start a start line (TLS ClientHello, NUL, control characters), a
- * control character in the start line, or an HTTP request/status line.
+ * control character in the start line, an HTTP request/status line, or a
+ * line of the header block ending in a bare LF.
  * "\r", "\r\n" and "\r\n\r" alone are NEED_MORE (they may become a
  * ping). The framer does not judge the header syntax beyond what framing
  * needs: sip_parse does. The framer resets itself after returning a unit. */
