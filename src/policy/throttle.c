@@ -1,0 +1,318 @@
+/* throttle.c — discovered-partner throttling: per partner domain a token
+ * bucket at the standard rate, the distinct local users reached within the
+ * report period against the contacts limit (watch list), and a slow lane
+ * of 1 request/s for partners whose requests mostly fail (enumeration).
+ * Time is passed in; no clock, no I/O: pure and testable. */
+#include "policy/policy.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { W_NONE = 0, W_PENDING, W_PERSISTED };
+
+typedef struct {
+    char domain[STORE_FQDN_MAX + 1];
+    size_t dlen;
+    uint64_t last_seen;
+    int64_t tokens;       /* milli-requests */
+    uint64_t refilled_at; /* ms */
+    bool bucket_init;
+    uint64_t window_start;
+    bool window_init;
+    uint64_t *users; /* open-addressed set of user hashes; 0 = empty */
+    size_t users_cap;
+    uint32_t n_users;
+    uint32_t ok, failed;
+    bool slowed;
+    int watch;
+} partner_t;
+
+struct policy_throttle {
+    partner_t *e;     /* max entries, n used */
+    size_t n, max;
+    uint32_t *slot;   /* index table, UINT32_MAX empty */
+    size_t mask;
+};
+
+#define EMPTY UINT32_MAX
+
+policy_throttle_t *policy_throttle_new(size_t max_partners)
+{
+    if (max_partners < 1)
+        max_partners = 1;
+    policy_throttle_t *t = fedge_calloc(1, sizeof(*t));
+    t->max = max_partners;
+    t->e = fedge_calloc(max_partners, sizeof(partner_t));
+    size_t slots = 8;
+    while (slots < max_partners * 2)
+        slots <<= 1;
+    t->slot = fedge_malloc(slots * sizeof(uint32_t));
+    for (size_t i = 0; i < slots; i++)
+        t->slot[i] = EMPTY;
+    t->mask = slots - 1;
+    return t;
+}
+
+void policy_throttle_free(policy_throttle_t *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        free(t->e[i].users);
+    free(t->e);
+    free(t->slot);
+    free(t);
+}
+
+/* FNV-1a 64 over the ASCII-lowercased bytes. */
+static uint64_t hash_ci(fedge_str_t s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static size_t find_slot(const policy_throttle_t *t, fedge_str_t d)
+{
+    size_t i = (size_t)hash_ci(d) & t->mask;
+    while (t->slot[i] != EMPTY) {
+        const partner_t *p = &t->e[t->slot[i]];
+        if (p->dlen == d.len && !strncasecmp(p->domain, d.s, d.len))
+            return i;
+        i = (i + 1) & t->mask;
+    }
+    return i; /* the empty slot where d would go */
+}
+
+static partner_t *find(const policy_throttle_t *t, fedge_str_t d)
+{
+    size_t i = find_slot(t, d);
+    return t->slot[i] == EMPTY ? NULL : &t->e[t->slot[i]];
+}
+
+/* Removes the slot at i (linear probing: shift back what follows). */
+static void slot_delete(policy_throttle_t *t, size_t i)
+{
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & t->mask;
+        if (t->slot[j] == EMPTY)
+            break;
+        const partner_t *p = &t->e[t->slot[j]];
+        size_t k = (size_t)hash_ci((fedge_str_t){p->domain, p->dlen}) & t->mask;
+        /* k cyclically in (i, j]: the entry may stay where it is. */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+            continue;
+        t->slot[i] = t->slot[j];
+        i = j;
+    }
+    t->slot[i] = EMPTY;
+}
+
+static void reset_window(partner_t *p, uint64_t now)
+{
+    p->window_start = now;
+    p->window_init = true;
+    memset(p->users, 0, p->users_cap * sizeof(uint64_t));
+    p->n_users = 0;
+    p->ok = p->failed = 0;
+    p->slowed = false;
+}
+
+static partner_t *get(policy_throttle_t *t, fedge_str_t d, uint64_t now)
+{
+    size_t i = find_slot(t, d);
+    if (t->slot[i] != EMPTY)
+        return &t->e[t->slot[i]];
+    size_t ix;
+    if (t->n < t->max) {
+        ix = t->n++;
+    } else {
+        /* Full: forget the least recently seen partner not watch-listed
+         * (a watch-listed partner must stay refused). */
+        size_t victim = SIZE_MAX;
+        for (size_t k = 0; k < t->n; k++)
+            if (t->e[k].watch == W_NONE &&
+                (victim == SIZE_MAX || t->e[k].last_seen < t->e[victim].last_seen))
+                victim = k;
+        if (victim == SIZE_MAX)
+            return NULL;
+        partner_t *v = &t->e[victim];
+        slot_delete(t, find_slot(t, (fedge_str_t){v->domain, v->dlen}));
+        free(v->users);
+        ix = victim;
+        i = find_slot(t, d);
+    }
+    partner_t *p = &t->e[ix];
+    memset(p, 0, sizeof(*p));
+    p->dlen = d.len;
+    for (size_t k = 0; k < d.len; k++) {
+        char c = d.s[k];
+        p->domain[k] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    p->domain[d.len] = 0;
+    p->last_seen = now;
+    t->slot[i] = (uint32_t)ix;
+    return p;
+}
+
+/* Adds a user hash; returns the number of distinct users after. */
+static uint32_t add_user(partner_t *p, uint64_t h)
+{
+    if (h == 0)
+        h = 1;
+    if (p->users_cap == 0 || (size_t)(p->n_users + 1) * 2 > p->users_cap) {
+        size_t cap = p->users_cap ? p->users_cap * 2 : 16;
+        uint64_t *n = fedge_calloc(cap, sizeof(uint64_t));
+        for (size_t k = 0; k < p->users_cap; k++) {
+            if (!p->users[k])
+                continue;
+            size_t j = (size_t)p->users[k] & (cap - 1);
+            while (n[j])
+                j = (j + 1) & (cap - 1);
+            n[j] = p->users[k];
+        }
+        free(p->users);
+        p->users = n;
+        p->users_cap = cap;
+    }
+    size_t j = (size_t)h & (p->users_cap - 1);
+    while (p->users[j]) {
+        if (p->users[j] == h)
+            return p->n_users;
+        j = (j + 1) & (p->users_cap - 1);
+    }
+    p->users[j] = h;
+    return ++p->n_users;
+}
+
+static void refuse(policy_verdict_t *v, int diag)
+{
+    const policy_diag_t *d = policy_diag(diag);
+    v->outcome = POLICY_REJECT;
+    v->diag = diag;
+    v->status = d->status;
+    v->reason = d->reason;
+}
+
+bool policy_throttle_admit(policy_throttle_t *t, const store_snapshot_t *snap,
+                           fedge_str_t domain, fedge_str_t user, uint64_t now_ms,
+                           policy_verdict_t *v, bool *newly_watched)
+{
+    if (newly_watched)
+        *newly_watched = false;
+    if (store_snapshot_watched(snap, domain)) {
+        refuse(v, POLICY_DIAG_WATCHLIST);
+        return false;
+    }
+    if (domain.len == 0 || domain.len > STORE_FQDN_MAX) {
+        refuse(v, POLICY_DIAG_BAD_ADDRESS);
+        return false;
+    }
+    partner_t *p = get(t, domain, now_ms);
+    if (!p) { /* every tracked partner is watch-listed: fail closed */
+        refuse(v, POLICY_DIAG_RATE_LIMITED);
+        return false;
+    }
+    p->last_seen = now_ms;
+    if (p->watch != W_NONE) {
+        refuse(v, POLICY_DIAG_WATCHLIST);
+        return false;
+    }
+    uint64_t period = (uint64_t)snap->edge.report_period_min * 60000u;
+    if (!p->window_init || now_ms - p->window_start >= period)
+        reset_window(p, now_ms);
+
+    if (snap->edge.contacts_limit) {
+        uint32_t n = add_user(p, hash_ci(user));
+        if (n > snap->edge.discovered_contacts) {
+            p->watch = W_PENDING;
+            if (newly_watched)
+                *newly_watched = true;
+            refuse(v, POLICY_DIAG_WATCHLIST);
+            return false;
+        }
+    }
+
+    /* Token bucket in milli-requests, one second of burst. */
+    int64_t rate = p->slowed ? POLICY_SLOW_RATE : (int64_t)snap->edge.discovered_rate;
+    int64_t cap = rate * 1000;
+    if (!p->bucket_init) {
+        p->tokens = cap;
+        p->refilled_at = now_ms;
+        p->bucket_init = true;
+    } else if (now_ms > p->refilled_at) {
+        uint64_t dt = now_ms - p->refilled_at;
+        p->tokens = dt >= 1000 ? cap : p->tokens + (int64_t)dt * rate;
+        p->refilled_at = now_ms;
+    }
+    if (p->tokens > cap)
+        p->tokens = cap;
+    if (p->tokens < 1000) {
+        refuse(v, POLICY_DIAG_RATE_LIMITED);
+        return false;
+    }
+    p->tokens -= 1000;
+    return true;
+}
+
+void policy_throttle_result(policy_throttle_t *t, fedge_str_t domain, int status,
+                            uint64_t now_ms)
+{
+    partner_t *p = find(t, domain);
+    if (!p || status < 200)
+        return;
+    if (status >= 400 && status != 401 && status != 407)
+        p->failed++;
+    else
+        p->ok++;
+    uint32_t total = p->ok + p->failed;
+    if (!p->slowed && total >= POLICY_FAIL_MIN_SAMPLES && p->failed * 2 > total) {
+        p->slowed = true;
+        if (p->tokens > POLICY_SLOW_RATE * 1000)
+            p->tokens = POLICY_SLOW_RATE * 1000;
+    }
+    (void)now_ms;
+}
+
+void policy_throttle_sync(policy_throttle_t *t, const store_snapshot_t *snap)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        partner_t *p = &t->e[i];
+        bool listed = store_snapshot_watched(snap, (fedge_str_t){p->domain, p->dlen}) != NULL;
+        if (p->watch == W_PENDING && listed)
+            p->watch = W_PERSISTED;
+        else if (p->watch == W_PERSISTED && !listed) {
+            p->watch = W_NONE;
+            p->window_init = false; /* a fresh count from the next request */
+        }
+    }
+}
+
+int policy_throttle_clear(policy_throttle_t *t, fedge_str_t domain)
+{
+    partner_t *p = find(t, domain);
+    if (!p || p->watch == W_NONE)
+        return FEDGE_ENOENT;
+    p->watch = W_NONE;
+    p->window_init = false;
+    return 0;
+}
+
+void policy_throttle_each(const policy_throttle_t *t,
+                          void (*cb)(const policy_partner_t *p, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const partner_t *p = &t->e[i];
+        policy_partner_t out = {p->domain, p->n_users, p->watch != W_NONE, p->slowed,
+                                p->ok, p->failed};
+        cb(&out, ctx);
+    }
+}
