@@ -1,5 +1,6 @@
 /* cli.c — subcommand dispatch and the top-level help text of `fedge`. */
 #include "cli/cli.h"
+#include "cli/cli_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,8 @@ int cli_main(int argc, char **argv)
         puts("fedge 0.1.0");
         return 0;
     }
+    if (!strcmp(argv[1], "parse"))
+        return cli__parse(argc, argv);
     if (!strcmp(argv[1], "check-config"))
         return cli_check_config(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);

@@ -1,0 +1,14 @@
+/* cli_internal.h — subcommands of the fedge command shared between the
+ * files of src/cli (private to the folder). */
+#ifndef FEDGE_CLI_INTERNAL_H
+#define FEDGE_CLI_INTERNAL_H
+
+/* `fedge parse FILE...` ('-' reads stdin): parses each file as one SIP
+ * message (datagram semantics: Content-Length optional) and prints one
+ * JSON object per valid message on stdout, one line each; for an invalid
+ * one prints "invalid: <reason> (<file>)" on stderr. argv[0] is "fedge",
+ * argv[1] "parse". Returns the exit code: 0 when every message is valid,
+ * 1 when one is invalid, 2 for bad usage or a file that cannot be read. */
+int cli__parse(int argc, char **argv);
+
+#endif
