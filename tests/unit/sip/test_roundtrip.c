@@ -90,7 +90,13 @@ static void print_reparse(const char *name, rt_t *r, const fedge_str_t *sl, cons
     int rc = sip_print(&r->in, sl, e, n, r->printed, r->cap, &len);
     if (rc)
         fail_msg("%s: sip_print: %s", name, fedge_strerror(rc));
-    rc = sip_parse(r->printed, len, NULL, &r->out);
+    /* Edits may add a header or a Via to a message already at the default
+     * limits (valid/058, 059): re-parse with room for a few more. */
+    static sip_limits_t roomy;
+    sip_limits_default(&roomy);
+    roomy.max_headers = roomy.max_headers + 8;
+    roomy.max_vias = roomy.max_vias + 8;
+    rc = sip_parse(r->printed, len, &roomy, &r->out);
     if (rc)
         fail_msg("%s: re-parse of the printed message: %s\n%.*s", name, fedge_strerror(rc), (int)len, r->printed);
     assert_true(str_same(r->in.body, r->out.body));
