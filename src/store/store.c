@@ -811,8 +811,9 @@ static int check_domain_list(const char *const *in, size_t n, char ***out, fedge
         }
         for (size_t k = 0; k < i; k++)
             if (!strcmp(v[k], v[i])) {
+                r = fedge_err(err, FEDGE_EINVAL, "domains: %s is listed twice", v[i]);
                 free(v);
-                return fedge_err(err, FEDGE_EINVAL, "domains: %s is listed twice", v[i]);
+                return r;
             }
     }
     *out = v;
