@@ -125,6 +125,7 @@ static void maybe_free_net(net_t *n)
         }
     }
     free(n->iptab);
+    net__reuse_free(n);
     free(n->rbuf);
     free(n->pbuf);
     free(n->wscratch);
@@ -159,6 +160,7 @@ static void conn_close_cb(uv_handle_t *h)
     if (c->reconnecting)
         return; /* handled by reconnect_close_cb */
     conn_unlink(c);
+    net__reuse_remove(c);
     n->st.open--;
     if (c->ssl)
         n->st.open_tls--;
@@ -213,6 +215,7 @@ static void conn_close(net_conn_t *c, int code, const char *reason, bool gracefu
         return;
     net_t *n = c->net;
     c->closing = true;
+    net__reuse_remove(c);
     c->close_code = code;
     c->close_reason = fedge_strdup(reason);
     c->close_deadline_ms = now_ms(n) + NET__CLOSE_GRACE_MS;
@@ -401,6 +404,7 @@ static void become_ready(net_conn_t *c)
     if (c->ssl) {
         n->st.handshakes_ok++;
         c->peer = net__peer_from_ssl(c->ssl, c->inbound);
+        net__reuse_add_names(c);
         nlog(n, NET_LOG_DEBUG, c, "%s: TLS ready (%s, peer %s, %s)", c->remote,
              SSL_get_version(c->ssl), c->peer->subject ? c->peer->subject : "no certificate",
              c->peer->verified ? "verified" : "not verified");
@@ -992,6 +996,7 @@ int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_e
     char target[300];
     snprintf(target, sizeof target, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)o->port);
     c->target = fedge_strdup(target);
+    net__reuse_add_target(c);
     if (o->tls) {
         c->tls = o->tls;
         net__tls_ref(c->tls);
@@ -1125,45 +1130,4 @@ const char *net_conn_sni(const net_conn_t *c)
 const net_peer_t *net_conn_peer(const net_conn_t *c)
 {
     return c->ready ? c->peer : NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Reuse (RFC 5923)                                                    */
-/* ------------------------------------------------------------------ */
-
-/* True when key ends in ":digits" outside brackets (a host:port key). */
-static bool key_has_port(const char *key)
-{
-    const char *colon = strrchr(key, ':');
-    if (!colon || colon[1] == '\0')
-        return false;
-    for (const char *p = colon + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    if (key[0] == '[')
-        return colon > key && colon[-1] == ']';
-    return strchr(key, ':') == colon;
-}
-
-net_conn_t *net_find_conn(net_t *n, const void *tag, const char *key)
-{
-    if (!n || !key || !*key)
-        return NULL;
-    bool hp = key_has_port(key);
-    net_conn_t *best = NULL;
-    for (net_conn_t *c = n->conns; c; c = c->next) {
-        if (c->closing || (tag && c->tag != tag))
-            continue;
-        bool match;
-        if (hp)
-            match = !c->inbound && c->target && strcasecmp(c->target, key) == 0;
-        else
-            match = c->ready && c->peer && net_peer_names(c->peer, key);
-        if (!match)
-            continue;
-        if (!best || (c->ready && !best->ready) ||
-            (c->ready == best->ready && c->active_ms > best->active_ms))
-            best = c;
-    }
-    return best;
 }

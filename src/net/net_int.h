@@ -38,6 +38,16 @@ net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound);
  * OpenSSL error queue. */
 void net__tls_reason(SSL *ssl, int ssl_err, char *buf, size_t size);
 
+/* One entry of the reuse index (reuse.c): a key under which a connection
+ * can be found. key points into the connection's own strings. */
+struct net__alias {
+    struct net__alias *next;
+    net_conn_t *conn;
+    const char *key;
+    uint32_t hash;
+    bool target; /* "host:port" of an outbound connection, else a name */
+};
+
 struct net_listener {
     uv_tcp_t tcp;
     net_t *net;
@@ -71,6 +81,9 @@ struct net_conn {
     uint64_t created_ms, active_ms, close_deadline_ms;
     char *close_reason;
     int close_code;
+    struct net__alias target_alias;  /* outbound: indexed under target */
+    struct net__alias *name_aliases; /* verified peer names, at ready */
+    size_t n_name_aliases;
     uint8_t ipkey[17]; /* family byte + address, for the per-IP table */
     bool inbound, connected, ready, closing, uv_closing, notify, ip_counted;
     bool reconnecting, overflowed;
@@ -93,11 +106,22 @@ struct net {
     size_t wscratch_cap;
     struct net__ipent **iptab;
     size_t iptab_size;
+    struct net__alias **atab; /* reuse index, power-of-two buckets */
+    size_t atab_size, atab_count;
     net_stats_t st;
 };
 
 /* Sends raw bytes on the socket (ciphertext for TLS): tries a direct
  * write, queues the rest. May start closing c (overflow, socket error). */
 void net__conn_send_raw(net_conn_t *c, const char *buf, size_t len);
+
+/* Reuse index (reuse.c). add_target: after c->target is set; add_names:
+ * when a TLS connection got ready with a verified peer; remove: when c
+ * starts closing (a closing connection is never offered); free: at the
+ * end of n. */
+void net__reuse_add_target(net_conn_t *c);
+void net__reuse_add_names(net_conn_t *c);
+void net__reuse_remove(net_conn_t *c);
+void net__reuse_free(net_t *n);
 
 #endif

@@ -41,9 +41,9 @@ typedef struct {
     size_t len;
 } tconn_t;
 
-static tconn_t pool[64];
+static tconn_t pool[1400];
 static int npool;
-static tconn_t *srv_conns[64];
+static tconn_t *srv_conns[1400];
 static int nsrv;
 static bool srv_echo, srv_close_on_data;
 
@@ -834,6 +834,62 @@ static void test_reuse_lookup_by_name_and_target(void **state)
     net_tls_free(ctls);
 }
 
+static int count_ready(const tconn_t *ts, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += ts[i].ready && !ts[i].closed;
+    return k;
+}
+
+/* The index keeps working past its growth points, prefers a ready
+ * connection, then the most recently active one. */
+static void test_reuse_index_many_connections(void **state)
+{
+    (void)state;
+    net_opts_t so = default_opts();
+    so.max_connections_per_ip = 1000;
+    make_nets(&so, NULL);
+    net_listener_t *l = listen_on("127.0.0.1:0", NULL, NULL);
+    uint16_t port = net_listener_port(l);
+    char key[64];
+    snprintf(key, sizeof key, "127.0.0.1:%u", (unsigned)port);
+    enum { N = 600 };
+    static net_conn_t *cs[N];
+    static tconn_t ts[N];
+    memset(ts, 0, sizeof ts);
+    for (int i = 0; i < N; i++) {
+        net_connect_opts_t o = {.host = "127.0.0.1", .port = port, .user = &ts[i], .cbs = cbs};
+        fedge_err_t e;
+        assert_int_equal(net_connect(cli, &o, &cs[i], &e), 0);
+        ts[i].c = cs[i];
+    }
+    RUN_UNTIL(count_ready(ts, N) == N, 10000);
+    assert_int_equal(count_ready(ts, N), N);
+    assert_non_null(net_find_conn(cli, NULL, key));
+    /* Activity picks the connection. */
+    RUN_FOR(15);
+    assert_int_equal(net_conn_write(cs[123], "x", 1), 0);
+    assert_ptr_equal(net_find_conn(cli, NULL, key), cs[123]);
+    RUN_FOR(15);
+    assert_int_equal(net_conn_write(cs[457], "y", 1), 0);
+    assert_ptr_equal(net_find_conn(cli, NULL, key), cs[457]);
+    /* Close all but one: that one is found. */
+    for (int i = 0; i < N; i++)
+        if (i != 321)
+            net_conn_close(cs[i]);
+    assert_ptr_equal(net_find_conn(cli, NULL, key), cs[321]);
+    RUN_UNTIL(count_ready(ts, N) == 1, 5000);
+    assert_int_equal(count_ready(ts, N), 1);
+    assert_ptr_equal(net_find_conn(cli, NULL, key), cs[321]);
+    /* A connection still connecting is found when nothing ready is. */
+    net_conn_close(cs[321]);
+    tconn_t *fresh = dial("127.0.0.1", port, NULL, NULL);
+    assert_ptr_equal(net_find_conn(cli, NULL, key), fresh->c);
+    RUN_UNTIL(fresh->ready, 3000);
+    assert_ptr_equal(net_find_conn(cli, NULL, key), fresh->c);
+}
+
 static void test_plain_tcp_internal_side(void **state)
 {
     (void)state;
@@ -1039,6 +1095,7 @@ int main(void)
         T(test_write_queue_overflow_closes_only_that_connection),
         T(test_reload_new_certificate_for_new_connections),
         T(test_reuse_lookup_by_name_and_target),
+        T(test_reuse_index_many_connections),
         T(test_plain_tcp_internal_side),
         T(test_close_inside_data_callback),
         T(test_connect_failures_reported),
