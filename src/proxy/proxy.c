@@ -892,7 +892,8 @@ out:
     free(r);
 }
 
-static void handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m)
+/* Returns 0, or the parse error of a request too broken to answer. */
+static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m)
 {
     p->st.requests_in++;
     int rc = sip_msg_check(m);
@@ -900,15 +901,15 @@ static void handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer
         p->st.parse_errors++;
         txn_log(p, OBS_LOG_INFO, "request refused", NULL, peer->remote, peer->side, 400,
                 fedge_strerror(rc));
-        reply_stateless(p, c, m, 400, fedge_strerror(rc), fedge_strerror(rc), NULL, NULL);
-        return;
+        int src = reply_stateless(p, c, m, 400, fedge_strerror(rc), fedge_strerror(rc), NULL, NULL);
+        return src == 0 || src == FEDGE_ECLOSED ? 0 : rc;
     }
     char key[1024];
     int kl = proxy_txn_key(m, key, sizeof(key));
     if (kl < 0) {
         p->st.rejected++;
         reply_stateless(p, c, m, 400, NULL, "transaction key too long", NULL, NULL);
-        return;
+        return 0;
     }
     proxy_txn_t *t = find_server(p, key, (size_t)kl);
     if (m->method_id == SIP_METHOD_ACK) {
@@ -917,10 +918,10 @@ static void handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer
              * is 0 on reliable transports) */
             if (t->state == T_COMPLETED)
                 txn_kill(p, t);
-            return;
+            return 0;
         }
         forward_ack(p, peer, m, key, (size_t)kl);
-        return;
+        return 0;
     }
     if (m->method_id == SIP_METHOD_CANCEL) {
         if (!t || !t->invite) {
@@ -929,7 +930,7 @@ static void handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer
                     "CANCEL matches no INVITE transaction");
             reply_stateless(p, c, m, 481, NULL, "CANCEL matches no INVITE transaction", NULL,
                             NULL);
-            return;
+            return 0;
         }
         /* §16.10: answer the CANCEL hop by hop, then cancel downstream */
         reply_stateless(p, c, m, 200, NULL, NULL, NULL, t->to_tag);
@@ -940,15 +941,16 @@ static void handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer
             else
                 t->cancel_pending = true; /* §9.1: not before a provisional */
         }
-        return;
+        return 0;
     }
     if (t) {
         /* a retransmission: repeat the last response, if any */
         if (t->resp)
             send_upstream(p, t, t->resp, t->resp_len);
-        return;
+        return 0;
     }
     new_request(p, c, peer, m, key, (size_t)kl);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1170,7 +1172,7 @@ int proxy_on_message(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, cons
             ret = rc;
         }
     } else if (m->is_request) {
-        handle_request(p, c, peer, m);
+        ret = handle_request(p, c, peer, m);
     } else {
         handle_response(p, c, peer, m);
     }
