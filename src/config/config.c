@@ -201,8 +201,7 @@ static const char *quote(const char *s, size_t len, char *buf, size_t n)
             break;
         }
         if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
-            o += (size_t)snprintf(buf + o, n - o, ch == '"' || ch == '\\' ? "\\%c" : "\\x%02x",
-                                  ch);
+            o += (size_t)snprintf(buf + o, n - o, ch == '"' || ch == '\\' ? "\\%c" : "\\x%02x", ch);
         else
             buf[o++] = (char)ch;
     }
@@ -278,8 +277,7 @@ static bool check_line(ctx_t *x, const char *s, size_t len)
             while (j < len && is_blank(s[j]))
                 j++;
         }
-        if (nlen == 0 || i >= len || s[i] != ']' ||
-            (j < len && s[j] != ';' && s[j] != '#')) {
+        if (nlen == 0 || i >= len || s[i] != ']' || (j < len && s[j] != ';' && s[j] != '#')) {
             fail(x, x->line, "malformed section header %s; expected [name] alone on its line",
                  quote(s, len, q, sizeof(q)));
             return false;
@@ -293,7 +291,8 @@ static bool check_line(ctx_t *x, const char *s, size_t len)
             return false;
         }
         if (x->section_line[sec]) {
-            fail(x, x->line, "duplicate section [%s] (first on line %d); expected each section once",
+            fail(x, x->line,
+                 "duplicate section [%s] (first on line %d); expected each section once",
                  section_names[sec], x->section_line[sec]);
             return false;
         }
@@ -315,7 +314,8 @@ static bool check_line(ctx_t *x, const char *s, size_t len)
         return false;
     }
     if (x->section < 0) {
-        fail(x, x->line, "key \"%.*s\" is outside any section; expected a [section] header before it",
+        fail(x, x->line,
+             "key \"%.*s\" is outside any section; expected a [section] header before it",
              (int)nlen, s);
         return false;
     }
@@ -323,8 +323,8 @@ static bool check_line(ctx_t *x, const char *s, size_t len)
     if (key < 0) {
         char list[256];
         list_keys(x->section, list, sizeof(list));
-        fail(x, x->line, "unknown key %s in [%s]; expected one of %s",
-             quote(s, nlen, q, sizeof(q)), section_names[x->section], list);
+        fail(x, x->line, "unknown key %s in [%s]; expected one of %s", quote(s, nlen, q, sizeof(q)),
+             section_names[x->section], list);
         return false;
     }
     if (x->key_line[key]) {
@@ -653,10 +653,12 @@ static int handler(void *user, const char *section, const char *name, const char
     if (x->rc)
         return 1; /* the reader stops the parse at the next line */
     int key = x->cur_key;
-    if (key < 0 || strcasecmp(keys[key].name, name) || strcasecmp(section_names[keys[key].section], section)) {
+    if (key < 0 || strcasecmp(keys[key].name, name) ||
+        strcasecmp(section_names[keys[key].section], section)) {
         /* Cannot happen: the reader checked this line's key. */
-        fail(x, x->line, "key \"%s\" in [%s] could not be matched to its line; expected one key per line",
-             name, section);
+        fail(x, x->line,
+             "key \"%s\" in [%s] could not be matched to its line; expected one key per line", name,
+             section);
         return 0;
     }
     x->cur_key = -1; /* one value per key line */
@@ -685,10 +687,12 @@ static void check_pair(ctx_t *x, int cert, int key)
 {
     const char *c = *str_field(x->c, cert), *k = *str_field(x->c, key);
     if (c && !k)
-        fail(x, x->key_line[cert], "[%s] certificate is set but private_key is missing; expected both or neither",
+        fail(x, x->key_line[cert],
+             "[%s] certificate is set but private_key is missing; expected both or neither",
              section_names[keys[cert].section]);
     else if (k && !c)
-        fail(x, x->key_line[key], "[%s] private_key is set but certificate is missing; expected both or neither",
+        fail(x, x->key_line[key],
+             "[%s] private_key is set but certificate is missing; expected both or neither",
              section_names[keys[key].section]);
 }
 
@@ -850,8 +854,8 @@ static void check(ctx_t *x)
              (unsigned)c->limits.max_connections_per_ip, (unsigned)c->limits.max_connections);
     }
 
-    static const int files[] = {K_EXT_CERT, K_EXT_KEY, K_EXT_CA_FILE, K_EXT_CA_PATH, K_INT_CERT,
-                                K_INT_KEY,  K_INT_CA_FILE, K_ADMIN_CERT, K_ADMIN_KEY};
+    static const int files[] = {K_EXT_CERT, K_EXT_KEY,     K_EXT_CA_FILE, K_EXT_CA_PATH, K_INT_CERT,
+                                K_INT_KEY,  K_INT_CA_FILE, K_ADMIN_CERT,  K_ADMIN_KEY};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(files); i++)
         check_readable(x, files[i]);
 
@@ -888,7 +892,8 @@ static void set_defaults(config_t *c, const char *dir, size_t dirlen)
     c->dns.timeout_ms = CONFIG_DEFAULT_DNS_TIMEOUT_MS;
     c->dns.tries = CONFIG_DEFAULT_DNS_TRIES;
     const char *al = CONFIG_DEFAULT_ADMIN_LISTEN;
-    int rc = config_parse_hostport(al, strlen(al), CONFIG_HP_REQUIRE_PORT, 0, &c->admin.listen, NULL);
+    int rc =
+        config_parse_hostport(al, strlen(al), CONFIG_HP_REQUIRE_PORT, 0, &c->admin.listen, NULL);
     (void)rc; /* a constant that parses */
 }
 
@@ -905,8 +910,10 @@ static int read_file(const char *path, char **out, size_t *len, fedge_err_t *err
             if (cap > CONFIG_MAX_FILE_SIZE) {
                 fclose(f);
                 free(buf);
-                return fedge_err(err, FEDGE_ECONFIG, "%s:1: file is larger than %d bytes; expected a configuration file",
-                                 path, CONFIG_MAX_FILE_SIZE);
+                return fedge_err(
+                    err, FEDGE_ECONFIG,
+                    "%s:1: file is larger than %d bytes; expected a configuration file", path,
+                    CONFIG_MAX_FILE_SIZE);
             }
             cap *= 2;
             buf = fedge_realloc(buf, cap);
@@ -946,8 +953,15 @@ int config_load(const char *path, config_t **out, fedge_err_t *err)
     set_defaults(c, path, dirlen);
 
     ctx_t x = {
-        .path = path, .dir = path, .dirlen = dirlen, .buf = buf, .len = len,
-        .section = -1, .cur_key = -1, .c = c, .err = err,
+        .path = path,
+        .dir = path,
+        .dirlen = dirlen,
+        .buf = buf,
+        .len = len,
+        .section = -1,
+        .cur_key = -1,
+        .c = c,
+        .err = err,
     };
 
     /* Debian's runtime knobs (see the comment at the top): a heap line
@@ -965,7 +979,8 @@ int config_load(const char *path, config_t **out, fedge_err_t *err)
     if (!x.rc && r == -1)
         x.rc = fedge_err(err, FEDGE_ENOMEM, "%s: out of memory while parsing", path);
     else if (!x.rc && r != 0)
-        fail(&x, r, "inih refused this line; expected key = value, a [section] header, or a comment");
+        fail(&x, r,
+             "inih refused this line; expected key = value, a [section] header, or a comment");
     if (!x.rc)
         check(&x);
     free(buf);

@@ -91,7 +91,7 @@ typedef struct {
         char *fqdn;         /* required; lowercase FQDN */
         char **sip_domains; /* required, >= 1; lowercase FQDNs, no duplicates */
         size_t sip_domain_count;
-        char *store;        /* default CONFIG_DEFAULT_STORE (resolved) */
+        char *store; /* default CONFIG_DEFAULT_STORE (resolved) */
     } edge;
 
     struct {
@@ -105,11 +105,11 @@ typedef struct {
     } external;
 
     struct {
-        config_hostport_list_t listen;   /* required, >= 1; IP literals, port given */
-        config_transport_t transport;    /* default tls */
-        char *certificate;               /* required when transport is tls */
-        char *private_key;               /* required when transport is tls */
-        char *ca_file;                   /* NULL: system store */
+        config_hostport_list_t listen; /* required, >= 1; IP literals, port given */
+        config_transport_t transport;  /* default tls */
+        char *certificate;             /* required when transport is tls */
+        char *private_key;             /* required when transport is tls */
+        char *ca_file;                 /* NULL: system store */
         /* required, >= 1, tried in order. An IP literal without a port gets
          * 5061 (tls) or 5060 (tcp); a DNS name without a port keeps port 0,
          * meaning "resolve by SRV (_sips._tcp / _sip._tcp), then A/AAAA". */
@@ -117,19 +117,19 @@ typedef struct {
     } internal;
 
     struct {
-        config_routing_t routing;      /* default CONFIG_DEFAULT_ROUTING */
+        config_routing_t routing; /* default CONFIG_DEFAULT_ROUTING */
         /* required when routing is default-route; host NULL when not set;
          * port CONFIG_DEFAULT_FEDERATION_PORT when the text had none. */
         config_hostport_t default_route;
     } federation;
 
     struct {
-        uint32_t max_message_size;       /* bytes */
+        uint32_t max_message_size; /* bytes */
         uint32_t max_connections;
         uint32_t max_connections_per_ip; /* <= max_connections */
         uint32_t handshake_timeout_ms;
         uint32_t idle_timeout_ms;
-        uint32_t max_queued_bytes;       /* per connection write queue */
+        uint32_t max_queued_bytes; /* per connection write queue */
     } limits;
 
     struct {
@@ -226,8 +226,7 @@ bool config_hostport_is_loopback(const config_hostport_t *hp);
  * with min_labels 2 at least one dot is required (what FQDN-valued keys and
  * SIP domains use). Returns the length, or FEDGE_EINVAL with a short reason
  * in err (e.g. `label "-x" starts with a hyphen`). */
-int config_normalize_fqdn(const char *s, size_t len, int min_labels, char *out,
-                          fedge_err_t *err);
+int config_normalize_fqdn(const char *s, size_t len, int min_labels, char *out, fedge_err_t *err);
 
 /* Parses a duration: digits followed by ms, s, m or h, or plain digits
  * (seconds): "500ms", "30s", "5m", "1h", "10". Returns 0 and *out_ms, or

@@ -24,8 +24,7 @@ static void trim(const char **s, size_t *len)
         (*len)--;
 }
 
-int config_normalize_fqdn(const char *s, size_t len, int min_labels, char *out,
-                          fedge_err_t *err)
+int config_normalize_fqdn(const char *s, size_t len, int min_labels, char *out, fedge_err_t *err)
 {
     if (len > 0 && s[len - 1] == '.')
         len--; /* one trailing dot: the absolute form of the same name */
@@ -52,10 +51,12 @@ int config_normalize_fqdn(const char *s, size_t len, int min_labels, char *out,
         }
         size_t llen = i - start;
         if (llen == 0)
-            return fedge_err(err, FEDGE_EINVAL, "empty label (two dots in a row, or a leading dot)");
+            return fedge_err(err, FEDGE_EINVAL,
+                             "empty label (two dots in a row, or a leading dot)");
         if (llen > 63)
-            return fedge_err(err, FEDGE_EINVAL, "label \"%.*s...\" is %zu characters long, more than 63",
-                             20, s + start, llen);
+            return fedge_err(err, FEDGE_EINVAL,
+                             "label \"%.*s...\" is %zu characters long, more than 63", 20,
+                             s + start, llen);
         if (s[start] == '-')
             return fedge_err(err, FEDGE_EINVAL, "label \"%.*s\" starts with a hyphen", (int)llen,
                              s + start);

@@ -167,11 +167,26 @@ static void put_json_str(line_t *l, const char *s, size_t n)
     for (size_t i = 0; i < n;) {
         unsigned char c = u[i];
         switch (c) {
-        case '"': puts_(l, "\\\""); i++; continue;
-        case '\\': puts_(l, "\\\\"); i++; continue;
-        case '\n': puts_(l, "\\n"); i++; continue;
-        case '\r': puts_(l, "\\r"); i++; continue;
-        case '\t': puts_(l, "\\t"); i++; continue;
+        case '"':
+            puts_(l, "\\\"");
+            i++;
+            continue;
+        case '\\':
+            puts_(l, "\\\\");
+            i++;
+            continue;
+        case '\n':
+            puts_(l, "\\n");
+            i++;
+            continue;
+        case '\r':
+            puts_(l, "\\r");
+            i++;
+            continue;
+        case '\t':
+            puts_(l, "\\t");
+            i++;
+            continue;
         }
         if (c < 0x20) {
             put_hex(l, "\\u", c, 4);

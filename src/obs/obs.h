@@ -19,10 +19,11 @@ typedef enum {
 
 /* Output formats:
  *   text  2026-11-26T20:00:00.123Z info proxy: message k=v k2="a b"
- *   json  {"ts":"2026-11-26T20:00:00.123Z","level":"info","component":"proxy","msg":"message","k":"v"}
- * In both, control characters are escaped (a newline from a peer can never
- * start a forged log line); JSON output is valid UTF-8 (invalid bytes become
- * U+FFFD). The message is cut at 4096 bytes and each value at 1024 bytes. */
+ *   json
+ * {"ts":"2026-11-26T20:00:00.123Z","level":"info","component":"proxy","msg":"message","k":"v"} In
+ * both, control characters are escaped (a newline from a peer can never start a forged log line);
+ * JSON output is valid UTF-8 (invalid bytes become U+FFFD). The message is cut at 4096 bytes and
+ * each value at 1024 bytes. */
 typedef enum {
     OBS_LOG_TEXT = 0,
     OBS_LOG_JSON = 1,
@@ -68,10 +69,10 @@ static inline bool obs_log_enabled(obs_level_t level)
  * NEVER pass secrets — private keys, passwords, session cookies, CSRF
  * tokens, password hashes — to any obs_log* function: logs are shipped to
  * other tools and people. Log the name of a file, never its content. */
-#define obs_log(level, component, ...)                                         \
-    do {                                                                       \
-        if (obs_log_enabled(level))                                            \
-            obs_logf((level), (component), __VA_ARGS__);                       \
+#define obs_log(level, component, ...)                                                             \
+    do {                                                                                           \
+        if (obs_log_enabled(level))                                                                \
+            obs_logf((level), (component), __VA_ARGS__);                                           \
     } while (0)
 
 /* The function behind obs_log(): checks the level again and writes. */
@@ -104,7 +105,10 @@ typedef struct obs_counter {
     struct obs_counter *next; /* registry link, owned by obs */
 } obs_counter_t;
 
-#define OBS_COUNTER_INIT(name, help) {(name), (help), 0, NULL}
+#define OBS_COUNTER_INIT(name, help)                                                               \
+    {                                                                                              \
+        (name), (help), 0, NULL                                                                    \
+    }
 
 /* Adds c to the registry (idempotent). c is borrowed and must outlive every
  * later obs_metrics_write() call (use static storage). */

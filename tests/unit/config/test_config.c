@@ -101,23 +101,23 @@ static void expect_ok(const char *text, config_t **c)
 }
 
 /* A minimal valid file: line numbers 1-14 are relied on below. */
-#define MIN_EDGE                                                                               \
-    "[edge]\n"                                 /* 1 */                                         \
-    "fqdn = edge.contoso.test\n"               /* 2 */                                         \
-    "sip_domains = contoso.test\n"             /* 3 */
-#define MIN_EXTERNAL                                                                           \
-    "[external]\n"                             /* 4 */                                         \
-    "listen = 127.0.0.1:5061\n"                /* 5 */                                         \
-    "certificate = edge.crt\n"                 /* 6 */                                         \
-    "private_key = edge.key\n"                 /* 7 */
-#define MIN_INTERNAL                                                                           \
-    "[internal]\n"                             /* 8 */                                         \
-    "listen = 127.0.0.1:5071\n"                /* 9 */                                         \
-    "transport = tcp\n"                        /* 10 */                                        \
-    "next_hop = 127.0.0.1:5080\n"              /* 11 */
-#define MIN_FEDERATION                                                                         \
-    "[federation]\n"                           /* 12 */                                        \
-    "default_route = sip.provider.test\n"      /* 13 */
+#define MIN_EDGE                                                                                   \
+    "[edge]\n"                     /* 1 */                                                         \
+    "fqdn = edge.contoso.test\n"   /* 2 */                                                         \
+    "sip_domains = contoso.test\n" /* 3 */
+#define MIN_EXTERNAL                                                                               \
+    "[external]\n"              /* 4 */                                                            \
+    "listen = 127.0.0.1:5061\n" /* 5 */                                                            \
+    "certificate = edge.crt\n"  /* 6 */                                                            \
+    "private_key = edge.key\n"  /* 7 */
+#define MIN_INTERNAL                                                                               \
+    "[internal]\n"                /* 8 */                                                          \
+    "listen = 127.0.0.1:5071\n"   /* 9 */                                                          \
+    "transport = tcp\n"           /* 10 */                                                         \
+    "next_hop = 127.0.0.1:5080\n" /* 11 */
+#define MIN_FEDERATION                                                                             \
+    "[federation]\n"                      /* 12 */                                                 \
+    "default_route = sip.provider.test\n" /* 13 */
 #define MIN MIN_EDGE MIN_EXTERNAL MIN_INTERNAL MIN_FEDERATION
 
 static void path_in_dir(char *buf, size_t n, const char *name)
@@ -395,8 +395,9 @@ static void test_value_errors(void **state)
     expect_error(MIN "[limits]\nmax_message_size = 17M\n",
                  "15: [limits] max_message_size = \"17M\": out of range; expected a size like "
                  "65536, 64k or 1M, from 1k to 16M");
-    expect_error(MIN "[limits]\nmax_connections = -1\n",
-                 "15: [limits] max_connections = \"-1\"; expected a whole number from 1 to 1000000");
+    expect_error(
+        MIN "[limits]\nmax_connections = -1\n",
+        "15: [limits] max_connections = \"-1\"; expected a whole number from 1 to 1000000");
     expect_error(MIN "[limits]\nmax_connections = 0\n",
                  "15: [limits] max_connections = \"0\": out of range; expected a whole number "
                  "from 1 to 1000000");
@@ -416,12 +417,14 @@ static void test_value_errors(void **state)
                  "5: [federation] routing = \"srv\"; expected dns-srv or default-route");
     expect_error(MIN_EDGE "[log]\nlevel = verbose\n",
                  "5: [log] level = \"verbose\"; expected debug, info, notice, warning or error");
-    expect_error(MIN_EDGE "[log]\nformat = xml\n", "5: [log] format = \"xml\"; expected text or json");
+    expect_error(MIN_EDGE "[log]\nformat = xml\n",
+                 "5: [log] format = \"xml\"; expected text or json");
     expect_error(MIN_EDGE "[dns]\ntries = 11\n",
                  "5: [dns] tries = \"11\": out of range; expected a whole number from 1 to 10");
-    expect_error(MIN_EDGE "[dns]\nservers = ns.contoso.test\n",
-                 "5: [dns] servers = \"ns.contoso.test\": \"ns.contoso.test\" is not an IP "
-                 "address; expected a comma-separated list of IP[:port] like 127.0.0.1:53 or [::1]");
+    expect_error(
+        MIN_EDGE "[dns]\nservers = ns.contoso.test\n",
+        "5: [dns] servers = \"ns.contoso.test\": \"ns.contoso.test\" is not an IP "
+        "address; expected a comma-separated list of IP[:port] like 127.0.0.1:53 or [::1]");
 }
 
 static void test_domain_errors(void **state)
@@ -455,10 +458,11 @@ static void test_domain_errors(void **state)
                  "comma-separated list of domain names like contoso.com, contoso.net");
     char long_label[200];
     snprintf(long_label, sizeof(long_label), "[edge]\nfqdn = %0*d.test\n", 64, 0);
-    expect_error(long_label, "2: [edge] fqdn = "
-                             "\"0000000000000000000000000000000000000000000000000000000000000000.test\": "
-                             "label \"00000000000000000000...\" is 64 characters long, more than 63; "
-                             "expected a fully qualified domain name like edge.contoso.com");
+    expect_error(long_label,
+                 "2: [edge] fqdn = "
+                 "\"0000000000000000000000000000000000000000000000000000000000000000.test\": "
+                 "label \"00000000000000000000...\" is 64 characters long, more than 63; "
+                 "expected a fully qualified domain name like edge.contoso.com");
 }
 
 static void test_listen_errors(void **state)
@@ -467,29 +471,34 @@ static void test_listen_errors(void **state)
     char want[512];
     snprintf(want, sizeof(want), "6: [external] listen = \"1.2.3.4\": no port; %s", form);
     expect_error(MIN_EDGE "[external]\ncertificate = edge.crt\nlisten = 1.2.3.4\n", want);
-    snprintf(want, sizeof(want),
-             "5: [external] listen = \"::1:5061\": no port; %s", form);
+    snprintf(want, sizeof(want), "5: [external] listen = \"::1:5061\": no port; %s", form);
     expect_error(MIN_EDGE "[external]\nlisten = ::1:5061\n", want);
     snprintf(want, sizeof(want),
-             "5: [external] listen = \"[::1]:70000\": port 70000 is out of range 1-65535; %s", form);
+             "5: [external] listen = \"[::1]:70000\": port 70000 is out of range 1-65535; %s",
+             form);
     expect_error(MIN_EDGE "[external]\nlisten = [::1]:70000\n", want);
     snprintf(want, sizeof(want),
-             "5: [external] listen = \"[::g]:5061\": \"::g\" is not a valid IPv6 address; %s", form);
+             "5: [external] listen = \"[::g]:5061\": \"::g\" is not a valid IPv6 address; %s",
+             form);
     expect_error(MIN_EDGE "[external]\nlisten = [::g]:5061\n", want);
     snprintf(want, sizeof(want),
              "5: [external] listen = \"1.2.3.256:5061\": \"1.2.3.256\" is not a valid IPv4 "
-             "address; %s", form);
+             "address; %s",
+             form);
     expect_error(MIN_EDGE "[external]\nlisten = 1.2.3.256:5061\n", want);
     snprintf(want, sizeof(want),
              "5: [external] listen = \"edge.contoso.test:5061\": \"edge.contoso.test\" is not an "
-             "IP address; %s", form);
+             "IP address; %s",
+             form);
     expect_error(MIN_EDGE "[external]\nlisten = edge.contoso.test:5061\n", want);
-    snprintf(want, sizeof(want),
-             "5: [external] listen = \"[0:0::1]:5061\": listed twice; %s", form);
+    snprintf(want, sizeof(want), "5: [external] listen = \"[0:0::1]:5061\": listed twice; %s",
+             form);
     expect_error(MIN_EDGE "[external]\nlisten = [::1]:5061, [0:0::1]:5061\n", want);
-    snprintf(want, sizeof(want), "5: [external] listen = \"1.2.3.4:\": empty port after ':'; %s", form);
+    snprintf(want, sizeof(want), "5: [external] listen = \"1.2.3.4:\": empty port after ':'; %s",
+             form);
     expect_error(MIN_EDGE "[external]\nlisten = 1.2.3.4:\n", want);
-    snprintf(want, sizeof(want), "5: [external] listen = \"[::1]5061\": unexpected text after ']'; %s", form);
+    snprintf(want, sizeof(want),
+             "5: [external] listen = \"[::1]5061\": unexpected text after ']'; %s", form);
     expect_error(MIN_EDGE "[external]\nlisten = [::1]5061\n", want);
     expect_error(MIN_EDGE MIN_EXTERNAL "[internal]\nnext_hop = sip_1.contoso.test:5060\n",
                  "9: [internal] next_hop = \"sip_1.contoso.test:5060\": host "
@@ -504,12 +513,13 @@ static void test_listen_errors(void **state)
 static void test_ipv6_listen(void **state)
 {
     config_t *c;
-    expect_ok(MIN_EDGE
-              "[external]\n"
-              "listen = [::1]:5061,[2001:0DB8:0000:0000:0000:0000:0000:0001]:5062 , 127.0.0.2:5063\n"
-              "certificate = edge.crt\n"
-              "private_key = edge.key\n" MIN_INTERNAL MIN_FEDERATION,
-              &c);
+    expect_ok(
+        MIN_EDGE
+        "[external]\n"
+        "listen = [::1]:5061,[2001:0DB8:0000:0000:0000:0000:0000:0001]:5062 , 127.0.0.2:5063\n"
+        "certificate = edge.crt\n"
+        "private_key = edge.key\n" MIN_INTERNAL MIN_FEDERATION,
+        &c);
     assert_int_equal(c->external.listen.count, 3);
     assert_string_equal(c->external.listen.items[0].host, "::1");
     assert_int_equal(c->external.listen.items[0].kind, CONFIG_HOST_IPV6);
@@ -536,16 +546,18 @@ static void test_required_keys(void **state)
     expect_error("[edge]\nfqdn = edge.contoso.test\n" MIN_EXTERNAL MIN_INTERNAL MIN_FEDERATION,
                  "1: [edge] sip_domains is missing; expected sip_domains = a comma-separated list "
                  "of domain names like contoso.com, contoso.net");
-    expect_error(MIN_EDGE "[external]\nlisten = 127.0.0.1:5061\ncertificate = edge.crt\n"
-                          MIN_INTERNAL MIN_FEDERATION,
-                 "4: [external] private_key is missing; expected private_key = a path to a "
-                 "readable file");
-    expect_error(MIN_EDGE "[external]\ncertificate = edge.crt\nprivate_key = edge.key\n"
-                          MIN_INTERNAL MIN_FEDERATION,
-                 "4: [external] listen is missing; expected listen = a comma-separated list of "
-                 "IP:port like 0.0.0.0:5061 or [::]:5061");
-    expect_error(MIN_EDGE MIN_EXTERNAL "[internal]\nlisten = 127.0.0.1:5071\ntransport = tcp\n"
-                          MIN_FEDERATION,
+    expect_error(
+        MIN_EDGE
+        "[external]\nlisten = 127.0.0.1:5061\ncertificate = edge.crt\n" MIN_INTERNAL MIN_FEDERATION,
+        "4: [external] private_key is missing; expected private_key = a path to a "
+        "readable file");
+    expect_error(
+        MIN_EDGE
+        "[external]\ncertificate = edge.crt\nprivate_key = edge.key\n" MIN_INTERNAL MIN_FEDERATION,
+        "4: [external] listen is missing; expected listen = a comma-separated list of "
+        "IP:port like 0.0.0.0:5061 or [::]:5061");
+    expect_error(MIN_EDGE MIN_EXTERNAL
+                 "[internal]\nlisten = 127.0.0.1:5071\ntransport = tcp\n" MIN_FEDERATION,
                  "8: [internal] next_hop is missing; expected next_hop = a comma-separated list of "
                  "host[:port] like 10.0.0.5:5061, [2001:db8::5]:5061 or sip.contoso.com");
     expect_error(MIN_EDGE MIN_EXTERNAL MIN_INTERNAL,
@@ -570,9 +582,9 @@ static void test_cross_field_rules(void **state)
                  "8: [internal] transport is tls (the default) but certificate is missing; "
                  "expected certificate = a path to a readable file and private_key = a path to a "
                  "readable file in [internal], or transport = tcp");
-    expect_error(MIN_EDGE MIN_EXTERNAL "[internal]\nlisten = 127.0.0.1:5071\ntransport = tls\n"
-                                       "certificate = int.crt\nnext_hop = 127.0.0.1:5080\n"
-                                       MIN_FEDERATION,
+    expect_error(MIN_EDGE MIN_EXTERNAL
+                 "[internal]\nlisten = 127.0.0.1:5071\ntransport = tls\n"
+                 "certificate = int.crt\nnext_hop = 127.0.0.1:5080\n" MIN_FEDERATION,
                  "10: [internal] transport is tls but private_key is missing; expected "
                  "certificate = a path to a readable file and private_key = a path to a readable "
                  "file in [internal], or transport = tcp");
@@ -595,7 +607,8 @@ static void test_cross_field_rules(void **state)
     config_free(c);
     expect_ok(MIN "[admin]\nlisten = 127.1.2.3:8080\n", &c);
     config_free(c);
-    expect_ok(MIN "[admin]\nlisten = 0.0.0.0:8443\ncertificate = admin.crt\nprivate_key = admin.key\n",
+    expect_ok(MIN
+              "[admin]\nlisten = 0.0.0.0:8443\ncertificate = admin.crt\nprivate_key = admin.key\n",
               &c);
     assert_false(config_hostport_is_loopback(&c->admin.listen));
     config_free(c);
@@ -726,8 +739,8 @@ static void test_hostport_helper(void **state)
                      FEDGE_EINVAL);
     assert_string_equal(err.msg, "\"1.2.3\" is not a valid IPv4 address");
     s = "edge.contoso.test";
-    assert_int_equal(config_parse_hostport(s, strlen(s), CONFIG_HP_ALLOW_NAME | CONFIG_HP_REQUIRE_PORT,
-                                           0, &hp, &err),
+    assert_int_equal(config_parse_hostport(
+                         s, strlen(s), CONFIG_HP_ALLOW_NAME | CONFIG_HP_REQUIRE_PORT, 0, &hp, &err),
                      FEDGE_EINVAL);
     assert_string_equal(err.msg, "no port");
 }
@@ -781,8 +794,8 @@ static void test_durations_sizes_bools(void **state)
     assert_int_equal(v, 0);
     assert_int_equal(config_parse_duration("4294967295ms", &v), 0);
     assert_int_equal(v, 4294967295u);
-    const char *bad_d[] = {"", "s", "ten", "1.5s", "-1s", "10S", "10 s", " 10s", "5min",
-                           "1d", "4294968s", "4294967296ms", "1194h"};
+    const char *bad_d[] = {"",     "s",    "ten", "1.5s",     "-1s",          "10S",  "10 s",
+                           " 10s", "5min", "1d",  "4294968s", "4294967296ms", "1194h"};
     for (size_t i = 0; i < sizeof(bad_d) / sizeof(bad_d[0]); i++) {
         if (config_parse_duration(bad_d[i], &v) == 0) {
             print_error("duration \"%s\" was accepted\n", bad_d[i]);
@@ -861,7 +874,8 @@ static void test_check_config_command(void **state)
     write_file("good.ini", MIN);
     path_in_dir(p, sizeof(p), "good.ini");
     assert_int_equal(run_check(p, out, sizeof(out), errb, sizeof(errb)), 0);
-    snprintf(want, sizeof(want), "%s: ok\n  edge        edge.contoso.test; SIP domains contoso.test;", p);
+    snprintf(want, sizeof(want),
+             "%s: ok\n  edge        edge.contoso.test; SIP domains contoso.test;", p);
     assert_memory_equal(out, want, strlen(want));
     assert_non_null(strstr(out, "\n  federation  routing default-route; default route "
                                 "sip.provider.test:5061\n"));

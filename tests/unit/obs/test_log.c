@@ -75,7 +75,8 @@ static void test_text_escapes_newlines_in_message(void **state)
     /* A peer-supplied string must never start a forged second line. */
     sink_t *s = *state;
     obs_log_init(OBS_LOG_INFO, OBS_LOG_TEXT, s->f);
-    obs_log(OBS_LOG_ERROR, "sip", "bad header %s", "X\r\n2026-01-01T00:00:00.000Z error fake: x\x01");
+    obs_log(OBS_LOG_ERROR, "sip", "bad header %s",
+            "X\r\n2026-01-01T00:00:00.000Z error fake: x\x01");
     assert_string_equal(out(s), "2026-11-26T20:00:00.123Z error sip: bad header "
                                 "X\\r\\n2026-01-01T00:00:00.000Z error fake: x\\x01\n");
     assert_int_equal(strchr(out(s), '\n') - out(s), strlen(out(s)) - 1);
@@ -218,12 +219,13 @@ static void test_counters_prometheus(void **state)
     obs_counter_add(&c_rx, 2);
     obs_counter_add(&c_rej, 1);
     assert_int_equal(obs_metrics_write(s->f), 0);
-    assert_string_equal(out(s), "# HELP fedge_test_rx_total Requests received\n"
-                                "# TYPE fedge_test_rx_total counter\n"
-                                "fedge_test_rx_total 5\n"
-                                "# HELP fedge_test_rejected_total Requests\\nrefused \\\\ by policy\n"
-                                "# TYPE fedge_test_rejected_total counter\n"
-                                "fedge_test_rejected_total 1\n");
+    assert_string_equal(out(s),
+                        "# HELP fedge_test_rx_total Requests received\n"
+                        "# TYPE fedge_test_rx_total counter\n"
+                        "fedge_test_rx_total 5\n"
+                        "# HELP fedge_test_rejected_total Requests\\nrefused \\\\ by policy\n"
+                        "# TYPE fedge_test_rejected_total counter\n"
+                        "fedge_test_rejected_total 1\n");
 }
 
 int main(void)
