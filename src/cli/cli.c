@@ -14,6 +14,7 @@ static const char usage[] =
     "  serve -c FILE        run the edge server\n"
     "  check-config -c FILE validate a configuration file, print a summary\n"
     "  parse FILE...        parse SIP messages ('-' reads stdin), print JSON\n"
+    "  resolve DOMAIN       show a partner domain's SRV records, targets, verdict\n"
     "  version              print the version\n"
     "  help                 this text\n";
 
@@ -29,6 +30,8 @@ int cli_main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "parse"))
         return cli__parse(argc, argv);
+    if (!strcmp(argv[1], "resolve"))
+        return cli__resolve(argc, argv);
     if (!strcmp(argv[1], "check-config"))
         return cli_check_config(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);

@@ -1,0 +1,337 @@
+/* cli_resolve.c — `fedge resolve DOMAIN`: shows what the edge sees in DNS for
+ * a partner domain (SRV records, RFC 2782 order, addresses with TTLs) and
+ * whether and where it would federate. */
+#include "cli/cli_internal.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/dns.h"
+
+static const char resolve_usage[] =
+    "usage: fedge resolve DOMAIN [--json] [--server IP[:PORT][,...]] [--timeout MS] [--tries N]\n"
+    "\n"
+    "Looks up _sipfederationtls._tcp.DOMAIN (SRV), orders the targets as the\n"
+    "edge does (RFC 2782: lowest priority first, weighted random within one),\n"
+    "resolves every target's A and AAAA records and prints them with their\n"
+    "TTLs, then the verdict: the target fedge would federate through first.\n"
+    "A target outside DOMAIN is refused. --server picks the DNS server(s)\n"
+    "(default: the system resolver configuration).\n"
+    "Exit status: 0 would federate, 1 would not (or DNS failed), 2 usage.\n";
+
+#define MAX_TARGETS 64
+
+typedef struct {
+    char name[DNS_NAME_MAX + 1];
+    bool in_domain;
+    dns_status_t status;
+    char detail[160];
+    size_t n;
+    dns_addr_t addrs[32];
+    bool done;
+} target_t;
+
+typedef struct {
+    const char *domain;
+    char qname[DNS_NAME_MAX + 64];
+    dns_t *dns;
+    bool srv_done;
+    dns_status_t status;
+    char detail[160];
+    uint32_t ttl;
+    size_t n;
+    dns_srv_t recs[MAX_TARGETS];
+    char rec_names[MAX_TARGETS][DNS_NAME_MAX + 1];
+    size_t n_ordered;
+    size_t ordered[MAX_TARGETS]; /* indexes into recs */
+    target_t targets[MAX_TARGETS];
+    size_t ntargets, pending;
+} job_t;
+
+static const target_t *target_of(const job_t *j, const char *name)
+{
+    for (size_t i = 0; i < j->ntargets; i++)
+        if (!strcmp(j->targets[i].name, name))
+            return &j->targets[i];
+    return NULL;
+}
+
+static void host_done(void *user, const dns_host_result_t *r)
+{
+    target_t *t = user;
+    t->status = r->status;
+    snprintf(t->detail, sizeof t->detail, "%s", r->detail);
+    t->n = r->n < 32 ? r->n : 32;
+    memcpy(t->addrs, r->addrs, t->n * sizeof *t->addrs);
+    t->done = true;
+}
+
+static void srv_done(void *user, const dns_srv_result_t *r)
+{
+    job_t *j = user;
+    j->srv_done = true;
+    j->status = r->status;
+    j->ttl = r->ttl;
+    snprintf(j->detail, sizeof j->detail, "%s", r->detail);
+    j->n = r->n < MAX_TARGETS ? r->n : MAX_TARGETS;
+    for (size_t i = 0; i < j->n; i++) {
+        j->recs[i] = r->records[i];
+        snprintf(j->rec_names[i], sizeof j->rec_names[i], "%s", r->records[i].target);
+        j->recs[i].target = j->rec_names[i];
+    }
+    j->n_ordered = 0;
+    for (size_t i = 0; i < r->n_ordered; i++) {
+        size_t idx = (size_t)(r->ordered[i] - r->records);
+        if (idx < j->n)
+            j->ordered[j->n_ordered++] = idx;
+    }
+    for (size_t i = 0; i < j->n_ordered; i++) {
+        const char *name = j->recs[j->ordered[i]].target;
+        if (target_of(j, name) || j->ntargets == MAX_TARGETS)
+            continue;
+        target_t *t = &j->targets[j->ntargets++];
+        snprintf(t->name, sizeof t->name, "%s", name);
+        t->in_domain = dns_name_in_domain(name, j->domain);
+        if (dns_resolve_host(j->dns, name, DNS_AF_ANY, host_done, t, NULL) < 0) {
+            t->status = DNS_SERVFAIL;
+            snprintf(t->detail, sizeof t->detail, "not a valid host name");
+            t->done = true;
+        }
+    }
+}
+
+static bool all_done(const job_t *j)
+{
+    if (!j->srv_done)
+        return false;
+    for (size_t i = 0; i < j->ntargets; i++)
+        if (!j->targets[i].done)
+            return false;
+    return true;
+}
+
+/* The verdict: the first ordered target inside the domain that has an
+ * address. Returns its record index or -1, with the text in buf. */
+static int verdict(const job_t *j, char *buf, size_t len)
+{
+    switch (j->status) {
+    case DNS_NXDOMAIN:
+    case DNS_NODATA:
+        snprintf(buf, len, "no _sipfederationtls._tcp SRV record: partner not discoverable");
+        return -1;
+    case DNS_NOSERVICE:
+        snprintf(buf, len, "SRV target '.': %s declares it offers no federation service",
+                 j->domain);
+        return -1;
+    case DNS_TIMEOUT:
+    case DNS_SERVFAIL:
+        snprintf(buf, len, "DNS failure (%s: %s): cannot tell", dns_status_str(j->status),
+                 j->detail);
+        return -1;
+    case DNS_OK:
+        break;
+    }
+    const char *first_outside = NULL, *first_noaddr = NULL;
+    for (size_t i = 0; i < j->n_ordered; i++) {
+        const dns_srv_t *r = &j->recs[j->ordered[i]];
+        const target_t *t = target_of(j, r->target);
+        if (!t)
+            continue;
+        if (!t->in_domain) {
+            if (!first_outside)
+                first_outside = r->target;
+            continue;
+        }
+        if (t->n == 0) {
+            if (!first_noaddr)
+                first_noaddr = r->target;
+            continue;
+        }
+        snprintf(buf, len, "would federate via %s:%u first", r->target, r->port);
+        return (int)j->ordered[i];
+    }
+    if (first_outside)
+        snprintf(buf, len, "SRV target %s is outside domain %s: refused", first_outside,
+                 j->domain);
+    else if (first_noaddr)
+        snprintf(buf, len, "SRV target %s has no address: partner unreachable", first_noaddr);
+    else
+        snprintf(buf, len, "no usable SRV target");
+    return -1;
+}
+
+static void print_text(const job_t *j, const char *vtext)
+{
+    char a[64];
+    printf("domain   %s\n", j->domain);
+    printf("query    %s SRV: %s", j->qname, dns_status_str(j->status));
+    if (j->status != DNS_OK && j->detail[0])
+        printf(" (%s)", j->detail);
+    printf(", ttl %u s\n", j->ttl);
+    if (j->n) {
+        printf("records  priority weight port  target (ttl)\n");
+        for (size_t i = 0; i < j->n; i++)
+            printf("         %8u %6u %5u %s (%u s)\n", j->recs[i].priority, j->recs[i].weight,
+                   j->recs[i].port, j->recs[i].target, j->recs[i].ttl);
+    }
+    if (j->n_ordered) {
+        printf("order   ");
+        for (size_t i = 0; i < j->n_ordered; i++)
+            printf(" %zu. %s:%u", i + 1, j->recs[j->ordered[i]].target,
+                   j->recs[j->ordered[i]].port);
+        printf("\n");
+    }
+    for (size_t i = 0; i < j->ntargets; i++) {
+        const target_t *t = &j->targets[i];
+        printf("target   %s: %s", t->name, t->in_domain ? "in domain" : "OUTSIDE the domain: refused");
+        if (t->n == 0)
+            printf(", no address (%s%s%s)", dns_status_str(t->status), t->detail[0] ? ": " : "",
+                   t->detail);
+        printf("\n");
+        for (size_t k = 0; k < t->n; k++)
+            printf("           %s (ttl %u s)\n", dns_addr_str(&t->addrs[k], a, sizeof a),
+                   t->addrs[k].ttl);
+    }
+    printf("verdict  %s\n", vtext);
+}
+
+static void print_json(const job_t *j, const char *vtext, int vidx)
+{
+    char a[64];
+    json_t *o = json_object();
+    json_object_set_new(o, "domain", json_string(j->domain));
+    json_object_set_new(o, "query", json_string(j->qname));
+    json_object_set_new(o, "status", json_string(dns_status_str(j->status)));
+    json_object_set_new(o, "detail", json_string(j->detail));
+    json_object_set_new(o, "ttl", json_integer(j->ttl));
+    json_t *recs = json_array();
+    for (size_t i = 0; i < j->n; i++)
+        json_array_append_new(recs, json_pack("{s:i,s:i,s:i,s:s,s:i}", "priority",
+                                              (int)j->recs[i].priority, "weight",
+                                              (int)j->recs[i].weight, "port", (int)j->recs[i].port,
+                                              "target", j->recs[i].target, "ttl",
+                                              (json_int_t)j->recs[i].ttl));
+    json_object_set_new(o, "records", recs);
+    json_t *ord = json_array();
+    for (size_t i = 0; i < j->n_ordered; i++)
+        json_array_append_new(ord, json_pack("{s:s,s:i}", "target", j->recs[j->ordered[i]].target,
+                                             "port", (int)j->recs[j->ordered[i]].port));
+    json_object_set_new(o, "ordered", ord);
+    json_t *tg = json_array();
+    for (size_t i = 0; i < j->ntargets; i++) {
+        const target_t *t = &j->targets[i];
+        json_t *addrs = json_array();
+        for (size_t k = 0; k < t->n; k++)
+            json_array_append_new(addrs, json_pack("{s:s,s:i,s:i}", "address",
+                                                   dns_addr_str(&t->addrs[k], a, sizeof a),
+                                                   "family", t->addrs[k].family == AF_INET6 ? 6 : 4,
+                                                   "ttl", (json_int_t)t->addrs[k].ttl));
+        json_array_append_new(tg, json_pack("{s:s,s:b,s:s,s:s,s:o}", "target", t->name,
+                                            "in_domain", t->in_domain, "status",
+                                            dns_status_str(t->status), "detail", t->detail,
+                                            "addresses", addrs));
+    }
+    json_object_set_new(o, "targets", tg);
+    json_t *v = json_object();
+    json_object_set_new(v, "federate", json_boolean(vidx >= 0));
+    if (vidx >= 0) {
+        json_object_set_new(v, "target", json_string(j->recs[vidx].target));
+        json_object_set_new(v, "port", json_integer(j->recs[vidx].port));
+    }
+    json_object_set_new(v, "text", json_string(vtext));
+    json_object_set_new(o, "verdict", v);
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+        puts(s);
+    free(s);
+    json_decref(o);
+}
+
+static bool parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || v == 0 || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+int cli__resolve(int argc, char **argv)
+{
+    const char *domain = NULL, *server = NULL;
+    bool json = false;
+    dns_opts_t o;
+    dns_opts_default(&o);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(resolve_usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--server") && i + 1 < argc) {
+            server = argv[++i];
+        } else if (!strncmp(a, "--server=", 9)) {
+            server = a + 9;
+        } else if (!strcmp(a, "--timeout") && i + 1 < argc) {
+            if (!parse_uint(argv[++i], 60000, &o.timeout_ms)) {
+                fprintf(stderr, "fedge resolve: bad --timeout '%s' (1..60000 ms)\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--tries") && i + 1 < argc) {
+            if (!parse_uint(argv[++i], 10, &o.tries)) {
+                fprintf(stderr, "fedge resolve: bad --tries '%s' (1..10)\n", argv[i]);
+                return 2;
+            }
+        } else if (a[0] == '-' || domain) {
+            fprintf(stderr, "fedge resolve: unexpected argument '%s'\n%s", a, resolve_usage);
+            return 2;
+        } else {
+            domain = a;
+        }
+    }
+    if (!domain) {
+        fputs(resolve_usage, stderr);
+        return 2;
+    }
+    job_t *j = fedge_calloc(1, sizeof *j);
+    j->domain = domain;
+    snprintf(j->qname, sizeof j->qname, "%s%s", DNS_SIPFED_PREFIX, domain);
+    o.servers = server;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    fedge_err_t err = {{0}};
+    int rc = dns_new(&loop, &o, &j->dns, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fedge resolve: %s\n", err.msg);
+        uv_loop_close(&loop);
+        free(j);
+        return 2;
+    }
+    if (dns_resolve_srv(j->dns, j->qname, srv_done, j, NULL) < 0) {
+        fprintf(stderr, "fedge resolve: '%s' is not a valid domain name\n", domain);
+        dns_free(j->dns);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        free(j);
+        return 2;
+    }
+    while (!all_done(j) && uv_run(&loop, UV_RUN_ONCE)) {
+    }
+    char vtext[512];
+    int vidx = all_done(j) ? verdict(j, vtext, sizeof vtext) : -1;
+    if (!all_done(j))
+        snprintf(vtext, sizeof vtext, "look-up did not complete");
+    if (json)
+        print_json(j, vtext, vidx);
+    else
+        print_text(j, vtext);
+    dns_free(j->dns);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    free(j);
+    return vidx >= 0 ? 0 : 1;
+}
