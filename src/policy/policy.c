@@ -115,10 +115,12 @@ static bool is_blocked(const store_snapshot_t *snap, fedge_str_t d)
     return false;
 }
 
-/* A syntactically usable domain: 1..253 bytes of [A-Za-z0-9.-]. */
+/* A syntactically usable federation domain: 1..253 bytes of [A-Za-z0-9.-]
+ * with at least two labels (no federation with a single-label name). */
 static bool domain_ok(fedge_str_t d)
 {
-    if (!d.s || d.len == 0 || d.len > STORE_FQDN_MAX)
+    if (!d.s || d.len < 3 || d.len > STORE_FQDN_MAX || d.s[0] == '.' ||
+        d.s[d.len - 1] == '.' || !memchr(d.s, '.', d.len))
         return false;
     for (size_t i = 0; i < d.len; i++) {
         char c = d.s[i];
@@ -266,10 +268,11 @@ static void decide_inbound(const store_snapshot_t *snap, const policy_input_t *i
         v->throttle = true;
         break;
     default:
+        if (c.provider_disabled)
+            return reject(v, POLICY_DIAG_PROVIDER_DISABLED);
         if (peer_is_known_server(snap, in))
             return reject(v, POLICY_DIAG_NOT_ENTITLED);
-        return reject(v, c.provider_disabled ? POLICY_DIAG_PROVIDER_DISABLED
-                                             : POLICY_DIAG_NOT_ALLOWED);
+        return reject(v, POLICY_DIAG_NOT_ALLOWED);
     }
 
     const store_policy_t *p = policy_for_user(snap, in->to_user, in->to_domain, in->site);
