@@ -32,6 +32,8 @@ int cli_main(int argc, char **argv)
         return cli__parse(argc, argv);
     if (!strcmp(argv[1], "resolve"))
         return cli__resolve(argc, argv);
+    if (!strcmp(argv[1], "serve"))
+        return cli_serve(argc, argv);
     if (!strcmp(argv[1], "check-config"))
         return cli_check_config(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);

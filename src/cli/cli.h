@@ -11,4 +11,11 @@ int cli_main(int argc, char **argv);
  * or prints the FILE:LINE error to stderr and returns 2. */
 int cli_check_config(int argc, char **argv);
 
+/* `fedge serve -c FILE` with main()'s arguments (argv[1] is "serve"): runs
+ * the edge until SIGTERM/SIGINT (then finishes open transactions for up to
+ * 5 s) and returns 0; 2 for bad usage or a configuration (or certificate)
+ * that cannot be loaded, with the FILE:LINE error on stderr; 1 when a
+ * listener cannot be opened. Logs go to stderr (docs/proxy.md). */
+int cli_serve(int argc, char **argv);
+
 #endif
