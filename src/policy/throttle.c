@@ -120,7 +120,8 @@ static void reset_window(partner_t *p, uint64_t now)
 {
     p->window_start = now;
     p->window_init = true;
-    memset(p->users, 0, p->users_cap * sizeof(uint64_t));
+    if (p->users)
+        memset(p->users, 0, p->users_cap * sizeof(uint64_t));
     p->n_users = 0;
     p->ok = p->failed = 0;
     p->slowed = false;
