@@ -185,6 +185,11 @@ static void fail(ctx_t *x, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
+    /* Values are quoted with escapes, but details may echo raw bytes of the
+     * file: never send control characters to the operator's terminal. */
+    for (char *p = what; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     x->rc = fedge_err(x->err, FEDGE_ECONFIG, "%s:%d: %s", x->path, line, what);
 }
 
@@ -703,7 +708,8 @@ static void check_readable(ctx_t *x, int key)
         return;
     bool dir = keys[key].type == T_DIR;
     const char *why = NULL;
-    int fd = open(p, O_RDONLY | (dir ? O_DIRECTORY : 0));
+    /* O_NONBLOCK: a FIFO named by mistake must not hang the check. */
+    int fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
     if (fd < 0) {
         why = strerror(errno);
     } else {
