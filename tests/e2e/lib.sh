@@ -16,7 +16,7 @@ E2E_DIR=$FEDGE_ROOT/tests/e2e
 SCEN=$E2E_DIR/scenarios
 SIPCLIENT="python3 $E2E_DIR/sipclient.py"
 T_NAME=${T_NAME:-$(basename "$0" .sh)}
-T_LOGS=$FEDGE_BUILD/e2e/$T_NAME
+T_LOGS=${T_LOGS:-$FEDGE_BUILD/e2e/$T_NAME}
 PKI=$FEDGE_BUILD/e2e/pki
 rm -rf "$T_LOGS"
 mkdir -p "$T_LOGS"
@@ -196,9 +196,10 @@ stop() {
 #   EXT_PORT  fedge external (mutual TLS)      INT_PORT  fedge internal (TCP)
 #   UAS_PORT  internal SIP server (SIPp UAS)   DR_PORT   default route: the
 #   partner edge (stunnel server in front of the partner's SIPp)
+#   ADMIN_PORT  admin listener (kept off the default 8080)
 topology() {
     EXT_PORT=$(free_port); INT_PORT=$(free_port)
-    UAS_PORT=$(free_port); DR_PORT=$(free_port)
+    UAS_PORT=$(free_port); DR_PORT=$(free_port); ADMIN_PORT=$(free_port)
 }
 
 # fedge_config FILE: write the standard config for the topology above.
@@ -233,6 +234,9 @@ ${FEDGE_LIMITS:-}
 [log]
 level = ${FEDGE_LOG_LEVEL:-debug}
 format = text
+
+[admin]
+listen = 127.0.0.1:$ADMIN_PORT
 EOF
 }
 
@@ -293,9 +297,11 @@ stunnel_server() {
 # SIPp 3.6.1 from Debian has no TLS: always TCP (-t t1, one connection),
 # TLS legs come from stunnel. Each SIPp runs in $T_LOGS so stray files land
 # there; messages and errors are traced to NAME.msg / NAME.err.
+# SIPP_TRACE_MSG=0 turns the message trace off (benchmarks).
 _sipp_common() { # name
-    echo -nostdin -t t1 -i 127.0.0.1 -trace_err -error_file "$T_LOGS/$1.err" \
-        -trace_msg -message_file "$T_LOGS/$1.msg"
+    echo -nostdin -t t1 -i 127.0.0.1 -trace_err -error_file "$T_LOGS/$1.err"
+    [ "${SIPP_TRACE_MSG:-1}" = 1 ] && echo -trace_msg -message_file "$T_LOGS/$1.msg"
+    return 0
 }
 
 # sipp_uas NAME SCENARIO PORT CONTACT [CALLS] [extra sipp args...]: a SIPp
@@ -330,11 +336,12 @@ sipp_ok() { wait_exit "$1" "${2:-20}"; }
 # ---------------------------------------------------------------- Kamailio
 # kamailio_start NAME CFG TLS_PORT TCP_PORT NEXT_HOP_URI: Kamailio in the
 # foreground (-DD -E) with a private runtime dir, never the system service.
+# KAM_SHM_MB sets its shared memory pool (default 256).
 kamailio_start() {
     local name=$1 cfg=$2 tls=$3 tcp=$4 nh=$5 run=$T_TMP/$1.run
     mkdir -p "$run"
     sed "s#@PKI@#$PKI#g" "$FEDGE_ROOT/bench/kamailio-tls.cfg" > "$run/tls.cfg"
-    start_bg "$name" kamailio -f "$cfg" -DD -E -Y "$run" -m 256 -M 16 \
+    start_bg "$name" kamailio -f "$cfg" -DD -E -Y "$run" -m "${KAM_SHM_MB:-256}" -M 16 \
         -l "tls:127.0.0.1:$tls" -l "tcp:127.0.0.1:$tcp" \
         -A "NEXT_HOP=\"$nh\"" -A "TLS_CFG=\"$run/tls.cfg\""
     wait_listen "$tls" 10 "$BG_PID" || { show "$name"; return 1; }
@@ -402,4 +409,21 @@ outbound_flow() {
     _flow "$1" "$2" "$3" "$PUAS_PORT" "sip:dave@127.0.0.1:$DR_PORT;transport=tls" \
         "$INT_PORT" "$IUAC_PORT" "${4:-sip:dave@fabrikam.test}" "sip:carol@contoso.test" \
         "sip:carol@127.0.0.1:$IUAC_PORT;transport=tcp"
+}
+
+# ---------------------------------------------------------------- raw SIP
+# mk_sip FILE < text: write a SIP message from a here-document: lines get
+# CRLF ends, the final newline is dropped, and @CL@ becomes the body length
+# (bytes after the blank line). Write anything else literally.
+mk_sip() {
+    python3 -c '
+import sys
+text = sys.stdin.read()
+if text.endswith("\n"):
+    text = text[:-1]
+msg = text.replace("\n", "\r\n")
+head, sep, body = msg.partition("\r\n\r\n")
+msg = head.replace("@CL@", str(len(body.encode()))) + sep + body
+open(sys.argv[1], "wb").write(msg.encode())
+' "$1"
 }

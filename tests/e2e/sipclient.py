@@ -173,6 +173,16 @@ def mode_send(a):
             ok = False
         if a.print_response and resp:
             sys.stdout.write(resp.decode("latin-1", "replace"))
+        if a.then_options and how == "ok":
+            # A parse error must not cost the connection: it still works.
+            s.sendall(options_bytes(a.ruri, 1))
+            resp, how = read_response(s, a.timeout)
+            code, first = status_of(resp)
+            print("then OPTIONS on the same connection: %s (%s)" % (first if resp else "-", how))
+            if code != 200:
+                ok = False
+        elif a.then_options:
+            ok = False
     if a.expect_close:
         # The edge may answer first (a 400) but must then close; anything
         # but a close within the timeout fails.
@@ -311,6 +321,8 @@ def main():
     p.add_argument("--expect-status", type=int)
     p.add_argument("--expect-close", action="store_true")
     p.add_argument("--print-response", action="store_true")
+    p.add_argument("--then-options", action="store_true",
+                   help="send: after the response, OPTIONS on the same connection must get 200")
     p.add_argument("--data", help="file to send (mode send)")
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--parallel", type=int, default=64, help="handshakes in flight")

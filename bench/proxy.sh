@@ -1,0 +1,250 @@
+#!/bin/bash
+# proxy.sh — benchmark fedge against Kamailio 5.6 as mutual-TLS edge proxies
+# doing the same work, in one run, on loopback, and print both side by side.
+#
+# Path, the same for both:  SIPp UAC (TCP) -> stunnel client (presents
+# edge.fabrikam.test) -> PROXY (mutual TLS listener, client certificate
+# verified against the test CA) -> TCP -> SIPp UAS (answers 200).
+# Kamailio runs bench/kamailio-edge.cfg in the foreground (-DD -E) with its own
+# runtime dir; fedge runs `fedge serve` with an equivalent config.
+#
+# Figures, per proxy (proxy processes only: stunnel and SIPp are not counted):
+#   1. highest sustained MESSAGE rate with < 0.1 % failures (rates stepped up,
+#      BENCH_STEP_SECONDS each; a step counts when every call was sent and at
+#      most 0.1 % failed, within 15 % + 1 s of the intended time);
+#   2. CPU seconds (utime+stime from /proc/PID/stat of every process of the
+#      proxy) per 10,000 forwarded MESSAGE transactions, at one rate both
+#      sustain (half the lower of the two maxima);
+#   3. p99 response time at that rate (SIPp -trace_rtt);
+#   4. memory per idle TLS connection: BENCH_IDLE_CONNS (5000) connections
+#      opened (each presenting a client certificate, each CRLF-pinged), PSS
+#      summed over the proxy's processes (and RSS) before/after, divided.
+# Targets (issue 3): fedge CPU/message and memory/connection at most half of
+# Kamailio's. Exit status 0 only if both halves ran and both targets hold.
+#
+# Knobs: BENCH_RATES, BENCH_STEP_SECONDS, BENCH_CPU_MSGS, BENCH_IDLE_CONNS,
+# BENCH_ONLY (kamailio|fedge). Logs: $FEDGE_BUILD/bench/proxy/.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+FEDGE_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+: "${FEDGE_BUILD:=build}"
+case $FEDGE_BUILD in /*) ;; *) FEDGE_BUILD=$FEDGE_ROOT/$FEDGE_BUILD ;; esac
+export FEDGE_ROOT FEDGE_BUILD
+T_NAME=bench-proxy
+T_LOGS=$FEDGE_BUILD/bench/proxy
+. "$FEDGE_ROOT/tests/e2e/lib.sh"
+
+RATES=${BENCH_RATES:-"500 1000 2000 3000 4000 5000 6000 8000"}
+STEP=${BENCH_STEP_SECONDS:-5}
+CPU_MSGS=${BENCH_CPU_MSGS:-10000}
+IDLE=${BENCH_IDLE_CONNS:-5000}
+ONLY=${BENCH_ONLY:-}
+PROXIES="kamailio fedge"
+[ -n "$ONLY" ] && PROXIES=$ONLY
+HZ=$(getconf CLK_TCK)
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+export KAM_SHM_MB=1024 SIPP_TRACE_MSG=0
+
+say() { echo "$*"; echo "$*" >> "$T_LOGS/summary.txt"; }
+declare -A MAXRATE CPU10K P99 MEMPSS MEMRSS STATUS
+
+# ------------------------------------------------------------ measurements
+# pids_of NAME: every process in the session the proxy was started in.
+pids_of() {
+    local pid
+    pid=$(pid_of "$1") || return 1
+    ps -e -o pid=,sid= | awk -v s="$pid" '$2 == s {print $1}'
+}
+cpu_ticks() { # NAME -> utime+stime ticks summed
+    local p t=0 u s
+    for p in $(pids_of "$1"); do
+        read -r u s < <(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12, $13}') || continue
+        t=$((t + ${u:-0} + ${s:-0}))
+    done
+    echo "$t"
+}
+mem_kb() { # NAME Pss|Rss -> kB summed over processes
+    local p t=0 v
+    for p in $(pids_of "$1"); do
+        if [ "$2" = Pss ]; then
+            v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
+        else
+            v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+        fi
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+
+# ------------------------------------------------------------ setup
+# For proxy P: TLS_P (its mutual-TLS port), SC_P (stunnel client in front of
+# it), a SIPp UAS answering every MESSAGE.
+setup_kamailio() {
+    TLS_kamailio=$(free_port); SC_kamailio=$(free_port); UAS_kamailio=$(free_port)
+    local ktcp; ktcp=$(free_port)
+    sipp_uas kamailio-uas message_uas.xml "$UAS_kamailio" "sip:bob@127.0.0.1:$UAS_kamailio;transport=tcp" 100000000 || return 1
+    kamailio_start kamailio "$FEDGE_ROOT/bench/kamailio-edge.cfg" "$TLS_kamailio" "$ktcp" \
+        "sip:127.0.0.1:$UAS_kamailio;transport=tcp" || return 1
+    stunnel_client kamailio-stunnel "$SC_kamailio" "$TLS_kamailio" edge.fabrikam.test
+}
+
+setup_fedge() {
+    [ -x "$FEDGE_BIN" ] || { echo "no fedge binary at $FEDGE_BIN"; return 1; }
+    topology
+    TLS_fedge=$EXT_PORT; SC_fedge=$(free_port); UAS_fedge=$UAS_PORT
+    sipp_uas fedge-uas message_uas.xml "$UAS_fedge" "sip:bob@127.0.0.1:$UAS_fedge;transport=tcp" 100000000 || return 1
+    FEDGE_LOG_LEVEL=${BENCH_FEDGE_LOG_LEVEL:-error}
+    FEDGE_LIMITS="max_connections = 20000
+max_connections_per_ip = 20000
+idle_timeout = 3600"
+    fedge_config "$T_TMP/fedge.ini"
+    cp "$T_TMP/fedge.ini" "$T_LOGS/fedge.ini"
+    start_fedge "$T_TMP/fedge.ini" fedge || return 1
+    stunnel_client fedge-stunnel "$SC_fedge" "$TLS_fedge" edge.fabrikam.test
+}
+
+# load P RATE COUNT TAG [extra sipp args]: SIPp MESSAGE load through P.
+# Sets L_OK L_FAIL L_ELAPSED (seconds, float).
+load() {
+    local p=$1 rate=$2 count=$3 tag=$4 t0 t1 scr=$T_LOGS/$1-$4.screen
+    shift 4
+    t0=$(date +%s.%N)
+    (cd "$T_LOGS" && exec timeout $((count / rate + 40)) sipp "127.0.0.1:$(eval echo "\$SC_$p")" \
+        -sf "$SCEN/message_uac.xml" -t t1 -i 127.0.0.1 -p "$(free_port)" -nostdin \
+        -r "$rate" -rp 1000 -m "$count" -l $((rate * 4 + 100)) -recv_timeout 5000 \
+        -timeout $((count / rate + 30)) -trace_screen -screen_file "$scr" \
+        -key ruri sip:bob@contoso.test -key from sip:alice@fabrikam.test "$@" \
+        > "$T_LOGS/$p-$tag.log" 2>&1 < /dev/null)
+    t1=$(date +%s.%N)
+    L_ELAPSED=$(echo "$t1 - $t0" | bc)
+    L_OK=$(awk -F'|' '/Successful call/ {gsub(/ /, "", $3); v=$3} END {print v+0}' "$scr" 2>/dev/null)
+    L_FAIL=$(awk -F'|' '/Failed call/ {gsub(/ /, "", $3); v=$3} END {print v+0}' "$scr" 2>/dev/null)
+    : "${L_OK:=0}" "${L_FAIL:=0}"
+}
+
+step_rates() { # P
+    local p=$1 r n best=0
+    for r in $RATES; do
+        n=$((r * STEP))
+        load "$p" "$r" "$n" "rate$r"
+        local ok=no
+        if [ "$L_OK" -ge $((n - n / 1000)) ] && [ $((L_OK + L_FAIL)) -ge "$n" ] &&
+           [ "$(echo "$L_ELAPSED <= $STEP * 1.15 + 1" | bc)" = 1 ]; then
+            ok=yes; best=$r
+        fi
+        say "  $p: $r msg/s for ${STEP}s: $L_OK ok, $L_FAIL failed, $(printf %.1f "$L_ELAPSED")s -> $ok"
+        [ "$ok" = yes ] || break
+    done
+    MAXRATE[$p]=$best
+}
+
+cpu_run() { # P RATE
+    local p=$1 r=$2 c0 c1 rtt
+    rm -f "$T_LOGS"/message_uac_*_rtt.csv
+    c0=$(cpu_ticks "$p")
+    load "$p" "$r" "$CPU_MSGS" cpu -trace_rtt -rtt_freq 500
+    c1=$(cpu_ticks "$p")
+    if [ "$L_OK" -lt "$CPU_MSGS" ]; then
+        say "  $p: CPU run at $r/s: only $L_OK of $CPU_MSGS succeeded ($L_FAIL failed)"
+    fi
+    CPU10K[$p]=$(echo "scale=3; ($c1 - $c0) / $HZ * 10000 / $CPU_MSGS" | bc)
+    rtt=$(ls -t "$T_LOGS"/message_uac_*_rtt.csv 2>/dev/null | head -1)
+    P99[$p]=$(python3 - "$rtt" <<'EOF'
+import sys
+v = []
+for line in open(sys.argv[1]):
+    parts = line.strip().split(";")
+    if len(parts) >= 2:
+        try: v.append(float(parts[1]))
+        except ValueError: pass
+v.sort()
+print("%.2f" % v[min(len(v) - 1, int(len(v) * 0.99))] if v else "n/a")
+EOF
+)
+    [ -n "$rtt" ] && mv "$rtt" "$T_LOGS/$p-cpu-rtt.csv"
+    say "  $p: $CPU_MSGS MESSAGE at $r/s: $L_OK ok, $L_FAIL failed, $((c1 - c0)) CPU ticks, p99 ${P99[$p]} ms"
+}
+
+idle_run() { # P
+    local p=$1 pss0 rss0 pss1 rss1 n i=0 ready=$T_TMP/$1.ready
+    pss0=$(mem_kb "$p" Pss); rss0=$(mem_kb "$p" Rss)
+    start_bg "$p-idle" python3 "$E2E_DIR/sipclient.py" hold --port "$(eval echo "\$TLS_$p")" \
+        --pki "$PKI" --count "$IDLE" --ping --parallel 100 --timeout 30 --ready "$ready" --hold-seconds 300
+    while [ ! -f "$ready" ] && alive "$p-idle" && [ "$i" -lt 1800 ]; do sleep 0.1; i=$((i + 1)); done
+    if [ ! -f "$ready" ]; then
+        say "  $p: idle connections never became ready"; show "$p-idle"; stop "$p-idle"
+        MEMPSS[$p]=n/a; MEMRSS[$p]=n/a; return 1
+    fi
+    n=$(cat "$ready")
+    sleep 2
+    pss1=$(mem_kb "$p" Pss); rss1=$(mem_kb "$p" Rss)
+    stop "$p-idle"
+    if [ "$n" -lt "$IDLE" ]; then
+        say "  $p: only $n of $IDLE idle connections established"
+        show "$p-idle" 5
+    fi
+    [ "$n" -gt 0 ] || { MEMPSS[$p]=n/a; MEMRSS[$p]=n/a; return 1; }
+    MEMPSS[$p]=$(echo "scale=1; ($pss1 - $pss0) / $n" | bc)
+    MEMRSS[$p]=$(echo "scale=1; ($rss1 - $rss0) / $n" | bc)
+    say "  $p: $n idle TLS connections ($(grep -h '^pongs' "$T_LOGS/$p-idle.log")): PSS $pss0 -> $pss1 kB, RSS $rss0 -> $rss1 kB"
+}
+
+# ------------------------------------------------------------ run
+: > "$T_LOGS/summary.txt"
+say "proxy benchmark: SIPp MESSAGE over mutual TLS (stunnel legs) -> proxy -> TCP -> SIPp UAS"
+say "  $(kamailio -v 2>/dev/null | head -1); fedge $FEDGE_BIN; $(nproc) CPUs; logs in $T_LOGS"
+for p in $PROXIES; do
+    if "setup_$p" >> "$T_LOGS/setup.log" 2>&1; then STATUS[$p]=up; else
+        STATUS[$p]=down; say "  $p: could not be started (see $T_LOGS/setup.log, $T_LOGS/$p.log)"
+        show "$p" 15
+    fi
+done
+for p in $PROXIES; do
+    [ "${STATUS[$p]}" = up ] || continue
+    say "[1] rate steps: $p"
+    step_rates "$p"
+done
+common=0
+for p in $PROXIES; do
+    [ "${STATUS[$p]}" = up ] || continue
+    r=${MAXRATE[$p]:-0}
+    if [ "$common" -eq 0 ] || [ "$r" -lt "$common" ]; then common=$r; fi
+done
+common=$((common / 2 / 100 * 100)); [ "$common" -lt 100 ] && common=100
+for p in $PROXIES; do
+    [ "${STATUS[$p]}" = up ] || continue
+    say "[2] CPU and response time at $common msg/s: $p"
+    cpu_run "$p" "$common"
+done
+for p in $PROXIES; do
+    [ "${STATUS[$p]}" = up ] || continue
+    say "[3] $IDLE idle TLS connections: $p"
+    idle_run "$p"
+done
+
+say ""
+say "$(printf '%-44s %14s %14s' '' kamailio fedge)"
+row() { say "$(printf '%-44s %14s %14s' "$1" "$2" "$3")"; }
+v() { local -n a=$1; local x=${a[$2]:-}; [ "${STATUS[$2]:-down}" = up ] && [ -n "$x" ] && echo "$x" || echo "-"; }
+row "max sustained rate, <0.1% failed (msg/s)" "$(v MAXRATE kamailio)" "$(v MAXRATE fedge)"
+row "CPU s per 10k MESSAGE at $common/s" "$(v CPU10K kamailio)" "$(v CPU10K fedge)"
+row "p99 response time at $common/s (ms)" "$(v P99 kamailio)" "$(v P99 fedge)"
+row "memory per idle TLS connection, PSS (KiB)" "$(v MEMPSS kamailio)" "$(v MEMPSS fedge)"
+row "memory per idle TLS connection, RSS (KiB)" "$(v MEMRSS kamailio)" "$(v MEMRSS fedge)"
+
+rc=0
+target() { # label fedge kamailio
+    if [ "$2" = - ] || [ "$3" = - ] || [ "$2" = n/a ] || [ "$3" = n/a ]; then
+        say "target $1: not measured"; rc=1; return
+    fi
+    local ratio
+    ratio=$(echo "scale=2; $2 / $3" | bc 2>/dev/null)
+    if [ "$(echo "$2 * 2 <= $3" | bc)" = 1 ]; then
+        say "target $1 (fedge <= 0.5 x kamailio): met, ratio $ratio"
+    else
+        say "target $1 (fedge <= 0.5 x kamailio): MISSED, ratio $ratio"; rc=1
+    fi
+}
+target "CPU per message" "$(v CPU10K fedge)" "$(v CPU10K kamailio)"
+target "memory per idle TLS connection" "$(v MEMPSS fedge)" "$(v MEMPSS kamailio)"
+exit $rc
