@@ -17,7 +17,7 @@ SCEN=$E2E_DIR/scenarios
 SIPCLIENT="python3 $E2E_DIR/sipclient.py"
 T_NAME=${T_NAME:-$(basename "$0" .sh)}
 T_LOGS=${T_LOGS:-$FEDGE_BUILD/e2e/$T_NAME}
-PKI=$FEDGE_BUILD/e2e/pki
+PKI=${PKI:-$FEDGE_BUILD/e2e/pki}
 rm -rf "$T_LOGS"
 mkdir -p "$T_LOGS"
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fedge-e2e.XXXXXX")
