@@ -1,6 +1,7 @@
 /* cli.c — subcommand dispatch and the top-level help text of `fedge`. */
 #include "cli/cli.h"
 #include "cli/cli_internal.h"
+#include "cli/cli_store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,11 @@ static const char usage[] =
     "  check-config -c FILE validate a configuration file, print a summary\n"
     "  parse FILE...        parse SIP messages ('-' reads stdin), print JSON\n"
     "  resolve DOMAIN       show a partner domain's SRV records, targets, verdict\n"
+    "  domain allow|block|remove|list  allowed and blocked partner domains\n"
+    "  provider add|set|remove|list    hosting and public IM providers\n"
+    "  policy set|assign|list          external access policies\n"
+    "  edge set|show                   edge settings (federation, discovery, ...)\n"
+    "  watchlist [--clear DOMAIN]      discovered partners over the contacts limit\n"
     "  version              print the version\n"
     "  help                 this text\n";
 
@@ -36,6 +42,16 @@ int cli_main(int argc, char **argv)
         return cli_serve(argc, argv);
     if (!strcmp(argv[1], "check-config"))
         return cli_check_config(argc, argv);
+    if (!strcmp(argv[1], "domain"))
+        return cli__store(argc, argv);
+    if (!strcmp(argv[1], "provider"))
+        return cli__store(argc, argv);
+    if (!strcmp(argv[1], "policy"))
+        return cli__store(argc, argv);
+    if (!strcmp(argv[1], "edge"))
+        return cli__store(argc, argv);
+    if (!strcmp(argv[1], "watchlist"))
+        return cli__store(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);
     return 2;
 }
