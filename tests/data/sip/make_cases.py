@@ -1385,6 +1385,64 @@ invalid(94, "status-no-code", msg("SIP/2.0 OK",
                                    "CSeq: 1 INVITE", "From: <sip:a@example.com>;tag=1", "To: <sip:b@example.com>;tag=2"]),
         "A status line without a code", "FEDGE_ESIP_START_LINE|FEDGE_ESIP_STATUS")
 
+invalid(95, "bare-lf-line-ends", req("OPTIONS", tag="lf").replace(b"\r\n", b"\n"),
+        "LF-only line ends (RFC 3261 7: lines end in CRLF)", "FEDGE_ESIP_HEADER|FEDGE_ESIP_START_LINE")
+
+invalid(96, "bare-cr-in-value", req("OPTIONS", tag="bcr", extra=["Subject: one\rtwo"]),
+        "A bare CR inside a header value", "FEDGE_ESIP_HEADER")
+
+invalid(97, "no-empty-line", req("OPTIONS", tag="nel")[:-2],
+        "The header block never ends with an empty line", "FEDGE_ESIP_HEADER")
+
+invalid(98, "content-type-dup", req("MESSAGE", tag="ctd", extra=["Content-Type: text/plain",
+                                                               "c: application/octet-stream"], body="abcd"),
+        "Content-Type twice (long and compact form)", "FEDGE_ESIP_DUP_HEADER")
+
+invalid(99, "expires-dup", req("REGISTER", ruri="sip:example.com", tag="exd",
+                               extra=["Contact: <sip:a@192.0.2.1>", "Expires: 3600", "Expires : 0"]),
+        "Expires twice, the second behind 'Expires :'", "FEDGE_ESIP_DUP_HEADER")
+
+invalid(100, "via-ttl-256", req("OPTIONS", tag="vtl", via="Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKt;ttl=256"),
+        "Via ttl is 0-255 (RFC 3261 20.42)", "FEDGE_ESIP_VIA")
+
+invalid(101, "via-received-hostname", req("OPTIONS", tag="vrh",
+                                          via="Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr;received=host.example.com"),
+        "received must be an IPv4 or IPv6 address (RFC 3261 20.42)", "FEDGE_ESIP_VIA")
+
+invalid(102, "contact-uri-too-long", req("REGISTER", ruri="sip:example.com", tag="cul",
+                                         extra=["Contact: <sip:" + "c" * 2100 + "@192.0.2.1>"]),
+        "A Contact URI longer than max_uri_len", "FEDGE_ESIP_URI_LEN")
+
+invalid(103, "from-star", req("OPTIONS", tag="fst").replace(b"From: Alice <sip:alice@atlanta.example.com>;tag=ffst",
+                                                            b"From: *"),
+        "'*' is only for Contact", "FEDGE_ESIP_FROM")
+
+invalid(104, "ipv6-triple-colon", req("OPTIONS", ruri="sip:bob@[2001:db8:::1]", tag="v63"),
+        "':::' is not an IPv6 address", "FEDGE_ESIP_URI")
+
+invalid(105, "ipv6-nine-groups", req("OPTIONS", ruri="sip:bob@[1:2:3:4:5:6:7:8:9]", tag="v69"),
+        "Nine groups are not an IPv6 address", "FEDGE_ESIP_URI")
+
+invalid(106, "tel-empty", req("INVITE", ruri="tel:", tag="te", body=SDP, extra=["Content-Type: application/sdp"]),
+        "A tel URI without a number", "FEDGE_ESIP_URI")
+
+invalid(107, "status-two-digits", msg("SIP/2.0 20 OK",
+                                      ["Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKs2", "Call-ID: s2@example.com",
+                                       "CSeq: 1 INVITE", "From: <sip:a@example.com>;tag=1", "To: <sip:b@example.com>;tag=2"]),
+        "Status-Code is 3DIGIT", "FEDGE_ESIP_STATUS|FEDGE_ESIP_START_LINE")
+
+invalid(108, "cseq-2pow31", req("OPTIONS", tag="c31").replace(b"CSeq: 1 OPTIONS", b"CSeq: 2147483648 OPTIONS"),
+        "RFC 3261 8.1.1.5: the CSeq number MUST be less than 2**31", "FEDGE_ESIP_CSEQ")
+
+valid(61, "route-ipv6-and-params", req("BYE", ruri="sip:bob@[2001:db8::4]:5061;transport=tls", tag="r6",
+                                       extra=["Route: <sip:[2001:db8::1]:5061;transport=tls;lr>, <sip:edge.fabrikam.test;lr>"]),
+      "IPv6 in Route and Request-URI with port and transport", method="BYE",
+      **{"route.count": "2", "route0": "<sip:[2001:db8::1]:5061;transport=tls;lr>", "ruri.host": "[2001:db8::4]",
+         "ruri.port": "5061", "ruri.transport": "tls"})
+
+valid(62, "cseq-max", req("OPTIONS", tag="cmx").replace(b"CSeq: 1 OPTIONS", b"CSeq: 2147483647 OPTIONS"),
+      "The largest CSeq number (2**31-1)", cseq="2147483647 OPTIONS")
+
 # URI corpus for fuzz_sip_uri: two URIs separated by a newline.
 URIS = [
     b"sip:alice@atlanta.example.com\nSIP:alice@AtLanTa.Example.com",
