@@ -130,8 +130,7 @@ static int verdict(const job_t *j, char *buf, size_t len)
         snprintf(buf, len, "DNS failure (%s: %s): cannot tell", dns_status_str(j->status),
                  j->detail);
         return -1;
-    case DNS_OK:
-        break;
+    case DNS_OK: break;
     }
     const char *first_outside = NULL, *first_noaddr = NULL;
     for (size_t i = 0; i < j->n_ordered; i++) {
@@ -153,8 +152,7 @@ static int verdict(const job_t *j, char *buf, size_t len)
         return (int)j->ordered[i];
     }
     if (first_outside)
-        snprintf(buf, len, "SRV target %s is outside domain %s: refused", first_outside,
-                 j->domain);
+        snprintf(buf, len, "SRV target %s is outside domain %s: refused", first_outside, j->domain);
     else if (first_noaddr)
         snprintf(buf, len, "SRV target %s has no address: partner unreachable", first_noaddr);
     else
@@ -185,7 +183,8 @@ static void print_text(const job_t *j, const char *vtext)
     }
     for (size_t i = 0; i < j->ntargets; i++) {
         const target_t *t = &j->targets[i];
-        printf("target   %s: %s", t->name, t->in_domain ? "in domain" : "OUTSIDE the domain: refused");
+        printf("target   %s: %s", t->name,
+               t->in_domain ? "in domain" : "OUTSIDE the domain: refused");
         if (t->n == 0)
             printf(", no address (%s%s%s)", dns_status_str(t->status), t->detail[0] ? ": " : "",
                    t->detail);
@@ -208,11 +207,10 @@ static void print_json(const job_t *j, const char *vtext, int vidx)
     json_object_set_new(o, "ttl", json_integer(j->ttl));
     json_t *recs = json_array();
     for (size_t i = 0; i < j->n; i++)
-        json_array_append_new(recs, json_pack("{s:i,s:i,s:i,s:s,s:i}", "priority",
-                                              (int)j->recs[i].priority, "weight",
-                                              (int)j->recs[i].weight, "port", (int)j->recs[i].port,
-                                              "target", j->recs[i].target, "ttl",
-                                              (json_int_t)j->recs[i].ttl));
+        json_array_append_new(
+            recs, json_pack("{s:i,s:i,s:i,s:s,s:i}", "priority", (int)j->recs[i].priority, "weight",
+                            (int)j->recs[i].weight, "port", (int)j->recs[i].port, "target",
+                            j->recs[i].target, "ttl", (json_int_t)j->recs[i].ttl));
     json_object_set_new(o, "records", recs);
     json_t *ord = json_array();
     for (size_t i = 0; i < j->n_ordered; i++)
@@ -228,10 +226,9 @@ static void print_json(const job_t *j, const char *vtext, int vidx)
                                                    dns_addr_str(&t->addrs[k], a, sizeof a),
                                                    "family", t->addrs[k].family == AF_INET6 ? 6 : 4,
                                                    "ttl", (json_int_t)t->addrs[k].ttl));
-        json_array_append_new(tg, json_pack("{s:s,s:b,s:s,s:s,s:o}", "target", t->name,
-                                            "in_domain", t->in_domain, "status",
-                                            dns_status_str(t->status), "detail", t->detail,
-                                            "addresses", addrs));
+        json_array_append_new(tg, json_pack("{s:s,s:b,s:s,s:s,s:o}", "target", t->name, "in_domain",
+                                            t->in_domain, "status", dns_status_str(t->status),
+                                            "detail", t->detail, "addresses", addrs));
     }
     json_object_set_new(o, "targets", tg);
     json_t *v = json_object();

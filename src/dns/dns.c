@@ -18,7 +18,7 @@ typedef struct poller poller_t;
 
 /* One request's wait on one cache entry. */
 struct part {
-    entry_t *e;       /* holds a reference */
+    entry_t *e; /* holds a reference */
     dns_req_t *req;
     part_t *next, *prev; /* in e->waiters while waiting */
     bool waiting;
@@ -48,16 +48,16 @@ struct dns_req {
 
 struct entry {
     dns_t *dns;
-    entry_t *hnext;              /* hash chain */
-    entry_t *lnext, *lprev;      /* LRU list (completed entries in the table) */
+    entry_t *hnext;         /* hash chain */
+    entry_t *lnext, *lprev; /* LRU list (completed entries in the table) */
     unsigned refs;
     bool in_table;
-    bool pending;                /* query in flight */
+    bool pending; /* query in flight */
     int qtype;
     char name[DNS_NAME_MAX + 1];
     part_t *waiters;
     uint64_t fetched_ms, expires_ms;
-    dns__answer_t ans;           /* status, records, detail */
+    dns__answer_t ans; /* status, records, detail */
 };
 
 struct poller {
@@ -238,9 +238,7 @@ static void entry_complete(dns_t *d, entry_t *e)
         life_ms = (uint64_t)t * 1000;
         break;
     }
-    default:
-        life_ms = d->o.fail_ttl_ms;
-        break;
+    default: life_ms = d->o.fail_ttl_ms; break;
     }
     e->pending = false;
     e->fetched_ms = now;
@@ -287,8 +285,9 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, i
         dns__parse_answer(abuf, (size_t)alen, e->name, e->qtype, &e->ans);
     } else if (status == ARES_ETIMEOUT) {
         e->ans.status = DNS_TIMEOUT;
-        snprintf(e->ans.detail, sizeof e->ans.detail, "no answer from %.80s (%d timeouts, first after %u ms)",
-                 d->servers_text, timeouts, d->o.timeout_ms);
+        snprintf(e->ans.detail, sizeof e->ans.detail,
+                 "no answer from %.80s (%d timeouts, first after %u ms)", d->servers_text, timeouts,
+                 d->o.timeout_ms);
     } else {
         e->ans.status = DNS_SERVFAIL;
         snprintf(e->ans.detail, sizeof e->ans.detail, "%.40s (%.80s)", ares_status_text(status),
@@ -453,8 +452,8 @@ int dns_new(uv_loop_t *loop, const dns_opts_t *opts, dns_t **out, fedge_err_t *e
             for (struct ares_addr_port_node *s = list; s; s = s->next) {
                 char ip[INET6_ADDRSTRLEN];
                 inet_ntop(s->family, (const void *)&s->addr, ip, sizeof ip);
-                int w = snprintf(d->servers_text + used, sizeof d->servers_text - used,
-                                 "%s%s:%d", used ? "," : "", ip, s->udp_port ? s->udp_port : 53);
+                int w = snprintf(d->servers_text + used, sizeof d->servers_text - used, "%s%s:%d",
+                                 used ? "," : "", ip, s->udp_port ? s->udp_port : 53);
                 if (w < 0 || (size_t)w >= sizeof d->servers_text - used)
                     break;
                 used += (size_t)w;

@@ -32,29 +32,29 @@ typedef struct {
      * names; default port 53). NULL or "" = the system configuration
      * (/etc/resolv.conf). */
     const char *servers;
-    unsigned timeout_ms;    /* first try's timeout per server (default 2000) */
-    unsigned tries;         /* tries per server (default 2) */
-    unsigned cache_max;     /* cached answers kept, LRU beyond (default 4096) */
-    unsigned max_inflight;  /* distinct queries in flight (default 1024) */
-    unsigned pos_ttl_max;   /* cap on positive TTLs, seconds (default 86400) */
-    unsigned neg_ttl_min;   /* floor for NXDOMAIN/NODATA caching, s (default 5);
-                               also used when the answer carries no SOA */
-    unsigned neg_ttl_max;   /* cap for NXDOMAIN/NODATA caching, s (default 300) */
-    unsigned fail_ttl_ms;   /* how long a timeout/SERVFAIL is remembered, so
-                               one dead look-up is not repeated by every
-                               request (default 2000; 0 = not at all) */
+    unsigned timeout_ms;   /* first try's timeout per server (default 2000) */
+    unsigned tries;        /* tries per server (default 2) */
+    unsigned cache_max;    /* cached answers kept, LRU beyond (default 4096) */
+    unsigned max_inflight; /* distinct queries in flight (default 1024) */
+    unsigned pos_ttl_max;  /* cap on positive TTLs, seconds (default 86400) */
+    unsigned neg_ttl_min;  /* floor for NXDOMAIN/NODATA caching, s (default 5);
+                              also used when the answer carries no SOA */
+    unsigned neg_ttl_max;  /* cap for NXDOMAIN/NODATA caching, s (default 300) */
+    unsigned fail_ttl_ms;  /* how long a timeout/SERVFAIL is remembered, so
+                              one dead look-up is not repeated by every
+                              request (default 2000; 0 = not at all) */
 } dns_opts_t;
 
 /* Outcome of a look-up. */
 typedef enum {
-    DNS_OK = 0,      /* records found */
-    DNS_NXDOMAIN,    /* the name does not exist */
-    DNS_NODATA,      /* the name exists but has no record of that type */
-    DNS_NOSERVICE,   /* SRV: a single record with target "." (RFC 2782):
-                        the service is decidedly not offered there */
-    DNS_TIMEOUT,     /* no server answered within timeout/tries */
-    DNS_SERVFAIL,    /* server failure, refusal, unreachable server or a
-                        malformed answer: the result's detail says which */
+    DNS_OK = 0,    /* records found */
+    DNS_NXDOMAIN,  /* the name does not exist */
+    DNS_NODATA,    /* the name exists but has no record of that type */
+    DNS_NOSERVICE, /* SRV: a single record with target "." (RFC 2782):
+                      the service is decidedly not offered there */
+    DNS_TIMEOUT,   /* no server answered within timeout/tries */
+    DNS_SERVFAIL,  /* server failure, refusal, unreachable server or a
+                      malformed answer: the result's detail says which */
 } dns_status_t;
 
 /* Short lower-case name of a status ("ok", "nxdomain", ...); never NULL. */
@@ -74,23 +74,23 @@ typedef struct {
  * valid only during the callback: copy what you keep. */
 typedef struct {
     dns_status_t status;
-    const char *name;      /* the name looked up, normalized (lower case) */
-    const char *detail;    /* why, for a status other than DNS_OK; else "" */
-    bool cached;           /* answered from the cache, no query was sent */
-    uint32_t ttl;          /* seconds this answer stays cached (positive:
-                              smallest record TTL; negative: the negative TTL) */
-    size_t n;              /* records as received */
+    const char *name;   /* the name looked up, normalized (lower case) */
+    const char *detail; /* why, for a status other than DNS_OK; else "" */
+    bool cached;        /* answered from the cache, no query was sent */
+    uint32_t ttl;       /* seconds this answer stays cached (positive:
+                           smallest record TTL; negative: the negative TTL) */
+    size_t n;           /* records as received */
     const dns_srv_t *records;
-    size_t n_ordered;      /* usable targets in RFC 2782 order: lowest
-                              priority first, weighted random within a
-                              priority (a fresh draw for every delivery);
-                              "." targets are left out */
+    size_t n_ordered; /* usable targets in RFC 2782 order: lowest
+                         priority first, weighted random within a
+                         priority (a fresh draw for every delivery);
+                         "." targets are left out */
     const dns_srv_t *const *ordered;
 } dns_srv_result_t;
 
 /* One address with its remaining TTL. */
 typedef struct {
-    int family;  /* AF_INET or AF_INET6 */
+    int family; /* AF_INET or AF_INET6 */
     union {
         struct in_addr v4;
         struct in6_addr v6;
@@ -100,10 +100,10 @@ typedef struct {
 
 /* Families asked for by dns_resolve_host (a bit mask). */
 enum {
-    DNS_AF_INET = 1,       /* A records */
-    DNS_AF_INET6 = 2,      /* AAAA records */
+    DNS_AF_INET = 1,  /* A records */
+    DNS_AF_INET6 = 2, /* AAAA records */
     DNS_AF_ANY = 3,
-    DNS_PREFER_INET6 = 4,  /* list IPv6 addresses before IPv4 (default: IPv4 first) */
+    DNS_PREFER_INET6 = 4, /* list IPv6 addresses before IPv4 (default: IPv4 first) */
 };
 
 /* The result handed to a dns_host_cb; valid only during the callback. With
@@ -114,8 +114,8 @@ typedef struct {
     dns_status_t status;
     const char *name;
     const char *detail;
-    bool cached;           /* every part came from the cache */
-    uint32_t ttl;          /* smallest remaining TTL of the parts */
+    bool cached;  /* every part came from the cache */
+    uint32_t ttl; /* smallest remaining TTL of the parts */
     size_t n;
     const dns_addr_t *addrs;
 } dns_host_result_t;
@@ -125,12 +125,12 @@ typedef void (*dns_host_cb)(void *user, const dns_host_result_t *res);
 
 /* Counters, for tests and metrics. */
 typedef struct {
-    uint64_t queries;      /* queries handed to c-ares (one per name+type miss) */
-    uint64_t cache_hits;   /* request parts answered from a fresh cache entry */
-    uint64_t coalesced;    /* request parts that joined a query in flight */
-    uint64_t evictions;    /* cache entries dropped by the size bound */
-    size_t entries;        /* answers in the cache now */
-    size_t inflight;       /* queries in flight now */
+    uint64_t queries;    /* queries handed to c-ares (one per name+type miss) */
+    uint64_t cache_hits; /* request parts answered from a fresh cache entry */
+    uint64_t coalesced;  /* request parts that joined a query in flight */
+    uint64_t evictions;  /* cache entries dropped by the size bound */
+    size_t entries;      /* answers in the cache now */
+    size_t inflight;     /* queries in flight now */
 } dns_stats_t;
 
 /* Fills o with the defaults documented in dns_opts_t (servers = NULL). */

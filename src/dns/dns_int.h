@@ -19,13 +19,13 @@ enum {
 
 /* A parsed answer. srv targets are owned (fedge_malloc'd strings). */
 typedef struct {
-    dns_status_t status;   /* DNS_OK, NXDOMAIN, NODATA, NOSERVICE or SERVFAIL */
+    dns_status_t status; /* DNS_OK, NXDOMAIN, NODATA, NOSERVICE or SERVFAIL */
     bool has_soa;
-    uint32_t neg_ttl;      /* min(SOA TTL, SOA MINIMUM) when has_soa */
-    uint32_t min_ttl;      /* smallest TTL of the kept records */
+    uint32_t neg_ttl; /* min(SOA TTL, SOA MINIMUM) when has_soa */
+    uint32_t min_ttl; /* smallest TTL of the kept records */
     size_t n;
-    dns_srv_t *srv;        /* qtype SRV */
-    dns_addr_t *addrs;     /* qtype A / AAAA */
+    dns_srv_t *srv;    /* qtype SRV */
+    dns_addr_t *addrs; /* qtype A / AAAA */
     char detail[128];
 } dns__answer_t;
 

@@ -404,8 +404,8 @@ socklen_t dns_addr_to_sockaddr(const dns_addr_t *addr, uint16_t port, struct soc
 
 const char *dns_addr_str(const dns_addr_t *addr, char *buf, size_t len)
 {
-    if (!inet_ntop(addr->family, addr->family == AF_INET6 ? (const void *)&addr->u.v6
-                                                          : (const void *)&addr->u.v4,
+    if (!inet_ntop(addr->family,
+                   addr->family == AF_INET6 ? (const void *)&addr->u.v6 : (const void *)&addr->u.v4,
                    buf, (socklen_t)len))
         snprintf(buf, len, "?");
     return buf;

@@ -65,12 +65,19 @@ static int free_port(void)
 }
 
 /* Sends one raw query over UDP; returns the answer length (0 on timeout). */
-static int raw_query(int port, const char *name, int qtype, uint8_t *ans, size_t anslen, int wait_ms)
+static int raw_query(int port, const char *name, int qtype, uint8_t *ans, size_t anslen,
+                     int wait_ms)
 {
     uint8_t q[300];
     size_t o = 0;
-    q[o++] = 0x12; q[o++] = 0x34; q[o++] = 0x01; q[o++] = 0x00;
-    q[o++] = 0; q[o++] = 1; memset(q + o, 0, 6); o += 6;
+    q[o++] = 0x12;
+    q[o++] = 0x34;
+    q[o++] = 0x01;
+    q[o++] = 0x00;
+    q[o++] = 0;
+    q[o++] = 1;
+    memset(q + o, 0, 6);
+    o += 6;
     const char *p = name;
     while (*p) {
         const char *dot = strchr(p, '.');
@@ -81,11 +88,15 @@ static int raw_query(int port, const char *name, int qtype, uint8_t *ans, size_t
         p += l + (dot ? 1 : 0);
     }
     q[o++] = 0;
-    q[o++] = (uint8_t)(qtype >> 8); q[o++] = (uint8_t)qtype; q[o++] = 0; q[o++] = 1;
+    q[o++] = (uint8_t)(qtype >> 8);
+    q[o++] = (uint8_t)qtype;
+    q[o++] = 0;
+    q[o++] = 1;
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     struct timeval tv = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     sendto(s, q, o, 0, (struct sockaddr *)&a, sizeof a);
     ssize_t n = recv(s, ans, anslen, 0);
@@ -114,10 +125,19 @@ static void dm_start(dnsmasq_t *m, const char *const *extra)
     snprintf(logarg, sizeof logarg, "--log-facility=%s", m->log);
     const char *argv[128];
     int n = 0;
-    const char *base[] = {"/usr/sbin/dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts",
-                          "--conf-file=/dev/null", portarg, "--listen-address=127.0.0.1",
-                          "--bind-interfaces", "--user=root", "--group=root", "--log-queries",
-                          logarg, "--pid-file="};
+    const char *base[] = {"/usr/sbin/dnsmasq",
+                          "--no-daemon",
+                          "--no-resolv",
+                          "--no-hosts",
+                          "--conf-file=/dev/null",
+                          portarg,
+                          "--listen-address=127.0.0.1",
+                          "--bind-interfaces",
+                          "--user=root",
+                          "--group=root",
+                          "--log-queries",
+                          logarg,
+                          "--pid-file="};
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
         argv[n++] = base[i];
     for (size_t i = 0; extra && extra[i]; i++) {
@@ -389,7 +409,7 @@ static void test_srv_order_priority(void **state)
     uint64_t seed = 1;
     for (int i = 0; i < 200; i++) {
         size_t k = dns_srv_order(r, 5, seq_rng, &seed, out);
-        assert_int_equal(k, 4);                  /* "." left out */
+        assert_int_equal(k, 4); /* "." left out */
         assert_string_equal(r[out[0]].target, "a");
         assert_string_equal(r[out[1]].target, "b");
         assert_true(r[out[2]].priority == 20 && r[out[3]].priority == 20);
@@ -500,31 +520,70 @@ static size_t build_srv_response(uint8_t *b)
     const uint8_t qn[] = {2, '_', 's', 4, '_', 't', 'c', 'p', 1, 'a', 4, 't', 'e', 's', 't', 0};
     memcpy(b + o, qn, sizeof qn);
     o += sizeof qn;
-    b[o++] = 0; b[o++] = 33; b[o++] = 0; b[o++] = 1;
+    b[o++] = 0;
+    b[o++] = 33;
+    b[o++] = 0;
+    b[o++] = 1;
     for (int i = 0; i < 2; i++) {
-        b[o++] = 0xC0; b[o++] = 12;                       /* owner: qname */
-        b[o++] = 0; b[o++] = 33; b[o++] = 0; b[o++] = 1;  /* SRV IN */
-        b[o++] = 0; b[o++] = 0; b[o++] = 0; b[o++] = (uint8_t)(30 + i); /* ttl */
-        b[o++] = 0; b[o++] = 6 + 5 + 2;                   /* rdlen */
-        b[o++] = 0; b[o++] = (uint8_t)(10 + i);           /* priority */
-        b[o++] = 0; b[o++] = 5;                           /* weight */
-        b[o++] = 0x13; b[o++] = 0xC5;                     /* 5061 */
-        b[o++] = 4; b[o++] = 'E'; b[o++] = 'd'; b[o++] = 'g'; b[o++] = (uint8_t)('1' + i);
-        b[o++] = 0xC0; b[o++] = 12 + 3 + 5;               /* -> "a.test" */
+        b[o++] = 0xC0;
+        b[o++] = 12; /* owner: qname */
+        b[o++] = 0;
+        b[o++] = 33;
+        b[o++] = 0;
+        b[o++] = 1; /* SRV IN */
+        b[o++] = 0;
+        b[o++] = 0;
+        b[o++] = 0;
+        b[o++] = (uint8_t)(30 + i); /* ttl */
+        b[o++] = 0;
+        b[o++] = 6 + 5 + 2; /* rdlen */
+        b[o++] = 0;
+        b[o++] = (uint8_t)(10 + i); /* priority */
+        b[o++] = 0;
+        b[o++] = 5; /* weight */
+        b[o++] = 0x13;
+        b[o++] = 0xC5; /* 5061 */
+        b[o++] = 4;
+        b[o++] = 'E';
+        b[o++] = 'd';
+        b[o++] = 'g';
+        b[o++] = (uint8_t)('1' + i);
+        b[o++] = 0xC0;
+        b[o++] = 12 + 3 + 5; /* -> "a.test" */
     }
     /* SOA: owner a.test, mname ns.a.test, rname h.a.test, ttl 100, minimum 40 */
-    b[o++] = 0xC0; b[o++] = 20;
-    b[o++] = 0; b[o++] = 6; b[o++] = 0; b[o++] = 1;
-    b[o++] = 0; b[o++] = 0; b[o++] = 0; b[o++] = 100;
+    b[o++] = 0xC0;
+    b[o++] = 20;
+    b[o++] = 0;
+    b[o++] = 6;
+    b[o++] = 0;
+    b[o++] = 1;
+    b[o++] = 0;
+    b[o++] = 0;
+    b[o++] = 0;
+    b[o++] = 100;
     size_t rdlen_at = o;
     o += 2;
     size_t rd = o;
-    b[o++] = 2; b[o++] = 'n'; b[o++] = 's'; b[o++] = 0xC0; b[o++] = 20;
-    b[o++] = 1; b[o++] = 'h'; b[o++] = 0xC0; b[o++] = 20;
+    b[o++] = 2;
+    b[o++] = 'n';
+    b[o++] = 's';
+    b[o++] = 0xC0;
+    b[o++] = 20;
+    b[o++] = 1;
+    b[o++] = 'h';
+    b[o++] = 0xC0;
+    b[o++] = 20;
     for (int i = 0; i < 4; i++) {
-        b[o++] = 0; b[o++] = 0; b[o++] = 0; b[o++] = 1;
+        b[o++] = 0;
+        b[o++] = 0;
+        b[o++] = 0;
+        b[o++] = 1;
     }
-    b[o++] = 0; b[o++] = 0; b[o++] = 0; b[o++] = 40;
+    b[o++] = 0;
+    b[o++] = 0;
+    b[o++] = 0;
+    b[o++] = 40;
     b[rdlen_at] = 0;
     b[rdlen_at + 1] = (uint8_t)(o - rd);
     return o;
@@ -639,7 +698,8 @@ static void test_srv_live_order_and_weights(void **state)
 {
     (void)state;
     dnsmasq_t m = {0};
-    const char *args[] = {"--local=/test/", "--local-ttl=60",
+    const char *args[] = {"--local=/test/",
+                          "--local-ttl=60",
                           "--srv-host=_sipfederationtls._tcp.w.test,first.w.test,5061,5,0",
                           "--srv-host=_sipfederationtls._tcp.w.test,a.w.test,5061,10,60",
                           "--srv-host=_sipfederationtls._tcp.w.test,b.w.test,5062,10,20",
@@ -678,7 +738,8 @@ static void test_srv_live_order_and_weights(void **state)
     int done = 0;
     for (int i = 0; i < N; i++) {
         memset(&caps[i], 0, sizeof caps[i]);
-        assert_int_equal(dns_resolve_srv(d, "_sipfederationtls._tcp.w.test", srv_cb, &caps[i], NULL), 0);
+        assert_int_equal(
+            dns_resolve_srv(d, "_sipfederationtls._tcp.w.test", srv_cb, &caps[i], NULL), 0);
     }
     int count[3] = {0};
     for (int spins = 0; spins < 100 && done < N; spins++) {
@@ -716,9 +777,12 @@ static void test_host_a_aaaa_ttl(void **state)
 {
     (void)state;
     dnsmasq_t m = {0};
-    const char *args[] = {"--local=/test/", "--host-record=edge1.h.test,127.0.0.2,::2,7",
+    const char *args[] = {"--local=/test/",
+                          "--host-record=edge1.h.test,127.0.0.2,::2,7",
                           "--host-record=edge1.h.test,127.0.0.3,9",
-                          "--host-record=v6only.h.test,::5,11", NULL};
+                          "--host-record=v6only.h.test,::5,11",
+                          "--cname=alias.h.test,edge1.h.test,13",
+                          NULL};
     dm_start(&m, args);
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -750,6 +814,12 @@ static void test_host_a_aaaa_ttl(void **state)
     assert_int_equal(h.addrs[0].family, AF_INET6);
     assert_int_equal(h.n, 3);
 
+    /* a CNAME is followed within the answer */
+    resolve_host_sync(&loop, d, "alias.h.test", DNS_AF_INET, &h);
+    assert_int_equal(h.status, DNS_OK);
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.addrs[0].family, AF_INET);
+
     /* one family only */
     resolve_host_sync(&loop, d, "v6only.h.test", DNS_AF_INET6, &h);
     assert_int_equal(h.status, DNS_OK);
@@ -777,9 +847,12 @@ static void test_negative_cached(void **state)
     (void)state;
     dnsmasq_t m = {0};
     /* authoritative mode: negative answers carry the SOA (minimum = auth-ttl) */
-    const char *args[] = {"--auth-server=ns.n.test,127.0.0.1", "--auth-zone=n.test",
-                          "--auth-ttl=9", "--host-record=only4.n.test,127.0.0.7",
-                          "--srv-host=_sips._tcp.n.test,only4.n.test,5061,1,1", NULL};
+    const char *args[] = {"--auth-server=ns.n.test,127.0.0.1",
+                          "--auth-zone=n.test",
+                          "--auth-ttl=9",
+                          "--host-record=only4.n.test,127.0.0.7",
+                          "--srv-host=_sips._tcp.n.test,only4.n.test,5061,1,1",
+                          NULL};
     dm_start(&m, args);
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -861,7 +934,7 @@ static void test_ttl_expiry_and_renumbering(void **state)
     dm_stop(&m);
     dm_start(&m, v2);
     resolve_srv_sync(&loop, d, "_sipfederationtls._tcp.r.test", &c);
-    assert_true(c.cached);                          /* still within the TTL */
+    assert_true(c.cached); /* still within the TTL */
     assert_string_equal(c.ordered[0], "edge-old.r.test");
     run_for(&loop, 2100);
     resolve_srv_sync(&loop, d, "_sipfederationtls._tcp.r.test", &c);
@@ -880,10 +953,12 @@ static void test_coalescing(void **state)
 {
     (void)state;
     dnsmasq_t m = {0};
-    const char *args[] = {"--local=/test/", "--local-ttl=30",
+    const char *args[] = {"--local=/test/",
+                          "--local-ttl=30",
                           "--srv-host=_sipfederationtls._tcp.co.test,e1.co.test,5061,1,10",
                           "--srv-host=_sipfederationtls._tcp.co.test,e2.co.test,5061,1,10",
-                          "--host-record=e1.co.test,127.0.0.2", NULL};
+                          "--host-record=e1.co.test,127.0.0.2",
+                          NULL};
     dm_start(&m, args);
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -894,7 +969,8 @@ static void test_coalescing(void **state)
     memset(h, 0, sizeof h);
     int total = 0;
     for (int i = 0; i < 10; i++) {
-        assert_int_equal(dns_resolve_srv(d, "_sipfederationtls._tcp.co.test", srv_cb, &c[i], NULL), 0);
+        assert_int_equal(dns_resolve_srv(d, "_sipfederationtls._tcp.co.test", srv_cb, &c[i], NULL),
+                         0);
         assert_int_equal(dns_resolve_host(d, "e1.co.test", DNS_AF_ANY, host_cb, &h[i], NULL), 0);
     }
     dns_stats_t st;
@@ -979,9 +1055,12 @@ static void test_timeout_bounded_while_good_server_answers(void **state)
     srv_cap_t cb_bad = {.loop = &loop}, cb_good = {.loop = &loop}, cb_both = {.loop = &loop};
     uv_update_time(&loop);
     uint64_t t0 = uv_now(&loop);
-    assert_int_equal(dns_resolve_srv(dbad, "_sipfederationtls._tcp.t.test", srv_cb, &cb_bad, NULL), 0);
-    assert_int_equal(dns_resolve_srv(dgood, "_sipfederationtls._tcp.t.test", srv_cb, &cb_good, NULL), 0);
-    assert_int_equal(dns_resolve_srv(dboth, "_sipfederationtls._tcp.t.test", srv_cb, &cb_both, NULL), 0);
+    assert_int_equal(dns_resolve_srv(dbad, "_sipfederationtls._tcp.t.test", srv_cb, &cb_bad, NULL),
+                     0);
+    assert_int_equal(
+        dns_resolve_srv(dgood, "_sipfederationtls._tcp.t.test", srv_cb, &cb_good, NULL), 0);
+    assert_int_equal(
+        dns_resolve_srv(dboth, "_sipfederationtls._tcp.t.test", srv_cb, &cb_both, NULL), 0);
     assert_true(run_until(&loop, &cb_good.calls, 1, 3000));
     assert_int_equal(cb_good.status, DNS_OK);
     assert_int_equal(cb_bad.calls, 0);
@@ -989,7 +1068,8 @@ static void test_timeout_bounded_while_good_server_answers(void **state)
     assert_true(run_until(&loop, &cb_bad.calls, 1, 3000));
     assert_int_equal(cb_bad.status, DNS_TIMEOUT);
     uint64_t took = cb_bad.at_ms - t0;
-    print_message("timeout after %llu ms (bound 200 * (1 + 2) = 600 ms)\n", (unsigned long long)took);
+    print_message("timeout after %llu ms (bound 200 * (1 + 2) = 600 ms)\n",
+                  (unsigned long long)took);
     assert_true(took >= 200 && took <= 600 + 250);
     assert_non_null(strstr(cb_bad.detail, bad));
     /* the pair with a dead first server still resolves through the second */
@@ -1060,8 +1140,8 @@ static void test_truncated_udp_retried_over_tcp(void **state)
     args[n++] = "--local-ttl=30";
     for (int i = 0; i < 40; i++) {
         snprintf(recs[i], sizeof recs[i],
-                 "--srv-host=_sipfederationtls._tcp.big.test,edge%02d.pool.big.test,5061,%d,%d",
-                 i, i / 10, 1 + i);
+                 "--srv-host=_sipfederationtls._tcp.big.test,edge%02d.pool.big.test,5061,%d,%d", i,
+                 i / 10, 1 + i);
         args[n++] = recs[i];
     }
     args[n] = NULL;
@@ -1139,7 +1219,8 @@ static void test_cancel_and_free_safety(void **state)
     /* dns_free from inside a callback, with another result still queued */
     reent_t x = {.d = d};
     srv_cap_t later = {0};
-    assert_int_equal(dns_resolve_srv(d, "_sipfederationtls._tcp.c.test", free_from_cb, &x, NULL), 0);
+    assert_int_equal(dns_resolve_srv(d, "_sipfederationtls._tcp.c.test", free_from_cb, &x, NULL),
+                     0);
     assert_int_equal(dns_resolve_srv(d, "_sipfederationtls._tcp.c.test", srv_cb, &later, NULL), 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(x.calls, 1);
@@ -1160,10 +1241,14 @@ static void test_cache_bound(void **state)
 {
     (void)state;
     dnsmasq_t m = {0};
-    const char *args[] = {"--local=/test/", "--local-ttl=30",
-                          "--host-record=h1.b.test,127.0.0.1", "--host-record=h2.b.test,127.0.0.2",
-                          "--host-record=h3.b.test,127.0.0.3", "--host-record=h4.b.test,127.0.0.4",
-                          "--host-record=h5.b.test,127.0.0.5", NULL};
+    const char *args[] = {"--local=/test/",
+                          "--local-ttl=30",
+                          "--host-record=h1.b.test,127.0.0.1",
+                          "--host-record=h2.b.test,127.0.0.2",
+                          "--host-record=h3.b.test,127.0.0.3",
+                          "--host-record=h4.b.test,127.0.0.4",
+                          "--host-record=h5.b.test,127.0.0.5",
+                          NULL};
     dm_start(&m, args);
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -1193,7 +1278,8 @@ static void test_cache_bound(void **state)
     memset(x, 0, sizeof x);
     assert_int_equal(dns_resolve_host(d, "n1.b.test", DNS_AF_INET, host_cb, &x[0], NULL), 0);
     assert_int_equal(dns_resolve_host(d, "n2.b.test", DNS_AF_INET, host_cb, &x[1], NULL), 0);
-    assert_int_equal(dns_resolve_host(d, "n3.b.test", DNS_AF_INET, host_cb, &x[2], NULL), FEDGE_ELIMIT);
+    assert_int_equal(dns_resolve_host(d, "n3.b.test", DNS_AF_INET, host_cb, &x[2], NULL),
+                     FEDGE_ELIMIT);
     finish(&loop, d);
     assert_int_equal(x[0].calls + x[1].calls + x[2].calls, 0);
     dm_stop(&m);
