@@ -158,6 +158,14 @@ static int build_ctx(const net_tls_t *t, SSL_CTX **out, fedge_err_t *e)
                        ossl_reason());
         goto fail;
     }
+    if (t->certificate) {
+        /* Send our chain without its root: a root in the chain is useless
+         * to the peer (it must have it already) and costs every peer that
+         * stores our chain a parsed certificate per connection. Built once
+         * here from the certificate file and the trust anchors. */
+        (void)SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT |
+                                                SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR);
+    }
     ERR_clear_error();
     *out = ctx;
     return 0;
