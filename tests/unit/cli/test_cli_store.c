@@ -1,0 +1,346 @@
+/* test_cli_store.c — the store commands of the fedge command line (domain,
+ * provider, policy, edge, watchlist) run through cli_main against a real
+ * store: exit codes, messages naming the option, JSON output, -c FILE. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "store/store.h"
+
+static char tmpdir[64];
+static char dbpath[128];
+static char out[65536], errtext[8192];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(tmpdir, "/tmp/fedge-cli-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(dbpath, sizeof(dbpath), "%s/fedge.db", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t len = fread(buf, 1, n - 1, f);
+    buf[len] = 0;
+    fclose(f);
+}
+
+/* Runs `fedge <args...> --store DB` (or with the arguments as given when
+ * the list contains "-c"), capturing stdout and stderr. */
+static int run(const char *first, ...)
+{
+    const char *argv[32] = {"fedge"};
+    int argc = 1;
+    bool has_c = false;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *)) {
+        argv[argc++] = a;
+        if (!strcmp(a, "-c"))
+            has_c = true;
+    }
+    va_end(ap);
+    if (!has_c) {
+        argv[argc++] = "--store";
+        argv[argc++] = dbpath;
+    }
+    argv[argc] = NULL;
+    char op[160], ep[160];
+    snprintf(op, sizeof(op), "%s/out.txt", tmpdir);
+    snprintf(ep, sizeof(ep), "%s/err.txt", tmpdir);
+    fflush(stdout);
+    fflush(stderr);
+    int so = dup(1), se = dup(2);
+    int fo = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fo, 1);
+    dup2(fe, 2);
+    int rc = cli_main(argc, (char **)argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(so, 1);
+    dup2(se, 2);
+    close(so);
+    close(se);
+    close(fo);
+    close(fe);
+    slurp(op, out, sizeof(out));
+    slurp(ep, errtext, sizeof(errtext));
+    return rc;
+}
+
+static json_t *out_json(void)
+{
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    if (!j)
+        fail_msg("not JSON (%s): %s", je.text, out);
+    return j;
+}
+
+static void test_domain_commands(void **state)
+{
+    (void)state;
+    assert_int_equal(run("domain", "allow", "Fabrikam.COM", "--proxy-fqdn", "edge.fabrikam.com",
+                         "--comment", "since 2024", "--monitor", NULL),
+                     0);
+    assert_int_equal(run("domain", "allow", "northwind.com", NULL), 0);
+    assert_int_equal(run("domain", "block", "evil.com", "--comment", "spam", NULL), 0);
+    /* Allowed and blocked at once: refused, with the way out. */
+    assert_int_equal(run("domain", "allow", "evil.com", NULL), 1);
+    assert_non_null(strstr(errtext, "both allowed and blocked"));
+    /* Bad input: exit 2, naming the field and the expected form. */
+    assert_int_equal(run("domain", "allow", "bad_domain", NULL), 2);
+    assert_non_null(strstr(errtext, "domain 'bad_domain'"));
+    assert_non_null(strstr(errtext, "expected"));
+    assert_int_equal(run("domain", "allow", "ok.com", "--proxy-fqdn", "1.2.3.4", NULL), 2);
+    assert_non_null(strstr(errtext, "proxy-fqdn"));
+    assert_int_equal(run("domain", "allow", "ok.com", "--bogus", NULL), 2);
+    assert_non_null(strstr(errtext, "unknown option '--bogus'"));
+    assert_non_null(strstr(errtext, "usage: fedge domain allow"));
+    assert_int_equal(run("domain", "allow", NULL), 2);
+    assert_int_equal(run("domain", "frobnicate", "x.com", NULL), 2);
+    assert_int_equal(run("domain", "list", "--json", NULL), 0);
+    json_t *j = out_json();
+    json_t *al = json_object_get(j, "allowed");
+    assert_int_equal(json_array_size(al), 2);
+    json_t *f = json_array_get(al, 0);
+    assert_string_equal(json_string_value(json_object_get(f, "domain")), "fabrikam.com");
+    assert_string_equal(json_string_value(json_object_get(f, "type")), "partner-server");
+    assert_string_equal(json_string_value(json_object_get(f, "proxy_fqdn")), "edge.fabrikam.com");
+    assert_true(json_is_true(json_object_get(f, "monitor")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(al, 1), "type")),
+                        "allowed-domain");
+    assert_int_equal(json_array_size(json_object_get(j, "blocked")), 1);
+    json_decref(j);
+    assert_int_equal(run("domain", "list", NULL), 0);
+    assert_non_null(strstr(out, "edge.fabrikam.com"));
+    assert_non_null(strstr(out, "blocked  evil.com"));
+    assert_int_equal(run("domain", "remove", "evil.com", NULL), 0);
+    assert_int_equal(run("domain", "remove", "evil.com", NULL), 1);
+    assert_non_null(strstr(errtext, "neither allowed nor blocked"));
+}
+
+static void test_provider_commands(void **state)
+{
+    (void)state;
+    assert_int_equal(run("provider", "add", "hoster", "--proxy-fqdn", "sip.hoster.com", NULL), 2);
+    assert_non_null(strstr(errtext, "--kind"));
+    assert_int_equal(run("provider", "add", "hoster", "--proxy-fqdn", "sip.hoster.com", "--kind",
+                         "cloud", NULL),
+                     2);
+    assert_non_null(strstr(errtext, "--kind 'cloud': expected hosting or public"));
+    assert_int_equal(run("provider", "add", "hoster", "--proxy-fqdn", "sip.hoster.com", "--kind",
+                         "hosting", "--domains", "hosted.com, hosted2.com", "--verification",
+                         "use-source", NULL),
+                     0);
+    assert_int_equal(run("provider", "add", "pub", "--proxy-fqdn", "SIP.HOSTER.com", "--kind",
+                         "public", NULL),
+                     1);
+    assert_non_null(strstr(errtext, "already the proxy of provider hoster"));
+    assert_int_equal(run("provider", "set", "hoster", "--enabled", "--disabled", NULL), 2);
+    assert_int_equal(run("provider", "set", "hoster", "--disabled", NULL), 0);
+    assert_int_equal(run("provider", "set", "ghost", "--disabled", NULL), 1);
+    assert_int_equal(run("provider", "list", "--json", NULL), 0);
+    json_t *j = out_json();
+    json_t *p = json_array_get(json_object_get(j, "providers"), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "name")), "hoster");
+    assert_string_equal(json_string_value(json_object_get(p, "kind")), "hosting");
+    assert_string_equal(json_string_value(json_object_get(p, "verification")), "use-source");
+    assert_true(json_is_false(json_object_get(p, "enabled")));
+    assert_int_equal(json_array_size(json_object_get(p, "domains")), 2);
+    json_decref(j);
+    assert_int_equal(run("provider", "remove", "hoster", NULL), 0);
+    assert_int_equal(run("provider", "list", NULL), 0);
+    assert_null(strstr(out, "hoster"));
+}
+
+static void test_policy_commands(void **state)
+{
+    (void)state;
+    assert_int_equal(run("policy", "set", "global", "--public", "maybe", NULL), 2);
+    assert_non_null(strstr(errtext, "--public 'maybe': expected on or off"));
+    assert_int_equal(run("policy", "set", "site:EMEA", "--federation", "off", "--public", "on",
+                         NULL),
+                     0);
+    assert_int_equal(run("policy", "set", "partners", "--federation", "on", NULL), 0);
+    assert_int_equal(run("policy", "set", "bad:scope", NULL), 2);
+    assert_non_null(strstr(errtext, "expected global, site:NAME or NAME"));
+    assert_int_equal(run("policy", "assign", "Alice@Contoso.com", "partners", NULL), 0);
+    assert_int_equal(run("policy", "assign", "alice", "partners", NULL), 2);
+    assert_non_null(strstr(errtext, "user@domain"));
+    assert_int_equal(run("policy", "assign", "bob@contoso.com", "ghost", NULL), 1);
+    assert_int_equal(run("policy", "list", "--json", NULL), 0);
+    json_t *j = out_json();
+    json_t *pol = json_object_get(j, "policies");
+    assert_int_equal(json_array_size(pol), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(pol, 1), "scope")),
+                        "site:emea");
+    assert_true(json_is_false(json_object_get(json_array_get(pol, 1), "federation")));
+    json_t *as = json_array_get(json_object_get(j, "assignments"), 0);
+    assert_string_equal(json_string_value(json_object_get(as, "user")), "alice@contoso.com");
+    json_decref(j);
+}
+
+static void test_edge_commands(void **state)
+{
+    (void)state;
+    assert_int_equal(run("edge", "set", "--discovered-rate", "0", NULL), 2);
+    assert_non_null(strstr(errtext, "--discovered-rate '0'"));
+    assert_int_equal(run("edge", "set", "--routing", "carrier-pigeon", NULL), 2);
+    assert_non_null(strstr(errtext, "dns-srv or default-route"));
+    assert_int_equal(run("edge", "set", "--routing", "default-route", NULL), 2);
+    assert_non_null(strstr(errtext, "--default-route"));
+    assert_int_equal(run("edge", "set", NULL), 2);
+    assert_int_equal(run("edge", "set", "--discovery", "on", "--routing", "default-route",
+                         "--default-route", "gw.example.com:5061", "--discovered-contacts",
+                         "500", NULL),
+                     0);
+    assert_int_equal(run("edge", "show", "--json", NULL), 0);
+    json_t *j = out_json();
+    assert_true(json_is_true(json_object_get(j, "discovery")));
+    assert_string_equal(json_string_value(json_object_get(j, "routing")), "default-route");
+    assert_string_equal(json_string_value(json_object_get(j, "default_route")),
+                        "gw.example.com:5061");
+    assert_int_equal(json_integer_value(json_object_get(j, "discovered_contacts")), 500);
+    assert_int_equal(json_integer_value(json_object_get(j, "discovered_rate")), 20);
+    json_decref(j);
+    assert_int_equal(run("edge", "show", NULL), 0);
+    assert_non_null(strstr(out, "discovery            on"));
+}
+
+static void test_watchlist_command(void **state)
+{
+    (void)state;
+    store_t *s;
+    fedge_err_t e;
+    assert_int_equal(store_open(dbpath, &s, &e), 0);
+    assert_int_equal(store_watchlist_add(s, "spam.example", 1001, "contacts limit", "server", &e),
+                     0);
+    store_close(s);
+    assert_int_equal(run("watchlist", "--json", NULL), 0);
+    json_t *j = out_json();
+    json_t *w = json_array_get(json_object_get(j, "watchlist"), 0);
+    assert_string_equal(json_string_value(json_object_get(w, "domain")), "spam.example");
+    assert_int_equal(json_integer_value(json_object_get(w, "users")), 1001);
+    json_decref(j);
+    assert_int_equal(run("watchlist", "--clear", "spam.example", NULL), 0);
+    assert_int_equal(run("watchlist", "--clear", "spam.example", NULL), 1);
+    assert_int_equal(run("watchlist", NULL), 0);
+    assert_null(strstr(out, "spam.example"));
+}
+
+static void test_config_file_names_the_store(void **state)
+{
+    (void)state;
+    char p[160];
+    const char *names[] = {"edge.crt", "edge.key"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof(p), "%s/%s", tmpdir, names[i]);
+        FILE *f = fopen(p, "w");
+        assert_non_null(f);
+        fputs("placeholder\n", f);
+        fclose(f);
+    }
+    snprintf(p, sizeof(p), "%s/fedge.ini", tmpdir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("[edge]\nfqdn = edge.contoso.test\nsip_domains = contoso.test\nstore = cfg.db\n"
+          "[external]\nlisten = 127.0.0.1:5061\ncertificate = edge.crt\nprivate_key = edge.key\n"
+          "[internal]\nlisten = 127.0.0.1:5071\ntransport = tcp\nnext_hop = 127.0.0.1:5080\n"
+          "[federation]\nrouting = dns-srv\n",
+          f);
+    fclose(f);
+    assert_int_equal(run("domain", "block", "evil.com", "-c", p, NULL), 0);
+    /* It went to the store named by the file (next to it), not --store's. */
+    char cfgdb[160];
+    snprintf(cfgdb, sizeof(cfgdb), "%s/cfg.db", tmpdir);
+    store_t *s;
+    fedge_err_t e;
+    assert_int_equal(store_open(cfgdb, &s, &e), 0);
+    store_snapshot_t *snap;
+    assert_int_equal(store_snapshot_load(s, &snap, &e), 0);
+    assert_non_null(store_snapshot_blocked(snap, FEDGE_STR_LIT("evil.com")));
+    store_snapshot_unref(snap);
+    store_close(s);
+    assert_int_equal(run("domain", "list", "-c", p, NULL), 0);
+    assert_non_null(strstr(out, "evil.com"));
+    /* A bad configuration file: exit 2 with the config loader's message. */
+    snprintf(p, sizeof(p), "%s/missing.ini", tmpdir);
+    assert_int_equal(run("edge", "show", "-c", p, NULL), 2);
+    assert_non_null(strstr(errtext, "missing.ini"));
+    /* Neither -c nor --store. */
+    const char *argv[] = {"fedge", "edge", "show", NULL};
+    fflush(stderr);
+    int se = dup(2);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    int rc = cli_main(3, (char **)argv);
+    dup2(se, 2);
+    close(se);
+    close(devnull);
+    assert_int_equal(rc, 2);
+}
+
+static void test_corrupt_store_exit_1(void **state)
+{
+    (void)state;
+    char p[160];
+    snprintf(p, sizeof(p), "%s/junk.db", tmpdir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not a database ", f);
+    fclose(f);
+    const char *argv[] = {"fedge", "domain", "list", "--store", p, NULL};
+    int so = dup(2);
+    char ep[160];
+    snprintf(ep, sizeof(ep), "%s/err2.txt", tmpdir);
+    int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    fflush(stderr);
+    dup2(fe, 2);
+    int rc = cli_main(5, (char **)argv);
+    fflush(stderr);
+    dup2(so, 2);
+    close(so);
+    close(fe);
+    slurp(ep, errtext, sizeof(errtext));
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(errtext, "not a fedge store or is corrupt"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_domain_commands),
+        cmocka_unit_test(test_provider_commands),
+        cmocka_unit_test(test_policy_commands),
+        cmocka_unit_test(test_edge_commands),
+        cmocka_unit_test(test_watchlist_command),
+        cmocka_unit_test(test_config_file_names_the_store),
+        cmocka_unit_test(test_corrupt_store_exit_1),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
