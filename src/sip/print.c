@@ -10,6 +10,8 @@ typedef struct {
 
 static inline void put(out_t *o, const char *s, size_t n)
 {
+    if (n == 0)
+        return;
     if (o->full || n > o->cap - o->len) {
         o->full = true;
         return;

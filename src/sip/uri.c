@@ -256,6 +256,8 @@ bool sip__param_next(const char **pp, const char *end, fedge_str_t *name, fedge_
 int sip_param_get(fedge_str_t params, const char *name, fedge_str_t *value)
 {
     size_t nlen = strlen(name);
+    if (params.len == 0)
+        return 0;
     const char *p = params.s, *end = params.s + params.len;
     fedge_str_t n, v;
     bool hv;
@@ -497,6 +499,8 @@ static unsigned char next_unesc(const char **p, const char *end)
 /* Equality of two %-escaped strings after unescaping. */
 static bool esc_eq(fedge_str_t a, fedge_str_t b, bool icase)
 {
+    if (a.len == 0 || b.len == 0) /* absent slices may have s == NULL */
+        return a.len == b.len;
     const char *pa = a.s, *ea = a.s + a.len, *pb = b.s, *eb = b.s + b.len;
     while (pa < ea && pb < eb) {
         unsigned char ca = next_unesc(&pa, ea), cb = next_unesc(&pb, eb);
@@ -532,6 +536,8 @@ static bool is_special_param(fedge_str_t n)
  * name. */
 static bool find_param(fedge_str_t list, fedge_str_t n, char sep, fedge_str_t *v, bool *hv)
 {
+    if (list.len == 0)
+        return false;
     const char *p = list.s, *end = list.s + list.len;
     while (p < end) {
         while (p < end && *p == sep)
@@ -564,6 +570,8 @@ static bool find_param(fedge_str_t list, fedge_str_t n, char sep, fedge_str_t *v
  * all set, every parameter of a must be in b. */
 static bool params_match(fedge_str_t a, fedge_str_t b, char sep, bool all, bool skip_special)
 {
+    if (a.len == 0)
+        return true;
     const char *p = a.s, *end = a.s + a.len;
     while (p < end) {
         while (p < end && *p == sep)
@@ -601,6 +609,8 @@ static bool params_match(fedge_str_t a, fedge_str_t b, char sep, bool all, bool 
 /* tel numbers compare ignoring visual separators (RFC 3966 §4). */
 static bool tel_eq(fedge_str_t a, fedge_str_t b)
 {
+    if (a.len == 0 || b.len == 0)
+        return a.len == b.len;
     const char *pa = a.s, *ea = a.s + a.len, *pb = b.s, *eb = b.s + b.len;
     for (;;) {
         while (pa < ea && (*pa == '-' || *pa == '.' || *pa == '(' || *pa == ')'))

@@ -80,13 +80,11 @@ int sip_via_parse(const char *s, size_t len, sip_via_t *out)
     memset(out, 0, sizeof(*out));
     const char *end = s + len;
     const char *p = sip__skip_lws(s, end);
-    fedge_str_t t = {0};
     out->raw = sip__trim((fedge_str_t){s, len});
     if (!(p = token(p, end, &out->proto_name)) || !(p = slash(p, end)) ||
         !(p = token(p, end, &out->proto_version)) || !(p = slash(p, end)) ||
         !(p = token(p, end, &out->transport)))
         return FEDGE_ESIP_VIA;
-    (void)t;
     const char *q = sip__skip_lws(p, end);
     if (q == p || q >= end)
         return FEDGE_ESIP_VIA;
