@@ -573,6 +573,50 @@ static void test_optional_client_certificate_reports_unverified(void **state)
 /* Timeouts and limits                                                 */
 /* ------------------------------------------------------------------ */
 
+/* Bytes written to an outbound TLS connection before its handshake are
+ * sent, in order, once it is done. */
+static void test_outbound_writes_queued_until_handshake(void **state)
+{
+    (void)state;
+    make_nets(NULL, NULL);
+    net_tls_t *stls = tls_of("edge.contoso.test", NULL, true);
+    net_tls_t *ctls = tls_of("edge.fabrikam.test", NULL, true);
+    net_listener_t *l = listen_on("127.0.0.1:0", stls, NULL);
+    tconn_t *ct = dial("127.0.0.1", net_listener_port(l), ctls, NULL);
+    assert_int_equal(net_conn_write(ct->c, "one,", 4), 0);
+    assert_int_equal(net_conn_write(ct->c, "two", 3), 0);
+    assert_false(net_conn_is_ready(ct->c));
+    RUN_UNTIL(nsrv == 1 && srv_conns[0]->len == 7, 5000);
+    assert_int_equal(nsrv, 1);
+    assert_string_equal(srv_conns[0]->data, "one,two");
+    assert_true(net_conn_is_ready(ct->c));
+    net_tls_free(stls);
+    net_tls_free(ctls);
+}
+
+/* A server that accepts TCP but never answers the ClientHello. */
+static void test_outbound_handshake_timeout(void **state)
+{
+    (void)state;
+    net_opts_t co = default_opts();
+    co.handshake_timeout_ms = 200;
+    make_nets(NULL, &co);
+    net_tls_t *ctls = tls_of("edge.fabrikam.test", NULL, true);
+    net_listener_t *l = listen_on("127.0.0.1:0", NULL, NULL); /* plain TCP: silent */
+    tconn_t *ct = dial("127.0.0.1", net_listener_port(l), ctls, NULL);
+    RUN_UNTIL(ct->closed, 3000);
+    assert_int_equal(ct->closed, 1);
+    assert_int_equal(ct->ready, 0);
+    assert_int_equal(ct->code, FEDGE_ETIMEDOUT);
+    assert_string_equal(ct->reason, "TLS handshake timeout");
+    assert_int_equal(nsrv, 1);
+    assert_true(srv_conns[0]->len > 0); /* the ClientHello arrived as bytes */
+    assert_int_equal((unsigned char)srv_conns[0]->data[0], 0x16); /* TLS handshake record */
+    RUN_UNTIL(srv_conns[0]->closed, 3000);
+    assert_int_equal(srv_conns[0]->code, FEDGE_ECLOSED);
+    net_tls_free(ctls);
+}
+
 static void test_handshake_timeout_closes_silent_client(void **state)
 {
     (void)state;
@@ -1087,6 +1131,8 @@ int main(void)
         T(test_server_auth_only_certificate_refused_as_client),
         T(test_client_refuses_untrusted_server),
         T(test_optional_client_certificate_reports_unverified),
+        T(test_outbound_writes_queued_until_handshake),
+        T(test_outbound_handshake_timeout),
         T(test_handshake_timeout_closes_silent_client),
         T(test_idle_timeout_reset_by_traffic),
         T(test_per_ip_limit),
