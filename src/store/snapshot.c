@@ -424,6 +424,27 @@ int store_snapshot_load(store_t *s, store_snapshot_t **out, fedge_err_t *err)
     return 0;
 }
 
+int store_refresh(store_t *s, store_snapshot_t **cur, fedge_err_t *err)
+{
+    bool changed = false;
+    int r = store_changed(s, &changed, err);
+    if (r < 0) {
+        s->dirty = true; /* look again next time */
+        return r;
+    }
+    if (!changed && *cur)
+        return 0;
+    store_snapshot_t *snap = NULL;
+    r = store_snapshot_load(s, &snap, err);
+    if (r < 0) {
+        s->dirty = true; /* the change is still pending: retry next call */
+        return r;
+    }
+    store_snapshot_unref(*cur);
+    *cur = snap;
+    return 1;
+}
+
 store_snapshot_t *store_snapshot_empty(void)
 {
     store_snapshot_t *snap = snap_new();

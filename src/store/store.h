@@ -357,6 +357,14 @@ void store_snapshot_unref(store_snapshot_t *snap);
  * every 250 ms. On error *changed is left false and FEDGE_ESTORE returned. */
 int store_changed(store_t *s, bool *changed, fedge_err_t *err);
 
+/* The server loop's one call (every ~250 ms): when store_changed says so,
+ * loads a new snapshot and swaps it into *cur (dropping the reference to
+ * the old one; in-flight work holding its own reference keeps it). Returns
+ * 1 when *cur was replaced, 0 when nothing changed, or FEDGE_ESTORE with a
+ * message when the store is locked or corrupt: *cur is then kept (the last
+ * good snapshot) and the next call tries the load again. */
+int store_refresh(store_t *s, store_snapshot_t **cur, fedge_err_t *err);
+
 /* O(1) lookups; domain need not be NUL-terminated nor lowercase. NULL when
  * absent. */
 const store_allowed_t *store_snapshot_allowed(const store_snapshot_t *snap,

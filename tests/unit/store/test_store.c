@@ -699,6 +699,46 @@ static void test_broken_store_keeps_last_snapshot(void **state)
     store_snapshot_unref(good);
 }
 
+/* The server loop's refresh: swaps on change, keeps the last good snapshot
+ * on failure and retries until the store is readable again. */
+static void test_refresh_keeps_last_good_and_retries(void **state)
+{
+    fx_t *f = *state;
+    fedge_err_t e;
+    store_snapshot_t *cur = NULL;
+    assert_int_equal(store_refresh(f->s, &cur, &e), 1);
+    assert_non_null(cur);
+    assert_int_equal(store_refresh(f->s, &cur, &e), 0);
+    store_t *other;
+    assert_int_equal(store_open(f->path, &other, &e), 0);
+    OK(store_domain_block(other, "evil.com", NULL, "cli:other", err));
+    store_snapshot_t *held = store_snapshot_ref(cur); /* in-flight work */
+    assert_int_equal(store_refresh(f->s, &cur, &e), 1);
+    assert_ptr_not_equal(cur, held);
+    assert_non_null(store_snapshot_blocked(cur, FEDGE_STR_LIT("evil.com")));
+    assert_null(store_snapshot_blocked(held, FEDGE_STR_LIT("evil.com")));
+    store_snapshot_unref(held);
+
+    /* Break the store: the change is seen, the load fails, cur stays. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE watchlist RENAME TO watchlist_old", 0, 0, 0),
+                     SQLITE_OK);
+    store_snapshot_t *before = cur;
+    assert_int_equal(store_refresh(f->s, &cur, &e), FEDGE_ESTORE);
+    assert_ptr_equal(cur, before);
+    assert_int_equal(store_refresh(f->s, &cur, &e), FEDGE_ESTORE); /* retried, not forgotten */
+    assert_ptr_equal(cur, before);
+    /* Repaired: the next refresh loads it without any further write. */
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE watchlist_old RENAME TO watchlist", 0, 0, 0),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_refresh(f->s, &cur, &e), 1);
+    assert_int_equal(store_refresh(f->s, &cur, &e), 0);
+    store_snapshot_unref(cur);
+    store_close(other);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -720,6 +760,7 @@ int main(void)
         T(test_locked_store_gives_clear_error),
         T(test_corrupt_file_gives_clear_error),
         T(test_broken_store_keeps_last_snapshot),
+        T(test_refresh_keeps_last_good_and_retries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
