@@ -32,6 +32,11 @@ typedef struct serve {
     bool stopping, shut;
     uint64_t stop_deadline;
     size_t max_msg;
+    /* inbound connections by remote "ip:port", so that an internal client
+     * connected to the edge can be reached in its dialogs (net indexes
+     * only outbound targets and verified names) */
+    struct proxy_conn **rtab;
+    size_t rtab_n, rtab_count;
 } serve_t;
 
 /* The one server of this process (accepted connections find it here). */
@@ -50,6 +55,9 @@ struct proxy_conn {
     const char **names;
     size_t nnames;
     char *want_name; /* outbound TLS: the name the server certificate must carry */
+    struct proxy_conn *rnext; /* inbound index by remote address */
+    uint64_t rhash;
+    bool indexed;
 };
 
 /* ------------------------------------------------------------------ */
@@ -70,6 +78,62 @@ static proxy_conn_t *conn_new(serve_t *s, proxy_side_t side)
     return c;
 }
 
+static uint64_t str_hash(const char *k)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *k; k++) {
+        h ^= (unsigned char)*k;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static void rtab_add(serve_t *s, proxy_conn_t *c)
+{
+    if (s->rtab_count + 1 > s->rtab_n) {
+        size_t n = s->rtab_n ? s->rtab_n * 2 : 1024;
+        proxy_conn_t **t = fedge_calloc(n, sizeof(*t));
+        for (size_t i = 0; i < s->rtab_n; i++)
+            for (proxy_conn_t *x = s->rtab[i], *nx; x; x = nx) {
+                nx = x->rnext;
+                x->rnext = t[x->rhash & (n - 1)];
+                t[x->rhash & (n - 1)] = x;
+            }
+        free(s->rtab);
+        s->rtab = t;
+        s->rtab_n = n;
+    }
+    c->rhash = str_hash(net_conn_remote(c->nc));
+    c->rnext = s->rtab[c->rhash & (s->rtab_n - 1)];
+    s->rtab[c->rhash & (s->rtab_n - 1)] = c;
+    c->indexed = true;
+    s->rtab_count++;
+}
+
+static void rtab_del(serve_t *s, proxy_conn_t *c)
+{
+    if (!c->indexed)
+        return;
+    proxy_conn_t **pp = &s->rtab[c->rhash & (s->rtab_n - 1)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->rnext;
+    if (*pp)
+        *pp = c->rnext;
+    c->indexed = false;
+    s->rtab_count--;
+}
+
+static proxy_conn_t *rtab_find(serve_t *s, proxy_side_t side, const char *key)
+{
+    if (!s->rtab_n)
+        return NULL;
+    uint64_t h = str_hash(key);
+    for (proxy_conn_t *x = s->rtab[h & (s->rtab_n - 1)]; x; x = x->rnext)
+        if (x->rhash == h && x->side == side && !x->closing && !strcmp(net_conn_remote(x->nc), key))
+            return x;
+    return NULL;
+}
+
 static void conn_close(proxy_conn_t *c)
 {
     if (c->closing)
@@ -88,6 +152,7 @@ static void on_ready(net_conn_t *nc)
         c = conn_new(s, (proxy_side_t)(uintptr_t)net_conn_tag(nc));
         c->nc = nc;
         net_conn_set_user(nc, c);
+        rtab_add(s, c);
     }
     s = c->s;
     const net_peer_t *peer = net_conn_peer(nc);
@@ -126,6 +191,7 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
     if (c->s->proxy)
         proxy_on_conn_closed(c->s->proxy, c, code);
     net_conn_set_user(nc, NULL);
+    rtab_del(c->s, c);
     free(c->buf);
     free(c->names);
     free(c->want_name);
@@ -251,7 +317,9 @@ static proxy_conn_t *find_conn(serve_t *s, proxy_side_t side, const char *host, 
     if (!nc && !is_ip_literal(host))
         nc = net_find_conn(s->net, SIDE_TAG(side), host);
     proxy_conn_t *c = nc ? net_conn_user(nc) : NULL;
-    return c && !c->closing ? c : NULL;
+    if (c && !c->closing)
+        return c;
+    return rtab_find(s, side, key);
 }
 
 static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, const char *data,
@@ -292,13 +360,16 @@ static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, c
 }
 
 static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_t port,
-                         const char *data, size_t len)
+                         const char *data, size_t len, proxy_conn_t **used)
 {
     serve_t *s = ctx;
     proxy_conn_t *c = find_conn(s, side, host, port);
     if (!c)
         return FEDGE_ENOENT;
-    return net_conn_write(c->nc, data, len);
+    int rc = net_conn_write(c->nc, data, len);
+    if (rc == 0 && used)
+        *used = c;
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -561,6 +632,7 @@ out_cfg:
     if (s->int_tls)
         net_tls_free(s->int_tls);
     config_free(s->cfg);
+    free(s->rtab);
     current = NULL;
     free(s);
     return code;

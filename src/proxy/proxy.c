@@ -54,6 +54,11 @@ typedef struct proxy_txn {
 
     proxy_target_t target;
     unsigned hop;
+    /* in-dialog towards the inside: an existing connection to this
+     * host:port (the remote target or the next Route) is tried first */
+    char pref_host[PROXY_HOST_MAX];
+    uint16_t pref_port;
+    bool pref_tried, on_pref;
     bool got_response, got_provisional;
     bool cancel_pending, cancel_sent, cancelled_upstream;
     char to_tag[20];
@@ -94,6 +99,8 @@ struct proxy {
     char *text;      /* edit texts scratch */
     size_t text_cap;
     proxy_stats_t st;
+    const char *cur_remote; /* the peer of the message being handled, for logs */
+    proxy_side_t cur_side;
 };
 
 static const char C[] = "proxy";
@@ -351,7 +358,7 @@ static int send_upstream(proxy_t *p, proxy_txn_t *t, const char *data, size_t le
         t->in_conn = NULL;
     }
     if (p->io.send_reuse && t->up_host[0] &&
-        p->io.send_reuse(p->io.ctx, t->in_side, t->up_host, t->up_port, data, len) == 0)
+        p->io.send_reuse(p->io.ctx, t->in_side, t->up_host, t->up_port, data, len, NULL) == 0)
         return 0;
     obs_logkv(OBS_LOG_WARNING, C, "response dropped: upstream connection gone", "peer", t->remote,
               "side", proxy_side_name(t->in_side), NULL);
@@ -662,6 +669,18 @@ static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__rou
         const proxy_hostport_t *d = dest_of(p, t->target, t->hop);
         t->out_conn = NULL;
         t->got_response = t->got_provisional = false;
+        t->on_pref = false;
+        if (t->pref_port && !t->pref_tried && p->io.send_reuse) {
+            t->pref_tried = true;
+            if (p->io.send_reuse(p->io.ctx, t->out_side, t->pref_host, t->pref_port, p->out, len,
+                                 &t->out_conn) == 0) {
+                t->on_pref = true;
+                p->st.forwarded_requests++;
+                timer_start(p, t, TM_NO_FINAL, 64ull * p->cfg.t1_ms);
+                return;
+            }
+            t->out_conn = NULL;
+        }
         rc = p->io.send_to(p->io.ctx, t->out_side, d, p->out, len, &t->out_conn);
         if (rc == 0) {
             p->st.forwarded_requests++;
@@ -696,6 +715,10 @@ static void client_failed(proxy_t *p, proxy_txn_t *t, const char *why)
     obs_logkv(OBS_LOG_WARNING, C, "next hop failed", "next_hop",
               dest_of(p, t->target, t->hop)->host, "side", proxy_side_name(t->out_side),
               "reason", why, NULL);
+    if (t->on_pref && !t->got_response && !t->cancelled_upstream) {
+        forward_attempt(p, t, NULL, NULL); /* now the next hops, from the first */
+        return;
+    }
     if (!t->got_response && !t->cancelled_upstream && t->target == PROXY_TARGET_NEXT_HOPS &&
         t->hop + 1 < p->cfg.nnext_hops) {
         t->hop++;
@@ -704,6 +727,21 @@ static void client_failed(proxy_t *p, proxy_txn_t *t, const char *why)
         return;
     }
     txn_reply(p, t, NULL, gave_up_status(t, 503), "next hop unreachable", NULL);
+}
+
+/* Remembers uri's host:port as the preferred (existing-connection) target. */
+static void set_pref(proxy_txn_t *t, const sip_uri_t *u)
+{
+    if (!u->host.len || (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS))
+        return;
+    fedge_str_t h = u->host;
+    if (h.len >= 2 && h.s[0] == '[') {
+        h.s++;
+        h.len -= 2;
+    }
+    cstr(h, t->pref_host, sizeof(t->pref_host));
+    bool tls = u->scheme == SIP_URI_SIPS || fedge_str_ieq(u->transport, "tls");
+    t->pref_port = u->has_port ? u->port : tls ? 5061 : 5060;
 }
 
 /* A 2xx ACK (or any ACK without transaction): forwarded statelessly by the
@@ -728,11 +766,20 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, cons
     if (build_forward(p, m, r, peer->side, d.to_side, branch, false, &len) < 0)
         goto out;
     proxy_conn_t *used = NULL;
+    if (d.to_side == PROXY_SIDE_INTERNAL && r->popped_side == PROXY_SIDE_INTERNAL &&
+        p->io.send_reuse) {
+        proxy_txn_t tmp;
+        tmp.pref_port = 0;
+        set_pref(&tmp, r->next_route ? r->next_route : r->ruri);
+        if (tmp.pref_port && p->io.send_reuse(p->io.ctx, d.to_side, tmp.pref_host, tmp.pref_port,
+                                              p->out, len, NULL) == 0)
+            goto sent;
+    }
     if (d.target == PROXY_TARGET_NEXT_HOPS && p->io.send_reuse) {
         /* the hop that took the INVITE is the one still connected */
         for (unsigned i = 0; i < p->cfg.nnext_hops; i++)
             if (p->io.send_reuse(p->io.ctx, d.to_side, p->cfg.next_hops[i].host,
-                                 p->cfg.next_hops[i].port, p->out, len) == 0)
+                                 p->cfg.next_hops[i].port, p->out, len, NULL) == 0)
                 goto sent;
     }
     if (p->io.send_to(p->io.ctx, d.to_side, dest_of(p, d.target, 0), p->out, len, &used) < 0)
@@ -879,6 +926,8 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
     }
     t->out_side = d.to_side;
     t->target = d.target;
+    if (d.to_side == PROXY_SIDE_INTERNAL && r->popped_side == PROXY_SIDE_INTERNAL)
+        set_pref(t, r->next_route ? r->next_route : r->ruri);
     if (t->invite) {
         /* §16.2: 100 Trying at once, so that the upstream stops worrying */
         size_t len;
@@ -892,16 +941,46 @@ out:
     free(r);
 }
 
+/* Answers 400 to request m that could not be parsed or checked (err):
+ * the proper response when its headers allow, else a best-effort one with
+ * whatever Via/From/To/Call-ID/CSeq lines were readable. The framing is
+ * intact, so the connection — which between edges carries many users'
+ * transactions — stays open. Returns 0 or the error of the send. */
+static int reply_400(proxy_t *p, proxy_conn_t *c, sip_msg_t *m, int err)
+{
+    const char *why = fedge_strerror(err);
+    p->st.parse_errors++;
+    txn_log(p, OBS_LOG_INFO, "request refused", NULL, p->cur_remote, p->cur_side, 400, why);
+    if (reply_stateless(p, c, m, 400, why, why, NULL, NULL) == 0)
+        return 0;
+    tbuf_t b = {p->out, 0, p->out_cap, false};
+    tput(&b, "SIP/2.0 400 %s\r\n", why);
+    b.len--;
+    for (unsigned i = 0; i < m->nhdrs; i++) {
+        sip_hdr_id_t id = m->hdrs[i].id;
+        if (id == SIP_HDR_VIA || id == SIP_HDR_FROM || id == SIP_HDR_TO || id == SIP_HDR_CALL_ID ||
+            id == SIP_HDR_CSEQ) {
+            tput(&b, "%.*s", (int)m->hdrs[i].raw.len, m->hdrs[i].raw.s);
+            b.len--;
+        }
+    }
+    char w[512];
+    size_t wl = 0;
+    add_warning(p, w, sizeof(w), &wl, why);
+    w[wl] = 0;
+    tput(&b, "%sContent-Length: 0\r\n\r\n", w);
+    if (b.full)
+        return FEDGE_ENOSPC;
+    return p->io.send(p->io.ctx, c, p->out, b.len - 1);
+}
+
 /* Returns 0, or the parse error of a request too broken to answer. */
 static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m)
 {
     p->st.requests_in++;
     int rc = sip_msg_check(m);
     if (rc < 0) {
-        p->st.parse_errors++;
-        txn_log(p, OBS_LOG_INFO, "request refused", NULL, peer->remote, peer->side, 400,
-                fedge_strerror(rc));
-        int src = reply_stateless(p, c, m, 400, fedge_strerror(rc), fedge_strerror(rc), NULL, NULL);
+        int src = reply_400(p, c, m, rc);
         return src == 0 || src == FEDGE_ECLOSED ? 0 : rc;
     }
     char key[1024];
@@ -1005,7 +1084,7 @@ static void forward_orphan(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m)
         return;
     proxy_side_t side =
         peer->side == PROXY_SIDE_EXTERNAL ? PROXY_SIDE_INTERNAL : PROXY_SIDE_EXTERNAL;
-    if (p->io.send_reuse(p->io.ctx, side, host, port, p->out, len) == 0)
+    if (p->io.send_reuse(p->io.ctx, side, host, port, p->out, len, NULL) == 0)
         p->st.forwarded_responses++;
 }
 
@@ -1051,13 +1130,14 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
             forward_response(p, t, m);
         return;
     }
-    if (st == 503 && t->target == PROXY_TARGET_NEXT_HOPS && t->hop + 1 < p->cfg.nnext_hops &&
-        !t->cancelled_upstream) {
+    if (st == 503 && t->target == PROXY_TARGET_NEXT_HOPS &&
+        (t->on_pref || t->hop + 1 < p->cfg.nnext_hops) && !t->cancelled_upstream) {
         if (t->invite)
             send_ack(p, t, m);
         obs_logkv(OBS_LOG_WARNING, C, "next hop answered 503: failing over", "next_hop",
-                  p->cfg.next_hops[t->hop].host, NULL);
-        t->hop++;
+                  t->on_pref ? t->pref_host : p->cfg.next_hops[t->hop].host, NULL);
+        if (!t->on_pref)
+            t->hop++;
         p->st.failovers++;
         forward_attempt(p, t, NULL, NULL);
         return;
@@ -1159,17 +1239,18 @@ int proxy_on_message(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, cons
     p->depth++;
     sip_msg_t *m = p->msg;
     int rc = sip_parse(buf, len, &p->limits, m);
+    p->cur_remote = peer->remote;
+    p->cur_side = peer->side;
     if (rc < 0) {
-        p->st.parse_errors++;
-        /* enough of a request to answer it? then 400 with the reason and
-         * keep the connection; else the caller closes it */
-        if (m->is_request && !fedge_is_framing_error(rc) &&
-            reply_stateless(p, c, m, 400, fedge_strerror(rc), fedge_strerror(rc), NULL, NULL) ==
-                0) {
-            txn_log(p, OBS_LOG_INFO, "request refused", NULL, peer->remote, peer->side, 400,
-                    fedge_strerror(rc));
-        } else {
+        /* a request whose start line was readable gets its 400 and the
+         * connection stays; anything else: the caller closes it */
+        if (!m->is_request || fedge_is_framing_error(rc)) {
+            p->st.parse_errors++;
             ret = rc;
+        } else {
+            int src = reply_400(p, c, m, rc);
+            if (src < 0 && src != FEDGE_ECLOSED)
+                ret = rc;
         }
     } else if (m->is_request) {
         ret = handle_request(p, c, peer, m);

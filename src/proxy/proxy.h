@@ -195,11 +195,14 @@ typedef struct {
      * connection). */
     int (*send_to)(void *ctx, proxy_side_t side, const proxy_hostport_t *dest, const char *data,
                    size_t len, proxy_conn_t **used);
-    /* Sends data on an existing connection to host:port on side, never
-     * opening one (responses whose connection is gone: TLS can only reuse).
-     * Returns 0 or FEDGE_ENOENT when there is none. May be NULL. */
+    /* Sends data on an existing connection to host:port on side — one
+     * opened to it, or one it opened to us from that address — never
+     * opening one (responses whose connection is gone: TLS can only reuse;
+     * in-dialog requests to an internal client connected to the edge).
+     * Returns 0 and the connection in *used (used may be NULL), or
+     * FEDGE_ENOENT when there is none. May be NULL. */
     int (*send_reuse)(void *ctx, proxy_side_t side, const char *host, uint16_t port,
-                      const char *data, size_t len);
+                      const char *data, size_t len, proxy_conn_t **used);
 } proxy_io_t;
 
 /* The policy hook: called for every new out-of-dialog request (no To tag)

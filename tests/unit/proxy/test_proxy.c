@@ -35,7 +35,7 @@ static sent_t sent[64];
 static unsigned nsent;
 static uint64_t clock_ms;
 static proxy_conn_t up = {1}, hop_conn[4] = {{10}, {11}, {12}, {13}};
-static proxy_conn_t fed_conn = {20};
+static proxy_conn_t fed_conn = {20}, reuse_conn = {30};
 static int fail_send_to_hop = -1; /* next hop index whose send_to fails */
 static bool reuse_ok;
 
@@ -84,7 +84,7 @@ static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, c
 }
 
 static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_t port,
-                         const char *data, size_t len)
+                         const char *data, size_t len, proxy_conn_t **used)
 {
     (void)ctx;
     if (!reuse_ok)
@@ -93,6 +93,9 @@ static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_
     s->side = side;
     snprintf(s->host, sizeof(s->host), "%s", host);
     s->port = port;
+    s->conn = &reuse_conn;
+    if (used)
+        *used = &reuse_conn;
     return 0;
 }
 
@@ -385,15 +388,32 @@ static void test_parse_errors(void **state)
     assert_int_equal(status_of(0), 400);
     assert_string_equal(start_of(0), "SIP/2.0 400 Malformed Max-Forwards");
     assert_non_null(strstr(hdr(0, "Warning", 0), "Malformed Max-Forwards"));
-    /* no Call-ID: nothing can be answered, the caller must close */
+    /* no Call-ID: a best-effort 400 with what was readable; the
+     * connection stays (framing is intact) */
     clear_sent();
     rc = feed(&up, &ext_peer,
               "MESSAGE sip:alice@contoso.test SIP/2.0\r\n"
               "Via: SIP/2.0/TLS edge.fabrikam.test;branch=z9hG4bKp2\r\n"
               "From: <sip:bob@fabrikam.test>;tag=o\r\nTo: <sip:alice@contoso.test>\r\n"
               "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n");
-    assert_true(rc < 0);
-    assert_int_equal(nsent, 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(nsent, 1);
+    assert_string_equal(start_of(0), "SIP/2.0 400 Malformed or Missing Call-ID");
+    assert_string_equal(hdr(0, "Via", 0), "SIP/2.0/TLS edge.fabrikam.test;branch=z9hG4bKp2");
+    assert_string_equal(hdr(0, "CSeq", 0), "1 MESSAGE");
+    assert_null(hdr(0, "Call-ID", 0));
+    assert_non_null(strstr(hdr(0, "Warning", 0), "Missing Call-ID"));
+    /* a malformed header line: the parser stops, the 400 still goes */
+    clear_sent();
+    rc = feed(&up, &ext_peer,
+              "MESSAGE sip:alice@contoso.test SIP/2.0\r\n"
+              "Via: SIP/2.0/TLS edge.fabrikam.test;branch=z9hG4bKp3\r\n"
+              "From: <sip:bob@fabrikam.test>;tag=o\r\nTo: <sip:alice@contoso.test>\r\n"
+              "Call-ID: p3\r\nCSeq: 1 MESSAGE\r\nthis is no header\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(rc, 0);
+    assert_int_equal(nsent, 1);
+    assert_int_equal(status_of(0), 400);
+    clear_sent();
     /* not SIP at all */
     rc = feed(&up, &ext_peer, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     assert_true(rc < 0);
@@ -760,6 +780,43 @@ static void test_retransmission_absorbed(void **state)
     assert_int_equal(proxy_txn_count(px), 1);
 }
 
+#define NOTIFY_IN                                                                          \
+    "NOTIFY sip:carol@10.0.0.44:48077;transport=tcp SIP/2.0\r\n"                              \
+    "Via: SIP/2.0/TLS edge.fabrikam.test:5061;branch=z9hG4bKn1\r\n"                            \
+    "Route: <sip:edge.contoso.test:5061;transport=tls;lr>, <sip:10.0.0.1:5060;transport=tcp;lr>\r\n" \
+    "Max-Forwards: 70\r\nFrom: <sip:dave@fabrikam.test>;tag=d\r\n"                            \
+    "To: <sip:carol@contoso.test>;tag=c\r\nCall-ID: sub1\r\nCSeq: 2 NOTIFY\r\n"              \
+    "Event: presence\r\nSubscription-State: active\r\nContent-Length: 0\r\n\r\n"
+
+static void test_in_dialog_prefers_connected_target(void **state)
+{
+    (void)state;
+    /* the internal client is connected to the edge: its connection is used */
+    reuse_ok = true;
+    feed(&up, &ext_peer, NOTIFY_IN);
+    assert_int_equal(nsent, 1);
+    assert_int_equal(sent[0].kind, SENT_REUSE);
+    assert_int_equal(sent[0].side, PROXY_SIDE_INTERNAL);
+    assert_string_equal(sent[0].host, "10.0.0.44");
+    assert_int_equal(sent[0].port, 48077);
+    /* that connection drops before an answer: the next hops take over */
+    proxy_on_conn_closed(px, &reuse_conn, FEDGE_ECLOSED);
+    assert_int_equal(nsent, 2);
+    assert_int_equal(sent[1].kind, SENT_TO);
+    assert_string_equal(sent[1].host, "sip1.contoso.test");
+    respond(1, &hop_conn[0], &hop_peer, 200, NULL, NULL);
+    assert_int_equal(nsent, 3);
+    assert_int_equal(status_of(2), 200);
+    assert_ptr_equal(sent[2].conn, &up);
+    /* not connected: straight to the next hop */
+    clear_sent();
+    reuse_ok = false;
+    feed(&up, &ext_peer, NOTIFY_IN);
+    assert_int_equal(nsent, 1);
+    assert_int_equal(sent[0].kind, SENT_TO);
+    assert_string_equal(sent[0].host, "sip1.contoso.test");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -781,6 +838,7 @@ int main(void)
         T(test_response_when_upstream_conn_gone),
         T(test_policy_hook),
         T(test_retransmission_absorbed),
+        T(test_in_dialog_prefers_connected_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
