@@ -24,7 +24,9 @@ struct part {
     bool waiting;
 };
 
-enum { REQ_SRV, REQ_HOST };
+enum { REQ_SRV, REQ_HOST, REQ_ROUTE };
+
+typedef struct route route_t;
 
 struct dns_req {
     dns_t *dns;
@@ -33,7 +35,9 @@ struct dns_req {
     union {
         dns_srv_cb srv;
         dns_host_cb host;
+        dns_route_cb route;
     } cb;
+    route_t *route; /* REQ_ROUTE: the composite's state (no parts) */
     void *user;
     part_t parts[2];
     int nparts;
@@ -474,6 +478,8 @@ int dns_new(uv_loop_t *loop, const dns_opts_t *opts, dns_t **out, fedge_err_t *e
     return 0;
 }
 
+static void route_free(route_t *ro);
+
 static void req_release(dns_req_t *r)
 {
     for (int i = 0; i < r->nparts; i++) {
@@ -489,6 +495,8 @@ static void req_release(dns_req_t *r)
         }
         entry_unref(p->e);
     }
+    if (r->route)
+        route_free(r->route);
     free(r);
 }
 
@@ -704,11 +712,15 @@ int dns_resolve_host(dns_t *d, const char *name, unsigned mask, dns_host_cb cb, 
     return submit(d, r, types, n, req);
 }
 
+static void route_cancel_subs(route_t *ro);
+
 void dns_cancel(dns_req_t *r)
 {
     if (!r)
         return;
     dns_t *d = r->dns;
+    if (r->kind == REQ_ROUTE)
+        route_cancel_subs(r->route);
     if (r->ready)
         list_unlink(&d->ready_head, &d->ready_tail, r);
     else
@@ -858,4 +870,194 @@ static void idle_cb(uv_idle_t *h)
     }
     if (!d->closing && !d->ready_head)
         uv_idle_stop(&d->idle);
+}
+
+/* ---- routes: SRV, then the addresses of every target ---- */
+
+typedef struct {
+    dns_req_t *owner;
+    dns_req_t *sub; /* the address look-up while pending */
+    char name[DNS_NAME_MAX + 1];
+    uint16_t port, priority, weight;
+    uint32_t srv_ttl;
+    dns_status_t status;
+    char detail[128];
+    size_t n;
+    dns_addr_t *addrs;
+    uint32_t ttl;
+} rtarget_t;
+
+struct route {
+    char domain[DNS_NAME_MAX + 1];
+    uint16_t fallback_port;
+    unsigned mask;
+    dns_req_t *srv_sub; /* the SRV look-up while pending */
+    dns_status_t status;
+    char detail[128];
+    bool cached, fallback, srv_done;
+    uint32_t ttl;
+    size_t ntargets, pending;
+    rtarget_t *t;
+};
+
+static void route_free(route_t *ro)
+{
+    for (size_t i = 0; i < ro->ntargets; i++)
+        free(ro->t[i].addrs);
+    free(ro->t);
+    free(ro);
+}
+
+static void route_cancel_subs(route_t *ro)
+{
+    if (ro->srv_sub)
+        dns_cancel(ro->srv_sub);
+    ro->srv_sub = NULL;
+    for (size_t i = 0; i < ro->ntargets; i++) {
+        if (ro->t[i].sub)
+            dns_cancel(ro->t[i].sub);
+        ro->t[i].sub = NULL;
+    }
+}
+
+static void route_deliver(dns_req_t *r)
+{
+    dns_t *d = r->dns;
+    route_t *ro = r->route;
+    dns_target_t *ts = ro->ntargets ? fedge_calloc(ro->ntargets, sizeof *ts) : NULL;
+    uint32_t ttl = ro->ttl;
+    for (size_t i = 0; i < ro->ntargets; i++) {
+        const rtarget_t *t = &ro->t[i];
+        ts[i].target = t->name;
+        ts[i].port = t->port;
+        ts[i].priority = t->priority;
+        ts[i].weight = t->weight;
+        ts[i].srv_ttl = t->srv_ttl;
+        ts[i].status = t->status;
+        ts[i].detail = t->status == DNS_OK ? "" : t->detail;
+        ts[i].n = t->n;
+        ts[i].addrs = t->addrs;
+        if (t->status == DNS_OK && t->ttl < ttl)
+            ttl = t->ttl;
+    }
+    dns_route_result_t res;
+    memset(&res, 0, sizeof res);
+    res.status = ro->status;
+    res.name = r->name;
+    res.detail = ro->status == DNS_OK ? "" : ro->detail;
+    res.cached = ro->cached;
+    res.fallback = ro->fallback;
+    res.ttl = ttl;
+    res.n = ro->ntargets;
+    res.targets = ts;
+    list_unlink(&d->reqs, NULL, r);
+    r->cb.route(r->user, &res);
+    free(ts);
+    req_release(r);
+}
+
+static void route_host_cb(void *user, const dns_host_result_t *res)
+{
+    rtarget_t *t = user;
+    dns_req_t *r = t->owner;
+    route_t *ro = r->route;
+    t->sub = NULL;
+    t->status = res->status;
+    snprintf(t->detail, sizeof t->detail, "%s", res->detail);
+    t->ttl = res->ttl;
+    if (res->n) {
+        t->addrs = fedge_malloc(res->n * sizeof *t->addrs);
+        memcpy(t->addrs, res->addrs, res->n * sizeof *t->addrs);
+        t->n = res->n;
+    }
+    ro->cached &= res->cached;
+    if (--ro->pending == 0)
+        route_deliver(r);
+}
+
+static void route_add(route_t *ro, dns_req_t *r, const char *name, uint16_t port, uint16_t prio,
+                      uint16_t weight, uint32_t srv_ttl)
+{
+    rtarget_t *t = &ro->t[ro->ntargets++];
+    t->owner = r;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->port = port;
+    t->priority = prio;
+    t->weight = weight;
+    t->srv_ttl = srv_ttl;
+}
+
+static void route_srv_cb(void *user, const dns_srv_result_t *res)
+{
+    dns_req_t *r = user;
+    route_t *ro = r->route;
+    ro->srv_sub = NULL;
+    ro->status = res->status;
+    snprintf(ro->detail, sizeof ro->detail, "%s", res->detail);
+    ro->cached = res->cached;
+    ro->ttl = res->ttl;
+    if (res->status == DNS_OK && res->n_ordered > 0) {
+        ro->t = fedge_calloc(res->n_ordered, sizeof *ro->t);
+        for (size_t i = 0; i < res->n_ordered; i++) {
+            const dns_srv_t *s = res->ordered[i];
+            route_add(ro, r, s->target, s->port, s->priority, s->weight, s->ttl);
+        }
+    } else if (res->status == DNS_OK) {
+        ro->status = DNS_NOSERVICE; /* only "." targets */
+        snprintf(ro->detail, sizeof ro->detail, "no usable SRV target");
+    } else if ((res->status == DNS_NXDOMAIN || res->status == DNS_NODATA) && ro->fallback_port) {
+        ro->t = fedge_calloc(1, sizeof *ro->t);
+        route_add(ro, r, ro->domain, ro->fallback_port, 0, 0, 0);
+        ro->fallback = true;
+        ro->status = DNS_OK;
+    }
+    if (ro->ntargets == 0) {
+        route_deliver(r);
+        return;
+    }
+    /* count all first: a start failure below completes a target at once */
+    ro->pending = ro->ntargets;
+    size_t n = ro->ntargets;
+    for (size_t i = 0; i < n; i++) {
+        rtarget_t *t = &ro->t[i];
+        int rc = dns_resolve_host(r->dns, t->name, ro->mask, route_host_cb, t, &t->sub);
+        if (rc < 0) {
+            t->sub = NULL;
+            t->status = DNS_SERVFAIL;
+            snprintf(t->detail, sizeof t->detail, "%s",
+                     rc == FEDGE_ELIMIT ? "too many queries in flight" : "bad target name");
+            if (--ro->pending == 0) {
+                route_deliver(r);
+                return;
+            }
+        }
+    }
+}
+
+int dns_resolve_route(dns_t *d, const char *prefix, const char *domain, uint16_t fallback_port,
+                      unsigned mask, dns_route_cb cb, void *user, dns_req_t **req)
+{
+    char full[2 * DNS_NAME_MAX + 2], norm[DNS_NAME_MAX + 1], dom[DNS_NAME_MAX + 1];
+    if (!d || d->closing || !prefix || !domain || !cb || !(mask & DNS_AF_ANY) ||
+        dns__name_normalize(domain, dom) < 0)
+        return FEDGE_EINVAL;
+    snprintf(full, sizeof full, "%s%s", prefix, dom);
+    if (dns__name_normalize(full, norm) < 0)
+        return FEDGE_EINVAL;
+    dns_req_t *r = req_new(d, REQ_ROUTE, norm, user);
+    r->cb.route = cb;
+    route_t *ro = fedge_calloc(1, sizeof *ro);
+    r->route = ro;
+    snprintf(ro->domain, sizeof ro->domain, "%s", dom);
+    ro->fallback_port = fallback_port;
+    ro->mask = mask;
+    int rc = dns_resolve_srv(d, norm, route_srv_cb, r, &ro->srv_sub);
+    if (rc < 0) {
+        list_unlink(&d->reqs, NULL, r);
+        req_release(r);
+        return rc;
+    }
+    if (req)
+        *req = r;
+    return 0;
 }

@@ -165,6 +165,50 @@ int dns_resolve_srv(dns_t *d, const char *name, dns_srv_cb cb, void *user, dns_r
 int dns_resolve_host(dns_t *d, const char *name, unsigned mask, dns_host_cb cb, void *user,
                      dns_req_t **req);
 
+/* One target of a route (dns_resolve_route), with its addresses. */
+typedef struct {
+    const char *target;  /* host name, lower case */
+    uint16_t port;
+    uint16_t priority;
+    uint16_t weight;
+    uint32_t srv_ttl;    /* remaining TTL of the SRV record (0 for a fallback) */
+    dns_status_t status; /* of the address look-up */
+    const char *detail;  /* why, when status is not DNS_OK; else "" */
+    size_t n;
+    const dns_addr_t *addrs;
+} dns_target_t;
+
+/* The result handed to a dns_route_cb; valid only during the callback. */
+typedef struct {
+    dns_status_t status;   /* of the SRV look-up; DNS_OK also after a fallback */
+    const char *name;      /* the SRV name asked (prefix + domain, normalized) */
+    const char *detail;    /* why, when status is not DNS_OK; else "" */
+    bool cached;           /* every answer came from the cache */
+    bool fallback;         /* no SRV record: the domain's own addresses at
+                              fallback_port (RFC 3263 section 4.2) */
+    uint32_t ttl;          /* smallest remaining TTL of the answers used */
+    size_t n;              /* targets in RFC 2782 order (a fresh draw each
+                              time); a target may have no address (see its
+                              status) */
+    const dns_target_t *targets;
+} dns_route_result_t;
+
+typedef void (*dns_route_cb)(void *user, const dns_route_result_t *res);
+
+/* Resolves a service to ordered targets with addresses: the SRV records of
+ * prefix + domain (e.g. DNS_SIPFED_PREFIX and "contoso.com"), then the
+ * addresses (mask as in dns_resolve_host) of every target. When the domain
+ * has no SRV record (NXDOMAIN or NODATA) and fallback_port is not 0, the
+ * domain's own addresses are used at fallback_port (an internal next hop
+ * named by FQDN); for partner discovery pass 0, so that no SRV record means
+ * "not discoverable". All look-ups go through the cache and are coalesced.
+ * Same contract as dns_resolve_srv: cb called once, later, unless
+ * cancelled; FEDGE_EINVAL for a bad name or mask, FEDGE_ELIMIT when the SRV
+ * query cannot be started (a target whose address query cannot be started
+ * gets DNS_SERVFAIL). */
+int dns_resolve_route(dns_t *d, const char *prefix, const char *domain, uint16_t fallback_port,
+                      unsigned mask, dns_route_cb cb, void *user, dns_req_t **req);
+
 /* Cancels a pending request: its callback will not be called and the
  * handle is freed. The query itself goes on and fills the cache. Must not
  * be called after the callback started or after dns_free. */

@@ -1285,6 +1285,152 @@ static void test_cache_bound(void **state)
     dm_stop(&m);
 }
 
+typedef struct {
+    int calls;
+    dns_status_t status;
+    bool cached, fallback;
+    uint32_t ttl;
+    size_t n;
+    char names[16][64];
+    uint16_t ports[16];
+    dns_status_t tstatus[16];
+    size_t naddrs[16];
+    char first_addr[16][64];
+} route_cap_t;
+
+static void route_cb(void *user, const dns_route_result_t *r)
+{
+    route_cap_t *c = user;
+    c->calls++;
+    c->status = r->status;
+    c->cached = r->cached;
+    c->fallback = r->fallback;
+    c->ttl = r->ttl;
+    c->n = r->n;
+    for (size_t i = 0; i < r->n && i < 16; i++) {
+        snprintf(c->names[i], sizeof c->names[i], "%s", r->targets[i].target);
+        c->ports[i] = r->targets[i].port;
+        c->tstatus[i] = r->targets[i].status;
+        c->naddrs[i] = r->targets[i].n;
+        c->first_addr[i][0] = '\0';
+        if (r->targets[i].n)
+            snprintf(c->first_addr[i], sizeof c->first_addr[i], "%s",
+                     addr_text(&r->targets[i].addrs[0]));
+    }
+}
+
+static route_cap_t *route_sync(uv_loop_t *loop, dns_t *d, const char *prefix, const char *domain,
+                               uint16_t fb, route_cap_t *c)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(dns_resolve_route(d, prefix, domain, fb, DNS_AF_INET, route_cb, c, NULL), 0);
+    assert_true(run_until(loop, &c->calls, 1, 10000));
+    assert_int_equal(c->calls, 1);
+    return c;
+}
+
+static void test_route(void **state)
+{
+    (void)state;
+    dnsmasq_t m = {0};
+    const char *args[] = {"--local=/test/", "--local-ttl=30",
+                          "--srv-host=_sipfederationtls._tcp.ro.test,e1.ro.test,5061,1,1",
+                          "--srv-host=_sipfederationtls._tcp.ro.test,e2.ro.test,5062,2,1",
+                          "--srv-host=_sipfederationtls._tcp.ro.test,dark.ro.test,5063,3,1",
+                          "--host-record=e1.ro.test,127.0.0.2,20",
+                          "--host-record=e2.ro.test,127.0.0.3",
+                          "--host-record=pool.internal.test,127.0.0.8",
+                          "--srv-host=_sips._tcp.srv.internal.test,pool.internal.test,5070,0,0",
+                          "--srv-host=_sipfederationtls._tcp.none.test", NULL};
+    dm_start(&m, args);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    dns_t *d = mk_dns(&loop, server_of(&m), NULL);
+    route_cap_t c;
+    route_sync(&loop, d, DNS_SIPFED_PREFIX, "RO.test", 0, &c);
+    assert_int_equal(c.status, DNS_OK);
+    assert_false(c.cached);
+    assert_false(c.fallback);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.names[0], "e1.ro.test");
+    assert_int_equal(c.ports[0], 5061);
+    assert_string_equal(c.first_addr[0], "127.0.0.2");
+    assert_string_equal(c.names[1], "e2.ro.test");
+    assert_string_equal(c.first_addr[1], "127.0.0.3");
+    assert_string_equal(c.names[2], "dark.ro.test");
+    assert_int_equal(c.tstatus[2], DNS_NXDOMAIN);
+    assert_int_equal(c.naddrs[2], 0);
+    assert_int_equal(c.ttl, 20); /* the smallest TTL among the answers used */
+    /* second time: all from the cache, no new query */
+    dns_stats_t st;
+    dns_get_stats(d, &st);
+    uint64_t q = st.queries;
+    route_sync(&loop, d, DNS_SIPFED_PREFIX, "ro.test", 0, &c);
+    assert_true(c.cached);
+    assert_int_equal(c.n, 3);
+    dns_get_stats(d, &st);
+    assert_int_equal(st.queries, q);
+
+    /* internal next hop: SRV when there is one, else the FQDN's addresses */
+    route_sync(&loop, d, DNS_SIPS_PREFIX, "srv.internal.test", 5061, &c);
+    assert_int_equal(c.status, DNS_OK);
+    assert_false(c.fallback);
+    assert_int_equal(c.ports[0], 5070);
+    assert_string_equal(c.first_addr[0], "127.0.0.8");
+    route_sync(&loop, d, DNS_SIPS_PREFIX, "pool.internal.test", 5061, &c);
+    assert_int_equal(c.status, DNS_OK);
+    assert_true(c.fallback);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.names[0], "pool.internal.test");
+    assert_int_equal(c.ports[0], 5061);
+    assert_string_equal(c.first_addr[0], "127.0.0.8");
+    /* partner discovery: no fallback, no SRV means not discoverable */
+    route_sync(&loop, d, DNS_SIPFED_PREFIX, "pool.internal.test", 0, &c);
+    assert_true(c.status == DNS_NXDOMAIN || c.status == DNS_NODATA);
+    assert_int_equal(c.n, 0);
+    route_sync(&loop, d, DNS_SIPFED_PREFIX, "none.test", 0, &c);
+    assert_int_equal(c.status, DNS_NOSERVICE);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(dns_resolve_route(d, DNS_SIPFED_PREFIX, "bad..name", 0, DNS_AF_INET, route_cb,
+                                       &c, NULL),
+                     FEDGE_EINVAL);
+
+    /* cancelled in flight (SRV pending), and after the SRV step (addresses
+     * pending): never called; then dns_free with a route in flight. The
+     * server is replaced by a socket that never answers, so that nothing
+     * completes behind the test's back. */
+    dm_stop(&m);
+    int black = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ba = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)m.port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(black, (struct sockaddr *)&ba, sizeof ba), 0);
+    route_cap_t x = {0}, y = {0}, z = {0};
+    dns_req_t *rx = NULL, *ry = NULL;
+    assert_int_equal(dns_resolve_route(d, DNS_SIPFED_PREFIX, "other.test", 0, DNS_AF_ANY, route_cb,
+                                       &x, &rx),
+                     0);
+    dns_cancel(rx);
+    assert_int_equal(dns_resolve_route(d, DNS_SIPFED_PREFIX, "ro.test", 0, DNS_AF_ANY, route_cb,
+                                       &y, &ry),
+                     0);
+    /* the SRV answer is cached: one loop turn runs the SRV step, whose
+     * AAAA queries are new and still pending */
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(y.calls, 0);
+    dns_get_stats(d, &st);
+    assert_int_equal(st.inflight, 4); /* other.test SRV + 3 AAAA */
+    dns_cancel(ry);
+    run_for(&loop, 200);
+    assert_int_equal(x.calls + y.calls, 0);
+    assert_int_equal(dns_resolve_route(d, DNS_SIPFED_PREFIX, "third.test", 0, DNS_AF_ANY, route_cb,
+                                       &z, NULL),
+                     0);
+    finish(&loop, d);
+    assert_int_equal(z.calls, 0);
+    close(black);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1306,6 +1452,7 @@ int main(void)
         cmocka_unit_test(test_truncated_udp_retried_over_tcp),
         cmocka_unit_test(test_cancel_and_free_safety),
         cmocka_unit_test(test_cache_bound),
+        cmocka_unit_test(test_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
