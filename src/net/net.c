@@ -180,6 +180,7 @@ static void conn_close_cb(uv_handle_t *h)
     free(c->sni);
     free(c->pend);
     free(c->close_reason);
+    free(c->bad_subject);
     free(c);
     n->live_handles--;
     maybe_free_net(n);
@@ -436,7 +437,11 @@ static void handshake_failed(net_conn_t *c, int ssl_err)
     char why[300];
     net__tls_reason(c->ssl, ssl_err, why, sizeof why);
     n->st.handshakes_failed++;
-    nlog(n, NET_LOG_INFO, c, "%s: TLS handshake failed: %s", c->remote, why);
+    if (c->bad_subject)
+        nlog(n, NET_LOG_INFO, c, "%s: TLS handshake failed: %s (peer certificate %s)", c->remote,
+             why, c->bad_subject);
+    else
+        nlog(n, NET_LOG_INFO, c, "%s: TLS handshake failed: %s", c->remote, why);
     /* Graceful: the alert OpenSSL queued tells the peer why. */
     conn_close(c, FEDGE_ETLS, why, true);
 }

@@ -80,6 +80,7 @@ struct net_conn {
     size_t in_len;
     uint64_t created_ms, active_ms, close_deadline_ms;
     char *close_reason;
+    char *bad_subject; /* subject of a peer certificate that failed */
     int close_code;
     struct net__alias target_alias;  /* outbound: indexed under target */
     struct net__alias *name_aliases; /* verified peer names, at ready */

@@ -241,12 +241,35 @@ void net_tls_free(net_tls_t *t)
     net__tls_unref(t);
 }
 
+/* Remembers the subject of a peer certificate that failed verification,
+ * so that the log names who was refused (OpenSSL keeps no peer
+ * certificate after a failed handshake). */
+static void note_failure(int ok, X509_STORE_CTX *x)
+{
+    if (ok)
+        return;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+    BIO *b = ssl ? SSL_get_rbio(ssl) : NULL;
+    net_conn_t *c = b ? BIO_get_data(b) : NULL;
+    X509 *leaf = X509_STORE_CTX_get0_cert(x);
+    if (!c || c->bad_subject || !leaf)
+        return;
+    char subj[256];
+    if (X509_NAME_oneline(X509_get_subject_name(leaf), subj, sizeof subj))
+        c->bad_subject = fedge_strdup(subj);
+}
+
+static int verify_strict(int ok, X509_STORE_CTX *x)
+{
+    note_failure(ok, x);
+    return ok;
+}
+
 /* Server side with optional client certificates: record a failed
  * verification (SSL_get_verify_result keeps it) but let the handshake on. */
 static int verify_optional(int ok, X509_STORE_CTX *x)
 {
-    (void)ok;
-    (void)x;
+    note_failure(ok, x);
     return 1;
 }
 
@@ -265,13 +288,14 @@ SSL *net__tls_ssl_new(net_tls_t *t, net_conn_t *c, bool server, const char *sni)
     if (server) {
         SSL_set_accept_state(ssl);
         if (t->require_client)
-            SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+            SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                           verify_strict);
         else
             SSL_set_verify(ssl, SSL_VERIFY_PEER, verify_optional);
         (void)SSL_set_purpose(ssl, X509_PURPOSE_SSL_CLIENT);
     } else {
         SSL_set_connect_state(ssl);
-        SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+        SSL_set_verify(ssl, SSL_VERIFY_PEER, verify_strict);
         (void)SSL_set_purpose(ssl, X509_PURPOSE_SSL_SERVER);
         if (sni && *sni)
             SSL_set_tlsext_host_name(ssl, sni);

@@ -496,6 +496,10 @@ static void test_expired_certificate_refused(void **state)
 {
     (void)state;
     tconn_t *ct = refused_client("expired.fabrikam.test", "certificate has expired");
+    /* The log names who was refused. */
+    const char *who = strstr(logbuf, "(peer certificate ");
+    assert_non_null(who);
+    assert_non_null(strstr(who, "CN=edge.fabrikam.test"));
     assert_int_equal(ct->code, FEDGE_ETLS);
     assert_non_null(strstr(ct->reason, "expired"));
 }
