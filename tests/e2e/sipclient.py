@@ -259,9 +259,15 @@ async def _hold(a):
     sem = asyncio.Semaphore(a.parallel)
     conns, errors = [], []
     t0 = time.monotonic()
-    await asyncio.gather(*[_open_one(a, ctx, sem, i, conns, errors) for i in range(a.count)])
+    tasks = [asyncio.ensure_future(_open_one(a, ctx, sem, i, conns, errors)) for i in range(a.count)]
+    done, pending = await asyncio.wait(tasks, timeout=a.deadline)
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
     t1 = time.monotonic()
-    print("established: %d of %d in %.1fs" % (len(conns), a.count, t1 - t0))
+    print("established: %d of %d in %.1fs%s" % (len(conns), a.count, t1 - t0,
+          " (deadline reached, %d attempts cancelled)" % len(pending) if pending else ""))
     if a.ping:
         print("pongs: %d" % sum(1 for c in conns if c[2]))
     if errors:
@@ -330,6 +336,8 @@ def main():
                    help="comma-separated local addresses to spread connections over")
     p.add_argument("--ping", action="store_true", help="CRLF ping each new connection")
     p.add_argument("--ping-timeout", type=float, default=3.0)
+    p.add_argument("--deadline", type=float, default=None,
+                   help="hold: stop opening connections after this many seconds")
     p.add_argument("--check", action="store_true")
     p.add_argument("--settle", type=float, default=0.5)
     p.add_argument("--ready")
