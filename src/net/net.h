@@ -115,8 +115,8 @@ int net_new(uv_loop_t *loop, const net_opts_t *o, net_t **out, fedge_err_t *e);
 /* Stops every listener (no new connections; existing ones carry on). */
 void net_stop_accepting(net_t *n);
 
-/* Closes every connection (each gets its on_close, code FEDGE_ECLOSED,
- * "shutting down"). TLS connections send close_notify first; pending writes
+/* Closes every connection (each one the layer above knows gets its
+ * on_close, code FEDGE_ECLOSED, "shutting down"). TLS connections send close_notify first; pending writes
  * get a short bounded grace, then the socket is closed regardless. */
 void net_close_all(net_t *n);
 
@@ -224,7 +224,8 @@ typedef struct {
  * "host:port". The outcome is on_ready, or on_close with a reason (connect
  * refused, name not resolved, handshake failed with the verification error,
  * timeout). Errors returned here (nothing was started, no callback will
- * come): FEDGE_EINVAL bad arguments, FEDGE_ELIMIT max_connections. */
+ * come): FEDGE_EINVAL bad arguments or address, FEDGE_ELIMIT
+ * max_connections, FEDGE_EIO the resolver could not be started. */
 int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_err_t *e);
 
 /* ------------------------------------------------------------------ */
@@ -331,7 +332,8 @@ bool net_peer_names(const net_peer_t *p, const char *host);
  *   a partner that connected to us also carries our requests to it.
  * tag non-NULL restricts the search to connections with that tag. A ready
  * connection is preferred over one still connecting; among equals the
- * most recently active one. NULL if none. The pointer is valid until the
+ * most recently active one (activity: bytes in or out). NULL if none.
+ * Constant time (a hash index). The pointer is valid until the
  * connection's on_close returns. */
 net_conn_t *net_find_conn(net_t *n, const void *tag, const char *key);
 
