@@ -532,9 +532,11 @@ static bool is_special_param(fedge_str_t n)
     return false;
 }
 
-/* Looks up parameter n (escaped) in a list by unescaped, case-insensitive
- * name. */
-static bool find_param(fedge_str_t list, fedge_str_t n, char sep, fedge_str_t *v, bool *hv)
+/* Looks up the k-th (from 0) parameter named n (escaped) in a list by
+ * unescaped, case-insensitive name; with count not NULL, counts them all
+ * into *count instead (and returns false). */
+static bool find_param(fedge_str_t list, fedge_str_t n, char sep, unsigned k, fedge_str_t *v,
+                       bool *hv, unsigned *count)
 {
     if (list.len == 0)
         return false;
@@ -557,7 +559,11 @@ static bool find_param(fedge_str_t list, fedge_str_t n, char sep, fedge_str_t *v
             val = (fedge_str_t){vs, (size_t)(p - vs)};
             has = true;
         }
-        if (esc_eq(name, n, true)) {
+        if (!esc_eq(name, n, true))
+            continue;
+        if (count) {
+            (*count)++;
+        } else if (k-- == 0) {
             *v = val;
             *hv = has;
             return true;
@@ -567,7 +573,9 @@ static bool find_param(fedge_str_t list, fedge_str_t n, char sep, fedge_str_t *v
 }
 
 /* Every parameter of a that is also in b has the same value there; with
- * all set, every parameter of a must be in b. */
+ * all set, every parameter of a must be in b. A name that appears several
+ * times is matched occurrence by occurrence, so that equality stays
+ * reflexive and symmetric. */
 static bool params_match(fedge_str_t a, fedge_str_t b, char sep, bool all, bool skip_special)
 {
     if (a.len == 0)
@@ -593,9 +601,12 @@ static bool params_match(fedge_str_t a, fedge_str_t b, char sep, bool all, bool 
         }
         if (skip_special && is_special_param(name))
             continue;
+        unsigned k = 0; /* earlier occurrences of this name in a */
         fedge_str_t bv;
         bool bhas;
-        if (!find_param(b, name, sep, &bv, &bhas)) {
+        fedge_str_t before = {a.s, (size_t)(ns - a.s)};
+        find_param(before, name, sep, 0, &bv, &bhas, &k);
+        if (!find_param(b, name, sep, k, &bv, &bhas, NULL)) {
             if (all)
                 return false;
             continue;

@@ -229,6 +229,13 @@ static void test_equal_rfc3261(void **state)
     assert_true(eq("tel:7042;phone-context=example.com", "tel:7042;Phone-Context=EXAMPLE.com"));
     assert_false(eq("tel:7042;phone-context=example.com", "tel:7042"));
     assert_false(eq("tel:+12015550123", "tel:+12015550124"));
+    /* a repeated parameter is compared occurrence by occurrence: equality
+     * stays reflexive and symmetric */
+    assert_true(eq("tel:+1;phone-context=a.com;phone-context=b.com", "tel:+1;phone-context=a.com;phone-context=b.com"));
+    assert_false(eq("tel:+1;phone-context=a.com;phone-context=b.com", "tel:+1;phone-context=b.com;phone-context=a.com"));
+    assert_true(eq("sip:h;x=1;x=2", "sip:h;x=1;x=2"));
+    assert_true(eq("sip:h;x=1;x=2", "sip:h;x=1"));
+    assert_false(eq("sip:h;x=1;x=2", "sip:h;x=2"));
     /* other schemes compare byte for byte */
     assert_true(eq("urn:x:y", "urn:x:y"));
     assert_false(eq("urn:x:y", "urn:x:Y"));
