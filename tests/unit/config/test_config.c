@@ -100,7 +100,7 @@ static void expect_ok(const char *text, config_t **c)
     assert_non_null(*c);
 }
 
-/* A minimal valid file: line numbers 1-14 are relied on below. */
+/* A minimal valid file: line numbers 1-13 are relied on below. */
 #define MIN_EDGE                                                                                   \
     "[edge]\n"                     /* 1 */                                                         \
     "fqdn = edge.contoso.test\n"   /* 2 */                                                         \
@@ -373,6 +373,23 @@ static void test_nul_and_long_lines(void **state)
     text[19 + 5000] = '\0';
     strcat(text, "\n");
     expect_error(text, "3: line is 5008 bytes long; expected at most 4096");
+
+    /* Exactly 4096 bytes is accepted, whole (inih's own buffer is 200). */
+    sprintf(text, "%s[edge]\nstore = ", MIN_EXTERNAL MIN_INTERNAL MIN_FEDERATION);
+    size_t at = strlen(text);
+    memset(text + at, 'b', 4096 - 8);
+    strcpy(text + at + 4096 - 8, "\nfqdn = edge.contoso.test\nsip_domains = contoso.test\n");
+    config_t *cfg;
+    expect_ok(text, &cfg);
+    size_t sl = strlen(cfg->edge.store);
+    assert_true(sl > 4088);
+    assert_int_equal(strspn(cfg->edge.store + sl - 4088, "b"), 4088);
+    assert_string_equal(cfg->edge.fqdn, "edge.contoso.test");
+    assert_int_equal(config_key_line(cfg, "edge", "fqdn"), 13);
+    config_free(cfg);
+    text[at + 4096 - 8] = 'b';
+    strcpy(text + at + 4096 - 7, "\n");
+    expect_error(text, "12: line is 4097 bytes long; expected at most 4096");
     free(text);
 }
 
