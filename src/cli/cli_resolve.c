@@ -23,97 +23,54 @@ static const char resolve_usage[] =
 
 #define MAX_TARGETS 64
 
+/* What the route look-up returned, copied out of the callback. */
 typedef struct {
     char name[DNS_NAME_MAX + 1];
+    uint16_t port, priority, weight;
+    uint32_t srv_ttl;
     bool in_domain;
     dns_status_t status;
     char detail[160];
     size_t n;
     dns_addr_t addrs[32];
-    bool done;
 } target_t;
 
 typedef struct {
     const char *domain;
     char qname[DNS_NAME_MAX + 64];
-    dns_t *dns;
-    bool srv_done;
+    bool done;
     dns_status_t status;
     char detail[160];
-    uint32_t ttl;
     size_t n;
-    dns_srv_t recs[MAX_TARGETS];
-    char rec_names[MAX_TARGETS][DNS_NAME_MAX + 1];
-    size_t n_ordered;
-    size_t ordered[MAX_TARGETS]; /* indexes into recs */
     target_t targets[MAX_TARGETS];
-    size_t ntargets, pending;
 } job_t;
 
-static const target_t *target_of(const job_t *j, const char *name)
-{
-    for (size_t i = 0; i < j->ntargets; i++)
-        if (!strcmp(j->targets[i].name, name))
-            return &j->targets[i];
-    return NULL;
-}
-
-static void host_done(void *user, const dns_host_result_t *r)
-{
-    target_t *t = user;
-    t->status = r->status;
-    snprintf(t->detail, sizeof t->detail, "%s", r->detail);
-    t->n = r->n < 32 ? r->n : 32;
-    memcpy(t->addrs, r->addrs, t->n * sizeof *t->addrs);
-    t->done = true;
-}
-
-static void srv_done(void *user, const dns_srv_result_t *r)
+static void route_done(void *user, const dns_route_result_t *r)
 {
     job_t *j = user;
-    j->srv_done = true;
+    j->done = true;
     j->status = r->status;
-    j->ttl = r->ttl;
+    snprintf(j->qname, sizeof j->qname, "%s", r->name);
     snprintf(j->detail, sizeof j->detail, "%s", r->detail);
     j->n = r->n < MAX_TARGETS ? r->n : MAX_TARGETS;
     for (size_t i = 0; i < j->n; i++) {
-        j->recs[i] = r->records[i];
-        snprintf(j->rec_names[i], sizeof j->rec_names[i], "%s", r->records[i].target);
-        j->recs[i].target = j->rec_names[i];
-    }
-    j->n_ordered = 0;
-    for (size_t i = 0; i < r->n_ordered; i++) {
-        size_t idx = (size_t)(r->ordered[i] - r->records);
-        if (idx < j->n)
-            j->ordered[j->n_ordered++] = idx;
-    }
-    for (size_t i = 0; i < j->n_ordered; i++) {
-        const char *name = j->recs[j->ordered[i]].target;
-        if (target_of(j, name) || j->ntargets == MAX_TARGETS)
-            continue;
-        target_t *t = &j->targets[j->ntargets++];
-        snprintf(t->name, sizeof t->name, "%s", name);
-        t->in_domain = dns_name_in_domain(name, j->domain);
-        if (dns_resolve_host(j->dns, name, DNS_AF_ANY, host_done, t, NULL) < 0) {
-            t->status = DNS_SERVFAIL;
-            snprintf(t->detail, sizeof t->detail, "not a valid host name");
-            t->done = true;
-        }
+        const dns_target_t *s = &r->targets[i];
+        target_t *t = &j->targets[i];
+        snprintf(t->name, sizeof t->name, "%s", s->target);
+        t->port = s->port;
+        t->priority = s->priority;
+        t->weight = s->weight;
+        t->srv_ttl = s->srv_ttl;
+        t->in_domain = dns_name_in_domain(s->target, j->domain);
+        t->status = s->status;
+        snprintf(t->detail, sizeof t->detail, "%s", s->detail);
+        t->n = s->n < 32 ? s->n : 32;
+        memcpy(t->addrs, s->addrs, t->n * sizeof *t->addrs);
     }
 }
 
-static bool all_done(const job_t *j)
-{
-    if (!j->srv_done)
-        return false;
-    for (size_t i = 0; i < j->ntargets; i++)
-        if (!j->targets[i].done)
-            return false;
-    return true;
-}
-
-/* The verdict: the first ordered target inside the domain that has an
- * address. Returns its record index or -1, with the text in buf. */
+/* The verdict: the first target in order that lies inside the domain and
+ * has an address. Returns its index or -1, with the text in buf. */
 static int verdict(const job_t *j, char *buf, size_t len)
 {
     switch (j->status) {
@@ -133,23 +90,20 @@ static int verdict(const job_t *j, char *buf, size_t len)
     case DNS_OK: break;
     }
     const char *first_outside = NULL, *first_noaddr = NULL;
-    for (size_t i = 0; i < j->n_ordered; i++) {
-        const dns_srv_t *r = &j->recs[j->ordered[i]];
-        const target_t *t = target_of(j, r->target);
-        if (!t)
-            continue;
+    for (size_t i = 0; i < j->n; i++) {
+        const target_t *t = &j->targets[i];
         if (!t->in_domain) {
             if (!first_outside)
-                first_outside = r->target;
+                first_outside = t->name;
             continue;
         }
         if (t->n == 0) {
             if (!first_noaddr)
-                first_noaddr = r->target;
+                first_noaddr = t->name;
             continue;
         }
-        snprintf(buf, len, "would federate via %s:%u first", r->target, r->port);
-        return (int)j->ordered[i];
+        snprintf(buf, len, "would federate via %s:%u first", t->name, t->port);
+        return (int)i;
     }
     if (first_outside)
         snprintf(buf, len, "SRV target %s is outside domain %s: refused", first_outside, j->domain);
@@ -167,21 +121,18 @@ static void print_text(const job_t *j, const char *vtext)
     printf("query    %s SRV: %s", j->qname, dns_status_str(j->status));
     if (j->status != DNS_OK && j->detail[0])
         printf(" (%s)", j->detail);
-    printf(", ttl %u s\n", j->ttl);
+    printf("\n");
     if (j->n) {
         printf("records  priority weight port  target (ttl)\n");
         for (size_t i = 0; i < j->n; i++)
-            printf("         %8u %6u %5u %s (%u s)\n", j->recs[i].priority, j->recs[i].weight,
-                   j->recs[i].port, j->recs[i].target, j->recs[i].ttl);
-    }
-    if (j->n_ordered) {
+            printf("         %8u %6u %5u %s (%u s)\n", j->targets[i].priority, j->targets[i].weight,
+                   j->targets[i].port, j->targets[i].name, j->targets[i].srv_ttl);
         printf("order   ");
-        for (size_t i = 0; i < j->n_ordered; i++)
-            printf(" %zu. %s:%u", i + 1, j->recs[j->ordered[i]].target,
-                   j->recs[j->ordered[i]].port);
+        for (size_t i = 0; i < j->n; i++)
+            printf(" %zu. %s:%u", i + 1, j->targets[i].name, j->targets[i].port);
         printf("\n");
     }
-    for (size_t i = 0; i < j->ntargets; i++) {
+    for (size_t i = 0; i < j->n; i++) {
         const target_t *t = &j->targets[i];
         printf("target   %s: %s", t->name,
                t->in_domain ? "in domain" : "OUTSIDE the domain: refused");
@@ -204,38 +155,32 @@ static void print_json(const job_t *j, const char *vtext, int vidx)
     json_object_set_new(o, "query", json_string(j->qname));
     json_object_set_new(o, "status", json_string(dns_status_str(j->status)));
     json_object_set_new(o, "detail", json_string(j->detail));
-    json_object_set_new(o, "ttl", json_integer(j->ttl));
-    json_t *recs = json_array();
-    for (size_t i = 0; i < j->n; i++)
-        json_array_append_new(
-            recs, json_pack("{s:i,s:i,s:i,s:s,s:i}", "priority", (int)j->recs[i].priority, "weight",
-                            (int)j->recs[i].weight, "port", (int)j->recs[i].port, "target",
-                            j->recs[i].target, "ttl", (json_int_t)j->recs[i].ttl));
-    json_object_set_new(o, "records", recs);
-    json_t *ord = json_array();
-    for (size_t i = 0; i < j->n_ordered; i++)
-        json_array_append_new(ord, json_pack("{s:s,s:i}", "target", j->recs[j->ordered[i]].target,
-                                             "port", (int)j->recs[j->ordered[i]].port));
-    json_object_set_new(o, "ordered", ord);
-    json_t *tg = json_array();
-    for (size_t i = 0; i < j->ntargets; i++) {
+    json_t *recs = json_array(), *ord = json_array(), *tg = json_array();
+    for (size_t i = 0; i < j->n; i++) {
         const target_t *t = &j->targets[i];
+        json_array_append_new(recs, json_pack("{s:i,s:i,s:i,s:s,s:I}", "priority", (int)t->priority,
+                                              "weight", (int)t->weight, "port", (int)t->port,
+                                              "target", t->name, "ttl", (json_int_t)t->srv_ttl));
+        json_array_append_new(ord, json_pack("{s:s,s:i}", "target", t->name, "port", (int)t->port));
         json_t *addrs = json_array();
         for (size_t k = 0; k < t->n; k++)
-            json_array_append_new(addrs, json_pack("{s:s,s:i,s:i}", "address",
+            json_array_append_new(addrs, json_pack("{s:s,s:i,s:I}", "address",
                                                    dns_addr_str(&t->addrs[k], a, sizeof a),
                                                    "family", t->addrs[k].family == AF_INET6 ? 6 : 4,
                                                    "ttl", (json_int_t)t->addrs[k].ttl));
-        json_array_append_new(tg, json_pack("{s:s,s:b,s:s,s:s,s:o}", "target", t->name, "in_domain",
-                                            t->in_domain, "status", dns_status_str(t->status),
-                                            "detail", t->detail, "addresses", addrs));
+        json_array_append_new(tg, json_pack("{s:s,s:i,s:b,s:s,s:s,s:o}", "target", t->name, "port",
+                                            (int)t->port, "in_domain", t->in_domain, "status",
+                                            dns_status_str(t->status), "detail", t->detail,
+                                            "addresses", addrs));
     }
+    json_object_set_new(o, "records", recs);
+    json_object_set_new(o, "ordered", ord);
     json_object_set_new(o, "targets", tg);
     json_t *v = json_object();
     json_object_set_new(v, "federate", json_boolean(vidx >= 0));
     if (vidx >= 0) {
-        json_object_set_new(v, "target", json_string(j->recs[vidx].target));
-        json_object_set_new(v, "port", json_integer(j->recs[vidx].port));
+        json_object_set_new(v, "target", json_string(j->targets[vidx].name));
+        json_object_set_new(v, "port", json_integer(j->targets[vidx].port));
     }
     json_object_set_new(v, "text", json_string(vtext));
     json_object_set_new(o, "verdict", v);
@@ -301,32 +246,38 @@ int cli__resolve(int argc, char **argv)
     uv_loop_t loop;
     uv_loop_init(&loop);
     fedge_err_t err = {{0}};
-    int rc = dns_new(&loop, &o, &j->dns, &err);
+    dns_t *d = NULL;
+    int rc = dns_new(&loop, &o, &d, &err);
     if (rc < 0) {
         fprintf(stderr, "fedge resolve: %s\n", err.msg);
         uv_loop_close(&loop);
         free(j);
         return 2;
     }
-    if (dns_resolve_srv(j->dns, j->qname, srv_done, j, NULL) < 0) {
+    /* the same look-up the edge makes for partner discovery: no fallback
+     * to the domain's own addresses */
+    rc = dns_resolve_route(d, DNS_SIPFED_PREFIX, domain, 0, DNS_AF_ANY, route_done, j, NULL);
+    if (rc < 0) {
         fprintf(stderr, "fedge resolve: '%s' is not a valid domain name\n", domain);
-        dns_free(j->dns);
+        dns_free(d);
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
         free(j);
         return 2;
     }
-    while (!all_done(j) && uv_run(&loop, UV_RUN_ONCE)) {
+    while (!j->done && uv_run(&loop, UV_RUN_ONCE)) {
     }
     char vtext[512];
-    int vidx = all_done(j) ? verdict(j, vtext, sizeof vtext) : -1;
-    if (!all_done(j))
+    int vidx = -1;
+    if (j->done)
+        vidx = verdict(j, vtext, sizeof vtext);
+    else
         snprintf(vtext, sizeof vtext, "look-up did not complete");
     if (json)
         print_json(j, vtext, vidx);
     else
         print_text(j, vtext);
-    dns_free(j->dns);
+    dns_free(d);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     free(j);
