@@ -43,8 +43,8 @@ struct dns_req {
     int nparts;
     int npending;
     bool cached;
-    bool literal;
-    dns_addr_t lit;
+    size_t nlit; /* > 0: answered without DNS (IP literal, localhost) */
+    dns_addr_t lit[2];
     char name[DNS_NAME_MAX + 1];
     dns_req_t *next, *prev; /* in dns->ready or dns->pending_reqs */
     bool ready;
@@ -664,8 +664,9 @@ int dns_resolve_host(dns_t *d, const char *name, unsigned mask, dns_host_cb cb, 
 {
     if (!d || d->closing || !name || !cb || !(mask & DNS_AF_ANY))
         return FEDGE_EINVAL;
-    dns_addr_t lit;
-    memset(&lit, 0, sizeof lit);
+    dns_addr_t lit[2];
+    size_t nlit = 0;
+    memset(lit, 0, sizeof lit);
     size_t nl = strlen(name);
     char buf[INET6_ADDRSTRLEN + 2];
     const char *txt = name;
@@ -674,27 +675,39 @@ int dns_resolve_host(dns_t *d, const char *name, unsigned mask, dns_host_cb cb, 
         buf[nl - 2] = '\0';
         txt = buf;
     }
-    bool is_lit = false;
-    if (inet_pton(AF_INET, txt, &lit.u.v4) == 1) {
-        lit.family = AF_INET;
-        is_lit = true;
-    } else if (inet_pton(AF_INET6, txt, &lit.u.v6) == 1) {
-        lit.family = AF_INET6;
-        is_lit = true;
-    }
     char norm[DNS_NAME_MAX + 1];
-    if (is_lit) {
+    if (inet_pton(AF_INET, txt, &lit[0].u.v4) == 1) {
+        lit[nlit++].family = AF_INET;
+    } else if (inet_pton(AF_INET6, txt, &lit[0].u.v6) == 1) {
+        lit[nlit++].family = AF_INET6;
+    }
+    if (nlit) {
         snprintf(norm, sizeof norm, "%s", txt);
     } else if (dns__name_normalize(name, norm) < 0) {
         return FEDGE_EINVAL;
+    } else if (dns_name_in_domain(norm, "localhost")) {
+        /* RFC 6761 section 6.3: localhost is the loopback, never asked of DNS */
+        bool v6first = (mask & DNS_PREFER_INET6) != 0;
+        for (int pass = 0; pass < 2; pass++) {
+            bool v6 = (pass == 0) == v6first;
+            if (v6 && (mask & DNS_AF_INET6)) {
+                lit[nlit].family = AF_INET6;
+                lit[nlit++].u.v6 = in6addr_loopback;
+            } else if (!v6 && (mask & DNS_AF_INET)) {
+                lit[nlit].family = AF_INET;
+                lit[nlit++].u.v4.s_addr = htonl(INADDR_LOOPBACK);
+            }
+        }
     }
     dns_req_t *r = req_new(d, REQ_HOST, norm, user);
     r->cb.host = cb;
     r->mask = mask;
-    if (is_lit) {
-        r->literal = true;
-        lit.ttl = d->o.pos_ttl_max;
-        r->lit = lit;
+    if (nlit) {
+        r->nlit = nlit;
+        for (size_t i = 0; i < nlit; i++) {
+            lit[i].ttl = d->o.pos_ttl_max;
+            r->lit[i] = lit[i];
+        }
         r->cached = true;
         if (req)
             *req = r;
@@ -806,11 +819,11 @@ static void deliver_host(dns_t *d, dns_req_t *r)
     res.name = r->name;
     res.cached = r->cached;
     res.detail = "";
-    if (r->literal) {
+    if (r->nlit) {
         res.status = DNS_OK;
-        res.ttl = r->lit.ttl;
-        res.n = 1;
-        res.addrs = &r->lit;
+        res.ttl = r->lit[0].ttl;
+        res.n = r->nlit;
+        res.addrs = r->lit;
         r->cb.host(r->user, &res);
         return;
     }

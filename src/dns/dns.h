@@ -109,7 +109,9 @@ enum {
 /* The result handed to a dns_host_cb; valid only during the callback. With
  * both families asked for, status is DNS_OK when either gave an address; if
  * neither did, a failure (timeout/servfail) of either wins over NODATA, and
- * NODATA over NXDOMAIN. An IP literal resolves to itself (cached = true). */
+ * NODATA over NXDOMAIN. An IP literal ("192.0.2.1", "::1", "[::1]")
+ * resolves to itself, and "localhost" (or a name below it) to the loopback
+ * addresses of the families asked (RFC 6761), without DNS (cached = true). */
 typedef struct {
     dns_status_t status;
     const char *name;
@@ -167,7 +169,7 @@ int dns_resolve_host(dns_t *d, const char *name, unsigned mask, dns_host_cb cb, 
 
 /* One target of a route (dns_resolve_route), with its addresses. */
 typedef struct {
-    const char *target;  /* host name, lower case */
+    const char *target; /* host name, lower case */
     uint16_t port;
     uint16_t priority;
     uint16_t weight;
@@ -180,16 +182,16 @@ typedef struct {
 
 /* The result handed to a dns_route_cb; valid only during the callback. */
 typedef struct {
-    dns_status_t status;   /* of the SRV look-up; DNS_OK also after a fallback */
-    const char *name;      /* the SRV name asked (prefix + domain, normalized) */
-    const char *detail;    /* why, when status is not DNS_OK; else "" */
-    bool cached;           /* every answer came from the cache */
-    bool fallback;         /* no SRV record: the domain's own addresses at
-                              fallback_port (RFC 3263 section 4.2) */
-    uint32_t ttl;          /* smallest remaining TTL of the answers used */
-    size_t n;              /* targets in RFC 2782 order (a fresh draw each
-                              time); a target may have no address (see its
-                              status) */
+    dns_status_t status; /* of the SRV look-up; DNS_OK also after a fallback */
+    const char *name;    /* the SRV name asked (prefix + domain, normalized) */
+    const char *detail;  /* why, when status is not DNS_OK; else "" */
+    bool cached;         /* every answer came from the cache */
+    bool fallback;       /* no SRV record: the domain's own addresses at
+                            fallback_port (RFC 3263 section 4.2) */
+    uint32_t ttl;        /* smallest remaining TTL of the answers used */
+    size_t n;            /* targets in RFC 2782 order (a fresh draw each
+                            time); a target may have no address (see its
+                            status) */
     const dns_target_t *targets;
 } dns_route_result_t;
 

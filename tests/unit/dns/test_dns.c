@@ -688,6 +688,23 @@ static void test_bad_input(void **state)
     assert_int_equal(h.n, 1);
     assert_int_equal(h.addrs[0].family, AF_INET6);
     assert_string_equal(addr_text(&h.addrs[0]), "::1");
+    /* localhost never goes to DNS (the server here does not even exist) */
+    memset(&h, 0, sizeof h);
+    assert_int_equal(dns_resolve_host(d, "LocalHost.", DNS_AF_ANY, host_cb, &h, NULL), 0);
+    assert_true(run_until(&loop, &h.calls, 1, 2000));
+    assert_int_equal(h.status, DNS_OK);
+    assert_int_equal(h.n, 2);
+    assert_string_equal(addr_text(&h.addrs[0]), "127.0.0.1");
+    assert_string_equal(addr_text(&h.addrs[1]), "::1");
+    memset(&h, 0, sizeof h);
+    assert_int_equal(
+        dns_resolve_host(d, "localhost", DNS_AF_INET6 | DNS_PREFER_INET6, host_cb, &h, NULL), 0);
+    assert_true(run_until(&loop, &h.calls, 1, 2000));
+    assert_int_equal(h.n, 1);
+    assert_string_equal(addr_text(&h.addrs[0]), "::1");
+    dns_stats_t st;
+    dns_get_stats(d, &st);
+    assert_int_equal(st.queries, 0);
     finish(&loop, d);
 }
 
@@ -1333,7 +1350,8 @@ static void test_route(void **state)
 {
     (void)state;
     dnsmasq_t m = {0};
-    const char *args[] = {"--local=/test/", "--local-ttl=30",
+    const char *args[] = {"--local=/test/",
+                          "--local-ttl=30",
                           "--srv-host=_sipfederationtls._tcp.ro.test,e1.ro.test,5061,1,1",
                           "--srv-host=_sipfederationtls._tcp.ro.test,e2.ro.test,5062,2,1",
                           "--srv-host=_sipfederationtls._tcp.ro.test,dark.ro.test,5063,3,1",
@@ -1341,7 +1359,8 @@ static void test_route(void **state)
                           "--host-record=e2.ro.test,127.0.0.3",
                           "--host-record=pool.internal.test,127.0.0.8",
                           "--srv-host=_sips._tcp.srv.internal.test,pool.internal.test,5070,0,0",
-                          "--srv-host=_sipfederationtls._tcp.none.test", NULL};
+                          "--srv-host=_sipfederationtls._tcp.none.test",
+                          NULL};
     dm_start(&m, args);
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -1391,9 +1410,9 @@ static void test_route(void **state)
     route_sync(&loop, d, DNS_SIPFED_PREFIX, "none.test", 0, &c);
     assert_int_equal(c.status, DNS_NOSERVICE);
     assert_int_equal(c.n, 0);
-    assert_int_equal(dns_resolve_route(d, DNS_SIPFED_PREFIX, "bad..name", 0, DNS_AF_INET, route_cb,
-                                       &c, NULL),
-                     FEDGE_EINVAL);
+    assert_int_equal(
+        dns_resolve_route(d, DNS_SIPFED_PREFIX, "bad..name", 0, DNS_AF_INET, route_cb, &c, NULL),
+        FEDGE_EINVAL);
 
     /* cancelled in flight (SRV pending), and after the SRV step (addresses
      * pending): never called; then dns_free with a route in flight. The
@@ -1407,13 +1426,11 @@ static void test_route(void **state)
     assert_int_equal(bind(black, (struct sockaddr *)&ba, sizeof ba), 0);
     route_cap_t x = {0}, y = {0}, z = {0};
     dns_req_t *rx = NULL, *ry = NULL;
-    assert_int_equal(dns_resolve_route(d, DNS_SIPFED_PREFIX, "other.test", 0, DNS_AF_ANY, route_cb,
-                                       &x, &rx),
-                     0);
+    assert_int_equal(
+        dns_resolve_route(d, DNS_SIPFED_PREFIX, "other.test", 0, DNS_AF_ANY, route_cb, &x, &rx), 0);
     dns_cancel(rx);
-    assert_int_equal(dns_resolve_route(d, DNS_SIPFED_PREFIX, "ro.test", 0, DNS_AF_ANY, route_cb,
-                                       &y, &ry),
-                     0);
+    assert_int_equal(
+        dns_resolve_route(d, DNS_SIPFED_PREFIX, "ro.test", 0, DNS_AF_ANY, route_cb, &y, &ry), 0);
     /* the SRV answer is cached: one loop turn runs the SRV step, whose
      * AAAA queries are new and still pending */
     uv_run(&loop, UV_RUN_NOWAIT);
@@ -1423,9 +1440,9 @@ static void test_route(void **state)
     dns_cancel(ry);
     run_for(&loop, 200);
     assert_int_equal(x.calls + y.calls, 0);
-    assert_int_equal(dns_resolve_route(d, DNS_SIPFED_PREFIX, "third.test", 0, DNS_AF_ANY, route_cb,
-                                       &z, NULL),
-                     0);
+    assert_int_equal(
+        dns_resolve_route(d, DNS_SIPFED_PREFIX, "third.test", 0, DNS_AF_ANY, route_cb, &z, NULL),
+        0);
     finish(&loop, d);
     assert_int_equal(z.calls, 0);
     close(black);
