@@ -315,10 +315,21 @@ typedef struct {
  * while c is (until on_close returns). */
 const net_peer_t *net_conn_peer(const net_conn_t *c);
 
-/* True when p is verified and one of its domain identities (dns, sip, or
- * cn when present) equals host, compared case-insensitively (RFC 5922
- * §7.2: exact match; a wildcard name "*.x" never matches). */
+/* True when p is verified and the certificate names host anywhere: a dns
+ * name, a sip URI host, or the cn when there is no SAN; compared as DNS
+ * names (RFC 5922 §7.2: case-insensitive, whole name, a wildcard "*.x"
+ * never matches). This is the test for "the certificate names host X"
+ * used for connection reuse (RFC 5923) and for checking that a server is
+ * the edge we meant (its SRV target or configured FQDN, which Lync-style
+ * and public-CA certificates carry as DNS SANs). */
 bool net_peer_names(const net_peer_t *p, const char *host);
+
+/* True when p is verified and domain is one of its SIP domain identities
+ * exactly as RFC 5922 §7.1 builds the set: the sip URI hosts; only when
+ * there are none, the dns names; only when there is no SAN at all, the
+ * cn. Stricter than net_peer_names (a certificate with URI:sip:example.com
+ * and DNS:edge.example.com is a domain identity for example.com only). */
+bool net_peer_is_domain(const net_peer_t *p, const char *domain);
 
 /* ------------------------------------------------------------------ */
 /* Connection reuse (RFC 5923)                                         */

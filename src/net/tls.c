@@ -469,6 +469,22 @@ bool net_peer_names(const net_peer_t *p, const char *host)
     return p->cn && p->cn[0] != '*' && strcasecmp(p->cn, host) == 0;
 }
 
+bool net_peer_is_domain(const net_peer_t *p, const char *domain)
+{
+    if (!p || !p->verified || !domain || !*domain || domain[0] == '*')
+        return false;
+    if (p->n_sip > 0) {
+        for (size_t i = 0; i < p->n_sip; i++)
+            if (strcasecmp(p->sip[i], domain) == 0)
+                return true;
+        return false;
+    }
+    for (size_t i = 0; i < p->n_dns; i++)
+        if (p->dns[i][0] != '*' && strcasecmp(p->dns[i], domain) == 0)
+            return true;
+    return p->cn && p->cn[0] != '*' && strcasecmp(p->cn, domain) == 0;
+}
+
 void net__tls_reason(SSL *ssl, int ssl_err, char *buf, size_t size)
 {
     long vr = SSL_get_verify_result(ssl);

@@ -343,6 +343,12 @@ static void test_mtls_ipv4_data_both_ways_and_names(void **state)
     assert_non_null(strstr(p->subject, "CN=edge.fabrikam.test"));
     assert_true(net_peer_names(p, "EDGE.fabrikam.test"));
     assert_false(net_peer_names(p, "edge.contoso.test"));
+    assert_false(net_peer_names(p, "test"));         /* no suffix match */
+    assert_false(net_peer_names(p, "x.fabrikam.test"));
+    /* RFC 5922 §7.1: with a sip URI present, DNS names are not SIP
+     * domain identities. */
+    assert_true(net_peer_is_domain(p, "Fabrikam.test"));
+    assert_false(net_peer_is_domain(p, "edge.fabrikam.test"));
     assert_true(net_conn_is_inbound(st->c));
     assert_ptr_equal(net_conn_tag(st->c), &side_tag);
     assert_string_equal(net_conn_sni(st->c), "edge.contoso.test");
@@ -412,6 +418,7 @@ static void test_mtls_ipv6_large_echo_and_cn_only(void **state)
     assert_non_null(p->cn);
     assert_string_equal(p->cn, "edge.fabrikam.test");
     assert_true(net_peer_names(p, "edge.fabrikam.test"));
+    assert_true(net_peer_is_domain(p, "edge.fabrikam.test")); /* CN: no SAN */
     assert_null(net_conn_sni(srv_conns[0]->c)); /* literal address: no SNI */
     assert_string_equal(net_conn_remote_ip(srv_conns[0]->c), "::1");
     assert_int_equal(strncmp(net_conn_remote(srv_conns[0]->c), "[::1]:", 6), 0);
@@ -453,6 +460,9 @@ static void test_sip_uri_sans_follow_rfc5922(void **state)
     assert_false(net_peer_names(p, "users.fabrikam.test"));
     assert_false(net_peer_names(p, "web.fabrikam.test"));
     assert_true(net_peer_names(p, "fabrikam.test"));
+    assert_true(net_peer_is_domain(p, "fabrikam.test"));
+    assert_false(net_peer_is_domain(p, "edge2.fabrikam.test"));
+    assert_false(net_peer_is_domain(p, "secure.fabrikam.test"));
     assert_null(p->cn);
     net_tls_free(stls);
     net_tls_free(ctls);
@@ -554,11 +564,18 @@ static void test_optional_client_certificate_reports_unverified(void **state)
     tconn_t *a = dial("127.0.0.1", net_listener_port(l), expired, NULL);
     RUN_UNTIL(a->ready && nsrv == 1, 5000);
     assert_int_equal(nsrv, 1);
+    /* The client verified the internal server; a DNS-only SAN is its SIP
+     * domain identity (RFC 5922 §7.1). */
+    const net_peer_t *sp = net_conn_peer(a->c);
+    assert_true(sp->verified);
+    assert_true(net_peer_is_domain(sp, "sip.contoso.test"));
+    assert_false(net_peer_is_domain(sp, "contoso.test"));
     const net_peer_t *p = net_conn_peer(srv_conns[0]->c);
     assert_true(p->presented);
     assert_false(p->verified);
     assert_string_equal(p->verify_error, "certificate has expired");
     assert_false(net_peer_names(p, "edge.fabrikam.test")); /* unverified names never match */
+    assert_false(net_peer_is_domain(p, "fabrikam.test"));
     assert_null(net_find_conn(srv, NULL, "edge.fabrikam.test"));
 
     tconn_t *b = dial("127.0.0.1", net_listener_port(l), none, NULL);
