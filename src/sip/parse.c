@@ -331,10 +331,16 @@ sip_method_t sip_method_id(const char *s, size_t len)
 /* Finds the end of the value starting at s[off]: the next comma outside
  * quoted strings and <...>, or len. Returns 0 or -1 when a quote or an
  * angle bracket is unterminated. */
+static const uint8_t value_stop[256] = {[','] = 1, ['"'] = 1, ['<'] = 1};
+
 static int value_end(const char *s, size_t len, size_t off, size_t *end)
 {
     const char *p = s + off, *e = s + len;
     while (p < e) {
+        while (p < e && !value_stop[(unsigned char)*p])
+            p++;
+        if (p == e)
+            break;
         char c = *p;
         if (c == ',') {
             break;

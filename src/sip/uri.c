@@ -140,13 +140,23 @@ int sip__host_check(const char *s, size_t len, sip_host_kind_t *kind)
         *kind = SIP_HOST_IPV6;
         return 0;
     }
+    /* one pass: characters, labels (hostname = *(domainlabel ".")
+     * toplabel ["."]), and whether it is all digits and dots */
     bool numeric = true;
+    size_t ls = 0, last = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (!sip__is(c, SIP__C_HOST))
+        uint16_t cc = sip__cc[c];
+        if (!(cc & SIP__C_HOST))
             return -1;
-        if (sip__is(c, SIP__C_ALPHA) || c == '-')
+        if (c == '.') {
+            if (i == ls || s[ls] == '-' || s[i - 1] == '-')
+                return -1;
+            last = ls;
+            ls = i + 1;
+        } else if (!(cc & SIP__C_DIGIT)) {
             numeric = false;
+        }
     }
     if (numeric) {
         if (ipv4_check(s, len) < 0)
@@ -154,19 +164,10 @@ int sip__host_check(const char *s, size_t len, sip_host_kind_t *kind)
         *kind = SIP_HOST_IPV4;
         return 0;
     }
-    /* hostname = *(domainlabel ".") toplabel ["."] */
-    size_t n = len;
-    if (s[n - 1] == '.')
-        n--;
-    size_t ls = 0;
-    size_t last = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || s[i] == '.') {
-            if (i == ls || s[ls] == '-' || s[i - 1] == '-')
-                return -1;
-            last = ls;
-            ls = i + 1;
-        }
+    if (ls < len) {
+        if (s[ls] == '-' || s[len - 1] == '-')
+            return -1;
+        last = ls;
     }
     if (!sip__is((unsigned char)s[last], SIP__C_ALPHA))
         return -1;
