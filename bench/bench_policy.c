@@ -75,8 +75,13 @@ int main(void)
             snprintf(dom[k], sizeof(dom[k]), "d%d.prov%d.example.org", k, i);
             doms[k] = dom[k];
         }
-        store_provider_in_t p = {name, f, i % 2 ? STORE_PROVIDER_PUBLIC : STORE_PROVIDER_HOSTING,
-                                 STORE_VERIFY_ALWAYS_VERIFIED, true, doms, 3};
+        store_provider_in_t p = {name,
+                                 f,
+                                 i % 2 ? STORE_PROVIDER_PUBLIC : STORE_PROVIDER_HOSTING,
+                                 STORE_VERIFY_ALWAYS_VERIFIED,
+                                 true,
+                                 doms,
+                                 3};
         if (store_provider_add(st, &p, "bench", &e) < 0)
             die("provider", &e);
     }
@@ -116,39 +121,67 @@ int main(void)
         policy_input_t in;
         policy_outcome_t expect;
     } kinds[] = {
-        {"inbound partner server", {.dir = POLICY_INBOUND, .peer_dns = peer_ps, .n_peer_dns = 1,
-                                    .from_user = S("x"), .from_domain = S("partner1001.example.com"),
-                                    .to_user = S("bob"), .to_domain = S("contoso.com")},
-         POLICY_ALLOW},
-        {"inbound allowed domain (verified)",
-         {.dir = POLICY_INBOUND, .peer_dns = peer_ad, .n_peer_dns = 1,
-          .dns = POLICY_DNS_VERIFIED, .from_user = S("x"),
-          .from_domain = S("partner1000.example.com"), .to_user = S("bob"),
+        {"inbound partner server",
+         {.dir = POLICY_INBOUND,
+          .peer_dns = peer_ps,
+          .n_peer_dns = 1,
+          .from_user = S("x"),
+          .from_domain = S("partner1001.example.com"),
+          .to_user = S("bob"),
           .to_domain = S("contoso.com")},
          POLICY_ALLOW},
-        {"inbound provider", {.dir = POLICY_INBOUND, .peer_dns = peer_pr, .n_peer_dns = 1,
-                              .from_user = S("x"), .from_domain = S("d1.prov7.example.org"),
-                              .to_user = S("bob"), .to_domain = S("contoso.com")},
+        {"inbound allowed domain (verified)",
+         {.dir = POLICY_INBOUND,
+          .peer_dns = peer_ad,
+          .n_peer_dns = 1,
+          .dns = POLICY_DNS_VERIFIED,
+          .from_user = S("x"),
+          .from_domain = S("partner1000.example.com"),
+          .to_user = S("bob"),
+          .to_domain = S("contoso.com")},
+         POLICY_ALLOW},
+        {"inbound provider",
+         {.dir = POLICY_INBOUND,
+          .peer_dns = peer_pr,
+          .n_peer_dns = 1,
+          .from_user = S("x"),
+          .from_domain = S("d1.prov7.example.org"),
+          .to_user = S("bob"),
+          .to_domain = S("contoso.com")},
          POLICY_ALLOW},
         {"inbound discovered (verified)",
-         {.dir = POLICY_INBOUND, .peer_dns = peer_dis, .n_peer_dns = 1,
-          .dns = POLICY_DNS_VERIFIED, .from_user = S("x"),
-          .from_domain = S("somewhere.example.info"), .to_user = S("bob"),
+         {.dir = POLICY_INBOUND,
+          .peer_dns = peer_dis,
+          .n_peer_dns = 1,
+          .dns = POLICY_DNS_VERIFIED,
+          .from_user = S("x"),
+          .from_domain = S("somewhere.example.info"),
+          .to_user = S("bob"),
           .to_domain = S("contoso.com")},
          POLICY_ALLOW},
         {"inbound blocked subdomain",
-         {.dir = POLICY_INBOUND, .peer_dns = peer_dis, .n_peer_dns = 1,
-          .dns = POLICY_DNS_VERIFIED, .from_user = S("x"),
-          .from_domain = S("a.b.blocked1500.example.net"), .to_user = S("bob"),
+         {.dir = POLICY_INBOUND,
+          .peer_dns = peer_dis,
+          .n_peer_dns = 1,
+          .dns = POLICY_DNS_VERIFIED,
+          .from_user = S("x"),
+          .from_domain = S("a.b.blocked1500.example.net"),
+          .to_user = S("bob"),
           .to_domain = S("contoso.com")},
          POLICY_REJECT},
-        {"outbound partner server", {.dir = POLICY_OUTBOUND, .from_user = S("alice"),
-                                     .from_domain = S("contoso.com"), .to_user = S("x"),
-                                     .to_domain = S("partner1001.example.com")},
+        {"outbound partner server",
+         {.dir = POLICY_OUTBOUND,
+          .from_user = S("alice"),
+          .from_domain = S("contoso.com"),
+          .to_user = S("x"),
+          .to_domain = S("partner1001.example.com")},
          POLICY_ALLOW},
-        {"outbound user policy off", {.dir = POLICY_OUTBOUND, .from_user = S("user150"),
-                                      .from_domain = S("contoso.com"), .to_user = S("x"),
-                                      .to_domain = S("partner1001.example.com")},
+        {"outbound user policy off",
+         {.dir = POLICY_OUTBOUND,
+          .from_user = S("user150"),
+          .from_domain = S("contoso.com"),
+          .to_user = S("x"),
+          .to_domain = S("partner1001.example.com")},
          POLICY_REJECT},
     };
     enum { ITER = 1000000 };
@@ -156,8 +189,8 @@ int main(void)
     printf("store: %d allowed, %d blocked, %d providers, 200 assignments "
            "(filled in %.1f s through the API)\n",
            N_ALLOWED, N_BLOCKED, N_PROVIDERS, (double)t_fill / 1e9);
-    printf("snapshot load: %.2f ms; change poll (store_changed): %llu ns\n",
-           (double)t_load / 1e6, (unsigned long long)t_poll);
+    printf("snapshot load: %.2f ms; change poll (store_changed): %llu ns\n", (double)t_load / 1e6,
+           (unsigned long long)t_poll);
     for (size_t k = 0; k < FEDGE_ARRAY_LEN(kinds); k++) {
         policy_input_t in = kinds[k].in;
         in.peer_verified = true;
@@ -167,8 +200,8 @@ int main(void)
         policy_verdict_t v;
         policy_decide(snap, &in, &v);
         if (v.outcome != kinds[k].expect) {
-            fprintf(stderr, "bench_policy: %s: unexpected outcome %d (diag %d)\n",
-                    kinds[k].name, v.outcome, v.diag);
+            fprintf(stderr, "bench_policy: %s: unexpected outcome %d (diag %d)\n", kinds[k].name,
+                    v.outcome, v.diag);
             return 1;
         }
         uint64_t sink = 0;

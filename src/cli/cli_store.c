@@ -74,8 +74,7 @@ static const char *opt(const args_t *a, const char *name)
     return NULL;
 }
 
-static int usage_err(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int usage_err(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int usage_err(const char *usage, const char *fmt, ...)
 {
@@ -92,8 +91,8 @@ static int usage_err(const char *usage, const char *fmt, ...)
 
 /* Parses argv[from..] against spec (plus -c, --store, --json when
  * json_ok). Returns 0 or the exit code 2 (message printed). */
-static int parse(int argc, char **argv, int from, const optspec_t *spec, bool json_ok,
-                 int max_pos, const char *usage, args_t *a)
+static int parse(int argc, char **argv, int from, const optspec_t *spec, bool json_ok, int max_pos,
+                 const char *usage, args_t *a)
 {
     memset(a, 0, sizeof(*a));
     for (int i = from; i < argc; i++) {
@@ -262,8 +261,8 @@ static int cmd_domain(int argc, char **argv)
                                      opt(&a, "--monitor") != NULL, actor(), &e),
                   &e, fqdn ? "allowed (partner server)" : "allowed");
     } else if (!strcmp(sub, "block")) {
-        rc = done(store_domain_block(s, a.pos[0], opt(&a, "--comment"), actor(), &e), &e,
-                  "blocked");
+        rc =
+            done(store_domain_block(s, a.pos[0], opt(&a, "--comment"), actor(), &e), &e, "blocked");
     } else if (!strcmp(sub, "remove")) {
         rc = done(store_domain_remove(s, a.pos[0], actor(), &e), &e, "removed");
     } else {
@@ -274,14 +273,12 @@ static int cmd_domain(int argc, char **argv)
                 const store_allowed_t *d = &snap->allowed[i];
                 json_array_append_new(
                     al, json_pack("{s:s, s:s, s:s?, s:s, s:b}", "domain", d->domain, "type",
-                                  d->proxy_fqdn ? "partner-server" : "allowed-domain",
-                                  "proxy_fqdn", d->proxy_fqdn, "comment", d->comment,
-                                  "monitor", d->monitor));
+                                  d->proxy_fqdn ? "partner-server" : "allowed-domain", "proxy_fqdn",
+                                  d->proxy_fqdn, "comment", d->comment, "monitor", d->monitor));
             }
             for (size_t i = 0; i < snap->n_blocked; i++)
-                json_array_append_new(bl, json_pack("{s:s, s:s}", "domain",
-                                                    snap->blocked[i].domain, "comment",
-                                                    snap->blocked[i].comment));
+                json_array_append_new(bl, json_pack("{s:s, s:s}", "domain", snap->blocked[i].domain,
+                                                    "comment", snap->blocked[i].comment));
             rc = print_json(json_pack("{s:o, s:o}", "allowed", al, "blocked", bl));
         } else if (snap) {
             printf("%-8s %-40s %-40s %s\n", "LIST", "DOMAIN", "PARTNER EDGE FQDN", "COMMENT");
@@ -331,13 +328,13 @@ static int cmd_provider(int argc, char **argv)
     if (argc < 3)
         return usage_err(usage_provider, "expected add, set, remove or list");
     const char *sub = argv[2];
-    static const optspec_t add_spec[] = {{"--proxy-fqdn", true},   {"--kind", true},
-                                         {"--domains", true},      {"--verification", true},
-                                         {"--disabled", false},    {NULL, false}};
-    static const optspec_t set_spec[] = {
-        {"--proxy-fqdn", true},   {"--kind", true},     {"--domains", true},
-        {"--verification", true}, {"--enabled", false}, {"--disabled", false},
-        {NULL, false}};
+    static const optspec_t add_spec[] = {{"--proxy-fqdn", true}, {"--kind", true},
+                                         {"--domains", true},    {"--verification", true},
+                                         {"--disabled", false},  {NULL, false}};
+    static const optspec_t set_spec[] = {{"--proxy-fqdn", true}, {"--kind", true},
+                                         {"--domains", true},    {"--verification", true},
+                                         {"--enabled", false},   {"--disabled", false},
+                                         {NULL, false}};
     args_t a;
     int rc;
     bool list = !strcmp(sub, "list");
@@ -391,15 +388,17 @@ static int cmd_provider(int argc, char **argv)
         return rc;
     }
     if (!strcmp(sub, "add")) {
-        store_provider_in_t p = {a.pos[0], opt(&a, "--proxy-fqdn"), kind, ver,
-                                 !opt(&a, "--disabled"), doms, nd};
+        store_provider_in_t p = {
+            a.pos[0], opt(&a, "--proxy-fqdn"), kind, ver, !opt(&a, "--disabled"), doms, nd};
         rc = done(store_provider_add(s, &p, actor(), &e), &e, "added");
     } else if (!strcmp(sub, "set")) {
         store_provider_patch_t p = {
             opt(&a, "--proxy-fqdn"),
             opt(&a, "--kind") ? (int)kind : -1,
             opt(&a, "--verification") ? (int)ver : -1,
-            opt(&a, "--enabled") ? 1 : opt(&a, "--disabled") ? 0 : -1,
+            opt(&a, "--enabled")    ? 1
+            : opt(&a, "--disabled") ? 0
+                                    : -1,
             opt(&a, "--domains") ? doms : NULL,
             nd,
         };
@@ -416,21 +415,20 @@ static int cmd_provider(int argc, char **argv)
                 for (size_t k = 0; k < p->n_domains; k++)
                     json_array_append_new(d, json_string(p->domains[k]));
                 json_array_append_new(
-                    arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "name", p->name,
-                                   "proxy_fqdn", p->proxy_fqdn, "kind",
-                                   store_provider_kind_name(p->kind), "verification",
-                                   store_verification_name(p->verification), "enabled",
-                                   p->enabled, "domains", d));
+                    arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "name", p->name, "proxy_fqdn",
+                                   p->proxy_fqdn, "kind", store_provider_kind_name(p->kind),
+                                   "verification", store_verification_name(p->verification),
+                                   "enabled", p->enabled, "domains", d));
             }
             rc = print_json(json_pack("{s:o}", "providers", arr));
         } else if (snap) {
-            printf("%-16s %-32s %-8s %-18s %-8s %s\n", "NAME", "PROXY FQDN", "KIND",
-                   "VERIFICATION", "ENABLED", "DOMAINS");
+            printf("%-16s %-32s %-8s %-18s %-8s %s\n", "NAME", "PROXY FQDN", "KIND", "VERIFICATION",
+                   "ENABLED", "DOMAINS");
             for (size_t i = 0; i < snap->n_providers; i++) {
                 const store_provider_t *p = &snap->providers[i];
                 printf("%-16s %-32s %-8s %-18s %-8s ", p->name, p->proxy_fqdn,
-                       store_provider_kind_name(p->kind),
-                       store_verification_name(p->verification), p->enabled ? "yes" : "no");
+                       store_provider_kind_name(p->kind), store_verification_name(p->verification),
+                       p->enabled ? "yes" : "no");
                 for (size_t k = 0; k < p->n_domains; k++)
                     printf("%s%s", k ? "," : "", p->domains[k]);
                 printf("%s\n", p->n_domains ? "" : "-");
@@ -465,8 +463,10 @@ static int cmd_policy(int argc, char **argv)
     if (argc < 3)
         return usage_err(usage_policy, "expected set, assign or list");
     const char *sub = argv[2];
-    static const optspec_t set_spec[] = {{"--federation", true}, {"--public", true},
-                                         {"--outside", true},    {"--xmpp", true},
+    static const optspec_t set_spec[] = {{"--federation", true},
+                                         {"--public", true},
+                                         {"--outside", true},
+                                         {"--xmpp", true},
                                          {NULL, false}};
     args_t a;
     int rc;
@@ -508,15 +508,14 @@ static int cmd_policy(int argc, char **argv)
             json_t *pa = json_array(), *aa = json_array();
             for (size_t i = 0; i < snap->n_policies; i++) {
                 const store_policy_t *q = &snap->policies[i];
-                json_array_append_new(pa, json_pack("{s:s, s:b, s:b, s:b, s:b}", "scope",
-                                                    q->scope, "federation", q->federation,
-                                                    "public", q->public_im, "outside",
-                                                    q->outside, "xmpp", q->xmpp));
+                json_array_append_new(pa,
+                                      json_pack("{s:s, s:b, s:b, s:b, s:b}", "scope", q->scope,
+                                                "federation", q->federation, "public", q->public_im,
+                                                "outside", q->outside, "xmpp", q->xmpp));
             }
             for (size_t i = 0; i < snap->n_assignments; i++)
-                json_array_append_new(aa, json_pack("{s:s, s:s}", "user",
-                                                    snap->assignments[i].user, "policy",
-                                                    snap->assignments[i].policy));
+                json_array_append_new(aa, json_pack("{s:s, s:s}", "user", snap->assignments[i].user,
+                                                    "policy", snap->assignments[i].policy));
             rc = print_json(json_pack("{s:o, s:o}", "policies", pa, "assignments", aa));
         } else if (snap) {
             printf("%-24s %-10s %-6s %-7s %s\n", "SCOPE", "FEDERATION", "PUBLIC", "OUTSIDE",
@@ -529,8 +528,7 @@ static int cmd_policy(int argc, char **argv)
             if (snap->n_assignments) {
                 printf("\n%-40s %s\n", "USER", "POLICY");
                 for (size_t i = 0; i < snap->n_assignments; i++)
-                    printf("%-40s %s\n", snap->assignments[i].user,
-                           snap->assignments[i].policy);
+                    printf("%-40s %s\n", snap->assignments[i].user, snap->assignments[i].policy);
             }
             rc = 0;
         }
@@ -608,15 +606,14 @@ static int cmd_edge(int argc, char **argv)
             const store_edge_t *g = &snap->edge;
             if (a.json) {
                 rc = print_json(json_pack(
-                    "{s:b, s:b, s:b, s:s, s:s?, s:i, s:i, s:b, s:i, s:b, s:b, s:I}",
-                    "federation", g->federation, "discovery", g->discovery, "outside_users",
-                    g->outside_users, "routing", store_routing_name(g->routing),
-                    "default_route", g->default_route[0] ? g->default_route : NULL,
-                    "discovered_rate", (int)g->discovered_rate, "discovered_contacts",
-                    (int)g->discovered_contacts, "contacts_limit", g->contacts_limit,
-                    "report_period", (int)g->report_period_min, "mark_verifiable",
-                    g->mark_verifiable, "block_subdomains", g->block_subdomains, "generation",
-                    (json_int_t)snap->generation));
+                    "{s:b, s:b, s:b, s:s, s:s?, s:i, s:i, s:b, s:i, s:b, s:b, s:I}", "federation",
+                    g->federation, "discovery", g->discovery, "outside_users", g->outside_users,
+                    "routing", store_routing_name(g->routing), "default_route",
+                    g->default_route[0] ? g->default_route : NULL, "discovered_rate",
+                    (int)g->discovered_rate, "discovered_contacts", (int)g->discovered_contacts,
+                    "contacts_limit", g->contacts_limit, "report_period", (int)g->report_period_min,
+                    "mark_verifiable", g->mark_verifiable, "block_subdomains", g->block_subdomains,
+                    "generation", (json_int_t)snap->generation));
             } else {
                 printf("federation           %s\n", onoff(g->federation));
                 printf("discovery            %s\n", onoff(g->discovery));
@@ -661,10 +658,9 @@ static int cmd_watchlist(int argc, char **argv)
             json_t *arr = json_array();
             for (size_t i = 0; i < snap->n_watchlist; i++) {
                 const store_watch_t *w = &snap->watchlist[i];
-                json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s}", "domain",
-                                                     w->domain, "added_at", w->added_at,
-                                                     "users", (int)w->users, "reason",
-                                                     w->reason));
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s}", "domain", w->domain,
+                                                     "added_at", w->added_at, "users",
+                                                     (int)w->users, "reason", w->reason));
             }
             rc = print_json(json_pack("{s:o}", "watchlist", arr));
         } else if (snap) {

@@ -49,8 +49,7 @@ static const policy_diag_t table[] = {
      "A partner answered with an error and no diagnostics of its own (added by the proxy "
      "to the partner's status).",
      "Look at the partner's side; its status code is passed on unchanged."},
-    {POLICY_DIAG_TLS_FAILED, 504,
-     "Failed to complete TLS negotiation with a federated peer server",
+    {POLICY_DIAG_TLS_FAILED, 504, "Failed to complete TLS negotiation with a federated peer server",
      "The TLS handshake with the partner's edge failed (untrusted CA, wrong name, "
      "no common protocol).",
      "Check that each side trusts the other's CA and the partner's certificate names "
@@ -73,8 +72,7 @@ static const policy_diag_t table[] = {
     {POLICY_DIAG_RCPT_NO_FEDERATION, 403, "Recipient is not enabled for federation",
      "The recipient's external access policy has federation off.",
      "fedge policy set <policy> --federation on, or assign the user another policy."},
-    {POLICY_DIAG_RCPT_NO_PUBLIC, 403,
-     "Recipient is not enabled for public IM connectivity",
+    {POLICY_DIAG_RCPT_NO_PUBLIC, 403, "Recipient is not enabled for public IM connectivity",
      "The sender comes through a public IM provider and the recipient's policy has "
      "public off.",
      "fedge policy set <policy> --public on."},
@@ -152,8 +150,8 @@ static size_t put_raw(char *buf, size_t n, size_t at, const char *s, size_t len)
     return at + len;
 }
 
-int policy_format_diag(int id, const char *reason, fedge_str_t source, bool public_form,
-                       char *buf, size_t n)
+int policy_format_diag(int id, const char *reason, fedge_str_t source, bool public_form, char *buf,
+                       size_t n)
 {
     char head[32];
     int hl = snprintf(head, sizeof(head), "%d;reason=\"", id);
@@ -181,8 +179,7 @@ int policy_format_diag(int id, const char *reason, fedge_str_t source, bool publ
     return (int)at;
 }
 
-int policy_format_warning(int id, const char *reason, fedge_str_t edge_fqdn, char *buf,
-                          size_t n)
+int policy_format_warning(int id, const char *reason, fedge_str_t edge_fqdn, char *buf, size_t n)
 {
     char head[32];
     size_t at = put_raw(buf, n, 0, "399 ", 4);

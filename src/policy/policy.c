@@ -59,8 +59,7 @@ static bool in_domain(fedge_str_t name, fedge_str_t dom)
 }
 
 policy_dns_t policy_edge_verified(fedge_str_t domain, const char *const *srv_targets,
-                                  size_t n_targets, const policy_input_t *peer,
-                                  const char **reason)
+                                  size_t n_targets, const policy_input_t *peer, const char **reason)
 {
     bool any_in_domain = false;
     for (size_t i = 0; i < n_targets; i++) {
@@ -82,7 +81,7 @@ policy_dns_t policy_edge_verified(fedge_str_t domain, const char *const *srv_tar
             return POLICY_DNS_VERIFIED;
         }
     }
-    *reason = n_targets == 0 ? "no SRV record for the domain"
+    *reason = n_targets == 0  ? "no SRV record for the domain"
               : any_in_domain ? "the peer's certificate names none of the domain's SRV targets"
                               : "no SRV target lies in the domain itself";
     return POLICY_DNS_NOT_VERIFIED;
@@ -119,8 +118,8 @@ static bool is_blocked(const store_snapshot_t *snap, fedge_str_t d)
  * with at least two labels (no federation with a single-label name). */
 static bool domain_ok(fedge_str_t d)
 {
-    if (!d.s || d.len < 3 || d.len > STORE_FQDN_MAX || d.s[0] == '.' ||
-        d.s[d.len - 1] == '.' || !memchr(d.s, '.', d.len))
+    if (!d.s || d.len < 3 || d.len > STORE_FQDN_MAX || d.s[0] == '.' || d.s[d.len - 1] == '.' ||
+        !memchr(d.s, '.', d.len))
         return false;
     for (size_t i = 0; i < d.len; i++) {
         char c = d.s[i];
@@ -148,8 +147,7 @@ const store_policy_t *policy_for_user(const store_snapshot_t *snap, fedge_str_t 
         char scope[STORE_NAME_MAX + 6];
         memcpy(scope, "site:", 5);
         memcpy(scope + 5, site.s, site.len);
-        const store_policy_t *p =
-            store_snapshot_policy(snap, (fedge_str_t){scope, 5 + site.len});
+        const store_policy_t *p = store_snapshot_policy(snap, (fedge_str_t){scope, 5 + site.len});
         if (p)
             return p;
     }
@@ -172,7 +170,7 @@ static void reject(policy_verdict_t *v, int diag)
 typedef struct {
     policy_fed_t type;
     const store_allowed_t *allowed;
-    const store_provider_t *provider;  /* enabled provider */
+    const store_provider_t *provider; /* enabled provider */
     bool provider_disabled;
 } cls_t;
 
@@ -189,7 +187,7 @@ static cls_t classify(const store_snapshot_t *snap, fedge_str_t d)
     if (p && p->enabled) {
         c.provider = p;
         c.type = p->kind == STORE_PROVIDER_PUBLIC ? POLICY_FED_PROVIDER_PUBLIC
-                                                   : POLICY_FED_PROVIDER_HOSTING;
+                                                  : POLICY_FED_PROVIDER_HOSTING;
         return c;
     }
     c.provider_disabled = p != NULL;
@@ -249,9 +247,9 @@ static void decide_inbound(const store_snapshot_t *snap, const policy_input_t *i
         if (!policy_peer_names(in, c.provider->proxy_fqdn))
             return reject(v, POLICY_DIAG_CERT_MISMATCH);
         v->source_type = POLICY_SRC_AUTHORIZED_SERVER;
-        v->verified_user = c.provider->verification == STORE_VERIFY_ALWAYS_VERIFIED ||
-                           (c.provider->verification == STORE_VERIFY_USE_SOURCE &&
-                            in->source_verified == 1);
+        v->verified_user =
+            c.provider->verification == STORE_VERIFY_ALWAYS_VERIFIED ||
+            (c.provider->verification == STORE_VERIFY_USE_SOURCE && in->source_verified == 1);
         v->public_cloud = c.type == POLICY_FED_PROVIDER_PUBLIC;
         v->remote_fqdn = v->public_cloud ? c.provider->proxy_fqdn : NULL;
         break;
@@ -321,8 +319,7 @@ static void decide_outbound(const store_snapshot_t *snap, const policy_input_t *
     v->outcome = POLICY_ALLOW;
 }
 
-void policy_decide(const store_snapshot_t *snap, const policy_input_t *in,
-                   policy_verdict_t *out)
+void policy_decide(const store_snapshot_t *snap, const policy_input_t *in, policy_verdict_t *out)
 {
     memset(out, 0, sizeof(*out));
     if (in->dir == POLICY_INBOUND)
@@ -345,17 +342,16 @@ static const char *src_name(policy_src_t s)
     }
 }
 
-int policy_format_trust(const policy_verdict_t *v, fedge_str_t edge_fqdn, char *buf,
-                        size_t n)
+int policy_format_trust(const policy_verdict_t *v, fedge_str_t edge_fqdn, char *buf, size_t n)
 {
-    int len = snprintf(buf, n,
-                       "ms-source-type=%s;ms-ep-fqdn=%.*s;ms-source-verified-user=%s;"
-                       "ms-source-network=%s%s%s",
-                       src_name(v->source_type), (int)edge_fqdn.len,
-                       edge_fqdn.s ? edge_fqdn.s : "", v->verified_user ? "verified" : "unverified",
-                       v->public_cloud ? "publiccloud" : "federation",
-                       v->remote_fqdn ? ";ms-remote-fqdn=" : "",
-                       v->remote_fqdn ? v->remote_fqdn : "");
+    int len =
+        snprintf(buf, n,
+                 "ms-source-type=%s;ms-ep-fqdn=%.*s;ms-source-verified-user=%s;"
+                 "ms-source-network=%s%s%s",
+                 src_name(v->source_type), (int)edge_fqdn.len, edge_fqdn.s ? edge_fqdn.s : "",
+                 v->verified_user ? "verified" : "unverified",
+                 v->public_cloud ? "publiccloud" : "federation",
+                 v->remote_fqdn ? ";ms-remote-fqdn=" : "", v->remote_fqdn ? v->remote_fqdn : "");
     if (len < 0 || (size_t)len >= n) {
         if (n)
             buf[0] = 0;

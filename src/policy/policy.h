@@ -38,18 +38,18 @@ enum {
     POLICY_DIAG_PEER_NO_DIAG = 1034,       /* partner error without diagnostics (proxy) */
     POLICY_DIAG_TLS_FAILED = 1047,         /* outbound TLS failed (proxy/net) */
 
-    POLICY_DIAG_SPOOF_LOCAL_FROM = 19001,  /* inbound From in a local SIP domain */
-    POLICY_DIAG_NOT_ENTITLED = 19002,      /* peer may not send for this domain */
-    POLICY_DIAG_PROVIDER_DISABLED = 19003, /* domain's provider disabled */
-    POLICY_DIAG_TARGET_NOT_LOCAL = 19004,  /* inbound To not a local SIP domain */
-    POLICY_DIAG_RCPT_NO_FEDERATION = 19005,/* recipient's policy: no federation */
-    POLICY_DIAG_RCPT_NO_PUBLIC = 19006,    /* recipient's policy: no public IM */
-    POLICY_DIAG_FROM_NOT_LOCAL = 19007,    /* outbound From not local (relay) */
-    POLICY_DIAG_PEER_UNVERIFIED = 19008,   /* no verified client certificate */
-    POLICY_DIAG_WATCHLIST = 19009,         /* discovered partner on watch list */
-    POLICY_DIAG_RATE_LIMITED = 19010,      /* discovered partner over its rate */
-    POLICY_DIAG_BAD_ADDRESS = 19011,       /* From/To domain missing/malformed */
-    POLICY_DIAG_DNS_ERROR = 19012,         /* DNS lookup for verification failed */
+    POLICY_DIAG_SPOOF_LOCAL_FROM = 19001,   /* inbound From in a local SIP domain */
+    POLICY_DIAG_NOT_ENTITLED = 19002,       /* peer may not send for this domain */
+    POLICY_DIAG_PROVIDER_DISABLED = 19003,  /* domain's provider disabled */
+    POLICY_DIAG_TARGET_NOT_LOCAL = 19004,   /* inbound To not a local SIP domain */
+    POLICY_DIAG_RCPT_NO_FEDERATION = 19005, /* recipient's policy: no federation */
+    POLICY_DIAG_RCPT_NO_PUBLIC = 19006,     /* recipient's policy: no public IM */
+    POLICY_DIAG_FROM_NOT_LOCAL = 19007,     /* outbound From not local (relay) */
+    POLICY_DIAG_PEER_UNVERIFIED = 19008,    /* no verified client certificate */
+    POLICY_DIAG_WATCHLIST = 19009,          /* discovered partner on watch list */
+    POLICY_DIAG_RATE_LIMITED = 19010,       /* discovered partner over its rate */
+    POLICY_DIAG_BAD_ADDRESS = 19011,        /* From/To domain missing/malformed */
+    POLICY_DIAG_DNS_ERROR = 19012,          /* DNS lookup for verification failed */
 };
 
 typedef struct {
@@ -137,7 +137,7 @@ typedef struct {
     fedge_str_t from_user, from_domain; /* From URI (any case) */
     fedge_str_t to_user, to_domain;     /* target: Request-URI (or To) */
 
-    const char *const *local_domains;   /* the edge's SIP domains, lowercase */
+    const char *const *local_domains; /* the edge's SIP domains, lowercase */
     size_t n_local_domains;
     fedge_str_t site; /* site of the local user ("" none): site:NAME policy */
 } policy_input_t;
@@ -156,16 +156,16 @@ typedef struct {
 
     /* ALLOW, outbound: where to send. */
     policy_route_t route;
-    const char *route_host;  /* FQDN or HOST[:PORT]; NULL for SRV routes */
+    const char *route_host; /* FQDN or HOST[:PORT]; NULL for SRV routes */
     /* The name the partner's server certificate must carry; NULL for SRV
      * routes (there: the SRV target, RFC 5922) and the default route. */
     const char *expect_peer;
-    bool mark_verifiable;    /* edge setting "mark-verifiable" */
+    bool mark_verifiable; /* edge setting "mark-verifiable" */
 
     /* REJECT */
-    int status;             /* SIP status code */
-    int diag;               /* diagnostic ID (policy_diag) */
-    const char *reason;     /* the table's reason text */
+    int status;         /* SIP status code */
+    int diag;           /* diagnostic ID (policy_diag) */
+    const char *reason; /* the table's reason text */
 
     /* NEED_DNS: the domain whose SRV edges the peer must be one of. */
     fedge_str_t dns_domain;
@@ -188,8 +188,7 @@ typedef struct {
  *            1027; To blocked → 1012; by type as above (discovered only with
  *            discovery on, else 1014 / 19003); sender's policy (1002 /
  *            1005); route by type, or the default route. */
-void policy_decide(const store_snapshot_t *snap, const policy_input_t *in,
-                   policy_verdict_t *out);
+void policy_decide(const store_snapshot_t *snap, const policy_input_t *in, policy_verdict_t *out);
 
 /* The external access policy that applies to local user user@domain: the
  * named policy assigned to the user, else site:SITE when it exists, else
@@ -219,20 +218,18 @@ bool policy_peer_names(const policy_input_t *in, const char *fqdn);
  *  ms-source-verified-user=verified;ms-source-network=federation"
  * (+ ";ms-remote-fqdn=<fqdn>" for public providers). Returns the length
  * written (NUL-terminated) or FEDGE_ENOSPC. */
-int policy_format_trust(const policy_verdict_t *v, fedge_str_t edge_fqdn, char *buf,
-                        size_t n);
+int policy_format_trust(const policy_verdict_t *v, fedge_str_t edge_fqdn, char *buf, size_t n);
 
 /* The value of ms-diagnostics (public false: `ID;reason="...";source="fqdn"`)
  * or ms-diagnostics-public (public true: `ID;reason="..."`, MS-OCER
  * §2.2.1.2 forbids source there). The reason is escaped as a SIP
  * quoted-string. Returns the length or FEDGE_ENOSPC. */
-int policy_format_diag(int id, const char *reason, fedge_str_t source, bool public_form,
-                       char *buf, size_t n);
+int policy_format_diag(int id, const char *reason, fedge_str_t source, bool public_form, char *buf,
+                       size_t n);
 
 /* The Warning value for a rejection (RFC 3261 §20.43, code 399):
  * `399 <edge_fqdn> "<ID> <reason>"`. Returns the length or FEDGE_ENOSPC. */
-int policy_format_warning(int id, const char *reason, fedge_str_t edge_fqdn, char *buf,
-                          size_t n);
+int policy_format_warning(int id, const char *reason, fedge_str_t edge_fqdn, char *buf, size_t n);
 
 /* True for a header name that must be stripped from anything arriving from
  * outside: ms-edge-proxy-message-trust in any case, with any spaces or tabs
@@ -264,13 +261,12 @@ void policy_throttle_free(policy_throttle_t *t);
  * ours) or 19010 (over the standard rate, or 1 request/s when slowed).
  * *newly_watched (may be NULL) is set true when this request put domain
  * on the watch list: persist it with store_watchlist_add, off the hot path. */
-bool policy_throttle_admit(policy_throttle_t *t, const store_snapshot_t *snap,
-                           fedge_str_t domain, fedge_str_t user, uint64_t now_ms,
-                           policy_verdict_t *v, bool *newly_watched);
+bool policy_throttle_admit(policy_throttle_t *t, const store_snapshot_t *snap, fedge_str_t domain,
+                           fedge_str_t user, uint64_t now_ms, policy_verdict_t *v,
+                           bool *newly_watched);
 
 /* The final status of a request admitted for domain (enumeration check). */
-void policy_throttle_result(policy_throttle_t *t, fedge_str_t domain, int status,
-                            uint64_t now_ms);
+void policy_throttle_result(policy_throttle_t *t, fedge_str_t domain, int status, uint64_t now_ms);
 
 /* After loading a new snapshot: a domain this throttle watch-listed and
  * that the store had (persisted) but no longer has was cleared by an
@@ -283,10 +279,10 @@ int policy_throttle_clear(policy_throttle_t *t, fedge_str_t domain);
 
 typedef struct {
     const char *domain;
-    uint32_t users;     /* distinct local users in the current period */
+    uint32_t users; /* distinct local users in the current period */
     bool watched;
-    bool slowed;        /* mostly failing: 1 request/s */
-    uint32_t ok, failed;/* results in the current period */
+    bool slowed;         /* mostly failing: 1 request/s */
+    uint32_t ok, failed; /* results in the current period */
 } policy_partner_t;
 
 /* Calls cb for every tracked partner (order unspecified). */

@@ -29,9 +29,9 @@ typedef struct {
 } partner_t;
 
 struct policy_throttle {
-    partner_t *e;     /* max entries, n used */
+    partner_t *e; /* max entries, n used */
     size_t n, max;
-    uint32_t *slot;   /* index table, UINT32_MAX empty */
+    uint32_t *slot; /* index table, UINT32_MAX empty */
     size_t mask;
 };
 
@@ -203,9 +203,9 @@ static void refuse(policy_verdict_t *v, int diag)
     v->reason = d->reason;
 }
 
-bool policy_throttle_admit(policy_throttle_t *t, const store_snapshot_t *snap,
-                           fedge_str_t domain, fedge_str_t user, uint64_t now_ms,
-                           policy_verdict_t *v, bool *newly_watched)
+bool policy_throttle_admit(policy_throttle_t *t, const store_snapshot_t *snap, fedge_str_t domain,
+                           fedge_str_t user, uint64_t now_ms, policy_verdict_t *v,
+                           bool *newly_watched)
 {
     if (newly_watched)
         *newly_watched = false;
@@ -264,8 +264,7 @@ bool policy_throttle_admit(policy_throttle_t *t, const store_snapshot_t *snap,
     return true;
 }
 
-void policy_throttle_result(policy_throttle_t *t, fedge_str_t domain, int status,
-                            uint64_t now_ms)
+void policy_throttle_result(policy_throttle_t *t, fedge_str_t domain, int status, uint64_t now_ms)
 {
     partner_t *p = find(t, domain);
     if (!p || status < 200)
@@ -312,8 +311,8 @@ void policy_throttle_each(const policy_throttle_t *t,
 {
     for (size_t i = 0; i < t->n; i++) {
         const partner_t *p = &t->e[i];
-        policy_partner_t out = {p->domain, p->n_users, p->watch != W_NONE, p->slowed,
-                                p->ok, p->failed};
+        policy_partner_t out = {p->domain, p->n_users, p->watch != W_NONE,
+                                p->slowed, p->ok,      p->failed};
         cb(&out, ctx);
     }
 }

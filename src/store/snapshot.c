@@ -354,8 +354,7 @@ int store__snapshot_build(store_t *s, store_snapshot_t **out, fedge_err_t *err)
     }
     if (r == 0) {
         l.elem = sizeof(pd_t);
-        r = Q("SELECT provider, domain FROM provider_domain ORDER BY provider, domain", pd_row,
-              &l);
+        r = Q("SELECT provider, domain FROM provider_domain ORDER BY provider, domain", pd_row, &l);
         size_t npd = l.n;
         pd_t *pd = vec_finish(&l);
         l.n = 0;

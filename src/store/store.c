@@ -76,8 +76,8 @@ static const char *domain_problem(const char *s, size_t len, int min_labels)
     return NULL;
 }
 
-static int copy_lower(const char *field, const char *s, size_t len, char *out,
-                      size_t outsz, fedge_err_t *err)
+static int copy_lower(const char *field, const char *s, size_t len, char *out, size_t outsz,
+                      fedge_err_t *err)
 {
     if (len + 1 > outsz)
         return fedge_err(err, FEDGE_EINVAL, "%s: value too long", field);
@@ -87,8 +87,7 @@ static int copy_lower(const char *field, const char *s, size_t len, char *out,
     return 0;
 }
 
-int store_check_domain(const char *field, const char *s, char *out, size_t outsz,
-                       fedge_err_t *err)
+int store_check_domain(const char *field, const char *s, char *out, size_t outsz, fedge_err_t *err)
 {
     if (!s)
         s = "";
@@ -110,8 +109,7 @@ static bool user_char(unsigned char c)
     return isalnum(c) || strchr("-_.!~*'()&=+$,?/%", c) != NULL;
 }
 
-int store_check_user(const char *field, const char *s, char *out, size_t outsz,
-                     fedge_err_t *err)
+int store_check_user(const char *field, const char *s, char *out, size_t outsz, fedge_err_t *err)
 {
     if (!s)
         s = "";
@@ -120,13 +118,13 @@ int store_check_user(const char *field, const char *s, char *out, size_t outsz,
     const char *at = strchr(s, '@');
     const char *expect = "expected user@domain, such as alice@contoso.com";
     if (!at || at == s)
-        return fedge_err(err, FEDGE_EINVAL, "%s '%.300s' is not a user address: %s",
-                         field, s, expect);
+        return fedge_err(err, FEDGE_EINVAL, "%s '%.300s' is not a user address: %s", field, s,
+                         expect);
     size_t ulen = (size_t)(at - s);
     if (ulen > 64)
         return fedge_err(err, FEDGE_EINVAL,
-                         "%s '%.300s': the user part is longer than 64 characters; %s",
-                         field, s, expect);
+                         "%s '%.300s': the user part is longer than 64 characters; %s", field, s,
+                         expect);
     for (size_t i = 0; i < ulen; i++)
         if (!user_char((unsigned char)s[i]))
             return fedge_err(err, FEDGE_EINVAL,
@@ -146,8 +144,7 @@ int store_check_user(const char *field, const char *s, char *out, size_t outsz,
     return 0;
 }
 
-int store_check_name(const char *field, const char *s, char *out, size_t outsz,
-                     fedge_err_t *err)
+int store_check_name(const char *field, const char *s, char *out, size_t outsz, fedge_err_t *err)
 {
     if (!s)
         s = "";
@@ -179,12 +176,11 @@ int store_check_bool(const char *field, const char *s, bool *out, fedge_err_t *e
             return 0;
         }
     }
-    return fedge_err(err, FEDGE_EINVAL, "%s '%.300s': expected on or off", field,
-                     s ? s : "");
+    return fedge_err(err, FEDGE_EINVAL, "%s '%.300s': expected on or off", field, s ? s : "");
 }
 
-int store_check_uint(const char *field, const char *s, uint32_t min, uint32_t max,
-                     uint32_t *out, fedge_err_t *err)
+int store_check_uint(const char *field, const char *s, uint32_t min, uint32_t max, uint32_t *out,
+                     fedge_err_t *err)
 {
     uint64_t v = 0;
     bool ok = s && *s;
@@ -196,9 +192,8 @@ int store_check_uint(const char *field, const char *s, uint32_t min, uint32_t ma
         v = v * 10 + (uint64_t)(*p - '0');
     }
     if (!ok || v < min || v > max)
-        return fedge_err(err, FEDGE_EINVAL,
-                         "%s '%.300s': expected a whole number from %u to %u", field,
-                         s ? s : "", min, max);
+        return fedge_err(err, FEDGE_EINVAL, "%s '%.300s': expected a whole number from %u to %u",
+                         field, s ? s : "", min, max);
     *out = (uint32_t)v;
     return 0;
 }
@@ -257,39 +252,37 @@ int store_check_hostport(const char *field, const char *s, char *out, size_t out
         ok = store_check_uint(field, port, 1, 65535, &pv, NULL) == 0;
     }
     if (!ok)
-        return fedge_err(err, FEDGE_EINVAL, "%s '%.300s' is not valid: %s", field, s,
-                         expect);
+        return fedge_err(err, FEDGE_EINVAL, "%s '%.300s' is not valid: %s", field, s, expect);
     return copy_lower(field, s, len, out, outsz, err);
 }
 
-int store_check_routing(const char *field, const char *s, store_routing_t *out,
-                        fedge_err_t *err)
+int store_check_routing(const char *field, const char *s, store_routing_t *out, fedge_err_t *err)
 {
     if (s && !strcasecmp(s, "dns-srv"))
         *out = STORE_ROUTING_DNS_SRV;
     else if (s && !strcasecmp(s, "default-route"))
         *out = STORE_ROUTING_DEFAULT_ROUTE;
     else
-        return fedge_err(err, FEDGE_EINVAL, "%s '%.300s': expected dns-srv or default-route",
-                         field, s ? s : "");
+        return fedge_err(err, FEDGE_EINVAL, "%s '%.300s': expected dns-srv or default-route", field,
+                         s ? s : "");
     return 0;
 }
 
-int store_check_provider_kind(const char *field, const char *s,
-                              store_provider_kind_t *out, fedge_err_t *err)
+int store_check_provider_kind(const char *field, const char *s, store_provider_kind_t *out,
+                              fedge_err_t *err)
 {
     if (s && !strcasecmp(s, "hosting"))
         *out = STORE_PROVIDER_HOSTING;
     else if (s && !strcasecmp(s, "public"))
         *out = STORE_PROVIDER_PUBLIC;
     else
-        return fedge_err(err, FEDGE_EINVAL, "%s '%.300s': expected hosting or public",
-                         field, s ? s : "");
+        return fedge_err(err, FEDGE_EINVAL, "%s '%.300s': expected hosting or public", field,
+                         s ? s : "");
     return 0;
 }
 
-int store_check_verification(const char *field, const char *s,
-                             store_verification_t *out, fedge_err_t *err)
+int store_check_verification(const char *field, const char *s, store_verification_t *out,
+                             fedge_err_t *err)
 {
     if (s && !strcasecmp(s, "always-verified"))
         *out = STORE_VERIFY_ALWAYS_VERIFIED;
@@ -305,8 +298,7 @@ int store_check_verification(const char *field, const char *s,
     return 0;
 }
 
-int store_check_scope(const char *field, const char *s, char *out, size_t outsz,
-                      fedge_err_t *err)
+int store_check_scope(const char *field, const char *s, char *out, size_t outsz, fedge_err_t *err)
 {
     if (!s)
         s = "";
@@ -352,8 +344,7 @@ static int check_comment(const char *c, fedge_err_t *err)
         return 0;
     size_t len = strlen(c);
     if (len > STORE_COMMENT_MAX)
-        return fedge_err(err, FEDGE_EINVAL, "comment: longer than %d bytes",
-                         STORE_COMMENT_MAX);
+        return fedge_err(err, FEDGE_EINVAL, "comment: longer than %d bytes", STORE_COMMENT_MAX);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f)
             return fedge_err(err, FEDGE_EINVAL,
@@ -420,8 +411,8 @@ int store__edge_apply(store_edge_t *e, const char *key, const char *v, fedge_err
         e->default_route = v ? v : "";
         return 0;
     }
-    return fedge_err(err, FEDGE_EINVAL, "unknown edge setting '%.100s': expected one of %s",
-                     key, edge_keys);
+    return fedge_err(err, FEDGE_EINVAL, "unknown edge setting '%.100s': expected one of %s", key,
+                     edge_keys);
 }
 
 /* ------------------------------------------------------------------ */
@@ -489,8 +480,8 @@ static int migrate(store_t *s, fedge_err_t *err)
             fedge_err_t e2 = {{0}};
             if (err)
                 e2 = *err;
-            return fedge_err(err, FEDGE_ESTORE, "migrating store %s to schema %lld: %s",
-                             s->path, (long long)(v + 1), e2.msg);
+            return fedge_err(err, FEDGE_ESTORE, "migrating store %s to schema %lld: %s", s->path,
+                             (long long)(v + 1), e2.msg);
         }
         r = o->commit(s->be, err);
         if (r < 0)
@@ -529,8 +520,7 @@ void store_close(store_t *s)
 int store_schema_version(store_t *s, int *version, fedge_err_t *err)
 {
     int64_t v = -1;
-    int r = s->ops->query(s->be, "SELECT version FROM schema_version", NULL, 0, int_cb, &v,
-                          err);
+    int r = s->ops->query(s->be, "SELECT version FROM schema_version", NULL, 0, int_cb, &v, err);
     if (r < 0)
         return r;
     *version = (int)v;
@@ -570,8 +560,8 @@ static int tx_end(store_t *s, int r, fedge_err_t *err)
         s->ops->rollback(s->be);
         return r;
     }
-    r = s->ops->exec(s->be, "UPDATE meta SET value = value + 1 WHERE key = 'generation'",
-                     NULL, 0, NULL, err);
+    r = s->ops->exec(s->be, "UPDATE meta SET value = value + 1 WHERE key = 'generation'", NULL, 0,
+                     NULL, err);
     if (r < 0) {
         s->ops->rollback(s->be);
         return r;
@@ -605,8 +595,7 @@ static int audit(store_t *s, const char *actor, const char *action, const char *
                         a, 5, NULL, err);
 }
 
-static int exists(store_t *s, const char *sql, const char *key, bool *found,
-                  fedge_err_t *err)
+static int exists(store_t *s, const char *sql, const char *key, bool *found, fedge_err_t *err)
 {
     int64_t v = 0;
     store__val_t a[] = {STORE__S(key)};
@@ -687,8 +676,8 @@ int store_edge_set(store_t *s, const store_setting_t *kv, size_t n, const char *
     if (r == 0) {
         text_t route = {{0}}, routing = {{0}};
         store__val_t a1[] = {STORE__S("default-route")}, a2[] = {STORE__S("routing")};
-        r = s->ops->query(s->be, "SELECT value FROM edge_setting WHERE key = ?1", a1, 1,
-                          text_cb, &route, err);
+        r = s->ops->query(s->be, "SELECT value FROM edge_setting WHERE key = ?1", a1, 1, text_cb,
+                          &route, err);
         if (r == 0)
             r = s->ops->query(s->be, "SELECT value FROM edge_setting WHERE key = ?1", a2, 1,
                               text_cb, &routing, err);
@@ -700,10 +689,8 @@ int store_edge_set(store_t *s, const store_setting_t *kv, size_t n, const char *
     return tx_end(s, r, err);
 }
 
-
-int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn,
-                       const char *comment, bool monitor, const char *actor,
-                       fedge_err_t *err)
+int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn, const char *comment,
+                       bool monitor, const char *actor, fedge_err_t *err)
 {
     char dom[STORE_FQDN_MAX + 1], fqdn[STORE_FQDN_MAX + 1];
     int r = store_check_domain("domain", domain, dom, sizeof(dom), err);
@@ -734,14 +721,14 @@ int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn,
                          a, 4, NULL, err);
     }
     if (r == 0)
-        r = audit(s, actor, "domain.allow", dom, err, "%s%s%s%s", server ? "partner server " : "allowed domain",
-                  server ? fqdn : "", monitor ? ", monitored" : "",
-                  comment && *comment ? ", with comment" : "");
+        r = audit(s, actor, "domain.allow", dom, err, "%s%s%s%s",
+                  server ? "partner server " : "allowed domain", server ? fqdn : "",
+                  monitor ? ", monitored" : "", comment && *comment ? ", with comment" : "");
     return tx_end(s, r, err);
 }
 
-int store_domain_block(store_t *s, const char *domain, const char *comment,
-                       const char *actor, fedge_err_t *err)
+int store_domain_block(store_t *s, const char *domain, const char *comment, const char *actor,
+                       fedge_err_t *err)
 {
     char dom[STORE_FQDN_MAX + 1];
     int r = store_check_domain("domain", domain, dom, sizeof(dom), err);
@@ -771,8 +758,7 @@ int store_domain_block(store_t *s, const char *domain, const char *comment,
     return tx_end(s, r, err);
 }
 
-int store_domain_remove(store_t *s, const char *domain, const char *actor,
-                        fedge_err_t *err)
+int store_domain_remove(store_t *s, const char *domain, const char *actor, fedge_err_t *err)
 {
     char dom[STORE_FQDN_MAX + 1];
     int r = store_check_domain("domain", domain, dom, sizeof(dom), err);
@@ -837,8 +823,7 @@ static int put_provider_domains(store_t *s, const char *name, char **doms, size_
                                 fedge_err_t *err)
 {
     store__val_t a[] = {STORE__S(name)};
-    int r = s->ops->exec(s->be, "DELETE FROM provider_domain WHERE provider = ?1", a, 1, NULL,
-                         err);
+    int r = s->ops->exec(s->be, "DELETE FROM provider_domain WHERE provider = ?1", a, 1, NULL, err);
     for (size_t i = 0; r == 0 && i < n; i++) {
         owner_t o = {""};
         store__val_t q[] = {STORE__S(doms[i])};
@@ -862,8 +847,8 @@ static int check_fqdn_free(store_t *s, const char *fqdn, const char *self, fedge
 {
     owner_t o = {""};
     store__val_t q[] = {STORE__S(fqdn)};
-    int r = s->ops->query(s->be, "SELECT name FROM provider WHERE proxy_fqdn = ?1", q, 1,
-                          owner_cb, &o, err);
+    int r = s->ops->query(s->be, "SELECT name FROM provider WHERE proxy_fqdn = ?1", q, 1, owner_cb,
+                          &o, err);
     if (r == 0 && o.owner[0] && (!self || strcmp(self, o.owner)))
         r = fedge_err(err, FEDGE_EEXIST,
                       "proxy-fqdn: %s is already the proxy of provider %s; proxy FQDNs are "
@@ -895,15 +880,13 @@ int store_provider_add(store_t *s, const store_provider_in_t *p, const char *act
     r = exists(s, "SELECT COUNT(*) FROM provider WHERE name = ?1", name, &taken, err);
     if (r == 0 && taken)
         r = fedge_err(err, FEDGE_EEXIST,
-                      "name: provider %s exists already (change it with fedge provider set)",
-                      name);
+                      "name: provider %s exists already (change it with fedge provider set)", name);
     if (r == 0)
         r = check_fqdn_free(s, fqdn, NULL, err);
     if (r == 0) {
-        store__val_t a[] = {STORE__S(name), STORE__S(fqdn),
-                            STORE__S(store_provider_kind_name(p->kind)),
-                            STORE__S(store_verification_name(p->verification)),
-                            STORE__I(p->enabled)};
+        store__val_t a[] = {
+            STORE__S(name), STORE__S(fqdn), STORE__S(store_provider_kind_name(p->kind)),
+            STORE__S(store_verification_name(p->verification)), STORE__I(p->enabled)};
         r = s->ops->exec(s->be,
                          "INSERT INTO provider(name, proxy_fqdn, kind, verification, enabled) "
                          "VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -945,7 +928,8 @@ int store_provider_set(store_t *s, const char *name_in, const store_provider_pat
                       name);
     char detail[512] = "";
     size_t dl = 0;
-#define ADD_DETAIL(...) dl += (size_t)snprintf(detail + dl, dl < sizeof(detail) ? sizeof(detail) - dl : 0, __VA_ARGS__)
+#define ADD_DETAIL(...)                                                                            \
+    dl += (size_t)snprintf(detail + dl, dl < sizeof(detail) ? sizeof(detail) - dl : 0, __VA_ARGS__)
     if (r == 0 && p->proxy_fqdn) {
         r = check_fqdn_free(s, fqdn, name, err);
         store__val_t a[] = {STORE__S(fqdn), STORE__S(name)};
@@ -961,8 +945,8 @@ int store_provider_set(store_t *s, const char *name_in, const store_provider_pat
     }
     if (r == 0 && p->verification >= 0) {
         store__val_t a[] = {STORE__S(store_verification_name(p->verification)), STORE__S(name)};
-        r = s->ops->exec(s->be, "UPDATE provider SET verification = ?1 WHERE name = ?2", a, 2,
-                         NULL, err);
+        r = s->ops->exec(s->be, "UPDATE provider SET verification = ?1 WHERE name = ?2", a, 2, NULL,
+                         err);
         ADD_DETAIL("verification %s; ", store_verification_name(p->verification));
     }
     if (r == 0 && p->enabled >= 0) {
@@ -982,8 +966,7 @@ int store_provider_set(store_t *s, const char *name_in, const store_provider_pat
     return tx_end(s, r, err);
 }
 
-int store_provider_remove(store_t *s, const char *name_in, const char *actor,
-                          fedge_err_t *err)
+int store_provider_remove(store_t *s, const char *name_in, const char *actor, fedge_err_t *err)
 {
     char name[STORE_NAME_MAX + 1];
     int r = store_check_name("name", name_in, name, sizeof(name), err);
@@ -1028,16 +1011,16 @@ int store_policy_set(store_t *s, const char *scope_in, const store_policy_patch_
         snprintf(sql, sizeof(sql), "UPDATE external_policy SET %s = ?1 WHERE scope = ?2", cols[i]);
         store__val_t b[] = {STORE__I(vals[i]), STORE__S(scope)};
         r = s->ops->exec(s->be, sql, b, 2, NULL, err);
-        dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%s%s %s", dl ? ", " : "",
-                               cols[i], vals[i] ? "on" : "off");
+        dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%s%s %s", dl ? ", " : "", cols[i],
+                               vals[i] ? "on" : "off");
     }
     if (r == 0)
         r = audit(s, actor, "policy.set", scope, err, "%s", detail);
     return tx_end(s, r, err);
 }
 
-int store_policy_assign(store_t *s, const char *user_in, const char *policy_in,
-                        const char *actor, fedge_err_t *err)
+int store_policy_assign(store_t *s, const char *user_in, const char *policy_in, const char *actor,
+                        fedge_err_t *err)
 {
     char user[STORE_USER_MAX + 1], scope[STORE_NAME_MAX + 8];
     int r = store_check_user("user", user_in, user, sizeof(user), err);

@@ -37,12 +37,12 @@ typedef struct {
     int (*commit)(void *be, fedge_err_t *err);
     void (*rollback)(void *be);
     /* One statement; *changes (may be NULL) gets the rows changed. */
-    int (*exec)(void *be, const char *sql, const store__val_t *args, size_t n,
-                int64_t *changes, fedge_err_t *err);
+    int (*exec)(void *be, const char *sql, const store__val_t *args, size_t n, int64_t *changes,
+                fedge_err_t *err);
     /* Several statements without parameters (migrations). */
     int (*script)(void *be, const char *sql, fedge_err_t *err);
-    int (*query)(void *be, const char *sql, const store__val_t *args, size_t n,
-                 store__row_cb cb, void *ctx, fedge_err_t *err);
+    int (*query)(void *be, const char *sql, const store__val_t *args, size_t n, store__row_cb cb,
+                 void *ctx, fedge_err_t *err);
     /* Committed by another connection since the last call? */
     int (*changed)(void *be, bool *changed, fedge_err_t *err);
     /* Migrations of this engine's dialect: migrations[i] brings the schema
@@ -56,8 +56,8 @@ extern const store__backend_t store__sqlite;
 struct store {
     const store__backend_t *ops;
     void *be;
-    bool dirty;      /* this handle committed since the last store_changed */
-    bool polled;     /* store_changed was called at least once */
+    bool dirty;  /* this handle committed since the last store_changed */
+    bool polled; /* store_changed was called at least once */
     char *path;
 };
 
@@ -70,8 +70,7 @@ void store__edge_defaults(store_edge_t *e);
 /* Applies one edge setting key/value text to e (store.c), validating it;
  * strings in e point into value. FEDGE_EINVAL names the key. Unknown keys
  * in the store are ignored by the snapshot builder (forward compat). */
-int store__edge_apply(store_edge_t *e, const char *key, const char *value,
-                      fedge_err_t *err);
+int store__edge_apply(store_edge_t *e, const char *key, const char *value, fedge_err_t *err);
 
 /* ASCII-lowercase hash of a slice (FNV-1a 64). */
 uint64_t store__hash_ci(fedge_str_t s);

@@ -148,17 +148,17 @@ static void test_provider_commands(void **state)
     (void)state;
     assert_int_equal(run("provider", "add", "hoster", "--proxy-fqdn", "sip.hoster.com", NULL), 2);
     assert_non_null(strstr(errtext, "--kind"));
-    assert_int_equal(run("provider", "add", "hoster", "--proxy-fqdn", "sip.hoster.com", "--kind",
-                         "cloud", NULL),
-                     2);
+    assert_int_equal(
+        run("provider", "add", "hoster", "--proxy-fqdn", "sip.hoster.com", "--kind", "cloud", NULL),
+        2);
     assert_non_null(strstr(errtext, "--kind 'cloud': expected hosting or public"));
     assert_int_equal(run("provider", "add", "hoster", "--proxy-fqdn", "sip.hoster.com", "--kind",
                          "hosting", "--domains", "hosted.com, hosted2.com", "--verification",
                          "use-source", NULL),
                      0);
-    assert_int_equal(run("provider", "add", "pub", "--proxy-fqdn", "SIP.HOSTER.com", "--kind",
-                         "public", NULL),
-                     1);
+    assert_int_equal(
+        run("provider", "add", "pub", "--proxy-fqdn", "SIP.HOSTER.com", "--kind", "public", NULL),
+        1);
     assert_non_null(strstr(errtext, "already the proxy of provider hoster"));
     assert_int_equal(run("provider", "set", "hoster", "--enabled", "--disabled", NULL), 2);
     assert_int_equal(run("provider", "set", "hoster", "--disabled", NULL), 0);
@@ -182,9 +182,8 @@ static void test_policy_commands(void **state)
     (void)state;
     assert_int_equal(run("policy", "set", "global", "--public", "maybe", NULL), 2);
     assert_non_null(strstr(errtext, "--public 'maybe': expected on or off"));
-    assert_int_equal(run("policy", "set", "site:EMEA", "--federation", "off", "--public", "on",
-                         NULL),
-                     0);
+    assert_int_equal(
+        run("policy", "set", "site:EMEA", "--federation", "off", "--public", "on", NULL), 0);
     assert_int_equal(run("policy", "set", "partners", "--federation", "on", NULL), 0);
     assert_int_equal(run("policy", "set", "bad:scope", NULL), 2);
     assert_non_null(strstr(errtext, "expected global, site:NAME or NAME"));
@@ -215,8 +214,8 @@ static void test_edge_commands(void **state)
     assert_non_null(strstr(errtext, "--default-route"));
     assert_int_equal(run("edge", "set", NULL), 2);
     assert_int_equal(run("edge", "set", "--discovery", "on", "--routing", "default-route",
-                         "--default-route", "gw.example.com:5061", "--discovered-contacts",
-                         "500", NULL),
+                         "--default-route", "gw.example.com:5061", "--discovered-contacts", "500",
+                         NULL),
                      0);
     assert_int_equal(run("edge", "show", "--json", NULL), 0);
     json_t *j = out_json();

@@ -18,18 +18,18 @@
 
 static char tmpdir[64];
 static store_t *st;
-static store_snapshot_t *snap_off; /* discovery off */
-static store_snapshot_t *snap_on;  /* discovery on */
+static store_snapshot_t *snap_off;   /* discovery off */
+static store_snapshot_t *snap_on;    /* discovery on */
 static store_snapshot_t *snap_nofed; /* federation off */
 static store_snapshot_t *snap_route; /* routing default-route */
 static store_snapshot_t *snap_nosub; /* block-subdomains off, discovery on */
 
-#define OK(call)                                                                         \
-    do {                                                                                 \
-        fedge_err_t e_ = {{0}};                                                          \
-        fedge_err_t *err = &e_;                                                          \
-        if ((call) != 0)                                                                 \
-            fail_msg("%s: %s", #call, e_.msg);                                           \
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        fedge_err_t e_ = {{0}};                                                                    \
+        fedge_err_t *err = &e_;                                                                    \
+        if ((call) != 0)                                                                           \
+            fail_msg("%s: %s", #call, e_.msg);                                                     \
     } while (0)
 
 static store_snapshot_t *load(void)
@@ -61,20 +61,23 @@ static int setup(void **state)
     OK(store_domain_allow(st, "northwind.test", NULL, NULL, true, "test", err));
     OK(store_domain_block(st, "evil.test", NULL, "test", err));
     const char *hd[] = {"hosted.test"};
-    store_provider_in_t hp = {"hoster", "sip.hoster.test", STORE_PROVIDER_HOSTING,
-                              STORE_VERIFY_ALWAYS_VERIFIED, true, hd, 1};
+    store_provider_in_t hp = {
+        "hoster", "sip.hoster.test", STORE_PROVIDER_HOSTING, STORE_VERIFY_ALWAYS_VERIFIED, true, hd,
+        1};
     OK(store_provider_add(st, &hp, "test", err));
     const char *pd[] = {"pubim.test"};
-    store_provider_in_t pp = {"pubim", "fed.pubim.test", STORE_PROVIDER_PUBLIC,
-                              STORE_VERIFY_ALWAYS_UNVERIFIED, true, pd, 1};
+    store_provider_in_t pp = {
+        "pubim", "fed.pubim.test", STORE_PROVIDER_PUBLIC, STORE_VERIFY_ALWAYS_UNVERIFIED, true, pd,
+        1};
     OK(store_provider_add(st, &pp, "test", err));
     const char *od[] = {"old.test"};
-    store_provider_in_t op = {"oldprov", "sip.old.test", STORE_PROVIDER_HOSTING,
-                              STORE_VERIFY_ALWAYS_VERIFIED, false, od, 1};
+    store_provider_in_t op = {
+        "oldprov", "sip.old.test", STORE_PROVIDER_HOSTING, STORE_VERIFY_ALWAYS_VERIFIED, false, od,
+        1};
     OK(store_provider_add(st, &op, "test", err));
     const char *sd[] = {"src.test"};
-    store_provider_in_t sp = {"srcprov", "sip.src.test", STORE_PROVIDER_HOSTING,
-                              STORE_VERIFY_USE_SOURCE, true, sd, 1};
+    store_provider_in_t sp = {
+        "srcprov", "sip.src.test", STORE_PROVIDER_HOSTING, STORE_VERIFY_USE_SOURCE, true, sd, 1};
     OK(store_provider_add(st, &sp, "test", err));
     store_policy_patch_t g = {1, 1, 0, 0};
     OK(store_policy_set(st, "global", &g, "test", err));
@@ -178,8 +181,8 @@ static const row_t matrix[] = {
      "bob@contoso.test", "sip.fabrikam.test", DV, R, 403, 1010, POLICY_FED_PARTNER_SERVER},
     {"in partner server, recipient policy off", &snap_off, IN, "x@fabrikam.test",
      "carol@contoso.test", "edge.fabrikam.test", DU, R, 403, 19005, POLICY_FED_PARTNER_SERVER},
-    {"in partner server, federation off", &snap_nofed, IN, "x@fabrikam.test",
-     "bob@contoso.test", "edge.fabrikam.test", DU, R, 403, 1027, 0},
+    {"in partner server, federation off", &snap_nofed, IN, "x@fabrikam.test", "bob@contoso.test",
+     "edge.fabrikam.test", DU, R, 403, 1027, 0},
     /* ---- inbound: allowed domain ---- */
     {"in allowed domain, dns unknown", &snap_off, IN, "y@northwind.test", "bob@contoso.test",
      "edge.northwind.test", DU, ND, 0, 0, POLICY_FED_ALLOWED_DOMAIN},
@@ -190,43 +193,42 @@ static const row_t matrix[] = {
     {"in allowed domain, dns error", &snap_off, IN, "y@northwind.test", "bob@contoso.test",
      "edge.northwind.test", DE, R, 504, 19012, POLICY_FED_ALLOWED_DOMAIN},
     {"in allowed domain, recipient policy off", &snap_off, IN, "y@northwind.test",
-     "carol@contoso.test", "edge.northwind.test", DV, R, 403, 19005,
-     POLICY_FED_ALLOWED_DOMAIN},
+     "carol@contoso.test", "edge.northwind.test", DV, R, 403, 19005, POLICY_FED_ALLOWED_DOMAIN},
     /* ---- inbound: blocked ---- */
     {"in blocked, discovery off", &snap_off, IN, "z@evil.test", "bob@contoso.test",
      "edge.evil.test", DV, R, 403, 1012, 0},
-    {"in blocked, discovery on", &snap_on, IN, "z@EVIL.test", "bob@contoso.test",
-     "edge.evil.test", DV, R, 403, 1012, 0},
+    {"in blocked, discovery on", &snap_on, IN, "z@EVIL.test", "bob@contoso.test", "edge.evil.test",
+     DV, R, 403, 1012, 0},
     {"in blocked subdomain", &snap_on, IN, "z@sub.evil.test", "bob@contoso.test",
      "edge.sub.evil.test", DV, R, 403, 1012, 0},
-    {"in subdomain, subdomain blocking off", &snap_nosub, IN, "z@sub.evil.test",
-     "bob@contoso.test", "edge.sub.evil.test", DV, A, 0, 0, POLICY_FED_DISCOVERED},
+    {"in subdomain, subdomain blocking off", &snap_nosub, IN, "z@sub.evil.test", "bob@contoso.test",
+     "edge.sub.evil.test", DV, A, 0, 0, POLICY_FED_DISCOVERED},
     /* ---- inbound: unknown domain ---- */
     {"in unknown, discovery off", &snap_off, IN, "u@unknown.test", "bob@contoso.test",
      "edge.unknown.test", DV, R, 403, 1014, 0},
-    {"in unknown, discovery on, dns unknown", &snap_on, IN, "u@unknown.test",
-     "bob@contoso.test", "edge.unknown.test", DU, ND, 0, 0, POLICY_FED_DISCOVERED},
+    {"in unknown, discovery on, dns unknown", &snap_on, IN, "u@unknown.test", "bob@contoso.test",
+     "edge.unknown.test", DU, ND, 0, 0, POLICY_FED_DISCOVERED},
     {"in unknown, discovery on, verified", &snap_on, IN, "u@unknown.test", "bob@contoso.test",
      "edge.unknown.test", DV, A, 0, 0, POLICY_FED_DISCOVERED},
-    {"in unknown, discovery on, not verified", &snap_on, IN, "u@unknown.test",
-     "bob@contoso.test", "edge.unknown.test", DN, R, 403, 1009, POLICY_FED_DISCOVERED},
+    {"in unknown, discovery on, not verified", &snap_on, IN, "u@unknown.test", "bob@contoso.test",
+     "edge.unknown.test", DN, R, 403, 1009, POLICY_FED_DISCOVERED},
     {"in unknown, discovery on, recipient policy off", &snap_on, IN, "u@unknown.test",
      "carol@contoso.test", "edge.unknown.test", DV, R, 403, 19005, POLICY_FED_DISCOVERED},
     /* ---- inbound: providers ---- */
-    {"in hosting provider", &snap_off, IN, "h@hosted.test", "bob@contoso.test",
-     "sip.hoster.test", DU, A, 0, 0, POLICY_FED_PROVIDER_HOSTING},
-    {"in hosting provider, cert not matching", &snap_off, IN, "h@hosted.test",
-     "bob@contoso.test", "edge.hosted.test", DV, R, 403, 1010, POLICY_FED_PROVIDER_HOSTING},
-    {"in public provider", &snap_off, IN, "p@pubim.test", "bob@contoso.test", "fed.pubim.test",
-     DU, A, 0, 0, POLICY_FED_PROVIDER_PUBLIC},
-    {"in public provider, recipient public off", &snap_off, IN, "p@pubim.test",
-     "dave@contoso.test", "fed.pubim.test", DU, R, 403, 19006, POLICY_FED_PROVIDER_PUBLIC},
+    {"in hosting provider", &snap_off, IN, "h@hosted.test", "bob@contoso.test", "sip.hoster.test",
+     DU, A, 0, 0, POLICY_FED_PROVIDER_HOSTING},
+    {"in hosting provider, cert not matching", &snap_off, IN, "h@hosted.test", "bob@contoso.test",
+     "edge.hosted.test", DV, R, 403, 1010, POLICY_FED_PROVIDER_HOSTING},
+    {"in public provider", &snap_off, IN, "p@pubim.test", "bob@contoso.test", "fed.pubim.test", DU,
+     A, 0, 0, POLICY_FED_PROVIDER_PUBLIC},
+    {"in public provider, recipient public off", &snap_off, IN, "p@pubim.test", "dave@contoso.test",
+     "fed.pubim.test", DU, R, 403, 19006, POLICY_FED_PROVIDER_PUBLIC},
     {"in disabled provider, discovery off", &snap_off, IN, "o@old.test", "bob@contoso.test",
      "sip.old.test", DU, R, 403, 19003, 0},
     {"in disabled provider, discovery on: discovered", &snap_on, IN, "o@old.test",
      "bob@contoso.test", "edge.old.test", DU, ND, 0, 0, POLICY_FED_DISCOVERED},
-    {"in provider speaks for foreign domain", &snap_off, IN, "u@unknown.test",
-     "bob@contoso.test", "sip.hoster.test", DU, R, 403, 19002, 0},
+    {"in provider speaks for foreign domain", &snap_off, IN, "u@unknown.test", "bob@contoso.test",
+     "sip.hoster.test", DU, R, 403, 19002, 0},
     {"in partner server speaks for foreign domain, discovery on, not verified", &snap_on, IN,
      "u@unknown.test", "bob@contoso.test", "edge.fabrikam.test", DN, R, 403, 19002,
      POLICY_FED_DISCOVERED},
@@ -240,39 +242,38 @@ static const row_t matrix[] = {
      "bob@contoso.test", "edge.fabrikam.test", DV, R, 403, 19001, 0},
     {"in target not local", &snap_off, IN, "x@fabrikam.test", "bob@elsewhere.test",
      "edge.fabrikam.test", DV, R, 403, 19004, 0},
-    {"in empty From domain", &snap_off, IN, "x@", "bob@contoso.test", "edge.fabrikam.test", DV,
-     R, 400, 19011, 0},
+    {"in empty From domain", &snap_off, IN, "x@", "bob@contoso.test", "edge.fabrikam.test", DV, R,
+     400, 19011, 0},
     {"in From domain with bad bytes", &snap_off, IN, "x@fab\"rikam.test", "bob@contoso.test",
      "edge.fabrikam.test", DV, R, 400, 19011, 0},
     /* ---- outbound ---- */
-    {"out partner server", &snap_off, OUT, "alice@contoso.test", "x@fabrikam.test", NULL, DU,
-     A, 0, 0, POLICY_FED_PARTNER_SERVER},
-    {"out allowed domain", &snap_off, OUT, "alice@contoso.test", "y@northwind.test", NULL, DU,
-     A, 0, 0, POLICY_FED_ALLOWED_DOMAIN},
-    {"out hosting provider", &snap_off, OUT, "alice@contoso.test", "h@hosted.test", NULL, DU, A,
-     0, 0, POLICY_FED_PROVIDER_HOSTING},
-    {"out public provider", &snap_off, OUT, "alice@contoso.test", "p@pubim.test", NULL, DU, A,
-     0, 0, POLICY_FED_PROVIDER_PUBLIC},
-    {"out blocked", &snap_on, OUT, "alice@contoso.test", "z@evil.test", NULL, DU, R, 403, 1012,
-     0},
-    {"out blocked subdomain", &snap_off, OUT, "alice@contoso.test", "z@a.b.evil.test", NULL, DU,
-     R, 403, 1012, 0},
-    {"out unknown, discovery off", &snap_off, OUT, "alice@contoso.test", "u@unknown.test", NULL,
-     DU, R, 403, 1014, 0},
-    {"out unknown, discovery on", &snap_on, OUT, "alice@contoso.test", "u@unknown.test", NULL,
-     DU, A, 0, 0, POLICY_FED_DISCOVERED},
+    {"out partner server", &snap_off, OUT, "alice@contoso.test", "x@fabrikam.test", NULL, DU, A, 0,
+     0, POLICY_FED_PARTNER_SERVER},
+    {"out allowed domain", &snap_off, OUT, "alice@contoso.test", "y@northwind.test", NULL, DU, A, 0,
+     0, POLICY_FED_ALLOWED_DOMAIN},
+    {"out hosting provider", &snap_off, OUT, "alice@contoso.test", "h@hosted.test", NULL, DU, A, 0,
+     0, POLICY_FED_PROVIDER_HOSTING},
+    {"out public provider", &snap_off, OUT, "alice@contoso.test", "p@pubim.test", NULL, DU, A, 0, 0,
+     POLICY_FED_PROVIDER_PUBLIC},
+    {"out blocked", &snap_on, OUT, "alice@contoso.test", "z@evil.test", NULL, DU, R, 403, 1012, 0},
+    {"out blocked subdomain", &snap_off, OUT, "alice@contoso.test", "z@a.b.evil.test", NULL, DU, R,
+     403, 1012, 0},
+    {"out unknown, discovery off", &snap_off, OUT, "alice@contoso.test", "u@unknown.test", NULL, DU,
+     R, 403, 1014, 0},
+    {"out unknown, discovery on", &snap_on, OUT, "alice@contoso.test", "u@unknown.test", NULL, DU,
+     A, 0, 0, POLICY_FED_DISCOVERED},
     {"out disabled provider, discovery off", &snap_off, OUT, "alice@contoso.test", "o@old.test",
      NULL, DU, R, 403, 19003, 0},
-    {"out disabled provider, discovery on", &snap_on, OUT, "alice@contoso.test", "o@old.test",
-     NULL, DU, A, 0, 0, POLICY_FED_DISCOVERED},
-    {"out sender policy off (named)", &snap_off, OUT, "carol@contoso.test", "x@fabrikam.test",
-     NULL, DU, R, 403, 1002, POLICY_FED_PARTNER_SERVER},
-    {"out sender public off", &snap_off, OUT, "dave@contoso.test", "p@pubim.test", NULL, DU, R,
-     403, 1005, POLICY_FED_PROVIDER_PUBLIC},
+    {"out disabled provider, discovery on", &snap_on, OUT, "alice@contoso.test", "o@old.test", NULL,
+     DU, A, 0, 0, POLICY_FED_DISCOVERED},
+    {"out sender policy off (named)", &snap_off, OUT, "carol@contoso.test", "x@fabrikam.test", NULL,
+     DU, R, 403, 1002, POLICY_FED_PARTNER_SERVER},
+    {"out sender public off", &snap_off, OUT, "dave@contoso.test", "p@pubim.test", NULL, DU, R, 403,
+     1005, POLICY_FED_PROVIDER_PUBLIC},
     {"out From not local (relay)", &snap_off, OUT, "mallory@fabrikam.test", "x@northwind.test",
      NULL, DU, R, 403, 19007, 0},
-    {"out federation off", &snap_nofed, OUT, "alice@contoso.test", "x@fabrikam.test", NULL, DU,
-     R, 403, 1027, 0},
+    {"out federation off", &snap_nofed, OUT, "alice@contoso.test", "x@fabrikam.test", NULL, DU, R,
+     403, 1027, 0},
     {"out no target domain", &snap_off, OUT, "alice@contoso.test", "nobody", NULL, DU, R, 400,
      19011, 0},
 };
@@ -292,8 +293,8 @@ static void test_matrix(void **state)
             ok = ok && v.status == r->status && v.diag == r->diag && v.reason &&
                  policy_diag(v.diag) && !strcmp(v.reason, policy_diag(v.diag)->reason);
         if (!ok) {
-            print_error("row '%s': got outcome %d type %d status %d diag %d\n", r->name,
-                        v.outcome, v.type, v.status, v.diag);
+            print_error("row '%s': got outcome %d type %d status %d diag %d\n", r->name, v.outcome,
+                        v.type, v.status, v.diag);
             failures++;
         }
     }
@@ -426,8 +427,7 @@ static void test_most_specific_policy(void **state)
 {
     (void)state;
     /* bob: global (federation on). In site emea: site policy (off). */
-    const store_policy_t *p =
-        policy_for_user(snap_off, S("bob"), S("contoso.test"), S(""));
+    const store_policy_t *p = policy_for_user(snap_off, S("bob"), S("contoso.test"), S(""));
     assert_string_equal(p->scope, "global");
     p = policy_for_user(snap_off, S("bob"), S("contoso.test"), S("emea"));
     assert_string_equal(p->scope, "site:emea");

@@ -178,8 +178,7 @@ static void test_mostly_failing_is_slowed(void **state)
     for (int i = 0; i < 40; i++) {
         now += 100;
         assert_true(admit(t, s, "good.test", "x@contoso.test", now, &v, NULL));
-        policy_throttle_result(t, S("good.test"), i % 3 == 0 ? 404 : (i % 3 == 1 ? 200 : 407),
-                               now);
+        policy_throttle_result(t, S("good.test"), i % 3 == 0 ? 404 : (i % 3 == 1 ? 200 : 407), now);
     }
     int n = 0;
     now += 2000;
@@ -224,8 +223,8 @@ static void test_bounded_table(void **state)
     for (int round = 0; round < 3; round++)
         for (int i = 0; i < 500; i++) {
             snprintf(d, sizeof(d), "p%d.test", i);
-            assert_true(admit(t, s, d, "u@contoso.test", (uint64_t)(round * 100000 + i * 2000),
-                              &v, NULL));
+            assert_true(
+                admit(t, s, d, "u@contoso.test", (uint64_t)(round * 100000 + i * 2000), &v, NULL));
         }
     policy_throttle_free(t);
     store_snapshot_unref(s);

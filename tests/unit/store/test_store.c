@@ -48,13 +48,13 @@ static int teardown(void **state)
     return 0;
 }
 
-#define OK(call)                                                                         \
-    do {                                                                                 \
-        fedge_err_t e_ = {{0}};                                                          \
-        fedge_err_t *err = &e_;                                                          \
-        int r_ = (call);                                                                 \
-        if (r_ != 0)                                                                     \
-            fail_msg("%s -> %d: %s", #call, r_, e_.msg);                                 \
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        fedge_err_t e_ = {{0}};                                                                    \
+        fedge_err_t *err = &e_;                                                                    \
+        int r_ = (call);                                                                           \
+        if (r_ != 0)                                                                               \
+            fail_msg("%s -> %d: %s", #call, r_, e_.msg);                                           \
     } while (0)
 
 static store_snapshot_t *snap_of(store_t *s)
@@ -127,8 +127,8 @@ static void test_newer_schema_refused(void **state)
 static void test_domains_crud_and_normalisation(void **state)
 {
     fx_t *f = *state;
-    OK(store_domain_allow(f->s, "Fabrikam.COM.", "Edge.Fabrikam.com", "partner", true,
-                          "cli:root", err));
+    OK(store_domain_allow(f->s, "Fabrikam.COM.", "Edge.Fabrikam.com", "partner", true, "cli:root",
+                          err));
     OK(store_domain_allow(f->s, "northwind.com", NULL, NULL, false, "cli:root", err));
     OK(store_domain_block(f->s, "evil.example", "spam", "admin:alice", err));
     store_snapshot_t *snap = snap_of(f->s);
@@ -171,13 +171,12 @@ static void test_allowed_blocked_conflict(void **state)
     fx_t *f = *state;
     fedge_err_t e;
     OK(store_domain_allow(f->s, "contoso.com", NULL, NULL, false, "cli:root", err));
-    assert_int_equal(store_domain_block(f->s, "CONTOSO.com", NULL, "cli:root", &e),
-                     FEDGE_EEXIST);
+    assert_int_equal(store_domain_block(f->s, "CONTOSO.com", NULL, "cli:root", &e), FEDGE_EEXIST);
     assert_non_null(strstr(e.msg, "both allowed and blocked"));
     OK(store_domain_block(f->s, "evil.com", NULL, "cli:root", err));
-    assert_int_equal(store_domain_allow(f->s, "evil.com", "x.evil.com", NULL, false, "cli:root",
-                                        &e),
-                     FEDGE_EEXIST);
+    assert_int_equal(
+        store_domain_allow(f->s, "evil.com", "x.evil.com", NULL, false, "cli:root", &e),
+        FEDGE_EEXIST);
     assert_non_null(strstr(e.msg, "is blocked"));
     store_snapshot_t *snap = snap_of(f->s);
     assert_int_equal(snap->n_allowed, 1);
@@ -197,8 +196,8 @@ static void test_validation_names_field(void **state)
 {
     fx_t *f = *state;
     fedge_err_t e;
-    static const char *const bad[] = {"", "com", "a..b", "-a.com", "a-.com", "1.2.3.4",
-                                      "a_b.com", "exa mple.com", "x.com:5061"};
+    static const char *const bad[] = {"",        "com",     "a..b",         "-a.com",    "a-.com",
+                                      "1.2.3.4", "a_b.com", "exa mple.com", "x.com:5061"};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(bad); i++) {
         e.msg[0] = 0;
         assert_int_equal(store_domain_allow(f->s, bad[i], NULL, NULL, false, "cli:root", &e),
@@ -214,12 +213,10 @@ static void test_validation_names_field(void **state)
     assert_int_equal(store_domain_allow(f->s, "ok.com", "bad fqdn", NULL, false, "cli:root", &e),
                      FEDGE_EINVAL);
     assert_non_null(strstr(e.msg, "proxy-fqdn"));
-    assert_int_equal(store_domain_allow(f->s, "ok.com", NULL, "two\nlines", false, "cli:root",
-                                        &e),
+    assert_int_equal(store_domain_allow(f->s, "ok.com", NULL, "two\nlines", false, "cli:root", &e),
                      FEDGE_EINVAL);
     assert_non_null(strstr(e.msg, "comment"));
-    assert_int_equal(store_domain_allow(f->s, "ok.com", NULL, NULL, false, "", &e),
-                     FEDGE_EINVAL);
+    assert_int_equal(store_domain_allow(f->s, "ok.com", NULL, NULL, false, "", &e), FEDGE_EINVAL);
     assert_non_null(strstr(e.msg, "actor"));
 
     char out[400];
@@ -233,13 +230,11 @@ static void test_validation_names_field(void **state)
     assert_string_equal(out, "site:emea");
     assert_int_equal(store_check_scope("scope", "site:", out, sizeof(out), &e), FEDGE_EINVAL);
     assert_int_equal(store_check_scope("scope", "a:b", out, sizeof(out), &e), FEDGE_EINVAL);
-    assert_int_equal(store_check_hostport("default-route", "[2001:db8::1]:5061", out,
-                                          sizeof(out), &e),
-                     0);
+    assert_int_equal(
+        store_check_hostport("default-route", "[2001:db8::1]:5061", out, sizeof(out), &e), 0);
     assert_int_equal(store_check_hostport("default-route", "x.com:0", out, sizeof(out), &e),
                      FEDGE_EINVAL);
-    assert_int_equal(store_check_hostport("default-route", "Localhost:5061", out, sizeof(out),
-                                          &e),
+    assert_int_equal(store_check_hostport("default-route", "Localhost:5061", out, sizeof(out), &e),
                      0);
     assert_string_equal(out, "localhost:5061");
     bool b;
@@ -260,14 +255,15 @@ static void test_providers(void **state)
     fx_t *f = *state;
     fedge_err_t e;
     const char *d1[] = {"Hosted.com", "hosted2.com"};
-    store_provider_in_t p = {"Hoster", "sip.hoster.com", STORE_PROVIDER_HOSTING,
-                             STORE_VERIFY_ALWAYS_VERIFIED, true, d1, 2};
+    store_provider_in_t p = {
+        "Hoster", "sip.hoster.com", STORE_PROVIDER_HOSTING, STORE_VERIFY_ALWAYS_VERIFIED, true, d1,
+        2};
     OK(store_provider_add(f->s, &p, "cli:root", err));
     assert_int_equal(store_provider_add(f->s, &p, "cli:root", &e), FEDGE_EEXIST);
     assert_non_null(strstr(e.msg, "exists"));
     const char *d2[] = {"hosted.com"};
-    store_provider_in_t q = {"other", "SIP.HOSTER.COM", STORE_PROVIDER_PUBLIC,
-                             STORE_VERIFY_USE_SOURCE, true, d2, 1};
+    store_provider_in_t q = {
+        "other", "SIP.HOSTER.COM", STORE_PROVIDER_PUBLIC, STORE_VERIFY_USE_SOURCE, true, d2, 1};
     assert_int_equal(store_provider_add(f->s, &q, "cli:root", &e), FEDGE_EEXIST);
     assert_non_null(strstr(e.msg, "proxy-fqdn"));
     q.proxy_fqdn = "fed.other.com";
@@ -314,8 +310,9 @@ static void test_providers(void **state)
     store_snapshot_unref(snap);
     /* Its domains went with it: another provider may take them now. */
     const char *d5[] = {"hosted3.com"};
-    store_provider_in_t r = {"third", "sip.third.com", STORE_PROVIDER_HOSTING,
-                             STORE_VERIFY_ALWAYS_VERIFIED, true, d5, 1};
+    store_provider_in_t r = {
+        "third", "sip.third.com", STORE_PROVIDER_HOSTING, STORE_VERIFY_ALWAYS_VERIFIED, true, d5,
+        1};
     OK(store_provider_add(f->s, &r, "cli:root", err));
 }
 
@@ -365,7 +362,8 @@ static void test_edge_settings(void **state)
 {
     fx_t *f = *state;
     fedge_err_t e;
-    store_setting_t kv[] = {{"discovery", "ON"}, {"discovered-rate", "50"},
+    store_setting_t kv[] = {{"discovery", "ON"},
+                            {"discovered-rate", "50"},
                             {"default-route", "Clearing.Example.com:5061"},
                             {"block-subdomains", "off"}};
     OK(store_edge_set(f->s, kv, 4, "cli:root", err));
@@ -413,8 +411,8 @@ static int audit_cb(const store_audit_t *a, void *ctx)
 {
     audit_rows_t *r = ctx;
     if (r->n < 16)
-        snprintf(r->lines[r->n++], 200, "%s|%s|%s|%s|%s", a->actor, a->action, a->object,
-                 a->detail, a->at);
+        snprintf(r->lines[r->n++], 200, "%s|%s|%s|%s|%s", a->actor, a->action, a->object, a->detail,
+                 a->at);
     return 0;
 }
 
