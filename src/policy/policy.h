@@ -7,7 +7,32 @@
  *
  * Nothing here allocates on the decision path or does I/O. Strings in a
  * verdict point into the snapshot, the input or static tables: they live as
- * long as the snapshot and the input do. */
+ * long as the snapshot and the input do.
+ *
+ * How the server uses it:
+ *  - startup: store_open([edge] store), snap = store_snapshot_empty(), then
+ *    store_refresh(store, &snap); throttle = policy_throttle_new(N);
+ *  - every ~250 ms: store_refresh(store, &snap); on 1, policy_throttle_sync
+ *    (throttle, snap); on error log it and keep going with the old snap;
+ *  - per request (after parsing, before forwarding): take a reference to
+ *    snap for the transaction, fill policy_input_t (direction from the side
+ *    it arrived on; peer fields from net_peer_t; From/To domains and users;
+ *    [edge] sip_domains) and call policy_decide:
+ *      NEED_DNS: resolve _sipfederationtls._tcp.<dns_domain>, set in.dns
+ *                from policy_edge_verified (or POLICY_DNS_ERROR), decide
+ *                again;
+ *      REJECT:   answer v.status with Warning (policy_format_warning) and
+ *                ms-diagnostics (internal side) or ms-diagnostics-public
+ *                (partner side) from policy_format_diag;
+ *      ALLOW:    inbound: if v.throttle, policy_throttle_admit (a REJECT as
+ *                above when it refuses; when *newly_watched, persist with
+ *                store_watchlist_add off the hot path); strip every header
+ *                for which policy_is_trust_header is true and add
+ *                ms-edge-proxy-message-trust: policy_format_trust(...);
+ *                outbound: route by v.route / v.route_host and check that
+ *                the partner's certificate names v.expect_peer (the SRV
+ *                target for POLICY_ROUTE_SRV);
+ *  - final response of a throttled request: policy_throttle_result. */
 #ifndef FEDGE_POLICY_H
 #define FEDGE_POLICY_H
 
