@@ -161,6 +161,10 @@ int sip_framer_next(sip_framer_t *f, const char *buf, size_t len, size_t *unit_l
                     int rc = header_done(f, buf + f->hdr_start, ls - f->hdr_start);
                     if (rc)
                         return rc;
+                    /* the headers end at ls + 2 at the earliest: no need
+                     * to wait for the rest to know the message is too big */
+                    if (f->clen >= 0 && (unsigned long long)f->clen + ls + 2 > f->max_size)
+                        return FEDGE_ESIP_TOO_BIG;
                 }
                 f->hdr_start = ls;
             }

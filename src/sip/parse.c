@@ -515,7 +515,7 @@ static int parse_request_line(sip_msg_t *m, const char *s, size_t len)
     if (p == e)
         return FEDGE_ESIP_START_LINE;
     if (*p != ' ')
-        return FEDGE_ESIP_METHOD;
+        return sip__is((unsigned char)*p, SIP__C_WS) ? FEDGE_ESIP_START_LINE : FEDGE_ESIP_METHOD;
     m->method = (fedge_str_t){s, (size_t)(p - s)};
     m->method_id = sip_method_id(s, (size_t)(p - s));
     const char *u = ++p;
@@ -589,7 +589,7 @@ static int parse_headers(sip_msg_t *m, const char *p, const char *end, const cha
         for (;;) {
             nl = memchr(ls, '\n', (size_t)(end - ls));
             if (!nl || nl == ls || nl[-1] != '\r')
-                return nl ? FEDGE_ESIP_HEADER : FEDGE_ESIP_HEADER;
+                return FEDGE_ESIP_HEADER;
             /* a CR that is not part of a CRLF would let other parsers see a
              * line break we do not: refuse it */
             if (memchr(ls, '\r', (size_t)(nl - 1 - ls)))
@@ -657,20 +657,22 @@ int sip_parse(const char *buf, size_t len, const sip_limits_t *limits, sip_msg_t
     memset(m->first, 0xff, sizeof(m->first));
     m->repeated = 0;
     m->nvias = 0;
-    m->body = (fedge_str_t){buf + len, 0};
+    m->body = (fedge_str_t){buf, 0};
     m->content_length = -1;
     m->cached = 0;
     m->max_forwards = -1;
     m->expires = -1;
     if (len > limits->max_message_size)
         return FEDGE_ESIP_TOO_BIG;
+    if (len == 0)
+        return FEDGE_ESIP_START_LINE;
 
     const char *end = buf + len;
     const char *body = NULL;
     int rc;
     const char *nl = memchr(buf, '\n', len);
     if (!nl || nl == buf || nl[-1] != '\r') {
-        rc = nl ? FEDGE_ESIP_START_LINE : FEDGE_ESIP_START_LINE;
+        rc = FEDGE_ESIP_START_LINE;
         goto fail;
     }
     m->start_line = (fedge_str_t){buf, (size_t)(nl - 1 - buf)};

@@ -62,6 +62,7 @@ typedef struct {
     long long clen;    /* Content-Length seen so far, -1 when none */
 } sip_framer_t;
 
+/* Prepares f for a new stream; max_message_size 0 means the default 65536. */
 void sip_framer_init(sip_framer_t *f, size_t max_message_size);
 
 /* Looks at buf[0..len), which starts at a unit boundary (the caller removes

@@ -167,6 +167,10 @@ static void test_too_big(void **state)
     const char *h = "MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 1000\r\n\r\n";
     assert_int_equal(frame(h, strlen(h), 500, &u), FEDGE_ESIP_TOO_BIG);
     assert_int_equal(frame(h, strlen(h), 2000, &u), SIP_FRAME_NEED_MORE);
+    /* ... or even before the end of the headers */
+    const char *early = "MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 1000\r\nTo: x\r\n";
+    assert_int_equal(frame(early, strlen(early), 500, &u), FEDGE_ESIP_TOO_BIG);
+    assert_int_equal(frame(early, strlen(early), 2000, &u), SIP_FRAME_NEED_MORE);
     /* exactly the limit is fine */
     const char *m = "MESSAGE sip:a@b SIP/2.0\r\nl: 2\r\n\r\nhi";
     assert_int_equal(frame(m, strlen(m), strlen(m), &u), SIP_FRAME_MESSAGE);

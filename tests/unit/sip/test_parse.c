@@ -83,6 +83,8 @@ static void test_start_line_errors(void **state)
     assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\n\r\n"), FEDGE_ESIP_START_LINE);
     assert_int_equal(parse_str("OPT@ONS sip:a@b SIP/2.0\r\n\r\n"), FEDGE_ESIP_METHOD);
     assert_int_equal(parse_str("OPT(ONS sip:a@b SIP/2.0\r\n\r\n"), FEDGE_ESIP_METHOD);
+    assert_int_equal(parse_str("OPTIONS\tsip:a@b SIP/2.0\r\n\r\n"), FEDGE_ESIP_START_LINE);
+    assert_int_equal(sip_parse(NULL, 0, NULL, &g_m), FEDGE_ESIP_START_LINE);
     assert_int_equal(parse_str("OPTIONS sip:a\x7f@b SIP/2.0\r\n\r\n"), FEDGE_ESIP_START_LINE);
 }
 
