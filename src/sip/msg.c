@@ -308,3 +308,78 @@ int sip_iter_nameaddr(sip_iter_t *it, sip_nameaddr_t *out, unsigned *hdr_index)
     rc = nameaddr(it->m, v, out, err, it->id == SIP_HDR_CONTACT);
     return rc ? rc : 1;
 }
+
+static const char *token_end(const char *p, const char *end)
+{
+    while (p < end && sip__is((unsigned char)*p, SIP__C_TOKEN))
+        p++;
+    return p;
+}
+
+int sip_mtype_parse(const char *s, size_t len, sip_mtype_t *out)
+{
+    const char *end = s + len;
+    const char *p = sip__skip_lws(s, end);
+    const char *q = token_end(p, end);
+    if (q == p)
+        return FEDGE_ESIP_CONTENT_TYPE;
+    out->type = (fedge_str_t){p, (size_t)(q - p)};
+    p = sip__skip_lws(q, end);
+    if (p >= end || *p != '/')
+        return FEDGE_ESIP_CONTENT_TYPE;
+    p = sip__skip_lws(p + 1, end);
+    q = token_end(p, end);
+    if (q == p)
+        return FEDGE_ESIP_CONTENT_TYPE;
+    out->subtype = (fedge_str_t){p, (size_t)(q - p)};
+    const char *ps = sip__skip_lws(q, end);
+    p = sip__params_scan(q, end, NULL, NULL);
+    if (!p || p != end)
+        return FEDGE_ESIP_CONTENT_TYPE;
+    out->params = sip__trim((fedge_str_t){ps, (size_t)(end - ps)});
+    return 0;
+}
+
+static int event_param(void *ctx, fedge_str_t n, fedge_str_t v, bool has_value)
+{
+    sip_event_t *ev = ctx;
+    if (n.len == 2 && sip__ieq_lit(n.s, "id", 2)) {
+        if (!has_value)
+            return -1;
+        ev->id = v;
+    }
+    return 0;
+}
+
+int sip_event_parse(const char *s, size_t len, sip_event_t *out)
+{
+    const char *end = s + len;
+    const char *p = sip__skip_lws(s, end);
+    const char *q = token_end(p, end);
+    out->id = (fedge_str_t){q, 0};
+    if (q == p || p[0] == '.' || q[-1] == '.')
+        return FEDGE_ESIP_EVENT;
+    out->package = (fedge_str_t){p, (size_t)(q - p)};
+    const char *ps = sip__skip_lws(q, end);
+    p = sip__params_scan(q, end, event_param, out);
+    if (!p || p != end)
+        return FEDGE_ESIP_EVENT;
+    out->params = sip__trim((fedge_str_t){ps, (size_t)(end - ps)});
+    return 0;
+}
+
+int sip_msg_content_type(const sip_msg_t *m, sip_mtype_t *out)
+{
+    const sip_hdr_t *h = sip_msg_find(m, SIP_HDR_CONTENT_TYPE);
+    if (!h)
+        return FEDGE_ENOENT;
+    return sip_mtype_parse(h->value.s, h->value.len, out);
+}
+
+int sip_msg_event(const sip_msg_t *m, sip_event_t *out)
+{
+    const sip_hdr_t *h = sip_msg_find(m, SIP_HDR_EVENT);
+    if (!h)
+        return FEDGE_ENOENT;
+    return sip_event_parse(h->value.s, h->value.len, out);
+}

@@ -258,6 +258,19 @@ typedef struct {
     sip_method_t method_id;
 } sip_cseq_t;
 
+/* Content-Type: type "/" subtype *(";" parameter) (added). */
+typedef struct {
+    fedge_str_t type, subtype; /* tokens as written (compare case-insensitively) */
+    fedge_str_t params;        /* ";charset=utf-8" as written, may be empty */
+} sip_mtype_t;
+
+/* Event: event-type *(";" parameter), e.g. "presence;id=1" (added). */
+typedef struct {
+    fedge_str_t package; /* "presence", "dialog", "presence.winfo" */
+    fedge_str_t id;      /* id parameter, empty when absent */
+    fedge_str_t params;
+} sip_event_t;
+
 /* Parse one value (one comma-separated element; LWS around it and
  * wherever the grammar allows LWS is accepted). They never allocate; out
  * points into s.
@@ -277,6 +290,11 @@ typedef struct {
 int sip_via_parse(const char *s, size_t len, sip_via_t *out);
 int sip_nameaddr_parse(const char *s, size_t len, sip_nameaddr_t *out);
 int sip_cseq_parse(const char *s, size_t len, sip_cseq_t *out);
+/* Content-Type value (LWS around '/' ';' '='; parameter values token or
+ * quoted-string): 0 or FEDGE_ESIP_CONTENT_TYPE. Event value (a token, then
+ * generic parameters): 0 or FEDGE_ESIP_EVENT. (Both added.) */
+int sip_mtype_parse(const char *s, size_t len, sip_mtype_t *out);
+int sip_event_parse(const char *s, size_t len, sip_event_t *out);
 
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
@@ -389,6 +407,11 @@ int sip_msg_cseq(sip_msg_t *m, const sip_cseq_t **out);
 int sip_msg_call_id(sip_msg_t *m, fedge_str_t *out);
 int sip_msg_max_forwards(sip_msg_t *m, int *out);
 int sip_msg_expires(sip_msg_t *m, long long *out);
+/* Content-Type and Event (added): parsed on each call (they are short and
+ * rarely needed), results in *out; FEDGE_ENOENT when absent,
+ * FEDGE_ESIP_CONTENT_TYPE / FEDGE_ESIP_EVENT when malformed. */
+int sip_msg_content_type(const sip_msg_t *m, sip_mtype_t *out);
+int sip_msg_event(const sip_msg_t *m, sip_event_t *out);
 
 /* First header with this id, or NULL. */
 const sip_hdr_t *sip_msg_find(const sip_msg_t *m, sip_hdr_id_t id);
