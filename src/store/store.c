@@ -4,11 +4,14 @@
 #include "store/store_int.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------ */
@@ -496,12 +499,25 @@ int store_open(const char *path, store_t **out, fedge_err_t *err)
     store_t *s = fedge_calloc(1, sizeof(*s));
     s->ops = &store__sqlite;
     s->path = fedge_strdup(path);
+    struct stat sb;
+    bool created = stat(path, &sb) < 0 && errno == ENOENT;
     int r = s->ops->open(path, &s->be, err);
     if (r == 0)
         r = migrate(s, err);
     if (r < 0) {
         store_close(s);
         return r;
+    }
+    /* Policy and (issue 6) administrator accounts: readable by the owner
+     * only, whatever the umask. SQLite gives its -wal and -shm files the
+     * database file's mode when it creates them later. */
+    if (created) {
+        char side[PATH_MAX];
+        chmod(path, 0600);
+        snprintf(side, sizeof(side), "%s-wal", path);
+        chmod(side, 0600);
+        snprintf(side, sizeof(side), "%s-shm", path);
+        chmod(side, 0600);
     }
     *out = s;
     return 0;

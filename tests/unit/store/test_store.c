@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +95,11 @@ static void test_migrations_from_empty(void **state)
     assert_string_equal(snap->policies[0].scope, "global");
     assert_true(snap->policies[0].federation);
     store_snapshot_unref(snap);
+
+    /* Owner-only: the store holds policy and administrator accounts. */
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
 
     /* The journal is WAL. */
     sqlite3 *db;
