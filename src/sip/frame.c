@@ -187,7 +187,7 @@ int sip_framer_next(sip_framer_t *f, const char *buf, size_t len, size_t *unit_l
             return FEDGE_ESIP_TOO_BIG;
         f->body_len = (size_t)f->clen;
     }
-    if (len - f->hdr_end < f->body_len)
+    if (len < f->hdr_end || len - f->hdr_end < f->body_len)
         return SIP_FRAME_NEED_MORE;
     *unit_len = f->hdr_end + f->body_len;
     reset(f);
