@@ -1443,6 +1443,36 @@ valid(61, "route-ipv6-and-params", req("BYE", ruri="sip:bob@[2001:db8::4]:5061;t
 valid(62, "cseq-max", req("OPTIONS", tag="cmx").replace(b"CSeq: 1 OPTIONS", b"CSeq: 2147483647 OPTIONS"),
       "The largest CSeq number (2**31-1)", cseq="2147483647 OPTIONS")
 
+invalid(109, "fold-before-colon", req("OPTIONS", tag="fbc", extra=["Subject\r\n : lunch"]),
+        "HCOLON = *( SP / HTAB ) ':' SWS: a line fold between a name and its colon is not allowed",
+        "FEDGE_ESIP_HEADER")
+
+invalid(110, "tab-in-request-line", req("OPTIONS", tag="tab").replace(b"OPTIONS sip:", b"OPTIONS\tsip:", 1),
+        "Request-Line elements are separated by exactly one SP, not HTAB", "FEDGE_ESIP_START_LINE|FEDGE_ESIP_METHOD")
+
+valid(63, "via-inside-folded-value", req("MESSAGE", tag="vif", body="hi",
+                                         extra=["Subject: hi\r\n Via: SIP/2.0/UDP evil.example.com;branch=z9hG4bKevil",
+                                                "Content-Type: text/plain"]),
+      "A 'Via:' inside the continuation of another header is part of that value, not a Via",
+      method="MESSAGE",
+      **{"via.count": "1", "via0.host": "edge.atlanta.example.com",
+         "hdr.Subject": "hi\r\n Via: SIP/2.0/UDP evil.example.com;branch=z9hG4bKevil", "hdr.count": "9"})
+
+valid(64, "odd-but-legal-lws", msg(
+    "INVITE sip:bob@biloxi.example.com SIP/2.0",
+    ["Via: SIP/2.0/TLS edge.atlanta.example.com;branch=z9hG4bKol",
+     "Max-Forwards:   70   ",
+     "To: <sip:bob@biloxi.example.com>",
+     "From: <sip:alice@atlanta.example.com>;tag=ol",
+     "i : odd-lws@atlanta.example.com",
+     "CSeq: 1\tINVITE",
+     "Content-Type: application/sdp",
+     "content-LENGTH :\r\n %d" % len(SDP)], SDP, clen=False),
+    "Trailing LWS, HTAB between CSeq number and method, 'i :' and a folded mixed-case Content-Length "
+    "(which the stream framer must also find)",
+    **{"max_forwards": "70", "cseq": "1 INVITE", "call_id": "odd-lws@atlanta.example.com",
+       "content_length": str(len(SDP)), "body.len": str(len(SDP))})
+
 # URI corpus for fuzz_sip_uri: two URIs separated by a newline.
 URIS = [
     b"sip:alice@atlanta.example.com\nSIP:alice@AtLanTa.Example.com",
