@@ -413,14 +413,15 @@ outbound_flow() {
 
 # ---------------------------------------------------------------- raw SIP
 # mk_sip FILE < text: write a SIP message from a here-document: lines get
-# CRLF ends, the final newline is dropped, and @CL@ becomes the body length
-# (bytes after the blank line). Write anything else literally.
+# CRLF ends, the here-document's final newline is dropped unless it ends a
+# blank line (no body), and @CL@ becomes the body length (bytes after the
+# blank line). Anything else is written literally.
 mk_sip() {
     python3 -c '
 import sys
 text = sys.stdin.read()
-if text.endswith("\n"):
-    text = text[:-1]
+if text.endswith("\n") and not text.endswith("\n\n"):
+    text = text[:-1]  # the last newline of the here-document, not a blank line
 msg = text.replace("\n", "\r\n")
 head, sep, body = msg.partition("\r\n\r\n")
 msg = head.replace("@CL@", str(len(body.encode()))) + sep + body
