@@ -1,6 +1,7 @@
 /* cli.c — subcommand dispatch and the top-level help text of `fedge`. */
 #include "cli/cli.h"
 #include "cli/cli_internal.h"
+#include "cli/cli_admin.h"
 #include "cli/cli_store.h"
 
 #include <stdio.h>
@@ -21,6 +22,7 @@ static const char usage[] =
     "  policy set|assign|list          external access policies\n"
     "  edge set|show                   edge settings (federation, discovery, ...)\n"
     "  watchlist [--clear DOMAIN]      discovered partners over the contacts limit\n"
+    "  admin add|passwd|remove|list|serve  web panel administrators, admin server alone\n"
     "  version              print the version\n"
     "  help                 this text\n";
 
@@ -52,6 +54,8 @@ int cli_main(int argc, char **argv)
         return cli__store(argc, argv);
     if (!strcmp(argv[1], "watchlist"))
         return cli__store(argc, argv);
+    if (!strcmp(argv[1], "admin"))
+        return cli__admin(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);
     return 2;
 }

@@ -51,6 +51,9 @@ static const char *const migrations[] = {
     "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
     "  actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL,"
     "  detail TEXT NOT NULL);",
+    /* 2: administrator accounts of the web panel (issue 6, accounts.c) */
+    "CREATE TABLE admin_account(name TEXT PRIMARY KEY, pwhash TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL, changed_at TEXT NOT NULL);",
 };
 
 /* Turns an SQLite failure into FEDGE_ESTORE with an actionable message. */

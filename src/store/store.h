@@ -390,4 +390,40 @@ const store_policy_t *store_snapshot_user_policy(const store_snapshot_t *snap,
 const store_watch_t *store_snapshot_watched(const store_snapshot_t *snap,
                                             fedge_str_t domain);
 
+/* ------------------------------------------------------------------ */
+/* Administrator accounts (issue 6; src/store/accounts.c)              */
+/* ------------------------------------------------------------------ */
+
+/* Longest stored password hash text, with its NUL. */
+#define STORE_ACCOUNT_HASH_MAX 256
+
+/* Account names follow store_check_name (lowercased). The hash is an
+ * opaque printable string made by src/admin (scrypt, salted); the store
+ * never sees a password. Each change is one transaction with an audit
+ * entry ("account.add", "account.passwd", "account.remove") by actor. */
+
+/* FEDGE_EEXIST when the name is taken. */
+int store_account_add(store_t *s, const char *name, const char *pwhash, const char *actor,
+                      fedge_err_t *err);
+/* FEDGE_ENOENT when no such account. */
+int store_account_passwd(store_t *s, const char *name, const char *pwhash, const char *actor,
+                         fedge_err_t *err);
+/* FEDGE_ENOENT when no such account. */
+int store_account_remove(store_t *s, const char *name, const char *actor, fedge_err_t *err);
+/* Copies the account's hash into pwhash (size sz). FEDGE_ENOENT when no
+ * such account, FEDGE_EINVAL for a malformed name. */
+int store_account_get(store_t *s, const char *name, char *pwhash, size_t sz, fedge_err_t *err);
+/* Number of accounts. */
+int store_account_count(store_t *s, size_t *n, fedge_err_t *err);
+
+typedef struct {
+    const char *name;
+    const char *created_at; /* UTC text */
+    const char *changed_at; /* last password change */
+} store_account_t;
+/* Calls cb for every account by name (strings valid during the call); a
+ * non-zero return of cb stops and is returned. */
+typedef int (*store_account_cb)(const store_account_t *a, void *ctx);
+int store_account_list(store_t *s, store_account_cb cb, void *ctx, fedge_err_t *err);
+
 #endif

@@ -1,0 +1,106 @@
+/* admin.h — the administration server of fedge (issue 6): a REST API and
+ * the web panel on [admin] listen (libmicrohttpd + jansson), with
+ * administrator accounts, sessions, CSRF protection and login throttling;
+ * plus the password hashing the `fedge admin` commands share with it. */
+#ifndef FEDGE_ADMIN_H
+#define FEDGE_ADMIN_H
+
+#include "base/base.h"
+#include "config/config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ */
+/* Passwords                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Room for a hash text, with its NUL (fits STORE_ACCOUNT_HASH_MAX). */
+#define ADMIN_HASH_MAX 200
+#define ADMIN_PASSWORD_MIN 8    /* bytes */
+#define ADMIN_PASSWORD_MAX 1024 /* bytes */
+
+/* Checks a new password: ADMIN_PASSWORD_MIN..MAX bytes, no control
+ * characters. FEDGE_EINVAL with a message naming "password" otherwise. */
+int admin_password_check(const char *password, fedge_err_t *err);
+
+/* Hashes password with scrypt (OpenSSL EVP_KDF "SCRYPT", N = 2^15, r = 8,
+ * p = 1, 16 random bytes of salt, 32 bytes of key) into out (size outsz >=
+ * ADMIN_HASH_MAX) as "scrypt$15$8$1$SALTHEX$KEYHEX". Returns 0, FEDGE_ENOSPC
+ * or FEDGE_EIO (no randomness, KDF failure) with a message. */
+int admin_password_hash(const char *password, char *out, size_t outsz, fedge_err_t *err);
+
+/* The same with a chosen cost (log2 N in 10..20) and salt (for tests). */
+int admin_password_hash_with(const char *password, unsigned log2n, const uint8_t *salt,
+                             size_t saltlen, char *out, size_t outsz, fedge_err_t *err);
+
+/* True when password matches stored (a text made above); the key is
+ * compared in constant time. A malformed stored text never matches. */
+bool admin_password_verify(const char *password, const char *stored);
+
+/* ------------------------------------------------------------------ */
+/* Live status of the edge                                             */
+/* ------------------------------------------------------------------ */
+
+/* What the edge fills in for GET /api/status (opaque builder). */
+typedef struct admin_status admin_status_t;
+
+/* One partner domain: open connections, requests received from and sent to
+ * it, and how many of them fedge rejected. */
+void admin_status_partner(admin_status_t *st, const char *domain, uint64_t connections,
+                          uint64_t requests, uint64_t rejections);
+/* Rejections by diagnostic ID (policy.h). */
+void admin_status_diag(admin_status_t *st, int diag_id, uint64_t count);
+/* A recent error: at is UTC text ("2026-11-26T20:00:00Z"), text one line.
+ * Keep it to the last few dozen. */
+void admin_status_error(admin_status_t *st, const char *at, const char *text);
+/* Any other named counter (e.g. connections in total). */
+void admin_status_counter(admin_status_t *st, const char *name, uint64_t value);
+
+/* Called on the admin server's own thread for each GET /api/status: the
+ * edge adds its figures with the functions above. It runs concurrently
+ * with the edge's loop, so it must read what it reports in a thread-safe
+ * way (a mutex, atomics, or a copy the loop publishes). Strings are copied. */
+typedef void (*admin_status_cb)(admin_status_t *st, void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Server                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *store_path;         /* [edge] store; the server opens its own connection */
+    const config_hostport_t *listen;/* IP literal and port (port 0: any free port) */
+    const char *certificate;        /* PEM files; both or neither. Needed when */
+    const char *private_key;        /* listen is not a loopback address (HTTPS) */
+    const char *edge_fqdn;          /* shown in the panel; may be NULL */
+    admin_status_cb status_cb;      /* NULL: status without edge figures */
+    void *status_ctx;
+    uint32_t session_idle_s;        /* 0: 1800 (30 min) */
+    uint32_t session_max_s;         /* 0: 43200 (12 h) */
+} admin_opts_t;
+
+typedef struct admin admin_t;
+
+/* Starts the admin server in its own thread (libmicrohttpd internal
+ * polling thread, one thread: every request is handled in turn, so the
+ * server's own store connection is used by that thread only). The edge
+ * sees the changes by polling the store (store_refresh). Refuses a
+ * non-loopback listen address without certificate and private key
+ * (FEDGE_ECONFIG), and HTTPS when libmicrohttpd lacks TLS support
+ * (FEDGE_ETLS). Other errors: FEDGE_ESTORE/FEDGE_EIO (store), FEDGE_EIO
+ * (cannot listen, cannot read the key files). On success *out is set; stop
+ * it with admin_stop. opts and the strings in it are copied. */
+int admin_start(const admin_opts_t *opts, admin_t **out, fedge_err_t *err);
+
+/* The TCP port the server listens on (useful with port 0). */
+uint16_t admin_port(const admin_t *a);
+
+/* The URL of the panel ("http://127.0.0.1:8080/"), valid until admin_stop. */
+const char *admin_url(const admin_t *a);
+
+/* Stops the server (waits for its thread), closes its store, forgets every
+ * session. NULL is a no-op. */
+void admin_stop(admin_t *a);
+
+#endif

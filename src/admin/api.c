@@ -1,0 +1,874 @@
+/* api.c — the JSON resources of the admin REST API (issue 6): edge
+ * settings, allowed and blocked domains, providers, policies and
+ * assignments, watch list, audit log and status, onto the store's own
+ * validators and changes (one source of truth with the CLI). Pure of HTTP:
+ * method, path and parsed body in, status and JSON out. */
+#include "admin/admin_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+json_t *admin__field_error(const char *field, const char *msg)
+{
+    return json_pack("{s:s, s:s}", "field", field ? field : "", "error", msg ? msg : "");
+}
+
+static json_t *error(const char *msg)
+{
+    return json_pack("{s:s}", "error", msg);
+}
+
+/* HTTP status for a store result that is not 0; *out gets the body. */
+static int fail(int r, const char *field, const fedge_err_t *e, json_t **out)
+{
+    switch (r) {
+    case FEDGE_EINVAL:
+        *out = admin__field_error(field, e->msg);
+        return 400;
+    case FEDGE_ENOENT:
+        *out = error(e->msg);
+        return 404;
+    case FEDGE_EEXIST:
+        *out = admin__field_error(field, e->msg);
+        return 409;
+    case FEDGE_ESTORE:
+        *out = error(e->msg);
+        return 503;
+    default:
+        *out = error(e->msg[0] ? e->msg : fedge_strerror(r));
+        return 500;
+    }
+}
+
+/* ---- body fields ---- */
+
+/* A bad field: fills *out with a 400 body and returns 400. */
+static int bad(json_t **out, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int bad(json_t **out, const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    *out = admin__field_error(field, msg);
+    return 400;
+}
+
+/* Optional string field: *v NULL when absent or null. */
+static int opt_str(json_t *body, const char *field, const char **v, json_t **out)
+{
+    json_t *j = body ? json_object_get(body, field) : NULL;
+    *v = NULL;
+    if (!j || json_is_null(j))
+        return 0;
+    if (!json_is_string(j))
+        return bad(out, field, "%s: expected a string", field);
+    if (strlen(json_string_value(j)) != json_string_length(j))
+        return bad(out, field, "%s: NUL characters are not allowed", field);
+    *v = json_string_value(j);
+    return 0;
+}
+
+static int req_str(json_t *body, const char *field, const char **v, json_t **out)
+{
+    int st = opt_str(body, field, v, out);
+    if (st)
+        return st;
+    if (!*v || !**v)
+        return bad(out, field, "%s: required", field);
+    return 0;
+}
+
+/* Optional boolean: -1 when absent. Accepts true/false only. */
+static int opt_bool(json_t *body, const char *field, int *v, json_t **out)
+{
+    json_t *j = body ? json_object_get(body, field) : NULL;
+    *v = -1;
+    if (!j || json_is_null(j))
+        return 0;
+    if (!json_is_boolean(j))
+        return bad(out, field, "%s: expected true or false", field);
+    *v = json_is_true(j);
+    return 0;
+}
+
+static int check_comment(const char *c, json_t **out)
+{
+    if (!c)
+        return 0;
+    size_t len = strlen(c);
+    if (len > STORE_COMMENT_MAX)
+        return bad(out, "comment", "comment: longer than %d bytes", STORE_COMMENT_MAX);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f)
+            return bad(out, "comment", "comment: control characters are not allowed (one "
+                                       "line of text expected)");
+    return 0;
+}
+
+static int check_domain(const char *field, const char *s, char *norm, json_t **out)
+{
+    fedge_err_t e;
+    if (store_check_domain(field, s, norm, STORE_FQDN_MAX + 1, &e) < 0) {
+        *out = admin__field_error(field, e.msg);
+        return 400;
+    }
+    return 0;
+}
+
+/* Refuses members other than those listed (typos must not pass silently). */
+static int only(json_t *body, const char *const *names, json_t **out)
+{
+    if (!body)
+        return 0;
+    if (!json_is_object(body))
+        return bad(out, "", "expected a JSON object");
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        bool ok = false;
+        for (const char *const *n = names; *n && !ok; n++)
+            ok = !strcmp(*n, k);
+        if (!ok)
+            return bad(out, k, "%s: unknown field", k);
+    }
+    return 0;
+}
+
+/* ---- snapshot to JSON ---- */
+
+static json_t *j_allowed(const store_allowed_t *a)
+{
+    return json_pack("{s:s, s:s, s:o, s:s, s:b}", "domain", a->domain, "kind",
+                     a->proxy_fqdn ? "server" : "domain", "proxy_fqdn",
+                     a->proxy_fqdn ? json_string(a->proxy_fqdn) : json_null(), "comment",
+                     a->comment ? a->comment : "", "monitor", a->monitor);
+}
+
+static json_t *j_blocked(const store_blocked_t *b)
+{
+    return json_pack("{s:s, s:s}", "domain", b->domain, "comment", b->comment ? b->comment : "");
+}
+
+static json_t *j_provider(const store_provider_t *p)
+{
+    json_t *d = json_array();
+    for (size_t i = 0; i < p->n_domains; i++)
+        json_array_append_new(d, json_string(p->domains[i]));
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "name", p->name, "proxy_fqdn",
+                     p->proxy_fqdn, "kind", store_provider_kind_name(p->kind), "verification",
+                     store_verification_name(p->verification), "enabled", p->enabled,
+                     "domains", d);
+}
+
+static json_t *j_policy(const store_policy_t *p)
+{
+    const char *kind = !strcmp(p->scope, "global")       ? "global"
+                       : !strncmp(p->scope, "site:", 5) ? "site"
+                                                        : "named";
+    return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "scope", p->scope, "kind", kind,
+                     "federation", p->federation, "public_im", p->public_im, "outside",
+                     p->outside, "xmpp", p->xmpp);
+}
+
+static json_t *j_edge(const store_edge_t *e)
+{
+    return json_pack("{s:b, s:b, s:b, s:s, s:s, s:i, s:i, s:b, s:i, s:b, s:b}", "federation",
+                     e->federation, "discovery", e->discovery, "outside-users",
+                     e->outside_users, "routing", store_routing_name(e->routing),
+                     "default-route", e->default_route ? e->default_route : "",
+                     "discovered-rate", (json_int_t)e->discovered_rate, "discovered-contacts",
+                     (json_int_t)e->discovered_contacts, "contacts-limit", e->contacts_limit,
+                     "report-period", (json_int_t)e->report_period_min, "mark-verifiable",
+                     e->mark_verifiable, "block-subdomains", e->block_subdomains);
+}
+
+static json_t *items(json_t *arr)
+{
+    return json_pack("{s:o}", "items", arr);
+}
+
+static int load(admin__api_t *api, store_snapshot_t **snap, json_t **out)
+{
+    fedge_err_t e = {{0}};
+    int r = store_snapshot_load(api->store, snap, &e);
+    return r < 0 ? fail(r, "", &e, out) : 0;
+}
+
+/* ---- edge settings ---- */
+
+static const char *const edge_bools[] = {"federation",     "discovery",       "outside-users",
+                                         "contacts-limit", "mark-verifiable", "block-subdomains",
+                                         NULL};
+static const char *const edge_uints[] = {"discovered-rate", "discovered-contacts",
+                                         "report-period", NULL};
+static const uint32_t edge_max[] = {100000, 1000000, 10080};
+
+static bool in(const char *const *list, const char *k, size_t *idx)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (!strcmp(list[i], k)) {
+            if (idx)
+                *idx = i;
+            return true;
+        }
+    return false;
+}
+
+static int edge_put(admin__api_t *api, json_t *body, const char *actor, json_t **out)
+{
+    if (!json_is_object(body) || json_object_size(body) == 0)
+        return bad(out, "", "expected a JSON object of settings, e.g. {\"discovery\": true}");
+    size_t n = json_object_size(body), i = 0;
+    store_setting_t *kv = fedge_calloc(n, sizeof(*kv));
+    char (*text)[STORE_FQDN_MAX + 16] = fedge_calloc(n, sizeof(*text));
+    const char *k;
+    json_t *v;
+    int st = 0;
+    json_object_foreach(body, k, v)
+    {
+        size_t idx;
+        fedge_err_t e;
+        if (in(edge_bools, k, NULL)) {
+            if (!json_is_boolean(v)) {
+                st = bad(out, k, "%s: expected true or false", k);
+                break;
+            }
+            snprintf(text[i], sizeof(text[i]), "%s", json_is_true(v) ? "on" : "off");
+        } else if (in(edge_uints, k, &idx)) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                json_integer_value(v) > (json_int_t)edge_max[idx]) {
+                st = bad(out, k, "%s: expected a whole number from 1 to %u", k, edge_max[idx]);
+                break;
+            }
+            snprintf(text[i], sizeof(text[i]), "%lld", (long long)json_integer_value(v));
+        } else if (!strcmp(k, "routing")) {
+            store_routing_t rt;
+            if (!json_is_string(v) || store_check_routing(k, json_string_value(v), &rt, &e) < 0) {
+                st = bad(out, k, "routing: expected \"dns-srv\" or \"default-route\"");
+                break;
+            }
+            snprintf(text[i], sizeof(text[i]), "%s", store_routing_name(rt));
+        } else if (!strcmp(k, "default-route")) {
+            if (!json_is_string(v) && !json_is_null(v)) {
+                st = bad(out, k, "default-route: expected HOST[:PORT] or an empty string");
+                break;
+            }
+            const char *s = json_is_string(v) ? json_string_value(v) : "";
+            if (*s && store_check_hostport(k, s, text[i], sizeof(text[i]), &e) < 0) {
+                *out = admin__field_error(k, e.msg);
+                st = 400;
+                break;
+            }
+            if (!*s)
+                text[i][0] = '\0';
+        } else {
+            st = bad(out, k, "%s: unknown edge setting", k);
+            break;
+        }
+        kv[i].key = k;
+        kv[i].value = text[i];
+        i++;
+    }
+    if (!st) {
+        fedge_err_t e = {{0}};
+        int r = store_edge_set(api->store, kv, n, actor, &e);
+        if (r < 0) {
+            /* The store names the key first ("default-route: ..."). */
+            char field[32] = "";
+            const char *colon = strchr(e.msg, ':');
+            if (colon && (size_t)(colon - e.msg) < sizeof(field))
+                snprintf(field, sizeof(field), "%.*s", (int)(colon - e.msg), e.msg);
+            st = fail(r, field, &e, out);
+        }
+    }
+    free(kv);
+    free(text);
+    if (st)
+        return st;
+    store_snapshot_t *snap;
+    if ((st = load(api, &snap, out)))
+        return st;
+    *out = j_edge(&snap->edge);
+    store_snapshot_unref(snap);
+    return 200;
+}
+
+/* ---- domains ---- */
+
+static int allowed_write(admin__api_t *api, const char *domain, json_t *body, bool create,
+                         const char *actor, json_t **out)
+{
+    static const char *const fields[] = {"domain", "proxy_fqdn", "comment", "monitor", NULL};
+    const char *d = domain, *fqdn, *comment;
+    int monitor, st;
+    char dn[STORE_FQDN_MAX + 1], fn[STORE_FQDN_MAX + 1];
+    if ((st = only(body, fields, out)))
+        return st;
+    if (create && (st = req_str(body, "domain", &d, out)))
+        return st;
+    if ((st = opt_str(body, "proxy_fqdn", &fqdn, out)) || (st = opt_str(body, "comment", &comment, out)) ||
+        (st = opt_bool(body, "monitor", &monitor, out)))
+        return st;
+    if ((st = check_domain("domain", d, dn, out)))
+        return st;
+    if (fqdn && *fqdn && (st = check_domain("proxy_fqdn", fqdn, fn, out)))
+        return st;
+    if ((st = check_comment(comment, out)))
+        return st;
+    store_snapshot_t *snap;
+    if ((st = load(api, &snap, out)))
+        return st;
+    const store_allowed_t *cur = store_snapshot_allowed(snap, (fedge_str_t){dn, strlen(dn)});
+    const store_blocked_t *blk = store_snapshot_blocked(snap, (fedge_str_t){dn, strlen(dn)});
+    if (create && cur) {
+        store_snapshot_unref(snap);
+        *out = admin__field_error("domain", "this domain is already allowed; edit it instead");
+        return 409;
+    }
+    if (create && blk) {
+        store_snapshot_unref(snap);
+        *out = admin__field_error("domain", "this domain is blocked; remove it from the "
+                                            "blocked domains first");
+        return 409;
+    }
+    if (!create && !cur) {
+        store_snapshot_unref(snap);
+        *out = error("no such allowed domain");
+        return 404;
+    }
+    /* An edit keeps what the body does not name. */
+    char keep_fqdn[STORE_FQDN_MAX + 1] = "", keep_comment[STORE_COMMENT_MAX + 1] = "";
+    bool keep_monitor = false;
+    if (cur) {
+        snprintf(keep_fqdn, sizeof(keep_fqdn), "%s", cur->proxy_fqdn ? cur->proxy_fqdn : "");
+        snprintf(keep_comment, sizeof(keep_comment), "%s", cur->comment ? cur->comment : "");
+        keep_monitor = cur->monitor;
+    }
+    store_snapshot_unref(snap);
+    bool has_fqdn = body && json_object_get(body, "proxy_fqdn");
+    fedge_err_t e = {{0}};
+    int r = store_domain_allow(api->store, dn, has_fqdn ? (fqdn ? fqdn : "") : keep_fqdn,
+                               comment ? comment : keep_comment,
+                               monitor >= 0 ? monitor : keep_monitor, actor, &e);
+    if (r < 0)
+        return fail(r, "domain", &e, out);
+    if ((st = load(api, &snap, out)))
+        return st;
+    cur = store_snapshot_allowed(snap, (fedge_str_t){dn, strlen(dn)});
+    *out = cur ? j_allowed(cur) : json_object();
+    store_snapshot_unref(snap);
+    return create ? 201 : 200;
+}
+
+static int blocked_write(admin__api_t *api, const char *domain, json_t *body, bool create,
+                         const char *actor, json_t **out)
+{
+    static const char *const fields[] = {"domain", "comment", NULL};
+    const char *d = domain, *comment;
+    int st;
+    char dn[STORE_FQDN_MAX + 1];
+    if ((st = only(body, fields, out)))
+        return st;
+    if (create && (st = req_str(body, "domain", &d, out)))
+        return st;
+    if ((st = opt_str(body, "comment", &comment, out)))
+        return st;
+    if ((st = check_domain("domain", d, dn, out)) || (st = check_comment(comment, out)))
+        return st;
+    store_snapshot_t *snap;
+    if ((st = load(api, &snap, out)))
+        return st;
+    fedge_str_t ds = {dn, strlen(dn)};
+    bool is_blocked = store_snapshot_blocked(snap, ds) != NULL;
+    bool is_allowed = store_snapshot_allowed(snap, ds) != NULL;
+    store_snapshot_unref(snap);
+    if (create && is_blocked) {
+        *out = admin__field_error("domain", "this domain is already blocked");
+        return 409;
+    }
+    if (create && is_allowed) {
+        *out = admin__field_error("domain", "this domain is allowed; remove it from the "
+                                            "allowed domains first");
+        return 409;
+    }
+    if (!create && !is_blocked) {
+        *out = error("no such blocked domain");
+        return 404;
+    }
+    fedge_err_t e = {{0}};
+    int r = store_domain_block(api->store, dn, comment ? comment : "", actor, &e);
+    if (r < 0)
+        return fail(r, "domain", &e, out);
+    if ((st = load(api, &snap, out)))
+        return st;
+    const store_blocked_t *b = store_snapshot_blocked(snap, ds);
+    *out = b ? j_blocked(b) : json_object();
+    store_snapshot_unref(snap);
+    return create ? 201 : 200;
+}
+
+static int domain_delete(admin__api_t *api, const char *domain, bool allowed,
+                         const char *actor, json_t **out)
+{
+    char dn[STORE_FQDN_MAX + 1];
+    int st;
+    fedge_err_t e = {{0}};
+    if (store_check_domain("domain", domain, dn, sizeof(dn), &e) < 0) {
+        *out = error("no such domain");
+        return 404;
+    }
+    store_snapshot_t *snap;
+    if ((st = load(api, &snap, out)))
+        return st;
+    fedge_str_t ds = {dn, strlen(dn)};
+    bool there = allowed ? store_snapshot_allowed(snap, ds) != NULL
+                         : store_snapshot_blocked(snap, ds) != NULL;
+    store_snapshot_unref(snap);
+    if (!there) {
+        *out = error(allowed ? "no such allowed domain" : "no such blocked domain");
+        return 404;
+    }
+    int r = store_domain_remove(api->store, dn, actor, &e);
+    if (r < 0)
+        return fail(r, "domain", &e, out);
+    *out = NULL;
+    return 204;
+}
+
+/* ---- providers ---- */
+
+static int provider_write(admin__api_t *api, const char *name, json_t *body, bool create,
+                          const char *actor, json_t **out)
+{
+    static const char *const fields[] = {"name",         "proxy_fqdn", "kind", "verification",
+                                         "enabled",      "domains",    NULL};
+    const char *nm = name, *fqdn, *kind_s, *ver_s;
+    int enabled, st;
+    char nn[STORE_NAME_MAX + 1], fn[STORE_FQDN_MAX + 1];
+    fedge_err_t e = {{0}};
+    if ((st = only(body, fields, out)))
+        return st;
+    if (create && (st = req_str(body, "name", &nm, out)))
+        return st;
+    if (store_check_name("name", nm, nn, sizeof(nn), &e) < 0) {
+        *out = admin__field_error("name", e.msg);
+        return 400;
+    }
+    if ((st = (create ? req_str : opt_str)(body, "proxy_fqdn", &fqdn, out)) ||
+        (st = opt_str(body, "kind", &kind_s, out)) ||
+        (st = opt_str(body, "verification", &ver_s, out)) ||
+        (st = opt_bool(body, "enabled", &enabled, out)))
+        return st;
+    if (fqdn && (st = check_domain("proxy_fqdn", fqdn, fn, out)))
+        return st;
+    store_provider_kind_t kind = STORE_PROVIDER_HOSTING;
+    store_verification_t ver = STORE_VERIFY_USE_SOURCE;
+    if (create && !kind_s)
+        return bad(out, "kind", "kind: required (\"hosting\" or \"public\")");
+    if (kind_s && store_check_provider_kind("kind", kind_s, &kind, &e) < 0) {
+        *out = admin__field_error("kind", e.msg);
+        return 400;
+    }
+    if (ver_s && store_check_verification("verification", ver_s, &ver, &e) < 0) {
+        *out = admin__field_error("verification", e.msg);
+        return 400;
+    }
+    json_t *jd = body ? json_object_get(body, "domains") : NULL;
+    size_t nd = 0;
+    char (*dn)[STORE_FQDN_MAX + 1] = NULL;
+    const char **dp = NULL;
+    if (jd && !json_is_null(jd)) {
+        if (!json_is_array(jd) || json_array_size(jd) > STORE_PROVIDER_DOMAINS_MAX)
+            return bad(out, "domains", "domains: expected a list of at most %d domain names",
+                       STORE_PROVIDER_DOMAINS_MAX);
+        nd = json_array_size(jd);
+        dn = fedge_calloc(nd ? nd : 1, sizeof(*dn));
+        dp = fedge_calloc(nd ? nd : 1, sizeof(*dp));
+        for (size_t i = 0; i < nd; i++) {
+            json_t *x = json_array_get(jd, i);
+            if (!json_is_string(x) ||
+                store_check_domain("domains", json_string_value(x), dn[i], sizeof(dn[i]), &e) < 0) {
+                if (!json_is_string(x))
+                    snprintf(e.msg, sizeof(e.msg), "domains: expected domain names");
+                free(dn);
+                free(dp);
+                *out = admin__field_error("domains", e.msg);
+                return 400;
+            }
+            dp[i] = dn[i];
+        }
+    }
+    int r;
+    if (create) {
+        store_provider_in_t in = {nn, fn, kind, ver, enabled != 0, dp, nd};
+        r = store_provider_add(api->store, &in, actor, &e);
+    } else {
+        store_provider_patch_t p = {fqdn ? fn : NULL,
+                                    kind_s ? (int)kind : -1,
+                                    ver_s ? (int)ver : -1,
+                                    enabled,
+                                    (jd && !json_is_null(jd)) ? dp : NULL,
+                                    nd};
+        static const char *const none[1] = {NULL};
+        if (jd && !json_is_null(jd) && nd == 0)
+            p.domains = none;
+        r = store_provider_set(api->store, nn, &p, actor, &e);
+    }
+    free(dn);
+    free(dp);
+    if (r < 0) {
+        const char *field = strstr(e.msg, "proxy") ? "proxy_fqdn"
+                            : strstr(e.msg, "domain") ? "domains"
+                                                      : "name";
+        return fail(r, field, &e, out);
+    }
+    store_snapshot_t *snap;
+    if ((st = load(api, &snap, out)))
+        return st;
+    *out = json_object();
+    for (size_t i = 0; i < snap->n_providers; i++)
+        if (!strcmp(snap->providers[i].name, nn)) {
+            json_decref(*out);
+            *out = j_provider(&snap->providers[i]);
+        }
+    store_snapshot_unref(snap);
+    return create ? 201 : 200;
+}
+
+/* ---- policies ---- */
+
+static int policy_write(admin__api_t *api, const char *scope, json_t *body, bool create,
+                        const char *actor, json_t **out)
+{
+    static const char *const fields[] = {"scope", "federation", "public_im", "outside", "xmpp",
+                                         NULL};
+    const char *sc = scope;
+    int st;
+    char sn[STORE_NAME_MAX + 8];
+    fedge_err_t e = {{0}};
+    if ((st = only(body, fields, out)))
+        return st;
+    if (create && (st = req_str(body, "scope", &sc, out)))
+        return st;
+    if (store_check_scope("scope", sc, sn, sizeof(sn), &e) < 0) {
+        *out = admin__field_error("scope", e.msg);
+        return 400;
+    }
+    store_policy_patch_t p;
+    if ((st = opt_bool(body, "federation", &p.federation, out)) ||
+        (st = opt_bool(body, "public_im", &p.public_im, out)) ||
+        (st = opt_bool(body, "outside", &p.outside, out)) ||
+        (st = opt_bool(body, "xmpp", &p.xmpp, out)))
+        return st;
+    store_snapshot_t *snap;
+    if ((st = load(api, &snap, out)))
+        return st;
+    bool exists = store_snapshot_policy(snap, (fedge_str_t){sn, strlen(sn)}) != NULL;
+    store_snapshot_unref(snap);
+    if (create && exists) {
+        *out = admin__field_error("scope", "a policy of this scope exists; edit it instead");
+        return 409;
+    }
+    if (!create && !exists) {
+        *out = error("no such policy");
+        return 404;
+    }
+    int r = store_policy_set(api->store, sn, &p, actor, &e);
+    if (r < 0)
+        return fail(r, "scope", &e, out);
+    if ((st = load(api, &snap, out)))
+        return st;
+    const store_policy_t *pol = store_snapshot_policy(snap, (fedge_str_t){sn, strlen(sn)});
+    *out = pol ? j_policy(pol) : json_object();
+    store_snapshot_unref(snap);
+    return create ? 201 : 200;
+}
+
+static int assign(admin__api_t *api, const char *user, const char *policy, const char *actor,
+                  json_t **out)
+{
+    char un[STORE_USER_MAX + 1];
+    fedge_err_t e = {{0}};
+    if (store_check_user("user", user, un, sizeof(un), &e) < 0) {
+        *out = admin__field_error("user", e.msg);
+        return 400;
+    }
+    int r = store_policy_assign(api->store, un, policy, actor, &e);
+    if (r == FEDGE_ENOENT) {
+        *out = admin__field_error("policy", e.msg);
+        return 400;
+    }
+    if (r < 0)
+        return fail(r, "policy", &e, out);
+    return 0;
+}
+
+/* ---- status ---- */
+
+static int status(admin__api_t *api, json_t **out)
+{
+    store_snapshot_t *snap;
+    int st = load(api, &snap, out);
+    if (st)
+        return st;
+    json_t *store = json_pack(
+        "{s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "path", api->store_path ? api->store_path : "",
+        "generation", (json_int_t)snap->generation, "allowed", (int)snap->n_allowed, "blocked",
+        (int)snap->n_blocked, "providers", (int)snap->n_providers, "policies",
+        (int)snap->n_policies, "assignments", (int)snap->n_assignments, "watchlist",
+        (int)snap->n_watchlist);
+    store_snapshot_unref(snap);
+    int64_t now = (int64_t)time(NULL);
+    json_t *edge;
+    if (api->status_cb) {
+        admin_status_t s = {json_object(), json_object(), json_array(), json_object()};
+        api->status_cb(&s, api->status_ctx);
+        edge = json_pack("{s:b, s:o, s:o, s:o, s:o}", "attached", 1, "partners", s.partners,
+                         "diagnostics", s.diags, "errors", s.errors, "counters", s.counters);
+    } else {
+        edge = json_pack("{s:b, s:s}", "attached", 0, "note",
+                         "this admin server runs on its own (fedge admin serve): live figures "
+                         "come from an admin server started by fedge serve");
+    }
+    *out = json_pack("{s:s, s:s, s:I, s:o, s:o}", "version", "0.1.0", "edge_fqdn",
+                     api->edge_fqdn ? api->edge_fqdn : "", "uptime_s",
+                     (json_int_t)(now - api->started_s), "store", store, "edge", edge);
+    return 200;
+}
+
+/* ---- audit ---- */
+
+static int audit_cb(const store_audit_t *a, void *ctx)
+{
+    json_array_append_new(ctx, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
+                                          (json_int_t)a->id, "at", a->at, "actor", a->actor,
+                                          "action", a->action, "object", a->object, "detail",
+                                          a->detail));
+    return 0;
+}
+
+/* ---- dispatch ---- */
+
+/* Splits "/a/b/c" into at most 4 segments (pointers into buf). */
+static size_t split(const char *path, char *buf, size_t bufsz, const char **seg)
+{
+    snprintf(buf, bufsz, "%s", path);
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, "/", &save); t && n < 5; t = strtok_r(NULL, "/", &save))
+        seg[n++] = t;
+    return n;
+}
+
+static bool is(const char *a, const char *b)
+{
+    return a && !strcmp(a, b);
+}
+
+int admin__api(admin__api_t *api, const char *method, const char *path, const char *limit,
+               json_t *body, const char *actor, json_t **out)
+{
+    char buf[1024];
+    const char *seg[5] = {0};
+    *out = NULL;
+    if (strlen(path) >= sizeof(buf)) {
+        *out = error("no such resource");
+        return 404;
+    }
+    size_t n = split(path, buf, sizeof(buf), seg);
+    bool get = is(method, "GET"), post = is(method, "POST"), put = is(method, "PUT"),
+         del = is(method, "DELETE");
+    store_snapshot_t *snap = NULL;
+    int st;
+    fedge_err_t e = {{0}};
+
+    if (n == 1 && is(seg[0], "edge")) {
+        if (put)
+            return edge_put(api, body, actor, out);
+        if (!get)
+            goto method;
+        if ((st = load(api, &snap, out)))
+            return st;
+        *out = j_edge(&snap->edge);
+        store_snapshot_unref(snap);
+        return 200;
+    }
+    if (n >= 2 && is(seg[0], "domains") && (is(seg[1], "allowed") || is(seg[1], "blocked"))) {
+        bool allowed = is(seg[1], "allowed");
+        if (n == 2 && get) {
+            if ((st = load(api, &snap, out)))
+                return st;
+            json_t *a = json_array();
+            if (allowed)
+                for (size_t i = 0; i < snap->n_allowed; i++)
+                    json_array_append_new(a, j_allowed(&snap->allowed[i]));
+            else
+                for (size_t i = 0; i < snap->n_blocked; i++)
+                    json_array_append_new(a, j_blocked(&snap->blocked[i]));
+            store_snapshot_unref(snap);
+            *out = items(a);
+            return 200;
+        }
+        if (n == 2 && post)
+            return allowed ? allowed_write(api, NULL, body, true, actor, out)
+                           : blocked_write(api, NULL, body, true, actor, out);
+        if (n == 3 && put) {
+            json_t *d = body ? json_object_get(body, "domain") : NULL;
+            if (d && !(json_is_string(d) && !strcasecmp(json_string_value(d), seg[2])))
+                return bad(out, "domain", "domain: cannot be changed; delete and add instead");
+            if (d)
+                json_object_del(body, "domain");
+            return allowed ? allowed_write(api, seg[2], body, false, actor, out)
+                           : blocked_write(api, seg[2], body, false, actor, out);
+        }
+        if (n == 3 && del)
+            return domain_delete(api, seg[2], allowed, actor, out);
+        if (n <= 3)
+            goto method;
+    }
+    if (n >= 1 && n <= 2 && is(seg[0], "providers")) {
+        if (n == 1 && get) {
+            if ((st = load(api, &snap, out)))
+                return st;
+            json_t *a = json_array();
+            for (size_t i = 0; i < snap->n_providers; i++)
+                json_array_append_new(a, j_provider(&snap->providers[i]));
+            store_snapshot_unref(snap);
+            *out = items(a);
+            return 200;
+        }
+        if (n == 1 && post)
+            return provider_write(api, NULL, body, true, actor, out);
+        if (n == 2 && put) {
+            json_t *d = body ? json_object_get(body, "name") : NULL;
+            if (d && !(json_is_string(d) && !strcasecmp(json_string_value(d), seg[1])))
+                return bad(out, "name", "name: cannot be changed; delete and add instead");
+            if (d)
+                json_object_del(body, "name");
+            return provider_write(api, seg[1], body, false, actor, out);
+        }
+        if (n == 2 && del) {
+            int r = store_provider_remove(api->store, seg[1], actor, &e);
+            if (r == FEDGE_EINVAL)
+                r = FEDGE_ENOENT;
+            if (r < 0)
+                return fail(r, "name", &e, out);
+            return 204;
+        }
+        goto method;
+    }
+    if (n >= 1 && n <= 2 && is(seg[0], "policies")) {
+        if (n == 1 && get) {
+            if ((st = load(api, &snap, out)))
+                return st;
+            json_t *a = json_array(), *u = json_array();
+            for (size_t i = 0; i < snap->n_policies; i++)
+                json_array_append_new(a, j_policy(&snap->policies[i]));
+            for (size_t i = 0; i < snap->n_assignments; i++)
+                json_array_append_new(u, json_pack("{s:s, s:s}", "user",
+                                                   snap->assignments[i].user, "policy",
+                                                   snap->assignments[i].policy));
+            store_snapshot_unref(snap);
+            *out = json_pack("{s:o, s:o}", "items", a, "assignments", u);
+            return 200;
+        }
+        if (n == 1 && post)
+            return policy_write(api, NULL, body, true, actor, out);
+        if (n == 2 && put) {
+            json_t *d = body ? json_object_get(body, "scope") : NULL;
+            if (d && !(json_is_string(d) && !strcasecmp(json_string_value(d), seg[1])))
+                return bad(out, "scope", "scope: cannot be changed");
+            if (d)
+                json_object_del(body, "scope");
+            return policy_write(api, seg[1], body, false, actor, out);
+        }
+        goto method;
+    }
+    if (n >= 1 && n <= 2 && is(seg[0], "assignments")) {
+        if (n == 1 && post) {
+            static const char *const fields[] = {"user", "policy", NULL};
+            const char *user, *policy;
+            if ((st = only(body, fields, out)) || (st = req_str(body, "user", &user, out)) ||
+                (st = req_str(body, "policy", &policy, out)))
+                return st;
+            if ((st = assign(api, user, policy, actor, out)))
+                return st;
+            *out = json_pack("{s:s, s:s}", "user", user, "policy", policy);
+            return 200;
+        }
+        if (n == 2 && del) {
+            if ((st = load(api, &snap, out)))
+                return st;
+            bool there = store_snapshot_user_policy(snap, (fedge_str_t){seg[1], strlen(seg[1])});
+            store_snapshot_unref(snap);
+            if (!there) {
+                *out = error("no such assignment");
+                return 404;
+            }
+            if ((st = assign(api, seg[1], "global", actor, out)))
+                return st;
+            return 204;
+        }
+        goto method;
+    }
+    if (n >= 1 && n <= 2 && is(seg[0], "watchlist")) {
+        if (n == 1 && get) {
+            if ((st = load(api, &snap, out)))
+                return st;
+            json_t *a = json_array();
+            for (size_t i = 0; i < snap->n_watchlist; i++) {
+                const store_watch_t *w = &snap->watchlist[i];
+                json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:s}", "domain", w->domain,
+                                                   "added_at", w->added_at, "users",
+                                                   (json_int_t)w->users, "reason", w->reason));
+            }
+            store_snapshot_unref(snap);
+            *out = items(a);
+            return 200;
+        }
+        if (n == 2 && del) {
+            int r = store_watchlist_clear(api->store, seg[1], actor, &e);
+            if (r == FEDGE_EINVAL)
+                r = FEDGE_ENOENT;
+            if (r < 0)
+                return fail(r, "domain", &e, out);
+            return 204;
+        }
+        goto method;
+    }
+    if (n == 1 && is(seg[0], "audit")) {
+        if (!get)
+            goto method;
+        long lim = 200;
+        if (limit) {
+            char *end;
+            lim = strtol(limit, &end, 10);
+            if (*end || lim < 1 || lim > 10000)
+                return bad(out, "limit", "limit: expected a whole number from 1 to 10000");
+        }
+        json_t *a = json_array();
+        int r = store_audit_list(api->store, (size_t)lim, audit_cb, a, &e);
+        if (r < 0) {
+            json_decref(a);
+            return fail(r, "", &e, out);
+        }
+        *out = items(a);
+        return 200;
+    }
+    if (n == 1 && is(seg[0], "status")) {
+        if (!get)
+            goto method;
+        return status(api, out);
+    }
+    *out = error("no such resource");
+    return 404;
+method:
+    *out = error("method not allowed on this resource");
+    return 405;
+}
