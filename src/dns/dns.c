@@ -24,9 +24,10 @@ struct part {
     bool waiting;
 };
 
-enum { REQ_SRV, REQ_HOST, REQ_ROUTE };
+enum { REQ_SRV, REQ_HOST, REQ_ROUTE, REQ_EDGE };
 
 typedef struct route route_t;
+typedef struct edge edge_t;
 
 struct dns_req {
     dns_t *dns;
@@ -36,8 +37,10 @@ struct dns_req {
         dns_srv_cb srv;
         dns_host_cb host;
         dns_route_cb route;
+        dns_edge_cb edge;
     } cb;
     route_t *route; /* REQ_ROUTE: the composite's state (no parts) */
+    edge_t *edge;   /* REQ_EDGE: likewise */
     void *user;
     part_t parts[2];
     int nparts;
@@ -479,6 +482,7 @@ int dns_new(uv_loop_t *loop, const dns_opts_t *opts, dns_t **out, fedge_err_t *e
 }
 
 static void route_free(route_t *ro);
+static void edge_free(edge_t *ed);
 
 static void req_release(dns_req_t *r)
 {
@@ -497,6 +501,8 @@ static void req_release(dns_req_t *r)
     }
     if (r->route)
         route_free(r->route);
+    if (r->edge)
+        edge_free(r->edge);
     free(r);
 }
 
@@ -726,6 +732,7 @@ int dns_resolve_host(dns_t *d, const char *name, unsigned mask, dns_host_cb cb, 
 }
 
 static void route_cancel_subs(route_t *ro);
+static void edge_cancel_sub(edge_t *ed);
 
 void dns_cancel(dns_req_t *r)
 {
@@ -734,6 +741,8 @@ void dns_cancel(dns_req_t *r)
     dns_t *d = r->dns;
     if (r->kind == REQ_ROUTE)
         route_cancel_subs(r->route);
+    if (r->kind == REQ_EDGE)
+        edge_cancel_sub(r->edge);
     if (r->ready)
         list_unlink(&d->ready_head, &d->ready_tail, r);
     else
@@ -1065,6 +1074,128 @@ int dns_resolve_route(dns_t *d, const char *prefix, const char *domain, uint16_t
     ro->fallback_port = fallback_port;
     ro->mask = mask;
     int rc = dns_resolve_srv(d, norm, route_srv_cb, r, &ro->srv_sub);
+    if (rc < 0) {
+        list_unlink(&d->reqs, NULL, r);
+        req_release(r);
+        return rc;
+    }
+    if (req)
+        *req = r;
+    return 0;
+}
+
+/* ---- inbound verification: is a peer naming P an edge of domain D? ---- */
+
+#define EDGE_MAX_NAMES 64
+
+struct edge {
+    char domain[DNS_NAME_MAX + 1];
+    char (*names)[DNS_NAME_MAX + 1];
+    size_t nnames;
+    dns_req_t *srv_sub;
+};
+
+static void edge_cancel_sub(edge_t *ed)
+{
+    if (ed->srv_sub)
+        dns_cancel(ed->srv_sub);
+    ed->srv_sub = NULL;
+}
+
+static void edge_free(edge_t *ed)
+{
+    free(ed->names);
+    free(ed);
+}
+
+/* Case-insensitive equality of two host names, one trailing dot ignored. */
+static bool name_eq(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la && a[la - 1] == '.')
+        la--;
+    if (lb && b[lb - 1] == '.')
+        lb--;
+    return la == lb && la > 0 && dns_name_in_domain(a, b);
+}
+
+static void edge_srv_cb(void *user, const dns_srv_result_t *res)
+{
+    dns_req_t *r = user;
+    dns_t *d = r->dns;
+    edge_t *ed = r->edge;
+    ed->srv_sub = NULL;
+    dns_edge_result_t out;
+    memset(&out, 0, sizeof out);
+    out.domain = ed->domain;
+    out.status = res->status;
+    out.cached = res->cached;
+    out.ttl = res->ttl;
+    char reason[512];
+    reason[0] = '\0';
+    switch (res->status) {
+    case DNS_OK:
+        for (size_t i = 0; i < res->n_ordered && !out.matched; i++)
+            for (size_t k = 0; k < ed->nnames && !out.matched; k++)
+                if (name_eq(res->ordered[i]->target, ed->names[k]))
+                    out.matched = res->ordered[i]->target;
+        if (!out.matched) {
+            size_t used = (size_t)snprintf(reason, sizeof reason,
+                                           "no SRV target of %s%s is among the peer's names (",
+                                           DNS_SIPFED_PREFIX, ed->domain);
+            for (size_t k = 0; k < ed->nnames && used < sizeof reason; k++)
+                used += (size_t)snprintf(reason + used, sizeof reason - used, "%s%s", k ? ", " : "",
+                                         ed->names[k]);
+            if (used < sizeof reason)
+                used += (size_t)snprintf(reason + used, sizeof reason - used, "); targets: ");
+            for (size_t i = 0; i < res->n_ordered && used < sizeof reason; i++)
+                used += (size_t)snprintf(reason + used, sizeof reason - used, "%s%s", i ? ", " : "",
+                                         res->ordered[i]->target);
+        }
+        break;
+    case DNS_NXDOMAIN:
+    case DNS_NODATA:
+        snprintf(reason, sizeof reason, "%s publishes no %s SRV record (%s)", ed->domain,
+                 DNS_SIPFED_PREFIX, dns_status_str(res->status));
+        break;
+    case DNS_NOSERVICE:
+        snprintf(reason, sizeof reason, "%s declares no federation service (SRV target '.')",
+                 ed->domain);
+        break;
+    default:
+        snprintf(reason, sizeof reason, "cannot verify: DNS %s: %s", dns_status_str(res->status),
+                 res->detail);
+        break;
+    }
+    out.legitimate = out.matched != NULL;
+    out.reason = reason;
+    list_unlink(&d->reqs, NULL, r);
+    r->cb.edge(r->user, &out);
+    req_release(r);
+}
+
+int dns_verify_edge(dns_t *d, const char *domain, const char *const *names, size_t nnames,
+                    dns_edge_cb cb, void *user, dns_req_t **req)
+{
+    char dom[DNS_NAME_MAX + 1], full[2 * DNS_NAME_MAX + 2], norm[DNS_NAME_MAX + 1];
+    if (!d || d->closing || !domain || !cb || (nnames && !names) ||
+        dns__name_normalize(domain, dom) < 0)
+        return FEDGE_EINVAL;
+    snprintf(full, sizeof full, "%s%s", DNS_SIPFED_PREFIX, dom);
+    if (dns__name_normalize(full, norm) < 0)
+        return FEDGE_EINVAL;
+    dns_req_t *r = req_new(d, REQ_EDGE, norm, user);
+    r->cb.edge = cb;
+    edge_t *ed = fedge_calloc(1, sizeof *ed);
+    r->edge = ed;
+    snprintf(ed->domain, sizeof ed->domain, "%s", dom);
+    size_t keep = nnames < EDGE_MAX_NAMES ? nnames : EDGE_MAX_NAMES;
+    ed->names = fedge_calloc(keep ? keep : 1, sizeof *ed->names);
+    for (size_t i = 0; i < keep; i++) {
+        if (names[i] && strlen(names[i]) <= DNS_NAME_MAX)
+            snprintf(ed->names[ed->nnames++], sizeof ed->names[0], "%s", names[i]);
+    }
+    int rc = dns_resolve_srv(d, norm, edge_srv_cb, r, &ed->srv_sub);
     if (rc < 0) {
         list_unlink(&d->reqs, NULL, r);
         req_release(r);

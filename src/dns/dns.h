@@ -211,6 +211,30 @@ typedef void (*dns_route_cb)(void *user, const dns_route_result_t *res);
 int dns_resolve_route(dns_t *d, const char *prefix, const char *domain, uint16_t fallback_port,
                       unsigned mask, dns_route_cb cb, void *user, dns_req_t **req);
 
+/* The result handed to a dns_edge_cb; valid only during the callback. */
+typedef struct {
+    bool legitimate;     /* an SRV target of the domain is among the names */
+    dns_status_t status; /* of the SRV look-up */
+    const char *domain;  /* normalized */
+    const char *matched; /* the SRV target found among the names, or NULL */
+    const char *reason;  /* why not, fit for a diagnostic; "" when legitimate */
+    bool cached;
+    uint32_t ttl; /* how long this answer stays valid */
+} dns_edge_result_t;
+
+typedef void (*dns_edge_cb)(void *user, const dns_edge_result_t *res);
+
+/* Inbound verification: is a peer whose certificate names names[0..n-1]
+ * (DNS names, at most 64 used) a legitimate edge of domain, i.e. is one of
+ * them an SRV target of _sipfederationtls._tcp.<domain>? Exact names,
+ * case-insensitive, no wildcards. The answer follows the SRV cache (TTL,
+ * negative caching, coalescing). A DNS failure gives legitimate = false
+ * with status DNS_TIMEOUT/DNS_SERVFAIL, so that the caller can tell "not
+ * an edge" from "cannot tell now". The names are copied. Same contract as
+ * dns_resolve_srv. */
+int dns_verify_edge(dns_t *d, const char *domain, const char *const *names, size_t n,
+                    dns_edge_cb cb, void *user, dns_req_t **req);
+
 /* Cancels a pending request: its callback will not be called and the
  * handle is freed. The query itself goes on and fills the cache. Must not
  * be called after the callback started or after dns_free. */

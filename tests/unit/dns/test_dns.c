@@ -1448,6 +1448,95 @@ static void test_route(void **state)
     close(black);
 }
 
+typedef struct {
+    int calls;
+    bool legitimate, cached;
+    dns_status_t status;
+    char matched[64];
+    char reason[600];
+} edge_cap_t;
+
+static void edge_cb(void *user, const dns_edge_result_t *r)
+{
+    edge_cap_t *c = user;
+    c->calls++;
+    c->legitimate = r->legitimate;
+    c->cached = r->cached;
+    c->status = r->status;
+    snprintf(c->matched, sizeof c->matched, "%s", r->matched ? r->matched : "");
+    snprintf(c->reason, sizeof c->reason, "%s", r->reason);
+}
+
+static edge_cap_t *edge_sync(uv_loop_t *loop, dns_t *d, const char *domain,
+                             const char *const *names, size_t n, edge_cap_t *c)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(dns_verify_edge(d, domain, names, n, edge_cb, c, NULL), 0);
+    assert_true(run_until(loop, &c->calls, 1, 10000));
+    return c;
+}
+
+static void test_verify_edge(void **state)
+{
+    (void)state;
+    dnsmasq_t m = {0};
+    const char *args[] = {
+        "--local=/test/",
+        "--local-ttl=30",
+        "--srv-host=_sipfederationtls._tcp.contoso.test,edge1.contoso.test,5061,1,1",
+        "--srv-host=_sipfederationtls._tcp.contoso.test,sip.hoster.test,5061,2,1",
+        "--srv-host=_sipfederationtls._tcp.none.test",
+        NULL};
+    dm_start(&m, args);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    dns_t *d = mk_dns(&loop, server_of(&m), NULL);
+    edge_cap_t c;
+    const char *good[] = {"contoso.test", "EDGE1.contoso.test"};
+    edge_sync(&loop, d, "contoso.test", good, 2, &c);
+    assert_true(c.legitimate);
+    assert_int_equal(c.status, DNS_OK);
+    assert_string_equal(c.matched, "edge1.contoso.test");
+    assert_string_equal(c.reason, "");
+    const char *hoster[] = {"sip.hoster.test."};
+    edge_sync(&loop, d, "Contoso.test", hoster, 1, &c);
+    assert_true(c.legitimate);
+    assert_true(c.cached);
+    assert_string_equal(c.matched, "sip.hoster.test");
+    /* no wildcard, no suffix match, no parent */
+    const char *bad[] = {"*.contoso.test", "xedge1.contoso.test", "contoso.test", "edge1"};
+    edge_sync(&loop, d, "contoso.test", bad, 4, &c);
+    assert_false(c.legitimate);
+    assert_int_equal(c.status, DNS_OK);
+    assert_non_null(strstr(c.reason, "no SRV target of _sipfederationtls._tcp.contoso.test"));
+    assert_non_null(strstr(c.reason, "xedge1.contoso.test"));
+    assert_non_null(strstr(c.reason, "targets: edge1.contoso.test, sip.hoster.test"));
+    edge_sync(&loop, d, "contoso.test", NULL, 0, &c);
+    assert_false(c.legitimate);
+    edge_sync(&loop, d, "fabrikam.test", good, 2, &c);
+    assert_false(c.legitimate);
+    assert_int_equal(c.status, DNS_NXDOMAIN);
+    assert_non_null(strstr(c.reason, "publishes no"));
+    edge_sync(&loop, d, "none.test", good, 2, &c);
+    assert_false(c.legitimate);
+    assert_int_equal(c.status, DNS_NOSERVICE);
+    assert_int_equal(dns_verify_edge(d, "bad..test", good, 2, edge_cb, &c, NULL), FEDGE_EINVAL);
+    /* cancelled: never called */
+    edge_cap_t x = {0};
+    dns_req_t *rx = NULL;
+    assert_int_equal(dns_verify_edge(d, "other.test", good, 2, edge_cb, &x, &rx), 0);
+    dns_cancel(rx);
+    run_for(&loop, 100);
+    assert_int_equal(x.calls, 0);
+    /* a dead server: not legitimate, but distinguishable as a DNS failure */
+    dm_stop(&m);
+    edge_sync(&loop, d, "fresh.test", good, 2, &c);
+    assert_false(c.legitimate);
+    assert_true(c.status == DNS_SERVFAIL || c.status == DNS_TIMEOUT);
+    assert_non_null(strstr(c.reason, "cannot verify"));
+    finish(&loop, d);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1470,6 +1559,7 @@ int main(void)
         cmocka_unit_test(test_cancel_and_free_safety),
         cmocka_unit_test(test_cache_bound),
         cmocka_unit_test(test_route),
+        cmocka_unit_test(test_verify_edge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
