@@ -779,7 +779,8 @@ static void test_srv_live_order_and_weights(void **state)
     double x = chi2(count, p, 3, N);
     print_message("weights over %d draws: a=%d b=%d c=%d chi2=%.2f\n", N, count[0], count[1],
                   count[2], x);
-    assert_true(x < 13.8); /* would be ~ 300 if weights were ignored */
+    /* p = 1e-5 for 2 dof: a false alarm is rare; ~ 300 if weights were ignored */
+    assert_true(x < 23.0);
 
     dns_stats_t st;
     dns_get_stats(d, &st);
