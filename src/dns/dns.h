@@ -1,7 +1,27 @@
 /* dns.h — asynchronous DNS for fedge: SRV (RFC 2782) and A/AAAA look-ups on
  * c-ares driven by a libuv loop, with a TTL cache, negative caching,
  * coalescing of concurrent look-ups, and the pure helpers the router and the
- * certificate checks need (SRV ordering, "is this host in that domain"). */
+ * certificate checks need (SRV ordering, "is this host in that domain").
+ *
+ * Typical use (the router):
+ *
+ *     dns_opts_t o;
+ *     dns_opts_default(&o);
+ *     o.servers = "127.0.0.1:5353";            // or NULL: /etc/resolv.conf
+ *     dns_t *dns;
+ *     if (dns_new(loop, &o, &dns, &err) < 0) ... err.msg
+ *     dns_resolve_route(dns, DNS_SIPFED_PREFIX, "contoso.com", 0, DNS_AF_ANY,
+ *                       on_route, ctx, &ctx->dns_req);
+ *     // on_route(ctx, res): res->targets[0..n) in RFC 2782 order, each with
+ *     // its addresses; copy what you keep. If ctx goes away first:
+ *     // dns_cancel(ctx->dns_req).
+ *     ...
+ *     dns_free(dns);                            // then let the loop run
+ *
+ * Every callback runs from the loop (a uv_idle handle), never inside the
+ * call that asked and never inside c-ares, so a callback may start new
+ * look-ups, cancel others or free the resolver. Answers with TTL 0 are
+ * not cached (only shared by the look-ups waiting for them). */
 #ifndef FEDGE_DNS_H
 #define FEDGE_DNS_H
 
