@@ -1,0 +1,546 @@
+// app.js — the fedge admin panel: a small single-page app on the REST API.
+// Every value from the server is put into the page with textContent (never
+// as HTML), so names and comments with markup in them stay inert.
+'use strict';
+
+const state = { csrf: null, name: null, page: null, timer: null };
+
+// ---------------------------------------------------------------- helpers
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const kid of kids.flat()) {
+    if (kid === null || kid === undefined) continue;
+    e.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+  }
+  return e;
+}
+const $ = (sel) => document.querySelector(sel);
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error) || ('HTTP ' + status));
+    this.status = status; this.field = body && body.field; this.body = body;
+  }
+}
+
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET') opts.headers['X-CSRF-Token'] = state.csrf || '';
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  const r = await fetch('/api' + path, opts);
+  let data = null;
+  if (r.status !== 204) { try { data = await r.json(); } catch (e) { data = null; } }
+  if (r.status === 401 && path !== '/login') { showLogin(); throw new ApiError(401, data); }
+  if (!r.ok) throw new ApiError(r.status, data);
+  return data;
+}
+
+function toast(msg) {
+  const t = $('#toast');
+  t.textContent = msg; t.classList.add('show');
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => t.classList.remove('show'), 2500);
+}
+
+// An FQDN as the store accepts it: >= 2 labels, letters/digits/hyphens.
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+function fqdnError(v, required) {
+  v = v.trim();
+  if (!v) return required ? 'Required.' : '';
+  if (v.endsWith('.')) v = v.slice(0, -1);
+  if (v.length > 253) return 'At most 253 characters.';
+  const labels = v.split('.');
+  if (labels.length < 2) return 'Expected a domain name such as contoso.com (at least two labels).';
+  for (const l of labels) {
+    if (!l) return 'A label is empty (two dots in a row?).';
+    if (!LABEL.test(l)) return 'Label "' + l + '": letters, digits and "-" only, not starting or ending with "-".';
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1])) return 'An IP address is not a domain name.';
+  return '';
+}
+const userError = (v) => {
+  v = v.trim();
+  if (!v) return 'Required.';
+  const at = v.lastIndexOf('@');
+  if (at < 1) return 'Expected user@domain.';
+  return fqdnError(v.slice(at + 1), true);
+};
+const nameError = (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v.trim()) ? '' : 'Letters, digits, ".", "_" or "-", starting with a letter or digit (at most 64).');
+
+// ---------------------------------------------------------------- dialogs
+// field spec: {name, label, type: text|check|select|radio|textarea, value,
+// options, hint, validate(v) -> message, readonly, showIf(values)}
+function openDialog(title, fields, okText, onSubmit) {
+  const dlg = $('#dialog'), body = $('#dialog-body'), err = $('#dialog-error');
+  $('#dialog-title').textContent = title;
+  $('#dialog-ok').textContent = okText;
+  $('#dialog-ok').className = okText === 'Delete' ? 'primary danger-bg' : 'primary';
+  body.replaceChildren(); err.textContent = '';
+  const inputs = {};
+  const rows = {};
+  for (const f of fields) {
+    const id = 'f-' + f.name;
+    const errId = id + '-err';
+    let input, row;
+    if (f.type === 'check') {
+      input = el('input', { type: 'checkbox', id, name: f.name });
+      input.checked = !!f.value;
+      row = el('div', {}, el('label', { class: 'check', for: id }, input, f.label));
+    } else if (f.type === 'select' || f.type === 'radio') {
+      input = el('select', { id, name: f.name, 'aria-describedby': errId });
+      for (const [v, t] of f.options) input.append(el('option', { value: v, text: t }));
+      if (f.value) input.value = f.value;
+      row = el('div', {}, el('label', { for: id, text: f.label }), input);
+    } else if (f.type === 'info') {
+      row = el('p', { class: 'hint', text: f.label });
+    } else {
+      input = el('input', { id, name: f.name, type: 'text', autocomplete: 'off', spellcheck: 'false',
+        'aria-describedby': f.hint ? errId + ' ' + id + '-hint' : errId });
+      input.value = f.value || '';
+      if (f.readonly) input.readOnly = true;
+      row = el('div', {}, el('label', { for: id, text: f.label }), input);
+      if (f.hint) row.append(el('p', { class: 'hint', id: id + '-hint', text: f.hint }));
+    }
+    if (input) {
+      row.append(el('p', { class: 'field-error', id: errId, 'aria-live': 'polite' }));
+      inputs[f.name] = input;
+      if (f.validate && !f.readonly) {
+        input.addEventListener('input', () => setFieldError(f.name, f.validate(input.value)));
+      }
+    }
+    rows[f.name] = row;
+    body.append(row);
+  }
+  const values = () => {
+    const v = {};
+    for (const f of fields) {
+      const i = inputs[f.name];
+      if (!i) continue;
+      v[f.name] = f.type === 'check' ? i.checked : i.value.trim();
+    }
+    return v;
+  };
+  const refresh = () => {
+    for (const f of fields) if (f.showIf) rows[f.name].hidden = !f.showIf(values());
+  };
+  for (const i of Object.values(inputs)) i.addEventListener('change', refresh);
+  refresh();
+
+  const form = $('#dialog-form');
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    let bad = false;
+    for (const f of fields) {
+      if (!f.validate || f.readonly || rows[f.name].hidden) continue;
+      const m = f.validate(inputs[f.name].value);
+      setFieldError(f.name, m);
+      if (m && !bad) { inputs[f.name].focus(); bad = true; }
+    }
+    if (bad) return;
+    $('#dialog-ok').disabled = true;
+    try {
+      await onSubmit(values());
+      dlg.close();
+    } catch (e) {
+      if (e.status === 401) { dlg.close(); return; }
+      if (e.field && inputs[e.field] && !rows[e.field].hidden) {
+        setFieldError(e.field, e.message);
+        inputs[e.field].focus();
+      } else {
+        err.textContent = e.message;
+      }
+    } finally {
+      $('#dialog-ok').disabled = false;
+    }
+  };
+  $('#dialog-cancel').onclick = () => dlg.close();
+  dlg.showModal();
+  const first = fields.find((f) => inputs[f.name] && !f.readonly);
+  if (first) inputs[first.name].focus();
+}
+
+function setFieldError(name, msg) {
+  const input = document.getElementById('f-' + name);
+  const e = document.getElementById('f-' + name + '-err');
+  if (!input || !e) return;
+  e.textContent = msg || '';
+  if (msg) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+}
+
+function confirmDelete(what, action) {
+  openDialog('Delete ' + what + '?', [{ name: 'x', type: 'info', label: 'This takes effect on the running edge at once.' }],
+    'Delete', action);
+}
+
+// ---------------------------------------------------------------- tables
+function table(columns, rows, empty) {
+  const head = el('tr', {}, columns.map((c) => el('th', { scope: 'col', text: c.title })));
+  const tb = el('tbody');
+  if (!rows.length) tb.append(el('tr', {}, el('td', { class: 'empty', colspan: columns.length, text: empty })));
+  for (const r of rows) {
+    tb.append(el('tr', {}, columns.map((c) => {
+      const v = c.render ? c.render(r) : r[c.key];
+      return el('td', { class: c.cls }, v instanceof Node ? v : (v === null || v === undefined ? '' : String(v)));
+    })));
+  }
+  return el('table', {}, el('thead', {}, head), tb);
+}
+const badge = (text, kind) => el('span', { class: 'badge ' + kind, text });
+const yesno = (b) => badge(b ? 'On' : 'Off', b ? 'ok' : 'off');
+
+// A list page: heading, toolbar with search and New, the table.
+function listPage(title, intro, opts) {
+  const main = $('#main');
+  const search = el('input', { type: 'search', placeholder: 'Search', 'aria-label': 'Search ' + title });
+  const holder = el('div');
+  const toolbar = el('div', { class: 'toolbar' }, search);
+  if (opts.onNew) toolbar.append(el('button', { type: 'button', class: 'primary', onclick: opts.onNew, text: 'New' }));
+  main.replaceChildren(el('h2', { text: title }), el('p', { class: 'muted', text: intro }), toolbar, holder);
+  const draw = () => {
+    const q = search.value.trim().toLowerCase();
+    const rows = opts.rows().filter((r) => !q || JSON.stringify(Object.values(r)).toLowerCase().includes(q));
+    holder.replaceChildren(table(opts.columns, rows, q ? 'Nothing matches.' : opts.empty));
+  };
+  search.addEventListener('input', draw);
+  draw();
+  return { draw, holder };
+}
+
+function actions(...buttons) {
+  return el('span', {}, buttons);
+}
+
+// ---------------------------------------------------------------- pages
+const pages = {};
+
+pages.domains = async function () {
+  const [al, bl] = await Promise.all([api('GET', '/domains/allowed'), api('GET', '/domains/blocked')]);
+  const rows = () => [
+    ...al.items.map((d) => ({ ...d, status: 'allowed' })),
+    ...bl.items.map((d) => ({ ...d, status: 'blocked', proxy_fqdn: null, monitor: false })),
+  ].sort((a, b) => a.domain.localeCompare(b.domain));
+  const dialog = (d) => {
+    const editing = !!d;
+    openDialog(editing ? 'Edit ' + d.domain : 'New SIP federated domain', [
+      { name: 'domain', label: 'Domain (FQDN)', value: d ? d.domain : '', readonly: editing,
+        validate: (v) => fqdnError(v, true), hint: 'The partner\'s SIP domain, e.g. fabrikam.com.' },
+      { name: 'status', label: 'Access', type: 'select', value: d ? d.status : 'allowed', readonly: editing,
+        options: editing ? [[d.status, d.status === 'allowed' ? 'Allowed' : 'Blocked']] : [['allowed', 'Allowed'], ['blocked', 'Blocked']] },
+      { name: 'proxy_fqdn', label: 'Access Edge service (FQDN)', value: d && d.proxy_fqdn ? d.proxy_fqdn : '',
+        validate: (v) => fqdnError(v, false), showIf: (v) => v.status === 'allowed',
+        hint: 'Optional: the partner\'s edge. Set it for an allowed partner server (direct federation, no DNS SRV).' },
+      { name: 'comment', label: 'Comment', value: d ? d.comment : '' },
+      { name: 'monitor', label: 'Mark for monitoring', type: 'check', value: d ? d.monitor : false,
+        showIf: (v) => v.status === 'allowed' },
+    ], editing ? 'Save' : 'Create', async (v) => {
+      const kind = v.status;
+      const body = kind === 'allowed' ? { proxy_fqdn: v.proxy_fqdn || null, comment: v.comment, monitor: v.monitor }
+        : { comment: v.comment };
+      if (editing) await api('PUT', '/domains/' + kind + '/' + encodeURIComponent(d.domain), body);
+      else await api('POST', '/domains/' + kind, { domain: v.domain, ...body });
+      toast(editing ? 'Saved' : (kind === 'allowed' ? 'Allowed ' : 'Blocked ') + v.domain);
+      await render();
+    });
+  };
+  listPage('SIP Federated Domains',
+    'Partner domains this edge federates with (allowed) or refuses in both directions (blocked). A blocked domain overrides everything else.', {
+      onNew: () => dialog(null),
+      empty: 'No federated domains yet: choose New to allow or block one.',
+      rows,
+      columns: [
+        { title: 'Domain', key: 'domain' },
+        { title: 'Access', render: (r) => r.status === 'allowed' ? badge('Allowed', 'ok') : badge('Blocked', 'bad') },
+        { title: 'Type', render: (r) => r.status === 'blocked' ? '' : (r.proxy_fqdn ? 'Partner server' : 'Partner domain') },
+        { title: 'Access Edge service', render: (r) => r.proxy_fqdn || '' },
+        { title: 'Monitor', render: (r) => r.status === 'allowed' ? (r.monitor ? 'Yes' : 'No') : '' },
+        { title: 'Comment', key: 'comment', cls: 'wrap' },
+        { title: 'Actions', cls: 'actions', render: (r) => actions(
+          el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.domain, text: 'Edit', onclick: () => dialog(r) }),
+          el('button', { type: 'button', class: 'link danger', 'aria-label': 'Delete ' + r.domain, text: 'Delete',
+            onclick: () => confirmDelete(r.domain, async () => {
+              await api('DELETE', '/domains/' + r.status + '/' + encodeURIComponent(r.domain));
+              toast('Deleted ' + r.domain); await render();
+            }) })) },
+      ],
+    });
+};
+
+pages.providers = async function () {
+  const pr = await api('GET', '/providers');
+  const dialog = (p) => {
+    const editing = !!p;
+    openDialog(editing ? 'Edit ' + p.name : 'New SIP federated provider', [
+      { name: 'name', label: 'Provider name', value: p ? p.name : '', readonly: editing, validate: nameError },
+      { name: 'kind', label: 'Provider type', type: 'select', value: p ? p.kind : 'hosting',
+        options: [['hosting', 'Hosting provider'], ['public', 'Public IM provider']] },
+      { name: 'proxy_fqdn', label: 'Access Edge service (FQDN)', value: p ? p.proxy_fqdn : '',
+        validate: (v) => fqdnError(v, true), hint: 'The provider\'s edge; its certificate must name it.' },
+      { name: 'verification', label: 'Verification level of users', type: 'select', value: p ? p.verification : 'use-source',
+        options: [['always-verified', 'Always verified'], ['always-unverified', 'Always unverified'], ['use-source', 'As the provider asserts (use source)']] },
+      { name: 'domains', label: 'Domains served', value: p ? p.domains.join(', ') : '',
+        validate: (v) => { for (const d of v.split(/[\s,]+/).filter(Boolean)) { const m = fqdnError(d, true); if (m) return d + ': ' + m; } return ''; },
+        hint: 'Comma-separated, e.g. hosted.com, example.net.' },
+      { name: 'enabled', label: 'Enable communications with this provider', type: 'check', value: p ? p.enabled : true },
+    ], editing ? 'Save' : 'Create', async (v) => {
+      const body = { proxy_fqdn: v.proxy_fqdn, kind: v.kind, verification: v.verification, enabled: v.enabled,
+        domains: v.domains.split(/[\s,]+/).filter(Boolean) };
+      if (editing) await api('PUT', '/providers/' + encodeURIComponent(p.name), body);
+      else await api('POST', '/providers', { name: v.name, ...body });
+      toast('Saved ' + v.name); await render();
+    });
+  };
+  listPage('SIP Federated Providers', 'Hosting providers and public IM providers: users of the domains they serve reach you through the provider\'s edge.', {
+    onNew: () => dialog(null),
+    empty: 'No providers yet.',
+    rows: () => pr.items,
+    columns: [
+      { title: 'Name', key: 'name' },
+      { title: 'Type', render: (r) => r.kind === 'hosting' ? 'Hosting' : 'Public' },
+      { title: 'Access Edge service', key: 'proxy_fqdn' },
+      { title: 'Verification', key: 'verification' },
+      { title: 'Domains', cls: 'wrap', render: (r) => r.domains.join(', ') },
+      { title: 'Enabled', render: (r) => yesno(r.enabled) },
+      { title: 'Actions', cls: 'actions', render: (r) => actions(
+        el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.name, text: 'Edit', onclick: () => dialog(r) }),
+        el('button', { type: 'button', class: 'link danger', 'aria-label': 'Delete ' + r.name, text: 'Delete',
+          onclick: () => confirmDelete(r.name, async () => {
+            await api('DELETE', '/providers/' + encodeURIComponent(r.name)); toast('Deleted ' + r.name); await render();
+          }) })) },
+    ],
+  });
+};
+
+pages.policy = async function () {
+  const pol = await api('GET', '/policies');
+  const flags = [['federation', 'Enable communications with federated users'],
+    ['public_im', 'Enable communications with public users'],
+    ['outside', 'Enable communications with remote users'],
+    ['xmpp', 'Enable communications with XMPP federated users']];
+  const dialog = (p) => {
+    const editing = !!p;
+    openDialog(editing ? 'Edit policy ' + p.scope : 'New external access policy', [
+      { name: 'scope', label: 'Scope', value: p ? p.scope : '', readonly: editing,
+        hint: 'site:NAME for a site policy, or a NAME for a user policy.',
+        validate: (v) => { v = v.trim(); if (v === 'global') return 'The global policy exists already.';
+          return nameError(v.startsWith('site:') ? v.slice(5) : v); } },
+      ...flags.map(([k, l]) => ({ name: k, label: l, type: 'check', value: p ? p[k] : false })),
+    ], editing ? 'Save' : 'Create', async (v) => {
+      const body = {}; for (const [k] of flags) body[k] = v[k];
+      if (editing) await api('PUT', '/policies/' + encodeURIComponent(p.scope), body);
+      else await api('POST', '/policies', { scope: v.scope, ...body });
+      toast('Saved policy ' + (editing ? p.scope : v.scope)); await render();
+    });
+  };
+  const assign = () => openDialog('Assign a user policy', [
+    { name: 'user', label: 'User (user@domain)', validate: userError },
+    { name: 'policy', label: 'Policy', type: 'select', value: '',
+      options: pol.items.filter((p) => p.kind === 'named').map((p) => [p.scope, p.scope]) },
+  ], 'Assign', async (v) => {
+    await api('POST', '/assignments', { user: v.user, policy: v.policy });
+    toast('Assigned ' + v.user); await render();
+  });
+  listPage('External Access Policy', 'Which kinds of external communication internal users may use. The most specific policy applies: user, then site, then global.', {
+    onNew: () => dialog(null),
+    empty: 'No policies.',
+    rows: () => pol.items,
+    columns: [
+      { title: 'Scope', key: 'scope' },
+      { title: 'Kind', render: (r) => ({ global: 'Global', site: 'Site', named: 'User' })[r.kind] },
+      { title: 'Federated users', render: (r) => yesno(r.federation) },
+      { title: 'Public users', render: (r) => yesno(r.public_im) },
+      { title: 'Remote users', render: (r) => yesno(r.outside) },
+      { title: 'XMPP', render: (r) => yesno(r.xmpp) },
+      { title: 'Actions', cls: 'actions', render: (r) => el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.scope, text: 'Edit', onclick: () => dialog(r) }) },
+    ],
+  });
+  const main = $('#main');
+  main.append(el('h3', { text: 'User assignments' }),
+    el('div', { class: 'toolbar' }, el('button', { type: 'button', onclick: assign, text: 'Assign user policy',
+      disabled: !pol.items.some((p) => p.kind === 'named') })),
+    table([{ title: 'User', key: 'user' }, { title: 'Policy', key: 'policy' },
+      { title: 'Actions', cls: 'actions', render: (r) => el('button', { type: 'button', class: 'link danger', 'aria-label': 'Remove ' + r.user, text: 'Remove',
+        onclick: () => confirmDelete('the assignment of ' + r.user, async () => {
+          await api('DELETE', '/assignments/' + encodeURIComponent(r.user)); toast('Removed ' + r.user); await render();
+        }) }) }], pol.assignments, 'No user has a named policy: site and global policies apply.'));
+};
+
+pages.edge = async function () {
+  const e = await api('GET', '/edge');
+  const main = $('#main');
+  const form = el('form', { class: 'settings', novalidate: true });
+  const check = (k, label) => {
+    const i = el('input', { type: 'checkbox', id: 'e-' + k, name: k }); i.checked = e[k];
+    return el('label', { class: 'check', for: 'e-' + k }, i, label);
+  };
+  const text = (k, label, hint, type) => {
+    const i = el('input', { type: type || 'text', id: 'e-' + k, name: k, 'aria-describedby': 'e-' + k + '-err' });
+    i.value = e[k];
+    return el('div', {}, el('label', { for: 'e-' + k, text: label }), i,
+      hint ? el('p', { class: 'hint', text: hint }) : null,
+      el('p', { class: 'field-error', id: 'e-' + k + '-err' }));
+  };
+  const routing = el('select', { id: 'e-routing', name: 'routing' },
+    el('option', { value: 'dns-srv', text: 'DNS SRV per partner domain' }),
+    el('option', { value: 'default-route', text: 'Default route (all federated traffic to one host)' }));
+  routing.value = e.routing;
+  form.append(
+    el('fieldset', {}, el('legend', { text: 'Federation and external access' }),
+      check('federation', 'Enable communications with federated users'),
+      check('discovery', 'Enable partner domain discovery'),
+      check('outside-users', 'Enable remote user access'),
+      check('mark-verifiable', 'Mark outgoing messages as verifiable'),
+      check('block-subdomains', 'Blocking a domain blocks its subdomains')),
+    el('fieldset', {}, el('legend', { text: 'Routing' }),
+      el('label', { for: 'e-routing', text: 'Routing method' }), routing,
+      text('default-route', 'Default route (HOST[:PORT])', 'Used when the routing method is the default route.')),
+    el('fieldset', {}, el('legend', { text: 'Discovered partners' }),
+      text('discovered-rate', 'Standard rate (requests per second)', null, 'number'),
+      check('contacts-limit', 'Limit the internal users a discovered partner reaches'),
+      text('discovered-contacts', 'Contacts limit (distinct internal users)', null, 'number'),
+      text('report-period', 'Report period (minutes)', null, 'number')),
+    el('div', {}, el('p', { id: 'edge-error', class: 'form-error', role: 'alert' }),
+      el('button', { type: 'submit', class: 'primary', text: 'Save' })));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    for (const p of form.querySelectorAll('.field-error')) p.textContent = '';
+    $('#edge-error').textContent = '';
+    const body = {};
+    for (const i of form.querySelectorAll('input, select')) {
+      if (i.type === 'checkbox') body[i.name] = i.checked;
+      else if (i.type === 'number') body[i.name] = i.value === '' ? null : Number(i.value);
+      else body[i.name] = i.value.trim();
+    }
+    try {
+      await api('PUT', '/edge', body);
+      toast('Edge settings saved: in force now');
+    } catch (err) {
+      const fe = err.field && document.getElementById('e-' + err.field + '-err');
+      if (fe) { fe.textContent = err.message; document.getElementById('e-' + err.field).focus(); }
+      else $('#edge-error').textContent = err.message;
+    }
+  });
+  main.replaceChildren(el('h2', { text: 'Access Edge Configuration' }),
+    el('p', { class: 'muted', text: 'Global switches of this edge. Changes are in force on the running edge within a second.' }), form);
+};
+
+pages.status = async function () {
+  const [s, w] = await Promise.all([api('GET', '/status'), api('GET', '/watchlist')]);
+  const stat = (n, l) => el('div', { class: 'stat' }, el('div', { class: 'n', text: String(n) }), el('div', { class: 'l', text: l }));
+  const main = $('#main');
+  const parts = [el('h2', { text: 'Status' }),
+    el('div', { class: 'cards' },
+      stat(s.store.allowed, 'allowed domains'), stat(s.store.blocked, 'blocked domains'),
+      stat(s.store.providers, 'providers'), stat(s.store.policies, 'policies'),
+      stat(s.store.watchlist, 'on the watch list'), stat(s.store.generation, 'configuration changes'))];
+  if (!s.edge.attached) {
+    parts.push(el('p', { class: 'note', text: 'Live traffic figures are not available: ' + s.edge.note + '.' }));
+  } else {
+    const partners = Object.entries(s.edge.partners).map(([domain, v]) => ({ domain, ...v }));
+    const diags = Object.entries(s.edge.diagnostics).map(([id, count]) => ({ id, count }));
+    const counters = Object.entries(s.edge.counters).map(([name, value]) => ({ name, value }));
+    parts.push(el('h3', { text: 'Partners' }),
+      table([{ title: 'Partner domain', key: 'domain' }, { title: 'Connections', key: 'connections' },
+        { title: 'Requests', key: 'requests' }, { title: 'Rejections', key: 'rejections' }], partners, 'No partner traffic yet.'),
+      el('h3', { text: 'Rejections by diagnostic' }),
+      table([{ title: 'Diagnostic ID', key: 'id' }, { title: 'Count', key: 'count' }], diags, 'No rejections.'),
+      el('h3', { text: 'Counters' }),
+      table([{ title: 'Counter', key: 'name' }, { title: 'Value', key: 'value' }], counters, 'None.'),
+      el('h3', { text: 'Recent errors' }),
+      table([{ title: 'Time (UTC)', key: 'at' }, { title: 'Error', key: 'text', cls: 'wrap' }], s.edge.errors, 'No errors.'));
+  }
+  parts.push(el('h3', { text: 'Watch list' }),
+    table([{ title: 'Partner domain', key: 'domain' }, { title: 'Since', key: 'added_at' },
+      { title: 'Internal users reached', key: 'users' }, { title: 'Reason', key: 'reason', cls: 'wrap' },
+      { title: 'Actions', cls: 'actions', render: (r) => el('button', { type: 'button', class: 'link', 'aria-label': 'Clear ' + r.domain, text: 'Clear',
+        onclick: () => confirmDelete(r.domain + ' from the watch list', async () => {
+          await api('DELETE', '/watchlist/' + encodeURIComponent(r.domain)); toast('Cleared ' + r.domain); await render();
+        }) }) }], w.items, 'No discovered partner is over its limits.'),
+    el('p', { class: 'muted', text: 'Edge ' + (s.edge_fqdn || '') + ' · fedge ' + s.version + ' · admin server up ' + s.uptime_s + ' s · refreshed every 5 s' }));
+  main.replaceChildren(...parts);
+};
+
+pages.audit = async function () {
+  const a = await api('GET', '/audit?limit=500');
+  const items = a.items.slice().reverse();
+  listPage('Audit', 'Every change to the configuration, newest first, with the account that made it.', {
+    empty: 'No changes yet.',
+    rows: () => items,
+    columns: [
+      { title: 'Time (UTC)', key: 'at' }, { title: 'By', key: 'actor' }, { title: 'Action', key: 'action' },
+      { title: 'Object', key: 'object' }, { title: 'Detail', key: 'detail', cls: 'wrap' },
+    ],
+  });
+};
+
+// ---------------------------------------------------------------- routing
+async function render() {
+  const page = (location.hash.replace(/^#\//, '') || 'domains');
+  const p = pages[page] ? page : 'domains';
+  const changed = state.page !== p;
+  state.page = p;
+  for (const a of document.querySelectorAll('.sidebar a')) {
+    if (a.dataset.page === p) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  clearInterval(state.timer);
+  if (p === 'status') state.timer = setInterval(() => { if (!$('#dialog').open) pages.status().catch(() => {}); }, 5000);
+  try {
+    await pages[p]();
+    if (changed) $('#main').focus();
+  } catch (e) {
+    if (e.status !== 401) $('#main').replaceChildren(el('p', { class: 'form-error', role: 'alert', text: 'Could not load this page: ' + e.message }));
+  }
+}
+
+function showLogin() {
+  state.csrf = null;
+  clearInterval(state.timer);
+  if ($('#dialog').open) $('#dialog').close();
+  $('#app-view').hidden = true;
+  $('#login-view').hidden = false;
+  $('#login-name').focus();
+}
+
+function showApp(s) {
+  state.csrf = s.csrf; state.name = s.name;
+  $('#who').textContent = s.name;
+  $('#edge-name').textContent = s.edge_fqdn || '';
+  $('#login-view').hidden = true;
+  $('#app-view').hidden = false;
+  render();
+}
+
+$('#login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const err = $('#login-error');
+  err.textContent = '';
+  try {
+    const s = await api('POST', '/login', { name: $('#login-name').value.trim(), password: $('#login-password').value });
+    $('#login-password').value = '';
+    const full = await api('GET', '/session');
+    showApp({ ...s, ...full });
+  } catch (e) {
+    err.textContent = e.status === 429 ? e.message : (e.status === 401 ? 'Wrong name or password.' : e.message);
+  }
+});
+
+$('#logout').addEventListener('click', async () => {
+  try { await api('POST', '/logout'); } catch (e) { /* the session is gone either way */ }
+  showLogin();
+});
+
+window.addEventListener('hashchange', () => { if (state.csrf) render(); });
+
+(async () => {
+  try { showApp(await api('GET', '/session')); } catch (e) { showLogin(); }
+})();
