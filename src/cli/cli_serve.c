@@ -386,8 +386,9 @@ static void shutdown_now(serve_t *s)
     if (s->shut)
         return;
     s->shut = true;
-    obs_logkv(OBS_LOG_NOTICE, C, "stopped", "open_transactions",
-              proxy_txn_count(s->proxy) ? "some abandoned" : "0", NULL);
+    char n[24];
+    snprintf(n, sizeof(n), "%zu", proxy_pending_count(s->proxy));
+    obs_logkv(OBS_LOG_NOTICE, C, "stopped", "abandoned_transactions", n, NULL);
     net_destroy(s->net);
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
     uv_close((uv_handle_t *)&s->sighup, on_handle_closed);
@@ -399,7 +400,8 @@ static void on_tick(uv_timer_t *t)
 {
     serve_t *s = t->data;
     proxy_tick(s->proxy);
-    if (s->stopping && (proxy_txn_count(s->proxy) == 0 || uv_now(&s->loop) >= s->stop_deadline))
+    if (s->stopping &&
+        (proxy_pending_count(s->proxy) == 0 || uv_now(&s->loop) >= s->stop_deadline))
         shutdown_now(s);
 }
 

@@ -94,6 +94,8 @@ struct proxy {
 
     sip_msg_t *msg;  /* the message being handled */
     sip_msg_t *tmsg; /* a stored request re-parsed */
+    proxy__routes_t *rp, *rp_retry; /* Route sets of p->msg and p->tmsg */
+    size_t pending;  /* transactions still waiting for a final response */
     char *out;       /* output scratch */
     size_t out_cap;
     char *text;      /* edit texts scratch */
@@ -268,6 +270,8 @@ static void txn_kill(proxy_t *p, proxy_txn_t *t)
     timer_stop(p, t);
     tab_del(p, 0, t);
     tab_del(p, 1, t);
+    if (t->state == T_PROCEEDING)
+        p->pending--;
     t->dead = true;
     t->dead_next = p->dead;
     p->dead = t;
@@ -436,6 +440,8 @@ static void txn_reply(proxy_t *p, proxy_txn_t *t, sip_msg_t *req, int code, cons
         txn_log(p, OBS_LOG_INFO, "request refused", req, t->remote, t->in_side, code,
                 reason ? reason : "");
     if (t->invite && code >= 300) {
+        if (t->state == T_PROCEEDING)
+            p->pending--;
         t->state = T_COMPLETED;
         timer_start(p, t, TM_WAIT_ACK, 64ull * p->cfg.t1_ms);
     } else if (code >= 200) {
@@ -639,11 +645,10 @@ static const proxy_hostport_t *dest_of(proxy_t *p, proxy_target_t target, unsign
  * parsed and route-processed, or NULL to do it here. */
 static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__routes_t *r)
 {
-    proxy__routes_t rr_local;
     for (;;) {
         if (!m) {
             m = reparse(p, t->req, t->req_len);
-            r = &rr_local;
+            r = p->rp_retry;
             if (!m || proxy__routes_prep(&p->cfg, m, r) < 0) {
                 txn_reply(p, t, m, 500, "cannot re-read the request", NULL);
                 return;
@@ -753,18 +758,18 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, cons
     sip_msg_max_forwards(m, &mf);
     if (mf == 0 || proxy_loop_detected(&p->cfg, m))
         return;
-    proxy__routes_t *r = fedge_malloc(sizeof(*r));
+    proxy__routes_t *r = p->rp;
     proxy_route_t d;
     if (proxy__routes_prep(&p->cfg, m, r) < 0)
-        goto out;
+        return;
     proxy_route_in_t in = {peer->side, r->popped_side, r->next_route, r->ruri};
     if (proxy_route_decide(&p->cfg, &in, &d) != PROXY_ROUTE_FORWARD)
-        goto out;
+        return;
     char branch[PROXY_BRANCH_LEN + 1];
     proxy_branch_make(m, p->secret, (fedge_str_t){key, key_len}, 0xacc, branch, sizeof(branch));
     size_t len;
     if (build_forward(p, m, r, peer->side, d.to_side, branch, false, &len) < 0)
-        goto out;
+        return;
     proxy_conn_t *used = NULL;
     if (d.to_side == PROXY_SIDE_INTERNAL && r->popped_side == PROXY_SIDE_INTERNAL &&
         p->io.send_reuse) {
@@ -783,11 +788,9 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, cons
                 goto sent;
     }
     if (p->io.send_to(p->io.ctx, d.to_side, dest_of(p, d.target, 0), p->out, len, &used) < 0)
-        goto out;
+        return;
 sent:
     p->st.forwarded_requests++;
-out:
-    free(r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -829,6 +832,7 @@ static proxy_txn_t *txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
     }
     tab_add(p, 0, t, proxy__hash(PROXY__HASH_INIT, key, key_len));
     p->st.transactions++;
+    p->pending++;
     return t;
 }
 
@@ -882,12 +886,12 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
                   more);
         return;
     }
-    proxy__routes_t *r = fedge_malloc(sizeof(*r));
+    proxy__routes_t *r = p->rp;
     int rc = proxy__routes_prep(&p->cfg, m, r);
     if (rc < 0) {
         p->st.rejected++;
         txn_reply(p, t, m, 400, fedge_strerror(rc), NULL);
-        goto out;
+        return;
     }
     proxy_route_in_t in = {peer->side, r->popped_side, r->next_route, r->ruri};
     proxy_route_t d;
@@ -902,11 +906,11 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
                       "Supported:\r\n");
         else
             txn_reply(p, t, m, 405, "the edge itself only answers OPTIONS", "Allow: OPTIONS\r\n");
-        goto out;
+        return;
     case PROXY_ROUTE_REJECT:
         p->st.rejected++;
         txn_reply(p, t, m, d.status, d.reason, NULL);
-        goto out;
+        return;
     case PROXY_ROUTE_FORWARD: break;
     }
     const sip_nameaddr_t *to, *from;
@@ -921,7 +925,7 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
             v.warning[sizeof(v.warning) - 1] = 0;
             p->st.rejected++;
             txn_reply(p, t, m, v.status, v.warning, NULL);
-            goto out;
+            return;
         }
     }
     t->out_side = d.to_side;
@@ -937,8 +941,6 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
         }
     }
     forward_attempt(p, t, m, r);
-out:
-    free(r);
 }
 
 /* Answers 400 to request m that could not be parsed or checked (err):
@@ -1148,9 +1150,11 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
     if (!t->invite) {
         txn_kill(p, t);
     } else if (st < 300) {
+        p->pending--;
         t->state = T_ACCEPTED;
         timer_start(p, t, TM_LINGER, 64ull * p->cfg.t1_ms);
     } else {
+        p->pending--;
         t->state = T_COMPLETED;
         timer_start(p, t, TM_WAIT_ACK, 64ull * p->cfg.t1_ms);
     }
@@ -1191,6 +1195,8 @@ int proxy_new(const proxy_cfg_t *cfg, const proxy_io_t *io, proxy_t **out, fedge
         p->secret = (uint64_t)(uintptr_t)p ^ 0x9e3779b97f4a7c15ull;
     p->msg = fedge_malloc(sizeof(*p->msg));
     p->tmsg = fedge_malloc(sizeof(*p->tmsg));
+    p->rp = fedge_malloc(sizeof(*p->rp));
+    p->rp_retry = fedge_malloc(sizeof(*p->rp_retry));
     p->out_cap = p->cfg.max_message_size + 4096;
     p->out = fedge_malloc(p->out_cap);
     p->text_cap = 4096 + PROXY_HOST_MAX * 4;
@@ -1221,6 +1227,8 @@ void proxy_free(proxy_t *p)
     free(p->heap);
     free(p->msg);
     free(p->tmsg);
+    free(p->rp);
+    free(p->rp_retry);
     free(p->out);
     free(p->text);
     free(p);
@@ -1323,6 +1331,11 @@ void proxy_tick(proxy_t *p)
 size_t proxy_txn_count(const proxy_t *p)
 {
     return p->st.transactions;
+}
+
+size_t proxy_pending_count(const proxy_t *p)
+{
+    return p->pending;
 }
 
 void proxy_stats(const proxy_t *p, proxy_stats_t *s)

@@ -265,8 +265,13 @@ void proxy_on_conn_closed(proxy_t *p, proxy_conn_t *c, int code);
 /* Runs the timers that are due. */
 void proxy_tick(proxy_t *p);
 
-/* Number of open transactions (for a bounded graceful stop). */
+/* Number of open transactions, including those that only linger to
+ * absorb an ACK or pass 2xx retransmissions. */
 size_t proxy_txn_count(const proxy_t *p);
+
+/* Number of transactions still waiting for a final response (what a
+ * graceful stop waits for). */
+size_t proxy_pending_count(const proxy_t *p);
 
 void proxy_stats(const proxy_t *p, proxy_stats_t *s);
 

@@ -268,6 +268,7 @@ static void test_message_external_to_internal(void **state)
     /* our Via on top, internal interface, over TCP */
     const char *via = hdr(0, "Via", 0);
     assert_non_null(strstr(via, "SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK"));
+    assert_int_equal(proxy_pending_count(px), 1);
     assert_string_equal(hdr(0, "Via", 1), "SIP/2.0/TLS edge.fabrikam.test:5061;branch=z9hG4bKup1");
     assert_string_equal(hdr(0, "Max-Forwards", 0), "69");
     assert_null(hdr(0, "Route", 0)); /* our own Route popped */
@@ -471,6 +472,7 @@ static void test_invite_non2xx_ack_absorbed(void **state)
     assert_int_equal(status_of(4), 486);
     assert_ptr_equal(sent[4].conn, &up);
     assert_int_equal(proxy_txn_count(px), 1); /* waits for the ACK */
+    assert_int_equal(proxy_pending_count(px), 0);
     /* the upstream ACK (same branch) is absorbed */
     feed(&up, &ext_peer,
          "ACK sip:alice@contoso.test SIP/2.0\r\n"
@@ -493,6 +495,7 @@ static void test_invite_2xx_and_dialog(void **state)
     /* the 2xx is copied back with the Record-Route set for the UAC */
     assert_string_equal(hdr(2, "Record-Route", 0), "<sip:10.0.0.1:5060;transport=tcp;lr>");
     assert_int_equal(proxy_txn_count(px), 1); /* accepted: lingers for 2xx retransmissions */
+    assert_int_equal(proxy_pending_count(px), 0); /* ...but a stop need not wait for it */
     /* a retransmitted 2xx still goes upstream */
     respond(1, &hop_conn[0], &hop_peer, 200, NULL, "t200");
     assert_int_equal(nsent, 4);
