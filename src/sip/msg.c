@@ -28,8 +28,17 @@ int sip_cseq_parse(const char *s, size_t len, sip_cseq_t *out)
     return 0;
 }
 
-enum { IDX_RURI, IDX_VIA, IDX_FROM, IDX_TO, IDX_CSEQ, IDX_CALL_ID, IDX_MAXFWD, IDX_CONTACT,
-       IDX_EXPIRES };
+enum {
+    IDX_RURI,
+    IDX_VIA,
+    IDX_FROM,
+    IDX_TO,
+    IDX_CSEQ,
+    IDX_CALL_ID,
+    IDX_MAXFWD,
+    IDX_CONTACT,
+    IDX_EXPIRES
+};
 
 /* Returns the cached result for bit idx, or 1 when not cached yet. */
 static inline int cached(const sip_msg_t *m, int idx)
@@ -135,7 +144,8 @@ int sip_msg_contact(sip_msg_t *m, const sip_nameaddr_t **out)
         else
             rc = nameaddr(m, v, &m->contact, FEDGE_ESIP_CONTACT, true);
         /* "*" stands alone: one value in one Contact header */
-        if (rc == 0 && m->contact.star && (v.len != h->value.len || (m->repeated & (1ull << SIP_HDR_CONTACT))))
+        if (rc == 0 && m->contact.star &&
+            (v.len != h->value.len || (m->repeated & (1ull << SIP_HDR_CONTACT))))
             rc = FEDGE_ESIP_CONTACT;
         store(m, IDX_CONTACT, rc);
     }

@@ -86,7 +86,8 @@ int sip_nameaddr_parse(const char *s, size_t len, sip_nameaddr_t *out)
         /* addr-spec: its parameters belong to the header, and it cannot
          * hold ',', '?' or ';' (RFC 3261 §20.10) */
         us = p;
-        while (p < end && *p != ';' && *p != ',' && *p != '?' && !sip__is((unsigned char)*p, SIP__C_LWS))
+        while (p < end && *p != ';' && *p != ',' && *p != '?' &&
+               !sip__is((unsigned char)*p, SIP__C_LWS))
             p++;
         ue = p;
     }

@@ -4,26 +4,46 @@
 #include "sip/sip_int.h"
 
 static const uint8_t compact_ids[256] = {
-    ['v'] = SIP_HDR_VIA, ['V'] = SIP_HDR_VIA,
-    ['f'] = SIP_HDR_FROM, ['F'] = SIP_HDR_FROM,
-    ['t'] = SIP_HDR_TO, ['T'] = SIP_HDR_TO,
-    ['i'] = SIP_HDR_CALL_ID, ['I'] = SIP_HDR_CALL_ID,
-    ['m'] = SIP_HDR_CONTACT, ['M'] = SIP_HDR_CONTACT,
-    ['l'] = SIP_HDR_CONTENT_LENGTH, ['L'] = SIP_HDR_CONTENT_LENGTH,
-    ['c'] = SIP_HDR_CONTENT_TYPE, ['C'] = SIP_HDR_CONTENT_TYPE,
-    ['e'] = SIP_HDR_CONTENT_ENCODING, ['E'] = SIP_HDR_CONTENT_ENCODING,
-    ['k'] = SIP_HDR_SUPPORTED, ['K'] = SIP_HDR_SUPPORTED,
-    ['o'] = SIP_HDR_EVENT, ['O'] = SIP_HDR_EVENT,
-    ['u'] = SIP_HDR_ALLOW_EVENTS, ['U'] = SIP_HDR_ALLOW_EVENTS,
-    ['s'] = SIP_HDR_SUBJECT, ['S'] = SIP_HDR_SUBJECT,
-    ['r'] = SIP_HDR_REFER_TO, ['R'] = SIP_HDR_REFER_TO,
-    ['b'] = SIP_HDR_REFERRED_BY, ['B'] = SIP_HDR_REFERRED_BY,
-    ['x'] = SIP_HDR_SESSION_EXPIRES, ['X'] = SIP_HDR_SESSION_EXPIRES,
-    ['a'] = SIP_HDR_ACCEPT_CONTACT, ['A'] = SIP_HDR_ACCEPT_CONTACT,
-    ['j'] = SIP_HDR_REJECT_CONTACT, ['J'] = SIP_HDR_REJECT_CONTACT,
-    ['d'] = SIP_HDR_REQUEST_DISPOSITION, ['D'] = SIP_HDR_REQUEST_DISPOSITION,
-    ['y'] = SIP_HDR_IDENTITY, ['Y'] = SIP_HDR_IDENTITY,
-    ['n'] = SIP_HDR_IDENTITY_INFO, ['N'] = SIP_HDR_IDENTITY_INFO,
+    ['v'] = SIP_HDR_VIA,
+    ['V'] = SIP_HDR_VIA,
+    ['f'] = SIP_HDR_FROM,
+    ['F'] = SIP_HDR_FROM,
+    ['t'] = SIP_HDR_TO,
+    ['T'] = SIP_HDR_TO,
+    ['i'] = SIP_HDR_CALL_ID,
+    ['I'] = SIP_HDR_CALL_ID,
+    ['m'] = SIP_HDR_CONTACT,
+    ['M'] = SIP_HDR_CONTACT,
+    ['l'] = SIP_HDR_CONTENT_LENGTH,
+    ['L'] = SIP_HDR_CONTENT_LENGTH,
+    ['c'] = SIP_HDR_CONTENT_TYPE,
+    ['C'] = SIP_HDR_CONTENT_TYPE,
+    ['e'] = SIP_HDR_CONTENT_ENCODING,
+    ['E'] = SIP_HDR_CONTENT_ENCODING,
+    ['k'] = SIP_HDR_SUPPORTED,
+    ['K'] = SIP_HDR_SUPPORTED,
+    ['o'] = SIP_HDR_EVENT,
+    ['O'] = SIP_HDR_EVENT,
+    ['u'] = SIP_HDR_ALLOW_EVENTS,
+    ['U'] = SIP_HDR_ALLOW_EVENTS,
+    ['s'] = SIP_HDR_SUBJECT,
+    ['S'] = SIP_HDR_SUBJECT,
+    ['r'] = SIP_HDR_REFER_TO,
+    ['R'] = SIP_HDR_REFER_TO,
+    ['b'] = SIP_HDR_REFERRED_BY,
+    ['B'] = SIP_HDR_REFERRED_BY,
+    ['x'] = SIP_HDR_SESSION_EXPIRES,
+    ['X'] = SIP_HDR_SESSION_EXPIRES,
+    ['a'] = SIP_HDR_ACCEPT_CONTACT,
+    ['A'] = SIP_HDR_ACCEPT_CONTACT,
+    ['j'] = SIP_HDR_REJECT_CONTACT,
+    ['J'] = SIP_HDR_REJECT_CONTACT,
+    ['d'] = SIP_HDR_REQUEST_DISPOSITION,
+    ['D'] = SIP_HDR_REQUEST_DISPOSITION,
+    ['y'] = SIP_HDR_IDENTITY,
+    ['Y'] = SIP_HDR_IDENTITY,
+    ['n'] = SIP_HDR_IDENTITY_INFO,
+    ['N'] = SIP_HDR_IDENTITY_INFO,
 };
 
 static const char *const hdr_names[SIP_HDR__COUNT] = {
@@ -73,8 +93,7 @@ sip_hdr_id_t sip_hdr_id(const char *name, size_t len)
         return SIP_HDR_OTHER;
     unsigned char c = sip__lower[(unsigned char)name[0]];
     switch (len) {
-    case 1:
-        return compact_ids[c];
+    case 1: return compact_ids[c];
     case 2:
         switch (c) {
         case 't':
@@ -302,25 +321,19 @@ const char *sip_hdr_name(sip_hdr_id_t id)
 
 sip_method_t sip_method_id(const char *s, size_t len)
 {
-#define M(lit, id)                                                            \
-    if (len == sizeof(lit) - 1 && memcmp(s, lit, len) == 0)                    \
+#define M(lit, id)                                                                                 \
+    if (len == sizeof(lit) - 1 && memcmp(s, lit, len) == 0)                                        \
         return id;
     switch (len ? s[0] : 0) {
     case 'A': M("ACK", SIP_METHOD_ACK) break;
     case 'B': M("BYE", SIP_METHOD_BYE) break;
     case 'C': M("CANCEL", SIP_METHOD_CANCEL) break;
-    case 'I':
-        M("INVITE", SIP_METHOD_INVITE)
-        M("INFO", SIP_METHOD_INFO) break;
+    case 'I': M("INVITE", SIP_METHOD_INVITE) M("INFO", SIP_METHOD_INFO) break;
     case 'M': M("MESSAGE", SIP_METHOD_MESSAGE) break;
     case 'N': M("NOTIFY", SIP_METHOD_NOTIFY) break;
     case 'O': M("OPTIONS", SIP_METHOD_OPTIONS) break;
-    case 'P':
-        M("PRACK", SIP_METHOD_PRACK)
-        M("PUBLISH", SIP_METHOD_PUBLISH) break;
-    case 'R':
-        M("REGISTER", SIP_METHOD_REGISTER)
-        M("REFER", SIP_METHOD_REFER) break;
+    case 'P': M("PRACK", SIP_METHOD_PRACK) M("PUBLISH", SIP_METHOD_PUBLISH) break;
+    case 'R': M("REGISTER", SIP_METHOD_REGISTER) M("REFER", SIP_METHOD_REFER) break;
     case 'S': M("SUBSCRIBE", SIP_METHOD_SUBSCRIBE) break;
     case 'U': M("UPDATE", SIP_METHOD_UPDATE) break;
     }

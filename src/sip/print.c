@@ -75,15 +75,9 @@ int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line, const sip_e
                 put(&o, e->text.s, e->text.len);
                 put(&o, "\r\n", 2);
                 break;
-            case SIP_EDIT_DELETE:
-                del = true;
-                break;
-            case SIP_EDIT_DELETE_FIRST_VALUE:
-                pops++;
-                break;
-            case SIP_EDIT_REPLACE_VALUE:
-                repl = e;
-                break;
+            case SIP_EDIT_DELETE: del = true; break;
+            case SIP_EDIT_DELETE_FIRST_VALUE: pops++; break;
+            case SIP_EDIT_REPLACE_VALUE: repl = e; break;
             }
         }
         if (h == m->nhdrs || del)

@@ -9,22 +9,22 @@
 
 /* Character classes, one bit each, in sip__cc[byte]. */
 enum {
-    SIP__C_TOKEN = 1u << 0,  /* RFC 3261 token */
-    SIP__C_WS = 1u << 1,     /* SP HT */
-    SIP__C_LWS = 1u << 2,    /* SP HT CR LF */
+    SIP__C_TOKEN = 1u << 0, /* RFC 3261 token */
+    SIP__C_WS = 1u << 1,    /* SP HT */
+    SIP__C_LWS = 1u << 2,   /* SP HT CR LF */
     SIP__C_DIGIT = 1u << 3,
     SIP__C_ALPHA = 1u << 4,
     SIP__C_HEX = 1u << 5,
-    SIP__C_UNRES = 1u << 6,  /* unreserved = alphanum / mark */
-    SIP__C_USER = 1u << 7,   /* unreserved / user-unreserved */
-    SIP__C_PASS = 1u << 8,   /* unreserved / & = + $ , */
-    SIP__C_PARAM = 1u << 9,  /* paramchar without escaped */
-    SIP__C_HNV = 1u << 10,   /* hname/hvalue chars without escaped */
-    SIP__C_WORD = 1u << 11,  /* Call-ID word */
-    SIP__C_HOST = 1u << 12,  /* alphanum - . */
-    SIP__C_CTL = 1u << 13,   /* 0x00-0x1f, 0x7f */
-    SIP__C_URIC = 1u << 14,  /* any visible ASCII (opaque URIs) */
-    SIP__C_TEL = 1u << 15,   /* telephone-subscriber number chars */
+    SIP__C_UNRES = 1u << 6, /* unreserved = alphanum / mark */
+    SIP__C_USER = 1u << 7,  /* unreserved / user-unreserved */
+    SIP__C_PASS = 1u << 8,  /* unreserved / & = + $ , */
+    SIP__C_PARAM = 1u << 9, /* paramchar without escaped */
+    SIP__C_HNV = 1u << 10,  /* hname/hvalue chars without escaped */
+    SIP__C_WORD = 1u << 11, /* Call-ID word */
+    SIP__C_HOST = 1u << 12, /* alphanum - . */
+    SIP__C_CTL = 1u << 13,  /* 0x00-0x1f, 0x7f */
+    SIP__C_URIC = 1u << 14, /* any visible ASCII (opaque URIs) */
+    SIP__C_TEL = 1u << 15,  /* telephone-subscriber number chars */
 };
 
 extern const uint16_t sip__cc[256];

@@ -184,8 +184,8 @@ static const char *param_value_end(const char *p, const char *end)
         return p;
     }
     const char *st = p;
-    while (p < end && (sip__is((unsigned char)*p, SIP__C_TOKEN) || *p == ':' || *p == '[' ||
-                       *p == ']'))
+    while (p < end &&
+           (sip__is((unsigned char)*p, SIP__C_TOKEN) || *p == ':' || *p == '[' || *p == ']'))
         p++;
     return p == st ? NULL : p;
 }
@@ -648,8 +648,7 @@ bool sip_uri_equal(const sip_uri_t *a, const sip_uri_t *b)
     case SIP_URI_TEL:
         return tel_eq(a->user, b->user) && params_match(a->params, b->params, ';', true, false) &&
                params_match(b->params, a->params, ';', true, false);
-    default:
-        break;
+    default: break;
     }
     if (!esc_eq(a->user, b->user, false) || a->has_password != b->has_password ||
         !esc_eq(a->password, b->password, false))

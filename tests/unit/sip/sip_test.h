@@ -42,14 +42,14 @@ static inline const char *cstr(fedge_str_t a)
 
 /* A minimal valid request with extra header lines (each ending in CRLF)
  * inserted before Content-Length. */
-#define REQ_HEAD(method, ruri)                                                  \
-    method " " ruri " SIP/2.0\r\n"                                             \
-    "Via: SIP/2.0/TLS a.example.com:5061;branch=z9hG4bK1\r\n"                  \
-    "Max-Forwards: 70\r\n"                                                     \
-    "From: Alice <sip:alice@example.com>;tag=f1\r\n"                           \
-    "To: Bob <sip:bob@example.org>\r\n"                                        \
-    "Call-ID: c1@example.com\r\n"                                              \
-    "CSeq: 1 " method "\r\n"
+#define REQ_HEAD(method, ruri)                                                                     \
+    method " " ruri " SIP/2.0\r\n"                                                                 \
+           "Via: SIP/2.0/TLS a.example.com:5061;branch=z9hG4bK1\r\n"                               \
+           "Max-Forwards: 70\r\n"                                                                  \
+           "From: Alice <sip:alice@example.com>;tag=f1\r\n"                                        \
+           "To: Bob <sip:bob@example.org>\r\n"                                                     \
+           "Call-ID: c1@example.com\r\n"                                                           \
+           "CSeq: 1 " method "\r\n"
 #define REQ(extra) REQ_HEAD("OPTIONS", "sip:bob@example.org") extra "Content-Length: 0\r\n\r\n"
 
 #endif

@@ -144,18 +144,21 @@ static void test_content_length_errors(void **state)
     (void)state;
     size_t u;
     assert_int_equal(frame_str("MESSAGE sip:a@b SIP/2.0\r\nTo: x\r\n\r\n", &u), FEDGE_ESIP_NO_CLEN);
-    const char *bad[] = {"-1", "abc", "4294967296", "18446744073709551620", "99999999999999999999999",
-                         "", "1 2", "+5", "0x10", "5;x"};
+    const char *bad[] = {
+        "-1", "abc",  "4294967296", "18446744073709551620", "99999999999999999999999", "", "1 2",
+        "+5", "0x10", "5;x"};
     char buf[256];
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(bad); i++) {
         snprintf(buf, sizeof(buf), "MESSAGE sip:a@b SIP/2.0\r\nContent-Length: %s\r\n\r\n", bad[i]);
         assert_int_equal(frame_str(buf, &u), FEDGE_ESIP_BAD_CLEN);
     }
     assert_int_equal(frame_str("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 1\r\n"
-                               "Content-Length: 2\r\n\r\nxx", &u),
+                               "Content-Length: 2\r\n\r\nxx",
+                               &u),
                      FEDGE_ESIP_CLEN_MISMATCH);
-    assert_int_equal(frame_str("MESSAGE sip:a@b SIP/2.0\r\nl: 0\r\nContent-Length : 4\r\n\r\nxxxx", &u),
-                     FEDGE_ESIP_CLEN_MISMATCH);
+    assert_int_equal(
+        frame_str("MESSAGE sip:a@b SIP/2.0\r\nl: 0\r\nContent-Length : 4\r\n\r\nxxxx", &u),
+        FEDGE_ESIP_CLEN_MISMATCH);
 }
 
 static void test_too_big(void **state)

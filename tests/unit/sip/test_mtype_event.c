@@ -21,8 +21,15 @@ static void test_content_type(void **state)
     assert_slice(v, "\"unique-boundary-1\"");
     assert_int_equal(sip_param_get(t.params, "charset", &v), 1);
     assert_slice(v, "UTF-8");
-    const char *bad[] = {"", "application", "application/", "/sdp", "application/sdp;", "application/sdp x",
-                         "appl ication/sdp", "application/sdp;a=\"x", "application/sdp,text/plain"};
+    const char *bad[] = {"",
+                         "application",
+                         "application/",
+                         "/sdp",
+                         "application/sdp;",
+                         "application/sdp x",
+                         "appl ication/sdp",
+                         "application/sdp;a=\"x",
+                         "application/sdp,text/plain"};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(bad); i++) {
         if (sip_mtype_parse(bad[i], strlen(bad[i]), &t) != FEDGE_ESIP_CONTENT_TYPE)
             fail_msg("accepted '%s'", bad[i]);
@@ -42,7 +49,8 @@ static void test_event(void **state)
     assert_slice(e.package, "presence.winfo");
     assert_slice(e.id, "17");
     assert_slice(e.params, "; id = 17 ; x");
-    const char *bad[] = {"", ";id=1", "presence;id", "presence;id=", "pres ence", "presence,dialog", ".x", "x."};
+    const char *bad[] = {
+        "", ";id=1", "presence;id", "presence;id=", "pres ence", "presence,dialog", ".x", "x."};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(bad); i++) {
         if (sip_event_parse(bad[i], strlen(bad[i]), &e) != FEDGE_ESIP_EVENT)
             fail_msg("accepted '%s'", bad[i]);
@@ -54,13 +62,16 @@ static void test_accessors(void **state)
     (void)state;
     sip_mtype_t t;
     sip_event_t e;
-    assert_int_equal(parse_str("NOTIFY sip:a@b SIP/2.0\r\no: dialog;id=9\r\nc: application/pidf+xml\r\n\r\n"), 0);
+    assert_int_equal(
+        parse_str("NOTIFY sip:a@b SIP/2.0\r\no: dialog;id=9\r\nc: application/pidf+xml\r\n\r\n"),
+        0);
     assert_int_equal(sip_msg_content_type(&g_m, &t), 0);
     assert_slice(t.subtype, "pidf+xml");
     assert_int_equal(sip_msg_event(&g_m, &e), 0);
     assert_slice(e.package, "dialog");
     assert_slice(e.id, "9");
-    assert_int_equal(parse_str("NOTIFY sip:a@b SIP/2.0\r\nEvent: ;\r\nContent-Type: text\r\n\r\n"), 0);
+    assert_int_equal(parse_str("NOTIFY sip:a@b SIP/2.0\r\nEvent: ;\r\nContent-Type: text\r\n\r\n"),
+                     0);
     assert_int_equal(sip_msg_content_type(&g_m, &t), FEDGE_ESIP_CONTENT_TYPE);
     assert_int_equal(sip_msg_event(&g_m, &e), FEDGE_ESIP_EVENT);
     assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\n\r\n"), 0);

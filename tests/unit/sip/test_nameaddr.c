@@ -13,7 +13,8 @@ static void test_forms(void **state)
 {
     (void)state;
     /* quoted display name with escapes, kept escaped */
-    assert_int_equal(np("\"Alice \\\"A\\\" \\\\ Liddell\" <sip:alice@example.com>;tag=1928301774"), 0);
+    assert_int_equal(np("\"Alice \\\"A\\\" \\\\ Liddell\" <sip:alice@example.com>;tag=1928301774"),
+                     0);
     assert_true(N.display_quoted);
     assert_slice(N.display, "Alice \\\"A\\\" \\\\ Liddell");
     assert_slice(N.uri_str, "sip:alice@example.com");
@@ -114,10 +115,10 @@ static void test_errors(void **state)
     } bad[] = {
         {"", FEDGE_ESIP_HEADER},
         {"   ", FEDGE_ESIP_HEADER},
-        {"<sip:a@b>\"", FEDGE_ESIP_HEADER},           /* stray quote at the end */
+        {"<sip:a@b>\"", FEDGE_ESIP_HEADER},                            /* stray quote at the end */
         {"\"Mr. J. User <sip:j.user@example.com>", FEDGE_ESIP_HEADER}, /* unterminated */
         {"\"a\\", FEDGE_ESIP_HEADER},
-        {"\"a\" sip:a@b", FEDGE_ESIP_HEADER},          /* quoted name needs <> */
+        {"\"a\" sip:a@b", FEDGE_ESIP_HEADER}, /* quoted name needs <> */
         {"<sip:a@b", FEDGE_ESIP_HEADER},
         {"<sip:a@b>;tag=", FEDGE_ESIP_HEADER},
         {"<sip:a@b>;tag", FEDGE_ESIP_HEADER},
@@ -155,8 +156,17 @@ static void test_cseq(void **state)
     assert_int_equal(c.seq, 9);
     assert_int_equal(c.method_id, SIP_METHOD_OTHER);
     assert_slice(c.method, "NEWMETHOD");
-    const char *bad[] = {"", "INVITE", "1", "1 ", "x INVITE", "1 INV@TE", "2147483648 INVITE",
-                         "4294967297 INVITE", "-1 INVITE", "1 INVITE BYE", "1,INVITE"};
+    const char *bad[] = {"",
+                         "INVITE",
+                         "1",
+                         "1 ",
+                         "x INVITE",
+                         "1 INV@TE",
+                         "2147483648 INVITE",
+                         "4294967297 INVITE",
+                         "-1 INVITE",
+                         "1 INVITE BYE",
+                         "1,INVITE"};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(bad); i++) {
         if (sip_cseq_parse(bad[i], strlen(bad[i]), &c) != FEDGE_ESIP_CSEQ)
             fail_msg("accepted '%s'", bad[i]);
@@ -168,10 +178,8 @@ static void test_cseq(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_forms),
-        cmocka_unit_test(test_params_and_lws),
-        cmocka_unit_test(test_star),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_forms), cmocka_unit_test(test_params_and_lws),
+        cmocka_unit_test(test_star),  cmocka_unit_test(test_errors),
         cmocka_unit_test(test_cseq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,7 +106,8 @@ static void test_header_split_and_folding(void **state)
     assert_int_equal(g_m.hdrs[0].id, SIP_HDR_TO);
     assert_slice(g_m.hdrs[0].name, "TO");
     assert_slice(g_m.hdrs[0].value, "sip:vivekg@chair.example.com ;   tag    = 1918181833n");
-    assert_slice(g_m.hdrs[0].raw, "TO :\r\n sip:vivekg@chair.example.com ;   tag    = 1918181833n\r\n");
+    assert_slice(g_m.hdrs[0].raw,
+                 "TO :\r\n sip:vivekg@chair.example.com ;   tag    = 1918181833n\r\n");
     assert_int_equal(g_m.hdrs[1].id, SIP_HDR_SUBJECT);
     assert_int_equal(g_m.hdrs[1].value.len, 0);
     assert_int_equal(g_m.hdrs[2].id, SIP_HDR_OTHER);
@@ -132,8 +133,10 @@ static void test_header_errors(void **state)
     /* a continuation with nothing to continue */
     assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\n To: x\r\n\r\n"), FEDGE_ESIP_HEADER);
     /* bare LF, bare CR */
-    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nTo: x\nFrom: y\r\n\r\n"), FEDGE_ESIP_HEADER);
-    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nTo: x\rFrom: y\r\n\r\n"), FEDGE_ESIP_HEADER);
+    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nTo: x\nFrom: y\r\n\r\n"),
+                     FEDGE_ESIP_HEADER);
+    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nTo: x\rFrom: y\r\n\r\n"),
+                     FEDGE_ESIP_HEADER);
     /* no empty line ends the headers */
     assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nTo: x\r\n"), FEDGE_ESIP_HEADER);
     assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nTo: x"), FEDGE_ESIP_HEADER);
@@ -162,37 +165,74 @@ static void test_header_ids(void **state)
         const char *name;
         sip_hdr_id_t id;
     } t[] = {
-        {"Via", SIP_HDR_VIA}, {"v", SIP_HDR_VIA}, {"V", SIP_HDR_VIA}, {"vIA", SIP_HDR_VIA},
-        {"From", SIP_HDR_FROM}, {"f", SIP_HDR_FROM}, {"To", SIP_HDR_TO}, {"t", SIP_HDR_TO},
-        {"Call-ID", SIP_HDR_CALL_ID}, {"call-id", SIP_HDR_CALL_ID}, {"i", SIP_HDR_CALL_ID},
-        {"CSeq", SIP_HDR_CSEQ}, {"Max-Forwards", SIP_HDR_MAX_FORWARDS},
-        {"Contact", SIP_HDR_CONTACT}, {"m", SIP_HDR_CONTACT}, {"Route", SIP_HDR_ROUTE},
-        {"Record-Route", SIP_HDR_RECORD_ROUTE}, {"Content-Length", SIP_HDR_CONTENT_LENGTH},
-        {"l", SIP_HDR_CONTENT_LENGTH}, {"Content-Type", SIP_HDR_CONTENT_TYPE},
-        {"c", SIP_HDR_CONTENT_TYPE}, {"Content-Encoding", SIP_HDR_CONTENT_ENCODING},
-        {"e", SIP_HDR_CONTENT_ENCODING}, {"Require", SIP_HDR_REQUIRE},
-        {"Proxy-Require", SIP_HDR_PROXY_REQUIRE}, {"Supported", SIP_HDR_SUPPORTED},
-        {"k", SIP_HDR_SUPPORTED}, {"Unsupported", SIP_HDR_UNSUPPORTED},
-        {"Expires", SIP_HDR_EXPIRES}, {"Event", SIP_HDR_EVENT}, {"o", SIP_HDR_EVENT},
-        {"Allow", SIP_HDR_ALLOW}, {"Allow-Events", SIP_HDR_ALLOW_EVENTS},
-        {"u", SIP_HDR_ALLOW_EVENTS}, {"Subject", SIP_HDR_SUBJECT}, {"s", SIP_HDR_SUBJECT},
-        {"Refer-To", SIP_HDR_REFER_TO}, {"r", SIP_HDR_REFER_TO},
-        {"Referred-By", SIP_HDR_REFERRED_BY}, {"b", SIP_HDR_REFERRED_BY},
-        {"Session-Expires", SIP_HDR_SESSION_EXPIRES}, {"x", SIP_HDR_SESSION_EXPIRES},
-        {"Accept-Contact", SIP_HDR_ACCEPT_CONTACT}, {"a", SIP_HDR_ACCEPT_CONTACT},
-        {"Reject-Contact", SIP_HDR_REJECT_CONTACT}, {"j", SIP_HDR_REJECT_CONTACT},
-        {"Request-Disposition", SIP_HDR_REQUEST_DISPOSITION}, {"d", SIP_HDR_REQUEST_DISPOSITION},
-        {"Identity", SIP_HDR_IDENTITY}, {"y", SIP_HDR_IDENTITY},
-        {"Identity-Info", SIP_HDR_IDENTITY_INFO}, {"n", SIP_HDR_IDENTITY_INFO},
-        {"Warning", SIP_HDR_WARNING}, {"User-Agent", SIP_HDR_USER_AGENT},
-        {"Server", SIP_HDR_SERVER}, {"Authorization", SIP_HDR_AUTHORIZATION},
+        {"Via", SIP_HDR_VIA},
+        {"v", SIP_HDR_VIA},
+        {"V", SIP_HDR_VIA},
+        {"vIA", SIP_HDR_VIA},
+        {"From", SIP_HDR_FROM},
+        {"f", SIP_HDR_FROM},
+        {"To", SIP_HDR_TO},
+        {"t", SIP_HDR_TO},
+        {"Call-ID", SIP_HDR_CALL_ID},
+        {"call-id", SIP_HDR_CALL_ID},
+        {"i", SIP_HDR_CALL_ID},
+        {"CSeq", SIP_HDR_CSEQ},
+        {"Max-Forwards", SIP_HDR_MAX_FORWARDS},
+        {"Contact", SIP_HDR_CONTACT},
+        {"m", SIP_HDR_CONTACT},
+        {"Route", SIP_HDR_ROUTE},
+        {"Record-Route", SIP_HDR_RECORD_ROUTE},
+        {"Content-Length", SIP_HDR_CONTENT_LENGTH},
+        {"l", SIP_HDR_CONTENT_LENGTH},
+        {"Content-Type", SIP_HDR_CONTENT_TYPE},
+        {"c", SIP_HDR_CONTENT_TYPE},
+        {"Content-Encoding", SIP_HDR_CONTENT_ENCODING},
+        {"e", SIP_HDR_CONTENT_ENCODING},
+        {"Require", SIP_HDR_REQUIRE},
+        {"Proxy-Require", SIP_HDR_PROXY_REQUIRE},
+        {"Supported", SIP_HDR_SUPPORTED},
+        {"k", SIP_HDR_SUPPORTED},
+        {"Unsupported", SIP_HDR_UNSUPPORTED},
+        {"Expires", SIP_HDR_EXPIRES},
+        {"Event", SIP_HDR_EVENT},
+        {"o", SIP_HDR_EVENT},
+        {"Allow", SIP_HDR_ALLOW},
+        {"Allow-Events", SIP_HDR_ALLOW_EVENTS},
+        {"u", SIP_HDR_ALLOW_EVENTS},
+        {"Subject", SIP_HDR_SUBJECT},
+        {"s", SIP_HDR_SUBJECT},
+        {"Refer-To", SIP_HDR_REFER_TO},
+        {"r", SIP_HDR_REFER_TO},
+        {"Referred-By", SIP_HDR_REFERRED_BY},
+        {"b", SIP_HDR_REFERRED_BY},
+        {"Session-Expires", SIP_HDR_SESSION_EXPIRES},
+        {"x", SIP_HDR_SESSION_EXPIRES},
+        {"Accept-Contact", SIP_HDR_ACCEPT_CONTACT},
+        {"a", SIP_HDR_ACCEPT_CONTACT},
+        {"Reject-Contact", SIP_HDR_REJECT_CONTACT},
+        {"j", SIP_HDR_REJECT_CONTACT},
+        {"Request-Disposition", SIP_HDR_REQUEST_DISPOSITION},
+        {"d", SIP_HDR_REQUEST_DISPOSITION},
+        {"Identity", SIP_HDR_IDENTITY},
+        {"y", SIP_HDR_IDENTITY},
+        {"Identity-Info", SIP_HDR_IDENTITY_INFO},
+        {"n", SIP_HDR_IDENTITY_INFO},
+        {"Warning", SIP_HDR_WARNING},
+        {"User-Agent", SIP_HDR_USER_AGENT},
+        {"Server", SIP_HDR_SERVER},
+        {"Authorization", SIP_HDR_AUTHORIZATION},
         {"Proxy-Authorization", SIP_HDR_PROXY_AUTHORIZATION},
         {"WWW-Authenticate", SIP_HDR_WWW_AUTHENTICATE},
         {"Proxy-Authenticate", SIP_HDR_PROXY_AUTHENTICATE},
         {"Subscription-State", SIP_HDR_SUBSCRIPTION_STATE},
-        {"X-Via", SIP_HDR_OTHER}, {"Vias", SIP_HDR_OTHER}, {"z", SIP_HDR_OTHER},
-        {"g", SIP_HDR_OTHER}, {"", SIP_HDR_OTHER}, {"Contact-", SIP_HDR_OTHER},
-        {"Call-IE", SIP_HDR_OTHER}, {"Content-Lengtx", SIP_HDR_OTHER},
+        {"X-Via", SIP_HDR_OTHER},
+        {"Vias", SIP_HDR_OTHER},
+        {"z", SIP_HDR_OTHER},
+        {"g", SIP_HDR_OTHER},
+        {"", SIP_HDR_OTHER},
+        {"Contact-", SIP_HDR_OTHER},
+        {"Call-IE", SIP_HDR_OTHER},
+        {"Content-Lengtx", SIP_HDR_OTHER},
     };
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(t); i++) {
         if (sip_hdr_id(t[i].name, strlen(t[i].name)) != t[i].id)
@@ -251,19 +291,25 @@ static void test_limits(void **state)
     /* header count */
     l.max_headers = 3;
     assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", &l), 0);
-    assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", &l),
-                     FEDGE_ESIP_HDR_COUNT);
+    assert_int_equal(
+        parse_lim("OPTIONS sip:a@b SIP/2.0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", &l),
+        FEDGE_ESIP_HDR_COUNT);
     /* line length, folded lines counted together */
     sip_limits_default(&l);
     l.max_line_len = 30;
-    assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nX: 123456789012345678901234567\r\n\r\n", &l), 0);
-    assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nX: 1234567890123456789012345678\r\n\r\n", &l),
-                     FEDGE_ESIP_LINE_LEN);
-    assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nX: 1234567890\r\n 1234567890123456\r\n\r\n", &l),
-                     FEDGE_ESIP_LINE_LEN);
+    assert_int_equal(
+        parse_lim("OPTIONS sip:a@b SIP/2.0\r\nX: 123456789012345678901234567\r\n\r\n", &l), 0);
+    assert_int_equal(
+        parse_lim("OPTIONS sip:a@b SIP/2.0\r\nX: 1234567890123456789012345678\r\n\r\n", &l),
+        FEDGE_ESIP_LINE_LEN);
+    assert_int_equal(
+        parse_lim("OPTIONS sip:a@b SIP/2.0\r\nX: 1234567890\r\n 1234567890123456\r\n\r\n", &l),
+        FEDGE_ESIP_LINE_LEN);
     /* the start line counts too */
-    assert_int_equal(parse_lim("OPTIONS sip:a@b;x=123456 SIP/2.0\r\n\r\n", &l), FEDGE_ESIP_LINE_LEN);
-    assert_int_equal(parse_lim("SIP/2.0 200 OK OK OK OK OK OK OK\r\n\r\n", &l), FEDGE_ESIP_LINE_LEN);
+    assert_int_equal(parse_lim("OPTIONS sip:a@b;x=123456 SIP/2.0\r\n\r\n", &l),
+                     FEDGE_ESIP_LINE_LEN);
+    assert_int_equal(parse_lim("SIP/2.0 200 OK OK OK OK OK OK OK\r\n\r\n", &l),
+                     FEDGE_ESIP_LINE_LEN);
     /* a 60 KiB header line with the defaults */
     int n = sprintf(buf, "OPTIONS sip:a@b SIP/2.0\r\nX: ");
     memset(buf + n, 'a', 60 * 1024);
@@ -280,20 +326,27 @@ static void test_limits(void **state)
     /* message size */
     sip_limits_default(&l);
     l.max_message_size = 38;
-    assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nA: 1\r\nB: 2\r\n\r\n", &l), FEDGE_ESIP_TOO_BIG);
+    assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nA: 1\r\nB: 2\r\n\r\n", &l),
+                     FEDGE_ESIP_TOO_BIG);
     /* Via count over several headers */
     sip_limits_default(&l);
     l.max_vias = 3;
     assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP a, SIP/2.0/TCP b\r\n"
-                               "v: SIP/2.0/TCP c\r\n\r\n", &l), 0);
+                               "v: SIP/2.0/TCP c\r\n\r\n",
+                               &l),
+                     0);
     assert_int_equal(g_m.nvias, 3);
     assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP a, SIP/2.0/TCP b\r\n"
-                               "v: SIP/2.0/TCP c, SIP/2.0/TCP d\r\n\r\n", &l), FEDGE_ESIP_VIA_COUNT);
+                               "v: SIP/2.0/TCP c, SIP/2.0/TCP d\r\n\r\n",
+                               &l),
+                     FEDGE_ESIP_VIA_COUNT);
     /* a comma inside a quoted Via parameter does not count */
-    assert_int_equal(parse_lim("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP a;x=\"1,2,3,4\"\r\n\r\n", &l), 0);
+    assert_int_equal(
+        parse_lim("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP a;x=\"1,2,3,4\"\r\n\r\n", &l), 0);
     assert_int_equal(g_m.nvias, 1);
     assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia:\r\n\r\n"), FEDGE_ESIP_VIA);
-    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP a,,\r\n\r\n"), FEDGE_ESIP_VIA);
+    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP a,,\r\n\r\n"),
+                     FEDGE_ESIP_VIA);
     /* the header table's hard capacity */
     sip_limits_default(&l);
     l.max_headers = 100000;
@@ -310,7 +363,9 @@ static void test_content_length_and_body(void **state)
     assert_int_equal(parse_str("MESSAGE sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello"), 0);
     assert_int_equal(g_m.content_length, 5);
     assert_slice(g_m.body, "hello");
-    assert_int_equal(parse_str("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello"), 0);
+    assert_int_equal(
+        parse_str("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello"),
+        0);
     assert_int_equal(parse_str("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 9999\r\n\r\nhello"),
                      FEDGE_ESIP_BODY_LEN);
     assert_int_equal(parse_str("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: -999\r\n\r\n"),
@@ -319,7 +374,8 @@ static void test_content_length_and_body(void **state)
                      FEDGE_ESIP_BAD_CLEN);
     assert_int_equal(parse_str("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 5x\r\n\r\nhello"),
                      FEDGE_ESIP_BAD_CLEN);
-    assert_int_equal(parse_str("MESSAGE sip:a@b SIP/2.0\r\nContent-Length:\r\n\r\n"), FEDGE_ESIP_BAD_CLEN);
+    assert_int_equal(parse_str("MESSAGE sip:a@b SIP/2.0\r\nContent-Length:\r\n\r\n"),
+                     FEDGE_ESIP_BAD_CLEN);
     assert_int_equal(parse_str("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 0\r\nl: 5\r\n\r\nhello"),
                      FEDGE_ESIP_CLEN_MISMATCH);
     /* RFC 3261 18.3: datagram bytes beyond the body are not the message */
@@ -335,7 +391,8 @@ static void test_iterate_values(void **state)
 {
     (void)state;
     const char *m = "OPTIONS sip:a@b SIP/2.0\r\n"
-                    "Route: <sip:p1.example.com;lr>,<sip:p2.example.com;lr> ,\r\n \"A, B\" <sip:p3@x;a=\"1,2\">\r\n"
+                    "Route: <sip:p1.example.com;lr>,<sip:p2.example.com;lr> ,\r\n \"A, B\" "
+                    "<sip:p3@x;a=\"1,2\">\r\n"
                     "Supported:\r\n"
                     "Route: <sip:p4,x@y>\r\n"
                     "Supported: timer , 100rel\r\n"
@@ -385,7 +442,8 @@ static void test_split_values(void **state)
 {
     (void)state;
     fedge_str_t out[4];
-    assert_int_equal(sip_split_values(FEDGE_STR_LIT("a, \"b,\\\",c\" <d,e>;x=\",\" ,f"), out, 4), 3);
+    assert_int_equal(sip_split_values(FEDGE_STR_LIT("a, \"b,\\\",c\" <d,e>;x=\",\" ,f"), out, 4),
+                     3);
     assert_slice(out[0], "a");
     assert_slice(out[1], "\"b,\\\",c\" <d,e>;x=\",\"");
     assert_slice(out[2], "f");
@@ -404,16 +462,17 @@ static void test_split_values(void **state)
 static void test_accessors(void **state)
 {
     (void)state;
-    const char *m = "INVITE sips:bob@example.org;transport=tls SIP/2.0\r\n"
-                    "v: SIP/2.0/TLS a.example.com:5061;branch=z9hG4bKtop, SIP/2.0/TLS b.example.com\r\n"
-                    "Max-Forwards: 0068\r\n"
-                    "f: \"A\" <sip:alice@example.com>;tag=f1\r\n"
-                    "t: sip:bob@example.org;tag=t2\r\n"
-                    "i: abc.123@[2001:db8::1]\r\n"
-                    "CSeq:\r\n 0009\r\n  INVITE\r\n"
-                    "m: <sip:alice@192.0.2.1:5061;transport=tls>;expires=60;q=0.5, <sip:x@y>\r\n"
-                    "Expires: 0300\r\n"
-                    "l: 0\r\n\r\n";
+    const char *m =
+        "INVITE sips:bob@example.org;transport=tls SIP/2.0\r\n"
+        "v: SIP/2.0/TLS a.example.com:5061;branch=z9hG4bKtop, SIP/2.0/TLS b.example.com\r\n"
+        "Max-Forwards: 0068\r\n"
+        "f: \"A\" <sip:alice@example.com>;tag=f1\r\n"
+        "t: sip:bob@example.org;tag=t2\r\n"
+        "i: abc.123@[2001:db8::1]\r\n"
+        "CSeq:\r\n 0009\r\n  INVITE\r\n"
+        "m: <sip:alice@192.0.2.1:5061;transport=tls>;expires=60;q=0.5, <sip:x@y>\r\n"
+        "Expires: 0300\r\n"
+        "l: 0\r\n\r\n";
     assert_int_equal(parse_str(m), 0);
     const sip_uri_t *u;
     assert_int_equal(sip_msg_ruri(&g_m, &u), 0);
@@ -476,11 +535,11 @@ static void test_accessor_absent_and_errors(void **state)
     assert_int_equal(sip_msg_expires(&g_m, &e), FEDGE_ENOENT);
     assert_int_equal(sip_msg_check(&g_m), FEDGE_ESIP_NO_VIA);
 
-#define BAD(h, call, err)                                                       \
-    do {                                                                       \
-        assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\n" h "\r\n\r\n"), 0); \
-        assert_int_equal(call, err);                                           \
-        assert_int_equal(call, err); /* cached error */                        \
+#define BAD(h, call, err)                                                                          \
+    do {                                                                                           \
+        assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\n" h "\r\n\r\n"), 0);                \
+        assert_int_equal(call, err);                                                               \
+        assert_int_equal(call, err); /* cached error */                                            \
     } while (0)
     BAD("Via: SIP/2.0/TCP", sip_msg_via(&g_m, &v), FEDGE_ESIP_VIA);
     BAD("From: <sip:a@b", sip_msg_from(&g_m, &na), FEDGE_ESIP_FROM);
@@ -515,8 +574,10 @@ static void test_accessor_absent_and_errors(void **state)
     BAD("Expires: 1.5", sip_msg_expires(&g_m, &e), FEDGE_ESIP_EXPIRES);
 #undef BAD
     /* the largest values that are still fine */
-    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nCSeq: 2147483647 OPTIONS\r\nMax-Forwards: 255\r\n"
-                               "Expires: 4294967295\r\n\r\n"), 0);
+    assert_int_equal(
+        parse_str("OPTIONS sip:a@b SIP/2.0\r\nCSeq: 2147483647 OPTIONS\r\nMax-Forwards: 255\r\n"
+                  "Expires: 4294967295\r\n\r\n"),
+        0);
     assert_int_equal(sip_msg_cseq(&g_m, &cs), 0);
     assert_int_equal(cs->seq, 2147483647u);
     assert_int_equal(sip_msg_max_forwards(&g_m, &mf), 0);
@@ -542,7 +603,8 @@ static void test_ruri_rules(void **state)
     const sip_uri_t *u;
     assert_int_equal(parse_str("OPTIONS <sip:user@example.com> SIP/2.0\r\n\r\n"), 0);
     assert_int_equal(sip_msg_ruri(&g_m, &u), FEDGE_ESIP_URI);
-    assert_int_equal(parse_str("OPTIONS sip:user@example.com?Route=%3Csip:example.com%3E SIP/2.0\r\n\r\n"), 0);
+    assert_int_equal(
+        parse_str("OPTIONS sip:user@example.com?Route=%3Csip:example.com%3E SIP/2.0\r\n\r\n"), 0);
     assert_int_equal(sip_msg_ruri(&g_m, &u), FEDGE_ESIP_URI);
     assert_int_equal(parse_str("OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0\r\n\r\n"), 0);
     assert_int_equal(sip_msg_ruri(&g_m, &u), 0);
@@ -560,20 +622,26 @@ static void test_check(void **state)
     /* CSeq method must equal the method, case-sensitively */
     assert_int_equal(parse_str(REQ_HEAD("OPTIONS", "sip:a@b") "CSeq: 1 INVITE\r\n\r\n"), 0);
     assert_int_equal(sip_msg_check(&g_m), FEDGE_ESIP_DUP_HEADER);
-    const char *mm = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n"
-                     "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 8 options\r\n\r\n";
+    const char *mm =
+        "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n"
+        "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 8 options\r\n\r\n";
     assert_int_equal(parse_str(mm), 0);
     assert_int_equal(sip_msg_check(&g_m), FEDGE_ESIP_CSEQ_METHOD);
     /* missing headers, in the documented order */
     assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h\r\n\r\n"), 0);
     assert_int_equal(sip_msg_check(&g_m), FEDGE_ESIP_FROM);
-    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h\r\nFrom: <sip:a@b>\r\n\r\n"), 0);
+    assert_int_equal(
+        parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h\r\nFrom: <sip:a@b>\r\n\r\n"), 0);
     assert_int_equal(sip_msg_check(&g_m), FEDGE_ESIP_TO);
-    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h\r\nFrom: <sip:a@b>\r\n"
-                               "To: <sip:a@b>\r\n\r\n"), 0);
+    assert_int_equal(
+        parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h\r\nFrom: <sip:a@b>\r\n"
+                  "To: <sip:a@b>\r\n\r\n"),
+        0);
     assert_int_equal(sip_msg_check(&g_m), FEDGE_ESIP_CALL_ID);
-    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h\r\nFrom: <sip:a@b>\r\n"
-                               "To: <sip:a@b>\r\nCall-ID: x\r\n\r\n"), 0);
+    assert_int_equal(
+        parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h\r\nFrom: <sip:a@b>\r\n"
+                  "To: <sip:a@b>\r\nCall-ID: x\r\n\r\n"),
+        0);
     assert_int_equal(sip_msg_check(&g_m), FEDGE_ESIP_CSEQ);
     /* duplicates, also hidden behind whitespace or compact forms */
     assert_int_equal(parse_str(REQ("To : <sip:bob@example.org>;tag=\r\n")), 0);
@@ -588,8 +656,11 @@ static void test_check(void **state)
     assert_int_equal(parse_str(REQ_HEAD("OPTIONS", "sip:a@b") "\r\n"), 0);
     assert_int_equal(sip_msg_check(&g_m), 0);
     /* a response needs no Request-URI or Max-Forwards */
-    assert_int_equal(parse_str("SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                               "To: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 8 INVITE\r\n\r\n"), 0);
+    assert_int_equal(
+        parse_str(
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+            "To: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 8 INVITE\r\n\r\n"),
+        0);
     assert_int_equal(sip_msg_check(&g_m), 0);
     /* the Via count is looked at again with the limits of m */
     sip_limits_t l;
@@ -638,7 +709,8 @@ static void test_rfc4475_wsinv(void **state)
     const char *m =
         "INVITE sip:vivekg@chair-dnrc.example.com;unknownparam SIP/2.0\r\n"
         "TO :\r\n sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n\r\n"
-        "from   : \"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8\r\n"
+        "from   : \"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = "
+        "98asjd8\r\n"
         "MaX-fOrWaRdS: 0068\r\n"
         "Call-ID: wsinv.ndaksdj@192.0.2.1\r\n"
         "Content-Length   : 3\r\n"
@@ -651,7 +723,8 @@ static void test_rfc4475_wsinv(void **state)
         "Route:\r\n <sip:services.example.com;lr;unknownwith=value;unknown-no-value>\r\n"
         "v:  SIP  / 2.0  / TCP     spindle.example.com   ;\r\n  branch  =   z9hG4bK9ikj8  ,\r\n"
         " SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n z9hG4bK30239\r\n"
-        "m:\"Quoted string \\\"\\\"\" <sip:jdrosen@example.com> ; newparam =\r\n      newvalue ;\r\n"
+        "m:\"Quoted string \\\"\\\"\" <sip:jdrosen@example.com> ; newparam =\r\n      newvalue "
+        ";\r\n"
         "  secondparam ; q = 0.33\r\n"
         "\r\n"
         "v=0";

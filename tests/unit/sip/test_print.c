@@ -6,7 +6,8 @@ static char OUT[8192];
 static size_t OLEN;
 
 static const char MSG[] = "INVITE sip:bob@example.org SIP/2.0\r\n"
-                          "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS ua.example.com;branch=z9hG4bKua\r\n"
+                          "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS "
+                          "ua.example.com;branch=z9hG4bKua\r\n"
                           "Route: <sip:edge.example.com;lr>,<sip:core.example.org;lr>\r\n"
                           "Max-Forwards: 70\r\n"
                           "f: \"A, B\" <sip:alice@example.com>;tag=f1\r\n"
@@ -23,10 +24,10 @@ static void parse_msg(void)
     assert_int_equal(sip_parse(MSG, sizeof(MSG) - 1, NULL, &g_m), 0);
 }
 
-#define OUT_IS(lit)                                                              \
-    do {                                                                         \
-        OUT[OLEN] = 0;                                                           \
-        assert_string_equal(OUT, lit);                                           \
+#define OUT_IS(lit)                                                                                \
+    do {                                                                                           \
+        OUT[OLEN] = 0;                                                                             \
+        assert_string_equal(OUT, lit);                                                             \
     } while (0)
 
 static void test_verbatim_roundtrip(void **state)
@@ -52,7 +53,8 @@ static void test_proxy_edits(void **state)
     parse_msg();
     /* push Via, pop Route, decrement Max-Forwards, add Record-Route */
     sip_edit_t e[] = {
-        {SIP_EDIT_INSERT_BEFORE, 0, FEDGE_STR_LIT("Via: SIP/2.0/TLS edge.example.com;branch=z9hG4bKe1")},
+        {SIP_EDIT_INSERT_BEFORE, 0,
+         FEDGE_STR_LIT("Via: SIP/2.0/TLS edge.example.com;branch=z9hG4bKe1")},
         {SIP_EDIT_DELETE_FIRST_VALUE, 1, {0}},
         {SIP_EDIT_REPLACE_VALUE, 2, FEDGE_STR_LIT("69")},
         {SIP_EDIT_INSERT_BEFORE, 0, FEDGE_STR_LIT("Record-Route: <sip:edge.example.com;lr>")},
@@ -61,7 +63,8 @@ static void test_proxy_edits(void **state)
     OUT_IS("INVITE sip:bob@example.org SIP/2.0\r\n"
            "Via: SIP/2.0/TLS edge.example.com;branch=z9hG4bKe1\r\n"
            "Record-Route: <sip:edge.example.com;lr>\r\n"
-           "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS ua.example.com;branch=z9hG4bKua\r\n"
+           "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS "
+           "ua.example.com;branch=z9hG4bKua\r\n"
            "Route: <sip:core.example.org;lr>\r\n"
            "Max-Forwards: 69\r\n"
            "f: \"A, B\" <sip:alice@example.com>;tag=f1\r\n"
@@ -85,13 +88,15 @@ static void test_pop_values(void **state)
     sip_edit_t e1[] = {{SIP_EDIT_DELETE_FIRST_VALUE, 0, {0}}};
     assert_int_equal(sip_print(&g_m, NULL, e1, 1, OUT, sizeof(OUT), &OLEN), 0);
     assert_non_null(strstr(OUT, "\r\nVia: SIP/2.0/TLS ua.example.com;branch=z9hG4bKua\r\nRoute:"));
-    sip_edit_t e2[] = {{SIP_EDIT_DELETE_FIRST_VALUE, 0, {0}}, {SIP_EDIT_DELETE_FIRST_VALUE, 0, {0}}};
+    sip_edit_t e2[] = {{SIP_EDIT_DELETE_FIRST_VALUE, 0, {0}},
+                       {SIP_EDIT_DELETE_FIRST_VALUE, 0, {0}}};
     assert_int_equal(sip_print(&g_m, NULL, e2, 2, OUT, sizeof(OUT), &OLEN), 0);
     OUT[OLEN] = 0;
     assert_null(strstr(OUT, "Via:"));
     assert_non_null(strstr(OUT, "SIP/2.0\r\nRoute:"));
     /* a value holding a quoted comma is popped whole */
-    assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nContact: \"x, y\" <sip:a@b>, <sip:c@d>\r\n\r\n"), 0);
+    assert_int_equal(
+        parse_str("OPTIONS sip:a@b SIP/2.0\r\nContact: \"x, y\" <sip:a@b>, <sip:c@d>\r\n\r\n"), 0);
     sip_edit_t e3[] = {{SIP_EDIT_DELETE_FIRST_VALUE, 0, {0}}};
     assert_int_equal(sip_print(&g_m, NULL, e3, 1, OUT, sizeof(OUT), &OLEN), 0);
     OUT_IS("OPTIONS sip:a@b SIP/2.0\r\nContact: <sip:c@d>\r\n\r\n");
@@ -108,12 +113,14 @@ static void test_combined_edits_one_header(void **state)
         {SIP_EDIT_INSERT_BEFORE, 2, FEDGE_STR_LIT("X-B: 2")},
         {SIP_EDIT_DELETE, 2, {0}},
         {SIP_EDIT_INSERT_BEFORE, g_m.nhdrs, FEDGE_STR_LIT("X-Last: z")},
-        {SIP_EDIT_REPLACE_VALUE, 1, FEDGE_STR_LIT("<sip:x.example.com;lr>, <sip:y.example.com;lr>")},
+        {SIP_EDIT_REPLACE_VALUE, 1,
+         FEDGE_STR_LIT("<sip:x.example.com;lr>, <sip:y.example.com;lr>")},
         {SIP_EDIT_DELETE_FIRST_VALUE, 1, {0}},
     };
     assert_int_equal(sip_print(&g_m, NULL, e, FEDGE_ARRAY_LEN(e), OUT, sizeof(OUT), &OLEN), 0);
     OUT_IS("INVITE sip:bob@example.org SIP/2.0\r\n"
-           "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS ua.example.com;branch=z9hG4bKua\r\n"
+           "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS "
+           "ua.example.com;branch=z9hG4bKua\r\n"
            "Route: <sip:y.example.com;lr>\r\n"
            "X-A: 1\r\n"
            "X-B: 2\r\n"
@@ -152,7 +159,8 @@ static void test_build_response(void **state)
     parse_msg();
     assert_int_equal(sip_build_response(&g_m, 180, NULL, "t9", NULL, OUT, sizeof(OUT), &OLEN), 0);
     OUT_IS("SIP/2.0 180 Ringing\r\n"
-           "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS ua.example.com;branch=z9hG4bKua\r\n"
+           "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS "
+           "ua.example.com;branch=z9hG4bKua\r\n"
            "f: \"A, B\" <sip:alice@example.com>;tag=f1\r\n"
            "To :\r\n <sip:bob@example.org>;tag=t9\r\n"
            "i: c1@example.com\r\n"
@@ -164,10 +172,13 @@ static void test_build_response(void **state)
     assert_int_equal(sip_msg_check(&r), 0);
     assert_int_equal(r.status, 180);
     /* 100 gets no tag; extra lines and a reason of our own */
-    assert_int_equal(sip_build_response(&g_m, 100, "Trying hard", "t9", "Server: fedge\r\nWarning: 399 edge \"x\"\r\n",
-                                        OUT, sizeof(OUT), &OLEN), 0);
+    assert_int_equal(sip_build_response(&g_m, 100, "Trying hard", "t9",
+                                        "Server: fedge\r\nWarning: 399 edge \"x\"\r\n", OUT,
+                                        sizeof(OUT), &OLEN),
+                     0);
     OUT_IS("SIP/2.0 100 Trying hard\r\n"
-           "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS ua.example.com;branch=z9hG4bKua\r\n"
+           "Via: SIP/2.0/TLS p1.example.com;branch=z9hG4bKp1 , SIP/2.0/TLS "
+           "ua.example.com;branch=z9hG4bKua\r\n"
            "f: \"A, B\" <sip:alice@example.com>;tag=f1\r\n"
            "To :\r\n <sip:bob@example.org>\r\n"
            "i: c1@example.com\r\n"
@@ -177,11 +188,15 @@ static void test_build_response(void **state)
            "Content-Length: 0\r\n"
            "\r\n");
     /* a To that has a tag keeps it */
-    assert_int_equal(parse_str(REQ_HEAD("BYE", "sip:bob@example.org")
-                               "Via: SIP/2.0/TLS second.example.com\r\n"
-                               "l: 0\r\n\r\n"), 0);
-    assert_int_equal(parse_str("BYE sip:b@example.org SIP/2.0\r\nVia: SIP/2.0/TLS a;branch=z9hG4bK1\r\n"
-                               "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 BYE\r\n\r\n"), 0);
+    assert_int_equal(
+        parse_str(REQ_HEAD("BYE", "sip:bob@example.org") "Via: SIP/2.0/TLS second.example.com\r\n"
+                                                         "l: 0\r\n\r\n"),
+        0);
+    assert_int_equal(
+        parse_str(
+            "BYE sip:b@example.org SIP/2.0\r\nVia: SIP/2.0/TLS a;branch=z9hG4bK1\r\n"
+            "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 BYE\r\n\r\n"),
+        0);
     assert_int_equal(sip_build_response(&g_m, 481, NULL, "new", NULL, OUT, sizeof(OUT), &OLEN), 0);
     OUT_IS("SIP/2.0 481 Call/Transaction Does Not Exist\r\n"
            "Via: SIP/2.0/TLS a;branch=z9hG4bK1\r\n"
@@ -192,9 +207,11 @@ static void test_build_response(void **state)
            "Content-Length: 0\r\n\r\n");
     /* errors */
     assert_int_equal(sip_build_response(&g_m, 200, NULL, NULL, NULL, OUT, 20, &OLEN), FEDGE_ENOSPC);
-    assert_int_equal(sip_build_response(&g_m, 99, NULL, NULL, NULL, OUT, sizeof(OUT), &OLEN), FEDGE_EINVAL);
+    assert_int_equal(sip_build_response(&g_m, 99, NULL, NULL, NULL, OUT, sizeof(OUT), &OLEN),
+                     FEDGE_EINVAL);
     assert_int_equal(parse_str("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h\r\n\r\n"), 0);
-    assert_int_equal(sip_build_response(&g_m, 400, NULL, NULL, NULL, OUT, sizeof(OUT), &OLEN), FEDGE_ESIP_TO);
+    assert_int_equal(sip_build_response(&g_m, 400, NULL, NULL, NULL, OUT, sizeof(OUT), &OLEN),
+                     FEDGE_ESIP_TO);
 }
 
 static void test_reason_phrases(void **state)

@@ -12,7 +12,9 @@ static int up(const char *s)
 static void test_sip_full(void **state)
 {
     (void)state;
-    assert_int_equal(up("sip:alice:secretword@atlanta.com:5061;transport=tcp;lr;maddr=239.255.255.1;ttl=15;user=phone;method=INVITE;x?subject=project%20x&priority=urgent"), 0);
+    assert_int_equal(up("sip:alice:secretword@atlanta.com:5061;transport=tcp;lr;maddr=239.255.255."
+                        "1;ttl=15;user=phone;method=INVITE;x?subject=project%20x&priority=urgent"),
+                     0);
     assert_int_equal(U.scheme, SIP_URI_SIP);
     assert_slice(U.scheme_str, "sip");
     assert_slice(U.user, "alice");
@@ -22,7 +24,8 @@ static void test_sip_full(void **state)
     assert_int_equal(U.host_kind, SIP_HOST_NAME);
     assert_true(U.has_port);
     assert_int_equal(U.port, 5061);
-    assert_slice(U.params, ";transport=tcp;lr;maddr=239.255.255.1;ttl=15;user=phone;method=INVITE;x");
+    assert_slice(U.params,
+                 ";transport=tcp;lr;maddr=239.255.255.1;ttl=15;user=phone;method=INVITE;x");
     assert_slice(U.headers, "subject=project%20x&priority=urgent");
     assert_slice(U.transport, "tcp");
     assert_slice(U.maddr, "239.255.255.1");
@@ -30,7 +33,8 @@ static void test_sip_full(void **state)
     assert_slice(U.user_param, "phone");
     assert_slice(U.method, "INVITE");
     assert_true(U.lr);
-    assert_slice(U.raw, "sip:alice:secretword@atlanta.com:5061;transport=tcp;lr;maddr=239.255.255.1;ttl=15;user=phone;method=INVITE;x?subject=project%20x&priority=urgent");
+    assert_slice(U.raw, "sip:alice:secretword@atlanta.com:5061;transport=tcp;lr;maddr=239.255.255."
+                        "1;ttl=15;user=phone;method=INVITE;x?subject=project%20x&priority=urgent");
 }
 
 static void test_sip_minimal_and_case(void **state)
@@ -62,7 +66,9 @@ static void test_sip_unusual_valid(void **state)
 {
     (void)state;
     /* RFC 4475 3.1.1.2: every user-unreserved and password character */
-    assert_int_equal(up("sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com"), 0);
+    assert_int_equal(up("sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/"
+                        ";;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com"),
+                     0);
     assert_slice(U.user, "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*");
     assert_slice(U.password, "&it+has=1,weird!*pas$wo~d_too.(doesn't-it)");
     assert_slice(U.host, "example.com");
@@ -95,9 +101,16 @@ static void test_hosts(void **state)
     assert_slice(U.host, "192.0.2.1");
     /* RFC 5118 */
     const char *v6[] = {
-        "sip:[2001:db8::10]", "sip:[2001:db8::10]:5070", "sip:[2001:db8::10:5070]",
-        "sip:user@[2001:db8:0:0:1:0:0:1]", "sip:[::ffff:192.0.2.10]", "sip:[::1]", "sip:[::]",
-        "sip:[2001:DB8::9:1];maddr=[2001:db8::1]", "sip:[1:2:3:4:5:6:7:8]", "sip:[1::]",
+        "sip:[2001:db8::10]",
+        "sip:[2001:db8::10]:5070",
+        "sip:[2001:db8::10:5070]",
+        "sip:user@[2001:db8:0:0:1:0:0:1]",
+        "sip:[::ffff:192.0.2.10]",
+        "sip:[::1]",
+        "sip:[::]",
+        "sip:[2001:DB8::9:1];maddr=[2001:db8::1]",
+        "sip:[1:2:3:4:5:6:7:8]",
+        "sip:[1::]",
         "sip:[1:2:3:4:5:6:192.0.2.1]",
     };
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(v6); i++) {
@@ -109,15 +122,51 @@ static void test_hosts(void **state)
     assert_slice(U.host, "[2001:db8::10]");
     assert_int_equal(U.port, 5070);
     const char *bad[] = {
-        "sip:2001:db8::10", "sip:[2001:db8:::1]", "sip:[2001:db8::1::2]", "sip:[1:2:3:4:5:6:7:8:9]",
-        "sip:[1:2:3:4:5:6:7]", "sip:[12345::1]", "sip:[2001:db8::g]", "sip:[2001:db8::1",
-        "sip:[]", "sip:[::1]x", "sip:[1:2:3:4:5:6:7:192.0.2.1]", "sip:[:1:2::3]", "sip:[1::2:]",
+        "sip:2001:db8::10",
+        "sip:[2001:db8:::1]",
+        "sip:[2001:db8::1::2]",
+        "sip:[1:2:3:4:5:6:7:8:9]",
+        "sip:[1:2:3:4:5:6:7]",
+        "sip:[12345::1]",
+        "sip:[2001:db8::g]",
+        "sip:[2001:db8::1",
+        "sip:[]",
+        "sip:[::1]x",
+        "sip:[1:2:3:4:5:6:7:192.0.2.1]",
+        "sip:[:1:2::3]",
+        "sip:[1::2:]",
         "sip:[::1%25eth0]",
-        "sip:192.0.2.256", "sip:1.2.3", "sip:1.2.3.4.5", "sip:1..2.3", "sip:user@",
-        "sip:-bad.example.com", "sip:bad-.example.com", "sip:a..b", "sip:a.b.1com", "sip:under_score.com",
-        "sip:", "sip:@h", "sip:h:", "sip:h:65536", "sip:h:5o60", "sip:h:123456", "sip:h:-1",
-        "sip:h;", "sip:h;=x", "sip:h;x=", "sip:h?", "sip:h?a", "sip:h?=b", "sip:h?a=b&", "sip:h x",
-        "sip:a b@h", "sip:u%4@h", "sip:u%zz@h", "sip:u:p:q@h", "sip:u@h@i", "sip:h;a=\"b\"",
+        "sip:192.0.2.256",
+        "sip:1.2.3",
+        "sip:1.2.3.4.5",
+        "sip:1..2.3",
+        "sip:user@",
+        "sip:-bad.example.com",
+        "sip:bad-.example.com",
+        "sip:a..b",
+        "sip:a.b.1com",
+        "sip:under_score.com",
+        "sip:",
+        "sip:@h",
+        "sip:h:",
+        "sip:h:65536",
+        "sip:h:5o60",
+        "sip:h:123456",
+        "sip:h:-1",
+        "sip:h;",
+        "sip:h;=x",
+        "sip:h;x=",
+        "sip:h?",
+        "sip:h?a",
+        "sip:h?=b",
+        "sip:h?a=b&",
+        "sip:h x",
+        "sip:a b@h",
+        "sip:u%4@h",
+        "sip:u%zz@h",
+        "sip:u:p:q@h",
+        "sip:u@h@i",
+        "sip:h;a=\"b\"",
     };
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(bad); i++) {
         if (up(bad[i]) != FEDGE_ESIP_URI)
@@ -231,8 +280,10 @@ static void test_equal_rfc3261(void **state)
     assert_false(eq("tel:+12015550123", "tel:+12015550124"));
     /* a repeated parameter is compared occurrence by occurrence: equality
      * stays reflexive and symmetric */
-    assert_true(eq("tel:+1;phone-context=a.com;phone-context=b.com", "tel:+1;phone-context=a.com;phone-context=b.com"));
-    assert_false(eq("tel:+1;phone-context=a.com;phone-context=b.com", "tel:+1;phone-context=b.com;phone-context=a.com"));
+    assert_true(eq("tel:+1;phone-context=a.com;phone-context=b.com",
+                   "tel:+1;phone-context=a.com;phone-context=b.com"));
+    assert_false(eq("tel:+1;phone-context=a.com;phone-context=b.com",
+                    "tel:+1;phone-context=b.com;phone-context=a.com"));
     assert_true(eq("sip:h;x=1;x=2", "sip:h;x=1;x=2"));
     assert_true(eq("sip:h;x=1;x=2", "sip:h;x=1"));
     assert_false(eq("sip:h;x=1;x=2", "sip:h;x=2"));
@@ -244,12 +295,9 @@ static void test_equal_rfc3261(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sip_full),
-        cmocka_unit_test(test_sip_minimal_and_case),
-        cmocka_unit_test(test_sip_unusual_valid),
-        cmocka_unit_test(test_hosts),
-        cmocka_unit_test(test_tel_and_other),
-        cmocka_unit_test(test_param_get),
+        cmocka_unit_test(test_sip_full),          cmocka_unit_test(test_sip_minimal_and_case),
+        cmocka_unit_test(test_sip_unusual_valid), cmocka_unit_test(test_hosts),
+        cmocka_unit_test(test_tel_and_other),     cmocka_unit_test(test_param_get),
         cmocka_unit_test(test_equal_rfc3261),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,7 +12,10 @@ static int vp(const char *s)
 static void test_basic(void **state)
 {
     (void)state;
-    assert_int_equal(vp("SIP/2.0/TLS edge.example.com:5061;branch=z9hG4bK776asdhds;received=192.0.2.1;rport=5062;alias"), 0);
+    assert_int_equal(
+        vp("SIP/2.0/TLS "
+           "edge.example.com:5061;branch=z9hG4bK776asdhds;received=192.0.2.1;rport=5062;alias"),
+        0);
     assert_slice(V.proto_name, "SIP");
     assert_slice(V.proto_version, "2.0");
     assert_slice(V.transport, "TLS");
@@ -26,7 +29,9 @@ static void test_basic(void **state)
     assert_int_equal(V.rport, 5062);
     assert_true(V.has_alias);
     assert_slice(V.params, ";branch=z9hG4bK776asdhds;received=192.0.2.1;rport=5062;alias");
-    assert_slice(V.raw, "SIP/2.0/TLS edge.example.com:5061;branch=z9hG4bK776asdhds;received=192.0.2.1;rport=5062;alias");
+    assert_slice(
+        V.raw, "SIP/2.0/TLS "
+               "edge.example.com:5061;branch=z9hG4bK776asdhds;received=192.0.2.1;rport=5062;alias");
 }
 
 static void test_minimal_and_absent(void **state)
@@ -53,12 +58,14 @@ static void test_minimal_and_absent(void **state)
 static void test_lws_everywhere(void **state)
 {
     (void)state;
-    assert_int_equal(vp("  SIP  / 2.0  / TCP     spindle.example.com   ;\r\n  branch  =   z9hG4bK9ikj8  "), 0);
+    assert_int_equal(
+        vp("  SIP  / 2.0  / TCP     spindle.example.com   ;\r\n  branch  =   z9hG4bK9ikj8  "), 0);
     assert_slice(V.transport, "TCP");
     assert_slice(V.host, "spindle.example.com");
     assert_slice(V.branch, "z9hG4bK9ikj8");
     assert_slice(V.params, ";\r\n  branch  =   z9hG4bK9ikj8");
-    assert_int_equal(vp("SIP  /   2.0\r\n /UDP\r\n    192.0.2.2 : 5060 ;rport;branch=390skdjuw"), 0);
+    assert_int_equal(vp("SIP  /   2.0\r\n /UDP\r\n    192.0.2.2 : 5060 ;rport;branch=390skdjuw"),
+                     0);
     assert_slice(V.transport, "UDP");
     assert_int_equal(V.port, 5060);
     assert_slice(V.branch, "390skdjuw");
@@ -68,12 +75,14 @@ static void test_ipv6(void **state)
 {
     (void)state;
     /* RFC 5118 §4.4, §4.5: received with and without brackets */
-    assert_int_equal(vp("SIP/2.0/UDP [2001:db8::9:1]:5060;received=[2001:db8::9:255];branch=z9hG4bKas3"), 0);
+    assert_int_equal(
+        vp("SIP/2.0/UDP [2001:db8::9:1]:5060;received=[2001:db8::9:255];branch=z9hG4bKas3"), 0);
     assert_slice(V.host, "[2001:db8::9:1]");
     assert_int_equal(V.host_kind, SIP_HOST_IPV6);
     assert_int_equal(V.port, 5060);
     assert_slice(V.received, "[2001:db8::9:255]");
-    assert_int_equal(vp("SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKas3"), 0);
+    assert_int_equal(vp("SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKas3"),
+                     0);
     assert_slice(V.received, "2001:db8::9:255");
     assert_int_equal(vp("SIP/2.0/UDP [::ffff:192.0.2.10];maddr=[2001:db8::1]"), 0);
     assert_slice(V.maddr, "[2001:db8::1]");
@@ -101,13 +110,32 @@ static void test_errors(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "", "SIP/2.0", "SIP/2.0/UDP", "SIP/2.0/UDP ", "SIP/2.0 UDP h", "SIP//UDP h", "SIP/2.0/UDPh",
-        "SIP/2.0/UDP h:", "SIP/2.0/UDP h:65536", "SIP/2.0/UDP h:5x", "SIP/2.0/UDP h;", "SIP/2.0/UDP h;;",
-        "SIP/2.0/UDP h;branch", "SIP/2.0/UDP h;branch=", "SIP/2.0/UDP h;branch=\"x\"",
-        "SIP/2.0/UDP h;ttl=256", "SIP/2.0/UDP h;ttl", "SIP/2.0/UDP h;maddr=bad_host",
-        "SIP/2.0/UDP h;received=example.com", "SIP/2.0/UDP h;received=1.2.3.999",
-        "SIP/2.0/UDP h;rport=0x1", "SIP/2.0/UDP h;rport=70000", "SIP/2.0/UDP h junk",
-        "SIP/2.0/UDP h;x=\"unterminated", "SIP/2.0/UDP h, SIP/2.0/UDP i", "SIP/2.0/UDP bad..host",
+        "",
+        "SIP/2.0",
+        "SIP/2.0/UDP",
+        "SIP/2.0/UDP ",
+        "SIP/2.0 UDP h",
+        "SIP//UDP h",
+        "SIP/2.0/UDPh",
+        "SIP/2.0/UDP h:",
+        "SIP/2.0/UDP h:65536",
+        "SIP/2.0/UDP h:5x",
+        "SIP/2.0/UDP h;",
+        "SIP/2.0/UDP h;;",
+        "SIP/2.0/UDP h;branch",
+        "SIP/2.0/UDP h;branch=",
+        "SIP/2.0/UDP h;branch=\"x\"",
+        "SIP/2.0/UDP h;ttl=256",
+        "SIP/2.0/UDP h;ttl",
+        "SIP/2.0/UDP h;maddr=bad_host",
+        "SIP/2.0/UDP h;received=example.com",
+        "SIP/2.0/UDP h;received=1.2.3.999",
+        "SIP/2.0/UDP h;rport=0x1",
+        "SIP/2.0/UDP h;rport=70000",
+        "SIP/2.0/UDP h junk",
+        "SIP/2.0/UDP h;x=\"unterminated",
+        "SIP/2.0/UDP h, SIP/2.0/UDP i",
+        "SIP/2.0/UDP bad..host",
         "SIP/2.0/UDP h;=v",
     };
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(bad); i++) {
@@ -119,9 +147,10 @@ static void test_errors(void **state)
 static void test_top_via_of_message(void **state)
 {
     (void)state;
-    const char *m = "OPTIONS sip:a@b SIP/2.0\r\n"
-                    "Via: SIP/2.0/TLS top.example.com;branch=z9hG4bKa, SIP/2.0/TLS second.example.com\r\n"
-                    "v: SIP/2.0/TLS third.example.com\r\n\r\n";
+    const char *m =
+        "OPTIONS sip:a@b SIP/2.0\r\n"
+        "Via: SIP/2.0/TLS top.example.com;branch=z9hG4bKa, SIP/2.0/TLS second.example.com\r\n"
+        "v: SIP/2.0/TLS third.example.com\r\n\r\n";
     assert_int_equal(parse_str(m), 0);
     const sip_via_t *v;
     assert_int_equal(sip_msg_via(&g_m, &v), 0);
