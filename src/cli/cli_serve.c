@@ -188,7 +188,9 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
     obs_logkv(code && code != FEDGE_ECLOSED ? OBS_LOG_INFO : OBS_LOG_DEBUG, C, "connection closed",
               "peer", net_conn_remote(nc), "side", proxy_side_name(c->side), "reason",
               reason ? reason : "-", NULL);
-    if (c->s->proxy)
+    /* at shutdown the proxy is told nothing more: it would only try to
+     * fail over or answer through a transport that is going away */
+    if (c->s->proxy && !c->s->shut)
         proxy_on_conn_closed(c->s->proxy, c, code);
     net_conn_set_user(nc, NULL);
     rtab_del(c->s, c);
@@ -363,7 +365,7 @@ static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_
                          const char *data, size_t len, proxy_conn_t **used)
 {
     serve_t *s = ctx;
-    proxy_conn_t *c = find_conn(s, side, host, port);
+    proxy_conn_t *c = s->shut ? NULL : find_conn(s, side, host, port);
     if (!c)
         return FEDGE_ENOENT;
     int rc = net_conn_write(c->nc, data, len);
