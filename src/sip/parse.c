@@ -653,6 +653,18 @@ static int parse_headers(sip_msg_t *m, const char *p, const char *end, const cha
     }
 }
 
+/* Length up to the first CRLFCRLF (the header block), or len. */
+static size_t header_block_len(const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    while ((p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+        if (end - p >= 4 && p[1] == '\n' && p[2] == '\r' && p[3] == '\n')
+            return (size_t)(p - buf);
+        p++;
+    }
+    return len;
+}
+
 static const sip_limits_t default_limits = {65536, 128, 8192, 2048, 32};
 
 int sip_parse(const char *buf, size_t len, const sip_limits_t *limits, sip_msg_t *m)
@@ -711,11 +723,7 @@ int sip_parse(const char *buf, size_t len, const sip_limits_t *limits, sip_msg_t
 
 fail:
     /* a NUL byte is the more useful reason: it often causes the rest */
-    {
-        const char *he = memmem(buf, len, "\r\n\r\n", 4);
-        size_t hl = he ? (size_t)(he - buf) : len;
-        if (memchr(buf, 0, hl))
-            return FEDGE_ESIP_NUL;
-    }
+    if (memchr(buf, 0, header_block_len(buf, len)))
+        return FEDGE_ESIP_NUL;
     return rc;
 }
