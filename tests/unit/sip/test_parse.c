@@ -765,6 +765,82 @@ static void test_rfc4475_wsinv(void **state)
     assert_slice(g_m.body, "v=0");
 }
 
+/* More RFC 4475 §3.1.1 and RFC 5118 style valid messages (not verbatim). */
+static void test_unusual_valid_messages(void **state)
+{
+    (void)state;
+    const sip_uri_t *u;
+    const sip_nameaddr_t *na;
+    const sip_cseq_t *cs;
+    /* escaped method name, escaped URIs everywhere (esc02) */
+    const char *esc = "RE%47IST%45R sip:registrar.example.com SIP/2.0\r\n"
+                      "To: \"%Z%45\" <sip:resource@example.com>\r\n"
+                      "From: \"%Z%45\" <sip:resource@example.com>;tag=f232jadfj23\r\n"
+                      "Call-ID: esc02.asdfnqwo34rq23i34jrjasdcnl23nrlknsdf\r\n"
+                      "Via: SIP/2.0/TCP host.example.com;branch=z9hG4bKkdjuw\r\n"
+                      "CSeq: 29344 RE%47IST%45R\r\n"
+                      "Max-Forwards: 70\r\n"
+                      "Contact: <sip:alias1@host1.example.com>\r\n"
+                      "C%6Fntact: <sip:alias2@host2.example.com>\r\n"
+                      "Contact: <sip:alias3@host3.example.com>\r\n"
+                      "l: 0\r\n\r\n";
+    assert_int_equal(parse_str(esc), 0);
+    assert_int_equal(sip_msg_check(&g_m), 0);
+    assert_slice(g_m.method, "RE%47IST%45R");
+    assert_int_equal(g_m.method_id, SIP_METHOD_OTHER);
+    assert_int_equal(sip_msg_cseq(&g_m, &cs), 0);
+    assert_slice(cs->method, "RE%47IST%45R");
+    /* an escaped header name is another header (kept byte for byte) */
+    assert_int_equal(g_m.hdrs[7].id, SIP_HDR_OTHER);
+    assert_slice(g_m.hdrs[7].name, "C%6Fntact");
+    sip_iter_t it;
+    fedge_str_t v;
+    int n = 0;
+    sip_iter_init(&it, &g_m, SIP_HDR_CONTACT);
+    while (sip_iter_next(&it, &v, NULL) == 1)
+        n++;
+    assert_int_equal(n, 2);
+    /* ';' in the Request-URI user part (semiuri) */
+    assert_int_equal(parse_str("OPTIONS sip:user;par=u%40example.net@example.com SIP/2.0\r\n\r\n"),
+                     0);
+    assert_int_equal(sip_msg_ruri(&g_m, &u), 0);
+    assert_slice(u->user, "user;par=u%40example.net");
+    assert_slice(u->host, "example.com");
+    /* IPv6 everywhere (RFC 5118 §4.1, §4.6) */
+    const char *v6 = "REGISTER sip:[2001:db8::10] SIP/2.0\r\n"
+                     "To: sip:user@example.com\r\n"
+                     "From: sip:user@example.com;tag=81x2\r\n"
+                     "Via: SIP/2.0/UDP [2001:db8::9:1];branch=z9hG4bKas3-111\r\n"
+                     "Call-ID: SSG9559905523997077@hlau_4100\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "Contact: \"Caller\" <sip:caller@[2001:db8::1]>\r\n"
+                     "Contact: <sip:caller@[::ffff:192.0.2.10]>\r\n"
+                     "CSeq: 98176 REGISTER\r\n"
+                     "Content-Length: 0\r\n\r\n";
+    assert_int_equal(parse_str(v6), 0);
+    assert_int_equal(sip_msg_check(&g_m), 0);
+    assert_int_equal(sip_msg_ruri(&g_m, &u), 0);
+    assert_int_equal(u->host_kind, SIP_HOST_IPV6);
+    assert_int_equal(sip_msg_from(&g_m, &na), 0);
+    assert_slice(na->tag, "81x2"); /* addr-spec form: the tag is the header's */
+    assert_int_equal(sip_msg_contact(&g_m, &na), 0);
+    assert_slice(na->uri.host, "[2001:db8::1]");
+    /* a response without reason phrase and unknown transports in Via */
+    assert_int_equal(
+        parse_str("SIP/2.0 100 \r\nVia: SIP/2.0/SCTP a.example.com;branch=z9hG4bK1, "
+                  "SIP/2.0/UNKNOWN b.example.com\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\n"
+                  "Call-ID: x\r\nCSeq: 1 INVITE\r\n\r\n"),
+        0);
+    assert_int_equal(sip_msg_check(&g_m), 0);
+    /* a body that holds CRLFCRLF and header-looking lines */
+    const char *mp =
+        "MESSAGE sip:a@b SIP/2.0\r\nContent-Type: multipart/mixed;boundary=xyz\r\nl: 38\r\n\r\n"
+        "--xyz\r\nContent-Length: 99\r\n\r\nhi\r\n--xyz--\r\n";
+    assert_int_equal(parse_str(mp), 0);
+    assert_int_equal(g_m.nhdrs, 2);
+    assert_int_equal(g_m.body.len, 38);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -787,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_iter_typed),
         cmocka_unit_test(test_rfc4475_wsinv),
+        cmocka_unit_test(test_unusual_valid_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
