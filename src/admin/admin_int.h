@@ -38,12 +38,14 @@ typedef struct admin__guard admin__guard_t;
 /* A bounded table (max entries; the stalest is evicted when full). */
 admin__guard_t *admin__guard_new(size_t max);
 void admin__guard_free(admin__guard_t *g);
-/* Seconds until a login for account from ip may be tried (0: now). */
+/* Milliseconds until a login for account from ip may be tried (0: now);
+ * times in milliseconds (a second boundary between two attempts must not
+ * shorten a delay). */
 uint32_t admin__guard_wait(admin__guard_t *g, const char *account, const char *ip,
-                           int64_t now_s);
+                           int64_t now_ms);
 /* Records a failed / successful login (success forgets the account's and
  * the address's failures). */
-void admin__guard_fail(admin__guard_t *g, const char *account, const char *ip, int64_t now_s);
+void admin__guard_fail(admin__guard_t *g, const char *account, const char *ip, int64_t now_ms);
 void admin__guard_ok(admin__guard_t *g, const char *account, const char *ip);
 
 /* ---- sessions (guard.c) ---- */

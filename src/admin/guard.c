@@ -13,7 +13,7 @@
 typedef struct {
     char key[STORE_NAME_MAX + 72]; /* "a:NAME" or "i:ADDRESS" */
     uint32_t failures;
-    int64_t last_s;
+    int64_t last_ms;
 } entry_t;
 
 struct admin__guard {
@@ -59,12 +59,12 @@ static void make_key(char *k, size_t n, char kind, const char *v)
     k[len + 2] = '\0';
 }
 
-static entry_t *find(admin__guard_t *g, const char *key, int64_t now_s)
+static entry_t *find(admin__guard_t *g, const char *key, int64_t now_ms)
 {
     for (size_t i = 0; i < g->n; i++) {
         if (strcmp(g->e[i].key, key))
             continue;
-        if (now_s - g->e[i].last_s > ADMIN__FORGET_S) {
+        if (now_ms - g->e[i].last_ms > (int64_t)ADMIN__FORGET_S * 1000) {
             g->e[i] = g->e[--g->n];
             return NULL;
         }
@@ -73,35 +73,35 @@ static entry_t *find(admin__guard_t *g, const char *key, int64_t now_s)
     return NULL;
 }
 
-static uint32_t wait_for(admin__guard_t *g, const char *key, uint32_t free, int64_t now_s)
+static uint32_t wait_for(admin__guard_t *g, const char *key, uint32_t free, int64_t now_ms)
 {
-    entry_t *e = find(g, key, now_s);
+    entry_t *e = find(g, key, now_ms);
     if (!e)
         return 0;
-    int64_t until = e->last_s + admin__delay_s(e->failures, free);
-    return until > now_s ? (uint32_t)(until - now_s) : 0;
+    int64_t until = e->last_ms + (int64_t)admin__delay_s(e->failures, free) * 1000;
+    return until > now_ms ? (uint32_t)(until - now_ms) : 0;
 }
 
 uint32_t admin__guard_wait(admin__guard_t *g, const char *account, const char *ip,
-                           int64_t now_s)
+                           int64_t now_ms)
 {
     char ka[sizeof(((entry_t *)0)->key)], ki[sizeof(ka)];
     make_key(ka, sizeof(ka), 'a', account ? account : "");
     make_key(ki, sizeof(ki), 'i', ip ? ip : "");
-    uint32_t a = wait_for(g, ka, ADMIN__FREE_ACCOUNT, now_s);
-    uint32_t i = wait_for(g, ki, ADMIN__FREE_IP, now_s);
+    uint32_t a = wait_for(g, ka, ADMIN__FREE_ACCOUNT, now_ms);
+    uint32_t i = wait_for(g, ki, ADMIN__FREE_IP, now_ms);
     return a > i ? a : i;
 }
 
-static void fail_one(admin__guard_t *g, const char *key, int64_t now_s)
+static void fail_one(admin__guard_t *g, const char *key, int64_t now_ms)
 {
-    entry_t *e = find(g, key, now_s);
+    entry_t *e = find(g, key, now_ms);
     if (!e) {
         if (g->n == g->max) {
             /* Evict the stalest entry. */
             size_t old = 0;
             for (size_t i = 1; i < g->n; i++)
-                if (g->e[i].last_s < g->e[old].last_s)
+                if (g->e[i].last_ms < g->e[old].last_ms)
                     old = i;
             g->e[old] = g->e[--g->n];
         }
@@ -111,16 +111,16 @@ static void fail_one(admin__guard_t *g, const char *key, int64_t now_s)
     }
     if (e->failures < UINT32_MAX)
         e->failures++;
-    e->last_s = now_s;
+    e->last_ms = now_ms;
 }
 
-void admin__guard_fail(admin__guard_t *g, const char *account, const char *ip, int64_t now_s)
+void admin__guard_fail(admin__guard_t *g, const char *account, const char *ip, int64_t now_ms)
 {
     char k[sizeof(((entry_t *)0)->key)];
     make_key(k, sizeof(k), 'a', account ? account : "");
-    fail_one(g, k, now_s);
+    fail_one(g, k, now_ms);
     make_key(k, sizeof(k), 'i', ip ? ip : "");
-    fail_one(g, k, now_s);
+    fail_one(g, k, now_ms);
 }
 
 static void forget(admin__guard_t *g, const char *key)

@@ -41,6 +41,13 @@ static int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- responses ---- */
 
 static void security_headers(struct MHD_Response *r, bool api)
@@ -205,7 +212,8 @@ static enum MHD_Result login(admin_t *a, struct MHD_Connection *c, json_t *body)
     if (!valid)
         snprintf(name, sizeof(name), "%.*s", STORE_NAME_MAX, json_string_value(jn));
     int64_t now = now_s();
-    uint32_t wait = admin__guard_wait(a->guard, name, ip, now);
+    uint32_t wait_ms = admin__guard_wait(a->guard, name, ip, now_ms());
+    uint32_t wait = (wait_ms + 999) / 1000;
     if (wait) {
         char ra[16], msg[128];
         snprintf(ra, sizeof(ra), "%u", wait);
@@ -222,7 +230,7 @@ static enum MHD_Result login(admin_t *a, struct MHD_Connection *c, json_t *body)
     bool ok = admin_password_verify(json_string_value(jp), r == 0 ? hash : a->dummy_hash) &&
               r == 0;
     if (!ok) {
-        admin__guard_fail(a->guard, name, ip, now);
+        admin__guard_fail(a->guard, name, ip, now_ms());
         obs_logkv(OBS_LOG_WARNING, "admin", "login failed", "account", name, "ip", ip, NULL);
         return send_error(c, 401, "wrong name or password");
     }
