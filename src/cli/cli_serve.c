@@ -387,9 +387,10 @@ static void shutdown_now(serve_t *s)
 {
     if (s->shut)
         return;
-    s->shut = true;
     char n[24];
     snprintf(n, sizeof(n), "%zu", proxy_pending_count(s->proxy));
+    proxy_abort_pending(s->proxy, "edge shutting down");
+    s->shut = true;
     obs_logkv(OBS_LOG_NOTICE, C, "stopped", "abandoned_transactions", n, NULL);
     net_destroy(s->net);
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);

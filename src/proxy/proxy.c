@@ -1333,6 +1333,22 @@ size_t proxy_txn_count(const proxy_t *p)
     return p->st.transactions;
 }
 
+void proxy_abort_pending(proxy_t *p, const char *reason)
+{
+    p->depth++;
+    size_t n = 0;
+    proxy_txn_t **v = fedge_calloc(p->pending ? p->pending : 1, sizeof(*v));
+    for (size_t i = 0; i < p->tab[0].nb; i++)
+        for (proxy_txn_t *x = p->tab[0].b[i]; x; x = x->next[0])
+            if (x->state == T_PROCEEDING && !x->dead && n < p->pending)
+                v[n++] = x;
+    for (size_t i = 0; i < n; i++)
+        txn_reply(p, v[i], NULL, 503, reason, "Retry-After: 30\r\n");
+    free(v);
+    p->depth--;
+    reap(p);
+}
+
 size_t proxy_pending_count(const proxy_t *p)
 {
     return p->pending;

@@ -273,6 +273,10 @@ size_t proxy_txn_count(const proxy_t *p);
  * graceful stop waits for). */
 size_t proxy_pending_count(const proxy_t *p);
 
+/* Answers every transaction still waiting for a final response with 503
+ * (Warning: reason, Retry-After: 30), for a stop that cannot wait longer. */
+void proxy_abort_pending(proxy_t *p, const char *reason);
+
 void proxy_stats(const proxy_t *p, proxy_stats_t *s);
 
 #endif

@@ -820,6 +820,23 @@ static void test_in_dialog_prefers_connected_target(void **state)
     assert_string_equal(sent[0].host, "sip1.contoso.test");
 }
 
+static void test_abort_pending(void **state)
+{
+    (void)state;
+    feed(&up, &ext_peer, EXT_REQ("MESSAGE", "sip:alice@contoso.test", "1", ""));
+    feed(&up, &ext_peer, EXT_REQ("INVITE", "sip:alice@contoso.test", "2", ""));
+    assert_int_equal(nsent, 3);
+    assert_int_equal(proxy_pending_count(px), 2);
+    proxy_abort_pending(px, "edge shutting down");
+    assert_int_equal(nsent, 5);
+    assert_int_equal(status_of(3), 503);
+    assert_int_equal(status_of(4), 503);
+    assert_string_equal(hdr(3, "Retry-After", 0), "30");
+    assert_string_equal(hdr(4, "Warning", 0), "399 edge.contoso.test \"edge shutting down\"");
+    assert_int_equal(proxy_pending_count(px), 0);
+    assert_int_equal(proxy_txn_count(px), 1); /* the INVITE waits for its ACK */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -842,6 +859,7 @@ int main(void)
         T(test_policy_hook),
         T(test_retransmission_absorbed),
         T(test_in_dialog_prefers_connected_target),
+        T(test_abort_pending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
