@@ -323,17 +323,19 @@ static const char *cstr(fedge_str_t s, char *buf, size_t cap)
 static void add_warning(proxy_t *p, char *buf, size_t cap, size_t *len, const char *text)
 {
     int n = snprintf(buf + *len, cap - *len, "Warning: 399 %s \"", p->cfg.fqdn);
-    if (n < 0 || (size_t)n >= cap - *len)
+    if (n < 0 || (size_t)n + 5 >= cap - *len) {
+        buf[*len] = 0;
         return;
+    }
     *len += (size_t)n;
-    for (const char *s = text; *s && *len + 4 < cap; s++) {
+    /* room stays for the closing quote, CRLF and NUL: a long text is cut,
+     * never the line */
+    for (const char *s = text; *s && *len + 5 < cap; s++) {
         unsigned char ch = (unsigned char)*s;
         buf[(*len)++] = (ch == '"' || ch == '\\' || ch < 0x20 || ch == 0x7f) ? '\'' : (char)ch;
     }
-    if (*len + 4 < cap) {
-        memcpy(buf + *len, "\"\r\n", 4);
-        *len += 3;
-    }
+    memcpy(buf + *len, "\"\r\n", 4);
+    *len += 3;
 }
 
 static void txn_log(proxy_t *p, obs_level_t lvl, const char *what, sip_msg_t *m,
