@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/cli_internal.h"
 #include "cli/cli_admin.h"
+#include "cli/cli_plan.h"
 #include "cli/cli_store.h"
 
 #include <stdio.h>
@@ -17,6 +18,9 @@ static const char usage[] =
     "  check-config -c FILE validate a configuration file, print a summary\n"
     "  parse FILE...        parse SIP messages ('-' reads stdin), print JSON\n"
     "  resolve DOMAIN       show a partner domain's SRV records, targets, verdict\n"
+    "  plan -c FILE         DNS records, certificate, firewall and partners to set up\n"
+    "  check -c FILE        verify the plan live (DNS, certificate, listeners)\n"
+    "  probe -c FILE DOMAIN diagnose federation with DOMAIN step by step\n"
     "  domain allow|block|remove|list  allowed and blocked partner domains\n"
     "  provider add|set|remove|list    hosting and public IM providers\n"
     "  policy set|assign|list          external access policies\n"
@@ -40,6 +44,8 @@ int cli_main(int argc, char **argv)
         return cli__parse(argc, argv);
     if (!strcmp(argv[1], "resolve"))
         return cli__resolve(argc, argv);
+    if (!strcmp(argv[1], "plan") || !strcmp(argv[1], "check") || !strcmp(argv[1], "probe"))
+        return cli__plan(argc, argv);
     if (!strcmp(argv[1], "serve"))
         return cli_serve(argc, argv);
     if (!strcmp(argv[1], "check-config"))

@@ -1,0 +1,160 @@
+/* cli_plan.c — `fedge plan`, `fedge check` and `fedge probe DOMAIN`: the
+ * planning guide and the live diagnostics of src/plan on the command line,
+ * as text or JSON. */
+#include "cli/cli_plan.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "plan/plan.h"
+#include "store/store.h"
+
+static const char plan_usage[] =
+    "usage: fedge plan -c FILE [--json]\n"
+    "       fedge check -c FILE [--json] [--timeout MS]\n"
+    "       fedge probe -c FILE DOMAIN [--json] [--timeout MS]\n"
+    "\n"
+    "plan   what to publish in DNS (zone-file form), the certificate to obtain, the\n"
+    "       firewall table and what each configured partner must publish or present.\n"
+    "check  verifies every planned item live: SRV and A/AAAA records through [dns]\n"
+    "       servers, the external certificate (key, chain, SANs, EKUs, expiry) and the\n"
+    "       listeners (a TLS handshake presenting our own certificate).\n"
+    "probe  diagnoses federation with DOMAIN step by step: SRV, addresses, TCP, TLS\n"
+    "       (presenting our certificate), SIP OPTIONS, and our policy for it.\n"
+    "--timeout is per network step (default 3000 ms).\n"
+    "Exit status: 0 nothing failed, 1 something failed (check, probe), 2 usage or\n"
+    "configuration error.\n";
+
+static void print_json(json_t *o)
+{
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+        puts(s);
+    free(s);
+}
+
+/* The verdict as JSON. */
+static json_t *verdict_json(const plan_report_t *r, const char *const *steps, size_t n,
+                            const char *line)
+{
+    const plan_item_t *v = plan_verdict(r, steps, n);
+    json_t *o = json_object();
+    json_object_set_new(o, "result", json_string(v ? "fail" : "pass"));
+    json_object_set_new(o, "step", v ? json_string(v->step) : json_null());
+    json_object_set_new(o, "id", json_integer(v ? v->id : 0));
+    json_object_set_new(o, "text", v ? json_string(v->text) : json_null());
+    json_object_set_new(o, "fix", v && v->fix ? json_string(v->fix) : json_null());
+    json_object_set_new(o, "line", json_string(line));
+    return o;
+}
+
+int cli__plan(int argc, char **argv)
+{
+    const char *cmd = argv[1], *file = NULL, *domain = NULL;
+    bool json = false;
+    unsigned timeout = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(plan_usage, stdout);
+            return 0;
+        } else if ((!strcmp(a, "-c") || !strcmp(a, "--config")) && i + 1 < argc) {
+            file = argv[++i];
+        } else if (!strcmp(a, "--timeout") && i + 1 < argc && strcmp(cmd, "plan")) {
+            char *end;
+            unsigned long t = strtoul(argv[++i], &end, 10);
+            if (!*argv[i] || *end || t == 0 || t > 60000) {
+                fprintf(stderr, "fedge %s: bad --timeout '%s' (1..60000 ms)\n", cmd, argv[i]);
+                return 2;
+            }
+            timeout = (unsigned)t;
+        } else if (a[0] != '-' && !strcmp(cmd, "probe") && !domain) {
+            domain = a;
+        } else {
+            fprintf(stderr, "fedge %s: unexpected argument '%s'\n%s", cmd, a, plan_usage);
+            return 2;
+        }
+    }
+    if (!file || (!strcmp(cmd, "probe") && !domain)) {
+        fprintf(stderr, "fedge %s: %s\n%s", cmd, !file ? "-c FILE is required" : "DOMAIN is required",
+                plan_usage);
+        return 2;
+    }
+    fedge_err_t e = {{0}};
+    config_t *cfg = NULL;
+    if (config_load(file, &cfg, &e) < 0) {
+        fprintf(stderr, "fedge %s: %s\n", cmd, e.msg);
+        return 2;
+    }
+    /* The partners come from the store; without it the plan still holds
+     * everything that depends on the configuration alone. */
+    store_t *st = NULL;
+    store_snapshot_t *snap = NULL;
+    if (store_open(cfg->edge.store, &st, &e) < 0 || store_snapshot_load(st, &snap, &e) < 0) {
+        fprintf(stderr, "fedge %s: warning: %s; going on without the store's partners\n", cmd,
+                e.msg);
+        snap = store_snapshot_empty();
+    }
+    store_close(st);
+
+    int rc = 0;
+    if (!strcmp(cmd, "plan")) {
+        plan_t *p = plan_build(cfg, snap);
+        if (json) {
+            json_t *o = plan_json(p);
+            print_json(o);
+            json_decref(o);
+        } else {
+            char *t = plan_text(p);
+            fputs(t, stdout);
+            free(t);
+        }
+        plan_free(p);
+        goto out;
+    }
+
+    plan_report_t r = {0};
+    plan_live_opts_t lo = {.timeout_ms = timeout};
+    bool check = !strcmp(cmd, "check");
+    int x = check ? plan_check(cfg, snap, &lo, &r, &e) : plan_probe(cfg, snap, domain, &lo, &r, &e);
+    if (x < 0) {
+        fprintf(stderr, "fedge %s: %s\n", cmd, e.msg);
+        rc = x == FEDGE_EINVAL ? 2 : 1;
+        plan_report_clear(&r);
+        goto out;
+    }
+    const char *const *steps = check ? plan_check_steps : plan_probe_steps;
+    size_t n_steps = check ? plan_check_n_steps : plan_probe_n_steps;
+    char ok[512];
+    if (check)
+        snprintf(ok, sizeof ok, "every planned item of %s checks out", cfg->edge.fqdn);
+    else
+        snprintf(ok, sizeof ok, "federation with %s works", domain);
+    char *line = plan_verdict_line(&r, steps, n_steps, ok);
+    if (json) {
+        json_t *o = plan_report_json(&r);
+        json_object_set_new(o, "command", json_string(cmd));
+        if (domain)
+            json_object_set_new(o, "domain", json_string(domain));
+        json_object_set_new(o, "verdict", verdict_json(&r, steps, n_steps, line));
+        print_json(o);
+        json_decref(o);
+    } else {
+        char *t = plan_report_text(&r);
+        fputs(t, stdout);
+        free(t);
+        printf("verdict: %s\n", line);
+    }
+    rc = plan_verdict(&r, steps, n_steps) ? 1 : 0;
+    free(line);
+    plan_report_clear(&r);
+out:
+    store_snapshot_unref(snap);
+    config_free(cfg);
+    return rc;
+}

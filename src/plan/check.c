@@ -1,0 +1,290 @@
+/* check.c — `fedge check`: every item of the plan verified live: our SRV and
+ * A/AAAA records through the configured resolver, the external certificate,
+ * the listeners (a real TLS handshake presenting our own certificate) and
+ * the records configured partners must publish. */
+#include "plan/plan_int.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const plan_check_steps[] = {"dns", "cert", "listen", "partner"};
+const size_t plan_check_n_steps = FEDGE_ARRAY_LEN(plan_check_steps);
+
+/* sockaddr for a listen address (a wildcard becomes the loopback). */
+static socklen_t listen_sa(const config_hostport_t *hp, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    const char *h = hp->host;
+    if (hp->kind == CONFIG_HOST_IPV6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(hp->port);
+        if (inet_pton(AF_INET6, !strcmp(h, "::") ? "::1" : h, &s6->sin6_addr) != 1)
+            return 0;
+        return sizeof *s6;
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(hp->port);
+    if (inet_pton(AF_INET, !strcmp(h, "0.0.0.0") ? "127.0.0.1" : h, &s4->sin_addr) != 1)
+        return 0;
+    return sizeof *s4;
+}
+
+static json_t *route_json(const plan__route_t *rt)
+{
+    json_t *a = json_array();
+    char b[64];
+    for (size_t i = 0; i < rt->n; i++) {
+        const plan__target_t *t = &rt->targets[i];
+        json_t *addrs = json_array();
+        for (size_t k = 0; k < t->n; k++)
+            json_array_append_new(addrs, json_string(dns_addr_str(&t->addrs[k], b, sizeof b)));
+        json_array_append_new(a, json_pack("{s:s,s:i,s:i,s:i,s:o}", "target", t->name, "port",
+                                           t->port, "priority", t->priority, "weight", t->weight,
+                                           "addresses", addrs));
+    }
+    return a;
+}
+
+static void check_srv(plan__dns_t *d, const plan_t *p, const char *domain, plan_report_t *r)
+{
+    plan__route_t rt;
+    char *name = plan__fmt("SRV %s%s", DNS_SIPFED_PREFIX, domain);
+    const char *want = plan__tmp("%s%s. 3600 IN SRV 0 0 %u %s.", DNS_SIPFED_PREFIX, domain,
+                                 (unsigned)p->port, p->edge_fqdn);
+    char *fix = plan__fmt("publish: %s", want);
+    if (plan__dns_route(d, DNS_SIPFED_PREFIX, domain, &rt) < 0) {
+        plan_report_add(r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_MISSING, "not a valid DNS name",
+                        fix, NULL);
+    } else if (rt.status == DNS_NXDOMAIN || rt.status == DNS_NODATA) {
+        plan_report_add(r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_MISSING,
+                        plan__tmp("no SRV record (%s): partners cannot find the edge of %s",
+                                  dns_status_str(rt.status), domain),
+                        fix, NULL);
+    } else if (rt.status == DNS_TIMEOUT || rt.status == DNS_SERVFAIL) {
+        plan_report_add(r, "dns", name, PLAN_FAIL, PLAN_DIAG_DNS_ERROR,
+                        plan__tmp("look-up failed: %s %s", dns_status_str(rt.status), rt.detail),
+                        "check [dns] servers and that DNS (53) to them is open", NULL);
+    } else if (rt.status == DNS_NOSERVICE) {
+        plan_report_add(r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_WRONG,
+                        "the record's target is '.': it says there is no federation service",
+                        plan__tmp("replace it: %s", want), NULL);
+    } else {
+        bool ok = false;
+        char got[512] = "";
+        for (size_t i = 0; i < rt.n; i++) {
+            const plan__target_t *t = &rt.targets[i];
+            if (!strcmp(t->name, p->edge_fqdn) && t->port == p->port)
+                ok = true;
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s:%u", i ? ", " : "",
+                     t->name, (unsigned)t->port);
+        }
+        if (ok)
+            plan_report_add(r, "dns", name, PLAN_PASS, 0,
+                            plan__tmp("points to %s:%u (records: %s)", p->edge_fqdn,
+                                      (unsigned)p->port, got),
+                            NULL, route_json(&rt));
+        else
+            plan_report_add(r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_WRONG,
+                            plan__tmp("points to %s, not to %s:%u", got, p->edge_fqdn,
+                                      (unsigned)p->port),
+                            plan__tmp("change the record to: %s", want), route_json(&rt));
+    }
+    free(fix);
+    free(name);
+}
+
+static void check_host(plan__dns_t *d, const config_t *cfg, const plan_t *p, plan_report_t *r)
+{
+    plan__target_t t;
+    char *name = plan__fmt("A/AAAA %s", p->edge_fqdn);
+    char b[64], got[512] = "";
+    if (plan__dns_host(d, p->edge_fqdn, &t) < 0 || t.n == 0) {
+        bool err = t.status == DNS_TIMEOUT || t.status == DNS_SERVFAIL;
+        plan_report_add(r, "dns", name, PLAN_FAIL, err ? PLAN_DIAG_DNS_ERROR : PLAN_DIAG_HOST_MISSING,
+                        plan__tmp("no address (%s%s%s)", dns_status_str(t.status),
+                                  t.detail[0] ? ": " : "", t.detail),
+                        err ? "check [dns] servers and that DNS (53) to them is open"
+                            : plan__tmp("publish: %s. 3600 IN A <the edge's public address> "
+                                        "(fedge plan)",
+                                        p->edge_fqdn),
+                        NULL);
+        free(name);
+        return;
+    }
+    json_t *addrs = json_array();
+    for (size_t k = 0; k < t.n; k++) {
+        dns_addr_str(&t.addrs[k], b, sizeof b);
+        json_array_append_new(addrs, json_string(b));
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", k ? ", " : "", b);
+    }
+    /* Does DNS give one of the specific listen addresses? */
+    bool any_specific = false, found = false;
+    for (size_t i = 0; i < cfg->external.listen.count; i++) {
+        const config_hostport_t *hp = &cfg->external.listen.items[i];
+        if (plan__is_wildcard(hp))
+            continue;
+        any_specific = true;
+        for (size_t k = 0; k < t.n; k++)
+            if (!strcmp(dns_addr_str(&t.addrs[k], b, sizeof b), hp->host))
+                found = true;
+    }
+    if (!any_specific || found)
+        plan_report_add(r, "dns", name, PLAN_PASS, 0, plan__tmp("resolves to %s", got), NULL,
+                        addrs);
+    else
+        plan_report_add(r, "dns", name, PLAN_WARN, PLAN_DIAG_HOST_OTHER,
+                        plan__tmp("resolves to %s, none of them an [external] listen address",
+                                  got),
+                        "fine when NAT maps that address to the edge; otherwise publish the "
+                        "listen address",
+                        addrs);
+    free(name);
+}
+
+static void check_listen(SSL_CTX *ctx, const config_t *cfg, const plan_live_opts_t *o,
+                         plan_report_t *r)
+{
+    char b[128];
+    for (size_t i = 0; i < cfg->external.listen.count; i++) {
+        const config_hostport_t *hp = &cfg->external.listen.items[i];
+        struct sockaddr_storage ss;
+        socklen_t sl = listen_sa(hp, &ss);
+        char *name = plan__fmt("external %s", config_hostport_format(hp, b, sizeof b));
+        plan__session_t s = {.sa = (struct sockaddr *)&ss, .salen = sl, .sni = cfg->edge.fqdn,
+                             .ctx = ctx, .timeout_ms = o->timeout_ms, .linger_ms = 500};
+        plan__session_run(&s);
+        if (s.tcp < 0)
+            plan_report_add(r, "listen", name, PLAN_FAIL, PLAN_DIAG_LISTEN_DOWN,
+                            plan__tmp("TCP connect failed: %s", s.tcp_err),
+                            plan__tmp("start fedge (fedge serve -c %s) and open TCP %u in the "
+                                      "firewall",
+                                      cfg->path, (unsigned)hp->port),
+                            NULL);
+        else if (s.tls != PLAN__TLS_OK)
+            plan_report_add(r, "listen", name, PLAN_FAIL, PLAN_DIAG_LISTEN_TLS,
+                            plan__tmp("TLS handshake presenting our own certificate failed: %s",
+                                      s.tls_err),
+                            s.alert >= 0 ? "the listener refuses our own certificate: check "
+                                           "[external] ca_file trusts the CA that issued it"
+                                         : "check [external] certificate, private_key and "
+                                           "tls_min_version, and the fedge log",
+                            NULL);
+        else
+            plan_report_add(r, "listen", name, PLAN_PASS, 0,
+                            plan__tmp("%s handshake completed, our certificate accepted%s%s",
+                                      s.version, s.verify == X509_V_OK ? "" : "; server "
+                                                                              "certificate: ",
+                                      s.verify == X509_V_OK ? "" : s.verify_err),
+                            NULL, NULL);
+        plan__session_clear(&s);
+        free(name);
+    }
+    for (size_t i = 0; i < cfg->internal.listen.count; i++) {
+        const config_hostport_t *hp = &cfg->internal.listen.items[i];
+        struct sockaddr_storage ss;
+        socklen_t sl = listen_sa(hp, &ss);
+        char *name = plan__fmt("internal %s", config_hostport_format(hp, b, sizeof b));
+        plan__session_t s = {.sa = (struct sockaddr *)&ss, .salen = sl,
+                             .timeout_ms = o->timeout_ms};
+        plan__session_run(&s);
+        if (s.tcp < 0)
+            plan_report_add(r, "listen", name, PLAN_FAIL, PLAN_DIAG_LISTEN_DOWN,
+                            plan__tmp("TCP connect failed: %s", s.tcp_err),
+                            plan__tmp("start fedge (fedge serve -c %s)", cfg->path), NULL);
+        else
+            plan_report_add(r, "listen", name, PLAN_PASS, 0, "accepts TCP connections", NULL,
+                            NULL);
+        plan__session_clear(&s);
+        free(name);
+    }
+}
+
+static void check_partner_fqdn(plan__dns_t *d, const char *what, const char *fqdn,
+                               plan_report_t *r)
+{
+    plan__target_t t;
+    char *name = plan__fmt("%s A/AAAA %s", what, fqdn);
+    if (plan__dns_host(d, fqdn, &t) < 0 || t.n == 0)
+        plan_report_add(r, "partner", name, PLAN_WARN, PLAN_DIAG_PARTNER_DNS,
+                        plan__tmp("no address (%s)", dns_status_str(t.status)),
+                        plan__tmp("the partner publishes A/AAAA for %s (fedge probe shows more)",
+                                  fqdn),
+                        NULL);
+    else
+        plan_report_add(r, "partner", name, PLAN_PASS, 0,
+                        plan__tmp("%zu address(es)", t.n), NULL, NULL);
+    free(name);
+}
+
+static void check_partners(plan__dns_t *d, const store_snapshot_t *snap, plan_report_t *r)
+{
+    for (size_t i = 0; snap && i < snap->n_allowed; i++) {
+        const store_allowed_t *a = &snap->allowed[i];
+        if (a->proxy_fqdn) {
+            check_partner_fqdn(d, plan__tmp("partner server %s", a->domain), a->proxy_fqdn, r);
+            continue;
+        }
+        plan__route_t rt;
+        char *name = plan__fmt("allowed domain %s SRV", a->domain);
+        size_t usable = 0;
+        if (plan__dns_route(d, DNS_SIPFED_PREFIX, a->domain, &rt) == 0 && rt.status == DNS_OK)
+            for (size_t k = 0; k < rt.n; k++)
+                usable += rt.targets[k].n > 0 && dns_name_in_domain(rt.targets[k].name, a->domain);
+        if (usable)
+            plan_report_add(r, "partner", name, PLAN_PASS, 0,
+                            plan__tmp("%zu usable SRV target(s)", usable), NULL, route_json(&rt));
+        else
+            plan_report_add(r, "partner", name, PLAN_WARN, PLAN_DIAG_PARTNER_DNS,
+                            plan__tmp("no usable SRV target (%s)", dns_status_str(rt.status)),
+                            plan__tmp("the partner publishes %s%s -> its edge (fedge probe %s "
+                                      "shows the details)",
+                                      DNS_SIPFED_PREFIX, a->domain, a->domain),
+                            NULL);
+        free(name);
+    }
+    for (size_t i = 0; snap && i < snap->n_providers; i++)
+        if (snap->providers[i].enabled)
+            check_partner_fqdn(d, plan__tmp("provider %s", snap->providers[i].name),
+                               snap->providers[i].proxy_fqdn, r);
+}
+
+int plan_check(const config_t *cfg, const store_snapshot_t *snap, const plan_live_opts_t *o,
+               plan_report_t *r, fedge_err_t *err)
+{
+    plan_live_opts_t lo = o ? *o : (plan_live_opts_t){0};
+    if (!lo.timeout_ms)
+        lo.timeout_ms = 3000;
+    if (!lo.now)
+        lo.now = time(NULL);
+    plan__dns_t d;
+    int rc = plan__dns_open(&d, cfg, err);
+    if (rc < 0)
+        return rc;
+    plan_t *p = plan_build(cfg, snap);
+    for (size_t i = 0; i < p->n_sip_domains; i++)
+        check_srv(&d, p, p->sip_domains[i], r);
+    check_host(&d, cfg, p, r);
+    plan_check_cert(cfg->external.certificate, cfg->external.private_key, cfg->external.ca_file,
+                    cfg->external.ca_path, cfg->edge.fqdn,
+                    (const char *const *)cfg->edge.sip_domains, cfg->edge.sip_domain_count, lo.now,
+                    r);
+    fedge_err_t e = {{0}};
+    SSL_CTX *ctx =
+        plan__tls_ctx(cfg->external.certificate, cfg->external.private_key, cfg->external.ca_file,
+                      cfg->external.ca_path, cfg->external.tls_min_version, &e);
+    if (ctx) {
+        check_listen(ctx, cfg, &lo, r);
+        SSL_CTX_free(ctx);
+    } else {
+        plan_report_add(r, "listen", "external listeners", PLAN_SKIP, 0,
+                        plan__tmp("not tried: %s", e.msg), NULL, NULL);
+    }
+    check_partners(&d, snap, r);
+    plan_free(p);
+    plan__dns_close(&d);
+    return 0;
+}

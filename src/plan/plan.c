@@ -1,0 +1,451 @@
+/* plan.c — the plan: DNS records, certificate, firewall table and partner
+ * requirements derived from the configuration and the store (pure), and its
+ * text and JSON forms. */
+#include "plan/plan.h"
+#include "plan/plan_int.h"
+
+#include "dns/dns.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small growable arrays ---- */
+
+char *plan__fmt(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort(); /* allocation failure policy: abort */
+    va_end(ap);
+    return s;
+}
+
+const char *plan__tmp(const char *fmt, ...)
+{
+    static char bufs[8][1024];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof bufs[0], fmt, ap);
+    va_end(ap);
+    return b;
+}
+
+static void push_str(char ***arr, size_t *n, char *s)
+{
+    *arr = fedge_realloc(*arr, (*n + 1) * sizeof **arr);
+    (*arr)[(*n)++] = s;
+}
+
+static void add_record(plan_t *p, char *owner, const char *type, char *value, char *note,
+                       bool placeholder)
+{
+    for (size_t i = 0; i < p->n_records; i++) /* one record per owner+value */
+        if (!strcmp(p->records[i].owner, owner) && !strcmp(p->records[i].type, type) &&
+            !strcmp(p->records[i].value, value)) {
+            free(owner);
+            free(value);
+            free(note);
+            return;
+        }
+    p->records = fedge_realloc(p->records, (p->n_records + 1) * sizeof *p->records);
+    p->records[p->n_records++] = (plan_record_t){owner, fedge_strdup(type), value, note, placeholder};
+}
+
+static void add_fw(plan_t *p, const char *port, const char *proto, const char *dir, char *from,
+                   char *to, const char *purpose)
+{
+    p->fw = fedge_realloc(p->fw, (p->n_fw + 1) * sizeof *p->fw);
+    p->fw[p->n_fw++] = (plan_fw_t){fedge_strdup(port), fedge_strdup(proto), fedge_strdup(dir),
+                                   from, to, fedge_strdup(purpose)};
+}
+
+static void add_san(plan_t *p, char *san, bool required)
+{
+    p->cert.sans = fedge_realloc(p->cert.sans, (p->cert.n_sans + 1) * sizeof *p->cert.sans);
+    p->cert.san_required =
+        fedge_realloc(p->cert.san_required, (p->cert.n_sans + 1) * sizeof *p->cert.san_required);
+    p->cert.sans[p->cert.n_sans] = san;
+    p->cert.san_required[p->cert.n_sans++] = required;
+}
+
+static plan_partner_t *add_partner(plan_t *p, const char *kind, const char *domain,
+                                   const char *fqdn)
+{
+    p->partners = fedge_realloc(p->partners, (p->n_partners + 1) * sizeof *p->partners);
+    plan_partner_t *x = &p->partners[p->n_partners++];
+    *x = (plan_partner_t){fedge_strdup(kind), fedge_strdup(domain),
+                          fqdn ? fedge_strdup(fqdn) : NULL, NULL, 0};
+    return x;
+}
+
+/* ---- address classification ---- */
+
+bool plan__is_wildcard(const config_hostport_t *hp)
+{
+    return hp->host && (!strcmp(hp->host, "0.0.0.0") || !strcmp(hp->host, "::"));
+}
+
+/* A short remark on an address that partners cannot reach as it is. */
+static const char *addr_remark(const config_hostport_t *hp)
+{
+    if (config_hostport_is_loopback(hp))
+        return "loopback address: fine for a local test; publish the edge's public address";
+    if (hp->kind == CONFIG_HOST_IPV4) {
+        struct in_addr a;
+        if (inet_pton(AF_INET, hp->host, &a) == 1) {
+            uint32_t v = ntohl(a.s_addr);
+            if ((v >> 24) == 10 || (v >> 20) == 0xac1 || (v >> 16) == 0xc0a8)
+                return "private address: publish the public address that NAT maps to it";
+        }
+    }
+    return "";
+}
+
+/* The folder of the store in the notes: what the partner must do for us. */
+static void partner_needs(plan_t *p, plan_partner_t *x, const config_t *cfg)
+{
+    const char *ca = cfg->external.ca_file || cfg->external.ca_path
+                         ? "a CA this edge trusts ([external] ca_file/ca_path)"
+                         : "a public CA in this edge's system trust store";
+    if (x->fqdn) {
+        push_str(&x->needs, &x->n_needs,
+                 plan__fmt("A/AAAA records for %s (no SRV record needed: this edge connects "
+                           "to %s:5061 directly)",
+                           x->fqdn, x->fqdn));
+        push_str(&x->needs, &x->n_needs,
+                 plan__fmt("a certificate naming %s (subjectAltName DNS), EKU serverAuth and "
+                           "clientAuth, from %s",
+                           x->fqdn, ca));
+    } else {
+        push_str(&x->needs, &x->n_needs,
+                 plan__fmt("SRV _sipfederationtls._tcp.%s -> an edge FQDN inside %s "
+                           "(e.g. sip.%s), port 5061, with A/AAAA records",
+                           x->domain, x->domain, x->domain));
+        push_str(&x->needs, &x->n_needs,
+                 plan__fmt("a certificate naming that SRV target (subjectAltName DNS), EKU "
+                           "serverAuth and clientAuth, from %s",
+                           ca));
+    }
+    push_str(&x->needs, &x->n_needs,
+             plan__fmt("TCP 5061 open from this edge, and its edge allowed to reach %s:%u",
+                       p->edge_fqdn, (unsigned)p->port));
+    push_str(&x->needs, &x->n_needs,
+             plan__fmt("trust in the CA that issues %s's certificate, and %s listed or "
+                       "discovered on its side (our SRV records above)",
+                       p->edge_fqdn, p->n_sip_domains ? p->sip_domains[0] : p->edge_fqdn));
+}
+
+plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
+{
+    plan_t *p = fedge_calloc(1, sizeof *p);
+    p->edge_fqdn = fedge_strdup(cfg->edge.fqdn);
+    p->port = cfg->external.listen.count ? cfg->external.listen.items[0].port : 5061;
+    for (size_t i = 0; i < cfg->edge.sip_domain_count; i++)
+        push_str(&p->sip_domains, &p->n_sip_domains, fedge_strdup(cfg->edge.sip_domains[i]));
+
+    /* DNS: one SRV per SIP domain, then the edge's own addresses. */
+    for (size_t i = 0; i < p->n_sip_domains; i++)
+        add_record(p, plan__fmt("%s%s.", DNS_SIPFED_PREFIX, p->sip_domains[i]), "SRV",
+                   plan__fmt("0 0 %u %s.", (unsigned)p->port, p->edge_fqdn),
+                   fedge_strdup(i == 0 ? "partners find the edge of a SIP domain by this "
+                                         "record; one per SIP domain, also with discovery off"
+                                       : ""),
+                   false);
+    for (size_t i = 0; i < cfg->external.listen.count; i++) {
+        const config_hostport_t *hp = &cfg->external.listen.items[i];
+        bool v6 = hp->kind == CONFIG_HOST_IPV6;
+        if (plan__is_wildcard(hp))
+            add_record(p, plan__fmt("%s.", p->edge_fqdn), v6 ? "AAAA" : "A",
+                       fedge_strdup(v6 ? "<public IPv6 address of the edge>"
+                                       : "<public IPv4 address of the edge>"),
+                       plan__fmt("[external] listen is %s (every address): put the public "
+                                 "address partners reach here",
+                                 v6 ? "[::]" : "0.0.0.0"),
+                       true);
+        else
+            add_record(p, plan__fmt("%s.", p->edge_fqdn), v6 ? "AAAA" : "A",
+                       fedge_strdup(hp->host), fedge_strdup(addr_remark(hp)), false);
+    }
+    if (p->port != 5061)
+        push_str(&p->notes, &p->n_notes,
+                 plan__fmt("the external listener uses port %u, not 5061: partners follow the "
+                           "SRV port, but Lync/Skype partners with a configured edge "
+                           "(direct federation) assume 5061",
+                           (unsigned)p->port));
+
+    /* Certificate. */
+    p->cert.subject = plan__fmt("CN=%s", p->edge_fqdn);
+    add_san(p, plan__fmt("DNS:%s", p->edge_fqdn), true);
+    for (size_t i = 0; i < p->n_sip_domains; i++)
+        if (strcmp(p->sip_domains[i], p->edge_fqdn))
+            add_san(p, plan__fmt("DNS:%s", p->sip_domains[i]), true);
+    for (size_t i = 0; i < p->n_sip_domains; i++)
+        add_san(p, plan__fmt("URI:sip:%s", p->sip_domains[i]), false);
+    p->cert.eku = fedge_strdup("serverAuth, clientAuth (both: the edge is TLS server for "
+                               "inbound and TLS client for outbound federation)");
+    p->cert.key = fedge_strdup("RSA 2048 bits or more (widest support), or ECDSA P-256");
+    p->cert.ca = fedge_strdup(
+        "a public CA that partners trust by default; a private CA only with partners that "
+        "add it to their trust store");
+
+    /* Firewall. */
+    char buf[128], list[1024];
+    list[0] = 0;
+    for (size_t i = 0; i < cfg->external.listen.count; i++) {
+        config_hostport_format(&cfg->external.listen.items[i], buf, sizeof buf);
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", buf);
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%u", (unsigned)p->port);
+    add_fw(p, port, "TCP", "in", fedge_strdup("any (partners' edges)"),
+           plan__fmt("edge external %s", list), "SIP over mutual TLS from partners");
+    bool def_route = cfg->federation.routing == CONFIG_ROUTING_DEFAULT_ROUTE &&
+                     cfg->federation.default_route.host;
+    if (def_route)
+        add_fw(p, "5061", "TCP", "out", fedge_strdup("edge external"),
+               plan__fmt("default route %s",
+                         config_hostport_format(&cfg->federation.default_route, buf, sizeof buf)),
+               "SIP over mutual TLS to partners (all through the default route)");
+    else
+        add_fw(p, "5061", "TCP", "out", fedge_strdup("edge external"),
+               fedge_strdup("any (partners' edges; the port their SRV records give)"),
+               "SIP over mutual TLS to partners");
+    list[0] = 0;
+    for (size_t i = 0; i < cfg->dns.servers.count; i++) {
+        config_hostport_format(&cfg->dns.servers.items[i], buf, sizeof buf);
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", buf);
+    }
+    add_fw(p, "53", "UDP/TCP", "out", fedge_strdup("edge external"),
+           list[0] ? plan__fmt("DNS servers %s", list)
+                   : fedge_strdup("the resolvers of /etc/resolv.conf"),
+           "DNS: partners' SRV and A/AAAA records");
+    add_fw(p, "80,443", "TCP", "out", fedge_strdup("edge external"),
+           fedge_strdup("any (CAs' CRL and OCSP servers)"),
+           "certificate revocation checks (CRL/OCSP)");
+    for (size_t i = 0; i < cfg->internal.listen.count; i++) {
+        const config_hostport_t *hp = &cfg->internal.listen.items[i];
+        snprintf(port, sizeof port, "%u", (unsigned)hp->port);
+        add_fw(p, port, "TCP", "in", fedge_strdup("internal SIP servers only"),
+               plan__fmt("edge internal %s", config_hostport_format(hp, buf, sizeof buf)),
+               cfg->internal.transport == CONFIG_TRANSPORT_TLS ? "SIP over TLS from internal servers"
+                                                               : "SIP over TCP from internal servers");
+    }
+    for (size_t i = 0; i < cfg->internal.next_hop.count; i++) {
+        const config_hostport_t *hp = &cfg->internal.next_hop.items[i];
+        if (hp->port)
+            snprintf(port, sizeof port, "%u", (unsigned)hp->port);
+        else
+            snprintf(port, sizeof port, "%s",
+                     cfg->internal.transport == CONFIG_TRANSPORT_TLS ? "5061" : "5060");
+        add_fw(p, port, "TCP", "out", fedge_strdup("edge internal"),
+               plan__fmt("next hop %s", config_hostport_format(hp, buf, sizeof buf)),
+               "SIP to the internal servers");
+    }
+    snprintf(port, sizeof port, "%u", (unsigned)cfg->admin.listen.port);
+    add_fw(p, port, "TCP", "in", fedge_strdup("administrators' network only (never the internet)"),
+           plan__fmt("admin %s", config_hostport_format(&cfg->admin.listen, buf, sizeof buf)),
+           "REST API and web panel");
+
+    /* Partners from the store. */
+    if (snap) {
+        for (size_t i = 0; i < snap->n_allowed; i++) {
+            const store_allowed_t *a = &snap->allowed[i];
+            plan_partner_t *x = add_partner(p, a->proxy_fqdn ? "partner server" : "allowed domain",
+                                            a->domain, a->proxy_fqdn);
+            partner_needs(p, x, cfg);
+        }
+        for (size_t i = 0; i < snap->n_providers; i++) {
+            const store_provider_t *pr = &snap->providers[i];
+            plan_partner_t *x =
+                add_partner(p, pr->kind == STORE_PROVIDER_PUBLIC ? "public provider" : "hosting provider",
+                            pr->name, pr->proxy_fqdn);
+            partner_needs(p, x, cfg);
+            if (pr->n_domains) {
+                char dl[1024] = "";
+                for (size_t k = 0; k < pr->n_domains; k++)
+                    snprintf(dl + strlen(dl), sizeof dl - strlen(dl), "%s%s", k ? ", " : "",
+                             pr->domains[k]);
+                push_str(&x->needs, &x->n_needs, plan__fmt("serves the domains %s", dl));
+            }
+            if (!pr->enabled)
+                push_str(&x->needs, &x->n_needs,
+                         fedge_strdup("(disabled here: fedge provider set NAME --enabled)"));
+        }
+        if (!snap->edge.federation)
+            push_str(&p->notes, &p->n_notes,
+                     fedge_strdup("federation is off in the store (fedge edge set --federation "
+                                  "on): nothing federates until it is on"));
+        push_str(&p->notes, &p->n_notes,
+                 plan__fmt("partner discovery is %s%s", snap->edge.discovery ? "on" : "off",
+                           snap->edge.discovery
+                               ? ": any domain with a valid SRV record and certificate may "
+                                 "federate (throttled)"
+                               : ": only the partners listed below federate"));
+        if (snap->n_blocked)
+            push_str(&p->notes, &p->n_notes,
+                     plan__fmt("%zu blocked domain(s): never federated with", snap->n_blocked));
+    }
+    if (def_route)
+        push_str(&p->notes, &p->n_notes,
+                 plan__fmt("routing is default-route: all outbound federated traffic goes to "
+                           "%s, whose certificate must be trusted like a partner's",
+                           config_hostport_format(&cfg->federation.default_route, buf,
+                                                  sizeof buf)));
+    return p;
+}
+
+static void free_strs(char **a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(a[i]);
+    free(a);
+}
+
+void plan_free(plan_t *p)
+{
+    if (!p)
+        return;
+    free(p->edge_fqdn);
+    free_strs(p->sip_domains, p->n_sip_domains);
+    for (size_t i = 0; i < p->n_records; i++) {
+        plan_record_t *r = &p->records[i];
+        free(r->owner), free(r->type), free(r->value), free(r->note);
+    }
+    free(p->records);
+    free(p->cert.subject);
+    free_strs(p->cert.sans, p->cert.n_sans);
+    free(p->cert.san_required);
+    free(p->cert.eku), free(p->cert.key), free(p->cert.ca);
+    for (size_t i = 0; i < p->n_fw; i++) {
+        plan_fw_t *f = &p->fw[i];
+        free(f->port), free(f->proto), free(f->dir), free(f->from), free(f->to), free(f->purpose);
+    }
+    free(p->fw);
+    for (size_t i = 0; i < p->n_partners; i++) {
+        plan_partner_t *x = &p->partners[i];
+        free(x->kind), free(x->domain), free(x->fqdn);
+        free_strs(x->needs, x->n_needs);
+    }
+    free(p->partners);
+    free_strs(p->notes, p->n_notes);
+    free(p);
+}
+
+/* ---- rendering ---- */
+
+char *plan_text(const plan_t *p)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f)
+        abort();
+    fprintf(f, "# fedge plan for %s (SIP domains:", p->edge_fqdn);
+    for (size_t i = 0; i < p->n_sip_domains; i++)
+        fprintf(f, " %s", p->sip_domains[i]);
+    fprintf(f, ")\n\n## DNS records to publish (zone-file form)\n\n");
+    for (size_t i = 0; i < p->n_records; i++) {
+        const plan_record_t *r = &p->records[i];
+        if (r->note[0])
+            fprintf(f, "; %s\n", r->note);
+        fprintf(f, "%-40s 3600 IN %-4s %s\n", r->owner, r->type, r->value);
+    }
+    fprintf(f, "\n## Certificate to obtain\n\n");
+    fprintf(f, "subject   %s\n", p->cert.subject);
+    fprintf(f, "SANs      ");
+    for (size_t i = 0; i < p->cert.n_sans; i++)
+        fprintf(f, "%s%s%s", i ? "\n          " : "", p->cert.sans[i],
+                p->cert.san_required[i] ? "" : "  (optional, RFC 5922 domain identity)");
+    fprintf(f, "\nEKU       %s\nkey       %s\nissuer    %s\n", p->cert.eku, p->cert.key, p->cert.ca);
+    fprintf(f, "\n## Firewall\n\n");
+    fprintf(f, "%-8s %-7s %-4s %-36s %-44s %s\n", "port", "proto", "dir", "from", "to", "purpose");
+    for (size_t i = 0; i < p->n_fw; i++) {
+        const plan_fw_t *w = &p->fw[i];
+        fprintf(f, "%-8s %-7s %-4s %-36s %-44s %s\n", w->port, w->proto, w->dir, w->from, w->to,
+                w->purpose);
+    }
+    fprintf(f, "\n## Partners\n\n");
+    if (!p->n_partners)
+        fprintf(f, "(none configured: fedge domain allow DOMAIN [--proxy-fqdn FQDN], fedge "
+                   "provider add ...)\n");
+    for (size_t i = 0; i < p->n_partners; i++) {
+        const plan_partner_t *x = &p->partners[i];
+        fprintf(f, "%s %s%s%s must have:\n", x->kind, x->domain, x->fqdn ? " via " : "",
+                x->fqdn ? x->fqdn : "");
+        for (size_t k = 0; k < x->n_needs; k++)
+            fprintf(f, "  - %s\n", x->needs[k]);
+    }
+    if (p->n_notes) {
+        fprintf(f, "\n## Notes\n\n");
+        for (size_t i = 0; i < p->n_notes; i++)
+            fprintf(f, "- %s\n", p->notes[i]);
+    }
+    fclose(f);
+    return out;
+}
+
+static json_t *strs_json(char *const *a, size_t n)
+{
+    json_t *j = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(j, json_string(a[i]));
+    return j;
+}
+
+json_t *plan_json(const plan_t *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "edge_fqdn", json_string(p->edge_fqdn));
+    json_object_set_new(o, "port", json_integer(p->port));
+    json_object_set_new(o, "sip_domains", strs_json(p->sip_domains, p->n_sip_domains));
+    json_t *recs = json_array();
+    char *zone = NULL;
+    size_t zlen = 0;
+    FILE *f = open_memstream(&zone, &zlen);
+    if (!f)
+        abort();
+    for (size_t i = 0; i < p->n_records; i++) {
+        const plan_record_t *r = &p->records[i];
+        json_array_append_new(recs, json_pack("{s:s,s:s,s:s,s:i,s:s,s:b}", "owner", r->owner,
+                                              "type", r->type, "value", r->value, "ttl", 3600,
+                                              "note", r->note, "placeholder", r->placeholder));
+        fprintf(f, "%s 3600 IN %s %s\n", r->owner, r->type, r->value);
+    }
+    fclose(f);
+    json_object_set_new(o, "dns", recs);
+    json_object_set_new(o, "zone", json_string(zone));
+    free(zone);
+    json_t *sans = json_array();
+    for (size_t i = 0; i < p->cert.n_sans; i++)
+        json_array_append_new(sans, json_pack("{s:s,s:b}", "san", p->cert.sans[i], "required",
+                                              p->cert.san_required[i]));
+    json_object_set_new(o, "certificate",
+                        json_pack("{s:s,s:o,s:[ss],s:s,s:s,s:s}", "subject", p->cert.subject,
+                                  "sans", sans, "eku", "serverAuth", "clientAuth", "eku_text",
+                                  p->cert.eku, "key", p->cert.key, "ca", p->cert.ca));
+    json_t *fw = json_array();
+    for (size_t i = 0; i < p->n_fw; i++) {
+        const plan_fw_t *w = &p->fw[i];
+        json_array_append_new(fw, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "port", w->port, "proto",
+                                            w->proto, "direction", w->dir, "from", w->from, "to",
+                                            w->to, "purpose", w->purpose));
+    }
+    json_object_set_new(o, "firewall", fw);
+    json_t *pa = json_array();
+    for (size_t i = 0; i < p->n_partners; i++) {
+        const plan_partner_t *x = &p->partners[i];
+        json_array_append_new(pa, json_pack("{s:s,s:s,s:s?,s:o}", "kind", x->kind, "domain",
+                                            x->domain, "fqdn", x->fqdn, "needs",
+                                            strs_json(x->needs, x->n_needs)));
+    }
+    json_object_set_new(o, "partners", pa);
+    json_object_set_new(o, "notes", strs_json(p->notes, p->n_notes));
+    return o;
+}
