@@ -1,0 +1,322 @@
+/* test_api.c — unit tests of the admin REST API's resources without HTTP
+ * (admin__api on a real store in a temporary folder): invalid input maps to
+ * 400 naming the field, missing things to 404, conflicts to 409, changes
+ * are audited with the account, the status hook is reported. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin/admin_int.h"
+
+typedef struct {
+    char dir[64], path[128];
+    admin__api_t api;
+} fx_t;
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/fedge-admin-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/fedge.db", f->dir);
+    fedge_err_t e;
+    if (store_open(f->path, &f->api.store, &e) < 0)
+        fail_msg("store_open: %s", e.msg);
+    f->api.store_path = f->path;
+    f->api.edge_fqdn = "edge.contoso.test";
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    store_close(f->api.store);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+/* Calls the API with body text (NULL: none); returns the status, *out the
+ * answer (caller decrefs). */
+static int call(fx_t *f, const char *method, const char *path, const char *body, json_t **out)
+{
+    json_t *b = NULL;
+    if (body) {
+        json_error_t je;
+        b = json_loads(body, 0, &je);
+        if (!b)
+            fail_msg("bad test JSON %s: %s", body, je.text);
+    }
+    int st = admin__api(&f->api, method, path, NULL, b, "admin:alice", out);
+    json_decref(b);
+    return st;
+}
+
+/* Expects status and, for 400/409, the field named. */
+static void expect(fx_t *f, const char *method, const char *path, const char *body, int status,
+                   const char *field)
+{
+    json_t *out = NULL;
+    int st = call(f, method, path, body, &out);
+    char *dump = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    if (st != status)
+        fail_msg("%s %s %s: %d (expected %d) %s", method, path, body ? body : "", st, status,
+                 dump ? dump : "");
+    if (field) {
+        const char *got = json_string_value(json_object_get(out, "field"));
+        if (!got || strcmp(got, field))
+            fail_msg("%s %s %s: field %s, expected %s", method, path, body ? body : "",
+                     got ? got : "(none)", field);
+        const char *err = json_string_value(json_object_get(out, "error"));
+        assert_non_null(err);
+        assert_true(strlen(err) > 5);
+    }
+    free(dump);
+    json_decref(out);
+}
+
+static void test_domains(void **state)
+{
+    fx_t *f = *state;
+    expect(f, "POST", "/domains/allowed", "{\"domain\": \"bad..test\"}", 400, "domain");
+    expect(f, "POST", "/domains/allowed", "{\"domain\": \"x\"}", 400, "domain");
+    expect(f, "POST", "/domains/allowed", "{}", 400, "domain");
+    expect(f, "POST", "/domains/allowed", "{\"domain\": 7}", 400, "domain");
+    expect(f, "POST", "/domains/allowed", "[1]", 400, "");
+    expect(f, "POST", "/domains/allowed", "{\"domain\": \"a.test\", \"proxy_fqdn\": \"x\"}", 400,
+           "proxy_fqdn");
+    expect(f, "POST", "/domains/allowed", "{\"domain\": \"a.test\", \"monitor\": 1}", 400,
+           "monitor");
+    expect(f, "POST", "/domains/allowed", "{\"domain\": \"a.test\", \"extra\": 1}", 400, "extra");
+    expect(f, "POST", "/domains/allowed", "{\"domain\": \"a.test\", \"comment\": \"a\\u0007\"}",
+           400, "comment");
+    expect(f, "POST", "/domains/allowed",
+           "{\"domain\": \"Fabrikam.Test.\", \"proxy_fqdn\": \"edge.fabrikam.test\", "
+           "\"comment\": \"<b>'\\\"\", \"monitor\": true}",
+           201, NULL);
+    json_t *out;
+    assert_int_equal(call(f, "GET", "/domains/allowed", NULL, &out), 200);
+    json_t *it = json_array_get(json_object_get(out, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "domain")), "fabrikam.test");
+    assert_string_equal(json_string_value(json_object_get(it, "kind")), "server");
+    assert_string_equal(json_string_value(json_object_get(it, "comment")), "<b>'\"");
+    assert_true(json_is_true(json_object_get(it, "monitor")));
+    json_decref(out);
+    expect(f, "POST", "/domains/allowed", "{\"domain\": \"fabrikam.test\"}", 409, "domain");
+    expect(f, "POST", "/domains/blocked", "{\"domain\": \"fabrikam.test\"}", 409, "domain");
+    /* An edit keeps what it does not name. */
+    expect(f, "PUT", "/domains/allowed/fabrikam.test", "{\"monitor\": false}", 200, NULL);
+    assert_int_equal(call(f, "GET", "/domains/allowed", NULL, &out), 200);
+    it = json_array_get(json_object_get(out, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "proxy_fqdn")), "edge.fabrikam.test");
+    assert_false(json_is_true(json_object_get(it, "monitor")));
+    json_decref(out);
+    expect(f, "PUT", "/domains/allowed/fabrikam.test", "{\"domain\": \"other.test\"}", 400,
+           "domain");
+    expect(f, "PUT", "/domains/allowed/none.test", "{\"comment\": \"x\"}", 404, NULL);
+    expect(f, "PUT", "/domains/blocked/fabrikam.test", "{\"comment\": \"x\"}", 404, NULL);
+    expect(f, "DELETE", "/domains/blocked/fabrikam.test", NULL, 404, NULL);
+    expect(f, "DELETE", "/domains/allowed/fabrikam.test", NULL, 204, NULL);
+    expect(f, "DELETE", "/domains/allowed/fabrikam.test", NULL, 404, NULL);
+    expect(f, "POST", "/domains/blocked", "{\"domain\": \"fabrikam.test\"}", 201, NULL);
+    expect(f, "POST", "/domains/blocked", "{\"domain\": \"fabrikam.test\"}", 409, "domain");
+    expect(f, "POST", "/domains/allowed", "{\"domain\": \"fabrikam.test\"}", 409, "domain");
+    expect(f, "PATCH", "/domains/blocked", NULL, 405, NULL);
+}
+
+static void test_edge(void **state)
+{
+    fx_t *f = *state;
+    expect(f, "PUT", "/edge", "{\"discovery\": \"on\"}", 400, "discovery");
+    expect(f, "PUT", "/edge", "{\"discovered-rate\": 0}", 400, "discovered-rate");
+    expect(f, "PUT", "/edge", "{\"discovered-rate\": 100001}", 400, "discovered-rate");
+    expect(f, "PUT", "/edge", "{\"report-period\": 1.5}", 400, "report-period");
+    expect(f, "PUT", "/edge", "{\"routing\": \"smoke-signals\"}", 400, "routing");
+    expect(f, "PUT", "/edge", "{\"default-route\": \"a..b\"}", 400, "default-route");
+    expect(f, "PUT", "/edge", "{\"routing\": \"default-route\"}", 400, "default-route");
+    expect(f, "PUT", "/edge", "{\"colour\": true}", 400, "colour");
+    expect(f, "PUT", "/edge", "{}", 400, "");
+    /* A refused request changes nothing, even its valid parts. */
+    expect(f, "PUT", "/edge", "{\"discovery\": true, \"discovered-rate\": 0}", 400,
+           "discovered-rate");
+    json_t *out;
+    assert_int_equal(call(f, "GET", "/edge", NULL, &out), 200);
+    assert_false(json_is_true(json_object_get(out, "discovery")));
+    json_decref(out);
+    expect(f, "PUT", "/edge",
+           "{\"discovery\": true, \"routing\": \"default-route\", \"default-route\": "
+           "\"Relay.Contoso.Test:5061\", \"discovered-rate\": 5}",
+           200, NULL);
+    assert_int_equal(call(f, "GET", "/edge", NULL, &out), 200);
+    assert_true(json_is_true(json_object_get(out, "discovery")));
+    assert_string_equal(json_string_value(json_object_get(out, "routing")), "default-route");
+    assert_string_equal(json_string_value(json_object_get(out, "default-route")),
+                        "relay.contoso.test:5061");
+    assert_int_equal(json_integer_value(json_object_get(out, "discovered-rate")), 5);
+    json_decref(out);
+}
+
+static void test_providers(void **state)
+{
+    fx_t *f = *state;
+    expect(f, "POST", "/providers", "{\"name\": \"p\", \"proxy_fqdn\": \"sip.p.test\"}", 400,
+           "kind");
+    expect(f, "POST", "/providers", "{\"name\": \"p\", \"kind\": \"public\"}", 400, "proxy_fqdn");
+    expect(f, "POST", "/providers", "{\"name\": \"-p\", \"proxy_fqdn\": \"sip.p.test\", "
+                                    "\"kind\": \"public\"}",
+           400, "name");
+    expect(f, "POST", "/providers",
+           "{\"name\": \"p\", \"proxy_fqdn\": \"sip.p.test\", \"kind\": \"public\", "
+           "\"verification\": \"trust-me\"}",
+           400, "verification");
+    expect(f, "POST", "/providers",
+           "{\"name\": \"p\", \"proxy_fqdn\": \"sip.p.test\", \"kind\": \"public\", "
+           "\"domains\": \"a.test\"}",
+           400, "domains");
+    expect(f, "POST", "/providers",
+           "{\"name\": \"p\", \"proxy_fqdn\": \"sip.p.test\", \"kind\": \"public\", "
+           "\"domains\": [\"a.test\", 3]}",
+           400, "domains");
+    expect(f, "POST", "/providers",
+           "{\"name\": \"p\", \"proxy_fqdn\": \"sip.p.test\", \"kind\": \"hosting\", "
+           "\"domains\": [\"a.test\", \"b.test\"], \"enabled\": true}",
+           201, NULL);
+    expect(f, "POST", "/providers",
+           "{\"name\": \"p\", \"proxy_fqdn\": \"sip.q.test\", \"kind\": \"public\"}", 409, NULL);
+    expect(f, "POST", "/providers",
+           "{\"name\": \"q\", \"proxy_fqdn\": \"sip.p.test\", \"kind\": \"public\"}", 409,
+           "proxy_fqdn");
+    expect(f, "PUT", "/providers/p", "{\"enabled\": false, \"domains\": []}", 200, NULL);
+    json_t *out;
+    assert_int_equal(call(f, "GET", "/providers", NULL, &out), 200);
+    json_t *p = json_array_get(json_object_get(out, "items"), 0);
+    assert_false(json_is_true(json_object_get(p, "enabled")));
+    assert_int_equal(json_array_size(json_object_get(p, "domains")), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "kind")), "hosting");
+    json_decref(out);
+    expect(f, "PUT", "/providers/none", "{\"enabled\": false}", 404, NULL);
+    expect(f, "DELETE", "/providers/none", NULL, 404, NULL);
+    expect(f, "DELETE", "/providers/p", NULL, 204, NULL);
+}
+
+static void test_policies(void **state)
+{
+    fx_t *f = *state;
+    expect(f, "POST", "/policies", "{\"scope\": \"global\"}", 409, "scope");
+    expect(f, "POST", "/policies", "{\"scope\": \"site:\"}", 400, "scope");
+    expect(f, "POST", "/policies", "{\"scope\": \"sales\", \"xmpp\": \"yes\"}", 400, "xmpp");
+    expect(f, "POST", "/policies", "{\"scope\": \"sales\", \"federation\": true}", 201, NULL);
+    expect(f, "PUT", "/policies/global", "{\"public_im\": true}", 200, NULL);
+    expect(f, "PUT", "/policies/nosuch", "{\"public_im\": true}", 404, NULL);
+    expect(f, "POST", "/assignments", "{\"user\": \"bob\", \"policy\": \"sales\"}", 400, "user");
+    expect(f, "POST", "/assignments", "{\"user\": \"bob@contoso.test\", \"policy\": \"x\"}", 400,
+           "policy");
+    expect(f, "POST", "/assignments", "{\"user\": \"bob@contoso.test\", \"policy\": \"sales\"}",
+           200, NULL);
+    json_t *out;
+    assert_int_equal(call(f, "GET", "/policies", NULL, &out), 200);
+    assert_int_equal(json_array_size(json_object_get(out, "items")), 2);
+    json_t *a = json_array_get(json_object_get(out, "assignments"), 0);
+    assert_string_equal(json_string_value(json_object_get(a, "policy")), "sales");
+    json_t *g = json_array_get(json_object_get(out, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(g, "scope")), "global");
+    assert_true(json_is_true(json_object_get(g, "public_im")));
+    json_decref(out);
+    expect(f, "DELETE", "/assignments/bob@contoso.test", NULL, 204, NULL);
+    expect(f, "DELETE", "/assignments/bob@contoso.test", NULL, 404, NULL);
+    expect(f, "DELETE", "/policies/sales", NULL, 405, NULL);
+}
+
+static int audit_has(const store_audit_t *a, void *ctx)
+{
+    if (!strcmp(a->actor, "admin:alice") && !strcmp(a->action, "domain.block") &&
+        !strcmp(a->object, "audited.test"))
+        *(int *)ctx += 1;
+    return 0;
+}
+
+static void test_audit_and_misc(void **state)
+{
+    fx_t *f = *state;
+    expect(f, "POST", "/domains/blocked", "{\"domain\": \"audited.test\"}", 201, NULL);
+    int n = 0;
+    fedge_err_t e;
+    assert_int_equal(store_audit_list(f->api.store, 10, audit_has, &n, &e), 0);
+    assert_int_equal(n, 1);
+    json_t *out = NULL;
+    assert_int_equal(admin__api(&f->api, "GET", "/audit", "0", NULL, "admin:alice", &out), 400);
+    assert_string_equal(json_string_value(json_object_get(out, "field")), "limit");
+    json_decref(out);
+    assert_int_equal(admin__api(&f->api, "GET", "/audit", "1", NULL, "admin:alice", &out), 200);
+    assert_int_equal(json_array_size(json_object_get(out, "items")), 1);
+    json_decref(out);
+    expect(f, "GET", "/nothing", NULL, 404, NULL);
+    expect(f, "GET", "/domains/allowed/x/y/z", NULL, 404, NULL);
+    expect(f, "POST", "/status", NULL, 405, NULL);
+    expect(f, "DELETE", "/watchlist/none.test", NULL, 404, NULL);
+    assert_int_equal(store_watchlist_add(f->api.store, "noisy.test", 1200, "over the contacts "
+                                         "limit", "edge", &e),
+                     0);
+    assert_int_equal(call(f, "GET", "/watchlist", NULL, &out), 200);
+    assert_int_equal(json_array_size(json_object_get(out, "items")), 1);
+    json_decref(out);
+    expect(f, "DELETE", "/watchlist/noisy.test", NULL, 204, NULL);
+}
+
+static void fill(admin_status_t *st, void *ctx)
+{
+    (*(int *)ctx)++;
+    admin_status_partner(st, "fabrikam.test", 2, 10, 3);
+    admin_status_diag(st, 1012, 3);
+    admin_status_error(st, "2026-11-26T20:00:00Z", "TLS handshake failed");
+    admin_status_counter(st, "connections", 5);
+}
+
+static void test_status(void **state)
+{
+    fx_t *f = *state;
+    json_t *out;
+    assert_int_equal(call(f, "GET", "/status", NULL, &out), 200);
+    json_t *edge = json_object_get(out, "edge");
+    assert_false(json_is_true(json_object_get(edge, "attached")));
+    assert_string_equal(json_string_value(json_object_get(out, "edge_fqdn")), "edge.contoso.test");
+    json_decref(out);
+    int calls = 0;
+    f->api.status_cb = fill;
+    f->api.status_ctx = &calls;
+    assert_int_equal(call(f, "GET", "/status", NULL, &out), 200);
+    assert_int_equal(calls, 1);
+    edge = json_object_get(out, "edge");
+    assert_true(json_is_true(json_object_get(edge, "attached")));
+    json_t *p = json_object_get(json_object_get(edge, "partners"), "fabrikam.test");
+    assert_int_equal(json_integer_value(json_object_get(p, "requests")), 10);
+    assert_int_equal(json_integer_value(json_object_get(p, "rejections")), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(edge, "diagnostics"),
+                                                        "1012")),
+                     3);
+    assert_int_equal(json_array_size(json_object_get(edge, "errors")), 1);
+    json_decref(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_edge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_providers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_and_misc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
