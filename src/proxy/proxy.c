@@ -313,7 +313,8 @@ static void make_tag(proxy_t *p, char *out /* >= 17 */)
 static const char *cstr(fedge_str_t s, char *buf, size_t cap)
 {
     size_t n = s.len < cap - 1 ? s.len : cap - 1;
-    memcpy(buf, s.s, n);
+    if (n)
+        memcpy(buf, s.s, n);
     buf[n] = 0;
     return buf;
 }

@@ -334,6 +334,8 @@ typedef struct {
 
 static void kput(kbuf_t *b, const char *s, size_t n)
 {
+    if (!n)
+        return; /* s may be NULL for an empty slice */
     if (b->full || n > b->cap - b->len) {
         b->full = true;
         return;

@@ -31,7 +31,7 @@ typedef struct {
     size_t len;
 } sent_t;
 
-static sent_t sent[64];
+static sent_t sent[4096];
 static unsigned nsent;
 static uint64_t clock_ms;
 static proxy_conn_t up = {1}, hop_conn[4] = {{10}, {11}, {12}, {13}};
@@ -47,7 +47,7 @@ static uint64_t io_now(void *ctx)
 
 static sent_t *record(sent_kind_t k, const char *data, size_t len)
 {
-    assert_true(nsent < 64);
+    assert_true(nsent < FEDGE_ARRAY_LEN(sent));
     sent_t *s = &sent[nsent++];
     memset(s, 0, sizeof(*s));
     s->kind = k;
@@ -785,7 +785,7 @@ static void test_retransmission_absorbed(void **state)
 
 #define NOTIFY_IN                                                                          \
     "NOTIFY sip:carol@10.0.0.44:48077;transport=tcp SIP/2.0\r\n"                              \
-    "Via: SIP/2.0/TLS edge.fabrikam.test:5061;branch=z9hG4bKn1\r\n"                            \
+    "Via: SIP/2.0/TLS edge.fabrikam.test:5061;branch=z9hG4bKup1\r\n"                           \
     "Route: <sip:edge.contoso.test:5061;transport=tls;lr>, <sip:10.0.0.1:5060;transport=tcp;lr>\r\n" \
     "Max-Forwards: 70\r\nFrom: <sip:dave@fabrikam.test>;tag=d\r\n"                            \
     "To: <sip:carol@contoso.test>;tag=c\r\nCall-ID: sub1\r\nCSeq: 2 NOTIFY\r\n"              \
@@ -837,6 +837,79 @@ static void test_abort_pending(void **state)
     assert_int_equal(proxy_txn_count(px), 1); /* the INVITE waits for its ACK */
 }
 
+/* Deterministic mutations of valid requests and responses: whatever
+ * parses must be handled without a crash, a leak or a stuck transaction
+ * (run under ASan/UBSan by unit-san). */
+static void test_mutated_input_is_safe(void **state)
+{
+    (void)state;
+    static const char *seeds[] = {
+        EXT_REQ("INVITE", "sip:alice@contoso.test", "1",
+                "Route: <sip:edge.contoso.test:5061;transport=tls;lr>, <sip:10.0.0.1:5060;lr>\r\n"
+                "Record-Route: <sip:edge.fabrikam.test;lr>\r\n"),
+        NOTIFY_IN,
+        "CANCEL sip:alice@contoso.test SIP/2.0\r\n"
+        "Via: SIP/2.0/TLS edge.fabrikam.test:5061;branch=z9hG4bKup1\r\n"
+        "Max-Forwards: 70\r\nFrom: <sip:bob@fabrikam.test>;tag=f1\r\n"
+        "To: <sip:alice@contoso.test>\r\nCall-ID: call1@fabrikam\r\nCSeq: 1 CANCEL\r\n"
+        "Content-Length: 0\r\n\r\n",
+        "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK0123456789abcdef.0123456789abcdef\r\n"
+        "Via: SIP/2.0/TLS [2001:db8::5]:5061;branch=z9hG4bKup1;received=2001:db8::6;rport=7000\r\n"
+        "From: <sip:bob@fabrikam.test>;tag=f1\r\nTo: <sip:alice@contoso.test>;tag=x\r\n"
+        "Call-ID: call1@fabrikam\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+    };
+    static const char alphabet[] = "<>;:,=@[]\"\\ \r\nz9hG4bK0123456789SIPsip.tcpTLSlr";
+    uint32_t rnd = 12345;
+    char b[4096];
+    reuse_ok = true;
+    for (unsigned iter = 0; iter < 3000; iter++) {
+        const char *seed = seeds[iter % FEDGE_ARRAY_LEN(seeds)];
+        size_t len = strlen(seed);
+        memcpy(b, seed, len);
+        /* a new branch each time, so most are new transactions */
+        char *br = strstr(b, "z9hG4bKup1");
+        if (br && iter % 5) {
+            static const char d36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+            br[7] = d36[iter % 36];
+            br[8] = d36[iter / 36 % 36];
+            br[9] = d36[iter / 1296 % 36];
+        }
+        unsigned nmut = 1 + iter % 3;
+        for (unsigned k = 0; k < nmut; k++) {
+            rnd = rnd * 1103515245u + 12345u;
+            size_t at = (rnd >> 8) % len;
+            rnd = rnd * 1103515245u + 12345u;
+            b[at] = alphabet[(rnd >> 8) % (sizeof(alphabet) - 1)];
+        }
+        proxy_conn_t *c = (iter & 1) ? &up : &hop_conn[0];
+        const proxy_peer_t *peer = (iter & 2) ? &ext_peer : &int_peer;
+        proxy_on_message(px, c, peer, b, len);
+        /* answer whatever went downstream, sometimes */
+        if (nsent && sent[nsent - 1].kind != SENT_CONN && (iter % 3) == 0 &&
+            sip_parse(sent[nsent - 1].data, sent[nsent - 1].len, NULL, &pm) == 0 && pm.is_request &&
+            pm.method_id != SIP_METHOD_ACK && sip_msg_check(&pm) == 0)
+            respond(nsent - 1, sent[nsent - 1].conn, &hop_peer, 100 + (int)(iter % 6) * 100, NULL,
+                    "m");
+        if (iter % 97 == 0)
+            proxy_on_conn_closed(px, &hop_conn[0], FEDGE_EIO);
+        clear_sent();
+    }
+    /* everything ends once the timers have run */
+    for (int i = 0; i < 12; i++) {
+        clock_ms += 200000;
+        proxy_tick(px);
+        clear_sent();
+    }
+    assert_int_equal(proxy_txn_count(px), 0);
+    assert_int_equal(proxy_pending_count(px), 0);
+    /* the mutations reached every branch: forwarded, refused, malformed */
+    proxy_stats_t st = stats();
+    assert_true(st.forwarded_requests > 100);
+    assert_true(st.forwarded_responses > 10);
+    assert_true(st.rejected > 100);
+    assert_true(st.parse_errors > 100);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -860,6 +933,7 @@ int main(void)
         T(test_retransmission_absorbed),
         T(test_in_dialog_prefers_connected_target),
         T(test_abort_pending),
+        T(test_mutated_input_is_safe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
