@@ -107,6 +107,36 @@ struct proxy {
 
 static const char C[] = "proxy";
 
+/* Metrics: mirrors of the proxy's counters, refreshed on every tick (one
+ * proxy per process; with several, the last one ticked wins). */
+static obs_counter_t m_req = OBS_COUNTER_INIT("fedge_sip_requests_total", "SIP requests received");
+static obs_counter_t m_resp =
+    OBS_COUNTER_INIT("fedge_sip_responses_total", "SIP responses received");
+static obs_counter_t m_fwd_req =
+    OBS_COUNTER_INIT("fedge_sip_requests_forwarded_total", "SIP requests forwarded");
+static obs_counter_t m_fwd_resp =
+    OBS_COUNTER_INIT("fedge_sip_responses_forwarded_total", "SIP responses forwarded");
+static obs_counter_t m_rej = OBS_COUNTER_INIT(
+    "fedge_sip_requests_refused_total", "SIP requests answered by the edge with a status >= 300");
+static obs_counter_t m_parse =
+    OBS_COUNTER_INIT("fedge_sip_malformed_total", "SIP messages refused or dropped as malformed");
+static obs_counter_t m_timeouts =
+    OBS_COUNTER_INIT("fedge_sip_timeouts_total", "transactions answered 408/487 for lack of a final");
+static obs_counter_t m_failovers =
+    OBS_COUNTER_INIT("fedge_sip_failovers_total", "internal next-hop failovers");
+
+static void metrics_sync(const proxy_stats_t *st)
+{
+    m_req.value = st->requests_in;
+    m_resp.value = st->responses_in;
+    m_fwd_req.value = st->forwarded_requests;
+    m_fwd_resp.value = st->forwarded_responses;
+    m_rej.value = st->rejected;
+    m_parse.value = st->parse_errors;
+    m_timeouts.value = st->timeouts;
+    m_failovers.value = st->failovers;
+}
+
 /* ---- hash tables ---- */
 
 static void tab_grow(table_t *t, int w)
@@ -1204,6 +1234,10 @@ int proxy_new(const proxy_cfg_t *cfg, const proxy_io_t *io, proxy_t **out, fedge
     p->out = fedge_malloc(p->out_cap);
     p->text_cap = 4096 + PROXY_HOST_MAX * 4;
     p->text = fedge_malloc(p->text_cap);
+    obs_counter_t *ms[] = {&m_req, &m_resp, &m_fwd_req, &m_fwd_resp,
+                           &m_rej, &m_parse, &m_timeouts, &m_failovers};
+    for (size_t i = 0; i < FEDGE_ARRAY_LEN(ms); i++)
+        obs_counter_register(ms[i]);
     *out = p;
     return 0;
 }
@@ -1303,6 +1337,7 @@ void proxy_on_conn_closed(proxy_t *p, proxy_conn_t *c, int code)
 
 void proxy_tick(proxy_t *p)
 {
+    metrics_sync(&p->st);
     p->depth++;
     uint64_t t_now = now(p);
     while (p->heap_len && p->heap[0]->deadline <= t_now) {

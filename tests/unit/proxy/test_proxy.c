@@ -289,6 +289,17 @@ static void test_message_external_to_internal(void **state)
     assert_int_equal(proxy_txn_count(px), 0);
     assert_int_equal(stats().forwarded_requests, 1);
     assert_int_equal(stats().forwarded_responses, 1);
+    /* the counters reach the metrics registry on the next tick */
+    proxy_tick(px);
+    char *mbuf = NULL;
+    size_t mlen = 0;
+    FILE *mf = open_memstream(&mbuf, &mlen);
+    assert_int_equal(obs_metrics_write(mf), 0);
+    fclose(mf);
+    assert_non_null(strstr(mbuf, "\nfedge_sip_requests_forwarded_total 1\n"));
+    assert_non_null(strstr(mbuf, "\nfedge_sip_responses_forwarded_total 1\n"));
+    assert_non_null(strstr(mbuf, "\nfedge_sip_requests_total 1\n"));
+    free(mbuf);
 }
 
 static void test_message_internal_to_external(void **state)
