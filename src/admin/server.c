@@ -163,6 +163,31 @@ static bool origin_ok(admin_t *a, struct MHD_Connection *c)
     return !strcasecmp(origin, want);
 }
 
+/* On a loopback address (plain HTTP), the Host must be a loopback name:
+ * a web page whose DNS name was rebound to 127.0.0.1 must not reach the
+ * API (DNS rebinding). */
+static bool host_ok(admin_t *a, struct MHD_Connection *c)
+{
+    if (a->tls)
+        return true;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    if (!h)
+        return false;
+    size_t n = strlen(h);
+    const char *colon = h[0] == '[' ? strstr(h, "]:") : strrchr(h, ':');
+    if (colon)
+        n = (size_t)(colon - h) + (h[0] == '[');
+    if ((n == 9 && !strncasecmp(h, "localhost", 9)) || (n == 5 && !strncmp(h, "[::1]", 5)))
+        return true;
+    if (n >= 7 && n < 16 && !strncmp(h, "127.", 4)) {
+        for (size_t i = 4; i < n; i++)
+            if (!(h[i] == '.' || (h[i] >= '0' && h[i] <= '9')))
+                return false;
+        return true;
+    }
+    return false;
+}
+
 static bool is_json_type(struct MHD_Connection *c)
 {
     const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -250,6 +275,9 @@ static enum MHD_Result login(admin_t *a, struct MHD_Connection *c, json_t *body)
 static enum MHD_Result handle(admin_t *a, struct MHD_Connection *c, const char *url,
                               const char *method, req_t *q)
 {
+    if (!host_ok(a, c))
+        return send_error(c, 421, "unexpected Host: use http://127.0.0.1:PORT/ or "
+                                  "http://localhost:PORT/");
     if (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return send_error(c, 405, "method not allowed");

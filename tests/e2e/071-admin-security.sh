@@ -31,7 +31,7 @@ check_out "the store keeps an scrypt hash, never the password" sh -c "
 start_bg admin "$FEDGE_BIN" admin serve -c "$CFG"
 check "fedge admin serve listens" wait_listen "$ADMIN_PORT" 10 "$BG_PID" || { show admin; finish; }
 URL=http://127.0.0.1:$ADMIN_PORT
-check_out "no session (or a forged one): 401 on every API route; static assets open" $AC "$URL" $USER "$PASS" unauth
+check_out "no session (or a forged one): 401 on every API route; static assets open; foreign Host 421" $AC "$URL" $USER "$PASS" unauth
 check_out "session cookie: HttpOnly, SameSite=Strict, expiry, random 256-bit id" $AC "$URL" $USER "$PASS" cookie
 check_out "missing/wrong CSRF token or foreign Origin: 403, nothing changed" $AC "$URL" $USER "$PASS" csrf
 check_out "invalid input: 400 naming the field; 404; 409 for conflicts" $AC "$URL" $USER "$PASS" validation

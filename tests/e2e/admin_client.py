@@ -91,6 +91,15 @@ if GROUP == "unauth":
             expect("%s %s (cookie %s)" % (m, p, cookie and cookie[:8]), st, 401)
     st, h, j, _ = req("GET", "/")
     expect("GET / (static asset) without session", st, 200)
+    # DNS rebinding: a foreign name pointing at the loopback address.
+    for host in ("evil.example:%d" % u.port, "127.0.0.1.evil.example", "localhost.evil.example"):
+        st, h, j, _ = req("GET", "/", headers={"Host": host})
+        expect("GET / with Host %s" % host, st, 421)
+        st, h, j, _ = req("POST", "/api/login", {"name": USER, "password": PASS}, headers={"Host": host})
+        expect("login with Host %s" % host, st, 421)
+    for host in ("localhost:%d" % u.port, "127.0.0.1:%d" % u.port, "127.0.0.1"):
+        st, h, j, _ = req("GET", "/", headers={"Host": host})
+        expect("GET / with Host %s" % host, st, 200)
     st, h, j, _ = req("GET", "/app.js")
     expect("GET /app.js without session", st, 200)
 
