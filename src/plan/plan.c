@@ -208,12 +208,13 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
            plan__fmt("edge external %s", list), "SIP over mutual TLS from partners");
     bool def_route = cfg->federation.routing == CONFIG_ROUTING_DEFAULT_ROUTE &&
                      cfg->federation.default_route.host;
-    if (def_route)
-        add_fw(p, "5061", "TCP", "out", fedge_strdup("edge external"),
+    if (def_route) {
+        snprintf(port, sizeof port, "%u", (unsigned)cfg->federation.default_route.port);
+        add_fw(p, port, "TCP", "out", fedge_strdup("edge external"),
                plan__fmt("default route %s",
                          config_hostport_format(&cfg->federation.default_route, buf, sizeof buf)),
                "SIP over mutual TLS to partners (all through the default route)");
-    else
+    } else
         add_fw(p, "5061", "TCP", "out", fedge_strdup("edge external"),
                fedge_strdup("any (partners' edges; the port their SRV records give)"),
                "SIP over mutual TLS to partners");
@@ -249,9 +250,9 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
                "SIP to the internal servers");
     }
     snprintf(port, sizeof port, "%u", (unsigned)cfg->admin.listen.port);
-    add_fw(p, port, "TCP", "in", fedge_strdup("administrators' network only (never the internet)"),
+    add_fw(p, port, "TCP", "in", fedge_strdup("administrators' network only"),
            plan__fmt("admin %s", config_hostport_format(&cfg->admin.listen, buf, sizeof buf)),
-           "REST API and web panel");
+           "REST API and web panel (never open it to the internet)");
 
     /* Partners from the store. */
     if (snap) {
@@ -287,7 +288,7 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
                            snap->edge.discovery
                                ? ": any domain with a valid SRV record and certificate may "
                                  "federate (throttled)"
-                               : ": only the partners listed below federate"));
+                               : ": only the partners listed under Partners federate"));
         if (snap->n_blocked)
             push_str(&p->notes, &p->n_notes,
                      plan__fmt("%zu blocked domain(s): never federated with", snap->n_blocked));
