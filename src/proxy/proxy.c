@@ -1140,6 +1140,8 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
             forward_orphan(p, peer, m);
         return;
     }
+    if (peer->side != t->out_side)
+        return; /* a response must come from the side its request went to */
     if (t->invite && cs->method_id == SIP_METHOD_CANCEL)
         return; /* the answer to our CANCEL: hop by hop, ends here */
     if (t->invite != (cs->method_id == SIP_METHOD_INVITE))

@@ -278,6 +278,9 @@ static void test_message_external_to_internal(void **state)
     assert_null(hdr(0, "Record-Route", 2));
     assert_int_equal(proxy_txn_count(px), 1);
 
+    /* a response from the wrong side is ignored */
+    assert_int_equal(respond(0, &up, &ext_peer, 200, NULL, "t2"), 0);
+    assert_int_equal(nsent, 1);
     /* the 200 goes back on the connection it came in on, our Via popped */
     assert_int_equal(respond(0, &hop_conn[0], &hop_peer, 200, NULL, "t2"), 0);
     assert_int_equal(nsent, 2);
