@@ -1,0 +1,513 @@
+/* test_plan.c — the pure parts of src/plan: the plan built from a config
+ * struct and a real store snapshot (records, certificate, firewall,
+ * partners, text and JSON), the checks of our own certificate on
+ * scripts/gen-certs certificates (good, no clientAuth, expired, rogue CA,
+ * CN only, wrong key, expiring, missing SAN), name matching, the verdict
+ * selection, and the findings table mirrored in docs/diagnostics.md. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plan/plan.h"
+
+static char pki[64];
+static char path_buf[8][256];
+static unsigned path_next;
+
+/* PKI file name (rotating buffers). */
+static const char *P(const char *name)
+{
+    char *b = path_buf[path_next++ % 8];
+    snprintf(b, sizeof path_buf[0], "%s/%s", pki, name);
+    return b;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(pki, sizeof pki, "/tmp/fedge-plan-XXXXXX");
+    if (!mkdtemp(pki))
+        return -1;
+    if (access("scripts/gen-certs", X_OK) != 0) {
+        fprintf(stderr, "run from the repository root (scripts/gen-certs not found)\n");
+        return -1;
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "scripts/gen-certs %s >/dev/null && "
+             "scripts/gen-certs %s wild.test 'DNS:*.wild.test,URI:sip:example.test,"
+             "URI:sip:alice@users.test,URI:sip:port.test:5061;transport=tls' >/dev/null",
+             pki, pki);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", pki);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- a config struct by hand (plain data, never freed) ---- */
+
+static config_hostport_t hp(const char *host, uint16_t port)
+{
+    config_host_kind_t k = strchr(host, ':')   ? CONFIG_HOST_IPV6
+                               : (host[0] >= '0' && host[0] <= '9') ? CONFIG_HOST_IPV4
+                                                                    : CONFIG_HOST_NAME;
+    return (config_hostport_t){(char *)host, port, k};
+}
+
+
+static config_t *make_cfg(config_hostport_t *ext, size_t n_ext)
+{
+    static char *domains[] = {"contoso.com", "contoso.net"};
+    static config_hostport_t in[1], nh[2], dns[1];
+    static config_t c;
+    memset(&c, 0, sizeof c);
+    in[0] = hp("10.0.0.10", 5070);
+    nh[0] = hp("10.0.0.20", 5060);
+    nh[1] = hp("sip.contoso.com", 0);
+    dns[0] = hp("192.0.2.53", 53);
+    c.path = "/etc/fedge/fedge.ini";
+    c.edge.fqdn = "edge.contoso.com";
+    c.edge.sip_domains = domains;
+    c.edge.sip_domain_count = 2;
+    c.external.listen = (config_hostport_list_t){ext, n_ext};
+    c.internal.listen = (config_hostport_list_t){in, 1};
+    c.internal.transport = CONFIG_TRANSPORT_TCP;
+    c.internal.next_hop = (config_hostport_list_t){nh, 2};
+    c.federation.routing = CONFIG_ROUTING_DNS_SRV;
+    c.dns.servers = (config_hostport_list_t){dns, 1};
+    c.admin.listen = hp("127.0.0.1", 8080);
+    return &c;
+}
+
+static const plan_record_t *rec(const plan_t *p, const char *owner, const char *type)
+{
+    for (size_t i = 0; i < p->n_records; i++)
+        if (!strcmp(p->records[i].owner, owner) && !strcmp(p->records[i].type, type))
+            return &p->records[i];
+    return NULL;
+}
+
+static const plan_fw_t *fw(const plan_t *p, const char *port, const char *dir)
+{
+    for (size_t i = 0; i < p->n_fw; i++)
+        if (!strcmp(p->fw[i].port, port) && !strcmp(p->fw[i].dir, dir))
+            return &p->fw[i];
+    return NULL;
+}
+
+static void test_plan_records_cert_firewall(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061), hp("2001:db8::10", 5061),
+                               hp("203.0.113.10", 5061)};
+    config_t *c = make_cfg(ext, 3);
+    plan_t *p = plan_build(c, NULL);
+
+    /* one SRV per SIP domain, to the FQDN and the listener's port */
+    const plan_record_t *r = rec(p, "_sipfederationtls._tcp.contoso.com.", "SRV");
+    assert_non_null(r);
+    assert_string_equal(r->value, "0 0 5061 edge.contoso.com.");
+    r = rec(p, "_sipfederationtls._tcp.contoso.net.", "SRV");
+    assert_non_null(r);
+    assert_string_equal(r->value, "0 0 5061 edge.contoso.com.");
+    /* the addresses, the repeated one once */
+    r = rec(p, "edge.contoso.com.", "A");
+    assert_non_null(r);
+    assert_string_equal(r->value, "203.0.113.10");
+    assert_false(r->placeholder);
+    r = rec(p, "edge.contoso.com.", "AAAA");
+    assert_non_null(r);
+    assert_string_equal(r->value, "2001:db8::10");
+    assert_int_equal(p->n_records, 4);
+
+    /* certificate: FQDN first, the domains, optional sip: URIs */
+    assert_string_equal(p->cert.subject, "CN=edge.contoso.com");
+    assert_int_equal(p->cert.n_sans, 5);
+    assert_string_equal(p->cert.sans[0], "DNS:edge.contoso.com");
+    assert_string_equal(p->cert.sans[1], "DNS:contoso.com");
+    assert_string_equal(p->cert.sans[2], "DNS:contoso.net");
+    assert_string_equal(p->cert.sans[3], "URI:sip:contoso.com");
+    assert_true(p->cert.san_required[2]);
+    assert_false(p->cert.san_required[3]);
+    assert_non_null(strstr(p->cert.eku, "serverAuth, clientAuth"));
+
+    /* firewall */
+    const plan_fw_t *f = fw(p, "5061", "in");
+    assert_non_null(f);
+    assert_string_equal(f->proto, "TCP");
+    assert_non_null(strstr(f->to, "203.0.113.10:5061"));
+    assert_non_null(strstr(f->to, "[2001:db8::10]:5061"));
+    assert_non_null(fw(p, "5061", "out"));
+    f = fw(p, "53", "out");
+    assert_non_null(f);
+    assert_string_equal(f->proto, "UDP/TCP");
+    assert_non_null(strstr(f->to, "192.0.2.53:53"));
+    assert_non_null(fw(p, "80,443", "out"));
+    f = fw(p, "5070", "in");
+    assert_non_null(f);
+    assert_non_null(strstr(f->from, "internal"));
+    assert_non_null(fw(p, "5060", "out")); /* next hop 10.0.0.20:5060 and sip.contoso.com (tcp) */
+    f = fw(p, "8080", "in");
+    assert_non_null(f);
+    assert_non_null(strstr(f->from, "administrators"));
+    assert_int_equal(p->n_partners, 0);
+
+    char *t = plan_text(p);
+    char line[160];
+    snprintf(line, sizeof line, "\n%-40s 3600 IN %-4s %s\n", "_sipfederationtls._tcp.contoso.com.",
+             "SRV", "0 0 5061 edge.contoso.com.");
+    assert_non_null(strstr(t, line));
+    snprintf(line, sizeof line, "\n%-40s 3600 IN %-4s %s\n", "edge.contoso.com.", "AAAA",
+             "2001:db8::10");
+    assert_non_null(strstr(t, line));
+    free(t);
+    json_t *j = plan_json(p);
+    assert_int_equal(json_array_size(json_object_get(j, "dns")), 4);
+    assert_string_equal(json_string_value(json_object_get(j, "edge_fqdn")), "edge.contoso.com");
+    assert_non_null(strstr(json_string_value(json_object_get(j, "zone")),
+                           "_sipfederationtls._tcp.contoso.net. 3600 IN SRV 0 0 5061 "
+                           "edge.contoso.com.\n"));
+    json_decref(j);
+    plan_free(p);
+}
+
+static void test_plan_wildcard_and_port(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("0.0.0.0", 5071), hp("::", 5071)};
+    config_t *c = make_cfg(ext, 2);
+    plan_t *p = plan_build(c, NULL);
+    assert_int_equal(p->port, 5071);
+    const plan_record_t *r = rec(p, "_sipfederationtls._tcp.contoso.com.", "SRV");
+    assert_string_equal(r->value, "0 0 5071 edge.contoso.com.");
+    r = rec(p, "edge.contoso.com.", "A");
+    assert_true(r->placeholder);
+    assert_string_equal(r->value, "<public IPv4 address of the edge>");
+    assert_non_null(strstr(r->note, "0.0.0.0"));
+    r = rec(p, "edge.contoso.com.", "AAAA");
+    assert_true(r->placeholder);
+    assert_non_null(strstr(r->note, "[::]"));
+    /* a port other than 5061 is pointed out */
+    bool noted = false;
+    for (size_t i = 0; i < p->n_notes; i++)
+        noted |= strstr(p->notes[i], "port 5071, not 5061") != NULL;
+    assert_true(noted);
+    plan_free(p);
+
+    config_hostport_t lo[] = {hp("10.1.2.3", 5061)};
+    p = plan_build(make_cfg(lo, 1), NULL);
+    assert_non_null(strstr(rec(p, "edge.contoso.com.", "A")->note, "private address"));
+    plan_free(p);
+}
+
+static void test_plan_partners(void **state)
+{
+    (void)state;
+    char db[128];
+    snprintf(db, sizeof db, "%s/store.db", pki);
+    store_t *st = NULL;
+    fedge_err_t e = {{0}};
+    assert_int_equal(store_open(db, &st, &e), 0);
+    assert_int_equal(store_domain_allow(st, "fabrikam.com", NULL, NULL, false, "test", &e), 0);
+    assert_int_equal(store_domain_allow(st, "litware.com", "sip.litware.com", NULL, false, "test", &e),
+                     0);
+    assert_int_equal(store_domain_block(st, "evil.com", NULL, "test", &e), 0);
+    const char *doms[] = {"hosted.example"};
+    store_provider_in_t pr = {"hoster", "sip.hoster.example", STORE_PROVIDER_HOSTING,
+                              STORE_VERIFY_ALWAYS_VERIFIED, true, doms, 1};
+    assert_int_equal(store_provider_add(st, &pr, "test", &e), 0);
+    store_snapshot_t *snap = NULL;
+    assert_int_equal(store_snapshot_load(st, &snap, &e), 0);
+    store_close(st);
+
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    plan_t *p = plan_build(make_cfg(ext, 1), snap);
+    assert_int_equal(p->n_partners, 3);
+    const plan_partner_t *fab = NULL, *lit = NULL, *hos = NULL;
+    for (size_t i = 0; i < p->n_partners; i++) {
+        if (!strcmp(p->partners[i].domain, "fabrikam.com"))
+            fab = &p->partners[i];
+        if (!strcmp(p->partners[i].domain, "litware.com"))
+            lit = &p->partners[i];
+        if (!strcmp(p->partners[i].domain, "hoster"))
+            hos = &p->partners[i];
+    }
+    assert_non_null(fab);
+    assert_non_null(lit);
+    assert_non_null(hos);
+    assert_string_equal(fab->kind, "allowed domain");
+    assert_null(fab->fqdn);
+    assert_non_null(strstr(fab->needs[0], "SRV _sipfederationtls._tcp.fabrikam.com"));
+    assert_string_equal(lit->kind, "partner server");
+    assert_string_equal(lit->fqdn, "sip.litware.com");
+    assert_non_null(strstr(lit->needs[0], "no SRV record needed"));
+    assert_non_null(strstr(lit->needs[1], "naming sip.litware.com"));
+    assert_string_equal(hos->kind, "hosting provider");
+    bool serves = false;
+    for (size_t i = 0; i < hos->n_needs; i++)
+        serves |= strstr(hos->needs[i], "hosted.example") != NULL;
+    assert_true(serves);
+    char *t = plan_text(p);
+    assert_non_null(strstr(t, "partner server litware.com via sip.litware.com must have:"));
+    assert_non_null(strstr(t, "1 blocked domain(s)"));
+    free(t);
+    plan_free(p);
+    store_snapshot_unref(snap);
+}
+
+/* ---- certificates ---- */
+
+static const plan_item_t *find(const plan_report_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (!strcmp(r->items[i].name, name))
+            return &r->items[i];
+    fail_msg("no item '%s'", name);
+    return NULL;
+}
+
+static const char *const contoso[] = {"contoso.test"};
+
+static void run_cert(plan_report_t *r, const char *leaf, const char *key, const char *ca,
+                     const char *fqdn, const char *const *doms, size_t n, time_t now)
+{
+    char crt[64], k[64];
+    snprintf(crt, sizeof crt, "%s.crt", leaf);
+    snprintf(k, sizeof k, "%s.key", key);
+    plan_check_cert(P(crt), P(k), P(ca), NULL, fqdn, doms, n, now, r);
+}
+
+static void test_cert_good(void **state)
+{
+    (void)state;
+    plan_report_t r = {0};
+    run_cert(&r, "edge.contoso.test", "edge.contoso.test", "ca.crt", "edge.contoso.test", contoso,
+             1, time(NULL));
+    assert_int_equal(plan_report_count(&r, PLAN_FAIL), 0);
+    assert_int_equal(plan_report_count(&r, PLAN_WARN), 0);
+    assert_int_equal(find(&r, "key matches certificate")->status, PLAN_PASS);
+    assert_int_equal(find(&r, "chain verifies")->status, PLAN_PASS);
+    assert_int_equal(find(&r, "names edge.contoso.test")->status, PLAN_PASS);
+    assert_int_equal(find(&r, "names contoso.test")->status, PLAN_PASS);
+    assert_int_equal(find(&r, "EKU serverAuth and clientAuth")->status, PLAN_PASS);
+    const plan_item_t *k = find(&r, "key size");
+    assert_int_equal(k->status, PLAN_PASS);
+    assert_non_null(strstr(k->text, "EC 256 bits prime256v1"));
+    assert_int_equal(find(&r, "validity")->status, PLAN_PASS);
+    plan_report_clear(&r);
+
+    /* the same certificate 10 days before it expires: a warning */
+    plan_cert_t c;
+    assert_int_equal(plan_cert_load(P("edge.contoso.test.crt"), &c, NULL), 0);
+    run_cert(&r, "edge.contoso.test", "edge.contoso.test", "ca.crt", "edge.contoso.test", contoso,
+             1, c.not_after - 10 * 86400);
+    const plan_item_t *v = find(&r, "validity");
+    assert_int_equal(v->status, PLAN_WARN);
+    assert_int_equal(v->id, PLAN_DIAG_CERT_EXPIRING);
+    assert_non_null(strstr(v->text, "in 10 days"));
+    plan_report_clear(&r);
+    /* and after it: a failure */
+    run_cert(&r, "edge.contoso.test", "edge.contoso.test", "ca.crt", "edge.contoso.test", contoso,
+             1, c.not_after + 1);
+    assert_int_equal(find(&r, "validity")->id, PLAN_DIAG_CERT_EXPIRED);
+    plan_report_clear(&r);
+    plan_cert_clear(&c);
+}
+
+static void test_cert_bad(void **state)
+{
+    (void)state;
+    plan_report_t r = {0};
+    /* serverAuth only: EKU fails naming clientAuth; not our name either */
+    run_cert(&r, "noclient.fabrikam.test", "noclient.fabrikam.test", "ca.crt", "edge.contoso.test",
+             contoso, 1, time(NULL));
+    const plan_item_t *it = find(&r, "EKU serverAuth and clientAuth");
+    assert_int_equal(it->status, PLAN_FAIL);
+    assert_int_equal(it->id, PLAN_DIAG_CERT_EKU);
+    assert_string_equal(it->text, "extendedKeyUsage lacks clientAuth");
+    it = find(&r, "names edge.contoso.test");
+    assert_int_equal(it->id, PLAN_DIAG_CERT_SAN_FQDN);
+    assert_non_null(strstr(it->fix, "DNS:edge.contoso.test"));
+    assert_int_equal(find(&r, "names contoso.test")->status, PLAN_WARN);
+    plan_report_clear(&r);
+
+    /* expired */
+    run_cert(&r, "expired.fabrikam.test", "expired.fabrikam.test", "ca.crt", "edge.fabrikam.test",
+             NULL, 0, time(NULL));
+    it = find(&r, "validity");
+    assert_int_equal(it->status, PLAN_FAIL);
+    assert_string_equal(it->text, "expired on 2020-02-01 00:00 UTC");
+    assert_int_equal(find(&r, "chain verifies")->status, PLAN_WARN);
+    plan_report_clear(&r);
+
+    /* signed by a CA not in the trust anchors */
+    run_cert(&r, "rogue.fabrikam.test", "rogue.fabrikam.test", "ca.crt", "edge.fabrikam.test",
+             NULL, 0, time(NULL));
+    it = find(&r, "chain verifies");
+    assert_int_equal(it->status, PLAN_FAIL);
+    assert_int_equal(it->id, PLAN_DIAG_CERT_CHAIN);
+    assert_non_null(strstr(it->text, "unable to get local issuer certificate"));
+    plan_report_clear(&r);
+
+    /* a key that is not the certificate's */
+    run_cert(&r, "edge.contoso.test", "edge.fabrikam.test", "ca.crt", "edge.contoso.test",
+             contoso, 1, time(NULL));
+    it = find(&r, "key matches certificate");
+    assert_int_equal(it->status, PLAN_FAIL);
+    assert_int_equal(it->id, PLAN_DIAG_CERT_KEY);
+    plan_report_clear(&r);
+
+    /* CN only: the name comes from the CN */
+    run_cert(&r, "cn-only.fabrikam.test", "cn-only.fabrikam.test", "ca.crt", "edge.fabrikam.test",
+             NULL, 0, time(NULL));
+    assert_int_equal(find(&r, "names edge.fabrikam.test")->status, PLAN_PASS);
+    plan_report_clear(&r);
+
+    /* a file that is not there */
+    plan_check_cert(P("nope.crt"), P("nope.key"), NULL, NULL, "edge.contoso.test", NULL, 0,
+                    time(NULL), &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.items[0].id, PLAN_DIAG_CERT_UNREADABLE);
+    plan_report_clear(&r);
+}
+
+static void test_cert_names(void **state)
+{
+    (void)state;
+    plan_cert_t c;
+    fedge_err_t e = {{0}};
+    assert_int_equal(plan_cert_load(P("wild.test.crt"), &c, &e), 0);
+    assert_true(plan_cert_names(&c, "a.wild.test"));
+    assert_true(plan_cert_names(&c, "A.Wild.Test"));
+    assert_false(plan_cert_names(&c, "wild.test"));
+    assert_false(plan_cert_names(&c, "a.b.wild.test"));
+    assert_true(plan_cert_names(&c, "example.test"));   /* URI:sip:example.test */
+    assert_false(plan_cert_names(&c, "users.test"));    /* sip URI with a user part */
+    assert_true(plan_cert_names(&c, "port.test"));      /* host without port and params */
+    assert_int_equal(c.n_sip, 2);
+    assert_true(c.eku_server && c.eku_client && c.has_eku);
+    plan_cert_clear(&c);
+
+    assert_int_equal(plan_cert_load(P("cn-only.fabrikam.test.crt"), &c, &e), 0);
+    assert_false(c.has_san);
+    assert_true(plan_cert_names(&c, "edge.fabrikam.test"));
+    plan_cert_clear(&c);
+    assert_int_equal(plan_cert_load(P("edge.contoso.test.crt"), &c, &e), 0);
+    assert_false(plan_cert_names(&c, "edge.fabrikam.test"));
+    assert_true(plan_cert_names(&c, "contoso.test"));
+    plan_cert_clear(&c);
+    assert_int_equal(plan_cert_load(P("noclient.fabrikam.test.crt"), &c, &e), 0);
+    assert_true(c.eku_server);
+    assert_false(c.eku_client);
+    plan_cert_clear(&c);
+    assert_int_equal(plan_cert_load(P("absent.crt"), &c, &e), FEDGE_EIO);
+}
+
+/* ---- verdicts ---- */
+
+static void test_verdict(void **state)
+{
+    (void)state;
+    plan_report_t r = {0};
+    const char *const *steps = plan_probe_steps;
+    size_t n = plan_probe_n_steps;
+    plan_report_add(&r, "srv", "s", PLAN_PASS, 0, "ok", NULL, NULL);
+    assert_null(plan_verdict(&r, steps, n));
+    char *line = plan_verdict_line(&r, steps, n, "federation with x.test works");
+    assert_string_equal(line, "PASS: federation with x.test works");
+    free(line);
+    plan_report_add(&r, "options", "o", PLAN_WARN, PLAN_DIAG_PROBE_SIP_ERROR, "403", "ask", NULL);
+    line = plan_verdict_line(&r, steps, n, "ok");
+    assert_string_equal(line, "PASS: ok, 1 warning");
+    free(line);
+    /* policy comes after tls in the step order although reported first */
+    plan_report_add(&r, "policy", "p", PLAN_FAIL, 1012, "blocked", "fedge domain remove x.test",
+                    NULL);
+    plan_report_add(&r, "tls", "t", PLAN_FAIL, PLAN_DIAG_PROBE_REFUSED_US,
+                    "partner refused our certificate (alert unknown CA)",
+                    "the partner must trust the CA", NULL);
+    const plan_item_t *v = plan_verdict(&r, steps, n);
+    assert_non_null(v);
+    assert_string_equal(v->step, "tls");
+    line = plan_verdict_line(&r, steps, n, "ok");
+    assert_string_equal(line, "FAIL at tls: partner refused our certificate (alert unknown CA) "
+                              "\xe2\x80\x94 fix: the partner must trust the CA");
+    free(line);
+    /* an unknown step still counts, after the known ones */
+    plan_report_t r2 = {0};
+    plan_report_add(&r2, "other", "x", PLAN_FAIL, 0, "odd", NULL, NULL);
+    assert_string_equal(plan_verdict(&r2, steps, n)->step, "other");
+    line = plan_verdict_line(&r2, steps, n, "ok");
+    assert_string_equal(line, "FAIL at other: odd");
+    free(line);
+    json_t *j = plan_report_json(&r);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "fail")), 2);
+    json_t *it = json_array_get(json_object_get(j, "items"), 3);
+    assert_string_equal(json_string_value(json_object_get(it, "code")), "probe-refused-us");
+    assert_string_equal(json_string_value(json_object_get(it, "status")), "fail");
+    json_decref(j);
+    char *t = plan_report_text(&r);
+    assert_non_null(strstr(t, "[fail] tls      t: partner refused our certificate (alert unknown "
+                              "CA) (19536)\n       fix: the partner must trust the CA\n"));
+    free(t);
+    plan_report_clear(&r);
+    plan_report_clear(&r2);
+    assert_int_equal(r.n, 0);
+}
+
+/* ---- the findings table and its documentation ---- */
+
+static void test_diag_table_and_docs(void **state)
+{
+    (void)state;
+    size_t n;
+    const plan_diag_t *t = plan_diag_table(&n);
+    assert_true(n >= 30);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            assert_true(t[i - 1].id < t[i].id);
+        assert_true(t[i].id >= 19500 && t[i].id < 19600);
+        assert_ptr_equal(plan_diag(t[i].id), &t[i]);
+        assert_true(t[i].code[0] && t[i].cause[0] && t[i].fix[0]);
+    }
+    assert_null(plan_diag(19599));
+    FILE *fp = fopen("docs/diagnostics.md", "r");
+    if (!fp)
+        fail_msg("docs/diagnostics.md not found (run from the repository root)");
+    static char doc[131072];
+    size_t len = fread(doc, 1, sizeof(doc) - 1, fp);
+    fclose(fp);
+    doc[len] = 0;
+    for (size_t i = 0; i < n; i++) {
+        char row[128];
+        snprintf(row, sizeof row, "| `%s` | %d |", t[i].code, t[i].id);
+        if (!strstr(doc, row))
+            fail_msg("docs/diagnostics.md lacks the row starting '%s'", row);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_records_cert_firewall),
+        cmocka_unit_test(test_plan_wildcard_and_port),
+        cmocka_unit_test(test_plan_partners),
+        cmocka_unit_test(test_cert_good),
+        cmocka_unit_test(test_cert_bad),
+        cmocka_unit_test(test_cert_names),
+        cmocka_unit_test(test_verdict),
+        cmocka_unit_test(test_diag_table_and_docs),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
