@@ -141,10 +141,11 @@ int proxy__routes_prep(const proxy_cfg_t *cfg, sip_msg_t *m, proxy__routes_t *r)
         return FEDGE_ESIP_ROUTE;
     r->end_kept = r->nroutes;
 
-    /* §16.4: a Request-URI the edge put into a Record-Route means the
-     * previous hop is a strict router: the real Request-URI is the last
-     * Route value. */
-    if (r->nroutes && !ruri->user.len && proxy_uri_side(cfg, ruri) != PROXY_SIDE_NONE) {
+    /* §16.4: a Request-URI the edge put into a Record-Route (ours always
+     * carry lr and no user part) means the previous hop is a strict
+     * router: the real Request-URI is the last Route value. */
+    if (r->nroutes && ruri->lr && !ruri->user.len &&
+        proxy_uri_side(cfg, ruri) != PROXY_SIDE_NONE) {
         r->strict = true;
         r->end_kept--;
         r->ruri = &r->na[r->end_kept].uri;

@@ -238,6 +238,21 @@ static void test_routes_prep_strict_router(void **state)
     assert_int_equal(r.popped_side, PROXY_SIDE_INTERNAL);
 }
 
+static void test_routes_prep_options_probe_is_not_strict(void **state)
+{
+    (void)state;
+    /* an OPTIONS probe to the edge with a preloaded Route to the edge: the
+     * R-URI names us but is no Record-Route of ours (no lr) */
+    sip_msg_t *m = parse(REQ("OPTIONS", "sip:edge.contoso.test",
+                             "Route: <sip:edge.contoso.test;transport=tls;lr>\r\n"));
+    proxy__routes_t r;
+    assert_int_equal(proxy__routes_prep(&cfg, m, &r), 0);
+    assert_false(r.strict);
+    assert_int_equal(r.first_kept, 1);
+    assert_null(r.next_route);
+    assert_true(fedge_str_eq(r.ruri_str, "sip:edge.contoso.test"));
+}
+
 static void test_routes_prep_bad_route(void **state)
 {
     (void)state;
@@ -370,6 +385,7 @@ int main(void)
         cmocka_unit_test_setup(test_uri_side, setup),
         cmocka_unit_test_setup(test_routes_prep_pops_own_entries, setup),
         cmocka_unit_test_setup(test_routes_prep_strict_router, setup),
+        cmocka_unit_test_setup(test_routes_prep_options_probe_is_not_strict, setup),
         cmocka_unit_test_setup(test_routes_prep_bad_route, setup),
         cmocka_unit_test_setup(test_loop_hash_fields, setup),
         cmocka_unit_test_setup(test_branch_format_and_uniqueness, setup),
