@@ -80,8 +80,7 @@ static int sq_fail(sq_t *q, int rc, const char *what, fedge_err_t *err)
     case SQLITE_IOERR:
     case SQLITE_FULL:
         return fedge_err(err, FEDGE_ESTORE, "store %s: %s during %s", q->path, m, what);
-    default:
-        return fedge_err(err, FEDGE_ESTORE, "store %s: %s during %s", q->path, m, what);
+    default: return fedge_err(err, FEDGE_ESTORE, "store %s: %s during %s", q->path, m, what);
     }
 }
 
@@ -102,13 +101,11 @@ static int sq_open(const char *path, void **out, fedge_err_t *err)
     sq_t *q = fedge_calloc(1, sizeof(*q));
     q->path = fedge_strdup(path);
     q->data_version = -1;
-    int rc = sqlite3_open_v2(path, &q->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         ret = fedge_err(err, FEDGE_EIO, "cannot open store %s: %s", path,
-                  q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+                        q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
         goto fail;
     }
     sqlite3_extended_result_codes(q->db, 1);
@@ -128,8 +125,9 @@ static int sq_open(const char *path, void **out, fedge_err_t *err)
     sqlite3_finalize(st);
     if (!wal) {
         ret = fedge_err(err, FEDGE_ESTORE,
-                  "store %s: cannot switch to WAL journal mode (is it on a "
-                  "network file system?)", path);
+                        "store %s: cannot switch to WAL journal mode (is it on a "
+                        "network file system?)",
+                        path);
         goto fail;
     }
     ret = sq_script(q, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", err);
@@ -205,8 +203,8 @@ static int sq_prepare(sq_t *q, const char *sql, const store__val_t *args, size_t
     return 0;
 }
 
-static int sq_exec(void *be, const char *sql, const store__val_t *args, size_t n,
-                   int64_t *changes, fedge_err_t *err)
+static int sq_exec(void *be, const char *sql, const store__val_t *args, size_t n, int64_t *changes,
+                   fedge_err_t *err)
 {
     sq_t *q = be;
     sqlite3_stmt *st;
@@ -217,8 +215,7 @@ static int sq_exec(void *be, const char *sql, const store__val_t *args, size_t n
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         if ((rc & 0xff) == SQLITE_CONSTRAINT)
-            return fedge_err(err, FEDGE_EEXIST, "store %s: %s", q->path,
-                             sqlite3_errmsg(q->db));
+            return fedge_err(err, FEDGE_EEXIST, "store %s: %s", q->path, sqlite3_errmsg(q->db));
         return sq_fail(q, rc, "a change", err);
     }
     if (changes)
@@ -226,8 +223,8 @@ static int sq_exec(void *be, const char *sql, const store__val_t *args, size_t n
     return 0;
 }
 
-static int sq_query(void *be, const char *sql, const store__val_t *args, size_t n,
-                    store__row_cb cb, void *ctx, fedge_err_t *err)
+static int sq_query(void *be, const char *sql, const store__val_t *args, size_t n, store__row_cb cb,
+                    void *ctx, fedge_err_t *err)
 {
     sq_t *q = be;
     sqlite3_stmt *st;

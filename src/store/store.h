@@ -23,11 +23,11 @@
 /* Limits and value domains (shared by CLI and REST API)               */
 /* ------------------------------------------------------------------ */
 
-#define STORE_FQDN_MAX 253      /* RFC 1035, without the trailing dot */
-#define STORE_NAME_MAX 64       /* provider and policy names, site names */
-#define STORE_COMMENT_MAX 512   /* comments, bytes */
-#define STORE_USER_MAX 320      /* user@domain */
-#define STORE_ACTOR_MAX 128     /* "cli:root", "admin:alice" */
+#define STORE_FQDN_MAX 253    /* RFC 1035, without the trailing dot */
+#define STORE_NAME_MAX 64     /* provider and policy names, site names */
+#define STORE_COMMENT_MAX 512 /* comments, bytes */
+#define STORE_USER_MAX 320    /* user@domain */
+#define STORE_ACTOR_MAX 128   /* "cli:root", "admin:alice" */
 #define STORE_PROVIDER_DOMAINS_MAX 1000
 
 typedef enum {
@@ -65,26 +65,23 @@ const char *store_verification_name(store_verification_t v);
 /* A DNS domain name with at least two labels: letters, digits, hyphens;
  * labels 1..63 not starting or ending with '-'; total <= 253; one trailing
  * dot allowed and removed; no IP literals. Lowercased. */
-int store_check_domain(const char *field, const char *s, char *out, size_t outsz,
-                       fedge_err_t *err);
+int store_check_domain(const char *field, const char *s, char *out, size_t outsz, fedge_err_t *err);
 
 /* user@domain (a SIP address of record without scheme): a user part of
  * 1..64 RFC 3261 user characters (no '@', ':', ';', '<', '>', '"',
  * whitespace or controls), and a domain as store_check_domain. Lowercased. */
-int store_check_user(const char *field, const char *s, char *out, size_t outsz,
-                     fedge_err_t *err);
+int store_check_user(const char *field, const char *s, char *out, size_t outsz, fedge_err_t *err);
 
 /* A name (provider, policy, site): 1..64 of [A-Za-z0-9._-], starting with
  * a letter or digit. Lowercased. */
-int store_check_name(const char *field, const char *s, char *out, size_t outsz,
-                     fedge_err_t *err);
+int store_check_name(const char *field, const char *s, char *out, size_t outsz, fedge_err_t *err);
 
 /* "on" | "off" (also "true"/"false", "yes"/"no", "1"/"0"). */
 int store_check_bool(const char *field, const char *s, bool *out, fedge_err_t *err);
 
 /* A decimal integer in [min, max]. */
-int store_check_uint(const char *field, const char *s, uint32_t min, uint32_t max,
-                     uint32_t *out, fedge_err_t *err);
+int store_check_uint(const char *field, const char *s, uint32_t min, uint32_t max, uint32_t *out,
+                     fedge_err_t *err);
 
 /* HOST[:PORT]: HOST a domain (>= 1 label accepted here: "localhost" is a
  * valid default route in tests) or an IPv4 literal or [IPv6]; PORT 1..65535.
@@ -93,18 +90,16 @@ int store_check_hostport(const char *field, const char *s, char *out, size_t out
                          fedge_err_t *err);
 
 /* Enum parsers: accept the names above; message lists the accepted ones. */
-int store_check_routing(const char *field, const char *s, store_routing_t *out,
-                        fedge_err_t *err);
-int store_check_provider_kind(const char *field, const char *s,
-                              store_provider_kind_t *out, fedge_err_t *err);
-int store_check_verification(const char *field, const char *s,
-                             store_verification_t *out, fedge_err_t *err);
+int store_check_routing(const char *field, const char *s, store_routing_t *out, fedge_err_t *err);
+int store_check_provider_kind(const char *field, const char *s, store_provider_kind_t *out,
+                              fedge_err_t *err);
+int store_check_verification(const char *field, const char *s, store_verification_t *out,
+                             fedge_err_t *err);
 
 /* A policy scope: "global", "site:NAME" or NAME (a named policy); NAME as
  * store_check_name; "site:" alone or a named policy called "global" or
  * starting "site" followed by ':' are refused. Lowercased into out. */
-int store_check_scope(const char *field, const char *s, char *out, size_t outsz,
-                      fedge_err_t *err);
+int store_check_scope(const char *field, const char *s, char *out, size_t outsz, fedge_err_t *err);
 
 /* ------------------------------------------------------------------ */
 /* Opening                                                             */
@@ -160,18 +155,16 @@ int store_edge_set(store_t *s, const store_setting_t *kv, size_t n, const char *
  * domain (verified by DNS SRV); else an allowed partner server with that
  * edge FQDN. comment may be NULL. Refused with FEDGE_EEXIST when domain is
  * blocked ("... is blocked; remove it from the blocked list first"). */
-int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn,
-                       const char *comment, bool monitor, const char *actor,
-                       fedge_err_t *err);
+int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn, const char *comment,
+                       bool monitor, const char *actor, fedge_err_t *err);
 
 /* Adds or replaces a blocked domain. FEDGE_EEXIST when it is allowed. */
-int store_domain_block(store_t *s, const char *domain, const char *comment,
-                       const char *actor, fedge_err_t *err);
+int store_domain_block(store_t *s, const char *domain, const char *comment, const char *actor,
+                       fedge_err_t *err);
 
 /* Removes domain from the allowed or blocked list. FEDGE_ENOENT if on
  * neither. */
-int store_domain_remove(store_t *s, const char *domain, const char *actor,
-                        fedge_err_t *err);
+int store_domain_remove(store_t *s, const char *domain, const char *actor, fedge_err_t *err);
 
 /* A provider as given to store_provider_add. domains: n_domains served
  * domains (each unique across providers: FEDGE_EEXIST otherwise). */
@@ -195,9 +188,9 @@ int store_provider_add(store_t *s, const store_provider_in_t *p, const char *act
  * empty list when n_domains is 0). FEDGE_ENOENT when no such provider. */
 typedef struct {
     const char *proxy_fqdn;
-    int kind;          /* store_provider_kind_t or -1 */
-    int verification;  /* store_verification_t or -1 */
-    int enabled;       /* 0, 1 or -1 */
+    int kind;         /* store_provider_kind_t or -1 */
+    int verification; /* store_verification_t or -1 */
+    int enabled;      /* 0, 1 or -1 */
     const char *const *domains;
     size_t n_domains;
 } store_provider_patch_t;
@@ -205,8 +198,7 @@ int store_provider_set(store_t *s, const char *name, const store_provider_patch_
                        const char *actor, fedge_err_t *err);
 
 /* Removes provider name and its domains. FEDGE_ENOENT when none. */
-int store_provider_remove(store_t *s, const char *name, const char *actor,
-                          fedge_err_t *err);
+int store_provider_remove(store_t *s, const char *name, const char *actor, fedge_err_t *err);
 
 /* Creates or changes the external access policy of scope ("global",
  * "site:NAME", NAME). Fields < 0 are left as they are; a new policy starts
@@ -224,17 +216,16 @@ int store_policy_set(store_t *s, const char *scope, const store_policy_patch_t *
  * removes the assignment (the site or global policy applies again).
  * FEDGE_ENOENT when the named policy does not exist; FEDGE_EINVAL for a
  * site scope (sites are not assigned to users). */
-int store_policy_assign(store_t *s, const char *user, const char *policy,
-                        const char *actor, fedge_err_t *err);
+int store_policy_assign(store_t *s, const char *user, const char *policy, const char *actor,
+                        fedge_err_t *err);
 
 /* The discovered-partner watch list: the server adds a partner that went
  * over the contacts limit (users: distinct local users it reached, reason
  * a short text); administrators clear it. add replaces an existing entry;
  * clear returns FEDGE_ENOENT when domain is not listed. */
-int store_watchlist_add(store_t *s, const char *domain, uint32_t users,
-                        const char *reason, const char *actor, fedge_err_t *err);
-int store_watchlist_clear(store_t *s, const char *domain, const char *actor,
-                          fedge_err_t *err);
+int store_watchlist_add(store_t *s, const char *domain, uint32_t users, const char *reason,
+                        const char *actor, fedge_err_t *err);
+int store_watchlist_clear(store_t *s, const char *domain, const char *actor, fedge_err_t *err);
 
 /* ------------------------------------------------------------------ */
 /* Audit log                                                           */
@@ -242,7 +233,7 @@ int store_watchlist_clear(store_t *s, const char *domain, const char *actor,
 
 typedef struct {
     int64_t id;
-    const char *at;     /* UTC, "YYYY-MM-DDTHH:MM:SSZ" */
+    const char *at; /* UTC, "YYYY-MM-DDTHH:MM:SSZ" */
     const char *actor;
     const char *action; /* "domain.allow", "edge.set", ... */
     const char *object; /* "contoso.com", "federation", ... */
@@ -253,19 +244,18 @@ typedef struct {
  * are valid during the call only. A non-zero return of cb stops and is
  * returned. */
 typedef int (*store_audit_cb)(const store_audit_t *a, void *ctx);
-int store_audit_list(store_t *s, size_t limit, store_audit_cb cb, void *ctx,
-                     fedge_err_t *err);
+int store_audit_list(store_t *s, size_t limit, store_audit_cb cb, void *ctx, fedge_err_t *err);
 
 /* ------------------------------------------------------------------ */
 /* Snapshots                                                           */
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    bool federation;          /* default on */
-    bool discovery;           /* default off */
-    bool outside_users;       /* default off */
-    store_routing_t routing;  /* default dns-srv */
-    const char *default_route;/* HOST[:PORT] or "" */
+    bool federation;              /* default on */
+    bool discovery;               /* default off */
+    bool outside_users;           /* default off */
+    store_routing_t routing;      /* default dns-srv */
+    const char *default_route;    /* HOST[:PORT] or "" */
     uint32_t discovered_rate;     /* requests/s, default 20 */
     uint32_t discovered_contacts; /* distinct local users, default 1000 */
     bool contacts_limit;          /* default on */
@@ -367,10 +357,8 @@ int store_refresh(store_t *s, store_snapshot_t **cur, fedge_err_t *err);
 
 /* O(1) lookups; domain need not be NUL-terminated nor lowercase. NULL when
  * absent. */
-const store_allowed_t *store_snapshot_allowed(const store_snapshot_t *snap,
-                                              fedge_str_t domain);
-const store_blocked_t *store_snapshot_blocked(const store_snapshot_t *snap,
-                                              fedge_str_t domain);
+const store_allowed_t *store_snapshot_allowed(const store_snapshot_t *snap, fedge_str_t domain);
+const store_blocked_t *store_snapshot_blocked(const store_snapshot_t *snap, fedge_str_t domain);
 /* The provider serving domain (enabled or not), NULL if none. */
 const store_provider_t *store_snapshot_provider_for(const store_snapshot_t *snap,
                                                     fedge_str_t domain);
@@ -382,13 +370,10 @@ const store_provider_t *store_snapshot_provider_by_fqdn(const store_snapshot_t *
 const store_allowed_t *store_snapshot_partner_by_fqdn(const store_snapshot_t *snap,
                                                       fedge_str_t fqdn);
 /* The policy of exactly this scope, NULL if none. */
-const store_policy_t *store_snapshot_policy(const store_snapshot_t *snap,
-                                            fedge_str_t scope);
+const store_policy_t *store_snapshot_policy(const store_snapshot_t *snap, fedge_str_t scope);
 /* The named policy assigned to user (user@domain), NULL if none. */
-const store_policy_t *store_snapshot_user_policy(const store_snapshot_t *snap,
-                                                 fedge_str_t user);
-const store_watch_t *store_snapshot_watched(const store_snapshot_t *snap,
-                                            fedge_str_t domain);
+const store_policy_t *store_snapshot_user_policy(const store_snapshot_t *snap, fedge_str_t user);
+const store_watch_t *store_snapshot_watched(const store_snapshot_t *snap, fedge_str_t domain);
 
 /* ------------------------------------------------------------------ */
 /* Administrator accounts (issue 6; src/store/accounts.c)              */
