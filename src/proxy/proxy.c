@@ -688,7 +688,10 @@ static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__rou
             }
         }
         tab_del(p, 1, t);
-        proxy_branch_make(m, p->secret, (fedge_str_t){t->skey, t->skey_len}, t->hop, t->branch,
+        /* a new branch for every attempt: each is its own client
+         * transaction, so a late answer to an abandoned one matches nothing */
+        unsigned attempt = t->hop * 2 + (t->pref_tried ? 1 : 0);
+        proxy_branch_make(m, p->secret, (fedge_str_t){t->skey, t->skey_len}, attempt, t->branch,
                           sizeof(t->branch));
         tab_add(p, 1, t, proxy__hash(PROXY__HASH_INIT, t->branch, PROXY_BRANCH_LEN));
         size_t len;
@@ -751,8 +754,8 @@ static void client_failed(proxy_t *p, proxy_txn_t *t, const char *why)
     if (t->dead || t->state != T_PROCEEDING)
         return;
     obs_logkv(OBS_LOG_WARNING, C, "next hop failed", "next_hop",
-              dest_of(p, t->target, t->hop)->host, "side", proxy_side_name(t->out_side),
-              "reason", why, NULL);
+              t->on_pref ? t->pref_host : dest_of(p, t->target, t->hop)->host, "side",
+              proxy_side_name(t->out_side), "reason", why, NULL);
     if (t->on_pref && !t->got_response && !t->cancelled_upstream) {
         forward_attempt(p, t, NULL, NULL); /* now the next hops, from the first */
         return;

@@ -816,11 +816,15 @@ static void test_in_dialog_prefers_connected_target(void **state)
     assert_int_equal(sent[0].side, PROXY_SIDE_INTERNAL);
     assert_string_equal(sent[0].host, "10.0.0.44");
     assert_int_equal(sent[0].port, 48077);
-    /* that connection drops before an answer: the next hops take over */
+    char br0[128];
+    snprintf(br0, sizeof(br0), "%s", top_branch(0));
+    /* that connection drops before an answer: the next hops take over,
+     * as a new client transaction */
     proxy_on_conn_closed(px, &reuse_conn, FEDGE_ECLOSED);
     assert_int_equal(nsent, 2);
     assert_int_equal(sent[1].kind, SENT_TO);
     assert_string_equal(sent[1].host, "sip1.contoso.test");
+    assert_string_not_equal(top_branch(1), br0);
     respond(1, &hop_conn[0], &hop_peer, 200, NULL, NULL);
     assert_int_equal(nsent, 3);
     assert_int_equal(status_of(2), 200);
