@@ -833,8 +833,13 @@ sent:
 /* Requests                                                            */
 /* ------------------------------------------------------------------ */
 
-static const char ALLOW[] = "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, "
-                            "REFER, INFO, UPDATE, PRACK, PUBLISH\r\n";
+/* What the edge's own 200 to OPTIONS says (§11.2): the methods it relays,
+ * the bodies its partners use, and no extension it needs. */
+static const char OPTIONS_200[] =
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, "
+    "PRACK, PUBLISH\r\n"
+    "Accept: application/sdp, text/plain, message/cpim, application/pidf+xml\r\n"
+    "Supported:\r\n";
 
 static proxy_txn_t *txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
                             const char *key, size_t key_len)
@@ -898,7 +903,7 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
     if (mf == 0) {
         if (m->method_id == SIP_METHOD_OPTIONS) {
             p->st.local_answers++;
-            txn_reply(p, t, m, 200, NULL, ALLOW);
+            txn_reply(p, t, m, 200, NULL, OPTIONS_200);
         } else {
             p->st.rejected++;
             txn_reply(p, t, m, 483, "Max-Forwards reached 0", NULL);
@@ -935,11 +940,7 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
     case PROXY_ROUTE_LOCAL:
         p->st.local_answers++;
         if (m->method_id == SIP_METHOD_OPTIONS)
-            txn_reply(p, t, m, 200, NULL,
-                      "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, "
-                      "REFER, INFO, UPDATE, PRACK, PUBLISH\r\n"
-                      "Accept: application/sdp, text/plain, message/cpim, application/pidf+xml\r\n"
-                      "Supported:\r\n");
+            txn_reply(p, t, m, 200, NULL, OPTIONS_200);
         else
             txn_reply(p, t, m, 405, "the edge itself only answers OPTIONS", "Allow: OPTIONS\r\n");
         return;

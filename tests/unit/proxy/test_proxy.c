@@ -354,6 +354,7 @@ static void test_options_to_the_edge(void **state)
          "Call-ID: o2\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
     assert_int_equal(nsent, 1);
     assert_int_equal(status_of(0), 200);
+    assert_non_null(hdr(0, "Accept", 0));
 }
 
 static void test_refusals_carry_warning(void **state)
