@@ -64,6 +64,30 @@ void admin_status_counter(admin_status_t *st, const char *name, uint64_t value);
  * way (a mutex, atomics, or a copy the loop publishes). Strings are copied. */
 typedef void (*admin_status_cb)(admin_status_t *st, void *ctx);
 
+/* A ready-made, thread-safe accumulator of these figures for the edge:
+ * the loop records (from its policy hook, connection callbacks, error
+ * paths), the admin thread reports through admin_stats_report as the
+ * status_cb with the admin_stats_t as status_ctx. Bounded: at most
+ * ADMIN_STATS_PARTNERS partner domains (later ones are counted under
+ * "(other)"), ADMIN_STATS_DIAGS diagnostic IDs, the last ADMIN_STATS_ERRORS
+ * errors. Domains are lowercased and cut at 253 bytes. */
+#define ADMIN_STATS_PARTNERS 1024
+#define ADMIN_STATS_DIAGS 64
+#define ADMIN_STATS_ERRORS 50
+typedef struct admin_stats admin_stats_t;
+admin_stats_t *admin_stats_new(void);
+/* NULL is a no-op; stop the admin server (which may be reporting) first. */
+void admin_stats_free(admin_stats_t *st);
+/* One request from or to partner domain; diag_id 0 when it was allowed,
+ * else the diagnostic ID it was rejected with (counted per ID too). */
+void admin_stats_request(admin_stats_t *st, fedge_str_t domain, int diag_id);
+/* Connections open to/from partner domain changed by delta (+1 / -1). */
+void admin_stats_connection(admin_stats_t *st, fedge_str_t domain, int delta);
+/* A recent error (one line; stamped with the current UTC time). */
+void admin_stats_error(admin_stats_t *st, const char *text);
+/* The status_cb: reports everything recorded (ctx is the admin_stats_t). */
+void admin_stats_report(admin_status_t *out, void *ctx);
+
 /* ------------------------------------------------------------------ */
 /* Server                                                              */
 /* ------------------------------------------------------------------ */

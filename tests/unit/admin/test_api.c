@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "admin/admin_int.h"
@@ -308,6 +309,92 @@ static void test_status(void **state)
     json_decref(out);
 }
 
+static fedge_str_t S(const char *s)
+{
+    return (fedge_str_t){s, strlen(s)};
+}
+
+static void *hammer(void *arg)
+{
+    admin_stats_t *st = arg;
+    for (int i = 0; i < 20000; i++)
+        admin_stats_request(st, S("Busy.Test"), i % 4 == 0 ? 1012 : 0);
+    return NULL;
+}
+
+static void test_stats(void **state)
+{
+    fx_t *f = *state;
+    admin_stats_t *st = admin_stats_new();
+    admin_stats_request(st, S("Fabrikam.TEST"), 0);
+    admin_stats_request(st, S("fabrikam.test"), 0);
+    admin_stats_request(st, S("fabrikam.test"), 1012);
+    admin_stats_request(st, S("evil.test"), 1012);
+    admin_stats_request(st, S("evil.test"), 19010);
+    admin_stats_connection(st, S("fabrikam.test"), 1);
+    admin_stats_connection(st, S("fabrikam.test"), 1);
+    admin_stats_connection(st, S("fabrikam.test"), -1);
+    admin_stats_connection(st, S("gone.test"), -1); /* never below 0 */
+    for (int i = 0; i < ADMIN_STATS_ERRORS + 5; i++) {
+        char t[32];
+        snprintf(t, sizeof(t), "error %d\nforged line", i);
+        admin_stats_error(st, t);
+    }
+    f->api.status_cb = admin_stats_report;
+    f->api.status_ctx = st;
+    json_t *out;
+    assert_int_equal(call(f, "GET", "/status", NULL, &out), 200);
+    json_t *edge = json_object_get(out, "edge");
+    json_t *p = json_object_get(json_object_get(edge, "partners"), "fabrikam.test");
+    assert_int_equal(json_integer_value(json_object_get(p, "requests")), 3);
+    assert_int_equal(json_integer_value(json_object_get(p, "rejections")), 1);
+    assert_int_equal(json_integer_value(json_object_get(p, "connections")), 1);
+    p = json_object_get(json_object_get(edge, "partners"), "gone.test");
+    assert_int_equal(json_integer_value(json_object_get(p, "connections")), 0);
+    json_t *d = json_object_get(edge, "diagnostics");
+    assert_int_equal(json_integer_value(json_object_get(d, "1012")), 2);
+    assert_int_equal(json_integer_value(json_object_get(d, "19010")), 1);
+    json_t *errs = json_object_get(edge, "errors");
+    assert_int_equal(json_array_size(errs), ADMIN_STATS_ERRORS);
+    /* The oldest kept first; control characters flattened. */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errs, 0), "text")),
+                        "error 5 forged line");
+    json_decref(out);
+
+    /* Bounded: partners beyond the limit share "(other)". */
+    for (int i = 0; i < ADMIN_STATS_PARTNERS + 10; i++) {
+        char dom[32];
+        snprintf(dom, sizeof(dom), "p%d.test", i);
+        admin_stats_request(st, S(dom), 0);
+    }
+    assert_int_equal(call(f, "GET", "/status", NULL, &out), 200);
+    json_t *parts = json_object_get(json_object_get(out, "edge"), "partners");
+    assert_int_equal(json_object_size(parts), ADMIN_STATS_PARTNERS + 1);
+    assert_true(json_integer_value(json_object_get(json_object_get(parts, "(other)"),
+                                                   "requests")) >= 10);
+    json_decref(out);
+    admin_stats_free(st);
+
+    /* Thread-safe: the loop records while the admin thread reports. */
+    st = admin_stats_new();
+    f->api.status_ctx = st;
+    pthread_t t1, t2;
+    assert_int_equal(pthread_create(&t1, NULL, hammer, st), 0);
+    assert_int_equal(pthread_create(&t2, NULL, hammer, st), 0);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(call(f, "GET", "/status", NULL, &out), 200);
+        json_decref(out);
+    }
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    assert_int_equal(call(f, "GET", "/status", NULL, &out), 200);
+    p = json_object_get(json_object_get(json_object_get(out, "edge"), "partners"), "busy.test");
+    assert_int_equal(json_integer_value(json_object_get(p, "requests")), 40000);
+    assert_int_equal(json_integer_value(json_object_get(p, "rejections")), 10000);
+    json_decref(out);
+    admin_stats_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +404,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_and_misc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
