@@ -108,9 +108,10 @@ static void check_host(plan__dns_t *d, const config_t *cfg, const plan_t *p, pla
                         plan__tmp("no address (%s%s%s)", dns_status_str(t.status),
                                   t.detail[0] ? ": " : "", t.detail),
                         err ? "check [dns] servers and that DNS (53) to them is open"
-                            : plan__tmp("publish: %s. 3600 IN A <the edge's public address> "
-                                        "(fedge plan)",
-                                        p->edge_fqdn),
+                            : plan__tmp("publish: %s 3600 IN %s %s (fedge plan)",
+                                        p->records[p->n_records - 1].owner,
+                                        p->records[p->n_records - 1].type,
+                                        p->records[p->n_records - 1].value),
                         NULL);
         free(name);
         return;

@@ -410,7 +410,7 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
         *fix = "the partner renews its certificate soon";
         return PLAN_WARN;
     }
-    *text = plan__tmp("%s, certificate %s names %s (%s), issuer %s, valid until %s, EKU "
+    *text = plan__tmp("%s, certificate '%s' names %s (%s), issuer '%s', valid until %s, EKU "
                       "serverAuth+clientAuth; our certificate accepted",
                       s->version, c->subject, g->t->name,
                       p->fqdn ? "the configured FQDN" : "the SRV target, inside the domain",
