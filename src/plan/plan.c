@@ -108,7 +108,7 @@ static const char *addr_remark(const config_hostport_t *hp)
     return "";
 }
 
-/* The folder of the store in the notes: what the partner must do for us. */
+/* What partner x must publish and present for federation with this edge. */
 static void partner_needs(plan_t *p, plan_partner_t *x, const config_t *cfg)
 {
     const char *ca = cfg->external.ca_file || cfg->external.ca_path
