@@ -598,8 +598,9 @@ int plan_probe(const config_t *cfg, const store_snapshot_t *snap, const char *do
                const plan_live_opts_t *o, plan_report_t *r, fedge_err_t *err)
 {
     char dom[CONFIG_FQDN_BUFSIZE];
-    if (config_normalize_fqdn(domain, strlen(domain), 2, dom, err) < 0)
-        return fedge_err(err, FEDGE_EINVAL, "'%s' is not a domain name: %s", domain, err->msg);
+    fedge_err_t why = {{0}};
+    if (config_normalize_fqdn(domain, strlen(domain), 2, dom, &why) < 0)
+        return fedge_err(err, FEDGE_EINVAL, "'%s' is not a domain name: %s", domain, why.msg);
     probe_t *p = fedge_calloc(1, sizeof *p);
     p->cfg = cfg;
     p->snap = snap;
