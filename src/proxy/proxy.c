@@ -1142,6 +1142,9 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
     if (!t) {
         if (m->status >= 200 && m->status < 300 && cs->method_id == SIP_METHOD_INVITE)
             forward_orphan(p, peer, m);
+        else
+            txn_log(p, OBS_LOG_DEBUG, "response matches no transaction: dropped", m, peer->remote,
+                    peer->side, m->status, "-");
         return;
     }
     if (peer->side != t->out_side)
