@@ -567,6 +567,16 @@ static int build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
     }
     for (unsigned i = 0; i < r->first_kept; i++)
         ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE_FIRST_VALUE, r->hdr_of[i], {NULL, 0}};
+    if (r->next_route && !r->next_route->lr) {
+        /* §16.6 item 6: the next hop is a strict router: it gets its own
+         * URI as Request-URI, and ours goes to the end of the Route set */
+        fedge_str_t nu = r->na[r->first_kept].uri_str;
+        start = tput(&tb, "%.*s %.*s SIP/2.0", (int)m->method.len, m->method.s, (int)nu.len, nu.s);
+        startp = &start;
+        ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE_FIRST_VALUE, r->hdr_of[r->first_kept], {NULL, 0}};
+        ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, r->hdr_of[r->nroutes - 1] + 1,
+                                tput(&tb, "Route: <%.*s>", (int)r->ruri_str.len, r->ruri_str.s)};
+    }
 
     const proxy_iface_t *of = iface(p, out_side), *inf = iface(p, in_side);
     char host[PROXY_HOST_MAX + 2];
@@ -1241,7 +1251,7 @@ int proxy_new(const proxy_cfg_t *cfg, const proxy_io_t *io, proxy_t **out, fedge
     p->rp_retry = fedge_malloc(sizeof(*p->rp_retry));
     p->out_cap = p->cfg.max_message_size + 4096;
     p->out = fedge_malloc(p->out_cap);
-    p->text_cap = 4096 + PROXY_HOST_MAX * 4;
+    p->text_cap = 16384; /* edit lines: up to two URIs of max_uri_len, Via, RR */
     p->text = fedge_malloc(p->text_cap);
     obs_counter_t *ms[] = {&m_req, &m_resp, &m_fwd_req, &m_fwd_resp,
                            &m_rej, &m_parse, &m_timeouts, &m_failovers};

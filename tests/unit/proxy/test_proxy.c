@@ -839,6 +839,27 @@ static void test_in_dialog_prefers_connected_target(void **state)
     assert_string_equal(sent[0].host, "sip1.contoso.test");
 }
 
+static void test_strict_router_next_hop(void **state)
+{
+    (void)state;
+    /* in-dialog from outside; after our two entries the route set goes on
+     * to an internal strict router (no lr) */
+    feed(&up, &ext_peer,
+         "BYE sip:carol@10.0.0.44:5060 SIP/2.0\r\n"
+         "Via: SIP/2.0/TLS edge.fabrikam.test:5061;branch=z9hG4bKsr1\r\n"
+         "Route: <sip:edge.contoso.test:5061;transport=tls;lr>, <sip:10.0.0.1:5060;transport=tcp;lr>,"
+         " <sip:old.contoso.test>\r\n"
+         "Route: <sip:last.contoso.test;lr>\r\n"
+         "Max-Forwards: 70\r\nFrom: <sip:dave@fabrikam.test>;tag=d\r\n"
+         "To: <sip:carol@contoso.test>;tag=c\r\nCall-ID: sr1\r\nCSeq: 3 BYE\r\n"
+         "Content-Length: 0\r\n\r\n");
+    assert_int_equal(nsent, 1);
+    assert_string_equal(start_of(0), "BYE sip:old.contoso.test SIP/2.0");
+    assert_string_equal(hdr(0, "Route", 0), "<sip:last.contoso.test;lr>");
+    assert_string_equal(hdr(0, "Route", 1), "<sip:carol@10.0.0.44:5060>");
+    assert_null(hdr(0, "Route", 2));
+}
+
 static void test_abort_pending(void **state)
 {
     (void)state;
@@ -951,6 +972,7 @@ int main(void)
         T(test_policy_hook),
         T(test_retransmission_absorbed),
         T(test_in_dialog_prefers_connected_target),
+        T(test_strict_router_next_hop),
         T(test_abort_pending),
         T(test_mutated_input_is_safe),
     };
