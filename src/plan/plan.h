@@ -245,7 +245,9 @@ bool plan_cert_names(const plan_cert_t *c, const char *host);
 /* The checks of the edge's own external certificate, appended to r with
  * step "cert": readable, key matches (key_path), chain verifies against
  * ca_file / ca_path (both NULL: the system store; the certificate file's
- * further certificates serve as intermediates), SANs cover fqdn (fail) and
+ * further certificates serve as intermediates; when it fails there but
+ * verifies against the system store — a public CA — it passes), SANs cover
+ * fqdn (fail) and
  * each SIP domain (warn), EKUs serverAuth + clientAuth, key size,
  * validity at now (warn when fewer than 30 days remain). */
 void plan_check_cert(const char *cert_path, const char *key_path, const char *ca_file,

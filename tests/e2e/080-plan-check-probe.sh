@@ -16,13 +16,15 @@ G edge.noclient.test "DNS:edge.noclient.test,DNS:noclient.test" serverAuth valid
 G edge.untrusting.test "DNS:edge.untrusting.test" both valid ca
 G edge.elsewhere.test "DNS:edge.elsewhere.test" both valid ca
 G edge.multi.test "DNS:edge.blocked.test,DNS:edge.unknown.test" both valid ca
+G edge.direct.test "DNS:edge.direct.test" both valid ca
+G edge.pool.test "DNS:edge1.pool.test,DNS:edge2.pool.test" both valid ca
 
 # All ports from one process holding them bound at once, so that they are
 # distinct (free_port in a $(...) subshell cannot remember what it gave).
 read -r EXT_PORT INT_PORT UAS_PORT ADMIN_PORT DNS_PORT P_GOOD P_GOOD_UAS P_EXPIRED P_NOSAN \
-    P_NOCLIENT P_UNTRUST P_OUTSIDE P_PLAIN P_DOWN P_MULTI < <(python3 -c '
+    P_NOCLIENT P_UNTRUST P_OUTSIDE P_PLAIN P_DOWN P_MULTI P_POOL < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(15)]
+ss = [socket.socket() for _ in range(16)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 
@@ -43,6 +45,10 @@ start_bg dnsmasq /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts --conf-fil
     "$(srv down.test edge.down.test "$P_DOWN")" \
     "$(srv blocked.test edge.blocked.test "$P_MULTI")" \
     "$(srv unknown.test edge.unknown.test "$P_MULTI")" \
+    --srv-host="_sipfederationtls._tcp.pool.test,edge1.pool.test,$P_DOWN,0,10" \
+    --srv-host="_sipfederationtls._tcp.pool.test,edge2.pool.test,$P_POOL,10,10" \
+    --host-record=edge1.pool.test,127.0.0.1 --host-record=edge2.pool.test,127.0.0.1 \
+    --host-record=edge.direct.test,127.0.0.2 --host-record=edge.direct2.test,127.0.0.3 \
     --host-record=edge.contoso.test,127.0.0.1 \
     --host-record=edge.fabrikam.test,127.0.0.1 --host-record=edge.expired.test,127.0.0.1 \
     --host-record=edge.nosan.test,127.0.0.1 --host-record=edge.noclient.test,127.0.0.1 \
@@ -65,9 +71,10 @@ check "dnsmasq answers on 127.0.0.1:$DNS_PORT" dns_up || { show dnsmasq; finish;
 # plain SIP service that answers 400 to anything (the wrong port).
 cat > "$T_TMP/partner.py" <<'EOF'
 import socket, ssl, sys, threading
-port, mode = int(sys.argv[1]), sys.argv[2]
+addr, mode = sys.argv[1], sys.argv[2]
+host, port = (addr.split(":")[0], int(addr.split(":")[1])) if ":" in addr else ("127.0.0.1", int(addr))
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port)); srv.listen(16)
+srv.bind((host, port)); srv.listen(16)
 ctx = None
 if mode == "tls":
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -98,9 +105,18 @@ while True:
     c, _ = srv.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF
-partner() { # NAME PORT CERT [CA]
+partner() { # NAME [IP:]PORT CERT [CA]
     start_bg "$1" python3 "$T_TMP/partner.py" "$2" tls "$PKI/$3.crt" "$PKI/$3.key" "$PKI/${4:-ca}.crt"
-    wait_listen "$2" 30 "$BG_PID" || { show "$1"; return 1; }
+    wait_up "$2" 30 "$BG_PID" || { show "$1"; return 1; }
+}
+# wait_up [IP:]PORT SECONDS PID: like wait_listen, for any loopback address
+wait_up() {
+    local i=0
+    while ! python3 -c 'import socket,sys; a=sys.argv[1]; h,p=(a.split(":")[0],int(a.split(":")[1])) if ":" in a else ("127.0.0.1",int(a)); socket.create_connection((h,p),1).close()' "$1" 2>/dev/null; do
+        kill -0 "$3" 2>/dev/null || return 1
+        i=$((i + 1)); [ "$i" -gt "$2" ] && return 1
+        sleep 1
+    done
 }
 cat > "$T_TMP/options_direct_uas.xml" <<'EOF'
 <?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -135,6 +151,12 @@ check "nosan.test partner" partner nosan "$P_NOSAN" edge.nosan.test
 check "noclient.test partner" partner noclient "$P_NOCLIENT" edge.noclient.test
 check "outside.test partner" partner outside "$P_OUTSIDE" edge.elsewhere.test
 check "blocked.test / unknown.test partner" partner multi "$P_MULTI" edge.multi.test
+check "pool.test: its second edge" partner pool "$P_POOL" edge.pool.test
+# Allowed partner servers (direct federation) are reached on port 5061 of
+# their FQDN: 127.0.0.2 and 127.0.0.3, where nobody else listens on 5061.
+check "direct.test partner server on 127.0.0.2:5061" partner direct 127.0.0.2:5061 edge.direct.test
+check "direct2.test partner server on 127.0.0.3:5061 (certificate for other names)" \
+    partner direct2 127.0.0.3:5061 edge.nosan.test
 start_bg plain python3 "$T_TMP/partner.py" "$P_PLAIN" plain
 check "wrongport.test: plain SIP on the SRV port" wait_listen "$P_PLAIN" 30 "$BG_PID"
 # untrusting.test: trusts only the rogue CA, refuses our certificate.
@@ -181,7 +203,9 @@ EOF
 CFG=$T_TMP/fedge.ini
 conf "$CFG" "$T_TMP/fedge.db" contoso.test edge.contoso.test
 "$FEDGE_BIN" domain allow fabrikam.test -c "$CFG" > /dev/null
-for d in expired.test nosan.test noclient.test untrusting.test outside.test wrongport.test down.test nosrv.test; do
+"$FEDGE_BIN" domain allow direct.test --proxy-fqdn edge.direct.test -c "$CFG" > /dev/null
+"$FEDGE_BIN" domain allow direct2.test --proxy-fqdn edge.direct2.test -c "$CFG" > /dev/null
+for d in expired.test nosan.test noclient.test untrusting.test outside.test wrongport.test down.test nosrv.test pool.test; do
     "$FEDGE_BIN" domain allow "$d" -c "$CFG" > /dev/null
 done
 "$FEDGE_BIN" domain block blocked.test -c "$CFG" > /dev/null
@@ -338,6 +362,24 @@ check "probe unknown.test: FAIL at policy (1014), discovery off" \
 probe unknown.test
 check "probe unknown.test with discovery on: passes as a discovered partner" json "$T_LOGS/probe-unknown.test.json" \
     'd["verdict"]["result"] == "pass" and "discovered partner" in items("policy", "pass")[0]["text"]'
+
+probe pool.test
+check "probe pool.test: first edge down, the second answers: PASS with warnings, exit 0" json "$T_LOGS/probe-pool.test.json" \
+    'd["verdict"]["result"] == "pass" and '"$rc"' == 0
+     and [i["name"] for i in items("tcp", "warn")] == ["connect edge1.pool.test:'"$P_DOWN"'"]
+     and [i["data"]["records"] for i in items("srv", "pass")][0][0]["target"] == "edge1.pool.test"
+     and items("options", "pass")[0]["name"] == "edge2.pool.test:'"$P_POOL"'"'
+
+probe direct.test
+check "probe direct.test (partner server): no SRV needed, its FQDN on 5061, PASS" json "$T_LOGS/probe-direct.test.json" \
+    'd["verdict"]["result"] == "pass" and d["summary"]["warn"] == 0
+     and "no SRV look-up" in items("srv", "info")[0]["text"]
+     and items("tcp", "pass")[0]["name"] == "connect edge.direct.test:5061"
+     and "the configured FQDN" in items("tls", "pass")[0]["text"]
+     and "allowed partner server" in items("policy", "pass")[0]["text"]'
+probe direct2.test
+check "probe direct2.test: certificate does not name the configured partner server" \
+    V direct2.test tls 19539 "naming edge.direct2.test" "not the configured partner server edge.direct2.test"
 
 check "probe: bad domain exits 2" bash -c '"$0" probe -c "$1" "not a domain" >/dev/null 2>&1; test $? -eq 2' "$FEDGE_BIN" "$CFG"
 finish
