@@ -81,8 +81,8 @@ int cli__plan(int argc, char **argv)
         }
     }
     if (!file || (!strcmp(cmd, "probe") && !domain)) {
-        fprintf(stderr, "fedge %s: %s\n%s", cmd, !file ? "-c FILE is required" : "DOMAIN is required",
-                plan_usage);
+        fprintf(stderr, "fedge %s: %s\n%s", cmd,
+                !file ? "-c FILE is required" : "DOMAIN is required", plan_usage);
         return 2;
     }
     fedge_err_t e = {{0}};

@@ -169,8 +169,8 @@ static void day_text(time_t t, char *out, size_t n)
 
 /* Verifies the leaf of cert_path with the file's other certificates as
  * intermediates against the trust anchors. Returns X509_V_OK or the error. */
-static long verify_chain(const char *cert_path, const char *ca_file, const char *ca_path,
-                         char *why, size_t n)
+static long verify_chain(const char *cert_path, const char *ca_file, const char *ca_path, char *why,
+                         size_t n)
 {
     long res = X509_V_ERR_UNSPECIFIED;
     FILE *f = fopen(cert_path, "r");
@@ -254,11 +254,11 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
     day_text(c.not_before, nb, sizeof nb);
     plan_report_add(r, "cert", name, PLAN_INFO, 0,
                     plan__tmp("subject %s, issuer %s, names %s, valid until %s", c.subject,
-                                  c.issuer, names, na),
+                              c.issuer, names, na),
                     NULL,
-                    json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "subject", c.subject, "issuer",
-                              c.issuer, "names", names, "not_after", na, "key_type", c.key_type,
-                              "key_bits", c.key_bits));
+                    json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "subject", c.subject, "issuer", c.issuer,
+                              "names", names, "not_after", na, "key_type", c.key_type, "key_bits",
+                              c.key_bits));
 
     char why[300];
     if (key_matches(cert_path, key_path, why, sizeof why))
@@ -285,13 +285,12 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
                         NULL, NULL);
     else if (v == X509_V_OK)
         plan_report_add(r, "cert", "chain verifies", PLAN_PASS, 0,
-                        plan__tmp("issuer %s verifies against %s", c.issuer, anchors), NULL,
-                        NULL);
+                        plan__tmp("issuer %s verifies against %s", c.issuer, anchors), NULL, NULL);
     else
         plan_report_add(
             r, "cert", "chain verifies",
             v == X509_V_ERR_CERT_HAS_EXPIRED || v == X509_V_ERR_CERT_NOT_YET_VALID ? PLAN_WARN
-                                                                                    : PLAN_FAIL,
+                                                                                   : PLAN_FAIL,
             PLAN_DIAG_CERT_CHAIN, plan__tmp("does not verify against %s: %s", anchors, why),
             c.self_signed ? "replace the self-signed certificate by one from a CA partners trust"
                           : "append the issuing CA's intermediate certificates to the "
@@ -302,31 +301,29 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
         plan_report_add(r, "cert", plan__tmp("names %s", fqdn), PLAN_PASS, 0,
                         plan__tmp("the certificate names the edge FQDN %s", fqdn), NULL, NULL);
     else
-        plan_report_add(r, "cert", plan__tmp("names %s", fqdn), PLAN_FAIL,
-                        PLAN_DIAG_CERT_SAN_FQDN,
-                        plan__tmp("the certificate names %s, not the edge FQDN %s", names,
-                                      fqdn),
+        plan_report_add(r, "cert", plan__tmp("names %s", fqdn), PLAN_FAIL, PLAN_DIAG_CERT_SAN_FQDN,
+                        plan__tmp("the certificate names %s, not the edge FQDN %s", names, fqdn),
                         plan__tmp("get a certificate with subjectAltName DNS:%s (partners "
-                                      "check it against our SRV target)",
-                                      fqdn),
+                                  "check it against our SRV target)",
+                                  fqdn),
                         NULL);
     for (size_t i = 0; i < n_domains; i++) {
         if (!strcasecmp(domains[i], fqdn))
             continue;
         if (plan_cert_names(&c, domains[i]))
             plan_report_add(r, "cert", plan__tmp("names %s", domains[i]), PLAN_PASS, 0,
-                            plan__tmp("the certificate names the SIP domain %s", domains[i]),
-                            NULL, NULL);
+                            plan__tmp("the certificate names the SIP domain %s", domains[i]), NULL,
+                            NULL);
         else
             plan_report_add(r, "cert", plan__tmp("names %s", domains[i]), PLAN_WARN,
                             PLAN_DIAG_CERT_SAN_DOMAIN,
                             plan__tmp("the certificate does not name the SIP domain %s "
-                                          "(it names %s)",
-                                          domains[i], names),
+                                      "(it names %s)",
+                                      domains[i], names),
                             plan__tmp("add subjectAltName DNS:%s (and URI:sip:%s) at the "
-                                          "next renewal: partners that verify by domain (RFC "
-                                          "5922) need it",
-                                          domains[i], domains[i]),
+                                      "next renewal: partners that verify by domain (RFC "
+                                      "5922) need it",
+                                      domains[i], domains[i]),
                             NULL);
     }
 
@@ -337,10 +334,9 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
                         NULL, NULL);
     else
         plan_report_add(r, "cert", "EKU serverAuth and clientAuth", PLAN_FAIL, PLAN_DIAG_CERT_EKU,
-                        plan__tmp("extendedKeyUsage lacks %s%s%s",
-                                      c.eku_server ? "" : "serverAuth",
-                                      !c.eku_server && !c.eku_client ? " and " : "",
-                                      c.eku_client ? "" : "clientAuth"),
+                        plan__tmp("extendedKeyUsage lacks %s%s%s", c.eku_server ? "" : "serverAuth",
+                                  !c.eku_server && !c.eku_client ? " and " : "",
+                                  c.eku_client ? "" : "clientAuth"),
                         !c.eku_client ? "request the certificate with both serverAuth and "
                                         "clientAuth: partners refuse our outbound connections "
                                         "without clientAuth"
@@ -354,7 +350,7 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
     plan_report_add(r, "cert", "key size", weak ? PLAN_FAIL : PLAN_PASS,
                     weak ? PLAN_DIAG_CERT_WEAK_KEY : 0,
                     plan__tmp("%s %d bits%s%s", c.key_type, c.key_bits, c.curve ? " " : "",
-                                  c.curve ? c.curve : ""),
+                              c.curve ? c.curve : ""),
                     weak ? "use RSA 2048 bits or more, or ECDSA P-256" : NULL, NULL);
 
     if (now < c.not_before)
@@ -368,16 +364,15 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
                         "renew the certificate (same names and EKUs) and reload fedge (SIGHUP)",
                         NULL);
     else if (c.not_after - now < 30 * 86400)
-        plan_report_add(r, "cert", "validity", PLAN_WARN, PLAN_DIAG_CERT_EXPIRING,
-                        plan__tmp("expires on %s, in %ld days", na,
-                                      (long)((c.not_after - now) / 86400)),
-                        "renew the certificate now (same names and EKUs), then reload fedge",
-                        NULL);
+        plan_report_add(
+            r, "cert", "validity", PLAN_WARN, PLAN_DIAG_CERT_EXPIRING,
+            plan__tmp("expires on %s, in %ld days", na, (long)((c.not_after - now) / 86400)),
+            "renew the certificate now (same names and EKUs), then reload fedge", NULL);
     else
-        plan_report_add(r, "cert", "validity", PLAN_PASS, 0,
-                        plan__tmp("valid until %s (%ld days)", na,
-                                      (long)((c.not_after - now) / 86400)),
-                        NULL, NULL);
+        plan_report_add(
+            r, "cert", "validity", PLAN_PASS, 0,
+            plan__tmp("valid until %s (%ld days)", na, (long)((c.not_after - now) / 86400)), NULL,
+            NULL);
     free(names);
     free(name);
     plan_cert_clear(&c);

@@ -79,19 +79,19 @@ static void check_srv(plan__dns_t *d, const plan_t *p, const char *domain, plan_
             const plan__target_t *t = &rt.targets[i];
             if (!strcmp(t->name, p->edge_fqdn) && t->port == p->port)
                 ok = true;
-            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s:%u", i ? ", " : "",
-                     t->name, (unsigned)t->port);
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s:%u", i ? ", " : "", t->name,
+                     (unsigned)t->port);
         }
         if (ok)
-            plan_report_add(r, "dns", name, PLAN_PASS, 0,
-                            plan__tmp("points to %s:%u (records: %s)", p->edge_fqdn,
-                                      (unsigned)p->port, got),
-                            NULL, route_json(&rt));
+            plan_report_add(
+                r, "dns", name, PLAN_PASS, 0,
+                plan__tmp("points to %s:%u (records: %s)", p->edge_fqdn, (unsigned)p->port, got),
+                NULL, route_json(&rt));
         else
-            plan_report_add(r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_WRONG,
-                            plan__tmp("points to %s, not to %s:%u", got, p->edge_fqdn,
-                                      (unsigned)p->port),
-                            plan__tmp("change the record to: %s", want), route_json(&rt));
+            plan_report_add(
+                r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_WRONG,
+                plan__tmp("points to %s, not to %s:%u", got, p->edge_fqdn, (unsigned)p->port),
+                plan__tmp("change the record to: %s", want), route_json(&rt));
     }
     free(fix);
     free(name);
@@ -104,15 +104,15 @@ static void check_host(plan__dns_t *d, const config_t *cfg, const plan_t *p, pla
     char b[64], got[512] = "";
     if (plan__dns_host(d, p->edge_fqdn, &t) < 0 || t.n == 0) {
         bool err = t.status == DNS_TIMEOUT || t.status == DNS_SERVFAIL;
-        plan_report_add(r, "dns", name, PLAN_FAIL, err ? PLAN_DIAG_DNS_ERROR : PLAN_DIAG_HOST_MISSING,
-                        plan__tmp("no address (%s%s%s)", dns_status_str(t.status),
-                                  t.detail[0] ? ": " : "", t.detail),
-                        err ? "check [dns] servers and that DNS (53) to them is open"
-                            : plan__tmp("publish: %s 3600 IN %s %s (fedge plan)",
-                                        p->records[p->n_records - 1].owner,
-                                        p->records[p->n_records - 1].type,
-                                        p->records[p->n_records - 1].value),
-                        NULL);
+        plan_report_add(
+            r, "dns", name, PLAN_FAIL, err ? PLAN_DIAG_DNS_ERROR : PLAN_DIAG_HOST_MISSING,
+            plan__tmp("no address (%s%s%s)", dns_status_str(t.status), t.detail[0] ? ": " : "",
+                      t.detail),
+            err ? "check [dns] servers and that DNS (53) to them is open"
+                : plan__tmp("publish: %s 3600 IN %s %s (fedge plan)",
+                            p->records[p->n_records - 1].owner, p->records[p->n_records - 1].type,
+                            p->records[p->n_records - 1].value),
+            NULL);
         free(name);
         return;
     }
@@ -138,8 +138,7 @@ static void check_host(plan__dns_t *d, const config_t *cfg, const plan_t *p, pla
                         addrs);
     else
         plan_report_add(r, "dns", name, PLAN_WARN, PLAN_DIAG_HOST_OTHER,
-                        plan__tmp("resolves to %s, none of them an [external] listen address",
-                                  got),
+                        plan__tmp("resolves to %s, none of them an [external] listen address", got),
                         "fine when NAT maps that address to the edge; otherwise publish the "
                         "listen address",
                         addrs);
@@ -155,8 +154,12 @@ static void check_listen(SSL_CTX *ctx, const config_t *cfg, const plan_live_opts
         struct sockaddr_storage ss;
         socklen_t sl = listen_sa(hp, &ss);
         char *name = plan__fmt("external %s", config_hostport_format(hp, b, sizeof b));
-        plan__session_t s = {.sa = (struct sockaddr *)&ss, .salen = sl, .sni = cfg->edge.fqdn,
-                             .ctx = ctx, .timeout_ms = o->timeout_ms, .linger_ms = 500};
+        plan__session_t s = {.sa = (struct sockaddr *)&ss,
+                             .salen = sl,
+                             .sni = cfg->edge.fqdn,
+                             .ctx = ctx,
+                             .timeout_ms = o->timeout_ms,
+                             .linger_ms = 500};
         plan__session_run(&s);
         if (s.tcp < 0)
             plan_report_add(r, "listen", name, PLAN_FAIL, PLAN_DIAG_LISTEN_DOWN,
@@ -166,19 +169,21 @@ static void check_listen(SSL_CTX *ctx, const config_t *cfg, const plan_live_opts
                                       cfg->path, (unsigned)hp->port),
                             NULL);
         else if (s.tls != PLAN__TLS_OK)
-            plan_report_add(r, "listen", name, PLAN_FAIL, PLAN_DIAG_LISTEN_TLS,
-                            plan__tmp("TLS handshake presenting our own certificate failed: %s",
-                                      s.tls_err),
-                            s.alert >= 0 ? "the listener refuses our own certificate: check "
-                                           "[external] ca_file trusts the CA that issued it"
-                                         : "check [external] certificate, private_key and "
-                                           "tls_min_version, and the fedge log",
-                            NULL);
+            plan_report_add(
+                r, "listen", name, PLAN_FAIL, PLAN_DIAG_LISTEN_TLS,
+                plan__tmp("TLS handshake presenting our own certificate failed: %s", s.tls_err),
+                s.alert >= 0 ? "the listener refuses our own certificate: check "
+                               "[external] ca_file trusts the CA that issued it"
+                             : "check [external] certificate, private_key and "
+                               "tls_min_version, and the fedge log",
+                NULL);
         else
             plan_report_add(r, "listen", name, PLAN_PASS, 0,
                             plan__tmp("%s handshake completed, our certificate accepted%s%s",
-                                      s.version, s.verify == X509_V_OK ? "" : "; server "
-                                                                              "certificate: ",
+                                      s.version,
+                                      s.verify == X509_V_OK ? ""
+                                                            : "; server "
+                                                              "certificate: ",
                                       s.verify == X509_V_OK ? "" : s.verify_err),
                             NULL, NULL);
         plan__session_clear(&s);
@@ -189,35 +194,32 @@ static void check_listen(SSL_CTX *ctx, const config_t *cfg, const plan_live_opts
         struct sockaddr_storage ss;
         socklen_t sl = listen_sa(hp, &ss);
         char *name = plan__fmt("internal %s", config_hostport_format(hp, b, sizeof b));
-        plan__session_t s = {.sa = (struct sockaddr *)&ss, .salen = sl,
-                             .timeout_ms = o->timeout_ms};
+        plan__session_t s = {
+            .sa = (struct sockaddr *)&ss, .salen = sl, .timeout_ms = o->timeout_ms};
         plan__session_run(&s);
         if (s.tcp < 0)
             plan_report_add(r, "listen", name, PLAN_FAIL, PLAN_DIAG_LISTEN_DOWN,
                             plan__tmp("TCP connect failed: %s", s.tcp_err),
                             plan__tmp("start fedge (fedge serve -c %s)", cfg->path), NULL);
         else
-            plan_report_add(r, "listen", name, PLAN_PASS, 0, "accepts TCP connections", NULL,
-                            NULL);
+            plan_report_add(r, "listen", name, PLAN_PASS, 0, "accepts TCP connections", NULL, NULL);
         plan__session_clear(&s);
         free(name);
     }
 }
 
-static void check_partner_fqdn(plan__dns_t *d, const char *what, const char *fqdn,
-                               plan_report_t *r)
+static void check_partner_fqdn(plan__dns_t *d, const char *what, const char *fqdn, plan_report_t *r)
 {
     plan__target_t t;
     char *name = plan__fmt("%s A/AAAA %s", what, fqdn);
     if (plan__dns_host(d, fqdn, &t) < 0 || t.n == 0)
-        plan_report_add(r, "partner", name, PLAN_WARN, PLAN_DIAG_PARTNER_DNS,
-                        plan__tmp("no address (%s)", dns_status_str(t.status)),
-                        plan__tmp("the partner publishes A/AAAA for %s (fedge probe shows more)",
-                                  fqdn),
-                        NULL);
+        plan_report_add(
+            r, "partner", name, PLAN_WARN, PLAN_DIAG_PARTNER_DNS,
+            plan__tmp("no address (%s)", dns_status_str(t.status)),
+            plan__tmp("the partner publishes A/AAAA for %s (fedge probe shows more)", fqdn), NULL);
     else
-        plan_report_add(r, "partner", name, PLAN_PASS, 0,
-                        plan__tmp("%zu address(es)", t.n), NULL, NULL);
+        plan_report_add(r, "partner", name, PLAN_PASS, 0, plan__tmp("%zu address(es)", t.n), NULL,
+                        NULL);
     free(name);
 }
 

@@ -55,15 +55,17 @@ static void add_record(plan_t *p, char *owner, const char *type, char *value, ch
             return;
         }
     p->records = fedge_realloc(p->records, (p->n_records + 1) * sizeof *p->records);
-    p->records[p->n_records++] = (plan_record_t){owner, fedge_strdup(type), value, note, placeholder};
+    p->records[p->n_records++] =
+        (plan_record_t){owner, fedge_strdup(type), value, note, placeholder};
 }
 
 static void add_fw(plan_t *p, const char *port, const char *proto, const char *dir, char *from,
                    char *to, const char *purpose)
 {
     p->fw = fedge_realloc(p->fw, (p->n_fw + 1) * sizeof *p->fw);
-    p->fw[p->n_fw++] = (plan_fw_t){fedge_strdup(port), fedge_strdup(proto), fedge_strdup(dir),
-                                   from, to, fedge_strdup(purpose)};
+    p->fw[p->n_fw++] =
+        (plan_fw_t){fedge_strdup(port),   fedge_strdup(proto), fedge_strdup(dir), from, to,
+                    fedge_strdup(purpose)};
 }
 
 static void add_san(plan_t *p, char *san, bool required)
@@ -170,8 +172,8 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
                                  v6 ? "[::]" : "0.0.0.0"),
                        true);
         else
-            add_record(p, plan__fmt("%s.", p->edge_fqdn), v6 ? "AAAA" : "A",
-                       fedge_strdup(hp->host), fedge_strdup(addr_remark(hp)), false);
+            add_record(p, plan__fmt("%s.", p->edge_fqdn), v6 ? "AAAA" : "A", fedge_strdup(hp->host),
+                       fedge_strdup(addr_remark(hp)), false);
     }
     if (p->port != 5061)
         push_str(&p->notes, &p->n_notes,
@@ -235,8 +237,9 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
         snprintf(port, sizeof port, "%u", (unsigned)hp->port);
         add_fw(p, port, "TCP", "in", fedge_strdup("internal SIP servers only"),
                plan__fmt("edge internal %s", config_hostport_format(hp, buf, sizeof buf)),
-               cfg->internal.transport == CONFIG_TRANSPORT_TLS ? "SIP over TLS from internal servers"
-                                                               : "SIP over TCP from internal servers");
+               cfg->internal.transport == CONFIG_TRANSPORT_TLS
+                   ? "SIP over TLS from internal servers"
+                   : "SIP over TCP from internal servers");
     }
     for (size_t i = 0; i < cfg->internal.next_hop.count; i++) {
         const config_hostport_t *hp = &cfg->internal.next_hop.items[i];
@@ -264,9 +267,9 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
         }
         for (size_t i = 0; i < snap->n_providers; i++) {
             const store_provider_t *pr = &snap->providers[i];
-            plan_partner_t *x =
-                add_partner(p, pr->kind == STORE_PROVIDER_PUBLIC ? "public provider" : "hosting provider",
-                            pr->name, pr->proxy_fqdn);
+            plan_partner_t *x = add_partner(
+                p, pr->kind == STORE_PROVIDER_PUBLIC ? "public provider" : "hosting provider",
+                pr->name, pr->proxy_fqdn);
             partner_needs(p, x, cfg);
             if (pr->n_domains) {
                 char dl[1024] = "";
@@ -294,11 +297,11 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
                      plan__fmt("%zu blocked domain(s): never federated with", snap->n_blocked));
     }
     if (def_route)
-        push_str(&p->notes, &p->n_notes,
-                 plan__fmt("routing is default-route: all outbound federated traffic goes to "
-                           "%s, whose certificate must be trusted like a partner's",
-                           config_hostport_format(&cfg->federation.default_route, buf,
-                                                  sizeof buf)));
+        push_str(
+            &p->notes, &p->n_notes,
+            plan__fmt("routing is default-route: all outbound federated traffic goes to "
+                      "%s, whose certificate must be trusted like a partner's",
+                      config_hostport_format(&cfg->federation.default_route, buf, sizeof buf)));
     return p;
 }
 
@@ -364,7 +367,8 @@ char *plan_text(const plan_t *p)
     for (size_t i = 0; i < p->cert.n_sans; i++)
         fprintf(f, "%s%s%s", i ? "\n          " : "", p->cert.sans[i],
                 p->cert.san_required[i] ? "" : "  (optional, RFC 5922 domain identity)");
-    fprintf(f, "\nEKU       %s\nkey       %s\nissuer    %s\n", p->cert.eku, p->cert.key, p->cert.ca);
+    fprintf(f, "\nEKU       %s\nkey       %s\nissuer    %s\n", p->cert.eku, p->cert.key,
+            p->cert.ca);
     fprintf(f, "\n## Firewall\n\n");
     fprintf(f, "%-8s %-7s %-4s %-36s %-44s %s\n", "port", "proto", "dir", "from", "to", "purpose");
     for (size_t i = 0; i < p->n_fw; i++) {
@@ -442,9 +446,9 @@ json_t *plan_json(const plan_t *p)
     json_t *pa = json_array();
     for (size_t i = 0; i < p->n_partners; i++) {
         const plan_partner_t *x = &p->partners[i];
-        json_array_append_new(pa, json_pack("{s:s,s:s,s:s?,s:o}", "kind", x->kind, "domain",
-                                            x->domain, "fqdn", x->fqdn, "needs",
-                                            strs_json(x->needs, x->n_needs)));
+        json_array_append_new(pa,
+                              json_pack("{s:s,s:s,s:s?,s:o}", "kind", x->kind, "domain", x->domain,
+                                        "fqdn", x->fqdn, "needs", strs_json(x->needs, x->n_needs)));
     }
     json_object_set_new(o, "partners", pa);
     json_object_set_new(o, "notes", strs_json(p->notes, p->n_notes));

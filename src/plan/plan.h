@@ -24,19 +24,19 @@
 
 /* One DNS record to publish, zone-file fields. */
 typedef struct {
-    char *owner; /* "_sipfederationtls._tcp.contoso.com." */
-    char *type;  /* "SRV", "A", "AAAA" */
-    char *value; /* "0 0 5061 edge.contoso.com." or an address */
-    char *note;  /* why / what to replace; "" when none */
+    char *owner;      /* "_sipfederationtls._tcp.contoso.com." */
+    char *type;       /* "SRV", "A", "AAAA" */
+    char *value;      /* "0 0 5061 edge.contoso.com." or an address */
+    char *note;       /* why / what to replace; "" when none */
     bool placeholder; /* value is a placeholder to replace (wildcard listen) */
 } plan_record_t;
 
 /* One row of the firewall table. */
 typedef struct {
-    char *port;    /* "5061", "53", "80,443" */
-    char *proto;   /* "TCP", "UDP/TCP" */
-    char *dir;     /* "in", "out" */
-    char *from;    /* "any (partners' edges)", "edge external address", ... */
+    char *port;  /* "5061", "53", "80,443" */
+    char *proto; /* "TCP", "UDP/TCP" */
+    char *dir;   /* "in", "out" */
+    char *from;  /* "any (partners' edges)", "edge external address", ... */
     char *to;
     char *purpose; /* "SIP over mutual TLS from partners" */
 } plan_fw_t;
@@ -61,14 +61,14 @@ typedef struct {
     size_t n_records;
 
     struct {
-        char *subject;    /* "CN=edge.contoso.com" */
-        char **sans;      /* "DNS:edge.contoso.com", "DNS:contoso.com",
-                             "URI:sip:contoso.com" (optional ones flagged) */
+        char *subject;      /* "CN=edge.contoso.com" */
+        char **sans;        /* "DNS:edge.contoso.com", "DNS:contoso.com",
+                               "URI:sip:contoso.com" (optional ones flagged) */
         bool *san_required; /* per SAN: false for the optional sip: URIs */
         size_t n_sans;
-        char *eku;        /* "serverAuth, clientAuth" */
-        char *key;        /* "RSA 2048 bits or more, or ECDSA P-256" */
-        char *ca;         /* "a public CA that partners trust" */
+        char *eku; /* "serverAuth, clientAuth" */
+        char *key; /* "RSA 2048 bits or more, or ECDSA P-256" */
+        char *ca;  /* "a public CA that partners trust" */
     } cert;
 
     plan_fw_t *fw;
@@ -113,15 +113,15 @@ const char *plan_status_name(plan_status_t s);
 
 /* One finding. */
 typedef struct {
-    char *step;  /* check: "dns", "cert", "listen", "partner";
-                    probe: "srv", "address", "tcp", "tls", "options", "policy" */
-    char *name;  /* what was looked at: "SRV _sipfederationtls._tcp.contoso.com" */
+    char *step; /* check: "dns", "cert", "listen", "partner";
+                   probe: "srv", "address", "tcp", "tls", "options", "policy" */
+    char *name; /* what was looked at: "SRV _sipfederationtls._tcp.contoso.com" */
     plan_status_t status;
-    int id;      /* diagnostic ID (plan_diag) for warn/fail, else 0; the
-                    policy step uses the policy IDs (1012, 1014, ...) */
-    char *text;  /* what was found, one line */
-    char *fix;   /* what to do, one line; NULL when nothing */
-    json_t *data;/* details for --json (owned), or NULL */
+    int id;       /* diagnostic ID (plan_diag) for warn/fail, else 0; the
+                     policy step uses the policy IDs (1012, 1014, ...) */
+    char *text;   /* what was found, one line */
+    char *fix;    /* what to do, one line; NULL when nothing */
+    json_t *data; /* details for --json (owned), or NULL */
 } plan_item_t;
 
 typedef struct {
@@ -131,9 +131,8 @@ typedef struct {
 
 /* Appends an item (strings copied; data reference stolen, may be NULL) and
  * returns it. fix may be NULL. */
-plan_item_t *plan_report_add(plan_report_t *r, const char *step, const char *name,
-                             plan_status_t st, int id, const char *text, const char *fix,
-                             json_t *data);
+plan_item_t *plan_report_add(plan_report_t *r, const char *step, const char *name, plan_status_t st,
+                             int id, const char *text, const char *fix, json_t *data);
 
 /* Frees every item (the report struct itself is the caller's). */
 void plan_report_clear(plan_report_t *r);
@@ -219,15 +218,15 @@ typedef struct {
     char *cn;               /* subject CN or NULL */
     char **dns;             /* subjectAltName dNSName values, lowercase */
     size_t n_dns;
-    char **sip;             /* hosts of URI:sip: SANs without user part */
+    char **sip; /* hosts of URI:sip: SANs without user part */
     size_t n_sip;
     bool has_san;
-    bool has_eku;           /* an extendedKeyUsage extension is present */
+    bool has_eku;                /* an extendedKeyUsage extension is present */
     bool eku_server, eku_client; /* usable for (true without EKU extension) */
     time_t not_before, not_after;
-    char key_type[16];      /* "RSA", "EC", "Ed25519", ... */
+    char key_type[16]; /* "RSA", "EC", "Ed25519", ... */
     int key_bits;
-    char *curve;            /* "prime256v1" for EC, else NULL */
+    char *curve; /* "prime256v1" for EC, else NULL */
     bool self_signed;
 } plan_cert_t;
 

@@ -34,47 +34,47 @@ SSL_CTX *plan__tls_ctx(const char *cert, const char *key, const char *ca_file, c
 
 /* How a session's TLS part ended. */
 enum {
-    PLAN__TLS_NONE = 0,   /* not tried (TCP failed) */
-    PLAN__TLS_OK,         /* handshake done, no alert afterwards */
-    PLAN__TLS_TIMEOUT,    /* no handshake within the deadline */
-    PLAN__TLS_NOT_TLS,    /* the peer answered with something that is not TLS */
-    PLAN__TLS_CLOSED,     /* the peer closed during the handshake */
-    PLAN__TLS_ALERT,      /* the peer sent an alert (alert says which) */
-    PLAN__TLS_ERROR,      /* another failure (tls_err) */
+    PLAN__TLS_NONE = 0, /* not tried (TCP failed) */
+    PLAN__TLS_OK,       /* handshake done, no alert afterwards */
+    PLAN__TLS_TIMEOUT,  /* no handshake within the deadline */
+    PLAN__TLS_NOT_TLS,  /* the peer answered with something that is not TLS */
+    PLAN__TLS_CLOSED,   /* the peer closed during the handshake */
+    PLAN__TLS_ALERT,    /* the peer sent an alert (alert says which) */
+    PLAN__TLS_ERROR,    /* another failure (tls_err) */
 };
 
 typedef struct {
     /* in */
     const struct sockaddr *sa;
     socklen_t salen;
-    const char *sni;      /* server name to send; NULL none */
-    SSL_CTX *ctx;         /* NULL: TCP only */
-    unsigned timeout_ms;  /* per phase: connect, handshake, answer */
-    const char *request;  /* sent after the handshake when the peer verified
-                             (or send_unverified); NULL: nothing */
+    const char *sni;     /* server name to send; NULL none */
+    SSL_CTX *ctx;        /* NULL: TCP only */
+    unsigned timeout_ms; /* per phase: connect, handshake, answer */
+    const char *request; /* sent after the handshake when the peer verified
+                            (or send_unverified); NULL: nothing */
     bool send_unverified;
-    unsigned linger_ms;   /* without a request: wait so long for an alert */
+    unsigned linger_ms; /* without a request: wait so long for an alert */
 
     /* out */
-    int tcp;              /* 0 connected, -1 failed */
+    int tcp; /* 0 connected, -1 failed */
     char tcp_err[160];
-    int tls;              /* PLAN__TLS_* */
+    int tls; /* PLAN__TLS_* */
     char tls_err[256];
     int alert;            /* TLS alert number received, -1 none */
     char alert_text[64];  /* "unknown CA" */
     bool after_handshake; /* the alert / closure came after our handshake */
     char version[16];     /* "TLSv1.3" */
     bool peer_presented;
-    long verify;          /* X509_V_OK or the first verification error */
+    long verify; /* X509_V_OK or the first verification error */
     char verify_err[160];
-    plan_cert_t peer;     /* the partner's leaf (when presented) */
-    json_t *chain;        /* [{subject, issuer, not_after}] (owned) */
-    bool sent;            /* the request went out */
-    int sip_status;       /* final status of the answer, 0 none */
-    char sip_line[256];   /* its status line */
-    char sip_warning[256];/* Warning value, "" none */
-    char sip_diag[256];   /* ms-diagnostics(-public) value, "" none */
-    char sip_err[320];    /* why there is no answer */
+    plan_cert_t peer;      /* the partner's leaf (when presented) */
+    json_t *chain;         /* [{subject, issuer, not_after}] (owned) */
+    bool sent;             /* the request went out */
+    int sip_status;        /* final status of the answer, 0 none */
+    char sip_line[256];    /* its status line */
+    char sip_warning[256]; /* Warning value, "" none */
+    char sip_diag[256];    /* ms-diagnostics(-public) value, "" none */
+    char sip_err[320];     /* why there is no answer */
 } plan__session_t;
 
 /* Runs a session (connect, handshake, request/answer) with blocking I/O

@@ -25,8 +25,8 @@ typedef struct {
     const plan__target_t *t;
     bool in_domain;
     /* tcp */
-    int tcp_ok_addr;    /* index of the first address that connected, -1 none */
-    char tcp_err[512];  /* per address failures */
+    int tcp_ok_addr;   /* index of the first address that connected, -1 none */
+    char tcp_err[512]; /* per address failures */
     /* tls + options */
     plan__session_t s;
     bool tls_tried;
@@ -39,7 +39,7 @@ typedef struct {
     plan_live_opts_t o;
     plan_report_t *r;
     /* the route the edge takes directly */
-    const char *fqdn;  /* partner server / provider proxy FQDN, or NULL: SRV */
+    const char *fqdn; /* partner server / provider proxy FQDN, or NULL: SRV */
     const char *fqdn_kind;
     plan__route_t rt;
     tgt_t tg[MAX_T];
@@ -64,7 +64,8 @@ static char *options_request(const probe_t *p)
     hex(branch, 12);
     hex(tag, 8);
     hex(cid, 16);
-    const char *local = p->cfg->edge.sip_domain_count ? p->cfg->edge.sip_domains[0] : p->cfg->edge.fqdn;
+    const char *local =
+        p->cfg->edge.sip_domain_count ? p->cfg->edge.sip_domains[0] : p->cfg->edge.fqdn;
     unsigned port = p->cfg->external.listen.count ? p->cfg->external.listen.items[0].port : 5061;
     return plan__fmt("OPTIONS sip:%s SIP/2.0\r\n"
                      "Via: SIP/2.0/TLS %s:%u;branch=z9hG4bK%s\r\n"
@@ -83,7 +84,10 @@ static char *options_request(const probe_t *p)
 
 /* "worst" status for a target's failure: FAIL when no target gets through
  * the step, WARN when another one does (partners fail over). */
-static plan_status_t sev(bool any_ok) { return any_ok ? PLAN_WARN : PLAN_FAIL; }
+static plan_status_t sev(bool any_ok)
+{
+    return any_ok ? PLAN_WARN : PLAN_FAIL;
+}
 
 static void skip_rest(probe_t *p, const char *from_step, const char *why)
 {
@@ -132,18 +136,18 @@ static bool step_srv(probe_t *p, plan__dns_t *d)
         free(name);
         return false;
     case DNS_NOSERVICE:
-        plan_report_add(r, "srv", name, PLAN_FAIL, PLAN_DIAG_PROBE_NO_SERVICE,
-                        plan__tmp("the SRV target is '.': %s declares no federation service",
-                                  p->domain),
-                        pub, NULL);
+        plan_report_add(
+            r, "srv", name, PLAN_FAIL, PLAN_DIAG_PROBE_NO_SERVICE,
+            plan__tmp("the SRV target is '.': %s declares no federation service", p->domain), pub,
+            NULL);
         free(name);
         return false;
     case DNS_TIMEOUT:
     case DNS_SERVFAIL:
-        plan_report_add(r, "srv", name, PLAN_FAIL, PLAN_DIAG_DNS_ERROR,
-                        plan__tmp("look-up failed: %s %s", dns_status_str(p->rt.status),
-                                  p->rt.detail),
-                        "check [dns] servers and that DNS (53) to them is open", NULL);
+        plan_report_add(
+            r, "srv", name, PLAN_FAIL, PLAN_DIAG_DNS_ERROR,
+            plan__tmp("look-up failed: %s %s", dns_status_str(p->rt.status), p->rt.detail),
+            "check [dns] servers and that DNS (53) to them is open", NULL);
         free(name);
         return false;
     case DNS_OK: break;
@@ -156,11 +160,13 @@ static bool step_srv(probe_t *p, plan__dns_t *d)
         bool in = dns_name_in_domain(t->name, p->domain);
         inside += in;
         json_array_append_new(recs, json_pack("{s:s,s:i,s:i,s:i,s:b}", "target", t->name, "port",
-                                              t->port, "priority", t->priority, "weight",
-                                              t->weight, "in_domain", in));
-        snprintf(order + strlen(order), sizeof order - strlen(order), "%s%zu. %s:%u (priority %u, "
-                 "weight %u)", i ? ", " : "", i + 1, t->name, (unsigned)t->port,
-                 (unsigned)t->priority, (unsigned)t->weight);
+                                              t->port, "priority", t->priority, "weight", t->weight,
+                                              "in_domain", in));
+        snprintf(order + strlen(order), sizeof order - strlen(order),
+                 "%s%zu. %s:%u (priority %u, "
+                 "weight %u)",
+                 i ? ", " : "", i + 1, t->name, (unsigned)t->port, (unsigned)t->priority,
+                 (unsigned)t->weight);
     }
     plan_report_add(r, "srv", name, PLAN_PASS, 0,
                     plan__tmp("%zu record(s), in order: %s", p->rt.n, order), NULL,
@@ -195,13 +201,12 @@ static void step_addresses(probe_t *p)
     for (size_t i = 0; i < p->n; i++) {
         const plan__target_t *t = p->tg[i].t;
         if (t->n == 0) {
-            plan_report_add(p->r, "address", plan__tmp("A/AAAA %s", t->name), sev(with > 0),
-                            PLAN_DIAG_PROBE_NO_ADDRESS,
-                            plan__tmp("%s has no address (%s%s%s)", t->name,
-                                      dns_status_str(t->status), t->detail[0] ? ": " : "",
-                                      t->detail),
-                            plan__tmp("the partner publishes A/AAAA records for %s", t->name),
-                            NULL);
+            plan_report_add(
+                p->r, "address", plan__tmp("A/AAAA %s", t->name), sev(with > 0),
+                PLAN_DIAG_PROBE_NO_ADDRESS,
+                plan__tmp("%s has no address (%s%s%s)", t->name, dns_status_str(t->status),
+                          t->detail[0] ? ": " : "", t->detail),
+                plan__tmp("the partner publishes A/AAAA records for %s", t->name), NULL);
             continue;
         }
         json_t *a = json_array();
@@ -225,8 +230,8 @@ static void step_tcp(probe_t *p)
         for (size_t k = 0; k < g->t->n && k < MAX_A; k++) {
             struct sockaddr_storage ss;
             socklen_t sl = dns_addr_to_sockaddr(&g->t->addrs[k], g->t->port, &ss);
-            plan__session_t s = {.sa = (struct sockaddr *)&ss, .salen = sl,
-                                 .timeout_ms = p->o.timeout_ms};
+            plan__session_t s = {
+                .sa = (struct sockaddr *)&ss, .salen = sl, .timeout_ms = p->o.timeout_ms};
             plan__session_run(&s);
             char b[64];
             dns_addr_str(&g->t->addrs[k], b, sizeof b);
@@ -278,8 +283,7 @@ static bool alert_about_us(int a)
     case 46: /* certificate_unknown */
     case 48: /* unknown_ca */
     case 49: /* access_denied */
-    case 116: /* certificate_required */
-        return true;
+    case 116: /* certificate_required */ return true;
     default: return false;
     }
 }
@@ -383,11 +387,11 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
             *text = plan__tmp("partner certificate names %s, not the configured %s %s", nm,
                               p->fqdn_kind, g->t->name);
         else
-            *text = plan__tmp("partner certificate names %s, not the SRV target %s%s", nm,
-                              g->t->name,
-                              plan_cert_names(c, p->domain)
-                                  ? " (it names the domain, but the edge checks the SRV target)"
-                                  : "");
+            *text =
+                plan__tmp("partner certificate names %s, not the SRV target %s%s", nm, g->t->name,
+                          plan_cert_names(c, p->domain)
+                              ? " (it names the domain, but the edge checks the SRV target)"
+                              : "");
         *fix = plan__tmp("the partner gets a certificate naming %s (subjectAltName DNS:%s)",
                          g->t->name, g->t->name);
         free(nm);
@@ -405,8 +409,8 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
     }
     if (c->not_after - p->o.now < 30 * 86400) {
         *id = PLAN_DIAG_PROBE_EXPIRED;
-        *text = plan__tmp("partner certificate of %s expires on %s (under 30 days)", g->t->name,
-                          na);
+        *text =
+            plan__tmp("partner certificate of %s expires on %s (under 30 days)", g->t->name, na);
         *fix = "the partner renews its certificate soon";
         return PLAN_WARN;
     }
@@ -438,8 +442,12 @@ static void step_tls_options(probe_t *p)
             continue;
         struct sockaddr_storage ss;
         socklen_t sl = dns_addr_to_sockaddr(&g->t->addrs[g->tcp_ok_addr], g->t->port, &ss);
-        g->s = (plan__session_t){.sa = (struct sockaddr *)&ss, .salen = sl, .sni = g->t->name,
-                                 .ctx = ctx, .timeout_ms = p->o.timeout_ms, .request = req,
+        g->s = (plan__session_t){.sa = (struct sockaddr *)&ss,
+                                 .salen = sl,
+                                 .sni = g->t->name,
+                                 .ctx = ctx,
+                                 .timeout_ms = p->o.timeout_ms,
+                                 .request = req,
                                  .linger_ms = 300};
         plan__session_run(&g->s);
         g->s.sa = NULL;
@@ -553,8 +561,7 @@ static void step_policy(probe_t *p, const policy_verdict_t *v)
         const policy_diag_t *d = policy_diag(v->diag);
         const char *fix = d ? d->fix : NULL;
         if (v->diag == POLICY_DIAG_BLOCKED)
-            fix = plan__tmp("fedge domain remove %s (if the block is no longer wanted)",
-                            p->domain);
+            fix = plan__tmp("fedge domain remove %s (if the block is no longer wanted)", p->domain);
         else if (v->diag == POLICY_DIAG_NOT_ALLOWED)
             fix = plan__tmp("fedge domain allow %s, or fedge edge set --discovery on", p->domain);
         const char *what = v->diag == POLICY_DIAG_BLOCKED       ? "blocked"
@@ -584,13 +591,12 @@ static void step_policy(probe_t *p, const policy_verdict_t *v)
         route = plan__tmp("; routed to %s", v->route_host ? v->route_host : "");
     else if (v->route == POLICY_ROUTE_SRV)
         route = "; routed by its SRV records";
-    plan_report_add(p->r, "policy", nm, PLAN_PASS, 0,
-                    plan__tmp("allowed: %s%s%s", kind,
-                              v->type == POLICY_FED_DISCOVERED
-                                  ? " (partner discovery is on; throttled)"
-                                  : "",
-                              route),
-                    NULL, json_pack("{s:s,s:s}", "decision", "allow", "type", kind));
+    plan_report_add(
+        p->r, "policy", nm, PLAN_PASS, 0,
+        plan__tmp("allowed: %s%s%s", kind,
+                  v->type == POLICY_FED_DISCOVERED ? " (partner discovery is on; throttled)" : "",
+                  route),
+        NULL, json_pack("{s:s,s:s}", "decision", "allow", "type", kind));
     free(nm);
 }
 

@@ -130,17 +130,21 @@ const char *plan_status_name(plan_status_t s)
     return "?";
 }
 
-plan_item_t *plan_report_add(plan_report_t *r, const char *step, const char *name,
-                             plan_status_t st, int id, const char *text, const char *fix,
-                             json_t *data)
+plan_item_t *plan_report_add(plan_report_t *r, const char *step, const char *name, plan_status_t st,
+                             int id, const char *text, const char *fix, json_t *data)
 {
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 16;
         r->items = fedge_realloc(r->items, r->cap * sizeof *r->items);
     }
     plan_item_t *it = &r->items[r->n++];
-    *it = (plan_item_t){fedge_strdup(step), fedge_strdup(name), st,     id,
-                        fedge_strdup(text), fix ? fedge_strdup(fix) : NULL, data};
+    *it = (plan_item_t){fedge_strdup(step),
+                        fedge_strdup(name),
+                        st,
+                        id,
+                        fedge_strdup(text),
+                        fix ? fedge_strdup(fix) : NULL,
+                        data};
     return it;
 }
 
@@ -180,8 +184,8 @@ char *plan_verdict_line(const plan_report_t *r, const char *const *steps, size_t
 {
     const plan_item_t *v = plan_verdict(r, steps, n_steps);
     if (v)
-        return plan__fmt("FAIL at %s: %s%s%s", v->step, v->text, v->fix ? " \xe2\x80\x94 fix: " : "",
-                         v->fix ? v->fix : "");
+        return plan__fmt("FAIL at %s: %s%s%s", v->step, v->text,
+                         v->fix ? " \xe2\x80\x94 fix: " : "", v->fix ? v->fix : "");
     size_t w = plan_report_count(r, PLAN_WARN);
     if (w)
         return plan__fmt("PASS: %s, %zu warning%s", ok_text, w, w == 1 ? "" : "s");
@@ -194,19 +198,19 @@ json_t *plan_report_json(const plan_report_t *r)
     for (size_t i = 0; i < r->n; i++) {
         const plan_item_t *it = &r->items[i];
         const plan_diag_t *d = plan_diag(it->id);
-        json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s?,s:s,s:s?}", "step", it->step, "name",
-                              it->name, "status", plan_status_name(it->status), "id", it->id,
-                              "code", d ? d->code : NULL, "text", it->text, "fix", it->fix);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s?,s:s,s:s?}", "step", it->step, "name", it->name,
+                              "status", plan_status_name(it->status), "id", it->id, "code",
+                              d ? d->code : NULL, "text", it->text, "fix", it->fix);
         if (it->data)
             json_object_set(o, "data", it->data);
         json_array_append_new(items, o);
     }
-    json_t *sum = json_pack("{s:I,s:I,s:I,s:I,s:I}", "pass",
-                            (json_int_t)plan_report_count(r, PLAN_PASS), "info",
-                            (json_int_t)plan_report_count(r, PLAN_INFO), "skip",
-                            (json_int_t)plan_report_count(r, PLAN_SKIP), "warn",
-                            (json_int_t)plan_report_count(r, PLAN_WARN), "fail",
-                            (json_int_t)plan_report_count(r, PLAN_FAIL));
+    json_t *sum =
+        json_pack("{s:I,s:I,s:I,s:I,s:I}", "pass", (json_int_t)plan_report_count(r, PLAN_PASS),
+                  "info", (json_int_t)plan_report_count(r, PLAN_INFO), "skip",
+                  (json_int_t)plan_report_count(r, PLAN_SKIP), "warn",
+                  (json_int_t)plan_report_count(r, PLAN_WARN), "fail",
+                  (json_int_t)plan_report_count(r, PLAN_FAIL));
     return json_pack("{s:o,s:o}", "items", items, "summary", sum);
 }
 

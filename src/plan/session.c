@@ -33,8 +33,8 @@ SSL_CTX *plan__tls_ctx(const char *cert, const char *key, const char *ca_file, c
         fedge_err(err, FEDGE_ETLS, "cannot create a TLS context");
         return NULL;
     }
-    SSL_CTX_set_min_proto_version(ctx, min_version == CONFIG_TLS_1_3 ? TLS1_3_VERSION
-                                                                     : TLS1_2_VERSION);
+    SSL_CTX_set_min_proto_version(ctx,
+                                  min_version == CONFIG_TLS_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
     char e[200];
     if (cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         ERR_error_string_n(ERR_get_error(), e, sizeof e);
@@ -105,8 +105,7 @@ static void classify(plan__session_t *s, SSL *ssl, int ret, bool handshake)
         s->tls = PLAN__TLS_ALERT;
         s->alert = reason - SSL_AD_REASON_OFFSET;
         snprintf(s->alert_text, sizeof s->alert_text, "%s", SSL_alert_desc_string_long(s->alert));
-        snprintf(s->tls_err, sizeof s->tls_err, "the peer sent the TLS alert '%s'",
-                 s->alert_text);
+        snprintf(s->tls_err, sizeof s->tls_err, "the peer sent the TLS alert '%s'", s->alert_text);
     } else if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
                reason == SSL_R_UNKNOWN_PROTOCOL) {
         s->tls = PLAN__TLS_NOT_TLS;
@@ -136,8 +135,14 @@ static int op_connect(SSL *ssl, void *b, int l)
     (void)b, (void)l;
     return SSL_connect(ssl);
 }
-static int op_read(SSL *ssl, void *b, int l) { return SSL_read(ssl, b, l); }
-static int op_write(SSL *ssl, void *b, int l) { return SSL_write(ssl, b, l); }
+static int op_read(SSL *ssl, void *b, int l)
+{
+    return SSL_read(ssl, b, l);
+}
+static int op_write(SSL *ssl, void *b, int l)
+{
+    return SSL_write(ssl, b, l);
+}
 
 static int drive(plan__session_t *s, SSL *ssl, int fd, ssl_op_fn op, void *buf, int len,
                  uint64_t deadline, bool handshake)

@@ -59,12 +59,11 @@ static int group_teardown(void **state)
 
 static config_hostport_t hp(const char *host, uint16_t port)
 {
-    config_host_kind_t k = strchr(host, ':')   ? CONFIG_HOST_IPV6
-                               : (host[0] >= '0' && host[0] <= '9') ? CONFIG_HOST_IPV4
-                                                                    : CONFIG_HOST_NAME;
+    config_host_kind_t k = strchr(host, ':')                    ? CONFIG_HOST_IPV6
+                           : (host[0] >= '0' && host[0] <= '9') ? CONFIG_HOST_IPV4
+                                                                : CONFIG_HOST_NAME;
     return (config_hostport_t){(char *)host, port, k};
 }
-
 
 static config_t *make_cfg(config_hostport_t *ext, size_t n_ext)
 {
@@ -220,12 +219,17 @@ static void test_plan_partners(void **state)
     fedge_err_t e = {{0}};
     assert_int_equal(store_open(db, &st, &e), 0);
     assert_int_equal(store_domain_allow(st, "fabrikam.com", NULL, NULL, false, "test", &e), 0);
-    assert_int_equal(store_domain_allow(st, "litware.com", "sip.litware.com", NULL, false, "test", &e),
-                     0);
+    assert_int_equal(
+        store_domain_allow(st, "litware.com", "sip.litware.com", NULL, false, "test", &e), 0);
     assert_int_equal(store_domain_block(st, "evil.com", NULL, "test", &e), 0);
     const char *doms[] = {"hosted.example"};
-    store_provider_in_t pr = {"hoster", "sip.hoster.example", STORE_PROVIDER_HOSTING,
-                              STORE_VERIFY_ALWAYS_VERIFIED, true, doms, 1};
+    store_provider_in_t pr = {"hoster",
+                              "sip.hoster.example",
+                              STORE_PROVIDER_HOSTING,
+                              STORE_VERIFY_ALWAYS_VERIFIED,
+                              true,
+                              doms,
+                              1};
     assert_int_equal(store_provider_add(st, &pr, "test", &e), 0);
     store_snapshot_t *snap = NULL;
     assert_int_equal(store_snapshot_load(st, &snap, &e), 0);
@@ -352,8 +356,8 @@ static void test_cert_bad(void **state)
     plan_report_clear(&r);
 
     /* signed by a CA not in the trust anchors */
-    run_cert(&r, "rogue.fabrikam.test", "rogue.fabrikam.test", "ca.crt", "edge.fabrikam.test",
-             NULL, 0, time(NULL));
+    run_cert(&r, "rogue.fabrikam.test", "rogue.fabrikam.test", "ca.crt", "edge.fabrikam.test", NULL,
+             0, time(NULL));
     it = find(&r, "chain verifies");
     assert_int_equal(it->status, PLAN_FAIL);
     assert_int_equal(it->id, PLAN_DIAG_CERT_CHAIN);
@@ -361,8 +365,8 @@ static void test_cert_bad(void **state)
     plan_report_clear(&r);
 
     /* a key that is not the certificate's */
-    run_cert(&r, "edge.contoso.test", "edge.fabrikam.test", "ca.crt", "edge.contoso.test",
-             contoso, 1, time(NULL));
+    run_cert(&r, "edge.contoso.test", "edge.fabrikam.test", "ca.crt", "edge.contoso.test", contoso,
+             1, time(NULL));
     it = find(&r, "key matches certificate");
     assert_int_equal(it->status, PLAN_FAIL);
     assert_int_equal(it->id, PLAN_DIAG_CERT_KEY);
@@ -392,9 +396,9 @@ static void test_cert_names(void **state)
     assert_true(plan_cert_names(&c, "A.Wild.Test"));
     assert_false(plan_cert_names(&c, "wild.test"));
     assert_false(plan_cert_names(&c, "a.b.wild.test"));
-    assert_true(plan_cert_names(&c, "example.test"));   /* URI:sip:example.test */
-    assert_false(plan_cert_names(&c, "users.test"));    /* sip URI with a user part */
-    assert_true(plan_cert_names(&c, "port.test"));      /* host without port and params */
+    assert_true(plan_cert_names(&c, "example.test")); /* URI:sip:example.test */
+    assert_false(plan_cert_names(&c, "users.test"));  /* sip URI with a user part */
+    assert_true(plan_cert_names(&c, "port.test"));    /* host without port and params */
     assert_int_equal(c.n_sip, 2);
     assert_true(c.eku_server && c.eku_client && c.has_eku);
     plan_cert_clear(&c);
