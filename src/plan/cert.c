@@ -126,18 +126,26 @@ void plan_cert_clear(plan_cert_t *c)
 
 static bool wild_match(const char *pattern, const char *host)
 {
-    if (!strcasecmp(pattern, host))
-        return true;
     if (strncmp(pattern, "*.", 2))
         return false;
     const char *dot = strchr(host, '.');
     return dot && dot != host && !strcasecmp(dot + 1, pattern + 2) && strchr(pattern + 2, '.');
 }
 
+bool plan_cert_wildcard_only(const plan_cert_t *c, const char *host)
+{
+    if (plan_cert_names(c, host))
+        return false;
+    for (size_t i = 0; i < c->n_dns; i++)
+        if (wild_match(c->dns[i], host))
+            return true;
+    return false;
+}
+
 bool plan_cert_names(const plan_cert_t *c, const char *host)
 {
     for (size_t i = 0; i < c->n_dns; i++)
-        if (wild_match(c->dns[i], host))
+        if (!strcasecmp(c->dns[i], host))
             return true;
     for (size_t i = 0; i < c->n_sip; i++)
         if (!strcasecmp(c->sip[i], host))
@@ -302,7 +310,10 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
                         plan__tmp("the certificate names the edge FQDN %s", fqdn), NULL, NULL);
     else
         plan_report_add(r, "cert", plan__tmp("names %s", fqdn), PLAN_FAIL, PLAN_DIAG_CERT_SAN_FQDN,
-                        plan__tmp("the certificate names %s, not the edge FQDN %s", names, fqdn),
+                        plan__tmp("the certificate names %s, not the edge FQDN %s%s", names, fqdn,
+                                  plan_cert_wildcard_only(&c, fqdn)
+                                      ? " (a wildcard does not count for SIP, RFC 5922 7.2)"
+                                      : ""),
                         plan__tmp("get a certificate with subjectAltName DNS:%s (partners "
                                   "check it against our SRV target)",
                                   fqdn),

@@ -236,10 +236,15 @@ int plan_cert_load(const char *path, plan_cert_t *c, fedge_err_t *err);
 /* Frees what c owns and zeroes it. */
 void plan_cert_clear(plan_cert_t *c);
 
-/* True when the certificate names host: a dNSName (a "*.x" wildcard
- * matches exactly one label left of x), a sip: URI host, or the CN when
- * there is no subjectAltName. Case-insensitive. */
+/* True when the certificate names host as the edge and its partners judge
+ * it (net_peer_names, RFC 5922 §7.2): a dNSName, a sip: URI host, or the CN
+ * when there is no subjectAltName; whole names, case-insensitive; a "*.x"
+ * wildcard never matches. */
 bool plan_cert_names(const plan_cert_t *c, const char *host);
+
+/* True when host is matched only by a "*.x" dNSName wildcard (one label
+ * left of x): worth saying why plan_cert_names refused it. */
+bool plan_cert_wildcard_only(const plan_cert_t *c, const char *host);
 
 /* The checks of the edge's own external certificate, appended to r with
  * step "cert": readable, key matches (key_path), chain verifies against

@@ -389,7 +389,9 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
         else
             *text =
                 plan__tmp("partner certificate names %s, not the SRV target %s%s", nm, g->t->name,
-                          plan_cert_names(c, p->domain)
+                          plan_cert_wildcard_only(c, g->t->name)
+                              ? " (a wildcard does not count for SIP, RFC 5922 7.2)"
+                          : plan_cert_names(c, p->domain)
                               ? " (it names the domain, but the edge checks the SRV target)"
                               : "");
         *fix = plan__tmp("the partner gets a certificate naming %s (subjectAltName DNS:%s)",

@@ -378,6 +378,15 @@ static void test_cert_bad(void **state)
     assert_int_equal(find(&r, "names edge.fabrikam.test")->status, PLAN_PASS);
     plan_report_clear(&r);
 
+    /* a wildcard certificate does not name the edge for SIP */
+    const char *const wdom[] = {"example.test"};
+    run_cert(&r, "wild.test", "wild.test", "ca.crt", "edge.wild.test", wdom, 1, time(NULL));
+    it = find(&r, "names edge.wild.test");
+    assert_int_equal(it->status, PLAN_FAIL);
+    assert_non_null(strstr(it->text, "a wildcard does not count"));
+    assert_int_equal(find(&r, "names example.test")->status, PLAN_PASS);
+    plan_report_clear(&r);
+
     /* a file that is not there */
     plan_check_cert(P("nope.crt"), P("nope.key"), NULL, NULL, "edge.contoso.test", NULL, 0,
                     time(NULL), &r);
@@ -392,10 +401,14 @@ static void test_cert_names(void **state)
     plan_cert_t c;
     fedge_err_t e = {{0}};
     assert_int_equal(plan_cert_load(P("wild.test.crt"), &c, &e), 0);
-    assert_true(plan_cert_names(&c, "a.wild.test"));
-    assert_true(plan_cert_names(&c, "A.Wild.Test"));
+    /* RFC 5922 7.2: no wildcard matching for SIP, as the edge itself */
+    assert_false(plan_cert_names(&c, "a.wild.test"));
+    assert_true(plan_cert_wildcard_only(&c, "a.wild.test"));
+    assert_true(plan_cert_wildcard_only(&c, "A.Wild.Test"));
+    assert_false(plan_cert_wildcard_only(&c, "wild.test"));
+    assert_false(plan_cert_wildcard_only(&c, "a.b.wild.test"));
+    assert_false(plan_cert_wildcard_only(&c, "example.test"));
     assert_false(plan_cert_names(&c, "wild.test"));
-    assert_false(plan_cert_names(&c, "a.b.wild.test"));
     assert_true(plan_cert_names(&c, "example.test")); /* URI:sip:example.test */
     assert_false(plan_cert_names(&c, "users.test"));  /* sip URI with a user part */
     assert_true(plan_cert_names(&c, "port.test"));    /* host without port and params */
