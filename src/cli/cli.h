@@ -15,7 +15,8 @@ int cli_check_config(int argc, char **argv);
  * the edge until SIGTERM/SIGINT (then finishes open transactions for up to
  * 5 s) and returns 0; 2 for bad usage or a configuration (or certificate)
  * that cannot be loaded, with the FILE:LINE error on stderr; 1 when a
- * listener cannot be opened. Logs go to stderr (docs/proxy.md). */
+ * listener (SIP, or the admin server it runs) cannot be opened. Logs go to
+ * stderr (docs/proxy.md). */
 int cli_serve(int argc, char **argv);
 
 #endif

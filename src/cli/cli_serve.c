@@ -4,6 +4,7 @@
  * reloads certificates, SIGTERM/SIGINT stop gracefully. */
 #include "cli/cli.h"
 
+#include "admin/admin.h"
 #include "config/config.h"
 #include "net/net.h"
 #include "obs/obs.h"
@@ -27,6 +28,8 @@ typedef struct serve {
     net_t *net;
     net_tls_t *ext_tls, *int_tls;
     proxy_t *proxy;
+    admin_t *admin;        /* the admin server (its own thread) */
+    admin_stats_t *stats;  /* live figures it reports (thread-safe) */
     uv_timer_t tick;
     uv_signal_t sighup, sigterm, sigint;
     bool stopping, shut;
@@ -55,6 +58,7 @@ struct proxy_conn {
     const char **names;
     size_t nnames;
     char *want_name; /* outbound TLS: the name the server certificate must carry */
+    const char *partner; /* external peer's domain counted in stats, or NULL */
     struct proxy_conn *rnext; /* inbound index by remote address */
     uint64_t rhash;
     bool indexed;
@@ -172,8 +176,20 @@ static void on_ready(net_conn_t *nc)
         obs_logkv(OBS_LOG_WARNING, C, "server certificate does not name the next hop", "peer",
                   net_conn_remote(nc), "want", c->want_name, "subject",
                   peer && peer->subject ? peer->subject : "-", NULL);
+        if (s->stats) {
+            char t[512];
+            snprintf(t, sizeof(t), "%s: server certificate does not name %s",
+                     net_conn_remote(nc), c->want_name);
+            admin_stats_error(s->stats, t);
+        }
         conn_close(c);
         return;
+    }
+    if (c->side == PROXY_SIDE_EXTERNAL && peer && peer->verified && s->stats) {
+        /* the partner's domain: its SIP URI name, else its first DNS name */
+        c->partner = peer->n_sip ? peer->sip[0] : peer->n_dns ? peer->dns[0] : peer->cn;
+        if (c->partner)
+            admin_stats_connection(s->stats, (fedge_str_t){c->partner, strlen(c->partner)}, +1);
     }
     obs_logkv(OBS_LOG_DEBUG, C, "connection ready", "peer", net_conn_remote(nc), "side",
               proxy_side_name(c->side), "direction", net_conn_is_inbound(nc) ? "in" : "out",
@@ -192,6 +208,8 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
      * fail over or answer through a transport that is going away */
     if (c->s->proxy && !c->s->shut)
         proxy_on_conn_closed(c->s->proxy, c, code);
+    if (c->partner && c->s->stats)
+        admin_stats_connection(c->s->stats, (fedge_str_t){c->partner, strlen(c->partner)}, -1);
     net_conn_set_user(nc, NULL);
     rtab_del(c->s, c);
     free(c->buf);
@@ -441,13 +459,28 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void on_net_log(void *user, int level, net_conn_t *c, const char *msg)
 {
-    (void)user;
+    serve_t *s = user;
     (void)c;
+    if (level >= NET_LOG_WARN && s && s->stats)
+        admin_stats_error(s->stats, msg);
     obs_level_t l = level == NET_LOG_DEBUG  ? OBS_LOG_DEBUG
                     : level == NET_LOG_INFO ? OBS_LOG_INFO
                     : level == NET_LOG_WARN ? OBS_LOG_WARNING
                                             : OBS_LOG_ERROR;
     obs_log(l, "net", "%s", msg);
+}
+
+/* The proxy's policy hook. The federation policy engine (issue 5) plugs in
+ * here; for now every request the routing rules let through is allowed and
+ * counted for the admin panel under the partner's domain. */
+static int on_policy(void *user, const proxy_policy_in_t *in, proxy_policy_verdict_t *v)
+{
+    serve_t *s = user;
+    (void)v;
+    const sip_uri_t *u = in->from_side == PROXY_SIDE_EXTERNAL ? in->from_uri : in->to_uri;
+    if (s->stats && u && u->host.len)
+        admin_stats_request(s->stats, u->host, 0);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -584,7 +617,8 @@ int cli_serve(int argc, char **argv)
                      .handshake_timeout_ms = cf->limits.handshake_timeout_ms,
                      .idle_timeout_ms = cf->limits.idle_timeout_ms,
                      .max_queued_bytes = cf->limits.max_queued_bytes,
-                     .log = on_net_log};
+                     .log = on_net_log,
+                     .log_user = s};
     if (net_new(&s->loop, &no, &s->net, &e) < 0) {
         fprintf(stderr, "fedge serve: %s\n", e.msg);
         goto out_loop;
@@ -612,6 +646,23 @@ int cli_serve(int argc, char **argv)
         uv_run(&s->loop, UV_RUN_DEFAULT);
         goto out_loop;
     }
+    proxy_set_policy(s->proxy, on_policy, s);
+    /* the admin server, in its own thread, reporting live figures */
+    s->stats = admin_stats_new();
+    admin_opts_t ao = {.store_path = cf->edge.store,
+                       .listen = &cf->admin.listen,
+                       .certificate = cf->admin.certificate,
+                       .private_key = cf->admin.private_key,
+                       .edge_fqdn = cf->edge.fqdn,
+                       .status_cb = admin_stats_report,
+                       .status_ctx = s->stats};
+    if (admin_start(&ao, &s->admin, &e) < 0) {
+        fprintf(stderr, "fedge serve: admin server: %s\n", e.msg);
+        net_destroy(s->net);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        goto out_loop;
+    }
+    obs_logkv(OBS_LOG_NOTICE, C, "admin panel", "url", admin_url(s->admin), NULL);
     uv_timer_init(&s->loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, PROXY_TICK_MS, PROXY_TICK_MS);
@@ -628,6 +679,10 @@ int cli_serve(int argc, char **argv)
     code = 0;
 
 out_loop:
+    admin_stop(s->admin); /* first: it may be reporting */
+    s->admin = NULL;
+    admin_stats_free(s->stats);
+    s->stats = NULL;
     proxy_free(s->proxy);
     s->proxy = NULL;
     uv_loop_close(&s->loop);
