@@ -184,7 +184,7 @@ idle_run() { # P
     local p=$1 pss0 rss0 pss1 rss1 n i=0 ready=$T_TMP/$1.ready
     pss0=$(mem_kb "$p" Pss); rss0=$(mem_kb "$p" Rss)
     start_bg "$p-idle" python3 "$E2E_DIR/sipclient.py" hold --port "$(eval echo "\$TLS_$p")" \
-        --pki "$PKI" --count "$IDLE" --ping --parallel 100 --timeout 30 --ready "$ready" --hold-seconds 300 \
+        --pki "$PKI" --count "$IDLE" --ping --parallel 200 --timeout 30 --ready "$ready" --hold-seconds 300 \
         --deadline "$IDLE_DEADLINE"
     while [ ! -f "$ready" ] && alive "$p-idle" && [ "$i" -lt 1800 ]; do sleep 0.1; i=$((i + 1)); done
     if [ ! -f "$ready" ]; then
