@@ -10,6 +10,7 @@
 #include "obs/obs.h"
 #include "proxy/proxy.h"
 #include "sip/sip.h"
+#include "store/store.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -636,7 +637,11 @@ int cli_serve(int argc, char **argv)
     }
     proxy_cfg_t *pc = fedge_malloc(sizeof(*pc));
     proxy_cfg_from(cf, ext_port, int_port, pc);
-    proxy_io_t pio = {s, io_now, io_send, io_send_to, io_send_reuse};
+    proxy_io_t pio = {.ctx = s,
+                      .now_ms = io_now,
+                      .send = io_send,
+                      .send_to = io_send_to,
+                      .send_reuse = io_send_reuse};
     rc = proxy_new(pc, &pio, &s->proxy, &e);
     free(pc);
     if (rc < 0) {
@@ -663,6 +668,17 @@ int cli_serve(int argc, char **argv)
         goto out_loop;
     }
     obs_logkv(OBS_LOG_NOTICE, C, "admin panel", "url", admin_url(s->admin), NULL);
+    store_t *st;
+    if (store_open(cf->edge.store, &st, &e) == 0) {
+        size_t n;
+        if (store_account_count(st, &n, &e) == 0 && n == 0) {
+            char hint[PROXY_HOST_MAX + 64];
+            snprintf(hint, sizeof(hint), "fedge admin add NAME -c %s", file);
+            obs_logkv(OBS_LOG_NOTICE, C, "no administrator yet: create the first one with", "command",
+                      hint, NULL);
+        }
+        store_close(st);
+    }
     uv_timer_init(&s->loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, PROXY_TICK_MS, PROXY_TICK_MS);
