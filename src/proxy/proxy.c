@@ -27,6 +27,7 @@ typedef enum {
     TM_CANCEL_GUARD,  /* after our CANCEL: give up waiting for the final */
     TM_WAIT_ACK,      /* Timer H */
     TM_LINGER,        /* Timer L (accepted) */
+    TM_POLICY,        /* parked for the policy hook's verdict */
 } tmkind_t;
 
 typedef struct proxy_txn {
@@ -54,6 +55,11 @@ typedef struct proxy_txn {
 
     proxy_target_t target;
     unsigned hop;
+    /* targets found by DNS (dns-srv federation, next hop by name):
+     * outbound.c's state for the current route, or NULL */
+    struct proxy__out *ob;
+    unsigned ob_attempts;
+    struct proxy *owner;
     /* in-dialog towards the inside: an existing connection to this
      * host:port (the remote target or the next Route) is tried first */
     char pref_host[PROXY_HOST_MAX];
@@ -69,6 +75,12 @@ typedef struct proxy_txn {
 
     bool dead;
     struct proxy_txn *dead_next;
+
+    /* policy: parked until proxy_policy_resume (list of parked ones) */
+    bool parked, result_told;
+    uint64_t ticket, result_cookie;
+    struct proxy_txn *pnext, *pprev;
+    proxy_hostport_t route; /* PROXY_TARGET_HOST */
 } proxy_txn_t;
 
 typedef struct {
@@ -80,8 +92,14 @@ typedef struct {
 struct proxy {
     proxy_cfg_t cfg;
     proxy_io_t io;
+    dns_t *dns;         /* for outbound.c (not owned) */
+    proxy__skip_t skip; /* outbound targets that failed recently */
     proxy_policy_fn policy;
     void *policy_user;
+    proxy_result_fn result;
+    void *result_user;
+    proxy_txn_t *parked; /* waiting for a policy verdict */
+    uint64_t tickets;
     sip_limits_t limits;
     uint64_t secret;
     uint64_t tag_counter;
@@ -285,6 +303,7 @@ static void timer_start(proxy_t *p, proxy_txn_t *t, tmkind_t kind, uint64_t ms)
 
 static void txn_free(proxy_txn_t *t)
 {
+    proxy__out_free(t->ob);
     free(t->skey);
     free(t->req);
     free(t->fwd);
@@ -292,11 +311,36 @@ static void txn_free(proxy_txn_t *t)
     free(t);
 }
 
+static void unpark(proxy_t *p, proxy_txn_t *t)
+{
+    if (!t->parked)
+        return;
+    if (t->pprev)
+        t->pprev->pnext = t->pnext;
+    else
+        p->parked = t->pnext;
+    if (t->pnext)
+        t->pnext->pprev = t->pprev;
+    t->pnext = t->pprev = NULL;
+    t->parked = false;
+}
+
+/* Tells the result hook the final status of a request whose verdict asked. */
+static void report_result(proxy_t *p, proxy_txn_t *t, int status)
+{
+    if (status < 200 || !t->result_cookie || t->result_told || !p->result)
+        return;
+    t->result_told = true;
+    p->result(p->result_user, t->result_cookie, status);
+}
+
 /* Unlinks t now; frees it when the outermost entry point returns. */
 static void txn_kill(proxy_t *p, proxy_txn_t *t)
 {
     if (t->dead)
         return;
+    unpark(p, t);
+    proxy__out_cancel(t->ob);
     timer_stop(p, t);
     tab_del(p, 0, t);
     tab_del(p, 1, t);
@@ -462,6 +506,8 @@ static void txn_reply(proxy_t *p, proxy_txn_t *t, sip_msg_t *req, int code, cons
 {
     if (!req)
         req = reparse(p, t->req, t->req_len);
+    unpark(p, t);
+    report_result(p, t, code);
     char extra[1024];
     gen_extra(p, code, reason, more, extra, sizeof(extra));
     size_t len;
@@ -683,6 +729,12 @@ static const proxy_hostport_t *dest_of(proxy_t *p, proxy_target_t target, unsign
     return &p->cfg.default_route;
 }
 
+/* Where t's request goes now: the policy's target, or dest_of. */
+static const proxy_hostport_t *txn_dest(proxy_t *p, const proxy_txn_t *t)
+{
+    return t->target == PROXY_TARGET_HOST ? &t->route : dest_of(p, t->target, t->hop);
+}
+
 /* Sends t's request to its current hop; on failure to start, fails over
  * to the next hop, and answers 503 when none is left. m/r are t's request
  * parsed and route-processed, or NULL to do it here. */
@@ -717,7 +769,7 @@ static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__rou
             memcpy(t->fwd, p->out, len);
             t->fwd_len = len;
         }
-        const proxy_hostport_t *d = dest_of(p, t->target, t->hop);
+        const proxy_hostport_t *d = txn_dest(p, t);
         t->out_conn = NULL;
         t->got_response = t->got_provisional = false;
         t->on_pref = false;
@@ -764,7 +816,7 @@ static void client_failed(proxy_t *p, proxy_txn_t *t, const char *why)
     if (t->dead || t->state != T_PROCEEDING)
         return;
     obs_logkv(OBS_LOG_WARNING, C, "next hop failed", "next_hop",
-              t->on_pref ? t->pref_host : dest_of(p, t->target, t->hop)->host, "side",
+              t->on_pref ? t->pref_host : txn_dest(p, t)->host, "side",
               proxy_side_name(t->out_side), "reason", why, NULL);
     if (t->on_pref && !t->got_response && !t->cancelled_upstream) {
         forward_attempt(p, t, NULL, NULL); /* now the next hops, from the first */
@@ -887,6 +939,77 @@ static proxy_txn_t *txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
     return t;
 }
 
+/* §16.2: 100 Trying at once to an INVITE, so that the upstream stops
+ * worrying (once per transaction). */
+static void send_trying(proxy_t *p, proxy_txn_t *t, sip_msg_t *m)
+{
+    size_t len;
+    if (!t->invite || t->resp)
+        return;
+    if (sip_build_response(m, 100, NULL, NULL, NULL, p->out, p->out_cap, &len) == 0) {
+        store_resp(t, p->out, len, 100);
+        send_upstream(p, t, p->out, len);
+    }
+}
+
+/* The request of t goes on to d (the route decision), with the policy's
+ * verdict v (NULL: none): its rewritten copy, its target, its cookie. */
+static void admit(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__routes_t *r,
+                  const proxy_route_t *d, const proxy_policy_verdict_t *v)
+{
+    t->out_side = d->to_side;
+    t->target = d->target;
+    if (d->to_side == PROXY_SIDE_INTERNAL && r->popped_side == PROXY_SIDE_INTERNAL)
+        set_pref(t, r->next_route ? r->next_route : r->ruri);
+    if (v && v->target.host[0]) {
+        t->target = PROXY_TARGET_HOST;
+        t->route = v->target;
+        t->route.host[sizeof(t->route.host) - 1] = 0;
+    }
+    if (v)
+        t->result_cookie = v->result_cookie;
+    send_trying(p, t, m);
+    if (v && v->rewrite && v->rewrite_len) {
+        /* forwarded from the hook's copy (re-parsed by forward_attempt) */
+        free(t->req);
+        t->req = fedge_malloc(v->rewrite_len);
+        memcpy(t->req, v->rewrite, v->rewrite_len);
+        t->req_len = v->rewrite_len;
+        m = NULL;
+        r = NULL;
+    }
+    forward_attempt(p, t, m, r);
+}
+
+/* Refuses t's request as the policy's verdict v says. */
+static void deny(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, const proxy_policy_verdict_t *v)
+{
+    int st = v ? v->status : 403;
+    if (st < 300 || st > 699)
+        st = 403;
+    char w[sizeof(v->warning)], extra[sizeof(v->extra)];
+    snprintf(w, sizeof(w), "%.*s", v ? (int)strnlen(v->warning, sizeof(w) - 1) : 0,
+             v ? v->warning : "");
+    snprintf(extra, sizeof(extra), "%.*s", v ? (int)strnlen(v->extra, sizeof(extra) - 1) : 0,
+             v ? v->extra : "");
+    p->st.rejected++;
+    txn_reply(p, t, m, st, w[0] ? w : "denied by policy", extra[0] ? extra : NULL);
+}
+
+/* Parks t until the policy's verdict (proxy_policy_resume). */
+static void park(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy_side_t to_side)
+{
+    t->out_side = to_side;
+    t->parked = true;
+    t->pprev = NULL;
+    t->pnext = p->parked;
+    if (p->parked)
+        p->parked->pprev = t;
+    p->parked = t;
+    timer_start(p, t, TM_POLICY, PROXY_POLICY_WAIT_MS);
+    send_trying(p, t, m);
+}
+
 static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
                         const char *key, size_t key_len)
 {
@@ -964,30 +1087,26 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
     sip_msg_to(m, &to);
     sip_msg_from(m, &from);
     if (p->policy && !to->has_tag) {
-        proxy_policy_in_t pin = {peer->side, d.to_side, peer, m, &from->uri, &to->uri, r->ruri};
-        proxy_policy_verdict_t v = {403, "denied by policy"};
-        if (p->policy(p->policy_user, &pin, &v) != 0) {
-            if (v.status < 300 || v.status > 699)
-                v.status = 403;
-            v.warning[sizeof(v.warning) - 1] = 0;
-            p->st.rejected++;
-            txn_reply(p, t, m, v.status, v.warning, NULL);
+        t->ticket = ++p->tickets;
+        proxy_policy_in_t pin = {peer->side, d.to_side, peer,      m, &from->uri,
+                                 &to->uri,   r->ruri,   t->ticket, c};
+        proxy_policy_verdict_t v;
+        memset(&v, 0, sizeof(v));
+        v.status = 403;
+        snprintf(v.warning, sizeof(v.warning), "denied by policy");
+        int verdict = p->policy(p->policy_user, &pin, &v);
+        if (verdict == PROXY_POLICY_PENDING) {
+            park(p, t, m, d.to_side);
             return;
         }
-    }
-    t->out_side = d.to_side;
-    t->target = d.target;
-    if (d.to_side == PROXY_SIDE_INTERNAL && r->popped_side == PROXY_SIDE_INTERNAL)
-        set_pref(t, r->next_route ? r->next_route : r->ruri);
-    if (t->invite) {
-        /* §16.2: 100 Trying at once, so that the upstream stops worrying */
-        size_t len;
-        if (sip_build_response(m, 100, NULL, NULL, NULL, p->out, p->out_cap, &len) == 0) {
-            store_resp(t, p->out, len, 100);
-            send_upstream(p, t, p->out, len);
+        if (verdict != 0) {
+            deny(p, t, m, &v);
+            return;
         }
+        admit(p, t, m, r, &d, &v);
+        return;
     }
-    forward_attempt(p, t, m, r);
+    admit(p, t, m, r, &d, NULL);
 }
 
 /* Answers 400 to request m that could not be parsed or checked (err):
@@ -1062,6 +1181,12 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
         }
         /* §16.10: answer the CANCEL hop by hop, then cancel downstream */
         reply_stateless(p, c, m, 200, NULL, NULL, NULL, t->to_tag);
+        if (t->parked) {
+            /* nothing went downstream yet: the INVITE ends here */
+            t->cancelled_upstream = true;
+            txn_reply(p, t, NULL, 487, "request cancelled", NULL);
+            return 0;
+        }
         if (t->state == T_PROCEEDING && !t->cancel_sent) {
             t->cancelled_upstream = true;
             if (t->got_provisional)
@@ -1097,6 +1222,7 @@ static void forward_response(proxy_t *p, proxy_txn_t *t, sip_msg_t *m)
         return;
     if (m->status > 100)
         store_resp(t, p->out, len, m->status == 503 ? 500 : m->status);
+    report_result(p, t, m->status == 503 ? 500 : m->status);
     if (send_upstream(p, t, p->out, len) == 0)
         p->st.forwarded_responses++;
 }
@@ -1296,6 +1422,43 @@ void proxy_set_policy(proxy_t *p, proxy_policy_fn fn, void *user)
     p->policy_user = user;
 }
 
+void proxy_set_result(proxy_t *p, proxy_result_fn fn, void *user)
+{
+    p->result = fn;
+    p->result_user = user;
+}
+
+int proxy_policy_resume(proxy_t *p, uint64_t ticket, bool deny_it, const proxy_policy_verdict_t *v)
+{
+    proxy_txn_t *t = p->parked;
+    while (t && t->ticket != ticket)
+        t = t->pnext;
+    if (!t)
+        return FEDGE_ENOENT;
+    p->depth++;
+    unpark(p, t);
+    timer_stop(p, t);
+    sip_msg_t *m = reparse(p, t->req, t->req_len);
+    proxy__routes_t *r = p->rp_retry;
+    proxy_route_t d;
+    if (deny_it) {
+        deny(p, t, m, v);
+    } else if (!m || proxy__routes_prep(&p->cfg, m, r) < 0) {
+        txn_reply(p, t, m, 500, "cannot re-read the request", NULL);
+    } else {
+        proxy_route_in_t in = {t->in_side, r->popped_side, r->next_route, r->ruri};
+        if (proxy_route_decide(&p->cfg, &in, &d) == PROXY_ROUTE_FORWARD) {
+            admit(p, t, m, r, &d, v);
+        } else {
+            p->st.rejected++;
+            txn_reply(p, t, m, d.status ? d.status : 500, d.reason, NULL);
+        }
+    }
+    p->depth--;
+    reap(p);
+    return 0;
+}
+
 int proxy_on_message(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, const char *buf,
                      size_t len)
 {
@@ -1375,6 +1538,12 @@ void proxy_tick(proxy_t *p)
         case TM_C:
             if (t->state == T_PROCEEDING)
                 send_cancel(p, t);
+            break;
+        case TM_POLICY:
+            if (t->state == T_PROCEEDING) {
+                p->st.timeouts++;
+                txn_reply(p, t, NULL, 504, "no policy decision in time", NULL);
+            }
             break;
         case TM_WAIT_ACK:
         case TM_LINGER:

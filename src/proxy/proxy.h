@@ -89,6 +89,7 @@ typedef enum {
 typedef enum {
     PROXY_TARGET_NEXT_HOPS = 0,     /* cfg next_hops, in order, failover */
     PROXY_TARGET_DEFAULT_ROUTE = 1, /* cfg default_route */
+    PROXY_TARGET_HOST = 2,          /* the policy verdict's target */
 } proxy_target_t;
 
 typedef struct {
@@ -207,18 +208,44 @@ typedef struct {
 
 /* The policy hook: called for every new out-of-dialog request (no To tag)
  * the proxy is about to forward, with the direction, the peer identity and
- * the From, To and Request-URI. Returns 0 to allow; non-zero to deny with
- * v->status (a 4xx-6xx) and v->warning (Warning text, NUL-terminated). */
+ * the From, To and Request-URI. Returns 0 to allow; PROXY_POLICY_PENDING
+ * to decide later; any other non-zero value to deny with v->status (a
+ * 4xx-6xx), v->warning (Warning text, NUL-terminated) and v->extra.
+ *
+ * Pending: the proxy parks the request (an INVITE is answered 100 Trying
+ * at once) until proxy_policy_resume(p, in->ticket, ...) gives the
+ * verdict; a CANCEL meanwhile answers it 487; after PROXY_POLICY_WAIT_MS
+ * without a verdict it is answered 504. */
 typedef struct {
     proxy_side_t from_side, to_side;
     const proxy_peer_t *peer;
     sip_msg_t *msg;
     const sip_uri_t *from_uri, *to_uri, *ruri;
+    uint64_t ticket;    /* names this request in proxy_policy_resume */
+    proxy_conn_t *conn; /* the connection it arrived on (for the call only) */
 } proxy_policy_in_t;
+
+#define PROXY_POLICY_PENDING 2
+#define PROXY_POLICY_WAIT_MS 10000
 
 typedef struct {
     int status;
     char warning[160];
+    /* Deny: header lines ("Name: value\r\n" each) added to the response. */
+    char extra[512];
+    /* Allow: the request to forward instead of the one received (the hook
+     * edited headers with sip_print; Via, From, To, Call-ID, CSeq,
+     * Route and the Request-URI must be unchanged). Borrowed for the call:
+     * the proxy copies it. NULL: forward the request as received. */
+    const char *rewrite;
+    size_t rewrite_len;
+    /* Allow: where to send it on to_side instead of the proxy's own choice
+     * (next hops or the default route); host "" = the proxy's choice. A
+     * host name is handed to proxy_io_t.send_to as it is. */
+    proxy_hostport_t target;
+    /* Allow: when not 0, the final status sent upstream for this request
+     * is reported to the result hook (proxy_set_result) with this cookie. */
+    uint64_t result_cookie;
 } proxy_policy_verdict_t;
 
 typedef int (*proxy_policy_fn)(void *user, const proxy_policy_in_t *in,
@@ -246,6 +273,18 @@ void proxy_free(proxy_t *p);
 
 /* Installs the policy hook (NULL: allow everything). */
 void proxy_set_policy(proxy_t *p, proxy_policy_fn fn, void *user);
+
+/* Gives the verdict on a request whose hook returned PROXY_POLICY_PENDING:
+ * deny false allows (v's rewrite/target/result_cookie as for the hook; v
+ * may be NULL), deny true refuses with v's status, warning and extra.
+ * Returns 0, or FEDGE_ENOENT when the request is no longer waiting (it
+ * was cancelled, timed out or the proxy stopped): nothing is done. */
+int proxy_policy_resume(proxy_t *p, uint64_t ticket, bool deny, const proxy_policy_verdict_t *v);
+
+/* The result hook: called with the cookie a verdict set and the final
+ * status the edge sent upstream (its own refusal or the one relayed). */
+typedef void (*proxy_result_fn)(void *user, uint64_t cookie, int status);
+void proxy_set_result(proxy_t *p, proxy_result_fn fn, void *user);
 
 /* Handles one framed message buf[0..len) received on c from peer (buf is
  * borrowed for the call; what the proxy keeps it copies). Returns 0 when
