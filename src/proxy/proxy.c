@@ -55,11 +55,6 @@ typedef struct proxy_txn {
 
     proxy_target_t target;
     unsigned hop;
-    /* targets found by DNS (dns-srv federation, next hop by name):
-     * outbound.c's state for the current route, or NULL */
-    struct proxy__out *ob;
-    unsigned ob_attempts;
-    struct proxy *owner;
     /* in-dialog towards the inside: an existing connection to this
      * host:port (the remote target or the next Route) is tried first */
     char pref_host[PROXY_HOST_MAX];
@@ -92,8 +87,6 @@ typedef struct {
 struct proxy {
     proxy_cfg_t cfg;
     proxy_io_t io;
-    dns_t *dns;         /* for outbound.c (not owned) */
-    proxy__skip_t skip; /* outbound targets that failed recently */
     proxy_policy_fn policy;
     void *policy_user;
     proxy_result_fn result;
@@ -303,7 +296,6 @@ static void timer_start(proxy_t *p, proxy_txn_t *t, tmkind_t kind, uint64_t ms)
 
 static void txn_free(proxy_txn_t *t)
 {
-    proxy__out_free(t->ob);
     free(t->skey);
     free(t->req);
     free(t->fwd);
@@ -340,7 +332,6 @@ static void txn_kill(proxy_t *p, proxy_txn_t *t)
     if (t->dead)
         return;
     unpark(p, t);
-    proxy__out_cancel(t->ob);
     timer_stop(p, t);
     tab_del(p, 0, t);
     tab_del(p, 1, t);
