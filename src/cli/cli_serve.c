@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include "admin/admin.h"
+#include "cli/cli_policy.h"
 #include "config/config.h"
 #include "net/net.h"
 #include "obs/obs.h"
@@ -31,6 +32,7 @@ typedef struct serve {
     proxy_t *proxy;
     admin_t *admin;        /* the admin server (its own thread) */
     admin_stats_t *stats;  /* live figures it reports (thread-safe) */
+    cli__fed_t *fed;       /* the federation policy (cli_policy.c) */
     uv_timer_t tick;
     uv_signal_t sighup, sigterm, sigint;
     bool stopping, shut;
@@ -410,6 +412,8 @@ static void shutdown_now(serve_t *s)
     snprintf(n, sizeof(n), "%zu", proxy_pending_count(s->proxy));
     proxy_abort_pending(s->proxy, "edge shutting down");
     s->shut = true;
+    cli__fed_free(s->fed); /* after the abort: parked requests are answered */
+    s->fed = NULL;
     obs_logkv(OBS_LOG_NOTICE, C, "stopped", "abandoned_transactions", n, NULL);
     net_destroy(s->net);
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
@@ -471,17 +475,9 @@ static void on_net_log(void *user, int level, net_conn_t *c, const char *msg)
     obs_log(l, "net", "%s", msg);
 }
 
-/* The proxy's policy hook. The federation policy engine (issue 5) plugs in
- * here; for now every request the routing rules let through is allowed and
- * counted for the admin panel under the partner's domain. */
-static int on_policy(void *user, const proxy_policy_in_t *in, proxy_policy_verdict_t *v)
+const net_peer_t *cli__conn_peer(proxy_conn_t *c)
 {
-    serve_t *s = user;
-    (void)v;
-    const sip_uri_t *u = in->from_side == PROXY_SIDE_EXTERNAL ? in->from_uri : in->to_uri;
-    if (s->stats && u && u->host.len)
-        admin_stats_request(s->stats, u->host, 0);
-    return 0;
+    return c && c->nc && !c->closing ? net_conn_peer(c->nc) : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -651,7 +647,6 @@ int cli_serve(int argc, char **argv)
         uv_run(&s->loop, UV_RUN_DEFAULT);
         goto out_loop;
     }
-    proxy_set_policy(s->proxy, on_policy, s);
     /* the admin server, in its own thread, reporting live figures */
     s->stats = admin_stats_new();
     admin_opts_t ao = {.store_path = cf->edge.store,
@@ -668,6 +663,15 @@ int cli_serve(int argc, char **argv)
         goto out_loop;
     }
     obs_logkv(OBS_LOG_NOTICE, C, "admin panel", "url", admin_url(s->admin), NULL);
+    /* the federation policy on every new request, from the live store */
+    if (cli__fed_new(&s->loop, cf, s->stats, &s->fed, &e) < 0) {
+        fprintf(stderr, "%s: [dns] %s\n", file, e.msg);
+        code = 2;
+        net_destroy(s->net);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        goto out_loop;
+    }
+    cli__fed_attach(s->fed, s->proxy);
     store_t *st;
     if (store_open(cf->edge.store, &st, &e) == 0) {
         size_t n;

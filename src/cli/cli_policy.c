@@ -1,0 +1,589 @@
+/* cli_policy.c — the federation policy in the running edge: a store
+ * snapshot refreshed every 250 ms, policy_decide on every new out-of-dialog
+ * request through the proxy's policy hook (parked while DNS verifies the
+ * peer), refusals with Warning and ms-diagnostics(-public), the trust
+ * header on inbound requests, discovered-partner throttling and the admin
+ * panel's per-partner figures. */
+#include "cli/cli_policy.h"
+
+#include "obs/obs.h"
+#include "policy/policy.h"
+#include "sip/sip.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define REFRESH_MS 250    /* a change is in force within a second */
+#define COOKIES 4096      /* throttled requests awaiting their final status */
+#define WATCH_QUEUE 64    /* newly watch-listed partners awaiting the store */
+#define INI_ACTOR "serve:ini"
+
+static const char C[] = "policy";
+
+/* A decision waiting for dns_verify_edge. */
+typedef struct pend {
+    struct pend *next, *prev;
+    cli__fed_t *f;
+    uint64_t ticket;
+    dns_req_t *req;
+    store_snapshot_t *snap; /* the snapshot the decision started with */
+    char *msg;              /* copy of the request */
+    size_t len;
+    policy_input_t in;      /* strings point into buf / the arrays below */
+    char buf[4 * 256 + 4];  /* from user/domain, to user/domain */
+    char **names;           /* the peer's names: dns..., sip..., cn */
+    size_t n_dns, n_sip;
+    bool has_cn;
+} pend_t;
+
+typedef struct {
+    uint64_t id;
+    char domain[256];
+} cookie_t;
+
+struct cli__fed {
+    uv_loop_t *loop;
+    const config_t *cf;
+    admin_stats_t *stats;
+    proxy_t *proxy;
+    store_t *store;
+    store_snapshot_t *snap;
+    policy_throttle_t *throttle;
+    dns_t *dns;
+    uv_timer_t timer;
+    char store_err[256]; /* the last store error logged (logged on change) */
+    fedge_str_t fqdn;
+    const char **local; /* [edge] sip_domains, lowercase */
+    size_t n_local;
+    pend_t *pending;
+    sip_msg_t *msg; /* scratch: a parked request re-parsed */
+    char *rw;       /* scratch: the rewritten request */
+    size_t rw_cap;
+    cookie_t *cookies;
+    uint64_t next_cookie;
+    char watch[WATCH_QUEUE][256];
+    size_t n_watch;
+};
+
+/* ------------------------------------------------------------------ */
+/* Store                                                               */
+/* ------------------------------------------------------------------ */
+
+static void store_error(cli__fed_t *f, const char *what, const char *msg)
+{
+    if (!strcmp(f->store_err, msg))
+        return; /* said already: no log line every 250 ms */
+    snprintf(f->store_err, sizeof(f->store_err), "%s", msg);
+    obs_logkv(OBS_LOG_ERROR, C, what, "store", f->cf->edge.store, "reason", msg, NULL);
+    if (f->stats)
+        admin_stats_error(f->stats, msg);
+}
+
+typedef struct {
+    bool admin_set; /* routing or default-route last set by someone else */
+} seed_scan_t;
+
+static int seed_cb(const store_audit_t *a, void *ctx)
+{
+    seed_scan_t *sc = ctx;
+    if (!strcmp(a->action, "edge.set") &&
+        (!strcmp(a->object, "routing") || !strcmp(a->object, "default-route")))
+        sc->admin_set = strcmp(a->actor, INI_ACTOR) != 0;
+    return 0;
+}
+
+/* The store wins for routing once an administrator set it; until then the
+ * INI's [federation] routing/default_route are written into it (actor
+ * serve:ini), so that the policy engine, the CLI and the panel all see
+ * the values in force. */
+static void seed_routing(cli__fed_t *f)
+{
+    seed_scan_t sc = {false};
+    fedge_err_t e;
+    if (store_audit_list(f->store, 1000000, seed_cb, &sc, &e) < 0 || sc.admin_set)
+        return;
+    const config_t *cf = f->cf;
+    char dr[300] = "";
+    if (cf->federation.default_route.host)
+        config_hostport_format(&cf->federation.default_route, dr, sizeof(dr));
+    const char *routing = config_routing_name(cf->federation.routing);
+    if (!strcmp(routing, store_routing_name(f->snap->edge.routing)) &&
+        !strcmp(dr, f->snap->edge.default_route))
+        return;
+    store_setting_t kv[2] = {{"default-route", dr}, {"routing", routing}};
+    if (store_edge_set(f->store, kv, 2, INI_ACTOR, &e) < 0) {
+        store_error(f, "cannot seed the routing settings from the configuration", e.msg);
+        return;
+    }
+    obs_logkv(OBS_LOG_NOTICE, C, "routing settings taken from the configuration", "routing",
+              routing, "default_route", dr[0] ? dr : "-", NULL);
+    fedge_err_t e2;
+    store_refresh(f->store, &f->snap, &e2);
+}
+
+static void persist_watch(cli__fed_t *f);
+
+static void refresh(cli__fed_t *f)
+{
+    fedge_err_t e;
+    if (!f->store) {
+        if (store_open(f->cf->edge.store, &f->store, &e) < 0) {
+            f->store = NULL;
+            store_error(f, "store unavailable: deciding on the last good settings", e.msg);
+            return;
+        }
+        obs_logkv(OBS_LOG_NOTICE, C, "store opened", "store", f->cf->edge.store, NULL);
+    }
+    int rc = store_refresh(f->store, &f->snap, &e);
+    if (rc < 0) {
+        store_error(f, "store unreadable: keeping the last good settings", e.msg);
+        return;
+    }
+    if (f->store_err[0]) {
+        obs_logkv(OBS_LOG_NOTICE, C, "store readable again", "store", f->cf->edge.store, NULL);
+        f->store_err[0] = 0;
+    }
+    if (rc == 1) {
+        policy_throttle_sync(f->throttle, f->snap);
+        char g[24];
+        snprintf(g, sizeof(g), "%llu", (unsigned long long)f->snap->generation);
+        obs_logkv(OBS_LOG_INFO, C, "settings loaded", "generation", g, NULL);
+    }
+    persist_watch(f);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    refresh(t->data);
+}
+
+/* ------------------------------------------------------------------ */
+/* Watch list and results                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *domain;
+    uint32_t users;
+} users_of_t;
+
+static void users_cb(const policy_partner_t *p, void *ctx)
+{
+    users_of_t *u = ctx;
+    if (!strcasecmp(p->domain, u->domain))
+        u->users = p->users;
+}
+
+/* Off the hot path (the refresh timer): newly watch-listed partners into
+ * the store, where administrators see and clear them. */
+static void persist_watch(cli__fed_t *f)
+{
+    for (size_t i = 0; i < f->n_watch && f->store; i++) {
+        users_of_t u = {f->watch[i], 0};
+        policy_throttle_each(f->throttle, users_cb, &u);
+        fedge_err_t e;
+        if (store_watchlist_add(f->store, f->watch[i], u.users,
+                                "over the contacts limit of a discovered partner", "serve", &e) < 0)
+            store_error(f, "cannot record a watch-listed partner", e.msg);
+        else
+            obs_logkv(OBS_LOG_WARNING, C, "partner put on the watch list", "domain", f->watch[i],
+                      NULL);
+    }
+    if (f->store)
+        f->n_watch = 0;
+}
+
+static uint64_t cookie_new(cli__fed_t *f, fedge_str_t domain)
+{
+    uint64_t id = ++f->next_cookie;
+    cookie_t *c = &f->cookies[id % COOKIES];
+    c->id = id;
+    snprintf(c->domain, sizeof(c->domain), "%.*s", (int)domain.len, domain.s);
+    return id;
+}
+
+static void on_result(void *user, uint64_t cookie, int status)
+{
+    cli__fed_t *f = user;
+    cookie_t *c = &f->cookies[cookie % COOKIES];
+    if (c->id != cookie)
+        return; /* overwritten by a later one: too old to matter */
+    c->id = 0;
+    policy_throttle_result(f->throttle, (fedge_str_t){c->domain, strlen(c->domain)}, status,
+                           uv_now(f->loop));
+}
+
+/* ------------------------------------------------------------------ */
+/* Decisions                                                           */
+/* ------------------------------------------------------------------ */
+
+static void stats(cli__fed_t *f, fedge_str_t partner, int diag)
+{
+    if (f->stats && partner.len)
+        admin_stats_request(f->stats, partner, diag);
+}
+
+/* The request m with every ms-edge-proxy-message-trust header from outside
+ * removed (any case, any whitespace before the colon) and ours added, into
+ * f->rw. Returns its length, or 0 when it cannot be built. */
+static size_t rewrite_inbound(cli__fed_t *f, sip_msg_t *m, const policy_verdict_t *v)
+{
+    sip_edit_t ed[SIP_MAX_HEADERS_CAP + 1];
+    unsigned ne = 0;
+    for (unsigned i = 0; i < m->nhdrs; i++)
+        if (policy_is_trust_header(m->hdrs[i].name))
+            ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE, i, {NULL, 0}};
+    char line[600];
+    int n = snprintf(line, sizeof(line), "ms-edge-proxy-message-trust: ");
+    int k = policy_format_trust(v, f->fqdn, line + n, sizeof(line) - (size_t)n);
+    if (k < 0)
+        return 0;
+    ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, m->nhdrs, {line, (size_t)(n + k)}};
+    size_t need = m->len + sizeof(line) + 16;
+    if (f->rw_cap < need) {
+        free(f->rw);
+        f->rw_cap = need;
+        f->rw = fedge_malloc(need);
+    }
+    size_t len;
+    if (sip_print(m, NULL, ed, ne, f->rw, f->rw_cap, &len) < 0)
+        return 0;
+    return len;
+}
+
+/* HOST[:PORT] (IPv6 in brackets) into a proxy target; port default 5061. */
+static void target_from(const char *hp, proxy_hostport_t *t)
+{
+    const char *h = hp, *colon;
+    size_t hl;
+    t->port = 5061;
+    if (*h == '[') {
+        const char *end = strchr(h, ']');
+        hl = end ? (size_t)(end - h - 1) : strlen(h + 1);
+        h++;
+        colon = end ? strchr(end, ':') : NULL;
+    } else {
+        colon = strrchr(h, ':');
+        hl = colon ? (size_t)(colon - h) : strlen(h);
+    }
+    if (colon)
+        t->port = (uint16_t)atoi(colon + 1);
+    snprintf(t->host, sizeof(t->host), "%.*s", (int)hl, h);
+}
+
+/* Turns a final policy verdict v on request m (NULL when gone) into the
+ * proxy's verdict pv. Returns 0 to allow, 1 to deny. */
+static int conclude(cli__fed_t *f, const store_snapshot_t *snap, const policy_input_t *in,
+                    policy_verdict_t *v, sip_msg_t *m, proxy_policy_verdict_t *pv)
+{
+    bool inbound = in->dir == POLICY_INBOUND;
+    fedge_str_t partner = inbound ? in->from_domain : in->to_domain;
+    if (v->outcome == POLICY_ALLOW && inbound && v->throttle) {
+        char user[520];
+        snprintf(user, sizeof(user), "%.*s@%.*s", (int)in->to_user.len, in->to_user.s,
+                 (int)in->to_domain.len, in->to_domain.s);
+        bool newly = false;
+        if (policy_throttle_admit(f->throttle, snap, in->from_domain,
+                                  (fedge_str_t){user, strlen(user)}, uv_now(f->loop), v, &newly))
+            pv->result_cookie = cookie_new(f, in->from_domain);
+        if (newly && f->n_watch < WATCH_QUEUE) {
+            snprintf(f->watch[f->n_watch++], 256, "%.*s", (int)in->from_domain.len,
+                     in->from_domain.s);
+        }
+    }
+    if (v->outcome != POLICY_ALLOW) {
+        char d[400];
+        if (policy_format_diag(v->diag, v->reason, f->fqdn, inbound, d, sizeof(d)) < 0)
+            d[0] = 0;
+        pv->status = v->status;
+        snprintf(pv->warning, sizeof(pv->warning), "%d %s", v->diag, v->reason);
+        snprintf(pv->extra, sizeof(pv->extra), "%s: %s\r\n",
+                 inbound ? "ms-diagnostics-public" : "ms-diagnostics", d);
+        stats(f, partner, v->diag);
+        char id[16];
+        snprintf(id, sizeof(id), "%d", v->diag);
+        obs_logkv(OBS_LOG_INFO, C, "request refused by policy", "direction",
+                  inbound ? "inbound" : "outbound", "partner",
+                  partner.len ? (snprintf(d, sizeof(d), "%.*s", (int)partner.len, partner.s), d)
+                              : "-",
+                  "diagnostic", id, "reason", v->reason, NULL);
+        return 1;
+    }
+    stats(f, partner, 0);
+    if (inbound) {
+        size_t len = m ? rewrite_inbound(f, m, v) : 0;
+        if (!len) {
+            pv->status = 500;
+            snprintf(pv->warning, sizeof(pv->warning), "cannot add the trust header");
+            return 1;
+        }
+        pv->rewrite = f->rw;
+        pv->rewrite_len = len;
+        return 0;
+    }
+    switch (v->route) {
+    case POLICY_ROUTE_DEFAULT:
+    case POLICY_ROUTE_FQDN:
+        if (v->route_host && v->route_host[0])
+            target_from(v->route_host, &pv->target);
+        break;
+    case POLICY_ROUTE_SRV:  /* the proxy's own outbound routing (dns-srv) */
+    case POLICY_ROUTE_NONE: break;
+    }
+    return 0;
+}
+
+static void fill_peer(policy_input_t *in, const net_peer_t *peer)
+{
+    if (!peer)
+        return;
+    in->peer_verified = peer->verified;
+    in->peer_dns = peer->dns;
+    in->n_peer_dns = peer->n_dns;
+    in->peer_sip = peer->sip;
+    in->n_peer_sip = peer->n_sip;
+    in->peer_cn = peer->cn;
+}
+
+static void pend_unlink(cli__fed_t *f, pend_t *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        f->pending = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+}
+
+static void pend_free(pend_t *q)
+{
+    store_snapshot_unref(q->snap);
+    size_t n = q->n_dns + q->n_sip + (q->has_cn ? 1 : 0);
+    for (size_t i = 0; i < n; i++)
+        free(q->names[i]);
+    free(q->names);
+    free(q->msg);
+    free(q);
+}
+
+static fedge_str_t keep(char **at, fedge_str_t s)
+{
+    size_t n = s.len < 255 ? s.len : 255;
+    memcpy(*at, s.s, n);
+    fedge_str_t r = {*at, n};
+    *at += n;
+    return r;
+}
+
+static void on_edge(void *user, const dns_edge_result_t *res)
+{
+    pend_t *q = user;
+    cli__fed_t *f = q->f;
+    q->req = NULL;
+    pend_unlink(f, q);
+    q->in.dns = res->legitimate                                       ? POLICY_DNS_VERIFIED
+                : res->status == DNS_TIMEOUT || res->status == DNS_SERVFAIL ? POLICY_DNS_ERROR
+                                                                    : POLICY_DNS_NOT_VERIFIED;
+    q->in.dns_reason = res->reason;
+    policy_verdict_t v;
+    policy_decide(q->snap, &q->in, &v);
+    if (v.outcome == POLICY_NEED_DNS) { /* cannot happen: asked once */
+        v.outcome = POLICY_REJECT;
+        v.status = 403;
+        v.diag = POLICY_DIAG_DNS_ERROR;
+        v.reason = policy_diag(POLICY_DIAG_DNS_ERROR)->reason;
+    }
+    proxy_policy_verdict_t pv;
+    memset(&pv, 0, sizeof(pv));
+    sip_msg_t *m = NULL;
+    if (sip_parse(q->msg, q->len, NULL, f->msg) == 0)
+        m = f->msg;
+    int deny = conclude(f, q->snap, &q->in, &v, m, &pv);
+    if (f->proxy)
+        proxy_policy_resume(f->proxy, q->ticket, deny != 0, &pv);
+    pend_free(q);
+}
+
+/* Parks the decision until DNS says whether the peer is an edge of
+ * v->dns_domain. Returns PROXY_POLICY_PENDING, or -1 when the look-up
+ * cannot start (then *v is a REJECT). */
+static int wait_dns(cli__fed_t *f, const proxy_policy_in_t *pin, const policy_input_t *in,
+                    policy_verdict_t *v)
+{
+    pend_t *q = fedge_calloc(1, sizeof(*q));
+    q->f = f;
+    q->ticket = pin->ticket;
+    q->snap = store_snapshot_ref(f->snap);
+    q->in = *in;
+    char *at = q->buf;
+    q->in.from_user = keep(&at, in->from_user);
+    q->in.from_domain = keep(&at, in->from_domain);
+    q->in.to_user = keep(&at, in->to_user);
+    q->in.to_domain = keep(&at, in->to_domain);
+    q->n_dns = in->n_peer_dns;
+    q->n_sip = in->n_peer_sip;
+    q->has_cn = in->peer_cn != NULL;
+    size_t n = q->n_dns + q->n_sip + (q->has_cn ? 1 : 0);
+    q->names = fedge_calloc(n ? n : 1, sizeof(*q->names));
+    for (size_t i = 0; i < q->n_dns; i++)
+        q->names[i] = fedge_strdup(in->peer_dns[i]);
+    for (size_t i = 0; i < q->n_sip; i++)
+        q->names[q->n_dns + i] = fedge_strdup(in->peer_sip[i]);
+    if (q->has_cn)
+        q->names[n - 1] = fedge_strdup(in->peer_cn);
+    q->in.peer_dns = (const char *const *)q->names;
+    q->in.peer_sip = (const char *const *)q->names + q->n_dns;
+    q->in.peer_cn = q->has_cn ? q->names[n - 1] : NULL;
+    q->msg = fedge_malloc(pin->msg->len);
+    memcpy(q->msg, pin->msg->buf, pin->msg->len);
+    q->len = pin->msg->len;
+    char dom[256];
+    snprintf(dom, sizeof(dom), "%.*s", (int)v->dns_domain.len, v->dns_domain.s);
+    int rc = dns_verify_edge(f->dns, dom, (const char *const *)q->names, n, on_edge, q, &q->req);
+    if (rc < 0) {
+        pend_free(q);
+        v->outcome = POLICY_REJECT;
+        v->status = 403;
+        v->diag = POLICY_DIAG_DNS_ERROR;
+        v->reason = policy_diag(POLICY_DIAG_DNS_ERROR)->reason;
+        return -1;
+    }
+    q->next = f->pending;
+    if (q->next)
+        q->next->prev = q;
+    f->pending = q;
+    return PROXY_POLICY_PENDING;
+}
+
+static int on_policy(void *user, const proxy_policy_in_t *pin, proxy_policy_verdict_t *pv)
+{
+    cli__fed_t *f = user;
+    policy_input_t in;
+    memset(&in, 0, sizeof(in));
+    in.dir = pin->from_side == PROXY_SIDE_EXTERNAL ? POLICY_INBOUND : POLICY_OUTBOUND;
+    if (in.dir == POLICY_INBOUND)
+        fill_peer(&in, pin->conn ? cli__conn_peer(pin->conn) : NULL);
+    in.dns = POLICY_DNS_UNKNOWN;
+    in.source_verified = -1;
+    if (pin->from_uri) {
+        in.from_user = pin->from_uri->user;
+        in.from_domain = pin->from_uri->host;
+    }
+    const sip_uri_t *target = pin->ruri && pin->ruri->host.len ? pin->ruri : pin->to_uri;
+    if (target) {
+        in.to_user = target->user;
+        in.to_domain = target->host;
+    }
+    in.local_domains = f->local;
+    in.n_local_domains = f->n_local;
+    in.site = (fedge_str_t){"", 0};
+    policy_verdict_t v;
+    policy_decide(f->snap, &in, &v);
+    if (v.outcome == POLICY_NEED_DNS) {
+        int rc = wait_dns(f, pin, &in, &v);
+        if (rc == PROXY_POLICY_PENDING)
+            return rc;
+    }
+    return conclude(f, f->snap, &in, &v, pin->msg, pv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+/* ------------------------------------------------------------------ */
+
+int cli__fed_new(uv_loop_t *loop, const config_t *cf, admin_stats_t *stats, cli__fed_t **out,
+                 fedge_err_t *e)
+{
+    cli__fed_t *f = fedge_calloc(1, sizeof(*f));
+    f->loop = loop;
+    f->cf = cf;
+    f->stats = stats;
+    f->fqdn = (fedge_str_t){cf->edge.fqdn, strlen(cf->edge.fqdn)};
+    f->n_local = cf->edge.sip_domain_count;
+    f->local = fedge_calloc(f->n_local ? f->n_local : 1, sizeof(*f->local));
+    for (size_t i = 0; i < f->n_local; i++)
+        f->local[i] = cf->edge.sip_domains[i];
+    f->snap = store_snapshot_empty();
+    f->throttle = policy_throttle_new(4096);
+    f->msg = fedge_malloc(sizeof(*f->msg));
+    f->cookies = fedge_calloc(COOKIES, sizeof(*f->cookies));
+
+    dns_opts_t o;
+    dns_opts_default(&o);
+    char servers[1024] = "";
+    size_t sl = 0;
+    for (size_t i = 0; i < cf->dns.servers.count && sl < sizeof(servers) - 100; i++) {
+        char hp[300];
+        config_hostport_format(&cf->dns.servers.items[i], hp, sizeof(hp));
+        sl += (size_t)snprintf(servers + sl, sizeof(servers) - sl, "%s%s", i ? "," : "", hp);
+    }
+    o.servers = servers[0] ? servers : NULL;
+    if (cf->dns.timeout_ms)
+        o.timeout_ms = cf->dns.timeout_ms;
+    if (cf->dns.tries)
+        o.tries = cf->dns.tries;
+    int rc = dns_new(loop, &o, &f->dns, e);
+    if (rc < 0) {
+        store_snapshot_unref(f->snap);
+        policy_throttle_free(f->throttle);
+        free(f->msg);
+        free(f->cookies);
+        free(f->local);
+        free(f);
+        return rc;
+    }
+    refresh(f);
+    if (f->store)
+        seed_routing(f);
+    uv_timer_init(loop, &f->timer);
+    f->timer.data = f;
+    uv_timer_start(&f->timer, on_timer, REFRESH_MS, REFRESH_MS);
+    *out = f;
+    return 0;
+}
+
+void cli__fed_attach(cli__fed_t *f, proxy_t *p)
+{
+    f->proxy = p;
+    proxy_set_policy(p, on_policy, f);
+    proxy_set_result(p, on_result, f);
+}
+
+dns_t *cli__fed_dns(cli__fed_t *f)
+{
+    return f ? f->dns : NULL;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void cli__fed_free(cli__fed_t *f)
+{
+    if (!f)
+        return;
+    while (f->pending) {
+        pend_t *q = f->pending;
+        pend_unlink(f, q);
+        if (q->req)
+            dns_cancel(q->req);
+        pend_free(q);
+    }
+    if (f->proxy) {
+        proxy_set_policy(f->proxy, NULL, NULL);
+        proxy_set_result(f->proxy, NULL, NULL);
+    }
+    dns_free(f->dns);
+    store_close(f->store);
+    store_snapshot_unref(f->snap);
+    policy_throttle_free(f->throttle);
+    free(f->msg);
+    free(f->rw);
+    free(f->cookies);
+    free(f->local);
+    uv_timer_stop(&f->timer);
+    uv_close((uv_handle_t *)&f->timer, on_timer_closed); /* frees f */
+}
