@@ -61,6 +61,14 @@ struct proxy_conn {
     const char **names;
     size_t nnames;
     char *want_name; /* outbound TLS: the name the server certificate must carry */
+    proxy_expect_t *expect; /* outbound by proxy_io_t.send_out: what it must name */
+    char *fail_reason;      /* why the edge closed it (for the proxy's Warning) */
+    /* outbound TLS with a name to check: what the proxy wrote before the
+     * certificate was judged, held back so that a server that is not the
+     * one meant never sees it (RFC 5922 §7.3) */
+    bool holding;
+    char *held;
+    size_t held_len;
     const char *partner; /* external peer's domain counted in stats, or NULL */
     struct proxy_conn *rnext; /* inbound index by remote address */
     uint64_t rhash;
@@ -185,8 +193,36 @@ static void on_ready(net_conn_t *nc)
                      net_conn_remote(nc), c->want_name);
             admin_stats_error(s->stats, t);
         }
+        char t[PROXY_HOST_MAX + 64];
+        snprintf(t, sizeof(t), "certificate does not name %s", c->want_name);
+        c->fail_reason = fedge_strdup(t);
         conn_close(c);
         return;
+    }
+    char why[PROXY_HOST_MAX * 3];
+    if (c->expect && !proxy_expect_check(c->expect, peer, why, sizeof(why))) {
+        /* RFC 5922 §7.3 / the Lync rule (src/proxy/outbound.c) */
+        obs_logkv(OBS_LOG_WARNING, C, "server certificate refused", "peer", net_conn_remote(nc),
+                  "target", c->expect->host, "domain", c->expect->domain, "reason", why,
+                  "subject", peer && peer->subject ? peer->subject : "-", NULL);
+        if (s->stats) {
+            char t[PROXY_HOST_MAX * 4];
+            snprintf(t, sizeof(t), "%s: %s", net_conn_remote(nc), why);
+            admin_stats_error(s->stats, t);
+        }
+        c->fail_reason = fedge_strdup(why);
+        conn_close(c);
+        return;
+    }
+    if (c->holding) {
+        c->holding = false;
+        if (c->held_len && net_conn_write(nc, c->held, c->held_len) < 0) {
+            conn_close(c);
+            return;
+        }
+        free(c->held);
+        c->held = NULL;
+        c->held_len = 0;
     }
     if (c->side == PROXY_SIDE_EXTERNAL && peer && peer->verified && s->stats) {
         /* the partner's domain: its SIP URI name, else its first DNS name */
@@ -210,7 +246,7 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
     /* at shutdown the proxy is told nothing more: it would only try to
      * fail over or answer through a transport that is going away */
     if (c->s->proxy && !c->s->shut)
-        proxy_on_conn_closed(c->s->proxy, c, code);
+        proxy_on_conn_failed(c->s->proxy, c, code, c->fail_reason ? c->fail_reason : reason);
     if (c->partner && c->s->stats)
         admin_stats_connection(c->s->stats, (fedge_str_t){c->partner, strlen(c->partner)}, -1);
     net_conn_set_user(nc, NULL);
@@ -218,7 +254,21 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
     free(c->buf);
     free(c->names);
     free(c->want_name);
+    free(c->expect);
+    free(c->fail_reason);
+    free(c->held);
     free(c);
+}
+
+/* Writes on c, or holds the bytes while its server is not judged yet. */
+static int conn_send(proxy_conn_t *c, const char *data, size_t len)
+{
+    if (!c->holding)
+        return net_conn_write(c->nc, data, len);
+    c->held = fedge_realloc(c->held, c->held_len + len);
+    memcpy(c->held + c->held_len, data, len);
+    c->held_len += len;
+    return 0;
 }
 
 /* Hands every complete unit in p[0..n) to the proxy; returns the number of
@@ -314,7 +364,7 @@ static int io_send(void *ctx, proxy_conn_t *c, const char *data, size_t len)
     (void)ctx;
     if (!c || c->closing)
         return FEDGE_ECLOSED;
-    return net_conn_write(c->nc, data, len);
+    return conn_send(c, data, len);
 }
 
 static bool is_ip_literal(const char *h)
@@ -356,8 +406,10 @@ static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, c
     proxy_conn_t *c = find_conn(s, side, d->host, port);
     if (!c) {
         c = conn_new(s, side);
-        if (tls && !is_ip_literal(d->host))
+        if (tls && !is_ip_literal(d->host)) {
             c->want_name = fedge_strdup(d->host);
+            c->holding = true;
+        }
         net_connect_opts_t o = {.host = d->host,
                                 .port = port,
                                 .tls = tls,
@@ -375,9 +427,68 @@ static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, c
             return rc;
         }
     }
-    int rc = net_conn_write(c->nc, data, len);
+    int rc = conn_send(c, data, len);
     if (rc < 0)
         return rc;
+    *used = c;
+    return 0;
+}
+
+static bool expect_eq(const proxy_expect_t *a, const proxy_expect_t *b)
+{
+    return a->mode == b->mode && !strcmp(a->domain, b->domain) && !strcmp(a->host, b->host);
+}
+
+/* proxy_io_t.send_out: to one DNS target (address, port, name for SNI),
+ * over a connection to that address or a verified peer naming the target
+ * whose certificate passes d->expect, else a new one judged when ready. */
+static int io_send_out(void *ctx, const proxy_dest_t *d, const char *data, size_t len,
+                       proxy_conn_t **used, fedge_err_t *why)
+{
+    serve_t *s = ctx;
+    if (s->shut)
+        return fedge_err(why, FEDGE_ECLOSED, "edge shutting down");
+    net_tls_t *tls = d->side == PROXY_SIDE_EXTERNAL ? s->ext_tls : s->int_tls;
+    const char *addr = d->addr && d->addr[0] ? d->addr : d->host;
+    char key[PROXY_HOST_MAX + 16];
+    fmt_key(key, sizeof(key), addr, d->port);
+    net_conn_t *nc = net_find_conn(s->net, SIDE_TAG(d->side), key);
+    if (!nc && tls && !is_ip_literal(d->host))
+        nc = net_find_conn(s->net, SIDE_TAG(d->side), d->host);
+    proxy_conn_t *c = nc ? net_conn_user(nc) : NULL;
+    if (c && c->closing)
+        c = NULL;
+    if (c && net_conn_is_ready(c->nc) && tls) {
+        char w[PROXY_HOST_MAX * 3];
+        if (!proxy_expect_check(d->expect, net_conn_peer(c->nc), w, sizeof(w)))
+            return fedge_err(why, FEDGE_ETLS, "%s", w);
+    } else if (c && !net_conn_is_ready(c->nc) && (!c->expect || !expect_eq(c->expect, d->expect))) {
+        c = NULL; /* still connecting for another purpose: open our own */
+    }
+    if (!c) {
+        c = conn_new(s, d->side);
+        if (tls) {
+            c->expect = fedge_malloc(sizeof(*c->expect));
+            *c->expect = *d->expect;
+            c->holding = true;
+        }
+        net_connect_opts_t o = {.host = addr,
+                                .port = d->port,
+                                .tls = tls,
+                                .sni = is_ip_literal(d->host) ? NULL : d->host,
+                                .tag = SIDE_TAG(d->side),
+                                .user = c,
+                                .cbs = cbs};
+        int rc = net_connect(s->net, &o, &c->nc, why);
+        if (rc < 0) {
+            free(c->expect);
+            free(c);
+            return rc;
+        }
+    }
+    int rc = conn_send(c, data, len);
+    if (rc < 0)
+        return fedge_err(why, rc, "%s", fedge_strerror(rc));
     *used = c;
     return 0;
 }
@@ -389,7 +500,7 @@ static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_
     proxy_conn_t *c = s->shut ? NULL : find_conn(s, side, host, port);
     if (!c)
         return FEDGE_ENOENT;
-    int rc = net_conn_write(c->nc, data, len);
+    int rc = conn_send(c, data, len);
     if (rc == 0 && used)
         *used = c;
     return rc;
@@ -412,6 +523,7 @@ static void shutdown_now(serve_t *s)
     snprintf(n, sizeof(n), "%zu", proxy_pending_count(s->proxy));
     proxy_abort_pending(s->proxy, "edge shutting down");
     s->shut = true;
+    proxy_set_dns(s->proxy, NULL); /* before its resolver goes with fed */
     cli__fed_free(s->fed); /* after the abort: parked requests are answered */
     s->fed = NULL;
     obs_logkv(OBS_LOG_NOTICE, C, "stopped", "abandoned_transactions", n, NULL);
@@ -549,7 +661,8 @@ static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_p
     for (size_t i = 0; i < cf->internal.next_hop.count && i < PROXY_MAX_HOPS; i++) {
         copy_host(pc->next_hops[i].host, cf->internal.next_hop.items[i].host);
         pc->next_hops[i].port = cf->internal.next_hop.items[i].port;
-        if (!pc->next_hops[i].port)
+        /* a name without a port: SRV, then A/AAAA (src/proxy/outbound.c) */
+        if (!pc->next_hops[i].port && cf->internal.next_hop.items[i].kind != CONFIG_HOST_NAME)
             pc->next_hops[i].port = pc->in.transport == PROXY_TP_TLS ? 5061 : 5060;
         pc->nnext_hops++;
     }
@@ -558,6 +671,8 @@ static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_p
         pc->default_route.port = cf->federation.default_route.port;
     }
     pc->max_message_size = cf->limits.max_message_size;
+    pc->dns_srv = cf->federation.routing == CONFIG_ROUTING_DNS_SRV;
+    pc->failed_target_skip_ms = cf->federation.failed_target_skip_ms;
 }
 
 int cli_serve(int argc, char **argv)
@@ -637,7 +752,8 @@ int cli_serve(int argc, char **argv)
                       .now_ms = io_now,
                       .send = io_send,
                       .send_to = io_send_to,
-                      .send_reuse = io_send_reuse};
+                      .send_reuse = io_send_reuse,
+                      .send_out = io_send_out};
     rc = proxy_new(pc, &pio, &s->proxy, &e);
     free(pc);
     if (rc < 0) {
@@ -672,6 +788,8 @@ int cli_serve(int argc, char **argv)
         goto out_loop;
     }
     cli__fed_attach(s->fed, s->proxy);
+    /* dns-srv routing and next hops by name share the policy's resolver */
+    proxy_set_dns(s->proxy, cli__fed_dns(s->fed));
     store_t *st;
     if (store_open(cf->edge.store, &st, &e) == 0) {
         size_t n;

@@ -51,6 +51,7 @@ enum {
     K_INT_NEXT_HOP,
     K_FED_ROUTING,
     K_FED_DEFAULT_ROUTE,
+    K_FED_FAILED_SKIP,
     K_LIM_MSG_SIZE,
     K_LIM_CONNS,
     K_LIM_CONNS_IP,
@@ -127,6 +128,8 @@ static const key_def_t keys[K__COUNT] = {
     [K_FED_ROUTING] = {S_FEDERATION, "routing", T_ROUTING, 0, 0, "dns-srv or default-route"},
     [K_FED_DEFAULT_ROUTE] = {S_FEDERATION, "default_route", T_ROUTE, 0, 0,
                              "host[:port] like sip.provider.example or 192.0.2.10:5061"},
+    [K_FED_FAILED_SKIP] = {S_FEDERATION, "failed_target_skip", T_DURATION, 0, 3600 * 1000,
+                           "a duration like 30s, 5m or 500ms, from 0 to 1h"},
     [K_LIM_MSG_SIZE] = {S_LIMITS, "max_message_size", T_SIZE, 1024, 16u * 1024 * 1024,
                         "a size like 65536, 64k or 1M, from 1k to 16M"},
     [K_LIM_CONNS] = {S_LIMITS, "max_connections", T_COUNT, 1, 1000000,
@@ -445,6 +448,7 @@ static uint32_t *u32_field(config_t *c, int key)
     case K_LIM_QUEUED: return &c->limits.max_queued_bytes;
     case K_DNS_TIMEOUT: return &c->dns.timeout_ms;
     case K_DNS_TRIES: return &c->dns.tries;
+    case K_FED_FAILED_SKIP: return &c->federation.failed_target_skip_ms;
     }
     return NULL;
 }
@@ -887,6 +891,7 @@ static void set_defaults(config_t *c, const char *dir, size_t dirlen)
     c->external.tls_min_version = CONFIG_DEFAULT_TLS_MIN_VERSION;
     c->internal.transport = CONFIG_DEFAULT_INTERNAL_TRANSPORT;
     c->federation.routing = CONFIG_DEFAULT_ROUTING;
+    c->federation.failed_target_skip_ms = CONFIG_DEFAULT_FAILED_TARGET_SKIP_MS;
     c->limits.max_message_size = CONFIG_DEFAULT_MAX_MESSAGE_SIZE;
     c->limits.max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
     c->limits.max_connections_per_ip = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP;

@@ -12,9 +12,11 @@
 
 /* ---- defaults: the one place where they are set (docs mirror them) ---- */
 
-/* Federation routing when [federation] routing is not given. default-route
- * for now; flip to CONFIG_ROUTING_DNS_SRV when DNS routing lands (issue 4). */
-#define CONFIG_DEFAULT_ROUTING CONFIG_ROUTING_DEFAULT_ROUTE
+/* Federation routing when [federation] routing is not given: per partner
+ * domain by DNS SRV (issue 4). */
+#define CONFIG_DEFAULT_ROUTING CONFIG_ROUTING_DNS_SRV
+/* How long an outbound target that failed is skipped. */
+#define CONFIG_DEFAULT_FAILED_TARGET_SKIP_MS 30000u /* 30s */
 
 #define CONFIG_DEFAULT_STORE "fedge.db" /* relative to the config file's folder */
 #define CONFIG_DEFAULT_REQUIRE_CLIENT_CERT true
@@ -121,6 +123,9 @@ typedef struct {
         /* required when routing is default-route; host NULL when not set;
          * port CONFIG_DEFAULT_FEDERATION_PORT when the text had none. */
         config_hostport_t default_route;
+        /* how long a partner edge (SRV target) or next hop that failed is
+         * left out of outbound routing; 0 = never skipped */
+        uint32_t failed_target_skip_ms;
     } federation;
 
     struct {

@@ -55,6 +55,11 @@ typedef struct proxy_txn {
 
     proxy_target_t target;
     unsigned hop;
+    /* targets found by DNS (dns-srv federation, next hop by name):
+     * outbound.c's state for the current route, or NULL */
+    struct proxy__out *ob;
+    unsigned ob_attempts;
+    struct proxy *owner;
     /* in-dialog towards the inside: an existing connection to this
      * host:port (the remote target or the next Route) is tried first */
     char pref_host[PROXY_HOST_MAX];
@@ -87,6 +92,8 @@ typedef struct {
 struct proxy {
     proxy_cfg_t cfg;
     proxy_io_t io;
+    dns_t *dns;         /* for outbound.c (not owned) */
+    proxy__skip_t skip; /* outbound targets that failed recently */
     proxy_policy_fn policy;
     void *policy_user;
     proxy_result_fn result;
@@ -296,6 +303,7 @@ static void timer_start(proxy_t *p, proxy_txn_t *t, tmkind_t kind, uint64_t ms)
 
 static void txn_free(proxy_txn_t *t)
 {
+    proxy__out_free(t->ob);
     free(t->skey);
     free(t->req);
     free(t->fwd);
@@ -332,6 +340,7 @@ static void txn_kill(proxy_t *p, proxy_txn_t *t)
     if (t->dead)
         return;
     unpark(p, t);
+    proxy__out_cancel(t->ob);
     timer_stop(p, t);
     tab_del(p, 0, t);
     tab_del(p, 1, t);
@@ -726,9 +735,79 @@ static const proxy_hostport_t *txn_dest(proxy_t *p, const proxy_txn_t *t)
     return t->target == PROXY_TARGET_HOST ? &t->route : dest_of(p, t->target, t->hop);
 }
 
+static bool is_ip_literal(const char *h)
+{
+    return strchr(h, ':') || (h[0] && strspn(h, "0123456789.") == strlen(h));
+}
+
+static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__routes_t *r);
+
+/* Resolution of t's targets (outbound.c) ended: go on with them. */
+static void out_resolved(void *arg)
+{
+    proxy_txn_t *t = arg;
+    proxy_t *p = t->owner;
+    p->depth++;
+    if (!t->dead && t->state == T_PROCEEDING)
+        forward_attempt(p, t, NULL, NULL);
+    p->depth--;
+    reap(p);
+}
+
+/* Whether DNS finds t's targets (outbound.c): a next hop named without a
+ * port, or with dns-srv routing a request that would take the default
+ * route — then to the SRV targets of the Request-URI's domain, or to the
+ * host of the next Route (RFC 3263: a port or a Route names one server).
+ * Sets t->ob and returns 1; 0: send to d as it is; -1: t was answered. */
+static int out_setup(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, const proxy__routes_t *r,
+                     const proxy_hostport_t *d)
+{
+    if (t->ob)
+        return 1;
+    bool tls = iface(p, t->out_side)->transport == PROXY_TP_TLS;
+    if (t->target == PROXY_TARGET_NEXT_HOPS) {
+        if (d->port || is_ip_literal(d->host))
+            return 0;
+        t->ob = proxy__out_new(PROXY__OUT_HOP, tls, d->host, NULL, 0, NULL);
+    } else if (t->target == PROXY_TARGET_DEFAULT_ROUTE && p->cfg.dns_srv &&
+               t->out_side == PROXY_SIDE_EXTERNAL) {
+        const sip_uri_t *u = r->next_route ? r->next_route : r->ruri;
+        fedge_str_t h = u->host;
+        if (h.len >= 2 && h.s[0] == '[') {
+            h.s++;
+            h.len -= 2;
+        }
+        char host[PROXY_HOST_MAX];
+        cstr(h, host, sizeof(host));
+        for (char *c = host; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+        if (!host[0] || is_ip_literal(host)) {
+            char w[PROXY_HOST_MAX + 80];
+            snprintf(w, sizeof(w), "no usable edge for %s: an IP address names no domain to verify",
+                     host);
+            p->st.rejected++;
+            txn_reply(p, t, m, 504, w, NULL);
+            return -1;
+        }
+        if (r->next_route || u->has_port)
+            t->ob = proxy__out_new(PROXY__OUT_FQDN, tls, host, host,
+                                   u->has_port ? u->port : 5061, NULL);
+        else
+            t->ob = proxy__out_new(PROXY__OUT_SRV, tls, host, NULL, 0, NULL);
+    } else {
+        return 0;
+    }
+    t->owner = p;
+    return 1;
+}
+
 /* Sends t's request to its current hop; on failure to start, fails over
  * to the next hop, and answers 503 when none is left. m/r are t's request
- * parsed and route-processed, or NULL to do it here. */
+ * parsed and route-processed, or NULL to do it here. With targets from DNS
+ * (t->ob) it waits for their resolution, tries them in order skipping
+ * those that failed recently, and answers 504 with a Warning naming what
+ * was tried and why when none is left. */
 static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__routes_t *r)
 {
     for (;;) {
@@ -740,10 +819,42 @@ static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__rou
                 return;
             }
         }
+        proxy_dest_t od = {0};
+        const proxy__cand_t *cand = NULL;
+        int use_ob = out_setup(p, t, m, r, txn_dest(p, t));
+        if (use_ob < 0)
+            return;
+        if (use_ob) {
+            if (t->ob->state == 0 &&
+                proxy__out_resolve(t->ob, p->dns, out_resolved, t) == 0) {
+                if (t->timer != TM_NO_FINAL)
+                    timer_start(p, t, TM_NO_FINAL, 64ull * p->cfg.t1_ms);
+                return; /* out_resolved goes on */
+            }
+            if (t->ob->state == 1)
+                return;
+            cand = proxy__out_next(t->ob, &p->skip, now(p));
+            if (!cand) {
+                if (t->target == PROXY_TARGET_NEXT_HOPS && t->hop + 1 < p->cfg.nnext_hops) {
+                    proxy__out_free(t->ob);
+                    t->ob = NULL;
+                    t->hop++;
+                    p->st.failovers++;
+                    continue;
+                }
+                char w[1024];
+                proxy__out_warning(t->ob, w, sizeof(w));
+                obs_logkv(OBS_LOG_WARNING, C, "no usable target", "peer", t->remote, "reason", w,
+                          NULL);
+                txn_reply(p, t, m, gave_up_status(t, 504), w, NULL);
+                return;
+            }
+            od = (proxy_dest_t){t->out_side, cand->host, cand->addr, cand->port, &t->ob->expect};
+        }
         tab_del(p, 1, t);
         /* a new branch for every attempt: each is its own client
          * transaction, so a late answer to an abandoned one matches nothing */
-        unsigned attempt = t->hop * 2 + (t->pref_tried ? 1 : 0);
+        unsigned attempt = t->hop * 2 + (t->pref_tried ? 1 : 0) + 1024u * t->ob_attempts;
         proxy_branch_make(m, p->secret, (fedge_str_t){t->skey, t->skey_len}, attempt, t->branch,
                           sizeof(t->branch));
         tab_add(p, 1, t, proxy__hash(PROXY__HASH_INIT, t->branch, PROXY_BRANCH_LEN));
@@ -774,6 +885,30 @@ static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__rou
                 return;
             }
             t->out_conn = NULL;
+        }
+        fedge_err_t why = {0};
+        if (cand) {
+            rc = p->io.send_out ? p->io.send_out(p->io.ctx, &od, p->out, len, &t->out_conn, &why)
+                                : fedge_err(&why, FEDGE_EINVAL, "no outbound transport");
+            if (rc < 0) {
+                t->out_conn = NULL;
+                proxy__out_fail(t->ob, &p->skip, now(p), p->cfg.failed_target_skip_ms,
+                                why.msg[0] ? why.msg : fedge_strerror(rc));
+                t->ob_attempts++;
+                p->st.failovers++;
+                continue;
+            }
+            p->st.forwarded_requests++;
+            timer_start(p, t, TM_NO_FINAL, 64ull * p->cfg.t1_ms);
+            if (obs_log_enabled(OBS_LOG_DEBUG)) {
+                char port[8];
+                snprintf(port, sizeof(port), "%u", cand->port);
+                obs_logkv(OBS_LOG_DEBUG, C, "request forwarded", "peer", t->remote, "from",
+                          proxy_side_name(t->in_side), "to", proxy_side_name(t->out_side),
+                          "target", cand->host, "address", cand->addr, "port", port, "branch",
+                          t->branch, NULL);
+            }
+            return;
         }
         rc = p->io.send_to(p->io.ctx, t->out_side, d, p->out, len, &t->out_conn);
         if (rc == 0) {
@@ -807,10 +942,20 @@ static void client_failed(proxy_t *p, proxy_txn_t *t, const char *why)
     if (t->dead || t->state != T_PROCEEDING)
         return;
     obs_logkv(OBS_LOG_WARNING, C, "next hop failed", "next_hop",
-              t->on_pref ? t->pref_host : txn_dest(p, t)->host, "side",
-              proxy_side_name(t->out_side), "reason", why, NULL);
+              t->on_pref                ? t->pref_host
+              : t->ob && t->ob->cur     ? t->ob->cur->host
+                                        : txn_dest(p, t)->host,
+              "side", proxy_side_name(t->out_side), "reason", why, NULL);
     if (t->on_pref && !t->got_response && !t->cancelled_upstream) {
         forward_attempt(p, t, NULL, NULL); /* now the next hops, from the first */
+        return;
+    }
+    if (t->ob && !t->got_response && !t->cancelled_upstream) {
+        /* the next DNS target (outbound.c), with a fresh branch */
+        proxy__out_fail(t->ob, &p->skip, now(p), p->cfg.failed_target_skip_ms, why);
+        t->ob_attempts++;
+        p->st.failovers++;
+        forward_attempt(p, t, NULL, NULL);
         return;
     }
     if (!t->got_response && !t->cancelled_upstream && t->target == PROXY_TARGET_NEXT_HOPS &&
@@ -875,6 +1020,21 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, cons
             if (p->io.send_reuse(p->io.ctx, d.to_side, p->cfg.next_hops[i].host,
                                  p->cfg.next_hops[i].port, p->out, len, NULL) == 0)
                 goto sent;
+    }
+    if (d.target == PROXY_TARGET_DEFAULT_ROUTE && p->cfg.dns_srv &&
+        d.to_side == PROXY_SIDE_EXTERNAL) {
+        /* dns-srv: over the connection to the partner named by the next
+         * Route or the Request-URI (the one that carried the INVITE) */
+        proxy_txn_t tmp;
+        tmp.pref_port = 0;
+        set_pref(&tmp, r->next_route ? r->next_route : r->ruri);
+        if (tmp.pref_port && p->io.send_reuse &&
+            p->io.send_reuse(p->io.ctx, d.to_side, tmp.pref_host, tmp.pref_port, p->out, len,
+                             NULL) == 0)
+            goto sent;
+        txn_log(p, OBS_LOG_DEBUG, "ACK dropped: no connection to the partner", m, peer->remote,
+                peer->side, 0, tmp.pref_port ? tmp.pref_host : "-");
+        return;
     }
     if (p->io.send_to(p->io.ctx, d.to_side, dest_of(p, d.target, 0), p->out, len, &used) < 0)
         return;
@@ -1301,6 +1461,16 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
             forward_response(p, t, m);
         return;
     }
+    if (st == 503 && t->ob && !t->on_pref && !t->cancelled_upstream) {
+        /* RFC 3263 §4.3: the next DNS target, with a fresh branch */
+        if (t->invite)
+            send_ack(p, t, m);
+        proxy__out_fail(t->ob, &p->skip, now(p), p->cfg.failed_target_skip_ms, "answered 503");
+        t->ob_attempts++;
+        p->st.failovers++;
+        forward_attempt(p, t, NULL, NULL);
+        return;
+    }
     if (st == 503 && t->target == PROXY_TARGET_NEXT_HOPS &&
         (t->on_pref || t->hop + 1 < p->cfg.nnext_hops) && !t->cancelled_upstream) {
         if (t->invite)
@@ -1397,6 +1567,7 @@ void proxy_free(proxy_t *p)
     }
     free(p->tab[0].b);
     free(p->tab[1].b);
+    proxy__skip_free(&p->skip);
     free(p->heap);
     free(p->msg);
     free(p->tmsg);
@@ -1482,6 +1653,24 @@ int proxy_on_message(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, cons
 
 void proxy_on_conn_closed(proxy_t *p, proxy_conn_t *c, int code)
 {
+    proxy_on_conn_failed(p, c, code, NULL);
+}
+
+void proxy_set_dns(proxy_t *p, dns_t *dns)
+{
+    if (!dns) {
+        /* the resolver goes away: no look-up of ours may outlive it */
+        for (size_t i = 0; i < p->tab[0].nb; i++)
+            for (proxy_txn_t *x = p->tab[0].b[i]; x; x = x->next[0])
+                proxy__out_cancel(x->ob);
+        for (proxy_txn_t *x = p->dead; x; x = x->dead_next)
+            proxy__out_cancel(x->ob);
+    }
+    p->dns = dns;
+}
+
+void proxy_on_conn_failed(proxy_t *p, proxy_conn_t *c, int code, const char *reason)
+{
     p->depth++;
     size_t n = 0, cap = 0;
     proxy_txn_t **failed = NULL;
@@ -1502,7 +1691,10 @@ void proxy_on_conn_closed(proxy_t *p, proxy_conn_t *c, int code)
         }
     }
     for (size_t i = 0; i < n; i++)
-        client_failed(p, failed[i], code ? fedge_strerror(code) : "connection closed");
+        client_failed(p, failed[i],
+                      reason && reason[0] ? reason
+                      : code              ? fedge_strerror(code)
+                                          : "connection closed");
     free(failed);
     p->depth--;
     reap(p);

@@ -19,6 +19,8 @@
 #define FEDGE_PROXY_H
 
 #include "base/base.h"
+#include "dns/dns.h"
+#include "net/net.h"
 #include "sip/sip.h"
 
 /* The two sides of the edge. */
@@ -71,6 +73,13 @@ typedef struct {
     unsigned t1_ms;        /* RFC 3261 T1 (500); Timer B/F/H = 64*T1 */
     unsigned timer_c_ms;   /* INVITE guard after a provisional (180000) */
     size_t max_message_size; /* (65536) */
+    /* [federation] routing = dns-srv: federated requests for which the
+     * route decision says default route go to the SRV targets of their
+     * domain (src/proxy/outbound.c) instead. Needs proxy_set_dns() and
+     * proxy_io_t.send_out; without them such requests get 504. */
+    bool dns_srv;
+    /* How long a failed outbound target is skipped (0: never). */
+    unsigned failed_target_skip_ms;
 } proxy_cfg_t;
 
 /* Fills *c with empty lists and the defaults shown above. */
@@ -165,6 +174,44 @@ bool proxy_loop_detected(const proxy_cfg_t *cfg, sip_msg_t *m);
 int proxy_txn_key(sip_msg_t *m, char *out, size_t cap);
 
 /* ------------------------------------------------------------------ */
+/* Outbound server identity (src/proxy/outbound.c)                      */
+/* ------------------------------------------------------------------ */
+
+/* What the certificate of a server the edge connects to must name. */
+typedef enum {
+    PROXY_EXPECT_NONE = 0,    /* plain TCP or an IP literal: chain only */
+    PROXY_EXPECT_NAME = 1,    /* names host (net_peer_names) */
+    PROXY_EXPECT_PARTNER = 2, /* RFC 5922 §7.3 + the Lync rule: a SIP domain
+                                 identity of domain (net_peer_is_domain), or
+                                 names host where host lies in domain */
+    PROXY_EXPECT_NAME_OR_DOMAIN = 3, /* names host or names domain (an
+                                        internal next hop found by SRV) */
+} proxy_expect_mode_t;
+
+typedef struct {
+    proxy_expect_mode_t mode;
+    char domain[PROXY_HOST_MAX];
+    char host[PROXY_HOST_MAX];
+} proxy_expect_t;
+
+/* Judges the certificate of a server the edge connected to: returns true
+ * when peer (NULL for plain TCP) satisfies x; else false with the reason
+ * for a Warning in why (e.g. "certificate does not name fabrikam.test or
+ * edge2.fabrikam.test"). Pure. */
+bool proxy_expect_check(const proxy_expect_t *x, const net_peer_t *peer, char *why, size_t cap);
+
+/* One attempt to send a request out: the target host (name for SNI and
+ * logs, or an IP literal), the address to connect to (IP literal; NULL:
+ * host), the port and what the certificate must name. */
+typedef struct {
+    proxy_side_t side;
+    const char *host;
+    const char *addr;
+    uint16_t port;
+    const proxy_expect_t *expect;
+} proxy_dest_t;
+
+/* ------------------------------------------------------------------ */
 /* The proxy                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -204,6 +251,15 @@ typedef struct {
      * FEDGE_ENOENT when there is none. May be NULL. */
     int (*send_reuse)(void *ctx, proxy_side_t side, const char *host, uint16_t port,
                       const char *data, size_t len, proxy_conn_t **used);
+    /* Sends data (copied) to d (see proxy_dest_t) over a connection that
+     * exists and satisfies d->expect, or one opened now (SNI = d->host
+     * when a name) whose server certificate is judged against d->expect
+     * with proxy_expect_check when it is ready (a refusal closes it and
+     * reaches the proxy through proxy_on_conn_failed with the reason).
+     * Returns 0 and *used, or a negative code with the reason in why.
+     * Needed for dns-srv routing and FQDN next hops; may be NULL. */
+    int (*send_out)(void *ctx, const proxy_dest_t *d, const char *data, size_t len,
+                    proxy_conn_t **used, fedge_err_t *why);
 } proxy_io_t;
 
 /* The policy hook: called for every new out-of-dialog request (no To tag)
@@ -300,6 +356,15 @@ int proxy_on_message(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, cons
  * c; client transactions waiting on it fail over to the next hop or answer
  * upstream. */
 void proxy_on_conn_closed(proxy_t *p, proxy_conn_t *c, int code);
+
+/* As proxy_on_conn_closed, with the reason (net's text, or why the server
+ * certificate was refused) that goes into the Warning of a 504 when every
+ * outbound target failed. reason may be NULL. */
+void proxy_on_conn_failed(proxy_t *p, proxy_conn_t *c, int code, const char *reason);
+
+/* Gives the proxy a resolver for dns-srv routing and FQDN next hops (not
+ * owned; must outlive p, or be replaced by NULL first). */
+void proxy_set_dns(proxy_t *p, dns_t *dns);
 
 /* Runs the timers that are due. */
 void proxy_tick(proxy_t *p);

@@ -4,6 +4,8 @@
 
 #include "proxy/proxy.h"
 
+#include "dns/dns.h"
+
 /* Most Route values the proxy looks at in one request. */
 #define PROXY__MAX_ROUTES 32
 
@@ -43,5 +45,119 @@ typedef struct {
  * restore, then pops the edge's own entries from the top. Returns 0, or
  * FEDGE_ESIP_ROUTE / FEDGE_ESIP_URI / FEDGE_ELIMIT (too many values). */
 int proxy__routes_prep(const proxy_cfg_t *cfg, sip_msg_t *m, proxy__routes_t *r);
+
+/* ------------------------------------------------------------------ */
+/* Outbound target selection (outbound.c)                              */
+/* ------------------------------------------------------------------ */
+
+/* How an outbound request's targets are found. */
+typedef enum {
+    PROXY__OUT_SRV = 0,  /* federation: SRV _sipfederationtls._tcp.<domain>,
+                            no A/AAAA fallback; certificate: PARTNER */
+    PROXY__OUT_FQDN = 1, /* host:port (0: 5061) by A/AAAA; certificate:
+                            names expect_peer (or host) */
+    PROXY__OUT_HOP = 2,  /* internal next hop by name: SRV _sips._tcp (tls)
+                            or _sip._tcp (tcp), then A/AAAA at 5061/5060 */
+} proxy__out_kind_t;
+
+/* One candidate: a target host, one of its addresses, the port. */
+typedef struct {
+    char host[PROXY_HOST_MAX];
+    char addr[48];
+    uint16_t port;
+    bool multi;       /* the host has several addresses (named in notes) */
+    bool no_address;  /* the address look-up failed: addr is the reason */
+} proxy__cand_t;
+
+/* Most candidates kept for one request (targets x addresses). */
+#define PROXY__OUT_MAX_CANDS 128
+
+/* The outbound state of one request: its route, the resolved candidates
+ * in order, the one in use and the record of what failed and why. */
+typedef struct proxy__out {
+    proxy__out_kind_t kind;
+    bool tls;
+    char domain[PROXY_HOST_MAX]; /* D, or the next hop's name */
+    char host[PROXY_HOST_MAX];   /* FQDN: the server */
+    uint16_t port;
+    char expect_peer[PROXY_HOST_MAX];
+    int state; /* 0 not resolved, 1 resolving, 2 resolved */
+    dns_req_t *req;
+    void (*done)(void *arg);
+    void *arg;
+    char dns_fail[640]; /* resolution failed: why ("" when it did not) */
+    proxy__cand_t *cands;
+    size_t ncands, next;
+    const proxy__cand_t *cur; /* being tried */
+    proxy_expect_t expect;    /* what cur's certificate must name */
+    char notes[1024];         /* "host:port why; ..." */
+    size_t notes_len;
+    unsigned ndropped;        /* notes that did not fit */
+} proxy__out_t;
+
+/* A new outbound state (free with proxy__out_free). domain: D for SRV, the
+ * next hop's name for HOP, and for FQDN the domain for messages; host/port
+ * for FQDN; expect_peer "" or NULL for the kind's rule. */
+proxy__out_t *proxy__out_new(proxy__out_kind_t kind, bool tls, const char *domain,
+                             const char *host, uint16_t port, const char *expect_peer);
+
+/* Cancels a look-up in flight and frees ob (NULL: no-op). */
+void proxy__out_free(proxy__out_t *ob);
+
+/* Cancels a look-up in flight (done will not be called). */
+void proxy__out_cancel(proxy__out_t *ob);
+
+/* Starts resolving ob's targets with dns; done(arg) is called from the
+ * loop when they are known (ob->state 2, ob->dns_fail set on failure).
+ * Returns 0, or a negative code (ob->state 2 with dns_fail set: nothing
+ * will be called). dns NULL fails with "no resolver". */
+int proxy__out_resolve(proxy__out_t *ob, dns_t *dns, void (*done)(void *arg), void *arg);
+
+/* Sets ob's candidates from a route result (what proxy__out_resolve does
+ * on its answer; exposed for tests). */
+void proxy__out_set_route(proxy__out_t *ob, const dns_route_result_t *res);
+
+/* Failed-target memory: a target that failed is left out of routing for a
+ * while. Keyed by "host:port/addr". */
+typedef struct {
+    char key[PROXY_HOST_MAX + 64];
+    uint64_t since, until;
+    char why[160];
+} proxy__skip_ent_t;
+
+typedef struct {
+    proxy__skip_ent_t *e;
+    size_t n, cap;
+} proxy__skip_t;
+
+#define PROXY__SKIP_MAX 4096
+
+/* Remembers key as failed at now for ms (0: not at all) with why. When
+ * full, the entry that ends first is replaced. */
+void proxy__skip_add(proxy__skip_t *s, const char *key, uint64_t now, unsigned ms,
+                     const char *why);
+/* The live entry for key at now, or NULL (expired entries are dropped). */
+const proxy__skip_ent_t *proxy__skip_find(proxy__skip_t *s, const char *key, uint64_t now);
+void proxy__skip_free(proxy__skip_t *s);
+
+/* Writes the skip key of c into out. */
+void proxy__cand_key(const proxy__cand_t *c, char *out, size_t cap);
+
+/* The next candidate to try, skipping (and noting) those in the skip
+ * table; fills ob->expect for it and sets ob->cur. NULL when none is
+ * left (ob->cur NULL). */
+const proxy__cand_t *proxy__out_next(proxy__out_t *ob, proxy__skip_t *s, uint64_t now);
+
+/* Records that ob->cur failed (why) in the notes and in the skip table
+ * for skip_ms. */
+void proxy__out_fail(proxy__out_t *ob, proxy__skip_t *s, uint64_t now, unsigned skip_ms,
+                     const char *why);
+
+/* Appends "host:port why" (or "host:port (addr) why") to the notes. */
+void proxy__out_note(proxy__out_t *ob, const proxy__cand_t *c, const char *why);
+
+/* The Warning text when every target failed: "no usable edge for D: " and
+ * the notes (or why resolution failed), cut with "; ..." to fit cap. */
+void proxy__out_warning(const proxy__out_t *ob, char *out, size_t cap);
 
 #endif

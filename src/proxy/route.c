@@ -180,7 +180,9 @@ static proxy_route_action_t forward(const proxy_cfg_t *cfg, proxy_route_t *out, 
             return reject(out, 503, "no internal next hop configured");
         out->target = PROXY_TARGET_NEXT_HOPS;
     } else {
-        if (!cfg->default_route.host[0])
+        /* with dns-srv routing, outbound.c takes DEFAULT_ROUTE requests to
+         * the SRV targets of their domain */
+        if (!cfg->default_route.host[0] && !cfg->dns_srv)
             return reject(out, 403, "federation route not configured");
         out->target = PROXY_TARGET_DEFAULT_ROUTE;
     }

@@ -261,6 +261,8 @@ static void test_defaults(void **state)
     assert_int_equal(c->federation.routing, CONFIG_DEFAULT_ROUTING);
     assert_string_equal(c->federation.default_route.host, "sip.provider.test");
     assert_int_equal(c->federation.default_route.port, 5061);
+    assert_int_equal(c->federation.failed_target_skip_ms, CONFIG_DEFAULT_FAILED_TARGET_SKIP_MS);
+    assert_int_equal(CONFIG_DEFAULT_FAILED_TARGET_SKIP_MS, 30000);
     assert_int_equal(c->limits.max_message_size, 65536);
     assert_int_equal(c->limits.max_connections, 10000);
     assert_int_equal(c->limits.max_connections_per_ip, 100);
@@ -431,6 +433,22 @@ static void test_value_errors(void **state)
                  "5: [internal] transport = \"udp\"; expected tls or tcp");
     expect_error(MIN_EDGE "[federation]\nrouting = srv\n",
                  "5: [federation] routing = \"srv\"; expected dns-srv or default-route");
+    expect_error(MIN_EDGE "[federation]\nfailed_target_skip = 2h\n",
+                 "5: [federation] failed_target_skip = \"2h\": out of range; expected a duration "
+                 "like 30s, 5m or 500ms, from 0 to 1h");
+    {
+        config_t *fc;
+        expect_ok(MIN_EDGE MIN_EXTERNAL MIN_INTERNAL
+                  "[federation]\nrouting = dns-srv\nfailed_target_skip = 1500ms\n",
+                  &fc);
+        assert_int_equal(fc->federation.failed_target_skip_ms, 1500);
+        config_free(fc);
+        expect_ok(MIN_EDGE MIN_EXTERNAL MIN_INTERNAL "[federation]\nfailed_target_skip = 0\n",
+                  &fc);
+        assert_int_equal(fc->federation.failed_target_skip_ms, 0);
+        assert_int_equal(fc->federation.routing, CONFIG_ROUTING_DNS_SRV);
+        config_free(fc);
+    }
     expect_error(MIN_EDGE "[log]\nlevel = verbose\n",
                  "5: [log] level = \"verbose\"; expected debug, info, notice, warning or error");
     expect_error(MIN_EDGE "[log]\nformat = xml\n",

@@ -138,7 +138,7 @@ static int setup(void **state)
     cfg.nnext_hops = 2;
     strcpy(cfg.default_route.host, "fed.example.net");
     cfg.default_route.port = 5061;
-    proxy_io_t io = {NULL, io_now, io_send, io_send_to, io_send_reuse};
+    proxy_io_t io = {NULL, io_now, io_send, io_send_to, io_send_reuse, NULL};
     fedge_err_t e;
     assert_int_equal(proxy_new(&cfg, &io, &px, &e), 0);
     return 0;

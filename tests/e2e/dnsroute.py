@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""dnsroute.py — helpers of the DNS routing end-to-end tests (04x-*.sh).
+
+  uas   --ports P1,P2,... --counts FILE [--status-503 P,...]
+        plain-TCP SIP responders on 127.0.0.1 (the partners' UASs behind
+        stunnel): answer every request but ACK with 200 (503 on the ports
+        listed), count requests per port into FILE (JSON, rewritten on
+        every request), print "listening" when ready.
+  send  --port P --ruri URI [--count N] [--window W] [--timeout S]
+        an internal SIP server: N MESSAGE requests over one TCP connection
+        to the edge's internal side (W in flight), prints a JSON summary:
+        {"status": {"200": n, ...}, "warnings": [...], "max_ms": x,
+         "missing": n}
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import sys
+import time
+
+
+def parse_msgs(buf):
+    """Splits complete SIP messages off buf; returns (msgs, rest)."""
+    out = []
+    while True:
+        i = buf.find(b"\r\n\r\n")
+        if i < 0:
+            return out, buf
+        head = buf[:i].decode("utf-8", "replace")
+        m = re.search(r"(?im)^(?:content-length|l)\s*:\s*(\d+)", head)
+        n = int(m.group(1)) if m else 0
+        if len(buf) < i + 4 + n:
+            return out, buf
+        out.append((head, buf[i + 4:i + 4 + n]))
+        buf = buf[i + 4 + n:]
+        while buf.startswith(b"\r\n"):
+            buf = buf[2:]
+
+
+def hdrs(head, name):
+    return [l for l in head.split("\r\n")[1:] if l.split(":", 1)[0].strip().lower() == name]
+
+
+def cmd_uas(a):
+    ports = [int(p) for p in a.ports.split(",")]
+    s503 = set(int(p) for p in a.status_503.split(",")) if a.status_503 else set()
+    counts = {str(p): 0 for p in ports}
+
+    def save():
+        tmp = a.counts + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(counts, f)
+        os.replace(tmp, a.counts)
+
+    async def serve(port, r, w):
+        buf = b""
+        while True:
+            data = await r.read(65536)
+            if not data:
+                break
+            buf += data
+            msgs, buf = parse_msgs(buf)
+            for head, _ in msgs:
+                start = head.split("\r\n", 1)[0]
+                if start.startswith("SIP/2.0") or start.startswith("ACK "):
+                    continue
+                counts[str(port)] += 1
+                save()
+                code = "503 Service Unavailable" if port in s503 else "200 OK"
+                lines = ["SIP/2.0 " + code]
+                for n in ("via", "from", "call-id", "cseq"):
+                    lines += hdrs(head, n)
+                for t in hdrs(head, "to"):
+                    lines.append(t if ";tag=" in t else t + ";tag=uas%d" % port)
+                lines += ["Content-Length: 0", "", ""]
+                w.write("\r\n".join(lines).encode())
+        w.close()
+
+    async def main():
+        for p in ports:
+            await asyncio.start_server(lambda r, w, p=p: serve(p, r, w), "127.0.0.1", p)
+        save()
+        print("listening", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def cmd_send(a):
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
+    lport = s.getsockname()[1]
+    pending = {}
+    status, warnings, max_ms = {}, [], 0.0
+    buf = b""
+    sent = 0
+    deadline = time.time() + a.timeout
+    tag = "%08x" % random.getrandbits(32)
+    while (sent < a.count or pending) and time.time() < deadline:
+        while sent < a.count and len(pending) < a.window:
+            cid = "dr-%s-%d@contoso.test" % (tag, sent)
+            msg = ("MESSAGE %s SIP/2.0\r\n"
+                   "Via: SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bK-dr-%s-%d\r\n"
+                   "Max-Forwards: 70\r\n"
+                   "From: <sip:alice@contoso.test>;tag=%s\r\n"
+                   "To: <%s>\r\n"
+                   "Call-ID: %s\r\n"
+                   "CSeq: 1 MESSAGE\r\n"
+                   "Content-Type: text/plain\r\n"
+                   "Content-Length: 2\r\n\r\nhi" % (a.ruri, lport, tag, sent, tag, a.ruri, cid))
+            s.sendall(msg.encode())
+            pending[cid] = time.time()
+            sent += 1
+        s.settimeout(max(0.05, deadline - time.time()))
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            break
+        if not data:
+            break
+        buf += data
+        msgs, buf = parse_msgs(buf)
+        for head, _ in msgs:
+            start = head.split("\r\n", 1)[0]
+            if not start.startswith("SIP/2.0"):
+                continue
+            code = start.split()[1]
+            if code.startswith("1"):
+                continue
+            cid = hdrs(head, "call-id")[0].split(":", 1)[1].strip()
+            t0 = pending.pop(cid, None)
+            if t0 is None:
+                continue
+            max_ms = max(max_ms, (time.time() - t0) * 1000)
+            status[code] = status.get(code, 0) + 1
+            for wl in hdrs(head, "warning"):
+                v = wl.split(":", 1)[1].strip()
+                if v not in warnings:
+                    warnings.append(v)
+    print(json.dumps({"status": status, "warnings": warnings, "max_ms": round(max_ms, 1),
+                      "missing": a.count - sum(status.values())}))
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    u = sub.add_parser("uas")
+    u.add_argument("--ports", required=True)
+    u.add_argument("--counts", required=True)
+    u.add_argument("--status-503", default="")
+    c = sub.add_parser("send")
+    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--ruri", required=True)
+    c.add_argument("--count", type=int, default=1)
+    c.add_argument("--window", type=int, default=20)
+    c.add_argument("--timeout", type=float, default=20)
+    a = ap.parse_args()
+    if a.cmd == "uas":
+        cmd_uas(a)
+        return 0
+    return cmd_send(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
