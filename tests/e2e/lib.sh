@@ -243,12 +243,15 @@ EOF
 # start_fedge CONFIG [NAME]: run `fedge serve -c CONFIG` and wait until both
 # listeners accept. On failure shows the log and returns 1. Unless
 # FEDGE_NO_PARTNER=1, the standard partner fabrikam.test is first allowed
-# in the store as an allowed partner server (its edge edge.fabrikam.test),
-# so that the federation policy lets the standard flows through.
+# in the store, so that the federation policy lets the standard flows
+# through: with default-route routing as an allowed partner server (its
+# edge edge.fabrikam.test: no DNS needed), else as an allowed domain (SRV
+# routing, inbound peers verified by DNS).
 start_fedge() {
-    local cfg=$1 name=${2:-fedge}
+    local cfg=$1 name=${2:-fedge} fqdn=()
     if [ "${FEDGE_NO_PARTNER:-0}" != 1 ]; then
-        "$FEDGE_BIN" domain allow fabrikam.test --proxy-fqdn edge.fabrikam.test -c "$cfg" \
+        grep -Eq '^routing *= *default-route' "$cfg" && fqdn=(--proxy-fqdn edge.fabrikam.test)
+        "$FEDGE_BIN" domain allow fabrikam.test "${fqdn[@]}" -c "$cfg" \
             > "$T_LOGS/$name-store.log" 2>&1 || { cat "$T_LOGS/$name-store.log"; return 1; }
     fi
     start_bg "$name" "$FEDGE_BIN" serve -c "$cfg"

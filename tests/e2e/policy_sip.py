@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""policy_sip.py — a small SIP user agent for the federation policy tests
+(tests/e2e/09x-policy-*.sh) and `make demo`: send requests over TCP or
+mutual TLS and check the answer's status and diagnostics; answer requests as
+an internal server and record them; look up what a server recorded.
+
+  uas   --port P --log FILE [--status N]
+        listen on 127.0.0.1:P (TCP), answer every request with N (200) and
+        append it to FILE as one JSON line {call_id, method, ruri, headers}
+  send  --port P [--tls --pki DIR --cert NAME --server-name NAME]
+        --ruri URI --from URI [--method M] [--header 'Name: value']...
+        --expect STATUS[:DIAG[:public|internal]]...  (one request each, all
+        on one connection) [--between CMD] [--pause S] [--call-id ID]
+        Prints one line per answer; exit 0 when every answer matched: the
+        status, and for a DIAG a Warning `399 host "DIAG ...` plus an
+        ms-diagnostics (internal: with source=) or ms-diagnostics-public
+        (public: without source=) header starting with DIAG. --between runs
+        a shell command after the first answer (a live change), --pause
+        waits before each later request.
+  seen  --log FILE --call-id ID [--count NAME=N]... [--match NAME=REGEX]...
+        exit 0 when the server recorded the request with that Call-ID and
+        each header NAME (any case, any spaces before the colon) occurs N
+        times / some occurrence matches REGEX.
+Exit status 1 on a mismatch, 2 on usage errors."""
+import argparse
+import json
+import os
+import random
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+
+def read_msg(sock, buf):
+    """One framed message from sock (bytes buffer buf is carried along):
+    returns (msg_bytes, rest) or (None, rest) at EOF/timeout."""
+    while True:
+        i = buf.find(b"\r\n\r\n")
+        if i >= 0:
+            head = buf[:i].decode("utf-8", "replace")
+            m = re.search(r"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head, re.I | re.M)
+            n = int(m.group(1)) if m else 0
+            if len(buf) >= i + 4 + n:
+                return buf[:i + 4 + n], buf[i + 4 + n:]
+        try:
+            d = sock.recv(65536)
+        except (socket.timeout, OSError):
+            return None, buf
+        if not d:
+            return None, buf
+        buf += d
+
+
+def headers_of(msg):
+    head = msg.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    lines = head.split("\r\n")
+    out = []
+    for ln in lines[1:]:
+        if ln[:1] in (" ", "\t") and out:
+            out[-1][1] += " " + ln.strip()
+            continue
+        if ":" in ln:
+            n, v = ln.split(":", 1)
+            out.append([n.strip(), v.strip()])
+    return lines[0], out
+
+
+def hget(hdrs, name):
+    name = name.lower()
+    return [v for n, v in hdrs if n.lower() == name]
+
+
+# ---------------------------------------------------------------- uas
+def uas_conn(conn, a, lock):
+    buf = b""
+    conn.settimeout(None)
+    while True:
+        msg, buf = read_msg(conn, buf)
+        if msg is None:
+            conn.close()
+            return
+        start, hdrs = headers_of(msg)
+        if start.startswith("SIP/2.0"):
+            continue
+        method, ruri = start.split(" ")[0], start.split(" ")[1]
+        rec = {"call_id": (hget(hdrs, "call-id") or hget(hdrs, "i") or [""])[0],
+               "method": method, "ruri": ruri, "headers": hdrs}
+        with lock:
+            with open(a.log, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+        if method == "ACK":
+            continue
+        resp = ["SIP/2.0 %d %s" % (a.status, "OK" if a.status == 200 else "Answer")]
+        for n, v in hdrs:
+            ln = n.lower()
+            if ln in ("via", "v", "from", "f", "call-id", "i", "cseq"):
+                resp.append("%s: %s" % (n, v))
+            elif ln in ("to", "t"):
+                resp.append("%s: %s%s" % (n, v, "" if ";tag=" in v else ";tag=uas%d" % os.getpid()))
+        resp.append("Content-Length: 0")
+        try:
+            conn.sendall(("\r\n".join(resp) + "\r\n\r\n").encode())
+        except OSError:
+            return
+
+
+def mode_uas(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.host, a.port))
+    s.listen(64)
+    lock = threading.Lock()
+    open(a.log, "a").close()
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=uas_conn, args=(c, a, lock), daemon=True).start()
+
+
+# ---------------------------------------------------------------- send
+def request(a, n, local):
+    branch = "z9hG4bK-pol-%d-%d-%08x" % (os.getpid(), n, random.getrandbits(32))
+    cid = a.call_id or "pol-%d-%08x" % (os.getpid(), random.getrandbits(32))
+    if n:
+        cid += "-%d" % n
+    body = "policy test %d" % n
+    lines = ["%s %s SIP/2.0" % (a.method, a.ruri),
+             "Via: SIP/2.0/%s %s:%d;branch=%s;rport" % ("TLS" if a.tls else "TCP",
+                                                       local[0], local[1], branch),
+             "Max-Forwards: 70",
+             "From: <%s>;tag=pol%d" % (a.from_, n),
+             "To: <%s>" % a.ruri,
+             "Call-ID: %s" % cid,
+             "CSeq: %d %s" % (n + 1, a.method)]
+    lines += a.header
+    if a.method == "MESSAGE":
+        lines.append("Content-Type: text/plain")
+    else:
+        body = ""
+    lines.append("Content-Length: %d" % len(body.encode()))
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode(), cid
+
+
+def judge(exp, status, hdrs):
+    parts = exp.split(":")
+    want = int(parts[0])
+    if status != want:
+        return "status %d, expected %d" % (status, want)
+    if len(parts) < 2:
+        return None
+    diag = parts[1]
+    kind = parts[2] if len(parts) > 2 else None
+    warns = hget(hdrs, "warning")
+    if not any(re.match(r'399 \S+ "%s ' % diag, w) for w in warns):
+        return "no Warning 399 with %s (got %r)" % (diag, warns)
+    pub = [v for v in hget(hdrs, "ms-diagnostics-public") if v.startswith(diag + ";")]
+    intl = [v for v in hget(hdrs, "ms-diagnostics") if v.startswith(diag + ";")]
+    if kind == "public":
+        if not pub or any("source=" in v for v in pub) or intl:
+            return "expected ms-diagnostics-public %s without source (got public %r internal %r)" % (
+                diag, pub, intl)
+    elif kind == "internal":
+        if not intl or not all('source="' in v for v in intl):
+            return "expected ms-diagnostics %s with source (got %r)" % (diag, intl)
+    elif not pub and not intl:
+        return "no ms-diagnostics header with %s" % diag
+    return None
+
+
+def mode_send(a):
+    raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    sock = raw
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(os.path.join(a.pki, "ca.crt"))
+        ctx.check_hostname = True
+        if a.cert:
+            ctx.load_cert_chain(os.path.join(a.pki, a.cert + ".crt"),
+                                os.path.join(a.pki, a.cert + ".key"))
+        sock = ctx.wrap_socket(raw, server_hostname=a.server_name)
+    sock.settimeout(a.timeout)
+    local = sock.getsockname()
+    ok = True
+    buf = b""
+    for n, exp in enumerate(a.expect):
+        if n and a.pause:
+            time.sleep(a.pause)
+        data, cid = request(a, n, local)
+        try:
+            sock.sendall(data)
+        except OSError as e:
+            print("request %d: send failed: %s" % (n + 1, e))
+            return 1
+        while True:
+            msg, buf = read_msg(sock, buf)
+            if msg is None:
+                print("request %d (%s): no final answer (connection closed or timeout)" % (n + 1, cid))
+                return 1
+            start, hdrs = headers_of(msg)
+            if not start.startswith("SIP/2.0 "):
+                continue
+            status = int(start.split(" ")[1])
+            if status >= 200:
+                break
+        bad = judge(exp, status, hdrs)
+        diags = hget(hdrs, "ms-diagnostics") + hget(hdrs, "ms-diagnostics-public")
+        print("request %d (%s): %s | Warning: %s | diagnostics: %s%s" % (
+            n + 1, cid, start, "; ".join(hget(hdrs, "warning")) or "-",
+            "; ".join(diags) or "-", " | MISMATCH: " + bad if bad else ""))
+        if a.log:
+            with open(a.log, "ab") as f:
+                f.write(msg + b"\r\n")
+        ok = ok and not bad
+        if n == 0 and a.between:
+            r = subprocess.run(a.between, shell=True)
+            print("between: `%s` exit %d" % (a.between, r.returncode))
+            if r.returncode != 0:
+                ok = False
+    sock.close()
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- seen
+def mode_seen(a):
+    rec = None
+    for _ in range(int(a.wait * 10) + 1):
+        try:
+            with open(a.log) as f:
+                for ln in f:
+                    r = json.loads(ln)
+                    if r["call_id"] == a.call_id:
+                        rec = r
+        except FileNotFoundError:
+            pass
+        if rec:
+            break
+        time.sleep(0.1)
+    if not rec:
+        print("no request with Call-ID %s in %s" % (a.call_id, a.log))
+        return 1
+    ok = True
+    norm = lambda s: re.sub(r"[ \t]", "", s).lower()
+    for c in a.count:
+        name, n = c.rsplit("=", 1)
+        got = [v for h, v in rec["headers"] if norm(h) == norm(name)]
+        print("%s: %d occurrence(s) %r" % (name, len(got), got))
+        ok = ok and len(got) == int(n)
+    for m in a.match:
+        name, rx = m.split("=", 1)
+        got = [v for h, v in rec["headers"] if norm(h) == norm(name)]
+        hit = any(re.search(rx, v) for v in got)
+        print("%s ~ /%s/: %s" % (name, rx, "yes" if hit else "no (%r)" % got))
+        ok = ok and hit
+    return 0 if ok else 1
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("mode", choices=["uas", "send", "seen"])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int)
+    p.add_argument("--log")
+    p.add_argument("--status", type=int, default=200)
+    p.add_argument("--tls", action="store_true")
+    p.add_argument("--pki")
+    p.add_argument("--cert")
+    p.add_argument("--server-name", default="edge.contoso.test")
+    p.add_argument("--ruri")
+    p.add_argument("--from", dest="from_")
+    p.add_argument("--method", default="MESSAGE")
+    p.add_argument("--header", action="append", default=[])
+    p.add_argument("--expect", action="append", default=[])
+    p.add_argument("--between")
+    p.add_argument("--pause", type=float, default=0)
+    p.add_argument("--call-id")
+    p.add_argument("--timeout", type=float, default=15)
+    p.add_argument("--count", action="append", default=[])
+    p.add_argument("--match", action="append", default=[])
+    p.add_argument("--wait", type=float, default=3)
+    a = p.parse_args()
+    if a.mode == "uas":
+        if not a.port or not a.log:
+            p.error("uas needs --port and --log")
+        return mode_uas(a)
+    if a.mode == "send":
+        if not a.port or not a.ruri or not a.from_ or not a.expect:
+            p.error("send needs --port, --ruri, --from and --expect")
+        return mode_send(a)
+    if not a.log or not a.call_id:
+        p.error("seen needs --log and --call-id")
+    return mode_seen(a)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(1)
+    except Exception as e:  # usage-level failures (connection refused...)
+        print("policy_sip: %s" % e)
+        sys.exit(1)
