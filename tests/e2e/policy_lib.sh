@@ -10,16 +10,20 @@
 #     _sipfederationtls._tcp.contoso.test  -> edge.contoso.test:$EA
 #     _sipfederationtls._tcp.fabrikam.test -> edge.fabrikam.test:$EB
 #     _sipfederationtls._tcp.northwind.test -> edge.northwind.test:$EN
+#     _sipfederationtls._tcp.adatum.test   -> edge.adatum.test:$EN
 #     _sipfederationtls._tcp.litware.test  -> edge.litware.test (nobody's)
 #     dnsfail.test                         -> a server that never answers
 #   The UASs record every request they get in $T_LOGS/uas-a.jsonl /
-#   uas-b.jsonl (policy_sip.py seen reads them).
+#   uas-b.jsonl (policy_sip.py seen reads them); A's answers 404 to users
+#   whose name starts with "nobody" (enumeration), everyone else 200.
 # Both stores start empty (FEDGE_NO_PARTNER): each test allows what it needs
 # with A / B (`fedge ... -c` of that edge).
 
 POLSIP="python3 $E2E_DIR/policy_sip.py"
 "$FEDGE_ROOT/scripts/gen-certs" "$PKI" edge.northwind.test \
     "DNS:edge.northwind.test,URI:sip:northwind.test" >/dev/null
+"$FEDGE_ROOT/scripts/gen-certs" "$PKI" edge.adatum.test \
+    "DNS:edge.adatum.test,URI:sip:adatum.test" >/dev/null
 
 pol_topology() {
     EA=$(free_port); IA=$(free_port); UA=$(free_port); ADA=$(free_port)
@@ -34,10 +38,12 @@ pol_dns() {
         --srv-host=_sipfederationtls._tcp.contoso.test,edge.contoso.test,"$EA",1,1 \
         --srv-host=_sipfederationtls._tcp.fabrikam.test,edge.fabrikam.test,"$EB",1,1 \
         --srv-host=_sipfederationtls._tcp.northwind.test,edge.northwind.test,"$EN",1,1 \
+        --srv-host=_sipfederationtls._tcp.adatum.test,edge.adatum.test,"$EN",1,1 \
         --srv-host=_sipfederationtls._tcp.litware.test,edge.litware.test,5061,1,1 \
         --host-record=edge.contoso.test,127.0.0.1 \
         --host-record=edge.fabrikam.test,127.0.0.1 \
         --host-record=edge.northwind.test,127.0.0.1 \
+        --host-record=edge.adatum.test,127.0.0.1 \
         --host-record=edge.litware.test,127.0.0.1 \
         --server=/dnsfail.test/127.0.0.1#"$DEAD_PORT"
     local i
@@ -99,7 +105,7 @@ pol_start() {
     CA=$T_TMP/contoso.ini CB=$T_TMP/fabrikam.ini
     pol_config "$CA" contoso "$EA" "$IA" "$UA" "$EB" "$ADA"
     pol_config "$CB" fabrikam "$EB" "$IB" "$UB" "$EA" "$ADB"
-    start_bg uas-a $POLSIP uas --port "$UA" --log "$T_LOGS/uas-a.jsonl"
+    start_bg uas-a $POLSIP uas --port "$UA" --log "$T_LOGS/uas-a.jsonl" --fail-prefix nobody
     wait_listen "$UA" 5 "$BG_PID" || return 1
     start_bg uas-b $POLSIP uas --port "$UB" --log "$T_LOGS/uas-b.jsonl"
     wait_listen "$UB" 5 "$BG_PID" || return 1

@@ -4,11 +4,13 @@
 mutual TLS and check the answer's status and diagnostics; answer requests as
 an internal server and record them; look up what a server recorded.
 
-  uas   --port P --log FILE [--status N]
-        listen on 127.0.0.1:P (TCP), answer every request with N (200) and
-        append it to FILE as one JSON line {call_id, method, ruri, headers}
+  uas   --port P --log FILE [--status N] [--fail-prefix USER]
+        listen on 127.0.0.1:P (TCP), answer every request with N (200; 404
+        when the Request-URI user starts with USER) and append it to FILE
+        as one JSON line {call_id, method, ruri, headers}
   send  --port P [--tls --pki DIR --cert NAME --server-name NAME]
         --ruri URI --from URI [--method M] [--header 'Name: value']...
+        ({n} in the URI becomes the request's number, 1, 2, ...)
         --expect STATUS[:DIAG[:public|internal]]...  (one request each, all
         on one connection) [--between CMD] [--pause S] [--call-id ID]
         Prints one line per answer; exit 0 when every answer matched: the
@@ -94,7 +96,10 @@ def uas_conn(conn, a, lock):
                 f.write(json.dumps(rec) + "\n")
         if method == "ACK":
             continue
-        resp = ["SIP/2.0 %d %s" % (a.status, "OK" if a.status == 200 else "Answer")]
+        status = a.status
+        if a.fail_prefix and re.match(r"sips?:" + re.escape(a.fail_prefix), ruri):
+            status = 404
+        resp = ["SIP/2.0 %d %s" % (status, "OK" if status == 200 else "Answer")]
         for n, v in hdrs:
             ln = n.lower()
             if ln in ("via", "v", "from", "f", "call-id", "i", "cseq"):
@@ -127,12 +132,13 @@ def request(a, n, local):
     if n:
         cid += "-%d" % n
     body = "policy test %d" % n
-    lines = ["%s %s SIP/2.0" % (a.method, a.ruri),
+    ruri = a.ruri.replace("{n}", str(n + 1))
+    lines = ["%s %s SIP/2.0" % (a.method, ruri),
              "Via: SIP/2.0/%s %s:%d;branch=%s;rport" % ("TLS" if a.tls else "TCP",
                                                        local[0], local[1], branch),
              "Max-Forwards: 70",
              "From: <%s>;tag=pol%d" % (a.from_, n),
-             "To: <%s>" % a.ruri,
+             "To: <%s>" % ruri,
              "Call-ID: %s" % cid,
              "CSeq: %d %s" % (n + 1, a.method)]
     lines += a.header
@@ -264,6 +270,7 @@ def main():
     p.add_argument("--port", type=int)
     p.add_argument("--log")
     p.add_argument("--status", type=int, default=200)
+    p.add_argument("--fail-prefix", help="uas: answer 404 to users starting with this")
     p.add_argument("--tls", action="store_true")
     p.add_argument("--pki")
     p.add_argument("--cert")
