@@ -450,6 +450,21 @@ static int io_send_out(void *ctx, const proxy_dest_t *d, const char *data, size_
         return fedge_err(why, FEDGE_ECLOSED, "edge shutting down");
     net_tls_t *tls = d->side == PROXY_SIDE_EXTERNAL ? s->ext_tls : s->int_tls;
     const char *addr = d->addr && d->addr[0] ? d->addr : d->host;
+    if (d->expect->mode == PROXY_EXPECT_EXISTING) {
+        /* an address, no name: only a connection that exists and verified */
+        proxy_conn_t *e = find_conn(s, d->side, addr, d->port);
+        char w[PROXY_HOST_MAX * 3];
+        if (!e)
+            return fedge_err(why, FEDGE_ENOENT, "no connection to this address (an IP address "
+                                                "names no domain to verify a new one by)");
+        if (tls && !proxy_expect_check(d->expect, net_conn_peer(e->nc), w, sizeof(w)))
+            return fedge_err(why, FEDGE_ETLS, "%s", w);
+        int rc = conn_send(e, data, len);
+        if (rc < 0)
+            return fedge_err(why, rc, "%s", fedge_strerror(rc));
+        *used = e;
+        return 0;
+    }
     char key[PROXY_HOST_MAX + 16];
     fmt_key(key, sizeof(key), addr, d->port);
     net_conn_t *nc = net_find_conn(s->net, SIDE_TAG(d->side), key);

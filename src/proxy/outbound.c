@@ -49,6 +49,7 @@ bool proxy_expect_check(const proxy_expect_t *x, const net_peer_t *peer, char *w
                      x->host, x->domain);
         }
         return false;
+    case PROXY_EXPECT_EXISTING: return true; /* verified above */
     case PROXY_EXPECT_NAME_OR_DOMAIN:
         if (net_peer_names(peer, x->host) || net_peer_names(peer, x->domain))
             return true;
@@ -289,6 +290,10 @@ static void fill_expect(proxy__out_t *ob, const proxy__cand_t *c)
         }
         break;
     case PROXY__OUT_FQDN:
+        if (strchr(c->host, ':') || strspn(c->host, "0123456789.") == strlen(c->host)) {
+            x->mode = PROXY_EXPECT_EXISTING; /* no name to check a new one by */
+            break;
+        }
         x->mode = PROXY_EXPECT_NAME;
         snprintf(x->host, sizeof(x->host), "%s", ob->expect_peer[0] ? ob->expect_peer : ob->host);
         break;

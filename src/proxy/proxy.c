@@ -782,15 +782,14 @@ static int out_setup(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, const proxy__rout
         for (char *c = host; *c; c++)
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c - 'A' + 'a');
-        if (!host[0] || is_ip_literal(host)) {
-            char w[PROXY_HOST_MAX + 80];
-            snprintf(w, sizeof(w), "no usable edge for %s: an IP address names no domain to verify",
-                     host);
+        if (!host[0]) {
             p->st.rejected++;
-            txn_reply(p, t, m, 504, w, NULL);
+            txn_reply(p, t, m, 504, "no usable edge: the target has no host", NULL);
             return -1;
         }
-        if (r->next_route || u->has_port)
+        /* an IP address (a partner's Contact or Route) names no domain:
+         * only a connection that exists to it is used (EXPECT_EXISTING) */
+        if (r->next_route || u->has_port || is_ip_literal(host))
             t->ob = proxy__out_new(PROXY__OUT_FQDN, tls, host, host,
                                    u->has_port ? u->port : 5061, NULL);
         else

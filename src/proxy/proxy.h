@@ -186,6 +186,9 @@ typedef enum {
                                  names host where host lies in domain */
     PROXY_EXPECT_NAME_OR_DOMAIN = 3, /* names host or names domain (an
                                         internal next hop found by SRV) */
+    PROXY_EXPECT_EXISTING = 4, /* host is an IP literal (a partner's Contact
+                                  or Route): only over a connection that
+                                  exists, whose peer verified */
 } proxy_expect_mode_t;
 
 typedef struct {
