@@ -66,6 +66,9 @@ struct cli__fed {
     uint64_t next_cookie;
     char watch[WATCH_QUEUE][256];
     size_t n_watch;
+    bool busy;    /* a refresh job is in flight */
+    bool closing; /* cli__fed_free was called */
+    bool timer_closed;
 };
 
 /* ------------------------------------------------------------------ */
@@ -124,45 +127,107 @@ static void seed_routing(cli__fed_t *f)
     store_refresh(f->store, &f->snap, &e2);
 }
 
-static void persist_watch(cli__fed_t *f);
-
-static void refresh(cli__fed_t *f)
+/* Startup only (on the loop): open and load the store. */
+static void load_now(cli__fed_t *f)
 {
     fedge_err_t e;
+    if (store_open(f->cf->edge.store, &f->store, &e) < 0) {
+        f->store = NULL;
+        store_error(f, "store unavailable: deciding on the last good settings", e.msg);
+        return;
+    }
+    if (store_refresh(f->store, &f->snap, &e) < 0)
+        store_error(f, "store unreadable: keeping the last good settings", e.msg);
+}
+
+/* The periodic refresh runs on a libuv worker thread, so that a store
+ * locked by another process (SQLite waits up to its 5 s busy timeout) never
+ * stalls the edge: the loop keeps deciding with the snapshot it has. Only
+ * one job is in flight; f->store is used by it alone meanwhile. */
+typedef struct {
+    uv_work_t req;
+    cli__fed_t *f;
+    store_snapshot_t *snap; /* in: a reference to the current; out: the newest */
+    int rc;                 /* store_refresh's, or < 0 */
+    bool opened;
+    const char *what;       /* what failed, or NULL */
+    fedge_err_t err;
+    char watch[WATCH_QUEUE][256]; /* newly watch-listed partners to persist */
+    uint32_t users[WATCH_QUEUE];
+    size_t n_watch, n_watch_done;
+    fedge_err_t werr;
+} job_t;
+
+static void job_work(uv_work_t *req)
+{
+    job_t *j = req->data;
+    cli__fed_t *f = j->f;
     if (!f->store) {
-        if (store_open(f->cf->edge.store, &f->store, &e) < 0) {
+        if (store_open(f->cf->edge.store, &f->store, &j->err) < 0) {
             f->store = NULL;
-            store_error(f, "store unavailable: deciding on the last good settings", e.msg);
+            j->rc = -1;
+            j->what = "store unavailable: deciding on the last good settings";
             return;
         }
-        obs_logkv(OBS_LOG_NOTICE, C, "store opened", "store", f->cf->edge.store, NULL);
+        j->opened = true;
     }
-    int rc = store_refresh(f->store, &f->snap, &e);
-    if (rc < 0) {
-        store_error(f, "store unreadable: keeping the last good settings", e.msg);
+    /* off the hot path: partners the throttle put on the watch list */
+    for (; j->n_watch_done < j->n_watch; j->n_watch_done++)
+        if (store_watchlist_add(f->store, j->watch[j->n_watch_done], j->users[j->n_watch_done],
+                                "over the contacts limit of a discovered partner", "serve",
+                                &j->werr) < 0)
+            break;
+    j->rc = store_refresh(f->store, &j->snap, &j->err);
+    if (j->rc < 0)
+        j->what = "store unreadable: keeping the last good settings";
+}
+
+static void fed_release(cli__fed_t *f);
+
+static void job_done(uv_work_t *req, int status)
+{
+    job_t *j = req->data;
+    cli__fed_t *f = j->f;
+    (void)status;
+    f->busy = false;
+    if (f->closing) {
+        store_snapshot_unref(j->snap);
+        free(j);
+        fed_release(f);
+        return;
+    }
+    if (j->opened)
+        obs_logkv(OBS_LOG_NOTICE, C, "store opened", "store", f->cf->edge.store, NULL);
+    for (size_t i = 0; i < j->n_watch_done; i++)
+        obs_logkv(OBS_LOG_WARNING, C, "partner put on the watch list", "domain", j->watch[i],
+                  NULL);
+    if (j->n_watch_done < j->n_watch) {
+        store_error(f, "cannot record a watch-listed partner", j->werr.msg);
+        for (size_t i = j->n_watch_done; i < j->n_watch && f->n_watch < WATCH_QUEUE; i++)
+            snprintf(f->watch[f->n_watch++], 256, "%s", j->watch[i]); /* next time */
+    }
+    if (j->what) {
+        store_error(f, j->what, j->err.msg);
+        store_snapshot_unref(j->snap);
+        free(j);
         return;
     }
     if (f->store_err[0]) {
         obs_logkv(OBS_LOG_NOTICE, C, "store readable again", "store", f->cf->edge.store, NULL);
         f->store_err[0] = 0;
     }
-    if (rc == 1) {
+    if (j->rc == 1) {
+        store_snapshot_unref(f->snap);
+        f->snap = j->snap;
         policy_throttle_sync(f->throttle, f->snap);
         char g[24];
         snprintf(g, sizeof(g), "%llu", (unsigned long long)f->snap->generation);
         obs_logkv(OBS_LOG_INFO, C, "settings loaded", "generation", g, NULL);
+    } else {
+        store_snapshot_unref(j->snap);
     }
-    persist_watch(f);
+    free(j);
 }
-
-static void on_timer(uv_timer_t *t)
-{
-    refresh(t->data);
-}
-
-/* ------------------------------------------------------------------ */
-/* Watch list and results                                              */
-/* ------------------------------------------------------------------ */
 
 typedef struct {
     const char *domain;
@@ -176,24 +241,34 @@ static void users_cb(const policy_partner_t *p, void *ctx)
         u->users = p->users;
 }
 
-/* Off the hot path (the refresh timer): newly watch-listed partners into
- * the store, where administrators see and clear them. */
-static void persist_watch(cli__fed_t *f)
+static void on_timer(uv_timer_t *t)
 {
-    for (size_t i = 0; i < f->n_watch && f->store; i++) {
+    cli__fed_t *f = t->data;
+    if (f->busy || f->closing)
+        return;
+    job_t *j = fedge_calloc(1, sizeof(*j));
+    j->req.data = j;
+    j->f = f;
+    j->snap = store_snapshot_ref(f->snap);
+    for (size_t i = 0; i < f->n_watch; i++) {
         users_of_t u = {f->watch[i], 0};
         policy_throttle_each(f->throttle, users_cb, &u);
-        fedge_err_t e;
-        if (store_watchlist_add(f->store, f->watch[i], u.users,
-                                "over the contacts limit of a discovered partner", "serve", &e) < 0)
-            store_error(f, "cannot record a watch-listed partner", e.msg);
-        else
-            obs_logkv(OBS_LOG_WARNING, C, "partner put on the watch list", "domain", f->watch[i],
-                      NULL);
+        snprintf(j->watch[i], sizeof(j->watch[i]), "%s", f->watch[i]);
+        j->users[i] = u.users;
     }
-    if (f->store)
-        f->n_watch = 0;
+    j->n_watch = f->n_watch;
+    f->n_watch = 0;
+    if (uv_queue_work(f->loop, &j->req, job_work, job_done) != 0) {
+        store_snapshot_unref(j->snap);
+        free(j);
+        return;
+    }
+    f->busy = true;
 }
+
+/* ------------------------------------------------------------------ */
+/* Watch list and results                                              */
+/* ------------------------------------------------------------------ */
 
 static uint64_t cookie_new(cli__fed_t *f, fedge_str_t domain)
 {
@@ -534,7 +609,7 @@ int cli__fed_new(uv_loop_t *loop, const config_t *cf, admin_stats_t *stats, cli_
         free(f);
         return rc;
     }
-    refresh(f);
+    load_now(f);
     if (f->store)
         seed_routing(f);
     uv_timer_init(loop, &f->timer);
@@ -556,15 +631,33 @@ dns_t *cli__fed_dns(cli__fed_t *f)
     return f ? f->dns : NULL;
 }
 
+/* Frees f once its timer is closed and no refresh job runs. */
+static void fed_release(cli__fed_t *f)
+{
+    if (!f->timer_closed || f->busy)
+        return;
+    store_close(f->store);
+    store_snapshot_unref(f->snap);
+    policy_throttle_free(f->throttle);
+    free(f->msg);
+    free(f->rw);
+    free(f->cookies);
+    free(f->local);
+    free(f);
+}
+
 static void on_timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    cli__fed_t *f = h->data;
+    f->timer_closed = true;
+    fed_release(f);
 }
 
 void cli__fed_free(cli__fed_t *f)
 {
     if (!f)
         return;
+    f->closing = true;
     while (f->pending) {
         pend_t *q = f->pending;
         pend_unlink(f, q);
@@ -575,15 +668,10 @@ void cli__fed_free(cli__fed_t *f)
     if (f->proxy) {
         proxy_set_policy(f->proxy, NULL, NULL);
         proxy_set_result(f->proxy, NULL, NULL);
+        f->proxy = NULL;
     }
     dns_free(f->dns);
-    store_close(f->store);
-    store_snapshot_unref(f->snap);
-    policy_throttle_free(f->throttle);
-    free(f->msg);
-    free(f->rw);
-    free(f->cookies);
-    free(f->local);
+    f->dns = NULL;
     uv_timer_stop(&f->timer);
-    uv_close((uv_handle_t *)&f->timer, on_timer_closed); /* frees f */
+    uv_close((uv_handle_t *)&f->timer, on_timer_closed); /* then fed_release */
 }
