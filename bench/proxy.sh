@@ -27,8 +27,19 @@
 # Targets (issue 3): fedge CPU/message and memory/connection at most half of
 # Kamailio's. Exit status 0 only if both halves ran and both targets hold.
 #
+#   5. outbound routing cost (issue 4): fedge alone, internal SIPp UAC (TCP)
+#      -> fedge -> mutual TLS -> partner edge (stunnel server presenting
+#      edge.fabrikam.test) -> SIPp UAS, CPU s per 10k MESSAGE with
+#      [federation] routing = default-route (the partner edge as default
+#      route) and with dns-srv (dnsmasq started here: SRV
+#      _sipfederationtls._tcp.fabrikam.test -> edge.fabrikam.test, TTL 1 h,
+#      so resolution is cached off the hot path); same rate and count,
+#      BENCH_ROUTING_ROUNDS alternating rounds summed. Target: dns-srv within
+#      10 % of default-route.
+#
 # Knobs: BENCH_RATES, BENCH_STEP_SECONDS, BENCH_CPU_SECONDS, BENCH_IDLE_CONNS,
-# BENCH_IDLE_DEADLINE, BENCH_ONLY (kamailio|fedge). Logs: $FEDGE_BUILD/bench/proxy/.
+# BENCH_IDLE_DEADLINE, BENCH_ROUTING_RATE (1000), BENCH_ROUTING_ROUNDS (2),
+# BENCH_ONLY (kamailio|fedge|routing). Logs: $FEDGE_BUILD/bench/proxy/.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 FEDGE_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,6 +58,9 @@ IDLE_DEADLINE=${BENCH_IDLE_DEADLINE:-90}
 ONLY=${BENCH_ONLY:-}
 PROXIES="kamailio fedge"
 [ -n "$ONLY" ] && PROXIES=$ONLY
+[ "$ONLY" = routing ] && PROXIES=""
+ROUTING_RATE=${BENCH_ROUTING_RATE:-1000}
+ROUTING_ROUNDS=${BENCH_ROUTING_ROUNDS:-2}
 HZ=$(getconf CLK_TCK)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 export KAM_SHM_MB=1024 SIPP_TRACE_MSG=0
@@ -206,6 +220,77 @@ idle_run() { # P
     say "  $p: $n idle TLS connections ($(grep -h '^pongs' "$T_LOGS/$p-idle.log")): PSS $pss0 -> $pss1 kB, RSS $rss0 -> $rss1 kB"
 }
 
+# ------------------------------------------------------------ routing
+# Outbound through fedge with each routing mode (see 5. above).
+declare -A RTICKS RMSGS RFAIL
+routing_setup() {
+    RT_EDGE=$(free_port); RT_UAS=$(free_port); RT_DNS=$(free_port)
+    sipp_uas routing-uas message_uas.xml "$RT_UAS" "sip:dave@127.0.0.1:$RT_EDGE;transport=tls" 100000000 || return 1
+    stunnel_server routing-edge "$RT_EDGE" "$RT_UAS" || return 1
+    start_bg routing-dnsmasq /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts \
+        --conf-file=/dev/null --port="$RT_DNS" --listen-address=127.0.0.1 --bind-interfaces \
+        --user=root --pid-file= --local=/test/ --local-ttl=3600 \
+        --srv-host=_sipfederationtls._tcp.fabrikam.test,edge.fabrikam.test,"$RT_EDGE",10,10 \
+        --host-record=edge.fabrikam.test,127.0.0.1,3600
+    local i
+    for i in $(seq 30); do
+        "$FEDGE_BIN" resolve fabrikam.test --server "127.0.0.1:$RT_DNS" --timeout 200 --tries 1 \
+            > /dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+routing_round() { # MODE (default-route|dns-srv) ROUND
+    local mode=$1 name=fedge-$1-$2 cfg=$T_TMP/routing-$1.ini c0 c1 n=$((ROUTING_RATE * CPU_SECONDS))
+    topology
+    DR_PORT=$RT_EDGE
+    FEDGE_LOG_LEVEL=${BENCH_FEDGE_LOG_LEVEL:-error}
+    FEDGE_LIMITS=""
+    fedge_config "$cfg"
+    if [ "$mode" = dns-srv ]; then
+        sed -i 's/^routing = .*/routing = dns-srv/; /^default_route = /d' "$cfg"
+        printf '\n[dns]\nservers = 127.0.0.1:%s\n' "$RT_DNS" >> "$cfg"
+    fi
+    cp "$cfg" "$T_LOGS/routing-$mode.ini"
+    "$FEDGE_BIN" domain allow fabrikam.test -c "$cfg" > /dev/null
+    FEDGE_NO_PARTNER=1 start_fedge "$cfg" "$name" >> "$T_LOGS/setup.log" 2>&1 || {
+        say "  fedge ($mode) could not be started"; show "$name" 15; return 1; }
+    loadout "$name" "$ROUTING_RATE" $((ROUTING_RATE / 2)) warm-$mode # connections, caches
+    c0=$(cpu_ticks "$name")
+    loadout "$name" "$ROUTING_RATE" "$n" "$mode"
+    c1=$(cpu_ticks "$name")
+    stop "$name"
+    RTICKS[$mode]=$(( ${RTICKS[$mode]:-0} + c1 - c0 ))
+    RMSGS[$mode]=$(( ${RMSGS[$mode]:-0} + n ))
+    RFAIL[$mode]=$(( ${RFAIL[$mode]:-0} + n - L_OK ))
+    say "  $mode: $n MESSAGE at $ROUTING_RATE/s: $L_OK ok, $L_FAIL failed, $((c1 - c0)) fedge CPU ticks (1/$HZ s)"
+}
+# loadout NAME RATE COUNT TAG: SIPp MESSAGE load from the internal side.
+loadout() {
+    local rate=$2 count=$3 tag=$4 scr=$T_LOGS/routing-$4.screen
+    (cd "$T_LOGS" && exec timeout $((count / rate + 40)) sipp "127.0.0.1:$INT_PORT" \
+        -sf "$SCEN/message_uac.xml" -t t1 -i 127.0.0.1 -p "$(free_port)" -nostdin \
+        -r "$rate" -rp 1000 -timer_resol 1 -m "$count" -l $((rate * 4 + 100)) -recv_timeout 5000 \
+        -timeout $((count / rate + 30)) -trace_screen -screen_file "$scr" \
+        -key ruri sip:dave@fabrikam.test -key from sip:carol@contoso.test \
+        > "$T_LOGS/routing-$tag.log" 2>&1 < /dev/null)
+    L_OK=$(awk -F'|' '/Successful call/ {gsub(/ /, "", $3); v=$3} END {print v+0}' "$scr" 2>/dev/null)
+    L_FAIL=$(awk -F'|' '/Failed call/ {gsub(/ /, "", $3); v=$3} END {print v+0}' "$scr" 2>/dev/null)
+    : "${L_OK:=0}" "${L_FAIL:=0}"
+}
+routing_bench() {
+    say "[5] outbound routing: default-route vs dns-srv, $ROUTING_RATE msg/s, ${CPU_SECONDS}s x $ROUTING_ROUNDS rounds"
+    routing_setup >> "$T_LOGS/setup.log" 2>&1 || { say "  routing: partner edge or dnsmasq did not start"; return 1; }
+    local i m
+    for i in $(seq "$ROUTING_ROUNDS"); do
+        for m in default-route dns-srv; do routing_round "$m" "$i" || return 1; done
+    done
+    for m in default-route dns-srv; do
+        RCPU[$m]=$(echo "scale=3; ${RTICKS[$m]} / $HZ * 10000 / ${RMSGS[$m]}" | bc)
+    done
+}
+declare -A RCPU
+
 # ------------------------------------------------------------ run
 : > "$T_LOGS/summary.txt"
 say "proxy benchmark: SIPp MESSAGE over mutual TLS (stunnel legs) -> proxy -> TCP -> SIPp UAS"
@@ -241,19 +326,42 @@ for p in $PROXIES; do
     say "[3] CPU and response time at $common msg/s: $p"
     cpu_run "$p" "$common"
 done
+# the proxies of [1]-[3] stop first: [5] measures fedge alone
+for p in $PROXIES; do stop "$p"; done
+ROUTING=no
+case " $PROXIES $ONLY " in *" fedge "*|*" routing "*) ROUTING=yes ;; esac
+[ "$ONLY" = kamailio ] && ROUTING=no
+[ "$ROUTING" = yes ] && routing_bench
 
-say ""
-say "$(printf '%-44s %14s %14s' '' kamailio fedge)"
 row() { say "$(printf '%-44s %14s %14s' "$1" "$2" "$3")"; }
 v() { local -n a=$1; local x=${a[$2]:-}; [ "${STATUS[$2]:-down}" = up ] && [ -n "$x" ] && echo "$x" || echo "-"; }
-row "max sustained rate, <0.1% failed (msg/s)" "$(v MAXRATE kamailio)" "$(v MAXRATE fedge)"
-row "CPU s per 10k MESSAGE at $common/s" "$(v CPU10K kamailio)" "$(v CPU10K fedge)"
-row "p99 response time at $common/s (ms)" "$(v P99 kamailio)" "$(v P99 fedge)"
-row "memory per idle TLS connection, PSS (KiB)" "$(v MEMPSS kamailio)" "$(v MEMPSS fedge)"
-row "memory per idle TLS connection, RSS (KiB)" "$(v MEMRSS kamailio)" "$(v MEMRSS fedge)"
-row "  (idle TLS connections open when measured)" "$(v IDLE_N kamailio)" "$(v IDLE_N fedge)"
+[ -n "$PROXIES" ] && say "" && say "$(printf '%-44s %14s %14s' '' kamailio fedge)"
+[ -n "$PROXIES" ] && row "max sustained rate, <0.1% failed (msg/s)" "$(v MAXRATE kamailio)" "$(v MAXRATE fedge)"
+[ -n "$PROXIES" ] && row "CPU s per 10k MESSAGE at $common/s" "$(v CPU10K kamailio)" "$(v CPU10K fedge)"
+[ -n "$PROXIES" ] && row "p99 response time at $common/s (ms)" "$(v P99 kamailio)" "$(v P99 fedge)"
+[ -n "$PROXIES" ] && row "memory per idle TLS connection, PSS (KiB)" "$(v MEMPSS kamailio)" "$(v MEMPSS fedge)"
+[ -n "$PROXIES" ] && row "memory per idle TLS connection, RSS (KiB)" "$(v MEMRSS kamailio)" "$(v MEMRSS fedge)"
+[ -n "$PROXIES" ] && row "  (idle TLS connections open when measured)" "$(v IDLE_N kamailio)" "$(v IDLE_N fedge)"
+
+if [ "$ROUTING" = yes ]; then
+    say ""
+    say "$(printf '%-44s %14s %14s' '' default-route dns-srv)"
+    say "$(printf '%-44s %14s %14s' "fedge outbound CPU s per 10k MESSAGE" "${RCPU[default-route]:--}" "${RCPU[dns-srv]:--}")"
+    say "$(printf '%-44s %14s %14s' "  (MESSAGE not answered 200)" "${RFAIL[default-route]:--}" "${RFAIL[dns-srv]:--}")"
+fi
 
 rc=0
+if [ "$ROUTING" = yes ]; then
+    a=${RCPU[default-route]:-}; b=${RCPU[dns-srv]:-}
+    if [ -z "$a" ] || [ -z "$b" ]; then
+        say "target dns-srv CPU per message: not measured"; rc=1
+    elif [ "$(echo "$b <= $a * 1.10" | bc)" = 1 ] && [ "${RFAIL[dns-srv]}" -eq 0 ]; then
+        say "target dns-srv CPU per message (<= 1.10 x default-route): met, ratio $(echo "scale=2; $b / $a" | bc)"
+    else
+        say "target dns-srv CPU per message (<= 1.10 x default-route): MISSED, ratio $(echo "scale=2; $b / $a" | bc), failures ${RFAIL[dns-srv]}"; rc=1
+    fi
+fi
+[ -z "$PROXIES" ] && exit $rc
 target() { # label fedge kamailio
     if [ "$2" = - ] || [ "$3" = - ] || [ "$2" = n/a ] || [ "$3" = n/a ]; then
         say "target $1: not measured"; rc=1; return
