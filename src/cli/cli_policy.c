@@ -404,7 +404,9 @@ static int conclude(cli__fed_t *f, const store_snapshot_t *snap, const policy_in
         if (v->route_host && v->route_host[0])
             target_from(v->route_host, &pv->target);
         break;
-    case POLICY_ROUTE_SRV:  /* the proxy's own outbound routing (dns-srv) */
+    case POLICY_ROUTE_SRV: /* the proxy's dns-srv routing (src/proxy/outbound.c) */
+        pv->srv = true;
+        break;
     case POLICY_ROUTE_NONE: break;
     }
     return 0;

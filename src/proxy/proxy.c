@@ -81,6 +81,7 @@ typedef struct proxy_txn {
     uint64_t ticket, result_cookie;
     struct proxy_txn *pnext, *pprev;
     proxy_hostport_t route; /* PROXY_TARGET_HOST */
+    bool policy_srv;        /* the policy routes it by SRV (dns-srv) */
 } proxy_txn_t;
 
 typedef struct {
@@ -769,7 +770,14 @@ static int out_setup(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, const proxy__rout
         if (d->port || is_ip_literal(d->host))
             return 0;
         t->ob = proxy__out_new(PROXY__OUT_HOP, tls, d->host, NULL, 0, NULL);
-    } else if (t->target == PROXY_TARGET_DEFAULT_ROUTE && p->cfg.dns_srv &&
+    } else if (t->target == PROXY_TARGET_HOST && t->out_side == PROXY_SIDE_EXTERNAL &&
+               !is_ip_literal(d->host)) {
+        /* the policy named the partner's server (allowed partner server,
+         * provider, a default route by name): its addresses by A/AAAA, its
+         * certificate must name it */
+        t->ob = proxy__out_new(PROXY__OUT_FQDN, tls, d->host, d->host, d->port ? d->port : 5061,
+                               NULL);
+    } else if (t->target == PROXY_TARGET_DEFAULT_ROUTE && (p->cfg.dns_srv || t->policy_srv) &&
                t->out_side == PROXY_SIDE_EXTERNAL) {
         const sip_uri_t *u = r->next_route ? r->next_route : r->ruri;
         fedge_str_t h = u->host;
@@ -845,7 +853,10 @@ static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__rou
                 proxy__out_warning(t->ob, w, sizeof(w));
                 obs_logkv(OBS_LOG_WARNING, C, "no usable target", "peer", t->remote, "reason", w,
                           NULL);
-                txn_reply(p, t, m, gave_up_status(t, 504), w, NULL);
+                /* a partner learns nothing of the inside (names, addresses) */
+                bool inside = t->in_side == PROXY_SIDE_EXTERNAL && t->out_side == PROXY_SIDE_INTERNAL;
+                txn_reply(p, t, m, gave_up_status(t, 504), inside ? "no internal server available" : w,
+                          NULL);
                 return;
             }
             od = (proxy_dest_t){t->out_side, cand->host, cand->addr, cand->port, &t->ob->expect};
@@ -1116,8 +1127,10 @@ static void admit(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__routes_t *r,
         t->route = v->target;
         t->route.host[sizeof(t->route.host) - 1] = 0;
     }
-    if (v)
+    if (v) {
         t->result_cookie = v->result_cookie;
+        t->policy_srv = v->srv && d->to_side == PROXY_SIDE_EXTERNAL;
+    }
     send_trying(p, t, m);
     if (v && v->rewrite && v->rewrite_len) {
         /* forwarded from the hook's copy (re-parsed by forward_attempt) */

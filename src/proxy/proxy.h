@@ -299,9 +299,14 @@ typedef struct {
     const char *rewrite;
     size_t rewrite_len;
     /* Allow: where to send it on to_side instead of the proxy's own choice
-     * (next hops or the default route); host "" = the proxy's choice. A
-     * host name is handed to proxy_io_t.send_to as it is. */
+     * (next hops or the default route); host "" = the proxy's choice. On
+     * the external side a host name is resolved by A/AAAA (with the
+     * resolver of proxy_set_dns) and the server's certificate must name
+     * it; an IP literal is handed to proxy_io_t.send_to as it is. */
     proxy_hostport_t target;
+    /* Allow: route it by the SRV records of its domain (as dns-srv routing
+     * does), whatever [federation] routing says; target must be empty. */
+    bool srv;
     /* Allow: when not 0, the final status sent upstream for this request
      * is reported to the result hook (proxy_set_result) with this cookie. */
     uint64_t result_cookie;
