@@ -47,7 +47,7 @@ FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,unde
 BENCH_SRC := $(sort $(shell find bench -name 'bench_*.c' 2>/dev/null))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all run test unit unit-san fuzz fuzz-build fuzz-short e2e bench clean format bootstrap
+.PHONY: all run demo test unit unit-san fuzz fuzz-build fuzz-short e2e bench clean format bootstrap
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -103,6 +103,9 @@ test: bootstrap
 
 run: bootstrap $(BIN)
 	@scripts/run $(BUILD)
+
+demo: $(BIN)
+	@scripts/demo $(BUILD)
 
 bench: bootstrap $(BIN) $(BENCH_BIN)
 	@scripts/run-bench $(BUILD)
