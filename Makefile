@@ -104,7 +104,7 @@ test: bootstrap
 run: bootstrap $(BIN)
 	@scripts/run $(BUILD)
 
-demo: $(BIN)
+demo: bootstrap $(BIN)
 	@scripts/demo $(BUILD)
 
 bench: bootstrap $(BIN) $(BENCH_BIN)
