@@ -533,6 +533,36 @@ static bool is_special_param(fedge_str_t n)
     return false;
 }
 
+/* Steps *p over one sep-separated "name[=value]" item of [*p, end),
+ * skipping empty items; false when none is left. has tells "=" apart
+ * from no value. */
+static bool next_param(const char **p, const char *end, char sep, fedge_str_t *name,
+                       fedge_str_t *val, bool *has)
+{
+    const char *q = *p;
+    while (q < end && *q == sep)
+        q++;
+    if (q >= end) {
+        *p = q;
+        return false;
+    }
+    const char *ns = q;
+    while (q < end && *q != '=' && *q != sep)
+        q++;
+    *name = (fedge_str_t){ns, (size_t)(q - ns)};
+    *val = (fedge_str_t){q, 0};
+    *has = false;
+    if (q < end && *q == '=') {
+        const char *vs = ++q;
+        while (q < end && *q != sep)
+            q++;
+        *val = (fedge_str_t){vs, (size_t)(q - vs)};
+        *has = true;
+    }
+    *p = q;
+    return true;
+}
+
 /* Looks up the k-th (from 0) parameter named n (escaped) in a list by
  * unescaped, case-insensitive name; with count not NULL, counts them all
  * into *count instead (and returns false). */
@@ -542,24 +572,9 @@ static bool find_param(fedge_str_t list, fedge_str_t n, char sep, unsigned k, fe
     if (list.len == 0)
         return false;
     const char *p = list.s, *end = list.s + list.len;
-    while (p < end) {
-        while (p < end && *p == sep)
-            p++;
-        if (p >= end)
-            break;
-        const char *ns = p;
-        while (p < end && *p != '=' && *p != sep)
-            p++;
-        fedge_str_t name = {ns, (size_t)(p - ns)};
-        fedge_str_t val = {p, 0};
-        bool has = false;
-        if (p < end && *p == '=') {
-            const char *vs = ++p;
-            while (p < end && *p != sep)
-                p++;
-            val = (fedge_str_t){vs, (size_t)(p - vs)};
-            has = true;
-        }
+    fedge_str_t name, val;
+    bool has;
+    while (next_param(&p, end, sep, &name, &val, &has)) {
         if (!esc_eq(name, n, true))
             continue;
         if (count) {
@@ -582,30 +597,15 @@ static bool params_match(fedge_str_t a, fedge_str_t b, char sep, bool all, bool 
     if (a.len == 0)
         return true;
     const char *p = a.s, *end = a.s + a.len;
-    while (p < end) {
-        while (p < end && *p == sep)
-            p++;
-        if (p >= end)
-            break;
-        const char *ns = p;
-        while (p < end && *p != '=' && *p != sep)
-            p++;
-        fedge_str_t name = {ns, (size_t)(p - ns)};
-        fedge_str_t val = {p, 0};
-        bool has = false;
-        if (p < end && *p == '=') {
-            const char *vs = ++p;
-            while (p < end && *p != sep)
-                p++;
-            val = (fedge_str_t){vs, (size_t)(p - vs)};
-            has = true;
-        }
+    fedge_str_t name, val;
+    bool has;
+    while (next_param(&p, end, sep, &name, &val, &has)) {
         if (skip_special && is_special_param(name))
             continue;
         unsigned k = 0; /* earlier occurrences of this name in a */
         fedge_str_t bv;
         bool bhas;
-        fedge_str_t before = {a.s, (size_t)(ns - a.s)};
+        fedge_str_t before = {a.s, (size_t)(name.s - a.s)};
         find_param(before, name, sep, 0, &bv, &bhas, &k);
         if (!find_param(b, name, sep, k, &bv, &bhas, NULL)) {
             if (all)
