@@ -894,6 +894,36 @@ static void idle_cb(uv_idle_t *h)
         uv_idle_stop(&d->idle);
 }
 
+/* ---- composite requests (route, edge): an SRV lookup, then more ---- */
+
+/* Normalizes domain into dom and prefix+dom into norm (both
+ * DNS_NAME_MAX + 1 bytes); FEDGE_EINVAL when either is not a valid name. */
+static int srv_name(const char *prefix, const char *domain, char *dom, char *norm)
+{
+    char full[2 * DNS_NAME_MAX + 2];
+    if (dns__name_normalize(domain, dom) < 0)
+        return FEDGE_EINVAL;
+    snprintf(full, sizeof full, "%s%s", prefix, dom);
+    return dns__name_normalize(full, norm) < 0 ? FEDGE_EINVAL : 0;
+}
+
+/* Starts the SRV lookup of norm for the composite request r (linked by
+ * req_new), its handle in *sub; on failure unlinks and releases r and
+ * returns the error, else hands r to *req (may be NULL). */
+static int start_srv(dns_t *d, dns_req_t *r, const char *norm, dns_srv_cb cb, dns_req_t **sub,
+                     dns_req_t **req)
+{
+    int rc = dns_resolve_srv(d, norm, cb, r, sub);
+    if (rc < 0) {
+        list_unlink(&d->reqs, NULL, r);
+        req_release(r);
+        return rc;
+    }
+    if (req)
+        *req = r;
+    return 0;
+}
+
 /* ---- routes: SRV, then the addresses of every target ---- */
 
 typedef struct {
@@ -1059,12 +1089,9 @@ static void route_srv_cb(void *user, const dns_srv_result_t *res)
 int dns_resolve_route(dns_t *d, const char *prefix, const char *domain, uint16_t fallback_port,
                       unsigned mask, dns_route_cb cb, void *user, dns_req_t **req)
 {
-    char full[2 * DNS_NAME_MAX + 2], norm[DNS_NAME_MAX + 1], dom[DNS_NAME_MAX + 1];
+    char norm[DNS_NAME_MAX + 1], dom[DNS_NAME_MAX + 1];
     if (!d || d->closing || !prefix || !domain || !cb || !(mask & DNS_AF_ANY) ||
-        dns__name_normalize(domain, dom) < 0)
-        return FEDGE_EINVAL;
-    snprintf(full, sizeof full, "%s%s", prefix, dom);
-    if (dns__name_normalize(full, norm) < 0)
+        srv_name(prefix, domain, dom, norm) < 0)
         return FEDGE_EINVAL;
     dns_req_t *r = req_new(d, REQ_ROUTE, norm, user);
     r->cb.route = cb;
@@ -1073,15 +1100,7 @@ int dns_resolve_route(dns_t *d, const char *prefix, const char *domain, uint16_t
     snprintf(ro->domain, sizeof ro->domain, "%s", dom);
     ro->fallback_port = fallback_port;
     ro->mask = mask;
-    int rc = dns_resolve_srv(d, norm, route_srv_cb, r, &ro->srv_sub);
-    if (rc < 0) {
-        list_unlink(&d->reqs, NULL, r);
-        req_release(r);
-        return rc;
-    }
-    if (req)
-        *req = r;
-    return 0;
+    return start_srv(d, r, norm, route_srv_cb, &ro->srv_sub, req);
 }
 
 /* ---- inbound verification: is a peer naming P an edge of domain D? ---- */
@@ -1177,12 +1196,9 @@ static void edge_srv_cb(void *user, const dns_srv_result_t *res)
 int dns_verify_edge(dns_t *d, const char *domain, const char *const *names, size_t nnames,
                     dns_edge_cb cb, void *user, dns_req_t **req)
 {
-    char dom[DNS_NAME_MAX + 1], full[2 * DNS_NAME_MAX + 2], norm[DNS_NAME_MAX + 1];
+    char dom[DNS_NAME_MAX + 1], norm[DNS_NAME_MAX + 1];
     if (!d || d->closing || !domain || !cb || (nnames && !names) ||
-        dns__name_normalize(domain, dom) < 0)
-        return FEDGE_EINVAL;
-    snprintf(full, sizeof full, "%s%s", DNS_SIPFED_PREFIX, dom);
-    if (dns__name_normalize(full, norm) < 0)
+        srv_name(DNS_SIPFED_PREFIX, domain, dom, norm) < 0)
         return FEDGE_EINVAL;
     dns_req_t *r = req_new(d, REQ_EDGE, norm, user);
     r->cb.edge = cb;
@@ -1195,13 +1211,5 @@ int dns_verify_edge(dns_t *d, const char *domain, const char *const *names, size
         if (names[i] && strlen(names[i]) <= DNS_NAME_MAX)
             snprintf(ed->names[ed->nnames++], sizeof ed->names[0], "%s", names[i]);
     }
-    int rc = dns_resolve_srv(d, norm, edge_srv_cb, r, &ed->srv_sub);
-    if (rc < 0) {
-        list_unlink(&d->reqs, NULL, r);
-        req_release(r);
-        return rc;
-    }
-    if (req)
-        *req = r;
-    return 0;
+    return start_srv(d, r, norm, edge_srv_cb, &ed->srv_sub, req);
 }
