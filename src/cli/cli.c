@@ -5,8 +5,29 @@
 #include "cli/cli_plan.h"
 #include "cli/cli_store.h"
 
+#include "store/store.h"
+
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+const char *cli__actor(void)
+{
+    static char buf[STORE_ACTOR_MAX + 1];
+    const struct passwd *pw = getpwuid(getuid());
+    const char *name = pw && pw->pw_name ? pw->pw_name : getenv("USER");
+    if (name && *name)
+        snprintf(buf, sizeof(buf), "cli:%s", name);
+    else
+        snprintf(buf, sizeof(buf), "cli:uid%u", (unsigned)getuid());
+    /* The store wants printable ASCII without spaces. */
+    for (char *p = buf; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f)
+            *p = '_';
+    return buf;
+}
 
 static const char usage[] =
     "fedge — federation edge server for SIP\n"

@@ -2,6 +2,7 @@
  * accounts of the web panel (password from the terminal without echo, or
  * stdin when it is not a terminal) and the admin server on its own. */
 #include "cli/cli_admin.h"
+#include "cli/cli_internal.h"
 
 #include "admin/admin.h"
 #include "config/config.h"
@@ -9,7 +10,6 @@
 #include "store/store.h"
 
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,21 +34,6 @@ static int usage_err(const char *msg, const char *arg)
     fprintf(stderr, "fedge: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
     fputs(usage, stderr);
     return 2;
-}
-
-static const char *actor(void)
-{
-    static char buf[STORE_ACTOR_MAX + 1];
-    const struct passwd *pw = getpwuid(getuid());
-    const char *name = pw && pw->pw_name ? pw->pw_name : getenv("USER");
-    if (name && *name)
-        snprintf(buf, sizeof(buf), "cli:%s", name);
-    else
-        snprintf(buf, sizeof(buf), "cli:uid%u", (unsigned)getuid());
-    for (char *p = buf; *p; p++)
-        if (*p <= 0x20 || *p >= 0x7f)
-            *p = '_';
-    return buf;
 }
 
 /* Reads one line (without its newline) into buf; without echo when stdin
@@ -212,7 +197,7 @@ int cli__admin(int argc, char **argv)
     if (is_list) {
         r = store_account_list(s, list_cb, NULL, &e);
     } else if (!strcmp(sub, "remove")) {
-        r = store_account_remove(s, nm, actor(), &e);
+        r = store_account_remove(s, nm, cli__actor(), &e);
         if (r == 0)
             printf("administrator %s removed (their sessions end)\n", nm);
     } else {
@@ -235,8 +220,8 @@ int cli__admin(int argc, char **argv)
         if ((rc = read_password(pw, sizeof(pw))) == 0) {
             r = admin_password_hash(pw, hash, sizeof(hash), &e);
             if (r == 0)
-                r = add ? store_account_add(s, nm, hash, actor(), &e)
-                        : store_account_passwd(s, nm, hash, actor(), &e);
+                r = add ? store_account_add(s, nm, hash, cli__actor(), &e)
+                        : store_account_passwd(s, nm, hash, cli__actor(), &e);
             if (r == 0)
                 printf(add ? "administrator %s added\n" : "password of %s changed\n", nm);
         }

@@ -17,4 +17,10 @@ int cli__parse(int argc, char **argv);
  * fedge would federate, 1 when not or DNS failed, 2 for bad usage. */
 int cli__resolve(int argc, char **argv);
 
+/* The store actor of the user running the command: "cli:LOGIN" (or
+ * "cli:uidN" without a login name), anything outside printable ASCII
+ * without spaces replaced by '_' as the store requires. Points to a static
+ * buffer rewritten by each call (not thread-safe); never fails. */
+const char *cli__actor(void);
+
 #endif

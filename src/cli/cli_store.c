@@ -2,12 +2,12 @@
  * administrator's command line onto the configuration store (issue 5),
  * text or JSON output, every change audited as "cli:<login>". */
 #include "cli/cli_store.h"
+#include "cli/cli_internal.h"
 
 #include "config/config.h"
 #include "store/store.h"
 
 #include <jansson.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,22 +170,6 @@ static int open_store(const args_t *a, store_t **s)
     return 0;
 }
 
-static const char *actor(void)
-{
-    static char buf[STORE_ACTOR_MAX + 1];
-    const struct passwd *pw = getpwuid(getuid());
-    const char *name = pw && pw->pw_name ? pw->pw_name : getenv("USER");
-    if (name && *name)
-        snprintf(buf, sizeof(buf), "cli:%s", name);
-    else
-        snprintf(buf, sizeof(buf), "cli:uid%u", (unsigned)getuid());
-    /* The store wants printable ASCII without spaces. */
-    for (char *p = buf; *p; p++)
-        if (*p <= 0x20 || *p >= 0x7f)
-            *p = '_';
-    return buf;
-}
-
 /* Exit code for a store result, printing the message. */
 static int done(int r, const fedge_err_t *e, const char *ok_msg)
 {
@@ -258,13 +242,13 @@ static int cmd_domain(int argc, char **argv)
     if (!strcmp(sub, "allow")) {
         const char *fqdn = opt(&a, "--proxy-fqdn");
         rc = done(store_domain_allow(s, a.pos[0], fqdn, opt(&a, "--comment"),
-                                     opt(&a, "--monitor") != NULL, actor(), &e),
+                                     opt(&a, "--monitor") != NULL, cli__actor(), &e),
                   &e, fqdn ? "allowed (partner server)" : "allowed");
     } else if (!strcmp(sub, "block")) {
-        rc =
-            done(store_domain_block(s, a.pos[0], opt(&a, "--comment"), actor(), &e), &e, "blocked");
+        rc = done(store_domain_block(s, a.pos[0], opt(&a, "--comment"), cli__actor(), &e), &e,
+                  "blocked");
     } else if (!strcmp(sub, "remove")) {
-        rc = done(store_domain_remove(s, a.pos[0], actor(), &e), &e, "removed");
+        rc = done(store_domain_remove(s, a.pos[0], cli__actor(), &e), &e, "removed");
     } else {
         store_snapshot_t *snap = load(s, &rc);
         if (snap && a.json) {
@@ -390,7 +374,7 @@ static int cmd_provider(int argc, char **argv)
     if (!strcmp(sub, "add")) {
         store_provider_in_t p = {
             a.pos[0], opt(&a, "--proxy-fqdn"), kind, ver, !opt(&a, "--disabled"), doms, nd};
-        rc = done(store_provider_add(s, &p, actor(), &e), &e, "added");
+        rc = done(store_provider_add(s, &p, cli__actor(), &e), &e, "added");
     } else if (!strcmp(sub, "set")) {
         store_provider_patch_t p = {
             opt(&a, "--proxy-fqdn"),
@@ -402,9 +386,9 @@ static int cmd_provider(int argc, char **argv)
             opt(&a, "--domains") ? doms : NULL,
             nd,
         };
-        rc = done(store_provider_set(s, a.pos[0], &p, actor(), &e), &e, "changed");
+        rc = done(store_provider_set(s, a.pos[0], &p, cli__actor(), &e), &e, "changed");
     } else if (!strcmp(sub, "remove")) {
-        rc = done(store_provider_remove(s, a.pos[0], actor(), &e), &e, "removed");
+        rc = done(store_provider_remove(s, a.pos[0], cli__actor(), &e), &e, "removed");
     } else {
         store_snapshot_t *snap = load(s, &rc);
         if (snap && a.json) {
@@ -499,9 +483,9 @@ static int cmd_policy(int argc, char **argv)
         return rc;
     fedge_err_t e;
     if (!strcmp(sub, "set")) {
-        rc = done(store_policy_set(s, a.pos[0], &p, actor(), &e), &e, "set");
+        rc = done(store_policy_set(s, a.pos[0], &p, cli__actor(), &e), &e, "set");
     } else if (!strcmp(sub, "assign")) {
-        rc = done(store_policy_assign(s, a.pos[0], a.pos[1], actor(), &e), &e, "assigned");
+        rc = done(store_policy_assign(s, a.pos[0], a.pos[1], cli__actor(), &e), &e, "assigned");
     } else {
         store_snapshot_t *snap = load(s, &rc);
         if (snap && a.json) {
@@ -591,7 +575,7 @@ static int cmd_edge(int argc, char **argv)
         return rc;
     fedge_err_t e;
     if (n) {
-        rc = store_edge_set(s, kv, n, actor(), &e);
+        rc = store_edge_set(s, kv, n, cli__actor(), &e);
         if (rc == FEDGE_EINVAL) {
             /* The store names the key; the user typed the option. */
             fprintf(stderr, "fedge: --%s\n", e.msg);
@@ -651,7 +635,7 @@ static int cmd_watchlist(int argc, char **argv)
     fedge_err_t e;
     const char *clear = opt(&a, "--clear");
     if (clear) {
-        rc = done(store_watchlist_clear(s, clear, actor(), &e), &e, "cleared");
+        rc = done(store_watchlist_clear(s, clear, cli__actor(), &e), &e, "cleared");
     } else {
         store_snapshot_t *snap = load(s, &rc);
         if (snap && a.json) {
