@@ -116,3 +116,16 @@ bool fedge_str_eq(fedge_str_t a, const char *b)
     size_t n = strlen(b);
     return a.len == n && memcmp(a.s, b, n) == 0;
 }
+
+uint64_t fedge_hash_ci(fedge_str_t s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}

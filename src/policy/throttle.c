@@ -65,23 +65,9 @@ void policy_throttle_free(policy_throttle_t *t)
     free(t);
 }
 
-/* FNV-1a 64 over the ASCII-lowercased bytes. */
-static uint64_t hash_ci(fedge_str_t s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static size_t find_slot(const policy_throttle_t *t, fedge_str_t d)
 {
-    size_t i = (size_t)hash_ci(d) & t->mask;
+    size_t i = (size_t)fedge_hash_ci(d) & t->mask;
     while (t->slot[i] != EMPTY) {
         const partner_t *p = &t->e[t->slot[i]];
         if (p->dlen == d.len && !strncasecmp(p->domain, d.s, d.len))
@@ -106,7 +92,7 @@ static void slot_delete(policy_throttle_t *t, size_t i)
         if (t->slot[j] == EMPTY)
             break;
         const partner_t *p = &t->e[t->slot[j]];
-        size_t k = (size_t)hash_ci((fedge_str_t){p->domain, p->dlen}) & t->mask;
+        size_t k = (size_t)fedge_hash_ci((fedge_str_t){p->domain, p->dlen}) & t->mask;
         /* k cyclically in (i, j]: the entry may stay where it is. */
         if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
             continue;
@@ -232,7 +218,7 @@ bool policy_throttle_admit(policy_throttle_t *t, const store_snapshot_t *snap, f
         reset_window(p, now_ms);
 
     if (snap->edge.contacts_limit) {
-        uint32_t n = add_user(p, hash_ci(user));
+        uint32_t n = add_user(p, fedge_hash_ci(user));
         if (n > snap->edge.discovered_contacts) {
             p->watch = W_PENDING;
             if (newly_watched)

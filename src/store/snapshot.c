@@ -56,19 +56,6 @@ typedef struct {
     size_t mask; /* slots - 1; 0 with e == NULL when empty */
 } hidx_t;
 
-uint64_t store__hash_ci(fedge_str_t s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static void hidx_init(chunk_t **a, hidx_t *h, size_t n)
 {
     size_t slots = 8;
@@ -82,7 +69,7 @@ static void hidx_init(chunk_t **a, hidx_t *h, size_t n)
 static void hidx_put(hidx_t *h, const char *key, const void *val)
 {
     fedge_str_t k = {key, strlen(key)};
-    size_t i = (size_t)store__hash_ci(k) & h->mask;
+    size_t i = (size_t)fedge_hash_ci(k) & h->mask;
     while (h->e[i].key) {
         if (h->e[i].len == k.len && !strncasecmp(h->e[i].key, key, k.len))
             return;
@@ -95,7 +82,7 @@ static const void *hidx_get(const hidx_t *h, fedge_str_t k)
 {
     if (!h->e || !k.s)
         return NULL;
-    size_t i = (size_t)store__hash_ci(k) & h->mask;
+    size_t i = (size_t)fedge_hash_ci(k) & h->mask;
     while (h->e[i].key) {
         if (h->e[i].len == k.len && !strncasecmp(h->e[i].key, k.s, k.len))
             return h->e[i].val;
