@@ -5,30 +5,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-static void now_text(char *at, size_t n)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(at, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* Same rule as the store's other actors: 1..128 printable, no spaces. */
-static int check_actor(const char *actor, fedge_err_t *err)
-{
-    size_t len = actor ? strlen(actor) : 0;
-    bool ok = len >= 1 && len <= STORE_ACTOR_MAX;
-    for (size_t i = 0; ok && i < len; i++)
-        ok = actor[i] > 0x20 && actor[i] < 0x7f;
-    if (!ok)
-        return fedge_err(err, FEDGE_EINVAL,
-                         "actor '%.200s': expected 1 to 128 printable characters without "
-                         "spaces, such as cli:root or admin:alice",
-                         actor ? actor : "");
-    return 0;
-}
 
 static int check_hash(const char *h, fedge_err_t *err)
 {
@@ -42,19 +18,6 @@ static int check_hash(const char *h, fedge_err_t *err)
     return 0;
 }
 
-static int audit(store_t *s, const char *actor, const char *action, const char *name,
-                 fedge_err_t *err)
-{
-    char at[32];
-    now_text(at, sizeof(at));
-    store__val_t a[] = {STORE__S(at), STORE__S(actor), STORE__S(action), STORE__S(name),
-                        STORE__S("")};
-    return s->ops->exec(s->be,
-                        "INSERT INTO audit(at, actor, action, object, detail) "
-                        "VALUES(?1, ?2, ?3, ?4, ?5)",
-                        a, 5, NULL, err);
-}
-
 /* One change: validate, begin, run sql with (name, hash, at), expect
  * exactly one row changed (else FEDGE_ENOENT / the constraint's EEXIST),
  * audit, commit. */
@@ -66,13 +29,13 @@ static int change(store_t *s, const char *sql, const char *action, const char *n
     if (r == 0 && hash)
         r = check_hash(hash, err);
     if (r == 0)
-        r = check_actor(actor, err);
+        r = store__check_actor(actor, err);
     if (r < 0)
         return r;
     if ((r = s->ops->begin(s->be, true, err)) < 0)
         return r;
     char at[32];
-    now_text(at, sizeof(at));
+    store__now_text(at, sizeof(at));
     store__val_t a[] = {STORE__S(nm), STORE__S(hash ? hash : ""), STORE__S(at)};
     int64_t changed = 0;
     r = s->ops->exec(s->be, sql, a, 3, &changed, err);
@@ -84,7 +47,7 @@ static int change(store_t *s, const char *sql, const char *action, const char *n
     else if (r == 0 && changed != 1)
         r = fedge_err(err, FEDGE_ENOENT, "no administrator named '%s'", nm);
     if (r == 0)
-        r = audit(s, actor, action, nm, err);
+        r = store__audit(s, actor, action, nm, err, "%s", "");
     if (r < 0) {
         s->ops->rollback(s->be);
         return r;

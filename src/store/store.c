@@ -327,7 +327,7 @@ int store_check_scope(const char *field, const char *s, char *out, size_t outsz,
     return 0;
 }
 
-static int check_actor(const char *actor, fedge_err_t *err)
+int store__check_actor(const char *actor, fedge_err_t *err)
 {
     size_t len = actor ? strlen(actor) : 0;
     bool ok = len >= 1 && len <= STORE_ACTOR_MAX;
@@ -562,7 +562,7 @@ int store_changed(store_t *s, bool *changed, fedge_err_t *err)
 
 static int tx_begin(store_t *s, const char *actor, fedge_err_t *err)
 {
-    int r = check_actor(actor, err);
+    int r = store__check_actor(actor, err);
     if (r < 0)
         return r;
     return s->ops->begin(s->be, true, err);
@@ -588,17 +588,19 @@ static int tx_end(store_t *s, int r, fedge_err_t *err)
     return r;
 }
 
-static int audit(store_t *s, const char *actor, const char *action, const char *object,
-                 fedge_err_t *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-static int audit(store_t *s, const char *actor, const char *action, const char *object,
-                 fedge_err_t *err, const char *fmt, ...)
+void store__now_text(char *at, size_t n)
 {
-    char at[32], detail[1024];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(at, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int store__audit(store_t *s, const char *actor, const char *action, const char *object,
+                 fedge_err_t *err, const char *fmt, ...)
+{
+    char at[32], detail[1024];
+    store__now_text(at, sizeof(at));
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
@@ -609,6 +611,25 @@ static int audit(store_t *s, const char *actor, const char *action, const char *
                         "INSERT INTO audit(at, actor, action, object, detail) "
                         "VALUES(?1, ?2, ?3, ?4, ?5)",
                         a, 5, NULL, err);
+}
+
+/* One change deleting the row sql (its one parameter ?1 = key) names:
+ * FEDGE_ENOENT with the message missing (a format whose one %s is key)
+ * when there is none, else audited as action on key with detail. */
+static int remove_one(store_t *s, const char *actor, const char *sql, const char *key,
+                      const char *action, const char *detail, const char *missing, fedge_err_t *err)
+{
+    int r = tx_begin(s, actor, err);
+    if (r < 0)
+        return r;
+    int64_t n = 0;
+    store__val_t a[] = {STORE__S(key)};
+    r = s->ops->exec(s->be, sql, a, 1, &n, err);
+    if (r == 0 && n == 0)
+        r = fedge_err(err, FEDGE_ENOENT, missing, key);
+    if (r == 0)
+        r = store__audit(s, actor, action, key, err, "%s", detail);
+    return tx_end(s, r, err);
 }
 
 static int exists(store_t *s, const char *sql, const char *key, bool *found, fedge_err_t *err)
@@ -686,7 +707,7 @@ int store_edge_set(store_t *s, const store_setting_t *kv, size_t n, const char *
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                          a, 2, NULL, err);
         if (r == 0)
-            r = audit(s, actor, "edge.set", k, err, "%s = %s", k, v);
+            r = store__audit(s, actor, "edge.set", k, err, "%s = %s", k, v);
     }
     /* Cross-field rule, on the resulting state. */
     if (r == 0) {
@@ -737,9 +758,9 @@ int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn, c
                          a, 4, NULL, err);
     }
     if (r == 0)
-        r = audit(s, actor, "domain.allow", dom, err, "%s%s%s%s",
-                  server ? "partner server " : "allowed domain", server ? fqdn : "",
-                  monitor ? ", monitored" : "", comment && *comment ? ", with comment" : "");
+        r = store__audit(s, actor, "domain.allow", dom, err, "%s%s%s%s",
+                         server ? "partner server " : "allowed domain", server ? fqdn : "",
+                         monitor ? ", monitored" : "", comment && *comment ? ", with comment" : "");
     return tx_end(s, r, err);
 }
 
@@ -769,8 +790,8 @@ int store_domain_block(store_t *s, const char *domain, const char *comment, cons
                          a, 2, NULL, err);
     }
     if (r == 0)
-        r = audit(s, actor, "domain.block", dom, err, "blocked%s",
-                  comment && *comment ? ", with comment" : "");
+        r = store__audit(s, actor, "domain.block", dom, err, "blocked%s",
+                         comment && *comment ? ", with comment" : "");
     return tx_end(s, r, err);
 }
 
@@ -790,8 +811,8 @@ int store_domain_remove(store_t *s, const char *domain, const char *actor, fedge
     if (r == 0 && n1 + n2 == 0)
         r = fedge_err(err, FEDGE_ENOENT, "domain %s is neither allowed nor blocked", dom);
     if (r == 0)
-        r = audit(s, actor, "domain.remove", dom, err, "removed from the %s list",
-                  n1 ? "allowed" : "blocked");
+        r = store__audit(s, actor, "domain.remove", dom, err, "removed from the %s list",
+                         n1 ? "allowed" : "blocked");
     return tx_end(s, r, err);
 }
 
@@ -911,9 +932,10 @@ int store_provider_add(store_t *s, const store_provider_in_t *p, const char *act
     if (r == 0)
         r = put_provider_domains(s, name, doms, p->n_domains, err);
     if (r == 0)
-        r = audit(s, actor, "provider.add", name, err, "%s provider, proxy %s, %zu domains, %s, %s",
-                  store_provider_kind_name(p->kind), fqdn, p->n_domains,
-                  store_verification_name(p->verification), p->enabled ? "enabled" : "disabled");
+        r = store__audit(
+            s, actor, "provider.add", name, err, "%s provider, proxy %s, %zu domains, %s, %s",
+            store_provider_kind_name(p->kind), fqdn, p->n_domains,
+            store_verification_name(p->verification), p->enabled ? "enabled" : "disabled");
     free(doms);
     return tx_end(s, r, err);
 }
@@ -977,7 +999,7 @@ int store_provider_set(store_t *s, const char *name_in, const store_provider_pat
     }
 #undef ADD_DETAIL
     if (r == 0)
-        r = audit(s, actor, "provider.set", name, err, "%s", detail);
+        r = store__audit(s, actor, "provider.set", name, err, "%s", detail);
     free(doms);
     return tx_end(s, r, err);
 }
@@ -988,16 +1010,8 @@ int store_provider_remove(store_t *s, const char *name_in, const char *actor, fe
     int r = store_check_name("name", name_in, name, sizeof(name), err);
     if (r < 0)
         return r;
-    if ((r = tx_begin(s, actor, err)) < 0)
-        return r;
-    int64_t n = 0;
-    store__val_t a[] = {STORE__S(name)};
-    r = s->ops->exec(s->be, "DELETE FROM provider WHERE name = ?1", a, 1, &n, err);
-    if (r == 0 && n == 0)
-        r = fedge_err(err, FEDGE_ENOENT, "name: no provider called %s", name);
-    if (r == 0)
-        r = audit(s, actor, "provider.remove", name, err, "removed with its domains");
-    return tx_end(s, r, err);
+    return remove_one(s, actor, "DELETE FROM provider WHERE name = ?1", name, "provider.remove",
+                      "removed with its domains", "name: no provider called %s", err);
 }
 
 int store_policy_set(store_t *s, const char *scope_in, const store_policy_patch_t *p,
@@ -1031,7 +1045,7 @@ int store_policy_set(store_t *s, const char *scope_in, const store_policy_patch_
                                vals[i] ? "on" : "off");
     }
     if (r == 0)
-        r = audit(s, actor, "policy.set", scope, err, "%s", detail);
+        r = store__audit(s, actor, "policy.set", scope, err, "%s", detail);
     return tx_end(s, r, err);
 }
 
@@ -1056,7 +1070,8 @@ int store_policy_assign(store_t *s, const char *user_in, const char *policy_in, 
     if (!strcmp(scope, "global")) {
         r = s->ops->exec(s->be, "DELETE FROM user_policy WHERE user_aor = ?1", a, 1, NULL, err);
         if (r == 0)
-            r = audit(s, actor, "policy.assign", user, err, "assignment removed (global applies)");
+            r = store__audit(s, actor, "policy.assign", user, err,
+                             "assignment removed (global applies)");
         return tx_end(s, r, err);
     }
     bool found = false;
@@ -1071,7 +1086,7 @@ int store_policy_assign(store_t *s, const char *user_in, const char *policy_in, 
                          "ON CONFLICT(user_aor) DO UPDATE SET policy = excluded.policy",
                          a, 2, NULL, err);
     if (r == 0)
-        r = audit(s, actor, "policy.assign", user, err, "policy %s", scope);
+        r = store__audit(s, actor, "policy.assign", user, err, "policy %s", scope);
     return tx_end(s, r, err);
 }
 
@@ -1100,8 +1115,8 @@ int store_watchlist_add(store_t *s, const char *domain, uint32_t users, const ch
                      "reason = excluded.reason",
                      a, 4, NULL, err);
     if (r == 0)
-        r = audit(s, actor, "watchlist.add", dom, err, "%u distinct local users: %s", users,
-                  reason ? reason : "");
+        r = store__audit(s, actor, "watchlist.add", dom, err, "%u distinct local users: %s", users,
+                         reason ? reason : "");
     return tx_end(s, r, err);
 }
 
@@ -1111,16 +1126,8 @@ int store_watchlist_clear(store_t *s, const char *domain, const char *actor, fed
     int r = store_check_domain("domain", domain, dom, sizeof(dom), err);
     if (r < 0)
         return r;
-    if ((r = tx_begin(s, actor, err)) < 0)
-        return r;
-    int64_t n = 0;
-    store__val_t a[] = {STORE__S(dom)};
-    r = s->ops->exec(s->be, "DELETE FROM watchlist WHERE domain = ?1", a, 1, &n, err);
-    if (r == 0 && n == 0)
-        r = fedge_err(err, FEDGE_ENOENT, "domain %s is not on the watch list", dom);
-    if (r == 0)
-        r = audit(s, actor, "watchlist.clear", dom, err, "cleared");
-    return tx_end(s, r, err);
+    return remove_one(s, actor, "DELETE FROM watchlist WHERE domain = ?1", dom, "watchlist.clear",
+                      "cleared", "domain %s is not on the watch list", err);
 }
 
 typedef struct {

@@ -72,7 +72,18 @@ void store__edge_defaults(store_edge_t *e);
  * in the store are ignored by the snapshot builder (forward compat). */
 int store__edge_apply(store_edge_t *e, const char *key, const char *value, fedge_err_t *err);
 
-/* ASCII-lowercase hash of a slice (FNV-1a 64). */
-uint64_t store__hash_ci(fedge_str_t s);
+/* Checks a change's actor: 1 to STORE_ACTOR_MAX printable ASCII characters
+ * without spaces; else FEDGE_EINVAL with a message (store.c). */
+int store__check_actor(const char *actor, fedge_err_t *err);
+
+/* Writes the current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into at (n >= 21
+ * bytes; truncated, not failing, when smaller) (store.c). */
+void store__now_text(char *at, size_t n);
+
+/* Appends an audit entry (now, actor, action, object, detail formatted
+ * from fmt, truncated to 1023 bytes) inside the open write transaction of
+ * s; the backend's error otherwise (store.c). */
+int store__audit(store_t *s, const char *actor, const char *action, const char *object,
+                 fedge_err_t *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #endif
