@@ -153,19 +153,19 @@ bool plan_cert_names(const plan_cert_t *c, const char *host)
     return !c->has_san && c->cn && !strcasecmp(c->cn, host);
 }
 
-/* The names of c as one text ("DNS:a, DNS:b, URI:sip:c" or "CN=x"). */
-static char *names_text(const plan_cert_t *c)
+char *plan__cert_names_text(const plan_cert_t *c, size_t max, const char *cn_note)
 {
-    char buf[1024] = "";
+    char *buf = fedge_calloc(1, max);
     for (size_t i = 0; i < c->n_dns; i++)
-        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%sDNS:%s", buf[0] ? ", " : "",
-                 c->dns[i]);
+        snprintf(buf + strlen(buf), max - strlen(buf), "%sDNS:%s", buf[0] ? ", " : "", c->dns[i]);
     for (size_t i = 0; i < c->n_sip; i++)
-        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%sURI:sip:%s", buf[0] ? ", " : "",
+        snprintf(buf + strlen(buf), max - strlen(buf), "%sURI:sip:%s", buf[0] ? ", " : "",
                  c->sip[i]);
     if (!c->has_san && c->cn)
-        snprintf(buf, sizeof buf, "CN=%s (no subjectAltName)", c->cn);
-    return fedge_strdup(buf[0] ? buf : "no names");
+        snprintf(buf, max, "CN=%s%s", c->cn, cn_note);
+    if (!buf[0])
+        snprintf(buf, max, "no names");
+    return buf;
 }
 
 static void day_text(time_t t, char *out, size_t n)
@@ -256,7 +256,7 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
         free(name);
         return;
     }
-    char *names = names_text(&c);
+    char *names = plan__cert_names_text(&c, 1024, " (no subjectAltName)");
     char na[40], nb[40];
     day_text(c.not_after, na, sizeof na);
     day_text(c.not_before, nb, sizeof nb);

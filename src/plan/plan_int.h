@@ -25,6 +25,11 @@ bool plan__is_wildcard(const config_hostport_t *hp);
 /* Fills c from an X509 certificate (see plan_cert_load). */
 void plan__cert_from_x509(X509 *x, plan_cert_t *c);
 
+/* The names of c as one text, "DNS:a, DNS:b, URI:sip:c", or "CN=x" plus
+ * cn_note without a subjectAltName, or "no names"; truncated to max - 1
+ * bytes (max >= 16). Never NULL; free() it (cert.c). */
+char *plan__cert_names_text(const plan_cert_t *c, size_t max, const char *cn_note);
+
 /* A client TLS context presenting cert/key (may be NULL), trusting ca_file /
  * ca_path (both NULL: system store), recording verification errors instead
  * of failing the handshake (the session reports them). NULL with a message

@@ -288,20 +288,6 @@ static bool alert_about_us(int a)
     }
 }
 
-static char *names_of(const plan_cert_t *c)
-{
-    char buf[512] = "";
-    for (size_t i = 0; i < c->n_dns; i++)
-        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%sDNS:%s", buf[0] ? ", " : "",
-                 c->dns[i]);
-    for (size_t i = 0; i < c->n_sip; i++)
-        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%sURI:sip:%s", buf[0] ? ", " : "",
-                 c->sip[i]);
-    if (!c->has_san && c->cn)
-        snprintf(buf, sizeof buf, "CN=%s", c->cn);
-    return fedge_strdup(buf[0] ? buf : "no names");
-}
-
 /* Judges one target's TLS session: returns the status and fills id, text,
  * fix (static buffers via plan__tmp). */
 static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const char **text,
@@ -381,7 +367,7 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
     }
     bool names_target = plan_cert_names(c, g->t->name);
     if (!names_target) {
-        char *nm = names_of(c);
+        char *nm = plan__cert_names_text(c, 512, "");
         *id = PLAN_DIAG_PROBE_NAME;
         if (p->fqdn)
             *text = plan__tmp("partner certificate names %s, not the configured %s %s", nm,
@@ -490,7 +476,7 @@ static void step_tls_options(probe_t *p)
         plan__session_t *s = &g->s;
         json_t *data = NULL;
         if (s->peer_presented) {
-            char *nmz = names_of(&s->peer);
+            char *nmz = plan__cert_names_text(&s->peer, 512, "");
             char na[40];
             struct tm tm;
             gmtime_r(&s->peer.not_after, &tm);
