@@ -150,6 +150,19 @@ static size_t put_raw(char *buf, size_t n, size_t at, const char *s, size_t len)
     return at + len;
 }
 
+/* Terminates the text of length at (SIZE_MAX: it overflowed, leaving ""
+ * in a non-empty buf) and returns its length or FEDGE_ENOSPC. */
+static int finish(char *buf, size_t n, size_t at)
+{
+    if (at == SIZE_MAX) {
+        if (n)
+            buf[0] = 0;
+        return FEDGE_ENOSPC;
+    }
+    buf[at] = 0;
+    return (int)at;
+}
+
 int policy_format_diag(int id, const char *reason, fedge_str_t source, bool public_form, char *buf,
                        size_t n)
 {
@@ -170,13 +183,7 @@ int policy_format_diag(int id, const char *reason, fedge_str_t source, bool publ
             at = put_quoted(buf, n, at, src);
         at = put_raw(buf, n, at, "\"", 1);
     }
-    if (at == SIZE_MAX) {
-        if (n)
-            buf[0] = 0;
-        return FEDGE_ENOSPC;
-    }
-    buf[at] = 0;
-    return (int)at;
+    return finish(buf, n, at);
 }
 
 int policy_format_warning(int id, const char *reason, fedge_str_t edge_fqdn, char *buf, size_t n)
@@ -189,11 +196,5 @@ int policy_format_warning(int id, const char *reason, fedge_str_t edge_fqdn, cha
     if (at != SIZE_MAX)
         at = put_quoted(buf, n, at, reason);
     at = put_raw(buf, n, at, "\"", 1);
-    if (at == SIZE_MAX) {
-        if (n)
-            buf[0] = 0;
-        return FEDGE_ENOSPC;
-    }
-    buf[at] = 0;
-    return (int)at;
+    return finish(buf, n, at);
 }
