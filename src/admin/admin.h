@@ -75,6 +75,7 @@ typedef void (*admin_status_cb)(admin_status_t *st, void *ctx);
 #define ADMIN_STATS_DIAGS 64
 #define ADMIN_STATS_ERRORS 50
 typedef struct admin_stats admin_stats_t;
+/* An empty accumulator; never NULL (aborts on OOM); admin_stats_free it. */
 admin_stats_t *admin_stats_new(void);
 /* NULL is a no-op; stop the admin server (which may be reporting) first. */
 void admin_stats_free(admin_stats_t *st);

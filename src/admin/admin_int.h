@@ -59,6 +59,9 @@ typedef struct {
 } admin__session_t;
 
 typedef struct admin__sessions admin__sessions_t;
+/* A table of at most max (0 counts as 1) sessions ending after idle_s
+ * seconds unused or max_s in all; never NULL (aborts on OOM). _free wipes
+ * the secrets and releases it; NULL is a no-op. */
 admin__sessions_t *admin__sessions_new(size_t max, uint32_t idle_s, uint32_t max_s);
 void admin__sessions_free(admin__sessions_t *ss);
 /* A new session: writes the cookie value (id) and the CSRF token. When the

@@ -256,6 +256,8 @@ void *net_conn_user(const net_conn_t *c);
 /* The listener's or net_connect's tag. */
 void *net_conn_tag(const net_conn_t *c);
 
+/* True when c runs over TLS (from the start, not only once the handshake
+ * ends); true when c was accepted by a listener rather than net_connect. */
 bool net_conn_is_tls(const net_conn_t *c);
 bool net_conn_is_inbound(const net_conn_t *c);
 /* True between on_ready and the start of closing. */

@@ -21,6 +21,8 @@ struct net_tls {
     unsigned refs;
 };
 
+/* Takes / drops one reference to t; the last unref frees the context and
+ * the file names (NULL is a no-op for unref). Not atomic. */
 void net__tls_ref(net_tls_t *t);
 void net__tls_unref(net_tls_t *t);
 

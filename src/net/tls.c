@@ -329,7 +329,7 @@ static bool name_ok(const char *s, size_t len)
 
 /* RFC 5922 §7.1: a URI SAN is a domain identity only with scheme "sip" and
  * no user part; the identity is its host part. */
-static bool sip_uri_host(const char *s, size_t len, name_t *out)
+static bool san_sip_host(const char *s, size_t len, name_t *out)
 {
     if (len < 5 || strncasecmp(s, "sip:", 4) != 0)
         return false;
@@ -390,7 +390,7 @@ net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound)
                 const char *s = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
                 size_t len = (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier);
                 name_t h;
-                if (sip_uri_host(s, len, &h))
+                if (san_sip_host(s, len, &h))
                     sip[ns++] = h;
             }
         }

@@ -430,6 +430,7 @@ typedef struct {
     size_t off;    /* offset of the next value inside hdrs[hdr].value */
 } sip_iter_t;
 
+/* Starts it at the first value of header id in m; m must outlive it. */
 void sip_iter_init(sip_iter_t *it, const sip_msg_t *m, sip_hdr_id_t id);
 /* Returns 1 with the next value (trimmed) in *value and its header index in
  * *hdr_index (may be NULL), 0 at the end, or FEDGE_ESIP_HEADER when a value
