@@ -108,10 +108,12 @@ typedef struct {
 bool fedge_str_ieq(fedge_str_t a, const char *b);
 bool fedge_str_eq(fedge_str_t a, const char *b);
 
-/* FNV-1a 64 hash of a slice with ASCII letters lowercased, so that keys
- * equal under fedge_str_ieq hash alike (hash tables of domains, URIs).
- * Pure; s.s may be NULL when s.len is 0. Unkeyed: whoever picks the keys
- * can make them collide, so bound the table's chains or its size. */
+/* FNV-1a 64 style hash of a slice with ASCII letters lowercased, so that
+ * keys equal under fedge_str_ieq hash alike (hash tables of domains, user
+ * addresses). FNV prime, but the offset basis is 1469598103934665603 (what
+ * the first users picked), not the standard one. Pure; s.s may be NULL when
+ * s.len is 0. Unkeyed: whoever picks the keys can make them collide, so
+ * bound the table's chains or its size. */
 uint64_t fedge_hash_ci(fedge_str_t s);
 
 #endif

@@ -42,6 +42,20 @@ static void test_str_compare(void **state)
     assert_false(fedge_str_ieq(s, "Call-I"));
 }
 
+static void test_hash_ci(void **state)
+{
+    (void)state;
+    fedge_str_t a = FEDGE_STR_LIT("Edge.Contoso.TEST"), b = FEDGE_STR_LIT("edge.contoso.test");
+    fedge_str_t c = FEDGE_STR_LIT("edge.contoso.tesu");
+    assert_int_equal(fedge_hash_ci(a), fedge_hash_ci(b));
+    assert_int_not_equal(fedge_hash_ci(b), fedge_hash_ci(c));
+    /* only ASCII letters fold: '@' (0x40) and '`' (0x60) stay apart */
+    assert_int_not_equal(fedge_hash_ci(FEDGE_STR_LIT("@")), fedge_hash_ci(FEDGE_STR_LIT("`")));
+    fedge_str_t empty = {NULL, 0};
+    assert_int_equal(fedge_hash_ci(empty), fedge_hash_ci((fedge_str_t){"x", 0}));
+    assert_int_equal(fedge_hash_ci(empty), 1469598103934665603ull);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -49,6 +63,7 @@ int main(void)
         cmocka_unit_test(test_framing_error_class),
         cmocka_unit_test(test_err_formats_and_returns_code),
         cmocka_unit_test(test_str_compare),
+        cmocka_unit_test(test_hash_ci),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
