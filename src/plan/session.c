@@ -424,6 +424,19 @@ static void host_cb(void *user, const dns_host_result_t *r)
     copy_target(w->host, r->name, 0, 0, 0, r->status, r->detail, r->n, r->addrs);
 }
 
+/* Runs the loop of d until w is done; when the loop runs dry first, the
+ * look-up counts as timed out (status, detail of n bytes). */
+static void wait_for(plan__dns_t *d, const waiter_t *w, dns_status_t *status, char *detail,
+                     size_t n)
+{
+    while (!w->done && uv_run(&d->loop, UV_RUN_ONCE)) {
+    }
+    if (!w->done) {
+        *status = DNS_TIMEOUT;
+        snprintf(detail, n, "look-up did not complete");
+    }
+}
+
 int plan__dns_route(plan__dns_t *d, const char *prefix, const char *domain, plan__route_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -431,12 +444,7 @@ int plan__dns_route(plan__dns_t *d, const char *prefix, const char *domain, plan
     int rc = dns_resolve_route(d->dns, prefix, domain, 0, DNS_AF_ANY, route_cb, &w, NULL);
     if (rc < 0)
         return rc;
-    while (!w.done && uv_run(&d->loop, UV_RUN_ONCE)) {
-    }
-    if (!w.done) {
-        out->status = DNS_TIMEOUT;
-        snprintf(out->detail, sizeof out->detail, "look-up did not complete");
-    }
+    wait_for(d, &w, &out->status, out->detail, sizeof out->detail);
     return 0;
 }
 
@@ -447,11 +455,6 @@ int plan__dns_host(plan__dns_t *d, const char *name, plan__target_t *out)
     int rc = dns_resolve_host(d->dns, name, DNS_AF_ANY, host_cb, &w, NULL);
     if (rc < 0)
         return rc;
-    while (!w.done && uv_run(&d->loop, UV_RUN_ONCE)) {
-    }
-    if (!w.done) {
-        out->status = DNS_TIMEOUT;
-        snprintf(out->detail, sizeof out->detail, "look-up did not complete");
-    }
+    wait_for(d, &w, &out->status, out->detail, sizeof out->detail);
     return 0;
 }
