@@ -12,13 +12,15 @@ an internal server and record them; look up what a server recorded.
         --ruri URI --from URI [--method M] [--header 'Name: value']...
         ({n} in the URI becomes the request's number, 1, 2, ...)
         --expect STATUS[:DIAG[:public|internal]]...  (one request each, all
-        on one connection) [--between CMD] [--pause S] [--call-id ID]
+        on one connection) [--between CMD]... [--pause S] [--call-id ID]
+        [--max-ms MS]
         Prints one line per answer; exit 0 when every answer matched: the
         status, and for a DIAG a Warning `399 host "DIAG ...` plus an
         ms-diagnostics (internal: with source=) or ms-diagnostics-public
-        (public: without source=) header starting with DIAG. --between runs
-        a shell command after the first answer (a live change), --pause
-        waits before each later request.
+        (public: without source=) header starting with DIAG. The k-th
+        --between runs a shell command after the k-th answer (a live
+        change), --pause waits before each later request, --max-ms fails
+        an answer that took longer.
   seen  --log FILE --call-id ID [--count NAME=N]... [--match NAME=REGEX]...
         exit 0 when the server recorded the request with that Call-ID and
         each header NAME (any case, any spaces before the colon) occurs N
@@ -195,6 +197,7 @@ def mode_send(a):
         if n and a.pause:
             time.sleep(a.pause)
         data, cid = request(a, n, local)
+        t_sent = time.monotonic()
         try:
             sock.sendall(data)
         except OSError as e:
@@ -212,17 +215,20 @@ def mode_send(a):
             if status >= 200:
                 break
         bad = judge(exp, status, hdrs)
+        ms = (time.monotonic() - t_sent) * 1000
+        if not bad and a.max_ms and ms > a.max_ms:
+            bad = "answered after %.0f ms, more than %d" % (ms, a.max_ms)
         diags = hget(hdrs, "ms-diagnostics") + hget(hdrs, "ms-diagnostics-public")
-        print("request %d (%s): %s | Warning: %s | diagnostics: %s%s" % (
-            n + 1, cid, start, "; ".join(hget(hdrs, "warning")) or "-",
+        print("request %d (%s, %.0f ms): %s | Warning: %s | diagnostics: %s%s" % (
+            n + 1, cid, ms, start, "; ".join(hget(hdrs, "warning")) or "-",
             "; ".join(diags) or "-", " | MISMATCH: " + bad if bad else ""))
         if a.log:
             with open(a.log, "ab") as f:
                 f.write(msg + b"\r\n")
         ok = ok and not bad
-        if n == 0 and a.between:
-            r = subprocess.run(a.between, shell=True)
-            print("between: `%s` exit %d" % (a.between, r.returncode))
+        if n < len(a.between):
+            r = subprocess.run(a.between[n], shell=True)
+            print("between: `%s` exit %d" % (a.between[n], r.returncode))
             if r.returncode != 0:
                 ok = False
     sock.close()
@@ -280,7 +286,8 @@ def main():
     p.add_argument("--method", default="MESSAGE")
     p.add_argument("--header", action="append", default=[])
     p.add_argument("--expect", action="append", default=[])
-    p.add_argument("--between")
+    p.add_argument("--between", action="append", default=[])
+    p.add_argument("--max-ms", type=int, help="send: each answer within this time")
     p.add_argument("--pause", type=float, default=0)
     p.add_argument("--call-id")
     p.add_argument("--timeout", type=float, default=15)
