@@ -10,6 +10,7 @@
 #     _sipfederationtls._tcp.contoso.test  -> edge.contoso.test:$EA
 #     _sipfederationtls._tcp.fabrikam.test -> edge.fabrikam.test:$EB
 #     _sipfederationtls._tcp.northwind.test -> edge.northwind.test:$EN
+#       (edge.northwind.test: 127.0.0.1, or $NW_IP:$NW_PORT when set)
 #     _sipfederationtls._tcp.adatum.test   -> edge.adatum.test:$EN
 #     _sipfederationtls._tcp.litware.test  -> edge.litware.test (nobody's)
 #     dnsfail.test                         -> a server that never answers
@@ -37,12 +38,12 @@ pol_dns() {
         --local=/test/ --local-ttl=1 \
         --srv-host=_sipfederationtls._tcp.contoso.test,edge.contoso.test,"$EA",1,1 \
         --srv-host=_sipfederationtls._tcp.fabrikam.test,edge.fabrikam.test,"$EB",1,1 \
-        --srv-host=_sipfederationtls._tcp.northwind.test,edge.northwind.test,"$EN",1,1 \
+        --srv-host=_sipfederationtls._tcp.northwind.test,edge.northwind.test,"${NW_PORT:-$EN}",1,1 \
         --srv-host=_sipfederationtls._tcp.adatum.test,edge.adatum.test,"$EN",1,1 \
         --srv-host=_sipfederationtls._tcp.litware.test,edge.litware.test,5061,1,1 \
         --host-record=edge.contoso.test,127.0.0.1 \
         --host-record=edge.fabrikam.test,127.0.0.1 \
-        --host-record=edge.northwind.test,127.0.0.1 \
+        --host-record=edge.northwind.test,"${NW_IP:-127.0.0.1}" \
         --host-record=edge.adatum.test,127.0.0.1 \
         --host-record=edge.litware.test,127.0.0.1 \
         --server=/dnsfail.test/127.0.0.1#"$DEAD_PORT"
