@@ -1,0 +1,330 @@
+/* test_proxy_policy.c — the proxy's policy hook beyond allow/deny: a
+ * pending verdict parks the request (100 Trying to an INVITE, CANCEL
+ * answers 487, 504 after PROXY_POLICY_WAIT_MS) until proxy_policy_resume;
+ * refusals with extra headers; a rewritten request; a target host; the
+ * result hook with the final status. Driven through an injected transport
+ * and clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "obs/obs.h"
+#include "proxy/proxy.h"
+
+struct proxy_conn {
+    int id;
+};
+
+typedef struct {
+    bool to; /* send_to (else send on a connection) */
+    proxy_conn_t *conn;
+    char host[256];
+    uint16_t port;
+    char data[8192];
+} sent_t;
+
+static sent_t sent[64];
+static unsigned nsent;
+static uint64_t clock_ms;
+static proxy_conn_t up = {1}, hop = {10};
+
+static uint64_t io_now(void *ctx)
+{
+    (void)ctx;
+    return clock_ms;
+}
+
+static int io_send(void *ctx, proxy_conn_t *c, const char *data, size_t len)
+{
+    (void)ctx;
+    assert_true(nsent < 64 && len < sizeof(sent[0].data));
+    sent_t *s = &sent[nsent++];
+    memset(s, 0, sizeof(*s));
+    s->conn = c;
+    memcpy(s->data, data, len);
+    return 0;
+}
+
+static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, const char *data,
+                      size_t len, proxy_conn_t **used)
+{
+    (void)ctx;
+    (void)side;
+    assert_true(nsent < 64 && len < sizeof(sent[0].data));
+    sent_t *s = &sent[nsent++];
+    memset(s, 0, sizeof(*s));
+    s->to = true;
+    snprintf(s->host, sizeof(s->host), "%s", d->host);
+    s->port = d->port;
+    memcpy(s->data, data, len);
+    *used = &hop;
+    return 0;
+}
+
+static proxy_t *px;
+static const char *ext_names[] = {"edge.fabrikam.test"};
+static proxy_peer_t ext_peer = {PROXY_SIDE_EXTERNAL, "192.0.2.50:40000", ext_names, 1};
+static proxy_peer_t int_peer = {PROXY_SIDE_INTERNAL, "10.0.0.5:40001", NULL, 0};
+
+/* what the hook does */
+static int mode;           /* return value */
+static uint64_t ticket;    /* the last ticket seen */
+static proxy_policy_verdict_t give; /* copied into the verdict */
+static int calls;
+static uint64_t res_cookie;
+static int res_status, res_calls;
+
+static int hook(void *user, const proxy_policy_in_t *in, proxy_policy_verdict_t *v)
+{
+    (void)user;
+    calls++;
+    ticket = in->ticket;
+    assert_non_null(in->conn);
+    if (mode != PROXY_POLICY_PENDING)
+        *v = give;
+    return mode;
+}
+
+static void on_result(void *user, uint64_t cookie, int status)
+{
+    (void)user;
+    res_calls++;
+    res_cookie = cookie;
+    res_status = status;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    obs_log_init(OBS_LOG_ERROR, OBS_LOG_TEXT, NULL);
+    nsent = 0;
+    clock_ms = 1000000;
+    mode = 0;
+    calls = res_calls = 0;
+    res_cookie = 0;
+    res_status = 0;
+    memset(&give, 0, sizeof(give));
+    proxy_cfg_t cfg;
+    proxy_cfg_init(&cfg);
+    strcpy(cfg.fqdn, "edge.contoso.test");
+    strcpy(cfg.domains[0], "contoso.test");
+    cfg.ndomains = 1;
+    strcpy(cfg.ext.host, "edge.contoso.test");
+    cfg.ext.port = 5061;
+    strcpy(cfg.in.host, "10.0.0.1");
+    cfg.in.port = 5060;
+    cfg.in.transport = PROXY_TP_TCP;
+    strcpy(cfg.next_hops[0].host, "10.0.0.7");
+    cfg.next_hops[0].port = 5060;
+    cfg.nnext_hops = 1;
+    strcpy(cfg.default_route.host, "192.0.2.80");
+    cfg.default_route.port = 5061;
+    proxy_io_t io = {.ctx = NULL, .now_ms = io_now, .send = io_send, .send_to = io_send_to};
+    fedge_err_t e;
+    assert_int_equal(proxy_new(&cfg, &io, &px, &e), 0);
+    proxy_set_policy(px, hook, NULL);
+    proxy_set_result(px, on_result, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    proxy_free(px);
+    px = NULL;
+    return 0;
+}
+
+static void feed(const proxy_peer_t *peer, proxy_conn_t *c, const char *msg)
+{
+    assert_int_equal(proxy_on_message(px, c, peer, msg, strlen(msg)), 0);
+}
+
+#define INBOUND(method, extra)                                                                   \
+    method " sip:carol@contoso.test SIP/2.0\r\n"                                                 \
+           "Via: SIP/2.0/TLS 192.0.2.50:5061;branch=z9hG4bK-" method "-1\r\n"                    \
+           "Max-Forwards: 70\r\n"                                                                \
+           "From: <sip:bob@fabrikam.test>;tag=f1\r\n"                                            \
+           "To: <sip:carol@contoso.test>\r\n"                                                    \
+           "Call-ID: pol-" method "@fabrikam.test\r\n"                                           \
+           "CSeq: 1 " method "\r\n" extra "Content-Length: 0\r\n\r\n"
+
+static int status_of(unsigned i)
+{
+    int st = 0;
+    sscanf(sent[i].data, "SIP/2.0 %d", &st);
+    return st;
+}
+
+static void test_pending_invite_trying_then_allowed(void **state)
+{
+    (void)state;
+    mode = PROXY_POLICY_PENDING;
+    feed(&ext_peer, &up, INBOUND("INVITE", ""));
+    assert_int_equal(calls, 1);
+    assert_int_equal(nsent, 1); /* only the 100 Trying, at once */
+    assert_int_equal(status_of(0), 100);
+    assert_int_equal(proxy_pending_count(px), 1);
+    assert_int_equal(proxy_policy_resume(px, ticket, false, NULL), 0);
+    assert_int_equal(nsent, 2);
+    assert_true(sent[1].to);
+    assert_string_equal(sent[1].host, "10.0.0.7");
+    assert_non_null(strstr(sent[1].data, "INVITE sip:carol@contoso.test SIP/2.0\r\n"));
+    /* resumed once: a second resume finds nothing */
+    assert_int_equal(proxy_policy_resume(px, ticket, false, NULL), FEDGE_ENOENT);
+    assert_int_equal(nsent, 2);
+}
+
+static void test_pending_message_denied_with_headers(void **state)
+{
+    (void)state;
+    mode = PROXY_POLICY_PENDING;
+    feed(&ext_peer, &up, INBOUND("MESSAGE", ""));
+    assert_int_equal(nsent, 0); /* no 100 to a non-INVITE */
+    proxy_policy_verdict_t v;
+    memset(&v, 0, sizeof(v));
+    v.status = 403;
+    snprintf(v.warning, sizeof(v.warning), "1012 Domain is blocked");
+    snprintf(v.extra, sizeof(v.extra), "ms-diagnostics-public: 1012;reason=\"Domain is blocked\"\r\n");
+    assert_int_equal(proxy_policy_resume(px, ticket, true, &v), 0);
+    assert_int_equal(nsent, 1);
+    assert_int_equal(status_of(0), 403);
+    assert_ptr_equal(sent[0].conn, &up);
+    assert_non_null(strstr(sent[0].data, "\r\nWarning: 399 edge.contoso.test \"1012 Domain is "
+                                         "blocked\"\r\n"));
+    assert_non_null(
+        strstr(sent[0].data, "\r\nms-diagnostics-public: 1012;reason=\"Domain is blocked\"\r\n"));
+    assert_int_equal(proxy_pending_count(px), 0);
+}
+
+static void test_pending_cancel_answers_487(void **state)
+{
+    (void)state;
+    mode = PROXY_POLICY_PENDING;
+    feed(&ext_peer, &up, INBOUND("INVITE", ""));
+    assert_int_equal(nsent, 1);
+    feed(&ext_peer, &up,
+         "CANCEL sip:carol@contoso.test SIP/2.0\r\n"
+         "Via: SIP/2.0/TLS 192.0.2.50:5061;branch=z9hG4bK-INVITE-1\r\n"
+         "Max-Forwards: 70\r\n"
+         "From: <sip:bob@fabrikam.test>;tag=f1\r\n"
+         "To: <sip:carol@contoso.test>\r\n"
+         "Call-ID: pol-INVITE@fabrikam.test\r\n"
+         "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(nsent, 3);
+    assert_int_equal(status_of(1), 200);
+    assert_non_null(strstr(sent[1].data, "CSeq: 1 CANCEL"));
+    assert_int_equal(status_of(2), 487);
+    assert_non_null(strstr(sent[2].data, "CSeq: 1 INVITE"));
+    /* a late verdict finds nothing to forward */
+    assert_int_equal(proxy_policy_resume(px, ticket, false, NULL), FEDGE_ENOENT);
+    assert_int_equal(nsent, 3);
+}
+
+static void test_pending_times_out_504(void **state)
+{
+    (void)state;
+    mode = PROXY_POLICY_PENDING;
+    feed(&ext_peer, &up, INBOUND("MESSAGE", ""));
+    clock_ms += PROXY_POLICY_WAIT_MS - 1;
+    proxy_tick(px);
+    assert_int_equal(nsent, 0);
+    clock_ms += 2;
+    proxy_tick(px);
+    assert_int_equal(nsent, 1);
+    assert_int_equal(status_of(0), 504);
+    assert_int_equal(proxy_policy_resume(px, ticket, false, NULL), FEDGE_ENOENT);
+    assert_int_equal(proxy_txn_count(px), 0);
+}
+
+static void test_rewrite_is_forwarded(void **state)
+{
+    (void)state;
+    static const char rw[] = INBOUND("MESSAGE", "X-Added: yes\r\n");
+    give.rewrite = rw;
+    give.rewrite_len = strlen(rw);
+    feed(&ext_peer, &up, INBOUND("MESSAGE", "X-Dropped: please\r\n"));
+    assert_int_equal(nsent, 1);
+    assert_true(sent[0].to);
+    assert_non_null(strstr(sent[0].data, "\r\nX-Added: yes\r\n"));
+    assert_null(strstr(sent[0].data, "X-Dropped"));
+    /* the proxy's own edits are made on the rewritten copy */
+    assert_non_null(strstr(sent[0].data, "Max-Forwards: 69\r\n"));
+    assert_non_null(strstr(sent[0].data, "Record-Route:"));
+}
+
+static void test_target_and_result(void **state)
+{
+    (void)state;
+    snprintf(give.target.host, sizeof(give.target.host), "192.0.2.99");
+    give.target.port = 5071;
+    give.result_cookie = 77;
+    feed(&int_peer, &up,
+         "MESSAGE sip:bob@fabrikam.test SIP/2.0\r\n"
+         "Via: SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bK-out-1\r\n"
+         "Max-Forwards: 70\r\n"
+         "From: <sip:carol@contoso.test>;tag=c1\r\n"
+         "To: <sip:bob@fabrikam.test>\r\n"
+         "Call-ID: out-1@contoso.test\r\n"
+         "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(nsent, 1);
+    assert_true(sent[0].to);
+    assert_string_equal(sent[0].host, "192.0.2.99"); /* not the default route */
+    assert_int_equal(sent[0].port, 5071);
+    /* the partner's final answer: reported with the cookie */
+    char branch[128] = "";
+    const char *b = strstr(sent[0].data, "branch=");
+    assert_non_null(b);
+    sscanf(b + 7, "%127[^;\r]", branch);
+    char resp[1024];
+    snprintf(resp, sizeof(resp),
+             "SIP/2.0 404 Not Found\r\n"
+             "Via: SIP/2.0/TLS edge.contoso.test:5061;branch=%s\r\n"
+             "Via: SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bK-out-1\r\n"
+             "From: <sip:carol@contoso.test>;tag=c1\r\n"
+             "To: <sip:bob@fabrikam.test>;tag=b1\r\n"
+             "Call-ID: out-1@contoso.test\r\n"
+             "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+             branch);
+    proxy_peer_t fed = {PROXY_SIDE_EXTERNAL, "192.0.2.99:5071", ext_names, 1};
+    feed(&fed, &hop, resp);
+    assert_int_equal(nsent, 2);
+    assert_int_equal(status_of(1), 404);
+    assert_int_equal(res_calls, 1);
+    assert_int_equal(res_cookie, 77);
+    assert_int_equal(res_status, 404);
+}
+
+static void test_result_of_own_refusal(void **state)
+{
+    (void)state;
+    /* allowed with a cookie, but the next hop is unreachable: the edge's
+     * own final answer is what the result hook hears */
+    give.result_cookie = 5;
+    feed(&ext_peer, &up, INBOUND("MESSAGE", ""));
+    assert_int_equal(nsent, 1);
+    proxy_on_conn_closed(px, &hop, FEDGE_ECLOSED);
+    assert_int_equal(nsent, 2);
+    assert_int_equal(status_of(1), 503);
+    assert_int_equal(res_calls, 1);
+    assert_int_equal(res_cookie, 5);
+    assert_int_equal(res_status, 503);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pending_invite_trying_then_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_message_denied_with_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_cancel_answers_487, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_times_out_504, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewrite_is_forwarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_target_and_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_result_of_own_refusal, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
