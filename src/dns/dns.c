@@ -194,16 +194,25 @@ static entry_t *table_find(dns_t *d, const char *name, int qtype)
 
 static void idle_cb(uv_idle_t *h);
 
-static void ready_push(dns_t *d, dns_req_t *r)
+/* Takes r out of a doubly linked request list (tail NULL for a list that
+ * keeps none). */
+static void list_unlink(dns_req_t **head, dns_req_t **tail, dns_req_t *r)
 {
-    /* out of the live list, into the ready queue */
     if (r->prev)
         r->prev->next = r->next;
     else
-        d->reqs = r->next;
+        *head = r->next;
     if (r->next)
         r->next->prev = r->prev;
-    r->next = NULL;
+    else if (tail)
+        *tail = r->prev;
+    r->next = r->prev = NULL;
+}
+
+static void ready_push(dns_t *d, dns_req_t *r)
+{
+    /* out of the live list, into the ready queue */
+    list_unlink(&d->reqs, NULL, r);
     r->prev = d->ready_tail;
     if (d->ready_tail)
         d->ready_tail->next = r;
@@ -504,19 +513,6 @@ static void req_release(dns_req_t *r)
     if (r->edge)
         edge_free(r->edge);
     free(r);
-}
-
-static void list_unlink(dns_req_t **head, dns_req_t **tail, dns_req_t *r)
-{
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        *head = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    else if (tail)
-        *tail = r->prev;
-    r->next = r->prev = NULL;
 }
 
 void dns_free(dns_t *d)
