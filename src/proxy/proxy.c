@@ -749,8 +749,12 @@ static void out_resolved(void *arg)
     proxy_txn_t *t = arg;
     proxy_t *p = t->owner;
     p->depth++;
-    if (!t->dead && t->state == T_PROCEEDING)
-        forward_attempt(p, t, NULL, NULL);
+    if (!t->dead && t->state == T_PROCEEDING) {
+        if (t->cancelled_upstream && !t->out_conn) /* CANCEL came first */
+            txn_reply(p, t, NULL, 487, "request cancelled", NULL);
+        else
+            forward_attempt(p, t, NULL, NULL);
+    }
     p->depth--;
     reap(p);
 }

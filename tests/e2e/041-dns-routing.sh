@@ -180,6 +180,11 @@ r=$(cat "$T_TMP/slow.json"); echo "slow: $r" >> "$T_LOGS/checks.log"
 check_out "slow.test (DNS server never answers): 504 within 5 s naming the DNS failure" js "$r" \
     'd["status"] == {"504": 1} and d["max_ms"] < 5000 and "_sipfederationtls._tcp.slow.test" in d["warnings"][0]'
 
+# ---- a CANCEL while the SRV look-up still runs: 487 once it ends, nothing sent
+r=$($DR cancel --port "$INT_PORT" --ruri sip:bob@slow.test --delay 0.1); echo "cancel during DNS: $r" >> "$T_LOGS/checks.log"
+check_out "CANCEL during a DNS look-up: 200 for the CANCEL, 487 for the INVITE within 5 s" \
+    js "$r" 'd["cancel"] == 200 and d["invite"] == 487 and d["ms"] < 5000'
+
 # ---- 40 SRV targets (more than a 512-byte UDP answer): the 40th is used
 m0=$(count "$UM")
 r=$(send sip:bob@big.test 1); echo "big: $r" >> "$T_LOGS/checks.log"

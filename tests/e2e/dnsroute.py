@@ -11,6 +11,9 @@
         to the edge's internal side (W in flight), prints a JSON summary:
         {"status": {"200": n, ...}, "warnings": [...], "max_ms": x,
          "missing": n}
+  cancel --port P --ruri URI [--delay S]
+        an INVITE, then its CANCEL after S seconds; prints a JSON summary of
+        the final statuses: {"invite": 487, "cancel": 200, "ms": x}
 """
 import argparse
 import asyncio
@@ -145,6 +148,52 @@ def cmd_send(a):
     return 0
 
 
+def cmd_cancel(a):
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
+    lport = s.getsockname()[1]
+    tag = "%08x" % random.getrandbits(32)
+    common = ("Via: SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bK-cx-%s\r\n"
+              "Max-Forwards: 70\r\n"
+              "From: <sip:alice@contoso.test>;tag=%s\r\n"
+              "To: <%s>\r\n"
+              "Call-ID: cx-%s@contoso.test\r\n" % (lport, tag, tag, a.ruri, tag))
+    t0 = time.time()
+    s.sendall(("INVITE %s SIP/2.0\r\n%sCSeq: 1 INVITE\r\n"
+               "Contact: <sip:alice@127.0.0.1:%d;transport=tcp>\r\n"
+               "Content-Length: 0\r\n\r\n" % (a.ruri, common, lport)).encode())
+    time.sleep(a.delay)
+    s.sendall(("CANCEL %s SIP/2.0\r\n%sCSeq: 1 CANCEL\r\n"
+               "Content-Length: 0\r\n\r\n" % (a.ruri, common)).encode())
+    out, buf = {"invite": None, "cancel": None, "ms": None}, b""
+    deadline = time.time() + a.timeout
+    while (out["invite"] is None or out["cancel"] is None) and time.time() < deadline:
+        s.settimeout(max(0.05, deadline - time.time()))
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            break
+        if not data:
+            break
+        buf += data
+        msgs, buf = parse_msgs(buf)
+        for head, _ in msgs:
+            start = head.split("\r\n", 1)[0]
+            code = int(start.split()[1])
+            if code < 200:
+                continue
+            meth = hdrs(head, "cseq")[0].split()[-1]
+            if meth == "INVITE":
+                out["invite"] = code
+                out["ms"] = round((time.time() - t0) * 1000, 1)
+                s.sendall(("ACK %s SIP/2.0\r\n%sCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+                           % (a.ruri, common.replace("To: <%s>" % a.ruri, hdrs(head, "to")[0])))
+                          .encode())
+            elif meth == "CANCEL":
+                out["cancel"] = code
+    print(json.dumps(out))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -158,7 +207,14 @@ def main():
     c.add_argument("--count", type=int, default=1)
     c.add_argument("--window", type=int, default=20)
     c.add_argument("--timeout", type=float, default=20)
+    x = sub.add_parser("cancel")
+    x.add_argument("--port", type=int, required=True)
+    x.add_argument("--ruri", required=True)
+    x.add_argument("--delay", type=float, default=0.1)
+    x.add_argument("--timeout", type=float, default=20)
     a = ap.parse_args()
+    if a.cmd == "cancel":
+        return cmd_cancel(a)
     if a.cmd == "uas":
         cmd_uas(a)
         return 0
