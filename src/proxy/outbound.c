@@ -82,8 +82,7 @@ const proxy__skip_ent_t *proxy__skip_find(proxy__skip_t *s, const char *key, uin
     return NULL;
 }
 
-void proxy__skip_add(proxy__skip_t *s, const char *key, uint64_t now, unsigned ms,
-                     const char *why)
+void proxy__skip_add(proxy__skip_t *s, const char *key, uint64_t now, unsigned ms, const char *why)
 {
     if (!ms)
         return;
@@ -133,8 +132,8 @@ void proxy__cand_key(const proxy__cand_t *c, char *out, size_t cap)
 /* Candidates                                                          */
 /* ------------------------------------------------------------------ */
 
-proxy__out_t *proxy__out_new(proxy__out_kind_t kind, bool tls, const char *domain,
-                             const char *host, uint16_t port, const char *expect_peer)
+proxy__out_t *proxy__out_new(proxy__out_kind_t kind, bool tls, const char *domain, const char *host,
+                             uint16_t port, const char *expect_peer)
 {
     proxy__out_t *ob = fedge_calloc(1, sizeof(*ob));
     ob->kind = kind;
@@ -185,8 +184,9 @@ void proxy__out_set_route(proxy__out_t *ob, const dns_route_result_t *res)
     ob->state = 2;
     ob->dns_fail[0] = 0;
     if (res->status != DNS_OK || !res->n) {
-        snprintf(ob->dns_fail, sizeof(ob->dns_fail), "DNS %s %s: %s%s%s", res->fallback ? "A/AAAA" : "SRV",
-                 res->name, res->status == DNS_OK ? "no usable record" : dns_status_str(res->status),
+        snprintf(ob->dns_fail, sizeof(ob->dns_fail), "DNS %s %s: %s%s%s",
+                 res->fallback ? "A/AAAA" : "SRV", res->name,
+                 res->status == DNS_OK ? "no usable record" : dns_status_str(res->status),
                  res->detail && res->detail[0] ? " " : "", res->detail ? res->detail : "");
         return;
     }
@@ -227,8 +227,9 @@ static void on_route(void *arg, const dns_route_result_t *res)
 static void on_host(void *arg, const dns_host_result_t *res)
 {
     proxy__out_t *ob = arg;
-    dns_target_t t = {ob->host, ob->port ? ob->port : 5061, 0, 0, 0,
-                      res->status, res->detail, res->n, res->addrs};
+    dns_target_t t = {
+        ob->host,  ob->port ? ob->port : 5061, 0, 0, 0, res->status, res->detail, res->n,
+        res->addrs};
     dns_route_result_t r = {DNS_OK, res->name, "", res->cached, true, res->ttl, 1, &t};
     if (res->status != DNS_OK) {
         r.status = res->status;

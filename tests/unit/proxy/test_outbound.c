@@ -215,8 +215,8 @@ static void test_candidates_and_warning(void **state)
         {"gone.fabrikam.test", 5061, 30, 10, 60, DNS_NXDOMAIN, "", 0, NULL},
         {"pool.fabrikam.test", 5062, 40, 10, 60, DNS_OK, "", 2, a3},
     };
-    dns_route_result_t r = {DNS_OK, "_sipfederationtls._tcp.fabrikam.test", "", true, false, 60,
-                            4, ts};
+    dns_route_result_t r = {DNS_OK, "_sipfederationtls._tcp.fabrikam.test", "", true, false, 60, 4,
+                            ts};
     proxy__out_t *ob = proxy__out_new(PROXY__OUT_SRV, true, "fabrikam.test", NULL, 0, NULL);
     proxy__out_set_route(ob, &r);
     assert_int_equal(ob->state, 2);
@@ -262,7 +262,8 @@ static void test_candidates_and_warning(void **state)
     proxy__out_set_route(ob, &r);
     assert_null(proxy__out_next(ob, &s, 12000));
     proxy__out_warning(ob, w, sizeof(w));
-    assert_non_null(strstr(w, "edge1.fabrikam.test:5061 skipped: failed 12s ago (connect refused)"));
+    assert_non_null(
+        strstr(w, "edge1.fabrikam.test:5061 skipped: failed 12s ago (connect refused)"));
     proxy__out_free(ob);
     /* after the skip time they are tried again, in order */
     ob = proxy__out_new(PROXY__OUT_SRV, true, "fabrikam.test", NULL, 0, NULL);
@@ -277,16 +278,16 @@ static void test_candidates_and_warning(void **state)
 static void test_dns_failure_and_cut(void **state)
 {
     (void)state;
-    dns_route_result_t r = {DNS_TIMEOUT, "_sipfederationtls._tcp.slow.test", "no answer", false,
-                            false, 0, 0, NULL};
+    dns_route_result_t r = {
+        DNS_TIMEOUT, "_sipfederationtls._tcp.slow.test", "no answer", false, false, 0, 0, NULL};
     proxy__out_t *ob = proxy__out_new(PROXY__OUT_SRV, true, "slow.test", NULL, 0, NULL);
     proxy__out_set_route(ob, &r);
     proxy__skip_t s = {0};
     assert_null(proxy__out_next(ob, &s, 0));
     char w[1024];
     proxy__out_warning(ob, w, sizeof(w));
-    assert_string_equal(
-        w, "no usable edge for slow.test: DNS SRV _sipfederationtls._tcp.slow.test: timeout no answer");
+    assert_string_equal(w, "no usable edge for slow.test: DNS SRV "
+                           "_sipfederationtls._tcp.slow.test: timeout no answer");
     proxy__out_free(ob);
 
     /* 40 targets that all fail: the text is cut after a whole note */
@@ -297,7 +298,8 @@ static void test_dns_failure_and_cut(void **state)
         snprintf(names[i], sizeof(names[i]), "dead%d.big.test", i + 1);
         ts[i] = (dns_target_t){names[i], 5061, (uint16_t)(i + 1), 1, 60, DNS_OK, "", 1, &a};
     }
-    dns_route_result_t big = {DNS_OK, "_sipfederationtls._tcp.big.test", "", true, false, 60, 40, ts};
+    dns_route_result_t big = {DNS_OK, "_sipfederationtls._tcp.big.test", "", true, false, 60, 40,
+                              ts};
     ob = proxy__out_new(PROXY__OUT_SRV, true, "big.test", NULL, 0, NULL);
     proxy__out_set_route(ob, &big);
     assert_int_equal(ob->ncands, 40);
