@@ -28,6 +28,7 @@ typedef enum {
     TM_WAIT_ACK,      /* Timer H */
     TM_LINGER,        /* Timer L (accepted) */
     TM_POLICY,        /* parked for the policy hook's verdict */
+    TM_ATTEMPT,       /* a DNS target with others left: no response yet */
 } tmkind_t;
 
 typedef struct proxy_txn {
@@ -913,7 +914,12 @@ static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__rou
                 continue;
             }
             p->st.forwarded_requests++;
-            timer_start(p, t, TM_NO_FINAL, 64ull * p->cfg.t1_ms);
+            /* a server that accepts but never answers must not eat the
+             * whole transaction time while other targets are left */
+            if (t->ob->next < t->ob->ncands)
+                timer_start(p, t, TM_ATTEMPT, PROXY__ATTEMPT_T1 * p->cfg.t1_ms);
+            else
+                timer_start(p, t, TM_NO_FINAL, 64ull * p->cfg.t1_ms);
             if (obs_log_enabled(OBS_LOG_DEBUG)) {
                 char port[8];
                 snprintf(port, sizeof(port), "%u", cand->port);
@@ -1466,6 +1472,8 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
     }
     t->got_response = true;
     if (st < 200) {
+        if (t->timer == TM_ATTEMPT) /* it answers: the full time is its own */
+            timer_start(p, t, TM_NO_FINAL, 64ull * p->cfg.t1_ms);
         if (t->invite) {
             t->got_provisional = true;
             if (t->cancel_pending)
@@ -1737,6 +1745,14 @@ void proxy_tick(proxy_t *p)
         case TM_C:
             if (t->state == T_PROCEEDING)
                 send_cancel(p, t);
+            break;
+        case TM_ATTEMPT:
+            if (t->state == T_PROCEEDING) {
+                char why[64];
+                snprintf(why, sizeof(why), "no response within %u s",
+                         PROXY__ATTEMPT_T1 * p->cfg.t1_ms / 1000);
+                client_failed(p, t, why); /* the next target */
+            }
             break;
         case TM_POLICY:
             if (t->state == T_PROCEEDING) {

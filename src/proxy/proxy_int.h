@@ -69,6 +69,10 @@ typedef struct {
     bool no_address;  /* the address look-up failed: addr is the reason */
 } proxy__cand_t;
 
+/* How long (in T1) a DNS target gets to send any response while other
+ * targets are left: 16 x 500 ms = 8 s, then the next one is tried. */
+#define PROXY__ATTEMPT_T1 16u
+
 /* Most candidates kept for one request (targets x addresses). */
 #define PROXY__OUT_MAX_CANDS 128
 

@@ -8,7 +8,8 @@
 # then used again after [federation] failed_target_skip; an SRV target
 # outside the domain refused with its diagnostic; a DNS timeout answered 504
 # in bounded time while other traffic flows; a 40-target SRV set (a TCP
-# answer) resolved completely.
+# answer) resolved completely; an edge that accepts TLS but never answers
+# left for the next one after 8 s (16 x T1).
 . "$(dirname "$0")/lib.sh"
 DR="python3 $E2E_DIR/dnsroute.py"
 topology
@@ -22,6 +23,7 @@ gen edge2.fabrikam.test "DNS:edge2.fabrikam.test" both valid ca
 gen edge.attacker.test "DNS:edge.attacker.test" both valid ca
 gen multi.partners.test \
     "DNS:multi.partners.test,URI:sip:tlsbad.test,URI:sip:wrongcert.test,URI:sip:big.test" both valid ca
+gen silent.partners.test "DNS:silent.partners.test,URI:sip:silent.test" both valid ca
 
 # ---------------------------------------------------------------- partners
 # edge IP PORT CERT BACKEND: stunnel server on IP:PORT presenting CERT,
@@ -45,10 +47,23 @@ edge() {
 
 P=$(free_port)           # every partner edge listens on this port, own IP
 U1=$(free_port); U2=$(free_port); UM=$(free_port); UA=$(free_port); UW=$(free_port)
+US=$(free_port); SILENT=$(free_port)
 DEAD=$(free_port)        # nothing listens there
 COUNTS=$T_TMP/counts.json
-start_bg uas $DR uas --ports "$U1,$U2,$UM,$UA,$UW" --counts "$COUNTS"
-check "partner UASs listen" wait_listen "$UW" 10 "$BG_PID"
+start_bg uas $DR uas --ports "$U1,$U2,$UM,$UA,$UW,$US" --counts "$COUNTS"
+check "partner UASs listen" wait_listen "$US" 10 "$BG_PID"
+# a SIP server that reads and never answers
+start_bg silent python3 -c "
+import socket, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $SILENT)); s.listen(16)
+def drain(c):
+    while c.recv(65536): pass
+while True:
+    c, _ = s.accept(); threading.Thread(target=drain, args=(c,), daemon=True).start()"
+check "silent SIP server listens" wait_listen "$SILENT" 10 "$BG_PID"
+check "silent.test: edge1 (never answers) on 127.0.0.8" edge silent1 127.0.0.8 "$P" silent.partners.test "$SILENT"
+check "silent.test: edge2 on 127.0.0.9" edge silent2 127.0.0.9 "$P" silent.partners.test "$US"
 check "edge1.fabrikam.test on 127.0.0.2" edge edge1 127.0.0.2 "$P" edge1.fabrikam.test "$U1"
 check "edge2.fabrikam.test on 127.0.0.3" edge edge2 127.0.0.3 "$P" edge2.fabrikam.test "$U2"
 check "multi-domain partner edge on 127.0.0.5" edge multi 127.0.0.5 "$P" multi.partners.test "$UM"
@@ -90,6 +105,9 @@ start_bg dnsmasq /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts --conf-fil
     --srv-host=_sipfederationtls._tcp.wrongcert.test,edge2.wrongcert.test,"$P",20,10 \
     --host-record=edge1.wrongcert.test,127.0.0.6 --host-record=edge2.wrongcert.test,127.0.0.5 \
     --srv-host=_sipfederationtls._tcp.outside.test,edge.attacker.test,"$P",10,10 \
+    --srv-host=_sipfederationtls._tcp.silent.test,edge1.silent.test,"$P",10,10 \
+    --srv-host=_sipfederationtls._tcp.silent.test,edge2.silent.test,"$P",20,10 \
+    --host-record=edge1.silent.test,127.0.0.8 --host-record=edge2.silent.test,127.0.0.9 \
     --host-record=edge.attacker.test,127.0.0.7 \
     "${BIG[@]}" \
     --srv-host=_sipfederationtls._tcp.big.test,last.big.test,"$P",40,1 \
@@ -106,7 +124,7 @@ sed -i 's/^\[federation\]$/[federation]\nfailed_target_skip = 3s/' "$CFG"
 printf '\n[dns]\nservers = 127.0.0.1:%s\ntimeout = 300ms\ntries = 2\n' "$DNS_PORT" >> "$CFG"
 check "config has no routing line (dns-srv by default)" sh -c "! grep -q '^routing' '$CFG'"
 # the partner domains are allowed domains: discovered by DNS SRV
-for d in fabrikam.test tlsbad.test wrongcert.test outside.test slow.test big.test; do
+for d in fabrikam.test tlsbad.test wrongcert.test outside.test slow.test x.slow.test big.test silent.test; do
     "$FEDGE_BIN" domain allow "$d" -c "$CFG" > /dev/null
 done
 FEDGE_NO_PARTNER=1
@@ -162,6 +180,13 @@ check "wrongcert.test: nothing reached the wrong edge's UAS" test "$(count "$UW"
 check "wrongcert.test: refusal logged with the rule" \
     grep -q 'server certificate refused.*certificate does not name wrongcert.test or edge1.wrongcert.test' "$T_LOGS/fedge.log"
 
+# ---- the first edge accepts TLS but never answers: the next one after 8 s
+r=$(send sip:bob@silent.test 1); echo "silent: $r" >> "$T_LOGS/checks.log"
+check_out "silent.test: no response from edge1 -> edge2 answers 200 after about 8 s" \
+    jsc "$r" 'd["status"] == {"200": 1} and 7500 < d["max_ms"] < 12000' "$US" 1
+check "silent.test: logged as no response within 8 s" \
+    grep -q 'next hop failed.*next_hop=edge1.silent.test.*no response within 8 s' "$T_LOGS/fedge.log"
+
 # ---- an SRV target outside the domain: refused with its diagnostic
 r=$(send sip:bob@outside.test 1); echo "outside: $r" >> "$T_LOGS/checks.log"
 check_out "outside.test: 504, the certificate of edge.attacker.test is refused" js "$r" \
@@ -181,7 +206,7 @@ check_out "slow.test (DNS server never answers): 504 within 5 s naming the DNS f
     'd["status"] == {"504": 1} and d["max_ms"] < 5000 and "_sipfederationtls._tcp.slow.test" in d["warnings"][0]'
 
 # ---- a CANCEL while the SRV look-up still runs: 487 once it ends, nothing sent
-r=$($DR cancel --port "$INT_PORT" --ruri sip:bob@slow.test --delay 0.1); echo "cancel during DNS: $r" >> "$T_LOGS/checks.log"
+r=$($DR cancel --port "$INT_PORT" --ruri sip:bob@x.slow.test --delay 0.1); echo "cancel during DNS: $r" >> "$T_LOGS/checks.log"
 check_out "CANCEL during a DNS look-up: 200 for the CANCEL, 487 for the INVITE within 5 s" \
     js "$r" 'd["cancel"] == 200 and d["invite"] == 487 and d["ms"] < 5000'
 
