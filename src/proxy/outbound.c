@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 /* ------------------------------------------------------------------ */
 /* Server certificate rules                                            */
@@ -158,6 +159,7 @@ void proxy__out_free(proxy__out_t *ob)
     if (!ob)
         return;
     proxy__out_cancel(ob);
+    free(ob->rt);
     free(ob->cands);
     free(ob);
 }
@@ -175,44 +177,162 @@ static proxy__cand_t *cand_add(proxy__out_t *ob, size_t *cap)
     return c;
 }
 
-void proxy__out_set_route(proxy__out_t *ob, const dns_route_result_t *res)
+/* Builds ob's candidates from ob->rt in order: one per address, one noting
+ * a target without address. */
+static void build_cands(proxy__out_t *ob)
 {
     free(ob->cands);
     ob->cands = NULL;
     ob->ncands = ob->next = 0;
     ob->cur = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < ob->nrt; i++) {
+        const proxy__rtarget_t *t = &ob->rt[i];
+        if (!t->ok || !t->naddrs) {
+            proxy__cand_t *c = cand_add(ob, &cap);
+            if (!c)
+                return;
+            snprintf(c->host, sizeof(c->host), "%s", t->host);
+            c->port = t->port;
+            c->no_address = true;
+            snprintf(c->addr, sizeof(c->addr), "%s", t->ok ? "no address" : t->why);
+            continue;
+        }
+        for (unsigned k = 0; k < t->naddrs; k++) {
+            proxy__cand_t *c = cand_add(ob, &cap);
+            if (!c)
+                return;
+            snprintf(c->host, sizeof(c->host), "%s", t->host);
+            c->port = t->port;
+            c->multi = t->naddrs > 1;
+            snprintf(c->addr, sizeof(c->addr), "%s", t->addrs[k]);
+        }
+    }
+}
+
+void proxy__out_set_route(proxy__out_t *ob, const dns_route_result_t *res)
+{
+    free(ob->rt);
+    ob->rt = NULL;
+    ob->nrt = 0;
     ob->state = 2;
     ob->dns_fail[0] = 0;
+    ob->ttl = res->ttl;
     if (res->status != DNS_OK || !res->n) {
         snprintf(ob->dns_fail, sizeof(ob->dns_fail), "DNS %s %s: %s%s%s",
                  res->fallback ? "A/AAAA" : "SRV", res->name,
                  res->status == DNS_OK ? "no usable record" : dns_status_str(res->status),
                  res->detail && res->detail[0] ? " " : "", res->detail ? res->detail : "");
+        build_cands(ob);
         return;
     }
-    size_t cap = 0;
+    ob->rt = fedge_calloc(res->n, sizeof(*ob->rt));
     for (size_t i = 0; i < res->n; i++) {
         const dns_target_t *t = &res->targets[i];
-        if (t->status != DNS_OK || !t->n) {
-            proxy__cand_t *c = cand_add(ob, &cap);
-            if (!c)
-                return;
-            snprintf(c->host, sizeof(c->host), "%s", t->target);
-            c->port = t->port;
-            c->no_address = true;
-            snprintf(c->addr, sizeof(c->addr), "%s", dns_status_str(t->status));
-            continue;
-        }
-        for (size_t k = 0; k < t->n; k++) {
-            proxy__cand_t *c = cand_add(ob, &cap);
-            if (!c)
-                return;
-            snprintf(c->host, sizeof(c->host), "%s", t->target);
-            c->port = t->port;
-            c->multi = t->n > 1;
-            dns_addr_str(&t->addrs[k], c->addr, sizeof(c->addr));
-        }
+        proxy__rtarget_t *r = &ob->rt[ob->nrt++];
+        snprintf(r->host, sizeof(r->host), "%s", t->target);
+        r->port = t->port;
+        r->priority = t->priority;
+        r->weight = t->weight;
+        r->ok = t->status == DNS_OK && t->n;
+        snprintf(r->why, sizeof(r->why), "%s", dns_status_str(t->status));
+        for (size_t k = 0; k < t->n && r->naddrs < PROXY__RT_ADDRS; k++)
+            dns_addr_str(&t->addrs[k], r->addrs[r->naddrs++], sizeof(r->addrs[0]));
     }
+    build_cands(ob);
+}
+
+/* ---- route cache ---- */
+
+static void rcache_key(const proxy__out_t *ob, char *out, size_t cap)
+{
+    snprintf(out, cap, "%d%d|%s|%s|%u", (int)ob->kind, ob->tls ? 1 : 0, ob->domain, ob->host,
+             ob->port);
+}
+
+static proxy__rcache_ent_t *rcache_slot(proxy__rcache_t *c, const char *key)
+{
+    if (!c->slot)
+        c->slot = fedge_calloc(PROXY__RCACHE_SLOTS, sizeof(*c->slot));
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *k = key; *k; k++) {
+        h ^= (unsigned char)*k;
+        h *= 0x100000001b3ull;
+    }
+    return &c->slot[h % PROXY__RCACHE_SLOTS];
+}
+
+void proxy__rcache_put(proxy__rcache_t *c, const proxy__out_t *ob, uint64_t now)
+{
+    if (ob->dns_fail[0] || !ob->nrt || !ob->ttl)
+        return;
+    uint64_t ms = (uint64_t)ob->ttl * 1000;
+    for (size_t i = 0; i < ob->nrt; i++)
+        if (!ob->rt[i].ok && ms > 5000)
+            ms = 5000; /* a target without address: ask again soon */
+    char key[sizeof(((proxy__rcache_ent_t *)0)->key)];
+    rcache_key(ob, key, sizeof(key));
+    proxy__rcache_ent_t *e = rcache_slot(c, key);
+    free(e->t);
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    e->until = now + ms;
+    e->n = ob->nrt;
+    e->t = fedge_malloc(ob->nrt * sizeof(*e->t));
+    memcpy(e->t, ob->rt, ob->nrt * sizeof(*e->t));
+}
+
+static uint32_t rc_rng(void *ctx)
+{
+    uint64_t *s = ctx; /* xorshift64* */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+bool proxy__rcache_get(proxy__rcache_t *c, proxy__out_t *ob, uint64_t now)
+{
+    char key[sizeof(((proxy__rcache_ent_t *)0)->key)];
+    rcache_key(ob, key, sizeof(key));
+    proxy__rcache_ent_t *e = rcache_slot(c, key);
+    if (!e->t || e->until <= now || strcmp(e->key, key)) {
+        c->misses++;
+        return false;
+    }
+    c->hits++;
+    if (!c->rng) {
+        if (getrandom(&c->rng, sizeof(c->rng), 0) != (ssize_t)sizeof(c->rng))
+            c->rng = (uint64_t)(uintptr_t)c ^ now;
+        c->rng |= 1;
+    }
+    /* a fresh RFC 2782 draw over the cached records */
+    dns_srv_t recs[PROXY__OUT_MAX_CANDS];
+    size_t idx[PROXY__OUT_MAX_CANDS];
+    size_t n = e->n < PROXY__OUT_MAX_CANDS ? e->n : PROXY__OUT_MAX_CANDS;
+    for (size_t i = 0; i < n; i++)
+        recs[i] = (dns_srv_t){e->t[i].priority, e->t[i].weight, e->t[i].port, 0, e->t[i].host};
+    size_t k = dns_srv_order(recs, n, rc_rng, &c->rng, idx);
+    free(ob->rt);
+    ob->rt = fedge_malloc((k ? k : 1) * sizeof(*ob->rt));
+    ob->nrt = k;
+    for (size_t i = 0; i < k; i++)
+        ob->rt[i] = e->t[idx[i]];
+    ob->ttl = (uint32_t)((e->until - now) / 1000);
+    ob->dns_fail[0] = 0;
+    ob->state = 2;
+    build_cands(ob);
+    return true;
+}
+
+void proxy__rcache_free(proxy__rcache_t *c)
+{
+    if (c->slot)
+        for (size_t i = 0; i < PROXY__RCACHE_SLOTS; i++)
+            free(c->slot[i].t);
+    free(c->slot);
+    c->slot = NULL;
 }
 
 static void on_route(void *arg, const dns_route_result_t *res)

@@ -96,6 +96,7 @@ struct proxy {
     proxy_io_t io;
     dns_t *dns;         /* for outbound.c (not owned) */
     proxy__skip_t skip; /* outbound targets that failed recently */
+    proxy__rcache_t rcache; /* resolved outbound routes, by TTL */
     proxy_policy_fn policy;
     void *policy_user;
     proxy_result_fn result;
@@ -750,6 +751,7 @@ static void out_resolved(void *arg)
     proxy_txn_t *t = arg;
     proxy_t *p = t->owner;
     p->depth++;
+    proxy__rcache_put(&p->rcache, t->ob, now(p));
     if (!t->dead && t->state == T_PROCEEDING) {
         if (t->cancelled_upstream && !t->out_conn) /* CANCEL came first */
             txn_reply(p, t, NULL, 487, "request cancelled", NULL);
@@ -837,6 +839,8 @@ static void forward_attempt(proxy_t *p, proxy_txn_t *t, sip_msg_t *m, proxy__rou
         if (use_ob < 0)
             return;
         if (use_ob) {
+            if (t->ob->state == 0)
+                proxy__rcache_get(&p->rcache, t->ob, now(p));
             if (t->ob->state == 0 &&
                 proxy__out_resolve(t->ob, p->dns, out_resolved, t) == 0) {
                 if (t->timer != TM_NO_FINAL)
@@ -1592,6 +1596,7 @@ void proxy_free(proxy_t *p)
     free(p->tab[0].b);
     free(p->tab[1].b);
     proxy__skip_free(&p->skip);
+    proxy__rcache_free(&p->rcache);
     free(p->heap);
     free(p->msg);
     free(p->tmsg);

@@ -76,6 +76,18 @@ typedef struct {
 /* Most candidates kept for one request (targets x addresses). */
 #define PROXY__OUT_MAX_CANDS 128
 
+/* One resolved target as kept for the route cache: SRV fields and up to
+ * PROXY__RT_ADDRS addresses (or why it has none). */
+#define PROXY__RT_ADDRS 4
+typedef struct {
+    char host[PROXY_HOST_MAX];
+    uint16_t port, priority, weight;
+    bool ok;
+    char why[24];
+    unsigned naddrs;
+    char addrs[PROXY__RT_ADDRS][48];
+} proxy__rtarget_t;
+
 /* The outbound state of one request: its route, the resolved candidates
  * in order, the one in use and the record of what failed and why. */
 typedef struct proxy__out {
@@ -90,6 +102,9 @@ typedef struct proxy__out {
     void (*done)(void *arg);
     void *arg;
     char dns_fail[640]; /* resolution failed: why ("" when it did not) */
+    proxy__rtarget_t *rt; /* the targets as resolved, in the order used */
+    size_t nrt;
+    uint32_t ttl;         /* seconds the resolution stays valid */
     proxy__cand_t *cands;
     size_t ncands, next;
     const proxy__cand_t *cur; /* being tried */
@@ -120,6 +135,32 @@ int proxy__out_resolve(proxy__out_t *ob, dns_t *dns, void (*done)(void *arg), vo
 /* Sets ob's candidates from a route result (what proxy__out_resolve does
  * on its answer; exposed for tests). */
 void proxy__out_set_route(proxy__out_t *ob, const dns_route_result_t *res);
+
+/* Route cache: resolved targets by route (kind, domain, host, port), kept
+ * for their DNS TTL, so that the hot path does no DNS work at all (not
+ * even an asynchronous cache hit); each hit is a fresh RFC 2782 draw.
+ * Direct-mapped (a colliding route replaces the older one). */
+#define PROXY__RCACHE_SLOTS 1024
+typedef struct {
+    char key[PROXY_HOST_MAX * 2 + 16];
+    uint64_t until;
+    proxy__rtarget_t *t;
+    size_t n;
+} proxy__rcache_ent_t;
+
+typedef struct {
+    proxy__rcache_ent_t *slot; /* PROXY__RCACHE_SLOTS, allocated on first use */
+    uint64_t rng;
+    uint64_t hits, misses;
+} proxy__rcache_t;
+
+/* Remembers ob's resolution (when it succeeded and has a TTL; at most 5 s
+ * when a target had no address) at now. */
+void proxy__rcache_put(proxy__rcache_t *c, const proxy__out_t *ob, uint64_t now);
+/* When ob's route is cached and fresh at now, gives ob its candidates (a
+ * new weighted draw), sets ob->state 2 and returns true. */
+bool proxy__rcache_get(proxy__rcache_t *c, proxy__out_t *ob, uint64_t now);
+void proxy__rcache_free(proxy__rcache_t *c);
 
 /* Failed-target memory: a target that failed is left out of routing for a
  * while. Keyed by "host:port/addr". */

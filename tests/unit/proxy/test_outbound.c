@@ -385,6 +385,81 @@ static void test_no_resolver(void **state)
     proxy__out_free(ob);
 }
 
+/* the route cache: kept for the TTL, a fresh weighted draw on every hit,
+ * 5 s at most when a target had no address, failures never kept */
+static void test_route_cache(void **state)
+{
+    (void)state;
+    dns_addr_t a = v4("127.0.0.8"), b = v4("127.0.0.9"), c = v4("127.0.0.10");
+    dns_target_t ts[3] = {
+        {"wa.weights.test", 5061, 10, 60, 60, DNS_OK, "", 1, &a},
+        {"wb.weights.test", 5061, 10, 30, 60, DNS_OK, "", 1, &b},
+        {"wc.weights.test", 5061, 10, 10, 60, DNS_OK, "", 1, &c},
+    };
+    dns_route_result_t r = {DNS_OK, "_sipfederationtls._tcp.weights.test", "", false, false, 60, 3,
+                            ts};
+    proxy__rcache_t rc = {0};
+    proxy__out_t *ob = proxy__out_new(PROXY__OUT_SRV, true, "weights.test", NULL, 0, NULL);
+    assert_false(proxy__rcache_get(&rc, ob, 1000));
+    proxy__out_set_route(ob, &r);
+    proxy__rcache_put(&rc, ob, 1000);
+    proxy__out_free(ob);
+
+    int first[3] = {0, 0, 0};
+    for (int i = 0; i < 10000; i++) {
+        ob = proxy__out_new(PROXY__OUT_SRV, true, "weights.test", NULL, 0, NULL);
+        assert_true(proxy__rcache_get(&rc, ob, 2000));
+        assert_int_equal(ob->state, 2);
+        assert_int_equal(ob->ncands, 3);
+        first[ob->cands[0].host[1] - 'a']++;
+        proxy__out_free(ob);
+    }
+    /* 6000 / 3000 / 1000 expected; sd 49 / 46 / 30: 6 sd either side */
+    assert_in_range(first[0], 6000 - 294, 6000 + 294);
+    assert_in_range(first[1], 3000 - 276, 3000 + 276);
+    assert_in_range(first[2], 1000 - 180, 1000 + 180);
+
+    /* another route (same domain, other kind) is not this one */
+    ob = proxy__out_new(PROXY__OUT_HOP, true, "weights.test", NULL, 0, NULL);
+    assert_false(proxy__rcache_get(&rc, ob, 2000));
+    proxy__out_free(ob);
+    /* expired after the TTL (60 s from 1000 ms) */
+    ob = proxy__out_new(PROXY__OUT_SRV, true, "weights.test", NULL, 0, NULL);
+    assert_true(proxy__rcache_get(&rc, ob, 60999));
+    assert_false(proxy__rcache_get(&rc, ob, 61000));
+    proxy__out_free(ob);
+
+    /* a target without address: kept 5 s only */
+    dns_target_t tn[2] = {
+        {"gone.renum.test", 5061, 10, 10, 60, DNS_NXDOMAIN, "", 0, NULL},
+        {"edge.renum.test", 5061, 20, 10, 60, DNS_OK, "", 1, &a},
+    };
+    dns_route_result_t rn = {DNS_OK, "_sipfederationtls._tcp.renum.test", "", false, false, 60, 2,
+                             tn};
+    ob = proxy__out_new(PROXY__OUT_SRV, true, "renum.test", NULL, 0, NULL);
+    proxy__out_set_route(ob, &rn);
+    proxy__rcache_put(&rc, ob, 0);
+    proxy__out_free(ob);
+    ob = proxy__out_new(PROXY__OUT_SRV, true, "renum.test", NULL, 0, NULL);
+    assert_true(proxy__rcache_get(&rc, ob, 4999));
+    assert_true(ob->cands[0].no_address);
+    assert_string_equal(ob->cands[1].host, "edge.renum.test");
+    assert_false(proxy__rcache_get(&rc, ob, 5000));
+    proxy__out_free(ob);
+
+    /* a failed resolution is never cached */
+    dns_route_result_t rf = {
+        DNS_TIMEOUT, "_sipfederationtls._tcp.slow.test", "", false, false, 0, 0, NULL};
+    ob = proxy__out_new(PROXY__OUT_SRV, true, "slow.test", NULL, 0, NULL);
+    proxy__out_set_route(ob, &rf);
+    proxy__rcache_put(&rc, ob, 0);
+    proxy__out_free(ob);
+    ob = proxy__out_new(PROXY__OUT_SRV, true, "slow.test", NULL, 0, NULL);
+    assert_false(proxy__rcache_get(&rc, ob, 1));
+    proxy__out_free(ob);
+    proxy__rcache_free(&rc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_dns_failure_and_cut),
         cmocka_unit_test(test_fqdn_and_hop_expectations),
         cmocka_unit_test(test_no_resolver),
+        cmocka_unit_test(test_route_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
