@@ -61,7 +61,7 @@ check "fedge serve starts" start_fedge "$CFG" || finish
 wired() {
     if wait_listen "$ADMIN_PORT" 5; then return 0; fi
     echo "fedge serve does not listen on [admin] listen = 127.0.0.1:$ADMIN_PORT:"
-    echo "the admin server is not wired into fedge serve yet (src/cli/cli_serve.c must"
+    echo "the admin server is not wired into fedge serve yet (src/edge/edge.c must"
     echo "call admin_start with a status callback; see docs/admin.md)."
     return 1
 }

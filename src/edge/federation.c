@@ -1,276 +1,45 @@
-/* cli_policy.c — the federation policy in the running edge: a store
- * snapshot refreshed every 250 ms, policy_decide on every new out-of-dialog
- * request through the proxy's policy hook (parked while DNS verifies the
- * peer), refusals with Warning and ms-diagnostics(-public), the trust
- * header on inbound requests, discovered-partner throttling and the admin
- * panel's per-partner figures. */
-#include "cli/cli_policy.h"
+/* federation.c — the federation driver: policy_decide on every new
+ * out-of-dialog request through the proxy's policy hook (parked while DNS
+ * verifies the peer), refusals with Warning and ms-diagnostics(-public),
+ * the trust header on inbound requests, discovered-partner throttling and
+ * the admin panel's per-partner figures. docs/proxy.md "Federation
+ * policy". */
+#include "edge/edge_int.h"
 
 #include "obs/obs.h"
-#include "policy/policy.h"
-#include "sip/sip.h"
-#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#define REFRESH_MS 250    /* a change is in force within a second */
-#define COOKIES 4096      /* throttled requests awaiting their final status */
-#define WATCH_QUEUE 64    /* newly watch-listed partners awaiting the store */
-#define INI_ACTOR "serve:ini"
+#define COOKIES 4096 /* throttled requests awaiting their final status */
+#define WATCH_QUEUE EDGE__WATCH_QUEUE
 
 static const char C[] = "policy";
 
 /* A decision waiting for dns_verify_edge. */
-typedef struct pend {
-    struct pend *next, *prev;
-    cli__fed_t *f;
+struct edge__pend {
+    struct edge__pend *next, *prev;
+    edge__fed_t *f;
     uint64_t ticket;
     dns_req_t *req;
     store_snapshot_t *snap; /* the snapshot the decision started with */
     char *msg;              /* copy of the request */
     size_t len;
-    policy_input_t in;      /* strings point into buf / the arrays below */
-    char buf[4 * 256 + 4];  /* from user/domain, to user/domain */
-    char **names;           /* the peer's names: dns..., sip..., cn */
+    policy_input_t in;     /* strings point into buf / the arrays below */
+    char buf[4 * 256 + 4]; /* from user/domain, to user/domain */
+    char **names;          /* the peer's names: dns..., sip..., cn */
     size_t n_dns, n_sip;
     bool has_cn;
-} pend_t;
-
-typedef struct {
-    uint64_t id;
-    char domain[256];
-} cookie_t;
-
-struct cli__fed {
-    uv_loop_t *loop;
-    const config_t *cf;
-    admin_stats_t *stats;
-    proxy_t *proxy;
-    store_t *store;
-    store_snapshot_t *snap;
-    policy_throttle_t *throttle;
-    dns_t *dns;
-    uv_timer_t timer;
-    char store_err[256]; /* the last store error logged (logged on change) */
-    fedge_str_t fqdn;
-    const char **local; /* [edge] sip_domains, lowercase */
-    size_t n_local;
-    pend_t *pending;
-    sip_msg_t *msg; /* scratch: a parked request re-parsed */
-    char *rw;       /* scratch: the rewritten request */
-    size_t rw_cap;
-    cookie_t *cookies;
-    uint64_t next_cookie;
-    char watch[WATCH_QUEUE][256];
-    size_t n_watch;
-    bool busy;    /* a refresh job is in flight */
-    bool closing; /* cli__fed_free was called */
-    bool timer_closed;
 };
-
-/* ------------------------------------------------------------------ */
-/* Store                                                               */
-/* ------------------------------------------------------------------ */
-
-static void store_error(cli__fed_t *f, const char *what, const char *msg)
-{
-    if (!strcmp(f->store_err, msg))
-        return; /* said already: no log line every 250 ms */
-    snprintf(f->store_err, sizeof(f->store_err), "%s", msg);
-    obs_logkv(OBS_LOG_ERROR, C, what, "store", f->cf->edge.store, "reason", msg, NULL);
-    if (f->stats)
-        admin_stats_error(f->stats, msg);
-}
-
-typedef struct {
-    bool admin_set; /* routing or default-route last set by someone else */
-} seed_scan_t;
-
-static int seed_cb(const store_audit_t *a, void *ctx)
-{
-    seed_scan_t *sc = ctx;
-    if (!strcmp(a->action, "edge.set") &&
-        (!strcmp(a->object, "routing") || !strcmp(a->object, "default-route")))
-        sc->admin_set = strcmp(a->actor, INI_ACTOR) != 0;
-    return 0;
-}
-
-/* The store wins for routing once an administrator set it; until then the
- * INI's [federation] routing/default_route are written into it (actor
- * serve:ini), so that the policy engine, the CLI and the panel all see
- * the values in force. */
-static void seed_routing(cli__fed_t *f)
-{
-    seed_scan_t sc = {false};
-    fedge_err_t e;
-    if (store_audit_list(f->store, 1000000, seed_cb, &sc, &e) < 0 || sc.admin_set)
-        return;
-    const config_t *cf = f->cf;
-    char dr[300] = "";
-    if (cf->federation.default_route.host)
-        config_hostport_format(&cf->federation.default_route, dr, sizeof(dr));
-    const char *routing = config_routing_name(cf->federation.routing);
-    if (!strcmp(routing, store_routing_name(f->snap->edge.routing)) &&
-        !strcmp(dr, f->snap->edge.default_route))
-        return;
-    store_setting_t kv[2] = {{"default-route", dr}, {"routing", routing}};
-    if (store_edge_set(f->store, kv, 2, INI_ACTOR, &e) < 0) {
-        store_error(f, "cannot seed the routing settings from the configuration", e.msg);
-        return;
-    }
-    obs_logkv(OBS_LOG_NOTICE, C, "routing settings taken from the configuration", "routing",
-              routing, "default_route", dr[0] ? dr : "-", NULL);
-    fedge_err_t e2;
-    store_refresh(f->store, &f->snap, &e2);
-}
-
-/* Startup only (on the loop): open and load the store. */
-static void load_now(cli__fed_t *f)
-{
-    fedge_err_t e;
-    if (store_open(f->cf->edge.store, &f->store, &e) < 0) {
-        f->store = NULL;
-        store_error(f, "store unavailable: deciding on the last good settings", e.msg);
-        return;
-    }
-    if (store_refresh(f->store, &f->snap, &e) < 0)
-        store_error(f, "store unreadable: keeping the last good settings", e.msg);
-}
-
-/* The periodic refresh runs on a libuv worker thread, so that a store
- * locked by another process (SQLite waits up to its 5 s busy timeout) never
- * stalls the edge: the loop keeps deciding with the snapshot it has. Only
- * one job is in flight; f->store is used by it alone meanwhile. */
-typedef struct {
-    uv_work_t req;
-    cli__fed_t *f;
-    store_snapshot_t *snap; /* in: a reference to the current; out: the newest */
-    int rc;                 /* store_refresh's, or < 0 */
-    bool opened;
-    const char *what;       /* what failed, or NULL */
-    fedge_err_t err;
-    char watch[WATCH_QUEUE][256]; /* newly watch-listed partners to persist */
-    uint32_t users[WATCH_QUEUE];
-    size_t n_watch, n_watch_done;
-    fedge_err_t werr;
-} job_t;
-
-static void job_work(uv_work_t *req)
-{
-    job_t *j = req->data;
-    cli__fed_t *f = j->f;
-    if (!f->store) {
-        if (store_open(f->cf->edge.store, &f->store, &j->err) < 0) {
-            f->store = NULL;
-            j->rc = -1;
-            j->what = "store unavailable: deciding on the last good settings";
-            return;
-        }
-        j->opened = true;
-    }
-    /* off the hot path: partners the throttle put on the watch list */
-    for (; j->n_watch_done < j->n_watch; j->n_watch_done++)
-        if (store_watchlist_add(f->store, j->watch[j->n_watch_done], j->users[j->n_watch_done],
-                                "over the contacts limit of a discovered partner", "serve",
-                                &j->werr) < 0)
-            break;
-    j->rc = store_refresh(f->store, &j->snap, &j->err);
-    if (j->rc < 0)
-        j->what = "store unreadable: keeping the last good settings";
-}
-
-static void fed_release(cli__fed_t *f);
-
-static void job_done(uv_work_t *req, int status)
-{
-    job_t *j = req->data;
-    cli__fed_t *f = j->f;
-    (void)status;
-    f->busy = false;
-    if (f->closing) {
-        store_snapshot_unref(j->snap);
-        free(j);
-        fed_release(f);
-        return;
-    }
-    if (j->opened)
-        obs_logkv(OBS_LOG_NOTICE, C, "store opened", "store", f->cf->edge.store, NULL);
-    for (size_t i = 0; i < j->n_watch_done; i++)
-        obs_logkv(OBS_LOG_WARNING, C, "partner put on the watch list", "domain", j->watch[i],
-                  NULL);
-    if (j->n_watch_done < j->n_watch) {
-        store_error(f, "cannot record a watch-listed partner", j->werr.msg);
-        for (size_t i = j->n_watch_done; i < j->n_watch && f->n_watch < WATCH_QUEUE; i++)
-            snprintf(f->watch[f->n_watch++], 256, "%s", j->watch[i]); /* next time */
-    }
-    if (j->what) {
-        store_error(f, j->what, j->err.msg);
-        store_snapshot_unref(j->snap);
-        free(j);
-        return;
-    }
-    if (f->store_err[0]) {
-        obs_logkv(OBS_LOG_NOTICE, C, "store readable again", "store", f->cf->edge.store, NULL);
-        f->store_err[0] = 0;
-    }
-    if (j->rc == 1) {
-        store_snapshot_unref(f->snap);
-        f->snap = j->snap;
-        policy_throttle_sync(f->throttle, f->snap);
-        char g[24];
-        snprintf(g, sizeof(g), "%llu", (unsigned long long)f->snap->generation);
-        obs_logkv(OBS_LOG_INFO, C, "settings loaded", "generation", g, NULL);
-    } else {
-        store_snapshot_unref(j->snap);
-    }
-    free(j);
-}
-
-typedef struct {
-    const char *domain;
-    uint32_t users;
-} users_of_t;
-
-static void users_cb(const policy_partner_t *p, void *ctx)
-{
-    users_of_t *u = ctx;
-    if (!strcasecmp(p->domain, u->domain))
-        u->users = p->users;
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    cli__fed_t *f = t->data;
-    if (f->busy || f->closing)
-        return;
-    job_t *j = fedge_calloc(1, sizeof(*j));
-    j->req.data = j;
-    j->f = f;
-    j->snap = store_snapshot_ref(f->snap);
-    for (size_t i = 0; i < f->n_watch; i++) {
-        users_of_t u = {f->watch[i], 0};
-        policy_throttle_each(f->throttle, users_cb, &u);
-        snprintf(j->watch[i], sizeof(j->watch[i]), "%s", f->watch[i]);
-        j->users[i] = u.users;
-    }
-    j->n_watch = f->n_watch;
-    f->n_watch = 0;
-    if (uv_queue_work(f->loop, &j->req, job_work, job_done) != 0) {
-        store_snapshot_unref(j->snap);
-        free(j);
-        return;
-    }
-    f->busy = true;
-}
+typedef edge__pend_t pend_t;
+typedef edge__cookie_t cookie_t;
 
 /* ------------------------------------------------------------------ */
 /* Watch list and results                                              */
 /* ------------------------------------------------------------------ */
 
-static uint64_t cookie_new(cli__fed_t *f, fedge_str_t domain)
+static uint64_t cookie_new(edge__fed_t *f, fedge_str_t domain)
 {
     uint64_t id = ++f->next_cookie;
     cookie_t *c = &f->cookies[id % COOKIES];
@@ -281,7 +50,7 @@ static uint64_t cookie_new(cli__fed_t *f, fedge_str_t domain)
 
 static void on_result(void *user, uint64_t cookie, int status)
 {
-    cli__fed_t *f = user;
+    edge__fed_t *f = user;
     cookie_t *c = &f->cookies[cookie % COOKIES];
     if (c->id != cookie)
         return; /* overwritten by a later one: too old to matter */
@@ -294,7 +63,7 @@ static void on_result(void *user, uint64_t cookie, int status)
 /* Decisions                                                           */
 /* ------------------------------------------------------------------ */
 
-static void stats(cli__fed_t *f, fedge_str_t partner, int diag)
+static void stats(edge__fed_t *f, fedge_str_t partner, int diag)
 {
     if (f->stats && partner.len)
         admin_stats_request(f->stats, partner, diag);
@@ -303,7 +72,7 @@ static void stats(cli__fed_t *f, fedge_str_t partner, int diag)
 /* The request m with every ms-edge-proxy-message-trust header from outside
  * removed (any case, any whitespace before the colon) and ours added, into
  * f->rw. Returns its length, or 0 when it cannot be built. */
-static size_t rewrite_inbound(cli__fed_t *f, sip_msg_t *m, const policy_verdict_t *v)
+static size_t rewrite_inbound(edge__fed_t *f, sip_msg_t *m, const policy_verdict_t *v)
 {
     sip_edit_t ed[SIP_MAX_HEADERS_CAP + 1];
     unsigned ne = 0;
@@ -350,7 +119,7 @@ static void target_from(const char *hp, proxy_hostport_t *t)
 
 /* Turns a final policy verdict v on request m (NULL when gone) into the
  * proxy's verdict pv. Returns 0 to allow, 1 to deny. */
-static int conclude(cli__fed_t *f, const store_snapshot_t *snap, const policy_input_t *in,
+static int conclude(edge__fed_t *f, const store_snapshot_t *snap, const policy_input_t *in,
                     policy_verdict_t *v, sip_msg_t *m, proxy_policy_verdict_t *pv)
 {
     bool inbound = in->dir == POLICY_INBOUND;
@@ -424,7 +193,7 @@ static void fill_peer(policy_input_t *in, const net_peer_t *peer)
     in->peer_cn = peer->cn;
 }
 
-static void pend_unlink(cli__fed_t *f, pend_t *q)
+static void pend_unlink(edge__fed_t *f, pend_t *q)
 {
     if (q->prev)
         q->prev->next = q->next;
@@ -457,12 +226,13 @@ static fedge_str_t keep(char **at, fedge_str_t s)
 static void on_edge(void *user, const dns_edge_result_t *res)
 {
     pend_t *q = user;
-    cli__fed_t *f = q->f;
+    edge__fed_t *f = q->f;
     q->req = NULL;
     pend_unlink(f, q);
-    q->in.dns = res->legitimate                                       ? POLICY_DNS_VERIFIED
-                : res->status == DNS_TIMEOUT || res->status == DNS_SERVFAIL ? POLICY_DNS_ERROR
-                                                                    : POLICY_DNS_NOT_VERIFIED;
+    q->in.dns = res->legitimate ? POLICY_DNS_VERIFIED
+                : res->status == DNS_TIMEOUT || res->status == DNS_SERVFAIL
+                    ? POLICY_DNS_ERROR
+                    : POLICY_DNS_NOT_VERIFIED;
     q->in.dns_reason = res->reason;
     policy_verdict_t v;
     policy_decide(q->snap, &q->in, &v);
@@ -486,7 +256,7 @@ static void on_edge(void *user, const dns_edge_result_t *res)
 /* Parks the decision until DNS says whether the peer is an edge of
  * v->dns_domain. Returns PROXY_POLICY_PENDING, or -1 when the look-up
  * cannot start (then *v is a REJECT). */
-static int wait_dns(cli__fed_t *f, const proxy_policy_in_t *pin, const policy_input_t *in,
+static int wait_dns(edge__fed_t *f, const proxy_policy_in_t *pin, const policy_input_t *in,
                     policy_verdict_t *v)
 {
     pend_t *q = fedge_calloc(1, sizeof(*q));
@@ -536,12 +306,12 @@ static int wait_dns(cli__fed_t *f, const proxy_policy_in_t *pin, const policy_in
 
 static int on_policy(void *user, const proxy_policy_in_t *pin, proxy_policy_verdict_t *pv)
 {
-    cli__fed_t *f = user;
+    edge__fed_t *f = user;
     policy_input_t in;
     memset(&in, 0, sizeof(in));
     in.dir = pin->from_side == PROXY_SIDE_EXTERNAL ? POLICY_INBOUND : POLICY_OUTBOUND;
     if (in.dir == POLICY_INBOUND)
-        fill_peer(&in, pin->conn ? cli__conn_peer(pin->conn) : NULL);
+        fill_peer(&in, pin->conn ? edge__conn_peer(pin->conn) : NULL);
     in.dns = POLICY_DNS_UNKNOWN;
     in.source_verified = -1;
     if (pin->from_uri) {
@@ -570,13 +340,15 @@ static int on_policy(void *user, const proxy_policy_in_t *pin, proxy_policy_verd
 /* Life cycle                                                          */
 /* ------------------------------------------------------------------ */
 
-int cli__fed_new(uv_loop_t *loop, const config_t *cf, admin_stats_t *stats, cli__fed_t **out,
-                 fedge_err_t *e)
+int edge__fed_new(uv_loop_t *loop, const config_t *cf, admin_stats_t *stats, dns_t *dns,
+                  edge__fed_t **out, fedge_err_t *e)
 {
-    cli__fed_t *f = fedge_calloc(1, sizeof(*f));
+    (void)e;
+    edge__fed_t *f = fedge_calloc(1, sizeof(*f));
     f->loop = loop;
     f->cf = cf;
     f->stats = stats;
+    f->dns = dns;
     f->fqdn = (fedge_str_t){cf->edge.fqdn, strlen(cf->edge.fqdn)};
     f->n_local = cf->edge.sip_domain_count;
     f->local = fedge_calloc(f->n_local ? f->n_local : 1, sizeof(*f->local));
@@ -586,55 +358,19 @@ int cli__fed_new(uv_loop_t *loop, const config_t *cf, admin_stats_t *stats, cli_
     f->throttle = policy_throttle_new(4096);
     f->msg = fedge_malloc(sizeof(*f->msg));
     f->cookies = fedge_calloc(COOKIES, sizeof(*f->cookies));
-
-    dns_opts_t o;
-    dns_opts_default(&o);
-    char servers[1024] = "";
-    size_t sl = 0;
-    for (size_t i = 0; i < cf->dns.servers.count && sl < sizeof(servers) - 100; i++) {
-        char hp[300];
-        config_hostport_format(&cf->dns.servers.items[i], hp, sizeof(hp));
-        sl += (size_t)snprintf(servers + sl, sizeof(servers) - sl, "%s%s", i ? "," : "", hp);
-    }
-    o.servers = servers[0] ? servers : NULL;
-    if (cf->dns.timeout_ms)
-        o.timeout_ms = cf->dns.timeout_ms;
-    if (cf->dns.tries)
-        o.tries = cf->dns.tries;
-    int rc = dns_new(loop, &o, &f->dns, e);
-    if (rc < 0) {
-        store_snapshot_unref(f->snap);
-        policy_throttle_free(f->throttle);
-        free(f->msg);
-        free(f->cookies);
-        free(f->local);
-        free(f);
-        return rc;
-    }
-    load_now(f);
-    if (f->store)
-        seed_routing(f);
-    uv_timer_init(loop, &f->timer);
-    f->timer.data = f;
-    uv_timer_start(&f->timer, on_timer, REFRESH_MS, REFRESH_MS);
+    edge__feed_start(f);
     *out = f;
     return 0;
 }
 
-void cli__fed_attach(cli__fed_t *f, proxy_t *p)
+void edge__fed_attach(edge__fed_t *f, proxy_t *p)
 {
     f->proxy = p;
     proxy_set_policy(p, on_policy, f);
     proxy_set_result(p, on_result, f);
 }
 
-dns_t *cli__fed_dns(cli__fed_t *f)
-{
-    return f ? f->dns : NULL;
-}
-
-/* Frees f once its timer is closed and no refresh job runs. */
-static void fed_release(cli__fed_t *f)
+void edge__fed_release(edge__fed_t *f)
 {
     if (!f->timer_closed || f->busy)
         return;
@@ -648,14 +384,7 @@ static void fed_release(cli__fed_t *f)
     free(f);
 }
 
-static void on_timer_closed(uv_handle_t *h)
-{
-    cli__fed_t *f = h->data;
-    f->timer_closed = true;
-    fed_release(f);
-}
-
-void cli__fed_free(cli__fed_t *f)
+void edge__fed_free(edge__fed_t *f)
 {
     if (!f)
         return;
@@ -672,8 +401,6 @@ void cli__fed_free(cli__fed_t *f)
         proxy_set_result(f->proxy, NULL, NULL);
         f->proxy = NULL;
     }
-    dns_free(f->dns);
     f->dns = NULL;
-    uv_timer_stop(&f->timer);
-    uv_close((uv_handle_t *)&f->timer, on_timer_closed); /* then fed_release */
+    edge__feed_stop(f);
 }

@@ -1,0 +1,380 @@
+/* edge.c — the edge's life cycle: builds the TLS contexts, the transport,
+ * the resolver, the proxy (its proxy_cfg_t from config_t), the federation
+ * driver and the admin server from a configuration; the proxy's tick; TLS
+ * reload; drain and shutdown in a fixed order. */
+#include "edge/edge_int.h"
+
+#include "obs/obs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STOP_GRACE_MS 5000 /* longest wait for open transactions at stop */
+
+static const char C[] = "serve";
+
+/* ------------------------------------------------------------------ */
+/* Loop: tick and stop                                                 */
+/* ------------------------------------------------------------------ */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/* Stops at once, in this order: the parked and open transactions are
+ * answered while the transports still exist; the proxy forgets the
+ * resolver before the federation driver cancels its look-ups and the
+ * resolver goes; then the connections and the tick. */
+static void shutdown_now(edge_t *s)
+{
+    if (s->shut)
+        return;
+    char n[24];
+    snprintf(n, sizeof(n), "%zu", proxy_pending_count(s->proxy));
+    proxy_abort_pending(s->proxy, "edge shutting down");
+    s->shut = true;
+    proxy_set_dns(s->proxy, NULL);
+    edge__fed_free(s->fed); /* after the abort: parked requests are answered */
+    s->fed = NULL;
+    dns_free(s->dns);
+    s->dns = NULL;
+    obs_logkv(OBS_LOG_NOTICE, C, "stopped", "abandoned_transactions", n, NULL);
+    net_destroy(s->net);
+    s->net = NULL;
+    uv_close((uv_handle_t *)&s->tick, on_handle_closed);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    edge_t *s = t->data;
+    proxy_tick(s->proxy);
+    if (s->stopping && (proxy_pending_count(s->proxy) == 0 || uv_now(s->loop) >= s->stop_deadline))
+        shutdown_now(s);
+}
+
+void edge_drain(edge_t *s)
+{
+    if (s->shut)
+        return;
+    if (s->stopping) {
+        shutdown_now(s); /* asked twice: stop at once */
+        return;
+    }
+    s->stopping = true;
+    s->stop_deadline = uv_now(s->loop) + STOP_GRACE_MS;
+    net_stop_accepting(s->net);
+}
+
+bool edge_draining(const edge_t *s)
+{
+    return s->stopping;
+}
+
+int edge_reload_tls(edge_t *s, fedge_err_t *e)
+{
+    fedge_err_t e1;
+    int rc = 0;
+    if (net_tls_reload(s->ext_tls, &e1) < 0) {
+        rc = fedge_err(e, FEDGE_ECONFIG, "[external] %s", e1.msg);
+        obs_logkv(OBS_LOG_ERROR, C, "certificate reload failed: keeping the old ones", "side",
+                  "external", "reason", e1.msg, NULL);
+    }
+    if (s->int_tls && net_tls_reload(s->int_tls, &e1) < 0) {
+        if (!rc)
+            rc = fedge_err(e, FEDGE_ECONFIG, "[internal] %s", e1.msg);
+        obs_logkv(OBS_LOG_ERROR, C, "certificate reload failed: keeping the old ones", "side",
+                  "internal", "reason", e1.msg, NULL);
+    }
+    if (!rc)
+        obs_logkv(OBS_LOG_NOTICE, C, "certificates reloaded", NULL);
+    return rc;
+}
+
+static void on_net_log(void *user, int level, net_conn_t *c, const char *msg)
+{
+    edge_t *s = user;
+    (void)c;
+    if (level >= NET_LOG_WARN && s && s->stats)
+        admin_stats_error(s->stats, msg);
+    obs_level_t l = level == NET_LOG_DEBUG  ? OBS_LOG_DEBUG
+                    : level == NET_LOG_INFO ? OBS_LOG_INFO
+                    : level == NET_LOG_WARN ? OBS_LOG_WARNING
+                                            : OBS_LOG_ERROR;
+    obs_log(l, "net", "%s", msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup                                                               */
+/* ------------------------------------------------------------------ */
+
+static bool is_wildcard(const char *h)
+{
+    return !strcmp(h, "0.0.0.0") || !strcmp(h, "::");
+}
+
+static void copy_host(char *dst, const char *src)
+{
+    snprintf(dst, PROXY_HOST_MAX, "%s", src);
+}
+
+static int listen_side(edge_t *s, const config_hostport_list_t *l, net_tls_t *tls,
+                       proxy_side_t side, uint16_t *first_port, fedge_err_t *e)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        char hp[PROXY_HOST_MAX + 16];
+        edge__fmt_hostport(hp, sizeof(hp), l->items[i].host, l->items[i].port);
+        net_listen_opts_t o = {
+            .host_port = hp, .tls = tls, .tag = EDGE__SIDE_TAG(side), .cbs = edge__conn_cbs};
+        net_listener_t *ls;
+        int rc = net_listen(s->net, &o, &ls, e);
+        if (rc < 0)
+            return rc;
+        uint16_t port = net_listener_port(ls);
+        if (i == 0)
+            *first_port = port;
+        char ps[8];
+        snprintf(ps, sizeof(ps), "%u", port);
+        obs_logkv(OBS_LOG_NOTICE, C, "listening", "side", proxy_side_name(side), "address",
+                  l->items[i].host, "port", ps, "transport", tls ? "tls" : "tcp", NULL);
+    }
+    return 0;
+}
+
+static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_port,
+                           proxy_cfg_t *pc)
+{
+    proxy_cfg_init(pc);
+    copy_host(pc->fqdn, cf->edge.fqdn);
+    for (size_t i = 0; i < cf->edge.sip_domain_count && i < PROXY_MAX_DOMAINS; i++)
+        copy_host(pc->domains[pc->ndomains++], cf->edge.sip_domains[i]);
+
+    pc->ext.transport = PROXY_TP_TLS;
+    copy_host(pc->ext.host, cf->edge.fqdn);
+    pc->ext.port = ext_port;
+    for (size_t i = 0; i < cf->external.listen.count && pc->ext.nnames < PROXY_MAX_NAMES; i++)
+        if (!is_wildcard(cf->external.listen.items[i].host))
+            copy_host(pc->ext.names[pc->ext.nnames++], cf->external.listen.items[i].host);
+
+    pc->in.transport = cf->internal.transport == CONFIG_TRANSPORT_TCP ? PROXY_TP_TCP : PROXY_TP_TLS;
+    /* what internal servers use to reach us: the first specific listen
+     * address, else the FQDN */
+    copy_host(pc->in.host, cf->edge.fqdn);
+    for (size_t i = 0; i < cf->internal.listen.count; i++)
+        if (!is_wildcard(cf->internal.listen.items[i].host)) {
+            copy_host(pc->in.host, cf->internal.listen.items[i].host);
+            break;
+        }
+    pc->in.port = int_port;
+    for (size_t i = 0; i < cf->internal.listen.count && pc->in.nnames < PROXY_MAX_NAMES; i++)
+        if (!is_wildcard(cf->internal.listen.items[i].host))
+            copy_host(pc->in.names[pc->in.nnames++], cf->internal.listen.items[i].host);
+
+    for (size_t i = 0; i < cf->internal.next_hop.count && i < PROXY_MAX_HOPS; i++) {
+        copy_host(pc->next_hops[i].host, cf->internal.next_hop.items[i].host);
+        pc->next_hops[i].port = cf->internal.next_hop.items[i].port;
+        /* a name without a port: SRV, then A/AAAA (src/proxy/outbound.c) */
+        if (!pc->next_hops[i].port && cf->internal.next_hop.items[i].kind != CONFIG_HOST_NAME)
+            pc->next_hops[i].port = pc->in.transport == PROXY_TP_TLS ? 5061 : 5060;
+        pc->nnext_hops++;
+    }
+    if (cf->federation.default_route.host) {
+        copy_host(pc->default_route.host, cf->federation.default_route.host);
+        pc->default_route.port = cf->federation.default_route.port;
+    }
+    pc->max_message_size = cf->limits.max_message_size;
+    pc->dns_srv = cf->federation.routing == CONFIG_ROUTING_DNS_SRV;
+    pc->failed_target_skip_ms = cf->federation.failed_target_skip_ms;
+}
+
+/* Releases what edge_new built so far, after a failure. Handles already
+ * closing finish when the caller runs the loop. */
+static void undo(edge_t *s)
+{
+    if (s->fed)
+        edge__fed_free(s->fed);
+    if (s->proxy)
+        proxy_set_dns(s->proxy, NULL);
+    dns_free(s->dns);
+    if (s->net)
+        net_destroy(s->net);
+    admin_stop(s->admin);
+    admin_stats_free(s->stats);
+    proxy_free(s->proxy);
+    if (s->ext_tls)
+        net_tls_free(s->ext_tls);
+    if (s->int_tls)
+        net_tls_free(s->int_tls);
+    edge__transport_bind(NULL);
+    free(s);
+}
+
+static int make_dns(edge_t *s, fedge_err_t *e)
+{
+    const config_t *cf = s->cfg;
+    dns_opts_t o;
+    dns_opts_default(&o);
+    char servers[1024] = "";
+    size_t sl = 0;
+    for (size_t i = 0; i < cf->dns.servers.count && sl < sizeof(servers) - 100; i++) {
+        char hp[300];
+        config_hostport_format(&cf->dns.servers.items[i], hp, sizeof(hp));
+        sl += (size_t)snprintf(servers + sl, sizeof(servers) - sl, "%s%s", i ? "," : "", hp);
+    }
+    o.servers = servers[0] ? servers : NULL;
+    if (cf->dns.timeout_ms)
+        o.timeout_ms = cf->dns.timeout_ms;
+    if (cf->dns.tries)
+        o.tries = cf->dns.tries;
+    return dns_new(s->loop, &o, &s->dns, e);
+}
+
+int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
+{
+    *out = NULL;
+    edge_t *s = fedge_calloc(1, sizeof(*s));
+    fedge_err_t e1;
+    int rc;
+    s->loop = loop;
+    s->cfg = cf;
+    s->max_msg = cf->limits.max_message_size;
+
+    net_tls_opts_t eo = {cf->external.certificate,
+                         cf->external.private_key,
+                         cf->external.ca_file,
+                         cf->external.ca_path,
+                         cf->external.require_client_certificate,
+                         config_tls_version_name(cf->external.tls_min_version)};
+    if (net_tls_new(&eo, &s->ext_tls, &e1) < 0) {
+        rc = fedge_err(e, FEDGE_ECONFIG, "[external] %s", e1.msg);
+        goto fail;
+    }
+    if (cf->internal.transport == CONFIG_TRANSPORT_TLS) {
+        net_tls_opts_t io = {cf->internal.certificate,
+                             cf->internal.private_key,
+                             cf->internal.ca_file,
+                             NULL,
+                             false,
+                             NULL};
+        if (net_tls_new(&io, &s->int_tls, &e1) < 0) {
+            rc = fedge_err(e, FEDGE_ECONFIG, "[internal] %s", e1.msg);
+            goto fail;
+        }
+    }
+    net_opts_t no = {.max_connections = cf->limits.max_connections,
+                     .max_connections_per_ip = cf->limits.max_connections_per_ip,
+                     .handshake_timeout_ms = cf->limits.handshake_timeout_ms,
+                     .idle_timeout_ms = cf->limits.idle_timeout_ms,
+                     .max_queued_bytes = cf->limits.max_queued_bytes,
+                     .log = on_net_log,
+                     .log_user = s};
+    if ((rc = net_new(loop, &no, &s->net, e)) < 0) {
+        if (rc == FEDGE_ECONFIG)
+            rc = FEDGE_EINVAL;
+        goto fail;
+    }
+    edge__transport_bind(s);
+    if ((rc = listen_side(s, &cf->external.listen, s->ext_tls, PROXY_SIDE_EXTERNAL, &s->ext_port,
+                          e)) < 0 ||
+        (rc = listen_side(s, &cf->internal.listen, s->int_tls, PROXY_SIDE_INTERNAL, &s->int_port,
+                          e)) < 0) {
+        if (rc == FEDGE_ECONFIG)
+            rc = FEDGE_EINVAL;
+        goto fail;
+    }
+    proxy_cfg_t *pc = fedge_malloc(sizeof(*pc));
+    proxy_cfg_from(cf, s->ext_port, s->int_port, pc);
+    proxy_io_t pio;
+    edge__proxy_io(s, &pio);
+    rc = proxy_new(pc, &pio, &s->proxy, &e1);
+    free(pc);
+    if (rc < 0) {
+        rc = fedge_err(e, FEDGE_ECONFIG, "%s", e1.msg);
+        goto fail;
+    }
+    /* the admin server, in its own thread, reporting live figures */
+    s->stats = admin_stats_new();
+    admin_opts_t ao = {.store_path = cf->edge.store,
+                       .listen = &cf->admin.listen,
+                       .certificate = cf->admin.certificate,
+                       .private_key = cf->admin.private_key,
+                       .edge_fqdn = cf->edge.fqdn,
+                       .status_cb = admin_stats_report,
+                       .status_ctx = s->stats};
+    if ((rc = admin_start(&ao, &s->admin, &e1)) < 0) {
+        rc = fedge_err(e, rc == FEDGE_ECONFIG ? FEDGE_EINVAL : rc, "admin server: %s", e1.msg);
+        s->admin = NULL;
+        goto fail;
+    }
+    obs_logkv(OBS_LOG_NOTICE, C, "admin panel", "url", admin_url(s->admin), NULL);
+    /* the resolver: the federation driver's DNS verification, dns-srv
+     * routing and next hops by name */
+    if ((rc = make_dns(s, &e1)) < 0) {
+        rc = fedge_err(e, FEDGE_ECONFIG, "[dns] %s", e1.msg);
+        s->dns = NULL;
+        goto fail;
+    }
+    /* the federation policy on every new request, from the live store */
+    if ((rc = edge__fed_new(loop, cf, s->stats, s->dns, &s->fed, &e1)) < 0) {
+        rc = fedge_err(e, FEDGE_ECONFIG, "[dns] %s", e1.msg);
+        s->fed = NULL;
+        goto fail;
+    }
+    edge__fed_attach(s->fed, s->proxy);
+    proxy_set_dns(s->proxy, s->dns);
+    store_t *st;
+    if (store_open(cf->edge.store, &st, &e1) == 0) {
+        size_t n;
+        if (store_account_count(st, &n, &e1) == 0 && n == 0) {
+            char hint[PROXY_HOST_MAX + 64];
+            snprintf(hint, sizeof(hint), "fedge admin add NAME -c %s", cf->path);
+            obs_logkv(OBS_LOG_NOTICE, C, "no administrator yet: create the first one with",
+                      "command", hint, NULL);
+        }
+        store_close(st);
+    }
+    uv_timer_init(loop, &s->tick);
+    s->tick.data = s;
+    uv_timer_start(&s->tick, on_tick, PROXY_TICK_MS, PROXY_TICK_MS);
+    *out = s;
+    return 0;
+
+fail:
+    undo(s);
+    return rc;
+}
+
+uint16_t edge_port_external(const edge_t *s)
+{
+    return s->ext_port;
+}
+
+uint16_t edge_port_internal(const edge_t *s)
+{
+    return s->int_port;
+}
+
+const char *edge_admin_url(const edge_t *s)
+{
+    return s->admin ? admin_url(s->admin) : "";
+}
+
+void edge_free(edge_t *s)
+{
+    if (!s)
+        return;
+    admin_stop(s->admin); /* first: it may be reporting */
+    s->admin = NULL;
+    admin_stats_free(s->stats);
+    s->stats = NULL;
+    proxy_free(s->proxy);
+    s->proxy = NULL;
+    if (s->ext_tls)
+        net_tls_free(s->ext_tls);
+    if (s->int_tls)
+        net_tls_free(s->int_tls);
+    free(s->rtab);
+    edge__transport_bind(NULL);
+    free(s);
+}

@@ -1,0 +1,142 @@
+/* edge_int.h — internals shared between the files of src/edge (private to
+ * the folder): the edge itself (edge.c), its connections and the proxy's
+ * transports (transport.c), the federation driver (federation.c) and its
+ * store feed (feed.c). */
+#ifndef FEDGE_EDGE_INT_H
+#define FEDGE_EDGE_INT_H
+
+#include "edge/edge.h"
+
+#include "admin/admin.h"
+#include "config/config.h"
+#include "dns/dns.h"
+#include "net/net.h"
+#include "policy/policy.h"
+#include "proxy/proxy.h"
+#include "sip/sip.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EDGE__SIDE_TAG(side) ((void *)(uintptr_t)(side))
+
+typedef struct edge__fed edge__fed_t;
+
+struct edge {
+    uv_loop_t *loop;
+    const config_t *cfg;
+    net_t *net;
+    net_tls_t *ext_tls, *int_tls;
+    dns_t *dns; /* the resolver, shared by the federation driver and the proxy */
+    proxy_t *proxy;
+    admin_t *admin;       /* the admin server (its own thread) */
+    admin_stats_t *stats; /* live figures it reports (thread-safe) */
+    edge__fed_t *fed;     /* the federation driver (federation.c) */
+    uv_timer_t tick;
+    bool tick_started;
+    bool stopping, shut;
+    uint64_t stop_deadline;
+    size_t max_msg;
+    uint16_t ext_port, int_port;
+    /* inbound connections by remote "ip:port", so that an internal client
+     * connected to the edge can be reached in its dialogs (net indexes
+     * only outbound targets and verified names) */
+    struct proxy_conn **rtab;
+    size_t rtab_n, rtab_count;
+};
+
+/* ------------------------------------------------------------------ */
+/* transport.c: connections and the proxy's I/O                        */
+/* ------------------------------------------------------------------ */
+
+/* Callbacks of every connection of the edge (listeners and outbound). */
+extern const net_conn_cbs_t edge__conn_cbs;
+
+/* The proxy_io_t of ed (ctx = ed). */
+void edge__proxy_io(edge_t *ed, proxy_io_t *io);
+
+/* Sets the edge that accepted connections belong to. */
+void edge__transport_bind(edge_t *ed);
+
+/* The identity of the peer on connection c, or NULL. */
+const net_peer_t *edge__conn_peer(proxy_conn_t *c);
+
+/* "host:port", IPv6 hosts in brackets. */
+void edge__fmt_hostport(char *key, size_t cap, const char *host, uint16_t port);
+
+/* ------------------------------------------------------------------ */
+/* federation.c + feed.c: the federation driver                        */
+/* ------------------------------------------------------------------ */
+
+#define EDGE__WATCH_QUEUE 64 /* newly watch-listed partners awaiting the store */
+
+typedef struct edge__pend edge__pend_t;
+
+typedef struct {
+    uint64_t id;
+    char domain[256];
+} edge__cookie_t;
+
+struct edge__fed {
+    uv_loop_t *loop;
+    const config_t *cf;
+    admin_stats_t *stats;
+    proxy_t *proxy;
+    store_t *store;
+    store_snapshot_t *snap;
+    policy_throttle_t *throttle;
+    dns_t *dns; /* borrowed from the edge */
+    uv_timer_t timer;
+    char store_err[256]; /* the last store error logged (logged on change) */
+    fedge_str_t fqdn;
+    const char **local; /* [edge] sip_domains, lowercase */
+    size_t n_local;
+    edge__pend_t *pending;
+    sip_msg_t *msg; /* scratch: a parked request re-parsed */
+    char *rw;       /* scratch: the rewritten request */
+    size_t rw_cap;
+    edge__cookie_t *cookies;
+    uint64_t next_cookie;
+    char watch[EDGE__WATCH_QUEUE][256];
+    size_t n_watch;
+    bool busy;    /* a refresh job is in flight */
+    bool closing; /* edge__fed_free was called */
+    bool timer_closed;
+};
+
+/* Creates the federation driver of cf on loop with the resolver dns (which
+ * must outlive it): opens the store (when it cannot be opened now the
+ * error is logged and opening is retried every refresh, deciding on the
+ * built-in defaults meanwhile: nothing is allowed but what they allow),
+ * seeds the store's routing settings from [federation] unless an
+ * administrator set them (docs/configuration.md) and starts the 250 ms
+ * refresh timer. stats may be NULL. Returns 0 and *out. */
+int edge__fed_new(uv_loop_t *loop, const config_t *cf, admin_stats_t *stats, dns_t *dns,
+                  edge__fed_t **out, fedge_err_t *e);
+
+/* Installs the policy and result hooks on p (which must outlive f, or be
+ * detached by edge__fed_free first). */
+void edge__fed_attach(edge__fed_t *f, proxy_t *p);
+
+/* Stops: cancels the DNS look-ups in flight (their requests stay parked in
+ * the proxy until it answers them), detaches from the proxy, closes the
+ * timer and the store. The resolver is left alone. The memory goes in the
+ * close callbacks: run the loop afterwards. NULL is a no-op. */
+void edge__fed_free(edge__fed_t *f);
+
+/* feed.c: logs a store error once (until it changes) and reports it. */
+void edge__feed_error(edge__fed_t *f, const char *what, const char *msg);
+
+/* feed.c: opens and loads the store now, seeds the routing settings and
+ * starts the refresh timer (on the loop, at creation). */
+void edge__feed_start(edge__fed_t *f);
+
+/* feed.c: stops the refresh timer; f is released (edge__fed_release) once
+ * it is closed and no refresh job runs. */
+void edge__feed_stop(edge__fed_t *f);
+
+/* federation.c: frees f once its timer is closed and no refresh job runs. */
+void edge__fed_release(edge__fed_t *f);
+
+#endif

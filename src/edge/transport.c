@@ -1,0 +1,516 @@
+/* transport.c — the edge's connections: net connection ↔ SIP framer ↔
+ * proxy, writes held back until an outbound server certificate is judged
+ * (RFC 5922 §7.3), the index of inbound connections by remote address, and
+ * the proxy's I/O (proxy_io_t) over them. */
+#include "edge/edge_int.h"
+
+#include "obs/obs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char C[] = "serve";
+#define SIDE_TAG(side) EDGE__SIDE_TAG(side)
+
+/* The edge that accepted connections belong to. */
+static edge_t *current;
+
+/* Per-connection state (the proxy's opaque proxy_conn_t). Kept small: the
+ * receive buffer exists only while a message is incomplete. */
+struct proxy_conn {
+    edge_t *s;
+    net_conn_t *nc;
+    proxy_side_t side;
+    bool closing;
+    sip_framer_t fr;
+    char *buf;
+    size_t len, cap;
+    const char **names;
+    size_t nnames;
+    char *want_name;        /* outbound TLS: the name the server certificate must carry */
+    proxy_expect_t *expect; /* outbound by proxy_io_t.send_out: what it must name */
+    char *fail_reason;      /* why the edge closed it (for the proxy's Warning) */
+    /* outbound TLS with a name to check: what the proxy wrote before the
+     * certificate was judged, held back so that a server that is not the
+     * one meant never sees it (RFC 5922 §7.3) */
+    bool holding;
+    char *held;
+    size_t held_len;
+    const char *partner;      /* external peer's domain counted in stats, or NULL */
+    struct proxy_conn *rnext; /* inbound index by remote address */
+    uint64_t rhash;
+    bool indexed;
+};
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+/* ------------------------------------------------------------------ */
+
+static void on_ready(net_conn_t *nc);
+static void on_data(net_conn_t *nc, const char *buf, size_t len);
+static void on_close(net_conn_t *nc, int code, const char *reason);
+const net_conn_cbs_t edge__conn_cbs = {on_ready, on_data, on_close};
+
+static proxy_conn_t *conn_new(edge_t *s, proxy_side_t side)
+{
+    proxy_conn_t *c = fedge_calloc(1, sizeof(*c));
+    c->s = s;
+    c->side = side;
+    sip_framer_init(&c->fr, s->max_msg);
+    return c;
+}
+
+static uint64_t str_hash(const char *k)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *k; k++) {
+        h ^= (unsigned char)*k;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static void rtab_add(edge_t *s, proxy_conn_t *c)
+{
+    if (s->rtab_count + 1 > s->rtab_n) {
+        size_t n = s->rtab_n ? s->rtab_n * 2 : 1024;
+        proxy_conn_t **t = fedge_calloc(n, sizeof(*t));
+        for (size_t i = 0; i < s->rtab_n; i++)
+            for (proxy_conn_t *x = s->rtab[i], *nx; x; x = nx) {
+                nx = x->rnext;
+                x->rnext = t[x->rhash & (n - 1)];
+                t[x->rhash & (n - 1)] = x;
+            }
+        free(s->rtab);
+        s->rtab = t;
+        s->rtab_n = n;
+    }
+    c->rhash = str_hash(net_conn_remote(c->nc));
+    c->rnext = s->rtab[c->rhash & (s->rtab_n - 1)];
+    s->rtab[c->rhash & (s->rtab_n - 1)] = c;
+    c->indexed = true;
+    s->rtab_count++;
+}
+
+static void rtab_del(edge_t *s, proxy_conn_t *c)
+{
+    if (!c->indexed)
+        return;
+    proxy_conn_t **pp = &s->rtab[c->rhash & (s->rtab_n - 1)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->rnext;
+    if (*pp)
+        *pp = c->rnext;
+    c->indexed = false;
+    s->rtab_count--;
+}
+
+static proxy_conn_t *rtab_find(edge_t *s, proxy_side_t side, const char *key)
+{
+    if (!s->rtab_n)
+        return NULL;
+    uint64_t h = str_hash(key);
+    for (proxy_conn_t *x = s->rtab[h & (s->rtab_n - 1)]; x; x = x->rnext)
+        if (x->rhash == h && x->side == side && !x->closing && !strcmp(net_conn_remote(x->nc), key))
+            return x;
+    return NULL;
+}
+
+static void conn_close(proxy_conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    net_conn_close(c->nc);
+}
+
+static void on_ready(net_conn_t *nc)
+{
+    edge_t *s = NULL;
+    proxy_conn_t *c = net_conn_user(nc);
+    if (!c) {
+        /* accepted: the listener's tag names the side */
+        s = current;
+        c = conn_new(s, (proxy_side_t)(uintptr_t)net_conn_tag(nc));
+        c->nc = nc;
+        net_conn_set_user(nc, c);
+        rtab_add(s, c);
+    }
+    s = c->s;
+    const net_peer_t *peer = net_conn_peer(nc);
+    if (peer && peer->verified) {
+        size_t n = peer->n_dns + peer->n_sip + (peer->cn ? 1 : 0), k = 0;
+        c->names = fedge_calloc(n ? n : 1, sizeof(*c->names));
+        for (size_t i = 0; i < peer->n_dns; i++)
+            c->names[k++] = peer->dns[i];
+        for (size_t i = 0; i < peer->n_sip; i++)
+            c->names[k++] = peer->sip[i];
+        if (peer->cn)
+            c->names[k++] = peer->cn;
+        c->nnames = k;
+    }
+    if (c->want_name && (!peer || !net_peer_names(peer, c->want_name))) {
+        /* RFC 5922 §7.3: the server must be the one we meant */
+        obs_logkv(OBS_LOG_WARNING, C, "server certificate does not name the next hop", "peer",
+                  net_conn_remote(nc), "want", c->want_name, "subject",
+                  peer && peer->subject ? peer->subject : "-", NULL);
+        if (s->stats) {
+            char t[512];
+            snprintf(t, sizeof(t), "%s: server certificate does not name %s", net_conn_remote(nc),
+                     c->want_name);
+            admin_stats_error(s->stats, t);
+        }
+        char t[PROXY_HOST_MAX + 64];
+        snprintf(t, sizeof(t), "certificate does not name %s", c->want_name);
+        c->fail_reason = fedge_strdup(t);
+        conn_close(c);
+        return;
+    }
+    char why[PROXY_HOST_MAX * 3];
+    if (c->expect && !proxy_expect_check(c->expect, peer, why, sizeof(why))) {
+        /* RFC 5922 §7.3 / the Lync rule (src/proxy/outbound.c) */
+        obs_logkv(OBS_LOG_WARNING, C, "server certificate refused", "peer", net_conn_remote(nc),
+                  "target", c->expect->host, "domain", c->expect->domain, "reason", why, "subject",
+                  peer && peer->subject ? peer->subject : "-", NULL);
+        if (s->stats) {
+            char t[PROXY_HOST_MAX * 4];
+            snprintf(t, sizeof(t), "%s: %s", net_conn_remote(nc), why);
+            admin_stats_error(s->stats, t);
+        }
+        c->fail_reason = fedge_strdup(why);
+        conn_close(c);
+        return;
+    }
+    if (c->holding) {
+        c->holding = false;
+        if (c->held_len && net_conn_write(nc, c->held, c->held_len) < 0) {
+            conn_close(c);
+            return;
+        }
+        free(c->held);
+        c->held = NULL;
+        c->held_len = 0;
+    }
+    if (c->side == PROXY_SIDE_EXTERNAL && peer && peer->verified && s->stats) {
+        /* the partner's domain: its SIP URI name, else its first DNS name */
+        c->partner = peer->n_sip ? peer->sip[0] : peer->n_dns ? peer->dns[0] : peer->cn;
+        if (c->partner)
+            admin_stats_connection(s->stats, (fedge_str_t){c->partner, strlen(c->partner)}, +1);
+    }
+    obs_logkv(OBS_LOG_DEBUG, C, "connection ready", "peer", net_conn_remote(nc), "side",
+              proxy_side_name(c->side), "direction", net_conn_is_inbound(nc) ? "in" : "out",
+              "identity", c->nnames ? c->names[0] : "-", NULL);
+}
+
+static void on_close(net_conn_t *nc, int code, const char *reason)
+{
+    proxy_conn_t *c = net_conn_user(nc);
+    if (!c)
+        return;
+    obs_logkv(code && code != FEDGE_ECLOSED ? OBS_LOG_INFO : OBS_LOG_DEBUG, C, "connection closed",
+              "peer", net_conn_remote(nc), "side", proxy_side_name(c->side), "reason",
+              reason ? reason : "-", NULL);
+    /* at shutdown the proxy is told nothing more: it would only try to
+     * fail over or answer through a transport that is going away */
+    if (c->s->proxy && !c->s->shut)
+        proxy_on_conn_failed(c->s->proxy, c, code, c->fail_reason ? c->fail_reason : reason);
+    if (c->partner && c->s->stats)
+        admin_stats_connection(c->s->stats, (fedge_str_t){c->partner, strlen(c->partner)}, -1);
+    net_conn_set_user(nc, NULL);
+    rtab_del(c->s, c);
+    free(c->buf);
+    free(c->names);
+    free(c->want_name);
+    free(c->expect);
+    free(c->fail_reason);
+    free(c->held);
+    free(c);
+}
+
+/* Writes on c, or holds the bytes while its server is not judged yet. */
+static int conn_send(proxy_conn_t *c, const char *data, size_t len)
+{
+    if (!c->holding)
+        return net_conn_write(c->nc, data, len);
+    c->held = fedge_realloc(c->held, c->held_len + len);
+    memcpy(c->held + c->held_len, data, len);
+    c->held_len += len;
+    return 0;
+}
+
+/* Hands every complete unit in p[0..n) to the proxy; returns the number of
+ * bytes consumed, or SIZE_MAX when the connection was closed. */
+static size_t consume(proxy_conn_t *c, const char *p, size_t n)
+{
+    size_t off = 0;
+    while (off < n && !c->closing) {
+        size_t unit = 0;
+        int k = sip_framer_next(&c->fr, p + off, n - off, &unit);
+        if (k < 0) {
+            obs_logkv(OBS_LOG_INFO, C, "framing error: closing connection", "peer",
+                      net_conn_remote(c->nc), "side", proxy_side_name(c->side), "reason",
+                      fedge_strerror(k), NULL);
+            conn_close(c);
+            return SIZE_MAX;
+        }
+        if (k == SIP_FRAME_NEED_MORE)
+            break;
+        if (k == SIP_FRAME_MESSAGE) {
+            proxy_peer_t peer = {c->side, net_conn_remote(c->nc), c->names, c->nnames};
+            int rc = proxy_on_message(c->s->proxy, c, &peer, p + off, unit);
+            if (rc < 0) {
+                obs_logkv(OBS_LOG_INFO, C, "unanswerable message: closing connection", "peer",
+                          net_conn_remote(c->nc), "side", proxy_side_name(c->side), "reason",
+                          fedge_strerror(rc), NULL);
+                conn_close(c);
+                return SIZE_MAX;
+            }
+        } else if (k == SIP_FRAME_PING) {
+            net_conn_write(c->nc, "\r\n", 2); /* RFC 5626 §3.5.1 pong */
+        }
+        off += unit;
+    }
+    return c->closing ? SIZE_MAX : off;
+}
+
+static void on_data(net_conn_t *nc, const char *data, size_t len)
+{
+    proxy_conn_t *c = net_conn_user(nc);
+    if (!c || c->closing || c->s->shut)
+        return;
+    if (c->len == 0) {
+        /* fast path: frame straight from net's buffer, keep only a tail */
+        size_t used = consume(c, data, len);
+        if (used == SIZE_MAX || used == len)
+            return;
+        size_t rest = len - used;
+        if (c->cap < rest) {
+            c->cap = rest < 4096 ? 4096 : rest;
+            free(c->buf);
+            c->buf = fedge_malloc(c->cap);
+        }
+        memcpy(c->buf, data + used, rest);
+        c->len = rest;
+        return;
+    }
+    if (c->len + len > c->cap) {
+        size_t cap = c->cap * 2;
+        if (cap < c->len + len)
+            cap = c->len + len;
+        c->buf = fedge_realloc(c->buf, cap);
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, data, len);
+    c->len += len;
+    size_t used = consume(c, c->buf, c->len);
+    if (used == SIZE_MAX)
+        return;
+    c->len -= used;
+    if (c->len == 0) {
+        /* idle connections hold no buffer */
+        free(c->buf);
+        c->buf = NULL;
+        c->cap = 0;
+    } else if (used) {
+        memmove(c->buf, c->buf + used, c->len);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The proxy's I/O                                                     */
+/* ------------------------------------------------------------------ */
+
+static uint64_t io_now(void *ctx)
+{
+    edge_t *s = ctx;
+    return uv_now(s->loop);
+}
+
+static int io_send(void *ctx, proxy_conn_t *c, const char *data, size_t len)
+{
+    (void)ctx;
+    if (!c || c->closing)
+        return FEDGE_ECLOSED;
+    return conn_send(c, data, len);
+}
+
+static bool is_ip_literal(const char *h)
+{
+    return strchr(h, ':') || strspn(h, "0123456789.") == strlen(h);
+}
+
+static void fmt_key(char *key, size_t cap, const char *host, uint16_t port)
+{
+    if (strchr(host, ':'))
+        snprintf(key, cap, "[%s]:%u", host, port);
+    else
+        snprintf(key, cap, "%s:%u", host, port);
+}
+
+/* An open connection on side to host:port, or to a verified TLS peer whose
+ * certificate names host (RFC 5923 reuse). */
+static proxy_conn_t *find_conn(edge_t *s, proxy_side_t side, const char *host, uint16_t port)
+{
+    char key[PROXY_HOST_MAX + 16];
+    fmt_key(key, sizeof(key), host, port);
+    net_conn_t *nc = net_find_conn(s->net, SIDE_TAG(side), key);
+    if (!nc && !is_ip_literal(host))
+        nc = net_find_conn(s->net, SIDE_TAG(side), host);
+    proxy_conn_t *c = nc ? net_conn_user(nc) : NULL;
+    if (c && !c->closing)
+        return c;
+    return rtab_find(s, side, key);
+}
+
+static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, const char *data,
+                      size_t len, proxy_conn_t **used)
+{
+    edge_t *s = ctx;
+    if (s->shut)
+        return FEDGE_ECLOSED;
+    net_tls_t *tls = side == PROXY_SIDE_EXTERNAL ? s->ext_tls : s->int_tls;
+    uint16_t port = d->port ? d->port : tls ? 5061 : 5060;
+    proxy_conn_t *c = find_conn(s, side, d->host, port);
+    if (!c) {
+        c = conn_new(s, side);
+        if (tls && !is_ip_literal(d->host)) {
+            c->want_name = fedge_strdup(d->host);
+            c->holding = true;
+        }
+        net_connect_opts_t o = {.host = d->host,
+                                .port = port,
+                                .tls = tls,
+                                .sni = NULL,
+                                .tag = SIDE_TAG(side),
+                                .user = c,
+                                .cbs = edge__conn_cbs};
+        fedge_err_t e;
+        int rc = net_connect(s->net, &o, &c->nc, &e);
+        if (rc < 0) {
+            obs_logkv(OBS_LOG_WARNING, C, "cannot connect", "next_hop", d->host, "reason", e.msg,
+                      NULL);
+            free(c->want_name);
+            free(c);
+            return rc;
+        }
+    }
+    int rc = conn_send(c, data, len);
+    if (rc < 0)
+        return rc;
+    *used = c;
+    return 0;
+}
+
+static bool expect_eq(const proxy_expect_t *a, const proxy_expect_t *b)
+{
+    return a->mode == b->mode && !strcmp(a->domain, b->domain) && !strcmp(a->host, b->host);
+}
+
+/* proxy_io_t.send_out: to one DNS target (address, port, name for SNI),
+ * over a connection to that address or a verified peer naming the target
+ * whose certificate passes d->expect, else a new one judged when ready. */
+static int io_send_out(void *ctx, const proxy_dest_t *d, const char *data, size_t len,
+                       proxy_conn_t **used, fedge_err_t *why)
+{
+    edge_t *s = ctx;
+    if (s->shut)
+        return fedge_err(why, FEDGE_ECLOSED, "edge shutting down");
+    net_tls_t *tls = d->side == PROXY_SIDE_EXTERNAL ? s->ext_tls : s->int_tls;
+    const char *addr = d->addr && d->addr[0] ? d->addr : d->host;
+    if (d->expect->mode == PROXY_EXPECT_EXISTING) {
+        /* an address, no name: only a connection that exists and verified */
+        proxy_conn_t *e = find_conn(s, d->side, addr, d->port);
+        char w[PROXY_HOST_MAX * 3];
+        if (!e)
+            return fedge_err(why, FEDGE_ENOENT,
+                             "no connection to this address (an IP address "
+                             "names no domain to verify a new one by)");
+        if (tls && !proxy_expect_check(d->expect, net_conn_peer(e->nc), w, sizeof(w)))
+            return fedge_err(why, FEDGE_ETLS, "%s", w);
+        int rc = conn_send(e, data, len);
+        if (rc < 0)
+            return fedge_err(why, rc, "%s", fedge_strerror(rc));
+        *used = e;
+        return 0;
+    }
+    char key[PROXY_HOST_MAX + 16];
+    fmt_key(key, sizeof(key), addr, d->port);
+    net_conn_t *nc = net_find_conn(s->net, SIDE_TAG(d->side), key);
+    if (!nc && tls && !is_ip_literal(d->host))
+        nc = net_find_conn(s->net, SIDE_TAG(d->side), d->host);
+    proxy_conn_t *c = nc ? net_conn_user(nc) : NULL;
+    if (c && c->closing)
+        c = NULL;
+    if (c && net_conn_is_ready(c->nc) && tls) {
+        char w[PROXY_HOST_MAX * 3];
+        if (!proxy_expect_check(d->expect, net_conn_peer(c->nc), w, sizeof(w)))
+            return fedge_err(why, FEDGE_ETLS, "%s", w);
+    } else if (c && !net_conn_is_ready(c->nc) && (!c->expect || !expect_eq(c->expect, d->expect))) {
+        c = NULL; /* still connecting for another purpose: open our own */
+    }
+    if (!c) {
+        c = conn_new(s, d->side);
+        if (tls) {
+            c->expect = fedge_malloc(sizeof(*c->expect));
+            *c->expect = *d->expect;
+            c->holding = true;
+        }
+        net_connect_opts_t o = {.host = addr,
+                                .port = d->port,
+                                .tls = tls,
+                                .sni = is_ip_literal(d->host) ? NULL : d->host,
+                                .tag = SIDE_TAG(d->side),
+                                .user = c,
+                                .cbs = edge__conn_cbs};
+        int rc = net_connect(s->net, &o, &c->nc, why);
+        if (rc < 0) {
+            free(c->expect);
+            free(c);
+            return rc;
+        }
+    }
+    int rc = conn_send(c, data, len);
+    if (rc < 0)
+        return fedge_err(why, rc, "%s", fedge_strerror(rc));
+    *used = c;
+    return 0;
+}
+
+static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_t port,
+                         const char *data, size_t len, proxy_conn_t **used)
+{
+    edge_t *s = ctx;
+    proxy_conn_t *c = s->shut ? NULL : find_conn(s, side, host, port);
+    if (!c)
+        return FEDGE_ENOENT;
+    int rc = conn_send(c, data, len);
+    if (rc == 0 && used)
+        *used = c;
+    return rc;
+}
+
+const net_peer_t *edge__conn_peer(proxy_conn_t *c)
+{
+    return c && c->nc && !c->closing ? net_conn_peer(c->nc) : NULL;
+}
+
+void edge__fmt_hostport(char *key, size_t cap, const char *host, uint16_t port)
+{
+    fmt_key(key, cap, host, port);
+}
+
+void edge__transport_bind(edge_t *ed)
+{
+    current = ed;
+}
+
+void edge__proxy_io(edge_t *ed, proxy_io_t *io)
+{
+    *io = (proxy_io_t){.ctx = ed,
+                       .now_ms = io_now,
+                       .send = io_send,
+                       .send_to = io_send_to,
+                       .send_reuse = io_send_reuse,
+                       .send_out = io_send_out};
+}
