@@ -125,8 +125,11 @@ static int listen_side(edge_t *s, const config_hostport_list_t *l, net_tls_t *tl
     for (size_t i = 0; i < l->count; i++) {
         char hp[PROXY_HOST_MAX + 16];
         edge__fmt_hostport(hp, sizeof(hp), l->items[i].host, l->items[i].port);
-        net_listen_opts_t o = {
-            .host_port = hp, .tls = tls, .tag = EDGE__SIDE_TAG(side), .cbs = edge__conn_cbs};
+        net_listen_opts_t o = {.host_port = hp,
+                               .tls = tls,
+                               .tag = EDGE__SIDE_TAG(side),
+                               .user = s,
+                               .cbs = edge__conn_cbs};
         net_listener_t *ls;
         int rc = net_listen(s->net, &o, &ls, e);
         if (rc < 0)
@@ -206,7 +209,6 @@ static void undo(edge_t *s)
         net_tls_free(s->ext_tls);
     if (s->int_tls)
         net_tls_free(s->int_tls);
-    edge__transport_bind(NULL);
     free(s);
 }
 
@@ -274,7 +276,6 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
             rc = FEDGE_EINVAL;
         goto fail;
     }
-    edge__transport_bind(s);
     if ((rc = listen_side(s, &cf->external.listen, s->ext_tls, PROXY_SIDE_EXTERNAL, &s->ext_port,
                           e)) < 0 ||
         (rc = listen_side(s, &cf->internal.listen, s->int_tls, PROXY_SIDE_INTERNAL, &s->int_port,
@@ -375,6 +376,5 @@ void edge_free(edge_t *s)
     if (s->int_tls)
         net_tls_free(s->int_tls);
     free(s->rtab);
-    edge__transport_bind(NULL);
     free(s);
 }

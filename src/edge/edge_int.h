@@ -56,12 +56,6 @@ extern const net_conn_cbs_t edge__conn_cbs;
 /* The proxy_io_t of ed (ctx = ed). */
 void edge__proxy_io(edge_t *ed, proxy_io_t *io);
 
-/* Sets the edge that accepted connections belong to. */
-void edge__transport_bind(edge_t *ed);
-
-/* The identity of the peer on connection c, or NULL. */
-const net_peer_t *edge__conn_peer(proxy_conn_t *c);
-
 /* "host:port", IPv6 hosts in brackets. */
 void edge__fmt_hostport(char *key, size_t cap, const char *host, uint16_t port);
 

@@ -311,7 +311,7 @@ static int on_policy(void *user, const proxy_policy_in_t *pin, proxy_policy_verd
     memset(&in, 0, sizeof(in));
     in.dir = pin->from_side == PROXY_SIDE_EXTERNAL ? POLICY_INBOUND : POLICY_OUTBOUND;
     if (in.dir == POLICY_INBOUND)
-        fill_peer(&in, pin->conn ? edge__conn_peer(pin->conn) : NULL);
+        fill_peer(&in, pin->peer ? pin->peer->cert : NULL);
     in.dns = POLICY_DNS_UNKNOWN;
     in.source_verified = -1;
     if (pin->from_uri) {

@@ -13,9 +13,6 @@
 static const char C[] = "serve";
 #define SIDE_TAG(side) EDGE__SIDE_TAG(side)
 
-/* The edge that accepted connections belong to. */
-static edge_t *current;
-
 /* Per-connection state (the proxy's opaque proxy_conn_t). Kept small: the
  * receive buffer exists only while a message is incomplete. */
 struct proxy_conn {
@@ -26,8 +23,6 @@ struct proxy_conn {
     sip_framer_t fr;
     char *buf;
     size_t len, cap;
-    const char **names;
-    size_t nnames;
     char *want_name;        /* outbound TLS: the name the server certificate must carry */
     proxy_expect_t *expect; /* outbound by proxy_io_t.send_out: what it must name */
     char *fail_reason;      /* why the edge closed it (for the proxy's Warning) */
@@ -125,31 +120,31 @@ static void conn_close(proxy_conn_t *c)
     net_conn_close(c->nc);
 }
 
+/* The first name of a verified peer for logs: a DNS name, else a SIP
+ * domain, else the CN. */
+static const char *identity(const net_peer_t *p)
+{
+    if (!p || !p->verified)
+        return "-";
+    return p->n_dns ? p->dns[0] : p->n_sip ? p->sip[0] : p->cn ? p->cn : "-";
+}
+
 static void on_ready(net_conn_t *nc)
 {
-    edge_t *s = NULL;
-    proxy_conn_t *c = net_conn_user(nc);
-    if (!c) {
-        /* accepted: the listener's tag names the side */
-        s = current;
+    proxy_conn_t *c;
+    edge_t *s;
+    if (net_conn_is_inbound(nc)) {
+        /* accepted: the listener's user is the edge, its tag the side */
+        s = net_conn_user(nc);
         c = conn_new(s, (proxy_side_t)(uintptr_t)net_conn_tag(nc));
         c->nc = nc;
         net_conn_set_user(nc, c);
         rtab_add(s, c);
+    } else {
+        c = net_conn_user(nc);
+        s = c->s;
     }
-    s = c->s;
     const net_peer_t *peer = net_conn_peer(nc);
-    if (peer && peer->verified) {
-        size_t n = peer->n_dns + peer->n_sip + (peer->cn ? 1 : 0), k = 0;
-        c->names = fedge_calloc(n ? n : 1, sizeof(*c->names));
-        for (size_t i = 0; i < peer->n_dns; i++)
-            c->names[k++] = peer->dns[i];
-        for (size_t i = 0; i < peer->n_sip; i++)
-            c->names[k++] = peer->sip[i];
-        if (peer->cn)
-            c->names[k++] = peer->cn;
-        c->nnames = k;
-    }
     if (c->want_name && (!peer || !net_peer_names(peer, c->want_name))) {
         /* RFC 5922 §7.3: the server must be the one we meant */
         obs_logkv(OBS_LOG_WARNING, C, "server certificate does not name the next hop", "peer",
@@ -200,7 +195,7 @@ static void on_ready(net_conn_t *nc)
     }
     obs_logkv(OBS_LOG_DEBUG, C, "connection ready", "peer", net_conn_remote(nc), "side",
               proxy_side_name(c->side), "direction", net_conn_is_inbound(nc) ? "in" : "out",
-              "identity", c->nnames ? c->names[0] : "-", NULL);
+              "identity", identity(peer), NULL);
 }
 
 static void on_close(net_conn_t *nc, int code, const char *reason)
@@ -220,7 +215,6 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
     net_conn_set_user(nc, NULL);
     rtab_del(c->s, c);
     free(c->buf);
-    free(c->names);
     free(c->want_name);
     free(c->expect);
     free(c->fail_reason);
@@ -257,7 +251,7 @@ static size_t consume(proxy_conn_t *c, const char *p, size_t n)
         if (k == SIP_FRAME_NEED_MORE)
             break;
         if (k == SIP_FRAME_MESSAGE) {
-            proxy_peer_t peer = {c->side, net_conn_remote(c->nc), c->names, c->nnames};
+            proxy_peer_t peer = {c->side, net_conn_remote(c->nc), net_conn_peer(c->nc)};
             int rc = proxy_on_message(c->s->proxy, c, &peer, p + off, unit);
             if (rc < 0) {
                 obs_logkv(OBS_LOG_INFO, C, "unanswerable message: closing connection", "peer",
@@ -490,19 +484,9 @@ static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_
     return rc;
 }
 
-const net_peer_t *edge__conn_peer(proxy_conn_t *c)
-{
-    return c && c->nc && !c->closing ? net_conn_peer(c->nc) : NULL;
-}
-
 void edge__fmt_hostport(char *key, size_t cap, const char *host, uint16_t port)
 {
     fmt_key(key, cap, host, port);
-}
-
-void edge__transport_bind(edge_t *ed)
-{
-    current = ed;
 }
 
 void edge__proxy_io(edge_t *ed, proxy_io_t *io)

@@ -768,6 +768,7 @@ static void on_connection(uv_stream_t *server, int status)
     net_conn_t *c = conn_alloc(n);
     c->inbound = true;
     c->tag = l->tag;
+    c->user = l->user;
     c->cbs = l->cbs;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c, FEDGE_EIO, "accept failed", false);
@@ -824,6 +825,7 @@ int net_listen(net_t *n, const net_listen_opts_t *o, net_listener_t **out, fedge
     net_listener_t *l = fedge_calloc(1, sizeof *l);
     l->net = n;
     l->tag = o->tag;
+    l->user = o->user;
     l->cbs = o->cbs;
     uv_tcp_init(n->loop, &l->tcp);
     l->tcp.data = l;

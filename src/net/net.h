@@ -184,6 +184,9 @@ typedef struct {
                                   net_tls_free) */
     void *tag;                 /* side tag copied to every accepted
                                   connection (net_conn_tag) */
+    void *user;                /* initial net_conn_user() of every
+                                  accepted connection (the layer above's
+                                  context, so that it needs no global) */
     net_conn_cbs_t cbs;        /* callbacks for accepted connections */
 } net_listen_opts_t;
 
@@ -249,7 +252,8 @@ int net_conn_writev(net_conn_t *c, const fedge_str_t *parts, size_t n);
  * locally") from the loop. Safe from any callback; idempotent. */
 void net_conn_close(net_conn_t *c);
 
-/* User pointer (NULL at accept; net_connect_opts_t.user for outbound). */
+/* User pointer (net_listen_opts_t.user at accept; net_connect_opts_t.user
+ * for outbound). */
 void net_conn_set_user(net_conn_t *c, void *user);
 void *net_conn_user(const net_conn_t *c);
 

@@ -55,6 +55,7 @@ struct net_listener {
     net_t *net;
     net_tls_t *tls; /* referenced, may be NULL */
     void *tag;
+    void *user; /* initial user pointer of accepted connections */
     net_conn_cbs_t cbs;
     uint16_t port;
     bool closing;

@@ -222,13 +222,13 @@ typedef struct proxy proxy_t;
 typedef struct proxy_conn proxy_conn_t; /* defined by the I/O layer */
 
 /* Who sent a message: the side, the remote address (for logs) and the
- * identities from the peer's verified certificate (lower-case DNS names and
- * SIP domains; empty for plain TCP). Borrowed for the call only. */
+ * peer's certificate identity as net_conn_peer() gives it (NULL for plain
+ * TCP; check cert->verified), which the policy hook reads from
+ * proxy_policy_in_t.peer. Borrowed for the call only. */
 typedef struct {
     proxy_side_t side;
     const char *remote;
-    const char *const *names;
-    size_t nnames;
+    const net_peer_t *cert;
 } proxy_peer_t;
 
 typedef struct {

@@ -102,10 +102,12 @@ static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_
 static proxy_t *px;
 static proxy_cfg_t cfg;
 static const char *ext_names[] = {"edge.fabrikam.test", "fabrikam.test"};
-static proxy_peer_t ext_peer = {PROXY_SIDE_EXTERNAL, "192.0.2.50:40000", ext_names, 2};
-static proxy_peer_t int_peer = {PROXY_SIDE_INTERNAL, "10.0.0.5:40001", NULL, 0};
-static proxy_peer_t hop_peer = {PROXY_SIDE_INTERNAL, "10.0.0.7:5060", NULL, 0};
-static proxy_peer_t fed_peer = {PROXY_SIDE_EXTERNAL, "198.51.100.9:5061", ext_names, 2};
+static const net_peer_t ext_cert = {
+    .presented = true, .verified = true, .dns = ext_names, .n_dns = 2, .eku_ok = true};
+static proxy_peer_t ext_peer = {PROXY_SIDE_EXTERNAL, "192.0.2.50:40000", &ext_cert};
+static proxy_peer_t int_peer = {PROXY_SIDE_INTERNAL, "10.0.0.5:40001", NULL};
+static proxy_peer_t hop_peer = {PROXY_SIDE_INTERNAL, "10.0.0.7:5060", NULL};
+static proxy_peer_t fed_peer = {PROXY_SIDE_EXTERNAL, "198.51.100.9:5061", &ext_cert};
 
 static void clear_sent(void)
 {
@@ -766,8 +768,8 @@ static void test_policy_hook(void **state)
     assert_int_equal(policy_calls, 1);
     assert_int_equal(seen.from_side, PROXY_SIDE_EXTERNAL);
     assert_int_equal(seen.to_side, PROXY_SIDE_INTERNAL);
-    assert_int_equal(seen.peer->nnames, 2);
-    assert_string_equal(seen.peer->names[0], "edge.fabrikam.test");
+    assert_ptr_equal(seen.peer->cert, &ext_cert);
+    assert_string_equal(seen.peer->cert->dns[0], "edge.fabrikam.test");
     assert_true(fedge_str_eq(seen.to_uri->user, "alice"));
     assert_int_equal(nsent, 1);
     assert_int_equal(status_of(0), 403);

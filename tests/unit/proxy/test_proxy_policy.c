@@ -67,8 +67,10 @@ static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, c
 
 static proxy_t *px;
 static const char *ext_names[] = {"edge.fabrikam.test"};
-static proxy_peer_t ext_peer = {PROXY_SIDE_EXTERNAL, "192.0.2.50:40000", ext_names, 1};
-static proxy_peer_t int_peer = {PROXY_SIDE_INTERNAL, "10.0.0.5:40001", NULL, 0};
+static const net_peer_t ext_cert = {
+    .presented = true, .verified = true, .dns = ext_names, .n_dns = 1, .eku_ok = true};
+static proxy_peer_t ext_peer = {PROXY_SIDE_EXTERNAL, "192.0.2.50:40000", &ext_cert};
+static proxy_peer_t int_peer = {PROXY_SIDE_INTERNAL, "10.0.0.5:40001", NULL};
 
 /* what the hook does */
 static int mode;           /* return value */
@@ -290,7 +292,7 @@ static void test_target_and_result(void **state)
              "Call-ID: out-1@contoso.test\r\n"
              "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
              branch);
-    proxy_peer_t fed = {PROXY_SIDE_EXTERNAL, "192.0.2.99:5071", ext_names, 1};
+    proxy_peer_t fed = {PROXY_SIDE_EXTERNAL, "192.0.2.99:5071", &ext_cert};
     feed(&fed, &hop, resp);
     assert_int_equal(nsent, 2);
     assert_int_equal(status_of(1), 404);
