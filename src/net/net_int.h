@@ -43,11 +43,10 @@ void net__tls_reason(SSL *ssl, int ssl_err, char *buf, size_t size);
 /* One entry of the reuse index (reuse.c): a key under which a connection
  * can be found. key points into the connection's own strings. */
 struct net__alias {
-    struct net__alias *next;
+    fedge_map_node_t node; /* in net_t.aliases, under fedge_hash_ci(key) */
     net_conn_t *conn;
-    const char *key;
-    uint32_t hash;
-    bool target; /* "host:port" of an outbound connection, else a name */
+    const char *key; /* NULL when not in the index */
+    bool target;     /* "host:port" of an outbound connection, else a name */
 };
 
 struct net_listener {
@@ -67,12 +66,12 @@ struct net_conn {
     net_conn_t *next, *prev; /* n->conns */
     net_conn_cbs_t cbs;
     void *user, *tag;
-    SSL *ssl;            /* NULL for plain TCP */
-    net_tls_t *tls;      /* outbound TLS only, referenced until connected */
-    net_peer_t *peer;    /* after a completed TLS handshake */
-    char *target;        /* outbound: "host:port" as looked up by reuse */
-    char *sni;           /* outbound TLS: server name to send */
-    struct net__resolve *resolving; /* outbound while getaddrinfo runs */
+    SSL *ssl;                           /* NULL for plain TCP */
+    net_tls_t *tls;                     /* outbound TLS only, referenced until connected */
+    net_peer_t *peer;                   /* after a completed TLS handshake */
+    char *target;                       /* outbound: "host:port" as looked up by reuse */
+    char *sni;                          /* outbound TLS: server name to send */
+    struct net__resolve *resolving;     /* outbound while getaddrinfo runs */
     struct addrinfo *addrs, *addr_next; /* outbound: addresses to try */
     /* plaintext written before an outbound connection got ready */
     char *pend;
@@ -103,14 +102,12 @@ struct net {
     net_conn_t *conns;
     size_t live_handles; /* listeners + conns + timer not yet closed */
     bool destroying;
-    char *rbuf;  /* shared ciphertext/TCP read buffer */
-    char *pbuf;  /* shared plaintext buffer for SSL_read */
+    char *rbuf;     /* shared ciphertext/TCP read buffer */
+    char *pbuf;     /* shared plaintext buffer for SSL_read */
     char *wscratch; /* coalescing buffer for net_conn_writev */
     size_t wscratch_cap;
-    struct net__ipent **iptab;
-    size_t iptab_size;
-    struct net__alias **atab; /* reuse index, power-of-two buckets */
-    size_t atab_size, atab_count;
+    fedge_map_t iptab;   /* struct net__ipent by address (net.c) */
+    fedge_map_t aliases; /* the reuse index: struct net__alias (reuse.c) */
     net_stats_t st;
 };
 
