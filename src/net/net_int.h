@@ -66,12 +66,12 @@ struct net_conn {
     net_conn_t *next, *prev; /* n->conns */
     net_conn_cbs_t cbs;
     void *user, *tag;
-    SSL *ssl;                           /* NULL for plain TCP */
-    net_tls_t *tls;                     /* outbound TLS only, referenced until connected */
-    net_peer_t *peer;                   /* after a completed TLS handshake */
-    char *target;                       /* outbound: "host:port" as looked up by reuse */
-    char *sni;                          /* outbound TLS: server name to send */
-    struct net__resolve *resolving;     /* outbound while getaddrinfo runs */
+    SSL *ssl;            /* NULL for plain TCP */
+    net_tls_t *tls;      /* outbound TLS only, referenced until connected */
+    net_peer_t *peer;    /* after a completed TLS handshake */
+    char *target;        /* outbound: "host:port" as looked up by reuse */
+    char *sni;           /* outbound TLS: server name to send */
+    struct net__resolve *resolving; /* outbound while getaddrinfo runs */
     struct addrinfo *addrs, *addr_next; /* outbound: addresses to try */
     /* plaintext written before an outbound connection got ready */
     char *pend;
@@ -102,8 +102,8 @@ struct net {
     net_conn_t *conns;
     size_t live_handles; /* listeners + conns + timer not yet closed */
     bool destroying;
-    char *rbuf;     /* shared ciphertext/TCP read buffer */
-    char *pbuf;     /* shared plaintext buffer for SSL_read */
+    char *rbuf;  /* shared ciphertext/TCP read buffer */
+    char *pbuf;  /* shared plaintext buffer for SSL_read */
     char *wscratch; /* coalescing buffer for net_conn_writev */
     size_t wscratch_cap;
     fedge_map_t iptab;   /* struct net__ipent by address (net.c) */
