@@ -991,8 +991,8 @@ int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_e
     c->user = o->user;
     c->tag = o->tag;
     c->notify = true;
-    char target[300];
-    snprintf(target, sizeof target, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)o->port);
+    char target[300]; /* the reuse key, formatted as net_find_conn's callers do */
+    fedge_hostport_format(target, sizeof target, host, o->port);
     c->target = fedge_strdup(target);
     net__reuse_add_target(c);
     if (o->tls) {
