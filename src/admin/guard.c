@@ -11,15 +11,65 @@
 /* ---- throttle ---- */
 
 typedef struct {
+    fedge_map_node_t node;         /* in by_key */
     char key[STORE_NAME_MAX + 72]; /* "a:NAME" or "i:ADDRESS" */
     uint32_t failures;
     int64_t last_ms;
 } entry_t;
 
+/* Entries packed in e[0..n) (removal moves the last one into the hole) and
+ * indexed by key: names and addresses come from whoever tries to log in,
+ * hence the keyed hash. */
 struct admin__guard {
     entry_t *e;
     size_t n, max;
+    fedge_map_t by_key;
 };
+
+/* Removes element i of an array of n elements of size sz whose
+ * fedge_map_node_t sits at node(i), filling the hole with the last one
+ * (re-indexed under the same hash). Returns the new count. */
+static size_t drop(fedge_map_t *m, void *arr, size_t sz, size_t n, size_t i,
+                   fedge_map_node_t *(*node)(void *arr, size_t i))
+{
+    fedge_map_remove(m, node(arr, i));
+    if (i != n - 1) {
+        fedge_map_node_t *last = node(arr, n - 1);
+        uint64_t h = last->hash;
+        fedge_map_remove(m, last);
+        memcpy((char *)arr + i * sz, (char *)arr + (n - 1) * sz, sz);
+        fedge_map_insert(m, node(arr, i), h);
+    }
+    memset((char *)arr + (n - 1) * sz, 0, sz);
+    return n - 1;
+}
+
+static fedge_map_node_t *entry_node(void *arr, size_t i)
+{
+    return &((entry_t *)arr)[i].node;
+}
+
+static void entry_drop(admin__guard_t *g, size_t i)
+{
+    g->n = drop(&g->by_key, g->e, sizeof(entry_t), g->n, i, entry_node);
+}
+
+static bool entry_eq(const fedge_map_node_t *n, const void *key)
+{
+    return strcmp(FEDGE_CONTAINER_OF(n, entry_t, node)->key, key) == 0;
+}
+
+static uint64_t key_hash(const char *key)
+{
+    return fedge_hash(key, strlen(key));
+}
+
+/* The index in g->e of key, or SIZE_MAX. */
+static size_t entry_find(admin__guard_t *g, const char *key)
+{
+    fedge_map_node_t *n = fedge_map_find(&g->by_key, key_hash(key), entry_eq, key);
+    return n ? (size_t)(FEDGE_CONTAINER_OF(n, entry_t, node) - g->e) : SIZE_MAX;
+}
 
 uint32_t admin__delay_s(uint32_t failures, uint32_t free)
 {
@@ -44,6 +94,7 @@ void admin__guard_free(admin__guard_t *g)
 {
     if (!g)
         return;
+    fedge_map_free(&g->by_key);
     free(g->e);
     free(g);
 }
@@ -61,16 +112,14 @@ static void make_key(char *k, size_t n, char kind, const char *v)
 
 static entry_t *find(admin__guard_t *g, const char *key, int64_t now_ms)
 {
-    for (size_t i = 0; i < g->n; i++) {
-        if (strcmp(g->e[i].key, key))
-            continue;
-        if (now_ms - g->e[i].last_ms > (int64_t)ADMIN__FORGET_S * 1000) {
-            g->e[i] = g->e[--g->n];
-            return NULL;
-        }
-        return &g->e[i];
+    size_t i = entry_find(g, key);
+    if (i == SIZE_MAX)
+        return NULL;
+    if (now_ms - g->e[i].last_ms > (int64_t)ADMIN__FORGET_S * 1000) {
+        entry_drop(g, i);
+        return NULL;
     }
-    return NULL;
+    return &g->e[i];
 }
 
 static uint32_t wait_for(admin__guard_t *g, const char *key, uint32_t free, int64_t now_ms)
@@ -82,8 +131,7 @@ static uint32_t wait_for(admin__guard_t *g, const char *key, uint32_t free, int6
     return until > now_ms ? (uint32_t)(until - now_ms) : 0;
 }
 
-uint32_t admin__guard_wait(admin__guard_t *g, const char *account, const char *ip,
-                           int64_t now_ms)
+uint32_t admin__guard_wait(admin__guard_t *g, const char *account, const char *ip, int64_t now_ms)
 {
     char ka[sizeof(((entry_t *)0)->key)], ki[sizeof(ka)];
     make_key(ka, sizeof(ka), 'a', account ? account : "");
@@ -103,11 +151,12 @@ static void fail_one(admin__guard_t *g, const char *key, int64_t now_ms)
             for (size_t i = 1; i < g->n; i++)
                 if (g->e[i].last_ms < g->e[old].last_ms)
                     old = i;
-            g->e[old] = g->e[--g->n];
+            entry_drop(g, old);
         }
         e = &g->e[g->n++];
         memset(e, 0, sizeof(*e));
         memcpy(e->key, key, strlen(key) + 1);
+        fedge_map_insert(&g->by_key, &e->node, key_hash(e->key));
     }
     if (e->failures < UINT32_MAX)
         e->failures++;
@@ -125,11 +174,9 @@ void admin__guard_fail(admin__guard_t *g, const char *account, const char *ip, i
 
 static void forget(admin__guard_t *g, const char *key)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (!strcmp(g->e[i].key, key)) {
-            g->e[i] = g->e[--g->n];
-            return;
-        }
+    size_t i = entry_find(g, key);
+    if (i != SIZE_MAX)
+        entry_drop(g, i);
 }
 
 void admin__guard_ok(admin__guard_t *g, const char *account, const char *ip)
@@ -143,17 +190,34 @@ void admin__guard_ok(admin__guard_t *g, const char *account, const char *ip)
 
 /* ---- sessions ---- */
 
+/* Sessions packed in s[0..n), node[i] indexing s[i] by its id hash. */
+typedef struct {
+    fedge_map_node_t node;
+    admin__session_t s;
+} slot_t;
+
 struct admin__sessions {
-    admin__session_t *s;
+    slot_t *s;
     size_t n, max;
+    fedge_map_t by_id;
     uint32_t idle_s, max_s;
 };
+
+static fedge_map_node_t *slot_node(void *arr, size_t i)
+{
+    return &((slot_t *)arr)[i].node;
+}
+
+static void session_drop(admin__sessions_t *ss, size_t i)
+{
+    ss->n = drop(&ss->by_id, ss->s, sizeof(slot_t), ss->n, i, slot_node);
+}
 
 admin__sessions_t *admin__sessions_new(size_t max, uint32_t idle_s, uint32_t max_s)
 {
     admin__sessions_t *ss = fedge_calloc(1, sizeof(*ss));
     ss->max = max ? max : 1;
-    ss->s = fedge_calloc(ss->max, sizeof(admin__session_t));
+    ss->s = fedge_calloc(ss->max, sizeof(slot_t));
     ss->idle_s = idle_s;
     ss->max_s = max_s;
     return ss;
@@ -163,14 +227,14 @@ void admin__sessions_free(admin__sessions_t *ss)
 {
     if (!ss)
         return;
-    memset(ss->s, 0, ss->max * sizeof(admin__session_t));
+    memset(ss->s, 0, ss->max * sizeof(slot_t));
+    fedge_map_free(&ss->by_id);
     free(ss->s);
     free(ss);
 }
 
-int admin__session_new(admin__sessions_t *ss, const char *account, const char *pw_fp,
-                       int64_t now_s, char id[ADMIN__HEX], char csrf[ADMIN__HEX],
-                       fedge_err_t *err)
+int admin__session_new(admin__sessions_t *ss, const char *account, const char *pw_fp, int64_t now_s,
+                       char id[ADMIN__HEX], char csrf[ADMIN__HEX], fedge_err_t *err)
 {
     int r = admin__random_hex(id, err);
     if (r == 0)
@@ -180,13 +244,15 @@ int admin__session_new(admin__sessions_t *ss, const char *account, const char *p
     if (ss->n == ss->max) {
         size_t old = 0;
         for (size_t i = 1; i < ss->n; i++)
-            if (ss->s[i].last_s < ss->s[old].last_s)
+            if (ss->s[i].s.last_s < ss->s[old].s.last_s)
                 old = i;
-        ss->s[old] = ss->s[--ss->n];
+        session_drop(ss, old);
     }
-    admin__session_t *s = &ss->s[ss->n++];
-    memset(s, 0, sizeof(*s));
+    slot_t *slot = &ss->s[ss->n++];
+    memset(slot, 0, sizeof(*slot));
+    admin__session_t *s = &slot->s;
     admin__sha256_hex(id, strlen(id), s->id_hash);
+    fedge_map_insert(&ss->by_id, &slot->node, fedge_hash(s->id_hash, ADMIN__HEX - 1));
     memcpy(s->csrf, csrf, ADMIN__HEX);
     snprintf(s->account, sizeof(s->account), "%s", account);
     snprintf(s->pw_fp, sizeof(s->pw_fp), "%s", pw_fp ? pw_fp : "");
@@ -194,16 +260,21 @@ int admin__session_new(admin__sessions_t *ss, const char *account, const char *p
     return 0;
 }
 
+static bool session_eq(const fedge_map_node_t *n, const void *key)
+{
+    return admin__ct_equal(FEDGE_CONTAINER_OF(n, slot_t, node)->s.id_hash, key);
+}
+
+/* Looked up by the SHA-256 of the id, compared in constant time: what a
+ * timing difference could tell is about a hash of a guess, not a live id. */
 static ssize_t find_session(admin__sessions_t *ss, const char *id)
 {
     if (!id || strlen(id) != ADMIN__HEX - 1)
         return -1;
     char h[ADMIN__HEX];
     admin__sha256_hex(id, strlen(id), h);
-    for (size_t i = 0; i < ss->n; i++)
-        if (admin__ct_equal(ss->s[i].id_hash, h))
-            return (ssize_t)i;
-    return -1;
+    fedge_map_node_t *n = fedge_map_find(&ss->by_id, fedge_hash(h, ADMIN__HEX - 1), session_eq, h);
+    return n ? FEDGE_CONTAINER_OF(n, slot_t, node) - ss->s : -1;
 }
 
 admin__session_t *admin__session_get(admin__sessions_t *ss, const char *id, int64_t now_s)
@@ -211,10 +282,10 @@ admin__session_t *admin__session_get(admin__sessions_t *ss, const char *id, int6
     ssize_t i = find_session(ss, id);
     if (i < 0)
         return NULL;
-    admin__session_t *s = &ss->s[i];
+    admin__session_t *s = &ss->s[i].s;
     if (now_s - s->last_s > (int64_t)ss->idle_s || now_s - s->created_s > (int64_t)ss->max_s ||
         now_s < s->created_s) {
-        ss->s[i] = ss->s[--ss->n];
+        session_drop(ss, (size_t)i);
         return NULL;
     }
     s->last_s = now_s;
@@ -225,8 +296,8 @@ void admin__session_end(admin__sessions_t *ss, const char *id)
 {
     ssize_t i = find_session(ss, id);
     if (i >= 0) {
-        memset(&ss->s[i], 0, sizeof(ss->s[i]));
-        ss->s[i] = ss->s[--ss->n];
+        memset(&ss->s[i].s, 0, sizeof(ss->s[i].s));
+        session_drop(ss, (size_t)i);
     }
 }
 

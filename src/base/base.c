@@ -1,11 +1,18 @@
-/* base.c — error texts, error message formatting and the aborting
- * allocation wrappers shared by all fedge modules. */
+/* base.c — error texts, error message formatting, the aborting allocation
+ * wrappers, keyed hashing, the intrusive hash map and host literals shared
+ * by all fedge modules. */
 #include "base/base.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 const char *fedge_strerror(int code)
 {
@@ -88,9 +95,18 @@ static void *check(void *p, size_t n)
     return p;
 }
 
-void *fedge_malloc(size_t n) { return check(malloc(n ? n : 1), n); }
-void *fedge_calloc(size_t n, size_t size) { return check(calloc(n ? n : 1, size ? size : 1), n * size); }
-void *fedge_realloc(void *p, size_t n) { return check(realloc(p, n ? n : 1), n); }
+void *fedge_malloc(size_t n)
+{
+    return check(malloc(n ? n : 1), n);
+}
+void *fedge_calloc(size_t n, size_t size)
+{
+    return check(calloc(n ? n : 1, size ? size : 1), n * size);
+}
+void *fedge_realloc(void *p, size_t n)
+{
+    return check(realloc(p, n ? n : 1), n);
+}
 
 char *fedge_strdup(const char *s)
 {
@@ -117,15 +133,247 @@ bool fedge_str_eq(fedge_str_t a, const char *b)
     return a.len == n && memcmp(a.s, b, n) == 0;
 }
 
+/* ---- SipHash-2-4 ---- */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+#define SIPROUND                                                                                   \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = ROTL(v1, 13);                                                                         \
+        v1 ^= v0;                                                                                  \
+        v0 = ROTL(v0, 32);                                                                         \
+        v2 += v3;                                                                                  \
+        v3 = ROTL(v3, 16);                                                                         \
+        v3 ^= v2;                                                                                  \
+        v0 += v3;                                                                                  \
+        v3 = ROTL(v3, 21);                                                                         \
+        v3 ^= v0;                                                                                  \
+        v2 += v1;                                                                                  \
+        v1 = ROTL(v1, 17);                                                                         \
+        v1 ^= v2;                                                                                  \
+        v2 = ROTL(v2, 32);                                                                         \
+    } while (0)
+
+static inline uint8_t fold(uint8_t c, bool ci)
+{
+    return ci && c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+/* Little-endian load of n (<= 8) bytes, lowercased when ci. */
+static inline uint64_t load(const uint8_t *p, size_t n, bool ci)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m |= (uint64_t)fold(p[i], ci) << (8 * i);
+    return m;
+}
+
+static uint64_t siphash(const uint8_t key[16], const uint8_t *in, size_t len, bool ci)
+{
+    uint64_t k0 = load(key, 8, false), k1 = load(key + 8, 8, false);
+    uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
+    size_t whole = len & ~(size_t)7;
+    for (size_t i = 0; i < whole; i += 8) {
+        uint64_t m = load(in + i, 8, ci);
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t b = ((uint64_t)len << 56) | (len > whole ? load(in + whole, len - whole, ci) : 0);
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t fedge_siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+    return siphash(key, data, len, false);
+}
+
+static uint8_t process_key[16];
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void draw_key(void)
+{
+    size_t got = 0;
+    while (got < sizeof process_key) {
+        ssize_t r = getrandom(process_key + got, sizeof process_key - got, 0);
+        if (r > 0)
+            got += (size_t)r;
+        else if (r < 0 && errno != EINTR)
+            break;
+    }
+    if (got == sizeof process_key)
+        return;
+    /* getrandom() missing (ENOSYS under an old kernel or a seccomp filter):
+     * the same bytes from the device. */
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    got = 0;
+    while (fd >= 0 && got < sizeof process_key) {
+        ssize_t r = read(fd, process_key + got, sizeof process_key - got);
+        if (r > 0)
+            got += (size_t)r;
+        else if (r == 0 || errno != EINTR)
+            break;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (got != sizeof process_key) {
+        /* Without randomness TLS cannot work either: stop here, loudly. */
+        fprintf(stderr, "fedge: no random bytes for the hash key (getrandom, /dev/urandom)\n");
+        abort();
+    }
+}
+
+static const uint8_t *hash_key(void)
+{
+    pthread_once(&key_once, draw_key);
+    return process_key;
+}
+
+uint64_t fedge_hash(const void *data, size_t len)
+{
+    return siphash(hash_key(), data, len, false);
+}
+
 uint64_t fedge_hash_ci(fedge_str_t s)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        h ^= c;
-        h *= 1099511628211ull;
+    return siphash(hash_key(), (const uint8_t *)s.s, s.len, true);
+}
+
+/* ---- intrusive hash map ---- */
+
+void fedge_map_free(fedge_map_t *m)
+{
+    free(m->buckets);
+    *m = (fedge_map_t)FEDGE_MAP_INIT;
+}
+
+static void grow(fedge_map_t *m)
+{
+    size_t nb = m->nbuckets ? m->nbuckets * 2 : 8;
+    fedge_map_node_t **b = fedge_calloc(nb, sizeof *b);
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        for (fedge_map_node_t *n = m->buckets[i], *next; n; n = next) {
+            next = n->next;
+            fedge_map_node_t **head = &b[n->hash & (nb - 1)];
+            n->next = *head;
+            *head = n;
+        }
     }
-    return h;
+    free(m->buckets);
+    m->buckets = b;
+    m->nbuckets = nb;
+}
+
+void fedge_map_insert(fedge_map_t *m, fedge_map_node_t *n, uint64_t hash)
+{
+    if (m->count + 1 > m->nbuckets)
+        grow(m);
+    fedge_map_node_t **head = &m->buckets[hash & (m->nbuckets - 1)];
+    n->hash = hash;
+    n->next = *head;
+    *head = n;
+    m->count++;
+}
+
+static fedge_map_node_t *match(fedge_map_node_t *n, uint64_t hash, fedge_map_eq_fn eq,
+                               const void *key)
+{
+    for (; n; n = n->next)
+        if (n->hash == hash && eq(n, key))
+            return n;
+    return NULL;
+}
+
+fedge_map_node_t *fedge_map_find(const fedge_map_t *m, uint64_t hash, fedge_map_eq_fn eq,
+                                 const void *key)
+{
+    if (!m->nbuckets)
+        return NULL;
+    return match(m->buckets[hash & (m->nbuckets - 1)], hash, eq, key);
+}
+
+fedge_map_node_t *fedge_map_find_next(const fedge_map_t *m, const fedge_map_node_t *after,
+                                      fedge_map_eq_fn eq, const void *key)
+{
+    (void)m;
+    return after ? match(after->next, after->hash, eq, key) : NULL;
+}
+
+bool fedge_map_remove(fedge_map_t *m, fedge_map_node_t *n)
+{
+    if (!m->nbuckets)
+        return false;
+    for (fedge_map_node_t **pp = &m->buckets[n->hash & (m->nbuckets - 1)]; *pp; pp = &(*pp)->next) {
+        if (*pp == n) {
+            *pp = n->next;
+            n->next = NULL;
+            m->count--;
+            return true;
+        }
+    }
+    return false;
+}
+
+void fedge_map_iter_init(fedge_map_iter_t *it, const fedge_map_t *m)
+{
+    it->m = m;
+    it->bucket = 0;
+    it->next = NULL;
+    while (it->bucket < m->nbuckets && !(it->next = m->buckets[it->bucket]))
+        it->bucket++;
+}
+
+fedge_map_node_t *fedge_map_iter_next(fedge_map_iter_t *it)
+{
+    fedge_map_node_t *n = it->next;
+    if (!n)
+        return NULL;
+    /* Step past n now, so that the caller may unlink n before coming back. */
+    it->next = n->next;
+    while (!it->next && ++it->bucket < it->m->nbuckets)
+        it->next = it->m->buckets[it->bucket];
+    return n;
+}
+
+/* ---- hosts ---- */
+
+bool fedge_host_is_ip(const char *host)
+{
+    if (!host || !*host)
+        return false;
+    unsigned char buf[16];
+    size_t len = strlen(host);
+    if (host[0] == '[') {
+        char inner[64];
+        if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof inner)
+            return false;
+        memcpy(inner, host + 1, len - 2);
+        inner[len - 2] = '\0';
+        return inet_pton(AF_INET6, inner, buf) == 1;
+    }
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+int fedge_hostport_format(char *buf, size_t cap, const char *host, uint16_t port)
+{
+    bool bracket = strchr(host, ':') && host[0] != '[';
+    int n = snprintf(buf, cap, bracket ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
+    if (n < 0 || (size_t)n >= cap) {
+        if (cap)
+            buf[0] = '\0';
+        return FEDGE_ENOSPC;
+    }
+    return n;
 }

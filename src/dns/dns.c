@@ -55,7 +55,7 @@ struct dns_req {
 
 struct entry {
     dns_t *dns;
-    entry_t *hnext;         /* hash chain */
+    fedge_map_node_t hnode; /* in dns_t.table while in_table */
     entry_t *lnext, *lprev; /* LRU list (completed entries in the table) */
     unsigned refs;
     bool in_table;
@@ -86,8 +86,7 @@ struct dns {
     unsigned open_handles;
     bool closing;
     poller_t *pollers;
-    entry_t **buckets;
-    size_t nbuckets;
+    fedge_map_t table;            /* entry_t by (name, qtype) */
     entry_t *lru_head, *lru_tail; /* head = most recently used */
     size_t ndone, ninflight;
     dns_req_t *ready_head, *ready_tail;
@@ -126,12 +125,23 @@ static uint32_t rng_next(void *ctx)
 
 /* ---- entries and the cache ---- */
 
-static size_t hash_key(const char *name, int qtype, size_t nbuckets)
+/* Names come from peers (Request-URIs, SRV targets): keyed hash. The
+ * query type is ours, so mixing it in by a multiply is enough. */
+static uint64_t hash_key(const char *name, int qtype)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)qtype;
-    for (const char *p = name; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-    return (size_t)(h & (nbuckets - 1));
+    return fedge_hash(name, strlen(name)) ^ ((uint64_t)qtype * 0x9e3779b97f4a7c15ull);
+}
+
+struct key {
+    const char *name;
+    int qtype;
+};
+
+static bool entry_eq(const fedge_map_node_t *n, const void *key)
+{
+    const entry_t *e = FEDGE_CONTAINER_OF(n, entry_t, hnode);
+    const struct key *k = key;
+    return e->qtype == k->qtype && !strcmp(e->name, k->name);
 }
 
 static void entry_unref(entry_t *e)
@@ -170,12 +180,7 @@ static void lru_push_front(dns_t *d, entry_t *e)
  * table's reference. */
 static void table_remove(dns_t *d, entry_t *e)
 {
-    entry_t **pp = &d->buckets[hash_key(e->name, e->qtype, d->nbuckets)];
-    while (*pp && *pp != e)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = e->hnext;
-    e->hnext = NULL;
+    fedge_map_remove(&d->table, &e->hnode);
     e->in_table = false;
     if (!e->pending) {
         lru_unlink(d, e);
@@ -186,10 +191,9 @@ static void table_remove(dns_t *d, entry_t *e)
 
 static entry_t *table_find(dns_t *d, const char *name, int qtype)
 {
-    for (entry_t *e = d->buckets[hash_key(name, qtype, d->nbuckets)]; e; e = e->hnext)
-        if (e->qtype == qtype && !strcmp(e->name, name))
-            return e;
-    return NULL;
+    struct key k = {name, qtype};
+    fedge_map_node_t *n = fedge_map_find(&d->table, hash_key(name, qtype), entry_eq, &k);
+    return n ? FEDGE_CONTAINER_OF(n, entry_t, hnode) : NULL;
 }
 
 static void idle_cb(uv_idle_t *h);
@@ -321,7 +325,7 @@ static void handle_closed(uv_handle_t *h)
     if (h->type == UV_POLL)
         free(h);
     if (--d->open_handles == 0 && d->closing) {
-        free(d->buckets);
+        fedge_map_free(&d->table);
         free(d);
     }
 }
@@ -427,11 +431,6 @@ int dns_new(uv_loop_t *loop, const dns_opts_t *opts, dns_t **out, fedge_err_t *e
     d->loop = loop;
     d->o = o;
     d->o.servers = NULL; /* not kept: the caller owns the string */
-    size_t want = (size_t)o.cache_max + o.max_inflight;
-    d->nbuckets = 64;
-    while (d->nbuckets < want && d->nbuckets < (1u << 20))
-        d->nbuckets <<= 1;
-    d->buckets = fedge_calloc(d->nbuckets, sizeof *d->buckets);
     if (getrandom(&d->rng, sizeof d->rng, 0) != (ssize_t)sizeof d->rng)
         d->rng = uv_hrtime();
     d->rng |= 1;
@@ -446,7 +445,6 @@ int dns_new(uv_loop_t *loop, const dns_opts_t *opts, dns_t **out, fedge_err_t *e
     int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB;
     int r = ares_init_options(&d->channel, &ao, mask);
     if (r != ARES_SUCCESS) {
-        free(d->buckets);
         free(d);
         return fedge_err(err, FEDGE_EDNS, "dns: c-ares: %s", ares_strerror(r));
     }
@@ -454,7 +452,6 @@ int dns_new(uv_loop_t *loop, const dns_opts_t *opts, dns_t **out, fedge_err_t *e
         r = ares_set_servers_ports_csv(d->channel, opts->servers);
         if (r != ARES_SUCCESS) {
             ares_destroy(d->channel);
-            free(d->buckets);
             free(d);
             return fedge_err(err, FEDGE_ECONFIG,
                              "dns: bad servers '%s' (want ip[:port],... with IP addresses): %s",
@@ -536,9 +533,10 @@ void dns_free(dns_t *d)
     uv_close((uv_handle_t *)&d->idle, handle_closed);
     /* query_cb sees ARES_EDESTRUCTION and drops the queries' references */
     ares_destroy(d->channel);
-    for (size_t i = 0; i < d->nbuckets; i++)
-        while (d->buckets[i])
-            table_remove(d, d->buckets[i]);
+    fedge_map_iter_t it;
+    fedge_map_iter_init(&it, &d->table);
+    for (fedge_map_node_t *n; (n = fedge_map_iter_next(&it));)
+        table_remove(d, FEDGE_CONTAINER_OF(n, entry_t, hnode));
 }
 
 /* ---- requests ---- */
@@ -579,9 +577,7 @@ static int attach(dns_t *d, dns_req_t *r, part_t *p, const char *name, int qtype
         e->pending = true;
         e->in_table = true;
         e->refs = 1; /* the table */
-        size_t b = hash_key(name, qtype, d->nbuckets);
-        e->hnext = d->buckets[b];
-        d->buckets[b] = e;
+        fedge_map_insert(&d->table, &e->hnode, hash_key(name, qtype));
         d->ninflight++;
         d->st.queries++;
     }

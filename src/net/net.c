@@ -61,49 +61,49 @@ static void format_addr(const struct sockaddr *sa, char *ip, size_t ipsz, char *
 /* ------------------------------------------------------------------ */
 
 struct net__ipent {
-    struct net__ipent *next;
+    fedge_map_node_t node; /* in net_t.iptab */
     uint8_t key[17];
     size_t count;
 };
 
-static size_t ip_hash(const net_t *n, const uint8_t *key)
+static bool ip_eq(const fedge_map_node_t *node, const void *key)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (int i = 0; i < 17; i++)
-        h = (h ^ key[i]) * 16777619u;
-    return h & (n->iptab_size - 1);
+    return memcmp(FEDGE_CONTAINER_OF(node, struct net__ipent, node)->key, key, 17) == 0;
 }
 
-static struct net__ipent **ip_find(net_t *n, const uint8_t *key)
+/* A peer picks its source address among many (an IPv6 /64): keyed hash. */
+static struct net__ipent *ip_find(net_t *n, const uint8_t *key, uint64_t *hash)
 {
-    struct net__ipent **pp = &n->iptab[ip_hash(n, key)];
-    while (*pp && memcmp((*pp)->key, key, 17) != 0)
-        pp = &(*pp)->next;
-    return pp;
+    *hash = fedge_hash(key, 17);
+    fedge_map_node_t *node = fedge_map_find(&n->iptab, *hash, ip_eq, key);
+    return node ? FEDGE_CONTAINER_OF(node, struct net__ipent, node) : NULL;
 }
 
 static size_t ip_count(net_t *n, const uint8_t *key)
 {
-    struct net__ipent **pp = ip_find(n, key);
-    return *pp ? (*pp)->count : 0;
+    uint64_t h;
+    struct net__ipent *e = ip_find(n, key, &h);
+    return e ? e->count : 0;
 }
 
 static void ip_inc(net_t *n, const uint8_t *key)
 {
-    struct net__ipent **pp = ip_find(n, key);
-    if (!*pp) {
-        *pp = fedge_calloc(1, sizeof **pp);
-        memcpy((*pp)->key, key, 17);
+    uint64_t h;
+    struct net__ipent *e = ip_find(n, key, &h);
+    if (!e) {
+        e = fedge_calloc(1, sizeof *e);
+        memcpy(e->key, key, 17);
+        fedge_map_insert(&n->iptab, &e->node, h);
     }
-    (*pp)->count++;
+    e->count++;
 }
 
 static void ip_dec(net_t *n, const uint8_t *key)
 {
-    struct net__ipent **pp = ip_find(n, key);
-    if (*pp && --(*pp)->count == 0) {
-        struct net__ipent *e = *pp;
-        *pp = e->next;
+    uint64_t h;
+    struct net__ipent *e = ip_find(n, key, &h);
+    if (e && --e->count == 0) {
+        fedge_map_remove(&n->iptab, &e->node);
         free(e);
     }
 }
@@ -116,15 +116,11 @@ static void maybe_free_net(net_t *n)
 {
     if (!n->destroying || n->live_handles > 0)
         return;
-    for (size_t i = 0; i < n->iptab_size; i++) {
-        struct net__ipent *e = n->iptab[i];
-        while (e) {
-            struct net__ipent *nx = e->next;
-            free(e);
-            e = nx;
-        }
-    }
-    free(n->iptab);
+    fedge_map_iter_t it;
+    fedge_map_iter_init(&it, &n->iptab);
+    for (fedge_map_node_t *node; (node = fedge_map_iter_next(&it));)
+        free(FEDGE_CONTAINER_OF(node, struct net__ipent, node));
+    fedge_map_free(&n->iptab);
     net__reuse_free(n);
     free(n->rbuf);
     free(n->pbuf);
@@ -592,8 +588,6 @@ int net_new(uv_loop_t *loop, const net_opts_t *o, net_t **out, fedge_err_t *e)
     n->loop = loop;
     n->rbuf = fedge_malloc(n->o.read_buffer_size);
     n->pbuf = fedge_malloc(n->o.read_buffer_size);
-    n->iptab_size = 1024;
-    n->iptab = fedge_calloc(n->iptab_size, sizeof *n->iptab);
     uv_timer_init(loop, &n->timer);
     n->timer.data = n;
     n->live_handles = 1;
@@ -924,8 +918,7 @@ static void try_next_addr(net_conn_t *c, int last_err)
     if (last_err) {
         if (!c->addr_next) {
             char why[160];
-            snprintf(why, sizeof why, "connect to %s failed: %s", c->target,
-                     uv_strerror(last_err));
+            snprintf(why, sizeof why, "connect to %s failed: %s", c->target, uv_strerror(last_err));
             nlog(c->net, NET_LOG_INFO, c, "%s", why);
             conn_close(c, FEDGE_EIO, why, false);
             return;
@@ -1000,8 +993,8 @@ int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_e
     c->user = o->user;
     c->tag = o->tag;
     c->notify = true;
-    char target[300];
-    snprintf(target, sizeof target, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)o->port);
+    char target[300]; /* the reuse key, formatted as net_find_conn's callers do */
+    fedge_hostport_format(target, sizeof target, host, o->port);
     c->target = fedge_strdup(target);
     net__reuse_add_target(c);
     if (o->tls) {

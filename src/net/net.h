@@ -321,21 +321,56 @@ typedef struct {
  * while c is (until on_close returns). */
 const net_peer_t *net_conn_peer(const net_conn_t *c);
 
-/* True when p is verified and the certificate names host anywhere: a dns
- * name, a sip URI host, or the cn when there is no SAN; compared as DNS
- * names (RFC 5922 §7.2: case-insensitive, whole name, a wildcard "*.x"
- * never matches). This is the test for "the certificate names host X"
+/* True when p is verified and the certificate names host: net_cert_names
+ * on a verified peer. This is the test for "the certificate names host X"
  * used for connection reuse (RFC 5923) and for checking that a server is
  * the edge we meant (its SRV target or configured FQDN, which Lync-style
  * and public-CA certificates carry as DNS SANs). */
 bool net_peer_names(const net_peer_t *p, const char *host);
 
-/* True when p is verified and domain is one of its SIP domain identities
- * exactly as RFC 5922 §7.1 builds the set: the sip URI hosts; only when
- * there are none, the dns names; only when there is no SAN at all, the
- * cn. Stricter than net_peer_names (a certificate with URI:sip:example.com
- * and DNS:edge.example.com is a domain identity for example.com only). */
+/* True when p is verified and domain is one of its SIP domain identities:
+ * net_cert_is_domain on a verified peer. */
 bool net_peer_is_domain(const net_peer_t *p, const char *domain);
+
+/* The identity in a certificate, read by the very routine that reads a
+ * connection's peer (same names, same rules, see net_peer_t), so that
+ * `fedge check` and `fedge plan` judge a certificate file as the running
+ * edge judges the peer that presents it. x is OpenSSL's X509 (not taken;
+ * NULL gives an identity with no names). presented is x != NULL; verified
+ * and eku_ok are false and verify_error NULL: nothing was verified, ask
+ * the name questions with net_cert_names / net_cert_is_domain. One
+ * allocation, released with net_peer_free; aborts on out of memory. */
+struct x509_st;
+net_peer_t *net_peer_from_x509(const struct x509_st *x);
+
+/* The same for the first certificate of the PEM file path: 0 and *out, or
+ * FEDGE_EIO (cannot open) / FEDGE_EINVAL (no PEM certificate) with a
+ * message in err and *out NULL. */
+int net_peer_load(const char *path, net_peer_t **out, fedge_err_t *err);
+
+/* Frees an identity from net_peer_from_x509 / net_peer_load; NULL is a
+ * no-op. (Never for net_conn_peer's: the connection owns that one.) */
+void net_peer_free(net_peer_t *p);
+
+/* The name rules, on what the certificate says, verified or not:
+ *
+ * net_cert_names: the certificate names host anywhere: a dns name, a sip
+ * URI host, or the cn (set only when there is no SAN); compared as DNS
+ * names (RFC 5922 §7.2: case-insensitive, whole name, a wildcard "*.x"
+ * never matches, a host starting with '*' never matches).
+ *
+ * net_cert_is_domain: domain is one of the SIP domain identities exactly
+ * as RFC 5922 §7.1 builds the set: the sip URI hosts; only when there are
+ * none, the dns names; only when there is no SAN at all, the cn. Stricter
+ * than net_cert_names (a certificate with URI:sip:example.com and
+ * DNS:edge.example.com is a domain identity for example.com only).
+ *
+ * net_cert_wildcard_only: no name matches host, but a dns wildcard "*.x"
+ * would under the usual HTTPS rule (host is one label, a dot, then x):
+ * worth telling a user why such a certificate is refused. */
+bool net_cert_names(const net_peer_t *p, const char *host);
+bool net_cert_is_domain(const net_peer_t *p, const char *domain);
+bool net_cert_wildcard_only(const net_peer_t *p, const char *host);
 
 /* ------------------------------------------------------------------ */
 /* Connection reuse (RFC 5923)                                         */

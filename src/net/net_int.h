@@ -43,11 +43,10 @@ void net__tls_reason(SSL *ssl, int ssl_err, char *buf, size_t size);
 /* One entry of the reuse index (reuse.c): a key under which a connection
  * can be found. key points into the connection's own strings. */
 struct net__alias {
-    struct net__alias *next;
+    fedge_map_node_t node; /* in net_t.aliases, under fedge_hash_ci(key) */
     net_conn_t *conn;
-    const char *key;
-    uint32_t hash;
-    bool target; /* "host:port" of an outbound connection, else a name */
+    const char *key; /* NULL when not in the index */
+    bool target;     /* "host:port" of an outbound connection, else a name */
 };
 
 struct net_listener {
@@ -108,10 +107,8 @@ struct net {
     char *pbuf;  /* shared plaintext buffer for SSL_read */
     char *wscratch; /* coalescing buffer for net_conn_writev */
     size_t wscratch_cap;
-    struct net__ipent **iptab;
-    size_t iptab_size;
-    struct net__alias **atab; /* reuse index, power-of-two buckets */
-    size_t atab_size, atab_count;
+    fedge_map_t iptab;   /* struct net__ipent by address (net.c) */
+    fedge_map_t aliases; /* the reuse index: struct net__alias (reuse.c) */
     net_stats_t st;
 };
 

@@ -1,53 +1,28 @@
 /* reuse.c — the connection-reuse index (RFC 5923): finds an open connection
  * by the "host:port" it was opened to, or by a name its peer's verified
  * certificate carries, in constant time however many peers are connected. */
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
 #include "net/net_int.h"
 
-static uint32_t hash_key(const char *s)
+/* Keys are host names and addresses a peer's certificate or a Request-URI
+ * chooses: hashed under the process key, compared without case. */
+static uint64_t hash_key(const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a over the lower-cased key */
-    for (; *s; s++)
-        h = (h ^ (uint32_t)tolower((unsigned char)*s)) * 16777619u;
-    return h;
+    return fedge_hash_ci((fedge_str_t){s, strlen(s)});
 }
 
 static void insert(net_t *n, struct net__alias *a)
 {
-    if (n->atab_count + 1 > n->atab_size * 2) {
-        size_t size = n->atab_size ? n->atab_size * 2 : 256;
-        struct net__alias **tab = fedge_calloc(size, sizeof *tab);
-        for (size_t i = 0; i < n->atab_size; i++) {
-            for (struct net__alias *e = n->atab[i], *nx; e; e = nx) {
-                nx = e->next;
-                e->next = tab[e->hash & (size - 1)];
-                tab[e->hash & (size - 1)] = e;
-            }
-        }
-        free(n->atab);
-        n->atab = tab;
-        n->atab_size = size;
-    }
-    struct net__alias **b = &n->atab[a->hash & (n->atab_size - 1)];
-    a->next = *b;
-    *b = a;
-    n->atab_count++;
+    fedge_map_insert(&n->aliases, &a->node, hash_key(a->key));
 }
 
 static void unlink_alias(net_t *n, struct net__alias *a)
 {
-    if (!a->key || !n->atab)
+    if (!a->key)
         return;
-    for (struct net__alias **pp = &n->atab[a->hash & (n->atab_size - 1)]; *pp; pp = &(*pp)->next) {
-        if (*pp == a) {
-            *pp = a->next;
-            n->atab_count--;
-            break;
-        }
-    }
+    fedge_map_remove(&n->aliases, &a->node);
     a->key = NULL;
 }
 
@@ -56,7 +31,6 @@ void net__reuse_add_target(net_conn_t *c)
     struct net__alias *a = &c->target_alias;
     a->conn = c;
     a->key = c->target;
-    a->hash = hash_key(c->target);
     a->target = true;
     insert(c->net, a);
 }
@@ -72,7 +46,7 @@ void net__reuse_add_names(net_conn_t *c)
     c->name_aliases = fedge_calloc(total, sizeof *c->name_aliases);
     size_t k = 0;
     for (size_t i = 0; i < total; i++) {
-        const char *name = i < p->n_dns                ? p->dns[i]
+        const char *name = i < p->n_dns              ? p->dns[i]
                            : i < p->n_dns + p->n_sip ? p->sip[i - p->n_dns]
                                                      : p->cn;
         if (name[0] == '*') /* wildcards never match (RFC 5922 §7.2) */
@@ -80,7 +54,6 @@ void net__reuse_add_names(net_conn_t *c)
         struct net__alias *a = &c->name_aliases[k++];
         a->conn = c;
         a->key = name;
-        a->hash = hash_key(name);
         insert(c->net, a);
     }
     c->n_name_aliases = k;
@@ -98,9 +71,7 @@ void net__reuse_remove(net_conn_t *c)
 
 void net__reuse_free(net_t *n)
 {
-    free(n->atab);
-    n->atab = NULL;
-    n->atab_size = n->atab_count = 0;
+    fedge_map_free(&n->aliases);
 }
 
 /* True when key ends in ":digits" outside brackets (a host:port key). */
@@ -117,17 +88,27 @@ static bool key_has_port(const char *key)
     return strchr(key, ':') == colon;
 }
 
+struct lookup {
+    const char *key;
+    bool hp;
+};
+
+static bool alias_eq(const fedge_map_node_t *node, const void *key)
+{
+    const struct net__alias *a = FEDGE_CONTAINER_OF(node, struct net__alias, node);
+    const struct lookup *l = key;
+    return a->target == l->hp && strcasecmp(a->key, l->key) == 0;
+}
+
 net_conn_t *net_find_conn(net_t *n, const void *tag, const char *key)
 {
-    if (!n || !key || !*key || !n->atab)
+    if (!n || !key || !*key || !fedge_map_count(&n->aliases))
         return NULL;
-    bool hp = key_has_port(key);
-    uint32_t h = hash_key(key);
+    struct lookup l = {key, key_has_port(key)};
     net_conn_t *best = NULL;
-    for (const struct net__alias *a = n->atab[h & (n->atab_size - 1)]; a; a = a->next) {
-        net_conn_t *c = a->conn;
-        if (a->hash != h || a->target != hp || strcasecmp(a->key, key) != 0)
-            continue;
+    for (fedge_map_node_t *node = fedge_map_find(&n->aliases, hash_key(key), alias_eq, &l); node;
+         node = fedge_map_find_next(&n->aliases, node, alias_eq, &l)) {
+        net_conn_t *c = FEDGE_CONTAINER_OF(node, struct net__alias, node)->conn;
         if (c->closing || (tag && c->tag != tag))
             continue;
         if (!best || (c->ready && !best->ready) ||

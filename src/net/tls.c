@@ -2,10 +2,14 @@
  * object to a libuv connection without a socket, and the peer identity
  * taken from a verified certificate (RFC 5922). */
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "net/net_int.h"
@@ -49,14 +53,10 @@ static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
     net_conn_t *c = BIO_get_data(b);
     switch (cmd) {
-    case BIO_CTRL_FLUSH:
-        return 1;
-    case BIO_CTRL_PENDING:
-        return c ? (long)c->in_len : 0;
-    case BIO_CTRL_WPENDING:
-        return 0;
-    default:
-        return 0;
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_PENDING: return c ? (long)c->in_len : 0;
+    case BIO_CTRL_WPENDING: return 0;
+    default: return 0;
     }
 }
 
@@ -110,8 +110,8 @@ static int build_ctx(const net_tls_t *t, SSL_CTX **out, fedge_err_t *e)
     /* No renegotiation, no compression; no session resumption state kept
      * per peer (tickets and the server cache would cost memory per
      * connection and federation links are long-lived anyway). */
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                                 SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -154,8 +154,7 @@ static int build_ctx(const net_tls_t *t, SSL_CTX **out, fedge_err_t *e)
                 SSL_CTX_set_client_CA_list(ctx, names);
         }
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        rc = fedge_err(e, FEDGE_ECONFIG, "cannot load the system trust store: %s",
-                       ossl_reason());
+        rc = fedge_err(e, FEDGE_ECONFIG, "cannot load the system trust store: %s", ossl_reason());
         goto fail;
     }
     if (t->certificate) {
@@ -288,8 +287,7 @@ SSL *net__tls_ssl_new(net_tls_t *t, net_conn_t *c, bool server, const char *sni)
     if (server) {
         SSL_set_accept_state(ssl);
         if (t->require_client)
-            SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                           verify_strict);
+            SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_strict);
         else
             SSL_set_verify(ssl, SSL_VERIFY_PEER, verify_optional);
         (void)SSL_set_purpose(ssl, X509_PURPOSE_SSL_CLIENT);
@@ -365,20 +363,24 @@ static char *put_lower(char **w, const char *s, size_t len)
     return d;
 }
 
-net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound)
+/* The one routine that reads a certificate's identity (RFC 5922 §7.1) for
+ * the running edge (peers of connections) and for `fedge check` / `fedge
+ * plan` (certificate files, through net_peer_from_x509): the names of
+ * cert (may be NULL: no names), the subject, notAfter and verr in one
+ * allocation. presented, verified and eku_ok are left for the caller. */
+static net_peer_t *peer_build(const X509 *cert, const char *verr)
 {
-    X509 *cert = SSL_get0_peer_certificate(ssl);
     name_t dns[MAX_NAMES], sip[MAX_NAMES], cn = {0};
     size_t nd = 0, ns = 0;
     char subj[256] = "";
-    bool has_san = false;
     GENERAL_NAMES *gens = NULL;
     unsigned char *cn_utf8 = NULL;
 
     if (cert) {
         int crit = 0;
         gens = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
-        has_san = X509_get_ext_by_NID(cert, NID_subject_alt_name, -1) >= 0;
+        /* The extension's presence, even undecodable, rules the CN out. */
+        bool has_san = X509_get_ext_by_NID(cert, NID_subject_alt_name, -1) >= 0;
         for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
             const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
             if (g->type == GEN_DNS && nd < MAX_NAMES) {
@@ -394,22 +396,19 @@ net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound)
                     sip[ns++] = h;
             }
         }
-        X509_NAME *sn = X509_get_subject_name(cert);
+        const X509_NAME *sn = X509_get_subject_name(cert);
         if (sn)
             X509_NAME_oneline(sn, subj, sizeof subj);
         if (!has_san && sn) {
             int idx = X509_NAME_get_index_by_NID(sn, NID_commonName, -1);
             if (idx >= 0) {
-                ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(sn, idx));
+                const ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(sn, idx));
                 int l = ASN1_STRING_to_UTF8(&cn_utf8, d);
                 if (l > 0 && name_ok((const char *)cn_utf8, (size_t)l))
                     cn = (name_t){(const char *)cn_utf8, (size_t)l};
             }
         }
     }
-
-    long vr = SSL_get_verify_result(ssl);
-    const char *verr = cert && vr != X509_V_OK ? X509_verify_cert_error_string(vr) : NULL;
 
     size_t size = sizeof(net_peer_t) + (nd + ns) * sizeof(char *);
     for (size_t i = 0; i < nd; i++)
@@ -440,15 +439,10 @@ net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound)
         memcpy(w, verr, strlen(verr) + 1);
         p->verify_error = w;
     }
-    p->presented = cert != NULL;
-    p->verified = cert != NULL && vr == X509_V_OK;
     if (cert) {
         struct tm tm;
         if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
             p->not_after = timegm(&tm);
-        p->eku_ok = X509_check_purpose(cert,
-                                       inbound ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER,
-                                       0) == 1;
     }
     GENERAL_NAMES_free(gens);
     OPENSSL_free(cn_utf8);
@@ -456,33 +450,110 @@ net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound)
     return p;
 }
 
-bool net_peer_names(const net_peer_t *p, const char *host)
+net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound)
 {
-    if (!p || !p->verified || !host || !*host || host[0] == '*')
-        return false;
-    for (size_t i = 0; i < p->n_dns; i++)
-        if (p->dns[i][0] != '*' && strcasecmp(p->dns[i], host) == 0)
-            return true;
-    for (size_t i = 0; i < p->n_sip; i++)
-        if (strcasecmp(p->sip[i], host) == 0)
-            return true;
-    return p->cn && p->cn[0] != '*' && strcasecmp(p->cn, host) == 0;
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    long vr = SSL_get_verify_result(ssl);
+    net_peer_t *p =
+        peer_build(cert, cert && vr != X509_V_OK ? X509_verify_cert_error_string(vr) : NULL);
+    p->presented = cert != NULL;
+    p->verified = cert != NULL && vr == X509_V_OK;
+    if (cert)
+        p->eku_ok = X509_check_purpose(
+                        cert, inbound ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER, 0) == 1;
+    ERR_clear_error();
+    return p;
 }
 
-bool net_peer_is_domain(const net_peer_t *p, const char *domain)
+net_peer_t *net_peer_from_x509(const struct x509_st *x)
 {
-    if (!p || !p->verified || !domain || !*domain || domain[0] == '*')
+    net_peer_t *p = peer_build(x, NULL);
+    p->presented = x != NULL;
+    return p;
+}
+
+int net_peer_load(const char *path, net_peer_t **out, fedge_err_t *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return fedge_err(err, FEDGE_EIO, "%s: cannot open: %s", path, strerror(errno));
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!x) {
+        ERR_clear_error();
+        return fedge_err(err, FEDGE_EINVAL, "%s: no PEM certificate in it", path);
+    }
+    *out = net_peer_from_x509(x);
+    X509_free(x);
+    return 0;
+}
+
+void net_peer_free(net_peer_t *p)
+{
+    free(p);
+}
+
+/* A name of the certificate that may stand for a host: never a wildcard
+ * (RFC 5922 §7.2), compared as DNS names are, without case. */
+static bool same_name(const char *name, const char *host)
+{
+    return name[0] != '*' && strcasecmp(name, host) == 0;
+}
+
+bool net_cert_names(const net_peer_t *p, const char *host)
+{
+    if (!p || !host || !*host || host[0] == '*')
+        return false;
+    for (size_t i = 0; i < p->n_dns; i++)
+        if (same_name(p->dns[i], host))
+            return true;
+    for (size_t i = 0; i < p->n_sip; i++)
+        if (same_name(p->sip[i], host))
+            return true;
+    return p->cn && same_name(p->cn, host);
+}
+
+bool net_cert_is_domain(const net_peer_t *p, const char *domain)
+{
+    if (!p || !domain || !*domain || domain[0] == '*')
         return false;
     if (p->n_sip > 0) {
         for (size_t i = 0; i < p->n_sip; i++)
-            if (strcasecmp(p->sip[i], domain) == 0)
+            if (same_name(p->sip[i], domain))
                 return true;
         return false;
     }
     for (size_t i = 0; i < p->n_dns; i++)
-        if (p->dns[i][0] != '*' && strcasecmp(p->dns[i], domain) == 0)
+        if (same_name(p->dns[i], domain))
             return true;
-    return p->cn && p->cn[0] != '*' && strcasecmp(p->cn, domain) == 0;
+    return p->cn && same_name(p->cn, domain);
+}
+
+bool net_cert_wildcard_only(const net_peer_t *p, const char *host)
+{
+    if (!p || !host || net_cert_names(p, host))
+        return false;
+    const char *dot = strchr(host, '.');
+    if (!dot || dot == host)
+        return false;
+    for (size_t i = 0; i < p->n_dns; i++) {
+        const char *w = p->dns[i];
+        /* "*.x" with x holding a dot, and host one label then x */
+        if (w[0] == '*' && w[1] == '.' && strchr(w + 2, '.') && strcasecmp(dot + 1, w + 2) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool net_peer_names(const net_peer_t *p, const char *host)
+{
+    return p && p->verified && net_cert_names(p, host);
+}
+
+bool net_peer_is_domain(const net_peer_t *p, const char *domain)
+{
+    return p && p->verified && net_cert_is_domain(p, domain);
 }
 
 void net__tls_reason(SSL *ssl, int ssl_err, char *buf, size_t size)

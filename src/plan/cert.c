@@ -2,7 +2,6 @@
  * and the checks of the edge's own external certificate against the plan. */
 #include "plan/plan_int.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +10,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-
-static char *lower_dup(const char *s, size_t n)
-{
-    char *o = fedge_strndup(s, n);
-    for (char *p = o; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    return o;
-}
 
 static char *name_line(const X509_NAME *n)
 {
@@ -31,45 +22,12 @@ static char *name_line(const X509_NAME *n)
     return s;
 }
 
-static void push(char ***a, size_t *n, char *s)
-{
-    *a = fedge_realloc(*a, (*n + 1) * sizeof **a);
-    (*a)[(*n)++] = s;
-}
-
 void plan__cert_from_x509(X509 *x, plan_cert_t *c)
 {
     memset(c, 0, sizeof *c);
     c->subject = name_line(X509_get_subject_name(x));
     c->issuer = name_line(X509_get_issuer_name(x));
-    char cn[256];
-    int l = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
-    if (l > 0)
-        c->cn = lower_dup(cn, (size_t)l);
-    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-    if (gens) {
-        c->has_san = true;
-        for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-            const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-            if (g->type == GEN_DNS) {
-                push(&c->dns, &c->n_dns,
-                     lower_dup((const char *)ASN1_STRING_get0_data(g->d.dNSName),
-                               (size_t)ASN1_STRING_length(g->d.dNSName)));
-            } else if (g->type == GEN_URI) {
-                const char *u = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-                size_t ul = (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier);
-                /* RFC 5922 §7.1: sip: URIs without a user part are domain
-                 * identities; the host ends at ';', '?' or ':' (port) */
-                if (ul > 4 && !strncasecmp(u, "sip:", 4) && !memchr(u, '@', ul)) {
-                    size_t h = 4;
-                    while (h < ul && u[h] != ';' && u[h] != '?' && u[h] != ':' && u[h] != '>')
-                        h++;
-                    push(&c->sip, &c->n_sip, lower_dup(u + 4, h - 4));
-                }
-            }
-        }
-        GENERAL_NAMES_free(gens);
-    }
+    c->id = net_peer_from_x509(x);
     uint32_t xku = X509_get_extended_key_usage(x);
     c->has_eku = (X509_get_extension_flags(x) & EXFLAG_XKUSAGE) != 0;
     c->eku_server = !c->has_eku || (xku & XKU_SSL_SERVER);
@@ -114,55 +72,22 @@ int plan_cert_load(const char *path, plan_cert_t *c, fedge_err_t *err)
 
 void plan_cert_clear(plan_cert_t *c)
 {
-    free(c->subject), free(c->issuer), free(c->cn), free(c->curve);
-    for (size_t i = 0; i < c->n_dns; i++)
-        free(c->dns[i]);
-    free(c->dns);
-    for (size_t i = 0; i < c->n_sip; i++)
-        free(c->sip[i]);
-    free(c->sip);
+    free(c->subject), free(c->issuer), free(c->curve);
+    net_peer_free(c->id);
     memset(c, 0, sizeof *c);
-}
-
-static bool wild_match(const char *pattern, const char *host)
-{
-    if (strncmp(pattern, "*.", 2))
-        return false;
-    const char *dot = strchr(host, '.');
-    return dot && dot != host && !strcasecmp(dot + 1, pattern + 2) && strchr(pattern + 2, '.');
-}
-
-bool plan_cert_wildcard_only(const plan_cert_t *c, const char *host)
-{
-    if (plan_cert_names(c, host))
-        return false;
-    for (size_t i = 0; i < c->n_dns; i++)
-        if (wild_match(c->dns[i], host))
-            return true;
-    return false;
-}
-
-bool plan_cert_names(const plan_cert_t *c, const char *host)
-{
-    for (size_t i = 0; i < c->n_dns; i++)
-        if (!strcasecmp(c->dns[i], host))
-            return true;
-    for (size_t i = 0; i < c->n_sip; i++)
-        if (!strcasecmp(c->sip[i], host))
-            return true;
-    return !c->has_san && c->cn && !strcasecmp(c->cn, host);
 }
 
 char *plan__cert_names_text(const plan_cert_t *c, size_t max, const char *cn_note)
 {
     char *buf = fedge_calloc(1, max);
-    for (size_t i = 0; i < c->n_dns; i++)
-        snprintf(buf + strlen(buf), max - strlen(buf), "%sDNS:%s", buf[0] ? ", " : "", c->dns[i]);
-    for (size_t i = 0; i < c->n_sip; i++)
+    const net_peer_t *id = c->id;
+    for (size_t i = 0; id && i < id->n_dns; i++)
+        snprintf(buf + strlen(buf), max - strlen(buf), "%sDNS:%s", buf[0] ? ", " : "", id->dns[i]);
+    for (size_t i = 0; id && i < id->n_sip; i++)
         snprintf(buf + strlen(buf), max - strlen(buf), "%sURI:sip:%s", buf[0] ? ", " : "",
-                 c->sip[i]);
-    if (!c->has_san && c->cn)
-        snprintf(buf, max, "CN=%s%s", c->cn, cn_note);
+                 id->sip[i]);
+    if (id && id->cn) /* only without subjectAltName */
+        snprintf(buf, max, "CN=%s%s", id->cn, cn_note);
     if (!buf[0])
         snprintf(buf, max, "no names");
     return buf;
@@ -305,13 +230,13 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
                             "certificate file, and get it from a CA partners trust",
             NULL);
 
-    if (plan_cert_names(&c, fqdn))
+    if (net_cert_names(c.id, fqdn))
         plan_report_add(r, "cert", plan__tmp("names %s", fqdn), PLAN_PASS, 0,
                         plan__tmp("the certificate names the edge FQDN %s", fqdn), NULL, NULL);
     else
         plan_report_add(r, "cert", plan__tmp("names %s", fqdn), PLAN_FAIL, PLAN_DIAG_CERT_SAN_FQDN,
                         plan__tmp("the certificate names %s, not the edge FQDN %s%s", names, fqdn,
-                                  plan_cert_wildcard_only(&c, fqdn)
+                                  net_cert_wildcard_only(c.id, fqdn)
                                       ? " (a wildcard does not count for SIP, RFC 5922 7.2)"
                                       : ""),
                         plan__tmp("get a certificate with subjectAltName DNS:%s (partners "
@@ -321,7 +246,7 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
     for (size_t i = 0; i < n_domains; i++) {
         if (!strcasecmp(domains[i], fqdn))
             continue;
-        if (plan_cert_names(&c, domains[i]))
+        if (net_cert_names(c.id, domains[i]))
             plan_report_add(r, "cert", plan__tmp("names %s", domains[i]), PLAN_PASS, 0,
                             plan__tmp("the certificate names the SIP domain %s", domains[i]), NULL,
                             NULL);

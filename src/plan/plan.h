@@ -1,4 +1,4 @@
-/* plan.h — planning and diagnostics (issue 7): what an administrator must
+/* plan.h — planning and diagnostics: what an administrator must
  * publish in DNS, obtain as certificate and open in the firewall (the plan,
  * derived from the configuration and the store), the live verification of
  * every planned item (check), and a step-by-step diagnosis of federation
@@ -16,6 +16,7 @@
 
 #include "base/base.h"
 #include "config/config.h"
+#include "net/net.h"
 #include "store/store.h"
 
 /* ------------------------------------------------------------------ */
@@ -215,12 +216,11 @@ const plan_diag_t *plan_diag_table(size_t *n);
 /* What a certificate says, as plan reads it. */
 typedef struct {
     char *subject, *issuer; /* one-line DNs */
-    char *cn;               /* subject CN or NULL */
-    char **dns;             /* subjectAltName dNSName values, lowercase */
-    size_t n_dns;
-    char **sip; /* hosts of URI:sip: SANs without user part */
-    size_t n_sip;
-    bool has_san;
+    /* The names, read by net's routine for peers (net_peer_from_x509), so
+     * that plan judges a certificate as the running edge does: ask with
+     * net_cert_names / net_cert_is_domain / net_cert_wildcard_only. Owned;
+     * never NULL after a successful load. */
+    net_peer_t *id;
     bool has_eku;                /* an extendedKeyUsage extension is present */
     bool eku_server, eku_client; /* usable for (true without EKU extension) */
     time_t not_before, not_after;
@@ -235,16 +235,6 @@ typedef struct {
 int plan_cert_load(const char *path, plan_cert_t *c, fedge_err_t *err);
 /* Frees what c owns and zeroes it. */
 void plan_cert_clear(plan_cert_t *c);
-
-/* True when the certificate names host as the edge and its partners judge
- * it (net_peer_names, RFC 5922 §7.2): a dNSName, a sip: URI host, or the CN
- * when there is no subjectAltName; whole names, case-insensitive; a "*.x"
- * wildcard never matches. */
-bool plan_cert_names(const plan_cert_t *c, const char *host);
-
-/* True when host is matched only by a "*.x" dNSName wildcard (one label
- * left of x): worth saying why plan_cert_names refused it. */
-bool plan_cert_wildcard_only(const plan_cert_t *c, const char *host);
 
 /* The checks of the edge's own external certificate, appended to r with
  * step "cert": readable, key matches (key_path), chain verifies against

@@ -365,7 +365,7 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
         }
         return PLAN_FAIL;
     }
-    bool names_target = plan_cert_names(c, g->t->name);
+    bool names_target = net_cert_names(c->id, g->t->name);
     if (!names_target) {
         char *nm = plan__cert_names_text(c, 512, "");
         *id = PLAN_DIAG_PROBE_NAME;
@@ -375,9 +375,9 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
         else
             *text =
                 plan__tmp("partner certificate names %s, not the SRV target %s%s", nm, g->t->name,
-                          plan_cert_wildcard_only(c, g->t->name)
+                          net_cert_wildcard_only(c->id, g->t->name)
                               ? " (a wildcard does not count for SIP, RFC 5922 7.2)"
-                          : plan_cert_names(c, p->domain)
+                          : net_cert_names(c->id, p->domain)
                               ? " (it names the domain, but the edge checks the SRV target)"
                               : "");
         *fix = plan__tmp("the partner gets a certificate naming %s (subjectAltName DNS:%s)",

@@ -12,7 +12,8 @@
 enum { W_NONE = 0, W_PENDING, W_PERSISTED };
 
 typedef struct {
-    char domain[STORE_FQDN_MAX + 1];
+    fedge_map_node_t node;           /* in by_domain while tracked */
+    char domain[STORE_FQDN_MAX + 1]; /* lowercased */
     size_t dlen;
     uint64_t last_seen;
     int64_t tokens;       /* milli-requests */
@@ -20,7 +21,10 @@ typedef struct {
     bool bucket_init;
     uint64_t window_start;
     bool window_init;
-    uint64_t *users; /* open-addressed set of user hashes; 0 = empty */
+    /* Open-addressed set of keyed user hashes (fedge_hash_ci), 0 = empty:
+     * two users count as one only if their 64-bit hashes meet, which a
+     * partner cannot arrange without the process key. */
+    uint64_t *users;
     size_t users_cap;
     uint32_t n_users;
     uint32_t ok, failed;
@@ -29,13 +33,10 @@ typedef struct {
 } partner_t;
 
 struct policy_throttle {
-    partner_t *e; /* max entries, n used */
+    partner_t *e; /* max entries, n used; never moved (nodes point in) */
     size_t n, max;
-    uint32_t *slot; /* index table, UINT32_MAX empty */
-    size_t mask;
+    fedge_map_t by_domain; /* partner_t by domain, keyed hash */
 };
-
-#define EMPTY UINT32_MAX
 
 policy_throttle_t *policy_throttle_new(size_t max_partners)
 {
@@ -44,13 +45,6 @@ policy_throttle_t *policy_throttle_new(size_t max_partners)
     policy_throttle_t *t = fedge_calloc(1, sizeof(*t));
     t->max = max_partners;
     t->e = fedge_calloc(max_partners, sizeof(partner_t));
-    size_t slots = 8;
-    while (slots < max_partners * 2)
-        slots <<= 1;
-    t->slot = fedge_malloc(slots * sizeof(uint32_t));
-    for (size_t i = 0; i < slots; i++)
-        t->slot[i] = EMPTY;
-    t->mask = slots - 1;
     return t;
 }
 
@@ -61,45 +55,21 @@ void policy_throttle_free(policy_throttle_t *t)
     for (size_t i = 0; i < t->n; i++)
         free(t->e[i].users);
     free(t->e);
-    free(t->slot);
+    fedge_map_free(&t->by_domain);
     free(t);
 }
 
-static size_t find_slot(const policy_throttle_t *t, fedge_str_t d)
+static bool partner_eq(const fedge_map_node_t *n, const void *key)
 {
-    size_t i = (size_t)fedge_hash_ci(d) & t->mask;
-    while (t->slot[i] != EMPTY) {
-        const partner_t *p = &t->e[t->slot[i]];
-        if (p->dlen == d.len && !strncasecmp(p->domain, d.s, d.len))
-            return i;
-        i = (i + 1) & t->mask;
-    }
-    return i; /* the empty slot where d would go */
+    const partner_t *p = FEDGE_CONTAINER_OF(n, partner_t, node);
+    const fedge_str_t *d = key;
+    return p->dlen == d->len && !strncasecmp(p->domain, d->s, d->len);
 }
 
 static partner_t *find(const policy_throttle_t *t, fedge_str_t d)
 {
-    size_t i = find_slot(t, d);
-    return t->slot[i] == EMPTY ? NULL : &t->e[t->slot[i]];
-}
-
-/* Removes the slot at i (linear probing: shift back what follows). */
-static void slot_delete(policy_throttle_t *t, size_t i)
-{
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & t->mask;
-        if (t->slot[j] == EMPTY)
-            break;
-        const partner_t *p = &t->e[t->slot[j]];
-        size_t k = (size_t)fedge_hash_ci((fedge_str_t){p->domain, p->dlen}) & t->mask;
-        /* k cyclically in (i, j]: the entry may stay where it is. */
-        if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-            continue;
-        t->slot[i] = t->slot[j];
-        i = j;
-    }
-    t->slot[i] = EMPTY;
+    fedge_map_node_t *n = fedge_map_find(&t->by_domain, fedge_hash_ci(d), partner_eq, &d);
+    return n ? FEDGE_CONTAINER_OF(n, partner_t, node) : NULL;
 }
 
 static void reset_window(partner_t *p, uint64_t now)
@@ -115,9 +85,9 @@ static void reset_window(partner_t *p, uint64_t now)
 
 static partner_t *get(policy_throttle_t *t, fedge_str_t d, uint64_t now)
 {
-    size_t i = find_slot(t, d);
-    if (t->slot[i] != EMPTY)
-        return &t->e[t->slot[i]];
+    partner_t *p = find(t, d);
+    if (p)
+        return p;
     size_t ix;
     if (t->n < t->max) {
         ix = t->n++;
@@ -132,12 +102,11 @@ static partner_t *get(policy_throttle_t *t, fedge_str_t d, uint64_t now)
         if (victim == SIZE_MAX)
             return NULL;
         partner_t *v = &t->e[victim];
-        slot_delete(t, find_slot(t, (fedge_str_t){v->domain, v->dlen}));
+        fedge_map_remove(&t->by_domain, &v->node);
         free(v->users);
         ix = victim;
-        i = find_slot(t, d);
     }
-    partner_t *p = &t->e[ix];
+    p = &t->e[ix];
     memset(p, 0, sizeof(*p));
     p->dlen = d.len;
     for (size_t k = 0; k < d.len; k++) {
@@ -146,7 +115,7 @@ static partner_t *get(policy_throttle_t *t, fedge_str_t d, uint64_t now)
     }
     p->domain[d.len] = 0;
     p->last_seen = now;
-    t->slot[i] = (uint32_t)ix;
+    fedge_map_insert(&t->by_domain, &p->node, fedge_hash_ci(d));
     return p;
 }
 

@@ -43,52 +43,49 @@ static const char *arena_str(chunk_t **head, const char *s)
     return p;
 }
 
-/* ---- hash index ---- */
+/* ---- hash index ----
+ *
+ * Keys are domains and user names that partners and users choose: the
+ * keyed, case-insensitive fedge_hash_ci. Built once, then only read (from
+ * any thread); entries live in the snapshot's arena, bucket arrays are
+ * freed with it. */
 
 typedef struct {
+    fedge_map_node_t node;
     const char *key;
     size_t len;
     const void *val;
 } hent_t;
 
-typedef struct {
-    hent_t *e;
-    size_t mask; /* slots - 1; 0 with e == NULL when empty */
-} hidx_t;
+typedef fedge_map_t hidx_t;
 
-static void hidx_init(chunk_t **a, hidx_t *h, size_t n)
+static bool hent_eq(const fedge_map_node_t *n, const void *key)
 {
-    size_t slots = 8;
-    while (slots < n * 2)
-        slots <<= 1;
-    h->e = arena_alloc(a, slots * sizeof(hent_t));
-    h->mask = slots - 1;
+    const hent_t *e = FEDGE_CONTAINER_OF(n, hent_t, node);
+    const fedge_str_t *k = key;
+    return e->len == k->len && !strncasecmp(e->key, k->s, k->len);
 }
 
 /* First insert of a key wins. */
-static void hidx_put(hidx_t *h, const char *key, const void *val)
+static void hidx_put(chunk_t **a, hidx_t *h, const char *key, const void *val)
 {
     fedge_str_t k = {key, strlen(key)};
-    size_t i = (size_t)fedge_hash_ci(k) & h->mask;
-    while (h->e[i].key) {
-        if (h->e[i].len == k.len && !strncasecmp(h->e[i].key, key, k.len))
-            return;
-        i = (i + 1) & h->mask;
-    }
-    h->e[i] = (hent_t){key, k.len, val};
+    uint64_t hash = fedge_hash_ci(k);
+    if (fedge_map_find(h, hash, hent_eq, &k))
+        return;
+    hent_t *e = arena_alloc(a, sizeof *e);
+    e->key = key;
+    e->len = k.len;
+    e->val = val;
+    fedge_map_insert(h, &e->node, hash);
 }
 
 static const void *hidx_get(const hidx_t *h, fedge_str_t k)
 {
-    if (!h->e || !k.s)
+    if (!k.s)
         return NULL;
-    size_t i = (size_t)fedge_hash_ci(k) & h->mask;
-    while (h->e[i].key) {
-        if (h->e[i].len == k.len && !strncasecmp(h->e[i].key, k.s, k.len))
-            return h->e[i].val;
-        i = (i + 1) & h->mask;
-    }
-    return NULL;
+    fedge_map_node_t *n = fedge_map_find(h, fedge_hash_ci(k), hent_eq, &k);
+    return n ? FEDGE_CONTAINER_OF(n, hent_t, node)->val : NULL;
 }
 
 struct store__snap_priv {
@@ -257,7 +254,12 @@ static store_snapshot_t *snap_new(void)
 
 static void snap_free(store_snapshot_t *snap)
 {
-    chunk_t *c = snap->priv->arena;
+    struct store__snap_priv *p = snap->priv;
+    hidx_t *idx[] = {&p->allowed,      &p->blocked, &p->prov_domain, &p->prov_fqdn,
+                     &p->partner_fqdn, &p->policy,  &p->user,        &p->watch};
+    for (size_t i = 0; i < FEDGE_ARRAY_LEN(idx); i++)
+        fedge_map_free(idx[i]);
+    chunk_t *c = p->arena;
     while (c) {
         chunk_t *n = c->next;
         free(c);
@@ -270,40 +272,29 @@ static void snap_index(store_snapshot_t *snap)
 {
     struct store__snap_priv *p = snap->priv;
     chunk_t **a = &p->arena;
-    hidx_init(a, &p->allowed, snap->n_allowed);
-    hidx_init(a, &p->partner_fqdn, snap->n_allowed);
     for (size_t i = 0; i < snap->n_allowed; i++) {
-        hidx_put(&p->allowed, snap->allowed[i].domain, &snap->allowed[i]);
+        hidx_put(a, &p->allowed, snap->allowed[i].domain, &snap->allowed[i]);
         if (snap->allowed[i].proxy_fqdn)
-            hidx_put(&p->partner_fqdn, snap->allowed[i].proxy_fqdn, &snap->allowed[i]);
+            hidx_put(a, &p->partner_fqdn, snap->allowed[i].proxy_fqdn, &snap->allowed[i]);
     }
-    hidx_init(a, &p->blocked, snap->n_blocked);
     for (size_t i = 0; i < snap->n_blocked; i++)
-        hidx_put(&p->blocked, snap->blocked[i].domain, &snap->blocked[i]);
-    size_t nd = 0;
-    for (size_t i = 0; i < snap->n_providers; i++)
-        nd += snap->providers[i].n_domains;
-    hidx_init(a, &p->prov_domain, nd);
-    hidx_init(a, &p->prov_fqdn, snap->n_providers);
+        hidx_put(a, &p->blocked, snap->blocked[i].domain, &snap->blocked[i]);
     for (size_t i = 0; i < snap->n_providers; i++) {
         const store_provider_t *pr = &snap->providers[i];
-        hidx_put(&p->prov_fqdn, pr->proxy_fqdn, pr);
+        hidx_put(a, &p->prov_fqdn, pr->proxy_fqdn, pr);
         for (size_t k = 0; k < pr->n_domains; k++)
-            hidx_put(&p->prov_domain, pr->domains[k], pr);
+            hidx_put(a, &p->prov_domain, pr->domains[k], pr);
     }
-    hidx_init(a, &p->policy, snap->n_policies);
     for (size_t i = 0; i < snap->n_policies; i++)
-        hidx_put(&p->policy, snap->policies[i].scope, &snap->policies[i]);
-    hidx_init(a, &p->user, snap->n_assignments);
+        hidx_put(a, &p->policy, snap->policies[i].scope, &snap->policies[i]);
     for (size_t i = 0; i < snap->n_assignments; i++) {
         fedge_str_t k = {snap->assignments[i].policy, strlen(snap->assignments[i].policy)};
         const void *pol = hidx_get(&p->policy, k);
         if (pol)
-            hidx_put(&p->user, snap->assignments[i].user, pol);
+            hidx_put(a, &p->user, snap->assignments[i].user, pol);
     }
-    hidx_init(a, &p->watch, snap->n_watchlist);
     for (size_t i = 0; i < snap->n_watchlist; i++)
-        hidx_put(&p->watch, snap->watchlist[i].domain, &snap->watchlist[i]);
+        hidx_put(a, &p->watch, snap->watchlist[i].domain, &snap->watchlist[i]);
 }
 
 #define Q(sql, cb, l) s->ops->query(s->be, sql, NULL, 0, cb, l, err)

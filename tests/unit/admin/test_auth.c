@@ -19,9 +19,8 @@ static void test_hash_format_and_verify(void **state)
 {
     char h[ADMIN_HASH_MAX];
     fedge_err_t e;
-    assert_int_equal(admin_password_hash_with("correct horse", 10, SALT, sizeof(SALT), h,
-                                              sizeof(h), &e),
-                     0);
+    assert_int_equal(
+        admin_password_hash_with("correct horse", 10, SALT, sizeof(SALT), h, sizeof(h), &e), 0);
     assert_true(strncmp(h, "scrypt$10$8$1$000102030405060708090a0b0c0d0e0f$", 47) == 0);
     assert_int_equal(strlen(h), 47 + 64);
     assert_true(admin_password_verify("correct horse", h));
@@ -36,12 +35,11 @@ static void test_hash_matches_openssl(void **state)
 {
     char h[ADMIN_HASH_MAX];
     fedge_err_t e;
-    assert_int_equal(admin_password_hash_with("pässwörd", 11, SALT, sizeof(SALT), h, sizeof(h),
-                                              &e),
+    assert_int_equal(admin_password_hash_with("pässwörd", 11, SALT, sizeof(SALT), h, sizeof(h), &e),
                      0);
     uint8_t key[32];
-    assert_int_equal(EVP_PBE_scrypt("pässwörd", strlen("pässwörd"), SALT, sizeof(SALT), 2048,
-                                    8, 1, 0, key, sizeof(key)),
+    assert_int_equal(EVP_PBE_scrypt("pässwörd", strlen("pässwörd"), SALT, sizeof(SALT), 2048, 8, 1,
+                                    0, key, sizeof(key)),
                      1);
     char hex[65];
     for (int i = 0; i < 32; i++)
@@ -60,9 +58,9 @@ static void test_hash_default_is_salted(void **state)
     assert_true(admin_password_verify("same password", a));
     assert_true(admin_password_verify("same password", b));
     char small[40];
-    assert_int_equal(admin_password_hash_with("x", 10, SALT, sizeof(SALT), small, sizeof(small),
-                                              &e),
-                     FEDGE_ENOSPC);
+    assert_int_equal(
+        admin_password_hash_with("x", 10, SALT, sizeof(SALT), small, sizeof(small), &e),
+        FEDGE_ENOSPC);
     assert_int_equal(admin_password_hash_with("x", 9, SALT, sizeof(SALT), a, sizeof(a), &e),
                      FEDGE_EINVAL);
     assert_int_equal(admin_password_hash_with("x", 10, SALT, 8, a, sizeof(a), &e), FEDGE_EINVAL);
@@ -74,9 +72,13 @@ static void test_verify_malformed(void **state)
     fedge_err_t e;
     assert_int_equal(admin_password_hash_with("pw", 10, SALT, sizeof(SALT), h, sizeof(h), &e), 0);
     const char *bad[] = {
-        "", "scrypt$", "bcrypt$10$8$1$x$y", "scrypt$10$8$1$", "scrypt$30$8$1$00$00",
-        "scrypt$10$8$1$000102030405060708090a0b0c0d0e0f$00",             /* short key */
-        "scrypt$10$8$1$0001$a1",                                        /* short salt */
+        "",
+        "scrypt$",
+        "bcrypt$10$8$1$x$y",
+        "scrypt$10$8$1$",
+        "scrypt$30$8$1$00$00",
+        "scrypt$10$8$1$000102030405060708090a0b0c0d0e0f$00", /* short key */
+        "scrypt$10$8$1$0001$a1",                             /* short salt */
         "scrypt$10$0$1$000102030405060708090a0b0c0d0e0f$"
         "0000000000000000000000000000000000000000000000000000000000000000", /* r 0 */
         "scrypt$10$8$1$000102030405060708090a0b0c0d0e0g$"
@@ -170,8 +172,7 @@ static void test_guard_account(void **state)
     for (int i = 0; i < 6; i++)
         admin__guard_fail(g, "carol", "10.0.0.3", t);
     assert_true(admin__guard_wait(g, "carol", "10.0.0.9", t) > 0);
-    assert_int_equal(admin__guard_wait(g, "carol", "10.0.0.9", t + ADMIN__FORGET_S * 1000 + 1),
-                     0);
+    assert_int_equal(admin__guard_wait(g, "carol", "10.0.0.9", t + ADMIN__FORGET_S * 1000 + 1), 0);
     admin__guard_free(g);
 }
 
@@ -200,6 +201,66 @@ static void test_guard_bounded(void **state)
     /* Still answers; the stalest entries were evicted, recent ones kept. */
     assert_int_equal(admin__guard_wait(g, "n0", "198.51.100.2", 100), 0);
     admin__guard_free(g);
+}
+
+/* Removals in the middle (success, expiry) move the last entry into the
+ * hole: every other entry must still be found under its own key. */
+static void test_guard_removals_keep_others(void **state)
+{
+    admin__guard_t *g = admin__guard_new(64);
+    char name[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "user%d", i);
+        for (int k = 0; k < ADMIN__FREE_ACCOUNT + 1; k++)
+            admin__guard_fail(g, name, "203.0.113.1", 0);
+    }
+    for (int i = 0; i < 40; i += 3) {
+        snprintf(name, sizeof(name), "user%d", i);
+        admin__guard_ok(g, name, "203.0.113.9");
+    }
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "user%d", i);
+        uint32_t w = admin__guard_wait(g, name, "203.0.113.9", 500);
+        assert_int_equal(w, i % 3 == 0 ? 0 : 500);
+    }
+    admin__guard_free(g);
+}
+
+static void test_sessions_many_and_end_in_middle(void **state)
+{
+    enum { N = 8 };
+    admin__sessions_t *ss = admin__sessions_new(N, 60, 600);
+    char id[N][ADMIN__HEX], csrf[ADMIN__HEX];
+    fedge_err_t e;
+    for (int i = 0; i < N; i++) {
+        char acct[16];
+        snprintf(acct, sizeof(acct), "acct%d", i);
+        assert_int_equal(admin__session_new(ss, acct, "fp", 100 + i, id[i], csrf, &e), 0);
+    }
+    admin__session_end(ss, id[2]);
+    admin__session_end(ss, id[5]);
+    assert_int_equal(admin__session_count(ss), N - 2);
+    for (int i = 0; i < N; i++) {
+        admin__session_t *s = admin__session_get(ss, id[i], 120);
+        if (i == 2 || i == 5) {
+            assert_null(s);
+            continue;
+        }
+        assert_non_null(s);
+        char acct[16];
+        snprintf(acct, sizeof(acct), "acct%d", i);
+        assert_string_equal(s->account, acct);
+    }
+    /* full again, then one more: the least recently used (acct0) ends */
+    assert_int_equal(admin__session_new(ss, "x", "fp", 130, id[2], csrf, &e), 0);
+    assert_int_equal(admin__session_new(ss, "y", "fp", 131, id[5], csrf, &e), 0);
+    char extra[ADMIN__HEX];
+    assert_int_equal(admin__session_new(ss, "z", "fp", 132, extra, csrf, &e), 0);
+    assert_int_equal(admin__session_count(ss), N);
+    assert_null(admin__session_get(ss, id[0], 133));
+    assert_string_equal(admin__session_get(ss, extra, 133)->account, "z");
+    assert_string_equal(admin__session_get(ss, id[7], 133)->account, "acct7");
+    admin__sessions_free(ss);
 }
 
 static void test_sessions(void **state)
@@ -253,12 +314,19 @@ static void test_sessions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hash_format_and_verify), cmocka_unit_test(test_hash_matches_openssl),
-        cmocka_unit_test(test_hash_default_is_salted), cmocka_unit_test(test_verify_malformed),
-        cmocka_unit_test(test_password_check),         cmocka_unit_test(test_tokens),
-        cmocka_unit_test(test_delays),                 cmocka_unit_test(test_guard_account),
-        cmocka_unit_test(test_guard_address),          cmocka_unit_test(test_guard_bounded),
+        cmocka_unit_test(test_hash_format_and_verify),
+        cmocka_unit_test(test_hash_matches_openssl),
+        cmocka_unit_test(test_hash_default_is_salted),
+        cmocka_unit_test(test_verify_malformed),
+        cmocka_unit_test(test_password_check),
+        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_delays),
+        cmocka_unit_test(test_guard_account),
+        cmocka_unit_test(test_guard_address),
+        cmocka_unit_test(test_guard_bounded),
         cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_guard_removals_keep_others),
+        cmocka_unit_test(test_sessions_many_and_end_in_middle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

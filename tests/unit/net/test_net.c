@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "net/net.h"
+#include "plan/plan.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture                                                             */
@@ -206,6 +207,20 @@ static int group_setup(void **state)
              "URI:http://web.fabrikam.test/' && "
              "scripts/gen-certs %s edge-new.contoso.test 'DNS:edge-new.contoso.test'",
              pki, pki, pki);
+    if (system(cmd) != 0)
+        return -1;
+    /* A leaf whose CN is a name its subjectAltName does not carry, with
+     * sip URIs holding a port, parameters, an IPv6 host and a user part. */
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+             "-nodes -keyout mixed.fabrikam.test.key -subj '/O=fedge tests/CN=cn.fabrikam.test' "
+             "-addext 'subjectAltName=DNS:San.Fabrikam.TEST,DNS:*.wild.fabrikam.test,"
+             "URI:sip:Port.Fabrikam.TEST:5061;transport=tls,URI:sip:[2001:DB8::5]:5061,"
+             "URI:sip:bob@users.fabrikam.test,URI:sips:secure.fabrikam.test' "
+             "-addext 'extendedKeyUsage=serverAuth,clientAuth' 2>/dev/null | "
+             "openssl x509 -req -CA ca.crt -CAkey ca.key -days 30 -copy_extensions copy "
+             "-out mixed.fabrikam.test.crt 2>/dev/null",
+             pki);
     if (system(cmd) != 0)
         return -1;
     snprintf(scratch, sizeof scratch, "%s/scratch", pki);
@@ -466,6 +481,124 @@ static void test_sip_uri_sans_follow_rfc5922(void **state)
     assert_null(p->cn);
     net_tls_free(stls);
     net_tls_free(ctls);
+}
+
+/* The identity of a certificate is read by one routine: the peer of a live
+ * connection, the same file read by net_peer_load, and `fedge check`'s
+ * plan_cert_load carry the same names and answer every name question
+ * alike (RFC 5922 §7.1/§7.2). */
+static void same_list(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++)
+        assert_string_equal(a[i], b[i]);
+}
+
+static void test_cert_identity_same_for_connection_file_and_plan(void **state)
+{
+    (void)state;
+    static const char *const leaves[] = {"edge.fabrikam.test", "cn-only.fabrikam.test",
+                                         "uris.fabrikam.test", "mixed.fabrikam.test"};
+    static const char *const hosts[] = {"edge.fabrikam.test",
+                                        "EDGE.Fabrikam.test",
+                                        "fabrikam.test",
+                                        "edge2.fabrikam.test",
+                                        "x.wild.fabrikam.test",
+                                        "*.wild.fabrikam.test",
+                                        "wild.fabrikam.test",
+                                        "users.fabrikam.test",
+                                        "secure.fabrikam.test",
+                                        "web.fabrikam.test",
+                                        "san.fabrikam.test",
+                                        "cn.fabrikam.test",
+                                        "port.fabrikam.test",
+                                        "[2001:db8::5]",
+                                        "2001:db8::5",
+                                        "test",
+                                        "",
+                                        "*"};
+    net_tls_t *stls = tls_of("edge.contoso.test", NULL, true);
+    make_nets(NULL, NULL);
+    net_listener_t *l = listen_on("127.0.0.1:0", stls, NULL);
+    for (size_t k = 0; k < FEDGE_ARRAY_LEN(leaves); k++) {
+        net_tls_t *ctls = tls_of(leaves[k], NULL, true);
+        tconn_t *ct = dial("127.0.0.1", net_listener_port(l), ctls, NULL);
+        RUN_UNTIL(ct->ready && nsrv == (int)k + 1, 5000);
+        assert_int_equal(nsrv, (int)k + 1);
+        const net_peer_t *live = net_conn_peer(srv_conns[k]->c);
+        assert_non_null(live);
+        assert_true(live->verified);
+
+        char crt[128];
+        snprintf(crt, sizeof crt, "%s.crt", leaves[k]);
+        net_peer_t *file = NULL;
+        fedge_err_t e = {{0}};
+        assert_int_equal(net_peer_load(pk(crt), &file, &e), 0);
+        assert_true(file->presented);
+        assert_false(file->verified); /* a file is read, not verified */
+        plan_cert_t pc;
+        assert_int_equal(plan_cert_load(pk(crt), &pc, &e), 0);
+
+        const net_peer_t *ids[] = {file, pc.id};
+        for (size_t j = 0; j < FEDGE_ARRAY_LEN(ids); j++) {
+            const net_peer_t *id = ids[j];
+            same_list(live->dns, live->n_dns, id->dns, id->n_dns);
+            same_list(live->sip, live->n_sip, id->sip, id->n_sip);
+            assert_true((live->cn == NULL) == (id->cn == NULL));
+            if (live->cn)
+                assert_string_equal(live->cn, id->cn);
+            assert_string_equal(live->subject, id->subject);
+            assert_true(live->not_after == id->not_after);
+            for (size_t h = 0; h < FEDGE_ARRAY_LEN(hosts); h++) {
+                assert_true(net_peer_names(live, hosts[h]) == net_cert_names(id, hosts[h]));
+                assert_true(net_peer_is_domain(live, hosts[h]) == net_cert_is_domain(id, hosts[h]));
+                assert_true(net_cert_wildcard_only(live, hosts[h]) ==
+                            net_cert_wildcard_only(id, hosts[h]));
+            }
+        }
+        net_peer_free(file);
+        plan_cert_clear(&pc);
+        net_conn_close(ct->c);
+        RUN_UNTIL(ct->closed, 3000);
+        net_tls_free(ctls);
+    }
+
+    /* The rules, on the mixed leaf (the last one read). */
+    net_peer_t *m = NULL;
+    assert_int_equal(net_peer_load(pk("mixed.fabrikam.test.crt"), &m, NULL), 0);
+    assert_null(m->cn); /* a SAN: the CN is no identity */
+    assert_false(net_cert_names(m, "cn.fabrikam.test"));
+    assert_true(net_cert_names(m, "SAN.fabrikam.test"));
+    /* wildcards are never names, but are told apart for the user */
+    assert_false(net_cert_names(m, "x.wild.fabrikam.test"));
+    assert_true(net_cert_wildcard_only(m, "X.Wild.Fabrikam.Test"));
+    assert_false(net_cert_wildcard_only(m, "a.b.wild.fabrikam.test"));
+    assert_false(net_cert_wildcard_only(m, "wild.fabrikam.test"));
+    /* sip URI hosts: port and parameters cut, IPv6 kept in its brackets,
+     * user part or sips: not an identity */
+    assert_int_equal(m->n_sip, 2);
+    assert_string_equal(m->sip[0], "port.fabrikam.test");
+    assert_string_equal(m->sip[1], "[2001:db8::5]");
+    assert_true(net_cert_is_domain(m, "port.fabrikam.test"));
+    assert_false(net_cert_is_domain(m, "san.fabrikam.test")); /* sip URIs rule */
+    assert_false(net_cert_names(m, "users.fabrikam.test"));
+    assert_false(net_cert_names(m, "secure.fabrikam.test"));
+    net_peer_free(m);
+
+    /* cn-only: the CN is the identity when there is no SAN at all */
+    assert_int_equal(net_peer_load(pk("cn-only.fabrikam.test.crt"), &m, NULL), 0);
+    assert_string_equal(m->cn, "edge.fabrikam.test");
+    assert_true(net_cert_names(m, "Edge.Fabrikam.Test"));
+    assert_true(net_cert_is_domain(m, "edge.fabrikam.test"));
+    net_peer_free(m);
+
+    fedge_err_t e = {{0}};
+    assert_int_equal(net_peer_load(pk("absent.crt"), &m, &e), FEDGE_EIO);
+    assert_null(m);
+    assert_non_null(strstr(e.msg, "absent.crt"));
+    assert_int_equal(net_peer_load(pk("edge.fabrikam.test.key"), &m, &e), FEDGE_EINVAL);
+    assert_null(m);
+    net_tls_free(stls);
 }
 
 /* Runs one handshake that the server must refuse; returns the client's
@@ -1146,6 +1279,7 @@ int main(void)
         T(test_mtls_ipv4_data_both_ways_and_names),
         T(test_mtls_ipv6_large_echo_and_cn_only),
         T(test_sip_uri_sans_follow_rfc5922),
+        T(test_cert_identity_same_for_connection_file_and_plan),
         T(test_client_without_certificate_refused),
         T(test_expired_certificate_refused),
         T(test_rogue_ca_certificate_refused),

@@ -395,6 +395,8 @@ static void test_cert_bad(void **state)
     plan_report_clear(&r);
 }
 
+/* plan reads names with net's routine (net_peer_from_x509): the same
+ * RFC 5922 rules as the running edge. */
 static void test_cert_names(void **state)
 {
     (void)state;
@@ -402,27 +404,30 @@ static void test_cert_names(void **state)
     fedge_err_t e = {{0}};
     assert_int_equal(plan_cert_load(P("wild.test.crt"), &c, &e), 0);
     /* RFC 5922 7.2: no wildcard matching for SIP, as the edge itself */
-    assert_false(plan_cert_names(&c, "a.wild.test"));
-    assert_true(plan_cert_wildcard_only(&c, "a.wild.test"));
-    assert_true(plan_cert_wildcard_only(&c, "A.Wild.Test"));
-    assert_false(plan_cert_wildcard_only(&c, "wild.test"));
-    assert_false(plan_cert_wildcard_only(&c, "a.b.wild.test"));
-    assert_false(plan_cert_wildcard_only(&c, "example.test"));
-    assert_false(plan_cert_names(&c, "wild.test"));
-    assert_true(plan_cert_names(&c, "example.test")); /* URI:sip:example.test */
-    assert_false(plan_cert_names(&c, "users.test"));  /* sip URI with a user part */
-    assert_true(plan_cert_names(&c, "port.test"));    /* host without port and params */
-    assert_int_equal(c.n_sip, 2);
+    assert_false(net_cert_names(c.id, "a.wild.test"));
+    assert_true(net_cert_wildcard_only(c.id, "a.wild.test"));
+    assert_true(net_cert_wildcard_only(c.id, "A.Wild.Test"));
+    assert_false(net_cert_wildcard_only(c.id, "wild.test"));
+    assert_false(net_cert_wildcard_only(c.id, "a.b.wild.test"));
+    assert_false(net_cert_wildcard_only(c.id, "example.test"));
+    assert_false(net_cert_names(c.id, "wild.test"));
+    assert_true(net_cert_names(c.id, "example.test")); /* URI:sip:example.test */
+    assert_false(net_cert_names(c.id, "users.test"));  /* sip URI with a user part */
+    assert_true(net_cert_names(c.id, "port.test"));    /* host without port and params */
+    assert_int_equal(c.id->n_sip, 2);
+    assert_false(c.id->verified); /* read from a file: nothing verified */
     assert_true(c.eku_server && c.eku_client && c.has_eku);
     plan_cert_clear(&c);
 
     assert_int_equal(plan_cert_load(P("cn-only.fabrikam.test.crt"), &c, &e), 0);
-    assert_false(c.has_san);
-    assert_true(plan_cert_names(&c, "edge.fabrikam.test"));
+    assert_int_equal(c.id->n_dns + c.id->n_sip, 0);      /* no subjectAltName... */
+    assert_string_equal(c.id->cn, "edge.fabrikam.test"); /* ...so the CN counts */
+    assert_true(net_cert_names(c.id, "edge.fabrikam.test"));
     plan_cert_clear(&c);
     assert_int_equal(plan_cert_load(P("edge.contoso.test.crt"), &c, &e), 0);
-    assert_false(plan_cert_names(&c, "edge.fabrikam.test"));
-    assert_true(plan_cert_names(&c, "contoso.test"));
+    assert_null(c.id->cn); /* a SAN: the CN is no identity */
+    assert_false(net_cert_names(c.id, "edge.fabrikam.test"));
+    assert_true(net_cert_names(c.id, "contoso.test"));
     plan_cert_clear(&c);
     assert_int_equal(plan_cert_load(P("noclient.fabrikam.test.crt"), &c, &e), 0);
     assert_true(c.eku_server);
