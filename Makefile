@@ -6,6 +6,7 @@
 #   make bench      benchmarks under bench/
 #   make fuzz       run every fuzzer for FUZZ_SECONDS each
 #   make format     clang-format the tree
+#   make format-check  fail when a file under src tests bench is not formatted
 #
 # Variables: BUILD (output folder), SAN=1 (ASan+UBSan), FUZZ_SECONDS.
 
@@ -18,9 +19,17 @@ FUZZ_SECONDS ?= 60
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# Generated code lives in $(GEN), never in git: scripts/ turn one source of
+# truth under src/ into C. Every object waits for the generated headers
+# (order-only on the first build; -MMD tracks them from then on).
+GEN      := $(BUILD)/gen
+GEN_HDR  := $(GEN)/sip/sip_hdrs.h $(GEN)/sip/sip_hdrs_table.h
+GEN_SRC  := $(GEN)/admin/www_assets.c
+WWW_IN   := $(sort $(shell find src/admin/www 2>/dev/null))
+
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-           -Wno-unused-parameter -Isrc $(PKG_CFLAGS) -MMD -MP
+           -Wno-unused-parameter -Isrc -I$(GEN) $(PKG_CFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -28,7 +37,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -path src/main.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:%.c=%.o)
 LIB      := $(BUILD)/libfedge.a
 BIN      := $(BUILD)/fedge
 
@@ -37,22 +46,55 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 UNIT_HELPERS := $(sort $(shell find tests/unit -name '*.c' ! -name 'test_*.c' 2>/dev/null))
 UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
 
-# Fuzzers build only the pure modules (sip, base) with clang + libFuzzer.
+# Fuzzers (clang + libFuzzer). Every harness links $(FUZZ_CORE), the pure
+# rooms (base, sip) compiled with coverage instrumentation and sanitizers.
+# A harness that needs more rooms names them in its own file, on a line
+#     fuzz-rooms: dns config
+# and gets one instrumented archive per room (src/<room>/*.c plus that room's
+# generated sources); only the objects it references are linked, so a room's
+# I/O half costs nothing to a harness that uses its pure half.
 FUZZ_SRC  := $(sort $(shell find tests/fuzz -name 'fuzz_*.c' 2>/dev/null))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_LIBSRC := $(sort $(wildcard src/base/*.c src/sip/*.c))
-FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-              -fno-sanitize-recover=all
+FUZZ_OBJ  := $(BUILD)/fuzz/obj
+FUZZ_CORE := $(BUILD)/fuzz/libfedge-core.a
+FUZZ_CORE_ROOMS := base sip
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -I$(GEN) $(PKG_CFLAGS) \
+              -fsanitize=address,undefined -fno-sanitize-recover=all -MMD -MP
+fuzz_rooms  = $(shell sed -n 's/.*fuzz-rooms:\([a-z_ ]*\).*/\1/p' tests/fuzz/$(1).c)
+room_gen    = $(filter $(GEN)/$(1)/%,$(GEN_SRC))
+room_objs   = $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(wildcard src/$(1)/*.c)) \
+              $(patsubst $(GEN)/%.c,$(FUZZ_OBJ)/gen/%.o,$(call room_gen,$(1)))
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
+$(foreach h,$(FUZZ_NAMES),$(eval FUZZ_ROOMS_$(h) := $(call fuzz_rooms,$(h))))
+FUZZ_ROOMS := $(filter-out $(FUZZ_CORE_ROOMS),$(sort $(foreach h,$(FUZZ_NAMES),$(FUZZ_ROOMS_$(h)))))
 
 BENCH_SRC := $(sort $(shell find bench -name 'bench_*.c' 2>/dev/null))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all run demo test unit unit-san fuzz fuzz-build fuzz-short e2e bench clean format bootstrap
+.PHONY: all run demo test unit unit-san fuzz fuzz-build fuzz-short e2e bench clean format format-check bootstrap
 all: $(BIN)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(GEN)/%.o: $(GEN)/%.c | $(GEN_HDR)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# SIP header ids, names, compact forms and the name lookup from one list.
+$(GEN)/sip/sip_hdrs.h: src/sip/headers.txt scripts/gen-sip-headers
+	@mkdir -p $(dir $@)
+	scripts/gen-sip-headers enum $< $@
+
+$(GEN)/sip/sip_hdrs_table.h: src/sip/headers.txt scripts/gen-sip-headers
+	@mkdir -p $(dir $@)
+	scripts/gen-sip-headers table $< $@
+
+# The admin panel's files as C arrays; the folders are prerequisites too, so
+# that adding or removing a file regenerates it.
+$(GEN)/admin/www_assets.c: scripts/embed-www $(WWW_IN)
+	@mkdir -p $(dir $@)
+	scripts/embed-www src/admin/www $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -69,9 +111,32 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ibench $< $(LIB) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs libosip2 2>/dev/null || echo -losipparser2 -losip2) -o $@
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
+$(FUZZ_OBJ)/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $^ -o $@
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OBJ)/gen/%.o: $(GEN)/%.c | $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_CORE): $(foreach r,$(FUZZ_CORE_ROOMS),$(call room_objs,$(r)))
+	@rm -f $@
+	ar rcs $@ $^
+
+define fuzz_room_rule
+$(BUILD)/fuzz/libroom-$(1).a: $(call room_objs,$(1))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach r,$(FUZZ_ROOMS),$(eval $(call fuzz_room_rule,$(r))))
+
+# The group lets rooms reference each other in any order.
+define fuzz_harness_rule
+$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(foreach r,$(filter-out $(FUZZ_CORE_ROOMS),$(FUZZ_ROOMS_$(1))),$(BUILD)/fuzz/libroom-$(r).a) $(FUZZ_CORE) | $(GEN_HDR)
+	@mkdir -p $$(dir $$@)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $$< -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $(PKG_LIBS) -lm -lpthread -o $$@
+endef
+$(foreach h,$(FUZZ_NAMES),$(eval $(call fuzz_harness_rule,$(h))))
 
 bootstrap:
 	@scripts/bootstrap
@@ -110,10 +175,17 @@ demo: bootstrap $(BIN)
 bench: bootstrap $(BIN) $(BENCH_BIN)
 	@scripts/run-bench $(BUILD)
 
+# Generated C lives under $(BUILD), so the tree holds only hand-written files.
+FORMAT_FILES = $(shell find src tests bench -name '*.[ch]' | sort)
+
 format:
-	clang-format -i $$(find src tests bench -name '*.[ch]')
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files clean"
 
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d) $(UNIT_HELPER_OBJ:.o=.d) \
+         $(BENCH_BIN:=.d) $(FUZZ_BIN:=.d) $(wildcard $(FUZZ_OBJ)/*/*/*.d)

@@ -1,7 +1,7 @@
 /* bench_parse.c — SIP parse throughput of fedge against GNU oSIP on the
  * same built-in corpus of realistic messages, in the same run; prints
  * messages/s and MB/s for each and exits non-zero when fedge is not at
- * least 5 times faster (issue 2's target).
+ * least 5 times faster (the target in docs/sip-parser.md).
  *
  * usage: bench_parse [SECONDS_PER_PARSER]   (default 2) */
 #include <osipparser2/osip_parser.h>

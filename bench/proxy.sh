@@ -24,10 +24,10 @@
 #      summed over the proxy's processes (and RSS) before/after, divided by
 #      the connections actually open (opening stops after
 #      BENCH_IDLE_DEADLINE seconds, 90, on a machine too busy to open all).
-# Targets (issue 3): fedge CPU/message and memory/connection at most half of
+# Targets: fedge CPU/message and memory/connection at most half of
 # Kamailio's. Exit status 0 only if both halves ran and both targets hold.
 #
-#   5. outbound routing cost (issue 4): fedge alone, internal SIPp UAC (TCP)
+#   5. outbound routing cost (docs/proxy.md): fedge alone, internal SIPp UAC (TCP)
 #      -> fedge -> mutual TLS -> partner edge (stunnel server presenting
 #      edge.fabrikam.test) -> SIPp UAS, CPU s per 10k MESSAGE with
 #      [federation] routing = default-route (the partner edge as default

@@ -1,4 +1,4 @@
-/* admin.h — the administration server of fedge (issue 6): a REST API and
+/* admin.h — the administration server of fedge (docs/admin.md): a REST API and
  * the web panel on [admin] listen (libmicrohttpd + jansson), with
  * administrator accounts, sessions, CSRF protection and login throttling;
  * plus the password hashing the `fedge admin` commands share with it. */

@@ -1,4 +1,4 @@
-/* api.c — the JSON resources of the admin REST API (issue 6): edge
+/* api.c — the JSON resources of the admin REST API (docs/admin.md): edge
  * settings, allowed and blocked domains, providers, policies and
  * assignments, watch list, audit log and status, onto the store's own
  * validators and changes (one source of truth with the CLI). Pure of HTTP:

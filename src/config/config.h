@@ -13,7 +13,7 @@
 /* ---- defaults: the one place where they are set (docs mirror them) ---- */
 
 /* Federation routing when [federation] routing is not given: per partner
- * domain by DNS SRV (issue 4). */
+ * domain by DNS SRV (docs/configuration.md, "[federation]"). */
 #define CONFIG_DEFAULT_ROUTING CONFIG_ROUTING_DNS_SRV
 /* How long an outbound target that failed is skipped. */
 #define CONFIG_DEFAULT_FAILED_TARGET_SKIP_MS 30000u /* 30s */
@@ -47,7 +47,7 @@
 
 typedef enum {
     CONFIG_ROUTING_DEFAULT_ROUTE = 0, /* all federated traffic to default_route */
-    CONFIG_ROUTING_DNS_SRV = 1,       /* per partner domain, DNS SRV (issue 4) */
+    CONFIG_ROUTING_DNS_SRV = 1,       /* per partner domain, DNS SRV (RFC 3263 §4.2) */
 } config_routing_t;
 
 typedef enum {

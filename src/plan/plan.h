@@ -1,4 +1,4 @@
-/* plan.h — planning and diagnostics: what an administrator must
+/* plan.h — planning and diagnostics (docs/planning.md): what an administrator must
  * publish in DNS, obtain as certificate and open in the firewall (the plan,
  * derived from the configuration and the store), the live verification of
  * every planned item (check), and a step-by-step diagnosis of federation

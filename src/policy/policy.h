@@ -1,4 +1,4 @@
-/* policy.h — the federation decision of fedge (DESIGN.md §2, issue 5): a
+/* policy.h — the federation decision of fedge (docs/diagnostics.md): a
  * pure function of (store snapshot, direction, peer identity, DNS
  * verification, From/To) to a verdict — allow with federation type, route
  * and trust annotations, reject with SIP status and diagnostic ID, or "look

@@ -87,47 +87,11 @@ int sip_framer_next(sip_framer_t *f, const char *buf, size_t len, size_t *unit_l
 /* Header and method identities                                        */
 /* ------------------------------------------------------------------ */
 
-typedef enum {
-    SIP_HDR_OTHER = 0,
-    SIP_HDR_VIA,            /* v */
-    SIP_HDR_FROM,           /* f */
-    SIP_HDR_TO,             /* t */
-    SIP_HDR_CALL_ID,        /* i */
-    SIP_HDR_CSEQ,
-    SIP_HDR_MAX_FORWARDS,
-    SIP_HDR_CONTACT,        /* m */
-    SIP_HDR_ROUTE,
-    SIP_HDR_RECORD_ROUTE,
-    SIP_HDR_CONTENT_LENGTH, /* l */
-    SIP_HDR_CONTENT_TYPE,   /* c */
-    SIP_HDR_CONTENT_ENCODING, /* e */
-    SIP_HDR_REQUIRE,
-    SIP_HDR_PROXY_REQUIRE,
-    SIP_HDR_SUPPORTED,      /* k */
-    SIP_HDR_UNSUPPORTED,
-    SIP_HDR_EXPIRES,
-    SIP_HDR_EVENT,          /* o */
-    SIP_HDR_ALLOW,
-    SIP_HDR_ALLOW_EVENTS,   /* u */
-    SIP_HDR_SUBJECT,        /* s */
-    SIP_HDR_REFER_TO,       /* r */
-    SIP_HDR_REFERRED_BY,    /* b */
-    SIP_HDR_SESSION_EXPIRES,/* x */
-    SIP_HDR_ACCEPT_CONTACT, /* a */
-    SIP_HDR_REJECT_CONTACT, /* j */
-    SIP_HDR_REQUEST_DISPOSITION, /* d */
-    SIP_HDR_IDENTITY,       /* y */
-    SIP_HDR_IDENTITY_INFO,  /* n */
-    SIP_HDR_WARNING,
-    SIP_HDR_USER_AGENT,
-    SIP_HDR_SERVER,
-    SIP_HDR_AUTHORIZATION,
-    SIP_HDR_PROXY_AUTHORIZATION,
-    SIP_HDR_WWW_AUTHENTICATE,
-    SIP_HDR_PROXY_AUTHENTICATE,
-    SIP_HDR_SUBSCRIPTION_STATE,
-    SIP_HDR__COUNT
-} sip_hdr_id_t;
+/* sip_hdr_id_t: SIP_HDR_OTHER, then one SIP_HDR_<NAME> per line of
+ * src/sip/headers.txt, then SIP_HDR__COUNT. Generated into the build folder
+ * by scripts/gen-sip-headers (the Makefile puts $(BUILD)/gen on the include
+ * path). */
+#include "sip/sip_hdrs.h"
 
 typedef enum {
     SIP_METHOD_OTHER = 0, /* extension method: see msg->method */

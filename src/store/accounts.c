@@ -1,4 +1,4 @@
-/* accounts.c — administrator accounts of the web panel (issue 6): name and
+/* accounts.c — administrator accounts of the web panel (docs/admin.md): name and
  * password hash in the store, each change one transaction with an audit
  * entry. The hash is opaque here (src/admin makes and checks it). */
 #include "store/store_int.h"

@@ -17,7 +17,7 @@ typedef struct {
 /* Migration N (index N-1) of the SQLite dialect. Append only: a shipped
  * migration is never edited. */
 static const char *const migrations[] = {
-    /* 1: the federation model of DESIGN.md §2 */
+    /* 1: the federation model (store.h: settings, domains, providers, policies) */
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "INSERT INTO meta VALUES('generation', 0);"
     "CREATE TABLE edge_setting(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -51,7 +51,7 @@ static const char *const migrations[] = {
     "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
     "  actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL,"
     "  detail TEXT NOT NULL);",
-    /* 2: administrator accounts of the web panel (issue 6, accounts.c) */
+    /* 2: administrator accounts of the web panel (accounts.c) */
     "CREATE TABLE admin_account(name TEXT PRIMARY KEY, pwhash TEXT NOT NULL,"
     "  created_at TEXT NOT NULL, changed_at TEXT NOT NULL);",
 };

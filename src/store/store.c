@@ -508,7 +508,7 @@ int store_open(const char *path, store_t **out, fedge_err_t *err)
         store_close(s);
         return r;
     }
-    /* Policy and (issue 6) administrator accounts: readable by the owner
+    /* Policy and administrator accounts: readable by the owner
      * only, whatever the umask. SQLite gives its -wal and -shm files the
      * database file's mode when it creates them later. */
     if (created) {

@@ -1,11 +1,11 @@
-/* store.h — the persistent federation configuration of fedge (DESIGN.md §2):
+/* store.h — the persistent federation configuration of fedge (docs/admin.md):
  * edge settings, allowed and blocked domains, providers, external access
  * policies and their assignments, the discovered-partner watch list and an
  * audit log of every change; immutable reference-counted snapshots for the
  * policy engine, and a cheap change check for live reload.
  *
  * Backend-neutral: no SQLite type appears here. The SQLite backend is the
- * only one today; a PostgreSQL backend (edge pools, DESIGN.md §6) slots in
+ * only one today; a PostgreSQL backend (shared by a pool of edges) slots in
  * behind the same functions (see store_int.h, store__backend_t).
  *
  * Threading: a store_t is used by one thread at a time. Snapshots are
@@ -376,7 +376,7 @@ const store_policy_t *store_snapshot_user_policy(const store_snapshot_t *snap, f
 const store_watch_t *store_snapshot_watched(const store_snapshot_t *snap, fedge_str_t domain);
 
 /* ------------------------------------------------------------------ */
-/* Administrator accounts (issue 6; src/store/accounts.c)              */
+/* Administrator accounts (src/store/accounts.c)                      */
 /* ------------------------------------------------------------------ */
 
 /* Longest stored password hash text, with its NUL. */

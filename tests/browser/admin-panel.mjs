@@ -1,4 +1,4 @@
-// admin-panel.mjs — browser test of the fedge admin panel (issue 6), run by
+// admin-panel.mjs — browser test of the fedge admin panel (docs/admin.md), run by
 // tests/e2e/070-admin-panel.sh: Debian's /usr/bin/chromium driven by
 // playwright-core (never a downloaded browser). Prints TAP-like lines
 // ("ok N - ...", "not ok N - ...") and exits 1 when a check failed.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make_cases.py — writes the SIP torture suite as data (STYLE.md habit 9).
+"""make_cases.py — writes the SIP torture suite as data (docs/sip-parser.md).
 
 Each case becomes tests/data/sip/{valid,invalid}/NNN-name.sip (the message
 bytes, byte-exact: CRLF and binary bytes are written explicitly below) and a

@@ -397,7 +397,7 @@ static void test_nul_and_long_lines(void **state)
 
 static void test_value_errors(void **state)
 {
-    /* The example of the issue, with our exact wording. */
+    /* The example of docs/configuration.md ("Errors"), word for word. */
     expect_error(MIN "[limits]\nidle_timeout = ten\n",
                  "15: [limits] idle_timeout = \"ten\"; expected a duration like 30s, 5m or 500ms, "
                  "from 1s to 24h");
