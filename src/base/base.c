@@ -155,34 +155,58 @@ bool fedge_str_eq(fedge_str_t a, const char *b)
         v2 = ROTL(v2, 32);                                                                         \
     } while (0)
 
-static inline uint8_t fold(uint8_t c, bool ci)
+/* Little-endian load of 8 bytes. */
+static inline uint64_t load8(const uint8_t *p)
 {
-    return ci && c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+    uint64_t m;
+    memcpy(&m, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    m = __builtin_bswap64(m);
+#endif
+    return m;
 }
 
-/* Little-endian load of n (<= 8) bytes, lowercased when ci. */
-static inline uint64_t load(const uint8_t *p, size_t n, bool ci)
+/* Little-endian load of the n (< 8) bytes of a tail. */
+static inline uint64_t load_tail(const uint8_t *p, size_t n)
 {
     uint64_t m = 0;
     for (size_t i = 0; i < n; i++)
-        m |= (uint64_t)fold(p[i], ci) << (8 * i);
+        m |= (uint64_t)p[i] << (8 * i);
     return m;
+}
+
+/* Lowercases the ASCII letters of the 8 bytes in w at once: a byte gets
+ * 0x20 added when it is in 'A'..'Z' (its high bit clear, and 'A' <= it,
+ * and not > 'Z'); no carry crosses a byte since each sum stays < 0x100. */
+static inline uint64_t lower8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t seven = w & ~high;
+    uint64_t ge_a = seven + ones * (0x80 - 'A');
+    uint64_t gt_z = seven + ones * (0x7f - 'Z');
+    uint64_t upper = (ge_a ^ gt_z) & ~w & high;
+    return w | (upper >> 2);
 }
 
 static uint64_t siphash(const uint8_t key[16], const uint8_t *in, size_t len, bool ci)
 {
-    uint64_t k0 = load(key, 8, false), k1 = load(key + 8, 8, false);
+    uint64_t k0 = load8(key), k1 = load8(key + 8);
     uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
     uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
     size_t whole = len & ~(size_t)7;
     for (size_t i = 0; i < whole; i += 8) {
-        uint64_t m = load(in + i, 8, ci);
+        uint64_t m = load8(in + i);
+        if (ci)
+            m = lower8(m);
         v3 ^= m;
         SIPROUND;
         SIPROUND;
         v0 ^= m;
     }
-    uint64_t b = ((uint64_t)len << 56) | (len > whole ? load(in + whole, len - whole, ci) : 0);
+    uint64_t t = len > whole ? load_tail(in + whole, len - whole) : 0;
+    if (ci)
+        t = lower8(t);
+    uint64_t b = ((uint64_t)len << 56) | t;
     v3 ^= b;
     SIPROUND;
     SIPROUND;

@@ -105,6 +105,16 @@ static void test_hash_ci(void **state)
     fedge_str_t empty = {NULL, 0};
     assert_true(fedge_hash_ci(empty) == fedge_hash_ci((fedge_str_t){"x", 0}));
     assert_true(fedge_hash_ci(empty) == fedge_hash(NULL, 0));
+    /* every byte value, in a whole 8-byte block and in the tail: only
+     * 'A'..'Z' fold, to 'a'..'z' */
+    for (int byte = 0; byte < 256; byte++) {
+        char in[11], low[11];
+        for (int i = 0; i < 11; i++) {
+            in[i] = (char)(i % 2 ? byte : 'Q'); /* next to a letter that folds */
+            low[i] = (char)(i % 2 ? (byte >= 'A' && byte <= 'Z' ? byte + 32 : byte) : 'q');
+        }
+        assert_true(fedge_hash_ci((fedge_str_t){in, sizeof in}) == fedge_hash(low, sizeof low));
+    }
     /* the length is part of the hash: "a" and "a\0" differ */
     assert_true(fedge_hash("a", 1) != fedge_hash("a", 2));
 }
