@@ -227,18 +227,9 @@ routing_setup() {
     RT_EDGE=$(free_port); RT_UAS=$(free_port); RT_DNS=$(free_port)
     sipp_uas routing-uas message_uas.xml "$RT_UAS" "sip:dave@127.0.0.1:$RT_EDGE;transport=tls" 100000000 || return 1
     stunnel_server routing-edge "$RT_EDGE" "$RT_UAS" || return 1
-    start_bg routing-dnsmasq /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts \
-        --conf-file=/dev/null --port="$RT_DNS" --listen-address=127.0.0.1 --bind-interfaces \
-        --user=root --pid-file= --local=/test/ --local-ttl=3600 \
+    dns_start routing-dnsmasq "$RT_DNS" 3600 \
         --srv-host=_sipfederationtls._tcp.fabrikam.test,edge.fabrikam.test,"$RT_EDGE",10,10 \
         --host-record=edge.fabrikam.test,127.0.0.1,3600
-    local i
-    for i in $(seq 30); do
-        "$FEDGE_BIN" resolve fabrikam.test --server "127.0.0.1:$RT_DNS" --timeout 200 --tries 1 \
-            > /dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    return 1
 }
 routing_round() { # MODE (default-route|dns-srv) ROUND
     local mode=$1 name=fedge-$1-$2 cfg=$T_TMP/routing-$1.ini c0 c1 n=$((ROUTING_RATE * CPU_SECONDS))

@@ -6,9 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 DNS_PORT=$(free_port)
-start_bg dnsmasq /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts --conf-file=/dev/null \
-    --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --user=root --pid-file= \
-    --local=/test/ --local-ttl=60 \
+SRV="127.0.0.1:$DNS_PORT"
+check "dnsmasq answers on $SRV" dns_start dnsmasq "$DNS_PORT" 60 \
     --srv-host=_sipfederationtls._tcp.contoso.test,edge1.contoso.test,5061,5,10 \
     --srv-host=_sipfederationtls._tcp.contoso.test,edge2.contoso.test,5061,10,10 \
     --host-record=edge1.contoso.test,127.0.0.2,::2,30 \
@@ -18,12 +17,8 @@ start_bg dnsmasq /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts --conf-fil
     --host-record=edge.fabrikam.test,127.0.0.4 \
     --srv-host=_sipfederationtls._tcp.evil.test,edge.attacker.test,5061,1,1 \
     --host-record=edge.attacker.test,127.0.0.66 \
-    --srv-host=_sipfederationtls._tcp.none.test
-SRV="127.0.0.1:$DNS_PORT"
+    --srv-host=_sipfederationtls._tcp.none.test || { show dnsmasq; finish; }
 R() { "$FEDGE_BIN" resolve "$@" --server "$SRV"; }
-
-ready() { for _ in $(seq 30); do R contoso.test --timeout 100 --tries 1 >/dev/null && return 0; sleep 0.1; done; return 1; }
-check "dnsmasq answers on $SRV" ready || { show dnsmasq; finish; }
 
 out=$T_LOGS/contoso.txt
 R contoso.test > "$out"; rc=$?
@@ -74,8 +69,8 @@ check "none.test: exit 1" test "$rc" -eq 1
 # A server that never answers: a bound UDP socket nobody reads.
 DEAD_PORT=$(free_port)
 start_bg blackhole python3 -c "import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', $DEAD_PORT)); print('bound', flush=True); time.sleep(60)"
-bound() { for _ in $(seq 50); do grep -q bound "$T_LOGS/blackhole.log" && return 0; sleep 0.1; done; return 1; }
-check "a UDP socket that never answers is bound on $DEAD_PORT" bound
+check "a UDP socket that never answers is bound on $DEAD_PORT" \
+    wait_for "grep -q bound '$T_LOGS/blackhole.log'" 5
 dead() {
     local t0 t1 rc
     t0=$(date +%s%N)

@@ -25,11 +25,7 @@ edge() {
         echo "checkHost = edge.contoso.test"; echo "sslVersionMin = TLSv1.2"
     } > "$f"
     start_bg "$name" stunnel "$f"
-    for _ in $(seq 50); do
-        ss -ltn "sport = :$port" 2>/dev/null | grep -q "$ip:$port" && return 0
-        sleep 0.1
-    done
-    show "$name"; return 1
+    wait_for "ss -ltn 'sport = :$port' 2>/dev/null | grep -q '$ip:$port'" 5 || { show "$name"; return 1; }
 }
 
 P=$(free_port)
@@ -48,9 +44,7 @@ check "fabrikam.test edge (stunnel on $DR_PORT)" outbound_legs || finish
 
 DNS_PORT=$(free_port)
 dnsmasq_start() { # A record of edge.renum.test
-    start_bg "dnsmasq-$1" /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts \
-        --conf-file=/dev/null --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
-        --user=root --pid-file= --local=/test/ --local-ttl=2 \
+    dns_start "dnsmasq-$1" "$DNS_PORT" 2 \
         --srv-host=_sipfederationtls._tcp.fabrikam.test,edge.fabrikam.test,"$DR_PORT",10,10 \
         --host-record=edge.fabrikam.test,127.0.0.1,60 \
         --srv-host=_sipfederationtls._tcp.weights.test,wa.weights.test,"$P",10,60 \
@@ -60,12 +54,6 @@ dnsmasq_start() { # A record of edge.renum.test
         --host-record=wc.weights.test,127.0.0.10,60 \
         --srv-host=_sipfederationtls._tcp.renum.test,edge.renum.test,"$P",10,10 \
         --host-record=edge.renum.test,"$1",2
-    for _ in $(seq 30); do
-        "$FEDGE_BIN" resolve renum.test --server "127.0.0.1:$DNS_PORT" --timeout 200 --tries 1 \
-            2>/dev/null | grep -q "$1" && return 0
-        sleep 0.1
-    done
-    return 1
 }
 check "dnsmasq answers (edge.renum.test = 127.0.0.11, TTL 2 s)" dnsmasq_start 127.0.0.11 ||
     { show dnsmasq-127.0.0.11; finish; }
@@ -112,7 +100,7 @@ check "renum.test: before the change, 127.0.0.11 takes the requests" \
     sh -c "[ $(count "$UO") -eq 5 ] && [ $(count "$UN") -eq 0 ]"
 stop dnsmasq-127.0.0.11
 check "dnsmasq restarted: edge.renum.test = 127.0.0.12" dnsmasq_start 127.0.0.12
-sleep 2.5 # the old answers' TTL (2 s) runs out
+sleep 2.5 # time, not a state: the old answers' TTL (2 s) runs out
 r=$(send sip:bob@renum.test 5 1); echo "renum after: $r" >> "$T_LOGS/checks.log"
 check "renum.test: after the TTL, 127.0.0.12 takes the requests (no restart of fedge)" \
     sh -c "[ $(count "$UN") -eq 5 ] && [ $(count "$UO") -eq 5 ]"

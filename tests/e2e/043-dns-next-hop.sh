@@ -8,15 +8,11 @@
 topology
 DEAD=$(free_port)
 DNS_PORT=$(free_port)
-start_bg dnsmasq /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts --conf-file=/dev/null \
-    --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --user=root --pid-file= \
-    --local=/test/ --local-ttl=60 \
+check "dnsmasq answers" dns_start dnsmasq "$DNS_PORT" 60 \
     --srv-host=_sip._tcp.pool.contoso.test,fe1.contoso.test,"$DEAD",10,10 \
     --srv-host=_sip._tcp.pool.contoso.test,fe2.contoso.test,"$UAS_PORT",20,10 \
     --host-record=fe1.contoso.test,127.0.0.1 --host-record=fe2.contoso.test,127.0.0.1 \
-    --srv-host=_sip._tcp.deadpool.contoso.test,fe1.contoso.test,"$DEAD",10,10
-ready() { for _ in $(seq 30); do "$FEDGE_BIN" resolve contoso.test --server "127.0.0.1:$DNS_PORT" --timeout 200 --tries 1 > /dev/null 2>&1; [ $? -le 1 ] && return 0; sleep 0.1; done; return 1; }
-check "dnsmasq answers" ready || { show dnsmasq; finish; }
+    --srv-host=_sip._tcp.deadpool.contoso.test,fe1.contoso.test,"$DEAD",10,10 || { show dnsmasq; finish; }
 
 CFG=$T_TMP/fedge.ini
 fedge_config "$CFG"

@@ -17,7 +17,8 @@ start_bg other-uac sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
     sipp "127.0.0.1:$OTHER_PORT" -sf "$SCEN/options_uac.xml" -t t1 -i 127.0.0.1 -p "$(free_port)" \
     -nostdin -r 10 -m 100 -timeout 40 -timeout_error -trace_err -error_file "$T_LOGS/other-uac.err" \
     -key ruri sip:edge.contoso.test -key from sip:other@fabrikam.test -key contact sip:other@127.0.0.1:1
-sleep 1
+check "the other peer's OPTIONS flow runs (its TLS leg connected to the edge)" \
+    wait_for "grep -q 'connected remote server' '$T_LOGS/other-leg.log'" 10
 
 send() { # FILE [sipclient send options...]
     local f=$1; shift

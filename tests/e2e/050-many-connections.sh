@@ -21,8 +21,8 @@ sources=$(for i in $(seq 2 41); do printf '127.0.0.%d,' "$i"; done)
 check_out "$N TLS connections held at once, each answers OPTIONS; a fresh one too" \
     timeout 300 $SIPCLIENT hold --port "$EXT_PORT" --pki "$PKI" --count "$N" --parallel 50 \
     --sources "$sources" --timeout 60 --check
+check "the edge closed its side of all $N connections" wait_for "[ \$(conns_on $EXT_PORT) -eq 0 ]" 10
 note "fedge RSS ${rss0} kB before, $(rss) kB after $N connections closed"
-sleep 1
 check_out "after they closed, the edge still answers OPTIONS" \
     $SIPCLIENT options --port "$EXT_PORT" --pki "$PKI"
 check "fedge still running" alive fedge

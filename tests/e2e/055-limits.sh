@@ -17,7 +17,7 @@ per_ip() { # the 6th from 127.0.0.7 fails, 5 are held
     local out
     out=$($SIPCLIENT hold --port "$EXT_PORT" --pki "$PKI" --count 6 --parallel 1 --ping \
         --sources 127.0.0.7 --ready "$T_TMP/held" --hold-seconds 4 --timeout 3 2>&1 &
-        sleep 2.5; $SIPCLIENT options --port "$EXT_PORT" --pki "$PKI" --timeout 3 > "$T_TMP/other.out" 2>&1
+        wait_for "[ -s '$T_TMP/held' ]" 10; $SIPCLIENT options --port "$EXT_PORT" --pki "$PKI" --timeout 3 > "$T_TMP/other.out" 2>&1
         echo "other address: rc=$?"; wait)
     printf '%s\n' "$out"; cat "$T_TMP/other.out"
     printf '%s\n' "$out" | grep -q '^established: 5 of 6' &&

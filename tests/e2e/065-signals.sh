@@ -28,12 +28,13 @@ start_bg hup-uac sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
     sipp "127.0.0.1:$PARTNER_PORT" -sf "$SCEN/options_uac.xml" -t t1 -i 127.0.0.1 -p "$(free_port)" \
     -nostdin -r 5 -m 30 -timeout 30 -timeout_error -trace_err -error_file "$T_LOGS/hup-uac.err" \
     -key ruri sip:edge.contoso.test -key from sip:alice@fabrikam.test -key contact sip:alice@127.0.0.1:1
-sleep 2
+check "the OPTIONS flow runs (the partner's TLS leg connected to the edge)" \
+    wait_for "grep -q 'connected remote server' '$T_LOGS/partner-tls-out.log'" 10
 check "before SIGHUP the edge presents the original certificate" \
     test "$(served_serial)" = "$(serial_of "$PKI/edge.contoso.test.crt")"
 cp "$PKI/edge-renewed.contoso.test.crt" "$T_TMP/edge.crt"; cp "$PKI/edge-renewed.contoso.test.key" "$T_TMP/edge.key"
 check "SIGHUP delivered" kill -HUP "$(pid_of fedge)"
-sleep 0.5
+check "the edge reports the reload" wait_for "grep -q 'certificates reloaded' '$T_LOGS/fedge.log'" 5
 check "after SIGHUP new connections get the renewed certificate" \
     test "$(served_serial)" = "$(serial_of "$PKI/edge-renewed.contoso.test.crt")"
 check "all 30 OPTIONS on the same connection got 200 across the reload" wait_exit hup-uac 40
@@ -49,9 +50,11 @@ start_bg term-uac sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
     -nostdin -m 1 -timeout 15 -timeout_error -trace_err -error_file "$T_LOGS/term-uac.err" \
     -trace_msg -message_file "$T_LOGS/term-uac.msg" \
     -key ruri sip:bob@contoso.test -key from sip:alice@fabrikam.test -key contact sip:alice@127.0.0.1:1
-sleep 0.7
+check "the MESSAGE reached the internal UAS (which delays its 200)" \
+    wait_for "grep -q '^MESSAGE ' '$T_LOGS/term-uas.msg'" 10
 check "SIGTERM delivered while the MESSAGE is open" kill -TERM "$(pid_of fedge)"
-sleep 0.3
+check "the edge reports that it stops taking connections" \
+    wait_for "grep -q 'stopping: no new connections' '$T_LOGS/fedge.log'" 5
 check "no new connections are accepted after SIGTERM" \
     bash -c "! $SIPCLIENT options --port $EXT_PORT --pki $PKI --timeout 1"
 check "the open MESSAGE still got its 200" wait_exit term-uac 20

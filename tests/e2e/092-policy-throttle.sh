@@ -21,27 +21,25 @@ check "4 requests at once: 200, 200, then 503 19010 (public) twice" \
     in_a $N $NW sip:carol@contoso.test 200 200 503:19010:public 503:19010:public
 # --pause only spaces requests after the first, so wait here: the bucket
 # refills in one second (this check used to send at once and was flaky).
+# Time, not a state, is what this waits for: so a sleep.
 sleep 1.5
 check "1.5 seconds later: allowed again" \
     in_a $N $NW sip:carol@contoso.test 200
-sleep 1.1
+sleep 1.1 # time: the bucket refills
 
 note "contacts limit: 3 distinct local users"
 check "users 2 and 3 (carol was the first): 200 each, 1.1 s apart" \
     in_a $N $NW 'sip:user{n}@contoso.test' 200 200 -- --pause 1.1
-sleep 1.1
+sleep 1.1 # time: the bucket refills
 check "a fourth distinct user: 403 19009 (watch list, public)" \
     in_a $N $NW sip:dave@contoso.test 403:19009:public
 check "then carol too: 403 19009" in_a $N $NW sip:carol@contoso.test 403:19009:public
 watchlisted() {
-    local i
-    for i in $(seq 10); do
-        "$FEDGE_BIN" watchlist -c "$CA" > "$T_LOGS/watchlist.out" 2>&1
-        grep -q northwind.test "$T_LOGS/watchlist.out" && { cat "$T_LOGS/watchlist.out"; return 0; }
-        sleep 0.1
-    done
+    local rc=0
+    wait_for "'$FEDGE_BIN' watchlist -c '$CA' > '$T_LOGS/watchlist.out' 2>&1 &&
+        grep -q northwind.test '$T_LOGS/watchlist.out'" 1.5 || rc=1
     cat "$T_LOGS/watchlist.out"
-    return 1
+    return $rc
 }
 check "fedge watchlist shows northwind.test within a second" watchlisted
 check "fedge watchlist --json: 4 distinct users" \

@@ -20,32 +20,11 @@ import asyncio
 import json
 import os
 import random
-import re
 import socket
 import sys
 import time
 
-
-def parse_msgs(buf):
-    """Splits complete SIP messages off buf; returns (msgs, rest)."""
-    out = []
-    while True:
-        i = buf.find(b"\r\n\r\n")
-        if i < 0:
-            return out, buf
-        head = buf[:i].decode("utf-8", "replace")
-        m = re.search(r"(?im)^(?:content-length|l)\s*:\s*(\d+)", head)
-        n = int(m.group(1)) if m else 0
-        if len(buf) < i + 4 + n:
-            return out, buf
-        out.append((head, buf[i + 4:i + 4 + n]))
-        buf = buf[i + 4 + n:]
-        while buf.startswith(b"\r\n"):
-            buf = buf[2:]
-
-
-def hdrs(head, name):
-    return [l for l in head.split("\r\n")[1:] if l.split(":", 1)[0].strip().lower() == name]
+from sip_helper import AsyncStream, Stream, hget, parse_head, response
 
 
 def cmd_uas(a):
@@ -60,27 +39,20 @@ def cmd_uas(a):
         os.replace(tmp, a.counts)
 
     async def serve(port, r, w):
-        buf = b""
+        st = AsyncStream(r)
         while True:
-            data = await r.read(65536)
-            if not data:
+            msg = await st.read()
+            if msg is None:
                 break
-            buf += data
-            msgs, buf = parse_msgs(buf)
-            for head, _ in msgs:
-                start = head.split("\r\n", 1)[0]
-                if start.startswith("SIP/2.0") or start.startswith("ACK "):
-                    continue
-                counts[str(port)] += 1
-                save()
-                code = "503 Service Unavailable" if port in s503 else "200 OK"
-                lines = ["SIP/2.0 " + code]
-                for n in ("via", "from", "call-id", "cseq"):
-                    lines += hdrs(head, n)
-                for t in hdrs(head, "to"):
-                    lines.append(t if ";tag=" in t else t + ";tag=uas%d" % port)
-                lines += ["Content-Length: 0", "", ""]
-                w.write("\r\n".join(lines).encode())
+            start, h = parse_head(msg)
+            if start.startswith("SIP/2.0") or start.startswith("ACK "):
+                continue
+            counts[str(port)] += 1
+            save()
+            if port in s503:
+                w.write(response(h, 503, "Service Unavailable", "uas%d" % port))
+            else:
+                w.write(response(h, 200, "OK", "uas%d" % port))
         w.close()
 
     async def main():
@@ -98,7 +70,7 @@ def cmd_send(a):
     lport = s.getsockname()[1]
     pending = {}
     status, warnings, max_ms = {}, [], 0.0
-    buf = b""
+    st = Stream(s)
     sent = 0
     deadline = time.time() + a.timeout
     tag = "%08x" % random.getrandbits(32)
@@ -117,32 +89,23 @@ def cmd_send(a):
             s.sendall(msg.encode())
             pending[cid] = time.time()
             sent += 1
-        s.settimeout(max(0.05, deadline - time.time()))
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
+        msg, how = st.read(max(0.05, deadline - time.time()))
+        if how != "ok":
             break
-        if not data:
-            break
-        buf += data
-        msgs, buf = parse_msgs(buf)
-        for head, _ in msgs:
-            start = head.split("\r\n", 1)[0]
-            if not start.startswith("SIP/2.0"):
-                continue
-            code = start.split()[1]
-            if code.startswith("1"):
-                continue
-            cid = hdrs(head, "call-id")[0].split(":", 1)[1].strip()
-            t0 = pending.pop(cid, None)
-            if t0 is None:
-                continue
-            max_ms = max(max_ms, (time.time() - t0) * 1000)
-            status[code] = status.get(code, 0) + 1
-            for wl in hdrs(head, "warning"):
-                v = wl.split(":", 1)[1].strip()
-                if v not in warnings:
-                    warnings.append(v)
+        start, h = parse_head(msg)
+        if not start.startswith("SIP/2.0"):
+            continue
+        code = start.split()[1]
+        if code.startswith("1"):
+            continue
+        t0 = pending.pop(hget(h, "call-id")[0], None)
+        if t0 is None:
+            continue
+        max_ms = max(max_ms, (time.time() - t0) * 1000)
+        status[code] = status.get(code, 0) + 1
+        for v in hget(h, "warning"):
+            if v not in warnings:
+                warnings.append(v)
     print(json.dumps({"status": status, "warnings": warnings, "max_ms": round(max_ms, 1),
                       "missing": a.count - sum(status.values())}))
     return 0
@@ -164,32 +127,26 @@ def cmd_cancel(a):
     time.sleep(a.delay)
     s.sendall(("CANCEL %s SIP/2.0\r\n%sCSeq: 1 CANCEL\r\n"
                "Content-Length: 0\r\n\r\n" % (a.ruri, common)).encode())
-    out, buf = {"invite": None, "cancel": None, "ms": None}, b""
+    out = {"invite": None, "cancel": None, "ms": None}
+    st = Stream(s)
     deadline = time.time() + a.timeout
     while (out["invite"] is None or out["cancel"] is None) and time.time() < deadline:
-        s.settimeout(max(0.05, deadline - time.time()))
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
+        msg, how = st.read(max(0.05, deadline - time.time()))
+        if how != "ok":
             break
-        if not data:
-            break
-        buf += data
-        msgs, buf = parse_msgs(buf)
-        for head, _ in msgs:
-            start = head.split("\r\n", 1)[0]
-            code = int(start.split()[1])
-            if code < 200:
-                continue
-            meth = hdrs(head, "cseq")[0].split()[-1]
-            if meth == "INVITE":
-                out["invite"] = code
-                out["ms"] = round((time.time() - t0) * 1000, 1)
-                s.sendall(("ACK %s SIP/2.0\r\n%sCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
-                           % (a.ruri, common.replace("To: <%s>" % a.ruri, hdrs(head, "to")[0])))
-                          .encode())
-            elif meth == "CANCEL":
-                out["cancel"] = code
+        start, h = parse_head(msg)
+        code = int(start.split()[1])
+        if code < 200:
+            continue
+        meth = hget(h, "cseq")[0].split()[-1]
+        if meth == "INVITE":
+            out["invite"] = code
+            out["ms"] = round((time.time() - t0) * 1000, 1)
+            s.sendall(("ACK %s SIP/2.0\r\n%sCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+                       % (a.ruri, common.replace("To: <%s>" % a.ruri, "To: " + hget(h, "to")[0])))
+                      .encode())
+        elif meth == "CANCEL":
+            out["cancel"] = code
     print(json.dumps(out))
     return 0
 

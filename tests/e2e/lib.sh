@@ -1,6 +1,7 @@
 # lib.sh — shared harness of the end-to-end tests: loopback ports, the test
-# PKI, start/stop of fedge, SIPp, stunnel and Kamailio, `check`, and a trap
-# that stops everything a test started. Source it from bash:
+# PKI, start/stop of fedge, SIPp, stunnel, dnsmasq and Kamailio, `check`,
+# `wait_for` (readiness polling), and a trap that stops everything a test
+# started. Source it from bash:
 #     . "$(dirname "$0")/lib.sh"
 # Environment (set by scripts/run-e2e): FEDGE_ROOT, FEDGE_BUILD, FEDGE_BIN.
 # Logs of test NNN-name go to $FEDGE_BUILD/e2e/NNN-name/ and are kept;
@@ -128,6 +129,15 @@ listening() {
     awk -v h=":$hex" '$4 == "0A" && ($2 == "0100007F" h || $2 == "00000000" h) {f=1} END {exit !f}' /proc/net/tcp
 }
 
+# conns_on PORT: how many TCP connections on 127.0.0.1:PORT (the server's
+# side of them) are still open, ESTABLISHED or CLOSE_WAIT (the peer closed,
+# the server not yet).
+conns_on() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v h=":$hex" '($4 == "01" || $4 == "08") && $2 ~ h"$" {n++} END {print n + 0}' /proc/net/tcp
+}
+
 # wait_listen PORT [seconds] [pid]: wait until PORT listens; fail early if
 # pid dies.
 wait_listen() {
@@ -139,6 +149,56 @@ wait_listen() {
         i=$((i + 1)); [ "$i" -gt $((secs * 10)) ] && return 1
         sleep 0.1
     done
+}
+
+# wait_for CONDITION [seconds]: evaluate the shell command CONDITION every
+# 0.1 s until it succeeds; 1 when it still fails after SECONDS (default 10,
+# fractions allowed). Tests wait for a state with it, never with a fixed
+# sleep: e.g. wait_for "grep -q 'reloaded' '$T_LOGS/fedge.log'" 5
+wait_for() {
+    local cond=$1 end
+    end=$(( $(_t_now_us) + $(awk -v s="${2:-10}" 'BEGIN { printf "%d", s * 1000000 }') ))
+    until eval "$cond"; do
+        [ "$(_t_now_us)" -ge "$end" ] && return 1
+        sleep 0.1
+    done
+}
+_t_now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "${t#0}"; }
+
+# ---------------------------------------------------------------- DNS
+# dns_answers PORT: does a DNS server on 127.0.0.1:PORT answer a query (for
+# ready.test, A) within 0.3 s? Any answer counts, NXDOMAIN included.
+dns_answers() {
+    python3 - "$1" <<'PY'
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 0x4655, 0x0100, 1, 0, 0, 0) + b"\x05ready\x04test\x00" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.3)
+try:
+    s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
+    d = s.recv(512)
+except OSError:
+    sys.exit(1)
+sys.exit(0 if d[:2] == q[:2] else 1)
+PY
+}
+
+# dns_start NAME PORT TTL RECORD...: dnsmasq on 127.0.0.1:PORT, the only
+# source of names under test. (nothing from /etc/hosts or upstream), its
+# records given as dnsmasq options:
+#   --srv-host=_sipfederationtls._tcp.DOMAIN,TARGET,PORT,PRIORITY,WEIGHT
+#   --host-record=NAME,ADDRESS[,ADDRESS6][,TTL]
+#   --server=/ZONE/127.0.0.1#PORT        (ZONE asked from another server)
+# answered with TTL seconds unless a record says otherwise. Returns once it
+# answers a query (5 s at most), else 1 (`show NAME` prints its log,
+# $T_LOGS/NAME.log); stop it with `stop NAME`.
+dns_start() {
+    local name=$1 port=$2 ttl=$3
+    shift 3
+    start_bg "$name" /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts --conf-file=/dev/null \
+        --port="$port" --listen-address=127.0.0.1 --bind-interfaces --user=root --pid-file= \
+        --local=/test/ --local-ttl="$ttl" "$@"
+    wait_for "dns_answers $port" 5
 }
 
 # ---------------------------------------------------------------- processes

@@ -33,9 +33,7 @@ pol_topology() {
 }
 
 pol_dns() {
-    start_bg dnsmasq /usr/sbin/dnsmasq --no-daemon --no-resolv --no-hosts --conf-file=/dev/null \
-        --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --user=root --pid-file= \
-        --local=/test/ --local-ttl=1 \
+    dns_start dnsmasq "$DNS_PORT" 1 \
         --srv-host=_sipfederationtls._tcp.contoso.test,edge.contoso.test,"$EA",1,1 \
         --srv-host=_sipfederationtls._tcp.fabrikam.test,edge.fabrikam.test,"$EB",1,1 \
         --srv-host=_sipfederationtls._tcp.northwind.test,edge.northwind.test,"${NW_PORT:-$EN}",1,1 \
@@ -46,15 +44,7 @@ pol_dns() {
         --host-record=edge.northwind.test,"${NW_IP:-127.0.0.1}" \
         --host-record=edge.adatum.test,127.0.0.1 \
         --host-record=edge.litware.test,127.0.0.1 \
-        --server=/dnsfail.test/127.0.0.1#"$DEAD_PORT"
-    local i
-    for i in $(seq 50); do
-        "$FEDGE_BIN" resolve fabrikam.test --server "127.0.0.1:$DNS_PORT" --timeout 200 --tries 1 \
-            >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    show dnsmasq
-    return 1
+        --server=/dnsfail.test/127.0.0.1#"$DEAD_PORT" || { show dnsmasq; return 1; }
 }
 
 # pol_config FILE NAME(contoso|fabrikam) EXT INT NEXT ROUTE ADMIN
@@ -118,8 +108,20 @@ pol_start() {
 A() { "$FEDGE_BIN" "$@" -c "$CA" > "$T_LOGS/cli.out" 2>&1 || { cat "$T_LOGS/cli.out"; return 1; }; }
 B() { "$FEDGE_BIN" "$@" -c "$CB" > "$T_LOGS/cli.out" 2>&1 || { cat "$T_LOGS/cli.out"; return 1; }; }
 
-# A change is in force within a second (the server polls every 250 ms).
-settle() { sleep 0.7; }
+# settle: wait until every running edge has what its store holds now in
+# force. An edge polls its store every 250 ms and logs "settings loaded
+# generation=N" once snapshot N is in force; 5 s at most.
+settle() { wait_for _settled 5; }
+_settled() {
+    local name db g
+    for name in edge-a edge-a2 edge-b; do
+        alive "$name" || continue
+        case $name in edge-a*) db=$T_TMP/contoso.db ;; *) db=$T_TMP/fabrikam.db ;; esac
+        g=$(sqlite3 -cmd ".timeout 1000" "$db" "SELECT value FROM meta WHERE key = 'generation'" 2>/dev/null) &&
+            [ -n "$g" ] || return 1
+        grep -q "settings loaded generation=$g\b" "$T_LOGS/$name.log" || return 1
+    done
+}
 
 # out FROM_USER TO_URI EXPECT... [-- extra policy_sip args]: a request from
 # FROM_USER@contoso.test inside contoso, sent to edge A's internal port.

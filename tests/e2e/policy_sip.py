@@ -38,60 +38,23 @@ import sys
 import threading
 import time
 
-
-def read_msg(sock, buf):
-    """One framed message from sock (bytes buffer buf is carried along):
-    returns (msg_bytes, rest) or (None, rest) at EOF/timeout."""
-    while True:
-        i = buf.find(b"\r\n\r\n")
-        if i >= 0:
-            head = buf[:i].decode("utf-8", "replace")
-            m = re.search(r"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head, re.I | re.M)
-            n = int(m.group(1)) if m else 0
-            if len(buf) >= i + 4 + n:
-                return buf[:i + 4 + n], buf[i + 4 + n:]
-        try:
-            d = sock.recv(65536)
-        except (socket.timeout, OSError):
-            return None, buf
-        if not d:
-            return None, buf
-        buf += d
-
-
-def headers_of(msg):
-    head = msg.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
-    lines = head.split("\r\n")
-    out = []
-    for ln in lines[1:]:
-        if ln[:1] in (" ", "\t") and out:
-            out[-1][1] += " " + ln.strip()
-            continue
-        if ":" in ln:
-            n, v = ln.split(":", 1)
-            out.append([n.strip(), v.strip()])
-    return lines[0], out
-
-
-def hget(hdrs, name):
-    name = name.lower()
-    return [v for n, v in hdrs if n.lower() == name]
+from sip_helper import Stream, hget, parse_head, response
 
 
 # ---------------------------------------------------------------- uas
 def uas_conn(conn, a, lock):
-    buf = b""
     conn.settimeout(None)
+    st = Stream(conn)
     while True:
-        msg, buf = read_msg(conn, buf)
-        if msg is None:
+        msg, how = st.read()
+        if how != "ok":
             conn.close()
             return
-        start, hdrs = headers_of(msg)
+        start, hdrs = parse_head(msg)
         if start.startswith("SIP/2.0"):
             continue
         method, ruri = start.split(" ")[0], start.split(" ")[1]
-        rec = {"call_id": (hget(hdrs, "call-id") or hget(hdrs, "i") or [""])[0],
+        rec = {"call_id": (hget(hdrs, "call-id") or [""])[0],
                "method": method, "ruri": ruri, "headers": hdrs}
         with lock:
             with open(a.log, "a") as f:
@@ -101,16 +64,9 @@ def uas_conn(conn, a, lock):
         status = a.status
         if a.fail_prefix and re.match(r"sips?:" + re.escape(a.fail_prefix), ruri):
             status = 404
-        resp = ["SIP/2.0 %d %s" % (status, "OK" if status == 200 else "Answer")]
-        for n, v in hdrs:
-            ln = n.lower()
-            if ln in ("via", "v", "from", "f", "call-id", "i", "cseq"):
-                resp.append("%s: %s" % (n, v))
-            elif ln in ("to", "t"):
-                resp.append("%s: %s%s" % (n, v, "" if ";tag=" in v else ";tag=uas%d" % os.getpid()))
-        resp.append("Content-Length: 0")
+        resp = response(hdrs, status, "OK" if status == 200 else "Answer", "uas%d" % os.getpid())
         try:
-            conn.sendall(("\r\n".join(resp) + "\r\n\r\n").encode())
+            conn.sendall(resp)
         except OSError:
             return
 
@@ -192,7 +148,7 @@ def mode_send(a):
     sock.settimeout(a.timeout)
     local = sock.getsockname()
     ok = True
-    buf = b""
+    st = Stream(sock)
     for n, exp in enumerate(a.expect):
         if n and a.pause:
             time.sleep(a.pause)
@@ -204,11 +160,11 @@ def mode_send(a):
             print("request %d: send failed: %s" % (n + 1, e))
             return 1
         while True:
-            msg, buf = read_msg(sock, buf)
-            if msg is None:
-                print("request %d (%s): no final answer (connection closed or timeout)" % (n + 1, cid))
+            msg, how = st.read()
+            if how != "ok":
+                print("request %d (%s): no final answer (connection %s)" % (n + 1, cid, how))
                 return 1
-            start, hdrs = headers_of(msg)
+            start, hdrs = parse_head(msg)
             if not start.startswith("SIP/2.0 "):
                 continue
             status = int(start.split(" ")[1])

@@ -25,6 +25,8 @@ import ssl
 import sys
 import time
 
+from sip_helper import AsyncStream, Stream, status_of
+
 EDGE_NAME = "edge.contoso.test"
 
 
@@ -54,46 +56,6 @@ def options_bytes(ruri, n=0, via_host="127.0.0.1", via_port=5061):
                 random.getrandbits(32))).encode()
 
 
-def read_response(sock, timeout):
-    """Read one SIP response (header block + Content-Length body) from a
-    blocking socket. Returns (bytes, how) with how in ok|eof|timeout|error:..."""
-    sock.settimeout(timeout)
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while True:
-        end = buf.find(b"\r\n\r\n")
-        if end >= 0:
-            head = buf[:end].decode("latin-1")
-            clen = 0
-            for line in head.split("\r\n")[1:]:
-                name, _, val = line.partition(":")
-                if name.strip().lower() in ("content-length", "l"):
-                    try:
-                        clen = int(val.strip())
-                    except ValueError:
-                        clen = 0
-            if len(buf) >= end + 4 + clen:
-                return buf[:end + 4 + clen], "ok"
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return buf, "timeout"
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            return buf, "timeout"
-        except ssl.SSLError as e:
-            return buf, "error:" + (e.reason or str(e))
-        except OSError as e:
-            return buf, "error:" + str(e)
-        if not chunk:
-            return buf, "eof"
-        buf += chunk
-        # Skip CRLF keep-alive pongs in front of a response.
-        while buf.startswith(b"\r\n") and not buf.startswith(b"\r\n\r\n"):
-            buf = buf[2:]
-
-
 def connect(a):
     ctx = make_ctx(a)
     raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
@@ -101,14 +63,6 @@ def connect(a):
     s.settimeout(a.timeout)
     s.do_handshake()
     return s
-
-
-def status_of(resp):
-    first = resp.split(b"\r\n", 1)[0].decode("latin-1", "replace")
-    parts = first.split(" ", 2)
-    if len(parts) >= 2 and parts[0] == "SIP/2.0" and parts[1].isdigit():
-        return int(parts[1]), first
-    return None, first
 
 
 def mode_options(a):
@@ -119,7 +73,7 @@ def mode_options(a):
         return 1
     print("handshake ok: %s %s" % (s.version(), s.cipher()[0]))
     s.sendall(options_bytes(a.ruri))
-    resp, how = read_response(s, a.timeout)
+    resp, how = Stream(s).read(a.timeout)
     code, first = status_of(resp)
     print("response: %s (%s)" % (first if resp else "-", how))
     s.close()
@@ -141,7 +95,7 @@ def mode_refused(a):
     except (ssl.SSLError, OSError) as e:
         print("refused after handshake (send): %s" % e)
         return 0
-    resp, how = read_response(s, a.timeout)
+    resp, how = Stream(s).read(a.timeout)
     code, first = status_of(resp)
     if code is not None:
         print("NOT refused: got a SIP response: %s" % first)
@@ -164,9 +118,10 @@ def mode_send(a):
         s.sendall(data)
     except (ssl.SSLError, OSError) as e:
         print("send failed: %s" % e)
+    st = Stream(s)
     ok = True
     if a.expect_status is not None:
-        resp, how = read_response(s, a.timeout)
+        resp, how = st.read(a.timeout)
         code, first = status_of(resp)
         print("response: %s (%s)" % (first if resp else "-", how))
         if code != a.expect_status:
@@ -176,7 +131,7 @@ def mode_send(a):
         if a.then_options and how == "ok":
             # A parse error must not cost the connection: it still works.
             s.sendall(options_bytes(a.ruri, 1))
-            resp, how = read_response(s, a.timeout)
+            resp, how = st.read(a.timeout)
             code, first = status_of(resp)
             print("then OPTIONS on the same connection: %s (%s)" % (first if resp else "-", how))
             if code != 200:
@@ -190,7 +145,7 @@ def mode_send(a):
         deadline = time.monotonic() + a.timeout
         how = "timeout"
         while time.monotonic() < deadline:
-            resp, how = read_response(s, max(0.05, deadline - time.monotonic()))
+            resp, how = st.read(max(0.05, deadline - time.monotonic()))
             seen += resp
             if how != "ok":
                 break
@@ -203,20 +158,6 @@ def mode_send(a):
             print("connection closed: %s" % how)
     s.close()
     return 0 if ok else 1
-
-
-async def _read_sip(reader, timeout):
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
-    while head.startswith(b"\r\n"):
-        head = head[2:]
-    clen = 0
-    for line in head.decode("latin-1").split("\r\n")[1:]:
-        name, _, val = line.partition(":")
-        if name.strip().lower() in ("content-length", "l"):
-            clen = int(val.strip() or 0)
-    if clen:
-        await asyncio.wait_for(reader.readexactly(clen), timeout)
-    return head
 
 
 async def _open_one(a, ctx, sem, i, conns, errors):
@@ -248,8 +189,8 @@ async def _open_one(a, ctx, sem, i, conns, errors):
 async def _options_on(r, w, n, a):
     try:
         w.write(options_bytes(a.ruri, n))
-        head = await _read_sip(r, a.timeout)
-        return head.startswith(b"SIP/2.0 200")
+        msg = await AsyncStream(r).read(a.timeout)
+        return msg is not None and msg.startswith(b"SIP/2.0 200")
     except (asyncio.TimeoutError, asyncio.IncompleteReadError, OSError, ssl.SSLError, ValueError):
         return False
 
