@@ -111,7 +111,7 @@ B() { "$FEDGE_BIN" "$@" -c "$CB" > "$T_LOGS/cli.out" 2>&1 || { cat "$T_LOGS/cli.
 # settle: wait until every running edge has what its store holds now in
 # force. An edge polls its store every 250 ms and logs "settings loaded
 # generation=N" once snapshot N is in force; 5 s at most.
-settle() { wait_for _settled 5; }
+settle() { wait_for _settled 5 || note "settle: an edge has not loaded its store's generation after 5 s"; }
 _settled() {
     local name db g
     for name in edge-a edge-a2 edge-b; do
