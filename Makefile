@@ -7,6 +7,7 @@
 #   make fuzz       run every fuzzer for FUZZ_SECONDS each
 #   make format     clang-format the tree
 #   make format-check  fail when a file under src tests bench is not formatted
+#   make check-rooms   fail when a room includes one it may not use (docs/architecture.md)
 #
 # Variables: BUILD (output folder), SAN=1 (ASan+UBSan), FUZZ_SECONDS.
 
@@ -71,7 +72,7 @@ FUZZ_ROOMS := $(filter-out $(FUZZ_CORE_ROOMS),$(sort $(foreach h,$(FUZZ_NAMES),$
 BENCH_SRC := $(sort $(shell find bench -name 'bench_*.c' 2>/dev/null))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all run demo test unit unit-san fuzz fuzz-build fuzz-short e2e bench clean format format-check bootstrap
+.PHONY: all run demo test unit unit-san fuzz fuzz-build fuzz-short e2e bench clean format format-check check-rooms bootstrap
 all: $(BIN)
 
 $(BUILD)/%.o: %.c | $(GEN_HDR)
@@ -183,6 +184,9 @@ format:
 
 format-check:
 	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files clean"
+
+check-rooms:
+	@scripts/check-rooms
 
 clean:
 	rm -rf $(BUILD)
