@@ -10,35 +10,96 @@
 #include <string.h>
 #include <time.h>
 
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* True when s is UTF-8 text without control characters. */
+static bool is_text(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0, k; i < n; i += k) {
+        if (u[i] < 0x20 || u[i] == 0x7f || !(k = utf8_len(u + i, n - i)))
+            return false;
+    }
+    return true;
+}
+
+/* A JSON string from text that may hold invalid UTF-8 (store messages quote
+ * what the client sent, cut at a byte count): invalid bytes become U+FFFD,
+ * so that building an error answer never fails (jansson refuses invalid
+ * UTF-8 and json_pack would return NULL). */
+static json_t *text_of(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)(s ? s : "");
+    size_t n = strlen((const char *)u);
+    char *buf = fedge_malloc(3 * n + 1), *o = buf;
+    for (size_t i = 0, k; i < n; i += k) {
+        if (!(k = utf8_len(u + i, n - i))) {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            k = 1;
+        } else {
+            memcpy(o, u + i, k);
+            o += k;
+        }
+    }
+    *o = '\0';
+    json_t *j = json_string(buf);
+    free(buf);
+    return j;
+}
+
 json_t *admin__field_error(const char *field, const char *msg)
 {
-    return json_pack("{s:s, s:s}", "field", field ? field : "", "error", msg ? msg : "");
+    return json_pack("{s:o, s:o}", "field", text_of(field), "error", text_of(msg));
 }
 
 static json_t *error(const char *msg)
 {
-    return json_pack("{s:s}", "error", msg);
+    return json_pack("{s:o}", "error", text_of(msg));
 }
 
 /* HTTP status for a store result that is not 0; *out gets the body. */
 static int fail(int r, const char *field, const fedge_err_t *e, json_t **out)
 {
     switch (r) {
-    case FEDGE_EINVAL:
-        *out = admin__field_error(field, e->msg);
-        return 400;
-    case FEDGE_ENOENT:
-        *out = error(e->msg);
-        return 404;
-    case FEDGE_EEXIST:
-        *out = admin__field_error(field, e->msg);
-        return 409;
-    case FEDGE_ESTORE:
-        *out = error(e->msg);
-        return 503;
-    default:
-        *out = error(e->msg[0] ? e->msg : fedge_strerror(r));
-        return 500;
+    case FEDGE_EINVAL: *out = admin__field_error(field, e->msg); return 400;
+    case FEDGE_ENOENT: *out = error(e->msg); return 404;
+    case FEDGE_EEXIST: *out = admin__field_error(field, e->msg); return 409;
+    case FEDGE_ESTORE: *out = error(e->msg); return 503;
+    default: *out = error(e->msg[0] ? e->msg : fedge_strerror(r)); return 500;
     }
 }
 
@@ -105,8 +166,9 @@ static int check_comment(const char *c, json_t **out)
         return bad(out, "comment", "comment: longer than %d bytes", STORE_COMMENT_MAX);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f)
-            return bad(out, "comment", "comment: control characters are not allowed (one "
-                                       "line of text expected)");
+            return bad(out, "comment",
+                       "comment: control characters are not allowed (one "
+                       "line of text expected)");
     return 0;
 }
 
@@ -144,15 +206,16 @@ static int only(json_t *body, const char *const *names, json_t **out)
 
 static json_t *j_allowed(const store_allowed_t *a)
 {
-    return json_pack("{s:s, s:s, s:o, s:s, s:b}", "domain", a->domain, "kind",
+    /* Free text (comment) may come from the CLI as any bytes: text_of(). */
+    return json_pack("{s:s, s:s, s:o, s:o, s:b}", "domain", a->domain, "kind",
                      a->proxy_fqdn ? "server" : "domain", "proxy_fqdn",
                      a->proxy_fqdn ? json_string(a->proxy_fqdn) : json_null(), "comment",
-                     a->comment ? a->comment : "", "monitor", a->monitor);
+                     text_of(a->comment), "monitor", a->monitor);
 }
 
 static json_t *j_blocked(const store_blocked_t *b)
 {
-    return json_pack("{s:s, s:s}", "domain", b->domain, "comment", b->comment ? b->comment : "");
+    return json_pack("{s:s, s:o}", "domain", b->domain, "comment", text_of(b->comment));
 }
 
 static json_t *j_provider(const store_provider_t *p)
@@ -160,29 +223,28 @@ static json_t *j_provider(const store_provider_t *p)
     json_t *d = json_array();
     for (size_t i = 0; i < p->n_domains; i++)
         json_array_append_new(d, json_string(p->domains[i]));
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "name", p->name, "proxy_fqdn",
-                     p->proxy_fqdn, "kind", store_provider_kind_name(p->kind), "verification",
-                     store_verification_name(p->verification), "enabled", p->enabled,
-                     "domains", d);
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "name", p->name, "proxy_fqdn", p->proxy_fqdn,
+                     "kind", store_provider_kind_name(p->kind), "verification",
+                     store_verification_name(p->verification), "enabled", p->enabled, "domains", d);
 }
 
 static json_t *j_policy(const store_policy_t *p)
 {
-    const char *kind = !strcmp(p->scope, "global")       ? "global"
+    const char *kind = !strcmp(p->scope, "global")      ? "global"
                        : !strncmp(p->scope, "site:", 5) ? "site"
                                                         : "named";
     return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "scope", p->scope, "kind", kind,
-                     "federation", p->federation, "public_im", p->public_im, "outside",
-                     p->outside, "xmpp", p->xmpp);
+                     "federation", p->federation, "public_im", p->public_im, "outside", p->outside,
+                     "xmpp", p->xmpp);
 }
 
 static json_t *j_edge(const store_edge_t *e)
 {
     return json_pack("{s:b, s:b, s:b, s:s, s:s, s:i, s:i, s:b, s:i, s:b, s:b}", "federation",
-                     e->federation, "discovery", e->discovery, "outside-users",
-                     e->outside_users, "routing", store_routing_name(e->routing),
-                     "default-route", e->default_route ? e->default_route : "",
-                     "discovered-rate", (json_int_t)e->discovered_rate, "discovered-contacts",
+                     e->federation, "discovery", e->discovery, "outside-users", e->outside_users,
+                     "routing", store_routing_name(e->routing), "default-route",
+                     e->default_route ? e->default_route : "", "discovered-rate",
+                     (json_int_t)e->discovered_rate, "discovered-contacts",
                      (json_int_t)e->discovered_contacts, "contacts-limit", e->contacts_limit,
                      "report-period", (json_int_t)e->report_period_min, "mark-verifiable",
                      e->mark_verifiable, "block-subdomains", e->block_subdomains);
@@ -202,11 +264,11 @@ static int load(admin__api_t *api, store_snapshot_t **snap, json_t **out)
 
 /* ---- edge settings ---- */
 
-static const char *const edge_bools[] = {"federation",     "discovery",       "outside-users",
-                                         "contacts-limit", "mark-verifiable", "block-subdomains",
+static const char *const edge_bools[] = {
+    "federation",       "discovery", "outside-users", "contacts-limit", "mark-verifiable",
+    "block-subdomains", NULL};
+static const char *const edge_uints[] = {"discovered-rate", "discovered-contacts", "report-period",
                                          NULL};
-static const char *const edge_uints[] = {"discovered-rate", "discovered-contacts",
-                                         "report-period", NULL};
 static const uint32_t edge_max[] = {100000, 1000000, 10080};
 
 static bool in(const char *const *list, const char *k, size_t *idx)
@@ -226,7 +288,7 @@ static int edge_put(admin__api_t *api, json_t *body, const char *actor, json_t *
         return bad(out, "", "expected a JSON object of settings, e.g. {\"discovery\": true}");
     size_t n = json_object_size(body), i = 0;
     store_setting_t *kv = fedge_calloc(n, sizeof(*kv));
-    char (*text)[STORE_FQDN_MAX + 16] = fedge_calloc(n, sizeof(*text));
+    char(*text)[STORE_FQDN_MAX + 16] = fedge_calloc(n, sizeof(*text));
     const char *k;
     json_t *v;
     int st = 0;
@@ -312,7 +374,8 @@ static int allowed_write(admin__api_t *api, const char *domain, json_t *body, bo
         return st;
     if (create && (st = req_str(body, "domain", &d, out)))
         return st;
-    if ((st = opt_str(body, "proxy_fqdn", &fqdn, out)) || (st = opt_str(body, "comment", &comment, out)) ||
+    if ((st = opt_str(body, "proxy_fqdn", &fqdn, out)) ||
+        (st = opt_str(body, "comment", &comment, out)) ||
         (st = opt_bool(body, "monitor", &monitor, out)))
         return st;
     if ((st = check_domain("domain", d, dn, out)))
@@ -413,8 +476,8 @@ static int blocked_write(admin__api_t *api, const char *domain, json_t *body, bo
     return create ? 201 : 200;
 }
 
-static int domain_delete(admin__api_t *api, const char *domain, bool allowed,
-                         const char *actor, json_t **out)
+static int domain_delete(admin__api_t *api, const char *domain, bool allowed, const char *actor,
+                         json_t **out)
 {
     char dn[STORE_FQDN_MAX + 1];
     int st;
@@ -446,8 +509,8 @@ static int domain_delete(admin__api_t *api, const char *domain, bool allowed,
 static int provider_write(admin__api_t *api, const char *name, json_t *body, bool create,
                           const char *actor, json_t **out)
 {
-    static const char *const fields[] = {"name",         "proxy_fqdn", "kind", "verification",
-                                         "enabled",      "domains",    NULL};
+    static const char *const fields[] = {"name",    "proxy_fqdn", "kind", "verification",
+                                         "enabled", "domains",    NULL};
     const char *nm = name, *fqdn, *kind_s, *ver_s;
     int enabled, st;
     char nn[STORE_NAME_MAX + 1], fn[STORE_FQDN_MAX + 1];
@@ -481,7 +544,7 @@ static int provider_write(admin__api_t *api, const char *name, json_t *body, boo
     }
     json_t *jd = body ? json_object_get(body, "domains") : NULL;
     size_t nd = 0;
-    char (*dn)[STORE_FQDN_MAX + 1] = NULL;
+    char(*dn)[STORE_FQDN_MAX + 1] = NULL;
     const char **dp = NULL;
     if (jd && !json_is_null(jd)) {
         if (!json_is_array(jd) || json_array_size(jd) > STORE_PROVIDER_DOMAINS_MAX)
@@ -523,7 +586,7 @@ static int provider_write(admin__api_t *api, const char *name, json_t *body, boo
     free(dn);
     free(dp);
     if (r < 0) {
-        const char *field = strstr(e.msg, "proxy") ? "proxy_fqdn"
+        const char *field = strstr(e.msg, "proxy")    ? "proxy_fqdn"
                             : strstr(e.msg, "domain") ? "domains"
                                                       : "name";
         return fail(r, field, &e, out);
@@ -546,8 +609,8 @@ static int provider_write(admin__api_t *api, const char *name, json_t *body, boo
 static int policy_write(admin__api_t *api, const char *scope, json_t *body, bool create,
                         const char *actor, json_t **out)
 {
-    static const char *const fields[] = {"scope", "federation", "public_im", "outside", "xmpp",
-                                         NULL};
+    static const char *const fields[] = {"scope",   "federation", "public_im",
+                                         "outside", "xmpp",       NULL};
     const char *sc = scope;
     int st;
     char sn[STORE_NAME_MAX + 8];
@@ -617,12 +680,12 @@ static int status(admin__api_t *api, json_t **out)
     int st = load(api, &snap, out);
     if (st)
         return st;
-    json_t *store = json_pack(
-        "{s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "path", api->store_path ? api->store_path : "",
-        "generation", (json_int_t)snap->generation, "allowed", (int)snap->n_allowed, "blocked",
-        (int)snap->n_blocked, "providers", (int)snap->n_providers, "policies",
-        (int)snap->n_policies, "assignments", (int)snap->n_assignments, "watchlist",
-        (int)snap->n_watchlist);
+    json_t *store = json_pack("{s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "path",
+                              api->store_path ? api->store_path : "", "generation",
+                              (json_int_t)snap->generation, "allowed", (int)snap->n_allowed,
+                              "blocked", (int)snap->n_blocked, "providers", (int)snap->n_providers,
+                              "policies", (int)snap->n_policies, "assignments",
+                              (int)snap->n_assignments, "watchlist", (int)snap->n_watchlist);
     store_snapshot_unref(snap);
     int64_t now = (int64_t)time(NULL);
     json_t *edge;
@@ -646,10 +709,10 @@ static int status(admin__api_t *api, json_t **out)
 
 static int audit_cb(const store_audit_t *a, void *ctx)
 {
-    json_array_append_new(ctx, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
-                                          (json_int_t)a->id, "at", a->at, "actor", a->actor,
-                                          "action", a->action, "object", a->object, "detail",
-                                          a->detail));
+    json_array_append_new(ctx, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)a->id,
+                                         "at", text_of(a->at), "actor", text_of(a->actor), "action",
+                                         text_of(a->action), "object", text_of(a->object), "detail",
+                                         text_of(a->detail)));
     return 0;
 }
 
@@ -680,6 +743,13 @@ int admin__api(admin__api_t *api, const char *method, const char *path, const ch
     if (strlen(path) >= sizeof(buf)) {
         *out = error("no such resource");
         return 404;
+    }
+    if (!is_text(path)) {
+        /* %FF or %00 in a URL arrive here decoded: a name can never hold
+         * them, so this is the client's error, said plainly. */
+        *out = error("the path is not valid UTF-8 text (control characters and invalid "
+                     "byte sequences are refused)");
+        return 400;
     }
     size_t n = split(path, buf, sizeof(buf), seg);
     bool get = is(method, "GET"), post = is(method, "POST"), put = is(method, "PUT"),
@@ -771,9 +841,8 @@ int admin__api(admin__api_t *api, const char *method, const char *path, const ch
             for (size_t i = 0; i < snap->n_policies; i++)
                 json_array_append_new(a, j_policy(&snap->policies[i]));
             for (size_t i = 0; i < snap->n_assignments; i++)
-                json_array_append_new(u, json_pack("{s:s, s:s}", "user",
-                                                   snap->assignments[i].user, "policy",
-                                                   snap->assignments[i].policy));
+                json_array_append_new(u, json_pack("{s:s, s:s}", "user", snap->assignments[i].user,
+                                                   "policy", snap->assignments[i].policy));
             store_snapshot_unref(snap);
             *out = json_pack("{s:o, s:o}", "items", a, "assignments", u);
             return 200;
@@ -824,9 +893,10 @@ int admin__api(admin__api_t *api, const char *method, const char *path, const ch
             json_t *a = json_array();
             for (size_t i = 0; i < snap->n_watchlist; i++) {
                 const store_watch_t *w = &snap->watchlist[i];
-                json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:s}", "domain", w->domain,
+                json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:o}", "domain", w->domain,
                                                    "added_at", w->added_at, "users",
-                                                   (json_int_t)w->users, "reason", w->reason));
+                                                   (json_int_t)w->users, "reason",
+                                                   text_of(w->reason)));
             }
             store_snapshot_unref(snap);
             *out = items(a);

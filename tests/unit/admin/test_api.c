@@ -135,6 +135,78 @@ static void test_domains(void **state)
     expect(f, "PATCH", "/domains/blocked", NULL, 405, NULL);
 }
 
+/* Regression: invalid UTF-8 in a path (PUT /api/domains/allowed/ex%FF%00ample.test,
+ * which reaches the API decoded and cut at the NUL) answered 500 "internal
+ * error building the answer": the store's message quoted the bytes and
+ * jansson refused them. Every method on every resource with bad bytes in
+ * the path or a message cut inside a multi-byte character answers 4xx with
+ * a message. */
+static void test_bad_bytes_answer_4xx(void **state)
+{
+    fx_t *f = *state;
+    static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
+    static const char *const paths[] = {
+        "/domains/allowed/ex\xff",
+        "/domains/blocked/ex\xff",
+        "/domains/allowed/a\x01.test",
+        "/providers/\xc3",
+        "/policies/site:\xed\xa0\x80",
+        "/assignments/al\xffice@a.test",
+        "/watchlist/\xf8x.test",
+        "/edge\xff",
+        "/\xff",
+        "/domains/allowed/\xe2\x82",
+    };
+    for (size_t m = 0; m < sizeof(methods) / sizeof(*methods); m++)
+        for (size_t p = 0; p < sizeof(paths) / sizeof(*paths); p++) {
+            json_t *out = NULL;
+            int st = call(f, methods[m], paths[p], NULL, &out);
+            if (st != 400)
+                fail_msg("%s %s: %d, expected 400", methods[m], paths[p], st);
+            const char *err = json_string_value(json_object_get(out, "error"));
+            assert_non_null(err);
+            assert_non_null(strstr(err, "UTF-8"));
+            json_decref(out);
+        }
+    /* Valid UTF-8 that is not a domain: the store quotes it, cut at 300
+     * bytes, here in the middle of a two-byte character. */
+    char body[1200] = "{\"domain\": \"a";
+    for (int i = 0; i < 300; i++)
+        strcat(body, "\xc3\xa9");
+    strcat(body, "\"}");
+    expect(f, "POST", "/domains/allowed", body, 400, "domain");
+    expect(f, "POST", "/domains/blocked", body, 400, "domain");
+    char pbody[1300] = "{\"name\": \"a";
+    for (int i = 0; i < 300; i++)
+        strcat(pbody, "\xc3\xa9");
+    strcat(pbody, "\", \"proxy_fqdn\": \"sip.p.test\", \"kind\": \"hosting\"}");
+    expect(f, "POST", "/providers", pbody, 400, "name");
+    char path[700] = "/domains/allowed/a";
+    for (int i = 0; i < 300; i++)
+        strcat(path, "\xc3\xa9");
+    expect(f, "PUT", path, "{\"comment\": \"x\"}", 400, "domain");
+    expect(f, "DELETE", path, NULL, 404, NULL);
+    /* A key cut inside a character in "unknown field". */
+    char kbody[1300] = "{\"";
+    for (int i = 0; i < 300; i++)
+        strcat(kbody, "\xc3\xa9");
+    strcat(kbody, "\": 1}");
+    json_t *out = NULL;
+    assert_int_equal(call(f, "POST", "/domains/allowed", kbody, &out), 400);
+    assert_non_null(json_string_value(json_object_get(out, "error")));
+    json_decref(out);
+    /* A comment written by the CLI as any bytes still lists (200, U+FFFD). */
+    fedge_err_t e;
+    assert_int_equal(
+        store_domain_allow(f->api.store, "bytes.test", "", "caf\xe9", false, "cli:root", &e), 0);
+    assert_int_equal(call(f, "GET", "/domains/allowed", NULL, &out), 200);
+    json_t *it = json_array_get(json_object_get(out, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "comment")), "caf\xef\xbf\xbd");
+    json_decref(out);
+    assert_int_equal(call(f, "GET", "/audit", NULL, &out), 200);
+    json_decref(out);
+}
+
 static void test_edge(void **state)
 {
     fx_t *f = *state;
@@ -173,8 +245,9 @@ static void test_providers(void **state)
     expect(f, "POST", "/providers", "{\"name\": \"p\", \"proxy_fqdn\": \"sip.p.test\"}", 400,
            "kind");
     expect(f, "POST", "/providers", "{\"name\": \"p\", \"kind\": \"public\"}", 400, "proxy_fqdn");
-    expect(f, "POST", "/providers", "{\"name\": \"-p\", \"proxy_fqdn\": \"sip.p.test\", "
-                                    "\"kind\": \"public\"}",
+    expect(f, "POST", "/providers",
+           "{\"name\": \"-p\", \"proxy_fqdn\": \"sip.p.test\", "
+           "\"kind\": \"public\"}",
            400, "name");
     expect(f, "POST", "/providers",
            "{\"name\": \"p\", \"proxy_fqdn\": \"sip.p.test\", \"kind\": \"public\", "
@@ -265,8 +338,10 @@ static void test_audit_and_misc(void **state)
     expect(f, "GET", "/domains/allowed/x/y/z", NULL, 404, NULL);
     expect(f, "POST", "/status", NULL, 405, NULL);
     expect(f, "DELETE", "/watchlist/none.test", NULL, 404, NULL);
-    assert_int_equal(store_watchlist_add(f->api.store, "noisy.test", 1200, "over the contacts "
-                                         "limit", "edge", &e),
+    assert_int_equal(store_watchlist_add(f->api.store, "noisy.test", 1200,
+                                         "over the contacts "
+                                         "limit",
+                                         "edge", &e),
                      0);
     assert_int_equal(call(f, "GET", "/watchlist", NULL, &out), 200);
     assert_int_equal(json_array_size(json_object_get(out, "items")), 1);
@@ -302,9 +377,8 @@ static void test_status(void **state)
     json_t *p = json_object_get(json_object_get(edge, "partners"), "fabrikam.test");
     assert_int_equal(json_integer_value(json_object_get(p, "requests")), 10);
     assert_int_equal(json_integer_value(json_object_get(p, "rejections")), 3);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(edge, "diagnostics"),
-                                                        "1012")),
-                     3);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(edge, "diagnostics"), "1012")), 3);
     assert_int_equal(json_array_size(json_object_get(edge, "errors")), 1);
     json_decref(out);
 }
@@ -370,8 +444,8 @@ static void test_stats(void **state)
     assert_int_equal(call(f, "GET", "/status", NULL, &out), 200);
     json_t *parts = json_object_get(json_object_get(out, "edge"), "partners");
     assert_int_equal(json_object_size(parts), ADMIN_STATS_PARTNERS + 1);
-    assert_true(json_integer_value(json_object_get(json_object_get(parts, "(other)"),
-                                                   "requests")) >= 10);
+    assert_true(
+        json_integer_value(json_object_get(json_object_get(parts, "(other)"), "requests")) >= 10);
     json_decref(out);
     admin_stats_free(st);
 
@@ -399,6 +473,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_bytes_answer_4xx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_providers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
