@@ -8,7 +8,7 @@ void sip_limits_default(sip_limits_t *l)
     l->max_headers = 128;
     l->max_line_len = 8192;
     l->max_uri_len = 2048;
-    l->max_vias = 32;
+    l->max_vias = 70;
 }
 
 int sip__clen_parse(const char *s, size_t len, long long *out)

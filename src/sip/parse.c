@@ -365,7 +365,7 @@ static size_t header_block_len(const char *buf, size_t len)
     return len;
 }
 
-static const sip_limits_t default_limits = {65536, 128, 8192, 2048, 32};
+static const sip_limits_t default_limits = {65536, 128, 8192, 2048, 70}; /* = sip_limits_default() */
 
 int sip_parse(const char *buf, size_t len, const sip_limits_t *limits, sip_msg_t *m)
 {

@@ -29,7 +29,7 @@ typedef struct {
     unsigned max_headers;    /* header lines, <= SIP_MAX_HEADERS_CAP (128) */
     unsigned max_line_len;   /* one header incl. folded lines (8192) */
     unsigned max_uri_len;    /* Request-URI and any URI in a typed header (2048) */
-    unsigned max_vias;       /* Via values in all Via headers together (32) */
+    unsigned max_vias;       /* Via values in all Via headers together (70) */
 } sip_limits_t;
 
 /* Fills *l with the defaults shown above. */

@@ -262,7 +262,7 @@ valid(6, "lwsdisp", msg(
        "to.uri": "sip:user@example.com", "to.has_tag": "0"})
 
 # RFC 4475 3.1.1.7 "longreq": long values everywhere, many Vias, but within
-# fedge's default limits (URI 2048, line 8192, 32 Vias).
+# fedge's default limits (URI 2048, line 8192, 70 Vias).
 LONGUSER = "amazinglylongcallername" * 12
 LONGTAG = "12982424" * 40
 LONGBR = "z9hG4bK" + "longbranchvalue" * 20
@@ -869,14 +869,26 @@ valid(58, "max-headers", req("OPTIONS", tag="mh", extra=headers128),
       "Exactly 128 header lines (the default max_headers) is still fine",
       **{"hdr.count": "128", "hdr.X-Filler-120": "120"})
 
-vias32 = ["Via: " + ", ".join("SIP/2.0/TLS h%d-%d.example.net;branch=z9hG4bK%d%d" % (l, i, l, i) for i in range(8))
-          for l in range(4)]
+# max_vias is 70: a request may legitimately have crossed Max-Forwards' 70
+# hops (RFC 3261 §8.1.1.6), each adding one Via.
+vias70 = ["Via: " + ", ".join("SIP/2.0/TLS h%d-%d.example.net;branch=z9hG4bK%d%d" % (l, i, l, i) for i in range(7))
+          for l in range(10)]
 valid(59, "max-vias", msg("OPTIONS sip:bob@biloxi.example.com SIP/2.0",
-                          vias32 + ["Max-Forwards: 70", "To: <sip:bob@biloxi.example.com>",
+                          vias70 + ["Max-Forwards: 70", "To: <sip:bob@biloxi.example.com>",
                                     "From: <sip:alice@atlanta.example.com>;tag=mv",
                                     "Call-ID: maxvias@atlanta.example.com", "CSeq: 1 OPTIONS"]),
-      "Exactly 32 Via values (the default max_vias) is still fine",
-      **{"via.count": "32", "via31.host": "h3-7.example.net"})
+      "Exactly 70 Via values (the default max_vias, Max-Forwards' 70 hops) is still fine",
+      **{"via.count": "70", "via69.host": "h9-6.example.net"})
+
+vias40 = ["Via: SIP/2.0/TLS hop%d.example.net:5061;branch=z9hG4bKforty%d" % (i, i) for i in range(40)]
+valid(65, "forty-via-headers", msg("MESSAGE sip:bob@biloxi.example.com SIP/2.0",
+                                   vias40 + ["Max-Forwards: 30", "To: <sip:bob@biloxi.example.com>",
+                                             "From: <sip:alice@atlanta.example.com>;tag=fv",
+                                             "Call-ID: fortyvias@atlanta.example.com", "CSeq: 1 MESSAGE",
+                                             "Content-Length: 0"]),
+      "40 Via header lines, one per hop: a legitimate request after 40 proxies "
+      "(was refused when max_vias was 32)",
+      **{"via.count": "40", "via39.host": "hop39.example.net"})
 
 valid(60, "lync-federation-message", msg(
     "MESSAGE sip:bob@fabrikam.test SIP/2.0",
@@ -1261,12 +1273,12 @@ invalid(60, "message-70k", req("MESSAGE", tag="m70", extra=["Content-Type: text/
 invalid(61, "too-many-headers", req("OPTIONS", tag="tmh", extra=["X-Filler-%03d: %d" % (i, i) for i in range(129 - 7)]),
         "129 header lines (max_headers is 128)", "FEDGE_ESIP_HDR_COUNT")
 
-vias33 = vias32 + ["Via: SIP/2.0/TLS h-extra.example.net;branch=z9hG4bKextra"]
+vias71 = vias70 + ["Via: SIP/2.0/TLS h-extra.example.net;branch=z9hG4bKextra"]
 invalid(62, "too-many-vias", msg("OPTIONS sip:bob@biloxi.example.com SIP/2.0",
-                                 vias33 + ["Max-Forwards: 70", "To: <sip:bob@biloxi.example.com>",
+                                 vias71 + ["Max-Forwards: 70", "To: <sip:bob@biloxi.example.com>",
                                            "From: <sip:alice@atlanta.example.com>;tag=tmv",
                                            "Call-ID: toomanyvias@atlanta.example.com", "CSeq: 1 OPTIONS"]),
-        "33 Via values (max_vias is 32)", "FEDGE_ESIP_VIA_COUNT")
+        "71 Via values (max_vias is 70)", "FEDGE_ESIP_VIA_COUNT")
 
 invalid(63, "uri-too-long", req("OPTIONS", ruri="sip:" + "u" * 2100 + "@biloxi.example.com", tag="utl"),
         "A Request-URI of 2100+ bytes (max_uri_len is 2048)", "FEDGE_ESIP_URI_LEN")

@@ -285,7 +285,7 @@ static void test_limits(void **state)
     assert_int_equal(l.max_headers, 128);
     assert_int_equal(l.max_line_len, 8192);
     assert_int_equal(l.max_uri_len, 2048);
-    assert_int_equal(l.max_vias, 32);
+    assert_int_equal(l.max_vias, 70);
 
     static char buf[80000];
     /* header count */
