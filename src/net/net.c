@@ -37,6 +37,17 @@ static uint64_t now_ms(net_t *n)
     return uv_now(n->loop);
 }
 
+/* What an unauthenticated peer can cause at will (refusals, failed
+ * handshakes): to the log_event hook for summarising when there is one,
+ * else one line. */
+static void peer_event(net_t *n, net_conn_t *c, const char *kind, const char *reason)
+{
+    if (n->o.log_event)
+        n->o.log_event(n->o.log_user, kind, reason, c->ip);
+    else
+        nlog(n, NET_LOG_INFO, c, "%s: %s: %s", c->remote, kind, reason);
+}
+
 /* Formats a socket address as "ip" and "ip:port" / "[ip]:port". */
 static void format_addr(const struct sockaddr *sa, char *ip, size_t ipsz, char *hp, size_t hpsz,
                         uint16_t *port)
@@ -109,6 +120,188 @@ static void ip_dec(net_t *n, const uint8_t *key)
 }
 
 /* ------------------------------------------------------------------ */
+/* Admission: budgets per listener tag, known addresses, handshake rate */
+/* ------------------------------------------------------------------ */
+
+#define WAYS 4 /* entries per set of the address caches */
+
+static uint32_t addr_hash(const uint8_t *key)
+{
+    return (uint32_t)fedge_hash(key, 17); /* keyed: peers choose their addresses */
+}
+
+/* The entry of key in tab (size a power of two, >= WAYS); with create, a
+ * free or the oldest entry of its set, zeroed but for the key, when key is
+ * not there (*fresh true). */
+static struct net__addrent *cache_find(const net_t *n, struct net__addrent *tab, size_t size,
+                                       const uint8_t *key, bool create, bool *fresh)
+{
+    size_t set = (addr_hash(key) & (size - 1)) & ~(size_t)(WAYS - 1);
+    struct net__addrent *victim = NULL;
+    for (size_t i = 0; i < WAYS; i++) {
+        struct net__addrent *e = &tab[set + i];
+        if (e->key[0] && memcmp(e->key, key, 17) == 0)
+            return e;
+        if (!victim || (victim->key[0] && (!e->key[0] || e->at_ms < victim->at_ms)))
+            victim = e;
+    }
+    if (!create)
+        return NULL;
+    memset(victim, 0, sizeof *victim);
+    memcpy(victim->key, key, 17);
+    *fresh = true;
+    return victim;
+}
+
+static void known_add(net_t *n, const uint8_t *key)
+{
+    bool fresh = false;
+    if (key[0])
+        cache_find(n, n->known, n->known_size, key, true, &fresh)->at_ms = now_ms(n);
+}
+
+static bool known_has(net_t *n, const uint8_t *key)
+{
+    struct net__addrent *e = cache_find(n, n->known, n->known_size, key, false, NULL);
+    return e && now_ms(n) - e->at_ms < n->o.known_ttl_ms;
+}
+
+/* Takes one handshake from the address's token bucket; false when empty. */
+static bool rate_take(net_t *n, const uint8_t *key)
+{
+    if (n->o.handshake_rate == UINT32_MAX)
+        return true;
+    uint64_t now = now_ms(n), burst = (uint64_t)n->o.max_connections_per_ip * 1000;
+    if (burst > UINT32_MAX)
+        burst = UINT32_MAX;
+    bool fresh = false;
+    struct net__addrent *e = cache_find(n, n->rate, n->rate_size, key, true, &fresh);
+    uint64_t t = fresh ? burst : e->tokens + (now - e->at_ms) * n->o.handshake_rate;
+    e->at_ms = now;
+    e->tokens = (uint32_t)(t > burst ? burst : t);
+    if (e->tokens < 1000)
+        return false;
+    e->tokens -= 1000;
+    return true;
+}
+
+/* Parses an IP literal into the 17-byte key used by the tables. */
+static int ip_key(const char *ip, uint8_t key[17])
+{
+    memset(key, 0, 17);
+    if (uv_inet_pton(AF_INET, ip, key + 1) == 0) {
+        key[0] = 4;
+        return 0;
+    }
+    uint8_t a[16];
+    if (uv_inet_pton(AF_INET6, ip, a) != 0)
+        return FEDGE_EINVAL;
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(a, v4mapped, 12) == 0) {
+        key[0] = 4;
+        memcpy(key + 1, a + 12, 4);
+    } else {
+        key[0] = 6;
+        memcpy(key + 1, a, 16);
+    }
+    return 0;
+}
+
+int net_mark_known(net_t *n, const char *ip)
+{
+    uint8_t key[17];
+    if (!ip || ip_key(ip, key) < 0)
+        return FEDGE_EINVAL;
+    known_add(n, key);
+    return 0;
+}
+
+bool net_is_known(net_t *n, const char *ip)
+{
+    uint8_t key[17];
+    return ip && ip_key(ip, key) == 0 && known_has(n, key);
+}
+
+static struct net__pool *pool_get(net_t *n, void *tag)
+{
+    for (size_t i = 0; i < n->npools; i++)
+        if (n->pools[i]->tag == tag)
+            return n->pools[i];
+    n->pools = fedge_realloc(n->pools, (n->npools + 1) * sizeof *n->pools);
+    struct net__pool *p = fedge_calloc(1, sizeof *p);
+    p->tag = tag;
+    n->pools[n->npools++] = p;
+    return p;
+}
+
+static void hs_remove(net_conn_t *c)
+{
+    struct net__pool *p = c->pool;
+    if (!c->in_handshake)
+        return;
+    c->in_handshake = false;
+    if (c->hs_prev)
+        c->hs_prev->hs_next = c->hs_next;
+    else
+        p->hs_head = c->hs_next;
+    if (c->hs_next)
+        c->hs_next->hs_prev = c->hs_prev;
+    else
+        p->hs_tail = c->hs_prev;
+    c->hs_next = c->hs_prev = NULL;
+    p->handshaking--;
+}
+
+static void hs_add(net_conn_t *c)
+{
+    struct net__pool *p = c->pool;
+    c->in_handshake = true;
+    c->hs_prev = p->hs_tail;
+    c->hs_next = NULL;
+    if (p->hs_tail)
+        p->hs_tail->hs_next = c;
+    else
+        p->hs_head = c;
+    p->hs_tail = c;
+    p->handshaking++;
+}
+
+/* Gives back c's places (budget, handshake, outbound) as it starts closing:
+ * a closing connection is bounded by NET__CLOSE_GRACE_MS and no longer
+ * holds room a newcomer needs. Idempotent. */
+static void unaccount(net_conn_t *c)
+{
+    hs_remove(c);
+    if (c->in_budget) {
+        c->in_budget = false;
+        c->pool->open--;
+    }
+    if (c->out_counted) {
+        c->out_counted = false;
+        c->net->st.open_out--;
+    }
+}
+
+static void conn_close(net_conn_t *c, int code, const char *reason, bool graceful);
+
+/* Closes one unknown connection of p to make room: the oldest still in
+ * its handshake, else the oldest unknown one. False when there is none. */
+static bool shed(net_t *n, struct net__pool *p, const char *why)
+{
+    net_conn_t *v = p->hs_head;
+    if (!v)
+        for (net_conn_t *x = n->conns; x; x = x->next) /* newest first */
+            if (x->pool == p && x->in_budget && !x->known && !x->closing)
+                v = x;
+    if (!v)
+        return false;
+    n->st.shed++;
+    peer_event(n, v, "shed", why);
+    conn_close(v, FEDGE_ELIMIT, why, false);
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* Lifetime of the net itself                                          */
 /* ------------------------------------------------------------------ */
 
@@ -121,6 +314,11 @@ static void maybe_free_net(net_t *n)
     for (fedge_map_node_t *node; (node = fedge_map_iter_next(&it));)
         free(FEDGE_CONTAINER_OF(node, struct net__ipent, node));
     fedge_map_free(&n->iptab);
+    for (size_t i = 0; i < n->npools; i++)
+        free(n->pools[i]);
+    free(n->pools);
+    free(n->known);
+    free(n->rate);
     net__reuse_free(n);
     free(n->rbuf);
     free(n->pbuf);
@@ -157,6 +355,7 @@ static void conn_close_cb(uv_handle_t *h)
         return; /* handled by reconnect_close_cb */
     conn_unlink(c);
     net__reuse_remove(c);
+    unaccount(c);
     n->st.open--;
     if (c->ssl)
         n->st.open_tls--;
@@ -213,6 +412,7 @@ static void conn_close(net_conn_t *c, int code, const char *reason, bool gracefu
     net_t *n = c->net;
     c->closing = true;
     net__reuse_remove(c);
+    unaccount(c);
     c->close_code = code;
     c->close_reason = fedge_strdup(reason);
     c->close_deadline_ms = now_ms(n) + NET__CLOSE_GRACE_MS;
@@ -398,9 +598,14 @@ static void become_ready(net_conn_t *c)
     c->ready = true;
     c->notify = true;
     c->active_ms = now_ms(n);
+    hs_remove(c);
     if (c->ssl) {
         n->st.handshakes_ok++;
         c->peer = net__peer_from_ssl(c->ssl, c->inbound);
+        if (c->peer->verified) {
+            c->known = true;
+            known_add(n, c->ipkey);
+        }
         net__reuse_add_names(c);
         nlog(n, NET_LOG_DEBUG, c, "%s: TLS ready (%s, peer %s, %s)", c->remote,
              SSL_get_version(c->ssl), c->peer->subject ? c->peer->subject : "no certificate",
@@ -433,7 +638,9 @@ static void handshake_failed(net_conn_t *c, int ssl_err)
     char why[300];
     net__tls_reason(c->ssl, ssl_err, why, sizeof why);
     n->st.handshakes_failed++;
-    if (c->bad_subject)
+    if (c->inbound && n->o.log_event)
+        peer_event(n, c, "handshake failed", why);
+    else if (c->bad_subject)
         nlog(n, NET_LOG_INFO, c, "%s: TLS handshake failed: %s (peer certificate %s)", c->remote,
              why, c->bad_subject);
     else
@@ -502,8 +709,8 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         else
             conn_close(c, FEDGE_EIO, uv_strerror((int)nread), false);
         if (!c->ready && c->inbound)
-            nlog(c->net, NET_LOG_INFO, c, "%s: closed before ready: %s", c->remote,
-                 nread == UV_EOF ? "end of stream" : uv_strerror((int)nread));
+            peer_event(c->net, c, "handshake failed",
+                       nread == UV_EOF ? "closed by peer before ready" : uv_strerror((int)nread));
         return;
     }
     c->active_ms = now_ms(c->net);
@@ -539,9 +746,18 @@ static void sweep_cb(uv_timer_t *t)
             if (now - c->created_ms >= n->o.handshake_timeout_ms) {
                 n->st.timeouts++;
                 const char *what = !c->connected ? "connect timeout" : "TLS handshake timeout";
-                nlog(n, NET_LOG_INFO, c, "%s: %s", c->remote[0] ? c->remote : c->target, what);
+                if (c->inbound && n->o.log_event)
+                    peer_event(n, c, "handshake failed", what);
+                else
+                    nlog(n, NET_LOG_INFO, c, "%s: %s", c->remote[0] ? c->remote : c->target, what);
                 conn_close(c, FEDGE_ETIMEDOUT, what, false);
             }
+        } else if (c->deadline_ms && now >= c->deadline_ms) {
+            n->st.timeouts++;
+            char why[160];
+            snprintf(why, sizeof why, "deadline passed: %s", c->deadline_what);
+            nlog(n, NET_LOG_INFO, c, "%s: %s", c->remote, why);
+            conn_close(c, FEDGE_ETIMEDOUT, why, true);
         } else if (n->o.idle_timeout_ms != UINT32_MAX &&
                    now - c->active_ms >= n->o.idle_timeout_ms) {
             n->st.timeouts++;
@@ -581,6 +797,16 @@ int net_new(uv_loop_t *loop, const net_opts_t *o, net_t **out, fedge_err_t *e)
         n->o.max_queued_bytes = 1u << 20;
     if (!n->o.read_buffer_size)
         n->o.read_buffer_size = 16384;
+    if (!n->o.max_outbound)
+        n->o.max_outbound = 1000;
+    if (!n->o.max_handshakes)
+        n->o.max_handshakes = 500;
+    if (!n->o.handshake_rate)
+        n->o.handshake_rate = 20;
+    if (!n->o.known_peers)
+        n->o.known_peers = 4096;
+    if (!n->o.known_ttl_ms)
+        n->o.known_ttl_ms = 24u * 3600 * 1000;
     if (n->o.read_buffer_size < 1024 || n->o.read_buffer_size > (1u << 24)) {
         free(n);
         return fedge_err(e, FEDGE_EINVAL, "net: read_buffer_size must be 1 KiB..16 MiB");
@@ -588,6 +814,11 @@ int net_new(uv_loop_t *loop, const net_opts_t *o, net_t **out, fedge_err_t *e)
     n->loop = loop;
     n->rbuf = fedge_malloc(n->o.read_buffer_size);
     n->pbuf = fedge_malloc(n->o.read_buffer_size);
+    for (n->known_size = WAYS; n->known_size < n->o.known_peers && n->known_size < (1u << 24);)
+        n->known_size *= 2;
+    n->known = fedge_calloc(n->known_size, sizeof *n->known);
+    n->rate_size = 4096;
+    n->rate = fedge_calloc(n->rate_size, sizeof *n->rate);
     uv_timer_init(loop, &n->timer);
     n->timer.data = n;
     n->live_handles = 1;
@@ -771,20 +1002,44 @@ static void on_connection(uv_stream_t *server, int status)
     c->connected = true;
     set_addrs_from_peer(c);
     n->st.accepted++;
-    if (n->st.open > n->o.max_connections) {
+    /* Admission (net.h, net_opts_t): per address, the tag's budget with its
+     * reserve for known addresses, then the handshake rate and places. */
+    struct net__pool *p = l->pool;
+    c->known = known_has(n, c->ipkey);
+    const char *why = NULL;
+    if (ip_count(n, c->ipkey) >= n->o.max_connections_per_ip)
+        why = "max_connections_per_ip";
+    else if (p->open >= p->max &&
+             !(c->known && shed(n, p, "max_connections: room for a known peer")))
+        why = "max_connections";
+    else if (!c->known && p->open + p->reserved >= p->max)
+        why = "max_connections (the rest is reserved for known peers)";
+    else if (l->tls && !c->known && !rate_take(n, c->ipkey)) {
+        n->st.refused_rate++;
+        why = "handshake_rate";
+    }
+    if (why) {
         n->st.refused_limit++;
-        nlog(n, NET_LOG_WARN, c, "%s: refused: max_connections (%zu) reached", c->remote,
-             n->o.max_connections);
-        conn_close(c, FEDGE_ELIMIT, "max_connections reached", false);
+        if (n->o.log_event)
+            peer_event(n, c, "refused", why);
+        else if (!strcmp(why, "max_connections_per_ip"))
+            nlog(n, NET_LOG_WARN, c, "%s: refused: max_connections_per_ip (%zu) reached", c->remote,
+                 n->o.max_connections_per_ip);
+        else if (!strcmp(why, "max_connections"))
+            nlog(n, NET_LOG_WARN, c, "%s: refused: max_connections (%zu) reached", c->remote,
+                 p->max);
+        else
+            nlog(n, NET_LOG_WARN, c, "%s: refused: %s", c->remote, why);
+        conn_close(c, FEDGE_ELIMIT, why, false);
         return;
     }
-    if (ip_count(n, c->ipkey) >= n->o.max_connections_per_ip) {
-        n->st.refused_limit++;
-        nlog(n, NET_LOG_WARN, c, "%s: refused: max_connections_per_ip (%zu) reached", c->remote,
-             n->o.max_connections_per_ip);
-        conn_close(c, FEDGE_ELIMIT, "max_connections_per_ip reached", false);
-        return;
-    }
+    if (l->tls && !c->known && p->handshaking >= n->o.max_handshakes)
+        shed(n, p, "max_handshakes: room for a newer handshake");
+    c->pool = p;
+    c->in_budget = true;
+    p->open++;
+    if (l->tls && !c->known)
+        hs_add(c);
     ip_inc(n, c->ipkey);
     c->ip_counted = true;
     uv_tcp_nodelay(&c->tcp, 1);
@@ -816,8 +1071,23 @@ int net_listen(net_t *n, const net_listen_opts_t *o, net_listener_t **out, fedge
     if (o->tls && !o->tls->certificate)
         return fedge_err(e, FEDGE_ECONFIG, "listen %s: TLS needs a certificate and key",
                          o->host_port);
+    struct net__pool *p = pool_get(n, o->tag);
+    if (o->max_connections && !p->max)
+        p->max = o->max_connections;
+    if (o->reserved_known && !p->reserved)
+        p->reserved = o->reserved_known;
+    if (!p->max)
+        p->max = n->o.max_connections;
+    if (p->reserved >= p->max) {
+        p->reserved = 0;
+        return fedge_err(e, FEDGE_EINVAL,
+                         "listen %s: reserved_known (%zu) must be less than "
+                         "max_connections (%zu)",
+                         o->host_port, o->reserved_known, p->max);
+    }
     net_listener_t *l = fedge_calloc(1, sizeof *l);
     l->net = n;
+    l->pool = p;
     l->tag = o->tag;
     l->user = o->user;
     l->cbs = o->cbs;
@@ -968,9 +1238,9 @@ int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_e
 {
     if (!n || !o || !o->host || !*o->host || o->port == 0 || n->destroying)
         return fedge_err(e, FEDGE_EINVAL, "net_connect: bad arguments");
-    if (n->st.open >= n->o.max_connections)
-        return fedge_err(e, FEDGE_ELIMIT, "connect %s: max_connections (%zu) reached", o->host,
-                         n->o.max_connections);
+    if (n->st.open_out >= n->o.max_outbound)
+        return fedge_err(e, FEDGE_ELIMIT, "connect %s: max_outbound (%zu) reached", o->host,
+                         n->o.max_outbound);
     char host[256];
     size_t hl = strlen(o->host);
     if (o->host[0] == '[' && hl > 2 && o->host[hl - 1] == ']') {
@@ -989,6 +1259,8 @@ int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_e
     bool literal = v6 || uv_inet_pton(AF_INET, host, tmp) == 0;
 
     net_conn_t *c = conn_alloc(n);
+    c->out_counted = true;
+    n->st.open_out++;
     c->cbs = o->cbs;
     c->user = o->user;
     c->tag = o->tag;
@@ -1052,6 +1324,12 @@ void net_conn_close(net_conn_t *c)
 {
     if (c)
         conn_close(c, 0, "closed locally", true);
+}
+
+void net_conn_set_deadline(net_conn_t *c, uint32_t ms, const char *what)
+{
+    c->deadline_ms = ms ? now_ms(c->net) + ms : 0;
+    c->deadline_what = what ? what : "deadline";
 }
 
 void net_conn_set_user(net_conn_t *c, void *user)

@@ -92,10 +92,29 @@ enum { NET_LOG_DEBUG = 0, NET_LOG_INFO = 1, NET_LOG_WARN = 2, NET_LOG_ERROR = 3 
  * verify failed: certificate has expired"). */
 typedef void (*net_log_cb)(void *log_user, int level, net_conn_t *c, const char *msg);
 
+/* Admission (accept path), in this order, for each accepted connection:
+ * 1. max_connections_per_ip: inbound connections from one address;
+ * 2. the budget of the listener's tag (net_listen_opts_t.max_connections;
+ *    all listeners with one tag share it, so a flood on one side never
+ *    takes the other side's room; outbound connections have their own,
+ *    max_outbound): a known address may take the last reserved_known
+ *    places, an unknown one may not; when the budget is full a known
+ *    address sheds one unknown connection of that tag (the oldest still in
+ *    its TLS handshake, else the oldest unknown one) instead of being
+ *    refused;
+ * 3. TLS listeners, unknown addresses only: handshake_rate per address
+ *    (a token bucket) and max_handshakes in progress per tag — when full,
+ *    the oldest unknown handshake of that tag is dropped for the newcomer,
+ *    so that connections that never finish their handshake cannot hold
+ *    the places of those that would.
+ * A "known" address completed a verified TLS handshake (either direction)
+ * within known_ttl_ms, or was named by net_mark_known(); known addresses
+ * are kept in a bounded cache (known_peers entries, oldest replaced).
+ * A refused connection is closed at once and only logged and counted. */
 typedef struct {
     /* Every field: 0 means the default in brackets. */
-    size_t max_connections;        /* all connections, in + out (10000);
-                                      accepts beyond it are closed at once */
+    size_t max_connections;        /* default budget of each listener tag
+                                      (10000); see net_listen_opts_t */
     size_t max_connections_per_ip; /* inbound from one IP address (64) */
     uint32_t handshake_timeout_ms; /* TCP connect + TLS handshake (10000) */
     uint32_t idle_timeout_ms;      /* no byte in or out (300000);
@@ -103,8 +122,24 @@ typedef struct {
     size_t max_queued_bytes;       /* unsent bytes per connection (1 MiB):
                                       exceeding it closes that connection */
     size_t read_buffer_size;       /* one shared read buffer per net (16 KiB) */
+    size_t max_outbound;           /* outbound connections open at once (1000) */
+    size_t max_handshakes;         /* inbound TLS handshakes in progress per
+                                      listener tag, unknown addresses (500) */
+    uint32_t handshake_rate;       /* inbound TLS handshakes started per second
+                                      per unknown address (20; burst:
+                                      max_connections_per_ip); UINT32_MAX
+                                      disables */
+    size_t known_peers;            /* known-address cache entries (4096) */
+    uint32_t known_ttl_ms;         /* how long an address stays known (24 h) */
     net_log_cb log;                /* may be NULL */
     void *log_user;
+    /* Refused connections and failed inbound handshakes — what an
+     * unauthenticated peer can cause at will — go here instead of to log
+     * when set, so that the layer above can summarise them per interval
+     * (obs_summary_t): kind "refused" or "handshake failed", reason the
+     * limit ("max_connections", ...) or TLS reason, ip the remote address;
+     * all valid during the call. */
+    void (*log_event)(void *log_user, const char *kind, const char *reason, const char *ip);
 } net_opts_t;
 
 /* Creates the transport on loop (o may be NULL for all defaults). It starts
@@ -129,7 +164,10 @@ typedef struct {
     size_t open;             /* connections now open (any state) */
     size_t open_tls;         /* of which TLS */
     uint64_t accepted;       /* inbound TCP connections accepted */
-    uint64_t refused_limit;  /* refused by max_connections / per-IP limit */
+    uint64_t refused_limit;  /* refused by admission (any reason below) */
+    uint64_t refused_rate;   /* of which by handshake_rate */
+    uint64_t shed;           /* unknown connections closed to admit another */
+    size_t open_out;         /* outbound connections now open */
     uint64_t handshakes_ok;  /* TLS handshakes completed (in + out) */
     uint64_t handshakes_failed;
     uint64_t timeouts;       /* handshake or idle timeouts */
@@ -188,6 +226,12 @@ typedef struct {
                                   accepted connection (the layer above's
                                   context, so that it needs no global) */
     net_conn_cbs_t cbs;        /* callbacks for accepted connections */
+    size_t max_connections;    /* budget shared by the listeners with this
+                                  tag (0: net_opts_t.max_connections; the
+                                  first nonzero value given for a tag wins) */
+    size_t reserved_known;     /* of that budget, places only known
+                                  addresses may take (0: none; less than
+                                  max_connections) */
 } net_listen_opts_t;
 
 /* Binds and listens. *out (may be NULL) receives the listener, owned by n
@@ -221,6 +265,14 @@ typedef struct {
     net_conn_cbs_t cbs;
 } net_connect_opts_t;
 
+/* Marks ip ("192.0.2.1", "2001:db8::1") as a known address now (for
+ * addresses the layer above trusts: partners' servers it resolved).
+ * Returns 0 or FEDGE_EINVAL when ip is not an IP literal. */
+int net_mark_known(net_t *n, const char *ip);
+
+/* True when ip is a known address (see admission above). */
+bool net_is_known(net_t *n, const char *ip);
+
 /* Starts an asynchronous connection. On return *out is a connection in the
  * connecting state: it may be written to at once (bytes are queued until
  * ready, within max_queued_bytes) and is found by net_find_conn() under
@@ -228,7 +280,7 @@ typedef struct {
  * refused, name not resolved, handshake failed with the verification error,
  * timeout). Errors returned here (nothing was started, no callback will
  * come): FEDGE_EINVAL bad arguments or address, FEDGE_ELIMIT
- * max_connections, FEDGE_EIO the resolver could not be started. */
+ * max_outbound, FEDGE_EIO the resolver could not be started. */
 int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_err_t *e);
 
 /* ------------------------------------------------------------------ */
@@ -251,6 +303,16 @@ int net_conn_writev(net_conn_t *c, const fedge_str_t *parts, size_t n);
  * grace to go out (after a TLS close_notify), then on_close(c, 0, "closed
  * locally") from the loop. Safe from any callback; idempotent. */
 void net_conn_close(net_conn_t *c);
+
+/* Deadline: c is closed (on_close FEDGE_ETIMEDOUT, reason "deadline
+ * passed: <what>") when it is still open ms from now, whatever bytes
+ * arrive meanwhile. For the framing layer: arm it when a message starts,
+ * clear it when the message is complete, so that a peer trickling bytes
+ * cannot hold a connection (the idle timeout is reset by every byte).
+ * what must be a string literal or outlive c. Setting again replaces the
+ * previous deadline; ms 0 clears it. Checked by the sweep timer (at most
+ * a quarter of the shortest timeout, and 1 s, late). */
+void net_conn_set_deadline(net_conn_t *c, uint32_t ms, const char *what);
 
 /* User pointer (net_listen_opts_t.user at accept; net_connect_opts_t.user
  * for outbound). */

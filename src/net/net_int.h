@@ -49,9 +49,27 @@ struct net__alias {
     bool target;     /* "host:port" of an outbound connection, else a name */
 };
 
+/* The connection budget of one listener tag (net.c): inbound connections
+ * open (not closing) and TLS handshakes in progress, the latter also as a
+ * list, oldest first, to drop the oldest unknown one when full. */
+struct net__pool {
+    void *tag;
+    size_t max, reserved, open, handshaking;
+    net_conn_t *hs_head, *hs_tail;
+};
+
+/* One entry of a bounded address cache (known addresses, handshake rate
+ * buckets): set-associative, the oldest entry of a full set replaced. */
+struct net__addrent {
+    uint8_t key[17]; /* family byte + address; key[0] == 0: free */
+    uint64_t at_ms;  /* known: last verified; rate: last refill */
+    uint32_t tokens; /* rate: handshakes left, in thousandths */
+};
+
 struct net_listener {
     uv_tcp_t tcp;
     net_t *net;
+    struct net__pool *pool;
     net_tls_t *tls; /* referenced, may be NULL */
     void *tag;
     void *user; /* initial user pointer of accepted connections */
@@ -88,6 +106,11 @@ struct net_conn {
     struct net__alias *name_aliases; /* verified peer names, at ready */
     size_t n_name_aliases;
     uint8_t ipkey[17]; /* family byte + address, for the per-IP table */
+    struct net__pool *pool;        /* inbound: the listener tag's budget */
+    net_conn_t *hs_next, *hs_prev; /* pool's handshake list */
+    uint64_t deadline_ms;          /* 0: none (net_conn_set_deadline) */
+    const char *deadline_what;
+    bool known, in_budget, in_handshake, out_counted;
     bool inbound, connected, ready, closing, uv_closing, notify, ip_counted;
     bool reconnecting, overflowed;
     char remote[56];
@@ -110,6 +133,10 @@ struct net {
     fedge_map_t iptab;   /* struct net__ipent by address (net.c) */
     fedge_map_t aliases; /* the reuse index: struct net__alias (reuse.c) */
     net_stats_t st;
+    struct net__pool **pools; /* one per listener tag */
+    size_t npools;
+    struct net__addrent *known, *rate; /* bounded caches, power of two */
+    size_t known_size, rate_size;
 };
 
 /* Sends raw bytes on the socket (ciphertext for TLS): tries a direct

@@ -129,13 +129,13 @@ static void tick_cb(uv_timer_t *t)
 }
 
 /* Runs the loop until cond holds or ms have passed. */
-#define RUN_UNTIL(cond, ms)                                                  \
-    do {                                                                     \
-        uint64_t end_ = mono_ms() + (ms);                                    \
-        uv_timer_start(&tick, tick_cb, 5, 5);                                \
-        while (!(cond) && mono_ms() < end_)                                  \
-            uv_run(&loop, UV_RUN_ONCE);                                      \
-        uv_timer_stop(&tick);                                                \
+#define RUN_UNTIL(cond, ms)                                                                        \
+    do {                                                                                           \
+        uint64_t end_ = mono_ms() + (ms);                                                          \
+        uv_timer_start(&tick, tick_cb, 5, 5);                                                      \
+        while (!(cond) && mono_ms() < end_)                                                        \
+            uv_run(&loop, UV_RUN_ONCE);                                                            \
+        uv_timer_stop(&tick);                                                                      \
     } while (0)
 
 #define RUN_FOR(ms) RUN_UNTIL(false, ms)
@@ -274,8 +274,8 @@ static net_listener_t *listen_on(const char *hp, net_tls_t *tls, void *tag)
 static tconn_t *dial(const char *host, uint16_t port, net_tls_t *tls, const char *sni)
 {
     tconn_t *t = tc_new();
-    net_connect_opts_t o = {.host = host, .port = port, .tls = tls, .sni = sni, .user = t,
-                            .cbs = cbs};
+    net_connect_opts_t o = {
+        .host = host, .port = port, .tls = tls, .sni = sni, .user = t, .cbs = cbs};
     fedge_err_t e = {{0}};
     assert_int_equal(net_connect(cli, &o, &t->c, &e), 0);
     assert_non_null(t->c);
@@ -358,7 +358,7 @@ static void test_mtls_ipv4_data_both_ways_and_names(void **state)
     assert_non_null(strstr(p->subject, "CN=edge.fabrikam.test"));
     assert_true(net_peer_names(p, "EDGE.fabrikam.test"));
     assert_false(net_peer_names(p, "edge.contoso.test"));
-    assert_false(net_peer_names(p, "test"));         /* no suffix match */
+    assert_false(net_peer_names(p, "test")); /* no suffix match */
     assert_false(net_peer_names(p, "x.fabrikam.test"));
     /* RFC 5922 §7.1: with a sip URI present, DNS names are not SIP
      * domain identities. */
@@ -434,7 +434,7 @@ static void test_mtls_ipv6_large_echo_and_cn_only(void **state)
     assert_string_equal(p->cn, "edge.fabrikam.test");
     assert_true(net_peer_names(p, "edge.fabrikam.test"));
     assert_true(net_peer_is_domain(p, "edge.fabrikam.test")); /* CN: no SAN */
-    assert_null(net_conn_sni(srv_conns[0]->c)); /* literal address: no SNI */
+    assert_null(net_conn_sni(srv_conns[0]->c));               /* literal address: no SNI */
     assert_string_equal(net_conn_remote_ip(srv_conns[0]->c), "::1");
     assert_int_equal(strncmp(net_conn_remote(srv_conns[0]->c), "[::1]:", 6), 0);
     assert_int_equal(strncmp(net_conn_target(ct->c), "[::1]:", 6), 0);
@@ -874,12 +874,244 @@ static void test_max_connections(void **state)
     net_stats(srv, &s);
     assert_int_equal(s.refused_limit, 1);
     assert_non_null(strstr(logbuf, "max_connections (2)"));
-    /* Outbound connections count as well. */
-    net_connect_opts_t o = {.host = "127.0.0.1", .port = net_listener_port(l), .cbs = cbs};
+}
+
+/* ------------------------------------------------------------------ */
+/* Admission by side and by trust                                      */
+/* ------------------------------------------------------------------ */
+
+/* A plain socket from source address src (127.0.0.x), non-blocking. */
+static int raw_from(const char *src, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in b = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src, &b.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+static net_listener_t *listen_budget(const char *hp, net_tls_t *tls, void *tag, size_t max,
+                                     size_t reserved)
+{
+    net_listen_opts_t o = {.host_port = hp,
+                           .tls = tls,
+                           .tag = tag,
+                           .cbs = cbs,
+                           .max_connections = max,
+                           .reserved_known = reserved};
+    net_listener_t *l = NULL;
+    fedge_err_t e = {{0}};
+    assert_int_equal(net_listen(srv, &o, &l, &e), 0);
+    return l;
+}
+
+static char events[8192];
+
+static void event_cb(void *user, const char *kind, const char *reason, const char *ip)
+{
+    (void)user;
+    size_t l = strlen(events);
+    snprintf(events + l, sizeof events - l, "%s|%s|%s\n", kind, reason, ip);
+}
+
+/* A flood on one side never takes the other side's room, nor fedge's own
+ * outbound connections': each listener tag has its own budget, outbound
+ * its own (max_outbound). */
+static void test_budget_per_side_and_outbound(void **state)
+{
+    (void)state;
+    net_opts_t so = default_opts();
+    so.max_outbound = 1;
+    events[0] = '\0';
+    so.log_event = event_cb;
+    make_nets(&so, NULL);
+    static int ext, in;
+    net_listener_t *le = listen_budget("127.0.0.1:0", NULL, &ext, 3, 0);
+    net_listener_t *le6 = listen_budget("[::1]:0", NULL, &ext, 0, 0); /* shares ext's 3 */
+    net_listener_t *li = listen_budget("127.0.0.1:0", NULL, &in, 2, 0);
+    int fe[4];
+    for (int i = 0; i < 3; i++)
+        fe[i] = raw_from("127.0.0.2", net_listener_port(le));
+    RUN_UNTIL(nsrv == 3, 3000);
+    assert_int_equal(nsrv, 3);
+    fe[3] = raw_connect(AF_INET6, "::1", net_listener_port(le6)); /* same side: refused */
+    net_stats_t s = {0};
+    RUN_UNTIL((net_stats(srv, &s), s.refused_limit == 1), 3000);
+    assert_int_equal(s.refused_limit, 1);
+    RUN_UNTIL(raw_closed(fe[3]), 2000);
+    assert_int_equal(raw_closed(fe[3]), 1);
+    assert_non_null(strstr(events, "refused|max_connections|::1"));
+    /* The internal side still takes connections. */
+    tconn_t *a = dial("127.0.0.1", net_listener_port(li), NULL, NULL);
+    RUN_UNTIL(a->ready && nsrv == 4, 3000);
+    assert_int_equal(nsrv, 4);
+    /* Outbound: its own budget, whatever the sides hold. */
+    net_connect_opts_t o = {
+        .host = "127.0.0.1", .port = net_listener_port(li), .user = tc_new(), .cbs = cbs};
     net_conn_t *x = NULL;
     fedge_err_t e;
-    assert_int_equal(net_connect(srv, &o, &x, &e), FEDGE_ELIMIT);
-    assert_null(x);
+    assert_int_equal(net_connect(srv, &o, &x, &e), 0);
+    assert_non_null(x);
+    RUN_UNTIL(nsrv == 5, 3000);
+    net_stats(srv, &s);
+    assert_int_equal(s.open_out, 1);
+    net_conn_t *y = NULL;
+    assert_int_equal(net_connect(srv, &o, &y, &e), FEDGE_ELIMIT);
+    assert_non_null(strstr(e.msg, "max_outbound (1)"));
+    assert_null(y);
+    for (int i = 0; i < 4; i++)
+        close(fe[i]);
+}
+
+/* Known peers (a verified handshake, or net_mark_known) may take the
+ * reserved places; when the budget is full a known peer sheds the oldest
+ * unknown connection instead of being refused. */
+static void test_reserve_for_known_peers_and_shedding(void **state)
+{
+    (void)state;
+    net_opts_t so = default_opts();
+    events[0] = '\0';
+    so.log_event = event_cb;
+    make_nets(&so, NULL);
+    net_tls_t *stls = tls_of("edge.contoso.test", NULL, true);
+    net_tls_t *ctls = tls_of("edge.fabrikam.test", NULL, false);
+    net_listener_t *l = listen_budget("127.0.0.1:0", stls, NULL, 5, 2);
+    uint16_t port = net_listener_port(l);
+    assert_false(net_is_known(srv, "127.0.0.1"));
+    tconn_t *a = dial("127.0.0.1", port, ctls, "edge.contoso.test");
+    RUN_UNTIL(a->ready && nsrv == 1, 5000);
+    assert_int_equal(nsrv, 1);
+    assert_true(net_is_known(srv, "127.0.0.1")); /* verified handshake */
+    /* Unknown addresses: 2 more fit (1 + 2 + 2 reserved = 5), the next not. */
+    int u1 = raw_from("127.0.0.3", port);
+    int u2 = raw_from("127.0.0.3", port);
+    net_stats_t s = {0};
+    RUN_UNTIL((net_stats(srv, &s), s.accepted == 3), 3000);
+    int u3 = raw_from("127.0.0.3", port);
+    RUN_UNTIL((net_stats(srv, &s), s.refused_limit == 1), 3000);
+    assert_int_equal(s.refused_limit, 1);
+    assert_non_null(strstr(events, "refused|max_connections (the rest is reserved for known "
+                                   "peers)|127.0.0.3"));
+    RUN_UNTIL(raw_closed(u3), 2000);
+    assert_int_equal(raw_closed(u3), 1);
+    /* The known address takes the two reserved places... */
+    tconn_t *b = dial("127.0.0.1", port, ctls, "edge.contoso.test");
+    tconn_t *c = dial("127.0.0.1", port, ctls, "edge.contoso.test");
+    RUN_UNTIL(b->ready && c->ready, 5000);
+    assert_int_equal(b->ready + c->ready, 2);
+    /* ...and, full, sheds the oldest unknown one rather than being refused. */
+    tconn_t *d = dial("127.0.0.1", port, ctls, "edge.contoso.test");
+    RUN_UNTIL(d->ready, 5000);
+    assert_int_equal(d->ready, 1);
+    net_stats(srv, &s);
+    assert_int_equal(s.shed, 1);
+    assert_int_equal(s.refused_limit, 1);
+    RUN_UNTIL(raw_closed(u1), 2000);
+    assert_int_equal(raw_closed(u1), 1); /* the oldest unknown */
+    assert_int_equal(raw_closed(u2), 0);
+    assert_non_null(strstr(events, "shed|max_connections: room for a known peer|127.0.0.3"));
+    /* An unknown address is refused now; one marked known is not. */
+    int u4 = raw_from("127.0.0.4", port);
+    RUN_UNTIL((net_stats(srv, &s), s.refused_limit == 2), 3000);
+    assert_int_equal(s.refused_limit, 2);
+    assert_int_equal(net_mark_known(srv, "127.0.0.4"), 0);
+    assert_int_equal(net_mark_known(srv, "not-an-ip"), FEDGE_EINVAL);
+    int u5 = raw_from("127.0.0.4", port);
+    RUN_UNTIL((net_stats(srv, &s), s.shed == 2), 3000);
+    assert_int_equal(s.shed, 2);
+    assert_int_equal(s.refused_limit, 2);
+    RUN_UNTIL(raw_closed(u2), 2000);
+    assert_int_equal(raw_closed(u2), 1);
+    assert_int_equal(raw_closed(u5), 0);
+    assert_int_equal(a->closed + b->closed + c->closed + d->closed, 0);
+    close(u1), close(u2), close(u3), close(u4), close(u5);
+    net_tls_free(stls);
+    net_tls_free(ctls);
+}
+
+/* Handshakes in progress are bounded per side: when full, the oldest
+ * unknown one is dropped for the newcomer, so connections that never
+ * finish cannot keep a real peer out; and each unknown address has a
+ * handshake rate. */
+static void test_handshake_places_and_rate(void **state)
+{
+    (void)state;
+    net_opts_t so = default_opts();
+    so.max_handshakes = 2;
+    so.handshake_rate = 1; /* per second, burst max_connections_per_ip */
+    so.max_connections_per_ip = 3;
+    events[0] = '\0';
+    so.log_event = event_cb;
+    make_nets(&so, NULL);
+    net_tls_t *stls = tls_of("edge.contoso.test", NULL, true);
+    net_tls_t *ctls = tls_of("edge.fabrikam.test", NULL, false);
+    net_listener_t *l = listen_on("127.0.0.1:0", stls, NULL);
+    uint16_t port = net_listener_port(l);
+    int h1 = raw_from("127.0.0.5", port);
+    int h2 = raw_from("127.0.0.6", port);
+    net_stats_t s = {0};
+    RUN_UNTIL((net_stats(srv, &s), s.accepted == 2), 3000);
+    int h3 = raw_from("127.0.0.7", port); /* drops h1, the oldest */
+    RUN_UNTIL(raw_closed(h1), 3000);
+    assert_int_equal(raw_closed(h1), 1);
+    assert_int_equal(raw_closed(h2), 0);
+    net_stats(srv, &s);
+    assert_int_equal(s.shed, 1);
+    assert_non_null(strstr(events, "shed|max_handshakes: room for a newer handshake|127.0.0.5"));
+    /* A real peer among silent ones completes its handshake. */
+    tconn_t *a = dial("127.0.0.1", port, ctls, "edge.contoso.test");
+    RUN_UNTIL(a->ready && nsrv == 1, 5000);
+    assert_int_equal(nsrv, 1);
+    /* Rate: 3 handshakes at once from one address (the burst), the 4th
+     * within the second refused. 127.0.0.5 used one token already. */
+    int r[3];
+    for (int i = 0; i < 2; i++)
+        r[i] = raw_from("127.0.0.5", port);
+    RUN_UNTIL((net_stats(srv, &s), s.accepted == 6), 3000);
+    assert_int_equal(s.refused_rate, 0);
+    r[2] = raw_from("127.0.0.5", port);
+    RUN_UNTIL((net_stats(srv, &s), s.refused_rate == 1), 3000);
+    assert_int_equal(s.refused_rate, 1);
+    assert_non_null(strstr(events, "refused|handshake_rate|127.0.0.5"));
+    close(h1), close(h2), close(h3);
+    for (int i = 0; i < 3; i++)
+        close(r[i]);
+    net_tls_free(stls);
+    net_tls_free(ctls);
+}
+
+/* A deadline closes a connection that keeps sending bytes (each one resets
+ * the idle timer) but never finishes; clearing it keeps the connection. */
+static void test_deadline_closes_trickling_peer(void **state)
+{
+    (void)state;
+    make_nets(NULL, NULL);
+    net_listener_t *l = listen_on("127.0.0.1:0", NULL, NULL);
+    tconn_t *a = dial("127.0.0.1", net_listener_port(l), NULL, NULL);
+    tconn_t *b = dial("127.0.0.1", net_listener_port(l), NULL, NULL);
+    RUN_UNTIL(a->ready && b->ready && nsrv == 2, 3000);
+    assert_int_equal(nsrv, 2);
+    net_conn_set_deadline(srv_conns[0]->c, 300, "SIP message");
+    net_conn_set_deadline(srv_conns[1]->c, 300, "SIP message");
+    net_conn_set_deadline(srv_conns[1]->c, 0, NULL); /* message complete */
+    uint64_t t0 = mono_ms();
+    for (int i = 0; i < 40 && !srv_conns[0]->closed; i++) {
+        net_conn_write(a->c, "I", 1);
+        net_conn_write(b->c, "I", 1);
+        RUN_FOR(50);
+    }
+    uint64_t dt = mono_ms() - t0;
+    assert_int_equal(srv_conns[0]->closed, 1);
+    assert_int_equal(srv_conns[0]->code, FEDGE_ETIMEDOUT);
+    assert_string_equal(srv_conns[0]->reason, "deadline passed: SIP message");
+    assert_true(dt >= 300 && dt < 1800);
+    assert_int_equal(srv_conns[1]->closed, 0);
+    assert_non_null(strstr(logbuf, "deadline passed: SIP message"));
 }
 
 static void test_write_queue_overflow_closes_only_that_connection(void **state)
@@ -946,8 +1178,11 @@ static void test_reload_new_certificate_for_new_connections(void **state)
     snprintf(key, sizeof key, "%s/srv.key", scratch);
     copy_file(pk("edge.contoso.test.crt"), crt);
     copy_file(pk("edge.contoso.test.key"), key);
-    net_tls_opts_t so = {.certificate = crt, .private_key = key, .ca_file = pk("ca.crt"),
-                         .require_client_certificate = true, .min_version = "1.2"};
+    net_tls_opts_t so = {.certificate = crt,
+                         .private_key = key,
+                         .ca_file = pk("ca.crt"),
+                         .require_client_certificate = true,
+                         .min_version = "1.2"};
     net_tls_t *stls;
     fedge_err_t e = {{0}};
     assert_int_equal(net_tls_new(&so, &stls, &e), 0);
@@ -1292,6 +1527,10 @@ int main(void)
         T(test_idle_timeout_reset_by_traffic),
         T(test_per_ip_limit),
         T(test_max_connections),
+        T(test_budget_per_side_and_outbound),
+        T(test_reserve_for_known_peers_and_shedding),
+        T(test_handshake_places_and_rate),
+        T(test_deadline_closes_trickling_peer),
         T(test_write_queue_overflow_closes_only_that_connection),
         T(test_reload_new_certificate_for_new_connections),
         T(test_reuse_lookup_by_name_and_target),
