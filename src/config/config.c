@@ -58,6 +58,12 @@ enum {
     K_LIM_HANDSHAKE,
     K_LIM_IDLE,
     K_LIM_QUEUED,
+    K_LIM_CONNS_INT,
+    K_LIM_CONNS_OUT,
+    K_LIM_RESERVED,
+    K_LIM_HANDSHAKES,
+    K_LIM_HS_RATE,
+    K_LIM_MSG_TIMEOUT,
     K_LOG_LEVEL,
     K_LOG_FORMAT,
     K_DNS_SERVERS,
@@ -142,6 +148,18 @@ static const key_def_t keys[K__COUNT] = {
                     "a duration like 30s, 5m or 500ms, from 1s to 24h"},
     [K_LIM_QUEUED] = {S_LIMITS, "max_queued_bytes", T_SIZE, 4096, 1024u * 1024 * 1024,
                       "a size like 65536, 64k or 1M, from 4k to 1024M"},
+    [K_LIM_CONNS_INT] = {S_LIMITS, "max_connections_internal", T_COUNT, 1, 1000000,
+                         "a whole number from 1 to 1000000"},
+    [K_LIM_CONNS_OUT] = {S_LIMITS, "max_connections_outbound", T_COUNT, 1, 1000000,
+                         "a whole number from 1 to 1000000"},
+    [K_LIM_RESERVED] = {S_LIMITS, "reserved_for_known", T_COUNT, 0, 1000000,
+                        "a whole number from 0 to 1000000"},
+    [K_LIM_HANDSHAKES] = {S_LIMITS, "max_handshakes", T_COUNT, 1, 1000000,
+                          "a whole number from 1 to 1000000"},
+    [K_LIM_HS_RATE] = {S_LIMITS, "handshake_rate", T_COUNT, 1, 1000000,
+                       "a whole number of handshakes per second from 1 to 1000000"},
+    [K_LIM_MSG_TIMEOUT] = {S_LIMITS, "message_timeout", T_DURATION, 100, 5 * 60 * 1000,
+                           "a duration like 10s or 500ms, from 100ms to 5m"},
     [K_LOG_LEVEL] = {S_LOG, "level", T_LEVEL, 0, 0, "debug, info, notice, warning or error"},
     [K_LOG_FORMAT] = {S_LOG, "format", T_FORMAT, 0, 0, "text or json"},
     [K_DNS_SERVERS] = {S_DNS, "servers", T_DNS_SERVERS, 0, 0,
@@ -446,6 +464,12 @@ static uint32_t *u32_field(config_t *c, int key)
     case K_LIM_HANDSHAKE: return &c->limits.handshake_timeout_ms;
     case K_LIM_IDLE: return &c->limits.idle_timeout_ms;
     case K_LIM_QUEUED: return &c->limits.max_queued_bytes;
+    case K_LIM_CONNS_INT: return &c->limits.max_connections_internal;
+    case K_LIM_CONNS_OUT: return &c->limits.max_connections_outbound;
+    case K_LIM_RESERVED: return &c->limits.reserved_for_known;
+    case K_LIM_HANDSHAKES: return &c->limits.max_handshakes;
+    case K_LIM_HS_RATE: return &c->limits.handshake_rate;
+    case K_LIM_MSG_TIMEOUT: return &c->limits.message_timeout_ms;
     case K_DNS_TIMEOUT: return &c->dns.timeout_ms;
     case K_DNS_TRIES: return &c->dns.tries;
     case K_FED_FAILED_SKIP: return &c->federation.failed_target_skip_ms;
@@ -864,6 +888,19 @@ static void check(ctx_t *x)
              (unsigned)c->limits.max_connections_per_ip, (unsigned)c->limits.max_connections);
     }
 
+    if (c->limits.reserved_for_known >= c->limits.max_connections) {
+        int kl = x->key_line[K_LIM_RESERVED] ? K_LIM_RESERVED : K_LIM_CONNS;
+        /* The default reserve follows a small max_connections down. */
+        if (!x->key_line[K_LIM_RESERVED])
+            c->limits.reserved_for_known = c->limits.max_connections / 10;
+        else
+            fail(x, x->key_line[kl],
+                 "[limits] reserved_for_known = %u is not less than max_connections = %u; "
+                 "expected reserved_for_known < max_connections (the places kept for known "
+                 "peers out of the external side's budget)",
+                 (unsigned)c->limits.reserved_for_known, (unsigned)c->limits.max_connections);
+    }
+
     static const int files[] = {K_EXT_CERT, K_EXT_KEY,     K_EXT_CA_FILE, K_EXT_CA_PATH, K_INT_CERT,
                                 K_INT_KEY,  K_INT_CA_FILE, K_ADMIN_CERT,  K_ADMIN_KEY};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(files); i++)
@@ -898,6 +935,12 @@ static void set_defaults(config_t *c, const char *dir, size_t dirlen)
     c->limits.handshake_timeout_ms = CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS;
     c->limits.idle_timeout_ms = CONFIG_DEFAULT_IDLE_TIMEOUT_MS;
     c->limits.max_queued_bytes = CONFIG_DEFAULT_MAX_QUEUED_BYTES;
+    c->limits.max_connections_internal = CONFIG_DEFAULT_MAX_CONNECTIONS_INTERNAL;
+    c->limits.max_connections_outbound = CONFIG_DEFAULT_MAX_CONNECTIONS_OUTBOUND;
+    c->limits.reserved_for_known = CONFIG_DEFAULT_RESERVED_FOR_KNOWN;
+    c->limits.max_handshakes = CONFIG_DEFAULT_MAX_HANDSHAKES;
+    c->limits.handshake_rate = CONFIG_DEFAULT_HANDSHAKE_RATE;
+    c->limits.message_timeout_ms = CONFIG_DEFAULT_MESSAGE_TIMEOUT_MS;
     c->log.level = CONFIG_DEFAULT_LOG_LEVEL;
     c->log.format = CONFIG_DEFAULT_LOG_FORMAT;
     c->dns.timeout_ms = CONFIG_DEFAULT_DNS_TIMEOUT_MS;

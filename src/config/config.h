@@ -29,6 +29,12 @@
 #define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000u /* 10s */
 #define CONFIG_DEFAULT_IDLE_TIMEOUT_MS 300000u     /* 5m */
 #define CONFIG_DEFAULT_MAX_QUEUED_BYTES (1024u * 1024u)
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_INTERNAL 1000u
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_OUTBOUND 1000u
+#define CONFIG_DEFAULT_RESERVED_FOR_KNOWN 1000u /* of max_connections */
+#define CONFIG_DEFAULT_MAX_HANDSHAKES 500u
+#define CONFIG_DEFAULT_HANDSHAKE_RATE 20u        /* per second per address */
+#define CONFIG_DEFAULT_MESSAGE_TIMEOUT_MS 10000u /* 10s */
 #define CONFIG_DEFAULT_LOG_LEVEL OBS_LOG_INFO
 #define CONFIG_DEFAULT_LOG_FORMAT OBS_LOG_TEXT
 #define CONFIG_DEFAULT_DNS_PORT 53
@@ -135,6 +141,12 @@ typedef struct {
         uint32_t handshake_timeout_ms;
         uint32_t idle_timeout_ms;
         uint32_t max_queued_bytes; /* per connection write queue */
+        uint32_t max_connections_internal; /* internal side's own budget */
+        uint32_t max_connections_outbound; /* fedge's own connections */
+        uint32_t reserved_for_known;       /* < max_connections */
+        uint32_t max_handshakes;           /* per side, unknown addresses */
+        uint32_t handshake_rate;           /* per second per unknown address */
+        uint32_t message_timeout_ms;       /* a started SIP message completes */
     } limits;
 
     struct {

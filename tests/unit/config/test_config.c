@@ -159,6 +159,12 @@ static void test_full_file(void **state)
               "handshake_timeout = 500ms\n"
               "idle_timeout = 2m\n"
               "max_queued_bytes = 2M\n"
+              "max_connections_internal = 300\n"
+              "max_connections_outbound = 400\n"
+              "reserved_for_known = 600\n"
+              "max_handshakes = 70\n"
+              "handshake_rate = 5\n"
+              "message_timeout = 3s\n"
               "[log]\n"
               "level = debug\n"
               "format = json\n"
@@ -225,6 +231,12 @@ static void test_full_file(void **state)
     assert_int_equal(c->limits.handshake_timeout_ms, 500);
     assert_int_equal(c->limits.idle_timeout_ms, 120000);
     assert_int_equal(c->limits.max_queued_bytes, 2 * 1024 * 1024);
+    assert_int_equal(c->limits.max_connections_internal, 300);
+    assert_int_equal(c->limits.max_connections_outbound, 400);
+    assert_int_equal(c->limits.reserved_for_known, 600);
+    assert_int_equal(c->limits.max_handshakes, 70);
+    assert_int_equal(c->limits.handshake_rate, 5);
+    assert_int_equal(c->limits.message_timeout_ms, 3000);
     assert_int_equal(c->log.level, OBS_LOG_DEBUG);
     assert_int_equal(c->log.format, OBS_LOG_JSON);
     assert_int_equal(c->dns.servers.count, 2);
@@ -240,7 +252,7 @@ static void test_full_file(void **state)
     assert_string_equal(c->admin.private_key, p);
 
     assert_int_equal(config_key_line(c, "edge", "fqdn"), 3);
-    assert_int_equal(config_key_line(c, "admin", "private_key"), 42);
+    assert_int_equal(config_key_line(c, "admin", "private_key"), 48);
     assert_int_equal(config_key_line(c, "limits", "nonexistent"), 0);
     config_free(c);
 }
@@ -269,6 +281,12 @@ static void test_defaults(void **state)
     assert_int_equal(c->limits.handshake_timeout_ms, 10000);
     assert_int_equal(c->limits.idle_timeout_ms, 300000);
     assert_int_equal(c->limits.max_queued_bytes, 1048576);
+    assert_int_equal(c->limits.max_connections_internal, 1000);
+    assert_int_equal(c->limits.max_connections_outbound, 1000);
+    assert_int_equal(c->limits.reserved_for_known, 1000);
+    assert_int_equal(c->limits.max_handshakes, 500);
+    assert_int_equal(c->limits.handshake_rate, 20);
+    assert_int_equal(c->limits.message_timeout_ms, 10000);
     assert_int_equal(c->log.level, OBS_LOG_INFO);
     assert_int_equal(c->log.format, OBS_LOG_TEXT);
     assert_int_equal(c->dns.servers.count, 0);
@@ -329,7 +347,8 @@ static void test_structure_errors(void **state)
     expect_error(MIN "[limits]\nidle_timeuot = 5s\n",
                  "15: unknown key \"idle_timeuot\" in [limits]; expected one of max_message_size, "
                  "max_connections, max_connections_per_ip, handshake_timeout, idle_timeout, "
-                 "max_queued_bytes");
+                 "max_queued_bytes, max_connections_internal, max_connections_outbound, "
+                 "reserved_for_known, max_handshakes, handshake_rate, message_timeout");
     expect_error(MIN_EDGE "fqdn = other.contoso.test\n",
                  "4: duplicate key [edge] fqdn (first set on line 2); expected each key once");
     expect_error(MIN "[edge]\n",
@@ -661,6 +680,17 @@ static void test_cross_field_rules(void **state)
     expect_error(MIN "[limits]\nmax_connections = 10\n",
                  "15: [limits] max_connections_per_ip = 100 is more than max_connections = 10; "
                  "expected max_connections_per_ip <= max_connections");
+    expect_error(MIN "[limits]\nmax_connections = 500\nreserved_for_known = 500\n",
+                 "16: [limits] reserved_for_known = 500 is not less than max_connections = 500; "
+                 "expected reserved_for_known < max_connections (the places kept for known "
+                 "peers out of the external side's budget)");
+    expect_error(MIN "[limits]\nmessage_timeout = 0s\n",
+                 "15: [limits] message_timeout = \"0s\": out of range; expected a duration like "
+                 "10s or 500ms, from 100ms to 5m");
+    /* The default reserve follows a small max_connections down. */
+    expect_ok(MIN "[limits]\nmax_connections = 200\nmax_connections_per_ip = 5\n", &c);
+    assert_int_equal(c->limits.reserved_for_known, 20);
+    config_free(c);
     /* Listening addresses that cannot all be bound. */
     expect_error(MIN_EDGE MIN_EXTERNAL "[internal]\nlisten = 0.0.0.0:5061\ntransport = tcp\n"
                                        "next_hop = 127.0.0.1:5080\n" MIN_FEDERATION,
