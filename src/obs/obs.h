@@ -92,6 +92,42 @@ void obs_logf(obs_level_t level, const char *component, const char *fmt, ...)
  * copied or inspected when filtered. Same rule on secrets as obs_log(). */
 void obs_logkv(obs_level_t level, const char *component, const char *msg, ...);
 
+/* Summarised events: what a peer can cause at will (refused connections,
+ * failed handshakes) logged at a bounded rate however many arrive. Per
+ * key (the reason) and interval, the first `burst` events are written one
+ * by one (message `one`, keys reason and peer), the rest only counted;
+ * when the interval ends, each key with events left unwritten gets one
+ * line, e.g. with verb "refused" and noun "connections":
+ *     refused 86,487 connections from 115 addresses in the last 10 s: max_connections
+ * (keys reason, count, addresses). So at most (burst + 1) lines per key
+ * and interval, and at most OBS_SUMMARY_KEYS keys (later keys count under
+ * "other"). Addresses are counted exactly up to OBS_SUMMARY_ADDRS, then
+ * shown as "more than N". Memory is fixed at creation. Loop thread only,
+ * like the logger. */
+#define OBS_SUMMARY_KEYS 16
+#define OBS_SUMMARY_ADDRS 1024
+
+typedef struct obs_summary obs_summary_t;
+
+/* Creates a summary; the strings are borrowed (use literals). interval_ms
+ * 0 means 10 s. Never fails (allocation failure aborts). */
+obs_summary_t *obs_summary_new(obs_level_t level, const char *component, const char *one,
+                               const char *verb, const char *noun, uint32_t interval_ms,
+                               unsigned burst);
+
+/* Counts one event with key (cut at 95 bytes) from addr (may be NULL) at
+ * now_ms (any monotonic clock in ms, the same for every call). */
+void obs_summary_add(obs_summary_t *s, int64_t now_ms, const char *key, const char *addr);
+
+/* Writes the summary lines of an interval that has ended. Call it at least
+ * once per interval (a timer): add() calls it too, but after the last
+ * event of a flood only the timer does. */
+void obs_summary_tick(obs_summary_t *s, int64_t now_ms);
+
+/* Writes what is pending (as if the interval had ended) and frees s
+ * (NULL is a no-op). */
+void obs_summary_free(obs_summary_t *s);
+
 /* Counters: a monotonic 64-bit value with a fixed name, for metrics.
  * Declare one with static storage and register it once:
  *     static obs_counter_t rx = OBS_COUNTER_INIT("fedge_sip_requests_total",
