@@ -92,19 +92,21 @@ static void flush(obs_summary_t *s)
     for (size_t k = 0; k < s->nkeys; k++) {
         entry_t *e = &s->keys[k];
         if (e->count > e->logged) {
-            char count[48], addrs[48], msg[320], secs[16];
+            char count[48], addrs[80] = "", msg[320], secs[16];
             thousands(e->count, count, sizeof(count));
-            if (e->addrs_full)
-                snprintf(addrs, sizeof(addrs), "more than %zu", e->naddrs);
-            else
-                thousands(e->naddrs, addrs, sizeof(addrs));
+            if (e->addrs_full) {
+                snprintf(addrs, sizeof(addrs), " from more than %zu addresses", e->naddrs);
+            } else if (e->naddrs) {
+                char a[48];
+                thousands(e->naddrs, a, sizeof(a));
+                snprintf(addrs, sizeof(addrs), " from %s address%s", a, e->naddrs == 1 ? "" : "es");
+            }
             if (s->interval_ms % 1000 == 0)
                 snprintf(secs, sizeof(secs), "%u s", (unsigned)(s->interval_ms / 1000));
             else
                 snprintf(secs, sizeof(secs), "%u ms", (unsigned)s->interval_ms);
-            snprintf(msg, sizeof(msg), "%s %s %s from %s address%s in the last %s: %s", s->verb,
-                     count, s->noun, addrs, e->naddrs == 1 && !e->addrs_full ? "" : "es", secs,
-                     e->key);
+            snprintf(msg, sizeof(msg), "%s %s %s%s in the last %s: %s", s->verb, count, s->noun,
+                     addrs, secs, e->key);
             char n1[24], n2[24];
             snprintf(n1, sizeof(n1), "%llu", (unsigned long long)e->count);
             snprintf(n2, sizeof(n2), "%zu", e->naddrs);

@@ -104,6 +104,13 @@ static void test_keys_and_intervals(void **state)
     assert_int_equal(count_of(s, "TLS handshake failed reason=\"no certificate\""), 2);
     obs_summary_free(sm);
     assert_int_equal(lines(s), 5);
+    /* Without addresses, the line says nothing of them. */
+    sm = obs_summary_new(OBS_LOG_WARNING, "admin", "http server", "logged", "times", 10000, 0);
+    for (int i = 0; i < 104; i++)
+        obs_summary_add(sm, 0, "Server reached connection limit.", NULL);
+    obs_summary_free(sm);
+    assert_non_null(strstr(out(s), "warning admin: logged 104 times in the last 10 s: Server "
+                                   "reached connection limit. reason="));
 }
 
 /* Keys and addresses are bounded: many distinct reasons fold into "other",
