@@ -107,9 +107,12 @@ typedef struct {
 
 typedef struct admin admin_t;
 
-/* Starts the admin server in its own thread (libmicrohttpd internal
- * polling thread, one thread: every request is handled in turn, so the
- * server's own store connection is used by that thread only). The edge
+/* Starts the admin server in its own thread (one thread polling
+ * libmicrohttpd: every request is handled in turn, so the server's own
+ * store connection is used by that thread only). Held connections are
+ * bounded: 256 in all, 8 per address, 10 s without a byte, and a request
+ * must arrive whole within 10 s of the connection opening or the previous
+ * answer (trickled bytes do not extend it). The edge
  * sees the changes by polling the store (store_refresh). Refuses a
  * non-loopback listen address without certificate and private key
  * (FEDGE_ECONFIG), and HTTPS when libmicrohttpd lacks TLS support

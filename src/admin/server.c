@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,23 @@
 
 #define BODY_MAX (64 * 1024)
 #define COOKIE "fedge_session"
+
+/* Connection limits (the panel needs a handful of connections; a browser
+ * opens up to 6 per host): no set of a few addresses can take them all. */
+#define CONN_MAX 256u
+#define CONN_PER_IP 8u
+#define CONN_IDLE_S 10u
+/* A request (headers and body) must have arrived this long after the
+ * connection opened or the previous answer went out, however slowly its
+ * bytes trickle in (libmicrohttpd's timeout is reset by every byte). */
+#define REQUEST_MS 10000
+
+/* One open connection, for the request deadline (server thread only). */
+typedef struct track {
+    struct track *next, *prev;
+    int fd;
+    int64_t deadline_ms; /* 0 while the request is being answered */
+} track_t;
 
 struct admin {
     struct MHD_Daemon *d;
@@ -28,6 +47,11 @@ struct admin {
     char url[96];
     char dummy_hash[ADMIN_HASH_MAX]; /* verified for unknown names: same cost */
     char *store_path, *edge_fqdn, *cert_pem, *key_pem;
+    pthread_t thread; /* runs libmicrohttpd and the request deadlines */
+    bool thread_started;
+    atomic_bool quit;
+    track_t *tracks;
+    obs_summary_t *closed, *mhd_log; /* bounded logging (server thread) */
 };
 
 typedef struct {
@@ -389,7 +413,76 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    /* The request is all there: no deadline while it is answered. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci && ci->socket_context)
+        ((track_t *)ci->socket_context)->deadline_ms = 0;
     return handle(a, c, url, method, q);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    admin_t *a = cls;
+    track_t *t = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        t = fedge_calloc(1, sizeof(*t));
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        t->fd = ci ? ci->connect_fd : -1;
+        t->deadline_ms = now_ms() + REQUEST_MS;
+        t->next = a->tracks;
+        if (a->tracks)
+            a->tracks->prev = t;
+        a->tracks = t;
+        *socket_context = t;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && t) {
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            a->tracks = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+/* Closes connections whose request did not arrive in time. Runs in the
+ * server thread between two MHD_run_wait calls, so the descriptor is still
+ * libmicrohttpd's: shutdown() makes it see the end of the stream and close
+ * the connection itself. */
+static void sweep(admin_t *a)
+{
+    int64_t now = now_ms();
+    for (track_t *t = a->tracks; t; t = t->next)
+        if (t->deadline_ms && now >= t->deadline_ms && t->fd >= 0) {
+            t->deadline_ms = 0;
+            char ip[INET6_ADDRSTRLEN] = "";
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof(ss);
+            if (getpeername(t->fd, (struct sockaddr *)&ss, &len) == 0)
+                inet_ntop(ss.ss_family,
+                          ss.ss_family == AF_INET6
+                              ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                              : (void *)&((struct sockaddr_in *)&ss)->sin_addr,
+                          ip, sizeof(ip));
+            obs_summary_add(a->closed, now, "request not complete within 10 s", ip);
+            shutdown(t->fd, SHUT_RDWR);
+        }
+    obs_summary_tick(a->closed, now);
+    obs_summary_tick(a->mhd_log, now);
+}
+
+static void *serve_thread(void *arg)
+{
+    admin_t *a = arg;
+    while (!atomic_load(&a->quit)) {
+        MHD_run_wait(a->d, 100);
+        sweep(a);
+    }
+    return NULL;
 }
 
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -410,7 +503,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(buf);
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = '\0';
-    obs_logkv(OBS_LOG_WARNING, "admin", "http server", "detail", buf, NULL);
+    /* Refusals (connection limits) come here once per connection: summarised. */
+    admin_t *a = cls;
+    obs_summary_add(a->mhd_log, now_ms(), buf, NULL);
 }
 
 /* ---- start / stop ---- */
@@ -449,8 +544,14 @@ void admin_stop(admin_t *a)
 {
     if (!a)
         return;
+    if (a->thread_started) {
+        atomic_store(&a->quit, true);
+        pthread_join(a->thread, NULL);
+    }
     if (a->d)
         MHD_stop_daemon(a->d);
+    obs_summary_free(a->closed);
+    obs_summary_free(a->mhd_log);
     store_close(a->api.store);
     admin__guard_free(a->guard);
     admin__sessions_free(a->sessions);
@@ -487,7 +588,9 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
                          "impossible; listen on a loopback address without certificate");
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    /* Polled by our own thread (serve_thread), which also enforces the
+     * request deadline. */
+    unsigned flags = MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (o->listen->kind == CONFIG_HOST_IPV4) {
         struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
         s4->sin_family = AF_INET;
@@ -510,6 +613,11 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
     a->edge_fqdn = o->edge_fqdn ? fedge_strdup(o->edge_fqdn) : NULL;
     a->max_s = o->session_max_s ? o->session_max_s : 43200;
     a->guard = admin__guard_new(4096);
+    a->closed =
+        obs_summary_new(OBS_LOG_INFO, "admin", "connection closed: request not complete in time",
+                        "closed", "connections", 10000, 3);
+    a->mhd_log =
+        obs_summary_new(OBS_LOG_WARNING, "admin", "http server", "logged", "times", 10000, 3);
     a->sessions = admin__sessions_new(256, o->session_idle_s ? o->session_idle_s : 1800, a->max_s);
     a->api = (admin__api_t){NULL, a->store_path, a->edge_fqdn, o->status_cb, o->status_ctx,
                             now_s()};
@@ -532,16 +640,17 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
         a->d = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_done, a,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-            (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-            MHD_OPTION_HTTPS_MEM_CERT, a->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, a->key_pem,
-            MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_CONNECTION_LIMIT, CONN_MAX,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+            CONN_IDLE_S, MHD_OPTION_HTTPS_MEM_CERT, a->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+            a->key_pem, MHD_OPTION_END);
     else
         a->d = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_done, a,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-            (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_CONNECTION_LIMIT, CONN_MAX,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+            CONN_IDLE_S, MHD_OPTION_END);
     if (!a->d) {
         admin_stop(a);
         return fedge_err(err, FEDGE_EIO,
@@ -549,6 +658,11 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
                          "this machine%s)",
                          hp, tls ? ", or a bad certificate/private key" : "");
     }
+    if (pthread_create(&a->thread, NULL, serve_thread, a) != 0) {
+        admin_stop(a);
+        return fedge_err(err, FEDGE_EIO, "admin: cannot start its thread");
+    }
+    a->thread_started = true;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
     a->port = di ? di->port : o->listen->port;
     if (o->listen->kind == CONFIG_HOST_IPV6)
