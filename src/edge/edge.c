@@ -50,6 +50,8 @@ static void on_tick(uv_timer_t *t)
 {
     edge_t *s = t->data;
     proxy_tick(s->proxy);
+    obs_summary_tick(s->refused, (int64_t)uv_now(s->loop));
+    obs_summary_tick(s->hs_failed, (int64_t)uv_now(s->loop));
     if (s->stopping && (proxy_pending_count(s->proxy) == 0 || uv_now(s->loop) >= s->stop_deadline))
         shutdown_now(s);
 }
@@ -92,6 +94,18 @@ int edge_reload_tls(edge_t *s, fedge_err_t *e)
     return rc;
 }
 
+/* Refusals and failed inbound handshakes, what a peer causes at will:
+ * summarised (obs_summary_t), so that a flood cannot flood the log. */
+static void on_net_event(void *user, const char *kind, const char *reason, const char *ip)
+{
+    edge_t *s = user;
+    int64_t now = (int64_t)uv_now(s->loop);
+    if (!strcmp(kind, "handshake failed"))
+        obs_summary_add(s->hs_failed, now, reason, ip);
+    else
+        obs_summary_add(s->refused, now, reason, ip);
+}
+
 static void on_net_log(void *user, int level, net_conn_t *c, const char *msg)
 {
     edge_t *s = user;
@@ -130,6 +144,12 @@ static int listen_side(edge_t *s, const config_hostport_list_t *l, net_tls_t *tl
                                .tag = EDGE__SIDE_TAG(side),
                                .user = s,
                                .cbs = edge__conn_cbs};
+        /* admission: each side its own budget, the external one with places
+         * kept for known peers (docs/proxy.md, Admission) */
+        bool ext = side == PROXY_SIDE_EXTERNAL;
+        o.max_connections =
+            ext ? s->cfg->limits.max_connections : s->cfg->limits.max_connections_internal;
+        o.reserved_known = ext ? s->cfg->limits.reserved_for_known : 0;
         net_listener_t *ls;
         int rc = net_listen(s->net, &o, &ls, e);
         if (rc < 0)
@@ -269,8 +289,17 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
                      .handshake_timeout_ms = cf->limits.handshake_timeout_ms,
                      .idle_timeout_ms = cf->limits.idle_timeout_ms,
                      .max_queued_bytes = cf->limits.max_queued_bytes,
+                     .max_outbound = cf->limits.max_connections_outbound,
+                     .max_handshakes = cf->limits.max_handshakes,
+                     .handshake_rate = cf->limits.handshake_rate,
                      .log = on_net_log,
+                     .log_event = on_net_event,
                      .log_user = s};
+    s->msg_timeout_ms = cf->limits.message_timeout_ms;
+    s->refused = obs_summary_new(OBS_LOG_WARNING, "net", "connection refused", "refused",
+                                 "connections", 10000, 3);
+    s->hs_failed = obs_summary_new(OBS_LOG_INFO, "net", "TLS handshake failed", "failed",
+                                   "handshakes", 10000, 3);
     if ((rc = net_new(loop, &no, &s->net, e)) < 0) {
         if (rc == FEDGE_ECONFIG)
             rc = FEDGE_EINVAL;
@@ -376,5 +405,7 @@ void edge_free(edge_t *s)
     if (s->int_tls)
         net_tls_free(s->int_tls);
     free(s->rtab);
+    obs_summary_free(s->refused);
+    obs_summary_free(s->hs_failed);
     free(s);
 }

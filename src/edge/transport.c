@@ -30,6 +30,7 @@ struct proxy_conn {
      * certificate was judged, held back so that a server that is not the
      * one meant never sees it (RFC 5922 §7.3) */
     bool holding;
+    bool timing; /* a message has started: its deadline is armed */
     char *held;
     size_t held_len;
     const char *partner;      /* external peer's domain counted in stats, or NULL */
@@ -268,6 +269,23 @@ static size_t consume(proxy_conn_t *c, const char *p, size_t n)
     return c->closing ? SIZE_MAX : off;
 }
 
+/* [limits] message_timeout: a message that has started (rest bytes of it
+ * wait for more) must be complete in time, however slowly it trickles in;
+ * the deadline restarts with each message and is cleared when nothing is
+ * pending (net_conn_set_deadline). */
+static void pace(proxy_conn_t *c, size_t used, size_t rest)
+{
+    if (!rest) {
+        if (c->timing)
+            net_conn_set_deadline(c->nc, 0, NULL);
+        c->timing = false;
+    } else if (!c->timing || used) {
+        net_conn_set_deadline(c->nc, c->s->msg_timeout_ms,
+                              "message_timeout (SIP message not complete)");
+        c->timing = true;
+    }
+}
+
 static void on_data(net_conn_t *nc, const char *data, size_t len)
 {
     proxy_conn_t *c = net_conn_user(nc);
@@ -276,7 +294,10 @@ static void on_data(net_conn_t *nc, const char *data, size_t len)
     if (c->len == 0) {
         /* fast path: frame straight from net's buffer, keep only a tail */
         size_t used = consume(c, data, len);
-        if (used == SIZE_MAX || used == len)
+        if (used == SIZE_MAX)
+            return;
+        pace(c, used, len - used);
+        if (used == len)
             return;
         size_t rest = len - used;
         if (c->cap < rest) {
@@ -300,6 +321,7 @@ static void on_data(net_conn_t *nc, const char *data, size_t len)
     size_t used = consume(c, c->buf, c->len);
     if (used == SIZE_MAX)
         return;
+    pace(c, used, c->len - used);
     c->len -= used;
     if (c->len == 0) {
         /* idle connections hold no buffer */
