@@ -3,6 +3,7 @@
  * connection-reuse lookup. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -729,10 +730,25 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 /* The sweep timer: handshake and idle timeouts, close grace           */
 /* ------------------------------------------------------------------ */
 
+/* After a flood the per-connection memory (TLS objects, buffers) is free
+ * but glibc keeps it: give it back to the system once the connections
+ * have fallen to a quarter of their peak (checked on each sweep, so at
+ * most a few times a second, and only after at least 1000 were open). */
+static void trim_after_peak(net_t *n)
+{
+    if (n->st.open > n->peak_open)
+        n->peak_open = n->st.open;
+    if (n->peak_open >= 1000 && n->st.open <= n->peak_open / 4) {
+        malloc_trim(0);
+        n->peak_open = n->st.open;
+    }
+}
+
 static void sweep_cb(uv_timer_t *t)
 {
     net_t *n = t->data;
     uint64_t now = now_ms(n);
+    trim_after_peak(n);
     for (net_conn_t *c = n->conns, *nx; c; c = nx) {
         nx = c->next;
         if (c->uv_closing)

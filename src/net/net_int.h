@@ -137,6 +137,7 @@ struct net {
     size_t npools;
     struct net__addrent *known, *rate; /* bounded caches, power of two */
     size_t known_size, rate_size;
+    size_t peak_open; /* most connections open since memory was last trimmed */
 };
 
 /* Sends raw bytes on the socket (ciphertext for TLS): tries a direct

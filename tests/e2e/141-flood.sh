@@ -2,11 +2,12 @@
 # 141-flood: a flood of plain TCP connections (no TLS) from 60 loopback
 # addresses fills the external side's budget (max_connections 2000 here,
 # the last 200 reserved for known peers) and keeps reopening what the edge
-# refuses. Meanwhile: a new address is refused at once; a partner that
+# refuses; each sends the first bytes of a TLS record and stops. Meanwhile: a new address is refused at once; a partner that
 # talked to the edge before (a known peer) gets a new mutual TLS connection
 # and 200; an internal server gets a new connection and 200; fedge's own
 # outbound connection to the partner edge carries a MESSAGE to 200. The log
-# grows by a bounded number of lines (refusals summarised).
+# grows by a bounded number of lines (refusals summarised), and once the
+# flood is gone fedge's memory falls back within 2x its idle size.
 . "$(dirname "$0")/lib.sh"
 
 N=3000
@@ -22,6 +23,8 @@ handshake_timeout = 60s"
 fedge_config "$T_TMP/fedge.ini"
 check "fedge serve starts (external budget 2000, 200 reserved)" start_fedge "$T_TMP/fedge.ini" || finish
 check "partner edge (stunnel server on the default route) starts" outbound_legs || finish
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$(pid_of fedge)/status"; }
+rss0=$(rss)
 check_out "before the flood the partner connects (and becomes a known peer)" \
     $SIPCLIENT options --port "$EXT_PORT" --pki "$PKI"
 
@@ -38,7 +41,15 @@ def opn(i):
     except BlockingIOError:
         pass
     return s
+def hello(s):  # the start of a TLS record: the edge's TLS reader waits for the rest
+    try:
+        s.send(b"\x16\x03\x01")
+    except OSError:
+        pass
 socks = [opn(i) for i in range(n)]
+time.sleep(0.5)
+for s in socks:
+    hello(s)
 reopened, t0, wrote = 0, time.monotonic(), False
 while time.monotonic() - t0 < 120:
     for i, s in enumerate(socks):
@@ -101,7 +112,12 @@ i=0; while ! summarised && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
 check "the refusals are summarised after 10 s" summarised
 check "the flood was still running throughout" alive flood
 note "flood: $(cat "$T_TMP/flood.state") (connections, refused and reopened)"
+rss1=$(rss)
 stop flood
+rss_back() { [ "$(rss)" -le $((2 * rss0)) ]; }
+i=0; while ! rss_back && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+note "fedge RSS: ${rss0} kB idle, ${rss1} kB during the flood, $(rss) kB after"
+check "after the flood fedge's RSS is back within 2x its idle value" rss_back
 lines1=$(wc -l < "$T_LOGS/fedge.log")
 note "fedge log grew by $((lines1 - lines0)) lines during the flood; summaries:"
 grep -E "refused [0-9,]+ connections" "$T_LOGS/fedge.log" | sed 's/^/# /' | cut -c1-200 | tail -5
