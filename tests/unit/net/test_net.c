@@ -1036,9 +1036,8 @@ static void test_reserve_for_known_peers_and_shedding(void **state)
 
 /* Handshakes in progress are bounded per side: when full, the oldest
  * unknown one is dropped for the newcomer, so connections that never
- * finish cannot keep a real peer out; and each unknown address has a
- * handshake rate. */
-static void test_handshake_places_and_rate(void **state)
+ * finish cannot keep a real peer out. */
+static void test_handshake_places_oldest_dropped(void **state)
 {
     (void)state;
     net_opts_t so = default_opts();
@@ -1067,22 +1066,45 @@ static void test_handshake_places_and_rate(void **state)
     tconn_t *a = dial("127.0.0.1", port, ctls, "edge.contoso.test");
     RUN_UNTIL(a->ready && nsrv == 1, 5000);
     assert_int_equal(nsrv, 1);
-    /* Rate: 3 handshakes at once from one address (the burst), the 4th
-     * within the second refused. 127.0.0.5 used one token already. */
-    int r[3];
-    for (int i = 0; i < 2; i++)
-        r[i] = raw_from("127.0.0.5", port);
-    RUN_UNTIL((net_stats(srv, &s), s.accepted == 6), 3000);
-    assert_int_equal(s.refused_rate, 0);
-    r[2] = raw_from("127.0.0.5", port);
-    RUN_UNTIL((net_stats(srv, &s), s.refused_rate == 1), 3000);
-    assert_int_equal(s.refused_rate, 1);
-    assert_non_null(strstr(events, "refused|handshake_rate|127.0.0.5"));
     close(h1), close(h2), close(h3);
-    for (int i = 0; i < 3; i++)
-        close(r[i]);
     net_tls_free(stls);
     net_tls_free(ctls);
+}
+
+/* Each unknown address may start handshake_rate handshakes per second,
+ * in a burst of max_connections_per_ip. */
+static void test_handshake_rate_per_address(void **state)
+{
+    (void)state;
+    net_opts_t so = default_opts();
+    so.handshake_rate = 1;
+    so.max_connections_per_ip = 3;
+    events[0] = '\0';
+    so.log_event = event_cb;
+    make_nets(&so, NULL);
+    net_tls_t *stls = tls_of("edge.contoso.test", NULL, true);
+    net_listener_t *l = listen_on("127.0.0.1:0", stls, NULL);
+    uint16_t port = net_listener_port(l);
+    int r[5];
+    for (int i = 0; i < 3; i++) /* the burst */
+        r[i] = raw_from("127.0.0.8", port);
+    net_stats_t s = {0};
+    RUN_UNTIL((net_stats(srv, &s), s.accepted == 3), 3000);
+    assert_int_equal(s.refused_limit, 0);
+    close(r[0]); /* below the per-address limit again, but no token left */
+    RUN_UNTIL((net_stats(srv, &s), s.open == 2), 3000);
+    r[3] = raw_from("127.0.0.8", port);
+    RUN_UNTIL((net_stats(srv, &s), s.refused_rate == 1), 3000);
+    assert_int_equal(s.refused_rate, 1);
+    assert_int_equal(s.refused_limit, 1);
+    assert_non_null(strstr(events, "refused|handshake_rate|127.0.0.8"));
+    r[4] = raw_from("127.0.0.9", port); /* another address has its own bucket */
+    RUN_UNTIL((net_stats(srv, &s), s.accepted == 5 && s.open == 3), 3000);
+    assert_int_equal(s.open, 3);
+    assert_int_equal(s.refused_limit, 1);
+    for (int i = 1; i < 5; i++)
+        close(r[i]);
+    net_tls_free(stls);
 }
 
 /* A deadline closes a connection that keeps sending bytes (each one resets
@@ -1529,7 +1551,8 @@ int main(void)
         T(test_max_connections),
         T(test_budget_per_side_and_outbound),
         T(test_reserve_for_known_peers_and_shedding),
-        T(test_handshake_places_and_rate),
+        T(test_handshake_places_oldest_dropped),
+        T(test_handshake_rate_per_address),
         T(test_deadline_closes_trickling_peer),
         T(test_write_queue_overflow_closes_only_that_connection),
         T(test_reload_new_certificate_for_new_connections),
