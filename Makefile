@@ -139,16 +139,6 @@ $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(foreach r,$(filter-out $(FUZZ_CORE_ROOMS
 endef
 $(foreach h,$(FUZZ_NAMES),$(eval $(call fuzz_harness_rule,$(h))))
 
-# Harnesses that need more than the pure modules: the INI loader (config,
-# obs for log levels, inih) and the REST API on a real store (SQLite, jansson).
-$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_LIBSRC) $(wildcard src/config/*.c) src/obs/log.c
-	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $^ -linih -o $@
-
-$(BUILD)/fuzz/fuzz_admin_api: tests/fuzz/fuzz_admin_api.c $(FUZZ_LIBSRC) src/admin/api.c $(wildcard src/store/*.c)
-	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $^ -lsqlite3 -ljansson -o $@
-
 bootstrap:
 	@scripts/bootstrap
 
