@@ -140,7 +140,7 @@ typedef struct {
         uint32_t max_connections_per_ip; /* <= max_connections */
         uint32_t handshake_timeout_ms;
         uint32_t idle_timeout_ms;
-        uint32_t max_queued_bytes; /* per connection write queue */
+        uint32_t max_queued_bytes;         /* per connection write queue */
         uint32_t max_connections_internal; /* internal side's own budget */
         uint32_t max_connections_outbound; /* fedge's own connections */
         uint32_t reserved_for_known;       /* < max_connections */

@@ -365,7 +365,8 @@ static size_t header_block_len(const char *buf, size_t len)
     return len;
 }
 
-static const sip_limits_t default_limits = {65536, 128, 8192, 2048, 70}; /* = sip_limits_default() */
+/* The same values as sip_limits_default(). */
+static const sip_limits_t default_limits = {65536, 128, 8192, 2048, 70};
 
 int sip_parse(const char *buf, size_t len, const sip_limits_t *limits, sip_msg_t *m)
 {

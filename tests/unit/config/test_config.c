@@ -462,8 +462,7 @@ static void test_value_errors(void **state)
                   &fc);
         assert_int_equal(fc->federation.failed_target_skip_ms, 1500);
         config_free(fc);
-        expect_ok(MIN_EDGE MIN_EXTERNAL MIN_INTERNAL "[federation]\nfailed_target_skip = 0\n",
-                  &fc);
+        expect_ok(MIN_EDGE MIN_EXTERNAL MIN_INTERNAL "[federation]\nfailed_target_skip = 0\n", &fc);
         assert_int_equal(fc->federation.failed_target_skip_ms, 0);
         assert_int_equal(fc->federation.routing, CONFIG_ROUTING_DNS_SRV);
         config_free(fc);
