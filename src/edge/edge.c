@@ -52,6 +52,7 @@ static void on_tick(uv_timer_t *t)
     proxy_tick(s->proxy);
     obs_summary_tick(s->refused, (int64_t)uv_now(s->loop));
     obs_summary_tick(s->hs_failed, (int64_t)uv_now(s->loop));
+    obs_summary_tick(s->shed, (int64_t)uv_now(s->loop));
     if (s->stopping && (proxy_pending_count(s->proxy) == 0 || uv_now(s->loop) >= s->stop_deadline))
         shutdown_now(s);
 }
@@ -102,6 +103,8 @@ static void on_net_event(void *user, const char *kind, const char *reason, const
     int64_t now = (int64_t)uv_now(s->loop);
     if (!strcmp(kind, "handshake failed"))
         obs_summary_add(s->hs_failed, now, reason, ip);
+    else if (!strcmp(kind, "shed"))
+        obs_summary_add(s->shed, now, reason, ip);
     else
         obs_summary_add(s->refused, now, reason, ip);
 }
@@ -298,6 +301,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     s->msg_timeout_ms = cf->limits.message_timeout_ms;
     s->refused = obs_summary_new(OBS_LOG_WARNING, "net", "connection refused", "refused",
                                  "connections", 10000, 3);
+    s->shed = obs_summary_new(OBS_LOG_INFO, "net", "connection dropped for another", "dropped",
+                              "connections", 10000, 3);
     s->hs_failed = obs_summary_new(OBS_LOG_INFO, "net", "TLS handshake failed", "failed",
                                    "handshakes", 10000, 3);
     if ((rc = net_new(loop, &no, &s->net, e)) < 0) {
@@ -407,5 +412,6 @@ void edge_free(edge_t *s)
     free(s->rtab);
     obs_summary_free(s->refused);
     obs_summary_free(s->hs_failed);
+    obs_summary_free(s->shed);
     free(s);
 }

@@ -39,7 +39,7 @@ struct edge {
     uint64_t stop_deadline;
     size_t max_msg;
     uint32_t msg_timeout_ms;            /* [limits] message_timeout */
-    obs_summary_t *refused, *hs_failed; /* peer-caused net events, summarised */
+    obs_summary_t *refused, *shed, *hs_failed; /* peer-caused net events, summarised */
     uint16_t ext_port, int_port;
     /* inbound connections by remote "ip:port", so that an internal client
      * connected to the edge can be reached in its dialogs (net indexes

@@ -1003,7 +1003,14 @@ static void on_connection(uv_stream_t *server, int status)
     net_listener_t *l = server->data;
     net_t *n = l->net;
     if (status < 0) {
-        nlog(n, NET_LOG_WARN, NULL, "accept failed: %s", uv_strerror(status));
+        /* e.g. out of descriptors under a flood: once per attempt, so
+         * summarised like the refusals when the layer above can. */
+        char why[96];
+        snprintf(why, sizeof why, "accept failed: %s", uv_strerror(status));
+        if (n->o.log_event)
+            n->o.log_event(n->o.log_user, "refused", why, NULL);
+        else
+            nlog(n, NET_LOG_WARN, NULL, "%s", why);
         return;
     }
     net_conn_t *c = conn_alloc(n);

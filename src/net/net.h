@@ -137,8 +137,8 @@ typedef struct {
      * unauthenticated peer can cause at will — go here instead of to log
      * when set, so that the layer above can summarise them per interval
      * (obs_summary_t): kind "refused" or "handshake failed", reason the
-     * limit ("max_connections", ...) or TLS reason, ip the remote address;
-     * all valid during the call. */
+     * limit ("max_connections", ...) or TLS reason, ip the remote address
+     * (NULL for "accept failed: ..."); all valid during the call. */
     void (*log_event)(void *log_user, const char *kind, const char *reason, const char *ip);
 } net_opts_t;
 
