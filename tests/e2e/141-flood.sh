@@ -73,7 +73,7 @@ while time.monotonic() - t0 < 120:
 PY
 start_bg flood python3 "$T_TMP/flood.py" "$EXT_PORT" "$N" "$T_TMP/flood.state"
 flood_on() { [ -s "$T_TMP/flood.state" ] && [ "$(awk '{print $2}' "$T_TMP/flood.state")" -gt 1000 ]; }
-i=0; while ! flood_on && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+wait_for flood_on 30
 lines0=$(wc -l < "$T_LOGS/fedge.log")
 check "the flood runs: $N held or reopened, over 1000 refused and reopened ($(cat "$T_TMP/flood.state" 2>/dev/null))" flood_on
 
@@ -108,14 +108,14 @@ check_out "during the flood an internal server's new connection gets 200" int_op
 check "during the flood fedge's own outbound connection carries a MESSAGE to the partner (200)" \
     outbound_flow out-message message_uac.xml message_uas.xml
 summarised() { grep -qE "refused [0-9,]+ connections from [0-9,]+ addresses in the last 10 s" "$T_LOGS/fedge.log"; }
-i=0; while ! summarised && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+wait_for summarised 15
 check "the refusals are summarised after 10 s" summarised
 check "the flood was still running throughout" alive flood
 note "flood: $(cat "$T_TMP/flood.state") (connections, refused and reopened)"
 rss1=$(rss)
 stop flood
 rss_back() { [ "$(rss)" -le $((2 * rss0)) ]; }
-i=0; while ! rss_back && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_for rss_back 10
 note "fedge RSS: ${rss0} kB idle, ${rss1} kB during the flood, $(rss) kB after"
 check "after the flood fedge's RSS is back within 2x its idle value" rss_back
 lines1=$(wc -l < "$T_LOGS/fedge.log")
