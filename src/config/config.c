@@ -1,6 +1,7 @@
 /* config.c — loads the INI configuration with inih, checks every line,
  * section, key and value, then the rules across keys, into a config_t. */
 #include "config/config.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,9 +79,10 @@ enum {
 typedef enum {
     T_FQDN,
     T_DOMAINS,
-    T_PATH, /* any path (not checked) */
-    T_FILE, /* a readable file */
-    T_DIR,  /* a readable folder */
+    T_PATH,  /* any path (not checked) */
+    T_STORE, /* a path, or a PostgreSQL URI (store_check_location) */
+    T_FILE,  /* a readable file */
+    T_DIR,   /* a readable folder */
     T_LISTEN,
     T_NEXT_HOPS,
     T_DNS_SERVERS,
@@ -114,7 +116,9 @@ static const key_def_t keys[K__COUNT] = {
     [K_EDGE_SIP_DOMAINS] = {S_EDGE, "sip_domains", T_DOMAINS, 0, 0,
                             "a comma-separated list of domain names like contoso.com, "
                             "contoso.net"},
-    [K_EDGE_STORE] = {S_EDGE, "store", T_PATH, 0, 0, "a file path like /var/lib/fedge/fedge.db"},
+    [K_EDGE_STORE] = {S_EDGE, "store", T_STORE, 0, 0,
+                      "a file path like /var/lib/fedge/fedge.db (SQLite) or a PostgreSQL "
+                      "connection URI like postgresql://fedge@db.contoso.com:5432/fedge"},
     [K_EXT_LISTEN] = {S_EXTERNAL, "listen", T_LISTEN, 0, 0, FORM_LISTEN},
     [K_EXT_CERT] = {S_EXTERNAL, "certificate", T_FILE, 0, 0, FORM_FILE},
     [K_EXT_KEY] = {S_EXTERNAL, "private_key", T_FILE, 0, 0, FORM_FILE},
@@ -597,6 +601,24 @@ static bool set_value(ctx_t *x, int key, const char *v)
         return true;
     }
     case T_DOMAINS: return parse_list(x, key, v, add_domain);
+    case T_STORE:
+        if (store_location_is_uri(v)) {
+            fedge_err_t e;
+            if (store_check_location(v, &e) < 0) {
+                char shown[256]; /* never a password in a message */
+                size_t n = store_location_shown(v, shown, sizeof(shown));
+                char *form = strstr(e.msg, "; expected"); /* the key's form says it */
+                if (form)
+                    *form = 0;
+                bad_value(x, key, shown, n, e.msg);
+                return false;
+            }
+            free(c->edge.store); /* the default */
+            c->edge.store = fedge_strdup(v);
+            return true;
+        }
+        /* a file path, as T_PATH */
+        /* fall through */
     case T_PATH:
     case T_FILE:
     case T_DIR: {

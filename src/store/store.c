@@ -495,12 +495,21 @@ static int migrate(store_t *s, fedge_err_t *err)
 int store_open(const char *path, store_t **out, fedge_err_t *err)
 {
     if (!path || !*path)
-        return fedge_err(err, FEDGE_EINVAL, "store: expected a file name");
+        return fedge_err(err, FEDGE_EINVAL, "store: expected a file name or a postgresql:// URI");
+    fedge_err_t bad = {{0}};
+    if (store_check_location(path, &bad) < 0) {
+        char where[512];
+        store_location_shown(path, where, sizeof(where));
+        return fedge_err(err, FEDGE_EINVAL, "store %s: %s", where, bad.msg);
+    }
     store_t *s = fedge_calloc(1, sizeof(*s));
-    s->ops = &store__sqlite;
-    s->path = fedge_strdup(path);
+    bool uri = store_location_is_uri(path);
+    s->ops = uri ? &store__pg : &store__sqlite;
+    char shown[1024];
+    store_location_shown(path, shown, sizeof(shown));
+    s->path = fedge_strdup(shown);
     struct stat sb;
-    bool created = stat(path, &sb) < 0 && errno == ENOENT;
+    bool created = !uri && stat(path, &sb) < 0 && errno == ENOENT;
     int r = s->ops->open(path, &s->be, err);
     if (r == 0)
         r = migrate(s, err);
@@ -541,6 +550,22 @@ int store_schema_version(store_t *s, int *version, fedge_err_t *err)
         return r;
     *version = (int)v;
     return 0;
+}
+
+bool store_notifies(const store_t *s)
+{
+    return s->ops->wait != NULL;
+}
+
+int store_wait_change(store_t *s, int timeout_ms, fedge_err_t *err)
+{
+    if (!s->ops->wait) {
+        struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        return 0;
+    }
+    return s->ops->wait(s->be, timeout_ms, err);
 }
 
 int store_changed(store_t *s, bool *changed, fedge_err_t *err)
@@ -1150,6 +1175,6 @@ int store_audit_list(store_t *s, size_t limit, store_audit_cb cb, void *ctx, fed
     store__val_t lim[] = {STORE__I((int64_t)(limit > INT32_MAX ? INT32_MAX : limit))};
     return s->ops->query(s->be,
                          "SELECT id, at, actor, action, object, detail FROM "
-                         "(SELECT * FROM audit ORDER BY id DESC LIMIT ?1) ORDER BY id",
+                         "(SELECT * FROM audit ORDER BY id DESC LIMIT ?1) AS recent ORDER BY id",
                          lim, 1, audit_row, &a, err);
 }

@@ -4,12 +4,22 @@
  * audit log of every change; immutable reference-counted snapshots for the
  * policy engine, and a cheap change check for live reload.
  *
- * Backend-neutral: no SQLite type appears here. The SQLite backend is the
- * only one today; a PostgreSQL backend (shared by a pool of edges) slots in
- * behind the same functions (see store_int.h, store__backend_t).
+ * Backend-neutral: no database type appears here. A store location is a
+ * file path (SQLite, the embedded default) or a libpq connection URI
+ * postgresql://... or postgres://... (PostgreSQL, shared by the members of
+ * an edge pool: docs/pools.md); see store_int.h, store__backend_t.
  *
  * Threading: a store_t is used by one thread at a time. Snapshots are
- * immutable and may be shared between threads (atomic reference count). */
+ * immutable and may be shared between threads (atomic reference count).
+ *
+ * Blocking: every function taking a store_t may block — on SQLite's lock
+ * (busy timeout 5 s) or on the network with PostgreSQL (bounded: connect
+ * 3 s, statements 5 s, a dead peer 5 s; a server known to be down fails at
+ * once until the reconnection backoff, 250 ms doubling to 4 s, allows a new
+ * attempt). So never call them on the libuv loop of a running edge except
+ * once at startup: use a worker thread (uv_queue_work), as the snapshot
+ * refresh does. The validators, the location functions and the snapshot
+ * functions (load excepted) never block. */
 #ifndef FEDGE_STORE_H
 #define FEDGE_STORE_H
 
@@ -107,13 +117,30 @@ int store_check_scope(const char *field, const char *s, char *out, size_t outsz,
 
 typedef struct store store_t;
 
+/* Is loc a PostgreSQL connection URI (postgresql:// or postgres://, any
+ * case)? Anything else is a file path (SQLite). */
+bool store_location_is_uri(const char *loc);
+
+/* Checks a store location without connecting: a path is accepted as is;
+ * a URI must parse as a libpq connection URI (known parameters only).
+ * FEDGE_EINVAL with a message giving the expected form otherwise. */
+int store_check_location(const char *loc, fedge_err_t *err);
+
+/* Writes loc into out (size n, truncated, NUL-terminated) with the
+ * password of a URI (user:PASSWORD@ or password=...) replaced by "***",
+ * for messages and logs. Returns the length written. */
+size_t store_location_shown(const char *loc, char *out, size_t n);
+
 /* Opens (creating it if absent) the store at path and brings its schema to
  * the current version, each migration in its own transaction. path is a
- * file name (SQLite backend; WAL mode, foreign keys on, 5 s busy timeout).
- * *out is set on success; close with store_close. Errors: FEDGE_ESTORE
- * with a message naming the file and what went wrong ("is not a fedge
- * store / is corrupt", "is locked by another process", "was written by a
- * newer fedge (schema N)"), FEDGE_EIO when the file cannot be opened. */
+ * file name (SQLite backend; WAL mode, foreign keys on, 5 s busy timeout)
+ * or a PostgreSQL URI (the database must exist; fedge creates its tables
+ * and LISTENs for changes). *out is set on success; close with
+ * store_close. Errors: FEDGE_ESTORE with a message naming the file (or the
+ * URI without its password) and what went wrong ("is not a fedge store /
+ * is corrupt", "is locked by another process", "was written by a newer
+ * fedge (schema N)", "cannot reach the PostgreSQL server (...)"),
+ * FEDGE_EIO when the file cannot be opened. */
 int store_open(const char *path, store_t **out, fedge_err_t *err);
 
 /* Closes the store; NULL is a no-op. Snapshots stay valid. */
@@ -354,6 +381,18 @@ int store_changed(store_t *s, bool *changed, fedge_err_t *err);
  * message when the store is locked or corrupt: *cur is then kept (the last
  * good snapshot) and the next call tries the load again. */
 int store_refresh(store_t *s, store_snapshot_t **cur, fedge_err_t *err);
+
+/* Does the store's engine notify changes (PostgreSQL: LISTEN/NOTIFY)?
+ * Then a refresher may block in store_wait_change instead of polling. */
+bool store_notifies(const store_t *s);
+
+/* Blocks the calling thread (a worker, never the loop) up to timeout_ms
+ * for a change committed by anyone: returns 1 when one was notified (the
+ * next store_changed / store_refresh sees it), 0 when the time passed
+ * without one, or FEDGE_ESTORE when the server cannot be reached (then
+ * returns at once: keep polling with store_refresh, which reconnects).
+ * Without notifications (SQLite) it sleeps timeout_ms and returns 0. */
+int store_wait_change(store_t *s, int timeout_ms, fedge_err_t *err);
 
 /* O(1) lookups; domain need not be NUL-terminated nor lowercase. NULL when
  * absent. */

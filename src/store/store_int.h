@@ -45,6 +45,10 @@ typedef struct {
                  void *ctx, fedge_err_t *err);
     /* Committed by another connection since the last call? */
     int (*changed)(void *be, bool *changed, fedge_err_t *err);
+    /* Blocks up to timeout_ms for a change notification: 1 when one came
+     * (the next changed() reports it), 0 on timeout. NULL: the engine has
+     * no notifications (store_wait_change sleeps instead). */
+    int (*wait)(void *be, int timeout_ms, fedge_err_t *err);
     /* Migrations of this engine's dialect: migrations[i] brings the schema
      * from version i to i + 1. */
     const char *const *migrations;
@@ -52,13 +56,19 @@ typedef struct {
 } store__backend_t;
 
 extern const store__backend_t store__sqlite;
+extern const store__backend_t store__pg;
+
+/* Rewrites the ?1, ?2 ... parameters of sql into PostgreSQL's $1, $2 ...
+ * outside quoted text, into out (size n). Returns the length, FEDGE_ENOSPC
+ * when out is too small, FEDGE_EINVAL for an unterminated quote (pg.c). */
+int store__pg_sql(const char *sql, char *out, size_t n);
 
 struct store {
     const store__backend_t *ops;
     void *be;
     bool dirty;  /* this handle committed since the last store_changed */
     bool polled; /* store_changed was called at least once */
-    char *path;
+    char *path;  /* for messages: a URI is shown without its password */
 };
 
 /* Builds a snapshot from the open read transaction of s (snapshot.c). */
