@@ -4,6 +4,7 @@
 #include "cli/cli_admin.h"
 #include "cli/cli_plan.h"
 #include "cli/cli_store.h"
+#include "cli/cli_storecopy.h"
 
 #include "store/store.h"
 
@@ -48,6 +49,7 @@ static const char usage[] =
     "  edge set|show                   edge settings (federation, discovery, ...)\n"
     "  watchlist [--clear DOMAIN]      discovered partners over the contacts limit\n"
     "  admin add|passwd|remove|list|serve  web panel administrators, admin server alone\n"
+    "  store copy --from STORE --to STORE  copy a store (SQLite file, postgresql:// URI)\n"
     "  version              print the version\n"
     "  help                 this text\n";
 
@@ -83,6 +85,8 @@ int cli_main(int argc, char **argv)
         return cli__store(argc, argv);
     if (!strcmp(argv[1], "admin"))
         return cli__admin(argc, argv);
+    if (!strcmp(argv[1], "store"))
+        return cli__storecopy(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);
     return 2;
 }

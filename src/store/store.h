@@ -450,4 +450,31 @@ typedef struct {
 typedef int (*store_account_cb)(const store_account_t *a, void *ctx);
 int store_account_list(store_t *s, store_account_cb cb, void *ctx, fedge_err_t *err);
 
+/* ------------------------------------------------------------------ */
+/* Copying a store (src/store/copy.c)                                  */
+/* ------------------------------------------------------------------ */
+
+/* Rows of one table in the source and, after the copy, in the target. */
+typedef struct {
+    const char *table; /* "allowed_domain", ... (static) */
+    const char *label; /* "allowed domains", ... (static) */
+    uint64_t from, to;
+} store_copy_count_t;
+
+#define STORE_COPY_TABLES 10 /* the tables store_copy copies */
+
+/* Copies everything in from (edge settings, domains, providers and their
+ * domains, policies, assignments, watch list, administrators, audit) into
+ * to, in one read transaction of from and one write transaction of to,
+ * and checks before committing that every table has as many rows in to
+ * as in from; adds a "store.copy" audit entry by actor and bumps to's
+ * generation (running edges on to reload). Sessions and the schema
+ * version are not copied (both stores are at the current schema).
+ * FEDGE_EEXIST when to holds anything (rows other than the global policy,
+ * or audit entries) and force is false; with force, its contents are
+ * replaced. out (room for *n, at least STORE_COPY_TABLES) gets the counts
+ * and *n their number. Nothing changes in to on any error. */
+int store_copy(store_t *from, store_t *to, bool force, const char *actor, store_copy_count_t *out,
+               size_t *n, fedge_err_t *err);
+
 #endif
