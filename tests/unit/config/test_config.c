@@ -368,11 +368,38 @@ static void test_structure_errors(void **state)
     expect_error(MIN_EDGE "= value\n",
                  "4: malformed line \"= value\"; expected key = value, a [section] header, or a "
                  "comment starting with ; or #");
-    expect_error(MIN_EDGE "store =\n", "4: [edge] store = \"\": empty value; expected a file path "
-                                       "like /var/lib/fedge/fedge.db");
+    expect_error(MIN_EDGE "store =\n",
+                 "4: [edge] store = \"\": empty value; expected a file path like "
+                 "/var/lib/fedge/fedge.db (SQLite) or a PostgreSQL connection URI like "
+                 "postgresql://fedge@db.contoso.com:5432/fedge");
     expect_error(MIN_EDGE "store = a\001b\n[external]\nlisten = 1.2.3.4:5\x7f\n",
                  "6: [external] listen = \"1.2.3.4:5\\x7f\": port \"5?\" is not a number; "
                  "expected a comma-separated list of IP:port like 0.0.0.0:5061 or [::]:5061");
+}
+
+/* [edge] store: a PostgreSQL URI is kept as written (not a path relative
+ * to the file's folder); a malformed one names the line, the problem and
+ * the expected form, and never shows its password. */
+static void test_store_uri(void **state)
+{
+    (void)state;
+    config_t *c;
+    expect_ok(MIN_EDGE "store = postgresql://fedge:pw@db.contoso.test:5432/fedge\n" MIN_EXTERNAL
+                  MIN_INTERNAL MIN_FEDERATION,
+              &c);
+    assert_string_equal(c->edge.store, "postgresql://fedge:pw@db.contoso.test:5432/fedge");
+    config_free(c);
+    expect_ok(MIN_EDGE "store = postgres://db.contoso.test/fedge?sslmode=verify-full\n" MIN_EXTERNAL
+                  MIN_INTERNAL MIN_FEDERATION,
+              &c);
+    assert_string_equal(c->edge.store, "postgres://db.contoso.test/fedge?sslmode=verify-full");
+    config_free(c);
+    expect_error(MIN_EDGE "store = postgresql://fedge:pw@db/fedge?sslmod=require\n" MIN_EXTERNAL
+                     MIN_INTERNAL MIN_FEDERATION,
+                 "4: [edge] store = \"postgresql://fedge:***@db/fedge?sslmod=require\": not a "
+                 "valid PostgreSQL connection URI (invalid URI query parameter: \"sslmod\"); "
+                 "expected a file path like /var/lib/fedge/fedge.db (SQLite) or a PostgreSQL "
+                 "connection URI like postgresql://fedge@db.contoso.com:5432/fedge");
 }
 
 static void test_nul_and_long_lines(void **state)
@@ -1049,6 +1076,7 @@ int main(void)
         cmocka_unit_test(test_durations_sizes_bools),
         cmocka_unit_test(test_check_config_command),
         cmocka_unit_test(test_example_config_passes),
+        cmocka_unit_test(test_store_uri),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
