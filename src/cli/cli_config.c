@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include "config/config.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +45,9 @@ static void print_summary(FILE *out, const config_t *c)
     fprintf(out, "  edge        %s; SIP domains ", c->edge.fqdn);
     for (size_t i = 0; i < c->edge.sip_domain_count; i++)
         fprintf(out, "%s%s", i ? ", " : "", c->edge.sip_domains[i]);
-    fprintf(out, "; store %s\n", c->edge.store);
+    char where[512]; /* a PostgreSQL URI without its password */
+    store_location_shown(c->edge.store, where, sizeof(where));
+    fprintf(out, "; store %s\n", where);
 
     fputs("  external    listen ", out);
     print_list(out, &c->external.listen);

@@ -237,7 +237,9 @@ static void no_notices(void *arg, const char *message)
 
 static void drop_conn(pg_t *q, const char *why)
 {
-    if (why)
+    /* The first reason is kept until a connection works again: callers
+     * that log a failure once per distinct message log an outage once. */
+    if (why && !q->last_err[0])
         first_line(why, q->last_err, sizeof(q->last_err));
     if (q->conn)
         PQfinish(q->conn);
@@ -295,6 +297,7 @@ static int connect_now(pg_t *q, const char *what, fedge_err_t *err)
         return conn_fail(q, what, err);
     }
     q->conn = c;
+    q->last_err[0] = 0;
     q->backoff_ms = BACKOFF_MIN_MS;
     q->retry_at = 0;
     q->notified = true; /* changes may have been missed while away */

@@ -10,6 +10,8 @@
 #   pg_db NAME        another empty database owned by fedge; prints its URI
 #   pg_sql SQL [DB]   run SQL as the superuser over the Unix socket
 #
+# Commit timestamps are on (track_commit_timestamp), so that a test can
+# tell when a change was committed (tests/e2e/pg_propagation.py).
 # Never the system cluster: its own data folder, port and socket folder.
 # The exit trap stops it (immediate shutdown) and removes the folder before
 # lib.sh's own cleanup runs.
@@ -47,7 +49,7 @@ pg_start() {
 
 pg_up() {
     _pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off" start \
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c track_commit_timestamp=on" start \
         > "$T_LOGS/pg_ctl.log" 2>&1 || { cat "$T_LOGS/pg_ctl.log" "$PG_DIR/postgres.log"; return 1; }
 }
 
