@@ -84,7 +84,8 @@ struct edge__fed {
     policy_throttle_t *throttle;
     dns_t *dns; /* borrowed from the edge */
     uv_timer_t timer;
-    char store_err[256]; /* the last store error logged (logged on change) */
+    char store_err[256];   /* the last store error logged (logged on change) */
+    char store_shown[512]; /* [edge] store for logs: a URI without its password */
     fedge_str_t fqdn;
     const char **local; /* [edge] sip_domains, lowercase */
     size_t n_local;

@@ -1,5 +1,6 @@
 /* feed.c — the federation driver's store feed: the store opened at start
- * and its snapshot refreshed every 250 ms on the loop's thread pool,
+ * and its snapshot refreshed on the loop's thread pool (every 250 ms, or at
+ * once when a PostgreSQL store notifies a change),
  * partners the throttle put on the watch list written to the store, and
  * the INI's routing settings seeded into the store. */
 #include "edge/edge_int.h"
@@ -22,7 +23,7 @@ void edge__feed_error(edge__fed_t *f, const char *what, const char *msg)
     if (!strcmp(f->store_err, msg))
         return; /* said already: no log line every 250 ms */
     snprintf(f->store_err, sizeof(f->store_err), "%s", msg);
-    obs_logkv(OBS_LOG_ERROR, C, what, "store", f->cf->edge.store, "reason", msg, NULL);
+    obs_logkv(OBS_LOG_ERROR, C, what, "store", f->store_shown, "reason", msg, NULL);
     if (f->stats)
         admin_stats_error(f->stats, msg);
 }
@@ -98,6 +99,7 @@ typedef struct {
     uint32_t users[WATCH_QUEUE];
     size_t n_watch, n_watch_done;
     fedge_err_t werr;
+    int wait_ms; /* first wait up to this long for a change notification */
 } job_t;
 
 static void job_work(uv_work_t *req)
@@ -113,6 +115,13 @@ static void job_work(uv_work_t *req)
         }
         j->opened = true;
     }
+    /* A store that notifies changes (PostgreSQL) wakes this worker the
+     * moment one is committed anywhere; the refresh below follows at once.
+     * A failure is the refresh's to report. */
+    if (j->wait_ms > 0) {
+        fedge_err_t werr;
+        store_wait_change(f->store, j->wait_ms, &werr);
+    }
     /* off the hot path: partners the throttle put on the watch list */
     for (; j->n_watch_done < j->n_watch; j->n_watch_done++)
         if (store_watchlist_add(f->store, j->watch[j->n_watch_done], j->users[j->n_watch_done],
@@ -123,6 +132,8 @@ static void job_work(uv_work_t *req)
     if (j->rc < 0)
         j->what = "store unreadable: keeping the last good settings";
 }
+
+static void queue_job(edge__fed_t *f, int wait_ms);
 
 static void job_done(uv_work_t *req, int status)
 {
@@ -137,7 +148,7 @@ static void job_done(uv_work_t *req, int status)
         return;
     }
     if (j->opened)
-        obs_logkv(OBS_LOG_NOTICE, C, "store opened", "store", f->cf->edge.store, NULL);
+        obs_logkv(OBS_LOG_NOTICE, C, "store opened", "store", f->store_shown, NULL);
     for (size_t i = 0; i < j->n_watch_done; i++)
         obs_logkv(OBS_LOG_WARNING, C, "partner put on the watch list", "domain", j->watch[i], NULL);
     if (j->n_watch_done < j->n_watch) {
@@ -152,7 +163,7 @@ static void job_done(uv_work_t *req, int status)
         return;
     }
     if (f->store_err[0]) {
-        obs_logkv(OBS_LOG_NOTICE, C, "store readable again", "store", f->cf->edge.store, NULL);
+        obs_logkv(OBS_LOG_NOTICE, C, "store readable again", "store", f->store_shown, NULL);
         f->store_err[0] = 0;
     }
     if (j->rc == 1) {
@@ -166,6 +177,11 @@ static void job_done(uv_work_t *req, int status)
         store_snapshot_unref(j->snap);
     }
     free(j);
+    /* With notifications, the next job waits for one straight away (the
+     * timer then finds it busy); without, or after an error, the timer
+     * polls every REFRESH_MS. */
+    if (f->store && store_notifies(f->store))
+        queue_job(f, REFRESH_MS);
 }
 
 typedef struct {
@@ -182,12 +198,17 @@ static void users_cb(const policy_partner_t *p, void *ctx)
 
 static void on_timer(uv_timer_t *t)
 {
-    edge__fed_t *f = t->data;
+    queue_job(t->data, 0);
+}
+
+static void queue_job(edge__fed_t *f, int wait_ms)
+{
     if (f->busy || f->closing)
         return;
     job_t *j = fedge_calloc(1, sizeof(*j));
     j->req.data = j;
     j->f = f;
+    j->wait_ms = wait_ms;
     j->snap = store_snapshot_ref(f->snap);
     for (size_t i = 0; i < f->n_watch; i++) {
         users_of_t u = {f->watch[i], 0};
@@ -213,6 +234,7 @@ static void on_timer_closed(uv_handle_t *h)
 
 void edge__feed_start(edge__fed_t *f)
 {
+    store_location_shown(f->cf->edge.store, f->store_shown, sizeof(f->store_shown));
     load_now(f);
     if (f->store)
         seed_routing(f);
