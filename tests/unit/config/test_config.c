@@ -384,8 +384,9 @@ static void test_store_uri(void **state)
 {
     (void)state;
     config_t *c;
-    expect_ok(MIN_EDGE "store = postgresql://fedge:pw@db.contoso.test:5432/fedge\n" MIN_EXTERNAL
-                  MIN_INTERNAL MIN_FEDERATION,
+    expect_ok(MIN_EDGE
+              "store = postgresql://fedge:pw@db.contoso.test:5432/fedge\n" MIN_EXTERNAL MIN_INTERNAL
+                  MIN_FEDERATION,
               &c);
     assert_string_equal(c->edge.store, "postgresql://fedge:pw@db.contoso.test:5432/fedge");
     config_free(c);
@@ -394,8 +395,9 @@ static void test_store_uri(void **state)
               &c);
     assert_string_equal(c->edge.store, "postgres://db.contoso.test/fedge?sslmode=verify-full");
     config_free(c);
-    expect_error(MIN_EDGE "store = postgresql://fedge:pw@db/fedge?sslmod=require\n" MIN_EXTERNAL
-                     MIN_INTERNAL MIN_FEDERATION,
+    expect_error(MIN_EDGE
+                 "store = postgresql://fedge:pw@db/fedge?sslmod=require\n" MIN_EXTERNAL MIN_INTERNAL
+                     MIN_FEDERATION,
                  "4: [edge] store = \"postgresql://fedge:***@db/fedge?sslmod=require\": not a "
                  "valid PostgreSQL connection URI (invalid URI query parameter: \"sslmod\"); "
                  "expected a file path like /var/lib/fedge/fedge.db (SQLite) or a PostgreSQL "
