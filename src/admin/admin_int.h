@@ -47,6 +47,13 @@ uint32_t admin__guard_wait(admin__guard_t *g, const char *account, const char *i
  * the address's failures). */
 void admin__guard_fail(admin__guard_t *g, const char *account, const char *ip, int64_t now_ms);
 void admin__guard_ok(admin__guard_t *g, const char *account, const char *ip);
+/* Shares the failures through store s as well (the members of a pool
+ * throttle together): failures are then counted in both, in the store by
+ * the wall clock, and a wait is the longer of the two; a store that
+ * cannot be read or written leaves the table alone in force. s is
+ * borrowed (it outlives g and is used on g's thread only); NULL: the
+ * table alone. */
+void admin__guard_use_store(admin__guard_t *g, store_t *s);
 
 /* ---- sessions (guard.c) ---- */
 
@@ -77,6 +84,15 @@ admin__session_t *admin__session_get(admin__sessions_t *ss, const char *id, int6
 void admin__session_end(admin__sessions_t *ss, const char *id);
 /* Number of live sessions (tests). */
 size_t admin__session_count(const admin__sessions_t *ss);
+/* Keeps the sessions in store s too (the members of a pool share them and
+ * a restart signs nobody out): new sessions are written there (a failure
+ * fails the login), a lookup reads the store first (a session ended or
+ * expired anywhere ends here; one made on another member is taken in) and
+ * refreshes its idle timer there at most every ADMIN__TOUCH_S; when the
+ * store cannot be read the table alone answers. s is borrowed (it outlives
+ * ss and is used on ss's thread only); NULL: the table alone. */
+#define ADMIN__TOUCH_S 30
+void admin__sessions_use_store(admin__sessions_t *ss, store_t *s);
 
 /* ---- JSON API (api.c) ---- */
 

@@ -622,6 +622,12 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
     a->api = (admin__api_t){NULL, a->store_path, a->edge_fqdn, o->status_cb, o->status_ctx,
                             now_s()};
     int r = store_open(a->store_path, &a->api.store, err);
+    if (r == 0 && store_location_is_uri(a->store_path)) {
+        /* A pool's shared store: a session opened on any member works on
+         * all, failed logins throttle on all (docs/pools.md). */
+        admin__sessions_use_store(a->sessions, a->api.store);
+        admin__guard_use_store(a->guard, a->api.store);
+    }
     if (r == 0)
         r = admin_password_hash("not-a-password-of-anyone", a->dummy_hash,
                                 sizeof(a->dummy_hash), err);

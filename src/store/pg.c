@@ -95,6 +95,13 @@ static const char *const migrations[] = {
     /* 2: administrator accounts of the web panel (accounts.c) */
     "CREATE TABLE admin_account(name TEXT COLLATE \"C\" PRIMARY KEY, pwhash TEXT NOT NULL,"
     "  created_at TEXT NOT NULL, changed_at TEXT NOT NULL);",
+    /* 3: web panel sessions and failed logins shared by the members
+     * (sessions.c); a session ends with its account */
+    "CREATE TABLE admin_session(id_hash TEXT COLLATE \"C\" PRIMARY KEY, csrf TEXT NOT NULL,"
+    "  account TEXT COLLATE \"C\" NOT NULL REFERENCES admin_account(name) ON DELETE CASCADE,"
+    "  pw_fp TEXT NOT NULL, created_s BIGINT NOT NULL, last_s BIGINT NOT NULL);"
+    "CREATE TABLE admin_login_failure(key TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  failures BIGINT NOT NULL, last_ms BIGINT NOT NULL);",
 };
 
 static uint64_t now_ms(void)

@@ -54,6 +54,13 @@ static const char *const migrations[] = {
     /* 2: administrator accounts of the web panel (accounts.c) */
     "CREATE TABLE admin_account(name TEXT PRIMARY KEY, pwhash TEXT NOT NULL,"
     "  created_at TEXT NOT NULL, changed_at TEXT NOT NULL);",
+    /* 3: web panel sessions and failed logins shared by a pool's members
+     * (sessions.c); a session ends with its account */
+    "CREATE TABLE admin_session(id_hash TEXT PRIMARY KEY, csrf TEXT NOT NULL,"
+    "  account TEXT NOT NULL REFERENCES admin_account(name) ON DELETE CASCADE,"
+    "  pw_fp TEXT NOT NULL, created_s INTEGER NOT NULL, last_s INTEGER NOT NULL);"
+    "CREATE TABLE admin_login_failure(key TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
+    "  last_ms INTEGER NOT NULL);",
 };
 
 /* Turns an SQLite failure into FEDGE_ESTORE with an actionable message. */

@@ -451,6 +451,52 @@ typedef int (*store_account_cb)(const store_account_t *a, void *ctx);
 int store_account_list(store_t *s, store_account_cb cb, void *ctx, fedge_err_t *err);
 
 /* ------------------------------------------------------------------ */
+/* Web panel sessions and failed logins (src/store/sessions.c)         */
+/* ------------------------------------------------------------------ */
+
+/* What the admin server keeps of a session, shared through the store by
+ * the members of a pool so that a session opened on one works on all and
+ * survives a restart. Ids are kept as hashes only; src/admin makes them.
+ * None of these is audited nor bumps the generation (not configuration);
+ * each is one statement (its own transaction). */
+#define STORE_HEX_MAX 65 /* 64 hex digits and a NUL */
+typedef struct {
+    char id_hash[STORE_HEX_MAX]; /* SHA-256 of the cookie value */
+    char csrf[STORE_HEX_MAX];
+    char account[STORE_NAME_MAX + 1];
+    char pw_fp[STORE_HEX_MAX]; /* SHA-256 of the account's hash at login */
+    int64_t created_s, last_s; /* UTC seconds */
+} store_session_t;
+
+/* Adds session ss (replacing one with its id_hash). FEDGE_EINVAL for a
+ * field that is not printable text of its size; FEDGE_EEXIST when the
+ * account does not exist. */
+int store_session_put(store_t *s, const store_session_t *ss, fedge_err_t *err);
+/* Reads the session of id_hash into *out; FEDGE_ENOENT when none (ended,
+ * expired and purged, or its account removed). */
+int store_session_get(store_t *s, const char *id_hash, store_session_t *out, fedge_err_t *err);
+/* Sets its last use (idle timer); 0 also when it is gone. */
+int store_session_touch(store_t *s, const char *id_hash, int64_t last_s, fedge_err_t *err);
+/* Ends it; 0 also when it is gone. */
+int store_session_end(store_t *s, const char *id_hash, fedge_err_t *err);
+/* Removes sessions unused since idle_before_s or created before
+ * created_before_s. */
+int store_session_purge(store_t *s, int64_t idle_before_s, int64_t created_before_s,
+                        fedge_err_t *err);
+
+/* Failed logins by key ("a:ACCOUNT", "i:ADDRESS", at most 200 bytes):
+ * failures and the time of the last one (UTC milliseconds). get sets
+ * *failures to 0 when none was recorded since forget_before_ms. fail
+ * counts one at now_ms (starting again from 1 when the last was before
+ * forget_before_ms) and removes every key older than that (bounded
+ * table); forget removes key. */
+int store_login_get(store_t *s, const char *key, int64_t forget_before_ms, uint32_t *failures,
+                    int64_t *last_ms, fedge_err_t *err);
+int store_login_fail(store_t *s, const char *key, int64_t now_ms, int64_t forget_before_ms,
+                     fedge_err_t *err);
+int store_login_forget(store_t *s, const char *key, fedge_err_t *err);
+
+/* ------------------------------------------------------------------ */
 /* Copying a store (src/store/copy.c)                                  */
 /* ------------------------------------------------------------------ */
 
@@ -468,8 +514,9 @@ typedef struct {
  * to, in one read transaction of from and one write transaction of to,
  * and checks before committing that every table has as many rows in to
  * as in from; adds a "store.copy" audit entry by actor and bumps to's
- * generation (running edges on to reload). Sessions and the schema
- * version are not copied (both stores are at the current schema).
+ * generation (running edges on to reload). Web panel sessions, failed
+ * logins and the schema version are not copied (both stores are at the
+ * current schema).
  * FEDGE_EEXIST when to holds anything (rows other than the global policy,
  * or audit entries) and force is false; with force, its contents are
  * replaced. out (room for *n, at least STORE_COPY_TABLES) gets the counts

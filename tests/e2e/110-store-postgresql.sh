@@ -197,9 +197,52 @@ refused_copy() {
 check_out "a second copy into the now non-empty target: refused, exit 1, nothing changed" refused_copy
 check "with --force: replaced, the extra domain gone" \
     sh -c "'$F' store copy --from '$DB' --to '$COPY_URI' --force >/dev/null && ! '$F' domain list --store '$COPY_URI' | grep -q extra.test"
+note "the panel on every member: sessions and failed logins in PostgreSQL"
+M2_ADMIN=$(free_port)
+CM2=$T_TMP/member2.ini
+sed "s#^listen = 127.0.0.1:$ADA\$#listen = 127.0.0.1:$M2_ADMIN#" "$CA" > "$CM2"
+start_member2() {
+    start_bg member2 "$F" admin serve -c "$CM2"
+    wait_listen "$M2_ADMIN" 10 "$BG_PID" || { show member2; return 1; }
+}
+check "member 2 (the admin server alone, same store) starts" start_member2
+# api URL METHOD PATH [BODY]: prints the HTTP status (alice's cookie jar).
+api() {
+    curl -s -b "$T_TMP/jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $CSRF" \
+        -o "$T_TMP/api.out" -w '%{http_code}' -m 20 -X "$2" ${4:+-d "$4"} "$1$3"
+}
+is() { local want=$1 got; shift; got=$("$@"); echo "$* -> $got"; [ "$got" = "$want" ]; }
+M2=http://127.0.0.1:$M2_ADMIN
+check "alice signs in on edge A again" api_login
+check_out "  her session works on member 2: GET /api/session 200" is 200 api "$M2" GET /api/session
+check_out "  and a change through member 2 with her CSRF token: 201" \
+    is 201 api "$M2" POST /api/domains/blocked '{"domain":"m2.test"}'
+restart_a() {
+    stop edge-a
+    FEDGE_NO_PARTNER=1 EXT_PORT=$EA INT_PORT=$IA start_fedge "$CA" edge-a2 && wait_listen "$ADA" 10
+}
+check "edge A restarts" restart_a
+check_out "  alice is still signed in on A after the restart: GET /api/session 200" \
+    is 200 api "$API" GET /api/session
+check_out "she signs out on member 2: 204" is 204 api "$M2" POST /api/logout
+check_out "  and is signed out on A: GET /api/session 401" is 401 api "$API" GET /api/session
+wrong_logins() {
+    local i st
+    for i in 1 2 3 4 5 6; do
+        st=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+            -d '{"name":"alice","password":"wrong"}' "$M2/api/login")
+        echo "wrong password on member 2: $st"
+    done
+    st=$(curl -s -o "$T_TMP/login.out" -w '%{http_code}' -H 'Content-Type: application/json' \
+        -d '{"name":"alice","password":"correct horse battery"}' "$API/api/login")
+    echo "right password on edge A right after: $st $(cat "$T_TMP/login.out")"
+    [ "$st" = 429 ]
+}
+check_out "failed logins on member 2 throttle edge A: 429" wrong_logins
+check "member 2 stops" stop member2
 check "edge B alive" alive edge-b
 check "edge A's log names its store without the password" \
-    sh -c "grep -q 'store=postgresql://fedge:\*\*\*@127.0.0.1:$PG_PORT/fedge' '$T_LOGS/edge-a.log' && ! grep -q '$PG_PASS' '$T_LOGS/edge-a.log'"
+    sh -c "grep -q 'store=postgresql://fedge:\*\*\*@127.0.0.1:$PG_PORT/fedge' '$T_LOGS/edge-a.log' && ! grep -q '$PG_PASS' '$T_LOGS'/edge-a*.log '$T_LOGS/member2.log'"
 check "fedge check-config shows the store without the password" \
     sh -c "'$F' check-config -c '$CA' | tee /dev/stderr | grep -q 'store postgresql://fedge:\*\*\*@'"
 finish
