@@ -6,10 +6,12 @@
 # topology; B keeps SQLite) applies a change made with the CLI within
 # 200 ms (LISTEN/NOTIFY; the largest delay over 20 changes is measured);
 # PostgreSQL stopped: a CLI write fails at once with a clear message, the
-# edge keeps serving with the last settings and says so once, and after the
-# restart a change reaches it; `fedge store copy` from a SQLite store made
-# with the CLI gives the same lists and administrators, verifies counts and
-# refuses a non-empty target unless --force.
+# API answers 503, a member being started refuses to, the edge keeps serving
+# with the last settings and says so once per cause, and after the restart
+# a change reaches it; `fedge store copy` from a SQLite store made with the
+# CLI gives the same lists and administrators, verifies counts and refuses
+# a non-empty target unless --force; the panel on a second member (`fedge
+# admin serve` on the same store) shares sessions, logout and throttling.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/policy_lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
@@ -136,6 +138,16 @@ unreadable_lines() {
 }
 check "  not on every refresh (at most one line per cause)" unreadable_lines
 check "edge A still alive" alive edge-a
+start_while_down() {
+    local cfg=$T_TMP/member3.ini rc
+    sed -e "s#127.0.0.1:$EA\$#127.0.0.1:$(free_port)#" -e "s#127.0.0.1:$IA\$#127.0.0.1:$(free_port)#" \
+        -e "s#127.0.0.1:$ADA\$#127.0.0.1:$(free_port)#" "$CA" > "$cfg"
+    timeout 20 "$F" serve -c "$cfg" > "$T_LOGS/member3.log" 2>&1; rc=$?
+    tail -1 "$T_LOGS/member3.log"
+    [ "$rc" -eq 1 ] && grep -q 'cannot reach the PostgreSQL server' "$T_LOGS/member3.log" &&
+        ! grep -q "$PG_PASS" "$T_LOGS/member3.log"
+}
+check_out "a member started now does not start: exit 1 at once, naming the store" start_while_down
 
 note "PostgreSQL back"
 check "pg_ctl start" pg_up
