@@ -32,6 +32,8 @@ typedef struct {
     char *uri;   /* as configured (may hold a password): used to connect */
     char *shown; /* the URI without its password, for messages */
     bool in_tx;
+    bool tx_lost;       /* the connection broke inside a transaction: refuse the
+                         * rest of it rather than run it in autocommit elsewhere */
     int64_t generation; /* last seen by changed(), -1: none */
     bool notified;      /* a notification (or a reconnection) since changed() */
     uint64_t retry_at;  /* monotonic ms before which no reconnection is tried */
@@ -251,6 +253,8 @@ static void drop_conn(pg_t *q, const char *why)
     if (q->conn)
         PQfinish(q->conn);
     q->conn = NULL;
+    if (q->in_tx)
+        q->tx_lost = true;
     q->in_tx = false;
     q->retry_at = now_ms() + q->backoff_ms;
     q->backoff_ms = q->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : q->backoff_ms * 2;
@@ -401,6 +405,7 @@ static void pg_close(void *be)
 static int pg_begin(void *be, bool write, fedge_err_t *err)
 {
     pg_t *q = be;
+    q->tx_lost = false;
     const char *what = write ? "starting a change" : "starting a read";
     int r = ensure(q, what, err);
     if (r < 0)
@@ -423,8 +428,10 @@ static int pg_begin(void *be, bool write, fedge_err_t *err)
 static int pg_commit(void *be, fedge_err_t *err)
 {
     pg_t *q = be;
-    if (!q->conn)
+    if (!q->conn || q->tx_lost) {
+        q->tx_lost = false;
         return conn_fail(q, "commit", err);
+    }
     PGresult *res = PQexec(q->conn, "COMMIT");
     int r = 0;
     /* COMMIT of a failed transaction answers ROLLBACK: not committed */
@@ -444,12 +451,17 @@ static void pg_rollback(void *be)
     if (q->conn && q->in_tx)
         PQclear(PQexec(q->conn, "ROLLBACK"));
     q->in_tx = false;
+    q->tx_lost = false;
 }
 
 /* Runs sql (?N parameters) with args; the result or NULL with *r set. */
 static PGresult *run(pg_t *q, const char *sql, const store__val_t *args, size_t n, const char *what,
                      int *r, fedge_err_t *err)
 {
+    if (q->tx_lost) {
+        *r = conn_fail(q, what, err);
+        return NULL;
+    }
     *r = ensure(q, what, err);
     if (*r < 0)
         return NULL;
@@ -509,6 +521,8 @@ static int pg_exec(void *be, const char *sql, const store__val_t *args, size_t n
 static int pg_script(void *be, const char *sql, fedge_err_t *err)
 {
     pg_t *q = be;
+    if (q->tx_lost)
+        return conn_fail(q, "a schema change", err);
     int r = ensure(q, "a schema change", err);
     if (r < 0)
         return r;
