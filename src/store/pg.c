@@ -246,9 +246,10 @@ static void no_notices(void *arg, const char *message)
 
 static void drop_conn(pg_t *q, const char *why)
 {
-    /* The first reason is kept until a connection works again: callers
-     * that log a failure once per distinct message log an outage once. */
-    if (why && !q->last_err[0])
+    /* The latest reason: a failure logged once per distinct message is
+     * logged once per cause (connection lost, then refused while the
+     * server is down; a wrong password once it is back). */
+    if (why)
         first_line(why, q->last_err, sizeof(q->last_err));
     if (q->conn)
         PQfinish(q->conn);
