@@ -31,7 +31,9 @@ _pg_cleanup() {
         rm -rf "$PG_DIR"
     fi
 }
-trap '_pg_rc=$?; _pg_cleanup; (exit $_pg_rc); _t_cleanup' EXIT
+# Runs before whatever EXIT trap lib.sh set, with the exit status kept.
+_pg_prev=$(trap -p EXIT | sed -n "s/^trap -- '\(.*\)' EXIT\$/\1/p")
+trap "_pg_rc=\$?; _pg_cleanup; (exit \$_pg_rc); ${_pg_prev:-exit \$_pg_rc}" EXIT
 
 pg_start() {
     [ -x "$PG_BIN/initdb" ] || { echo "no $PG_BIN/initdb (Debian package postgresql-15)"; return 1; }
