@@ -164,6 +164,13 @@ check "it reaches the edge (reconnected): 403 1012 within 6 s" refused_soon
 check "the API works again: block api-back.test 201 (reconnected)" api_ok api-back.test
 check "the edge says the store is readable again" wait_log 'store readable again'
 check_out "after reconnecting, changes arrive within 200 ms again" measure
+bulk() {
+    pg_sql "INSERT INTO allowed_domain(domain) SELECT 'bulk' || g || '.test' FROM generate_series(1, 10000) g;
+            UPDATE meta SET value = value + 1 WHERE key = 'generation'" fedge &&
+        "$F" domain list --store "$PG_URI" | grep -c '^allowed  bulk' | grep -qx 10000
+}
+check "10,000 more allowed domains (written in SQL, as another tool would)" bulk
+check_out "  changes still in force within 200 ms (each reload builds a 10,000-domain snapshot)" measure
 
 note "fedge store copy from a SQLite store made with the CLI"
 DB=$T_TMP/run.db
