@@ -352,6 +352,11 @@ static int res_fail(pg_t *q, PGresult *res, const char *what, fedge_err_t *err)
                          "store %s: the PostgreSQL server did not answer within 5 s during %s "
                          "(%s); try again",
                          q->shown, what, line);
+    if (!strcmp(state, "42501"))
+        return fedge_err(err, FEDGE_ESTORE,
+                         "store %s: %s during %s; fedge's role must own the database (or be "
+                         "granted what it lacks)",
+                         q->shown, line, what);
     if (!strcmp(state, "42P01") || !strcmp(state, "42703"))
         return fedge_err(err, FEDGE_ESTORE,
                          "store %s is not a fedge store or is damaged (%s during %s); "

@@ -43,6 +43,14 @@ audit_count() {
     [ "$n" -eq 9 ]
 }
 check_out "the audit trail is in PostgreSQL: one entry per change (9), by cli:LOGIN" audit_count
+not_owned() {
+    local out rc
+    pg_sql "CREATE DATABASE notowned" >/dev/null || return 1
+    out=$("$F" domain list --store "postgresql://fedge:$PG_PASS@127.0.0.1:$PG_PORT/notowned" 2>&1); rc=$?
+    echo "$out"
+    [ "$rc" -eq 1 ] && echo "$out" | grep -q "permission denied for schema public.*must own the database"
+}
+check_out "a database fedge's role does not own: exit 1, saying what is missing" not_owned
 check "no message shows the password" sh -c "! grep -r '$PG_PASS' '$T_LOGS/checks.log'"
 
 note "an edge on the PostgreSQL store"
