@@ -130,11 +130,7 @@ check "  with a message saying the server cannot be reached, without the passwor
 check "the edge keeps serving with the last settings: 10 MESSAGEs over 5 s, all 200 within 1 s" \
     in_a edge.fabrikam.test sip:bob@fabrikam.test "$CAROL" 200 200 200 200 200 200 200 200 200 200 -- \
     --pause 0.5 --max-ms 1000
-wait_log() { # pattern [seconds]
-    local i
-    for i in $(seq $((${2:-5} * 10))); do grep -q "$1" "$T_LOGS/edge-a.log" && return 0; sleep 0.1; done
-    return 1
-}
+wait_log() { wait_for "grep -q '$1' '$T_LOGS/edge-a.log'" "${2:-5}"; } # pattern [seconds]
 check "the edge says it keeps the last good settings" wait_log 'store unreadable: keeping the last good settings'
 # Once per cause, not on every refresh: the lost connection, then (when
 # the server is not back at the first reconnection) the refused connection.
@@ -161,12 +157,7 @@ note "PostgreSQL back"
 check "pg_ctl start" pg_up
 check "a change with the CLI after the restart: block fabrikam.test" sh -c "$BLOCK"
 refused_soon() {
-    local i
-    for i in $(seq 30); do
-        in_a edge.fabrikam.test sip:bob@fabrikam.test "$CAROL" 403:1012:public >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    return 1
+    wait_for 'in_a edge.fabrikam.test sip:bob@fabrikam.test "$CAROL" 403:1012:public >/dev/null 2>&1' 6
 }
 check "it reaches the edge (reconnected): 403 1012 within 6 s" refused_soon
 check "the API works again: block api-back.test 201 (reconnected)" api_ok api-back.test
