@@ -682,12 +682,12 @@ static int status(admin__api_t *api, json_t **out)
         return st;
     char where[512]; /* a PostgreSQL URI without its password */
     store_location_shown(api->store_path, where, sizeof(where));
-    json_t *store = json_pack("{s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "path", where,
-                              "generation", (json_int_t)snap->generation, "allowed",
-                              (int)snap->n_allowed, "blocked", (int)snap->n_blocked, "providers",
-                              (int)snap->n_providers, "policies", (int)snap->n_policies,
-                              "assignments", (int)snap->n_assignments, "watchlist",
-                              (int)snap->n_watchlist);
+    json_t *store =
+        json_pack("{s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "path", where, "generation",
+                  (json_int_t)snap->generation, "allowed", (int)snap->n_allowed, "blocked",
+                  (int)snap->n_blocked, "providers", (int)snap->n_providers, "policies",
+                  (int)snap->n_policies, "assignments", (int)snap->n_assignments, "watchlist",
+                  (int)snap->n_watchlist);
     store_snapshot_unref(snap);
     int64_t now = (int64_t)time(NULL);
     json_t *edge;
