@@ -37,9 +37,23 @@
 #      BENCH_ROUTING_ROUNDS alternating rounds summed. Target: dns-srv within
 #      10 % of default-route.
 #
+#   6. CPU per forwarded MESSAGE in microseconds, fedge next to Kamailio in
+#      the same run, at BENCH_CPU_RATE (2000/s) and at the highest rate both
+#      sustained in [2] (when it ran): BENCH_CPU_ROUNDS (4) rounds of
+#      BENCH_CPU_SECONDS each, the order of the two proxies alternating
+#      from round to round (the machine's load drifts), summed. Target:
+#      fedge <= 0.25 x Kamailio and <= 12 us per message at 2000/s.
+#      BENCH_SYSCALLS=1 adds one fedge round under strace -c -f (not counted
+#      in the CPU figures: strace slows the process) and prints the write
+#      and read system calls per forwarded MESSAGE. BENCH_PERF=1 adds one
+#      fedge round under `perf record -g` (software clock) and prints the
+#      top of `perf report` (the profile of what remains).
+#
 # Knobs: BENCH_RATES, BENCH_STEP_SECONDS, BENCH_CPU_SECONDS, BENCH_IDLE_CONNS,
 # BENCH_IDLE_DEADLINE, BENCH_ROUTING_RATE (1000), BENCH_ROUTING_ROUNDS (4),
-# BENCH_ONLY (kamailio|fedge|routing). Logs: $FEDGE_BUILD/bench/proxy/.
+# BENCH_CPU_RATE (2000), BENCH_CPU_ROUNDS (4), BENCH_SYSCALLS, BENCH_PERF,
+# BENCH_ONLY (kamailio|fedge|routing|cpu: cpu runs [6] alone, both
+# proxies). Logs: $FEDGE_BUILD/bench/proxy/.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 FEDGE_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,6 +73,9 @@ ONLY=${BENCH_ONLY:-}
 PROXIES="kamailio fedge"
 [ -n "$ONLY" ] && PROXIES=$ONLY
 [ "$ONLY" = routing ] && PROXIES=""
+[ "$ONLY" = cpu ] && PROXIES="kamailio fedge"
+CPU_RATE=${BENCH_CPU_RATE:-2000}
+CPU_ROUNDS=${BENCH_CPU_ROUNDS:-4}
 ROUTING_RATE=${BENCH_ROUTING_RATE:-1000}
 ROUTING_ROUNDS=${BENCH_ROUTING_ROUNDS:-4}
 HZ=$(getconf CLK_TCK)
@@ -294,6 +311,74 @@ routing_bench() {
 }
 declare -A RCPU
 
+# ------------------------------------------------------------ CPU rounds
+# [6]: alternating rounds at one rate; US[P@RATE] microseconds per message.
+declare -A CTICKS CMSGS US
+cpu_round() { # P RATE ROUND
+    local p=$1 r=$2 c0 c1 n=$(($2 * CPU_SECONDS))
+    c0=$(cpu_ticks "$p")
+    load "$p" "$r" "$n" "us$r-$3"
+    c1=$(cpu_ticks "$p")
+    if [ "$L_OK" -lt "$n" ]; then
+        say "  $p: $n MESSAGE at $r/s: only $L_OK answered 200 ($L_FAIL failed): round not counted"
+        return 1
+    fi
+    CTICKS[$p@$r]=$(( ${CTICKS[$p@$r]:-0} + c1 - c0 ))
+    CMSGS[$p@$r]=$(( ${CMSGS[$p@$r]:-0} + n ))
+    say "  $p: $n MESSAGE at $r/s: $((c1 - c0)) CPU ticks (1/$HZ s), $(echo "scale=1; ($c1 - $c0) * 1000000 / $HZ / $n" | bc) us/message"
+}
+cpu_rounds() { # RATE
+    local r=$1 i p order
+    say "[6] CPU per forwarded MESSAGE at $r msg/s: $CPU_ROUNDS alternating rounds of ${CPU_SECONDS}s"
+    # warm-up: connections, caches, Kamailio's worker pools
+    for p in $PROXIES; do load "$p" "$r" "$r" "us$r-warm"; done
+    for i in $(seq "$CPU_ROUNDS"); do
+        order="kamailio fedge"
+        [ $((i % 2)) -eq 0 ] && order="fedge kamailio"
+        for p in $order; do
+            [ "${STATUS[$p]}" = up ] || continue
+            cpu_round "$p" "$r" "$i" || cpu_round "$p" "$r" "$i-retry"
+        done
+    done
+    for p in $PROXIES; do
+        [ -n "${CMSGS[$p@$r]:-}" ] &&
+            US[$p@$r]=$(echo "scale=1; ${CTICKS[$p@$r]} * 1000000 / $HZ / ${CMSGS[$p@$r]}" | bc)
+    done
+}
+# BENCH_SYSCALLS: one fedge round at RATE under strace -c, per message.
+syscall_round() { # RATE
+    local r=$1 n=$(($1 * CPU_SECONDS)) pid st=$T_LOGS/fedge-strace.txt
+    pid=$(pid_of fedge) || return 1
+    strace -c -f -q -e trace=write,writev,sendmsg,sendto,read,readv,recvmsg,recvfrom \
+        -o "$st" -p "$pid" &
+    local spid=$!
+    sleep 1
+    load fedge "$r" "$n" strace
+    kill -INT "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+    local w rd
+    w=$(awk '$NF ~ /^(write|writev|sendmsg|sendto)$/ {s += $4} END {print s + 0}' "$st")
+    rd=$(awk '$NF ~ /^(read|readv|recvmsg|recvfrom)$/ {s += $4} END {print s + 0}' "$st")
+    say "  fedge under strace: $n MESSAGE at $r/s ($L_OK ok): $w write calls ($(echo "scale=2; $w / $n" | bc)/message), $rd read calls ($(echo "scale=2; $rd / $n" | bc)/message); $st"
+}
+# BENCH_PERF: one fedge round at RATE under perf record, the top entries.
+perf_round() { # RATE
+    local r=$1 n=$(($1 * CPU_SECONDS)) pid data=$T_LOGS/fedge-perf.data rep=$T_LOGS/fedge-perf.txt
+    pid=$(pid_of fedge) || return 1
+    perf record -q -e cpu-clock -F 2000 -g -o "$data" -p "$pid" > "$T_LOGS/perf-record.log" 2>&1 &
+    local ppid=$!
+    sleep 1
+    load fedge "$r" "$n" perf
+    kill -INT "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null
+    perf report -i "$data" --stdio --no-children --sort symbol -g none --percent-limit 1.5 \
+        > "$rep" 2> /dev/null
+    say "  fedge under perf: $n MESSAGE at $r/s ($L_OK ok), self time by function (>= 1.5 %; $rep):"
+    perf report -i "$data" --stdio --no-children --sort dso -g none 2> /dev/null |
+        awk '/^ +[0-9.]+%/ {printf "%s %s, ", $1, $2} END {print ""}' > "$T_LOGS/fedge-perf-dso.txt"
+    say "    by object: $(cat "$T_LOGS/fedge-perf-dso.txt")"
+    grep -E '^ +[0-9.]+%' "$rep" | head -25 | awk '{print $1, $2, $3}' |
+        while read -r line; do say "    $line"; done
+}
+
 # ------------------------------------------------------------ run
 : > "$T_LOGS/summary.txt"
 say "proxy benchmark: SIPp MESSAGE over mutual TLS (stunnel legs) -> proxy -> TCP -> SIPp UAS"
@@ -307,6 +392,9 @@ done
 # Memory first, on fresh processes: once load has run, pools (Kamailio's
 # shared memory, malloc arenas) hold touched pages that new connections
 # reuse, and the difference before/after would understate the cost.
+MAIN=yes
+[ "$ONLY" = cpu ] && MAIN=no
+if [ "$MAIN" = yes ]; then
 for p in $PROXIES; do
     [ "${STATUS[$p]}" = up ] || continue
     say "[1] $IDLE idle TLS connections: $p"
@@ -317,34 +405,60 @@ for p in $PROXIES; do
     say "[2] rate steps: $p"
     step_rates "$p"
 done
-common=0
+fi
+common=0 highest=0
 for p in $PROXIES; do
     [ "${STATUS[$p]}" = up ] || continue
     r=${MAXRATE[$p]:-0}; r=${r#>=}
     if [ "$common" -eq 0 ] || [ "$r" -lt "$common" ]; then common=$r; fi
 done
+highest=$common
 common=$((common / 2 / 100 * 100)); [ "$common" -lt 100 ] && common=100
+if [ "$MAIN" = yes ]; then
 for p in $PROXIES; do
     [ "${STATUS[$p]}" = up ] || continue
     say "[3] CPU and response time at $common msg/s: $p"
     cpu_run "$p" "$common"
 done
+fi
+# [6] needs both proxies; the highest common rate only when [2] found one
+CPU6=no
+[ "${STATUS[kamailio]:-down}" = up ] && [ "${STATUS[fedge]:-down}" = up ] && CPU6=yes
+case " $PROXIES " in *" kamailio "*) ;; *) CPU6=no ;; esac
+if [ "$CPU6" = yes ]; then
+    cpu_rounds "$CPU_RATE"
+    [ "$highest" -gt 0 ] && [ "$highest" != "$CPU_RATE" ] && cpu_rounds "$highest"
+    [ -n "${BENCH_SYSCALLS:-}" ] && syscall_round "$CPU_RATE"
+    [ -n "${BENCH_PERF:-}" ] && perf_round "$CPU_RATE"
+fi
 # the proxies of [1]-[3] stop first: [5] measures fedge alone
 for p in $PROXIES; do stop "$p"; done
 ROUTING=no
 case " $PROXIES $ONLY " in *" fedge "*|*" routing "*) ROUTING=yes ;; esac
 [ "$ONLY" = kamailio ] && ROUTING=no
+[ "$ONLY" = cpu ] && ROUTING=no
 [ "$ROUTING" = yes ] && routing_bench
 
 row() { say "$(printf '%-44s %14s %14s' "$1" "$2" "$3")"; }
 v() { local -n a=$1; local x=${a[$2]:-}; [ "${STATUS[$2]:-down}" = up ] && [ -n "$x" ] && echo "$x" || echo "-"; }
 [ -n "$PROXIES" ] && say "" && say "$(printf '%-44s %14s %14s' '' kamailio fedge)"
-[ -n "$PROXIES" ] && row "max sustained rate, <0.1% failed (msg/s)" "$(v MAXRATE kamailio)" "$(v MAXRATE fedge)"
-[ -n "$PROXIES" ] && row "CPU s per 10k MESSAGE at $common/s" "$(v CPU10K kamailio)" "$(v CPU10K fedge)"
-[ -n "$PROXIES" ] && row "p99 response time at $common/s (ms)" "$(v P99 kamailio)" "$(v P99 fedge)"
-[ -n "$PROXIES" ] && row "memory per idle TLS connection, PSS (KiB)" "$(v MEMPSS kamailio)" "$(v MEMPSS fedge)"
-[ -n "$PROXIES" ] && row "memory per idle TLS connection, RSS (KiB)" "$(v MEMRSS kamailio)" "$(v MEMRSS fedge)"
-[ -n "$PROXIES" ] && row "  (idle TLS connections open when measured)" "$(v IDLE_N kamailio)" "$(v IDLE_N fedge)"
+if [ -n "$PROXIES" ] && [ "$MAIN" = yes ]; then
+    row "max sustained rate, <0.1% failed (msg/s)" "$(v MAXRATE kamailio)" "$(v MAXRATE fedge)"
+    row "CPU s per 10k MESSAGE at $common/s" "$(v CPU10K kamailio)" "$(v CPU10K fedge)"
+    row "p99 response time at $common/s (ms)" "$(v P99 kamailio)" "$(v P99 fedge)"
+    row "memory per idle TLS connection, PSS (KiB)" "$(v MEMPSS kamailio)" "$(v MEMPSS fedge)"
+    row "memory per idle TLS connection, RSS (KiB)" "$(v MEMRSS kamailio)" "$(v MEMRSS fedge)"
+    row "  (idle TLS connections open when measured)" "$(v IDLE_N kamailio)" "$(v IDLE_N fedge)"
+fi
+if [ "$CPU6" = yes ]; then
+    for r in "$CPU_RATE" "$highest"; do
+        [ "$r" -gt 0 ] || continue
+        [ -n "${US[kamailio@$r]:-}${US[fedge@$r]:-}" ] || continue
+        row "CPU us per MESSAGE at $r/s (alternating)" "${US[kamailio@$r]:--}" "${US[fedge@$r]:--}"
+        [ -n "${US[kamailio@$r]:-}" ] && [ -n "${US[fedge@$r]:-}" ] &&
+            row "  fedge / kamailio" "" "$(echo "scale=2; ${US[fedge@$r]} / ${US[kamailio@$r]}" | bc)"
+    done
+fi
 
 if [ "$ROUTING" = yes ]; then
     say ""
@@ -377,6 +491,18 @@ target() { # label fedge kamailio
         say "target $1 (fedge <= 0.5 x kamailio): MISSED, ratio $ratio"; rc=1
     fi
 }
-target "CPU per message" "$(v CPU10K fedge)" "$(v CPU10K kamailio)"
-target "memory per idle TLS connection" "$(v MEMPSS fedge)" "$(v MEMPSS kamailio)"
+if [ "$MAIN" = yes ]; then
+    target "CPU per message" "$(v CPU10K fedge)" "$(v CPU10K kamailio)"
+    target "memory per idle TLS connection" "$(v MEMPSS fedge)" "$(v MEMPSS kamailio)"
+fi
+if [ "$CPU6" = yes ]; then
+    f=${US[fedge@$CPU_RATE]:-} k=${US[kamailio@$CPU_RATE]:-}
+    if [ -z "$f" ] || [ -z "$k" ]; then
+        say "target CPU per message at $CPU_RATE/s: not measured"; rc=1
+    elif [ "$(echo "$f <= $k * 0.25 && $f <= 12" | bc)" = 1 ]; then
+        say "target CPU per message at $CPU_RATE/s (fedge <= 0.25 x kamailio and <= 12 us): met, $f us, ratio $(echo "scale=2; $f / $k" | bc)"
+    else
+        say "target CPU per message at $CPU_RATE/s (fedge <= 0.25 x kamailio and <= 12 us): MISSED, $f us, ratio $(echo "scale=2; $f / $k" | bc)"; rc=1
+    fi
+fi
 exit $rc

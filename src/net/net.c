@@ -323,7 +323,7 @@ static void maybe_free_net(net_t *n)
     net__reuse_free(n);
     free(n->rbuf);
     free(n->pbuf);
-    free(n->wscratch);
+    free(n->cork);
     free(n);
 }
 
@@ -348,6 +348,8 @@ static void conn_unlink(net_conn_t *c)
     c->next = c->prev = NULL;
 }
 
+static void dirty_unlink(net_conn_t *c);
+
 static void conn_close_cb(uv_handle_t *h)
 {
     net_conn_t *c = h->data;
@@ -355,6 +357,7 @@ static void conn_close_cb(uv_handle_t *h)
     if (c->reconnecting)
         return; /* handled by reconnect_close_cb */
     conn_unlink(c);
+    dirty_unlink(c);
     net__reuse_remove(c);
     unaccount(c);
     n->st.open--;
@@ -406,10 +409,18 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
 /* Starts closing c: records why, stops reading, and either closes the
  * socket now (hard) or after the queued bytes have gone out (graceful,
  * bounded by NET__CLOSE_GRACE_MS through the sweep timer). */
+static void flush_conn(net_conn_t *c);
+
 static void conn_close(net_conn_t *c, int code, const char *reason, bool graceful)
 {
     if (c->closing)
         return;
+    /* what was written before the close goes out first (graceful only) */
+    if (graceful && c->ready && c->pend_len && !c->uv_closing) {
+        flush_conn(c);
+        if (c->closing)
+            return; /* sending failed and closed it */
+    }
     net_t *n = c->net;
     c->closing = true;
     net__reuse_remove(c);
@@ -477,8 +488,21 @@ void net__conn_send_raw(net_conn_t *c, const char *buf, size_t len)
         return;
     net_t *n = c->net;
     c->active_ms = now_ms(n);
+    if (n->corked == c) {
+        if (n->cork_len + len > n->cork_cap) {
+            size_t cap = n->cork_cap ? n->cork_cap : 4096;
+            while (cap < n->cork_len + len)
+                cap *= 2;
+            n->cork = fedge_realloc(n->cork, cap);
+            n->cork_cap = cap;
+        }
+        memcpy(n->cork + n->cork_len, buf, len);
+        n->cork_len += len;
+        return;
+    }
     if (c->tcp.write_queue_size == 0) {
         uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+        n->st.socket_writes++;
         int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         if (r > 0) {
             buf += r;
@@ -501,6 +525,7 @@ void net__conn_send_raw(net_conn_t *c, const char *buf, size_t len)
     wreq_t *w = fedge_malloc(sizeof *w + len);
     memcpy(w->data, buf, len);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+    n->st.socket_writes++;
     int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
     if (r != 0) {
         free(w);
@@ -516,6 +541,9 @@ static int send_plain(net_conn_t *c, const char *buf, size_t len)
     if (!c->ssl) {
         net__conn_send_raw(c, buf, len);
     } else {
+        /* the records of this write leave in one socket write */
+        n->corked = c;
+        n->cork_len = 0;
         while (len > 0 && !c->closing) {
             int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
             ERR_clear_error();
@@ -530,63 +558,119 @@ static int send_plain(net_conn_t *c, const char *buf, size_t len)
             buf += r;
             len -= (size_t)r;
         }
+        n->corked = NULL;
+        if (n->cork_len)
+            net__conn_send_raw(c, n->cork, n->cork_len);
+        n->cork_len = 0;
     }
     if (c->closing)
         return c->overflowed ? FEDGE_ELIMIT : FEDGE_ECLOSED;
     return 0;
 }
 
-int net_conn_write(net_conn_t *c, const char *buf, size_t len)
+static void dirty_unlink(net_conn_t *c)
+{
+    if (!c->dirty)
+        return;
+    if (c->dprev)
+        c->dprev->dnext = c->dnext;
+    else
+        c->net->dirty = c->dnext;
+    if (c->dnext)
+        c->dnext->dprev = c->dprev;
+    c->dnext = c->dprev = NULL;
+    c->dirty = false;
+}
+
+/* Sends what c gathered during this turn. */
+static void flush_conn(net_conn_t *c)
+{
+    dirty_unlink(c);
+    if (!c->ready || !c->pend_len)
+        return;
+    char *p = c->pend;
+    size_t l = c->pend_len;
+    /* idle connections hold no buffer */
+    c->pend = NULL;
+    c->pend_len = c->pend_cap = 0;
+    if (!c->closing)
+        send_plain(c, p, l);
+    free(p);
+}
+
+/* End of a loop turn's callbacks: every connection written to sends its
+ * messages as one write. */
+static void flush_turn(net_t *n)
+{
+    while (n->dirty)
+        flush_conn(n->dirty);
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    flush_turn(h->data);
+}
+
+static void on_flush_prepare(uv_prepare_t *h)
+{
+    flush_turn(h->data);
+}
+
+/* Appends the n slices (total bytes) to c's gathered plaintext: until it
+ * is ready, or when ready until the end of this loop turn (flush_turn),
+ * so that the messages of one turn leave in one TLS write and one
+ * syscall. */
+static int gather(net_conn_t *c, const fedge_str_t *parts, size_t np, size_t total)
 {
     if (!c || c->closing)
         return FEDGE_ECLOSED;
-    if (len == 0)
+    if (total == 0)
         return 0;
     net_t *n = c->net;
-    if (queued(c) + len > n->o.max_queued_bytes) {
+    if (queued(c) + total > n->o.max_queued_bytes) {
         overflow(c);
         return FEDGE_ELIMIT;
     }
-    if (!c->ready) {
-        if (c->inbound)
-            return FEDGE_EAGAIN; /* not reachable: inbound is shown only when ready */
-        if (c->pend_len + len > c->pend_cap) {
-            size_t cap = c->pend_cap ? c->pend_cap : 1024;
-            while (cap < c->pend_len + len)
-                cap *= 2;
-            c->pend = fedge_realloc(c->pend, cap);
-            c->pend_cap = cap;
-        }
-        memcpy(c->pend + c->pend_len, buf, len);
-        c->pend_len += len;
-        return 0;
+    if (!c->ready && c->inbound)
+        return FEDGE_EAGAIN; /* not reachable: inbound is shown only when ready */
+    if (c->pend_len + total > c->pend_cap) {
+        size_t cap = c->pend_cap ? c->pend_cap : 1024;
+        while (cap < c->pend_len + total)
+            cap *= 2;
+        c->pend = fedge_realloc(c->pend, cap);
+        c->pend_cap = cap;
     }
-    return send_plain(c, buf, len);
+    for (size_t i = 0; i < np; i++) {
+        if (parts[i].len)
+            memcpy(c->pend + c->pend_len, parts[i].s, parts[i].len);
+        c->pend_len += parts[i].len;
+    }
+    if (c->ready) {
+        c->active_ms = now_ms(n);
+        if (!c->dirty) {
+            c->dirty = true;
+            c->dprev = NULL;
+            c->dnext = n->dirty;
+            if (n->dirty)
+                n->dirty->dprev = c;
+            n->dirty = c;
+        }
+    }
+    return 0;
+}
+
+int net_conn_write(net_conn_t *c, const char *buf, size_t len)
+{
+    fedge_str_t part = {buf, len};
+    return gather(c, &part, 1, len);
 }
 
 int net_conn_writev(net_conn_t *c, const fedge_str_t *parts, size_t np)
 {
-    if (!c || c->closing)
-        return FEDGE_ECLOSED;
-    net_t *n = c->net;
     size_t total = 0;
     for (size_t i = 0; i < np; i++)
         total += parts[i].len;
-    if (total > n->o.max_queued_bytes) {
-        overflow(c);
-        return FEDGE_ELIMIT;
-    }
-    if (total > n->wscratch_cap) {
-        n->wscratch = fedge_realloc(n->wscratch, total);
-        n->wscratch_cap = total;
-    }
-    size_t off = 0;
-    for (size_t i = 0; i < np; i++) {
-        if (parts[i].len)
-            memcpy(n->wscratch + off, parts[i].s, parts[i].len);
-        off += parts[i].len;
-    }
-    return net_conn_write(c, n->wscratch, total);
+    return gather(c, parts, np, total);
 }
 
 /* ------------------------------------------------------------------ */
@@ -853,6 +937,15 @@ int net_new(uv_loop_t *loop, const net_opts_t *o, net_t **out, fedge_err_t *e)
         every = 1000;
     uv_timer_start(&n->timer, sweep_cb, every, every);
     uv_unref((uv_handle_t *)&n->timer);
+    uv_check_init(loop, &n->flush_check);
+    n->flush_check.data = n;
+    uv_check_start(&n->flush_check, on_flush_check);
+    uv_unref((uv_handle_t *)&n->flush_check);
+    uv_prepare_init(loop, &n->flush_prepare);
+    n->flush_prepare.data = n;
+    uv_prepare_start(&n->flush_prepare, on_flush_prepare);
+    uv_unref((uv_handle_t *)&n->flush_prepare);
+    n->live_handles += 2;
     *out = n;
     return 0;
 }
@@ -911,6 +1004,9 @@ void net_destroy(net_t *n)
     n->destroying = true;
     uv_timer_stop(&n->timer);
     uv_close((uv_handle_t *)&n->timer, timer_close_cb);
+    flush_turn(n);
+    uv_close((uv_handle_t *)&n->flush_check, timer_close_cb);
+    uv_close((uv_handle_t *)&n->flush_prepare, timer_close_cb);
     /* Without the timer nothing bounds a graceful close any more: a
      * connection with bytes still queued (a peer not reading) would keep
      * the loop alive, so close those at once. An empty queue lets the

@@ -173,6 +173,7 @@ typedef struct {
     uint64_t timeouts;       /* handshake or idle timeouts */
     uint64_t overflows;      /* closed for max_queued_bytes */
     uint64_t bytes_in, bytes_out; /* application bytes (after TLS) */
+    uint64_t socket_writes;       /* write system calls started (after TLS) */
 } net_stats_t;
 
 /* Copies the counters into *s. */
@@ -287,9 +288,12 @@ int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_e
 /* Using a connection                                                  */
 /* ------------------------------------------------------------------ */
 
-/* Copies len bytes into the connection's queue (encrypting them for TLS)
- * and sends as soon as the socket allows. Returns 0; FEDGE_ECLOSED if the
- * connection is closing; FEDGE_ELIMIT if the unsent bytes would exceed
+/* Copies len bytes into the connection's queue and sends as soon as the
+ * socket allows: the bytes written on one connection during one loop turn
+ * (callbacks of one I/O poll, or timers) are gathered and leave together
+ * at the end of the turn, as one TLS write (records of up to 16 KiB) and
+ * one socket write; net_conn_close sends them first. Returns 0;
+ * FEDGE_ECLOSED if the connection is closing; FEDGE_ELIMIT if the unsent bytes would exceed
  * max_queued_bytes — the connection is then closed (on_close later with
  * FEDGE_ELIMIT): a stuck peer loses its own connection and never stalls
  * others. Writing resets the idle timer. */

@@ -92,9 +92,13 @@ struct net_conn {
     char *sni;           /* outbound TLS: server name to send */
     struct net__resolve *resolving; /* outbound while getaddrinfo runs */
     struct addrinfo *addrs, *addr_next; /* outbound: addresses to try */
-    /* plaintext written before an outbound connection got ready */
+    /* plaintext written before an outbound connection got ready, or
+     * written during this loop turn on a ready one (sent as one TLS write
+     * / one socket write when the turn ends: net.c flush_turn) */
     char *pend;
     size_t pend_len, pend_cap;
+    net_conn_t *dnext, *dprev; /* n->dirty: ready with pend to flush */
+    bool dirty;
     /* ciphertext being fed to OpenSSL during a read callback */
     const char *in;
     size_t in_len;
@@ -128,8 +132,17 @@ struct net {
     bool destroying;
     char *rbuf;  /* shared ciphertext/TCP read buffer */
     char *pbuf;  /* shared plaintext buffer for SSL_read */
-    char *wscratch; /* coalescing buffer for net_conn_writev */
-    size_t wscratch_cap;
+    /* writes batched per loop turn: the connections with plaintext to
+     * send, flushed by a check handle (after I/O callbacks) and a prepare
+     * handle (after timers, before the loop blocks) */
+    net_conn_t *dirty;
+    uv_check_t flush_check;
+    uv_prepare_t flush_prepare;
+    /* while one SSL_write runs: the connection whose records are gathered
+     * into cork, sent as one socket write afterwards */
+    net_conn_t *corked;
+    char *cork;
+    size_t cork_len, cork_cap;
     fedge_map_t iptab;   /* struct net__ipent by address (net.c) */
     fedge_map_t aliases; /* the reuse index: struct net__alias (reuse.c) */
     net_stats_t st;

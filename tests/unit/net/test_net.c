@@ -748,6 +748,47 @@ static void test_outbound_writes_queued_until_handshake(void **state)
     net_tls_free(ctls);
 }
 
+/* Messages written on one connection in one loop turn leave in one
+ * socket write (one TLS write), in order; a close sends what was written
+ * before it. */
+static void test_writes_of_one_turn_leave_in_one_syscall(void **state)
+{
+    (void)state;
+    make_nets(NULL, NULL);
+    net_tls_t *stls = tls_of("edge.contoso.test", NULL, true);
+    net_tls_t *ctls = tls_of("edge.fabrikam.test", NULL, true);
+    net_listener_t *l = listen_on("127.0.0.1:0", stls, NULL);
+    tconn_t *ct = dial("127.0.0.1", net_listener_port(l), ctls, NULL);
+    RUN_UNTIL(ct->ready && nsrv == 1, 5000);
+    assert_int_equal(nsrv, 1);
+    net_stats_t s0, s1;
+    net_stats(cli, &s0);
+    char want[256] = "";
+    for (int i = 0; i < 10; i++) {
+        char m[16];
+        snprintf(m, sizeof m, "msg%d;", i);
+        strcat(want, m);
+        assert_int_equal(net_conn_write(ct->c, m, strlen(m)), 0);
+    }
+    fedge_str_t parts[2] = {{"v1,", 3}, {"v2;", 3}};
+    assert_int_equal(net_conn_writev(ct->c, parts, 2), 0);
+    strcat(want, "v1,v2;");
+    RUN_UNTIL(srv_conns[0]->len == strlen(want), 5000);
+    assert_string_equal(srv_conns[0]->data, want);
+    net_stats(cli, &s1);
+    assert_int_equal(s1.socket_writes - s0.socket_writes, 1);
+    assert_int_equal(s1.bytes_out - s0.bytes_out, strlen(want));
+
+    /* written, then closed in the same turn: the bytes go first */
+    assert_int_equal(net_conn_write(ct->c, "bye", 3), 0);
+    net_conn_close(ct->c);
+    strcat(want, "bye");
+    RUN_UNTIL(srv_conns[0]->closed && ct->closed, 5000);
+    assert_string_equal(srv_conns[0]->data, want);
+    net_tls_free(stls);
+    net_tls_free(ctls);
+}
+
 /* A server that accepts TCP but never answers the ClientHello. */
 static void test_outbound_handshake_timeout(void **state)
 {
@@ -1544,6 +1585,7 @@ int main(void)
         T(test_client_refuses_untrusted_server),
         T(test_optional_client_certificate_reports_unverified),
         T(test_outbound_writes_queued_until_handshake),
+        T(test_writes_of_one_turn_leave_in_one_syscall),
         T(test_outbound_handshake_timeout),
         T(test_handshake_timeout_closes_silent_client),
         T(test_idle_timeout_reset_by_traffic),
