@@ -141,7 +141,7 @@ static int listen_side(edge_t *s, const config_hostport_list_t *l, net_tls_t *tl
 {
     for (size_t i = 0; i < l->count; i++) {
         char hp[PROXY_HOST_MAX + 16];
-        edge__fmt_hostport(hp, sizeof(hp), l->items[i].host, l->items[i].port);
+        fedge_hostport_format(hp, sizeof(hp), l->items[i].host, l->items[i].port);
         net_listen_opts_t o = {.host_port = hp,
                                .tls = tls,
                                .tag = EDGE__SIDE_TAG(side),
@@ -409,7 +409,7 @@ void edge_free(edge_t *s)
         net_tls_free(s->ext_tls);
     if (s->int_tls)
         net_tls_free(s->int_tls);
-    free(s->rtab);
+    fedge_map_free(&s->rtab);
     obs_summary_free(s->refused);
     obs_summary_free(s->hs_failed);
     obs_summary_free(s->shed);

@@ -44,8 +44,7 @@ struct edge {
     /* inbound connections by remote "ip:port", so that an internal client
      * connected to the edge can be reached in its dialogs (net indexes
      * only outbound targets and verified names) */
-    struct proxy_conn **rtab;
-    size_t rtab_n, rtab_count;
+    fedge_map_t rtab; /* proxy_conn_t.rnode */
 };
 
 /* ------------------------------------------------------------------ */
@@ -57,9 +56,6 @@ extern const net_conn_cbs_t edge__conn_cbs;
 
 /* The proxy_io_t of ed (ctx = ed). */
 void edge__proxy_io(edge_t *ed, proxy_io_t *io);
-
-/* "host:port", IPv6 hosts in brackets. */
-void edge__fmt_hostport(char *key, size_t cap, const char *host, uint16_t port);
 
 /* ------------------------------------------------------------------ */
 /* federation.c + feed.c: the federation driver                        */

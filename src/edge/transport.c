@@ -33,9 +33,8 @@ struct proxy_conn {
     bool timing; /* a message has started: its deadline is armed */
     char *held;
     size_t held_len;
-    const char *partner;      /* external peer's domain counted in stats, or NULL */
-    struct proxy_conn *rnext; /* inbound index by remote address */
-    uint64_t rhash;
+    const char *partner;    /* external peer's domain counted in stats, or NULL */
+    fedge_map_node_t rnode; /* inbound: in edge_t.rtab by remote address */
     bool indexed;
 };
 
@@ -57,60 +56,37 @@ static proxy_conn_t *conn_new(edge_t *s, proxy_side_t side)
     return c;
 }
 
-static uint64_t str_hash(const char *k)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *k; k++) {
-        h ^= (unsigned char)*k;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static void rtab_add(edge_t *s, proxy_conn_t *c)
 {
-    if (s->rtab_count + 1 > s->rtab_n) {
-        size_t n = s->rtab_n ? s->rtab_n * 2 : 1024;
-        proxy_conn_t **t = fedge_calloc(n, sizeof(*t));
-        for (size_t i = 0; i < s->rtab_n; i++)
-            for (proxy_conn_t *x = s->rtab[i], *nx; x; x = nx) {
-                nx = x->rnext;
-                x->rnext = t[x->rhash & (n - 1)];
-                t[x->rhash & (n - 1)] = x;
-            }
-        free(s->rtab);
-        s->rtab = t;
-        s->rtab_n = n;
-    }
-    c->rhash = str_hash(net_conn_remote(c->nc));
-    c->rnext = s->rtab[c->rhash & (s->rtab_n - 1)];
-    s->rtab[c->rhash & (s->rtab_n - 1)] = c;
+    const char *k = net_conn_remote(c->nc);
+    fedge_map_insert(&s->rtab, &c->rnode, fedge_hash(k, strlen(k)));
     c->indexed = true;
-    s->rtab_count++;
 }
 
 static void rtab_del(edge_t *s, proxy_conn_t *c)
 {
-    if (!c->indexed)
-        return;
-    proxy_conn_t **pp = &s->rtab[c->rhash & (s->rtab_n - 1)];
-    while (*pp && *pp != c)
-        pp = &(*pp)->rnext;
-    if (*pp)
-        *pp = c->rnext;
+    if (c->indexed)
+        fedge_map_remove(&s->rtab, &c->rnode);
     c->indexed = false;
-    s->rtab_count--;
+}
+
+typedef struct {
+    proxy_side_t side;
+    const char *remote;
+} rkey_t;
+
+static bool rtab_eq(const fedge_map_node_t *n, const void *key)
+{
+    const proxy_conn_t *x = FEDGE_CONTAINER_OF(n, proxy_conn_t, rnode);
+    const rkey_t *k = key;
+    return x->side == k->side && !x->closing && !strcmp(net_conn_remote(x->nc), k->remote);
 }
 
 static proxy_conn_t *rtab_find(edge_t *s, proxy_side_t side, const char *key)
 {
-    if (!s->rtab_n)
-        return NULL;
-    uint64_t h = str_hash(key);
-    for (proxy_conn_t *x = s->rtab[h & (s->rtab_n - 1)]; x; x = x->rnext)
-        if (x->rhash == h && x->side == side && !x->closing && !strcmp(net_conn_remote(x->nc), key))
-            return x;
-    return NULL;
+    rkey_t k = {side, key};
+    fedge_map_node_t *n = fedge_map_find(&s->rtab, fedge_hash(key, strlen(key)), rtab_eq, &k);
+    return n ? FEDGE_CONTAINER_OF(n, proxy_conn_t, rnode) : NULL;
 }
 
 static void conn_close(proxy_conn_t *c)
@@ -351,27 +327,14 @@ static int io_send(void *ctx, proxy_conn_t *c, const char *data, size_t len)
     return conn_send(c, data, len);
 }
 
-static bool is_ip_literal(const char *h)
-{
-    return strchr(h, ':') || strspn(h, "0123456789.") == strlen(h);
-}
-
-static void fmt_key(char *key, size_t cap, const char *host, uint16_t port)
-{
-    if (strchr(host, ':'))
-        snprintf(key, cap, "[%s]:%u", host, port);
-    else
-        snprintf(key, cap, "%s:%u", host, port);
-}
-
 /* An open connection on side to host:port, or to a verified TLS peer whose
  * certificate names host (RFC 5923 reuse). */
 static proxy_conn_t *find_conn(edge_t *s, proxy_side_t side, const char *host, uint16_t port)
 {
     char key[PROXY_HOST_MAX + 16];
-    fmt_key(key, sizeof(key), host, port);
+    fedge_hostport_format(key, sizeof(key), host, port);
     net_conn_t *nc = net_find_conn(s->net, SIDE_TAG(side), key);
-    if (!nc && !is_ip_literal(host))
+    if (!nc && !fedge_host_is_ip(host))
         nc = net_find_conn(s->net, SIDE_TAG(side), host);
     proxy_conn_t *c = nc ? net_conn_user(nc) : NULL;
     if (c && !c->closing)
@@ -390,7 +353,7 @@ static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, c
     proxy_conn_t *c = find_conn(s, side, d->host, port);
     if (!c) {
         c = conn_new(s, side);
-        if (tls && !is_ip_literal(d->host)) {
+        if (tls && !fedge_host_is_ip(d->host)) {
             c->want_name = fedge_strdup(d->host);
             c->holding = true;
         }
@@ -451,9 +414,9 @@ static int io_send_out(void *ctx, const proxy_dest_t *d, const char *data, size_
         return 0;
     }
     char key[PROXY_HOST_MAX + 16];
-    fmt_key(key, sizeof(key), addr, d->port);
+    fedge_hostport_format(key, sizeof(key), addr, d->port);
     net_conn_t *nc = net_find_conn(s->net, SIDE_TAG(d->side), key);
-    if (!nc && tls && !is_ip_literal(d->host))
+    if (!nc && tls && !fedge_host_is_ip(d->host))
         nc = net_find_conn(s->net, SIDE_TAG(d->side), d->host);
     proxy_conn_t *c = nc ? net_conn_user(nc) : NULL;
     if (c && c->closing)
@@ -475,7 +438,7 @@ static int io_send_out(void *ctx, const proxy_dest_t *d, const char *data, size_
         net_connect_opts_t o = {.host = addr,
                                 .port = d->port,
                                 .tls = tls,
-                                .sni = is_ip_literal(d->host) ? NULL : d->host,
+                                .sni = fedge_host_is_ip(d->host) ? NULL : d->host,
                                 .tag = SIDE_TAG(d->side),
                                 .user = c,
                                 .cbs = edge__conn_cbs};
@@ -504,11 +467,6 @@ static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_
     if (rc == 0 && used)
         *used = c;
     return rc;
-}
-
-void edge__fmt_hostport(char *key, size_t cap, const char *host, uint16_t port)
-{
-    fmt_key(key, cap, host, port);
 }
 
 void edge__proxy_io(edge_t *ed, proxy_io_t *io)
