@@ -245,7 +245,7 @@ static void on_edge(void *user, const dns_edge_result_t *res)
     proxy_policy_verdict_t pv;
     memset(&pv, 0, sizeof(pv));
     sip_msg_t *m = NULL;
-    if (sip_parse(q->msg, q->len, NULL, f->msg) == 0)
+    if (sip_parse(q->msg, q->len, &f->limits, f->msg) == 0)
         m = f->msg;
     int deny = conclude(f, q->snap, &q->in, &v, m, &pv);
     if (f->proxy)
@@ -357,6 +357,11 @@ int edge__fed_new(uv_loop_t *loop, const config_t *cf, admin_stats_t *stats, dns
     f->snap = store_snapshot_empty();
     f->throttle = policy_throttle_new(4096);
     f->msg = fedge_malloc(sizeof(*f->msg));
+    /* the proxy accepted the request under [limits]: parse it again under
+     * the same ones, not the defaults */
+    sip_limits_default(&f->limits);
+    if (cf->limits.max_message_size)
+        f->limits.max_message_size = cf->limits.max_message_size;
     f->cookies = fedge_calloc(COOKIES, sizeof(*f->cookies));
     edge__feed_start(f);
     *out = f;
