@@ -753,6 +753,54 @@ static void test_over_64k_request_parked_for_dns_forwarded_intact(void **state)
     free(body);
 }
 
+/* edge_drain: no new connections; the open transaction is finished; then
+ * every connection of the edge is closed. */
+static void test_drain_finishes_open_transaction_then_closes(void **state)
+{
+    (void)state;
+    role_t uas = {.answer = 0}; /* answers by hand below */
+    peer_listen(uas_port, NULL, &uas);
+    static const char *const allow[] = {"fabrikam.test=edge.fabrikam.test", NULL};
+    edge_up("routing = default-route\ndefault_route = 127.0.0.1:9", "", NULL, allow);
+    peer_t *p = partner("edge.fabrikam.test");
+    send_req(p, "MESSAGE", "sip:bob@contoso.test", "sip:alice@fabrikam.test",
+             "sip:bob@contoso.test", "drain-1", "drain1", 1, NULL, "hi", 2);
+    RUN_UNTIL(uas.n == 1 && uas.conns[0]->nmsg == 1, 10000);
+    assert_int_equal(uas.n, 1);
+    peer_t *u = uas.conns[0];
+    assert_int_equal(u->nmsg, 1);
+
+    assert_false(edge_draining(ed));
+    edge_drain(ed);
+    assert_true(edge_draining(ed));
+    /* a new partner connection is refused: nobody listens any more */
+    peer_t *late = peer_new();
+    net_connect_opts_t o = {
+        .host = "127.0.0.1", .port = edge_port_external(ed), .user = late, .cbs = cbs};
+    fedge_err_t e;
+    assert_int_equal(net_connect(pn, &o, &late->c, &e), 0);
+    RUN_UNTIL(late->closed, 5000);
+    assert_int_equal(late->closed, 1);
+    assert_int_equal(late->ready, 0);
+
+    /* the open MESSAGE still gets its answer through the edge */
+    size_t len;
+    const char *m = msg_of(u, 0, &len);
+    answer(u, m, len, 200);
+    RUN_UNTIL(find_response(p, 200, "MESSAGE") >= 0, 5000);
+    assert_true(find_response(p, 200, "MESSAGE") >= 0);
+    /* then the edge closes its connections on both sides */
+    RUN_UNTIL(p->closed && u->closed, 5000);
+    if (!p->closed || !u->closed)
+        show_log();
+    assert_int_equal(p->closed, 1);
+    assert_int_equal(u->closed, 1);
+    fflush(logfp);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "grep -q 'stopped abandoned_transactions=0' %s", logpath);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -761,6 +809,7 @@ int main(void)
         T(test_server_certificate_naming_another_host_refused),
         T(test_dns_parked_request_answered_487_on_cancel),
         T(test_over_64k_request_parked_for_dns_forwarded_intact),
+        T(test_drain_finishes_open_transaction_then_closes),
 #undef T
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
