@@ -151,8 +151,8 @@ int net_new(uv_loop_t *loop, const net_opts_t *o, net_t **out, fedge_err_t *e);
 void net_stop_accepting(net_t *n);
 
 /* Closes every connection (each one the layer above knows gets its
- * on_close, code FEDGE_ECLOSED, "shutting down"). TLS connections send close_notify first; pending writes
- * get a short bounded grace, then the socket is closed regardless. */
+ * on_close, code FEDGE_ECLOSED, "shutting down"). TLS connections send close_notify first; pending
+ * writes get a short bounded grace, then the socket is closed regardless. */
 void net_close_all(net_t *n);
 
 /* Stops accepting, closes every connection and the timer, and frees n once
@@ -161,17 +161,17 @@ void net_close_all(net_t *n);
 void net_destroy(net_t *n);
 
 typedef struct {
-    size_t open;             /* connections now open (any state) */
-    size_t open_tls;         /* of which TLS */
-    uint64_t accepted;       /* inbound TCP connections accepted */
-    uint64_t refused_limit;  /* refused by admission (any reason below) */
-    uint64_t refused_rate;   /* of which by handshake_rate */
-    uint64_t shed;           /* unknown connections closed to admit another */
-    size_t open_out;         /* outbound connections now open */
-    uint64_t handshakes_ok;  /* TLS handshakes completed (in + out) */
+    size_t open;            /* connections now open (any state) */
+    size_t open_tls;        /* of which TLS */
+    uint64_t accepted;      /* inbound TCP connections accepted */
+    uint64_t refused_limit; /* refused by admission (any reason below) */
+    uint64_t refused_rate;  /* of which by handshake_rate */
+    uint64_t shed;          /* unknown connections closed to admit another */
+    size_t open_out;        /* outbound connections now open */
+    uint64_t handshakes_ok; /* TLS handshakes completed (in + out) */
     uint64_t handshakes_failed;
-    uint64_t timeouts;       /* handshake or idle timeouts */
-    uint64_t overflows;      /* closed for max_queued_bytes */
+    uint64_t timeouts;            /* handshake or idle timeouts */
+    uint64_t overflows;           /* closed for max_queued_bytes */
     uint64_t bytes_in, bytes_out; /* application bytes (after TLS) */
     uint64_t socket_writes;       /* write system calls started (after TLS) */
 } net_stats_t;
@@ -218,21 +218,21 @@ typedef struct {
      * listener is IPv6-only, so [::] and 0.0.0.0 can both be bound. Port 0
      * picks a free port (see net_listener_port). */
     const char *host_port;
-    net_tls_t *tls;            /* NULL: plain TCP; else TLS server with this
-                                  configuration (referenced, not owned; see
-                                  net_tls_free) */
-    void *tag;                 /* side tag copied to every accepted
-                                  connection (net_conn_tag) */
-    void *user;                /* initial net_conn_user() of every
-                                  accepted connection (the layer above's
-                                  context, so that it needs no global) */
-    net_conn_cbs_t cbs;        /* callbacks for accepted connections */
-    size_t max_connections;    /* budget shared by the listeners with this
-                                  tag (0: net_opts_t.max_connections; the
-                                  first nonzero value given for a tag wins) */
-    size_t reserved_known;     /* of that budget, places only known
-                                  addresses may take (0: none; less than
-                                  max_connections) */
+    net_tls_t *tls;         /* NULL: plain TCP; else TLS server with this
+                               configuration (referenced, not owned; see
+                               net_tls_free) */
+    void *tag;              /* side tag copied to every accepted
+                               connection (net_conn_tag) */
+    void *user;             /* initial net_conn_user() of every
+                               accepted connection (the layer above's
+                               context, so that it needs no global) */
+    net_conn_cbs_t cbs;     /* callbacks for accepted connections */
+    size_t max_connections; /* budget shared by the listeners with this
+                               tag (0: net_opts_t.max_connections; the
+                               first nonzero value given for a tag wins) */
+    size_t reserved_known;  /* of that budget, places only known
+                               addresses may take (0: none; less than
+                               max_connections) */
 } net_listen_opts_t;
 
 /* Binds and listens. *out (may be NULL) receives the listener, owned by n
@@ -252,17 +252,17 @@ void net_listener_close(net_listener_t *l);
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    const char *host;   /* IP literal (v4, v6 with or without brackets) or a
-                           host name resolved with getaddrinfo (addresses
-                           tried in order). DNS SRV is the dns/ room's job. */
+    const char *host; /* IP literal (v4, v6 with or without brackets) or a
+                         host name resolved with getaddrinfo (addresses
+                         tried in order). DNS SRV is the dns/ room's job. */
     uint16_t port;
-    net_tls_t *tls;     /* NULL: plain TCP; else TLS client */
-    const char *sni;    /* server name sent in the ClientHello; NULL: host
-                           when host is not an IP literal. net does NOT check
-                           that the certificate names it: compare
-                           net_conn_peer() names yourself (RFC 5922 §7.3). */
-    void *tag;          /* side tag (net_conn_tag) */
-    void *user;         /* initial net_conn_user() */
+    net_tls_t *tls;  /* NULL: plain TCP; else TLS client */
+    const char *sni; /* server name sent in the ClientHello; NULL: host
+                        when host is not an IP literal. net does NOT check
+                        that the certificate names it: compare
+                        net_conn_peer() names yourself (RFC 5922 §7.3). */
+    void *tag;       /* side tag (net_conn_tag) */
+    void *user;      /* initial net_conn_user() */
     net_conn_cbs_t cbs;
 } net_connect_opts_t;
 
@@ -357,12 +357,12 @@ const char *net_conn_sni(const net_conn_t *c);
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    bool presented;          /* the peer sent a certificate */
-    bool verified;           /* its chain verified against our trust anchors
-                                and it is fit for the role it played */
-    const char *verify_error;/* OpenSSL's text when presented && !verified
-                                ("certificate has expired", "unable to get
-                                local issuer certificate", ...), else NULL */
+    bool presented;           /* the peer sent a certificate */
+    bool verified;            /* its chain verified against our trust anchors
+                                 and it is fit for the role it played */
+    const char *verify_error; /* OpenSSL's text when presented && !verified
+                                 ("certificate has expired", "unable to get
+                                 local issuer certificate", ...), else NULL */
     /* Names, all lower-cased, NUL-terminated:
      * dns: subjectAltName dNSName values (wildcards kept as written);
      * sip: host parts of subjectAltName URIs with scheme "sip" and no user
@@ -375,8 +375,8 @@ typedef struct {
     const char *const *sip;
     size_t n_sip;
     const char *cn;
-    const char *subject;     /* one-line subject DN for logs, or NULL */
-    time_t not_after;        /* certificate notAfter (UTC), 0 if none */
+    const char *subject; /* one-line subject DN for logs, or NULL */
+    time_t not_after;    /* certificate notAfter (UTC), 0 if none */
     /* EKU fit for the role the peer played: clientAuth for a peer that
      * connected to us, serverAuth for a server we connected to (a
      * certificate without EKU extension is fit for both). */

@@ -85,12 +85,12 @@ struct net_conn {
     net_conn_t *next, *prev; /* n->conns */
     net_conn_cbs_t cbs;
     void *user, *tag;
-    SSL *ssl;            /* NULL for plain TCP */
-    net_tls_t *tls;      /* outbound TLS only, referenced until connected */
-    net_peer_t *peer;    /* after a completed TLS handshake */
-    char *target;        /* outbound: "host:port" as looked up by reuse */
-    char *sni;           /* outbound TLS: server name to send */
-    struct net__resolve *resolving; /* outbound while getaddrinfo runs */
+    SSL *ssl;                           /* NULL for plain TCP */
+    net_tls_t *tls;                     /* outbound TLS only, referenced until connected */
+    net_peer_t *peer;                   /* after a completed TLS handshake */
+    char *target;                       /* outbound: "host:port" as looked up by reuse */
+    char *sni;                          /* outbound TLS: server name to send */
+    struct net__resolve *resolving;     /* outbound while getaddrinfo runs */
     struct addrinfo *addrs, *addr_next; /* outbound: addresses to try */
     /* plaintext written before an outbound connection got ready, or
      * written during this loop turn on a ready one (sent as one TLS write
@@ -109,7 +109,7 @@ struct net_conn {
     struct net__alias target_alias;  /* outbound: indexed under target */
     struct net__alias *name_aliases; /* verified peer names, at ready */
     size_t n_name_aliases;
-    uint8_t ipkey[17]; /* family byte + address, for the per-IP table */
+    uint8_t ipkey[17];             /* family byte + address, for the per-IP table */
     struct net__pool *pool;        /* inbound: the listener tag's budget */
     net_conn_t *hs_next, *hs_prev; /* pool's handshake list */
     uint64_t deadline_ms;          /* 0: none (net_conn_set_deadline) */
@@ -130,8 +130,8 @@ struct net {
     net_conn_t *conns;
     size_t live_handles; /* listeners + conns + timer not yet closed */
     bool destroying;
-    char *rbuf;  /* shared ciphertext/TCP read buffer */
-    char *pbuf;  /* shared plaintext buffer for SSL_read */
+    char *rbuf; /* shared ciphertext/TCP read buffer */
+    char *pbuf; /* shared plaintext buffer for SSL_read */
     /* writes batched per loop turn: the connections with plaintext to
      * send, flushed by a check handle (after I/O callbacks) and a prepare
      * handle (after timers, before the loop blocks) */
