@@ -38,7 +38,7 @@ struct edge {
     bool stopping, shut;
     uint64_t stop_deadline;
     size_t max_msg;
-    uint32_t msg_timeout_ms;            /* [limits] message_timeout */
+    uint32_t msg_timeout_ms;                   /* [limits] message_timeout */
     obs_summary_t *refused, *shed, *hs_failed; /* peer-caused net events, summarised */
     uint16_t ext_port, int_port;
     /* inbound connections by remote "ip:port", so that an internal client
