@@ -7,6 +7,7 @@
 #include "cli/cli_storecopy.h"
 
 #include "store/store.h"
+#include "version.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -55,12 +56,13 @@ static const char usage[] =
 
 int cli_main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "-h")) {
         fputs(usage, stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
-        puts("fedge 0.1.0");
+        puts("fedge " FEDGE_VERSION);
         return 0;
     }
     if (!strcmp(argv[1], "parse"))
