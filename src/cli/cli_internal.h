@@ -11,10 +11,12 @@
  * 1 when one is invalid, 2 for bad usage or a file that cannot be read. */
 int cli__parse(int argc, char **argv);
 
-/* `fedge resolve DOMAIN [--json] [--server IP[:PORT],...] [--timeout MS]
- * [--tries N]`: looks up _sipfederationtls._tcp.DOMAIN, its targets'
- * addresses, prints them (text or JSON) with the verdict. Returns 0 when
- * fedge would federate, 1 when not or DNS failed, 2 for bad usage. */
+/* `fedge resolve DOMAIN [-c FILE] [--json] [--server IP[:PORT],...]
+ * [--timeout MS] [--tries N]`: looks up _sipfederationtls._tcp.DOMAIN, its
+ * targets' addresses, prints them (text or JSON) with the verdict. -c FILE
+ * takes the servers, timeout and tries of its [dns] section (the options
+ * override them). Returns 0 when fedge would federate, 1 when not or DNS
+ * failed, 2 for bad usage or a configuration that does not load. */
 int cli__resolve(int argc, char **argv);
 
 /* The store actor of the user running the command: "cli:LOGIN" (or
