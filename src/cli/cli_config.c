@@ -8,7 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char check_usage[] = "usage: fedge check-config -c FILE\n";
+static const char check_usage[] =
+    "usage: fedge check-config -c FILE\n"
+    "\n"
+    "Loads FILE as `fedge serve` would and prints a summary; a problem is printed\n"
+    "as FILE:LINE: what is wrong; expected what would be right.\n"
+    "\n"
+    "example:\n"
+    "  fedge check-config -c /etc/fedge/fedge.ini\n"
+    "\n"
+    "exit status: 0 valid, 2 usage error or a file that is not valid.\n";
 
 static void print_list(FILE *out, const config_hostport_list_t *l)
 {
