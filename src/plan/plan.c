@@ -94,11 +94,10 @@ bool plan__is_wildcard(const config_hostport_t *hp)
     return hp->host && (!strcmp(hp->host, "0.0.0.0") || !strcmp(hp->host, "::"));
 }
 
-/* A short remark on an address that partners cannot reach as it is. */
+/* A short remark on an address that partners cannot reach as it is
+ * (loopback never gets here: it is never suggested for publishing). */
 static const char *addr_remark(const config_hostport_t *hp)
 {
-    if (config_hostport_is_loopback(hp))
-        return "loopback address: fine for a local test; publish the edge's public address";
     if (hp->kind == CONFIG_HOST_IPV4) {
         struct in_addr a;
         if (inet_pton(AF_INET, hp->host, &a) == 1) {
@@ -152,18 +151,47 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
     for (size_t i = 0; i < cfg->edge.sip_domain_count; i++)
         push_str(&p->sip_domains, &p->n_sip_domains, fedge_strdup(cfg->edge.sip_domains[i]));
 
-    /* DNS: one SRV per SIP domain, then the edge's own addresses. */
-    for (size_t i = 0; i < p->n_sip_domains; i++)
-        add_record(p, plan__fmt("%s%s.", DNS_SIPFED_PREFIX, p->sip_domains[i]), "SRV",
-                   plan__fmt("0 0 %u %s.", (unsigned)p->port, p->edge_fqdn),
-                   fedge_strdup(i == 0 ? "partners find the edge of a SIP domain by this "
-                                         "record; one per SIP domain, also with discovery off"
-                                       : ""),
-                   false);
+    /* DNS: one SRV per SIP domain, then the edge's own addresses. A
+     * partner that discovers a domain refuses an SRV target outside it
+     * (fedge's own discovery and probe do, RFC 5922 section 7.3): say so
+     * where the edge's FQDN is not inside a SIP domain. */
+    for (size_t i = 0; i < p->n_sip_domains; i++) {
+        const char *d = p->sip_domains[i];
+        bool outside = !dns_name_in_domain(p->edge_fqdn, d);
+        char *note = outside  ? plan__fmt("WARNING: the target %s is outside %s: partners that "
+                                           "discover %s refuse it (see Notes)",
+                                          p->edge_fqdn, d, d)
+                     : i == 0 ? fedge_strdup("partners find the edge of a SIP domain by this "
+                                             "record; one per SIP domain, also with discovery "
+                                             "off")
+                              : fedge_strdup("");
+        add_record(p, plan__fmt("%s%s.", DNS_SIPFED_PREFIX, d), "SRV",
+                   plan__fmt("0 0 %u %s.", (unsigned)p->port, p->edge_fqdn), note, false);
+        if (outside)
+            push_str(&p->notes, &p->n_notes,
+                     plan__fmt("warning: the SRV target %s lies outside the SIP domain %s. "
+                               "Partners that discover %s by DNS (fedge, Lync/Skype) refuse an "
+                               "edge outside the domain, so %s federates only with partners "
+                               "that configure %s as its edge (a partner server, direct "
+                               "federation). To be discoverable, give the edge an FQDN inside "
+                               "%s, or run an edge for it",
+                               p->edge_fqdn, d, d, d, p->edge_fqdn, d));
+    }
     for (size_t i = 0; i < cfg->external.listen.count; i++) {
         const config_hostport_t *hp = &cfg->external.listen.items[i];
         bool v6 = hp->kind == CONFIG_HOST_IPV6;
-        if (plan__is_wildcard(hp))
+        if (config_hostport_is_loopback(hp))
+            /* Never suggest publishing a loopback address: partners would
+             * connect to themselves. */
+            add_record(p, plan__fmt("%s.", p->edge_fqdn), v6 ? "AAAA" : "A",
+                       fedge_strdup(v6 ? "<public IPv6 address of the edge>"
+                                       : "<public IPv4 address of the edge>"),
+                       plan__fmt("[external] listen is %s%s%s (loopback, a local test): "
+                                 "partners cannot reach it; put the public address partners "
+                                 "reach here",
+                                 v6 ? "[" : "", hp->host, v6 ? "]" : ""),
+                       true);
+        else if (plan__is_wildcard(hp))
             add_record(p, plan__fmt("%s.", p->edge_fqdn), v6 ? "AAAA" : "A",
                        fedge_strdup(v6 ? "<public IPv6 address of the edge>"
                                        : "<public IPv4 address of the edge>"),

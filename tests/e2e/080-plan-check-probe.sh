@@ -218,7 +218,10 @@ EOF
 check "plan: exit 0" test "$rc" -eq 0
 check "plan: SRV record in zone-file form" \
     grep -Eq "^_sipfederationtls\._tcp\.contoso\.test\. +3600 IN SRV +0 0 $EXT_PORT edge\.contoso\.test\.$" "$T_LOGS/plan.txt"
-check "plan: A record of the edge" grep -Eq '^edge\.contoso\.test\. +3600 IN A +127\.0\.0\.1$' "$T_LOGS/plan.txt"
+check "plan: A record of the edge, never the loopback listener's address" bash -c "
+    grep -Eq '^edge\.contoso\.test\. +3600 IN A +<public IPv4 address of the edge>$' '$T_LOGS/plan.txt' &&
+    grep -q '^; \[external\] listen is 127.0.0.1 (loopback' '$T_LOGS/plan.txt' &&
+    ! grep -Eq 'IN A +127\.' '$T_LOGS/plan.txt'"
 "$FEDGE_BIN" plan -c "$CFG" --json > "$T_LOGS/plan.json"
 check "plan --json: certificate, firewall, partners" json "$T_LOGS/plan.json" \
     '[s["san"] for s in d["certificate"]["sans"] if s["required"]] == ["DNS:edge.contoso.test", "DNS:contoso.test"]

@@ -210,6 +210,52 @@ static void test_plan_wildcard_and_port(void **state)
     plan_free(p);
 }
 
+/* Regression: the plan (and check's fix text, built from it) suggested
+ * publishing 127.0.0.1 for an edge listening on loopback. */
+static void test_plan_never_suggests_loopback(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("127.0.0.1", 5061), hp("::1", 5061)};
+    plan_t *p = plan_build(make_cfg(ext, 2), NULL);
+    const plan_record_t *r = rec(p, "edge.contoso.com.", "A");
+    assert_non_null(r);
+    assert_true(r->placeholder);
+    assert_string_equal(r->value, "<public IPv4 address of the edge>");
+    assert_non_null(strstr(r->note, "127.0.0.1 (loopback"));
+    r = rec(p, "edge.contoso.com.", "AAAA");
+    assert_true(r->placeholder);
+    assert_string_equal(r->value, "<public IPv6 address of the edge>");
+    assert_non_null(strstr(r->note, "[::1]"));
+    char *t = plan_text(p);
+    assert_null(strstr(t, "IN A    127.0.0.1"));
+    assert_null(strstr(t, "IN AAAA ::1"));
+    free(t);
+    plan_free(p);
+}
+
+/* An SRV target outside a SIP domain: partners that discover the domain
+ * refuse it, and the plan says so, for that domain only. */
+static void test_plan_warns_srv_target_outside_domain(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    plan_t *p = plan_build(make_cfg(ext, 1), NULL); /* edge.contoso.com for contoso.com, .net */
+    const plan_record_t *r = rec(p, "_sipfederationtls._tcp.contoso.com.", "SRV");
+    assert_null(strstr(r->note, "WARNING"));
+    r = rec(p, "_sipfederationtls._tcp.contoso.net.", "SRV");
+    assert_non_null(strstr(r->note, "WARNING: the target edge.contoso.com is outside contoso.net"));
+    size_t warnings = 0;
+    for (size_t i = 0; i < p->n_notes; i++)
+        if (strstr(p->notes[i], "warning: the SRV target edge.contoso.com lies outside the SIP "
+                                "domain contoso.net"))
+            warnings++;
+    assert_int_equal(warnings, 1);
+    char *t = plan_text(p);
+    assert_non_null(strstr(t, "; WARNING: the target edge.contoso.com is outside contoso.net"));
+    free(t);
+    plan_free(p);
+}
+
 static void test_plan_partners(void **state)
 {
     (void)state;
@@ -524,6 +570,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_records_cert_firewall),
         cmocka_unit_test(test_plan_wildcard_and_port),
+        cmocka_unit_test(test_plan_never_suggests_loopback),
+        cmocka_unit_test(test_plan_warns_srv_target_outside_domain),
         cmocka_unit_test(test_plan_partners),
         cmocka_unit_test(test_cert_good),
         cmocka_unit_test(test_cert_bad),
