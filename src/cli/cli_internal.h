@@ -3,12 +3,15 @@
 #ifndef FEDGE_CLI_INTERNAL_H
 #define FEDGE_CLI_INTERNAL_H
 
-/* `fedge parse FILE...` ('-' reads stdin): parses each file as one SIP
- * message (datagram semantics: Content-Length optional) and prints one
- * JSON object per valid message on stdout, one line each; for an invalid
- * one prints "invalid: <reason> (<file>)" on stderr. argv[0] is "fedge",
+/* `fedge parse [-c FILE] MESSAGE...` ('-' reads stdin): parses each file
+ * as one SIP message (datagram semantics: Content-Length optional; leading
+ * CRLFs skipped as on a stream) and prints one JSON object per valid
+ * message on stdout, one line each; for an invalid one prints
+ * "invalid: <reason> (<file>)" on stderr. -c FILE is the configuration
+ * (its [limits] max_message_size), never a message. argv[0] is "fedge",
  * argv[1] "parse". Returns the exit code: 0 when every message is valid,
- * 1 when one is invalid, 2 for bad usage or a file that cannot be read. */
+ * 1 when one is invalid, 2 for bad usage, a configuration that does not
+ * load or a file that cannot be read. */
 int cli__parse(int argc, char **argv);
 
 /* `fedge resolve DOMAIN [-c FILE] [--json] [--server IP[:PORT],...]
