@@ -127,7 +127,8 @@ check "fedge domain allow as the fedge user writes /var/lib/fedge/fedge.db" bash
     [ \"\$(stat -c %U /var/lib/fedge/fedge.db)\" = fedge ]"
 
 # The service manager's side of Type=notify: a datagram socket that prints
-# what it receives, writable by the fedge user as systemd's is.
+# what it receives, writable by the fedge user as systemd's is. On READY=1
+# it also tries the external port at once: ready means accepting.
 NOTIFY=$RUN_DIR/notify.sock
 start_bg notify python3 -u -c '
 import os, socket, sys
@@ -136,8 +137,15 @@ s.bind(sys.argv[1])
 os.chmod(sys.argv[1], 0o666)
 print("listening", flush=True)
 while True:
-    print(s.recv(4096).decode().replace("\n", " "), flush=True)
-' "$NOTIFY"
+    m = s.recv(4096).decode().replace("\n", " ")
+    if "READY=1" in m:
+        try:
+            socket.create_connection(("127.0.0.1", int(sys.argv[2])), 1).close()
+            m += " (external port accepts)"
+        except OSError as e:
+            m += " (external port: %s)" % e
+    print(m, flush=True)
+' "$NOTIFY" "$EXT_PORT"
 for _ in $(seq 50); do grep -q listening "$T_LOGS/notify.log" && break; sleep 0.1; done
 
 start_bg fedge env NOTIFY_SOCKET="$NOTIFY" runuser -u fedge -- /usr/bin/fedge serve -c "$RUN_DIR/fedge.ini"
@@ -148,7 +156,8 @@ wait_notify() { # TEXT: wait up to 5 s for TEXT in the notify log
     for _ in $(seq 50); do grep -q "$1" "$T_LOGS/notify.log" && return 0; sleep 0.1; done
     return 1
 }
-check "READY=1 on NOTIFY_SOCKET once it listens" wait_notify "READY=1" || show notify
+check "READY=1 on NOTIFY_SOCKET once it listens (the external port accepted at once)" \
+    wait_notify "READY=1 STATUS=listening (external port accepts)" || show notify
 check "OPTIONS over mutual TLS answered 200" \
     $SIPCLIENT options --port "$EXT_PORT" --pki "$PKI"
 check "the admin panel answers" curl -fsS -o /dev/null "http://127.0.0.1:$ADMIN_PORT/"
