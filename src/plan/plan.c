@@ -257,9 +257,8 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
            list[0] ? plan__fmt("DNS servers %s", list)
                    : fedge_strdup("the resolvers of /etc/resolv.conf"),
            "DNS: partners' SRV and A/AAAA records");
-    add_fw(p, "80,443", "TCP", "out", fedge_strdup("edge external"),
-           fedge_strdup("any (CAs' CRL and OCSP servers)"),
-           "certificate revocation checks (CRL/OCSP)");
+    /* No row for CRL/OCSP (80, 443): fedge fetches no revocation data, and
+     * the table lists only what the edge does. */
     for (size_t i = 0; i < cfg->internal.listen.count; i++) {
         const config_hostport_t *hp = &cfg->internal.listen.items[i];
         snprintf(port, sizeof port, "%u", (unsigned)hp->port);

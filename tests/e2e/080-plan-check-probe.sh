@@ -227,7 +227,7 @@ check "plan --json: certificate, firewall, partners" json "$T_LOGS/plan.json" \
     '[s["san"] for s in d["certificate"]["sans"] if s["required"]] == ["DNS:edge.contoso.test", "DNS:contoso.test"]
      and d["certificate"]["eku"] == ["serverAuth", "clientAuth"]
      and any(f["port"] == "53" and f["direction"] == "out" for f in d["firewall"])
-     and any(f["port"] == "80,443" for f in d["firewall"])
+     and not any(f["port"] == "80,443" for f in d["firewall"])
      and any(f["port"] == str('"$ADMIN_PORT"') and "administrators" in f["from"] for f in d["firewall"])
      and any(f["port"] == str('"$INT_PORT"') and "internal" in f["from"] for f in d["firewall"])
      and {p["domain"]: p["kind"] for p in d["partners"]}["fabrikam.test"] == "allowed domain"
