@@ -148,7 +148,11 @@ while True:
 ' "$NOTIFY" "$EXT_PORT"
 for _ in $(seq 50); do grep -q listening "$T_LOGS/notify.log" && break; sleep 0.1; done
 
-start_bg fedge env NOTIFY_SOCKET="$NOTIFY" runuser -u fedge -- /usr/bin/fedge serve -c "$RUN_DIR/fedge.ini"
+# Under strace: every system call it makes is checked against the unit's
+# SystemCallFilter below.
+install -o fedge -g fedge -m 0600 /dev/null "$RUN_DIR/strace.txt"
+start_bg fedge env NOTIFY_SOCKET="$NOTIFY" runuser -u fedge -- \
+    strace -f -qq -o "$RUN_DIR/strace.txt" /usr/bin/fedge serve -c "$RUN_DIR/fedge.ini"
 listens_both() { wait_listen "$EXT_PORT" 10 && wait_listen "$INT_PORT" 5; }
 check "the installed fedge listens (external $EXT_PORT, internal $INT_PORT)" listens_both || show fedge
 check "it runs as fedge" bash -c "ps -o user= -C fedge | grep -qx fedge"
@@ -169,6 +173,41 @@ check "STOPPING=1 on NOTIFY_SOCKET when it drains" wait_notify "STOPPING=1"
 check "SIGTERM: it exits 0" wait_exit fedge 10
 show fedge 8
 show notify 5
+cp "$RUN_DIR/strace.txt" "$T_LOGS/strace.txt" 2>/dev/null
+syscalls_allowed() { # every call in the trace passes the unit's SystemCallFilter lines
+    python3 - "$T_LOGS/strace.txt" "$UNIT" <<'EOF'
+import re, subprocess, sys
+used = set()
+for line in open(sys.argv[1]):
+    m = re.match(r"^\d+\s+(?:<\.\.\. )?([a-z0-9_]+)[( ]", line)
+    if m:
+        used.add(m.group(1))
+out = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True, text=True).stdout
+groups, cur = {}, None
+for l in out.splitlines():
+    if l.startswith("@"):
+        cur = l.strip(); groups[cur] = []
+    elif cur and l.strip() and not l.strip().startswith("#"):
+        groups[cur].append(l.strip())
+def expand(items):
+    res = set()
+    for x in items:
+        res |= expand(groups.get(x, [])) if x.startswith("@") else {x}
+    return res
+allowed, denied = set(), set()
+for l in open(sys.argv[2]):
+    if l.startswith("SystemCallFilter="):
+        v = l.strip().split("=", 1)[1]
+        if v.startswith("~"):
+            denied |= expand(v[1:].split())
+        else:
+            allowed |= expand(v.split())
+bad = sorted(c for c in used if c not in allowed or c in denied)
+print("%d distinct system calls; outside the filter: %s" % (len(used), bad or "none"))
+sys.exit(1 if bad or len(used) < 10 else 0)
+EOF
+}
+check_out "every system call the edge made passes the unit's SystemCallFilter" syscalls_allowed
 
 # ---------------------------------------------------------------- purge
 check "apt-get purge fedge removes it all (binary, configuration, store, user)" bash -c "
