@@ -374,4 +374,26 @@ check "probe direct2.test: certificate does not name the configured partner serv
     V direct2.test tls 19539 "naming edge.direct2.test" "not the configured partner server edge.direct2.test"
 
 check "probe: bad domain exits 2" bash -c '"$0" probe -c "$1" "not a domain" >/dev/null 2>&1; test $? -eq 2' "$FEDGE_BIN" "$CFG"
+
+# Regression: with the store's routing on default-route, probe of a partner
+# server whose FQDN has no DNS record failed at "address" while the edge
+# sends its messages to the default route. The probe takes the edge's
+# route: the default route (here fabrikam's edge, by address and by name).
+DRC=$T_TMP/dr.ini
+conf "$DRC" "$T_TMP/dr.db" contoso.test edge.contoso.test
+"$FEDGE_BIN" domain allow nodns.test --proxy-fqdn edge.nodns.test -c "$DRC" > /dev/null
+"$FEDGE_BIN" edge set --routing default-route --default-route "127.0.0.1:$P_GOOD" -c "$DRC" > /dev/null
+"$FEDGE_BIN" probe -c "$DRC" nodns.test --json --timeout 2000 > "$T_LOGS/probe-dr-ip.json"; rc=$?
+check "probe via the default route (an address): PASS, exit 0" json "$T_LOGS/probe-dr-ip.json" \
+    'd["verdict"]["result"] == "pass" and '"$rc"' == 0
+     and "default route 127.0.0.1 port '"$P_GOOD"'" in items("srv", "info")[0]["text"]
+     and items("tcp", "pass")[0]["name"] == "connect 127.0.0.1:'"$P_GOOD"'"
+     and "an address: chain checked" in items("tls", "pass")[0]["text"]
+     and items("options", "pass")[0]["data"]["status"] == 200'
+"$FEDGE_BIN" edge set --default-route "edge.fabrikam.test:$P_GOOD" -c "$DRC" > /dev/null
+"$FEDGE_BIN" probe -c "$DRC" nodns.test --json --timeout 2000 > "$T_LOGS/probe-dr-name.json"; rc=$?
+check "probe via the default route (a name): its certificate must name it, PASS" json "$T_LOGS/probe-dr-name.json" \
+    'd["verdict"]["result"] == "pass" and '"$rc"' == 0
+     and items("tcp", "pass")[0]["name"] == "connect edge.fabrikam.test:'"$P_GOOD"'"
+     and "the default route" in items("tls", "pass")[0]["text"]'
 finish
