@@ -413,11 +413,12 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
         *fix = "the partner renews its certificate soon";
         return PLAN_WARN;
     }
-    *text = plan__tmp("%s, certificate '%s' names %s (%s), issuer '%s', valid until %s, EKU "
+    bool by_address = p->fqdn && fedge_host_is_ip(g->t->name);
+    *text = plan__tmp("%s, certificate '%s' %s%s (%s), issuer '%s', valid until %s, EKU "
                       "serverAuth+clientAuth; our certificate accepted",
-                      s->version, c->subject, g->t->name,
-                      !p->fqdn                                 ? "the SRV target, inside the domain"
-                      : fedge_host_is_ip(g->t->name)           ? "an address: chain checked"
+                      s->version, c->subject, by_address ? "for " : "names ", g->t->name,
+                      !p->fqdn     ? "the SRV target, inside the domain"
+                      : by_address ? "an address: chain checked, no name required"
                       : !strcmp(p->fqdn_kind, "default route") ? "the default route"
                                                                : "the configured FQDN",
                       c->issuer, na);
