@@ -379,6 +379,14 @@ static int domain_allow(store_t *s, const store_snapshot_t *before, const char *
             return 0;
         }
     }
+    if (cur && replace) {
+        bool same_kind =
+            server ? cur->proxy_fqdn && !strcmp(cur->proxy_fqdn, fqdn) : !cur->proxy_fqdn;
+        if (same_kind && !strcmp(comment ? comment : "", cur->comment) && monitor == cur->monitor) {
+            printf("unchanged %s (%s): already allowed\n", dom, allowed_desc(cur, d1, sizeof(d1)));
+            return 0;
+        }
+    }
     /* Kept for the message: the snapshot stays valid, but be explicit. */
     store_allowed_t was = cur ? *cur : (store_allowed_t){0};
     int r = store_domain_allow(s, dom, server ? fqdn : NULL, comment, monitor, cli__actor(), &e);

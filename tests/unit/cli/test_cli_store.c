@@ -386,6 +386,9 @@ static void test_domain_allow_does_not_replace_silently(void **state)
     assert_int_equal(run("domain", "allow", "partner.test", "--replace", NULL), 0);
     assert_string_equal(out, "replaced partner.test: partner server edge.partner.test -> allowed "
                              "domain, comment \"renewed\" -> none\n");
+    /* --replace with what is already there: nothing to replace. */
+    assert_int_equal(run("domain", "allow", "partner.test", "--replace", NULL), 0);
+    assert_string_equal(out, "unchanged partner.test (allowed domain): already allowed\n");
     assert_int_equal(run("domain", "allow", "other.test", "--proxy-fqdn", "edge.other.test", NULL),
                      0);
     assert_string_equal(out, "allowed other.test (partner server edge.other.test)\n");
