@@ -322,6 +322,26 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
         if (snap->n_blocked)
             push_str(&p->notes, &p->n_notes,
                      plan__fmt("%zu blocked domain(s): never federated with", snap->n_blocked));
+        /* The store's routing is what a running edge uses once an
+         * administrator set it; this plan's rows follow the file. Say so
+         * when they differ rather than show one as if it were in force. */
+        char ini_dr[300] = "";
+        if (cfg->federation.default_route.host)
+            config_hostport_format(&cfg->federation.default_route, ini_dr, sizeof ini_dr);
+        bool ini_def = cfg->federation.routing == CONFIG_ROUTING_DEFAULT_ROUTE;
+        bool st_def = snap->edge.routing == STORE_ROUTING_DEFAULT_ROUTE;
+        if (ini_def != st_def || (st_def && strcmp(ini_dr, snap->edge.default_route)))
+            push_str(&p->notes, &p->n_notes,
+                     plan__fmt("the store's edge settings say routing %s%s%s (fedge edge show) "
+                               "while this file says %s%s%s: a running edge uses the store's "
+                               "once an administrator set them there (the file's seed them at "
+                               "start until then, docs/configuration.md); the firewall rows "
+                               "above follow the file",
+                               st_def ? "default-route " : "dns-srv",
+                               st_def ? snap->edge.default_route : "",
+                               st_def && !snap->edge.default_route[0] ? "(none)" : "",
+                               ini_def ? "default-route " : "dns-srv", ini_def ? ini_dr : "",
+                               ini_def && !ini_dr[0] ? "(none)" : ""));
     }
     if (def_route)
         push_str(

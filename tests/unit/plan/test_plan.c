@@ -257,6 +257,40 @@ static void test_plan_warns_srv_target_outside_domain(void **state)
     plan_free(p);
 }
 
+/* Regression: the plan described the INI's routing after the store had
+ * overridden it; it now says when they differ. */
+static void test_plan_store_routing_differs(void **state)
+{
+    (void)state;
+    char db[128];
+    snprintf(db, sizeof db, "%s/routing.db", pki);
+    store_t *st = NULL;
+    fedge_err_t e = {{0}};
+    assert_int_equal(store_open(db, &st, &e), 0);
+    store_snapshot_t *snap = NULL;
+    assert_int_equal(store_snapshot_load(st, &snap, &e), 0);
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    plan_t *p = plan_build(make_cfg(ext, 1), snap); /* both dns-srv */
+    for (size_t i = 0; i < p->n_notes; i++)
+        assert_null(strstr(p->notes[i], "the store's edge settings say routing"));
+    plan_free(p);
+    store_snapshot_unref(snap);
+
+    store_setting_t kv[] = {{"routing", "default-route"}, {"default-route", "gw.contoso.com"}};
+    assert_int_equal(store_edge_set(st, kv, 2, "test", &e), 0);
+    assert_int_equal(store_snapshot_load(st, &snap, &e), 0);
+    store_close(st);
+    p = plan_build(make_cfg(ext, 1), snap);
+    bool said = false;
+    for (size_t i = 0; i < p->n_notes; i++)
+        said |= strstr(p->notes[i], "the store's edge settings say routing default-route "
+                                    "gw.contoso.com (fedge edge show) while this file says "
+                                    "dns-srv") != NULL;
+    assert_true(said);
+    plan_free(p);
+    store_snapshot_unref(snap);
+}
+
 static void test_plan_partners(void **state)
 {
     (void)state;
@@ -573,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_plan_wildcard_and_port),
         cmocka_unit_test(test_plan_never_suggests_loopback),
         cmocka_unit_test(test_plan_warns_srv_target_outside_domain),
+        cmocka_unit_test(test_plan_store_routing_differs),
         cmocka_unit_test(test_plan_partners),
         cmocka_unit_test(test_cert_good),
         cmocka_unit_test(test_cert_bad),
