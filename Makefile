@@ -193,3 +193,70 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d) $(UNIT_HELPER_OBJ:.o=.d) \
          $(BENCH_BIN:=.d) $(FUZZ_BIN:=.d) $(wildcard $(FUZZ_OBJ)/*/*/*.d)
+
+# ---- install and Debian package ------------------------------------------
+#   make install   binary, man pages fedge(8) and fedge.ini(5), the example
+#                  configuration and the systemd unit under DESTDIR+PREFIX
+#                  (PREFIX=/usr/local, SYSCONFDIR=PREFIX/etc,
+#                  SYSTEMDUNITDIR=PREFIX/lib/systemd/system)
+#   make man       the man pages in BUILD/man, from docs/cli.md and
+#                  docs/configuration.md (scripts/md2man): one source
+#   make deb       fedge_VERSION_ARCH.deb here, built by dpkg-buildpackage
+#                  (debian/) from a copy of the sources in BUILD/deb
+VERSION        := $(shell sed -n 's/^\#define FEDGE_VERSION "\(.*\)"/\1/p' src/version.h)
+PREFIX         ?= /usr/local
+BINDIR         ?= $(PREFIX)/bin
+MANDIR         ?= $(PREFIX)/share/man
+SYSCONFDIR     ?= $(PREFIX)/etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MAN_PAGES      := $(BUILD)/man/fedge.8 $(BUILD)/man/fedge.ini.5
+
+.PHONY: man install deb
+man: $(MAN_PAGES)
+
+$(BUILD)/man/fedge.8: docs/cli.md scripts/md2man src/version.h
+	@mkdir -p $(dir $@)
+	scripts/md2man --name fedge --section 8 --version $(VERSION) \
+	    --summary "federation edge server for SIP" $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/man/fedge.ini.5: docs/configuration.md scripts/md2man src/version.h
+	@mkdir -p $(dir $@)
+	scripts/md2man --name fedge.ini --section 5 --version $(VERSION) \
+	    --summary "configuration file of the fedge SIP federation edge" $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/fedge.service: dist/fedge.service.in
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
+# The unit depends on the install paths: rebuilt on every install.
+install: $(BIN) $(MAN_PAGES)
+	@rm -f $(BUILD)/fedge.service && $(MAKE) --no-print-directory $(BUILD)/fedge.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(SYSCONFDIR)/fedge $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/fedge
+	install -m 0644 $(BUILD)/man/fedge.8 $(DESTDIR)$(MANDIR)/man8/fedge.8
+	install -m 0644 $(BUILD)/man/fedge.ini.5 $(DESTDIR)$(MANDIR)/man5/fedge.ini.5
+	install -m 0644 $(BUILD)/fedge.service $(DESTDIR)$(SYSTEMDUNITDIR)/fedge.service
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/fedge/fedge.ini ]; then \
+	    echo "keeping $(DESTDIR)$(SYSCONFDIR)/fedge/fedge.ini"; \
+	else \
+	    echo "install -m 0640 docs/fedge.example.ini $(DESTDIR)$(SYSCONFDIR)/fedge/fedge.ini"; \
+	    install -m 0640 docs/fedge.example.ini $(DESTDIR)$(SYSCONFDIR)/fedge/fedge.ini; \
+	fi
+
+# dpkg-buildpackage works in a copy of the tracked (and new, not ignored)
+# files, so that the work tree and its build/ stay as they are; without
+# this make's variables (BUILD=... would send its `make clean` here).
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE = fedge_$(VERSION)_$(DEB_ARCH).deb
+deb:
+	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version) && \
+	    case $$v in $(VERSION)) ;; *) echo "debian/changelog is at $$v but src/version.h says $(VERSION)" >&2; exit 1 ;; esac
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/fedge-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+	    grep -z -v '^fedge_.*\.deb$$' | \
+	    tar --null -T - -cf - | tar -xf - -C $(BUILD)/deb/fedge-$(VERSION)
+	cd $(BUILD)/deb/fedge-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD \
+	    -u SAN -u PREFIX -u DESTDIR -u BINDIR -u MANDIR -u SYSCONFDIR -u SYSTEMDUNITDIR \
+	    dpkg-buildpackage -b -us -uc
+	cp $(BUILD)/deb/$(DEB_FILE) .
+	@echo "built $(DEB_FILE) (log and other files in $(BUILD)/deb)"

@@ -260,7 +260,7 @@ routing_round() { # MODE (default-route|dns-srv) ROUND
         printf '\n[dns]\nservers = 127.0.0.1:%s\n' "$RT_DNS" >> "$cfg"
     fi
     cp "$cfg" "$T_LOGS/routing-$mode.ini"
-    "$FEDGE_BIN" domain allow fabrikam.test -c "$cfg" > /dev/null
+    "$FEDGE_BIN" domain allow fabrikam.test --replace -c "$cfg" > /dev/null
     FEDGE_NO_PARTNER=1 start_fedge "$cfg" "$name" >> "$T_LOGS/setup.log" 2>&1 || {
         say "  fedge ($mode) could not be started: $(tail -1 "$T_LOGS/$name.log")"; stop "$name"; return 1; }
     loadout "$name" "$ROUTING_RATE" $((ROUTING_RATE / 2)) warm-$mode # connections, caches

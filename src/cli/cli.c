@@ -7,6 +7,7 @@
 #include "cli/cli_storecopy.h"
 
 #include "store/store.h"
+#include "version.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -33,13 +34,13 @@ const char *cli__actor(void)
 static const char usage[] =
     "fedge — federation edge server for SIP\n"
     "\n"
-    "usage: fedge COMMAND [OPTIONS]\n"
+    "usage: fedge COMMAND [OPTIONS]     (fedge COMMAND --help for its options and examples)\n"
     "\n"
     "commands:\n"
     "  serve -c FILE        run the edge server\n"
     "  check-config -c FILE validate a configuration file, print a summary\n"
-    "  parse FILE...        parse SIP messages ('-' reads stdin), print JSON\n"
-    "  resolve DOMAIN       show a partner domain's SRV records, targets, verdict\n"
+    "  parse [-c FILE] MESSAGE...  parse SIP messages ('-' reads stdin), print JSON\n"
+    "  resolve DOMAIN [-c FILE]    show a partner domain's SRV records, targets, verdict\n"
     "  plan -c FILE         DNS records, certificate, firewall and partners to set up\n"
     "  check -c FILE        verify the plan live (DNS, certificate, listeners)\n"
     "  probe -c FILE DOMAIN diagnose federation with DOMAIN step by step\n"
@@ -51,16 +52,46 @@ static const char usage[] =
     "  admin add|passwd|remove|list|serve  web panel administrators, admin server alone\n"
     "  store copy --from STORE --to STORE  copy a store (SQLite file, postgresql:// URI)\n"
     "  version              print the version\n"
-    "  help                 this text\n";
+    "  help                 this text\n"
+    "\n"
+    "exit status: 0 done, 1 the operation failed (conflict, not found, store, a check\n"
+    "or a message that failed), 2 bad usage or configuration (docs/cli.md, man fedge).\n";
+
+/* `fedge serve --help`: the usage lives here so that the server's own
+ * code (cli_serve.c) keeps to running the server. */
+static const char serve_usage[] =
+    "usage: fedge serve -c FILE\n"
+    "\n"
+    "Runs the edge in the foreground: listens on [external] (mutual TLS for\n"
+    "partners), [internal] and [admin] of FILE, applies store changes live.\n"
+    "  SIGHUP   reload the certificates (no connection dropped)\n"
+    "  SIGTERM  stop accepting, finish open transactions for up to 5 s, exit\n"
+    "Logs go to stderr ([log] level and format). Under systemd (Type=notify)\n"
+    "READY=1 is sent on $NOTIFY_SOCKET once the listeners accept.\n"
+    "\n"
+    "example:\n"
+    "  fedge serve -c /etc/fedge/fedge.ini\n"
+    "\n"
+    "exit status: 0 stopped by a signal, 1 a listener could not be opened,\n"
+    "2 bad usage, or a configuration or certificate that cannot be loaded.\n";
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
 
 int cli_main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "-h")) {
         fputs(usage, stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
-        puts("fedge 0.1.0");
+        puts("fedge " FEDGE_VERSION);
         return 0;
     }
     if (!strcmp(argv[1], "parse"))
@@ -69,8 +100,13 @@ int cli_main(int argc, char **argv)
         return cli__resolve(argc, argv);
     if (!strcmp(argv[1], "plan") || !strcmp(argv[1], "check") || !strcmp(argv[1], "probe"))
         return cli__plan(argc, argv);
-    if (!strcmp(argv[1], "serve"))
+    if (!strcmp(argv[1], "serve")) {
+        if (wants_help(argc, argv)) {
+            fputs(serve_usage, stdout);
+            return 0;
+        }
         return cli_serve(argc, argv);
+    }
     if (!strcmp(argv[1], "check-config"))
         return cli_check_config(argc, argv);
     if (!strcmp(argv[1], "domain"))

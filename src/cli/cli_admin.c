@@ -27,7 +27,13 @@ static const char usage[] =
     "panel)\n"
     "The password is read from the terminal without echo, or from the first line of\n"
     "stdin when stdin is not a terminal. -c FILE may be replaced by --store PATH\n"
-    "(except for serve).\n";
+    "(except for serve).\n"
+    "\n"
+    "examples:\n"
+    "  fedge admin add alice -c /etc/fedge/fedge.ini\n"
+    "  fedge admin list -c /etc/fedge/fedge.ini\n"
+    "\n"
+    "exit status: 0 done, 1 the operation failed, 2 bad usage or configuration.\n";
 
 static int usage_err(const char *msg, const char *arg)
 {
@@ -139,10 +145,14 @@ int cli__admin(int argc, char **argv)
 {
     if (argc < 3)
         return usage_err("expected add, passwd, remove, list or serve", NULL);
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        }
     const char *sub = argv[2], *name = NULL, *config = NULL, *store_path = NULL;
     for (int i = 3; i < argc; i++) {
-        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config") ||
-            !strcmp(argv[i], "--store")) {
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config") || !strcmp(argv[i], "--store")) {
             if (i + 1 >= argc)
                 return usage_err(argv[i], "needs a value (a file name)");
             if (!strcmp(argv[i], "--store"))
@@ -207,8 +217,10 @@ int cli__admin(int argc, char **argv)
         /* Fail before asking for a password that cannot be used. */
         r = store_account_get(s, nm, probe, sizeof(probe), &e);
         if (add && r == 0) {
-            fprintf(stderr, "fedge: administrator '%s' already exists; use 'fedge admin passwd "
-                            "%s'\n", nm, nm);
+            fprintf(stderr,
+                    "fedge: administrator '%s' already exists; use 'fedge admin passwd "
+                    "%s'\n",
+                    nm, nm);
             store_close(s);
             return 1;
         }

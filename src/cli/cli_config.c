@@ -1,14 +1,33 @@
 /* cli_config.c — `fedge check-config -c FILE`: load and validate a
- * configuration file, print "FILE: ok" and a summary, or the error. */
+ * configuration file and the external certificate it names (key, names,
+ * validity: plan's checks, the edge's own identity rules), print
+ * "FILE: ok" and a summary, or the errors. */
 #include "cli/cli.h"
 
 #include "config/config.h"
+#include "plan/plan.h"
 #include "store/store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-static const char check_usage[] = "usage: fedge check-config -c FILE\n";
+static const char check_usage[] =
+    "usage: fedge check-config -c FILE\n"
+    "\n"
+    "Loads FILE as `fedge serve` would and prints a summary; a problem is printed\n"
+    "as FILE:LINE: what is wrong; expected what would be right. The [external]\n"
+    "certificate is checked too: a private key that is not its key, a certificate\n"
+    "that does not name [edge] fqdn, that has expired or is not valid yet are\n"
+    "errors; fewer than 30 days left, a SIP domain not named, a missing EKU or a\n"
+    "chain that does not verify are warnings.\n"
+    "\n"
+    "example:\n"
+    "  fedge check-config -c /etc/fedge/fedge.ini\n"
+    "\n"
+    "exit status: 0 valid (warnings may be printed), 2 usage error, a file that is\n"
+    "not valid or a certificate refused.\n";
 
 static void print_list(FILE *out, const config_hostport_list_t *l)
 {
@@ -99,6 +118,45 @@ static void print_summary(FILE *out, const config_t *c)
             config_hostport_format(&c->admin.listen, buf, sizeof(buf)));
 }
 
+/* Findings about the external certificate that make the edge useless or
+ * wrong, refused as configuration errors; the others are warnings. */
+static bool refused(const plan_item_t *it)
+{
+    return it->status == PLAN_FAIL &&
+           (it->id == PLAN_DIAG_CERT_UNREADABLE || it->id == PLAN_DIAG_CERT_KEY ||
+            it->id == PLAN_DIAG_CERT_SAN_FQDN || it->id == PLAN_DIAG_CERT_EXPIRED);
+}
+
+/* Checks [external] certificate and private_key as `fedge check` does
+ * (plan_check_cert: net's certificate-identity routine). Prints the
+ * errors as FILE:LINE lines on stderr and returns their number; the
+ * warnings go to *warn (a memstream) for printing after the summary. */
+static int check_certificate(const config_t *c, const char *file, FILE *warn)
+{
+    plan_report_t r = {0};
+    plan_check_cert(c->external.certificate, c->external.private_key, c->external.ca_file,
+                    c->external.ca_path, c->edge.fqdn, (const char *const *)c->edge.sip_domains,
+                    c->edge.sip_domain_count, time(NULL), &r);
+    int line = config_key_line(c, "external", "certificate");
+    int errors = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const plan_item_t *it = &r.items[i];
+        if (it->status != PLAN_FAIL && it->status != PLAN_WARN)
+            continue;
+        if (refused(it)) {
+            fprintf(stderr, "%s:%d: [external] certificate = \"%s\": %s: %s%s%s\n", file, line,
+                    c->external.certificate, it->name, it->text, it->fix ? "; " : "",
+                    it->fix ? it->fix : "");
+            errors++;
+        } else {
+            fprintf(warn, "warning: [external] certificate: %s: %s%s%s\n", it->name, it->text,
+                    it->fix ? "; " : "", it->fix ? it->fix : "");
+        }
+    }
+    plan_report_clear(&r);
+    return errors;
+}
+
 int cli_check_config(int argc, char **argv)
 {
     const char *file = NULL;
@@ -124,8 +182,26 @@ int cli_check_config(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 2;
     }
+    char *warnings = NULL;
+    size_t wlen = 0;
+    FILE *warn = open_memstream(&warnings, &wlen);
+    if (!warn) {
+        config_free(c);
+        fprintf(stderr, "fedge check-config: out of memory\n");
+        return 1;
+    }
+    int errors = check_certificate(c, file, warn);
+    fclose(warn);
+    if (errors) {
+        fputs(warnings, stderr);
+        free(warnings);
+        config_free(c);
+        return 2;
+    }
     printf("%s: ok\n", file);
     print_summary(stdout, c);
+    fputs(warnings, stdout);
+    free(warnings);
     config_free(c);
     return 0;
 }

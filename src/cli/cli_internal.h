@@ -3,18 +3,23 @@
 #ifndef FEDGE_CLI_INTERNAL_H
 #define FEDGE_CLI_INTERNAL_H
 
-/* `fedge parse FILE...` ('-' reads stdin): parses each file as one SIP
- * message (datagram semantics: Content-Length optional) and prints one
- * JSON object per valid message on stdout, one line each; for an invalid
- * one prints "invalid: <reason> (<file>)" on stderr. argv[0] is "fedge",
+/* `fedge parse [-c FILE] MESSAGE...` ('-' reads stdin): parses each file
+ * as one SIP message (datagram semantics: Content-Length optional; leading
+ * CRLFs skipped as on a stream) and prints one JSON object per valid
+ * message on stdout, one line each; for an invalid one prints
+ * "invalid: <reason> (<file>)" on stderr. -c FILE is the configuration
+ * (its [limits] max_message_size), never a message. argv[0] is "fedge",
  * argv[1] "parse". Returns the exit code: 0 when every message is valid,
- * 1 when one is invalid, 2 for bad usage or a file that cannot be read. */
+ * 1 when one is invalid, 2 for bad usage, a configuration that does not
+ * load or a file that cannot be read. */
 int cli__parse(int argc, char **argv);
 
-/* `fedge resolve DOMAIN [--json] [--server IP[:PORT],...] [--timeout MS]
- * [--tries N]`: looks up _sipfederationtls._tcp.DOMAIN, its targets'
- * addresses, prints them (text or JSON) with the verdict. Returns 0 when
- * fedge would federate, 1 when not or DNS failed, 2 for bad usage. */
+/* `fedge resolve DOMAIN [-c FILE] [--json] [--server IP[:PORT],...]
+ * [--timeout MS] [--tries N]`: looks up _sipfederationtls._tcp.DOMAIN, its
+ * targets' addresses, prints them (text or JSON) with the verdict. -c FILE
+ * takes the servers, timeout and tries of its [dns] section (the options
+ * override them). Returns 0 when fedge would federate, 1 when not or DNS
+ * failed, 2 for bad usage or a configuration that does not load. */
 int cli__resolve(int argc, char **argv);
 
 /* The store actor of the user running the command: "cli:LOGIN" (or

@@ -8,32 +8,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "sip/sip.h"
 
-/* Files are read whole up to this size; anything larger is certainly
- * beyond max_message_size and the first bytes suffice to say so. */
+/* Files are read whole up to this size, or max_message_size when larger;
+ * anything larger is certainly beyond max_message_size and the first bytes
+ * suffice to say so. */
 #define READ_CAP (1u << 20)
 
 static const char parse_usage[] =
-    "usage: fedge parse FILE...\n"
+    "usage: fedge parse [-c FILE] MESSAGE...\n"
     "\n"
-    "Parses each FILE ('-' reads stdin) as one SIP message, the way fedge\n"
-    "reads a datagram (Content-Length optional; bytes beyond it ignored),\n"
-    "and validates it as the edge does, plus every typed header shown.\n"
+    "Parses each MESSAGE file ('-' reads stdin) as one SIP message, the way\n"
+    "fedge reads a datagram (Content-Length optional; bytes beyond it\n"
+    "ignored), and validates it as the edge does, plus every typed header\n"
+    "shown. Empty lines (CRLF) before the start line are skipped, as the edge\n"
+    "skips them between messages on a stream (RFC 3261 section 7.5).\n"
     "Prints one JSON object per valid message on stdout (one line each);\n"
     "for an invalid one prints 'invalid: <reason> (<file>)' on stderr.\n"
-    "Exit status: 0 all valid, 1 some invalid, 2 usage or unreadable file.\n";
+    "With -c FILE (the configuration) its [limits] max_message_size applies;\n"
+    "without, the default (64k).\n"
+    "\n"
+    "examples:\n"
+    "  fedge parse message.sip\n"
+    "  fedge parse -c /etc/fedge/fedge.ini big-invite.sip\n"
+    "  printf 'OPTIONS sip:a@b SIP/2.0\\r\\n...' | fedge parse -\n"
+    "\n"
+    "Exit status: 0 all valid, 1 some invalid, 2 usage, configuration error or\n"
+    "unreadable file.\n";
 
-/* Reads a whole file ("-": stdin) into a heap buffer, at most READ_CAP + 1
- * bytes. Returns 0 or FEDGE_EIO (message in *e). */
-static int read_input(const char *path, char **out, size_t *out_len, fedge_err_t *e)
+/* Reads a whole file ("-": stdin) into a heap buffer, a little more than
+ * limit bytes at most. Returns 0 or FEDGE_EIO (message in *e). */
+static int read_input(const char *path, size_t limit, char **out, size_t *out_len, fedge_err_t *e)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f)
         return fedge_err(e, FEDGE_EIO, "cannot open %s: %s", path, strerror(errno));
     size_t cap = 8192, n = 0;
     char *buf = fedge_malloc(cap);
-    while (n <= READ_CAP) {
+    while (n <= limit) {
         if (n == cap) {
             cap *= 2;
             buf = fedge_realloc(buf, cap);
@@ -68,7 +81,11 @@ static json_t *jstr(fedge_str_t s)
     size_t o = 0;
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.s[i];
-        size_t seq = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t seq = c < 0x80             ? 1
+                     : (c & 0xE0) == 0xC0 ? 2
+                     : (c & 0xF0) == 0xE0 ? 3
+                     : (c & 0xF8) == 0xF0 ? 4
+                                          : 0;
         json_t *probe = seq > 1 && i + seq <= s.len ? json_stringn(s.s + i, seq) : NULL;
         if (seq == 1 || probe) {
             memcpy(tmp + o, s.s + i, seq);
@@ -198,8 +215,8 @@ static int validate(sip_msg_t *m)
     fedge_str_t cid;
     int mf;
     long long ex;
-    if ((rc = sip_msg_from(m, &na)) || (rc = sip_msg_to(m, &na)) || (rc = sip_msg_call_id(m, &cid)) ||
-        (rc = sip_msg_cseq(m, &cs)))
+    if ((rc = sip_msg_from(m, &na)) || (rc = sip_msg_to(m, &na)) ||
+        (rc = sip_msg_call_id(m, &cid)) || (rc = sip_msg_cseq(m, &cs)))
         return rc;
     if ((rc = sip_msg_max_forwards(m, &mf)) && rc != FEDGE_ENOENT)
         return rc;
@@ -265,7 +282,8 @@ static json_t *msg_json(sip_msg_t *m, const char *path)
         json_object_set_new(o, "cseq", c);
     }
     int mf;
-    json_object_set_new(o, "max_forwards", sip_msg_max_forwards(m, &mf) ? json_null() : json_integer(mf));
+    json_object_set_new(o, "max_forwards",
+                        sip_msg_max_forwards(m, &mf) ? json_null() : json_integer(mf));
 
     json_t *contacts = json_array();
     sip_nameaddr_t c;
@@ -284,17 +302,23 @@ static json_t *msg_json(sip_msg_t *m, const char *path)
 }
 
 /* Parses and prints one file; returns 0 valid, 1 invalid, 2 unreadable. */
-static int parse_one(const char *path, sip_msg_t *m)
+static int parse_one(const char *path, const sip_limits_t *limits, sip_msg_t *m)
 {
     fedge_err_t e;
     char *buf = NULL;
     size_t len = 0;
-    if (read_input(path, &buf, &len, &e)) {
+    size_t cap = limits->max_message_size > READ_CAP ? limits->max_message_size : READ_CAP;
+    if (read_input(path, cap, &buf, &len, &e)) {
         fprintf(stderr, "fedge parse: %s\n", e.msg);
         return 2;
     }
     const char *name = strcmp(path, "-") ? path : "<stdin>";
-    int rc = sip_parse(buf, len, NULL, m);
+    /* RFC 3261 section 7.5: CRLFs before the start line are ignored on
+     * streams; the framer takes them as keep-alives (src/sip/frame.c). */
+    size_t skip = 0;
+    while (len - skip >= 2 && buf[skip] == '\r' && buf[skip + 1] == '\n')
+        skip += 2;
+    int rc = sip_parse(buf + skip, len - skip, limits, m);
     if (!rc)
         rc = validate(m);
     if (rc) {
@@ -318,20 +342,49 @@ static int parse_one(const char *path, sip_msg_t *m)
 
 int cli__parse(int argc, char **argv)
 {
-    if (argc < 3) {
-        fputs(parse_usage, stderr);
+    /* Options first, wherever they are, so that -c FILE is never a message. */
+    const char *file = NULL;
+    int nfiles = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(parse_usage, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "fedge parse: %s needs a value (the configuration file)\n%s",
+                        argv[i], parse_usage);
+                return 2;
+            }
+            file = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "fedge parse: unknown option '%s'\n%s", argv[i], parse_usage);
+            return 2;
+        } else {
+            nfiles++;
+        }
+    }
+    if (nfiles == 0) {
+        fprintf(stderr, "fedge parse: no MESSAGE file given\n%s", parse_usage);
         return 2;
     }
-    if (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")) {
-        fputs(parse_usage, stdout);
-        return 0;
+    sip_limits_t limits;
+    sip_limits_default(&limits);
+    if (file) {
+        config_t *cfg = NULL;
+        fedge_err_t e;
+        if (config_load(file, &cfg, &e) < 0) {
+            fprintf(stderr, "fedge parse: %s\n", e.msg);
+            return 2;
+        }
+        limits.max_message_size = cfg->limits.max_message_size;
+        config_free(cfg);
     }
     sip_msg_t *m = fedge_malloc(sizeof(*m)); /* large: keep it off the stack */
     int worst = 0, stdin_used = 0;
     for (int i = 2; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "fedge parse: unknown option '%s'\n%s", argv[i], parse_usage);
-            worst = 2;
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+            i++;
             continue;
         }
         if (!strcmp(argv[i], "-") && stdin_used++) {
@@ -339,7 +392,7 @@ int cli__parse(int argc, char **argv)
             worst = 2;
             continue;
         }
-        int r = parse_one(argv[i], m);
+        int r = parse_one(argv[i], &limits, m);
         if (r > worst)
             worst = r;
     }

@@ -25,6 +25,12 @@ static const char plan_usage[] =
     "probe  diagnoses federation with DOMAIN step by step: SRV, addresses, TCP, TLS\n"
     "       (presenting our certificate), SIP OPTIONS, and our policy for it.\n"
     "--timeout is per network step (default 3000 ms).\n"
+    "\n"
+    "examples:\n"
+    "  fedge plan -c /etc/fedge/fedge.ini\n"
+    "  fedge check -c /etc/fedge/fedge.ini --json\n"
+    "  fedge probe -c /etc/fedge/fedge.ini fabrikam.test\n"
+    "\n"
     "Exit status: 0 nothing failed, 1 something failed (check, probe), 2 usage or\n"
     "configuration error.\n";
 

@@ -8,18 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "dns/dns.h"
 
 static const char resolve_usage[] =
-    "usage: fedge resolve DOMAIN [--json] [--server IP[:PORT][,...]] [--timeout MS] [--tries N]\n"
+    "usage: fedge resolve DOMAIN [-c FILE] [--json] [--server IP[:PORT][,...]] [--timeout MS]\n"
+    "                     [--tries N]\n"
     "\n"
     "Looks up _sipfederationtls._tcp.DOMAIN (SRV), orders the targets as the\n"
     "edge does (RFC 2782: lowest priority first, weighted random within one),\n"
     "resolves every target's A and AAAA records and prints them with their\n"
     "TTLs, then the verdict: the target fedge would federate through first.\n"
-    "A target outside DOMAIN is refused. --server picks the DNS server(s)\n"
-    "(default: the system resolver configuration).\n"
-    "Exit status: 0 would federate, 1 would not (or DNS failed), 2 usage.\n";
+    "A target outside DOMAIN is refused. With -c FILE the DNS servers, timeout\n"
+    "and tries of its [dns] section are used (default: the system resolver\n"
+    "configuration); --server, --timeout and --tries override them.\n"
+    "\n"
+    "examples:\n"
+    "  fedge resolve fabrikam.test -c /etc/fedge/fedge.ini\n"
+    "  fedge resolve fabrikam.test --server 192.0.2.53 --json\n"
+    "\n"
+    "Exit status: 0 would federate, 1 would not (or DNS failed), 2 usage or\n"
+    "configuration error.\n";
 
 #define MAX_TARGETS 64
 
@@ -203,10 +212,11 @@ static bool parse_uint(const char *s, unsigned max, unsigned *out)
 
 int cli__resolve(int argc, char **argv)
 {
-    const char *domain = NULL, *server = NULL;
+    const char *domain = NULL, *server = NULL, *file = NULL;
     bool json = false;
     dns_opts_t o;
     dns_opts_default(&o);
+    unsigned timeout_ms = 0, tries = 0; /* 0: not given */
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
@@ -214,17 +224,19 @@ int cli__resolve(int argc, char **argv)
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(resolve_usage, stdout);
             return 0;
+        } else if ((!strcmp(a, "-c") || !strcmp(a, "--config")) && i + 1 < argc) {
+            file = argv[++i];
         } else if (!strcmp(a, "--server") && i + 1 < argc) {
             server = argv[++i];
         } else if (!strncmp(a, "--server=", 9)) {
             server = a + 9;
         } else if (!strcmp(a, "--timeout") && i + 1 < argc) {
-            if (!parse_uint(argv[++i], 60000, &o.timeout_ms)) {
+            if (!parse_uint(argv[++i], 60000, &timeout_ms)) {
                 fprintf(stderr, "fedge resolve: bad --timeout '%s' (1..60000 ms)\n", argv[i]);
                 return 2;
             }
         } else if (!strcmp(a, "--tries") && i + 1 < argc) {
-            if (!parse_uint(argv[++i], 10, &o.tries)) {
+            if (!parse_uint(argv[++i], 10, &tries)) {
                 fprintf(stderr, "fedge resolve: bad --tries '%s' (1..10)\n", argv[i]);
                 return 2;
             }
@@ -239,10 +251,35 @@ int cli__resolve(int argc, char **argv)
         fputs(resolve_usage, stderr);
         return 2;
     }
+    /* The configuration's [dns] first, then what the command line says. */
+    char servers[1024] = "";
+    if (file) {
+        config_t *cfg = NULL;
+        fedge_err_t ce;
+        if (config_load(file, &cfg, &ce) < 0) {
+            fprintf(stderr, "fedge resolve: %s\n", ce.msg);
+            return 2;
+        }
+        char b[128];
+        for (size_t i = 0; i < cfg->dns.servers.count; i++) {
+            config_hostport_format(&cfg->dns.servers.items[i], b, sizeof b);
+            snprintf(servers + strlen(servers), sizeof servers - strlen(servers), "%s%s",
+                     i ? "," : "", b);
+        }
+        if (cfg->dns.timeout_ms)
+            o.timeout_ms = cfg->dns.timeout_ms;
+        if (cfg->dns.tries)
+            o.tries = cfg->dns.tries;
+        config_free(cfg);
+    }
+    if (timeout_ms)
+        o.timeout_ms = timeout_ms;
+    if (tries)
+        o.tries = tries;
     job_t *j = fedge_calloc(1, sizeof *j);
     j->domain = domain;
     snprintf(j->qname, sizeof j->qname, "%s%s", DNS_SIPFED_PREFIX, domain);
-    o.servers = server;
+    o.servers = server ? server : servers[0] ? servers : NULL;
     uv_loop_t loop;
     uv_loop_init(&loop);
     fedge_err_t err = {{0}};

@@ -4,6 +4,7 @@
  * reload; drain and shutdown in a fixed order. */
 #include "edge/edge_int.h"
 
+#include "obs/notify.h"
 #include "obs/obs.h"
 
 #include <stdio.h>
@@ -66,6 +67,7 @@ void edge_drain(edge_t *s)
         return;
     }
     s->stopping = true;
+    obs_notify_stopping(NULL);
     s->stop_deadline = uv_now(s->loop) + STOP_GRACE_MS;
     net_stop_accepting(s->net);
 }
@@ -372,6 +374,7 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     uv_timer_init(loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, PROXY_TICK_MS, PROXY_TICK_MS);
+    obs_notify_ready("listening", NULL); /* systemd Type=notify; no-op elsewhere */
     *out = s;
     return 0;
 

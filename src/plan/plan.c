@@ -94,11 +94,10 @@ bool plan__is_wildcard(const config_hostport_t *hp)
     return hp->host && (!strcmp(hp->host, "0.0.0.0") || !strcmp(hp->host, "::"));
 }
 
-/* A short remark on an address that partners cannot reach as it is. */
+/* A short remark on an address that partners cannot reach as it is
+ * (loopback never gets here: it is never suggested for publishing). */
 static const char *addr_remark(const config_hostport_t *hp)
 {
-    if (config_hostport_is_loopback(hp))
-        return "loopback address: fine for a local test; publish the edge's public address";
     if (hp->kind == CONFIG_HOST_IPV4) {
         struct in_addr a;
         if (inet_pton(AF_INET, hp->host, &a) == 1) {
@@ -152,18 +151,47 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
     for (size_t i = 0; i < cfg->edge.sip_domain_count; i++)
         push_str(&p->sip_domains, &p->n_sip_domains, fedge_strdup(cfg->edge.sip_domains[i]));
 
-    /* DNS: one SRV per SIP domain, then the edge's own addresses. */
-    for (size_t i = 0; i < p->n_sip_domains; i++)
-        add_record(p, plan__fmt("%s%s.", DNS_SIPFED_PREFIX, p->sip_domains[i]), "SRV",
-                   plan__fmt("0 0 %u %s.", (unsigned)p->port, p->edge_fqdn),
-                   fedge_strdup(i == 0 ? "partners find the edge of a SIP domain by this "
-                                         "record; one per SIP domain, also with discovery off"
-                                       : ""),
-                   false);
+    /* DNS: one SRV per SIP domain, then the edge's own addresses. A
+     * partner that discovers a domain refuses an SRV target outside it
+     * (fedge's own discovery and probe do, RFC 5922 section 7.3): say so
+     * where the edge's FQDN is not inside a SIP domain. */
+    for (size_t i = 0; i < p->n_sip_domains; i++) {
+        const char *d = p->sip_domains[i];
+        bool outside = !dns_name_in_domain(p->edge_fqdn, d);
+        char *note = outside  ? plan__fmt("WARNING: the target %s is outside %s: partners that "
+                                           "discover %s refuse it (see Notes)",
+                                          p->edge_fqdn, d, d)
+                     : i == 0 ? fedge_strdup("partners find the edge of a SIP domain by this "
+                                             "record; one per SIP domain, also with discovery "
+                                             "off")
+                              : fedge_strdup("");
+        add_record(p, plan__fmt("%s%s.", DNS_SIPFED_PREFIX, d), "SRV",
+                   plan__fmt("0 0 %u %s.", (unsigned)p->port, p->edge_fqdn), note, false);
+        if (outside)
+            push_str(&p->notes, &p->n_notes,
+                     plan__fmt("warning: the SRV target %s lies outside the SIP domain %s. "
+                               "Partners that discover %s by DNS (fedge, Lync/Skype) refuse an "
+                               "edge outside the domain, so %s federates only with partners "
+                               "that configure %s as its edge (a partner server, direct "
+                               "federation). To be discoverable, give the edge an FQDN inside "
+                               "%s, or run an edge for it",
+                               p->edge_fqdn, d, d, d, p->edge_fqdn, d));
+    }
     for (size_t i = 0; i < cfg->external.listen.count; i++) {
         const config_hostport_t *hp = &cfg->external.listen.items[i];
         bool v6 = hp->kind == CONFIG_HOST_IPV6;
-        if (plan__is_wildcard(hp))
+        if (config_hostport_is_loopback(hp))
+            /* Never suggest publishing a loopback address: partners would
+             * connect to themselves. */
+            add_record(p, plan__fmt("%s.", p->edge_fqdn), v6 ? "AAAA" : "A",
+                       fedge_strdup(v6 ? "<public IPv6 address of the edge>"
+                                       : "<public IPv4 address of the edge>"),
+                       plan__fmt("[external] listen is %s%s%s (loopback, a local test): "
+                                 "partners cannot reach it; put the public address partners "
+                                 "reach here",
+                                 v6 ? "[" : "", hp->host, v6 ? "]" : ""),
+                       true);
+        else if (plan__is_wildcard(hp))
             add_record(p, plan__fmt("%s.", p->edge_fqdn), v6 ? "AAAA" : "A",
                        fedge_strdup(v6 ? "<public IPv6 address of the edge>"
                                        : "<public IPv4 address of the edge>"),
@@ -229,9 +257,8 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
            list[0] ? plan__fmt("DNS servers %s", list)
                    : fedge_strdup("the resolvers of /etc/resolv.conf"),
            "DNS: partners' SRV and A/AAAA records");
-    add_fw(p, "80,443", "TCP", "out", fedge_strdup("edge external"),
-           fedge_strdup("any (CAs' CRL and OCSP servers)"),
-           "certificate revocation checks (CRL/OCSP)");
+    /* No row for CRL/OCSP (80, 443): fedge fetches no revocation data, and
+     * the table lists only what the edge does. */
     for (size_t i = 0; i < cfg->internal.listen.count; i++) {
         const config_hostport_t *hp = &cfg->internal.listen.items[i];
         snprintf(port, sizeof port, "%u", (unsigned)hp->port);
@@ -295,6 +322,26 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
         if (snap->n_blocked)
             push_str(&p->notes, &p->n_notes,
                      plan__fmt("%zu blocked domain(s): never federated with", snap->n_blocked));
+        /* The store's routing is what a running edge uses once an
+         * administrator set it; this plan's rows follow the file. Say so
+         * when they differ rather than show one as if it were in force. */
+        char ini_dr[300] = "";
+        if (cfg->federation.default_route.host)
+            config_hostport_format(&cfg->federation.default_route, ini_dr, sizeof ini_dr);
+        bool ini_def = cfg->federation.routing == CONFIG_ROUTING_DEFAULT_ROUTE;
+        bool st_def = snap->edge.routing == STORE_ROUTING_DEFAULT_ROUTE;
+        if (ini_def != st_def || (st_def && strcmp(ini_dr, snap->edge.default_route)))
+            push_str(&p->notes, &p->n_notes,
+                     plan__fmt("the store's edge settings say routing %s%s%s (fedge edge show) "
+                               "while this file says %s%s%s: a running edge uses the store's "
+                               "once an administrator set them there (the file's seed them at "
+                               "start until then, docs/configuration.md); the firewall rows "
+                               "above follow the file",
+                               st_def ? "default-route " : "dns-srv",
+                               st_def ? snap->edge.default_route : "",
+                               st_def && !snap->edge.default_route[0] ? "(none)" : "",
+                               ini_def ? "default-route " : "dns-srv", ini_def ? ini_dr : "",
+                               ini_def && !ini_dr[0] ? "(none)" : ""));
     }
     if (def_route)
         push_str(

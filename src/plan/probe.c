@@ -39,8 +39,11 @@ typedef struct {
     plan_live_opts_t o;
     plan_report_t *r;
     /* the route the edge takes directly */
-    const char *fqdn; /* partner server / provider proxy FQDN, or NULL: SRV */
+    const char *fqdn; /* partner server / provider proxy FQDN, the default
+                         route's host, or NULL: SRV */
     const char *fqdn_kind;
+    uint16_t fqdn_port; /* 5061, or the default route's port */
+    char route_host[CONFIG_FQDN_BUFSIZE + 2];
     plan__route_t rt;
     tgt_t tg[MAX_T];
     size_t n;
@@ -110,14 +113,18 @@ static bool step_srv(probe_t *p, plan__dns_t *d)
         if (plan__dns_host(d, p->fqdn, t) < 0)
             memset(t, 0, sizeof *t);
         snprintf(t->name, sizeof t->name, "%s", p->fqdn);
-        t->port = CONFIG_DEFAULT_FEDERATION_PORT;
+        t->port = p->fqdn_port;
         p->rt.n = 1;
         p->rt.status = DNS_OK;
-        plan_report_add(r, "srv", plan__tmp("route to %s", p->domain), PLAN_INFO, 0,
-                        plan__tmp("no SRV look-up: %s %s is configured with its edge %s (port "
-                                  "5061)",
-                                  p->fqdn_kind, p->domain, p->fqdn),
-                        NULL, NULL);
+        plan_report_add(
+            r, "srv", plan__tmp("route to %s", p->domain), PLAN_INFO, 0,
+            !strcmp(p->fqdn_kind, "default route")
+                ? plan__tmp("no SRV look-up: the edge sends all outbound federated traffic to its "
+                            "default route %s port %u (fedge edge show), %s included",
+                            p->fqdn, (unsigned)p->fqdn_port, p->domain)
+                : plan__tmp("no SRV look-up: %s %s is configured with its edge %s (port %u)",
+                            p->fqdn_kind, p->domain, p->fqdn, (unsigned)p->fqdn_port),
+            NULL, NULL);
         return true;
     }
     char *name = plan__fmt("SRV %s%s", DNS_SIPFED_PREFIX, p->domain);
@@ -365,7 +372,11 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
         }
         return PLAN_FAIL;
     }
-    bool names_target = net_cert_names(c->id, g->t->name);
+    /* A default route given as an IP address: the edge verifies the
+     * chain, not a name (docs/proxy.md); so does the probe. */
+    bool names_target = net_cert_names(c->id, g->t->name) ||
+                        (!strcmp(p->fqdn_kind ? p->fqdn_kind : "", "default route") &&
+                         fedge_host_is_ip(g->t->name));
     if (!names_target) {
         char *nm = plan__cert_names_text(c, 512, "");
         *id = PLAN_DIAG_PROBE_NAME;
@@ -402,10 +413,14 @@ static plan_status_t judge_tls(const probe_t *p, const tgt_t *g, int *id, const 
         *fix = "the partner renews its certificate soon";
         return PLAN_WARN;
     }
-    *text = plan__tmp("%s, certificate '%s' names %s (%s), issuer '%s', valid until %s, EKU "
+    bool by_address = p->fqdn && fedge_host_is_ip(g->t->name);
+    *text = plan__tmp("%s, certificate '%s' %s%s (%s), issuer '%s', valid until %s, EKU "
                       "serverAuth+clientAuth; our certificate accepted",
-                      s->version, c->subject, g->t->name,
-                      p->fqdn ? "the configured FQDN" : "the SRV target, inside the domain",
+                      s->version, c->subject, by_address ? "for " : "names ", g->t->name,
+                      !p->fqdn     ? "the SRV target, inside the domain"
+                      : by_address ? "an address: chain checked, no name required"
+                      : !strcmp(p->fqdn_kind, "default route") ? "the default route"
+                                                               : "the configured FQDN",
                       c->issuer, na);
     return PLAN_PASS;
 }
@@ -432,7 +447,7 @@ static void step_tls_options(probe_t *p)
         socklen_t sl = dns_addr_to_sockaddr(&g->t->addrs[g->tcp_ok_addr], g->t->port, &ss);
         g->s = (plan__session_t){.sa = (struct sockaddr *)&ss,
                                  .salen = sl,
-                                 .sni = g->t->name,
+                                 .sni = fedge_host_is_ip(g->t->name) ? NULL : g->t->name,
                                  .ctx = ctx,
                                  .timeout_ms = p->o.timeout_ms,
                                  .request = req,
@@ -630,7 +645,24 @@ int plan_probe(const config_t *cfg, const store_snapshot_t *snap, const char *do
     fedge_str_t ds = {dom, strlen(dom)};
     const store_allowed_t *al = store_snapshot_allowed(sn, ds);
     const store_provider_t *pr = store_snapshot_provider_for(sn, ds);
-    if (al && al->proxy_fqdn) {
+    p->fqdn_port = CONFIG_DEFAULT_FEDERATION_PORT;
+    if (sn->edge.routing == STORE_ROUTING_DEFAULT_ROUTE && sn->edge.default_route[0]) {
+        /* What the edge does (policy_decide: the default route comes
+         * first): every partner, partner servers too, through it. */
+        const char *dr = sn->edge.default_route, *colon = strrchr(dr, ':');
+        size_t hl = strlen(dr);
+        if (colon && (dr[0] != '[' || colon > strchr(dr, ']'))) {
+            hl = (size_t)(colon - dr);
+            p->fqdn_port = (uint16_t)strtoul(colon + 1, NULL, 10);
+        }
+        if (dr[0] == '[' && hl >= 2) { /* [v6]: the address without brackets */
+            dr++;
+            hl -= 2;
+        }
+        snprintf(p->route_host, sizeof p->route_host, "%.*s", (int)hl, dr);
+        p->fqdn = p->route_host;
+        p->fqdn_kind = "default route";
+    } else if (al && al->proxy_fqdn) {
         p->fqdn = al->proxy_fqdn;
         p->fqdn_kind = "partner server";
     } else if (pr) {

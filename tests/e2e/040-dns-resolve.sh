@@ -2,7 +2,8 @@
 # 040-dns-resolve: `fedge resolve DOMAIN` against a real dnsmasq on loopback:
 # SRV records, RFC 2782 order, addresses with TTLs and the verdict (federate
 # via the first target; not discoverable; target outside the domain refused;
-# no-service; DNS failure in bounded time), in text and JSON.
+# no-service; DNS failure in bounded time), in text and JSON; -c FILE uses
+# the configuration's [dns] settings.
 . "$(dirname "$0")/lib.sh"
 
 DNS_PORT=$(free_port)
@@ -81,6 +82,33 @@ dead() {
         [ $(( (t1 - t0) / 1000000 )) -lt 1500 ]
 }
 check "dead DNS server: timeout verdict within the bound (600 ms + slack)" dead
+
+# -c FILE: the configuration's [dns] servers, timeout and tries; the
+# options override them.
+topology
+fedge_config "$T_TMP/good.ini"
+printf '[dns]\nservers = %s\ntimeout = 300ms\ntries = 1\n' "$SRV" >> "$T_TMP/good.ini"
+"$FEDGE_BIN" resolve contoso.test -c "$T_TMP/good.ini" > "$T_LOGS/config.txt"; rc=$?
+check "-c FILE: asks the [dns] servers of the configuration" \
+    grep -qx 'verdict  would federate via edge1.contoso.test:5061 first' "$T_LOGS/config.txt"
+check "-c FILE: exit 0" test "$rc" -eq 0
+fedge_config "$T_TMP/dead.ini"
+printf '[dns]\nservers = 127.0.0.1:%s\ntimeout = 150ms\ntries = 1\n' "$DEAD_PORT" >> "$T_TMP/dead.ini"
+dead_config() {
+    local t0 t1 rc
+    t0=$(date +%s%N)
+    "$FEDGE_BIN" resolve contoso.test -c "$T_TMP/dead.ini" > "$T_LOGS/dead-config.txt"; rc=$?
+    t1=$(date +%s%N)
+    echo "took $(( (t1 - t0) / 1000000 )) ms, rc $rc"; cat "$T_LOGS/dead-config.txt"
+    [ "$rc" -eq 1 ] && grep -q '^verdict  DNS failure (timeout' "$T_LOGS/dead-config.txt" &&
+        [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]
+}
+check "-c FILE: its [dns] timeout and tries apply (a dead server: 150 ms x 1)" dead_config
+check "-c FILE --server: the option overrides the configuration" bash -c \
+    '"$0" resolve contoso.test -c "$1" --server "$2" | grep -qx "verdict  would federate via edge1.contoso.test:5061 first"' \
+    "$FEDGE_BIN" "$T_TMP/dead.ini" "$SRV"
+check "-c with a missing file: exit 2 naming it" bash -c \
+    '"$0" resolve contoso.test -c /nonexistent/fedge.ini 2>&1 | grep -q "/nonexistent/fedge.ini"; test ${PIPESTATUS[0]} -eq 2' "$FEDGE_BIN"
 
 check "no domain: usage, exit 2" bash -c '"$0" resolve >/dev/null 2>&1; test $? -eq 2' "$FEDGE_BIN"
 check "bad --server: exit 2 with a message" \

@@ -218,13 +218,16 @@ EOF
 check "plan: exit 0" test "$rc" -eq 0
 check "plan: SRV record in zone-file form" \
     grep -Eq "^_sipfederationtls\._tcp\.contoso\.test\. +3600 IN SRV +0 0 $EXT_PORT edge\.contoso\.test\.$" "$T_LOGS/plan.txt"
-check "plan: A record of the edge" grep -Eq '^edge\.contoso\.test\. +3600 IN A +127\.0\.0\.1$' "$T_LOGS/plan.txt"
+check "plan: A record of the edge, never the loopback listener's address" bash -c "
+    grep -Eq '^edge\.contoso\.test\. +3600 IN A +<public IPv4 address of the edge>$' '$T_LOGS/plan.txt' &&
+    grep -q '^; \[external\] listen is 127.0.0.1 (loopback' '$T_LOGS/plan.txt' &&
+    ! grep -Eq 'IN A +127\.' '$T_LOGS/plan.txt'"
 "$FEDGE_BIN" plan -c "$CFG" --json > "$T_LOGS/plan.json"
 check "plan --json: certificate, firewall, partners" json "$T_LOGS/plan.json" \
     '[s["san"] for s in d["certificate"]["sans"] if s["required"]] == ["DNS:edge.contoso.test", "DNS:contoso.test"]
      and d["certificate"]["eku"] == ["serverAuth", "clientAuth"]
      and any(f["port"] == "53" and f["direction"] == "out" for f in d["firewall"])
-     and any(f["port"] == "80,443" for f in d["firewall"])
+     and not any(f["port"] == "80,443" for f in d["firewall"])
      and any(f["port"] == str('"$ADMIN_PORT"') and "administrators" in f["from"] for f in d["firewall"])
      and any(f["port"] == str('"$INT_PORT"') and "internal" in f["from"] for f in d["firewall"])
      and {p["domain"]: p["kind"] for p in d["partners"]}["fabrikam.test"] == "allowed domain"
@@ -371,4 +374,26 @@ check "probe direct2.test: certificate does not name the configured partner serv
     V direct2.test tls 19539 "naming edge.direct2.test" "not the configured partner server edge.direct2.test"
 
 check "probe: bad domain exits 2" bash -c '"$0" probe -c "$1" "not a domain" >/dev/null 2>&1; test $? -eq 2' "$FEDGE_BIN" "$CFG"
+
+# Regression: with the store's routing on default-route, probe of a partner
+# server whose FQDN has no DNS record failed at "address" while the edge
+# sends its messages to the default route. The probe takes the edge's
+# route: the default route (here fabrikam's edge, by address and by name).
+DRC=$T_TMP/dr.ini
+conf "$DRC" "$T_TMP/dr.db" contoso.test edge.contoso.test
+"$FEDGE_BIN" domain allow nodns.test --proxy-fqdn edge.nodns.test -c "$DRC" > /dev/null
+"$FEDGE_BIN" edge set --routing default-route --default-route "127.0.0.1:$P_GOOD" -c "$DRC" > /dev/null
+"$FEDGE_BIN" probe -c "$DRC" nodns.test --json --timeout 2000 > "$T_LOGS/probe-dr-ip.json"; rc=$?
+check "probe via the default route (an address): PASS, exit 0" json "$T_LOGS/probe-dr-ip.json" \
+    'd["verdict"]["result"] == "pass" and '"$rc"' == 0
+     and "default route 127.0.0.1 port '"$P_GOOD"'" in items("srv", "info")[0]["text"]
+     and items("tcp", "pass")[0]["name"] == "connect 127.0.0.1:'"$P_GOOD"'"
+     and "an address: chain checked" in items("tls", "pass")[0]["text"]
+     and items("options", "pass")[0]["data"]["status"] == 200'
+"$FEDGE_BIN" edge set --default-route "edge.fabrikam.test:$P_GOOD" -c "$DRC" > /dev/null
+"$FEDGE_BIN" probe -c "$DRC" nodns.test --json --timeout 2000 > "$T_LOGS/probe-dr-name.json"; rc=$?
+check "probe via the default route (a name): its certificate must name it, PASS" json "$T_LOGS/probe-dr-name.json" \
+    'd["verdict"]["result"] == "pass" and '"$rc"' == 0
+     and items("tcp", "pass")[0]["name"] == "connect edge.fabrikam.test:'"$P_GOOD"'"
+     and "the default route" in items("tls", "pass")[0]["text"]'
 finish

@@ -27,7 +27,7 @@ check "  bob got it with B's trust header: AutoFederation, ms-ep-fqdn edge.fabri
     seen_b o-allowed --count ms-edge-proxy-message-trust=1 \
     --match 'ms-edge-proxy-message-trust=ms-source-type=AutoFederation;ms-ep-fqdn=edge.fabrikam.test;ms-source-verified-user=verified;ms-source-network=federation'
 
-check "A: fabrikam.test as an allowed domain instead" A domain allow fabrikam.test
+check "A: fabrikam.test as an allowed domain instead (--replace)" A domain allow fabrikam.test --replace
 settle
 check "allowed domain outbound: 200" out alice "$BOB" 200 -- --call-id o-domain
 check "  bob got it" seen_b o-domain

@@ -62,7 +62,7 @@ check "  northwind's server got it through Kamailio" \
 
 note "allowed partner server northwind.test (edge.northwind.test)"
 check "A: northwind.test becomes a partner server" \
-    A domain allow northwind.test --proxy-fqdn edge.northwind.test
+    A domain allow northwind.test --proxy-fqdn edge.northwind.test --replace
 settle
 check "inbound Kamailio -> fedge: 200" nw_in k-in-server 200
 check "  carol got it: trust DirectPartner" \

@@ -118,11 +118,13 @@ static void valid_cases_print_json(void **state)
         if (!o)
             fail_msg("%s: not JSON: %s", c->name, je.text);
         assert_int_equal(sip_parse(c->data, c->len, NULL, m), 0);
-        assert_string_equal(json_string_value(json_object_get(o, "kind")), m->is_request ? "request" : "response");
+        assert_string_equal(json_string_value(json_object_get(o, "kind")),
+                            m->is_request ? "request" : "response");
         assert_string_equal(json_string_value(json_object_get(o, "file")), path);
         assert_int_equal(json_array_size(json_object_get(o, "headers")), m->nhdrs);
         assert_int_equal(json_array_size(json_object_get(o, "via")), m->nvias);
-        assert_int_equal(json_integer_value(json_object_get(o, "body_length")), (json_int_t)m->body.len);
+        assert_int_equal(json_integer_value(json_object_get(o, "body_length")),
+                         (json_int_t)m->body.len);
         if (m->is_request)
             assert_true(json_is_object(json_object_get(o, "request_uri")));
         else
@@ -190,13 +192,15 @@ static void typed_fields_in_json(void **state)
     json_t *o = json_loads(r.out, 0, NULL);
     assert_non_null(o);
     json_t *via0 = json_array_get(json_object_get(o, "via"), 0);
-    assert_string_equal(json_string_value(json_object_get(via0, "host")), "edge.atlanta.example.com");
+    assert_string_equal(json_string_value(json_object_get(via0, "host")),
+                        "edge.atlanta.example.com");
     assert_int_equal(json_integer_value(json_object_get(via0, "port")), 5061);
     assert_string_equal(json_string_value(json_object_get(via0, "branch")), "z9hG4bKsp1");
     assert_int_equal(json_integer_value(json_object_get(o, "max_forwards")), 70);
     assert_int_equal(json_integer_value(json_object_get(o, "content_length")), 2);
     json_t *h7 = json_array_get(json_object_get(o, "headers"), 7);
-    assert_string_equal(json_string_value(json_object_get(h7, "name")), "ms-edge-proxy-message-trust");
+    assert_string_equal(json_string_value(json_object_get(h7, "name")),
+                        "ms-edge-proxy-message-trust");
     json_t *from = json_object_get(o, "from");
     assert_string_equal(json_string_value(json_object_get(from, "tag")), "sp9");
     json_t *cseq = json_object_get(o, "cseq");
@@ -261,17 +265,146 @@ static void exit_codes(void **state)
     run_free(&r);
 }
 
+static const char options_msg[] = "OPTIONS sip:bob@contoso.test SIP/2.0\r\n"
+                                  "Via: SIP/2.0/TCP 192.0.2.1:5060;branch=z9hG4bK776\r\n"
+                                  "Max-Forwards: 70\r\n"
+                                  "To: <sip:bob@contoso.test>\r\n"
+                                  "From: <sip:alice@fabrikam.test>;tag=1\r\n"
+                                  "Call-ID: a1@192.0.2.1\r\n"
+                                  "CSeq: 1 OPTIONS\r\n";
+
+static void write_text(const char *path, const char *a, const char *b, const char *c)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(a, f);
+    fputs(b, f);
+    fputs(c, f);
+    fclose(f);
+}
+
+/* RFC 3261 section 7.5: CRLFs before the start line are skipped, as the
+ * stream framer does; other leading bytes are still refused. */
+static void leading_crlf_skipped(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/fedge-cli-crlf-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/m.sip", dir);
+    write_text(path, "\r\n\r\n\r\n", options_msg, "Content-Length: 0\r\n\r\n");
+    const char *args[] = {path};
+    run_t r = run_parse(NULL, 1, args);
+    assert_int_equal(r.rc, 0);
+    assert_non_null(strstr(r.out, "\"method\":\"OPTIONS\""));
+    run_free(&r);
+    write_text(path, "\n", options_msg, "Content-Length: 0\r\n\r\n");
+    r = run_parse(NULL, 1, args);
+    assert_int_equal(r.rc, 1);
+    assert_non_null(strstr(r.err, "invalid: "));
+    run_free(&r);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* -c FILE is the configuration, never a message to parse, wherever it is
+ * given; its [limits] max_message_size applies. */
+static void config_limits_apply(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/fedge-cli-cfg-XXXXXX", ini[128], msg[128], crt[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(crt, sizeof(crt), "%s/edge.crt", dir);
+    write_text(crt, "stand-in\n", "", "");
+    snprintf(crt, sizeof(crt), "%s/edge.key", dir);
+    write_text(crt, "stand-in\n", "", "");
+    snprintf(ini, sizeof(ini), "%s/fedge.ini", dir);
+    write_text(ini,
+               "[edge]\nfqdn = edge.contoso.test\nsip_domains = contoso.test\n"
+               "[external]\nlisten = 127.0.0.1:5061\ncertificate = edge.crt\n"
+               "private_key = edge.key\n",
+               "[internal]\nlisten = 127.0.0.1:5070\ntransport = tcp\n"
+               "next_hop = 127.0.0.1:5080\n",
+               "[limits]\nmax_message_size = 1k\n");
+    /* about 1.5 KiB: within the default 64k, above this configuration's 1k */
+    char body[1600];
+    memset(body, 'x', sizeof(body) - 1);
+    body[sizeof(body) - 1] = '\0';
+    char hdr[64];
+    snprintf(hdr, sizeof(hdr), "Content-Length: %zu\r\n\r\n", strlen(body));
+    char *head = fedge_malloc(sizeof(options_msg) + sizeof(hdr));
+    snprintf(head, sizeof(options_msg) + sizeof(hdr), "%s%s", options_msg, hdr);
+    snprintf(msg, sizeof(msg), "%s/big.sip", dir);
+    write_text(msg, head, body, "");
+    free(head);
+
+    const char *plain[] = {msg};
+    run_t r = run_parse(NULL, 1, plain);
+    assert_int_equal(r.rc, 0);
+    run_free(&r);
+
+    const char *with_c[] = {"-c", ini, msg};
+    r = run_parse(NULL, 3, with_c);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.out, ""); /* the INI file was not parsed as SIP */
+    char want[256];
+    snprintf(want, sizeof(want), "invalid: %s (%s)\n", fedge_strerror(FEDGE_ESIP_TOO_BIG), msg);
+    assert_string_equal(r.err, want);
+    run_free(&r);
+
+    const char *c_after[] = {msg, "--config", ini};
+    r = run_parse(NULL, 3, c_after);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, want);
+    run_free(&r);
+
+    /* a configuration that does not load: usage/configuration error, 2 */
+    const char *bad_c[] = {"-c", msg, msg};
+    r = run_parse(NULL, 3, bad_c);
+    assert_int_equal(r.rc, 2);
+    assert_string_equal(r.out, "");
+    run_free(&r);
+
+    const char *no_value[] = {msg, "-c"};
+    r = run_parse(NULL, 2, no_value);
+    assert_int_equal(r.rc, 2);
+    assert_non_null(strstr(r.err, "-c needs a value"));
+    run_free(&r);
+
+    const char *only_c[] = {"-c", ini};
+    r = run_parse(NULL, 2, only_c);
+    assert_int_equal(r.rc, 2);
+    assert_non_null(strstr(r.err, "no MESSAGE file"));
+    run_free(&r);
+
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void help_has_examples(void **state)
+{
+    (void)state;
+    const char *args[] = {"x.sip", "--help"};
+    run_t r = run_parse(NULL, 2, args);
+    assert_int_equal(r.rc, 0);
+    assert_non_null(strstr(r.out, "usage: fedge parse"));
+    assert_non_null(strstr(r.out, "examples:"));
+    assert_string_equal(r.err, "");
+    run_free(&r);
+}
+
 int main(void)
 {
     if (td_load(&cases, "valid") < 0 || td_load(&cases, "invalid") < 0) {
-        fprintf(stderr, "test_cli_parse: tests/data/sip not found (run from the repo root or set FEDGE_ROOT)\n");
+        fprintf(stderr, "test_cli_parse: tests/data/sip not found (run from the repo root or set "
+                        "FEDGE_ROOT)\n");
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(valid_cases_print_json),
-        cmocka_unit_test(invalid_cases_say_why),
-        cmocka_unit_test(typed_fields_in_json),
-        cmocka_unit_test(exit_codes),
+        cmocka_unit_test(valid_cases_print_json), cmocka_unit_test(invalid_cases_say_why),
+        cmocka_unit_test(typed_fields_in_json),   cmocka_unit_test(exit_codes),
+        cmocka_unit_test(leading_crlf_skipped),   cmocka_unit_test(config_limits_apply),
+        cmocka_unit_test(help_has_examples),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     td_free(&cases);

@@ -330,6 +330,142 @@ static void test_corrupt_store_exit_1(void **state)
     assert_non_null(strstr(errtext, "not a fedge store or is corrupt"));
 }
 
+/* Regression: `domain allow FABRIKAM.TEST` on an allowed partner server
+ * replaced it with a plain allowed domain (edge FQDN and comment lost),
+ * exit 0, output "allowed". It is refused like the REST API's 409 unless
+ * --replace, and every outcome says what changed. */
+static void test_domain_allow_does_not_replace_silently(void **state)
+{
+    (void)state;
+    assert_int_equal(run("domain", "allow", "partner.test", "--proxy-fqdn", "edge.partner.test",
+                         "--comment", "since 2024", NULL),
+                     0);
+    assert_string_equal(out, "allowed partner.test (partner server edge.partner.test, comment "
+                             "\"since 2024\")\n");
+    assert_int_equal(run("domain", "allow", "PARTNER.TEST", NULL), 1);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(errtext, "already allowed as partner server edge.partner.test"));
+    assert_non_null(strstr(errtext, "--replace"));
+    /* Another edge FQDN is another entry too. */
+    assert_int_equal(
+        run("domain", "allow", "partner.test", "--proxy-fqdn", "edge2.partner.test", NULL), 1);
+    assert_non_null(strstr(errtext, "--replace"));
+    /* Nothing was changed by the refusals. */
+    assert_int_equal(run("domain", "list", "--json", NULL), 0);
+    json_t *j = out_json();
+    json_t *al = json_object_get(j, "allowed");
+    json_t *entry = NULL;
+    for (size_t i = 0; i < json_array_size(al); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(al, i), "domain")),
+                    "partner.test"))
+            entry = json_array_get(al, i);
+    assert_non_null(entry);
+    assert_string_equal(json_string_value(json_object_get(entry, "proxy_fqdn")),
+                        "edge.partner.test");
+    assert_string_equal(json_string_value(json_object_get(entry, "comment")), "since 2024");
+    json_decref(j);
+
+    /* The same entry again: only what is given changes; nothing given,
+     * nothing changes. */
+    assert_int_equal(
+        run("domain", "allow", "partner.test", "--proxy-fqdn", "EDGE.partner.test", NULL), 0);
+    assert_string_equal(out, "unchanged partner.test (partner server edge.partner.test, comment "
+                             "\"since 2024\"): already allowed\n");
+    assert_int_equal(run("domain", "allow", "partner.test", "--proxy-fqdn", "edge.partner.test",
+                         "--monitor", NULL),
+                     0);
+    assert_string_equal(out, "changed partner.test: monitoring off -> on\n");
+    assert_int_equal(run("domain", "allow", "partner.test", "--proxy-fqdn", "edge.partner.test",
+                         "--no-monitor", "--comment", "renewed", NULL),
+                     0);
+    assert_string_equal(out, "changed partner.test: monitoring on -> off, comment \"since 2024\" "
+                             "-> \"renewed\"\n");
+    assert_int_equal(run("domain", "allow", "partner.test", "--monitor", "--no-monitor", NULL), 2);
+
+    /* --replace: the entry becomes what the command says, and says so. */
+    assert_int_equal(run("domain", "allow", "partner.test", "--replace", NULL), 0);
+    assert_string_equal(out, "replaced partner.test: partner server edge.partner.test -> allowed "
+                             "domain, comment \"renewed\" -> none\n");
+    /* --replace with what is already there: nothing to replace. */
+    assert_int_equal(run("domain", "allow", "partner.test", "--replace", NULL), 0);
+    assert_string_equal(out, "unchanged partner.test (allowed domain): already allowed\n");
+    assert_int_equal(run("domain", "allow", "other.test", "--proxy-fqdn", "edge.other.test", NULL),
+                     0);
+    assert_string_equal(out, "allowed other.test (partner server edge.other.test)\n");
+    assert_int_equal(run("domain", "allow", "plain.test", NULL), 0);
+    assert_string_equal(out, "allowed plain.test (allowed domain)\n");
+
+    assert_int_equal(run("domain", "block", "junk.test", NULL), 0);
+    assert_string_equal(out, "blocked junk.test (both directions)\n");
+    assert_int_equal(run("domain", "block", "junk.test", "--comment", "spam", NULL), 0);
+    assert_string_equal(out, "changed junk.test: comment none -> \"spam\"\n");
+    /* Blocking again without --comment keeps the comment. */
+    assert_int_equal(run("domain", "block", "junk.test", NULL), 0);
+    assert_string_equal(out, "unchanged junk.test: already blocked, comment \"spam\"\n");
+    assert_int_equal(run("domain", "remove", "junk.test", NULL), 0);
+    assert_string_equal(out, "removed junk.test (was blocked)\n");
+    assert_int_equal(run("domain", "remove", "other.test", NULL), 0);
+    assert_string_equal(out, "removed other.test (was allowed: partner server edge.other.test)\n");
+}
+
+static void test_changes_say_what_changed(void **state)
+{
+    (void)state;
+    assert_int_equal(run("provider", "add", "said", "--proxy-fqdn", "sip.said.test", "--kind",
+                         "public", "--domains", "s1.test,s2.test", NULL),
+                     0);
+    assert_string_equal(out, "added provider said (public, proxy sip.said.test, verification "
+                             "always-verified, enabled, domains s1.test,s2.test)\n");
+    assert_int_equal(run("provider", "set", "said", "--disabled", "--domains", "s1.test", NULL), 0);
+    assert_string_equal(out,
+                        "changed provider said: enabled -> disabled, domains s1.test,s2.test -> "
+                        "s1.test\n");
+    assert_int_equal(run("provider", "set", "said", "--disabled", NULL), 0);
+    assert_non_null(strstr(out, "unchanged provider said"));
+    assert_int_equal(run("provider", "remove", "said", NULL), 0);
+    assert_non_null(strstr(out, "removed provider said (was: public"));
+
+    assert_int_equal(run("policy", "set", "saidpol", "--xmpp", "on", NULL), 0);
+    assert_string_equal(
+        out, "added policy saidpol (federation off, public off, outside off, xmpp on)\n");
+    assert_int_equal(run("policy", "set", "saidpol", "--xmpp", "off", "--public", "on", NULL), 0);
+    assert_string_equal(out, "changed policy saidpol: public off -> on, xmpp on -> off\n");
+    assert_int_equal(run("policy", "assign", "Carol@contoso.test", "saidpol", NULL), 0);
+    assert_string_equal(out, "assigned carol@contoso.test to policy saidpol (was: global (no "
+                             "assignment))\n");
+    assert_int_equal(run("policy", "assign", "carol@contoso.test", "global", NULL), 0);
+    assert_string_equal(out, "removed the assignment of carol@contoso.test (was: saidpol): the "
+                             "site or global policy applies\n");
+
+    assert_int_equal(run("edge", "set", "--report-period", "30", NULL), 0);
+    assert_string_equal(out, "changed edge settings: report-period 60 -> 30\n");
+    assert_int_equal(run("edge", "set", "--report-period", "30", NULL), 0);
+    assert_string_equal(out, "unchanged edge settings (already so)\n");
+}
+
+/* --help on every command and subcommand: usage with examples on stdout,
+ * exit 0, nothing on stderr. */
+static void test_help_everywhere(void **state)
+{
+    (void)state;
+    const char *cmds[][3] = {
+        {"domain", "--help", NULL},       {"domain", "allow", "--help"},
+        {"provider", "-h", NULL},         {"provider", "add", "--help"},
+        {"policy", "--help", NULL},       {"policy", "set", "--help"},
+        {"edge", "--help", NULL},         {"edge", "set", "--help"},
+        {"watchlist", "--help", NULL},    {"admin", "--help", NULL},
+        {"admin", "add", "--help"},       {"serve", "--help", NULL},
+        {"check-config", "--help", NULL}, {"plan", "--help", NULL},
+        {"resolve", "--help", NULL},      {"parse", "--help", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        int rc = run(cmds[i][0], cmds[i][1], cmds[i][2], NULL);
+        if (rc != 0 || !strstr(out, "usage: fedge") || !strstr(out, "example") || errtext[0])
+            fail_msg("fedge %s %s %s: exit %d, stdout \"%.80s\", stderr \"%.80s\"", cmds[i][0],
+                     cmds[i][1], cmds[i][2] ? cmds[i][2] : "", rc, out, errtext);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +476,9 @@ int main(void)
         cmocka_unit_test(test_watchlist_command),
         cmocka_unit_test(test_config_file_names_the_store),
         cmocka_unit_test(test_corrupt_store_exit_1),
+        cmocka_unit_test(test_domain_allow_does_not_replace_silently),
+        cmocka_unit_test(test_changes_say_what_changed),
+        cmocka_unit_test(test_help_everywhere),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -54,6 +54,22 @@ static int group_setup(void **state)
     write_file("admin.key", "key\n");
     make_dir("cadir");
     make_dir("afolder");
+    /* check-config reads the external certificate too: a real test PKI
+     * (scripts/gen-certs, run from the repository root), its edge
+     * certificate as edge.crt/edge.key, and one for the documented
+     * example's names. */
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "scripts/gen-certs %s/pki >/dev/null && "
+             "scripts/gen-certs %s/pki edge.contoso.com "
+             "'DNS:edge.contoso.com,DNS:contoso.com,DNS:contoso.net' >/dev/null && "
+             "cp %s/pki/edge.contoso.test.crt %s/edge.crt && "
+             "cp %s/pki/edge.contoso.test.key %s/edge.key",
+             dir, dir, dir, dir, dir, dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "scripts/gen-certs failed (run from the repository root)\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -1008,6 +1024,46 @@ static void test_check_config_command(void **state)
     assert_string_equal(out, "");
 }
 
+/* Regression: check-config said ok for a key that is not the
+ * certificate's, an expired certificate and one naming another host.
+ * They are refused (exit 2, FILE:LINE of [external] certificate); what
+ * still works is a warning. */
+static void test_check_config_certificate(void **state)
+{
+    char out[8192], errb[4096], p[256], want[512];
+    char ini[1024];
+    const char *cases[][3] = {
+        /* certificate, key, what the error says */
+        {"pki/edge.contoso.test.crt", "pki/edge.fabrikam.test.key", "is not the key of"},
+        {"pki/expired.fabrikam.test.crt", "pki/expired.fabrikam.test.key", "expired on 2020-02-01"},
+        {"pki/edge.fabrikam.test.crt", "pki/edge.fabrikam.test.key",
+         "not the edge FQDN edge.contoso.test"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(ini, sizeof(ini),
+                 MIN_EDGE "[external]\nlisten = 127.0.0.1:5061\ncertificate = %s\n"
+                          "private_key = %s\n" MIN_INTERNAL MIN_FEDERATION,
+                 cases[i][0], cases[i][1]);
+        write_file("cert.ini", ini);
+        path_in_dir(p, sizeof(p), "cert.ini");
+        int rc = run_check(p, out, sizeof(out), errb, sizeof(errb));
+        if (rc != 2 || !strstr(errb, cases[i][2]))
+            fail_msg("case %zu: exit %d, stderr: %s", i, rc, errb);
+        snprintf(want, sizeof(want), "%s:6: [external] certificate = \"%s/%s\": ", p, dir,
+                 cases[i][0]);
+        assert_memory_equal(errb, want, strlen(want));
+        assert_string_equal(out, "");
+    }
+    /* A SIP domain the certificate does not name: ok, with a warning. */
+    write_file("warn.ini", "[edge]\nfqdn = edge.contoso.test\nsip_domains = contoso.test, "
+                           "contoso.org\n" MIN_EXTERNAL MIN_INTERNAL MIN_FEDERATION);
+    path_in_dir(p, sizeof(p), "warn.ini");
+    assert_int_equal(run_check(p, out, sizeof(out), errb, sizeof(errb)), 0);
+    assert_non_null(strstr(out, ": ok\n"));
+    assert_non_null(strstr(out, "warning: [external] certificate: names contoso.org: "));
+    assert_string_equal(errb, "");
+}
+
 /* docs/fedge.example.ini must pass check-config. It names its files
  * relative to its own folder; copy it next to stand-ins for them. */
 static void test_example_config_passes(void **state)
@@ -1026,14 +1082,21 @@ static void test_example_config_passes(void **state)
     mkdir(p, 0755);
     path_in_dir(p, sizeof(p), "example/tls");
     mkdir(p, 0755);
-    const char *files[] = {"tls/edge.contoso.com.crt", "tls/edge.contoso.com.key",
-                           "tls/partners-ca.crt",      "tls/edge-internal.crt",
-                           "tls/edge-internal.key",    "tls/internal-ca.crt"};
+    /* The external certificate is read (check-config verifies it): the
+     * test PKI's edge.contoso.com; the others need only be readable. */
+    const char *files[] = {"tls/edge-internal.crt", "tls/edge-internal.key", "tls/internal-ca.crt"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char name[128];
         snprintf(name, sizeof(name), "example/%s", files[i]);
         write_file(name, "stand-in\n");
     }
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "cp %s/pki/edge.contoso.com.crt %s/example/tls/edge.contoso.com.crt && "
+             "cp %s/pki/edge.contoso.com.key %s/example/tls/edge.contoso.com.key && "
+             "cp %s/pki/ca.crt %s/example/tls/partners-ca.crt",
+             dir, dir, dir, dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
     write_file("example/fedge.ini", text);
     free(text);
     path_in_dir(p, sizeof(p), "example/fedge.ini");
@@ -1077,6 +1140,7 @@ int main(void)
         cmocka_unit_test(test_fqdn_helper),
         cmocka_unit_test(test_durations_sizes_bools),
         cmocka_unit_test(test_check_config_command),
+        cmocka_unit_test(test_check_config_certificate),
         cmocka_unit_test(test_example_config_passes),
         cmocka_unit_test(test_store_uri),
     };

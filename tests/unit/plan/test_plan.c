@@ -152,7 +152,8 @@ static void test_plan_records_cert_firewall(void **state)
     assert_non_null(f);
     assert_string_equal(f->proto, "UDP/TCP");
     assert_non_null(strstr(f->to, "192.0.2.53:53"));
-    assert_non_null(fw(p, "80,443", "out"));
+    /* fedge fetches no CRL or OCSP: no revocation row (it listed one). */
+    assert_null(fw(p, "80,443", "out"));
     f = fw(p, "5070", "in");
     assert_non_null(f);
     assert_non_null(strstr(f->from, "internal"));
@@ -208,6 +209,86 @@ static void test_plan_wildcard_and_port(void **state)
     p = plan_build(make_cfg(lo, 1), NULL);
     assert_non_null(strstr(rec(p, "edge.contoso.com.", "A")->note, "private address"));
     plan_free(p);
+}
+
+/* Regression: the plan (and check's fix text, built from it) suggested
+ * publishing 127.0.0.1 for an edge listening on loopback. */
+static void test_plan_never_suggests_loopback(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("127.0.0.1", 5061), hp("::1", 5061)};
+    plan_t *p = plan_build(make_cfg(ext, 2), NULL);
+    const plan_record_t *r = rec(p, "edge.contoso.com.", "A");
+    assert_non_null(r);
+    assert_true(r->placeholder);
+    assert_string_equal(r->value, "<public IPv4 address of the edge>");
+    assert_non_null(strstr(r->note, "127.0.0.1 (loopback"));
+    r = rec(p, "edge.contoso.com.", "AAAA");
+    assert_true(r->placeholder);
+    assert_string_equal(r->value, "<public IPv6 address of the edge>");
+    assert_non_null(strstr(r->note, "[::1]"));
+    char *t = plan_text(p);
+    assert_null(strstr(t, "IN A    127.0.0.1"));
+    assert_null(strstr(t, "IN AAAA ::1"));
+    free(t);
+    plan_free(p);
+}
+
+/* An SRV target outside a SIP domain: partners that discover the domain
+ * refuse it, and the plan says so, for that domain only. */
+static void test_plan_warns_srv_target_outside_domain(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    plan_t *p = plan_build(make_cfg(ext, 1), NULL); /* edge.contoso.com for contoso.com, .net */
+    const plan_record_t *r = rec(p, "_sipfederationtls._tcp.contoso.com.", "SRV");
+    assert_null(strstr(r->note, "WARNING"));
+    r = rec(p, "_sipfederationtls._tcp.contoso.net.", "SRV");
+    assert_non_null(strstr(r->note, "WARNING: the target edge.contoso.com is outside contoso.net"));
+    size_t warnings = 0;
+    for (size_t i = 0; i < p->n_notes; i++)
+        if (strstr(p->notes[i], "warning: the SRV target edge.contoso.com lies outside the SIP "
+                                "domain contoso.net"))
+            warnings++;
+    assert_int_equal(warnings, 1);
+    char *t = plan_text(p);
+    assert_non_null(strstr(t, "; WARNING: the target edge.contoso.com is outside contoso.net"));
+    free(t);
+    plan_free(p);
+}
+
+/* Regression: the plan described the INI's routing after the store had
+ * overridden it; it now says when they differ. */
+static void test_plan_store_routing_differs(void **state)
+{
+    (void)state;
+    char db[128];
+    snprintf(db, sizeof db, "%s/routing.db", pki);
+    store_t *st = NULL;
+    fedge_err_t e = {{0}};
+    assert_int_equal(store_open(db, &st, &e), 0);
+    store_snapshot_t *snap = NULL;
+    assert_int_equal(store_snapshot_load(st, &snap, &e), 0);
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    plan_t *p = plan_build(make_cfg(ext, 1), snap); /* both dns-srv */
+    for (size_t i = 0; i < p->n_notes; i++)
+        assert_null(strstr(p->notes[i], "the store's edge settings say routing"));
+    plan_free(p);
+    store_snapshot_unref(snap);
+
+    store_setting_t kv[] = {{"routing", "default-route"}, {"default-route", "gw.contoso.com"}};
+    assert_int_equal(store_edge_set(st, kv, 2, "test", &e), 0);
+    assert_int_equal(store_snapshot_load(st, &snap, &e), 0);
+    store_close(st);
+    p = plan_build(make_cfg(ext, 1), snap);
+    bool said = false;
+    for (size_t i = 0; i < p->n_notes; i++)
+        said |= strstr(p->notes[i], "the store's edge settings say routing default-route "
+                                    "gw.contoso.com (fedge edge show) while this file says "
+                                    "dns-srv") != NULL;
+    assert_true(said);
+    plan_free(p);
+    store_snapshot_unref(snap);
 }
 
 static void test_plan_partners(void **state)
@@ -524,6 +605,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_records_cert_firewall),
         cmocka_unit_test(test_plan_wildcard_and_port),
+        cmocka_unit_test(test_plan_never_suggests_loopback),
+        cmocka_unit_test(test_plan_warns_srv_target_outside_domain),
+        cmocka_unit_test(test_plan_store_routing_differs),
         cmocka_unit_test(test_plan_partners),
         cmocka_unit_test(test_cert_good),
         cmocka_unit_test(test_cert_bad),
