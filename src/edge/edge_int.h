@@ -86,10 +86,6 @@ struct edge__fed {
     const char **local; /* [edge] sip_domains, lowercase */
     size_t n_local;
     edge__pend_t *pending;
-    sip_msg_t *msg;      /* scratch: a parked request re-parsed */
-    sip_limits_t limits; /* for it: [limits] max_message_size */
-    char *rw;            /* scratch: the rewritten request */
-    size_t rw_cap;
     edge__cookie_t *cookies;
     uint64_t next_cookie;
     char watch[EDGE__WATCH_QUEUE][256];

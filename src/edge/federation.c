@@ -24,8 +24,6 @@ struct edge__pend {
     uint64_t ticket;
     dns_req_t *req;
     store_snapshot_t *snap; /* the snapshot the decision started with */
-    char *msg;              /* copy of the request */
-    size_t len;
     policy_input_t in;     /* strings point into buf / the arrays below */
     char buf[4 * 256 + 4]; /* from user/domain, to user/domain */
     char **names;          /* the peer's names: dns..., sip..., cn */
@@ -69,32 +67,18 @@ static void stats(edge__fed_t *f, fedge_str_t partner, int diag)
         admin_stats_request(f->stats, partner, diag);
 }
 
-/* The request m with every ms-edge-proxy-message-trust header from outside
- * removed (any case, any whitespace before the colon) and ours added, into
- * f->rw. Returns its length, or 0 when it cannot be built. */
-static size_t rewrite_inbound(edge__fed_t *f, sip_msg_t *m, const policy_verdict_t *v)
+/* The edits of an inbound request: every ms-edge-proxy-message-trust
+ * header from outside removed (any case, any whitespace before the colon)
+ * and ours added, made by the proxy in the one print of the forwarded
+ * request. Returns 0, or -1 when ours cannot be built. */
+static int trust_edits(edge__fed_t *f, const policy_verdict_t *v, proxy_edits_t *e)
 {
-    sip_edit_t ed[SIP_MAX_HEADERS_CAP + 1];
-    unsigned ne = 0;
-    for (unsigned i = 0; i < m->nhdrs; i++)
-        if (policy_is_trust_header(m->hdrs[i].name))
-            ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE, i, {NULL, 0}};
-    char line[600];
-    int n = snprintf(line, sizeof(line), "ms-edge-proxy-message-trust: ");
-    int k = policy_format_trust(v, f->fqdn, line + n, sizeof(line) - (size_t)n);
-    if (k < 0)
-        return 0;
-    ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, m->nhdrs, {line, (size_t)(n + k)}};
-    size_t need = m->len + sizeof(line) + 16;
-    if (f->rw_cap < need) {
-        free(f->rw);
-        f->rw_cap = need;
-        f->rw = fedge_malloc(need);
-    }
-    size_t len;
-    if (sip_print(m, NULL, ed, ne, f->rw, f->rw_cap, &len) < 0)
-        return 0;
-    return len;
+    char value[600];
+    if (policy_format_trust(v, f->fqdn, value, sizeof(value)) < 0 ||
+        proxy_edits_strip(e, "ms-edge-proxy-message-trust") < 0 ||
+        proxy_edits_add(e, "ms-edge-proxy-message-trust", value) < 0)
+        return -1;
+    return 0;
 }
 
 /* HOST[:PORT] (IPv6 in brackets) into a proxy target; port default 5061. */
@@ -117,10 +101,11 @@ static void target_from(const char *hp, proxy_hostport_t *t)
     snprintf(t->host, sizeof(t->host), "%.*s", (int)hl, h);
 }
 
-/* Turns a final policy verdict v on request m (NULL when gone) into the
- * proxy's verdict pv. Returns 0 to allow, 1 to deny. */
+/* Turns a final policy verdict v into the proxy's verdict pv (for an
+ * inbound request: the trust header edits). Returns 0 to allow, 1 to
+ * deny. */
 static int conclude(edge__fed_t *f, const store_snapshot_t *snap, const policy_input_t *in,
-                    policy_verdict_t *v, sip_msg_t *m, proxy_policy_verdict_t *pv)
+                    policy_verdict_t *v, proxy_policy_verdict_t *pv)
 {
     bool inbound = in->dir == POLICY_INBOUND;
     fedge_str_t partner = inbound ? in->from_domain : in->to_domain;
@@ -157,14 +142,11 @@ static int conclude(edge__fed_t *f, const store_snapshot_t *snap, const policy_i
     }
     stats(f, partner, 0);
     if (inbound) {
-        size_t len = m ? rewrite_inbound(f, m, v) : 0;
-        if (!len) {
+        if (trust_edits(f, v, &pv->edits) < 0) {
             pv->status = 500;
             snprintf(pv->warning, sizeof(pv->warning), "cannot add the trust header");
             return 1;
         }
-        pv->rewrite = f->rw;
-        pv->rewrite_len = len;
         return 0;
     }
     switch (v->route) {
@@ -210,7 +192,6 @@ static void pend_free(pend_t *q)
     for (size_t i = 0; i < n; i++)
         free(q->names[i]);
     free(q->names);
-    free(q->msg);
     free(q);
 }
 
@@ -244,10 +225,7 @@ static void on_edge(void *user, const dns_edge_result_t *res)
     }
     proxy_policy_verdict_t pv;
     memset(&pv, 0, sizeof(pv));
-    sip_msg_t *m = NULL;
-    if (sip_parse(q->msg, q->len, &f->limits, f->msg) == 0)
-        m = f->msg;
-    int deny = conclude(f, q->snap, &q->in, &v, m, &pv);
+    int deny = conclude(f, q->snap, &q->in, &v, &pv);
     if (f->proxy)
         proxy_policy_resume(f->proxy, q->ticket, deny != 0, &pv);
     pend_free(q);
@@ -283,9 +261,6 @@ static int wait_dns(edge__fed_t *f, const proxy_policy_in_t *pin, const policy_i
     q->in.peer_dns = (const char *const *)q->names;
     q->in.peer_sip = (const char *const *)q->names + q->n_dns;
     q->in.peer_cn = q->has_cn ? q->names[n - 1] : NULL;
-    q->msg = fedge_malloc(pin->msg->len);
-    memcpy(q->msg, pin->msg->buf, pin->msg->len);
-    q->len = pin->msg->len;
     char dom[256];
     snprintf(dom, sizeof(dom), "%.*s", (int)v->dns_domain.len, v->dns_domain.s);
     int rc = dns_verify_edge(f->dns, dom, (const char *const *)q->names, n, on_edge, q, &q->req);
@@ -333,7 +308,7 @@ static int on_policy(void *user, const proxy_policy_in_t *pin, proxy_policy_verd
         if (rc == PROXY_POLICY_PENDING)
             return rc;
     }
-    return conclude(f, f->snap, &in, &v, pin->msg, pv);
+    return conclude(f, f->snap, &in, &v, pv);
 }
 
 /* ------------------------------------------------------------------ */
@@ -356,12 +331,6 @@ int edge__fed_new(uv_loop_t *loop, const config_t *cf, admin_stats_t *stats, dns
         f->local[i] = cf->edge.sip_domains[i];
     f->snap = store_snapshot_empty();
     f->throttle = policy_throttle_new(4096);
-    f->msg = fedge_malloc(sizeof(*f->msg));
-    /* the proxy accepted the request under [limits]: parse it again under
-     * the same ones, not the defaults */
-    sip_limits_default(&f->limits);
-    if (cf->limits.max_message_size)
-        f->limits.max_message_size = cf->limits.max_message_size;
     f->cookies = fedge_calloc(COOKIES, sizeof(*f->cookies));
     edge__feed_start(f);
     *out = f;
@@ -382,8 +351,6 @@ void edge__fed_release(edge__fed_t *f)
     store_close(f->store);
     store_snapshot_unref(f->snap);
     policy_throttle_free(f->throttle);
-    free(f->msg);
-    free(f->rw);
     free(f->cookies);
     free(f->local);
     free(f);

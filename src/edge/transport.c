@@ -23,8 +23,7 @@ struct proxy_conn {
     sip_framer_t fr;
     char *buf;
     size_t len, cap;
-    char *want_name;        /* outbound TLS: the name the server certificate must carry */
-    proxy_expect_t *expect; /* outbound by proxy_io_t.send_out: what it must name */
+    proxy_expect_t *expect; /* outbound TLS: what the server certificate must satisfy */
     char *fail_reason;      /* why the edge closed it (for the proxy's Warning) */
     /* outbound TLS with a name to check: what the proxy wrote before the
      * certificate was judged, held back so that a server that is not the
@@ -122,23 +121,6 @@ static void on_ready(net_conn_t *nc)
         s = c->s;
     }
     const net_peer_t *peer = net_conn_peer(nc);
-    if (c->want_name && (!peer || !net_peer_names(peer, c->want_name))) {
-        /* RFC 5922 §7.3: the server must be the one we meant */
-        obs_logkv(OBS_LOG_WARNING, C, "server certificate does not name the next hop", "peer",
-                  net_conn_remote(nc), "want", c->want_name, "subject",
-                  peer && peer->subject ? peer->subject : "-", NULL);
-        if (s->stats) {
-            char t[512];
-            snprintf(t, sizeof(t), "%s: server certificate does not name %s", net_conn_remote(nc),
-                     c->want_name);
-            admin_stats_error(s->stats, t);
-        }
-        char t[PROXY_HOST_MAX + 64];
-        snprintf(t, sizeof(t), "certificate does not name %s", c->want_name);
-        c->fail_reason = fedge_strdup(t);
-        conn_close(c);
-        return;
-    }
     char why[PROXY_HOST_MAX * 3];
     if (c->expect && !proxy_expect_check(c->expect, peer, why, sizeof(why))) {
         /* RFC 5922 §7.3 / the Lync rule (src/proxy/outbound.c) */
@@ -192,7 +174,6 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
     net_conn_set_user(nc, NULL);
     rtab_del(c->s, c);
     free(c->buf);
-    free(c->want_name);
     free(c->expect);
     free(c->fail_reason);
     free(c->held);
@@ -319,49 +300,70 @@ static uint64_t io_now(void *ctx)
     return uv_now(s->loop);
 }
 
-static int io_send(void *ctx, proxy_conn_t *c, const char *data, size_t len)
-{
-    (void)ctx;
-    if (!c || c->closing)
-        return FEDGE_ECLOSED;
-    return conn_send(c, data, len);
-}
-
-/* An open connection on side to host:port, or to a verified TLS peer whose
- * certificate names host (RFC 5923 reuse). */
-static proxy_conn_t *find_conn(edge_t *s, proxy_side_t side, const char *host, uint16_t port)
+/* An open connection on side to addr:port, or to a verified TLS peer whose
+ * certificate names name (RFC 5923 reuse), or one that a peer opened to
+ * the edge from addr:port. */
+static proxy_conn_t *find_conn(edge_t *s, proxy_side_t side, const char *addr, uint16_t port,
+                               const char *name)
 {
     char key[PROXY_HOST_MAX + 16];
-    fedge_hostport_format(key, sizeof(key), host, port);
+    fedge_hostport_format(key, sizeof(key), addr, port);
     net_conn_t *nc = net_find_conn(s->net, SIDE_TAG(side), key);
-    if (!nc && !fedge_host_is_ip(host))
-        nc = net_find_conn(s->net, SIDE_TAG(side), host);
+    if (!nc && name && name[0] && !fedge_host_is_ip(name))
+        nc = net_find_conn(s->net, SIDE_TAG(side), name);
     proxy_conn_t *c = nc ? net_conn_user(nc) : NULL;
     if (c && !c->closing)
         return c;
     return rtab_find(s, side, key);
 }
 
-static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, const char *data,
-                      size_t len, proxy_conn_t **used)
+static bool expect_eq(const proxy_expect_t *a, const proxy_expect_t *b)
 {
-    edge_t *s = ctx;
+    if (!a || !b)
+        return !a && !b;
+    return a->mode == b->mode && !strcmp(a->domain, b->domain) && !strcmp(a->host, b->host);
+}
+
+/* A connection for d (not PROXY_TO_CONN): one that exists and satisfies
+ * d->expect, else (unless d may only reuse) one opened now whose server
+ * certificate on_ready judges against d->expect, writes held until then.
+ * Returns 0 and *out, or a negative code with the reason in why. */
+static int conn_for(edge_t *s, const proxy_dest_t *d, proxy_conn_t **out, fedge_err_t *why)
+{
     if (s->shut)
-        return FEDGE_ECLOSED;
-    net_tls_t *tls = side == PROXY_SIDE_EXTERNAL ? s->ext_tls : s->int_tls;
+        return fedge_err(why, FEDGE_ECLOSED, "edge shutting down");
+    net_tls_t *tls = d->side == PROXY_SIDE_EXTERNAL ? s->ext_tls : s->int_tls;
     uint16_t port = d->port ? d->port : tls ? 5061 : 5060;
-    proxy_conn_t *c = find_conn(s, side, d->host, port);
+    const char *addr =
+        d->kind == PROXY_TO_CANDIDATE && d->addr && d->addr[0] ? d->addr : d->host;
+    /* the one certificate check: over TLS, what d names */
+    const proxy_expect_t *x =
+        tls && d->expect && d->expect->mode != PROXY_EXPECT_NONE ? d->expect : NULL;
+    proxy_conn_t *c = find_conn(s, d->side, addr, port, d->host);
+    if (!c && d->kind == PROXY_TO_REUSE)
+        return fedge_err(why, FEDGE_ENOENT, "no connection to %s", addr);
+    if (!c && x && x->mode == PROXY_EXPECT_EXISTING)
+        return fedge_err(why, FEDGE_ENOENT, "no connection to this address (an IP address "
+                                            "names no domain to verify a new one by)");
+    char w[PROXY_HOST_MAX * 3];
+    if (c && x && net_conn_is_ready(c->nc)) {
+        if (!proxy_expect_check(x, net_conn_peer(c->nc), w, sizeof(w)))
+            return fedge_err(why, FEDGE_ETLS, "%s", w);
+    } else if (c && x && !expect_eq(c->expect, x)) {
+        c = NULL; /* still connecting for another purpose: open our own */
+    }
     if (!c) {
-        c = conn_new(s, side);
-        if (tls && !fedge_host_is_ip(d->host)) {
-            c->want_name = fedge_strdup(d->host);
+        c = conn_new(s, d->side);
+        if (x) {
+            c->expect = fedge_malloc(sizeof(*c->expect));
+            *c->expect = *x;
             c->holding = true;
         }
-        net_connect_opts_t o = {.host = d->host,
+        net_connect_opts_t o = {.host = addr,
                                 .port = port,
                                 .tls = tls,
-                                .sni = NULL,
-                                .tag = SIDE_TAG(side),
+                                .sni = fedge_host_is_ip(d->host) ? NULL : d->host,
+                                .tag = SIDE_TAG(d->side),
                                 .user = c,
                                 .cbs = edge__conn_cbs};
         fedge_err_t e;
@@ -369,112 +371,37 @@ static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, c
         if (rc < 0) {
             obs_logkv(OBS_LOG_WARNING, C, "cannot connect", "next_hop", d->host, "reason", e.msg,
                       NULL);
-            free(c->want_name);
+            free(c->expect);
             free(c);
-            return rc;
+            return fedge_err(why, rc, "%s", e.msg);
         }
     }
-    int rc = conn_send(c, data, len);
-    if (rc < 0)
-        return rc;
-    *used = c;
+    *out = c;
     return 0;
 }
 
-static bool expect_eq(const proxy_expect_t *a, const proxy_expect_t *b)
+/* proxy_io_t.send: one send, whatever the kind of destination. */
+static int io_send(void *ctx, const proxy_dest_t *d, const char *data, size_t len,
+                   proxy_conn_t **used, fedge_err_t *why)
 {
-    return a->mode == b->mode && !strcmp(a->domain, b->domain) && !strcmp(a->host, b->host);
-}
-
-/* proxy_io_t.send_out: to one DNS target (address, port, name for SNI),
- * over a connection to that address or a verified peer naming the target
- * whose certificate passes d->expect, else a new one judged when ready. */
-static int io_send_out(void *ctx, const proxy_dest_t *d, const char *data, size_t len,
-                       proxy_conn_t **used, fedge_err_t *why)
-{
-    edge_t *s = ctx;
-    if (s->shut)
-        return fedge_err(why, FEDGE_ECLOSED, "edge shutting down");
-    net_tls_t *tls = d->side == PROXY_SIDE_EXTERNAL ? s->ext_tls : s->int_tls;
-    const char *addr = d->addr && d->addr[0] ? d->addr : d->host;
-    if (d->expect->mode == PROXY_EXPECT_EXISTING) {
-        /* an address, no name: only a connection that exists and verified */
-        proxy_conn_t *e = find_conn(s, d->side, addr, d->port);
-        char w[PROXY_HOST_MAX * 3];
-        if (!e)
-            return fedge_err(why, FEDGE_ENOENT,
-                             "no connection to this address (an IP address "
-                             "names no domain to verify a new one by)");
-        if (tls && !proxy_expect_check(d->expect, net_conn_peer(e->nc), w, sizeof(w)))
-            return fedge_err(why, FEDGE_ETLS, "%s", w);
-        int rc = conn_send(e, data, len);
+    proxy_conn_t *c = d->conn;
+    if (d->kind == PROXY_TO_CONN) {
+        if (!c || c->closing)
+            return fedge_err(why, FEDGE_ECLOSED, "connection closed");
+    } else {
+        int rc = conn_for(ctx, d, &c, why);
         if (rc < 0)
-            return fedge_err(why, rc, "%s", fedge_strerror(rc));
-        *used = e;
-        return 0;
-    }
-    char key[PROXY_HOST_MAX + 16];
-    fedge_hostport_format(key, sizeof(key), addr, d->port);
-    net_conn_t *nc = net_find_conn(s->net, SIDE_TAG(d->side), key);
-    if (!nc && tls && !fedge_host_is_ip(d->host))
-        nc = net_find_conn(s->net, SIDE_TAG(d->side), d->host);
-    proxy_conn_t *c = nc ? net_conn_user(nc) : NULL;
-    if (c && c->closing)
-        c = NULL;
-    if (c && net_conn_is_ready(c->nc) && tls) {
-        char w[PROXY_HOST_MAX * 3];
-        if (!proxy_expect_check(d->expect, net_conn_peer(c->nc), w, sizeof(w)))
-            return fedge_err(why, FEDGE_ETLS, "%s", w);
-    } else if (c && !net_conn_is_ready(c->nc) && (!c->expect || !expect_eq(c->expect, d->expect))) {
-        c = NULL; /* still connecting for another purpose: open our own */
-    }
-    if (!c) {
-        c = conn_new(s, d->side);
-        if (tls) {
-            c->expect = fedge_malloc(sizeof(*c->expect));
-            *c->expect = *d->expect;
-            c->holding = true;
-        }
-        net_connect_opts_t o = {.host = addr,
-                                .port = d->port,
-                                .tls = tls,
-                                .sni = fedge_host_is_ip(d->host) ? NULL : d->host,
-                                .tag = SIDE_TAG(d->side),
-                                .user = c,
-                                .cbs = edge__conn_cbs};
-        int rc = net_connect(s->net, &o, &c->nc, why);
-        if (rc < 0) {
-            free(c->expect);
-            free(c);
             return rc;
-        }
     }
     int rc = conn_send(c, data, len);
     if (rc < 0)
         return fedge_err(why, rc, "%s", fedge_strerror(rc));
-    *used = c;
-    return 0;
-}
-
-static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_t port,
-                         const char *data, size_t len, proxy_conn_t **used)
-{
-    edge_t *s = ctx;
-    proxy_conn_t *c = s->shut ? NULL : find_conn(s, side, host, port);
-    if (!c)
-        return FEDGE_ENOENT;
-    int rc = conn_send(c, data, len);
-    if (rc == 0 && used)
+    if (used)
         *used = c;
-    return rc;
+    return 0;
 }
 
 void edge__proxy_io(edge_t *ed, proxy_io_t *io)
 {
-    *io = (proxy_io_t){.ctx = ed,
-                       .now_ms = io_now,
-                       .send = io_send,
-                       .send_to = io_send_to,
-                       .send_reuse = io_send_reuse,
-                       .send_out = io_send_out};
+    *io = (proxy_io_t){.ctx = ed, .now_ms = io_now, .send = io_send};
 }

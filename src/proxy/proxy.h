@@ -38,9 +38,9 @@ typedef enum {
     PROXY_TP_TCP = 1,
 } proxy_transport_t;
 
-#define PROXY_HOST_MAX 256  /* buffer for a host name or IP literal */
-#define PROXY_MAX_NAMES 8   /* names designating one interface */
-#define PROXY_MAX_HOPS 8    /* internal next hops */
+#define PROXY_HOST_MAX 256 /* buffer for a host name or IP literal */
+#define PROXY_MAX_NAMES 8  /* names designating one interface */
+#define PROXY_MAX_HOPS 8   /* internal next hops */
 #define PROXY_MAX_DOMAINS 64
 
 /* Suggested period of proxy_tick(). */
@@ -66,17 +66,17 @@ typedef struct {
     char fqdn[PROXY_HOST_MAX];                       /* the edge's FQDN */
     char domains[PROXY_MAX_DOMAINS][PROXY_HOST_MAX]; /* local SIP domains */
     unsigned ndomains;
-    proxy_iface_t ext, in;                    /* external and internal */
+    proxy_iface_t ext, in;                      /* external and internal */
     proxy_hostport_t next_hops[PROXY_MAX_HOPS]; /* internal, in order */
     unsigned nnext_hops;
-    proxy_hostport_t default_route;           /* federation; host "" = none */
-    unsigned t1_ms;        /* RFC 3261 T1 (500); Timer B/F/H = 64*T1 */
-    unsigned timer_c_ms;   /* INVITE guard after a provisional (180000) */
-    size_t max_message_size; /* (65536) */
+    proxy_hostport_t default_route; /* federation; host "" = none */
+    unsigned t1_ms;                 /* RFC 3261 T1 (500); Timer B/F/H = 64*T1 */
+    unsigned timer_c_ms;            /* INVITE guard after a provisional (180000) */
+    size_t max_message_size;        /* (65536) */
     /* [federation] routing = dns-srv: federated requests for which the
      * route decision says default route go to the SRV targets of their
-     * domain (src/proxy/outbound.c) instead. Needs proxy_set_dns() and
-     * proxy_io_t.send_out; without them such requests get 504. */
+     * domain (src/proxy/outbound.c) instead. Needs proxy_set_dns();
+     * without it such requests get 504. */
     bool dns_srv;
     /* How long a failed outbound target is skipped (0: never). */
     unsigned failed_target_skip_ms;
@@ -116,8 +116,8 @@ typedef struct {
     proxy_route_action_t action;
     proxy_side_t to_side;
     proxy_target_t target;
-    int status;          /* REJECT: the SIP status */
-    const char *reason;  /* REJECT: Warning text (static string) */
+    int status;         /* REJECT: the SIP status */
+    const char *reason; /* REJECT: Warning text (static string) */
 } proxy_route_t;
 
 /* Decides where a request goes (see docs/proxy.md for the rules):
@@ -179,16 +179,16 @@ int proxy_txn_key(sip_msg_t *m, char *out, size_t cap);
 
 /* What the certificate of a server the edge connects to must name. */
 typedef enum {
-    PROXY_EXPECT_NONE = 0,    /* plain TCP or an IP literal: chain only */
-    PROXY_EXPECT_NAME = 1,    /* names host (net_peer_names) */
-    PROXY_EXPECT_PARTNER = 2, /* RFC 5922 §7.3 + the Lync rule: a SIP domain
-                                 identity of domain (net_peer_is_domain), or
-                                 names host where host lies in domain */
+    PROXY_EXPECT_NONE = 0,           /* plain TCP or an IP literal: chain only */
+    PROXY_EXPECT_NAME = 1,           /* names host (net_peer_names) */
+    PROXY_EXPECT_PARTNER = 2,        /* RFC 5922 §7.3 + the Lync rule: a SIP domain
+                                        identity of domain (net_peer_is_domain), or
+                                        names host where host lies in domain */
     PROXY_EXPECT_NAME_OR_DOMAIN = 3, /* names host or names domain (an
                                         internal next hop found by SRV) */
-    PROXY_EXPECT_EXISTING = 4, /* host is an IP literal (a partner's Contact
-                                  or Route): only over a connection that
-                                  exists, whose peer verified */
+    PROXY_EXPECT_EXISTING = 4,       /* host is an IP literal (a partner's Contact
+                                        or Route): only over a connection that
+                                        exists, whose peer verified */
 } proxy_expect_mode_t;
 
 typedef struct {
@@ -202,17 +202,6 @@ typedef struct {
  * for a Warning in why (e.g. "certificate does not name fabrikam.test or
  * edge2.fabrikam.test"). Pure. */
 bool proxy_expect_check(const proxy_expect_t *x, const net_peer_t *peer, char *why, size_t cap);
-
-/* One attempt to send a request out: the target host (name for SNI and
- * logs, or an IP literal), the address to connect to (IP literal; NULL:
- * host), the port and what the certificate must name. */
-typedef struct {
-    proxy_side_t side;
-    const char *host;
-    const char *addr;
-    uint16_t port;
-    const proxy_expect_t *expect;
-} proxy_dest_t;
 
 /* ------------------------------------------------------------------ */
 /* The proxy                                                           */
@@ -231,38 +220,49 @@ typedef struct {
     const net_peer_t *cert;
 } proxy_peer_t;
 
+/* Where one send goes (proxy_io_t.send). */
+typedef enum {
+    PROXY_TO_CONN = 0,      /* on conn (responses upstream, CANCEL/ACK downstream) */
+    PROXY_TO_REUSE = 1,     /* an existing connection to host:port on side — one
+                               opened to it, or one it opened to the edge from
+                               that address — never a new one */
+    PROXY_TO_HOST = 2,      /* host:port on side (port 0: the transport's
+                               default): a connection that exists, or one opened
+                               now (a name is resolved by the transport) */
+    PROXY_TO_CANDIDATE = 3, /* a target found by DNS: addr:port, host its name
+                               (SNI, logs) */
+} proxy_to_t;
+
+/* One destination. expect (NULL: nothing beyond the chain; ignored over
+ * plain TCP) is what the server certificate must satisfy (HOST,
+ * CANDIDATE): judged with proxy_expect_check on the connection used — at
+ * once for one that is ready, on readiness for one opened now (whose
+ * writes are held until then; a refusal closes it and reaches the proxy
+ * through proxy_on_conn_failed with the reason). Mode
+ * PROXY_EXPECT_EXISTING never opens a connection. */
+typedef struct {
+    proxy_to_t kind;
+    proxy_side_t side;
+    proxy_conn_t *conn; /* CONN */
+    const char *host;   /* REUSE, HOST, CANDIDATE: a name or an IP literal */
+    const char *addr;   /* CANDIDATE: the IP literal to connect to (NULL: host) */
+    uint16_t port;
+    const proxy_expect_t *expect;
+} proxy_dest_t;
+
 typedef struct {
     void *ctx;
     /* Milliseconds of a monotonic clock. */
     uint64_t (*now_ms)(void *ctx);
-    /* Writes data (copied) on connection c. Returns 0, or a negative code
-     * (FEDGE_ECLOSED when c is closing) after which the proxy falls back
-     * to routing the response by its Via. */
-    int (*send)(void *ctx, proxy_conn_t *c, const char *data, size_t len);
-    /* Sends data (copied) to dest on side, over a connection to it that
-     * exists or is opened now; *used receives the connection (whose later
-     * failure is reported through proxy_on_conn_closed). Returns 0, or a
-     * negative code when nothing could be started (treated like a failed
-     * connection). */
-    int (*send_to)(void *ctx, proxy_side_t side, const proxy_hostport_t *dest, const char *data,
-                   size_t len, proxy_conn_t **used);
-    /* Sends data on an existing connection to host:port on side — one
-     * opened to it, or one it opened to us from that address — never
-     * opening one (responses whose connection is gone: TLS can only reuse;
-     * in-dialog requests to an internal client connected to the edge).
-     * Returns 0 and the connection in *used (used may be NULL), or
-     * FEDGE_ENOENT when there is none. May be NULL. */
-    int (*send_reuse)(void *ctx, proxy_side_t side, const char *host, uint16_t port,
-                      const char *data, size_t len, proxy_conn_t **used);
-    /* Sends data (copied) to d (see proxy_dest_t) over a connection that
-     * exists and satisfies d->expect, or one opened now (SNI = d->host
-     * when a name) whose server certificate is judged against d->expect
-     * with proxy_expect_check when it is ready (a refusal closes it and
-     * reaches the proxy through proxy_on_conn_failed with the reason).
-     * Returns 0 and *used, or a negative code with the reason in why.
-     * Needed for dns-srv routing and FQDN next hops; may be NULL. */
-    int (*send_out)(void *ctx, const proxy_dest_t *d, const char *data, size_t len,
-                    proxy_conn_t **used, fedge_err_t *why);
+    /* Sends data (copied) to d. Returns 0 and the connection used in *used
+     * (used may be NULL; its later failure is reported through
+     * proxy_on_conn_closed), or a negative code with the reason in why (may
+     * be NULL) when nothing could be started: FEDGE_ECLOSED (CONN: the
+     * connection is closing), FEDGE_ENOENT (REUSE, EXPECT_EXISTING: no such
+     * connection), FEDGE_ETLS (a connection that exists fails d->expect),
+     * or the error of the connect. */
+    int (*send)(void *ctx, const proxy_dest_t *d, const char *data, size_t len, proxy_conn_t **used,
+                fedge_err_t *why);
 } proxy_io_t;
 
 /* The policy hook: called for every new out-of-dialog request (no To tag)
@@ -285,6 +285,27 @@ typedef struct {
 } proxy_policy_in_t;
 
 #define PROXY_POLICY_PENDING 2
+
+/* Header edits a verdict asks for, made inside the one print that builds
+ * the forwarded request (the request is never printed twice): every
+ * header whose name is one of strip[] (any case; whitespace before the
+ * colon does not hide it) is left out, and the lines of add ("Name:
+ * value\r\n" each) are appended after the last header. Via, From, To,
+ * Call-ID, CSeq, Route, Record-Route and Max-Forwards cannot be stripped. */
+#define PROXY_EDIT_STRIP_MAX 4
+typedef struct {
+    char strip[PROXY_EDIT_STRIP_MAX][64];
+    unsigned nstrip;
+    char add[1024];
+} proxy_edits_t;
+
+/* Adds name to e->strip. Returns 0, or FEDGE_ENOSPC (full or too long). */
+int proxy_edits_strip(proxy_edits_t *e, const char *name);
+
+/* Appends the line "name: value\r\n" to e->add. Returns 0, or
+ * FEDGE_ENOSPC (nothing added), FEDGE_EINVAL (name not a token, or a CR or
+ * LF in value). */
+int proxy_edits_add(proxy_edits_t *e, const char *name, const char *value);
 #define PROXY_POLICY_WAIT_MS 10000
 
 typedef struct {
@@ -292,17 +313,14 @@ typedef struct {
     char warning[160];
     /* Deny: header lines ("Name: value\r\n" each) added to the response. */
     char extra[512];
-    /* Allow: the request to forward instead of the one received (the hook
-     * edited headers with sip_print; Via, From, To, Call-ID, CSeq,
-     * Route and the Request-URI must be unchanged). Borrowed for the call:
-     * the proxy copies it. NULL: forward the request as received. */
-    const char *rewrite;
-    size_t rewrite_len;
+    /* Allow: header edits made on the forwarded request (trust header
+     * stripped and added, a Warning...). */
+    proxy_edits_t edits;
     /* Allow: where to send it on to_side instead of the proxy's own choice
      * (next hops or the default route); host "" = the proxy's choice. On
      * the external side a host name is resolved by A/AAAA (with the
      * resolver of proxy_set_dns) and the server's certificate must name
-     * it; an IP literal is handed to proxy_io_t.send_to as it is. */
+     * it; an IP literal is sent to as it is (PROXY_TO_HOST). */
     proxy_hostport_t target;
     /* Allow: route it by the SRV records of its domain (as dns-srv routing
      * does), whatever [federation] routing says; target must be empty. */
@@ -312,19 +330,23 @@ typedef struct {
     uint64_t result_cookie;
 } proxy_policy_verdict_t;
 
-typedef int (*proxy_policy_fn)(void *user, const proxy_policy_in_t *in,
-                               proxy_policy_verdict_t *v);
+typedef int (*proxy_policy_fn)(void *user, const proxy_policy_in_t *in, proxy_policy_verdict_t *v);
 
 /* Counters, for tests, logs and metrics. */
 typedef struct {
     uint64_t requests_in, responses_in;
     uint64_t forwarded_requests, forwarded_responses;
-    uint64_t rejected;       /* requests answered by the edge with >= 300 */
-    uint64_t local_answers;  /* OPTIONS to the edge, etc. */
-    uint64_t parse_errors;   /* 400s sent or messages dropped */
-    uint64_t timeouts;       /* 408s generated */
-    uint64_t failovers;      /* next-hop failovers */
-    size_t transactions;     /* open now */
+    uint64_t rejected;      /* requests answered by the edge with >= 300 */
+    uint64_t local_answers; /* OPTIONS to the edge, etc. */
+    uint64_t parse_errors;  /* 400s sent or messages dropped */
+    uint64_t timeouts;      /* 408s generated */
+    uint64_t failovers;     /* next-hop failovers */
+    /* sip_parse and sip_print runs: a forwarded request is parsed once
+     * when it arrives and printed once when it is forwarded, unless it was
+     * parked for the policy or a target failed (then it is parsed again
+     * from the stored copy, with the proxy's limits) */
+    uint64_t parses, prints;
+    size_t transactions; /* open now */
 } proxy_stats_t;
 
 /* Creates a proxy over a copy of cfg and io. Returns 0 and *out, or
@@ -339,7 +361,7 @@ void proxy_free(proxy_t *p);
 void proxy_set_policy(proxy_t *p, proxy_policy_fn fn, void *user);
 
 /* Gives the verdict on a request whose hook returned PROXY_POLICY_PENDING:
- * deny false allows (v's rewrite/target/result_cookie as for the hook; v
+ * deny false allows (v's edits/target/result_cookie as for the hook; v
  * may be NULL), deny true refuses with v's status, warning and extra.
  * Returns 0, or FEDGE_ENOENT when the request is no longer waiting (it
  * was cancelled, timed out or the proxy stopped): nothing is done. */

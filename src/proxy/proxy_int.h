@@ -1,4 +1,7 @@
-/* proxy_int.h — internals shared by the files of src/proxy/ (not public). */
+/* proxy_int.h — internals shared by the files of src/proxy/ (not public):
+ * the transaction and proxy state, the tables and timers (txn.c), the
+ * message builders (build.c), the target iterator (targets.c) and the
+ * outbound candidates (outbound.c). */
 #ifndef FEDGE_PROXY_INT_H
 #define FEDGE_PROXY_INT_H
 
@@ -18,6 +21,10 @@ uint64_t proxy__hash(uint64_t h, const void *data, size_t len);
  * one (IPv6 without), case-insensitively. */
 bool proxy__host_eq(fedge_str_t msg_host, const char *cfg_host);
 
+/* True when h is an IP literal (IPv4 dotted, or anything with a colon:
+ * IPv6); false for "" and for names. */
+bool proxy__host_is_ip(const char *h);
+
 /* Writes host for a URI or Via (brackets around IPv6) into out; returns the
  * length written (out always NUL-terminated, truncating). */
 size_t proxy__host_fmt(const char *host, char *out, size_t cap);
@@ -28,15 +35,15 @@ bool proxy__via_is_ours(const proxy_cfg_t *cfg, const sip_via_t *v);
 
 /* Result of §16.4 route preprocessing on one request. */
 typedef struct {
-    unsigned nroutes;            /* Route values found (<= PROXY__MAX_ROUTES) */
+    unsigned nroutes; /* Route values found (<= PROXY__MAX_ROUTES) */
     fedge_str_t values[PROXY__MAX_ROUTES];
     unsigned hdr_of[PROXY__MAX_ROUTES]; /* header index of each value */
     sip_nameaddr_t na[PROXY__MAX_ROUTES];
-    unsigned first_kept;         /* values [0, first_kept) are ours: popped */
-    bool strict;                 /* R-URI was ours: replaced by the last value */
-    unsigned end_kept;           /* values [first_kept, end_kept) stay */
+    unsigned first_kept; /* values [0, first_kept) are ours: popped */
+    bool strict;         /* R-URI was ours: replaced by the last value */
+    unsigned end_kept;   /* values [first_kept, end_kept) stay */
     proxy_side_t popped_side;
-    const sip_uri_t *ruri;       /* effective Request-URI */
+    const sip_uri_t *ruri; /* effective Request-URI */
     fedge_str_t ruri_str;
     const sip_uri_t *next_route; /* first kept value, or NULL */
 } proxy__routes_t;
@@ -65,8 +72,8 @@ typedef struct {
     char host[PROXY_HOST_MAX];
     char addr[48];
     uint16_t port;
-    bool multi;       /* the host has several addresses (named in notes) */
-    bool no_address;  /* the address look-up failed: addr is the reason */
+    bool multi;      /* the host has several addresses (named in notes) */
+    bool no_address; /* the address look-up failed: addr is the reason */
 } proxy__cand_t;
 
 /* How long (in T1) a DNS target gets to send any response while other
@@ -101,24 +108,24 @@ typedef struct proxy__out {
     dns_req_t *req;
     void (*done)(void *arg);
     void *arg;
-    char dns_fail[640]; /* resolution failed: why ("" when it did not) */
+    char dns_fail[640];   /* resolution failed: why ("" when it did not) */
     proxy__rtarget_t *rt; /* the targets as resolved, in the order used */
     size_t nrt;
-    uint32_t ttl;         /* seconds the resolution stays valid */
+    uint32_t ttl; /* seconds the resolution stays valid */
     proxy__cand_t *cands;
     size_t ncands, next;
     const proxy__cand_t *cur; /* being tried */
     proxy_expect_t expect;    /* what cur's certificate must name */
     char notes[1024];         /* "host:port why; ..." */
     size_t notes_len;
-    unsigned ndropped;        /* notes that did not fit */
+    unsigned ndropped; /* notes that did not fit */
 } proxy__out_t;
 
 /* A new outbound state (free with proxy__out_free). domain: D for SRV, the
  * next hop's name for HOP, and for FQDN the domain for messages; host/port
  * for FQDN; expect_peer "" or NULL for the kind's rule. */
-proxy__out_t *proxy__out_new(proxy__out_kind_t kind, bool tls, const char *domain,
-                             const char *host, uint16_t port, const char *expect_peer);
+proxy__out_t *proxy__out_new(proxy__out_kind_t kind, bool tls, const char *domain, const char *host,
+                             uint16_t port, const char *expect_peer);
 
 /* Cancels a look-up in flight and frees ob (NULL: no-op). */
 void proxy__out_free(proxy__out_t *ob);
@@ -179,8 +186,7 @@ typedef struct {
 
 /* Remembers key as failed at now for ms (0: not at all) with why. When
  * full, the entry that ends first is replaced. */
-void proxy__skip_add(proxy__skip_t *s, const char *key, uint64_t now, unsigned ms,
-                     const char *why);
+void proxy__skip_add(proxy__skip_t *s, const char *key, uint64_t now, unsigned ms, const char *why);
 /* The live entry for key at now, or NULL (expired entries are dropped). */
 const proxy__skip_ent_t *proxy__skip_find(proxy__skip_t *s, const char *key, uint64_t now);
 void proxy__skip_free(proxy__skip_t *s);
@@ -204,5 +210,229 @@ void proxy__out_note(proxy__out_t *ob, const proxy__cand_t *c, const char *why);
 /* The Warning text when every target failed: "no usable edge for D: " and
  * the notes (or why resolution failed), cut with "; ..." to fit cap. */
 void proxy__out_warning(const proxy__out_t *ob, char *out, size_t cap);
+
+/* ------------------------------------------------------------------ */
+/* Transactions and the proxy's state                                  */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    PROXY__T_PROCEEDING = 0, /* waiting for a final response from downstream */
+    PROXY__T_COMPLETED,      /* INVITE: non-2xx final sent upstream, awaiting ACK */
+    PROXY__T_ACCEPTED,       /* INVITE: 2xx sent upstream (RFC 6026), more 2xx pass */
+} proxy__tstate_t;
+
+typedef enum {
+    PROXY__TM_NONE = 0,
+    PROXY__TM_NO_FINAL,     /* Timer B (INVITE, nothing yet) / Timer F (non-INVITE) */
+    PROXY__TM_C,            /* INVITE after a provisional: cancel */
+    PROXY__TM_CANCEL_GUARD, /* after our CANCEL: give up waiting for the final */
+    PROXY__TM_WAIT_ACK,     /* Timer H */
+    PROXY__TM_LINGER,       /* Timer L (accepted) */
+    PROXY__TM_POLICY,       /* parked for the policy hook's verdict */
+    PROXY__TM_ATTEMPT,      /* a DNS target with others left: no response yet */
+} proxy__tmkind_t;
+
+/* The tables a transaction is linked in: by server key (every one), by the
+ * branch of its client side (once forwarded), by ticket (parked). */
+enum { PROXY__BY_KEY = 0, PROXY__BY_BRANCH = 1, PROXY__BY_TICKET = 2, PROXY__NTABS = 3 };
+
+/* Where a transaction's targets come from (targets.c). */
+typedef enum {
+    PROXY__TGT_NEXT_HOPS = PROXY_TARGET_NEXT_HOPS,
+    PROXY__TGT_DEFAULT_ROUTE = PROXY_TARGET_DEFAULT_ROUTE,
+    PROXY__TGT_HOST = PROXY_TARGET_HOST,
+} proxy__tgt_kind_t;
+
+typedef struct proxy__txn {
+    struct proxy__txn *next[PROXY__NTABS]; /* hash chains */
+    uint64_t hash[PROXY__NTABS];
+    bool linked[PROXY__NTABS];
+    char *skey;
+    size_t skey_len;
+    char branch[PROXY_BRANCH_LEN + 1];
+
+    bool invite;
+    proxy__tstate_t state;
+    proxy_side_t in_side, out_side;
+    proxy_conn_t *in_conn, *out_conn;
+    char *req; /* the request as received (owned copy) */
+    size_t req_len;
+    char *fwd; /* INVITE: the request as forwarded (for CANCEL/ACK) */
+    size_t fwd_len;
+    char *resp; /* last response sent upstream */
+    size_t resp_len;
+    int resp_status;
+    char up_host[PROXY_HOST_MAX]; /* where responses go when in_conn is gone */
+    uint16_t up_port;
+    char remote[64];      /* the upstream peer, for logs */
+    proxy_edits_t *edits; /* the verdict's edits (NULL: none) */
+
+    /* the target iterator (targets.c) */
+    proxy_target_t target;
+    unsigned hop;
+    /* targets found by DNS (dns-srv federation, next hop by name):
+     * outbound.c's state for the current route, or NULL */
+    struct proxy__out *ob;
+    unsigned attempts; /* client transactions started (one branch each) */
+    struct proxy *owner;
+    /* in-dialog towards the inside: an existing connection to this
+     * host:port (the remote target or the next Route) is tried first */
+    char pref_host[PROXY_HOST_MAX];
+    uint16_t pref_port;
+    bool pref_tried, on_pref;
+    proxy_hostport_t route; /* PROXY_TARGET_HOST */
+    bool policy_srv;        /* the policy routes it by SRV (dns-srv) */
+
+    bool got_response, got_provisional;
+    bool cancel_pending, cancel_sent, cancelled_upstream;
+    char to_tag[20];
+
+    proxy__tmkind_t timer;
+    uint64_t deadline;
+    size_t heap_idx; /* SIZE_MAX when not in the heap */
+
+    bool dead;
+    struct proxy__txn *dead_next;
+
+    /* policy: parked until proxy_policy_resume (in the ticket table) */
+    bool parked, result_told;
+    uint64_t ticket, result_cookie;
+} proxy__txn_t;
+
+typedef struct {
+    proxy__txn_t **b;
+    size_t nb;
+    size_t count;
+} proxy__table_t;
+
+#define PROXY__MAX_TXNS 65536 /* beyond this, new requests get 503 */
+
+struct proxy {
+    proxy_cfg_t cfg;
+    proxy_io_t io;
+    dns_t *dns;             /* for outbound.c (not owned) */
+    proxy__skip_t skip;     /* outbound targets that failed recently */
+    proxy__rcache_t rcache; /* resolved outbound routes, by TTL */
+    proxy_policy_fn policy;
+    void *policy_user;
+    proxy_result_fn result;
+    void *result_user;
+    uint64_t tickets;
+    sip_limits_t limits;
+    uint64_t secret;
+    uint64_t tag_counter;
+
+    proxy__table_t tab[PROXY__NTABS];
+    proxy__txn_t **heap;
+    size_t heap_len, heap_cap;
+    proxy__txn_t *dead;
+    unsigned depth;
+
+    sip_msg_t *msg;                 /* the message being handled */
+    sip_msg_t *tmsg;                /* a stored request re-parsed */
+    proxy__routes_t *rp, *rp_retry; /* Route sets of p->msg and p->tmsg */
+    size_t pending;                 /* transactions still waiting for a final response */
+    char *out;                      /* output scratch */
+    size_t out_cap;
+    char *text; /* edit texts scratch */
+    size_t text_cap;
+    proxy_stats_t st;
+    const char *cur_remote; /* the peer of the message being handled, for logs */
+    proxy_side_t cur_side;
+};
+
+/* ---- txn.c: tables, timers, lifetime ---- */
+
+uint64_t proxy__now(proxy_t *p);
+void proxy__tab_add(proxy_t *p, int w, proxy__txn_t *t, uint64_t h);
+void proxy__tab_del(proxy_t *p, int w, proxy__txn_t *t);
+proxy__txn_t *proxy__find_server(proxy_t *p, const char *key, size_t len);
+proxy__txn_t *proxy__find_client(proxy_t *p, fedge_str_t branch);
+proxy__txn_t *proxy__find_parked(proxy_t *p, uint64_t ticket);
+void proxy__timer_start(proxy_t *p, proxy__txn_t *t, proxy__tmkind_t kind, uint64_t ms);
+void proxy__timer_stop(proxy_t *p, proxy__txn_t *t);
+/* A new server transaction for request m (copied) received on c. */
+proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
+                             const char *key, size_t key_len);
+/* Parks t under a new ticket (proxy__find_parked) / takes it out. */
+void proxy__park(proxy_t *p, proxy__txn_t *t);
+void proxy__unpark(proxy_t *p, proxy__txn_t *t);
+/* Unlinks t now; frees it when the outermost entry point returns
+ * (proxy__reap with depth 0). */
+void proxy__txn_kill(proxy_t *p, proxy__txn_t *t);
+void proxy__txn_free(proxy__txn_t *t);
+void proxy__reap(proxy_t *p);
+/* Every live transaction (server key table), in no order; n set. The
+ * array is to be freed by the caller. */
+proxy__txn_t **proxy__txn_list(proxy_t *p, size_t *n);
+
+/* ---- build.c: messages the proxy prints ---- */
+
+/* sip_parse with the proxy's limits (counted in st.parses). */
+int proxy__parse(proxy_t *p, const char *buf, size_t len, sip_msg_t *m);
+/* sip_print, counted in st.prints. */
+int proxy__print(proxy_t *p, const sip_msg_t *m, const fedge_str_t *start, const sip_edit_t *ed,
+                 unsigned ne, size_t *out_len);
+/* Parses a stored copy into p->tmsg (and checks it), or NULL. */
+sip_msg_t *proxy__reparse(proxy_t *p, const char *buf, size_t len);
+const proxy_iface_t *proxy__iface(const proxy_t *p, proxy_side_t s);
+void proxy__make_tag(proxy_t *p, char *out /* >= 17 */);
+/* NUL-terminated copy of a slice for logs (truncating). */
+const char *proxy__cstr(fedge_str_t s, char *buf, size_t cap);
+/* host of a URI or Via without IPv6 brackets, into out. */
+void proxy__unbracket(fedge_str_t h, char *out, size_t cap);
+/* Header lines of a response the edge generates: more (may be NULL), and
+ * a Warning with reason when code >= 300. Returns the length. */
+size_t proxy__gen_extra(proxy_t *p, int code, const char *reason, const char *more, char *buf,
+                        size_t cap);
+/* A 400 for request m from its readable Via/From/To/Call-ID/CSeq lines,
+ * when sip_build_response cannot make one. */
+int proxy__build_400(proxy_t *p, sip_msg_t *m, const char *why, size_t *out_len);
+bool proxy__wants_record_route(sip_msg_t *m);
+/* Prints the forwarded copy of m (RFC 3261 §16.6) into p->out. */
+int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
+                         proxy_side_t out_side, const char *branch, bool rr,
+                         const proxy_edits_t *edits, size_t *out_len);
+/* A CANCEL (resp NULL) or the ACK for non-2xx resp, from t's forwarded
+ * INVITE, into p->out. */
+int proxy__build_cancel_ack(proxy_t *p, proxy__txn_t *t, sip_msg_t *resp, size_t *out_len);
+
+/* ---- targets.c: where a request goes next ---- */
+
+/* The next attempt of a transaction. */
+typedef struct {
+    proxy_dest_t d;
+    proxy_expect_t x; /* d.expect points here or into the DNS state */
+    bool more;        /* DNS targets remain: a short attempt timer */
+    const char *name; /* target name, for logs */
+} proxy__hop_t;
+
+/* Remembers uri's host:port as the preferred (existing-connection) target. */
+void proxy__tgt_prefer(proxy__txn_t *t, const sip_uri_t *u);
+/* The destination of the next attempt of t (m/r: its request parsed):
+ * 1 with *h filled; 0 while DNS resolves (proxy__forward is called again
+ * when it is done); negative when none is left: *status and the Warning
+ * text in why, for the caller's answer. */
+int proxy__tgt_next(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, const proxy__routes_t *r,
+                    proxy__hop_t *h, int *status, char *why, size_t cap);
+/* The current target of t failed (why): recorded (the DNS notes and skip
+ * table). Returns true when another target may be tried (the next
+ * proxy__tgt_next says which), false when t must be answered. */
+bool proxy__tgt_fail(proxy_t *p, proxy__txn_t *t, const char *why);
+/* The name of t's current target, for logs. */
+const char *proxy__tgt_name(proxy_t *p, const proxy__txn_t *t);
+/* Where a request routed to target goes when no transaction keeps it
+ * (ACK): the first next hop or the default route, with expect into x. */
+void proxy__tgt_static(proxy_t *p, proxy_target_t target, proxy_side_t side, proxy_dest_t *d,
+                       proxy_expect_t *x);
+
+/* ---- proxy.c ---- */
+
+/* Sends t's request to its next target (m/r: parsed, or NULL to re-parse
+ * the stored copy), failing over while targets remain. */
+void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r);
+/* The edge answers t's request itself (req: parsed, or NULL). */
+void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, const char *reason,
+                      const char *more);
 
 #endif

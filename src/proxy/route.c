@@ -65,6 +65,11 @@ size_t proxy__host_fmt(const char *host, char *out, size_t cap)
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
+bool proxy__host_is_ip(const char *h)
+{
+    return h[0] && (strchr(h, ':') || strspn(h, "0123456789.") == strlen(h));
+}
+
 bool proxy_is_local_domain(const proxy_cfg_t *cfg, fedge_str_t host)
 {
     for (unsigned i = 0; i < cfg->ndomains; i++)
@@ -144,8 +149,7 @@ int proxy__routes_prep(const proxy_cfg_t *cfg, sip_msg_t *m, proxy__routes_t *r)
     /* §16.4: a Request-URI the edge put into a Record-Route (ours always
      * carry lr and no user part) means the previous hop is a strict
      * router: the real Request-URI is the last Route value. */
-    if (r->nroutes && ruri->lr && !ruri->user.len &&
-        proxy_uri_side(cfg, ruri) != PROXY_SIDE_NONE) {
+    if (r->nroutes && ruri->lr && !ruri->user.len && proxy_uri_side(cfg, ruri) != PROXY_SIDE_NONE) {
         r->strict = true;
         r->end_kept--;
         r->ruri = &r->na[r->end_kept].uri;

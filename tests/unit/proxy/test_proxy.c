@@ -58,44 +58,45 @@ static sent_t *record(sent_kind_t k, const char *data, size_t len)
     return s;
 }
 
-static int io_send(void *ctx, proxy_conn_t *c, const char *data, size_t len)
+/* proxy_io_t.send: CONN and REUSE as they come; HOST to "sipN..." is next
+ * hop N (fail_send_to_hop refuses one), anything else the federation. */
+static int io_send(void *ctx, const proxy_dest_t *d, const char *data, size_t len,
+                   proxy_conn_t **used, fedge_err_t *why)
 {
     (void)ctx;
-    record(SENT_CONN, data, len)->conn = c;
-    return 0;
-}
-
-static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, const char *data,
-                      size_t len, proxy_conn_t **used)
-{
-    (void)ctx;
-    int hop = -1;
-    if (!strncmp(d->host, "sip", 3))
-        hop = d->host[3] - '1';
-    if (hop >= 0 && hop == fail_send_to_hop)
-        return FEDGE_EIO;
-    sent_t *s = record(SENT_TO, data, len);
-    s->side = side;
-    snprintf(s->host, sizeof(s->host), "%s", d->host);
-    s->port = d->port;
-    *used = hop >= 0 ? &hop_conn[hop] : &fed_conn;
-    s->conn = *used;
-    return 0;
-}
-
-static int io_send_reuse(void *ctx, proxy_side_t side, const char *host, uint16_t port,
-                         const char *data, size_t len, proxy_conn_t **used)
-{
-    (void)ctx;
-    if (!reuse_ok)
-        return FEDGE_ENOENT;
-    sent_t *s = record(SENT_REUSE, data, len);
-    s->side = side;
-    snprintf(s->host, sizeof(s->host), "%s", host);
-    s->port = port;
-    s->conn = &reuse_conn;
+    proxy_conn_t *c = NULL;
+    sent_t *s;
+    switch (d->kind) {
+    case PROXY_TO_CONN:
+        record(SENT_CONN, data, len)->conn = d->conn;
+        c = d->conn;
+        break;
+    case PROXY_TO_REUSE:
+        if (!reuse_ok)
+            return fedge_err(why, FEDGE_ENOENT, "no connection");
+        s = record(SENT_REUSE, data, len);
+        s->side = d->side;
+        snprintf(s->host, sizeof(s->host), "%s", d->host);
+        s->port = d->port;
+        s->conn = c = &reuse_conn;
+        break;
+    case PROXY_TO_HOST:
+    case PROXY_TO_CANDIDATE: {
+        int hop = -1;
+        if (!strncmp(d->host, "sip", 3))
+            hop = d->host[3] - '1';
+        if (hop >= 0 && hop == fail_send_to_hop)
+            return fedge_err(why, FEDGE_EIO, "refused");
+        s = record(SENT_TO, data, len);
+        s->side = d->side;
+        snprintf(s->host, sizeof(s->host), "%s", d->host);
+        s->port = d->port;
+        s->conn = c = hop >= 0 ? &hop_conn[hop] : &fed_conn;
+        break;
+    }
+    }
     if (used)
-        *used = &reuse_conn;
+        *used = c;
     return 0;
 }
 
@@ -140,7 +141,7 @@ static int setup(void **state)
     cfg.nnext_hops = 2;
     strcpy(cfg.default_route.host, "fed.example.net");
     cfg.default_route.port = 5061;
-    proxy_io_t io = {NULL, io_now, io_send, io_send_to, io_send_reuse, NULL};
+    proxy_io_t io = {NULL, io_now, io_send};
     fedge_err_t e;
     assert_int_equal(proxy_new(&cfg, &io, &px, &e), 0);
     return 0;

@@ -1,7 +1,8 @@
 /* test_proxy_policy.c — the proxy's policy hook beyond allow/deny: a
  * pending verdict parks the request (100 Trying to an INVITE, CANCEL
  * answers 487, 504 after PROXY_POLICY_WAIT_MS) until proxy_policy_resume;
- * refusals with extra headers; a rewritten request; a target host; the
+ * refusals with extra headers; header edits made in the one print; a
+ * target host; the
  * result hook with the final status. Driven through an injected transport
  * and clock. */
 #include <setjmp.h>
@@ -38,30 +39,26 @@ static uint64_t io_now(void *ctx)
     return clock_ms;
 }
 
-static int io_send(void *ctx, proxy_conn_t *c, const char *data, size_t len)
+static int io_send(void *ctx, const proxy_dest_t *d, const char *data, size_t len,
+                   proxy_conn_t **used, fedge_err_t *why)
 {
     (void)ctx;
+    if (d->kind == PROXY_TO_REUSE)
+        return fedge_err(why, FEDGE_ENOENT, "no connection");
     assert_true(nsent < 64 && len < sizeof(sent[0].data));
     sent_t *s = &sent[nsent++];
     memset(s, 0, sizeof(*s));
-    s->conn = c;
     memcpy(s->data, data, len);
-    return 0;
-}
-
-static int io_send_to(void *ctx, proxy_side_t side, const proxy_hostport_t *d, const char *data,
-                      size_t len, proxy_conn_t **used)
-{
-    (void)ctx;
-    (void)side;
-    assert_true(nsent < 64 && len < sizeof(sent[0].data));
-    sent_t *s = &sent[nsent++];
-    memset(s, 0, sizeof(*s));
-    s->to = true;
-    snprintf(s->host, sizeof(s->host), "%s", d->host);
-    s->port = d->port;
-    memcpy(s->data, data, len);
-    *used = &hop;
+    if (d->kind == PROXY_TO_CONN) {
+        s->conn = d->conn;
+    } else {
+        s->to = true;
+        snprintf(s->host, sizeof(s->host), "%s", d->host);
+        s->port = d->port;
+        s->conn = &hop;
+    }
+    if (used)
+        *used = s->conn;
     return 0;
 }
 
@@ -73,8 +70,8 @@ static proxy_peer_t ext_peer = {PROXY_SIDE_EXTERNAL, "192.0.2.50:40000", &ext_ce
 static proxy_peer_t int_peer = {PROXY_SIDE_INTERNAL, "10.0.0.5:40001", NULL};
 
 /* what the hook does */
-static int mode;           /* return value */
-static uint64_t ticket;    /* the last ticket seen */
+static int mode;                    /* return value */
+static uint64_t ticket;             /* the last ticket seen */
 static proxy_policy_verdict_t give; /* copied into the verdict */
 static int calls;
 static uint64_t res_cookie;
@@ -125,7 +122,7 @@ static int setup(void **state)
     cfg.nnext_hops = 1;
     strcpy(cfg.default_route.host, "192.0.2.80");
     cfg.default_route.port = 5061;
-    proxy_io_t io = {.ctx = NULL, .now_ms = io_now, .send = io_send, .send_to = io_send_to};
+    proxy_io_t io = {.ctx = NULL, .now_ms = io_now, .send = io_send};
     fedge_err_t e;
     assert_int_equal(proxy_new(&cfg, &io, &px, &e), 0);
     proxy_set_policy(px, hook, NULL);
@@ -146,13 +143,13 @@ static void feed(const proxy_peer_t *peer, proxy_conn_t *c, const char *msg)
     assert_int_equal(proxy_on_message(px, c, peer, msg, strlen(msg)), 0);
 }
 
-#define INBOUND(method, extra)                                                                   \
-    method " sip:carol@contoso.test SIP/2.0\r\n"                                                 \
-           "Via: SIP/2.0/TLS 192.0.2.50:5061;branch=z9hG4bK-" method "-1\r\n"                    \
-           "Max-Forwards: 70\r\n"                                                                \
-           "From: <sip:bob@fabrikam.test>;tag=f1\r\n"                                            \
-           "To: <sip:carol@contoso.test>\r\n"                                                    \
-           "Call-ID: pol-" method "@fabrikam.test\r\n"                                           \
+#define INBOUND(method, extra)                                                                     \
+    method " sip:carol@contoso.test SIP/2.0\r\n"                                                   \
+           "Via: SIP/2.0/TLS 192.0.2.50:5061;branch=z9hG4bK-" method "-1\r\n"                      \
+           "Max-Forwards: 70\r\n"                                                                  \
+           "From: <sip:bob@fabrikam.test>;tag=f1\r\n"                                              \
+           "To: <sip:carol@contoso.test>\r\n"                                                      \
+           "Call-ID: pol-" method "@fabrikam.test\r\n"                                             \
            "CSeq: 1 " method "\r\n" extra "Content-Length: 0\r\n\r\n"
 
 static int status_of(unsigned i)
@@ -191,7 +188,8 @@ static void test_pending_message_denied_with_headers(void **state)
     memset(&v, 0, sizeof(v));
     v.status = 403;
     snprintf(v.warning, sizeof(v.warning), "1012 Domain is blocked");
-    snprintf(v.extra, sizeof(v.extra), "ms-diagnostics-public: 1012;reason=\"Domain is blocked\"\r\n");
+    snprintf(v.extra, sizeof(v.extra),
+             "ms-diagnostics-public: 1012;reason=\"Domain is blocked\"\r\n");
     assert_int_equal(proxy_policy_resume(px, ticket, true, &v), 0);
     assert_int_equal(nsent, 1);
     assert_int_equal(status_of(0), 403);
@@ -243,20 +241,54 @@ static void test_pending_times_out_504(void **state)
     assert_int_equal(proxy_txn_count(px), 0);
 }
 
-static void test_rewrite_is_forwarded(void **state)
+static void test_edits_are_made_in_the_one_print(void **state)
 {
     (void)state;
-    static const char rw[] = INBOUND("MESSAGE", "X-Added: yes\r\n");
-    give.rewrite = rw;
-    give.rewrite_len = strlen(rw);
-    feed(&ext_peer, &up, INBOUND("MESSAGE", "X-Dropped: please\r\n"));
+    assert_int_equal(proxy_edits_strip(&give.edits, "x-dropped"), 0);
+    assert_int_equal(proxy_edits_strip(&give.edits, "Via"), 0); /* never stripped */
+    assert_int_equal(proxy_edits_add(&give.edits, "X-Added", "yes"), 0);
+    assert_int_equal(proxy_edits_add(&give.edits, "X-Bad", "a\r\nInjected: 1"), FEDGE_EINVAL);
+    assert_int_equal(proxy_edits_add(&give.edits, "Bad Name", "v"), FEDGE_EINVAL);
+    feed(&ext_peer, &up,
+         INBOUND("MESSAGE", "X-Dropped: please\r\nx-DROPPED : again\r\nX-Kept: 1\r\n"));
     assert_int_equal(nsent, 1);
     assert_true(sent[0].to);
-    assert_non_null(strstr(sent[0].data, "\r\nX-Added: yes\r\n"));
-    assert_null(strstr(sent[0].data, "X-Dropped"));
-    /* the proxy's own edits are made on the rewritten copy */
+    /* after the last header */
+    assert_non_null(strstr(sent[0].data, "\r\nX-Added: yes\r\n\r\n"));
+    assert_null(strcasestr(sent[0].data, "X-Dropped"));
+    assert_null(strstr(sent[0].data, "Injected"));
+    assert_non_null(strstr(sent[0].data, "\r\nX-Kept: 1\r\n"));
+    assert_non_null(
+        strstr(sent[0].data, "Via: SIP/2.0/TLS 192.0.2.50:5061;branch=z9hG4bK-MESSAGE-1"));
+    /* the proxy's own edits are made in the same print */
     assert_non_null(strstr(sent[0].data, "Max-Forwards: 69\r\n"));
     assert_non_null(strstr(sent[0].data, "Record-Route:"));
+    /* parsed once when it arrived, printed once when forwarded */
+    proxy_stats_t st;
+    proxy_stats(px, &st);
+    assert_int_equal(st.parses, 1);
+    assert_int_equal(st.prints, 1);
+}
+
+/* A parked request is parsed again once when its verdict comes (with the
+ * proxy's limits), and still printed once. */
+static void test_parked_request_parsed_twice_printed_once(void **state)
+{
+    (void)state;
+    mode = PROXY_POLICY_PENDING;
+    feed(&ext_peer, &up, INBOUND("MESSAGE", "X-Dropped: please\r\n"));
+    proxy_policy_verdict_t v;
+    memset(&v, 0, sizeof(v));
+    proxy_edits_strip(&v.edits, "X-Dropped");
+    proxy_edits_add(&v.edits, "X-Added", "later");
+    assert_int_equal(proxy_policy_resume(px, ticket, false, &v), 0);
+    assert_int_equal(nsent, 1);
+    assert_null(strstr(sent[0].data, "X-Dropped"));
+    assert_non_null(strstr(sent[0].data, "\r\nX-Added: later\r\n"));
+    proxy_stats_t st;
+    proxy_stats(px, &st);
+    assert_int_equal(st.parses, 2);
+    assert_int_equal(st.prints, 1);
 }
 
 static void test_target_and_result(void **state)
@@ -324,7 +356,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pending_message_denied_with_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_cancel_answers_487, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_times_out_504, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rewrite_is_forwarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_edits_are_made_in_the_one_print, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parked_request_parsed_twice_printed_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_target_and_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_of_own_refusal, setup, teardown),
     };

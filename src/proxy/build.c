@@ -1,0 +1,373 @@
+/* build.c — the messages the proxy prints: the forwarded request (RFC 3261
+ * §16.6, with a verdict's header edits, in one sip_print), CANCEL and ACK
+ * from a forwarded INVITE, and the header lines of generated responses. */
+#include "proxy/proxy_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- parse and print, counted ---- */
+
+int proxy__parse(proxy_t *p, const char *buf, size_t len, sip_msg_t *m)
+{
+    p->st.parses++;
+    return sip_parse(buf, len, &p->limits, m);
+}
+
+int proxy__print(proxy_t *p, const sip_msg_t *m, const fedge_str_t *start, const sip_edit_t *ed,
+                 unsigned ne, size_t *out_len)
+{
+    p->st.prints++;
+    return sip_print(m, start, ed, ne, p->out, p->out_cap, out_len);
+}
+
+sip_msg_t *proxy__reparse(proxy_t *p, const char *buf, size_t len)
+{
+    if (proxy__parse(p, buf, len, p->tmsg) < 0 || sip_msg_check(p->tmsg) < 0)
+        return NULL; /* cannot happen: it parsed when it arrived */
+    return p->tmsg;
+}
+
+/* ---- small helpers ---- */
+
+void proxy__make_tag(proxy_t *p, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    uint64_t c = ++p->tag_counter;
+    uint64_t v = proxy__hash(PROXY__HASH_INIT, &p->secret, sizeof(p->secret));
+    v = proxy__hash(v, &c, sizeof(c));
+    for (int i = 15; i >= 0; i--) {
+        out[i] = hx[v & 15];
+        v >>= 4;
+    }
+    out[16] = 0;
+}
+
+const char *proxy__cstr(fedge_str_t s, char *buf, size_t cap)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    if (n)
+        memcpy(buf, s.s, n);
+    buf[n] = 0;
+    return buf;
+}
+
+void proxy__unbracket(fedge_str_t h, char *out, size_t cap)
+{
+    if (h.len >= 2 && h.s[0] == '[') {
+        h.s++;
+        h.len -= 2;
+    }
+    proxy__cstr(h, out, cap);
+}
+
+const proxy_iface_t *proxy__iface(const proxy_t *p, proxy_side_t s)
+{
+    return s == PROXY_SIDE_INTERNAL ? &p->cfg.in : &p->cfg.ext;
+}
+
+static const char *tp_name(proxy_transport_t t, bool upper)
+{
+    if (t == PROXY_TP_TCP)
+        return upper ? "TCP" : "tcp";
+    return upper ? "TLS" : "tls";
+}
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool full;
+} tbuf_t;
+
+/* Appends a formatted string to b and returns its slice (a NUL follows). */
+static fedge_str_t tput(tbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static fedge_str_t tput(tbuf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = b->full ? -1 : vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= b->cap - b->len) {
+        b->full = true;
+        return (fedge_str_t){"", 0};
+    }
+    fedge_str_t s = {b->p + b->len, (size_t)n};
+    b->len += (size_t)n + 1;
+    return s;
+}
+
+/* Appends "Warning: 399 <fqdn> \"<text>\"\r\n" to buf at *len, making the
+ * text safe inside a quoted string (no quotes, backslashes or controls). */
+static void add_warning(proxy_t *p, char *buf, size_t cap, size_t *len, const char *text)
+{
+    int n = snprintf(buf + *len, cap - *len, "Warning: 399 %s \"", p->cfg.fqdn);
+    if (n < 0 || (size_t)n + 5 >= cap - *len) {
+        buf[*len] = 0;
+        return;
+    }
+    *len += (size_t)n;
+    /* room stays for the closing quote, CRLF and NUL: a long text is cut,
+     * never the line */
+    for (const char *s = text; *s && *len + 5 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        buf[(*len)++] = (ch == '"' || ch == '\\' || ch < 0x20 || ch == 0x7f) ? '\'' : (char)ch;
+    }
+    memcpy(buf + *len, "\"\r\n", 4);
+    *len += 3;
+}
+
+size_t proxy__gen_extra(proxy_t *p, int code, const char *reason, const char *more, char *buf,
+                        size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    if (more) {
+        int n = snprintf(buf, cap, "%s", more);
+        len = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    }
+    if (code >= 300 && reason)
+        add_warning(p, buf, cap, &len, reason);
+    buf[len < cap ? len : cap - 1] = 0;
+    return len;
+}
+
+int proxy__build_400(proxy_t *p, sip_msg_t *m, const char *why, size_t *out_len)
+{
+    tbuf_t b = {p->out, 0, p->out_cap, false};
+    tput(&b, "SIP/2.0 400 %s\r\n", why);
+    b.len--;
+    for (unsigned i = 0; i < m->nhdrs; i++) {
+        sip_hdr_id_t id = m->hdrs[i].id;
+        if (id == SIP_HDR_VIA || id == SIP_HDR_FROM || id == SIP_HDR_TO || id == SIP_HDR_CALL_ID ||
+            id == SIP_HDR_CSEQ) {
+            tput(&b, "%.*s", (int)m->hdrs[i].raw.len, m->hdrs[i].raw.s);
+            b.len--;
+        }
+    }
+    char w[512];
+    size_t wl = 0;
+    add_warning(p, w, sizeof(w), &wl, why);
+    w[wl] = 0;
+    tput(&b, "%sContent-Length: 0\r\n\r\n", w);
+    if (b.full)
+        return FEDGE_ENOSPC;
+    *out_len = b.len - 1;
+    return 0;
+}
+
+/* ---- verdict edits ---- */
+
+static bool is_token(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr("-.!%*_+`'~", *s)))
+            return false;
+    return true;
+}
+
+int proxy_edits_strip(proxy_edits_t *e, const char *name)
+{
+    if (!is_token(name))
+        return FEDGE_EINVAL;
+    if (e->nstrip == PROXY_EDIT_STRIP_MAX || strlen(name) >= sizeof(e->strip[0]))
+        return FEDGE_ENOSPC;
+    memcpy(e->strip[e->nstrip++], name, strlen(name) + 1);
+    return 0;
+}
+
+int proxy_edits_add(proxy_edits_t *e, const char *name, const char *value)
+{
+    if (!is_token(name) || strpbrk(value, "\r\n"))
+        return FEDGE_EINVAL;
+    size_t at = strnlen(e->add, sizeof(e->add));
+    int n = snprintf(e->add + at, sizeof(e->add) - at, "%s: %s\r\n", name, value);
+    if (n < 0 || (size_t)n >= sizeof(e->add) - at) {
+        e->add[at] = 0;
+        return FEDGE_ENOSPC;
+    }
+    return 0;
+}
+
+/* Headers the proxy's own processing depends on: never stripped. */
+static bool protected_hdr(sip_hdr_id_t id)
+{
+    switch (id) {
+    case SIP_HDR_VIA:
+    case SIP_HDR_FROM:
+    case SIP_HDR_TO:
+    case SIP_HDR_CALL_ID:
+    case SIP_HDR_CSEQ:
+    case SIP_HDR_ROUTE:
+    case SIP_HDR_RECORD_ROUTE:
+    case SIP_HDR_MAX_FORWARDS:
+    case SIP_HDR_CONTENT_LENGTH: return true;
+    default: return false;
+    }
+}
+
+static bool stripped(const proxy_edits_t *e, fedge_str_t name)
+{
+    while (name.len && (name.s[name.len - 1] == ' ' || name.s[name.len - 1] == '\t'))
+        name.len--;
+    for (unsigned i = 0; i < e->nstrip; i++)
+        if (strlen(e->strip[i]) == name.len && !strncasecmp(e->strip[i], name.s, name.len))
+            return true;
+    return false;
+}
+
+/* ---- the forwarded request ---- */
+
+bool proxy__wants_record_route(sip_msg_t *m)
+{
+    const sip_nameaddr_t *to;
+    if (sip_msg_to(m, &to) == 0 && to->has_tag)
+        return false; /* mid-dialog: the route set is fixed (§12.2) */
+    switch (m->method_id) {
+    case SIP_METHOD_REGISTER:
+    case SIP_METHOD_ACK:
+    case SIP_METHOD_CANCEL: return false;
+    default: return true;
+    }
+}
+
+/* Most edits one forwarded request takes: the Route pops and fix-ups, Via,
+ * Max-Forwards, two Record-Route, and a verdict's strips and lines. */
+#define MAX_EDITS (PROXY__MAX_ROUTES + 8 + SIP_MAX_HEADERS_CAP + 32)
+
+/* Prints the forwarded copy of m (§16.6) into p->out: Route entries of the
+ * edge popped (and the strict-router fix-up), Max-Forwards decremented, a
+ * Via of out_side with branch on top, and — when crossing with rr — two
+ * Record-Route entries: the interface it leaves by, then the one it came
+ * in on; then the verdict's edits. */
+int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
+                         proxy_side_t out_side, const char *branch, bool rr,
+                         const proxy_edits_t *edits, size_t *out_len)
+{
+    sip_edit_t ed[MAX_EDITS];
+    unsigned ne = 0;
+    tbuf_t tb = {p->text, 0, p->text_cap, false};
+    fedge_str_t start, *startp = NULL;
+    if (r->strict) {
+        start = tput(&tb, "%.*s %.*s SIP/2.0", (int)m->method.len, m->method.s,
+                     (int)r->ruri_str.len, r->ruri_str.s);
+        startp = &start;
+        unsigned L = r->end_kept, H = r->hdr_of[L];
+        if (L == 0 || r->hdr_of[L - 1] != H) {
+            ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE, H, {NULL, 0}};
+        } else {
+            const sip_hdr_t *hd = &m->hdrs[H];
+            fedge_str_t prev = r->values[L - 1];
+            ed[ne++] = (sip_edit_t){SIP_EDIT_REPLACE_VALUE,
+                                    H,
+                                    {hd->value.s, (size_t)(prev.s + prev.len - hd->value.s)}};
+        }
+    }
+    for (unsigned i = 0; i < r->first_kept; i++)
+        ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE_FIRST_VALUE, r->hdr_of[i], {NULL, 0}};
+    if (r->next_route && !r->next_route->lr) {
+        /* §16.6 item 6: the next hop is a strict router: it gets its own
+         * URI as Request-URI, and ours goes to the end of the Route set */
+        fedge_str_t nu = r->na[r->first_kept].uri_str;
+        start = tput(&tb, "%.*s %.*s SIP/2.0", (int)m->method.len, m->method.s, (int)nu.len, nu.s);
+        startp = &start;
+        ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE_FIRST_VALUE, r->hdr_of[r->first_kept], {NULL, 0}};
+        ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, r->hdr_of[r->nroutes - 1] + 1,
+                                tput(&tb, "Route: <%.*s>", (int)r->ruri_str.len, r->ruri_str.s)};
+    }
+
+    const proxy_iface_t *of = proxy__iface(p, out_side), *inf = proxy__iface(p, in_side);
+    char host[PROXY_HOST_MAX + 2];
+    proxy__host_fmt(of->host, host, sizeof(host));
+    unsigned first_via = (unsigned)m->first[SIP_HDR_VIA];
+    ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via,
+                            tput(&tb, "Via: SIP/2.0/%s %s:%u;branch=%s;alias",
+                                 tp_name(of->transport, true), host, of->port, branch)};
+    int mf = -1;
+    sip_msg_max_forwards(m, &mf);
+    if (m->first[SIP_HDR_MAX_FORWARDS] >= 0)
+        ed[ne++] = (sip_edit_t){SIP_EDIT_REPLACE_VALUE, (unsigned)m->first[SIP_HDR_MAX_FORWARDS],
+                                tput(&tb, "%d", mf > 0 ? mf - 1 : 0)};
+    else
+        ed[ne++] =
+            (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via, FEDGE_STR_LIT("Max-Forwards: 70")};
+    if (rr) {
+        unsigned at = m->first[SIP_HDR_RECORD_ROUTE] >= 0 ? (unsigned)m->first[SIP_HDR_RECORD_ROUTE]
+                                                          : m->nhdrs;
+        ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
+                                tput(&tb, "Record-Route: <sip:%s:%u;transport=%s;lr>", host,
+                                     of->port, tp_name(of->transport, false))};
+        if (inf != of) {
+            char ih[PROXY_HOST_MAX + 2];
+            proxy__host_fmt(inf->host, ih, sizeof(ih));
+            ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
+                                    tput(&tb, "Record-Route: <sip:%s:%u;transport=%s;lr>", ih,
+                                         inf->port, tp_name(inf->transport, false))};
+        }
+    }
+    if (edits) {
+        if (edits->nstrip)
+            for (unsigned i = 0; i < m->nhdrs; i++)
+                if (!protected_hdr(m->hdrs[i].id) && stripped(edits, m->hdrs[i].name))
+                    ed[ne++] = (sip_edit_t){SIP_EDIT_DELETE, i, {NULL, 0}};
+        /* the lines go after the last header, each without its CRLF */
+        const char *s = edits->add, *end = s + strnlen(s, sizeof(edits->add));
+        while (s < end && ne < MAX_EDITS) {
+            const char *nl = strstr(s, "\r\n");
+            size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+            if (n && !memchr(s, '\n', n) && !memchr(s, '\r', n) && memchr(s, ':', n))
+                ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, m->nhdrs, {s, n}};
+            s += n + (nl ? 2 : 0);
+        }
+    }
+    if (tb.full)
+        return FEDGE_ENOSPC;
+    return proxy__print(p, m, startp, ed, ne, out_len);
+}
+
+/* ---- CANCEL and ACK ---- */
+
+int proxy__build_cancel_ack(proxy_t *p, proxy__txn_t *t, sip_msg_t *resp, size_t *out_len)
+{
+    const char *method = resp ? "ACK" : "CANCEL";
+    const sip_hdr_t *to_resp = resp ? sip_msg_find(resp, SIP_HDR_TO) : NULL;
+    fedge_str_t to_raw = to_resp ? to_resp->raw : (fedge_str_t){NULL, 0};
+    /* resp lives in p->msg; the forwarded INVITE goes into p->tmsg */
+    sip_msg_t *f = proxy__reparse(p, t->fwd, t->fwd_len);
+    if (!f)
+        return FEDGE_EINVAL;
+    const sip_cseq_t *cs;
+    sip_msg_cseq(f, &cs);
+    sip_iter_t it;
+    sip_iter_init(&it, f, SIP_HDR_VIA);
+    fedge_str_t via;
+    if (sip_iter_next(&it, &via, NULL) != 1)
+        return FEDGE_EINVAL;
+    tbuf_t b = {p->out, 0, p->out_cap, false};
+    tput(&b, "%s %.*s SIP/2.0\r\nVia: %.*s\r\n", method, (int)f->ruri_str.len, f->ruri_str.s,
+         (int)via.len, via.s);
+    b.len--; /* tput keeps a NUL after each piece: write over it */
+    for (unsigned i = 0; i < f->nhdrs; i++) {
+        const sip_hdr_t *h = &f->hdrs[i];
+        if (h->id == SIP_HDR_ROUTE || h->id == SIP_HDR_FROM || h->id == SIP_HDR_CALL_ID ||
+            (h->id == SIP_HDR_TO && !to_raw.s)) {
+            tput(&b, "%.*s", (int)h->raw.len, h->raw.s);
+            b.len--;
+        }
+    }
+    if (to_raw.s) {
+        tput(&b, "%.*s", (int)to_raw.len, to_raw.s);
+        b.len--;
+    }
+    tput(&b, "Max-Forwards: 70\r\nCSeq: %u %s\r\nContent-Length: 0\r\n\r\n", (unsigned)cs->seq,
+         method);
+    if (b.full)
+        return FEDGE_ENOSPC;
+    *out_len = b.len - 1;
+    return 0;
+}

@@ -1,0 +1,273 @@
+/* txn.c — the proxy's transaction tables (server key, client branch,
+ * parked ticket), the timer heap and the transactions' lifetime: killed
+ * transactions are unlinked at once and freed only when the outermost
+ * entry point returns. */
+#include "proxy/proxy_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- hash tables ---- */
+
+static void tab_grow(proxy__table_t *t, int w)
+{
+    size_t nb = t->nb ? t->nb * 2 : 256;
+    proxy__txn_t **b = fedge_calloc(nb, sizeof(*b));
+    for (size_t i = 0; i < t->nb; i++) {
+        proxy__txn_t *x = t->b[i];
+        while (x) {
+            proxy__txn_t *n = x->next[w];
+            size_t j = x->hash[w] & (nb - 1);
+            x->next[w] = b[j];
+            b[j] = x;
+            x = n;
+        }
+    }
+    free(t->b);
+    t->b = b;
+    t->nb = nb;
+}
+
+void proxy__tab_add(proxy_t *p, int w, proxy__txn_t *x, uint64_t h)
+{
+    proxy__table_t *t = &p->tab[w];
+    if (!t->nb || t->count + 1 > t->nb * 2)
+        tab_grow(t, w);
+    x->hash[w] = h;
+    size_t j = h & (t->nb - 1);
+    x->next[w] = t->b[j];
+    t->b[j] = x;
+    x->linked[w] = true;
+    t->count++;
+}
+
+void proxy__tab_del(proxy_t *p, int w, proxy__txn_t *x)
+{
+    proxy__table_t *t = &p->tab[w];
+    if (!x->linked[w])
+        return;
+    proxy__txn_t **pp = &t->b[x->hash[w] & (t->nb - 1)];
+    while (*pp && *pp != x)
+        pp = &(*pp)->next[w];
+    if (*pp)
+        *pp = x->next[w];
+    x->linked[w] = false;
+    t->count--;
+}
+
+proxy__txn_t *proxy__find_server(proxy_t *p, const char *key, size_t len)
+{
+    proxy__table_t *t = &p->tab[PROXY__BY_KEY];
+    if (!t->nb)
+        return NULL;
+    uint64_t h = proxy__hash(PROXY__HASH_INIT, key, len);
+    for (proxy__txn_t *x = t->b[h & (t->nb - 1)]; x; x = x->next[PROXY__BY_KEY])
+        if (x->hash[PROXY__BY_KEY] == h && x->skey_len == len && !memcmp(x->skey, key, len) &&
+            !x->dead)
+            return x;
+    return NULL;
+}
+
+proxy__txn_t *proxy__find_client(proxy_t *p, fedge_str_t branch)
+{
+    proxy__table_t *t = &p->tab[PROXY__BY_BRANCH];
+    if (!t->nb || branch.len != PROXY_BRANCH_LEN)
+        return NULL;
+    uint64_t h = proxy__hash(PROXY__HASH_INIT, branch.s, branch.len);
+    for (proxy__txn_t *x = t->b[h & (t->nb - 1)]; x; x = x->next[PROXY__BY_BRANCH])
+        if (x->hash[PROXY__BY_BRANCH] == h && !memcmp(x->branch, branch.s, branch.len) && !x->dead)
+            return x;
+    return NULL;
+}
+
+static uint64_t ticket_hash(uint64_t ticket)
+{
+    return proxy__hash(PROXY__HASH_INIT, &ticket, sizeof(ticket));
+}
+
+proxy__txn_t *proxy__find_parked(proxy_t *p, uint64_t ticket)
+{
+    proxy__table_t *t = &p->tab[PROXY__BY_TICKET];
+    if (!t->nb)
+        return NULL;
+    uint64_t h = ticket_hash(ticket);
+    for (proxy__txn_t *x = t->b[h & (t->nb - 1)]; x; x = x->next[PROXY__BY_TICKET])
+        if (x->ticket == ticket && x->parked && !x->dead)
+            return x;
+    return NULL;
+}
+
+void proxy__park(proxy_t *p, proxy__txn_t *t)
+{
+    if (t->parked)
+        return;
+    t->parked = true;
+    proxy__tab_add(p, PROXY__BY_TICKET, t, ticket_hash(t->ticket));
+}
+
+void proxy__unpark(proxy_t *p, proxy__txn_t *t)
+{
+    if (!t->parked)
+        return;
+    proxy__tab_del(p, PROXY__BY_TICKET, t);
+    t->parked = false;
+}
+
+proxy__txn_t **proxy__txn_list(proxy_t *p, size_t *n)
+{
+    proxy__table_t *t = &p->tab[PROXY__BY_KEY];
+    proxy__txn_t **v = fedge_calloc(t->count ? t->count : 1, sizeof(*v));
+    size_t k = 0;
+    for (size_t i = 0; i < t->nb; i++)
+        for (proxy__txn_t *x = t->b[i]; x && k < t->count; x = x->next[PROXY__BY_KEY])
+            v[k++] = x;
+    *n = k;
+    return v;
+}
+
+/* ---- timer heap (min-heap on deadline, intrusive index) ---- */
+
+static void heap_swap(proxy_t *p, size_t a, size_t b)
+{
+    proxy__txn_t *t = p->heap[a];
+    p->heap[a] = p->heap[b];
+    p->heap[b] = t;
+    p->heap[a]->heap_idx = a;
+    p->heap[b]->heap_idx = b;
+}
+
+static void heap_up(proxy_t *p, size_t i)
+{
+    while (i > 0) {
+        size_t par = (i - 1) / 2;
+        if (p->heap[par]->deadline <= p->heap[i]->deadline)
+            break;
+        heap_swap(p, par, i);
+        i = par;
+    }
+}
+
+static void heap_down(proxy_t *p, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < p->heap_len && p->heap[l]->deadline < p->heap[m]->deadline)
+            m = l;
+        if (r < p->heap_len && p->heap[r]->deadline < p->heap[m]->deadline)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(p, i, m);
+        i = m;
+    }
+}
+
+void proxy__timer_stop(proxy_t *p, proxy__txn_t *t)
+{
+    if (t->heap_idx == SIZE_MAX)
+        return;
+    size_t i = t->heap_idx;
+    size_t last = --p->heap_len;
+    if (i != last) {
+        p->heap[i] = p->heap[last];
+        p->heap[i]->heap_idx = i;
+        heap_down(p, i);
+        heap_up(p, i);
+    }
+    t->heap_idx = SIZE_MAX;
+    t->timer = PROXY__TM_NONE;
+}
+
+uint64_t proxy__now(proxy_t *p)
+{
+    return p->io.now_ms ? p->io.now_ms(p->io.ctx) : 0;
+}
+
+void proxy__timer_start(proxy_t *p, proxy__txn_t *t, proxy__tmkind_t kind, uint64_t ms)
+{
+    proxy__timer_stop(p, t);
+    if (p->heap_len == p->heap_cap) {
+        p->heap_cap = p->heap_cap ? p->heap_cap * 2 : 256;
+        p->heap = fedge_realloc(p->heap, p->heap_cap * sizeof(*p->heap));
+    }
+    t->timer = kind;
+    t->deadline = proxy__now(p) + ms;
+    t->heap_idx = p->heap_len;
+    p->heap[p->heap_len++] = t;
+    heap_up(p, t->heap_idx);
+}
+
+/* ---- lifetime ---- */
+
+proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
+                             const char *key, size_t key_len)
+{
+    proxy__txn_t *t = fedge_calloc(1, sizeof(*t));
+    t->heap_idx = SIZE_MAX;
+    t->owner = p;
+    t->skey = fedge_malloc(key_len);
+    memcpy(t->skey, key, key_len);
+    t->skey_len = key_len;
+    t->req = fedge_malloc(m->len);
+    memcpy(t->req, m->buf, m->len);
+    t->req_len = m->len;
+    t->invite = m->method_id == SIP_METHOD_INVITE;
+    t->in_side = peer->side;
+    t->in_conn = c;
+    snprintf(t->remote, sizeof(t->remote), "%s", peer->remote ? peer->remote : "-");
+    proxy__make_tag(p, t->to_tag);
+    const sip_via_t *via;
+    if (sip_msg_via(m, &via) == 0) {
+        proxy__unbracket(via->received.len ? via->received : via->host, t->up_host,
+                         sizeof(t->up_host));
+        bool tls = fedge_str_ieq(via->transport, "TLS");
+        t->up_port = via->has_rport && via->rport ? via->rport
+                     : via->has_port              ? via->port
+                     : tls                        ? 5061
+                                                  : 5060;
+    }
+    proxy__tab_add(p, PROXY__BY_KEY, t, proxy__hash(PROXY__HASH_INIT, key, key_len));
+    p->st.transactions++;
+    p->pending++;
+    return t;
+}
+
+void proxy__txn_free(proxy__txn_t *t)
+{
+    proxy__out_free(t->ob);
+    free(t->skey);
+    free(t->req);
+    free(t->fwd);
+    free(t->resp);
+    free(t->edits);
+    free(t);
+}
+
+void proxy__txn_kill(proxy_t *p, proxy__txn_t *t)
+{
+    if (t->dead)
+        return;
+    proxy__unpark(p, t);
+    proxy__out_cancel(t->ob);
+    proxy__timer_stop(p, t);
+    for (int w = 0; w < PROXY__NTABS; w++)
+        proxy__tab_del(p, w, t);
+    if (t->state == PROXY__T_PROCEEDING)
+        p->pending--;
+    t->dead = true;
+    t->dead_next = p->dead;
+    p->dead = t;
+    p->st.transactions--;
+}
+
+void proxy__reap(proxy_t *p)
+{
+    if (p->depth)
+        return;
+    while (p->dead) {
+        proxy__txn_t *t = p->dead;
+        p->dead = t->dead_next;
+        proxy__txn_free(t);
+    }
+}
