@@ -97,7 +97,8 @@ static void test_decide_internal_to_federation(void **state)
     assert_int_equal(d.action, PROXY_ROUTE_FORWARD);
     assert_int_equal(d.to_side, PROXY_SIDE_EXTERNAL);
     /* ...but not one that points back at a local domain */
-    d = decide(PROXY_SIDE_INTERNAL, PROXY_SIDE_NONE, "sip:contoso.test;lr", "sip:bob@fabrikam.test");
+    d = decide(PROXY_SIDE_INTERNAL, PROXY_SIDE_NONE, "sip:contoso.test;lr",
+               "sip:bob@fabrikam.test");
     assert_int_equal(d.action, PROXY_ROUTE_REJECT);
     /* no default route configured: refused, not dropped */
     cfg.default_route.host[0] = 0;
@@ -194,13 +195,13 @@ static sip_msg_t *parse(const char *fmt, ...)
 
 #define REQ(method, ruri, extra)                                                                   \
     method " " ruri " SIP/2.0\r\n"                                                                 \
-    "Via: SIP/2.0/TLS edge.fabrikam.test:5061;branch=z9hG4bKabc\r\n" extra                         \
-    "From: <sip:bob@fabrikam.test>;tag=f1\r\n"                                                     \
-    "To: <sip:alice@contoso.test>\r\n"                                                             \
-    "Call-ID: c1@fabrikam\r\n"                                                                     \
-    "CSeq: 7 " method "\r\n"                                                                       \
-    "Max-Forwards: 70\r\n"                                                                         \
-    "Content-Length: 0\r\n\r\n"
+           "Via: SIP/2.0/TLS edge.fabrikam.test:5061;branch=z9hG4bKabc\r\n" extra                  \
+           "From: <sip:bob@fabrikam.test>;tag=f1\r\n"                                              \
+           "To: <sip:alice@contoso.test>\r\n"                                                      \
+           "Call-ID: c1@fabrikam\r\n"                                                              \
+           "CSeq: 7 " method "\r\n"                                                                \
+           "Max-Forwards: 70\r\n"                                                                  \
+           "Content-Length: 0\r\n\r\n"
 
 static void test_routes_prep_pops_own_entries(void **state)
 {
@@ -226,8 +227,9 @@ static void test_routes_prep_strict_router(void **state)
     (void)state;
     /* a strict router put our Record-Route URI into the R-URI and the
      * remote target at the end of the Route set */
-    sip_msg_t *m = parse(REQ("BYE", "sip:edge.contoso.test:5061;transport=tls;lr",
-                             "Route: <sip:10.0.0.1:5060;transport=tcp;lr>, <sip:alice@192.168.1.20>\r\n"));
+    sip_msg_t *m =
+        parse(REQ("BYE", "sip:edge.contoso.test:5061;transport=tls;lr",
+                  "Route: <sip:10.0.0.1:5060;transport=tcp;lr>, <sip:alice@192.168.1.20>\r\n"));
     proxy__routes_t r;
     assert_int_equal(proxy__routes_prep(&cfg, m, &r), 0);
     assert_true(r.strict);
@@ -269,15 +271,15 @@ static void test_loop_hash_fields(void **state)
     uint64_t b = proxy_loop_hash(parse(REQ("CANCEL", "sip:alice@contoso.test", "")));
     assert_true(a == b);
     /* an extra Via on top (the request came around) does not change it */
-    uint64_t c = proxy_loop_hash(parse(REQ("INVITE", "sip:alice@contoso.test",
-                                           "Via: SIP/2.0/TCP 10.9.9.9;branch=z9hG4bKx\r\n")));
+    uint64_t c = proxy_loop_hash(parse(
+        REQ("INVITE", "sip:alice@contoso.test", "Via: SIP/2.0/TCP 10.9.9.9;branch=z9hG4bKx\r\n")));
     assert_true(a == c);
     /* a new Request-URI does (a spiral, not a loop) */
     uint64_t d = proxy_loop_hash(parse(REQ("INVITE", "sip:alice2@contoso.test", "")));
     assert_true(a != d);
     /* so does a Route */
-    uint64_t e = proxy_loop_hash(parse(REQ("INVITE", "sip:alice@contoso.test",
-                                           "Route: <sip:x.test;lr>\r\n")));
+    uint64_t e = proxy_loop_hash(
+        parse(REQ("INVITE", "sip:alice@contoso.test", "Route: <sip:x.test;lr>\r\n")));
     assert_true(a != e);
 }
 
@@ -323,10 +325,10 @@ static void test_loop_detection(void **state)
     parse("%s", req);
     assert_false(proxy_loop_detected(&cfg, &msg));
     /* same branch in a Via that is not ours */
-    snprintf(req, sizeof(req),
-             REQ("MESSAGE", "sip:bob@fabrikam.test",
-                 "Via: SIP/2.0/TCP 10.0.0.2:5060;branch=%s\r\n"),
-             br);
+    snprintf(
+        req, sizeof(req),
+        REQ("MESSAGE", "sip:bob@fabrikam.test", "Via: SIP/2.0/TCP 10.0.0.2:5060;branch=%s\r\n"),
+        br);
     parse("%s", req);
     assert_false(proxy_loop_detected(&cfg, &msg));
 }
@@ -351,20 +353,20 @@ static void test_txn_key_3261(void **state)
 
 #define REQ2543(method, to)                                                                        \
     method " sip:alice@contoso.test SIP/2.0\r\n"                                                   \
-    "Via: SIP/2.0/TCP old.fabrikam.test;branch=1234\r\n"                                           \
-    "From: <sip:bob@fabrikam.test>;tag=f1\r\n"                                                     \
-    "To: " to "\r\n"                                                                               \
-    "Call-ID: c2@fabrikam\r\n"                                                                     \
-    "CSeq: 1 " method "\r\n"                                                                       \
-    "Content-Length: 0\r\n\r\n"
+           "Via: SIP/2.0/TCP old.fabrikam.test;branch=1234\r\n"                                    \
+           "From: <sip:bob@fabrikam.test>;tag=f1\r\n"                                              \
+           "To: " to "\r\n"                                                                        \
+           "Call-ID: c2@fabrikam\r\n"                                                              \
+           "CSeq: 1 " method "\r\n"                                                                \
+           "Content-Length: 0\r\n\r\n"
 
 static void test_txn_key_2543(void **state)
 {
     (void)state;
     char k1[512], k2[512], k3[512];
     int l1 = proxy_txn_key(parse(REQ2543("INVITE", "<sip:alice@contoso.test>")), k1, sizeof(k1));
-    int l2 = proxy_txn_key(parse(REQ2543("ACK", "<sip:alice@contoso.test>;tag=xyz")), k2,
-                           sizeof(k2));
+    int l2 =
+        proxy_txn_key(parse(REQ2543("ACK", "<sip:alice@contoso.test>;tag=xyz")), k2, sizeof(k2));
     assert_true(l1 > 5);
     assert_memory_equal(k1, "2543|", 5);
     assert_int_equal(l1, l2);
