@@ -285,13 +285,15 @@ typedef struct {
 } proxy_policy_in_t;
 
 #define PROXY_POLICY_PENDING 2
+#define PROXY_POLICY_WAIT_MS 10000
 
 /* Header edits a verdict asks for, made inside the one print that builds
  * the forwarded request (the request is never printed twice): every
  * header whose name is one of strip[] (any case; whitespace before the
  * colon does not hide it) is left out, and the lines of add ("Name:
  * value\r\n" each) are appended after the last header. Via, From, To,
- * Call-ID, CSeq, Route, Record-Route and Max-Forwards cannot be stripped. */
+ * Call-ID, CSeq, Route, Record-Route, Max-Forwards and Content-Length are
+ * never stripped. */
 #define PROXY_EDIT_STRIP_MAX 4
 typedef struct {
     char strip[PROXY_EDIT_STRIP_MAX][64];
@@ -299,14 +301,14 @@ typedef struct {
     char add[1024];
 } proxy_edits_t;
 
-/* Adds name to e->strip. Returns 0, or FEDGE_ENOSPC (full or too long). */
+/* Adds name to e->strip. Returns 0, FEDGE_EINVAL (name not a token) or
+ * FEDGE_ENOSPC (full or too long). */
 int proxy_edits_strip(proxy_edits_t *e, const char *name);
 
 /* Appends the line "name: value\r\n" to e->add. Returns 0, or
  * FEDGE_ENOSPC (nothing added), FEDGE_EINVAL (name not a token, or a CR or
  * LF in value). */
 int proxy_edits_add(proxy_edits_t *e, const char *name, const char *value);
-#define PROXY_POLICY_WAIT_MS 10000
 
 typedef struct {
     int status;
