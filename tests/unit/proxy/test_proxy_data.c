@@ -618,5 +618,10 @@ int main(void)
         return 1;
     }
     qsort(tests, n, sizeof(tests[0]), by_name);
-    return _cmocka_run_group_tests("proxy cases", tests, n, NULL, NULL);
+    int rc = _cmocka_run_group_tests("proxy cases", tests, n, NULL, NULL);
+    for (size_t i = 0; i < n; i++) {
+        free((char *)tests[i].name);
+        free(tests[i].initial_state);
+    }
+    return rc;
 }
