@@ -5,7 +5,7 @@
  *
  * The proxy does no I/O of its own: it is handed complete framed messages
  * (proxy_on_message) and sends through the callbacks of a proxy_io_t, so
- * that it can be driven by the real transports (src/cli/cli_serve.c) or by
+ * that it can be driven by the real transports (src/edge/transport.c) or by
  * an injected fake in unit tests. Time comes from proxy_io_t.now_ms and the
  * owner calls proxy_tick() at least every PROXY_TICK_MS.
  *
