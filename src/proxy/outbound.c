@@ -411,7 +411,7 @@ static void fill_expect(proxy__out_t *ob, const proxy__cand_t *c)
         }
         break;
     case PROXY__OUT_FQDN:
-        if (proxy__host_is_ip(c->host)) {
+        if (fedge_host_is_ip(c->host)) {
             x->mode = PROXY_EXPECT_EXISTING; /* no name to check a new one by */
             break;
         }

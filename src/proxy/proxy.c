@@ -218,8 +218,7 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
             proxy__tab_del(p, PROXY__BY_BRANCH, t);
             proxy_branch_make(m, p->secret, (fedge_str_t){t->skey, t->skey_len}, t->attempts,
                               t->branch, sizeof(t->branch));
-            proxy__tab_add(p, PROXY__BY_BRANCH, t,
-                           proxy__hash(PROXY__HASH_INIT, t->branch, PROXY_BRANCH_LEN));
+            proxy__tab_add(p, PROXY__BY_BRANCH, t);
             if (proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch,
                                      proxy__wants_record_route(m), t->edits, &len) < 0) {
                 proxy__txn_reply(p, t, m, 513, "forwarded message too large", NULL);
@@ -804,7 +803,7 @@ void proxy_free(proxy_t *p)
         proxy__txn_free(t);
     }
     for (int w = 0; w < PROXY__NTABS; w++)
-        free(p->tab[w].b);
+        fedge_map_free(&p->tab[w]);
     proxy__skip_free(&p->skip);
     proxy__rcache_free(&p->rcache);
     free(p->heap);

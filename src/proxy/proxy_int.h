@@ -12,18 +12,15 @@
 /* Most Route values the proxy looks at in one request. */
 #define PROXY__MAX_ROUTES 32
 
-/* FNV-1a, 64 bit: a fast hash for branch parts and the transaction tables
- * (not a MAC: the secret only keeps branches unpredictable). */
+/* FNV-1a, 64 bit, incremental: the loop hash over several fields, branch
+ * parts and tags (not a MAC: the secret only keeps branches unpredictable).
+ * The transaction tables, whose keys a peer chooses, use fedge_hash. */
 uint64_t proxy__hash(uint64_t h, const void *data, size_t len);
 #define PROXY__HASH_INIT 0xcbf29ce484222325ull
 
 /* Compares a host from a message (IPv6 with brackets) with a configured
  * one (IPv6 without), case-insensitively. */
 bool proxy__host_eq(fedge_str_t msg_host, const char *cfg_host);
-
-/* True when h is an IP literal (IPv4 dotted, or anything with a colon:
- * IPv6); false for "" and for names. */
-bool proxy__host_is_ip(const char *h);
 
 /* Writes host for a URI or Via (brackets around IPv6) into out; returns the
  * length written (out always NUL-terminated, truncating). */
@@ -244,8 +241,7 @@ typedef enum {
 } proxy__tgt_kind_t;
 
 typedef struct proxy__txn {
-    struct proxy__txn *next[PROXY__NTABS]; /* hash chains */
-    uint64_t hash[PROXY__NTABS];
+    fedge_map_node_t node[PROXY__NTABS]; /* in p->tab[w] when linked[w] */
     bool linked[PROXY__NTABS];
     char *skey;
     size_t skey_len;
@@ -299,12 +295,6 @@ typedef struct proxy__txn {
     uint64_t ticket, result_cookie;
 } proxy__txn_t;
 
-typedef struct {
-    proxy__txn_t **b;
-    size_t nb;
-    size_t count;
-} proxy__table_t;
-
 #define PROXY__MAX_TXNS 65536 /* beyond this, new requests get 503 */
 
 struct proxy {
@@ -322,7 +312,7 @@ struct proxy {
     uint64_t secret;
     uint64_t tag_counter;
 
-    proxy__table_t tab[PROXY__NTABS];
+    fedge_map_t tab[PROXY__NTABS]; /* keyed hashes: a peer chooses the keys */
     proxy__txn_t **heap;
     size_t heap_len, heap_cap;
     proxy__txn_t *dead;
@@ -344,7 +334,8 @@ struct proxy {
 /* ---- txn.c: tables, timers, lifetime ---- */
 
 uint64_t proxy__now(proxy_t *p);
-void proxy__tab_add(proxy_t *p, int w, proxy__txn_t *t, uint64_t h);
+/* Links t in table w under its key there (server key, branch, ticket). */
+void proxy__tab_add(proxy_t *p, int w, proxy__txn_t *t);
 void proxy__tab_del(proxy_t *p, int w, proxy__txn_t *t);
 proxy__txn_t *proxy__find_server(proxy_t *p, const char *key, size_t len);
 proxy__txn_t *proxy__find_client(proxy_t *p, fedge_str_t branch);

@@ -65,11 +65,6 @@ size_t proxy__host_fmt(const char *host, char *out, size_t cap)
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-bool proxy__host_is_ip(const char *h)
-{
-    return h[0] && (strchr(h, ':') || strspn(h, "0123456789.") == strlen(h));
-}
-
 bool proxy_is_local_domain(const proxy_cfg_t *cfg, fedge_str_t host)
 {
     for (unsigned i = 0; i < cfg->ndomains; i++)

@@ -19,7 +19,7 @@ static const char C[] = "proxy";
 static const proxy_expect_t *expect_name(proxy_t *p, proxy_side_t side, const char *host,
                                          proxy_expect_t *x)
 {
-    if (proxy__iface(p, side)->transport != PROXY_TP_TLS || proxy__host_is_ip(host))
+    if (proxy__iface(p, side)->transport != PROXY_TP_TLS || fedge_host_is_ip(host))
         return NULL;
     x->mode = PROXY_EXPECT_NAME;
     x->domain[0] = 0;
@@ -96,11 +96,11 @@ static int out_setup(proxy_t *p, proxy__txn_t *t, const proxy__routes_t *r,
         return 1;
     bool tls = proxy__iface(p, t->out_side)->transport == PROXY_TP_TLS;
     if (t->target == PROXY_TARGET_NEXT_HOPS) {
-        if (d->port || proxy__host_is_ip(d->host))
+        if (d->port || fedge_host_is_ip(d->host))
             return 0;
         t->ob = proxy__out_new(PROXY__OUT_HOP, tls, d->host, NULL, 0, NULL);
     } else if (t->target == PROXY_TARGET_HOST && t->out_side == PROXY_SIDE_EXTERNAL &&
-               !proxy__host_is_ip(d->host)) {
+               !fedge_host_is_ip(d->host)) {
         /* the policy named the partner's server (allowed partner server,
          * provider, a default route by name): its addresses by A/AAAA, its
          * certificate must name it */
@@ -120,7 +120,7 @@ static int out_setup(proxy_t *p, proxy__txn_t *t, const proxy__routes_t *r,
         }
         /* an IP address (a partner's Contact or Route) names no domain:
          * only a connection that exists to it is used (EXPECT_EXISTING) */
-        if (r->next_route || u->has_port || proxy__host_is_ip(host))
+        if (r->next_route || u->has_port || fedge_host_is_ip(host))
             t->ob = proxy__out_new(PROXY__OUT_FQDN, tls, host, host, u->has_port ? u->port : 5061,
                                    NULL);
         else

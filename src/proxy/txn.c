@@ -10,92 +10,69 @@
 
 /* ---- hash tables ---- */
 
-static void tab_grow(proxy__table_t *t, int w)
+static uint64_t key_hash(const proxy__txn_t *t, int w)
 {
-    size_t nb = t->nb ? t->nb * 2 : 256;
-    proxy__txn_t **b = fedge_calloc(nb, sizeof(*b));
-    for (size_t i = 0; i < t->nb; i++) {
-        proxy__txn_t *x = t->b[i];
-        while (x) {
-            proxy__txn_t *n = x->next[w];
-            size_t j = x->hash[w] & (nb - 1);
-            x->next[w] = b[j];
-            b[j] = x;
-            x = n;
-        }
+    switch (w) {
+    case PROXY__BY_KEY: return fedge_hash(t->skey, t->skey_len);
+    case PROXY__BY_BRANCH: return fedge_hash(t->branch, PROXY_BRANCH_LEN);
+    default: return fedge_hash(&t->ticket, sizeof(t->ticket));
     }
-    free(t->b);
-    t->b = b;
-    t->nb = nb;
 }
 
-void proxy__tab_add(proxy_t *p, int w, proxy__txn_t *x, uint64_t h)
+void proxy__tab_add(proxy_t *p, int w, proxy__txn_t *t)
 {
-    proxy__table_t *t = &p->tab[w];
-    if (!t->nb || t->count + 1 > t->nb * 2)
-        tab_grow(t, w);
-    x->hash[w] = h;
-    size_t j = h & (t->nb - 1);
-    x->next[w] = t->b[j];
-    t->b[j] = x;
-    x->linked[w] = true;
-    t->count++;
+    fedge_map_insert(&p->tab[w], &t->node[w], key_hash(t, w));
+    t->linked[w] = true;
 }
 
-void proxy__tab_del(proxy_t *p, int w, proxy__txn_t *x)
+void proxy__tab_del(proxy_t *p, int w, proxy__txn_t *t)
 {
-    proxy__table_t *t = &p->tab[w];
-    if (!x->linked[w])
+    if (!t->linked[w])
         return;
-    proxy__txn_t **pp = &t->b[x->hash[w] & (t->nb - 1)];
-    while (*pp && *pp != x)
-        pp = &(*pp)->next[w];
-    if (*pp)
-        *pp = x->next[w];
-    x->linked[w] = false;
-    t->count--;
+    fedge_map_remove(&p->tab[w], &t->node[w]);
+    t->linked[w] = false;
+}
+
+static bool key_eq(const fedge_map_node_t *n, const void *key)
+{
+    const proxy__txn_t *t = FEDGE_CONTAINER_OF(n, proxy__txn_t, node[PROXY__BY_KEY]);
+    const fedge_str_t *k = key;
+    return t->skey_len == k->len && !memcmp(t->skey, k->s, k->len) && !t->dead;
+}
+
+static bool branch_eq(const fedge_map_node_t *n, const void *key)
+{
+    const proxy__txn_t *t = FEDGE_CONTAINER_OF(n, proxy__txn_t, node[PROXY__BY_BRANCH]);
+    return !memcmp(t->branch, key, PROXY_BRANCH_LEN) && !t->dead;
+}
+
+static bool ticket_eq(const fedge_map_node_t *n, const void *key)
+{
+    const proxy__txn_t *t = FEDGE_CONTAINER_OF(n, proxy__txn_t, node[PROXY__BY_TICKET]);
+    return t->ticket == *(const uint64_t *)key && t->parked && !t->dead;
 }
 
 proxy__txn_t *proxy__find_server(proxy_t *p, const char *key, size_t len)
 {
-    proxy__table_t *t = &p->tab[PROXY__BY_KEY];
-    if (!t->nb)
-        return NULL;
-    uint64_t h = proxy__hash(PROXY__HASH_INIT, key, len);
-    for (proxy__txn_t *x = t->b[h & (t->nb - 1)]; x; x = x->next[PROXY__BY_KEY])
-        if (x->hash[PROXY__BY_KEY] == h && x->skey_len == len && !memcmp(x->skey, key, len) &&
-            !x->dead)
-            return x;
-    return NULL;
+    fedge_str_t k = {key, len};
+    fedge_map_node_t *n = fedge_map_find(&p->tab[PROXY__BY_KEY], fedge_hash(key, len), key_eq, &k);
+    return n ? FEDGE_CONTAINER_OF(n, proxy__txn_t, node[PROXY__BY_KEY]) : NULL;
 }
 
 proxy__txn_t *proxy__find_client(proxy_t *p, fedge_str_t branch)
 {
-    proxy__table_t *t = &p->tab[PROXY__BY_BRANCH];
-    if (!t->nb || branch.len != PROXY_BRANCH_LEN)
+    if (branch.len != PROXY_BRANCH_LEN)
         return NULL;
-    uint64_t h = proxy__hash(PROXY__HASH_INIT, branch.s, branch.len);
-    for (proxy__txn_t *x = t->b[h & (t->nb - 1)]; x; x = x->next[PROXY__BY_BRANCH])
-        if (x->hash[PROXY__BY_BRANCH] == h && !memcmp(x->branch, branch.s, branch.len) && !x->dead)
-            return x;
-    return NULL;
-}
-
-static uint64_t ticket_hash(uint64_t ticket)
-{
-    return proxy__hash(PROXY__HASH_INIT, &ticket, sizeof(ticket));
+    fedge_map_node_t *n = fedge_map_find(&p->tab[PROXY__BY_BRANCH],
+                                         fedge_hash(branch.s, branch.len), branch_eq, branch.s);
+    return n ? FEDGE_CONTAINER_OF(n, proxy__txn_t, node[PROXY__BY_BRANCH]) : NULL;
 }
 
 proxy__txn_t *proxy__find_parked(proxy_t *p, uint64_t ticket)
 {
-    proxy__table_t *t = &p->tab[PROXY__BY_TICKET];
-    if (!t->nb)
-        return NULL;
-    uint64_t h = ticket_hash(ticket);
-    for (proxy__txn_t *x = t->b[h & (t->nb - 1)]; x; x = x->next[PROXY__BY_TICKET])
-        if (x->ticket == ticket && x->parked && !x->dead)
-            return x;
-    return NULL;
+    fedge_map_node_t *n = fedge_map_find(&p->tab[PROXY__BY_TICKET],
+                                         fedge_hash(&ticket, sizeof(ticket)), ticket_eq, &ticket);
+    return n ? FEDGE_CONTAINER_OF(n, proxy__txn_t, node[PROXY__BY_TICKET]) : NULL;
 }
 
 void proxy__park(proxy_t *p, proxy__txn_t *t)
@@ -103,7 +80,7 @@ void proxy__park(proxy_t *p, proxy__txn_t *t)
     if (t->parked)
         return;
     t->parked = true;
-    proxy__tab_add(p, PROXY__BY_TICKET, t, ticket_hash(t->ticket));
+    proxy__tab_add(p, PROXY__BY_TICKET, t);
 }
 
 void proxy__unpark(proxy_t *p, proxy__txn_t *t)
@@ -116,12 +93,14 @@ void proxy__unpark(proxy_t *p, proxy__txn_t *t)
 
 proxy__txn_t **proxy__txn_list(proxy_t *p, size_t *n)
 {
-    proxy__table_t *t = &p->tab[PROXY__BY_KEY];
-    proxy__txn_t **v = fedge_calloc(t->count ? t->count : 1, sizeof(*v));
+    const fedge_map_t *m = &p->tab[PROXY__BY_KEY];
+    size_t cap = fedge_map_count(m);
+    proxy__txn_t **v = fedge_calloc(cap ? cap : 1, sizeof(*v));
     size_t k = 0;
-    for (size_t i = 0; i < t->nb; i++)
-        for (proxy__txn_t *x = t->b[i]; x && k < t->count; x = x->next[PROXY__BY_KEY])
-            v[k++] = x;
+    fedge_map_iter_t it;
+    fedge_map_iter_init(&it, m);
+    for (fedge_map_node_t *x; k < cap && (x = fedge_map_iter_next(&it));)
+        v[k++] = FEDGE_CONTAINER_OF(x, proxy__txn_t, node[PROXY__BY_KEY]);
     *n = k;
     return v;
 }
@@ -227,7 +206,7 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
                      : tls                        ? 5061
                                                   : 5060;
     }
-    proxy__tab_add(p, PROXY__BY_KEY, t, proxy__hash(PROXY__HASH_INIT, key, key_len));
+    proxy__tab_add(p, PROXY__BY_KEY, t);
     p->st.transactions++;
     p->pending++;
     return t;
