@@ -6,13 +6,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "obs/obs.h"
-#include "proxy/proxy.h"
+#include "proxy/proxy_int.h"
 
 #define MAX_CONNS 32
 #define MAX_SENT 256
@@ -305,6 +306,44 @@ static void start(void)
     proxy_set_policy(K.px, hook, NULL);
 }
 
+/* What DNS said about a route, put in the proxy's route cache (TTL 60 s):
+ * KIND (hop: a next hop by name; srv: federation) DOMAIN, then targets
+ * HOST:PORT=ADDRESS in priority order. */
+static void srv(const char *args)
+{
+    char buf[1024], *save = NULL;
+    snprintf(buf, sizeof(buf), "%s", args);
+    char *kind = strtok_r(buf, " ", &save), *domain = strtok_r(NULL, " ", &save);
+    if (!kind || !domain)
+        fail_at("srv: want hop|srv DOMAIN HOST:PORT=ADDRESS...");
+    start();
+    dns_target_t t[8];
+    dns_addr_t a[8];
+    size_t n = 0;
+    for (char *tok; n < 8 && (tok = strtok_r(NULL, " ", &save)); n++) {
+        char *eq = strchr(tok, '='), *colon = strchr(tok, ':');
+        if (!eq || !colon || colon > eq)
+            fail_at("srv: '%s' is not HOST:PORT=ADDRESS", tok);
+        *colon = *eq = 0;
+        memset(&a[n], 0, sizeof(a[n]));
+        a[n].family = AF_INET;
+        a[n].ttl = 60;
+        if (inet_pton(AF_INET, eq + 1, &a[n].u.v4) != 1)
+            fail_at("srv: '%s' is not an IPv4 address", eq + 1);
+        t[n] = (dns_target_t){
+            tok, (uint16_t)atoi(colon + 1), (uint16_t)(10 * (n + 1)), 10, 60, DNS_OK, "", 1, &a[n]};
+    }
+    dns_route_result_t r = {DNS_OK, domain, "", false, false, 60, n, t};
+    bool hop = !strcmp(kind, "hop");
+    proxy_side_t side = hop ? PROXY_SIDE_INTERNAL : PROXY_SIDE_EXTERNAL;
+    bool tls = (side == PROXY_SIDE_INTERNAL ? K.cfg.in : K.cfg.ext).transport == PROXY_TP_TLS;
+    proxy__out_t *ob =
+        proxy__out_new(hop ? PROXY__OUT_HOP : PROXY__OUT_SRV, tls, domain, NULL, 0, NULL);
+    proxy__out_set_route(ob, &r);
+    proxy__rcache_put(&K.px->rcache, ob, K.clock);
+    proxy__out_free(ob);
+}
+
 static void verdict_edit(const char *cmd, const char *args)
 {
     if (!strcmp(cmd, "strip")) {
@@ -493,6 +532,8 @@ static void run_directive(const char *cmd, const char *args, const char *msg)
         policy(args);
     else if (!strcmp(cmd, "strip") || !strcmp(cmd, "add"))
         verdict_edit(cmd, args);
+    else if (!strcmp(cmd, "srv"))
+        srv(args);
     else if (!strcmp(cmd, "body"))
         K.body = (size_t)atol(args);
     else if (!strcmp(cmd, "in"))
