@@ -24,9 +24,9 @@ struct edge__pend {
     uint64_t ticket;
     dns_req_t *req;
     store_snapshot_t *snap; /* the snapshot the decision started with */
-    policy_input_t in;     /* strings point into buf / the arrays below */
-    char buf[4 * 256 + 4]; /* from user/domain, to user/domain */
-    char **names;          /* the peer's names: dns..., sip..., cn */
+    policy_input_t in;      /* strings point into buf / the arrays below */
+    char buf[4 * 256 + 4];  /* from user/domain, to user/domain */
+    char **names;           /* the peer's names: dns..., sip..., cn */
     size_t n_dns, n_sip;
     bool has_cn;
 };

@@ -334,8 +334,7 @@ static int conn_for(edge_t *s, const proxy_dest_t *d, proxy_conn_t **out, fedge_
         return fedge_err(why, FEDGE_ECLOSED, "edge shutting down");
     net_tls_t *tls = d->side == PROXY_SIDE_EXTERNAL ? s->ext_tls : s->int_tls;
     uint16_t port = d->port ? d->port : tls ? 5061 : 5060;
-    const char *addr =
-        d->kind == PROXY_TO_CANDIDATE && d->addr && d->addr[0] ? d->addr : d->host;
+    const char *addr = d->kind == PROXY_TO_CANDIDATE && d->addr && d->addr[0] ? d->addr : d->host;
     /* the one certificate check: over TLS, what d names */
     const proxy_expect_t *x =
         tls && d->expect && d->expect->mode != PROXY_EXPECT_NONE ? d->expect : NULL;
@@ -343,8 +342,9 @@ static int conn_for(edge_t *s, const proxy_dest_t *d, proxy_conn_t **out, fedge_
     if (!c && d->kind == PROXY_TO_REUSE)
         return fedge_err(why, FEDGE_ENOENT, "no connection to %s", addr);
     if (!c && x && x->mode == PROXY_EXPECT_EXISTING)
-        return fedge_err(why, FEDGE_ENOENT, "no connection to this address (an IP address "
-                                            "names no domain to verify a new one by)");
+        return fedge_err(why, FEDGE_ENOENT,
+                         "no connection to this address (an IP address "
+                         "names no domain to verify a new one by)");
     char w[PROXY_HOST_MAX * 3];
     if (c && x && net_conn_is_ready(c->nc)) {
         if (!proxy_expect_check(x, net_conn_peer(c->nc), w, sizeof(w)))
