@@ -289,6 +289,8 @@ static void config(const char *args)
         for (char *tok = strtok(val, " "); tok && K.cfg.nnext_hops < PROXY_MAX_HOPS;
              tok = strtok(NULL, " "))
             hostport(tok, &K.cfg.next_hops[K.cfg.nnext_hops++]);
+    } else if (!strcmp(key, "dns_srv")) {
+        K.cfg.dns_srv = !strcmp(val, "on");
     } else if (!strcmp(key, "default_route")) {
         hostport(val, &K.cfg.default_route);
     } else {
