@@ -37,7 +37,7 @@ static unsigned nsent;
 static uint64_t clock_ms;
 static proxy_conn_t up = {1}, hop_conn[4] = {{10}, {11}, {12}, {13}};
 static proxy_conn_t fed_conn = {20}, reuse_conn = {30};
-static int fail_send_to_hop = -1; /* next hop index whose send_to fails */
+static int fail_send_to_hop = -1; /* next hop index whose sends cannot start */
 static bool reuse_ok;
 
 static uint64_t io_now(void *ctx)

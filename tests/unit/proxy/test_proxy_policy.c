@@ -21,7 +21,7 @@ struct proxy_conn {
 };
 
 typedef struct {
-    bool to; /* send_to (else send on a connection) */
+    bool to; /* to a host (else on a connection) */
     proxy_conn_t *conn;
     char host[256];
     uint16_t port;
