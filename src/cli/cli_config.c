@@ -116,6 +116,23 @@ static void print_summary(FILE *out, const config_t *c)
 
     fprintf(out, "  admin       %s %s\n", c->admin.certificate ? "https" : "http",
             config_hostport_format(&c->admin.listen, buf, sizeof(buf)));
+
+    if (c->remote.listen.count) {
+        fputs("  remote      listen ", out);
+        print_list(out, &c->remote.listen);
+        fputs(" (TLS, no client certificate); registrar ", out);
+        print_list(out, &c->remote.registrar);
+        fprintf(out,
+                "\n              %u connections and %u REGISTER/min per IP; lock-out after %u "
+                "failures per user or %u per IP in ",
+                (unsigned)c->remote.max_connections_per_ip, (unsigned)c->remote.register_rate,
+                (unsigned)c->remote.lockout_user_failures,
+                (unsigned)c->remote.lockout_addr_failures);
+        print_duration(out, c->remote.lockout_window_ms);
+        fputs(" for ", out);
+        print_duration(out, c->remote.lockout_period_ms);
+        fputc('\n', out);
+    }
 }
 
 /* Findings about the external certificate that make the edge useless or

@@ -27,10 +27,21 @@
  * long-line limit is lifted through Debian's runtime knobs (ini_use_stack,
  * ini_allow_realloc, ini_max_line), restored after the parse. */
 
-enum { S_EDGE, S_EXTERNAL, S_INTERNAL, S_FEDERATION, S_LIMITS, S_LOG, S_DNS, S_ADMIN, S__COUNT };
+enum {
+    S_EDGE,
+    S_EXTERNAL,
+    S_INTERNAL,
+    S_FEDERATION,
+    S_LIMITS,
+    S_LOG,
+    S_DNS,
+    S_ADMIN,
+    S_REMOTE,
+    S__COUNT
+};
 
 static const char *const section_names[S__COUNT] = {
-    "edge", "external", "internal", "federation", "limits", "log", "dns", "admin",
+    "edge", "external", "internal", "federation", "limits", "log", "dns", "admin", "remote",
 };
 
 enum {
@@ -73,6 +84,14 @@ enum {
     K_ADMIN_LISTEN,
     K_ADMIN_CERT,
     K_ADMIN_KEY,
+    K_REM_LISTEN,
+    K_REM_REGISTRAR,
+    K_REM_CONNS_IP,
+    K_REM_REG_RATE,
+    K_REM_LOCK_USER,
+    K_REM_LOCK_ADDR,
+    K_REM_LOCK_WINDOW,
+    K_REM_LOCK_PERIOD,
     K__COUNT
 };
 
@@ -175,6 +194,24 @@ static const key_def_t keys[K__COUNT] = {
                         "IP:port like 127.0.0.1:8080 or [::1]:8080"},
     [K_ADMIN_CERT] = {S_ADMIN, "certificate", T_FILE, 0, 0, FORM_FILE},
     [K_ADMIN_KEY] = {S_ADMIN, "private_key", T_FILE, 0, 0, FORM_FILE},
+    [K_REM_LISTEN] = {S_REMOTE, "listen", T_LISTEN, 0, 0,
+                      "a comma-separated list of IP[:port] like 0.0.0.0:443 or [::] (port 443 "
+                      "when left out)"},
+    [K_REM_REGISTRAR] = {S_REMOTE, "registrar", T_NEXT_HOPS, 0, 0,
+                         "a comma-separated list of host[:port] like 10.0.0.5:5061, "
+                         "[2001:db8::5]:5061 or registrar.contoso.com"},
+    [K_REM_CONNS_IP] = {S_REMOTE, "max_connections_per_ip", T_COUNT, 1, 1000000,
+                        "a whole number from 1 to 1000000"},
+    [K_REM_REG_RATE] = {S_REMOTE, "register_rate", T_COUNT, 1, 100000,
+                        "a whole number of REGISTERs per minute from 1 to 100000"},
+    [K_REM_LOCK_USER] = {S_REMOTE, "lockout_user_failures", T_COUNT, 1, 100000,
+                         "a whole number from 1 to 100000"},
+    [K_REM_LOCK_ADDR] = {S_REMOTE, "lockout_address_failures", T_COUNT, 1, 100000,
+                         "a whole number from 1 to 100000"},
+    [K_REM_LOCK_WINDOW] = {S_REMOTE, "lockout_window", T_DURATION, 1000, 24 * 3600 * 1000,
+                           "a duration like 5m or 30s, from 1s to 24h"},
+    [K_REM_LOCK_PERIOD] = {S_REMOTE, "lockout_period", T_DURATION, 1000, 7 * 24 * 3600 * 1000u,
+                           "a duration like 15m or 1h, from 1s to 168h"},
 };
 
 struct config_keyline {
@@ -316,7 +353,7 @@ static bool check_line(ctx_t *x, const char *s, size_t len)
         if (sec < 0) {
             fail(x, x->line,
                  "unknown section [%.*s]; expected one of [edge], [external], [internal], "
-                 "[federation], [limits], [log], [dns], [admin]",
+                 "[federation], [limits], [log], [dns], [admin], [remote]",
                  (int)nlen, s + 1);
             return false;
         }
@@ -455,6 +492,8 @@ static config_hostport_list_t *list_field(config_t *c, int key)
     case K_INT_LISTEN: return &c->internal.listen;
     case K_INT_NEXT_HOP: return &c->internal.next_hop;
     case K_DNS_SERVERS: return &c->dns.servers;
+    case K_REM_LISTEN: return &c->remote.listen;
+    case K_REM_REGISTRAR: return &c->remote.registrar;
     }
     return NULL;
 }
@@ -477,6 +516,12 @@ static uint32_t *u32_field(config_t *c, int key)
     case K_DNS_TIMEOUT: return &c->dns.timeout_ms;
     case K_DNS_TRIES: return &c->dns.tries;
     case K_FED_FAILED_SKIP: return &c->federation.failed_target_skip_ms;
+    case K_REM_CONNS_IP: return &c->remote.max_connections_per_ip;
+    case K_REM_REG_RATE: return &c->remote.register_rate;
+    case K_REM_LOCK_USER: return &c->remote.lockout_user_failures;
+    case K_REM_LOCK_ADDR: return &c->remote.lockout_addr_failures;
+    case K_REM_LOCK_WINDOW: return &c->remote.lockout_window_ms;
+    case K_REM_LOCK_PERIOD: return &c->remote.lockout_period_ms;
     }
     return NULL;
 }
@@ -542,7 +587,9 @@ static bool add_hostport(ctx_t *x, int key, const char *s, size_t len)
     switch (key) {
     case K_EXT_LISTEN:
     case K_INT_LISTEN: flags = CONFIG_HP_REQUIRE_PORT; break;
-    case K_INT_NEXT_HOP: flags = CONFIG_HP_ALLOW_NAME; break;
+    case K_REM_LISTEN: defport = CONFIG_DEFAULT_REMOTE_PORT; break;
+    case K_INT_NEXT_HOP:
+    case K_REM_REGISTRAR: flags = CONFIG_HP_ALLOW_NAME; break;
     case K_DNS_SERVERS: defport = CONFIG_DEFAULT_DNS_PORT; break;
     }
     config_hostport_t hp;
@@ -815,9 +862,10 @@ static void check_listen_clashes(ctx_t *x)
         int key;
     } all[64];
     size_t n = 0;
-    const config_hostport_list_t *lists[2] = {&x->c->external.listen, &x->c->internal.listen};
-    const int lkeys[2] = {K_EXT_LISTEN, K_INT_LISTEN};
-    for (int l = 0; l < 2; l++)
+    const config_hostport_list_t *lists[3] = {&x->c->external.listen, &x->c->internal.listen,
+                                              &x->c->remote.listen};
+    const int lkeys[3] = {K_EXT_LISTEN, K_INT_LISTEN, K_REM_LISTEN};
+    for (int l = 0; l < 3; l++)
         for (size_t i = 0; i < lists[l]->count && n < FEDGE_ARRAY_LEN(all) - 1; i++) {
             all[n].hp = &lists[l]->items[i];
             all[n++].key = lkeys[l];
@@ -838,7 +886,17 @@ static void check_listen_clashes(ctx_t *x)
             config_hostport_format(ha, a, sizeof(a));
             config_hostport_format(hb, b, sizeof(b));
             const key_def_t *k = &keys[at], *ko = &keys[other];
-            if (x->key_line[other])
+            if ((at == K_REM_LISTEN && other == K_EXT_LISTEN) ||
+                (at == K_EXT_LISTEN && other == K_REM_LISTEN))
+                /* One TLS listener cannot both require client certificates
+                 * (partners) and not ask for them (remote users). */
+                fail(x, x->key_line[at],
+                     "[%s] %s = %s: shares %s with [%s] listen on line %d; expected a port or "
+                     "address of its own (partners on [external] present a client certificate, "
+                     "remote clients do not; 443 is the usual remote port)",
+                     section_names[k->section], k->name, quote(a, strlen(a), q, sizeof(q)), b,
+                     section_names[ko->section], x->key_line[other]);
+            else if (x->key_line[other])
                 fail(x, x->key_line[at],
                      "[%s] %s = %s: clashes with %s of [%s] %s on line %d; expected distinct "
                      "listening ports or addresses",
@@ -923,6 +981,12 @@ static void check(ctx_t *x)
                  (unsigned)c->limits.reserved_for_known, (unsigned)c->limits.max_connections);
     }
 
+    /* A [remote] section turns on the client listener: it needs both ends. */
+    if (x->section_line[S_REMOTE] && !c->remote.listen.count)
+        missing(x, K_REM_LISTEN, " (a [remote] section serves remote users)");
+    if (x->section_line[S_REMOTE] && !c->remote.registrar.count)
+        missing(x, K_REM_REGISTRAR, " (remote users register with an internal server)");
+
     static const int files[] = {K_EXT_CERT, K_EXT_KEY,     K_EXT_CA_FILE, K_EXT_CA_PATH, K_INT_CERT,
                                 K_INT_KEY,  K_INT_CA_FILE, K_ADMIN_CERT,  K_ADMIN_KEY};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(files); i++)
@@ -935,6 +999,11 @@ static void check(ctx_t *x)
      * port; a name without port is resolved by SRV, so it keeps port 0. */
     for (size_t i = 0; i < c->internal.next_hop.count; i++) {
         config_hostport_t *hp = &c->internal.next_hop.items[i];
+        if (!hp->port && hp->kind != CONFIG_HOST_NAME)
+            hp->port = c->internal.transport == CONFIG_TRANSPORT_TLS ? 5061 : 5060;
+    }
+    for (size_t i = 0; i < c->remote.registrar.count; i++) {
+        config_hostport_t *hp = &c->remote.registrar.items[i];
         if (!hp->port && hp->kind != CONFIG_HOST_NAME)
             hp->port = c->internal.transport == CONFIG_TRANSPORT_TLS ? 5061 : 5060;
     }
@@ -967,6 +1036,12 @@ static void set_defaults(config_t *c, const char *dir, size_t dirlen)
     c->log.format = CONFIG_DEFAULT_LOG_FORMAT;
     c->dns.timeout_ms = CONFIG_DEFAULT_DNS_TIMEOUT_MS;
     c->dns.tries = CONFIG_DEFAULT_DNS_TRIES;
+    c->remote.max_connections_per_ip = CONFIG_DEFAULT_REMOTE_MAX_CONNECTIONS_PER_IP;
+    c->remote.register_rate = CONFIG_DEFAULT_REMOTE_REGISTER_RATE;
+    c->remote.lockout_user_failures = CONFIG_DEFAULT_REMOTE_LOCKOUT_USER_FAILURES;
+    c->remote.lockout_addr_failures = CONFIG_DEFAULT_REMOTE_LOCKOUT_ADDR_FAILURES;
+    c->remote.lockout_window_ms = CONFIG_DEFAULT_REMOTE_LOCKOUT_WINDOW_MS;
+    c->remote.lockout_period_ms = CONFIG_DEFAULT_REMOTE_LOCKOUT_PERIOD_MS;
     const char *al = CONFIG_DEFAULT_ADMIN_LISTEN;
     int rc =
         config_parse_hostport(al, strlen(al), CONFIG_HP_REQUIRE_PORT, 0, &c->admin.listen, NULL);
@@ -1107,6 +1182,8 @@ void config_free(config_t *c)
     config_hostport_free(&c->admin.listen);
     free(c->admin.certificate);
     free(c->admin.private_key);
+    free_list(&c->remote.listen);
+    free_list(&c->remote.registrar);
     free(c->keylines);
     free(c);
 }

@@ -41,6 +41,15 @@
 #define CONFIG_DEFAULT_DNS_TIMEOUT_MS 2000u /* per try */
 #define CONFIG_DEFAULT_DNS_TRIES 3u
 #define CONFIG_DEFAULT_ADMIN_LISTEN "127.0.0.1:8080"
+/* [remote]: the listener for the organization's own users outside its
+ * network (docs/remote-users.md). 443 is where Lync clients looked first. */
+#define CONFIG_DEFAULT_REMOTE_PORT 443
+#define CONFIG_DEFAULT_REMOTE_MAX_CONNECTIONS_PER_IP 100u
+#define CONFIG_DEFAULT_REMOTE_REGISTER_RATE 60u         /* REGISTERs per minute per address */
+#define CONFIG_DEFAULT_REMOTE_LOCKOUT_USER_FAILURES 10u /* 401/403 per user in the window */
+#define CONFIG_DEFAULT_REMOTE_LOCKOUT_ADDR_FAILURES 50u /* 401/403 per address in the window */
+#define CONFIG_DEFAULT_REMOTE_LOCKOUT_WINDOW_MS 300000u /* 5m */
+#define CONFIG_DEFAULT_REMOTE_LOCKOUT_PERIOD_MS 900000u /* 15m */
 
 /* Longest accepted line of a configuration file, in bytes (without the
  * newline), and largest accepted file. */
@@ -165,6 +174,26 @@ typedef struct {
         char *certificate;        /* required when listen is not loopback */
         char *private_key;        /* idem */
     } admin;
+
+    /* [remote]: absent when listen.count is 0 (remote users are then off
+     * whatever the store says). */
+    struct {
+        /* IP literals; an item without a port gets CONFIG_DEFAULT_REMOTE_PORT.
+         * Never the address and port of an [external] listener: partners
+         * there must present a client certificate, remote clients do not. */
+        config_hostport_list_t listen;
+        /* The internal server that authenticates and registers users,
+         * required with listen; tried in order, resolved like next_hop (an
+         * IP literal without a port gets 5061 or 5060 by [internal]
+         * transport; a name without a port keeps 0: SRV, then A/AAAA). */
+        config_hostport_list_t registrar;
+        uint32_t max_connections_per_ip; /* open client connections per address */
+        uint32_t register_rate;          /* REGISTERs per minute per address */
+        uint32_t lockout_user_failures;  /* registrar 401/403 per user in window */
+        uint32_t lockout_addr_failures;  /* idem per client address */
+        uint32_t lockout_window_ms;
+        uint32_t lockout_period_ms; /* how long a lock-out lasts */
+    } remote;
 
     /* Where each key was set, for messages about values found wrong later
      * (read it with config_key_line). */

@@ -260,6 +260,14 @@ static int make_dns(edge_t *s, fedge_err_t *e)
 int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
 {
     *out = NULL;
+    /* check-config validates [remote]; the client listener that serves it
+     * is not part of the running edge yet, and a listener that silently
+     * does nothing would be worse than a refusal. */
+    if (cf->remote.listen.count)
+        return fedge_err(e, FEDGE_ECONFIG,
+                         "%s:%d: [remote] is not served by this version of fedge serve; expected "
+                         "no [remote] section",
+                         cf->path, config_key_line(cf, "remote", "listen"));
     edge_t *s = fedge_calloc(1, sizeof(*s));
     fedge_err_t e1;
     int rc;

@@ -359,7 +359,7 @@ static void test_structure_errors(void **state)
 {
     expect_error(MIN "[foo]\nx = 1\n",
                  "14: unknown section [foo]; expected one of [edge], [external], [internal], "
-                 "[federation], [limits], [log], [dns], [admin]");
+                 "[federation], [limits], [log], [dns], [admin], [remote]");
     expect_error(MIN "[limits]\nidle_timeuot = 5s\n",
                  "15: unknown key \"idle_timeuot\" in [limits]; expected one of max_message_size, "
                  "max_connections, max_connections_per_ip, handshake_timeout, idle_timeout, "
@@ -750,6 +750,92 @@ static void test_cross_field_rules(void **state)
     config_free(c);
 }
 
+static void test_remote_section(void **state)
+{
+    config_t *c;
+    /* No [remote]: remote users off, nothing listens. */
+    expect_ok(MIN, &c);
+    assert_int_equal(c->remote.listen.count, 0);
+    assert_int_equal(c->remote.registrar.count, 0);
+    config_free(c);
+    /* Defaults: port 443; a registrar IP without port gets the internal
+     * transport's port, a name keeps 0 (SRV first, like next_hop). */
+    expect_ok(MIN "[remote]\nlisten = 127.0.0.1, [::1]:8443\n"
+                  "registrar = 127.0.0.1, registrar.contoso.test\n",
+              &c);
+    assert_int_equal(c->remote.listen.count, 2);
+    assert_string_equal(c->remote.listen.items[0].host, "127.0.0.1");
+    assert_int_equal(c->remote.listen.items[0].port, 443);
+    assert_int_equal(c->remote.listen.items[1].port, 8443);
+    assert_int_equal(c->remote.registrar.count, 2);
+    assert_int_equal(c->remote.registrar.items[0].port, 5060); /* MIN: transport = tcp */
+    assert_int_equal(c->remote.registrar.items[1].kind, CONFIG_HOST_NAME);
+    assert_int_equal(c->remote.registrar.items[1].port, 0);
+    assert_int_equal(c->remote.max_connections_per_ip,
+                     CONFIG_DEFAULT_REMOTE_MAX_CONNECTIONS_PER_IP);
+    assert_int_equal(c->remote.register_rate, CONFIG_DEFAULT_REMOTE_REGISTER_RATE);
+    assert_int_equal(c->remote.lockout_user_failures, CONFIG_DEFAULT_REMOTE_LOCKOUT_USER_FAILURES);
+    assert_int_equal(c->remote.lockout_addr_failures, CONFIG_DEFAULT_REMOTE_LOCKOUT_ADDR_FAILURES);
+    assert_int_equal(c->remote.lockout_window_ms, CONFIG_DEFAULT_REMOTE_LOCKOUT_WINDOW_MS);
+    assert_int_equal(c->remote.lockout_period_ms, CONFIG_DEFAULT_REMOTE_LOCKOUT_PERIOD_MS);
+    assert_int_equal(config_key_line(c, "remote", "registrar"), 16);
+    config_free(c);
+    /* Every limit set. */
+    expect_ok(MIN "[remote]\nlisten = 127.0.0.1:5062\nregistrar = 127.0.0.1:5090\n"
+                  "max_connections_per_ip = 5\nregister_rate = 30\nlockout_user_failures = 20\n"
+                  "lockout_address_failures = 200\nlockout_window = 10m\nlockout_period = 1h\n",
+              &c);
+    assert_int_equal(c->remote.max_connections_per_ip, 5);
+    assert_int_equal(c->remote.register_rate, 30);
+    assert_int_equal(c->remote.lockout_user_failures, 20);
+    assert_int_equal(c->remote.lockout_addr_failures, 200);
+    assert_int_equal(c->remote.lockout_window_ms, 600000);
+    assert_int_equal(c->remote.lockout_period_ms, 3600000);
+    config_free(c);
+    /* 5061 on an address of its own is fine; shared with federation it is not. */
+    expect_ok(MIN "[remote]\nlisten = 127.0.0.2:5061\nregistrar = 127.0.0.1:5090\n", &c);
+    config_free(c);
+    expect_error(MIN "[remote]\nlisten = 127.0.0.1:5061\nregistrar = 127.0.0.1:5090\n",
+                 "15: [remote] listen = \"127.0.0.1:5061\": shares 127.0.0.1:5061 with [external] "
+                 "listen on line 5; expected a port or address of its own (partners on [external] "
+                 "present a client certificate, remote clients do not; 443 is the usual remote "
+                 "port)");
+    expect_error(MIN "[remote]\nlisten = 0.0.0.0:5061\nregistrar = 127.0.0.1:5090\n",
+                 "15: [remote] listen = \"0.0.0.0:5061\": shares 127.0.0.1:5061 with [external] "
+                 "listen on line 5; expected a port or address of its own (partners on [external] "
+                 "present a client certificate, remote clients do not; 443 is the usual remote "
+                 "port)");
+    expect_error(MIN "[remote]\nlisten = 127.0.0.1:5071\nregistrar = 127.0.0.1:5090\n",
+                 "15: [remote] listen = \"127.0.0.1:5071\": clashes with 127.0.0.1:5071 of "
+                 "[internal] listen on line 9; expected distinct listening ports or addresses");
+    /* Both ends required. */
+    expect_error(MIN "[remote]\nlisten = 127.0.0.1:443\n",
+                 "14: [remote] registrar is missing (remote users register with an internal "
+                 "server); expected registrar = a comma-separated list of host[:port] like "
+                 "10.0.0.5:5061, [2001:db8::5]:5061 or registrar.contoso.com");
+    expect_error(MIN "[remote]\nregistrar = 127.0.0.1:5090\n",
+                 "14: [remote] listen is missing (a [remote] section serves remote users); "
+                 "expected listen = a comma-separated list of IP[:port] like 0.0.0.0:443 or [::] "
+                 "(port 443 when left out)");
+    /* Values. */
+    expect_error(
+        MIN "[remote]\nlisten = remote.contoso.test\nregistrar = 127.0.0.1\n",
+        "15: [remote] listen = \"remote.contoso.test\": \"remote.contoso.test\" is not an IP "
+        "address; "
+        "expected a comma-separated list of IP[:port] like 0.0.0.0:443 or [::] (port "
+        "443 when left out)");
+    expect_error(MIN "[remote]\nlisten = 127.0.0.1\nregistrar = 127.0.0.1:99999\n",
+                 "16: [remote] registrar = \"127.0.0.1:99999\": port 99999 is out of range "
+                 "1-65535; expected a comma-separated list of host[:port] like 10.0.0.5:5061, "
+                 "[2001:db8::5]:5061 or registrar.contoso.com");
+    expect_error(MIN "[remote]\nlisten = 127.0.0.1\nregistrar = 127.0.0.1\nlockout_window = 0\n",
+                 "17: [remote] lockout_window = \"0\": out of range; expected a duration like 5m "
+                 "or 30s, from 1s to 24h");
+    expect_error(MIN "[remote]\nlisten = 127.0.0.1\nregistrar = 127.0.0.1\nregister_rate = x\n",
+                 "17: [remote] register_rate = \"x\"; expected a whole number of REGISTERs per "
+                 "minute from 1 to 100000");
+}
+
 static void test_files_must_be_readable(void **state)
 {
     char want[1024], p[256];
@@ -1135,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_ipv6_listen),
         cmocka_unit_test(test_required_keys),
         cmocka_unit_test(test_cross_field_rules),
+        cmocka_unit_test(test_remote_section),
         cmocka_unit_test(test_files_must_be_readable),
         cmocka_unit_test(test_hostport_helper),
         cmocka_unit_test(test_fqdn_helper),
