@@ -99,6 +99,28 @@ static const policy_diag_t table[] = {
     {POLICY_DIAG_DNS_ERROR, 504, "DNS lookup to verify the peer failed",
      "The SRV lookup needed to verify the sender's edge timed out or failed.",
      "Check the edge's DNS servers; the partner may retry."},
+    {POLICY_DIAG_REMOTE_OFF, 403, "Remote user access is disabled on this edge",
+     "A client connected to the [remote] listener while the edge's outside-users setting is "
+     "off.",
+     "fedge edge set --outside-users on (and give the users a policy with --outside on)."},
+    {POLICY_DIAG_REMOTE_NOT_LOCAL, 403, "Remote user is not in a local SIP domain",
+     "A remote client's From (or the address it registers) is not in [edge] sip_domains: only "
+     "the organization's own users sign in through the edge.",
+     "Add the domain to [edge] sip_domains if it is yours; else the client is misconfigured."},
+    {POLICY_DIAG_REMOTE_USER_OFF, 403, "User is not enabled for remote access",
+     "The external access policy that applies to the user (named, site or global) has remote "
+     "access off.",
+     "fedge policy set <policy> --outside on, or assign the user another policy."},
+    {POLICY_DIAG_REMOTE_LOCKED_USER, 403, "User is locked out after repeated failed sign-ins",
+     "The registrar refused this user's credentials too often within the lock-out window "
+     "([remote] lockout_user_failures, lockout_window).",
+     "Wait for [remote] lockout_period, or fedge remote unlock <user>; check the client's "
+     "password and look for password guessing in the log."},
+    {POLICY_DIAG_REMOTE_LOCKED_ADDR, 403,
+     "Client address is locked out after repeated failed sign-ins",
+     "The registrar refused credentials from this address too often within the lock-out "
+     "window ([remote] lockout_address_failures, lockout_window).",
+     "Wait for [remote] lockout_period, or fedge remote unlock <address>."},
 };
 
 const policy_diag_t *policy_diag(int id)

@@ -75,6 +75,11 @@ enum {
     POLICY_DIAG_RATE_LIMITED = 19010,       /* discovered partner over its rate */
     POLICY_DIAG_BAD_ADDRESS = 19011,        /* From/To domain missing/malformed */
     POLICY_DIAG_DNS_ERROR = 19012,          /* DNS lookup for verification failed */
+    POLICY_DIAG_REMOTE_OFF = 19013,         /* remote user access off on the edge */
+    POLICY_DIAG_REMOTE_NOT_LOCAL = 19014,   /* remote request not for a local domain */
+    POLICY_DIAG_REMOTE_USER_OFF = 19015,    /* user's policy: no remote access */
+    POLICY_DIAG_REMOTE_LOCKED_USER = 19016, /* user locked out (failed logins) */
+    POLICY_DIAG_REMOTE_LOCKED_ADDR = 19017, /* client address locked out */
 };
 
 typedef struct {
@@ -233,6 +238,97 @@ policy_dns_t policy_edge_verified(fedge_str_t domain, const char *const *srv_tar
 
 /* True if the peer (in's peer fields) names fqdn. */
 bool policy_peer_names(const policy_input_t *in, const char *fqdn);
+
+/* ------------------------------------------------------------------ */
+/* Remote users (src/policy/remote.c, docs/remote-users.md)            */
+/* ------------------------------------------------------------------ */
+
+/* A request from a remote client (the [remote] listener): one of the
+ * organization's own users outside its network. */
+typedef struct {
+    bool is_register;                   /* REGISTER: To is the AOR registered */
+    fedge_str_t from_user, from_domain; /* From URI (any case) */
+    fedge_str_t to_user, to_domain;     /* To URI (REGISTER) */
+    const char *const *local_domains;   /* the edge's SIP domains, lowercase */
+    size_t n_local_domains;
+    fedge_str_t site; /* site of the user ("" none): site:NAME policy */
+} policy_remote_input_t;
+
+/* Decides whether a remote client's request may go to the internal side.
+ * Rules, in order: bad From (or, for REGISTER, To) → 19011; the edge's
+ * outside-users switch off → 19013; From not in a local SIP domain, or a
+ * REGISTER whose To is not → 19014; the policy that applies to the From
+ * user (policy_for_user) has remote access off → 19015; else ALLOW.
+ * Authentication is the registrar's: nothing here looks at credentials.
+ * Pure; never fails; out->outcome is POLICY_ALLOW or POLICY_REJECT. */
+void policy_remote_decide(const store_snapshot_t *snap, const policy_remote_input_t *in,
+                          policy_verdict_t *out);
+
+/* Lock-out of password guessing through the edge: the registrar's
+ * authentication failures counted per user (user@domain) and per client
+ * address within a window; at the threshold the user or address is locked
+ * out for a period (requests refused 19016 / 19017 without reaching the
+ * registrar). Time is passed in; no clock, no I/O. Bounded: at most
+ * max_entries users and addresses are tracked; when full, the entry seen
+ * least recently that is not locked out is forgotten (a flood of new
+ * addresses cannot unlock anybody), and when every entry is locked out a
+ * new failure is not counted. */
+typedef struct policy_lockout policy_lockout_t;
+
+typedef struct {
+    uint32_t user_failures; /* per user within window_ms; >= 1 */
+    uint32_t addr_failures; /* per address within window_ms; >= 1 */
+    uint32_t window_ms;
+    uint32_t period_ms;
+    size_t max_entries;
+} policy_lockout_cfg_t;
+
+typedef enum { POLICY_LOCK_USER = 0, POLICY_LOCK_ADDRESS = 1 } policy_lock_kind_t;
+
+/* A new tracker (never NULL; aborts on out of memory like fedge_malloc). */
+policy_lockout_t *policy_lockout_new(const policy_lockout_cfg_t *cfg);
+void policy_lockout_free(policy_lockout_t *t);
+
+/* Before forwarding a remote client's request from addr (an IP literal as
+ * text) for user (user@domain, any case; empty when unknown): true when
+ * neither is locked out at now_ms. Otherwise false, v turned into a REJECT
+ * (19016 for the user, 19017 for the address) and *until_ms (may be NULL)
+ * set to when the lock-out ends. */
+bool policy_lockout_check(const policy_lockout_t *t, fedge_str_t user, fedge_str_t addr,
+                          uint64_t now_ms, policy_verdict_t *v, uint64_t *until_ms);
+
+/* What a counted failure did. */
+typedef struct {
+    bool user_locked; /* this failure locked the user out (persist it) */
+    bool addr_locked; /* this failure locked the address out */
+    uint64_t until_ms;
+} policy_lockout_event_t;
+
+/* The registrar's final answer to a remote REGISTER. Only real failures
+ * count: callers pass counted = true for a 403, and for a 401/407 only when
+ * the request carried credentials (Authorization / Proxy-Authorization) and
+ * the challenge does not say stale=true (RFC 3261 §22, RFC 7616 §3.3): the
+ * first 401 of every digest exchange is not a failure. A 2xx resets the
+ * user's count (not the address's: one good password on a shared address
+ * must not hide guessing of other users). ev (may be NULL) reports a
+ * lock-out this answer started. */
+void policy_lockout_result(policy_lockout_t *t, fedge_str_t user, fedge_str_t addr, int status,
+                           bool counted, uint64_t now_ms, policy_lockout_event_t *ev);
+
+/* Ends the lock-out and the failure count of user or address key (an
+ * administrator's `fedge remote unlock`). FEDGE_ENOENT when not tracked. */
+int policy_lockout_clear(policy_lockout_t *t, policy_lock_kind_t kind, fedge_str_t key);
+
+typedef struct {
+    policy_lock_kind_t kind;
+    const char *key;   /* user@domain (lowercase) or address */
+    uint32_t failures; /* in the current window */
+    uint64_t until_ms; /* 0: not locked out */
+} policy_lockout_entry_t;
+
+/* Calls cb for every tracked user and address (order unspecified). */
+void policy_lockout_each(const policy_lockout_t *t,
+                         void (*cb)(const policy_lockout_entry_t *e, void *ctx), void *ctx);
 
 /* ------------------------------------------------------------------ */
 /* Header helpers                                                      */
