@@ -3,6 +3,7 @@
 #include "cli/cli_internal.h"
 #include "cli/cli_admin.h"
 #include "cli/cli_plan.h"
+#include "cli/cli_remote.h"
 #include "cli/cli_store.h"
 #include "cli/cli_storecopy.h"
 
@@ -49,6 +50,7 @@ static const char usage[] =
     "  policy set|assign|list          external access policies\n"
     "  edge set|show                   edge settings (federation, discovery, ...)\n"
     "  watchlist [--clear DOMAIN]      discovered partners over the contacts limit\n"
+    "  remote lockouts|unlock          remote users and addresses locked out\n"
     "  admin add|passwd|remove|list|serve  web panel administrators, admin server alone\n"
     "  store copy --from STORE --to STORE  copy a store (SQLite file, postgresql:// URI)\n"
     "  version              print the version\n"
@@ -123,6 +125,8 @@ int cli_main(int argc, char **argv)
         return cli__admin(argc, argv);
     if (!strcmp(argv[1], "store"))
         return cli__storecopy(argc, argv);
+    if (!strcmp(argv[1], "remote"))
+        return cli__remote(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);
     return 2;
 }

@@ -15,9 +15,9 @@ static const char usage[] =
     "usage: fedge store copy --from STORE --to STORE [--force]\n"
     "  STORE is a SQLite file (like /var/lib/fedge/fedge.db) or a PostgreSQL URI\n"
     "  (like postgresql://fedge@db.contoso.com/fedge). Copies domains, providers,\n"
-    "  policies, assignments, edge settings, the watch list, administrators and the\n"
-    "  audit log, and verifies the counts. The target must be empty unless --force\n"
-    "  (which replaces everything in it).\n";
+    "  policies, assignments, edge settings, the watch list, administrators, remote\n"
+    "  lock-outs and the audit log, and verifies the counts. The target must be\n"
+    "  empty unless --force (which replaces everything in it).\n";
 
 static int usage_err(const char *what, const char *arg)
 {

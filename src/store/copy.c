@@ -27,6 +27,8 @@ static const struct {
     {"user_policy", "user_aor, policy", "user_aor", 2, "policy assignments"},
     {"watchlist", "domain, added_at, users, reason", "domain", 4, "watch-list entries"},
     {"admin_account", "name, pwhash, created_at, changed_at", "name", 4, "administrators"},
+    {"remote_lockout", "kind, subject, locked_at, until_s, failures, reason", "kind, subject", 6,
+     "remote lock-outs"},
     {"audit", "at, actor, action, object, detail", "id", 5, "audit entries"},
 };
 

@@ -104,6 +104,11 @@ static const char *const migrations[] = {
     "  pw_fp TEXT NOT NULL, created_s BIGINT NOT NULL, last_s BIGINT NOT NULL);"
     "CREATE TABLE admin_login_failure(key TEXT COLLATE \"C\" PRIMARY KEY,"
     "  failures BIGINT NOT NULL, last_ms BIGINT NOT NULL);",
+    /* 4: lock-outs of remote users and client addresses (remote.c) */
+    "CREATE TABLE remote_lockout(kind TEXT COLLATE \"C\" NOT NULL"
+    "  CHECK(kind IN ('user','address')), subject TEXT COLLATE \"C\" NOT NULL,"
+    "  locked_at TEXT NOT NULL, until_s BIGINT NOT NULL, failures BIGINT NOT NULL,"
+    "  reason TEXT NOT NULL, PRIMARY KEY(kind, subject));",
 };
 
 static uint64_t now_ms(void)

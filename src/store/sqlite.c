@@ -61,6 +61,10 @@ static const char *const migrations[] = {
     "  pw_fp TEXT NOT NULL, created_s INTEGER NOT NULL, last_s INTEGER NOT NULL);"
     "CREATE TABLE admin_login_failure(key TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
     "  last_ms INTEGER NOT NULL);",
+    /* 4: lock-outs of remote users and client addresses (remote.c) */
+    "CREATE TABLE remote_lockout(kind TEXT NOT NULL CHECK(kind IN ('user','address')),"
+    "  subject TEXT NOT NULL, locked_at TEXT NOT NULL, until_s INTEGER NOT NULL,"
+    "  failures INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(kind, subject));",
 };
 
 /* Turns an SQLite failure into FEDGE_ESTORE with an actionable message. */

@@ -507,10 +507,11 @@ typedef struct {
     uint64_t from, to;
 } store_copy_count_t;
 
-#define STORE_COPY_TABLES 10 /* the tables store_copy copies */
+#define STORE_COPY_TABLES 11 /* the tables store_copy copies */
 
 /* Copies everything in from (edge settings, domains, providers and their
- * domains, policies, assignments, watch list, administrators, audit) into
+ * domains, policies, assignments, watch list, administrators, remote
+ * lock-outs, audit) into
  * to, in one read transaction of from and one write transaction of to,
  * and checks before committing that every table has as many rows in to
  * as in from; adds a "store.copy" audit entry by actor and bumps to's
