@@ -265,9 +265,10 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
      * does nothing would be worse than a refusal. */
     if (cf->remote.listen.count)
         return fedge_err(e, FEDGE_ECONFIG,
-                         "%s:%d: [remote] is not served by this version of fedge serve; expected "
-                         "no [remote] section",
-                         cf->path, config_key_line(cf, "remote", "listen"));
+                         "[remote] listen on line %d: the listener for remote users is not part "
+                         "of fedge serve yet; expected no [remote] section (fedge check-config "
+                         "validates one)",
+                         config_key_line(cf, "remote", "listen"));
     edge_t *s = fedge_calloc(1, sizeof(*s));
     fedge_err_t e1;
     int rc;
