@@ -4,6 +4,7 @@
  * validators and changes (one source of truth with the CLI). Pure of HTTP:
  * method, path and parsed body in, status and JSON out. */
 #include "admin/admin_int.h"
+#include "store/remote.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +254,16 @@ static json_t *j_edge(const store_edge_t *e)
 static json_t *items(json_t *arr)
 {
     return json_pack("{s:o}", "items", arr);
+}
+
+/* One lock-out of remote users as JSON (GET /api/remote/lockouts). */
+static int lockout_cb(const store_lockout_t *l, void *ctx)
+{
+    json_array_append_new(ctx, json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "kind",
+                                         store_lock_kind_name(l->kind), "subject", l->subject,
+                                         "locked_at", l->locked_at, "until", l->until, "failures",
+                                         (json_int_t)l->failures, "reason", text_of(l->reason)));
+    return 0;
 }
 
 static int load(admin__api_t *api, store_snapshot_t **snap, json_t **out)
@@ -910,6 +921,25 @@ int admin__api(admin__api_t *api, const char *method, const char *path, const ch
                 r = FEDGE_ENOENT;
             if (r < 0)
                 return fail(r, "domain", &e, out);
+            return 204;
+        }
+        goto method;
+    }
+    if (n >= 2 && n <= 3 && is(seg[0], "remote") && is(seg[1], "lockouts")) {
+        if (n == 2 && get) {
+            json_t *a = json_array();
+            int r = store_lockout_list(api->store, (int64_t)time(NULL), lockout_cb, a, &e);
+            if (r < 0) {
+                json_decref(a);
+                return fail(r, "", &e, out);
+            }
+            *out = items(a);
+            return 200;
+        }
+        if (n == 3 && del) {
+            int r = store_lockout_clear(api->store, seg[2], (int64_t)time(NULL), actor, &e);
+            if (r < 0)
+                return fail(r, "subject", &e, out);
             return 204;
         }
         goto method;

@@ -237,6 +237,19 @@ try {
     await shot(page, '07-status');
   });
 
+  if (process.env.LOCKED_USER) {
+    await check('status page lists a locked-out remote user; unlock asks, then removes it', async () => {
+      const u = process.env.LOCKED_USER;
+      await page.getByRole('heading', { name: 'Remote users locked out' }).waitFor();
+      await rowOf(u).waitFor();
+      await page.getByRole('button', { name: 'Unlock ' + u }).click();
+      await dlg.getByRole('heading', { name: 'Delete the lock-out of ' + u + '?' }).waitFor();
+      await dlg.getByRole('button', { name: 'Delete' }).click();
+      await page.locator('#toast', { hasText: 'Unlocked ' + u }).waitFor();
+      await rowOf(u).waitFor({ state: 'detached' });
+    });
+  }
+
   await check('audit page lists the changes with the account name', async () => {
     await page.getByRole('link', { name: 'Audit' }).click();
     await page.getByRole('heading', { name: 'Audit' }).waitFor();

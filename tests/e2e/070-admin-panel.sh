@@ -39,7 +39,31 @@ run_browser() { # extra env...
         ADMIN_PASS="$PASS" SHOTS="$SHOTS" PROFILE="$T_TMP/profile-$1" "${@:2}" \
         timeout 240 node admin-panel.mjs)
 }
-check_out "browser scenario (tests/browser/admin-panel.mjs)" run_browser full
+# A remote user locked out, as the edge records it (store_lockout_add),
+# for the Status page to list and unlock.
+lock_carol() {
+    python3 - "$T_TMP/fedge.db" <<'PY'
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO remote_lockout VALUES('user', 'carol@contoso.test', "
+          "'2026-01-01T00:00:00Z', ?, 20, 'from 192.0.2.7')", (int(time.time()) + 3600,))
+c.commit()
+PY
+}
+check "a remote user's lock-out in the store" lock_carol
+check_out "browser scenario (tests/browser/admin-panel.mjs)" run_browser full LOCKED_USER=carol@contoso.test
+unlocked_in_store() {
+    "$FEDGE_BIN" remote lockouts -c "$CFG" | grep -qx 'no user or address is locked out' || return 1
+    python3 - "$T_TMP/fedge.db" "admin:$USER" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+n = c.execute("SELECT count(*) FROM audit WHERE action = 'remote.unlock' AND object = "
+              "'carol@contoso.test' AND actor = ?", (sys.argv[2],)).fetchone()[0]
+print(n, "remote.unlock entries by", sys.argv[2])
+sys.exit(0 if n == 1 else 1)
+PY
+}
+check_out "the unlock from the panel is in the store and its audit log" unlocked_in_store
 check "screenshots of every page kept" sh -c "ls '$SHOTS' | grep -c png | grep -qx 9"
 
 # The panel's changes are in the store the edge reads (one source of truth).

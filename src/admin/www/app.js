@@ -435,7 +435,7 @@ pages.edge = async function () {
 };
 
 pages.status = async function () {
-  const [s, w] = await Promise.all([api('GET', '/status'), api('GET', '/watchlist')]);
+  const [s, w, lk] = await Promise.all([api('GET', '/status'), api('GET', '/watchlist'), api('GET', '/remote/lockouts')]);
   const stat = (n, l) => el('div', { class: 'stat' }, el('div', { class: 'n', text: String(n) }), el('div', { class: 'l', text: l }));
   const main = $('#main');
   const parts = [el('h2', { text: 'Status' }),
@@ -466,6 +466,13 @@ pages.status = async function () {
         onclick: () => confirmDelete(r.domain + ' from the watch list', async () => {
           await api('DELETE', '/watchlist/' + encodeURIComponent(r.domain)); toast('Cleared ' + r.domain); await render();
         }) }) }], w.items, 'No discovered partner is over its limits.'),
+    el('h3', { text: 'Remote users locked out' }),
+    table([{ title: 'User or address', key: 'subject' }, { title: 'Kind', key: 'kind' }, { title: 'Since', key: 'locked_at' },
+      { title: 'Until', key: 'until' }, { title: 'Failed sign-ins', key: 'failures' }, { title: 'Reason', key: 'reason', cls: 'wrap' },
+      { title: 'Actions', cls: 'actions', render: (r) => el('button', { type: 'button', class: 'link', 'aria-label': 'Unlock ' + r.subject, text: 'Unlock',
+        onclick: () => confirmDelete('the lock-out of ' + r.subject, async () => {
+          await api('DELETE', '/remote/lockouts/' + encodeURIComponent(r.subject)); toast('Unlocked ' + r.subject); await render();
+        }) }) }], lk.items, 'No remote user or address is locked out.'),
     el('p', { class: 'muted', text: 'Edge ' + (s.edge_fqdn || '') + ' · fedge ' + s.version + ' · admin server up ' + s.uptime_s + ' s · refreshed every 5 s' }));
   main.replaceChildren(...parts);
 };

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include "admin/admin_int.h"
+#include "store/remote.h"
 
 typedef struct {
     char dir[64], path[128];
@@ -349,6 +351,46 @@ static void test_audit_and_misc(void **state)
     expect(f, "DELETE", "/watchlist/noisy.test", NULL, 204, NULL);
 }
 
+static void test_remote_lockouts(void **state)
+{
+    fx_t *f = *state;
+    fedge_err_t e;
+    json_t *out;
+    assert_int_equal(call(f, "GET", "/remote/lockouts", NULL, &out), 200);
+    assert_int_equal(json_array_size(json_object_get(out, "items")), 0);
+    json_decref(out);
+    int64_t now = (int64_t)time(NULL);
+    assert_int_equal(store_lockout_add(f->api.store, "alice@contoso.test", 20, now + 600,
+                                       "from 192.0.2.7", "serve:edge", &e),
+                     0);
+    assert_int_equal(
+        store_lockout_add(f->api.store, "2001:db8::7", 50, now + 600, NULL, "serve:edge", &e), 0);
+    assert_int_equal(call(f, "GET", "/remote/lockouts", NULL, &out), 200);
+    json_t *it = json_object_get(out, "items");
+    assert_int_equal(json_array_size(it), 2);
+    json_t *u = json_array_get(it, 0);
+    assert_string_equal(json_string_value(json_object_get(u, "kind")), "user");
+    assert_string_equal(json_string_value(json_object_get(u, "subject")), "alice@contoso.test");
+    assert_int_equal(json_integer_value(json_object_get(u, "failures")), 20);
+    assert_string_equal(json_string_value(json_object_get(u, "reason")), "from 192.0.2.7");
+    json_decref(out);
+    expect(f, "DELETE", "/remote/lockouts/alice@contoso.test", NULL, 204, NULL);
+    expect(f, "DELETE", "/remote/lockouts/alice@contoso.test", NULL, 404, NULL);
+    expect(f, "DELETE", "/remote/lockouts/2001:DB8::7", NULL, 204, NULL);
+    expect(f, "DELETE", "/remote/lockouts/not-a-subject", NULL, 400, "subject");
+    expect(f, "POST", "/remote/lockouts", NULL, 405, NULL);
+    expect(f, "GET", "/remote/other", NULL, 404, NULL);
+    assert_int_equal(call(f, "GET", "/remote/lockouts", NULL, &out), 200);
+    assert_int_equal(json_array_size(json_object_get(out, "items")), 0);
+    json_decref(out);
+    /* Audited as the administrator who cleared it. */
+    assert_int_equal(admin__api(&f->api, "GET", "/audit", "1", NULL, "admin:alice", &out), 200);
+    json_t *last = json_array_get(json_object_get(out, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(last, "action")), "remote.unlock");
+    assert_string_equal(json_string_value(json_object_get(last, "actor")), "admin:alice");
+    json_decref(out);
+}
+
 static void fill(admin_status_t *st, void *ctx)
 {
     (*(int *)ctx)++;
@@ -478,6 +520,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_providers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_and_misc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_lockouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
     };
