@@ -88,8 +88,9 @@ static int lockouts(store_t *s, bool json)
         return 1;
     }
     if (json) {
-        char *out =
-            json_dumps(json_pack("{s:o}", "lockouts", x.arr), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_t *j = json_pack("{s:o}", "lockouts", x.arr);
+        char *out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(j);
         if (!out)
             return 1;
         puts(out);
