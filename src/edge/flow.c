@@ -97,13 +97,13 @@ int edge__flow_parse(const edge__flow_key_t *k, fedge_str_t token, uint64_t *con
 }
 
 int edge__flow_path(const edge__flow_key_t *k, uint64_t conn_id, const char *host, uint16_t port,
-                    bool ob, char *out, size_t cap)
+                    const char *transport, bool ob, char *out, size_t cap)
 {
     char tok[EDGE__FLOW_TOKEN_LEN + 1];
     edge__flow_token(k, conn_id, tok, sizeof(tok));
     bool v6 = strchr(host, ':') && host[0] != '[';
-    int n = snprintf(out, cap, "<sip:%s@%s%s%s:%u;transport=tls;lr%s>", tok, v6 ? "[" : "", host,
-                     v6 ? "]" : "", (unsigned)port, ob ? ";ob" : "");
+    int n = snprintf(out, cap, "<sip:%s@%s%s%s:%u;transport=%s;lr%s>", tok, v6 ? "[" : "", host,
+                     v6 ? "]" : "", (unsigned)port, transport, ob ? ";ob" : "");
     if (n < 0 || (size_t)n >= cap) {
         if (cap)
             out[0] = 0;

@@ -42,9 +42,11 @@ int edge__flow_parse(const edge__flow_key_t *k, fedge_str_t token, uint64_t *con
 
 /* Writes the Path header value naming the edge for a remote client's
  * REGISTER (RFC 3327 §4, RFC 5626 §5.1: ";ob" when the client asked for
- * outbound): "<sip:TOKEN@HOST:PORT;transport=tls;lr[;ob]>" (HOST an IPv6
- * literal in brackets). Returns the length or FEDGE_ENOSPC. */
+ * outbound): "<sip:TOKEN@HOST:PORT;transport=TRANSPORT;lr[;ob]>" (HOST an
+ * IPv6 literal in brackets). HOST, PORT and TRANSPORT are those of the
+ * edge's internal interface: the registrar sends the user's requests there.
+ * Returns the length or FEDGE_ENOSPC. */
 int edge__flow_path(const edge__flow_key_t *k, uint64_t conn_id, const char *host, uint16_t port,
-                    bool ob, char *out, size_t cap);
+                    const char *transport, bool ob, char *out, size_t cap);
 
 #endif

@@ -92,7 +92,7 @@ static void test_path_value(void **state)
     assert_int_equal(edge__flow_key_init(&k, &e), 0);
     char path[256], tok[64];
     edge__flow_token(&k, 99, tok, sizeof(tok));
-    int n = edge__flow_path(&k, 99, "edge.contoso.test", 5071, true, path, sizeof(path));
+    int n = edge__flow_path(&k, 99, "edge.contoso.test", 5071, "tls", true, path, sizeof(path));
     assert_true(n > 0);
     char want[256];
     snprintf(want, sizeof(want), "<sip:%s@edge.contoso.test:5071;transport=tls;lr;ob>", tok);
@@ -108,12 +108,13 @@ static void test_path_value(void **state)
     assert_int_equal(edge__flow_parse(&k, na.uri.user, &id), 0);
     assert_true(id == 99);
     /* IPv6 host in brackets; no ob when the client did not ask. */
-    n = edge__flow_path(&k, 99, "2001:db8::1", 443, false, path, sizeof(path));
+    n = edge__flow_path(&k, 99, "2001:db8::1", 5060, "tcp", false, path, sizeof(path));
     assert_true(n > 0);
     assert_int_equal(sip_nameaddr_parse(path, (size_t)n, &na), 0);
     assert_int_equal(na.uri.host_kind, SIP_HOST_IPV6);
     assert_null(strstr(path, ";ob"));
-    assert_int_equal(edge__flow_path(&k, 99, "edge.contoso.test", 5071, true, path, 20),
+    assert_true(na.uri.transport.len == 3 && !memcmp(na.uri.transport.s, "tcp", 3));
+    assert_int_equal(edge__flow_path(&k, 99, "edge.contoso.test", 5071, "tls", true, path, 20),
                      FEDGE_ENOSPC);
     assert_string_equal(path, "");
 }
