@@ -330,6 +330,20 @@ typedef struct {
 void policy_lockout_each(const policy_lockout_t *t,
                          void (*cb)(const policy_lockout_entry_t *e, void *ctx), void *ctx);
 
+/* The store's side (src/store/remote.h). A lock-out this tracker started is
+ * written to the store off the hot path (store_lockout_add), then
+ * policy_lockout_persisted marks it (FEDGE_ENOENT when key is not locked
+ * out here any more). After each store change, policy_lockout_sync gets
+ * the lock-outs in force there (kind, key, until_ms on this tracker's
+ * clock; failures ignored) and makes the tracker agree: one it had
+ * persisted and the store no longer has was ended by an administrator
+ * (cleared here too, its count restarted); one the store has and the
+ * tracker does not (another member of a pool, or before a restart) is
+ * applied until its end. One locked here and not yet persisted is kept. */
+int policy_lockout_persisted(policy_lockout_t *t, policy_lock_kind_t kind, fedge_str_t key);
+void policy_lockout_sync(policy_lockout_t *t, const policy_lockout_entry_t *in_force, size_t n,
+                         uint64_t now_ms);
+
 /* ------------------------------------------------------------------ */
 /* Header helpers                                                      */
 /* ------------------------------------------------------------------ */

@@ -78,6 +78,7 @@ typedef struct {
     uint64_t window_start;
     uint64_t until; /* 0: not locked out */
     uint64_t last_seen;
+    bool persisted; /* this lock-out is in the store */
 } entry_t;
 
 struct policy_lockout {
@@ -205,6 +206,7 @@ static bool count(const policy_lockout_t *t, entry_t *e, uint32_t threshold, uin
     }
     if (++e->failures < threshold)
         return false;
+    e->persisted = false;
     e->until = now + t->cfg.period_ms;
     if (e->until == 0)
         e->until = 1;
@@ -250,8 +252,58 @@ int policy_lockout_clear(policy_lockout_t *t, policy_lock_kind_t kind, fedge_str
         return FEDGE_ENOENT;
     e->failures = 0;
     e->until = 0;
+    e->persisted = false;
     e->window_start = e->last_seen;
     return 0;
+}
+
+int policy_lockout_persisted(policy_lockout_t *t, policy_lock_kind_t kind, fedge_str_t key)
+{
+    entry_t *e = find(t, kind, key);
+    if (!e || !e->until)
+        return FEDGE_ENOENT;
+    e->persisted = true;
+    return 0;
+}
+
+static bool listed(const policy_lockout_entry_t *l, size_t n, const entry_t *e)
+{
+    for (size_t i = 0; i < n; i++)
+        if (l[i].kind == e->kind && l[i].key && strlen(l[i].key) == e->klen &&
+            !strncasecmp(l[i].key, e->key, e->klen))
+            return true;
+    return false;
+}
+
+void policy_lockout_sync(policy_lockout_t *t, const policy_lockout_entry_t *in_force, size_t n,
+                         uint64_t now_ms)
+{
+    /* Ended by an administrator: persisted here, gone from the store. The
+     * list is short (lock-outs in force), so a scan per entry is fine. */
+    for (size_t i = 0; i < t->n; i++) {
+        entry_t *e = &t->e[i];
+        if (e->used && e->until && e->persisted && !listed(in_force, n, e)) {
+            e->until = 0;
+            e->failures = 0;
+            e->persisted = false;
+            e->window_start = now_ms;
+        }
+    }
+    /* In the store, not here: apply it until its end. */
+    for (size_t i = 0; i < n; i++) {
+        const policy_lockout_entry_t *l = &in_force[i];
+        if (!l->key || l->until_ms <= now_ms)
+            continue;
+        fedge_str_t k = {l->key, strlen(l->key)};
+        entry_t *e = get(t, l->kind, k, now_ms);
+        if (!e)
+            continue;
+        e->last_seen = now_ms;
+        if (!locked(e, now_ms) || e->persisted) {
+            e->until = l->until_ms;
+            e->persisted = true;
+        }
+    }
 }
 
 void policy_lockout_each(const policy_lockout_t *t,

@@ -348,6 +348,46 @@ static void test_lockout_bounded(void **state)
     policy_lockout_free(t);
 }
 
+static void test_lockout_store_sync(void **state)
+{
+    policy_lockout_t *t = tracker(100);
+    policy_lockout_event_t ev;
+    int diag;
+    fail_n(t, "erin@contoso.test", "192.0.2.8", 5, 1000, &ev);
+    assert_true(ev.user_locked);
+    /* Not yet in the store: a sync without it keeps the lock-out. */
+    policy_lockout_sync(t, NULL, 0, 1001);
+    assert_false(allowed(t, "erin@contoso.test", "192.0.2.9", 1002, NULL));
+    /* Written to the store: a sync that lists it keeps it. */
+    assert_int_equal(policy_lockout_persisted(t, POLICY_LOCK_USER, S("ERIN@contoso.test")), 0);
+    policy_lockout_entry_t both[] = {
+        {POLICY_LOCK_USER, "erin@contoso.test", 0, ev.until_ms},
+        {POLICY_LOCK_ADDRESS, "198.51.100.50", 0, 500000},
+    };
+    policy_lockout_sync(t, both, 2, 1003);
+    assert_false(allowed(t, "erin@contoso.test", "192.0.2.9", 1004, NULL));
+    /* Another member locked an address out: applied here until its end. */
+    assert_false(allowed(t, "frank@contoso.test", "198.51.100.50", 1004, &diag));
+    assert_int_equal(diag, POLICY_DIAG_REMOTE_LOCKED_ADDR);
+    assert_true(allowed(t, "frank@contoso.test", "198.51.100.50", 500000, NULL));
+    /* The administrator unlocked erin: gone from the store, gone here,
+     * and her count starts afresh. */
+    policy_lockout_sync(t, &both[1], 1, 2000);
+    assert_true(allowed(t, "erin@contoso.test", "192.0.2.9", 2001, NULL));
+    fail_n(t, "erin@contoso.test", "192.0.2.8", 4, 2002, &ev);
+    assert_false(ev.user_locked);
+    /* Nothing to persist for what is not locked out. */
+    assert_int_equal(policy_lockout_persisted(t, POLICY_LOCK_USER, S("erin@contoso.test")),
+                     FEDGE_ENOENT);
+    assert_int_equal(policy_lockout_persisted(t, POLICY_LOCK_USER, S("nobody@contoso.test")),
+                     FEDGE_ENOENT);
+    /* Ended entries in the list are ignored. */
+    policy_lockout_entry_t old = {POLICY_LOCK_USER, "gina@contoso.test", 0, 10};
+    policy_lockout_sync(t, &old, 1, 3000);
+    assert_true(allowed(t, "gina@contoso.test", "192.0.2.9", 3001, NULL));
+    policy_lockout_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_lockout_only_real_failures),
         cmocka_unit_test(test_lockout_address),
         cmocka_unit_test(test_lockout_bounded),
+        cmocka_unit_test(test_lockout_store_sync),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
