@@ -124,7 +124,8 @@ int cli__remote(int argc, char **argv)
     }
     bool is_list = !strcmp(sub, "lockouts"), is_unlock = !strcmp(sub, "unlock");
     if (!is_list && !is_unlock)
-        return bad_usage("unknown remote command", sub);
+        return sub[0] == '-' ? bad_usage("expected lockouts or unlock", NULL)
+                             : bad_usage("unknown remote command", sub);
     const char *config = NULL, *path = NULL, *subject = NULL;
     bool json = false;
     for (int i = 3; i < argc; i++) {

@@ -157,11 +157,27 @@ static void test_bad_usage(void **state)
     assert_string_equal(errtext, "fedge: address ::1 is not locked out\n");
 }
 
+/* --help as on every command: usage with examples on stdout, exit 0. */
+static void test_help(void **state)
+{
+    (void)state;
+    const char *cmds[][2] = {{"--help", NULL}, {"lockouts", "--help"}, {"unlock", "-h"}};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        int rc = run("remote", cmds[i][0], cmds[i][1], NULL);
+        if (rc != 0 || !strstr(out, "usage: fedge remote") || !strstr(out, "example") || errtext[0])
+            fail_msg("fedge remote %s: exit %d, stdout \"%.80s\", stderr \"%.80s\"", cmds[i][0], rc,
+                     out, errtext);
+    }
+    assert_int_equal(run("remote", NULL), 2);
+    assert_non_null(strstr(errtext, "expected lockouts or unlock"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lockouts_and_unlock),
         cmocka_unit_test(test_bad_usage),
+        cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
