@@ -68,7 +68,7 @@ void policy_remote_decide(const store_snapshot_t *snap, const policy_remote_inpu
 /* Longest key: user@domain (STORE_USER_MAX) or an IPv6 literal. */
 #define KEY_MAX STORE_USER_MAX
 
-typedef struct {
+typedef struct entry {
     fedge_map_node_t node; /* in by_key while used */
     bool used;
     policy_lock_kind_t kind;
@@ -79,6 +79,11 @@ typedef struct {
     uint64_t until; /* 0: not locked out */
     uint64_t last_seen;
     bool persisted; /* this lock-out is in the store */
+    bool seen;      /* policy_lockout_sync: listed by the store */
+    /* Every used entry, least recently seen first: the slot to reuse when
+     * the table is full is found from the front in O(1) (skipping those
+     * locked out), not by scanning the table under a flood of addresses. */
+    struct entry *prev, *next;
 } entry_t;
 
 struct policy_lockout {
@@ -86,6 +91,7 @@ struct policy_lockout {
     entry_t *e; /* max_entries slots; never moved (nodes point in) */
     size_t n;   /* slots handed out so far */
     fedge_map_t by_key;
+    entry_t *lru_head, *lru_tail;
 };
 
 typedef struct {
@@ -142,6 +148,55 @@ static bool locked(const entry_t *e, uint64_t now)
     return e && e->until && now < e->until;
 }
 
+static void lru_unlink(policy_lockout_t *t, entry_t *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        t->lru_head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        t->lru_tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_append(policy_lockout_t *t, entry_t *e)
+{
+    e->prev = t->lru_tail;
+    e->next = NULL;
+    if (t->lru_tail)
+        t->lru_tail->next = e;
+    else
+        t->lru_head = e;
+    t->lru_tail = e;
+}
+
+/* e was seen now: to the back of the list. */
+static void touch(policy_lockout_t *t, entry_t *e, uint64_t now)
+{
+    e->last_seen = now;
+    if (t->lru_tail != e) {
+        lru_unlink(t, e);
+        lru_append(t, e);
+    }
+}
+
+/* The least recently seen entry that is not locked out, or NULL. Locked
+ * ones met on the way go to the back, so that the next search does not
+ * walk over them again. */
+static entry_t *victim(policy_lockout_t *t, uint64_t now)
+{
+    for (size_t i = 0; i < t->n && t->lru_head; i++) {
+        entry_t *e = t->lru_head;
+        if (!locked(e, now))
+            return e;
+        lru_unlink(t, e);
+        lru_append(t, e);
+    }
+    return NULL;
+}
+
 /* The entry for key, created when absent; NULL when the key is unusable or
  * every slot is locked out. */
 static entry_t *get(policy_lockout_t *t, policy_lock_kind_t kind, fedge_str_t key, uint64_t now)
@@ -154,14 +209,10 @@ static entry_t *get(policy_lockout_t *t, policy_lock_kind_t kind, fedge_str_t ke
     if (t->n < t->cfg.max_entries) {
         e = &t->e[t->n++];
     } else {
-        entry_t *victim = NULL;
-        for (size_t i = 0; i < t->n; i++)
-            if (!locked(&t->e[i], now) && (!victim || t->e[i].last_seen < victim->last_seen))
-                victim = &t->e[i];
-        if (!victim)
+        if (!(e = victim(t, now)))
             return NULL;
-        fedge_map_remove(&t->by_key, &victim->node);
-        e = victim;
+        fedge_map_remove(&t->by_key, &e->node);
+        lru_unlink(t, e);
     }
     memset(e, 0, sizeof(*e));
     e->used = true;
@@ -172,7 +223,9 @@ static entry_t *get(policy_lockout_t *t, policy_lock_kind_t kind, fedge_str_t ke
         e->key[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
     e->window_start = now;
+    e->last_seen = now;
     fedge_map_insert(&t->by_key, &e->node, key_hash(kind, key));
+    lru_append(t, e);
     return e;
 }
 
@@ -191,11 +244,11 @@ bool policy_lockout_check(const policy_lockout_t *t, fedge_str_t user, fedge_str
 }
 
 /* Counts one failure on e; true when it started a lock-out. */
-static bool count(const policy_lockout_t *t, entry_t *e, uint32_t threshold, uint64_t now)
+static bool count(policy_lockout_t *t, entry_t *e, uint32_t threshold, uint64_t now)
 {
     if (!e)
         return false;
-    e->last_seen = now;
+    touch(t, e, now);
     if (locked(e, now))
         return false; /* refused before the registrar while locked; nothing to add */
     if (e->until || now - e->window_start >= t->cfg.window_ms) {
@@ -266,28 +319,29 @@ int policy_lockout_persisted(policy_lockout_t *t, policy_lock_kind_t kind, fedge
     return 0;
 }
 
-static bool listed(const policy_lockout_entry_t *l, size_t n, const entry_t *e)
-{
-    for (size_t i = 0; i < n; i++)
-        if (l[i].kind == e->kind && l[i].key && strlen(l[i].key) == e->klen &&
-            !strncasecmp(l[i].key, e->key, e->klen))
-            return true;
-    return false;
-}
-
 void policy_lockout_sync(policy_lockout_t *t, const policy_lockout_entry_t *in_force, size_t n,
                          uint64_t now_ms)
 {
-    /* Ended by an administrator: persisted here, gone from the store. The
-     * list is short (lock-outs in force), so a scan per entry is fine. */
+    /* Mark what the store lists (by hash, so that a long list against a
+     * full table stays linear), then end what was persisted and is gone. */
+    for (size_t i = 0; i < n; i++) {
+        if (!in_force[i].key)
+            continue;
+        entry_t *e =
+            find(t, in_force[i].kind, (fedge_str_t){in_force[i].key, strlen(in_force[i].key)});
+        if (e)
+            e->seen = true;
+    }
     for (size_t i = 0; i < t->n; i++) {
         entry_t *e = &t->e[i];
-        if (e->used && e->until && e->persisted && !listed(in_force, n, e)) {
+        if (e->used && e->until && e->persisted && !e->seen) {
+            /* Ended by an administrator: persisted here, gone from the store. */
             e->until = 0;
             e->failures = 0;
             e->persisted = false;
             e->window_start = now_ms;
         }
+        e->seen = false;
     }
     /* In the store, not here: apply it until its end. */
     for (size_t i = 0; i < n; i++) {
@@ -298,7 +352,7 @@ void policy_lockout_sync(policy_lockout_t *t, const policy_lockout_entry_t *in_f
         entry_t *e = get(t, l->kind, k, now_ms);
         if (!e)
             continue;
-        e->last_seen = now_ms;
+        touch(t, e, now_ms);
         if (!locked(e, now_ms) || e->persisted) {
             e->until = l->until_ms;
             e->persisted = true;
