@@ -1,0 +1,476 @@
+/* test_ng.c — the ng client (src/media/ng.c) against a real rtpengine that
+ * the test starts in user space on loopback: ping, offer/answer/query/
+ * delete with a real SDP, failover past a closed port and past a relay
+ * that never answers, timeout, cancel and close. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "media/media.h"
+
+static pid_t rtp_pid;
+static uint16_t ng_port;
+static int blackhole_fd = -1; /* a bound UDP socket nobody reads */
+static uint16_t blackhole_port;
+static uint16_t closed_port; /* a UDP port with no socket */
+
+static uint16_t bound_udp(int *keep)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        return 0;
+    socklen_t l = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    if (keep)
+        *keep = fd;
+    else
+        close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* True once rtpengine answers a ping on ng_port (raw socket, 10 s). */
+static bool wait_rtpengine(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons(ng_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {0, 100000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int64_t end = now_ms() + 10000;
+    bool ok = false;
+    while (!ok && now_ms() < end) {
+        int st;
+        if (waitpid(rtp_pid, &st, WNOHANG) == rtp_pid)
+            break; /* it exited: wrong options or port taken */
+        sendto(fd, "w d7:command4:pinge", 19, 0, (struct sockaddr *)&a, sizeof(a));
+        char buf[64];
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        ok = n > 0 && memmem(buf, (size_t)n, "pong", 4);
+    }
+    close(fd);
+    return ok;
+}
+
+static int setup(void **state)
+{
+    ng_port = bound_udp(NULL);
+    closed_port = bound_udp(NULL);
+    blackhole_port = bound_udp(&blackhole_fd);
+    /* An RTP port range of our own, away from the ephemeral range. */
+    unsigned base = 20000 + (unsigned)(getpid() % 100) * 100;
+    char listen[64], pmin[32], pmax[32];
+    snprintf(listen, sizeof(listen), "--listen-ng=127.0.0.1:%u", ng_port);
+    snprintf(pmin, sizeof(pmin), "--port-min=%u", base);
+    snprintf(pmax, sizeof(pmax), "--port-max=%u", base + 99);
+    rtp_pid = fork();
+    if (rtp_pid == 0) {
+        const char *log = getenv("MEDIA_TEST_RTPENGINE_LOG");
+        int fd = log ? fileno(fopen(log, "w")) : -1;
+        if (fd < 0)
+            fd = fileno(fopen("/dev/null", "w"));
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execlp("rtpengine", "rtpengine", "--foreground", "--config-file=none", "--table=-1",
+               "--interface=internal/127.0.0.2", "--interface=external/127.0.0.3", listen, pmin,
+               pmax, "--log-stderr", "--log-level=6", "--num-threads=1", "--delete-delay=0",
+               (char *)NULL);
+        _exit(127);
+    }
+    if (!wait_rtpengine()) {
+        fprintf(stderr, "rtpengine did not start (is rtpengine-daemon installed? set "
+                        "MEDIA_TEST_RTPENGINE_LOG=file to see its log)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    if (rtp_pid > 0) {
+        kill(rtp_pid, SIGTERM);
+        waitpid(rtp_pid, NULL, 0);
+    }
+    if (blackhole_fd >= 0)
+        close(blackhole_fd);
+    return 0;
+}
+
+/* ---- a request and its outcome ---- */
+
+typedef struct {
+    bool done;
+    int status;
+    int calls;
+    char result[32], sdp[4096], err[512], reason[256];
+    size_t relay;
+    bool has_totals;
+} outcome_t;
+
+static void copy(char *dst, size_t cap, fedge_str_t s)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    memcpy(dst, s.s, n);
+    dst[n] = '\0';
+}
+
+static void done_cb(void *arg, int status, const media_reply_t *r, const fedge_err_t *e)
+{
+    outcome_t *o = arg;
+    o->done = true;
+    o->calls++;
+    o->status = status;
+    if (r) {
+        copy(o->result, sizeof(o->result), r->result);
+        copy(o->sdp, sizeof(o->sdp), r->sdp);
+        copy(o->reason, sizeof(o->reason), r->error_reason);
+        o->relay = r->relay;
+        o->has_totals = media_ben_get(r->dict, "totals") != NULL;
+    }
+    if (e)
+        snprintf(o->err, sizeof(o->err), "%s", e->msg);
+}
+
+static void run_until(uv_loop_t *loop, const outcome_t *o, int64_t max_ms)
+{
+    int64_t end = now_ms() + max_ms;
+    while (!o->done && now_ms() < end)
+        uv_run(loop, UV_RUN_ONCE);
+}
+
+static void run_request(uv_loop_t *loop, media_client_t *c, const media_req_t *r, outcome_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    fedge_err_t e;
+    int rc = media_request(c, r, done_cb, o, NULL, &e);
+    if (rc < 0)
+        fail_msg("media_request: %s", e.msg);
+    assert_false(o->done); /* never from inside media_request */
+    run_until(loop, o, 10000);
+    assert_true(o->done);
+}
+
+static media_client_t *client(uv_loop_t *loop, const uint16_t *ports, size_t n, uint32_t timeout)
+{
+    media_relay_addr_t relays[MEDIA_MAX_RELAYS];
+    for (size_t i = 0; i < n; i++)
+        relays[i] = (media_relay_addr_t){"127.0.0.1", ports[i]};
+    media_opts_t o = {.relays = relays, .relay_count = n, .timeout_ms = timeout};
+    media_client_t *c;
+    fedge_err_t e;
+    if (media_client_new(loop, &o, &c, &e) < 0)
+        fail_msg("media_client_new: %s", e.msg);
+    return c;
+}
+
+static void close_client(uv_loop_t *loop, media_client_t *c)
+{
+    media_client_close(c);
+    uv_run(loop, UV_RUN_DEFAULT); /* runs the close callbacks, then nothing is left */
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
+static const char *SDP_IN = "v=0\r\no=alice 2890844526 2890844526 IN IP4 10.0.0.5\r\ns=-\r\n"
+                            "c=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\n"
+                            "a=rtpmap:0 PCMU/8000\r\n";
+static const char *SDP_OUT = "v=0\r\no=bob 2808844564 2808844564 IN IP4 198.51.100.9\r\ns=-\r\n"
+                             "c=IN IP4 198.51.100.9\r\nt=0 0\r\nm=audio 5004 RTP/AVP 0\r\n"
+                             "a=rtpmap:0 PCMU/8000\r\n";
+
+static const char *const REPLACE[] = {"origin", "session-connection"};
+
+static media_req_t offer(const char *call_id)
+{
+    return (media_req_t){.cmd = MEDIA_CMD_OFFER,
+                         .call_id = {call_id, strlen(call_id)},
+                         .from_tag = FEDGE_STR_LIT("ft1"),
+                         .sdp = {SDP_IN, strlen(SDP_IN)},
+                         .from_interface = "internal",
+                         .to_interface = "external",
+                         .replace = REPLACE,
+                         .replace_count = 2,
+                         .relay = -1};
+}
+
+/* A Call-ID whose hash puts relay `first` first among n relays. */
+static void call_id_for(char *buf, size_t cap, size_t first, size_t n, const char *tag)
+{
+    for (unsigned i = 0;; i++) {
+        snprintf(buf, cap, "%s-%u@test", tag, i);
+        if (fedge_hash(buf, strlen(buf)) % n == first)
+            return;
+    }
+}
+
+static void test_ping(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_client_t *c = client(&loop, &ng_port, 1, 1000);
+    outcome_t o;
+    media_req_t r = {.cmd = MEDIA_CMD_PING, .relay = 0};
+    run_request(&loop, c, &r, &o);
+    assert_int_equal(o.status, 0);
+    assert_string_equal(o.result, "pong");
+    assert_true(media_relay_up(c, 0));
+    char name[32];
+    snprintf(name, sizeof(name), "127.0.0.1:%u", ng_port);
+    assert_string_equal(media_relay_name(c, 0), name);
+    close_client(&loop, c);
+}
+
+static void test_offer_answer_query_delete(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_client_t *c = client(&loop, &ng_port, 1, 1000);
+    outcome_t o;
+    char id[64];
+    snprintf(id, sizeof(id), "oaqd-%d@test", (int)getpid());
+
+    media_req_t r = offer(id);
+    run_request(&loop, c, &r, &o);
+    if (o.status)
+        fail_msg("offer: %s", o.err);
+    assert_string_equal(o.result, "ok");
+    /* Towards the external side: the relay's external address, not ours. */
+    assert_non_null(strstr(o.sdp, "c=IN IP4 127.0.0.3"));
+    assert_null(strstr(o.sdp, "10.0.0.5"));
+    assert_int_equal(media_call_count(c), 1);
+
+    media_req_t a = {.cmd = MEDIA_CMD_ANSWER,
+                     .call_id = {id, strlen(id)},
+                     .from_tag = FEDGE_STR_LIT("ft1"),
+                     .to_tag = FEDGE_STR_LIT("tt1"),
+                     .sdp = {SDP_OUT, strlen(SDP_OUT)},
+                     .from_interface = "external",
+                     .to_interface = "internal",
+                     .replace = REPLACE,
+                     .replace_count = 2,
+                     .relay = -1};
+    run_request(&loop, c, &a, &o);
+    if (o.status)
+        fail_msg("answer: %s", o.err);
+    assert_non_null(strstr(o.sdp, "c=IN IP4 127.0.0.2"));
+    assert_null(strstr(o.sdp, "198.51.100.9"));
+
+    media_req_t q = {.cmd = MEDIA_CMD_QUERY, .call_id = {id, strlen(id)}, .relay = -1};
+    run_request(&loop, c, &q, &o);
+    assert_int_equal(o.status, 0);
+    assert_true(o.has_totals);
+
+    media_req_t d = {.cmd = MEDIA_CMD_DELETE,
+                     .call_id = {id, strlen(id)},
+                     .from_tag = FEDGE_STR_LIT("ft1"),
+                     .relay = -1};
+    run_request(&loop, c, &d, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(media_call_count(c), 0);
+
+    /* The relay has forgotten the call. */
+    run_request(&loop, c, &q, &o);
+    assert_int_equal(o.status, FEDGE_EPERM);
+    assert_string_equal(o.result, "error");
+    assert_true(strlen(o.reason) > 0);
+    assert_non_null(strstr(o.err, "refused query"));
+    close_client(&loop, c);
+}
+
+static void test_relay_error_and_bad_requests(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_client_t *c = client(&loop, &ng_port, 1, 1000);
+    outcome_t o;
+    media_req_t r = offer("bad-sdp@test");
+    r.sdp = FEDGE_STR_LIT("v=0\r\nm=nonsense\r\n");
+    run_request(&loop, c, &r, &o);
+    assert_int_equal(o.status, FEDGE_EPERM);
+    assert_string_equal(o.result, "error");
+    assert_int_equal(media_call_count(c), 0);
+
+    fedge_err_t e;
+    media_req_t no_id = {.cmd = MEDIA_CMD_QUERY, .relay = -1};
+    assert_int_equal(media_request(c, &no_id, done_cb, &o, NULL, &e), FEDGE_EINVAL);
+    assert_non_null(strstr(e.msg, "call-id"));
+    media_req_t no_tag = offer("x@test");
+    no_tag.from_tag = (fedge_str_t){NULL, 0};
+    assert_int_equal(media_request(c, &no_tag, done_cb, &o, NULL, &e), FEDGE_EINVAL);
+    media_req_t ans = offer("x@test");
+    ans.cmd = MEDIA_CMD_ANSWER;
+    assert_int_equal(media_request(c, &ans, done_cb, &o, NULL, &e), FEDGE_EINVAL);
+    media_req_t far = {.cmd = MEDIA_CMD_PING, .relay = 3};
+    assert_int_equal(media_request(c, &far, done_cb, &o, NULL, &e), FEDGE_EINVAL);
+    assert_int_equal(media_pending_count(c), 0);
+    close_client(&loop, c);
+}
+
+static void test_failover_past_closed_port(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uint16_t ports[2] = {closed_port, ng_port};
+    media_client_t *c = client(&loop, ports, 2, 2000);
+    char id[64];
+    call_id_for(id, sizeof(id), 0, 2, "closed");
+    outcome_t o;
+    media_req_t r = offer(id);
+    int64_t t0 = now_ms();
+    run_request(&loop, c, &r, &o);
+    int64_t took = now_ms() - t0;
+    if (o.status)
+        fail_msg("offer: %s", o.err);
+    assert_int_equal(o.relay, 1);
+    /* ICMP port unreachable moves on at once, well before the timeout. */
+    if (took >= 1000)
+        fail_msg("failover took %lld ms", (long long)took);
+    assert_false(media_relay_up(c, 0));
+    assert_true(media_relay_up(c, 1));
+
+    /* Sticky: the delete goes to relay 1 only, and is answered. */
+    media_req_t d = {.cmd = MEDIA_CMD_DELETE, .call_id = {id, strlen(id)}, .relay = -1};
+    run_request(&loop, c, &d, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(o.relay, 1);
+
+    /* A relay that failed lately is tried last: the next call starting
+     * at relay 0 goes to relay 1 first, at once. */
+    call_id_for(id, sizeof(id), 0, 2, "closed2");
+    r = offer(id);
+    run_request(&loop, c, &r, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(o.relay, 1);
+    media_req_t d2 = {.cmd = MEDIA_CMD_DELETE, .call_id = {id, strlen(id)}, .relay = -1};
+    run_request(&loop, c, &d2, &o);
+    assert_int_equal(o.status, 0);
+    close_client(&loop, c);
+}
+
+static void test_failover_past_silent_relay_and_timeout(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uint16_t ports[2] = {blackhole_port, ng_port};
+    const uint32_t timeout = 400;
+    media_client_t *c = client(&loop, ports, 2, timeout);
+    char id[64];
+    call_id_for(id, sizeof(id), 0, 2, "silent");
+    outcome_t o;
+    media_req_t r = offer(id);
+    int64_t t0 = now_ms();
+    run_request(&loop, c, &r, &o);
+    int64_t took = now_ms() - t0;
+    if (o.status)
+        fail_msg("offer: %s", o.err);
+    assert_int_equal(o.relay, 1);
+    if (took < timeout - 20 || took > timeout + 1000)
+        fail_msg("failover after %lld ms, expected about %u", (long long)took, timeout);
+    /* The silent relay got the command twice (one retransmission). */
+    char buf[8192];
+    int got = 0;
+    while (recv(blackhole_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
+        assert_non_null(memmem(buf, 64, " d7:command5:offer", 18));
+        got++;
+    }
+    assert_int_equal(got, 2);
+    media_req_t d = {.cmd = MEDIA_CMD_DELETE, .call_id = {id, strlen(id)}, .relay = -1};
+    run_request(&loop, c, &d, &o);
+    assert_int_equal(o.status, 0);
+
+    /* Only the silent relay: a timeout naming it, after about timeout. */
+    media_req_t p = {.cmd = MEDIA_CMD_PING, .relay = 0};
+    t0 = now_ms();
+    run_request(&loop, c, &p, &o);
+    took = now_ms() - t0;
+    assert_int_equal(o.status, FEDGE_ETIMEDOUT);
+    char name[32];
+    snprintf(name, sizeof(name), "127.0.0.1:%u", blackhole_port);
+    assert_non_null(strstr(o.err, name));
+    if (took < timeout - 20 || took > timeout + 1000)
+        fail_msg("timeout after %lld ms, expected about %u", (long long)took, timeout);
+    while (recv(blackhole_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+        ;
+    close_client(&loop, c);
+}
+
+static void test_cancel_and_close(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_client_t *c = client(&loop, &blackhole_port, 1, 300);
+    outcome_t a = {0}, b = {0};
+    media_req_t p = {.cmd = MEDIA_CMD_PING, .relay = 0};
+    media_pending_t *pa;
+    fedge_err_t e;
+    assert_int_equal(media_request(c, &p, done_cb, &a, &pa, &e), 0);
+    assert_int_equal(media_request(c, &p, done_cb, &b, NULL, &e), 0);
+    assert_int_equal(media_pending_count(c), 2);
+    media_request_cancel(pa);
+    assert_int_equal(media_pending_count(c), 1);
+    /* Closing runs the other's callback with FEDGE_ECLOSED, once. */
+    media_client_close(c);
+    assert_true(b.done);
+    assert_int_equal(b.status, FEDGE_ECLOSED);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_false(a.done);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    char buf[512];
+    while (recv(blackhole_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+        ;
+}
+
+static void test_client_options(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_client_t *c;
+    fedge_err_t e;
+    media_relay_addr_t bad[1] = {{"rtp.example.com", 2223}};
+    media_opts_t o = {.relays = bad, .relay_count = 1, .timeout_ms = 100};
+    assert_int_equal(media_client_new(&loop, &o, &c, &e), FEDGE_EINVAL);
+    assert_non_null(strstr(e.msg, "not an IP address"));
+    o.relay_count = 0;
+    assert_int_equal(media_client_new(&loop, &o, &c, &e), FEDGE_EINVAL);
+    media_relay_addr_t v6[1] = {{"::1", 2223}};
+    o = (media_opts_t){.relays = v6, .relay_count = 1, .timeout_ms = 0};
+    assert_int_equal(media_client_new(&loop, &o, &c, &e), FEDGE_EINVAL);
+    o.timeout_ms = 100;
+    assert_int_equal(media_client_new(&loop, &o, &c, &e), 0);
+    assert_string_equal(media_relay_name(c, 0), "[::1]:2223");
+    close_client(&loop, c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_options),
+        cmocka_unit_test(test_ping),
+        cmocka_unit_test(test_offer_answer_query_delete),
+        cmocka_unit_test(test_relay_error_and_bad_requests),
+        cmocka_unit_test(test_failover_past_closed_port),
+        cmocka_unit_test(test_failover_past_silent_relay_and_timeout),
+        cmocka_unit_test(test_cancel_and_close),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
