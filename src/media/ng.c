@@ -24,9 +24,13 @@ typedef struct {
 } relay_t;
 
 /* A call remembered for stickiness, in an LRU list (newest at head). */
+typedef struct lru_link {
+    struct lru_link *prev, *next;
+} lru_link_t;
+
 typedef struct call {
     fedge_map_node_t node;
-    struct call *prev, *next;
+    lru_link_t link;
     size_t relay;
     size_t idlen;
     char id[];
@@ -40,8 +44,7 @@ struct media_client {
     size_t max_calls;
     fedge_map_t pending; /* media_pending_t by cookie */
     fedge_map_t calls;   /* call_t by Call-ID */
-    call_t lru;          /* sentinel of the LRU list */
-    uint64_t seq;
+    lru_link_t lru;      /* sentinel of the LRU list of call_t */
     size_t open_handles;
     bool closed;
     char rbuf[NG_MAX_DATAGRAM + 1];
@@ -90,16 +93,16 @@ static call_t *call_find(media_client_t *c, fedge_str_t id)
 
 static void lru_unlink(call_t *k)
 {
-    k->prev->next = k->next;
-    k->next->prev = k->prev;
+    k->link.prev->next = k->link.next;
+    k->link.next->prev = k->link.prev;
 }
 
 static void lru_push(media_client_t *c, call_t *k)
 {
-    k->next = c->lru.next;
-    k->prev = &c->lru;
-    c->lru.next->prev = k;
-    c->lru.next = k;
+    k->link.next = c->lru.next;
+    k->link.prev = &c->lru;
+    c->lru.next->prev = &k->link;
+    c->lru.next = &k->link;
 }
 
 static void call_drop(media_client_t *c, call_t *k)
@@ -130,7 +133,7 @@ static void call_remember(media_client_t *c, fedge_str_t id, size_t relay)
     /* Bounded: the oldest call is forgotten (its later commands are then
      * routed by hash, which is the same relay unless one failed). */
     if (fedge_map_count(&c->calls) >= c->max_calls && c->lru.prev != &c->lru)
-        call_drop(c, c->lru.prev);
+        call_drop(c, FEDGE_CONTAINER_OF(c->lru.prev, call_t, link));
     k = fedge_malloc(sizeof(*k) + id.len + 1);
     k->relay = relay;
     k->idlen = id.len;
@@ -366,9 +369,14 @@ int media_request(media_client_t *c, const media_req_t *r, media_done_cb cb, voi
     p->cb = cb;
     p->arg = arg;
     p->cmd = r->cmd;
+    /* rtpengine keeps replies by cookie alone (whoever asked) and answers a
+     * known cookie from that cache: cookies must differ across clients and
+     * across restarts, hence one counter per process under the process's
+     * random hash key. */
+    static uint64_t seq;
     do {
-        c->seq++;
-        snprintf(p->cookie, sizeof(p->cookie), "%016" PRIx64, fedge_hash(&c->seq, sizeof(c->seq)));
+        seq++;
+        snprintf(p->cookie, sizeof(p->cookie), "%016" PRIx64, fedge_hash(&seq, sizeof(seq)));
     } while (fedge_map_find(&c->pending, fedge_hash(p->cookie, COOKIE_LEN), pending_eq, p->cookie));
     rc = encode(p, r, err);
     if (rc < 0) {
@@ -543,7 +551,7 @@ int media_client_new(uv_loop_t *loop, const media_opts_t *o, media_client_t **ou
 static void client_free(media_client_t *c)
 {
     while (c->lru.next != &c->lru)
-        call_drop(c, c->lru.next);
+        call_drop(c, FEDGE_CONTAINER_OF(c->lru.next, call_t, link));
     fedge_map_free(&c->calls);
     fedge_map_free(&c->pending);
     free(c);
