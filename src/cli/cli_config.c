@@ -133,6 +133,19 @@ static void print_summary(FILE *out, const config_t *c)
         print_duration(out, c->remote.lockout_period_ms);
         fputc('\n', out);
     }
+
+    fputs("  media       ", out);
+    if (c->media.rtpengine.count) {
+        fputs("rtpengine ", out);
+        print_list(out, &c->media.rtpengine);
+        fprintf(out, " (interfaces %s, %s), timeout ", c->media.internal_interface,
+                c->media.external_interface);
+        print_duration(out, c->media.timeout_ms);
+        fprintf(out, ", on relay failure %s\n",
+                config_media_failure_name(c->media.on_relay_failure));
+    } else {
+        fputs("not relayed (no [media] section)\n", out);
+    }
 }
 
 /* Findings about the external certificate that make the edge useless or

@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "store/store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -37,11 +38,13 @@ enum {
     S_DNS,
     S_ADMIN,
     S_REMOTE,
+    S_MEDIA,
     S__COUNT
 };
 
 static const char *const section_names[S__COUNT] = {
-    "edge", "external", "internal", "federation", "limits", "log", "dns", "admin", "remote",
+    "edge", "external", "internal", "federation", "limits",
+    "log",  "dns",      "admin",    "remote",     "media",
 };
 
 enum {
@@ -92,6 +95,11 @@ enum {
     K_REM_LOCK_ADDR,
     K_REM_LOCK_WINDOW,
     K_REM_LOCK_PERIOD,
+    K_MEDIA_RTPENGINE,
+    K_MEDIA_INT_IFACE,
+    K_MEDIA_EXT_IFACE,
+    K_MEDIA_TIMEOUT,
+    K_MEDIA_ON_FAILURE,
     K__COUNT
 };
 
@@ -116,6 +124,9 @@ typedef enum {
     T_DURATION,
     T_LEVEL,
     T_FORMAT,
+    T_RELAYS,     /* [media] rtpengine */
+    T_IFACE,      /* an rtpengine interface name */
+    T_ON_FAILURE, /* refuse or forward */
 } vtype_t;
 
 typedef struct {
@@ -128,6 +139,9 @@ typedef struct {
 
 #define FORM_FILE "a path to a readable file"
 #define FORM_LISTEN "a comma-separated list of IP:port like 0.0.0.0:5061 or [::]:5061"
+#define FORM_IFACE                                                                                 \
+    "an rtpengine interface name (--interface NAME/address) of 1 to 32 letters, digits, '-' or "   \
+    "'_'"
 
 static const key_def_t keys[K__COUNT] = {
     [K_EDGE_FQDN] = {S_EDGE, "fqdn", T_FQDN, 0, 0,
@@ -212,6 +226,14 @@ static const key_def_t keys[K__COUNT] = {
                            "a duration like 5m or 30s, from 1s to 24h"},
     [K_REM_LOCK_PERIOD] = {S_REMOTE, "lockout_period", T_DURATION, 1000, 7 * 24 * 3600 * 1000u,
                            "a duration like 15m or 1h, from 1s to 168h"},
+    [K_MEDIA_RTPENGINE] = {S_MEDIA, "rtpengine", T_RELAYS, 0, 0,
+                           "a comma-separated list of IP:port of rtpengine ng listeners like "
+                           "127.0.0.1:2223 or [::1]:2223"},
+    [K_MEDIA_INT_IFACE] = {S_MEDIA, "internal_interface", T_IFACE, 0, 0, FORM_IFACE},
+    [K_MEDIA_EXT_IFACE] = {S_MEDIA, "external_interface", T_IFACE, 0, 0, FORM_IFACE},
+    [K_MEDIA_TIMEOUT] = {S_MEDIA, "timeout", T_DURATION, 100, 30 * 1000,
+                         "a duration like 1s or 500ms, from 100ms to 30s"},
+    [K_MEDIA_ON_FAILURE] = {S_MEDIA, "on_relay_failure", T_ON_FAILURE, 0, 0, "refuse or forward"},
 };
 
 struct config_keyline {
@@ -353,7 +375,7 @@ static bool check_line(ctx_t *x, const char *s, size_t len)
         if (sec < 0) {
             fail(x, x->line,
                  "unknown section [%.*s]; expected one of [edge], [external], [internal], "
-                 "[federation], [limits], [log], [dns], [admin], [remote]",
+                 "[federation], [limits], [log], [dns], [admin], [remote], [media]",
                  (int)nlen, s + 1);
             return false;
         }
@@ -481,6 +503,8 @@ static char **str_field(config_t *c, int key)
     case K_INT_CA_FILE: return &c->internal.ca_file;
     case K_ADMIN_CERT: return &c->admin.certificate;
     case K_ADMIN_KEY: return &c->admin.private_key;
+    case K_MEDIA_INT_IFACE: return &c->media.internal_interface;
+    case K_MEDIA_EXT_IFACE: return &c->media.external_interface;
     }
     return NULL;
 }
@@ -494,6 +518,7 @@ static config_hostport_list_t *list_field(config_t *c, int key)
     case K_DNS_SERVERS: return &c->dns.servers;
     case K_REM_LISTEN: return &c->remote.listen;
     case K_REM_REGISTRAR: return &c->remote.registrar;
+    case K_MEDIA_RTPENGINE: return &c->media.rtpengine;
     }
     return NULL;
 }
@@ -522,6 +547,7 @@ static uint32_t *u32_field(config_t *c, int key)
     case K_REM_LOCK_ADDR: return &c->remote.lockout_addr_failures;
     case K_REM_LOCK_WINDOW: return &c->remote.lockout_window_ms;
     case K_REM_LOCK_PERIOD: return &c->remote.lockout_period_ms;
+    case K_MEDIA_TIMEOUT: return &c->media.timeout_ms;
     }
     return NULL;
 }
@@ -586,7 +612,8 @@ static bool add_hostport(ctx_t *x, int key, const char *s, size_t len)
     uint16_t defport = 0;
     switch (key) {
     case K_EXT_LISTEN:
-    case K_INT_LISTEN: flags = CONFIG_HP_REQUIRE_PORT; break;
+    case K_INT_LISTEN:
+    case K_MEDIA_RTPENGINE: flags = CONFIG_HP_REQUIRE_PORT; break;
     case K_REM_LISTEN: defport = CONFIG_DEFAULT_REMOTE_PORT; break;
     case K_INT_NEXT_HOP:
     case K_REM_REGISTRAR: flags = CONFIG_HP_ALLOW_NAME; break;
@@ -676,7 +703,27 @@ static bool set_value(ctx_t *x, int key, const char *v)
     }
     case T_LISTEN:
     case T_NEXT_HOPS:
-    case T_DNS_SERVERS: return parse_list(x, key, v, add_hostport);
+    case T_DNS_SERVERS:
+    case T_RELAYS: return parse_list(x, key, v, add_hostport);
+    case T_IFACE: {
+        bool ok = vlen <= 32;
+        for (size_t i = 0; ok && i < vlen; i++)
+            ok = isalnum((unsigned char)v[i]) || v[i] == '-' || v[i] == '_';
+        if (!ok)
+            break;
+        char **f = str_field(c, key);
+        free(*f); /* the default */
+        *f = fedge_strdup(v);
+        return true;
+    }
+    case T_ON_FAILURE:
+        if (!strcasecmp(v, "refuse"))
+            c->media.on_relay_failure = CONFIG_MEDIA_REFUSE;
+        else if (!strcasecmp(v, "forward"))
+            c->media.on_relay_failure = CONFIG_MEDIA_FORWARD;
+        else
+            break;
+        return true;
     case T_ADMIN_LISTEN:
     case T_ROUTE: {
         config_hostport_t hp;
@@ -986,6 +1033,9 @@ static void check(ctx_t *x)
         missing(x, K_REM_LISTEN, " (a [remote] section serves remote users)");
     if (x->section_line[S_REMOTE] && !c->remote.registrar.count)
         missing(x, K_REM_REGISTRAR, " (remote users register with an internal server)");
+    /* A [media] section means "relay calls' media": it needs its relays. */
+    if (x->section_line[S_MEDIA] && !c->media.rtpengine.count)
+        missing(x, K_MEDIA_RTPENGINE, " (a [media] section relays calls' media through rtpengine)");
 
     static const int files[] = {K_EXT_CERT, K_EXT_KEY,     K_EXT_CA_FILE, K_EXT_CA_PATH, K_INT_CERT,
                                 K_INT_KEY,  K_INT_CA_FILE, K_ADMIN_CERT,  K_ADMIN_KEY};
@@ -1042,6 +1092,10 @@ static void set_defaults(config_t *c, const char *dir, size_t dirlen)
     c->remote.lockout_addr_failures = CONFIG_DEFAULT_REMOTE_LOCKOUT_ADDR_FAILURES;
     c->remote.lockout_window_ms = CONFIG_DEFAULT_REMOTE_LOCKOUT_WINDOW_MS;
     c->remote.lockout_period_ms = CONFIG_DEFAULT_REMOTE_LOCKOUT_PERIOD_MS;
+    c->media.internal_interface = fedge_strdup(CONFIG_DEFAULT_MEDIA_INTERNAL_INTERFACE);
+    c->media.external_interface = fedge_strdup(CONFIG_DEFAULT_MEDIA_EXTERNAL_INTERFACE);
+    c->media.timeout_ms = CONFIG_DEFAULT_MEDIA_TIMEOUT_MS;
+    c->media.on_relay_failure = CONFIG_DEFAULT_MEDIA_ON_RELAY_FAILURE;
     const char *al = CONFIG_DEFAULT_ADMIN_LISTEN;
     int rc =
         config_parse_hostport(al, strlen(al), CONFIG_HP_REQUIRE_PORT, 0, &c->admin.listen, NULL);
@@ -1184,6 +1238,9 @@ void config_free(config_t *c)
     free(c->admin.private_key);
     free_list(&c->remote.listen);
     free_list(&c->remote.registrar);
+    free_list(&c->media.rtpengine);
+    free(c->media.internal_interface);
+    free(c->media.external_interface);
     free(c->keylines);
     free(c);
 }
@@ -1209,4 +1266,9 @@ const char *config_transport_name(config_transport_t t)
 const char *config_tls_version_name(config_tls_version_t v)
 {
     return v == CONFIG_TLS_1_3 ? "1.3" : "1.2";
+}
+
+const char *config_media_failure_name(config_media_failure_t f)
+{
+    return f == CONFIG_MEDIA_FORWARD ? "forward" : "refuse";
 }

@@ -50,6 +50,10 @@
 #define CONFIG_DEFAULT_REMOTE_LOCKOUT_ADDR_FAILURES 50u /* 401/403 per address in the window */
 #define CONFIG_DEFAULT_REMOTE_LOCKOUT_WINDOW_MS 300000u /* 5m */
 #define CONFIG_DEFAULT_REMOTE_LOCKOUT_PERIOD_MS 900000u /* 15m */
+#define CONFIG_DEFAULT_MEDIA_INTERNAL_INTERFACE "internal"
+#define CONFIG_DEFAULT_MEDIA_EXTERNAL_INTERFACE "external"
+#define CONFIG_DEFAULT_MEDIA_TIMEOUT_MS 1000u /* 1s per relay */
+#define CONFIG_DEFAULT_MEDIA_ON_RELAY_FAILURE CONFIG_MEDIA_REFUSE
 
 /* Longest accepted line of a configuration file, in bytes (without the
  * newline), and largest accepted file. */
@@ -74,6 +78,12 @@ typedef enum {
     CONFIG_TRANSPORT_TLS = 0,
     CONFIG_TRANSPORT_TCP = 1,
 } config_transport_t;
+
+/* What a call gets when no relay answers (docs/media.md). */
+typedef enum {
+    CONFIG_MEDIA_REFUSE = 0,  /* 503 with a Warning naming the relay */
+    CONFIG_MEDIA_FORWARD = 1, /* the SDP goes on unchanged, and it is logged */
+} config_media_failure_t;
 
 typedef enum {
     CONFIG_HOST_IPV4 = 0, /* dotted quad, e.g. 192.0.2.1 */
@@ -194,6 +204,15 @@ typedef struct {
         uint32_t lockout_window_ms;
         uint32_t lockout_period_ms; /* how long a lock-out lasts */
     } remote;
+    struct {
+        /* IP literals with ports, in order; count 0 when [media] is absent:
+         * calls' media is then not relayed (docs/media.md). */
+        config_hostport_list_t rtpengine;
+        char *internal_interface; /* rtpengine interface names */
+        char *external_interface;
+        uint32_t timeout_ms; /* per relay asked */
+        config_media_failure_t on_relay_failure;
+    } media;
 
     /* Where each key was set, for messages about values found wrong later
      * (read it with config_key_line). */
@@ -217,7 +236,8 @@ typedef struct {
  * and range, then cross-field rules (required keys, files named must exist
  * and be readable, default_route with default-route routing, tls transport
  * needs certificate and key, non-loopback admin needs certificate and key,
- * max_connections_per_ip <= max_connections).
+ * max_connections_per_ip <= max_connections, a [media] section needs
+ * rtpengine).
  * Not thread-safe with other inih users in the process (it sets inih's
  * line-buffer options for the duration of the call). */
 int config_load(const char *path, config_t **out, fedge_err_t *err);
@@ -230,10 +250,12 @@ void config_free(config_t *c);
 int config_key_line(const config_t *c, const char *section, const char *key);
 
 /* Name of a routing mode ("default-route", "dns-srv"), transport ("tls",
- * "tcp") and TLS version ("1.2", "1.3"). */
+ * "tcp"), TLS version ("1.2", "1.3") and relay-failure choice ("refuse",
+ * "forward"). */
 const char *config_routing_name(config_routing_t r);
 const char *config_transport_name(config_transport_t t);
 const char *config_tls_version_name(config_tls_version_t v);
+const char *config_media_failure_name(config_media_failure_t f);
 
 /* Flags for config_parse_hostport. */
 enum {

@@ -359,7 +359,7 @@ static void test_structure_errors(void **state)
 {
     expect_error(MIN "[foo]\nx = 1\n",
                  "14: unknown section [foo]; expected one of [edge], [external], [internal], "
-                 "[federation], [limits], [log], [dns], [admin], [remote]");
+                 "[federation], [limits], [log], [dns], [admin], [remote], [media]");
     expect_error(MIN "[limits]\nidle_timeuot = 5s\n",
                  "15: unknown key \"idle_timeuot\" in [limits]; expected one of max_message_size, "
                  "max_connections, max_connections_per_ip, handshake_timeout, idle_timeout, "
@@ -1150,6 +1150,59 @@ static void test_check_config_certificate(void **state)
     assert_string_equal(errb, "");
 }
 
+static void test_media_section(void **state)
+{
+    config_t *c;
+    /* Without [media]: nothing relayed, defaults in place. */
+    expect_ok(MIN, &c);
+    assert_int_equal(c->media.rtpengine.count, 0);
+    assert_string_equal(c->media.internal_interface, "internal");
+    assert_string_equal(c->media.external_interface, "external");
+    assert_int_equal(c->media.timeout_ms, 1000);
+    assert_int_equal(c->media.on_relay_failure, CONFIG_MEDIA_REFUSE);
+    config_free(c);
+
+    expect_ok(MIN "[media]\nrtpengine = 127.0.0.1:2223, [::1]:2224\ninternal_interface = lan_1\n"
+                  "external_interface = WAN-2\ntimeout = 250ms\non_relay_failure = Forward\n",
+              &c);
+    assert_int_equal(c->media.rtpengine.count, 2);
+    assert_string_equal(c->media.rtpengine.items[0].host, "127.0.0.1");
+    assert_int_equal(c->media.rtpengine.items[0].port, 2223);
+    assert_string_equal(c->media.rtpengine.items[1].host, "::1");
+    assert_string_equal(c->media.internal_interface, "lan_1");
+    assert_string_equal(c->media.external_interface, "WAN-2");
+    assert_int_equal(c->media.timeout_ms, 250);
+    assert_int_equal(c->media.on_relay_failure, CONFIG_MEDIA_FORWARD);
+    assert_string_equal(config_media_failure_name(c->media.on_relay_failure), "forward");
+    assert_int_equal(config_key_line(c, "media", "timeout"), 18);
+    config_free(c);
+
+    expect_error(MIN "[media]\ntimeout = 2s\n",
+                 "14: [media] rtpengine is missing (a [media] section relays calls' media "
+                 "through rtpengine); expected rtpengine = a comma-separated list of IP:port of "
+                 "rtpengine ng listeners like 127.0.0.1:2223 or [::1]:2223");
+    expect_error(MIN "[media]\nrtpengine = rtp.contoso.test:2223\n",
+                 "15: [media] rtpengine = \"rtp.contoso.test:2223\": \"rtp.contoso.test\" is "
+                 "not an IP address; expected a comma-separated list of IP:port of rtpengine ng "
+                 "listeners like 127.0.0.1:2223 or [::1]:2223");
+    expect_error(MIN "[media]\nrtpengine = 127.0.0.1\n",
+                 "15: [media] rtpengine = \"127.0.0.1\": no port; expected a "
+                 "comma-separated list of IP:port of rtpengine ng listeners like 127.0.0.1:2223 "
+                 "or [::1]:2223");
+    expect_error(MIN "[media]\nrtpengine = 127.0.0.1:2223,127.0.0.1:2223\n",
+                 "15: [media] rtpengine = \"127.0.0.1:2223\": listed twice; expected a "
+                 "comma-separated list of IP:port of rtpengine ng listeners like 127.0.0.1:2223 "
+                 "or [::1]:2223");
+    expect_error(MIN "[media]\nrtpengine = 127.0.0.1:2223\ninternal_interface = lan/1\n",
+                 "16: [media] internal_interface = \"lan/1\"; expected an rtpengine interface "
+                 "name (--interface NAME/address) of 1 to 32 letters, digits, '-' or '_'");
+    expect_error(MIN "[media]\nrtpengine = 127.0.0.1:2223\ntimeout = 31s\n",
+                 "16: [media] timeout = \"31s\": out of range; expected a duration like 1s or "
+                 "500ms, from 100ms to 30s");
+    expect_error(MIN "[media]\nrtpengine = 127.0.0.1:2223\non_relay_failure = drop\n",
+                 "16: [media] on_relay_failure = \"drop\"; expected refuse or forward");
+}
+
 /* docs/fedge.example.ini must pass check-config. It names its files
  * relative to its own folder; copy it next to stand-ins for them. */
 static void test_example_config_passes(void **state)
@@ -1228,6 +1281,7 @@ int main(void)
         cmocka_unit_test(test_durations_sizes_bools),
         cmocka_unit_test(test_check_config_command),
         cmocka_unit_test(test_check_config_certificate),
+        cmocka_unit_test(test_media_section),
         cmocka_unit_test(test_example_config_passes),
         cmocka_unit_test(test_store_uri),
     };
