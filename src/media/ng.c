@@ -67,6 +67,7 @@ struct media_pending {
     size_t norder, at;
     uint32_t tried; /* bit per relay index */
     bool retransmitted, failed_now;
+    char why[MEDIA_MAX_RELAYS * 96]; /* what each relay tried did */
 };
 
 static const char *const cmd_names[] = {"ping", "offer", "answer", "delete", "query"};
@@ -212,22 +213,22 @@ static void attempt(media_pending_t *p)
     uv_timer_start(&p->timer, timer_cb, half ? half : 1, 0);
 }
 
-static void next_attempt(media_pending_t *p, const char *why)
+static void next_attempt(media_pending_t *p, bool refused)
 {
     media_client_t *c = p->c;
-    relay_set_up(&c->relays[p->order[p->at]], false, why);
+    relay_t *r = &c->relays[p->order[p->at]];
+    relay_set_up(r, false, refused ? "connection refused" : "timeout");
+    size_t o = strlen(p->why);
+    if (o < sizeof(p->why))
+        snprintf(p->why + o, sizeof(p->why) - o, "%srtpengine %s %s", o ? "; " : "", r->name,
+                 refused ? "refused it (nothing listens on the port)" : "did not answer");
     if (++p->at < p->norder) {
         attempt(p);
         return;
     }
     fedge_err_t e;
-    char names[MEDIA_MAX_RELAYS * 64 + 1] = "";
-    size_t o = 0;
-    for (size_t i = 0; i < p->norder && o < sizeof(names); i++)
-        o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "",
-                              c->relays[p->order[i]].name);
-    fedge_err(&e, FEDGE_ETIMEDOUT, "rtpengine %s: no answer to %s within %ums (%s)", names,
-              media_cmd_name(p->cmd), (unsigned)c->timeout_ms, why);
+    fedge_err(&e, FEDGE_ETIMEDOUT, "ng %s not answered within %ums: %s", media_cmd_name(p->cmd),
+              (unsigned)c->timeout_ms, p->why);
     finish(p, FEDGE_ETIMEDOUT, NULL, &e);
 }
 
@@ -235,11 +236,11 @@ static void timer_cb(uv_timer_t *t)
 {
     media_pending_t *p = t->data;
     if (p->failed_now) {
-        next_attempt(p, "connection refused");
+        next_attempt(p, true);
         return;
     }
     if (p->retransmitted) {
-        next_attempt(p, "timeout");
+        next_attempt(p, false);
         return;
     }
     media_client_t *c = p->c;

@@ -2,6 +2,7 @@
  * A/AAAA records through the configured resolver, the external certificate,
  * the listeners (a real TLS handshake presenting our own certificate) and
  * the records configured partners must publish. */
+#include "media/media.h"
 #include "plan/plan_int.h"
 
 #include <arpa/inet.h>
@@ -9,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const plan_check_steps[] = {"dns", "cert", "listen", "partner"};
+const char *const plan_check_steps[] = {"dns", "cert", "listen", "partner", "media"};
 const size_t plan_check_n_steps = FEDGE_ARRAY_LEN(plan_check_steps);
 
 /* sockaddr for a listen address (a wildcard becomes the loopback). */
@@ -255,6 +256,72 @@ static void check_partners(plan__dns_t *d, const store_snapshot_t *snap, plan_re
                                snap->providers[i].proxy_fqdn, r);
 }
 
+typedef struct {
+    int status;
+    uint64_t took_ms;
+    uint64_t start;
+    uv_loop_t *loop;
+    char err[512];
+} ping_t;
+
+static void ping_done(void *arg, int status, const media_reply_t *reply, const fedge_err_t *err)
+{
+    ping_t *p = arg;
+    p->status = status;
+    p->took_ms = uv_now(p->loop) - p->start;
+    snprintf(p->err, sizeof(p->err), "%s", err ? err->msg : "");
+}
+
+/* An ng ping to each relay of [media] rtpengine, one at a time, each given
+ * the configured ng timeout (media_request retransmits once). */
+static void check_media(const config_t *cfg, plan_report_t *r)
+{
+    size_t n = cfg->media.rtpengine.count;
+    if (!n)
+        return;
+    media_relay_addr_t relays[MEDIA_MAX_RELAYS];
+    if (n > MEDIA_MAX_RELAYS)
+        n = MEDIA_MAX_RELAYS;
+    for (size_t i = 0; i < n; i++)
+        relays[i] = (media_relay_addr_t){cfg->media.rtpengine.items[i].host,
+                                         cfg->media.rtpengine.items[i].port};
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_opts_t o = {.relays = relays, .relay_count = n, .timeout_ms = cfg->media.timeout_ms};
+    media_client_t *c;
+    fedge_err_t e;
+    if (media_client_new(&loop, &o, &c, &e) < 0) {
+        plan_report_add(r, "media", "rtpengine relays", PLAN_FAIL, PLAN_DIAG_MEDIA_RELAY, e.msg,
+                        plan_diag(PLAN_DIAG_MEDIA_RELAY)->fix, NULL);
+        uv_loop_close(&loop);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ping_t p = {.status = 1, .loop = &loop};
+        uv_update_time(&loop);
+        p.start = uv_now(&loop);
+        media_req_t q = {.cmd = MEDIA_CMD_PING, .relay = (int)i};
+        if (media_request(c, &q, ping_done, &p, NULL, &e) < 0) {
+            p.status = FEDGE_EINVAL;
+            snprintf(p.err, sizeof(p.err), "%s", e.msg);
+        }
+        while (p.status == 1)
+            uv_run(&loop, UV_RUN_ONCE);
+        char *name = plan__fmt("rtpengine %s", media_relay_name(c, i));
+        if (p.status == 0)
+            plan_report_add(r, "media", name, PLAN_PASS, 0,
+                            plan__tmp("answers ng ping in %llu ms", (unsigned long long)p.took_ms),
+                            NULL, NULL);
+        else
+            plan_report_add(r, "media", name, PLAN_FAIL, PLAN_DIAG_MEDIA_RELAY, p.err,
+                            plan_diag(PLAN_DIAG_MEDIA_RELAY)->fix, NULL);
+        free(name);
+    }
+    media_client_close(c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
 int plan_check(const config_t *cfg, const store_snapshot_t *snap, const plan_live_opts_t *o,
                plan_report_t *r, fedge_err_t *err)
 {
@@ -287,6 +354,7 @@ int plan_check(const config_t *cfg, const store_snapshot_t *snap, const plan_liv
                         plan__tmp("not tried: %s", e.msg), NULL, NULL);
     }
     check_partners(&d, snap, r);
+    check_media(cfg, r);
     plan_free(p);
     plan__dns_close(&d);
     return 0;

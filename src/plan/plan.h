@@ -114,7 +114,7 @@ const char *plan_status_name(plan_status_t s);
 
 /* One finding. */
 typedef struct {
-    char *step; /* check: "dns", "cert", "listen", "partner";
+    char *step; /* check: "dns", "cert", "listen", "partner", "media";
                    probe: "srv", "address", "tcp", "tls", "options", "policy" */
     char *name; /* what was looked at: "SRV _sipfederationtls._tcp.contoso.com" */
     plan_status_t status;
@@ -181,6 +181,7 @@ enum {
     PLAN_DIAG_LISTEN_DOWN = 19520,      /* nothing accepts on a listen address */
     PLAN_DIAG_LISTEN_TLS = 19521,       /* the listener's TLS handshake failed */
     PLAN_DIAG_PARTNER_DNS = 19525,      /* a partner's records are missing */
+    PLAN_DIAG_MEDIA_RELAY = 19526,      /* an rtpengine relay does not answer */
     PLAN_DIAG_PROBE_NO_SRV = 19530,     /* partner publishes no SRV record */
     PLAN_DIAG_PROBE_NO_SERVICE = 19531, /* partner's SRV target is "." */
     PLAN_DIAG_PROBE_OUTSIDE = 19532,    /* SRV target outside the partner domain */
@@ -260,7 +261,8 @@ typedef struct {
 
 /* `fedge check`: every planned item verified live (DNS through the
  * configured [dns] servers, the external certificate, the listeners,
- * partners' records), appended to r. Returns 0, or FEDGE_EDNS when the
+ * partners' records, an ng ping to each [media] rtpengine relay),
+ * appended to r. Returns 0, or FEDGE_EDNS when the
  * resolver cannot be created (message in err; nothing appended). */
 int plan_check(const config_t *cfg, const store_snapshot_t *snap, const plan_live_opts_t *o,
                plan_report_t *r, fedge_err_t *err);

@@ -57,6 +57,11 @@ static const plan_diag_t diags[] = {
     {PLAN_DIAG_PARTNER_DNS, "partner-dns",
      "A configured partner's SRV or A/AAAA records are missing or failed.",
      "Ask the partner to publish them (fedge probe DOMAIN shows the details)."},
+    {PLAN_DIAG_MEDIA_RELAY, "media-relay",
+     "An rtpengine relay of [media] rtpengine does not answer an ng ping (not running, another "
+     "address or port, or a firewall drops UDP).",
+     "Start rtpengine with --listen-ng=IP:PORT as written in [media] rtpengine, and let UDP "
+     "through."},
     {PLAN_DIAG_PROBE_NO_SRV, "probe-no-srv",
      "The partner domain has no _sipfederationtls._tcp SRV record.",
      "The partner publishes the record, or allow it as a partner server with --proxy-fqdn."},
