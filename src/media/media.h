@@ -191,6 +191,73 @@ bool media_relay_up(const media_client_t *c, size_t i);
 size_t media_call_count(const media_client_t *c);
 size_t media_pending_count(const media_client_t *c);
 
+/* ---- calls: which ng command each SIP message crossing sides needs ----
+ *
+ * The offer/answer state of every call with media (RFC 3264; RFC 6337 for
+ * where offers and answers may appear), keyed by Call-ID: bounded (the
+ * call idle longest is dropped when full) and reaped when idle. Pure: no
+ * I/O, time given by the caller. */
+
+typedef enum {
+    MEDIA_SIDE_INTERNAL = 0,
+    MEDIA_SIDE_EXTERNAL = 1,
+} media_side_t;
+
+typedef enum {
+    MEDIA_ACT_NONE = 0,   /* forward as is */
+    MEDIA_ACT_OFFER = 1,  /* ng offer, direction from_side -> the other side */
+    MEDIA_ACT_ANSWER = 2, /* ng answer, same direction */
+    MEDIA_ACT_DELETE = 3, /* ng delete of the call (by Call-ID) */
+} media_act_t;
+
+/* What the table needs to know of one message crossing the edge. */
+typedef struct {
+    bool request;
+    int method; /* sip_method_t: the request's, or the CSeq method of a response */
+    int status; /* responses: 100-699 */
+    fedge_str_t call_id;
+    bool to_tag; /* the message has a To tag (in-dialog request) */
+    bool has_sdp;
+    media_side_t from_side; /* side the message arrived from */
+} media_msg_t;
+
+typedef struct media_calls media_calls_t;
+
+/* Called for each call dropped by media_calls_reap or to make room (the
+ * caller sends ng delete for it); call_id valid during the call only. */
+typedef void (*media_dropped_fn)(void *user, fedge_str_t call_id);
+
+/* A table of at most max calls (>= 1); calls without a message for
+ * idle_ms are reaped. dropped may be NULL. Free with media_calls_free. */
+media_calls_t *media_calls_new(size_t max, uint64_t idle_ms, media_dropped_fn dropped, void *user);
+void media_calls_free(media_calls_t *t);
+
+/* The ng command m needs (and the table updated as if it succeeded):
+ *   INVITE, UPDATE or PRACK with SDP: offer (PRACK: answer when it
+ *     answers an offer of the other side); INVITE without SDP: none, and
+ *     the first response with SDP is then the offer (late offer);
+ *   ACK with SDP answering an offer of the other side: answer;
+ *   1xx/2xx with SDP to INVITE, UPDATE or PRACK while the other side's
+ *     offer is open: answer (every such response, so that a 183 and its
+ *     200 are both rewritten); the offer is closed by the 2xx; after an
+ *     exchange is done, SDP repeated in a response is offered or answered
+ *     again as its side did last (never forwarded unrewritten);
+ *   BYE; CANCEL before a 2xx; a final failure of the first INVITE: delete
+ *     (the call is forgotten); a failed re-INVITE keeps the call;
+ *   anything else, or a call the table does not know: none.
+ * A new call is only created by a request without To tag or with SDP. */
+media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t now_ms);
+
+/* Forgets a call (its dialog's connection died, the caller deleted it);
+ * false when unknown. dropped is not called. */
+bool media_calls_forget(media_calls_t *t, fedge_str_t call_id);
+
+/* Drops every call idle since idle_ms or more (dropped is called for
+ * each); returns how many. */
+size_t media_calls_reap(media_calls_t *t, uint64_t now_ms);
+
+size_t media_calls_count(const media_calls_t *t);
+
 /* ---- the SDP in a SIP body ---- */
 
 /* Where the SDP is: body[off..off+len). */
