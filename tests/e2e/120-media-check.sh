@@ -2,8 +2,9 @@
 # 120-media-check: `fedge check` pings every [media] rtpengine relay over
 # the ng protocol: a real rtpengine started here in user space (no kernel
 # module, its own loopback interfaces and port range) passes, a relay
-# address where nothing listens fails with the media-relay diagnostic, and
-# `fedge check-config` shows the [media] section.
+# address where nothing listens fails with the media-relay diagnostic,
+# `fedge check-config` shows the [media] section, and `fedge serve`
+# refuses it (the relay is not wired into call forwarding yet).
 . "$(dirname "$0")/lib.sh"
 
 command -v rtpengine > /dev/null || { echo "not ok - rtpengine is not installed (scripts/bootstrap installs rtpengine-daemon)"; exit 1; }
@@ -68,6 +69,13 @@ check "check: the dead relay fails with media-relay (19526) and its fix" media \
 "$FEDGE_BIN" check -c "$CFG" > "$T_LOGS/check.txt"
 check "check text: a [fail] media line naming the dead relay" \
     grep -q "^\[fail\] media    rtpengine 127.0.0.1:$DEAD_PORT: " "$T_LOGS/check.txt"
+
+# fedge serve does not relay media yet: it refuses [media] (exit 2) with
+# the file and line, rather than ignoring it.
+"$FEDGE_BIN" serve -c "$CFG" > "$T_LOGS/serve.log" 2>&1; rc=$?
+check "serve with [media]: exit 2" test "$rc" -eq 2
+check_out "serve with [media]: FILE:LINE says it is not used yet" \
+    grep -E "^$CFG:[0-9]+: \[media\] is not used by fedge serve yet" "$T_LOGS/serve.log"
 
 # Without [media]: no media step at all.
 fedge_config "$T_TMP/plain.ini"
