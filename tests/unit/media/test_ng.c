@@ -295,6 +295,143 @@ static void test_offer_answer_query_delete(void **state)
     close_client(&loop, c);
 }
 
+/* Address and port of the first audio stream of an SDP. */
+static bool sdp_audio(const char *sdp, char *ip, size_t cap, unsigned *port)
+{
+    const char *c = strstr(sdp, "c=IN IP4 "), *m = strstr(sdp, "m=audio ");
+    if (!c || !m)
+        return false;
+    c += 9;
+    size_t n = strcspn(c, "\r\n");
+    if (n >= cap)
+        return false;
+    memcpy(ip, c, n);
+    ip[n] = '\0';
+    *port = (unsigned)atoi(m + 8);
+    return *port > 0;
+}
+
+static int udp_on(const char *ip, uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    bind(fd, (struct sockaddr *)&a, sizeof(a));
+    socklen_t l = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    *port = ntohs(a.sin_port);
+    struct timeval tv = {0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Sends n RTP packets (PCMU, sequence numbers from 1) from fd to ip:port
+ * and counts those that reach to_fd, each checked by its payload. */
+static int rtp_through(int fd, const char *ip, unsigned port, int to_fd, int n)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    int got = 0;
+    for (int i = 1; i <= n; i++) {
+        unsigned char pkt[12 + 160] = {
+            0x80, 0x00, 0, (unsigned char)i, 0, 0, 0, (unsigned char)i, 0x12, 0x34, 0x56, 0x78};
+        memset(pkt + 12, 0x55 + i, 160);
+        sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&a, sizeof(a));
+        unsigned char in[512];
+        ssize_t r = recv(to_fd, in, sizeof(in), 0);
+        if (r == (ssize_t)sizeof(pkt) && in[12] == (unsigned char)(0x55 + i))
+            got++;
+    }
+    return got;
+}
+
+static void test_media_flows_through_the_relay(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_client_t *c = client(&loop, &ng_port, 1, 1000);
+    uint16_t pa, pb;
+    int fa = udp_on("127.0.0.1", &pa), fb = udp_on("127.0.0.1", &pb);
+    char sdp_a[512], sdp_b[512], id[64];
+    snprintf(sdp_a, sizeof(sdp_a),
+             "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+             pa);
+    snprintf(sdp_b, sizeof(sdp_b),
+             "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+             pb);
+    snprintf(id, sizeof(id), "rtp-%d@test", (int)getpid());
+    outcome_t o;
+    media_req_t r = offer(id);
+    r.sdp = (fedge_str_t){sdp_a, strlen(sdp_a)};
+    run_request(&loop, c, &r, &o);
+    if (o.status)
+        fail_msg("offer: %s", o.err);
+    char ext_ip[64], int_ip[64];
+    unsigned ext_port, int_port;
+    assert_true(sdp_audio(o.sdp, ext_ip, sizeof(ext_ip), &ext_port));
+    assert_string_equal(ext_ip, "127.0.0.3"); /* what the partner is told */
+
+    media_req_t a = {.cmd = MEDIA_CMD_ANSWER,
+                     .call_id = {id, strlen(id)},
+                     .from_tag = FEDGE_STR_LIT("ft1"),
+                     .to_tag = FEDGE_STR_LIT("tt1"),
+                     .sdp = {sdp_b, strlen(sdp_b)},
+                     .from_interface = "external",
+                     .to_interface = "internal",
+                     .replace = REPLACE,
+                     .replace_count = 2,
+                     .relay = -1};
+    run_request(&loop, c, &a, &o);
+    if (o.status)
+        fail_msg("answer: %s", o.err);
+    assert_true(sdp_audio(o.sdp, int_ip, sizeof(int_ip), &int_port));
+    assert_string_equal(int_ip, "127.0.0.2"); /* what the inside is told */
+
+    /* A (inside) sends to the relay's internal port, B (partner) to its
+     * external port; each receives the other's packets. */
+    int a_to_b = rtp_through(fa, int_ip, int_port, fb, 10);
+    int b_to_a = rtp_through(fb, ext_ip, ext_port, fa, 10);
+    if (a_to_b < 9 || b_to_a < 9)
+        fail_msg("RTP through the relay: %d/10 inside->partner, %d/10 partner->inside", a_to_b,
+                 b_to_a);
+
+    media_req_t d = {.cmd = MEDIA_CMD_DELETE, .call_id = {id, strlen(id)}, .relay = -1};
+    run_request(&loop, c, &d, &o);
+    assert_int_equal(o.status, 0);
+    close(fa);
+    close(fb);
+    close_client(&loop, c);
+}
+
+static void test_sticky_table_is_bounded(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_relay_addr_t relays[1] = {{"127.0.0.1", ng_port}};
+    media_opts_t opts = {.relays = relays, .relay_count = 1, .timeout_ms = 1000, .max_calls = 2};
+    media_client_t *c;
+    fedge_err_t e;
+    assert_int_equal(media_client_new(&loop, &opts, &c, &e), 0);
+    outcome_t o;
+    char ids[3][64];
+    for (int i = 0; i < 3; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "bound-%d-%d@test", i, (int)getpid());
+        media_req_t r = offer(ids[i]);
+        run_request(&loop, c, &r, &o);
+        assert_int_equal(o.status, 0);
+        assert_int_equal(media_call_count(c), i < 2 ? (size_t)i + 1 : 2);
+    }
+    for (int i = 0; i < 3; i++) {
+        media_req_t d = {.cmd = MEDIA_CMD_DELETE, .call_id = {ids[i], strlen(ids[i])}, .relay = -1};
+        run_request(&loop, c, &d, &o);
+        assert_int_equal(o.status, 0); /* the forgotten one is found by hash */
+    }
+    assert_int_equal(media_call_count(c), 0);
+    close_client(&loop, c);
+}
+
 static void test_relay_error_and_bad_requests(void **state)
 {
     uv_loop_t loop;
@@ -466,6 +603,8 @@ int main(void)
         cmocka_unit_test(test_client_options),
         cmocka_unit_test(test_ping),
         cmocka_unit_test(test_offer_answer_query_delete),
+        cmocka_unit_test(test_media_flows_through_the_relay),
+        cmocka_unit_test(test_sticky_table_is_bounded),
         cmocka_unit_test(test_relay_error_and_bad_requests),
         cmocka_unit_test(test_failover_past_closed_port),
         cmocka_unit_test(test_failover_past_silent_relay_and_timeout),
