@@ -258,6 +258,88 @@ size_t media_calls_reap(media_calls_t *t, uint64_t now_ms);
 
 size_t media_calls_count(const media_calls_t *t);
 
+/* ---- the relay of calls' media: table + ng + body ----
+ *
+ * What the edge runs for each SIP message with a body, or that ends a
+ * call, crossing sides: decides the ng command (media_calls_on_msg), sends
+ * it, and gives back the body to forward with the relay's SDP in place of
+ * the sender's. The ng round trip is asynchronous: the caller parks the
+ * message meanwhile. */
+
+typedef struct media_relay media_relay_t;
+
+typedef struct {
+    media_opts_t ng;
+    const char *interface[2]; /* rtpengine interface per media_side_t */
+    bool forward_on_failure;  /* [media] on_relay_failure = forward */
+    size_t max_calls;         /* offer/answer table bound (0: MEDIA_DEFAULT_MAX_CALLS) */
+    uint64_t idle_ms;         /* calls idle this long are reaped (0: 12 h) */
+} media_relay_opts_t;
+
+typedef struct {
+    media_msg_t msg;          /* facts; msg.has_sdp is filled by media_relay_process */
+    fedge_str_t content_type; /* Content-Type value, empty when none */
+    fedge_str_t body;         /* the message body (copied when needed) */
+    fedge_str_t from_tag, to_tag;
+    const char *peer_ip; /* IP literal the message came from */
+} media_in_t;
+
+typedef enum {
+    MEDIA_OUT_FORWARD = 0, /* forward the message as it is */
+    MEDIA_OUT_REPLACE = 1, /* forward it with body (Content-Length = body_len) */
+    MEDIA_OUT_REFUSE = 2,  /* requests only: answer status with warning */
+} media_out_kind_t;
+
+typedef struct {
+    media_out_kind_t kind;
+    const char *body; /* REPLACE: valid during the callback only */
+    size_t body_len;
+    int status;        /* REFUSE: 503 */
+    char warning[256]; /* REFUSE: the Warning text (names the relay) */
+} media_out_t;
+
+typedef void (*media_out_cb)(void *arg, const media_out_t *out);
+
+typedef struct media_job media_job_t;
+
+/* Opens the ng client on loop. Returns 0 and *out, or an error of
+ * media_client_new. */
+int media_relay_new(uv_loop_t *loop, const media_relay_opts_t *o, media_relay_t **out,
+                    fedge_err_t *err);
+
+/* Cancels every job (their callbacks do not run) and closes; r may be
+ * NULL. */
+void media_relay_close(media_relay_t *r);
+
+/* Handles one message. Returns 0 with *now saying what to do at once:
+ * FORWARD as it is (no ng command, or a delete sent in the background),
+ * or REFUSE (an ng command that could not be sent). Returns 1 when cb will
+ * run later (never from inside this call) with what to do; *job names the
+ * wait until then (job may be NULL). The
+ * policy on a relay failure: a request gets REFUSE 503 with a Warning
+ * (or FORWARD with a log line under forward_on_failure); a response is
+ * forwarded as it is, with a log line (a response cannot be refused).
+ * SDP that comes from the external side never steers the relay towards
+ * an address of the partner's choosing before media arrives (flags
+ * SIP-source-address and strict-source with received-from: docs/media.md);
+ * ICE candidates are removed (they name the parties' own addresses). */
+int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb, void *arg,
+                        media_job_t **job, media_out_t *now);
+
+/* Forgets a job: its callback will not run. */
+void media_relay_cancel(media_job_t *job);
+
+/* A call ended without a message saying so (its dialog's connection died,
+ * the edge gave up on it): sends ng delete and forgets it. */
+void media_relay_end_call(media_relay_t *r, fedge_str_t call_id);
+
+/* Reaps calls idle too long (ng delete for each); call it now and then.
+ * Returns how many. */
+size_t media_relay_reap(media_relay_t *r);
+
+media_client_t *media_relay_client(media_relay_t *r);
+size_t media_relay_calls(const media_relay_t *r);
+
 /* ---- the SDP in a SIP body ---- */
 
 /* Where the SDP is: body[off..off+len). */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "media/media.h"
+#include "sip/sip.h"
 
 static pid_t rtp_pid;
 static uint16_t ng_port;
@@ -597,6 +598,257 @@ static void test_client_options(void **state)
     close_client(&loop, c);
 }
 
+/* ---- the relay driver (src/media/relay.c) ---- */
+
+typedef struct {
+    bool done;
+    media_out_t out;
+    char body[4096];
+} job_out_t;
+
+static void job_cb(void *arg, const media_out_t *out)
+{
+    job_out_t *j = arg;
+    j->done = true;
+    j->out = *out;
+    size_t n = out->body_len < sizeof(j->body) - 1 ? out->body_len : sizeof(j->body) - 1;
+    if (out->body)
+        memcpy(j->body, out->body, n);
+    j->body[n] = '\0';
+    j->out.body = j->body;
+}
+
+static media_relay_t *relay_on(uv_loop_t *loop, const uint16_t *ports, size_t n, bool forward)
+{
+    media_relay_addr_t relays[MEDIA_MAX_RELAYS];
+    for (size_t i = 0; i < n; i++)
+        relays[i] = (media_relay_addr_t){"127.0.0.1", ports[i]};
+    media_relay_opts_t o = {.ng = {.relays = relays, .relay_count = n, .timeout_ms = 300},
+                            .interface = {"internal", "external"},
+                            .forward_on_failure = forward};
+    media_relay_t *r;
+    fedge_err_t e;
+    if (media_relay_new(loop, &o, &r, &e) < 0)
+        fail_msg("media_relay_new: %s", e.msg);
+    return r;
+}
+
+/* Runs one message through r; returns what to do with it. */
+static media_out_t relay_msg(uv_loop_t *loop, media_relay_t *r, media_in_t *in, job_out_t *jo)
+{
+    memset(jo, 0, sizeof(*jo));
+    media_out_t now;
+    int rc = media_relay_process(r, in, job_cb, jo, NULL, &now);
+    if (rc == 0)
+        return now;
+    assert_int_equal(rc, 1);
+    assert_false(jo->done);
+    int64_t end = now_ms() + 5000;
+    while (!jo->done && now_ms() < end)
+        uv_run(loop, UV_RUN_ONCE);
+    assert_true(jo->done);
+    return jo->out;
+}
+
+static media_in_t msg_in(bool request, int method, int status, const char *id, media_side_t from,
+                         const char *ctype, const char *body, const char *to_tag)
+{
+    media_in_t in = {
+        .msg = {.request = request,
+                .method = method,
+                .status = status,
+                .call_id = {id, strlen(id)},
+                .to_tag = to_tag != NULL,
+                .from_side = from},
+        .content_type = {ctype, strlen(ctype)},
+        .body = {body, strlen(body)},
+        .from_tag = FEDGE_STR_LIT("ft9"),
+        .to_tag = {to_tag ? to_tag : "", to_tag ? strlen(to_tag) : 0},
+        .peer_ip = "127.0.0.1",
+    };
+    return in;
+}
+
+/* Asks the relay whether it still has the call. */
+static int query_status(uv_loop_t *loop, media_client_t *c, const char *id)
+{
+    outcome_t o;
+    media_req_t q = {.cmd = MEDIA_CMD_QUERY, .call_id = {id, strlen(id)}, .relay = -1};
+    run_request(loop, c, &q, &o);
+    return o.status;
+}
+
+static void test_relay_call_flow(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_relay_t *r = relay_on(&loop, &ng_port, 1, false);
+    char id[64];
+    snprintf(id, sizeof(id), "relay-%d@test", (int)getpid());
+    job_out_t jo;
+
+    media_in_t in = msg_in(true, SIP_METHOD_INVITE, 0, id, MEDIA_SIDE_INTERNAL, "application/sdp",
+                           SDP_IN, NULL);
+    media_out_t out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REPLACE);
+    assert_int_equal(out.body_len, strlen(jo.body));
+    assert_non_null(strstr(jo.body, "c=IN IP4 127.0.0.3"));
+    assert_null(strstr(jo.body, "10.0.0.5"));
+    assert_null(strstr(jo.body, "a=candidate"));
+    assert_int_equal(media_relay_calls(r), 1);
+
+    /* 180 without body: nothing to do. */
+    in = msg_in(false, SIP_METHOD_INVITE, 180, id, MEDIA_SIDE_EXTERNAL, "", "", "tt9");
+    out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_FORWARD);
+
+    /* 200 with the partner's SDP inside multipart/mixed. */
+    char mp[1024];
+    snprintf(mp, sizeof(mp),
+             "--zz\r\nContent-Type: text/plain\r\n\r\nhello\r\n--zz\r\nContent-Type: "
+             "application/sdp\r\n\r\n%s\r\n--zz--\r\n",
+             SDP_OUT);
+    in = msg_in(false, SIP_METHOD_INVITE, 200, id, MEDIA_SIDE_EXTERNAL,
+                "multipart/mixed;boundary=zz", mp, "tt9");
+    out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REPLACE);
+    assert_non_null(strstr(jo.body, "c=IN IP4 127.0.0.2"));
+    assert_null(strstr(jo.body, "198.51.100.9"));
+    assert_memory_equal(jo.body, "--zz\r\nContent-Type: text/plain\r\n\r\nhello\r\n--zz\r\n", 45);
+    assert_non_null(strstr(jo.body, "\r\n--zz--\r\n"));
+    assert_int_equal(query_status(&loop, media_relay_client(r), id), 0);
+
+    /* BYE: forwarded at once, the delete goes in the background. */
+    in = msg_in(true, SIP_METHOD_BYE, 0, id, MEDIA_SIDE_EXTERNAL, "", "", "tt9");
+    out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_FORWARD);
+    assert_int_equal(media_relay_calls(r), 0);
+    int st = 0;
+    for (int i = 0; i < 20 && st == 0; i++)
+        st = query_status(&loop, media_relay_client(r), id);
+    assert_int_equal(st, FEDGE_EPERM); /* the relay no longer knows it */
+
+    /* A 486 to a new INVITE deletes it too; a CANCEL as well. */
+    snprintf(id, sizeof(id), "relay486-%d@test", (int)getpid());
+    in = msg_in(true, SIP_METHOD_INVITE, 0, id, MEDIA_SIDE_EXTERNAL, "application/sdp", SDP_OUT,
+                NULL);
+    out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REPLACE);
+    assert_non_null(strstr(jo.body, "c=IN IP4 127.0.0.2"));
+    in = msg_in(false, SIP_METHOD_INVITE, 486, id, MEDIA_SIDE_INTERNAL, "", "", "tt1");
+    assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_FORWARD);
+    st = 0;
+    for (int i = 0; i < 20 && st == 0; i++)
+        st = query_status(&loop, media_relay_client(r), id);
+    assert_int_equal(st, FEDGE_EPERM);
+
+    media_relay_close(r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* The partner's SDP names 127.0.0.9 (standing for an internal host it
+ * would like the relay to send to); its SIP came from 127.0.0.1. The
+ * relay sends the inside's media to 127.0.0.1 (the SIP source), on the
+ * port the SDP gives, not to 127.0.0.9. */
+static void test_relay_ignores_partner_sdp_address(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_relay_t *r = relay_on(&loop, &ng_port, 1, false);
+    uint16_t pa, pb;
+    int fa = udp_on("127.0.0.1", &pa), fb = udp_on("127.0.0.1", &pb);
+    int f9 = -1;
+    uint16_t p9 = 0;
+    char sdp_a[512], sdp_b[512], id[64];
+    snprintf(sdp_a, sizeof(sdp_a),
+             "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio %u RTP/AVP 0\r\n",
+             pa);
+    /* A socket on 127.0.0.9 with B's port, to see whether anything goes
+     * there. */
+    f9 = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a9 = {.sin_family = AF_INET, .sin_port = htons(pb)};
+    inet_pton(AF_INET, "127.0.0.9", &a9.sin_addr);
+    assert_int_equal(bind(f9, (struct sockaddr *)&a9, sizeof(a9)), 0);
+    struct timeval tv = {0, 50000};
+    setsockopt(f9, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)p9;
+    snprintf(sdp_b, sizeof(sdp_b),
+             "v=0\r\no=b 1 1 IN IP4 127.0.0.9\r\ns=-\r\nc=IN IP4 127.0.0.9\r\nt=0 0\r\n"
+             "m=audio %u RTP/AVP 0\r\n",
+             pb);
+    snprintf(id, sizeof(id), "spoof-%d@test", (int)getpid());
+    job_out_t jo;
+    media_in_t in =
+        msg_in(true, SIP_METHOD_INVITE, 0, id, MEDIA_SIDE_INTERNAL, "application/sdp", sdp_a, NULL);
+    media_out_t out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REPLACE);
+    char ext_ip[64], int_ip[64];
+    unsigned ext_port, int_port;
+    assert_true(sdp_audio(jo.body, ext_ip, sizeof(ext_ip), &ext_port));
+    in = msg_in(false, SIP_METHOD_INVITE, 200, id, MEDIA_SIDE_EXTERNAL, "application/sdp", sdp_b,
+                "tt9");
+    out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REPLACE);
+    assert_true(sdp_audio(jo.body, int_ip, sizeof(int_ip), &int_port));
+
+    /* Before the partner sends anything: the inside's media. */
+    int to_b = rtp_through(fa, int_ip, int_port, fb, 5);
+    char buf[512];
+    int to_9 = 0;
+    while (recv(f9, buf, sizeof(buf), 0) > 0)
+        to_9++;
+    if (to_b < 4 || to_9 != 0)
+        fail_msg("inside's RTP: %d/5 to the SIP source, %d to the SDP's address", to_b, to_9);
+    close(fa);
+    close(fb);
+    close(f9);
+    media_relay_end_call(r, (fedge_str_t){id, strlen(id)});
+    assert_int_equal(media_relay_calls(r), 0);
+    media_relay_close(r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_relay_failure_refuse_or_forward(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_relay_t *r = relay_on(&loop, &closed_port, 1, false);
+    job_out_t jo;
+    media_in_t in = msg_in(true, SIP_METHOD_INVITE, 0, "down1@test", MEDIA_SIDE_INTERNAL,
+                           "application/sdp", SDP_IN, NULL);
+    media_out_t out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REFUSE);
+    assert_int_equal(out.status, 503);
+    char name[32];
+    snprintf(name, sizeof(name), "127.0.0.1:%u", closed_port);
+    assert_non_null(strstr(out.warning, name));
+    assert_int_equal(media_relay_calls(r), 0); /* the call was never set up */
+    /* A response cannot be refused: forwarded as it is. */
+    in = msg_in(true, SIP_METHOD_INVITE, 0, "down2@test", MEDIA_SIDE_INTERNAL, "application/sdp",
+                SDP_IN, NULL);
+    (void)relay_msg(&loop, r, &in, &jo);
+    media_relay_close(r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+
+    r = relay_on(&loop, &closed_port, 1, true);
+    in = msg_in(true, SIP_METHOD_INVITE, 0, "down3@test", MEDIA_SIDE_INTERNAL, "application/sdp",
+                SDP_IN, NULL);
+    out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_FORWARD);
+    /* No body, or not SDP: nothing asked. */
+    in = msg_in(true, SIP_METHOD_MESSAGE, 0, "im@test", MEDIA_SIDE_INTERNAL, "text/plain", "hi",
+                NULL);
+    media_out_t now;
+    assert_int_equal(media_relay_process(r, &in, job_cb, &jo, NULL, &now), 0);
+    assert_int_equal(now.kind, MEDIA_OUT_FORWARD);
+    media_relay_close(r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +861,9 @@ int main(void)
         cmocka_unit_test(test_failover_past_closed_port),
         cmocka_unit_test(test_failover_past_silent_relay_and_timeout),
         cmocka_unit_test(test_cancel_and_close),
+        cmocka_unit_test(test_relay_call_flow),
+        cmocka_unit_test(test_relay_ignores_partner_sdp_address),
+        cmocka_unit_test(test_relay_failure_refuse_or_forward),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, setup, teardown);

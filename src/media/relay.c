@@ -1,0 +1,251 @@
+/* relay.c — what the edge runs for a SIP message with SDP crossing sides:
+ * the offer/answer table decides the ng command, the ng client sends it,
+ * and the relay's SDP replaces the sender's in the body to forward. */
+#include "media/media.h"
+#include "obs/obs.h"
+#include "sip/sip.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_IDLE_MS (12u * 3600u * 1000u)
+
+struct media_relay {
+    uv_loop_t *loop;
+    media_client_t *ng;
+    media_calls_t *calls;
+    char *iface[2];
+    bool forward_on_failure;
+};
+
+struct media_job {
+    media_relay_t *r;
+    media_pending_t *pending;
+    media_out_cb cb;
+    void *arg;
+    bool request, new_call;
+    media_cmd_t cmd;
+    char *call_id;
+    size_t call_id_len;
+    char *body; /* a copy of the message body */
+    size_t body_len;
+    media_sdp_loc_t loc;
+};
+
+/* Flags by the side the SDP comes from. From the partners' side the
+ * addresses in the SDP are not trusted: rtpengine starts with the address
+ * the SIP message came from (SIP-source-address, with received-from) and
+ * then latches onto where the partner's media really comes from, accepting
+ * no other source after that (strict-source). So a partner cannot make the
+ * relay send the internal party's media to an address of its choosing —
+ * an internal host, say — before its own media arrives. From the inside,
+ * the SDP names the internal party's own address: trusted. */
+static const char *const FLAGS_EXTERNAL[] = {"SIP-source-address", "strict-source"};
+static const char *const REPLACE[] = {"origin", "session-connection"};
+
+static void dropped(void *user, fedge_str_t call_id);
+
+int media_relay_new(uv_loop_t *loop, const media_relay_opts_t *o, media_relay_t **out,
+                    fedge_err_t *err)
+{
+    media_relay_t *r = fedge_calloc(1, sizeof(*r));
+    int rc = media_client_new(loop, &o->ng, &r->ng, err);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    r->loop = loop;
+    r->calls = media_calls_new(o->max_calls ? o->max_calls : MEDIA_DEFAULT_MAX_CALLS,
+                               o->idle_ms ? o->idle_ms : DEFAULT_IDLE_MS, dropped, r);
+    for (int i = 0; i < 2; i++)
+        r->iface[i] = fedge_strdup(o->interface[i]            ? o->interface[i]
+                                   : i == MEDIA_SIDE_INTERNAL ? "internal"
+                                                              : "external");
+    r->forward_on_failure = o->forward_on_failure;
+    *out = r;
+    return 0;
+}
+
+void media_relay_close(media_relay_t *r)
+{
+    if (!r)
+        return;
+    /* Jobs' ng callbacks run with FEDGE_ECLOSED from media_client_close;
+     * they free the jobs without calling their owners back. */
+    media_client_close(r->ng);
+    r->ng = NULL;
+    media_calls_free(r->calls);
+    free(r->iface[0]);
+    free(r->iface[1]);
+    free(r);
+}
+
+media_client_t *media_relay_client(media_relay_t *r)
+{
+    return r->ng;
+}
+
+size_t media_relay_calls(const media_relay_t *r)
+{
+    return media_calls_count(r->calls);
+}
+
+static void job_free(media_job_t *j)
+{
+    free(j->call_id);
+    free(j->body);
+    free(j);
+}
+
+static void delete_done(void *arg, int status, const media_reply_t *reply, const fedge_err_t *err)
+{
+    if (status < 0 && status != FEDGE_ECLOSED && !(reply && reply->error_reason.len))
+        obs_logkv(OBS_LOG_WARNING, "media", "ng delete failed", "reason", err ? err->msg : NULL,
+                  NULL);
+}
+
+static void send_delete(media_relay_t *r, fedge_str_t call_id)
+{
+    if (!r->ng)
+        return;
+    media_req_t q = {.cmd = MEDIA_CMD_DELETE, .call_id = call_id, .relay = -1};
+    fedge_err_t e;
+    if (media_request(r->ng, &q, delete_done, NULL, NULL, &e) < 0)
+        obs_logkv(OBS_LOG_WARNING, "media", "ng delete not sent", "reason", e.msg, NULL);
+}
+
+static void dropped(void *user, fedge_str_t call_id)
+{
+    send_delete(user, call_id);
+}
+
+void media_relay_end_call(media_relay_t *r, fedge_str_t call_id)
+{
+    if (media_calls_forget(r->calls, call_id))
+        send_delete(r, call_id);
+}
+
+size_t media_relay_reap(media_relay_t *r)
+{
+    return media_calls_reap(r->calls, uv_now(r->loop));
+}
+
+static void ng_done(void *arg, int status, const media_reply_t *reply, const fedge_err_t *err)
+{
+    media_job_t *j = arg;
+    if (status == FEDGE_ECLOSED) {
+        job_free(j); /* the relay is closing: nobody to call back */
+        return;
+    }
+    media_out_t out = {.kind = MEDIA_OUT_FORWARD};
+    char *nb = NULL;
+    if (status == 0) {
+        size_t cap = j->body_len - j->loc.len + reply->sdp.len;
+        nb = fedge_malloc(cap ? cap : 1);
+        int n =
+            media_sdp_replace((fedge_str_t){j->body, j->body_len}, &j->loc, reply->sdp, nb, cap);
+        if (n >= 0) {
+            out.kind = MEDIA_OUT_REPLACE;
+            out.body = nb;
+            out.body_len = (size_t)n;
+        }
+    } else {
+        const char *what = err ? err->msg : fedge_strerror(status);
+        if (j->new_call)
+            media_calls_forget(j->r->calls, (fedge_str_t){j->call_id, j->call_id_len});
+        if (j->request && !j->r->forward_on_failure) {
+            out.kind = MEDIA_OUT_REFUSE;
+            out.status = 503;
+            snprintf(out.warning, sizeof(out.warning), "media relay failed: %.200s", what);
+            obs_logkv(OBS_LOG_WARNING, "media", "call refused: no media relay", "call_id",
+                      j->call_id, "reason", what, NULL);
+        } else {
+            obs_logkv(OBS_LOG_WARNING, "media", "SDP forwarded unchanged: no media relay",
+                      "call_id", j->call_id, "command", media_cmd_name(j->cmd), "reason", what,
+                      NULL);
+        }
+    }
+    media_out_cb cb = j->cb;
+    void *cb_arg = j->arg;
+    job_free(j);
+    cb(cb_arg, &out);
+    free(nb);
+}
+
+int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb, void *arg,
+                        media_job_t **job, media_out_t *now)
+{
+    memset(now, 0, sizeof(*now));
+    now->kind = MEDIA_OUT_FORWARD;
+    media_msg_t m = in->msg;
+    media_sdp_loc_t loc = {0, 0};
+    m.has_sdp = in->body.len && media_sdp_find(in->content_type, in->body, &loc) == 0;
+    size_t before = media_calls_count(r->calls);
+    media_act_t act = media_calls_on_msg(r->calls, &m, uv_now(r->loop));
+    if (act == MEDIA_ACT_NONE)
+        return 0;
+    if (act == MEDIA_ACT_DELETE) {
+        send_delete(r, m.call_id);
+        return 0;
+    }
+    media_side_t from = m.from_side,
+                 to = from == MEDIA_SIDE_INTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
+    bool ext = from == MEDIA_SIDE_EXTERNAL;
+    media_req_t q = {
+        .cmd = act == MEDIA_ACT_OFFER ? MEDIA_CMD_OFFER : MEDIA_CMD_ANSWER,
+        .call_id = m.call_id,
+        .from_tag = in->from_tag,
+        .to_tag = in->to_tag,
+        .sdp = {in->body.s + loc.off, loc.len},
+        .from_interface = r->iface[from],
+        .to_interface = r->iface[to],
+        .flags = ext ? FLAGS_EXTERNAL : NULL,
+        .flag_count = ext ? FEDGE_ARRAY_LEN(FLAGS_EXTERNAL) : 0,
+        .replace = REPLACE,
+        .replace_count = FEDGE_ARRAY_LEN(REPLACE),
+        .ice = "remove",
+        .received_from = ext ? in->peer_ip : NULL,
+        .relay = -1,
+    };
+    media_job_t *j = fedge_calloc(1, sizeof(*j));
+    j->r = r;
+    j->cb = cb;
+    j->arg = arg;
+    j->request = m.request;
+    j->new_call = media_calls_count(r->calls) > before;
+    j->cmd = q.cmd;
+    j->call_id = fedge_strndup(m.call_id.s, m.call_id.len);
+    j->call_id_len = m.call_id.len;
+    j->body = fedge_malloc(in->body.len);
+    memcpy(j->body, in->body.s, in->body.len);
+    j->body_len = in->body.len;
+    j->loc = loc;
+    fedge_err_t e;
+    int rc = media_request(r->ng, &q, ng_done, j, &j->pending, &e);
+    if (rc < 0) {
+        /* A command that cannot even be sent (an answer without To tag,
+         * an SDP too big for a datagram): as a relay failure. */
+        if (j->new_call)
+            media_calls_forget(r->calls, m.call_id);
+        obs_logkv(OBS_LOG_WARNING, "media", "ng command not sent", "call_id", j->call_id, "reason",
+                  e.msg, NULL);
+        job_free(j);
+        if (m.request && !r->forward_on_failure) {
+            now->kind = MEDIA_OUT_REFUSE;
+            now->status = 503;
+            snprintf(now->warning, sizeof(now->warning), "media relay failed: %.200s", e.msg);
+        }
+        return 0;
+    }
+    if (job)
+        *job = j;
+    return 1;
+}
+
+void media_relay_cancel(media_job_t *j)
+{
+    if (j->pending)
+        media_request_cancel(j->pending);
+    job_free(j);
+}
