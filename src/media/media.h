@@ -165,7 +165,9 @@ int media_client_new(uv_loop_t *loop, const media_opts_t *opts, media_client_t *
  * c may be NULL. c must not be used after. */
 void media_client_close(media_client_t *c);
 
-/* Sends r to a relay chosen as follows: the relay that took the call's
+/* Sends r (at most 64 requests are in flight per relay; more wait their
+ * turn, unsent and without timer, so that a burst of replies cannot
+ * overflow the socket) to a relay chosen as follows: the relay that took the call's
  * offer when the client remembers the call (a call sticks to its relay:
  * only that relay is asked), else relays in an order fixed by a hash of
  * the Call-ID, those that did not answer lately last, each tried once with

@@ -11,6 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Requests in flight per relay; more wait in order. A burst of replies
+ * (the stats of 1000 deletes) would otherwise overflow the socket's
+ * receive buffer and be lost. */
+#define MAX_INFLIGHT 64
+/* Receive buffer asked for each socket (the kernel may cap it). */
+#define RCVBUF (1024 * 1024)
+
 /* Largest UDP payload over IPv4; a command or reply never exceeds it. */
 #define NG_MAX_DATAGRAM 65507
 #define COOKIE_LEN 16
@@ -18,6 +25,8 @@
 typedef struct {
     media_client_t *c;
     uv_udp_t udp;
+    size_t inflight;                /* requests sent and not done */
+    media_pending_t *qhead, *qtail; /* waiting for a slot, in order */
     char name[64];
     uint64_t down_until; /* uv_now() before which the relay is tried last */
     bool up;             /* answered its last request */
@@ -67,6 +76,9 @@ struct media_pending {
     size_t norder, at;
     uint32_t tried; /* bit per relay index */
     bool retransmitted, failed_now;
+    bool queued; /* in its relay's queue, not sent */
+    int slot;    /* relay whose in-flight slot it holds, or -1 */
+    media_pending_t *qprev, *qnext;
     char why[MEDIA_MAX_RELAYS * 96]; /* what each relay tried did */
 };
 
@@ -159,9 +171,48 @@ static void timer_closed(uv_handle_t *h)
     free(p);
 }
 
+static void attempt(media_pending_t *p);
+
+static void unqueue(media_pending_t *p)
+{
+    relay_t *r = &p->c->relays[p->order[p->at]];
+    if (p->qprev)
+        p->qprev->qnext = p->qnext;
+    else
+        r->qhead = p->qnext;
+    if (p->qnext)
+        p->qnext->qprev = p->qprev;
+    else
+        r->qtail = p->qprev;
+    p->qprev = p->qnext = NULL;
+    p->queued = false;
+}
+
+/* Gives back p's in-flight slot (or its place in the queue), and sends
+ * what waited for a slot. */
+static void release_slot(media_pending_t *p)
+{
+    media_client_t *c = p->c;
+    if (p->queued) {
+        unqueue(p);
+        return;
+    }
+    if (p->slot < 0)
+        return;
+    relay_t *r = &c->relays[p->slot];
+    p->slot = -1;
+    r->inflight--;
+    while (!c->closed && r->qhead && r->inflight < MAX_INFLIGHT) {
+        media_pending_t *q = r->qhead;
+        unqueue(q);
+        attempt(q);
+    }
+}
+
 /* Takes p out of the client and releases it (after its timer closes). */
 static void pending_release(media_pending_t *p)
 {
+    release_slot(p);
     fedge_map_remove(&p->c->pending, &p->node);
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, timer_closed);
@@ -199,6 +250,19 @@ static void attempt(media_pending_t *p)
 {
     media_client_t *c = p->c;
     relay_t *r = &c->relays[p->order[p->at]];
+    if (r->inflight >= MAX_INFLIGHT) {
+        p->queued = true;
+        p->qprev = r->qtail;
+        p->qnext = NULL;
+        if (r->qtail)
+            r->qtail->qnext = p;
+        else
+            r->qhead = p;
+        r->qtail = p;
+        return;
+    }
+    r->inflight++;
+    p->slot = p->order[p->at];
     p->tried |= 1u << p->order[p->at];
     p->retransmitted = false;
     p->failed_now = false;
@@ -218,6 +282,7 @@ static void next_attempt(media_pending_t *p, bool refused)
     media_client_t *c = p->c;
     relay_t *r = &c->relays[p->order[p->at]];
     relay_set_up(r, false, refused ? "connection refused" : "timeout");
+    release_slot(p);
     size_t o = strlen(p->why);
     if (o < sizeof(p->why))
         snprintf(p->why + o, sizeof(p->why) - o, "%srtpengine %s %s", o ? "; " : "", r->name,
@@ -370,6 +435,7 @@ int media_request(media_client_t *c, const media_req_t *r, media_done_cb cb, voi
     p->cb = cb;
     p->arg = arg;
     p->cmd = r->cmd;
+    p->slot = -1;
     /* rtpengine keeps replies by cookie alone (whoever asked) and answers a
      * known cookie from that cache: cookies must differ across clients and
      * across restarts, hence one counter per process under the process's
@@ -485,7 +551,7 @@ static void recv_cb(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
         fedge_map_iter_init(&it, &c->pending);
         for (fedge_map_node_t *n; (n = fedge_map_iter_next(&it));) {
             media_pending_t *p = FEDGE_CONTAINER_OF(n, media_pending_t, node);
-            if (p->at < p->norder && p->order[p->at] == ri && !p->failed_now) {
+            if (p->slot == (int)ri && !p->failed_now) {
                 p->failed_now = true;
                 uv_timer_start(&p->timer, timer_cb, 0, 0);
             }
@@ -537,8 +603,11 @@ int media_client_new(uv_loop_t *loop, const media_opts_t *o, media_client_t **ou
         c->nrelays++;
         c->open_handles++;
         rc = uv_udp_connect(&r->udp, (const struct sockaddr *)&addrs[i]);
-        if (rc == 0)
+        if (rc == 0) {
+            int size = RCVBUF;
+            (void)uv_recv_buffer_size((uv_handle_t *)&r->udp, &size); /* best effort */
             rc = uv_udp_recv_start(&r->udp, alloc_cb, recv_cb);
+        }
         if (rc < 0) {
             fedge_err(err, FEDGE_EIO, "rtpengine %s: %s", r->name, uv_strerror(rc));
             media_client_close(c);

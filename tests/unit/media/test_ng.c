@@ -433,6 +433,50 @@ static void test_sticky_table_is_bounded(void **state)
     close_client(&loop, c);
 }
 
+static void burst_cb(void *arg, int status, const media_reply_t *r, const fedge_err_t *e)
+{
+    int *n = arg;
+    if (status == 0 || status == FEDGE_EPERM)
+        n[0]++; /* answered (a query of an unknown call is answered "error") */
+    else
+        n[1]++;
+}
+
+/* 400 commands at once, with replies of some size (query of unknown
+ * calls, offers): all answered, at most MAX_INFLIGHT in flight. */
+static void test_burst_is_paced(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_client_t *c = client(&loop, &ng_port, 1, 2000);
+    int n[2] = {0, 0};
+    char ids[400][48];
+    fedge_err_t e;
+    for (int i = 0; i < 400; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "burst-%d-%d@test", i, (int)getpid());
+        media_req_t r = offer(ids[i]);
+        assert_int_equal(media_request(c, &r, burst_cb, n, NULL, &e), 0);
+    }
+    assert_int_equal(media_pending_count(c), 400);
+    int64_t end = now_ms() + 20000;
+    while (n[0] + n[1] < 400 && now_ms() < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(n[1], 0);
+    assert_int_equal(n[0], 400);
+    n[0] = 0;
+    for (int i = 0; i < 400; i++) {
+        media_req_t d = {.cmd = MEDIA_CMD_DELETE, .call_id = {ids[i], strlen(ids[i])}, .relay = -1};
+        assert_int_equal(media_request(c, &d, burst_cb, n, NULL, &e), 0);
+    }
+    end = now_ms() + 20000;
+    while (n[0] + n[1] < 400 && now_ms() < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    if (n[0] != 400)
+        fail_msg("deletes: %d answered, %d not", n[0], n[1]);
+    assert_int_equal(media_call_count(c), 0);
+    close_client(&loop, c);
+}
+
 static void test_relay_error_and_bad_requests(void **state)
 {
     uv_loop_t loop;
@@ -857,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_offer_answer_query_delete),
         cmocka_unit_test(test_media_flows_through_the_relay),
         cmocka_unit_test(test_sticky_table_is_bounded),
+        cmocka_unit_test(test_burst_is_paced),
         cmocka_unit_test(test_relay_error_and_bad_requests),
         cmocka_unit_test(test_failover_past_closed_port),
         cmocka_unit_test(test_failover_past_silent_relay_and_timeout),
