@@ -3,13 +3,16 @@
  * value re-encoded must give back exactly the bytes it was decoded from),
  * and split at the first newline into a Content-Type and a SIP body whose
  * SDP is found and replaced (the location must lie inside the body, the
- * new length must add up).
+ * new length must add up). The input also drives the offer/answer table of
+ * calls as a sequence of messages (three bytes each): it must stay within
+ * its bound whatever comes.
  * fuzz-rooms: media */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "media/media.h"
+#include "sip/sip.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
@@ -67,6 +70,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(out);
         (void)media_ben_get_str(root, "result");
     }
+
+    static const int methods[8] = {SIP_METHOD_INVITE,  SIP_METHOD_ACK,    SIP_METHOD_BYE,
+                                   SIP_METHOD_CANCEL,  SIP_METHOD_UPDATE, SIP_METHOD_PRACK,
+                                   SIP_METHOD_MESSAGE, SIP_METHOD_INFO};
+    static const int statuses[8] = {100, 180, 183, 200, 202, 486, 487, 491};
+    static const char *const ids[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    media_calls_t *t = media_calls_new(4, 100, NULL, NULL);
+    uint64_t now = 0;
+    for (size_t i = 0; i + 3 <= size; i += 3) {
+        uint8_t a = data[i], b = data[i + 1], c = data[i + 2];
+        media_msg_t m = {
+            .request = a & 1,
+            .method = methods[(a >> 1) & 7],
+            .status = statuses[b & 7],
+            .call_id = {ids[c & 7], 1},
+            .to_tag = (a >> 5) & 1,
+            .has_sdp = (a >> 4) & 1,
+            .from_side = (a >> 6) & 1 ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL,
+        };
+        now += c >> 3;
+        media_act_t act = media_calls_on_msg(t, &m, now);
+        CHECK(act <= MEDIA_ACT_DELETE);
+        CHECK(media_calls_count(t) <= 4);
+        if (b & 0x80)
+            (void)media_calls_reap(t, now);
+    }
+    media_calls_free(t);
 
     const char *nl = memchr(d, '\n', size);
     if (!nl)
