@@ -2,6 +2,8 @@
  * bytes verbatim), builds responses to requests, and gives reason phrases. */
 #include "sip/sip_int.h"
 
+#include <stdio.h>
+
 typedef struct {
     char *p;
     size_t len, cap;
@@ -51,11 +53,19 @@ static long skip_values(fedge_str_t v, unsigned k)
 int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line, const sip_edit_t *edits,
               unsigned nedits, char *out, size_t cap, size_t *out_len)
 {
+    const fedge_str_t *body = &m->body;
+    char clen[24] = "";
     for (unsigned i = 0; i < nedits; i++) {
+        if (edits[i].op == SIP_EDIT_REPLACE_BODY) {
+            body = &edits[i].text;
+            snprintf(clen, sizeof(clen), "%zu", body->len);
+            continue;
+        }
         if (edits[i].hdr > m->nhdrs ||
             (edits[i].hdr == m->nhdrs && edits[i].op != SIP_EDIT_INSERT_BEFORE))
             return FEDGE_EINVAL;
     }
+    bool clen_seen = false;
     out_t o = {out, 0, cap, false};
     if (new_start_line)
         put(&o, new_start_line->s, new_start_line->len);
@@ -78,11 +88,26 @@ int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line, const sip_e
             case SIP_EDIT_DELETE: del = true; break;
             case SIP_EDIT_DELETE_FIRST_VALUE: pops++; break;
             case SIP_EDIT_REPLACE_VALUE: repl = e; break;
+            case SIP_EDIT_REPLACE_BODY: break;
             }
+        }
+        if (h == m->nhdrs && clen[0] && !clen_seen) {
+            put(&o, "Content-Length: ", 16);
+            put(&o, clen, strlen(clen));
+            put(&o, "\r\n", 2);
         }
         if (h == m->nhdrs || del)
             continue;
         const sip_hdr_t *hd = &m->hdrs[h];
+        if (clen[0] && hd->id == SIP_HDR_CONTENT_LENGTH) {
+            /* the body was replaced: its length, under the name as written */
+            clen_seen = true;
+            put(&o, hd->name.s, hd->name.len);
+            put(&o, ": ", 2);
+            put(&o, clen, strlen(clen));
+            put(&o, "\r\n", 2);
+            continue;
+        }
         if (!repl && !pops) {
             put(&o, hd->raw.s, hd->raw.len);
             continue;
@@ -104,7 +129,7 @@ int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line, const sip_e
         }
     }
     put(&o, "\r\n", 2);
-    put(&o, m->body.s, m->body.len);
+    put(&o, body->s, body->len);
     if (o.full)
         return FEDGE_ENOSPC;
     *out_len = o.len;

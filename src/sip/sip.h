@@ -430,6 +430,9 @@ typedef enum {
     SIP_EDIT_INSERT_BEFORE,      /* insert the line `text` ("Name: value",
                                     no CRLF) before header `hdr`; hdr ==
                                     nhdrs appends after the last header */
+    SIP_EDIT_REPLACE_BODY,       /* the body is `text` (hdr is ignored);
+                                    every Content-Length says its length,
+                                    one is appended when there is none */
 } sip_edit_op_t;
 
 typedef struct {
@@ -442,7 +445,7 @@ typedef struct {
  * verbatim. new_start_line (no CRLF) replaces the start line when not NULL
  * (e.g. a rewritten Request-URI). Several edits may name one header; inserts
  * before one header keep their order. The body is copied as it is
- * (Content-Length is not adjusted). When edits combine on one header:
+ * (Content-Length is not adjusted) unless an edit replaces it. When edits combine on one header:
  * DELETE wins; otherwise REPLACE_VALUE (the last one) gives the value and
  * each DELETE_FIRST_VALUE then drops one leading value of it; a header
  * left without values is dropped. A popped header keeps its name and the

@@ -135,6 +135,42 @@ static void test_combined_edits_one_header(void **state)
            "body");
 }
 
+static void test_replace_body(void **state)
+{
+    (void)state;
+    parse_msg();
+    /* The compact "l: 4" keeps its name and says the new length; the
+     * other edits still apply. */
+    sip_edit_t e[] = {
+        {SIP_EDIT_REPLACE_BODY, 0, FEDGE_STR_LIT("v=0\r\nc=IN IP4 192.0.2.1\r\n")},
+        {SIP_EDIT_REPLACE_VALUE, 2, FEDGE_STR_LIT("69")},
+    };
+    assert_int_equal(sip_print(&g_m, NULL, e, 2, OUT, sizeof(OUT), &OLEN), 0);
+    OUT[OLEN] = 0;
+    assert_non_null(strstr(OUT, "Max-Forwards: 69\r\n"));
+    assert_non_null(strstr(OUT, "\r\nl: 25\r\n\r\nv=0\r\nc=IN IP4 192.0.2.1\r\n"));
+    assert_null(strstr(OUT, "l: 4"));
+    static sip_msg_t m2;
+    assert_int_equal(sip_parse(OUT, OLEN, NULL, &m2), 0);
+    assert_int_equal(m2.body.len, 25);
+
+    /* An empty body: Content-Length 0. */
+    sip_edit_t empty = {SIP_EDIT_REPLACE_BODY, 0, {"", 0}};
+    assert_int_equal(sip_print(&g_m, NULL, &empty, 1, OUT, sizeof(OUT), &OLEN), 0);
+    OUT[OLEN] = 0;
+    assert_non_null(strstr(OUT, "\r\nl: 0\r\n\r\n"));
+    assert_int_equal(OUT[OLEN - 1], '\n');
+
+    /* Content-Length deleted by another edit: one is appended. */
+    unsigned cl = g_m.first[SIP_HDR_CONTENT_LENGTH];
+    sip_edit_t both[] = {{SIP_EDIT_DELETE, cl, {0}},
+                         {SIP_EDIT_REPLACE_BODY, 0, FEDGE_STR_LIT("xy")}};
+    assert_int_equal(sip_print(&g_m, NULL, both, 2, OUT, sizeof(OUT), &OLEN), 0);
+    OUT[OLEN] = 0;
+    assert_non_null(strstr(OUT, "X-Odd:   keep\t me  \r\nContent-Length: 2\r\n\r\nxy"));
+    assert_int_equal(OLEN, strlen(OUT));
+}
+
 static void test_start_line_and_errors(void **state)
 {
     (void)state;
@@ -233,13 +269,10 @@ static void test_reason_phrases(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verbatim_roundtrip),
-        cmocka_unit_test(test_proxy_edits),
-        cmocka_unit_test(test_pop_values),
-        cmocka_unit_test(test_combined_edits_one_header),
-        cmocka_unit_test(test_start_line_and_errors),
-        cmocka_unit_test(test_build_response),
-        cmocka_unit_test(test_reason_phrases),
+        cmocka_unit_test(test_verbatim_roundtrip), cmocka_unit_test(test_proxy_edits),
+        cmocka_unit_test(test_pop_values),         cmocka_unit_test(test_combined_edits_one_header),
+        cmocka_unit_test(test_replace_body),       cmocka_unit_test(test_start_line_and_errors),
+        cmocka_unit_test(test_build_response),     cmocka_unit_test(test_reason_phrases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
