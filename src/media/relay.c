@@ -192,11 +192,17 @@ int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb,
     media_side_t from = m.from_side,
                  to = from == MEDIA_SIDE_INTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
     bool ext = from == MEDIA_SIDE_EXTERNAL;
+    /* rtpengine's from-tag names the party that made the offer: the
+     * message's From tag for an offer in a request or an answer in a
+     * response, its To tag for an offer in a response (late offer) or an
+     * answer in a request (ACK, PRACK) — as Kamailio's rtpengine module
+     * does. */
+    bool swap = m.request == (act == MEDIA_ACT_ANSWER);
     media_req_t q = {
         .cmd = act == MEDIA_ACT_OFFER ? MEDIA_CMD_OFFER : MEDIA_CMD_ANSWER,
         .call_id = m.call_id,
-        .from_tag = in->from_tag,
-        .to_tag = in->to_tag,
+        .from_tag = swap ? in->to_tag : in->from_tag,
+        .to_tag = swap ? in->from_tag : in->to_tag,
         .sdp = {in->body.s + loc.off, loc.len},
         .from_interface = r->iface[from],
         .to_interface = r->iface[to],

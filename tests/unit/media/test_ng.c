@@ -855,6 +855,47 @@ static void test_relay_ignores_partner_sdp_address(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Late offer: the INVITE has no SDP, the partner's 200 offers, the
+ * inside's ACK answers (rtpengine's from-tag is then the partner's). */
+static void test_relay_late_offer(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_relay_t *r = relay_on(&loop, &ng_port, 1, false);
+    char id[64];
+    snprintf(id, sizeof(id), "late-%d@test", (int)getpid());
+    job_out_t jo;
+    media_in_t in = msg_in(true, SIP_METHOD_INVITE, 0, id, MEDIA_SIDE_INTERNAL, "", "", NULL);
+    assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_FORWARD);
+    in = msg_in(false, SIP_METHOD_INVITE, 200, id, MEDIA_SIDE_EXTERNAL, "application/sdp", SDP_OUT,
+                "tt9");
+    media_out_t out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REPLACE);
+    assert_non_null(strstr(jo.body, "c=IN IP4 127.0.0.2"));
+    in = msg_in(true, SIP_METHOD_ACK, 0, id, MEDIA_SIDE_INTERNAL, "application/sdp", SDP_IN, "tt9");
+    out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REPLACE);
+    assert_non_null(strstr(jo.body, "c=IN IP4 127.0.0.3"));
+    assert_null(strstr(jo.body, "10.0.0.5"));
+    /* A re-INVITE from the partner (From/To swapped in the message). */
+    in = msg_in(true, SIP_METHOD_INVITE, 0, id, MEDIA_SIDE_EXTERNAL, "application/sdp", SDP_OUT,
+                "ft9");
+    in.from_tag = FEDGE_STR_LIT("tt9");
+    out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REPLACE);
+    assert_non_null(strstr(jo.body, "c=IN IP4 127.0.0.2"));
+    in = msg_in(false, SIP_METHOD_INVITE, 200, id, MEDIA_SIDE_INTERNAL, "application/sdp", SDP_IN,
+                "ft9");
+    in.from_tag = FEDGE_STR_LIT("tt9");
+    out = relay_msg(&loop, r, &in, &jo);
+    assert_int_equal(out.kind, MEDIA_OUT_REPLACE);
+    assert_non_null(strstr(jo.body, "c=IN IP4 127.0.0.3"));
+    media_relay_end_call(r, (fedge_str_t){id, strlen(id)});
+    media_relay_close(r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_relay_failure_refuse_or_forward(void **state)
 {
     uv_loop_t loop;
@@ -908,6 +949,7 @@ int main(void)
         cmocka_unit_test(test_cancel_and_close),
         cmocka_unit_test(test_relay_call_flow),
         cmocka_unit_test(test_relay_ignores_partner_sdp_address),
+        cmocka_unit_test(test_relay_late_offer),
         cmocka_unit_test(test_relay_failure_refuse_or_forward),
     };
     signal(SIGPIPE, SIG_IGN);
