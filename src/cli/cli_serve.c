@@ -2,6 +2,7 @@
  * edge (src/edge/) on a libuv loop, and wires the signals: SIGHUP reloads
  * the certificates, SIGTERM/SIGINT drain (a second one stops at once). */
 #include "cli/cli.h"
+#include "cli/cli_internal.h"
 
 #include "config/config.h"
 #include "edge/edge.h"
@@ -57,15 +58,7 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "%s\n", e.msg);
         return 2;
     }
-    /* The media relay is not wired into call forwarding yet
-     * (docs/media.md): a [media] section is refused, not silently ignored,
-     * so that nobody believes calls' media is relayed. */
-    if (cf->media.rtpengine.count) {
-        fprintf(stderr,
-                "%s:%d: [media] is not used by fedge serve yet: calls' SDP would cross the edge "
-                "unchanged; expected no [media] section in the file fedge serve reads (fedge "
-                "check -c FILE tests the relays)\n",
-                file, config_key_line(cf, "media", "rtpengine"));
+    if (cli__media_refused(cf, file)) {
         config_free(cf);
         return 2;
     }
