@@ -286,6 +286,16 @@ typedef struct {
     const char *peer_ip; /* IP literal the message came from */
 } media_in_t;
 
+struct sip_msg;
+
+/* Fills *in from a parsed message m (slices point into m; valid as long
+ * as m): Call-ID, From and To tags, the method (a response's CSeq method),
+ * status, Content-Type value and body. from_side and peer_ip as given
+ * (peer_ip borrowed). Returns 0, or the sip_msg_* error of a missing or
+ * malformed Call-ID, From, To or CSeq. */
+int media_in_from_sip(struct sip_msg *m, media_side_t from_side, const char *peer_ip,
+                      media_in_t *in);
+
 typedef enum {
     MEDIA_OUT_FORWARD = 0, /* forward the message as it is */
     MEDIA_OUT_REPLACE = 1, /* forward it with body (Content-Length = body_len) */

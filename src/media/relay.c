@@ -255,3 +255,28 @@ void media_relay_cancel(media_job_t *j)
         media_request_cancel(j->pending);
     job_free(j);
 }
+
+int media_in_from_sip(struct sip_msg *m, media_side_t from_side, const char *peer_ip,
+                      media_in_t *in)
+{
+    memset(in, 0, sizeof(*in));
+    const sip_nameaddr_t *from, *to;
+    const sip_cseq_t *cseq;
+    int rc;
+    if ((rc = sip_msg_call_id(m, &in->msg.call_id)) < 0 || (rc = sip_msg_from(m, &from)) < 0 ||
+        (rc = sip_msg_to(m, &to)) < 0 || (rc = sip_msg_cseq(m, &cseq)) < 0)
+        return rc;
+    in->msg.request = m->is_request;
+    in->msg.method = m->is_request ? (int)m->method_id : (int)cseq->method_id;
+    in->msg.status = m->is_request ? 0 : m->status;
+    in->msg.to_tag = to->has_tag;
+    in->msg.from_side = from_side;
+    in->from_tag = from->tag;
+    in->to_tag = to->tag;
+    const sip_hdr_t *ct = sip_msg_find(m, SIP_HDR_CONTENT_TYPE);
+    if (ct)
+        in->content_type = ct->value;
+    in->body = m->body;
+    in->peer_ip = peer_ip;
+    return 0;
+}

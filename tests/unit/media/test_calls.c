@@ -194,6 +194,60 @@ static void test_bound_and_reap(void **state)
     assert_int_equal(media_calls_reap(T, now), 0);
 }
 
+static void test_facts_from_parsed_messages(void **state)
+{
+    static const char INV[] = "INVITE sip:bob@contoso.test SIP/2.0\r\n"
+                              "Via: SIP/2.0/TLS 192.0.2.7;branch=z9hG4bK1\r\n"
+                              "Max-Forwards: 70\r\n"
+                              "From: <sip:alice@fabrikam.test>;tag=fa\r\n"
+                              "To: <sip:bob@contoso.test>\r\n"
+                              "Call-ID: cx@fabrikam.test\r\n"
+                              "CSeq: 1 INVITE\r\n"
+                              "c: application/sdp\r\n"
+                              "Content-Length: 5\r\n\r\nv=0\r\n";
+    static const char OK[] = "SIP/2.0 200 OK\r\n"
+                             "Via: SIP/2.0/TLS 192.0.2.7;branch=z9hG4bK1\r\n"
+                             "From: <sip:alice@fabrikam.test>;tag=fa\r\n"
+                             "To: <sip:bob@contoso.test>;tag=tb\r\n"
+                             "Call-ID: cx@fabrikam.test\r\n"
+                             "CSeq: 1 INVITE\r\n"
+                             "Content-Length: 0\r\n\r\n";
+    static sip_msg_t m;
+    media_in_t in;
+    assert_int_equal(sip_parse(INV, sizeof(INV) - 1, NULL, &m), 0);
+    assert_int_equal(media_in_from_sip(&m, EX, "192.0.2.7", &in), 0);
+    assert_true(in.msg.request);
+    assert_int_equal(in.msg.method, SIP_METHOD_INVITE);
+    assert_false(in.msg.to_tag);
+    assert_true(fedge_str_eq(in.msg.call_id, "cx@fabrikam.test"));
+    assert_true(fedge_str_eq(in.from_tag, "fa"));
+    assert_int_equal(in.to_tag.len, 0);
+    assert_true(fedge_str_eq(in.content_type, "application/sdp"));
+    assert_true(fedge_str_eq(in.body, "v=0\r\n"));
+    assert_string_equal(in.peer_ip, "192.0.2.7");
+    in.msg.has_sdp = true;
+    assert_int_equal(media_calls_on_msg(T, &in.msg, now), MEDIA_ACT_OFFER);
+
+    assert_int_equal(sip_parse(OK, sizeof(OK) - 1, NULL, &m), 0);
+    assert_int_equal(media_in_from_sip(&m, IN, "10.0.0.9", &in), 0);
+    assert_false(in.msg.request);
+    assert_int_equal(in.msg.method, SIP_METHOD_INVITE);
+    assert_int_equal(in.msg.status, 200);
+    assert_true(in.msg.to_tag);
+    assert_true(fedge_str_eq(in.to_tag, "tb"));
+    assert_int_equal(in.content_type.len, 0);
+    assert_int_equal(in.body.len, 0);
+
+    static const char BAD[] = "BYE sip:bob@contoso.test SIP/2.0\r\n"
+                              "Via: SIP/2.0/TLS 192.0.2.7;branch=z9hG4bK2\r\n"
+                              "From: <sip:alice@fabrikam.test>;tag=fa\r\n"
+                              "To: <sip:bob@contoso.test>;tag=tb\r\n"
+                              "CSeq: 2 BYE\r\n"
+                              "Content-Length: 0\r\n\r\n";
+    assert_int_equal(sip_parse(BAD, sizeof(BAD) - 1, NULL, &m), 0);
+    assert_true(media_in_from_sip(&m, EX, "192.0.2.7", &in) < 0); /* no Call-ID */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +258,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failures_and_cancel_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_calls_and_other_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bound_and_reap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_facts_from_parsed_messages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
