@@ -247,7 +247,7 @@ bool proxy__wants_record_route(sip_msg_t *m)
  * in on; then the verdict's edits. */
 int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
                          proxy_side_t out_side, const char *branch, bool rr,
-                         const proxy_edits_t *edits, size_t *out_len)
+                         const proxy_edits_t *edits, const fedge_str_t *body, size_t *out_len)
 {
     sip_edit_t ed[MAX_EDITS];
     unsigned ne = 0;
@@ -325,6 +325,8 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
             s += n + (nl ? 2 : 0);
         }
     }
+    if (body && ne < MAX_EDITS)
+        ed[ne++] = (sip_edit_t){SIP_EDIT_REPLACE_BODY, 0, *body};
     if (tb.full)
         return FEDGE_ENOSPC;
     return proxy__print(p, m, startp, ed, ne, out_len);

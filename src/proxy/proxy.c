@@ -148,6 +148,12 @@ void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, con
     if (code >= 300)
         txn_log(p, OBS_LOG_INFO, "request refused", req, t->remote, t->in_side, code,
                 reason ? reason : "");
+    if (t->invite && code >= 300 && p->media && req) {
+        /* the relay forgets a call the edge ended itself */
+        proxy_media_in_t mi = {req, t->in_side, t->out_side, t->remote, code, 0};
+        proxy_media_verdict_t mv = {0};
+        (void)p->media(p->media_user, &mi, &mv);
+    }
     if (t->invite && code >= 300) {
         if (t->state == PROXY__T_PROCEEDING)
             p->pending--;
@@ -219,8 +225,10 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
             proxy_branch_make(m, p->secret, (fedge_str_t){t->skey, t->skey_len}, t->attempts,
                               t->branch, sizeof(t->branch));
             proxy__tab_add(p, PROXY__BY_BRANCH, t);
+            fedge_str_t body = {t->body, t->body_len};
             if (proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch,
-                                     proxy__wants_record_route(m), t->edits, &len) < 0) {
+                                     proxy__wants_record_route(m), t->edits,
+                                     t->has_body ? &body : NULL, &len) < 0) {
                 proxy__txn_reply(p, t, m, 513, "forwarded message too large", NULL);
                 return;
             }
@@ -281,8 +289,11 @@ static void client_failed(proxy_t *p, proxy__txn_t *t, const char *why)
 
 /* A 2xx ACK (or any ACK without transaction): forwarded statelessly by the
  * route set; nothing is ever answered to an ACK. */
+static void hold(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, uint64_t ticket,
+                 const proxy_peer_t *peer, const char *key, size_t key_len);
+
 static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, const char *key,
-                        size_t key_len)
+                        size_t key_len, const fedge_str_t *body, bool held)
 {
     int mf = -1;
     sip_msg_max_forwards(m, &mf);
@@ -295,10 +306,24 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, cons
     proxy_route_in_t in = {peer->side, r->popped_side, r->next_route, r->ruri};
     if (proxy_route_decide(&p->cfg, &in, &d) != PROXY_ROUTE_FORWARD)
         return;
+    proxy_media_verdict_t mv = {0};
+    fedge_str_t mbody;
+    if (p->media && !held) {
+        /* an ACK may carry the answer to an offer in a 2xx (late offer) */
+        proxy_media_in_t mi = {m, peer->side, d.to_side, peer->remote, 0, ++p->tickets};
+        if (p->media(p->media_user, &mi, &mv) == PROXY_MEDIA_PENDING) {
+            hold(p, NULL, m, mi.ticket, peer, key, key_len);
+            return;
+        }
+        if (mv.replace) {
+            mbody = (fedge_str_t){mv.body ? mv.body : "", mv.body_len};
+            body = &mbody;
+        }
+    }
     char branch[PROXY_BRANCH_LEN + 1];
     proxy_branch_make(m, p->secret, (fedge_str_t){key, key_len}, 0xacc, branch, sizeof(branch));
     size_t len;
-    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, NULL, &len) < 0)
+    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, NULL, body, &len) < 0)
         return;
     proxy__txn_t tmp;
     tmp.pref_port = 0;
@@ -351,6 +376,8 @@ static const char OPTIONS_200[] =
 
 /* §16.2: 100 Trying at once to an INVITE, so that the upstream stops
  * worrying (once per transaction). */
+static void set_body(proxy__txn_t *t, const proxy_media_verdict_t *v);
+
 static void send_trying(proxy_t *p, proxy__txn_t *t, sip_msg_t *m)
 {
     size_t len;
@@ -391,7 +418,40 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
         }
     }
     send_trying(p, t, m);
+    if (p->media) {
+        t->ticket = ++p->tickets;
+        proxy_media_in_t mi = {m, t->in_side, t->out_side, t->remote, 0, t->ticket};
+        proxy_media_verdict_t mv = {0};
+        int rc = p->media(p->media_user, &mi, &mv);
+        if (rc == PROXY_MEDIA_PENDING) {
+            t->media_parked = true;
+            proxy__park(p, t);
+            proxy__timer_start(p, t, PROXY__TM_MEDIA, PROXY_MEDIA_WAIT_MS);
+            return;
+        }
+        if (rc != 0) {
+            int st = mv.status >= 300 && mv.status <= 699 ? mv.status : 503;
+            mv.warning[sizeof(mv.warning) - 1] = 0;
+            p->st.rejected++;
+            proxy__txn_reply(p, t, m, st, mv.warning[0] ? mv.warning : "media relay failed", NULL);
+            return;
+        }
+        set_body(t, &mv);
+    }
     proxy__forward(p, t, m, r);
+}
+
+/* Keeps the body the media hook gave for t's forwarded request. */
+static void set_body(proxy__txn_t *t, const proxy_media_verdict_t *v)
+{
+    if (!v || !v->replace)
+        return;
+    free(t->body);
+    t->body = fedge_malloc(v->body_len ? v->body_len : 1);
+    if (v->body_len)
+        memcpy(t->body, v->body, v->body_len);
+    t->body_len = v->body_len;
+    t->has_body = true;
 }
 
 /* Refuses t's request as the policy's verdict v says. */
@@ -567,7 +627,7 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
                 proxy__txn_kill(p, t);
             return 0;
         }
-        forward_ack(p, peer, m, key, (size_t)kl);
+        forward_ack(p, peer, m, key, (size_t)kl, NULL, false);
         return 0;
     }
     if (m->method_id == SIP_METHOD_CANCEL) {
@@ -580,6 +640,11 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
         }
         /* §16.10: answer the CANCEL hop by hop, then cancel downstream */
         reply_stateless(p, c, m, 200, NULL, NULL, NULL, t->to_tag);
+        if (p->media) {
+            proxy_media_in_t mi = {m, peer->side, t->out_side, peer->remote, 0, 0};
+            proxy_media_verdict_t mv = {0};
+            (void)p->media(p->media_user, &mi, &mv);
+        }
         if (t->parked) {
             /* nothing went downstream yet: the INVITE ends here */
             t->cancelled_upstream = true;
@@ -609,21 +674,160 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
 /* Responses                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Forwards response m upstream for t (§16.7): our Via popped, 503 turned
+/* Sends response m upstream for t (§16.7): our Via popped, 503 turned
  * into 500 (item 6: a 503 from downstream must not make the upstream think
- * the edge itself is unavailable). */
-static void forward_response(proxy_t *p, proxy__txn_t *t, sip_msg_t *m)
+ * the edge itself is unavailable), the media hook's body when given. */
+static void send_response(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, const fedge_str_t *body)
 {
-    sip_edit_t e = {SIP_EDIT_DELETE_FIRST_VALUE, (unsigned)m->first[SIP_HDR_VIA], {NULL, 0}};
+    sip_edit_t e[2] = {{SIP_EDIT_DELETE_FIRST_VALUE, (unsigned)m->first[SIP_HDR_VIA], {NULL, 0}},
+                       {SIP_EDIT_REPLACE_BODY, 0, body ? *body : (fedge_str_t){NULL, 0}}};
     fedge_str_t sl = FEDGE_STR_LIT("SIP/2.0 500 Server Internal Error");
     size_t len;
-    if (proxy__print(p, m, m->status == 503 ? &sl : NULL, &e, 1, &len) < 0)
+    if (proxy__print(p, m, m->status == 503 ? &sl : NULL, e, body ? 2 : 1, &len) < 0)
         return;
     if (m->status > 100)
         store_resp(t, p->out, len, m->status == 503 ? 500 : m->status);
     report_result(p, t, m->status == 503 ? 500 : m->status);
     if (send_upstream(p, t, p->out, len) == 0)
         p->st.forwarded_responses++;
+}
+
+/* ---- messages held for the media hook ----
+ *
+ * Responses (and ACKs) wait in one list, in arrival order, until the
+ * media hook gives its verdict; a response that needs none but comes
+ * after a held one of the same transaction waits too, so that upstream
+ * sees them in order (a 183 before its 200). */
+typedef struct proxy__held {
+    struct proxy__held *next;
+    uint64_t ticket; /* for proxy_media_resume; 0 when queued ready */
+    bool ready, replace;
+    proxy__txn_t *t; /* a response's transaction; NULL for an ACK */
+    char *buf;       /* the message as received */
+    size_t len;
+    char *body; /* the hook's body when replace */
+    size_t body_len;
+    proxy_side_t side; /* ACK: where it came from, its key */
+    char remote[64];
+    char *key;
+    size_t key_len;
+} proxy__held_t;
+
+static void held_body(proxy__held_t *h, const proxy_media_verdict_t *v)
+{
+    h->ready = true;
+    if (!v || !v->replace)
+        return;
+    h->replace = true;
+    h->body = fedge_malloc(v->body_len ? v->body_len : 1);
+    if (v->body_len)
+        memcpy(h->body, v->body, v->body_len);
+    h->body_len = v->body_len;
+}
+
+static void held_free(proxy__held_t *h)
+{
+    free(h->buf);
+    free(h->body);
+    free(h->key);
+    free(h);
+}
+
+static void hold(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, uint64_t ticket,
+                 const proxy_peer_t *peer, const char *key, size_t key_len)
+{
+    proxy__held_t *h = fedge_calloc(1, sizeof(*h));
+    h->ticket = ticket;
+    h->t = t;
+    h->buf = fedge_malloc(m->len);
+    memcpy(h->buf, m->buf, m->len);
+    h->len = m->len;
+    if (peer) {
+        h->side = peer->side;
+        snprintf(h->remote, sizeof(h->remote), "%s", peer->remote ? peer->remote : "-");
+        h->key = fedge_malloc(key_len ? key_len : 1);
+        memcpy(h->key, key, key_len);
+        h->key_len = key_len;
+    }
+    if (t)
+        t->held++;
+    *p->held_tail = h;
+    p->held_tail = &h->next;
+}
+
+/* The last held message (the list is not empty). */
+static proxy__held_t *held_last(proxy_t *p)
+{
+    proxy__held_t *h = p->held;
+    while (h->next)
+        h = h->next;
+    return h;
+}
+
+/* True when a message of h's transaction before h still waits. */
+static bool blocked(const proxy_t *p, const proxy__held_t *h)
+{
+    for (const proxy__held_t *x = p->held; x != h; x = x->next)
+        if (!x->ready && x->t && x->t == h->t)
+            return true;
+    return false;
+}
+
+static void send_held(proxy_t *p, proxy__held_t *h)
+{
+    sip_msg_t *m = proxy__reparse(p, h->buf, h->len);
+    fedge_str_t body = {h->body ? h->body : "", h->body_len};
+    if (h->t) {
+        if (m)
+            send_response(p, h->t, m, h->replace ? &body : NULL);
+        if (--h->t->held == 0 && h->t->kill_when_flushed)
+            proxy__txn_kill(p, h->t);
+    } else if (m) {
+        proxy_peer_t peer = {h->side, h->remote, NULL};
+        forward_ack(p, &peer, m, h->key, h->key_len, h->replace ? &body : NULL, true);
+    }
+}
+
+/* Sends every held message that is ready and not behind one that waits. */
+static void flush(proxy_t *p)
+{
+    for (bool again = true; again;) {
+        again = false;
+        for (proxy__held_t **pp = &p->held; *pp; pp = &(*pp)->next) {
+            proxy__held_t *h = *pp;
+            if (!h->ready || blocked(p, h))
+                continue;
+            *pp = h->next;
+            if (p->held_tail == &h->next)
+                p->held_tail = pp;
+            send_held(p, h);
+            held_free(h);
+            again = true;
+            break;
+        }
+    }
+}
+
+/* Forwards response m upstream for t, through the media hook: held while
+ * the hook works on it, and behind any response of t already held. */
+static void forward_response(proxy_t *p, proxy__txn_t *t, sip_msg_t *m)
+{
+    proxy_media_verdict_t mv = {0};
+    if (p->media) {
+        proxy_media_in_t mi = {m, t->out_side, t->in_side, NULL, 0, ++p->tickets};
+        if (p->media(p->media_user, &mi, &mv) == PROXY_MEDIA_PENDING) {
+            hold(p, t, m, mi.ticket, NULL, NULL, 0);
+            return;
+        }
+    }
+    if (t->held) {
+        hold(p, t, m, 0, NULL, NULL, 0);
+        held_body(held_last(p), &mv);
+        flush(p);
+        return;
+    }
+    fedge_str_t body = {mv.body ? mv.body : "", mv.body_len};
+    send_response(p, t, m, mv.replace ? &body : NULL);
 }
 
 /* A 2xx to INVITE that matches no transaction (a retransmission after the
@@ -728,7 +932,10 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
         send_ack(p, t, m); /* §17.1.1.3: the client transaction ACKs non-2xx */
     forward_response(p, t, m);
     if (!t->invite) {
-        proxy__txn_kill(p, t);
+        if (t->held)
+            t->kill_when_flushed = true; /* its response waits for the media hook */
+        else
+            proxy__txn_kill(p, t);
     } else if (st < 300) {
         p->pending--;
         t->state = PROXY__T_ACCEPTED;
@@ -768,6 +975,7 @@ int proxy_new(const proxy_cfg_t *cfg, const proxy_io_t *io, proxy_t **out, fedge
     if (!p->cfg.max_message_size)
         p->cfg.max_message_size = 65536;
     p->io = *io;
+    p->held_tail = &p->held;
     sip_limits_default(&p->limits);
     p->limits.max_message_size = p->cfg.max_message_size;
     if (getrandom(&p->secret, sizeof(p->secret), 0) != (ssize_t)sizeof(p->secret))
@@ -792,6 +1000,11 @@ void proxy_free(proxy_t *p)
 {
     if (!p)
         return;
+    while (p->held) {
+        proxy__held_t *h = p->held;
+        p->held = h->next;
+        held_free(h);
+    }
     size_t n;
     proxy__txn_t **all = proxy__txn_list(p, &n);
     for (size_t i = 0; i < n; i++)
@@ -828,10 +1041,53 @@ void proxy_set_result(proxy_t *p, proxy_result_fn fn, void *user)
     p->result_user = user;
 }
 
+void proxy_set_media(proxy_t *p, proxy_media_fn fn, void *user)
+{
+    p->media = fn;
+    p->media_user = user;
+}
+
+int proxy_media_resume(proxy_t *p, uint64_t ticket, const proxy_media_verdict_t *v)
+{
+    proxy__txn_t *t = proxy__find_parked(p, ticket);
+    if (t && !t->media_parked)
+        return FEDGE_ENOENT;
+    if (!t) {
+        proxy__held_t *h = p->held;
+        while (h && (h->ready || h->ticket != ticket))
+            h = h->next;
+        if (!h)
+            return FEDGE_ENOENT;
+        p->depth++;
+        held_body(h, v);
+        flush(p);
+        p->depth--;
+        proxy__reap(p);
+        return 0;
+    }
+    p->depth++;
+    proxy__unpark(p, t);
+    t->media_parked = false;
+    proxy__timer_stop(p, t);
+    if (v && v->status) {
+        int st = v->status >= 300 && v->status <= 699 ? v->status : 503;
+        char w[sizeof(v->warning)];
+        snprintf(w, sizeof(w), "%.*s", (int)strnlen(v->warning, sizeof(w) - 1), v->warning);
+        p->st.rejected++;
+        proxy__txn_reply(p, t, NULL, st, w[0] ? w : "media relay failed", NULL);
+    } else {
+        set_body(t, v);
+        proxy__forward(p, t, NULL, NULL);
+    }
+    p->depth--;
+    proxy__reap(p);
+    return 0;
+}
+
 int proxy_policy_resume(proxy_t *p, uint64_t ticket, bool deny_it, const proxy_policy_verdict_t *v)
 {
     proxy__txn_t *t = proxy__find_parked(p, ticket);
-    if (!t)
+    if (!t || t->media_parked)
         return FEDGE_ENOENT;
     p->depth++;
     proxy__unpark(p, t);
@@ -968,9 +1224,21 @@ void proxy_tick(proxy_t *p)
                 proxy__txn_reply(p, t, NULL, 504, "no policy decision in time", NULL);
             }
             break;
+        case PROXY__TM_MEDIA:
+            if (t->state == PROXY__T_PROCEEDING) {
+                p->st.timeouts++;
+                t->media_parked = false;
+                proxy__txn_reply(p, t, NULL, 504, "no answer from the media relay in time", NULL);
+            }
+            break;
         case PROXY__TM_WAIT_ACK:
         case PROXY__TM_LINGER:
-        case PROXY__TM_NONE: proxy__txn_kill(p, t); break;
+        case PROXY__TM_NONE:
+            if (t->held) /* a response of it still waits for the media hook */
+                proxy__timer_start(p, t, kind, 1000);
+            else
+                proxy__txn_kill(p, t);
+            break;
         }
     }
     p->depth--;

@@ -374,6 +374,46 @@ int proxy_policy_resume(proxy_t *p, uint64_t ticket, bool deny, const proxy_poli
 typedef void (*proxy_result_fn)(void *user, uint64_t cookie, int status);
 void proxy_set_result(proxy_t *p, proxy_result_fn fn, void *user);
 
+/* The media hook: the calls' SDP through a media relay (src/media, wired
+ * by src/edge/media.c). Called for each request the proxy forwards (after
+ * the policy hook allowed it; ACK too), for each CANCEL it receives, for
+ * each response it forwards upstream, and when the edge itself ends an
+ * INVITE with a final failure (in->local_status: its own 408, 487, 503,
+ * 504...). Returns 0 to forward, with v->body when v->replace (the body
+ * replaced inside the one print, Content-Length right);
+ * PROXY_MEDIA_PENDING to hold the message until proxy_media_resume(p,
+ * in->ticket, v) — the transaction's later responses wait behind a held
+ * one, in order; a held request is answered 504 after PROXY_MEDIA_WAIT_MS
+ * and 487 when cancelled meanwhile; any other value refuses a request
+ * with v->status (4xx-6xx) and v->warning. For a CANCEL and a local
+ * failure only 0 is meaningful; a response or an ACK cannot be refused. */
+typedef struct {
+    sip_msg_t *msg; /* the message; for local_status, the request */
+    proxy_side_t from_side, to_side;
+    const char *remote; /* who sent it, "ip:port" */
+    int local_status;   /* 0, or the final status the edge answered itself */
+    uint64_t ticket;    /* names the message in proxy_media_resume */
+} proxy_media_in_t;
+
+typedef struct {
+    int status;
+    char warning[160];
+    bool replace;     /* forward with body instead of the message's own */
+    const char *body; /* borrowed for the call: the proxy copies it */
+    size_t body_len;
+} proxy_media_verdict_t;
+
+#define PROXY_MEDIA_PENDING 2
+#define PROXY_MEDIA_WAIT_MS 35000
+
+typedef int (*proxy_media_fn)(void *user, const proxy_media_in_t *in, proxy_media_verdict_t *v);
+void proxy_set_media(proxy_t *p, proxy_media_fn fn, void *user);
+
+/* Releases a message held by PROXY_MEDIA_PENDING with v (NULL: forward it
+ * as received). Returns 0, or FEDGE_ENOENT when nothing waits under ticket
+ * (it timed out, was cancelled, or the proxy stopped). */
+int proxy_media_resume(proxy_t *p, uint64_t ticket, const proxy_media_verdict_t *v);
+
 /* Handles one framed message buf[0..len) received on c from peer (buf is
  * borrowed for the call; what the proxy keeps it copies). Returns 0 when
  * the message was handled (forwarded, answered, or dropped as harmless);

@@ -227,6 +227,7 @@ typedef enum {
     PROXY__TM_LINGER,       /* Timer L (accepted) */
     PROXY__TM_POLICY,       /* parked for the policy hook's verdict */
     PROXY__TM_ATTEMPT,      /* a DNS target with others left: no response yet */
+    PROXY__TM_MEDIA,        /* held for the media hook (proxy_media_resume) */
 } proxy__tmkind_t;
 
 /* The tables a transaction is linked in: by server key (every one), by the
@@ -293,6 +294,12 @@ typedef struct proxy__txn {
     /* policy: parked until proxy_policy_resume (in the ticket table) */
     bool parked, result_told;
     uint64_t ticket, result_cookie;
+    /* media: parked for the media hook (with parked), the body it gave
+     * for the forwarded request, responses held (proxy.c) */
+    bool media_parked, has_body, kill_when_flushed;
+    char *body;
+    size_t body_len;
+    unsigned held;
 } proxy__txn_t;
 
 #define PROXY__MAX_TXNS 65536 /* beyond this, new requests get 503 */
@@ -307,6 +314,9 @@ struct proxy {
     void *policy_user;
     proxy_result_fn result;
     void *result_user;
+    proxy_media_fn media;
+    void *media_user;
+    struct proxy__held *held, **held_tail; /* responses and ACKs held, in order */
     uint64_t tickets;
     sip_limits_t limits;
     uint64_t secret;
@@ -383,7 +393,7 @@ bool proxy__wants_record_route(sip_msg_t *m);
 /* Prints the forwarded copy of m (RFC 3261 §16.6) into p->out. */
 int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
                          proxy_side_t out_side, const char *branch, bool rr,
-                         const proxy_edits_t *edits, size_t *out_len);
+                         const proxy_edits_t *edits, const fedge_str_t *body, size_t *out_len);
 /* A CANCEL (resp NULL) or the ACK for non-2xx resp, from t's forwarded
  * INVITE, into p->out. */
 int proxy__build_cancel_ack(proxy_t *p, proxy__txn_t *t, sip_msg_t *resp, size_t *out_len);

@@ -220,6 +220,7 @@ void proxy__txn_free(proxy__txn_t *t)
     free(t->fwd);
     free(t->resp);
     free(t->edits);
+    free(t->body);
     free(t);
 }
 
