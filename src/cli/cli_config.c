@@ -3,7 +3,6 @@
  * validity: plan's checks, the edge's own identity rules), print
  * "FILE: ok" and a summary, or the errors. */
 #include "cli/cli.h"
-#include "cli/cli_internal.h"
 
 #include "config/config.h"
 #include "plan/plan.h"
@@ -188,18 +187,6 @@ static int check_certificate(const config_t *c, const char *file, FILE *warn)
     return errors;
 }
 
-bool cli__media_refused(const config_t *c, const char *file)
-{
-    if (!c->media.rtpengine.count)
-        return false;
-    fprintf(stderr,
-            "%s:%d: [media] is not used by fedge serve yet: calls' SDP would cross the edge "
-            "unchanged; expected no [media] section in the file fedge serve reads (fedge check "
-            "-c FILE tests the relays)\n",
-            file, config_key_line(c, "media", "rtpengine"));
-    return true;
-}
-
 int cli_check_config(int argc, char **argv)
 {
     const char *file = NULL;
@@ -223,10 +210,6 @@ int cli_check_config(int argc, char **argv)
     fedge_err_t err;
     if (config_load(file, &c, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
-        return 2;
-    }
-    if (cli__media_refused(c, file)) {
-        config_free(c);
         return 2;
     }
     char *warnings = NULL;

@@ -3,10 +3,6 @@
 #ifndef FEDGE_CLI_INTERNAL_H
 #define FEDGE_CLI_INTERNAL_H
 
-#include "config/config.h"
-
-#include <stdbool.h>
-
 /* `fedge parse [-c FILE] MESSAGE...` ('-' reads stdin): parses each file
  * as one SIP message (datagram semantics: Content-Length optional; leading
  * CRLFs skipped as on a stream) and prints one JSON object per valid
@@ -31,11 +27,5 @@ int cli__resolve(int argc, char **argv);
  * without spaces replaced by '_' as the store requires. Points to a static
  * buffer rewritten by each call (not thread-safe); never fails. */
 const char *cli__actor(void);
-
-/* The relay of calls' media is not wired into `fedge serve` yet
- * (docs/media.md): a [media] section is refused by serve and by
- * check-config (which validates as serve would), not silently ignored.
- * Returns true, after printing "FILE:LINE: ..." to stderr, when c has one. */
-bool cli__media_refused(const config_t *c, const char *file);
 
 #endif

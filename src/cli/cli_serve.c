@@ -2,7 +2,6 @@
  * edge (src/edge/) on a libuv loop, and wires the signals: SIGHUP reloads
  * the certificates, SIGTERM/SIGINT drain (a second one stops at once). */
 #include "cli/cli.h"
-#include "cli/cli_internal.h"
 
 #include "config/config.h"
 #include "edge/edge.h"
@@ -56,10 +55,6 @@ int cli_serve(int argc, char **argv)
     fedge_err_t e;
     if (config_load(file, &cf, &e) < 0) {
         fprintf(stderr, "%s\n", e.msg);
-        return 2;
-    }
-    if (cli__media_refused(cf, file)) {
-        config_free(cf);
         return 2;
     }
     obs_log_init(cf->log.level, cf->log.format, NULL);

@@ -39,6 +39,8 @@ static void shutdown_now(edge_t *s)
     proxy_set_dns(s->proxy, NULL);
     edge__fed_free(s->fed); /* after the abort: parked requests are answered */
     s->fed = NULL;
+    edge__media_free(s->media);
+    s->media = NULL;
     dns_free(s->dns);
     s->dns = NULL;
     obs_logkv(OBS_LOG_NOTICE, C, "stopped", "abandoned_transactions", n, NULL);
@@ -51,6 +53,7 @@ static void on_tick(uv_timer_t *t)
 {
     edge_t *s = t->data;
     proxy_tick(s->proxy);
+    edge__media_tick(s->media);
     obs_summary_tick(s->refused, (int64_t)uv_now(s->loop));
     obs_summary_tick(s->hs_failed, (int64_t)uv_now(s->loop));
     obs_summary_tick(s->shed, (int64_t)uv_now(s->loop));
@@ -222,6 +225,7 @@ static void undo(edge_t *s)
 {
     if (s->fed)
         edge__fed_free(s->fed);
+    edge__media_free(s->media);
     if (s->proxy)
         proxy_set_dns(s->proxy, NULL);
     dns_free(s->dns);
@@ -369,6 +373,13 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     }
     edge__fed_attach(s->fed, s->proxy);
     proxy_set_dns(s->proxy, s->dns);
+    /* calls' SDP through the media relay, when [media] says so */
+    if (cf->media.rtpengine.count &&
+        (rc = edge__media_new(loop, cf, s->proxy, &s->media, &e1)) < 0) {
+        rc = fedge_err(e, FEDGE_ECONFIG, "[media] %s", e1.msg);
+        s->media = NULL;
+        goto fail;
+    }
     store_t *st;
     if (store_open(cf->edge.store, &st, &e1) == 0) {
         size_t n;

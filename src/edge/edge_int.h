@@ -22,6 +22,7 @@
 #define EDGE__SIDE_TAG(side) ((void *)(uintptr_t)(side))
 
 typedef struct edge__fed edge__fed_t;
+typedef struct edge__media edge__media_t;
 
 struct edge {
     uv_loop_t *loop;
@@ -33,6 +34,7 @@ struct edge {
     admin_t *admin;       /* the admin server (its own thread) */
     admin_stats_t *stats; /* live figures it reports (thread-safe) */
     edge__fed_t *fed;     /* the federation driver (federation.c) */
+    edge__media_t *media; /* calls' media through rtpengine (media.c); NULL without [media] */
     uv_timer_t tick;
     bool tick_started;
     bool stopping, shut;
@@ -114,6 +116,18 @@ void edge__fed_attach(edge__fed_t *f, proxy_t *p);
  * timer and the store. The resolver is left alone. The memory goes in the
  * close callbacks: run the loop afterwards. NULL is a no-op. */
 void edge__fed_free(edge__fed_t *f);
+
+/* media.c: the relay of calls' media ([media]): opens the ng client,
+ * installs the proxy's media hook on p (which must outlive m, or be
+ * detached by edge__media_free first). Returns 0 and *out, or the error
+ * of media_relay_new. */
+int edge__media_new(uv_loop_t *loop, const config_t *cf, proxy_t *p, edge__media_t **out,
+                    fedge_err_t *e);
+/* Reaps calls idle too long, once a minute (call it from the tick). */
+void edge__media_tick(edge__media_t *m);
+/* Detaches from the proxy, closes the ng client (held messages stay held
+ * until the proxy answers or frees them). NULL is a no-op. */
+void edge__media_free(edge__media_t *m);
 
 /* feed.c: logs a store error once (until it changes) and reports it. */
 void edge__feed_error(edge__fed_t *f, const char *what, const char *msg);

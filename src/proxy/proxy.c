@@ -814,7 +814,7 @@ static void forward_response(proxy_t *p, proxy__txn_t *t, sip_msg_t *m)
 {
     proxy_media_verdict_t mv = {0};
     if (p->media) {
-        proxy_media_in_t mi = {m, t->out_side, t->in_side, NULL, 0, ++p->tickets};
+        proxy_media_in_t mi = {m, t->out_side, t->in_side, p->cur_remote, 0, ++p->tickets};
         if (p->media(p->media_user, &mi, &mv) == PROXY_MEDIA_PENDING) {
             hold(p, t, m, mi.ticket, NULL, NULL, 0);
             return;

@@ -1,0 +1,170 @@
+/* media.c — the edge's relay of calls' media: the proxy's media hook
+ * driven by the media room's relay (rtpengine over ng, src/media), the
+ * answers it gives back to the proxy, and the reaping of idle calls. */
+#include "edge/edge_int.h"
+#include "media/media.h"
+#include "obs/obs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REAP_EVERY_MS 60000u
+
+/* One message waiting for the relay: the proxy's ticket. */
+typedef struct wait {
+    struct wait *prev, *next;
+    edge__media_t *m;
+    uint64_t ticket;
+} wait_t;
+
+struct edge__media {
+    uv_loop_t *loop;
+    media_relay_t *relay;
+    proxy_t *proxy;
+    wait_t waits; /* sentinel */
+    uint64_t last_reap;
+};
+
+static media_side_t side_of(proxy_side_t s)
+{
+    return s == PROXY_SIDE_EXTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
+}
+
+/* The IP of "ip:port" or "[v6]:port" into buf. */
+static const char *ip_of(const char *remote, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (!remote)
+        return NULL;
+    const char *s = remote, *e;
+    if (*s == '[') {
+        s++;
+        e = strchr(s, ']');
+    } else {
+        e = strrchr(s, ':');
+    }
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    if (n == 0 || n >= cap)
+        return NULL;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void unlink_wait(wait_t *w)
+{
+    w->prev->next = w->next;
+    w->next->prev = w->prev;
+}
+
+static void relayed(void *arg, const media_out_t *out)
+{
+    wait_t *w = arg;
+    edge__media_t *m = w->m;
+    uint64_t ticket = w->ticket;
+    unlink_wait(w);
+    free(w);
+    proxy_media_verdict_t v = {0};
+    if (out->kind == MEDIA_OUT_REPLACE) {
+        v.replace = true;
+        v.body = out->body;
+        v.body_len = out->body_len;
+    } else if (out->kind == MEDIA_OUT_REFUSE) {
+        v.status = out->status;
+        snprintf(v.warning, sizeof(v.warning), "%.*s", (int)sizeof(v.warning) - 1, out->warning);
+    }
+    (void)proxy_media_resume(m->proxy, ticket, &v); /* ENOENT: cancelled or timed out */
+}
+
+static int hook(void *user, const proxy_media_in_t *in, proxy_media_verdict_t *v)
+{
+    edge__media_t *m = user;
+    char ip[64];
+    media_in_t mi;
+    if (media_in_from_sip(in->msg, side_of(in->from_side), ip_of(in->remote, ip, sizeof(ip)), &mi) <
+        0)
+        return 0;
+    if (in->local_status) {
+        /* the edge ended the first INVITE itself (408, 487, 503...) */
+        if (!mi.msg.to_tag)
+            media_relay_end_call(m->relay, mi.msg.call_id);
+        return 0;
+    }
+    wait_t *w = fedge_calloc(1, sizeof(*w));
+    w->m = m;
+    w->ticket = in->ticket;
+    media_out_t now;
+    if (media_relay_process(m->relay, &mi, relayed, w, NULL, &now) == 1) {
+        w->next = m->waits.next;
+        w->prev = &m->waits;
+        m->waits.next->prev = w;
+        m->waits.next = w;
+        return PROXY_MEDIA_PENDING;
+    }
+    free(w);
+    if (now.kind == MEDIA_OUT_REFUSE) {
+        v->status = now.status;
+        snprintf(v->warning, sizeof(v->warning), "%.*s", (int)sizeof(v->warning) - 1, now.warning);
+        return 1;
+    }
+    return 0;
+}
+
+int edge__media_new(uv_loop_t *loop, const config_t *cf, proxy_t *p, edge__media_t **out,
+                    fedge_err_t *e)
+{
+    media_relay_addr_t relays[MEDIA_MAX_RELAYS];
+    size_t n = cf->media.rtpengine.count;
+    if (n > MEDIA_MAX_RELAYS)
+        return fedge_err(e, FEDGE_ECONFIG, "[media] rtpengine: %zu relays; at most %d", n,
+                         MEDIA_MAX_RELAYS);
+    for (size_t i = 0; i < n; i++)
+        relays[i] = (media_relay_addr_t){cf->media.rtpengine.items[i].host,
+                                         cf->media.rtpengine.items[i].port};
+    media_relay_opts_t o = {
+        .ng = {.relays = relays, .relay_count = n, .timeout_ms = cf->media.timeout_ms},
+        .interface = {cf->media.internal_interface, cf->media.external_interface},
+        .forward_on_failure = cf->media.on_relay_failure == CONFIG_MEDIA_FORWARD,
+    };
+    edge__media_t *m = fedge_calloc(1, sizeof(*m));
+    int rc = media_relay_new(loop, &o, &m->relay, e);
+    if (rc < 0) {
+        free(m);
+        return rc;
+    }
+    m->loop = loop;
+    m->proxy = p;
+    m->waits.next = m->waits.prev = &m->waits;
+    m->last_reap = uv_now(loop);
+    proxy_set_media(p, hook, m);
+    *out = m;
+    return 0;
+}
+
+void edge__media_tick(edge__media_t *m)
+{
+    if (!m || uv_now(m->loop) - m->last_reap < REAP_EVERY_MS)
+        return;
+    m->last_reap = uv_now(m->loop);
+    size_t n = media_relay_reap(m->relay);
+    if (n) {
+        char num[24];
+        snprintf(num, sizeof(num), "%zu", n);
+        obs_logkv(OBS_LOG_INFO, "media", "idle calls deleted at the relay", "calls", num, NULL);
+    }
+}
+
+void edge__media_free(edge__media_t *m)
+{
+    if (!m)
+        return;
+    proxy_set_media(m->proxy, NULL, NULL);
+    media_relay_close(m->relay); /* jobs go without calling back */
+    while (m->waits.next != &m->waits) {
+        wait_t *w = m->waits.next;
+        unlink_wait(w);
+        free(w);
+    }
+    free(m);
+}

@@ -1,0 +1,86 @@
+#!/bin/bash
+# 121-media-calls: calls across the edge with their media through a real
+# rtpengine started here in user space (interfaces internal/127.0.0.2 and
+# external/127.0.0.3, its own port range). An internal phone calls a
+# partner (behind the stunnel standing for its edge): the partner's SDP
+# names the relay's external address, the phone's the internal one, RTP
+# flows both ways through them; BYE, 486 and CANCEL leave no session at the
+# relay (asked over ng); with the relay stopped the INVITE gets 503 with a
+# Warning naming it within the ng timeout; with two relays, the first
+# dead, the call goes through the second. tests/e2e/media_call.py plays
+# the phone and the partner.
+. "$(dirname "$0")/lib.sh"
+
+command -v rtpengine > /dev/null || { echo "not ok - rtpengine is not installed (scripts/bootstrap installs rtpengine-daemon)"; exit 1; }
+
+topology
+read -r NG_PORT DEAD_PORT < <(python3 -c '
+import socket
+ss = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+RTP_MIN=$((20000 + ($$ % 100) * 100))
+
+rtpengine_start() {
+    start_bg rtpengine rtpengine --foreground --config-file=none --table=-1 \
+        --interface=internal/127.0.0.2 --interface=external/127.0.0.3 \
+        --listen-ng="127.0.0.1:$NG_PORT" --port-min="$RTP_MIN" --port-max=$((RTP_MIN + 99)) \
+        --log-stderr --log-level=6 --num-threads=1 --delete-delay=0
+    python3 - "$NG_PORT" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+end = time.time() + 10
+while time.time() < end:
+    s.sendto(b"up d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        if b"pong" in s.recv(100): sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+}
+check "rtpengine answers ng ping" rtpengine_start || show rtpengine
+
+CFG=$T_TMP/fedge.ini
+FEDGE_LOG_LEVEL=info fedge_config "$CFG"
+cat >> "$CFG" <<EOF2
+
+[media]
+rtpengine = 127.0.0.1:$NG_PORT
+timeout = 500ms
+EOF2
+outbound_legs
+check "fedge serve starts with [media]" start_fedge "$CFG" || show fedge
+
+call() { # SCENARIO [extra args]
+    local s=$1; shift
+    timeout 60 python3 "$E2E_DIR/media_call.py" "$s" --int-port "$INT_PORT" \
+        --partner-port "$PUAS_PORT" --dr-port "$DR_PORT" --ng-port "$NG_PORT" "$@"
+}
+check_out "a call inside -> partner: SDP rewritten both ways, RTP through the relay, BYE deletes" call call
+check_out "486: the relay forgets the call" call busy
+check_out "CANCEL: the relay forgets the call" call cancel
+
+# The relay stopped: refuse (the default) answers 503 with a Warning
+# within the ng timeout (500 ms, one retransmission inside it).
+stop rtpengine
+check_out "relay stopped: 503 with a Warning naming it, within the timeout" call refused --limit 1.5
+stop fedge
+
+# Two relays, the first dead: the call goes through the second.
+check "rtpengine starts again" rtpengine_start || show rtpengine
+sed -i "s/^rtpengine = .*/rtpengine = 127.0.0.1:$DEAD_PORT, 127.0.0.1:$NG_PORT/" "$CFG"
+check "fedge serve starts with two relays" start_fedge "$CFG" fedge2 || show fedge2
+# A call's first relay is chosen by a hash of its Call-ID: calls are made
+# until one met the dead relay first (each has one chance in two; after
+# that the dead relay is tried last), and every one must go through.
+dead_met() { grep -q "relay does not answer.*127.0.0.1:$DEAD_PORT" "$T_LOGS/fedge2.log"; }
+ok=1
+for i in $(seq 12); do
+    call call > "$T_LOGS/two-relays-$i.log" 2>&1 || { ok=0; cat "$T_LOGS/two-relays-$i.log"; break; }
+    dead_met && break
+done
+check "two relays, the first dead: every call goes through ($i made)" test "$ok" -eq 1
+check "two relays: a call met the dead relay first and failed over" dead_met
+
+finish
