@@ -4,7 +4,8 @@
 # external/127.0.0.3, its own port range). An internal phone calls a
 # partner (behind the stunnel standing for its edge): the partner's SDP
 # names the relay's external address, the phone's the internal one, RTP
-# flows both ways through them; BYE, 486 and CANCEL leave no session at the
+# flows both ways through them; early media (183) and a re-INVITE are
+# rewritten too; BYE, 486 and CANCEL leave no session at the
 # relay (asked over ng); with the relay stopped the INVITE gets 503 with a
 # Warning naming it within the ng timeout; with two relays, the first
 # dead, the call goes through the second. tests/e2e/media_call.py plays
@@ -58,6 +59,7 @@ call() { # SCENARIO [extra args]
         --partner-port "$PUAS_PORT" --dr-port "$DR_PORT" --ng-port "$NG_PORT" "$@"
 }
 check_out "a call inside -> partner: SDP rewritten both ways, RTP through the relay, BYE deletes" call call
+check_out "183 and 200 with SDP in order, re-INVITE (hold), BYE: all rewritten, then no session" call early
 check_out "486: the relay forgets the call" call busy
 check_out "CANCEL: the relay forgets the call" call cancel
 

@@ -6,8 +6,8 @@ sent through the relay's advertised ports and the relay asked over ng.
   media_call.py SCENARIO --int-port P --partner-port Q --dr-port D --ng-port N
 
 SCENARIO: call (INVITE with SDP, 200 with SDP, ACK, RTP both ways, BYE),
-busy (486), cancel (180 then CANCEL), refused (no relay answers: 503 with
-a Warning). Prints what it saw; exits 0 when every expectation held."""
+early (183 and 200 with SDP, a re-INVITE to hold, BYE), busy (486), cancel
+(180 then CANCEL), refused (no relay answers: 503 with a Warning). Prints what it saw; exits 0 when every expectation held."""
 import json
 import os
 import random
@@ -317,6 +317,61 @@ def scenario_refused():
     phone.request("ACK", 1, to=";tag=x")
 
 
+def scenario_early():
+    """183 with SDP then 200 with SDP (both rewritten, in order), then a
+    re-INVITE from the inside (hold), then BYE."""
+    phone, partner = Phone(ARGS["int"]), Partner(ARGS["partner"])
+    pa, pb = rtp_socket(), rtp_socket()
+    inv = invite(phone, partner, pa)
+    if inv is None:
+        return
+    contact = "sip:dave@127.0.0.1:%d;transport=tls" % ARGS["dr"]
+    partner.send(reply(inv, 183, "Session Progress", "p4", sdp(pb.getsockname()[1]), contact))
+    partner.send(reply(inv, 200, "OK", "p4", sdp(pb.getsockname()[1]), contact))
+    rs = phone.final()
+    codes = [status_of(m)[0] for m in rs]
+    say("inside got", codes)
+    early = [m for m in rs if status_of(m)[0] == 183]
+    expect(codes[-1:] == [200] and early and codes.index(183) < codes.index(200),
+           "the inside gets the 183, then the 200")
+    for m in early + rs[-1:]:
+        expect(media_of(body_of(m))[0] == "127.0.0.2",
+               "%d: SDP names the relay's internal address" % status_of(m)[0])
+    final = rs[-1]
+    _, hdrs = parse_head(final)
+    rr = []
+    for v in hget(hdrs, "record-route"):
+        rr += [x.strip() for x in v.split(",")]
+    route = list(reversed(rr))
+    target = re.search(r"<([^>]+)>", hget(hdrs, "contact")[0]).group(1)
+    phone.request("ACK", 1, ruri=target, to=";tag=p4", route=route,
+                  branch="z9hG4bK-ack-%08x" % random.getrandbits(32))
+    partner.read()
+    hold = sdp(pa.getsockname()[1]).replace(b"a=rtpmap", b"a=sendonly\r\na=rtpmap")
+    phone.request("INVITE", 2, hold, ruri=target, to=";tag=p4", route=route,
+                  branch="z9hG4bK-re-%08x" % random.getrandbits(32))
+    re_inv = partner.read()
+    expect(re_inv is not None and re_inv.startswith(b"INVITE "), "the partner gets the re-INVITE")
+    if re_inv is None:
+        return
+    expect(media_of(body_of(re_inv))[0] == "127.0.0.3",
+           "re-INVITE: the partner's SDP names the relay's external address")
+    partner.send(reply(re_inv, 200, "OK", "p4", sdp(pb.getsockname()[1]), contact))
+    rs = phone.final()
+    expect(rs and status_of(rs[-1])[0] == 200 and media_of(body_of(rs[-1]))[0] == "127.0.0.2",
+           "re-INVITE: the inside's 200 names the relay's internal address")
+    phone.request("ACK", 2, ruri=target, to=";tag=p4", route=route,
+                  branch="z9hG4bK-ack2-%08x" % random.getrandbits(32))
+    partner.read()
+    phone.request("BYE", 3, ruri=target, to=";tag=p4", route=route,
+                  branch="z9hG4bK-bye-%08x" % random.getrandbits(32))
+    bye = partner.read()
+    if bye:
+        partner.send(reply(bye, 200, "OK", "p4"))
+    phone.final()
+    expect(relay_forgets(phone.cid), "after BYE the relay has no session for the call")
+
+
 def main():
     a = sys.argv[1:]
     scen = a[0]
@@ -325,7 +380,7 @@ def main():
                 dr=int(opts.get("--dr-port", 0)), ng=int(opts["--ng-port"]),
                 limit=float(opts.get("--limit", 2)))
     {"call": scenario_call, "busy": scenario_busy, "cancel": scenario_cancel,
-     "refused": scenario_refused}[scen]()
+     "early": scenario_early, "refused": scenario_refused}[scen]()
     print(json.dumps({"scenario": scen, "failed": FAILS}))
     sys.exit(1 if FAILS else 0)
 
