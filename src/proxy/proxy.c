@@ -780,8 +780,10 @@ static void send_held(proxy_t *p, proxy__held_t *h)
     if (h->t) {
         if (m)
             send_response(p, h->t, m, h->replace ? &body : NULL);
-        if (--h->t->held == 0 && h->t->kill_when_flushed)
+        if (--h->t->held == 0 && h->t->kill_when_flushed) {
+            h->t->kill_when_flushed = false;
             proxy__txn_kill(p, h->t);
+        }
     } else if (m) {
         proxy_peer_t peer = {h->side, h->remote, NULL};
         forward_ack(p, &peer, m, h->key, h->key_len, h->replace ? &body : NULL, true);
@@ -932,10 +934,7 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
         send_ack(p, t, m); /* §17.1.1.3: the client transaction ACKs non-2xx */
     forward_response(p, t, m);
     if (!t->invite) {
-        if (t->held)
-            t->kill_when_flushed = true; /* its response waits for the media hook */
-        else
-            proxy__txn_kill(p, t);
+        proxy__txn_kill(p, t); /* deferred while its response is held */
     } else if (st < 300) {
         p->pending--;
         t->state = PROXY__T_ACCEPTED;
@@ -1233,12 +1232,7 @@ void proxy_tick(proxy_t *p)
             break;
         case PROXY__TM_WAIT_ACK:
         case PROXY__TM_LINGER:
-        case PROXY__TM_NONE:
-            if (t->held) /* a response of it still waits for the media hook */
-                proxy__timer_start(p, t, kind, 1000);
-            else
-                proxy__txn_kill(p, t);
-            break;
+        case PROXY__TM_NONE: proxy__txn_kill(p, t); break;
         }
     }
     p->depth--;

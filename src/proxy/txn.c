@@ -228,6 +228,12 @@ void proxy__txn_kill(proxy_t *p, proxy__txn_t *t)
 {
     if (t->dead)
         return;
+    if (t->held) {
+        /* a response of it waits for the media hook: killed once sent */
+        proxy__timer_stop(p, t);
+        t->kill_when_flushed = true;
+        return;
+    }
     proxy__unpark(p, t);
     proxy__out_cancel(t->ob);
     proxy__timer_stop(p, t);

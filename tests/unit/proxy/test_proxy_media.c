@@ -321,6 +321,28 @@ static void test_ack_held(void **state)
     assert_null(strstr(sent[0].data, "192.0.2.60"));
 }
 
+/* A held 2xx outlives the transaction's timers: the transaction is freed
+ * only once the response went up. */
+static void test_held_response_outlives_timers(void **state)
+{
+    (void)state;
+    mode = 0; /* the INVITE goes on at once */
+    feed(&ext_peer, &up, INVITE);
+    assert_int_equal(nsent, 2);
+    mode = PROXY_MEDIA_PENDING;
+    respond(1, 200, SDP_B);
+    assert_int_equal(nsent, 2);
+    clock_ms += 64 * 500 + 1000; /* past Timer L */
+    proxy_tick(px);
+    assert_int_equal(proxy_txn_count(px), 1);
+    proxy_media_verdict_t v = {.replace = true, .body = NEW_SDP, .body_len = strlen(NEW_SDP)};
+    assert_int_equal(proxy_media_resume(px, ticket, &v), 0);
+    assert_int_equal(nsent, 3);
+    assert_int_equal(status_of(2), 200);
+    assert_non_null(strstr(sent[2].data, "\r\n\r\n" NEW_SDP));
+    assert_int_equal(proxy_txn_count(px), 0); /* freed once sent */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +351,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_with_warning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_while_held_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_response_outlives_timers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
