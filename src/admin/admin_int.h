@@ -114,6 +114,13 @@ typedef struct {
 int admin__api(admin__api_t *api, const char *method, const char *path, const char *limit,
                json_t *body, const char *actor, json_t **out);
 
+/* The same with every query parameter: arg(ctx, NAME) gives the value of
+ * NAME (NULL if absent); the strings must live until the call returns.
+ * Lists take q, sort, dir (asc|desc), offset and limit (docs/admin.md). */
+typedef const char *(*admin__arg_fn)(void *ctx, const char *name);
+int admin__api_args(admin__api_t *api, const char *method, const char *path, admin__arg_fn arg,
+                    void *arg_ctx, json_t *body, const char *actor, json_t **out);
+
 /* {"field": field, "error": msg} */
 json_t *admin__field_error(const char *field, const char *msg);
 

@@ -296,6 +296,12 @@ static enum MHD_Result login(admin_t *a, struct MHD_Connection *c, json_t *body)
 
 /* ---- dispatch ---- */
 
+/* A query parameter of the request being answered (admin__arg_fn). */
+static const char *query_arg(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static enum MHD_Result handle(admin_t *a, struct MHD_Connection *c, const char *url,
                               const char *method, req_t *q)
 {
@@ -378,9 +384,8 @@ static enum MHD_Result handle(admin_t *a, struct MHD_Connection *c, const char *
         return ret;
     char actor[STORE_ACTOR_MAX + 1];
     snprintf(actor, sizeof(actor), "admin:%s", s->account);
-    const char *limit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-    int status = admin__api(&a->api, !strcmp(method, "HEAD") ? "GET" : method, url + 4, limit,
-                            body, actor, &out);
+    int status = admin__api_args(&a->api, !strcmp(method, "HEAD") ? "GET" : method, url + 4,
+                                 query_arg, c, body, actor, &out);
     json_decref(body);
     if (!safe && status < 300) {
         char st[16];
