@@ -103,6 +103,7 @@ typedef struct {
     admin_status_cb status_cb;
     void *status_ctx;
     int64_t started_s;
+    const char *sip_domains; /* "a.test,b.test" or NULL: assignments outside warn */
 } admin__api_t;
 
 /* Handles one authenticated API request: method ("GET", "POST", "PUT",

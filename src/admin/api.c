@@ -4,6 +4,7 @@
  * validators and changes (one source of truth with the CLI). Pure of HTTP:
  * method, path and parsed body in, status and JSON out. */
 #include "admin/admin_int.h"
+#include "policy/policy.h"
 #include "store/remote.h"
 
 #include <stdio.h>
@@ -82,14 +83,80 @@ static json_t *text_of(const char *s)
     return j;
 }
 
+/* msg in the panel's own words: the store's messages are shared with the
+ * command line and may end in a hint such as "(see fedge provider list)",
+ * which means nothing in a browser. Such parenthesised hints are left out
+ * (into buf, size n). */
+static const char *panel_words(const char *msg, char *buf, size_t n)
+{
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 1 < n; p++) {
+        if (*p == ' ' && p[1] == '(') {
+            const char *close = strchr(p, ')');
+            const char *cli = strstr(p, "fedge ");
+            if (close && cli && cli < close) {
+                p = close;
+                continue;
+            }
+        }
+        buf[o++] = *p;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 json_t *admin__field_error(const char *field, const char *msg)
 {
-    return json_pack("{s:o, s:o}", "field", text_of(field), "error", text_of(msg));
+    char buf[1024];
+    return json_pack("{s:o, s:o}", "field", text_of(field), "error",
+                     text_of(panel_words(msg, buf, sizeof(buf))));
 }
 
 static json_t *error(const char *msg)
 {
-    return json_pack("{s:o}", "error", text_of(msg));
+    char buf[1024];
+    return json_pack("{s:o}", "error", text_of(panel_words(msg, buf, sizeof(buf))));
+}
+
+/* Warnings for a provider's domains that are blocked: their users are
+ * refused whatever the provider asserts (blocked overrides everything). */
+static json_t *provider_warnings(const store_snapshot_t *snap, const store_provider_t *p)
+{
+    json_t *w = json_array();
+    for (size_t i = 0; i < p->n_domains; i++)
+        if (store_snapshot_blocked(snap, (fedge_str_t){p->domains[i], strlen(p->domains[i])})) {
+            char msg[STORE_FQDN_MAX + 160];
+            snprintf(msg, sizeof(msg),
+                     "%s is a blocked domain: its users are refused even through this provider",
+                     p->domains[i]);
+            json_array_append_new(w, json_string(msg));
+        }
+    return w;
+}
+
+/* A warning when user@domain is outside the edge's SIP domains (a policy
+ * for it never applies: its messages are not this edge's users'), else
+ * NULL. */
+static json_t *user_warning(const admin__api_t *api, const char *user)
+{
+    const char *at = strrchr(user, '@');
+    if (!api->sip_domains || !*api->sip_domains || !at)
+        return NULL;
+    const char *d = at + 1, *list = api->sip_domains;
+    size_t dl = strlen(d);
+    while (*list) {
+        const char *comma = strchr(list, ',');
+        size_t l = comma ? (size_t)(comma - list) : strlen(list);
+        if (l == dl && !strncasecmp(list, d, l))
+            return NULL;
+        list += l + (comma ? 1 : 0);
+    }
+    char msg[STORE_USER_MAX + 256];
+    snprintf(msg, sizeof(msg),
+             "%s is not in this edge's SIP domains (%s): the policy applies only to users of "
+             "those domains",
+             d, api->sip_domains);
+    return json_string(msg);
 }
 
 /* HTTP status for a store result that is not 0; *out gets the body. */
@@ -610,6 +677,7 @@ static int provider_write(admin__api_t *api, const char *name, json_t *body, boo
         if (!strcmp(snap->providers[i].name, nn)) {
             json_decref(*out);
             *out = j_provider(&snap->providers[i]);
+            json_object_set_new(*out, "warnings", provider_warnings(snap, &snap->providers[i]));
         }
     store_snapshot_unref(snap);
     return create ? 201 : 200;
@@ -884,7 +952,9 @@ static int provider_list(admin__api_t *api, const args_t *args, json_t **out)
     char **shown = fedge_calloc(snap->n_providers + 1, sizeof(char *));
     for (size_t i = 0; i < snap->n_providers; i++) {
         const store_provider_t *p = &snap->providers[i];
-        json_array_append_new(a, j_provider(p));
+        json_t *jp = j_provider(p);
+        json_object_set_new(jp, "warnings", provider_warnings(snap, p));
+        json_array_append_new(a, jp);
         size_t sz = 256 + 3 * STORE_FQDN_MAX + p->n_domains * (STORE_FQDN_MAX + 2);
         shown[i] = fedge_calloc(1, sz);
         shown_add(shown[i], sz, p->name);
@@ -929,9 +999,12 @@ static int policy_list(admin__api_t *api, const args_t *args, json_t **out)
         for (size_t k = 0; k < 4; k++)
             shown_add(shown[i], 256, f[k] ? "On" : "Off");
     }
-    for (size_t i = 0; i < snap->n_assignments; i++)
-        json_array_append_new(u, json_pack("{s:s, s:s}", "user", snap->assignments[i].user,
-                                           "policy", snap->assignments[i].policy));
+    for (size_t i = 0; i < snap->n_assignments; i++) {
+        json_t *w = user_warning(api, snap->assignments[i].user);
+        json_array_append_new(u, json_pack("{s:s, s:s, s:o}", "user", snap->assignments[i].user,
+                                           "policy", snap->assignments[i].policy, "warning",
+                                           w ? w : json_null()));
+    }
     size_t n = snap->n_policies;
     store_snapshot_unref(snap);
     st = small_page(a, shown, args, sortable, out);
@@ -1031,6 +1104,76 @@ static int domain_access(admin__api_t *api, const char *domain, json_t *body, co
     return 200;
 }
 
+/* GET /diagnostics: the diagnostics table (docs/diagnostics.md), so that
+ * the panel shows an ID with its reason. */
+static int diagnostics(json_t **out)
+{
+    size_t n = 0;
+    const policy_diag_t *t = policy_diag_table(&n);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:s?, s:s?}", "id", t[i].id, "status",
+                                           t[i].status, "reason", t[i].reason, "cause",
+                                           t[i].cause, "fix", t[i].fix));
+    *out = items(a);
+    return 200;
+}
+
+/* POST /domains/import {"rows": [{"domain", "access", "proxy_fqdn",
+ * "comment", "monitor"}], "replace": false, "dry_run": false}: one
+ * all-or-nothing store_domain_import; dry_run checks without writing. */
+static int domain_import(admin__api_t *api, json_t *body, const char *actor, json_t **out)
+{
+    static const char *const fields[] = {"rows", "replace", "dry_run", NULL};
+    static const char *const row_fields[] = {"domain", "access", "proxy_fqdn", "comment", "monitor",
+                                             NULL};
+    int replace, dry, st;
+    if ((st = only(body, fields, out)) || (st = opt_bool(body, "replace", &replace, out)) ||
+        (st = opt_bool(body, "dry_run", &dry, out)))
+        return st;
+    json_t *rows = body ? json_object_get(body, "rows") : NULL;
+    if (!json_is_array(rows))
+        return bad(out, "rows", "rows: expected a list of domains");
+    size_t n = json_array_size(rows);
+    if (n > STORE_IMPORT_MAX)
+        return bad(out, "rows", "rows: more than %d", STORE_IMPORT_MAX);
+    store_domain_in_t *in = fedge_calloc(n + 1, sizeof(*in));
+    for (size_t i = 0; i < n && !st; i++) {
+        json_t *r = json_array_get(rows, i);
+        const char *access = NULL;
+        int monitor;
+        if ((st = only(r, row_fields, out)) || (st = req_str(r, "domain", &in[i].domain, out)) ||
+            (st = opt_str(r, "access", &access, out)) ||
+            (st = opt_str(r, "proxy_fqdn", &in[i].proxy_fqdn, out)) ||
+            (st = opt_str(r, "comment", &in[i].comment, out)) ||
+            (st = opt_bool(r, "monitor", &monitor, out))) {
+            json_decref(*out);
+            st = bad(out, "rows", "row %zu: a field is missing or of the wrong type", i + 1);
+            break;
+        }
+        if (access && strcmp(access, "allowed") && strcmp(access, "blocked")) {
+            st = bad(out, "rows", "row %zu: access: expected allowed or blocked", i + 1);
+            break;
+        }
+        in[i].blocked = access && !strcmp(access, "blocked");
+        in[i].monitor = monitor > 0;
+    }
+    if (st) {
+        free(in);
+        return st;
+    }
+    store_import_count_t c = {0, 0, 0};
+    fedge_err_t e = {{0}};
+    int r = store_domain_import(api->store, in, n, replace > 0, dry > 0, actor, &c, &e);
+    free(in);
+    if (r < 0)
+        return fail(r, "rows", &e, out);
+    *out = json_pack("{s:I, s:I, s:I, s:b}", "added", (json_int_t)c.added, "replaced",
+                     (json_int_t)c.replaced, "unchanged", (json_int_t)c.unchanged, "dry_run",
+                     dry > 0);
+    return 200;
+}
+
 /* ---- dispatch ---- */
 
 /* Splits "/a/b/c" into at most 4 segments (pointers into buf). */
@@ -1101,6 +1244,16 @@ int admin__api_args(admin__api_t *api, const char *method, const char *path, adm
         if (!get)
             goto method;
         return domain_page(api, &args, out);
+    }
+    if (n == 2 && is(seg[0], "domains") && is(seg[1], "import")) {
+        if (!post)
+            goto method;
+        return domain_import(api, body, actor, out);
+    }
+    if (n == 1 && is(seg[0], "diagnostics")) {
+        if (!get)
+            goto method;
+        return diagnostics(out);
     }
     if (n == 2 && is(seg[0], "domains") && !is(seg[1], "allowed") && !is(seg[1], "blocked")) {
         if (!put)
@@ -1193,7 +1346,10 @@ int admin__api_args(admin__api_t *api, const char *method, const char *path, adm
                 return st;
             if ((st = assign(api, user, policy, actor, out)))
                 return st;
-            *out = json_pack("{s:s, s:s}", "user", user, "policy", policy);
+            *out = json_pack("{s:s, s:s, s:[]}", "user", user, "policy", policy, "warnings");
+            json_t *w = user_warning(api, user);
+            if (w)
+                json_array_append_new(json_object_get(*out, "warnings"), w);
             return 200;
         }
         if (n == 2 && del) {

@@ -297,7 +297,7 @@ static int do_import(store_t *s, const char *path, bool replace)
     }
     store_import_count_t c;
     fedge_err_t e = {{0}};
-    int res = store_domain_import(s, rows, nrows, replace, cli__actor(), &c, &e);
+    int res = store_domain_import(s, rows, nrows, replace, false, cli__actor(), &c, &e);
     if (res < 0) {
         /* "row N: ..." names the data row: say its line in the file. */
         size_t row = 0;

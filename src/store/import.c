@@ -112,7 +112,8 @@ static int import_one(store_t *s, const norm_t *r, bool replace, store_import_co
 }
 
 int store_domain_import(store_t *s, const store_domain_in_t *rows, size_t n, bool replace,
-                        const char *actor, store_import_count_t *count, fedge_err_t *err)
+                        bool dry_run, const char *actor, store_import_count_t *count,
+                        fedge_err_t *err)
 {
     store_import_count_t c = {0, 0, 0};
     if (n > STORE_IMPORT_MAX)
@@ -181,7 +182,10 @@ int store_domain_import(store_t *s, const store_domain_in_t *rows, size_t n, boo
     if (r == 0 && (r = store__tx_begin(s, actor, err)) == 0) {
         for (size_t i = 0; r == 0 && i < n; i++)
             r = import_one(s, &v[i], replace, &c, actor, err);
-        r = store__tx_end(s, r, err);
+        if (dry_run || r < 0)
+            s->ops->rollback(s->be);
+        else
+            r = store__tx_end(s, r, err);
     }
     free(v);
     if (r == 0 && count)

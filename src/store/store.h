@@ -625,8 +625,10 @@ typedef struct {
  * FEDGE_EEXIST ("row N: ...") unless replace, which replaces it (moving it
  * between the allowed and blocked lists when its access differs). One
  * audit entry "domain.import" per domain added or replaced. *count (may
- * be NULL) gets what happened. */
+ * be NULL) gets what happened. With dry_run nothing is written (the
+ * transaction is rolled back): the same checks and counts. */
 int store_domain_import(store_t *s, const store_domain_in_t *rows, size_t n, bool replace,
-                        const char *actor, store_import_count_t *count, fedge_err_t *err);
+                        bool dry_run, const char *actor, store_import_count_t *count,
+                        fedge_err_t *err);
 
 #endif
