@@ -310,7 +310,10 @@ static void test_policies(void **state)
     json_decref(out);
     expect(f, "DELETE", "/assignments/bob@contoso.test", NULL, 204, NULL);
     expect(f, "DELETE", "/assignments/bob@contoso.test", NULL, 404, NULL);
-    expect(f, "DELETE", "/policies/sales", NULL, 405, NULL);
+    /* Policies can be deleted, never the global one. */
+    expect(f, "DELETE", "/policies/global", NULL, 400, "scope");
+    expect(f, "DELETE", "/policies/sales", NULL, 204, NULL);
+    expect(f, "DELETE", "/policies/sales", NULL, 404, NULL);
 }
 
 static int audit_has(const store_audit_t *a, void *ctx)
