@@ -1113,8 +1113,8 @@ static int diagnostics(json_t **out)
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:s?, s:s?}", "id", t[i].id, "status",
-                                           t[i].status, "reason", t[i].reason, "cause",
-                                           t[i].cause, "fix", t[i].fix));
+                                           t[i].status, "reason", t[i].reason, "cause", t[i].cause,
+                                           "fix", t[i].fix));
     *out = items(a);
     return 200;
 }
@@ -1125,8 +1125,8 @@ static int diagnostics(json_t **out)
 static int domain_import(admin__api_t *api, json_t *body, const char *actor, json_t **out)
 {
     static const char *const fields[] = {"rows", "replace", "dry_run", NULL};
-    static const char *const row_fields[] = {"domain", "access", "proxy_fqdn", "comment", "monitor",
-                                             NULL};
+    static const char *const row_fields[] = {"domain",  "access",  "proxy_fqdn",
+                                             "comment", "monitor", NULL};
     int replace, dry, st;
     if ((st = only(body, fields, out)) || (st = opt_bool(body, "replace", &replace, out)) ||
         (st = opt_bool(body, "dry_run", &dry, out)))
@@ -1168,9 +1168,9 @@ static int domain_import(admin__api_t *api, json_t *body, const char *actor, jso
     free(in);
     if (r < 0)
         return fail(r, "rows", &e, out);
-    *out = json_pack("{s:I, s:I, s:I, s:b}", "added", (json_int_t)c.added, "replaced",
-                     (json_int_t)c.replaced, "unchanged", (json_int_t)c.unchanged, "dry_run",
-                     dry > 0);
+    *out =
+        json_pack("{s:I, s:I, s:I, s:b}", "added", (json_int_t)c.added, "replaced",
+                  (json_int_t)c.replaced, "unchanged", (json_int_t)c.unchanged, "dry_run", dry > 0);
     return 200;
 }
 
