@@ -268,7 +268,8 @@ function pagedList(opts) {
         return el('td', { class: c.cls, 'data-label': c.title }, v instanceof Node ? v : (v === null || v === undefined ? '' : String(v)));
       })));
     }
-    holder.replaceChildren(el('table', { class: 'paged' }, el('thead', {}, head()), tb));
+    const sortable = opts.columns.some((c) => c.sort);
+    holder.replaceChildren(el('table', { class: sortable ? 'paged' : 'paged unsorted' }, el('thead', {}, head()), tb));
     const matched = data.matched, total = data.total === undefined ? null : data.total;
     const first = matched ? st.offset + 1 : 0, last = Math.min(st.offset + data.items.length, matched);
     let text = total !== null && matched !== total
