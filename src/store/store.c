@@ -807,6 +807,34 @@ int store_edge_set(store_t *s, const store_setting_t *kv, size_t n, const char *
     return tx_end(s, r, err);
 }
 
+/* The row of a domain as it is before a change (allowed or blocked). */
+typedef struct {
+    bool found, monitor;
+    char fqdn[STORE_FQDN_MAX + 1];
+    char comment[STORE_COMMENT_MAX + 1];
+} domain_row_t;
+
+static int domain_row_cb(const store__val_t *c, size_t n, void *x)
+{
+    domain_row_t *d = x;
+    if (n < 3)
+        return 0;
+    d->found = true;
+    snprintf(d->fqdn, sizeof(d->fqdn), "%s", c[0].t == STORE__TEXT ? c[0].s : "");
+    snprintf(d->comment, sizeof(d->comment), "%s", c[1].t == STORE__TEXT ? c[1].s : "");
+    d->monitor = c[2].t == STORE__INT && c[2].i != 0;
+    return 0;
+}
+
+/* "partner server X, monitored, comment \"...\"" for the audit. */
+static void describe_allowed(char *out, size_t n, const char *fqdn, bool monitor,
+                             const char *comment)
+{
+    snprintf(out, n, "%s%s%s%s%s%s", *fqdn ? "partner server " : "allowed domain", fqdn,
+             monitor ? ", monitored" : "", *comment ? ", comment \"" : "", comment,
+             *comment ? "\"" : "");
+}
+
 int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn, const char *comment,
                        bool monitor, const char *actor, fedge_err_t *err)
 {
@@ -828,9 +856,21 @@ int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn, c
                       "domain %s is blocked; a domain cannot be both allowed and blocked: "
                       "remove it from the blocked list first (fedge domain remove %s)",
                       dom, dom);
+    /* A change to an existing entry is audited with before and after;
+     * one that changes nothing is not audited. */
+    domain_row_t was = {0};
+    store__val_t q[] = {STORE__S(dom)};
+    if (r == 0)
+        r = s->ops->query(
+            s->be, "SELECT proxy_fqdn, comment, monitor FROM allowed_domain WHERE domain = ?1", q,
+            1, domain_row_cb, &was, err);
+    const char *cm = comment ? comment : "";
+    if (r == 0 && was.found && !strcmp(was.fqdn, server ? fqdn : "") && !strcmp(was.comment, cm) &&
+        was.monitor == monitor)
+        return tx_end(s, r, err);
     if (r == 0) {
-        store__val_t a[] = {STORE__S(dom), STORE__S(server ? fqdn : NULL),
-                            STORE__S(comment ? comment : ""), STORE__I(monitor)};
+        store__val_t a[] = {STORE__S(dom), STORE__S(server ? fqdn : NULL), STORE__S(cm),
+                            STORE__I(monitor)};
         r = s->ops->exec(s->be,
                          "INSERT INTO allowed_domain(domain, proxy_fqdn, comment, monitor) "
                          "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(domain) DO UPDATE SET "
@@ -838,10 +878,18 @@ int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn, c
                          "monitor = excluded.monitor",
                          a, 4, NULL, err);
     }
-    if (r == 0)
+    if (r == 0 && was.found) {
+        char before[STORE_FQDN_MAX + STORE_COMMENT_MAX + 64];
+        char after[STORE_FQDN_MAX + STORE_COMMENT_MAX + 64];
+        describe_allowed(before, sizeof(before), was.fqdn, was.monitor, was.comment);
+        describe_allowed(after, sizeof(after), server ? fqdn : "", monitor, cm);
+        r = store__audit(s, actor, "domain.allow", dom, err, "%s" STORE_AUDIT_ARROW "%s", before,
+                         after);
+    } else if (r == 0) {
         r = store__audit(s, actor, "domain.allow", dom, err, "%s%s%s%s",
                          server ? "partner server " : "allowed domain", server ? fqdn : "",
-                         monitor ? ", monitored" : "", comment && *comment ? ", with comment" : "");
+                         monitor ? ", monitored" : "", *cm ? ", with comment" : "");
+    }
     return tx_end(s, r, err);
 }
 
@@ -863,16 +911,28 @@ int store_domain_block(store_t *s, const char *domain, const char *comment, cons
                       "domain %s is allowed; a domain cannot be both allowed and blocked: "
                       "remove it from the allowed list first (fedge domain remove %s)",
                       dom, dom);
+    domain_row_t was = {0};
+    store__val_t q[] = {STORE__S(dom)};
+    if (r == 0)
+        r = s->ops->query(s->be, "SELECT NULL, comment, 0 FROM blocked_domain WHERE domain = ?1", q,
+                          1, domain_row_cb, &was, err);
+    const char *cm = comment ? comment : "";
+    if (r == 0 && was.found && !strcmp(was.comment, cm))
+        return tx_end(s, r, err); /* nothing changes: not audited */
     if (r == 0) {
-        store__val_t a[] = {STORE__S(dom), STORE__S(comment ? comment : "")};
+        store__val_t a[] = {STORE__S(dom), STORE__S(cm)};
         r = s->ops->exec(s->be,
                          "INSERT INTO blocked_domain(domain, comment) VALUES(?1, ?2) "
                          "ON CONFLICT(domain) DO UPDATE SET comment = excluded.comment",
                          a, 2, NULL, err);
     }
-    if (r == 0)
+    if (r == 0 && was.found)
+        r = store__audit(s, actor, "domain.block", dom, err,
+                         "blocked, comment \"%s\"" STORE_AUDIT_ARROW "blocked, comment \"%s\"",
+                         was.comment, cm);
+    else if (r == 0)
         r = store__audit(s, actor, "domain.block", dom, err, "blocked%s",
-                         comment && *comment ? ", with comment" : "");
+                         *cm ? ", with comment" : "");
     return tx_end(s, r, err);
 }
 

@@ -196,6 +196,20 @@ try {
     assert(t.includes('Blocked'), 'row: ' + t);
   });
 
+  await check('an edit is audited with the values before and after', async () => {
+    const before = await loaded(page);
+    await page.getByLabel('Search SIP Federated Domains').fill('partner00003.test');
+    await nextDraw(page, before);
+    await page.getByRole('button', { name: 'Edit partner00003.test' }).click();
+    await dlg(page).getByLabel('Comment').fill('Contract 3, renewed');
+    await dlg(page).getByRole('button', { name: 'Save' }).click();
+    await dlg(page).waitFor({ state: 'hidden' });
+    const a = await page.evaluate(async () => (await fetch('/api/audit/search?object=partner00003.test&action=domain.allow')).json());
+    assert(a.matched === 1, JSON.stringify(a));
+    assert(a.items[0].before === 'partner server edge.partner00003.test, monitored, comment "Contract 3"' &&
+      a.items[0].after === 'partner server edge.partner00003.test, monitored, comment "Contract 3, renewed"', JSON.stringify(a.items[0]));
+  });
+
   await check('a name typed in capitals is said to be stored in lowercase', async () => {
     await page.getByRole('button', { name: 'New' }).click();
     await dlg(page).getByLabel('Domain (FQDN)').fill('Fabrikam2.TEST');

@@ -263,6 +263,31 @@ static void test_policy_remove(void **state)
     assert_int_equal(store_policy_remove(f->s, "sales", "cli:root", &e), FEDGE_ENOENT);
 }
 
+/* Edits of an entry are audited with before and after; an edit that
+ * changes nothing leaves no entry. */
+static void test_domain_edits_before_after(void **state)
+{
+    fx_t *f = *state;
+    fedge_err_t e = {{0}};
+    OK(store_domain_allow(f->s, "a.test", "edge.a.test", "one", false, "cli:root", &e));
+    OK(store_domain_allow(f->s, "a.test", "edge.a.test", "one", false, "cli:root", &e));
+    OK(store_domain_allow(f->s, "a.test", NULL, "two", true, "cli:root", &e));
+    OK(store_domain_block(f->s, "b.test", NULL, "cli:root", &e));
+    OK(store_domain_block(f->s, "b.test", "", "cli:root", &e));
+    OK(store_domain_block(f->s, "b.test", "spam", "cli:root", &e));
+    audit_t a = {0};
+    uint64_t m = 0;
+    store_audit_filter_t all = {.limit = 10};
+    OK(store_audit_page(f->s, &all, &m, audit_cb, &a, &e));
+    assert_int_equal(m, 4);
+    assert_string_equal(a.rows[0],
+                        "cli:root|domain.block|b.test|blocked, comment \"\"" STORE_AUDIT_ARROW
+                        "blocked, comment \"spam\"");
+    assert_string_equal(a.rows[2], "cli:root|domain.allow|a.test|partner server edge.a.test, "
+                                   "comment \"one\"" STORE_AUDIT_ARROW
+                                   "allowed domain, monitored, comment \"two\"");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -273,6 +298,7 @@ int main(void)
         T(test_import_all_or_nothing),
         T(test_audit_page_filters),
         T(test_policy_remove),
+        T(test_domain_edits_before_after),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
