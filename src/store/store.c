@@ -1081,6 +1081,48 @@ int store_provider_add(store_t *s, const store_provider_in_t *p, const char *act
     return tx_end(s, r, err);
 }
 
+/* A provider as it is before a change; domains ",a,b," (sorted, fresh
+ * memory) for set comparison. */
+typedef struct {
+    char fqdn[STORE_FQDN_MAX + 1];
+    char kind[32], verification[32];
+    bool enabled;
+    char *domains;
+    size_t n_domains, len;
+} provider_row_t;
+
+static int provider_row_cb(const store__val_t *c, size_t n, void *x)
+{
+    provider_row_t *p = x;
+    if (n < 4)
+        return 0;
+    snprintf(p->fqdn, sizeof(p->fqdn), "%s", c[0].t == STORE__TEXT ? c[0].s : "");
+    snprintf(p->kind, sizeof(p->kind), "%s", c[1].t == STORE__TEXT ? c[1].s : "");
+    snprintf(p->verification, sizeof(p->verification), "%s", c[2].t == STORE__TEXT ? c[2].s : "");
+    p->enabled = c[3].t == STORE__INT && c[3].i != 0;
+    return 0;
+}
+
+static int provider_domain_cb(const store__val_t *c, size_t n, void *x)
+{
+    provider_row_t *p = x;
+    if (n < 1 || c[0].t != STORE__TEXT)
+        return 0;
+    size_t l = strlen(c[0].s);
+    char *d = realloc(p->domains, p->len + l + 3);
+    if (!d)
+        abort();
+    p->domains = d;
+    if (!p->len)
+        p->domains[p->len++] = ',';
+    memcpy(p->domains + p->len, c[0].s, l);
+    p->len += l;
+    p->domains[p->len++] = ',';
+    p->domains[p->len] = '\0';
+    p->n_domains++;
+    return 0;
+}
+
 int store_provider_set(store_t *s, const char *name_in, const store_provider_patch_t *p,
                        const char *actor, fedge_err_t *err)
 {
@@ -1105,42 +1147,79 @@ int store_provider_set(store_t *s, const char *name_in, const store_provider_pat
     if (r == 0 && !found)
         r = fedge_err(err, FEDGE_ENOENT, "name: no provider called %s (see fedge provider list)",
                       name);
-    char detail[512] = "";
-    size_t dl = 0;
-#define ADD_DETAIL(...)                                                                            \
-    dl += (size_t)snprintf(detail + dl, dl < sizeof(detail) ? sizeof(detail) - dl : 0, __VA_ARGS__)
-    if (r == 0 && p->proxy_fqdn) {
+    /* Only what changes is written and audited, with before and after. */
+    provider_row_t was;
+    memset(&was, 0, sizeof(was));
+    store__val_t q[] = {STORE__S(name)};
+    if (r == 0)
+        r = s->ops->query(s->be,
+                          "SELECT proxy_fqdn, kind, verification, enabled FROM provider "
+                          "WHERE name = ?1",
+                          q, 1, provider_row_cb, &was, err);
+    if (r == 0)
+        r = s->ops->query(s->be,
+                          "SELECT domain FROM provider_domain WHERE provider = ?1 ORDER BY domain",
+                          q, 1, provider_domain_cb, &was, err);
+    char before[1024] = "", after[1024] = "";
+    size_t bl = 0, al = 0;
+#define ADD(buf, len, ...)                                                                         \
+    len += (size_t)snprintf(buf + len, len < sizeof(buf) ? sizeof(buf) - len : 0, __VA_ARGS__)
+    if (r == 0 && p->proxy_fqdn && strcmp(fqdn, was.fqdn)) {
         r = check_fqdn_free(s, fqdn, name, err);
         store__val_t a[] = {STORE__S(fqdn), STORE__S(name)};
         if (r == 0)
             r = s->ops->exec(s->be, "UPDATE provider SET proxy_fqdn = ?1 WHERE name = ?2", a, 2,
                              NULL, err);
-        ADD_DETAIL("proxy %s; ", fqdn);
+        ADD(before, bl, "%sproxy %s", bl ? "; " : "", was.fqdn);
+        ADD(after, al, "%sproxy %s", al ? "; " : "", fqdn);
     }
-    if (r == 0 && p->kind >= 0) {
+    if (r == 0 && p->kind >= 0 && strcmp(store_provider_kind_name(p->kind), was.kind)) {
         store__val_t a[] = {STORE__S(store_provider_kind_name(p->kind)), STORE__S(name)};
         r = s->ops->exec(s->be, "UPDATE provider SET kind = ?1 WHERE name = ?2", a, 2, NULL, err);
-        ADD_DETAIL("kind %s; ", store_provider_kind_name(p->kind));
+        ADD(before, bl, "%skind %s", bl ? "; " : "", was.kind);
+        ADD(after, al, "%skind %s", al ? "; " : "", store_provider_kind_name(p->kind));
     }
-    if (r == 0 && p->verification >= 0) {
+    if (r == 0 && p->verification >= 0 &&
+        strcmp(store_verification_name(p->verification), was.verification)) {
         store__val_t a[] = {STORE__S(store_verification_name(p->verification)), STORE__S(name)};
         r = s->ops->exec(s->be, "UPDATE provider SET verification = ?1 WHERE name = ?2", a, 2, NULL,
                          err);
-        ADD_DETAIL("verification %s; ", store_verification_name(p->verification));
+        ADD(before, bl, "%sverification %s", bl ? "; " : "", was.verification);
+        ADD(after, al, "%sverification %s", al ? "; " : "",
+            store_verification_name(p->verification));
     }
-    if (r == 0 && p->enabled >= 0) {
+    if (r == 0 && p->enabled >= 0 && (p->enabled != 0) != was.enabled) {
         store__val_t a[] = {STORE__I(p->enabled), STORE__S(name)};
         r = s->ops->exec(s->be, "UPDATE provider SET enabled = ?1 WHERE name = ?2", a, 2, NULL,
                          err);
-        ADD_DETAIL("%s; ", p->enabled ? "enabled" : "disabled");
+        ADD(before, bl, "%s%s", bl ? "; " : "", was.enabled ? "enabled" : "disabled");
+        ADD(after, al, "%s%s", al ? "; " : "", p->enabled ? "enabled" : "disabled");
     }
     if (r == 0 && p->domains) {
-        r = put_provider_domains(s, name, doms, p->n_domains, err);
-        ADD_DETAIL("%zu domains; ", p->n_domains);
+        /* The same set in another order is no change. */
+        bool same = p->n_domains == was.n_domains;
+        for (size_t i = 0; same && i < p->n_domains; i++) {
+            char pat[STORE_FQDN_MAX + 3];
+            snprintf(pat, sizeof(pat), ",%s,", doms[i]);
+            same = strstr(was.domains, pat) != NULL;
+        }
+        if (!same) {
+            r = put_provider_domains(s, name, doms, p->n_domains, err);
+            ADD(before, bl, "%sdomains %.*s", bl ? "; " : "",
+                was.n_domains ? (int)strlen(was.domains) - 2 : 4,
+                was.n_domains ? was.domains + 1 : "none");
+            ADD(after, al, "%sdomains ", al ? "; " : "");
+            for (size_t i = 0; i < p->n_domains; i++)
+                ADD(after, al, "%s%s", i ? "," : "", doms[i]);
+            if (!p->n_domains)
+                ADD(after, al, "none");
+        }
     }
-#undef ADD_DETAIL
-    if (r == 0)
-        r = store__audit(s, actor, "provider.set", name, err, "%s", detail);
+#undef ADD
+    if (r == 0 && al)
+        r = store__audit(s, actor, "provider.set", name, err, "%s" STORE_AUDIT_ARROW "%s", before,
+                         after);
+    free(was.domains);
     free(doms);
     return tx_end(s, r, err);
 }

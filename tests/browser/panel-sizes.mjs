@@ -270,6 +270,16 @@ try {
     await shot(page, 'sizes-05-provider-warning-desktop');
   });
 
+  await check('a provider saved with one field changed logs that field, before and after', async () => {
+    await page.getByRole('button', { name: 'Edit hosted' }).click();
+    await dlg(page).getByLabel('Verification level of users').selectOption('always-verified');
+    await dlg(page).getByRole('button', { name: 'Save' }).click();
+    await dlg(page).waitFor({ state: 'hidden' });
+    const a = await page.evaluate(async () => (await fetch('/api/audit/search?action=provider.set')).json());
+    assert(a.matched === 1 && a.items[0].before === 'verification use-source' &&
+      a.items[0].after === 'verification always-verified', JSON.stringify(a.items));
+  });
+
   await check('errors are in the panel\'s words (no command-line hints)', async () => {
     await page.getByRole('button', { name: 'New' }).click();
     await dlg(page).getByLabel('Provider name').fill('hosted');

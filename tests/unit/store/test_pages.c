@@ -288,6 +288,33 @@ static void test_domain_edits_before_after(void **state)
                                    "allowed domain, monitored, comment \"two\"");
 }
 
+/* A provider saved with every field (as the panel does) logs only what
+ * changed, before and after; the same domains in another order are no
+ * change. */
+static void test_provider_edits_before_after(void **state)
+{
+    fx_t *f = *state;
+    fedge_err_t e = {{0}};
+    const char *d1[] = {"t1.test", "t2.test"}, *d2[] = {"t2.test", "t1.test"}, *d3[] = {"t3.test"};
+    store_provider_in_t in = {
+        "hoster", "sip.hoster.test", STORE_PROVIDER_HOSTING, STORE_VERIFY_USE_SOURCE, true, d1, 2};
+    OK(store_provider_add(f->s, &in, "cli:root", &e));
+    store_provider_patch_t same = {
+        "SIP.hoster.test", STORE_PROVIDER_HOSTING, STORE_VERIFY_USE_SOURCE, 1, d2, 2};
+    OK(store_provider_set(f->s, "hoster", &same, "cli:root", &e));
+    store_provider_patch_t some = {
+        "sip.hoster.test", STORE_PROVIDER_PUBLIC, STORE_VERIFY_USE_SOURCE, 0, d3, 1};
+    OK(store_provider_set(f->s, "hoster", &some, "cli:root", &e));
+    audit_t a = {0};
+    uint64_t m = 0;
+    store_audit_filter_t all = {.limit = 10};
+    OK(store_audit_page(f->s, &all, &m, audit_cb, &a, &e));
+    assert_int_equal(m, 2);
+    assert_string_equal(a.rows[0], "cli:root|provider.set|hoster|kind hosting; enabled; domains "
+                                   "t1.test,t2.test" STORE_AUDIT_ARROW
+                                   "kind public; disabled; domains t3.test");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -299,6 +326,7 @@ int main(void)
         T(test_audit_page_filters),
         T(test_policy_remove),
         T(test_domain_edits_before_after),
+        T(test_provider_edits_before_after),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
