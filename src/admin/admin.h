@@ -103,6 +103,8 @@ typedef struct {
     void *status_ctx;
     uint32_t session_idle_s;        /* 0: 1800 (30 min) */
     uint32_t session_max_s;         /* 0: 43200 (12 h) */
+    char *const *sip_domains;       /* [edge] sip_domains: the panel warns about */
+    size_t n_sip_domains;           /* user assignments outside them; may be 0 */
 } admin_opts_t;
 
 typedef struct admin admin_t;

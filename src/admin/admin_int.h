@@ -103,6 +103,7 @@ typedef struct {
     admin_status_cb status_cb;
     void *status_ctx;
     int64_t started_s;
+    const char *sip_domains; /* "a.test,b.test" or NULL: assignments outside warn */
 } admin__api_t;
 
 /* Handles one authenticated API request: method ("GET", "POST", "PUT",
@@ -113,6 +114,13 @@ typedef struct {
  * {"field": NAME, "error": TEXT}, other errors {"error": TEXT}. */
 int admin__api(admin__api_t *api, const char *method, const char *path, const char *limit,
                json_t *body, const char *actor, json_t **out);
+
+/* The same with every query parameter: arg(ctx, NAME) gives the value of
+ * NAME (NULL if absent); the strings must live until the call returns.
+ * Lists take q, sort, dir (asc|desc), offset and limit (docs/admin.md). */
+typedef const char *(*admin__arg_fn)(void *ctx, const char *name);
+int admin__api_args(admin__api_t *api, const char *method, const char *path, admin__arg_fn arg,
+                    void *arg_ctx, json_t *body, const char *actor, json_t **out);
 
 /* {"field": field, "error": msg} */
 json_t *admin__field_error(const char *field, const char *msg);

@@ -4,6 +4,7 @@
  * validators and changes (one source of truth with the CLI). Pure of HTTP:
  * method, path and parsed body in, status and JSON out. */
 #include "admin/admin_int.h"
+#include "policy/policy.h"
 #include "store/remote.h"
 
 #include <stdio.h>
@@ -82,14 +83,80 @@ static json_t *text_of(const char *s)
     return j;
 }
 
+/* msg in the panel's own words: the store's messages are shared with the
+ * command line and may end in a hint such as "(see fedge provider list)",
+ * which means nothing in a browser. Such parenthesised hints are left out
+ * (into buf, size n). */
+static const char *panel_words(const char *msg, char *buf, size_t n)
+{
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 1 < n; p++) {
+        if (*p == ' ' && p[1] == '(') {
+            const char *close = strchr(p, ')');
+            const char *cli = strstr(p, "fedge ");
+            if (close && cli && cli < close) {
+                p = close;
+                continue;
+            }
+        }
+        buf[o++] = *p;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 json_t *admin__field_error(const char *field, const char *msg)
 {
-    return json_pack("{s:o, s:o}", "field", text_of(field), "error", text_of(msg));
+    char buf[1024];
+    return json_pack("{s:o, s:o}", "field", text_of(field), "error",
+                     text_of(panel_words(msg, buf, sizeof(buf))));
 }
 
 static json_t *error(const char *msg)
 {
-    return json_pack("{s:o}", "error", text_of(msg));
+    char buf[1024];
+    return json_pack("{s:o}", "error", text_of(panel_words(msg, buf, sizeof(buf))));
+}
+
+/* Warnings for a provider's domains that are blocked: their users are
+ * refused whatever the provider asserts (blocked overrides everything). */
+static json_t *provider_warnings(const store_snapshot_t *snap, const store_provider_t *p)
+{
+    json_t *w = json_array();
+    for (size_t i = 0; i < p->n_domains; i++)
+        if (store_snapshot_blocked(snap, (fedge_str_t){p->domains[i], strlen(p->domains[i])})) {
+            char msg[STORE_FQDN_MAX + 160];
+            snprintf(msg, sizeof(msg),
+                     "%s is a blocked domain: its users are refused even through this provider",
+                     p->domains[i]);
+            json_array_append_new(w, json_string(msg));
+        }
+    return w;
+}
+
+/* A warning when user@domain is outside the edge's SIP domains (a policy
+ * for it never applies: its messages are not this edge's users'), else
+ * NULL. */
+static json_t *user_warning(const admin__api_t *api, const char *user)
+{
+    const char *at = strrchr(user, '@');
+    if (!api->sip_domains || !*api->sip_domains || !at)
+        return NULL;
+    const char *d = at + 1, *list = api->sip_domains;
+    size_t dl = strlen(d);
+    while (*list) {
+        const char *comma = strchr(list, ',');
+        size_t l = comma ? (size_t)(comma - list) : strlen(list);
+        if (l == dl && !strncasecmp(list, d, l))
+            return NULL;
+        list += l + (comma ? 1 : 0);
+    }
+    char msg[STORE_USER_MAX + 256];
+    snprintf(msg, sizeof(msg),
+             "%s is not in this edge's SIP domains (%s): the policy applies only to users of "
+             "those domains",
+             d, api->sip_domains);
+    return json_string(msg);
 }
 
 /* HTTP status for a store result that is not 0; *out gets the body. */
@@ -610,6 +677,7 @@ static int provider_write(admin__api_t *api, const char *name, json_t *body, boo
         if (!strcmp(snap->providers[i].name, nn)) {
             json_decref(*out);
             *out = j_provider(&snap->providers[i]);
+            json_object_set_new(*out, "warnings", provider_warnings(snap, &snap->providers[i]));
         }
     store_snapshot_unref(snap);
     return create ? 201 : 200;
@@ -729,6 +797,383 @@ static int audit_cb(const store_audit_t *a, void *ctx)
     return 0;
 }
 
+/* ---- pages of lists (q, sort, dir, offset, limit) ---- */
+
+typedef struct {
+    admin__arg_fn fn;
+    void *ctx;
+} args_t;
+
+static const char *arg(const args_t *a, const char *name)
+{
+    return a && a->fn ? a->fn(a->ctx, name) : NULL;
+}
+
+/* Reads the paging parameters; limit defaults to def, at most max. */
+static int page_args(const args_t *a, store_page_t *p, size_t def, size_t max, json_t **out)
+{
+    const char *off = arg(a, "offset"), *lim = arg(a, "limit"), *dir = arg(a, "dir");
+    p->query = arg(a, "q");
+    p->sort = arg(a, "sort");
+    p->desc = dir && !strcmp(dir, "desc");
+    p->offset = 0;
+    p->limit = def;
+    if (dir && strcmp(dir, "asc") && strcmp(dir, "desc"))
+        return bad(out, "dir", "dir: expected asc or desc");
+    if (p->query && !is_text(p->query))
+        return bad(out, "q", "q: control characters and invalid UTF-8 are not allowed");
+    char *end;
+    if (off) {
+        long v = strtol(off, &end, 10);
+        if (*end || !*off || v < 0 || v > 100000000)
+            return bad(out, "offset", "offset: expected a whole number from 0");
+        p->offset = (size_t)v;
+    }
+    if (lim) {
+        long v = strtol(lim, &end, 10);
+        if (*end || !*lim || v < 1 || (size_t)v > max)
+            return bad(out, "limit", "limit: expected a whole number from 1 to %zu", max);
+        p->limit = (size_t)v;
+    }
+    return 0;
+}
+
+static int domain_row_cb(const store_domain_row_t *d, void *ctx)
+{
+    json_array_append_new(
+        ctx, json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "domain", d->domain, "status",
+                       !strcmp(d->access, "Blocked") ? "blocked" : "allowed", "type", d->type,
+                       "proxy_fqdn", d->proxy_fqdn[0] ? json_string(d->proxy_fqdn) : json_null(),
+                       "comment", text_of(d->comment), "monitor", d->monitor));
+    return 0;
+}
+
+static int domain_page(admin__api_t *api, const args_t *args, json_t **out)
+{
+    store_page_t p;
+    int st = page_args(args, &p, 100, 100000, out);
+    if (st)
+        return st;
+    uint64_t matched = 0, total = 0;
+    fedge_err_t e = {{0}};
+    json_t *a = json_array();
+    int r = store_domain_page(api->store, &p, &matched, &total, domain_row_cb, a, &e);
+    if (r < 0) {
+        json_decref(a);
+        return fail(r, r == FEDGE_EINVAL ? (strstr(e.msg, "sort") ? "sort" : "q") : "", &e, out);
+    }
+    *out =
+        json_pack("{s:o, s:I, s:I, s:I, s:I}", "items", a, "matched", (json_int_t)matched, "total",
+                  (json_int_t)total, "offset", (json_int_t)p.offset, "limit", (json_int_t)p.limit);
+    return 200;
+}
+
+/* What a list row shows, lowercased, for searching small lists in memory
+ * (providers, policies: a few dozen rows at most). */
+static void shown_add(char *buf, size_t n, const char *s)
+{
+    size_t l = strlen(buf);
+    if (l + 1 < n)
+        snprintf(buf + l, n - l, "\x1f%s", s);
+}
+
+static bool shown_match(const char *shown, const char *q)
+{
+    if (!q || !*q)
+        return true;
+    size_t ql = strlen(q);
+    for (const char *p = shown; *p; p++)
+        if (!strncasecmp(p, q, ql))
+            return true;
+    return false;
+}
+
+static const char *sort_key;
+static int sort_desc;
+static int cmp_items(const void *x, const void *y)
+{
+    json_t *a = json_object_get(*(json_t *const *)x, sort_key);
+    json_t *b = json_object_get(*(json_t *const *)y, sort_key);
+    int c;
+    if (json_is_string(a) && json_is_string(b))
+        c = strcasecmp(json_string_value(a), json_string_value(b));
+    else if (json_is_array(a) && json_is_array(b))
+        c = (int)json_array_size(a) - (int)json_array_size(b);
+    else
+        c = (json_is_true(a) ? 1 : 0) - (json_is_true(b) ? 1 : 0);
+    return sort_desc ? -c : c;
+}
+
+/* Filters items (each with its shown text), sorts by sort (a member name
+ * among allowed), cuts the page: {"items", "matched", "total"}. Steals
+ * items; shown[i] belongs to the caller. */
+static int small_page(json_t *items, char **shown, const args_t *args, const char *const *sortable,
+                      json_t **out)
+{
+    store_page_t p;
+    int st = page_args(args, &p, 100000, 100000, out);
+    if (st) {
+        json_decref(items);
+        return st;
+    }
+    if (p.sort && *p.sort && !in(sortable, p.sort, NULL)) {
+        json_decref(items);
+        return bad(out, "sort", "sort: not a column of this list");
+    }
+    size_t n = json_array_size(items), m = 0;
+    json_t **v = fedge_calloc(n + 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        if (shown_match(shown[i], p.query))
+            v[m++] = json_array_get(items, i);
+    /* One request at a time per admin server thread: the statics are
+     * only for qsort's comparison. */
+    sort_key = p.sort && *p.sort ? p.sort : sortable[0];
+    sort_desc = p.desc;
+    qsort(v, m, sizeof(*v), cmp_items);
+    json_t *a = json_array();
+    for (size_t i = p.offset; i < m && i < p.offset + p.limit; i++)
+        json_array_append(a, v[i]);
+    free(v);
+    *out =
+        json_pack("{s:o, s:I, s:I}", "items", a, "matched", (json_int_t)m, "total", (json_int_t)n);
+    json_decref(items);
+    return 200;
+}
+
+static int provider_list(admin__api_t *api, const args_t *args, json_t **out)
+{
+    static const char *const sortable[] = {"name",    "kind",    "proxy_fqdn", "verification",
+                                           "domains", "enabled", NULL};
+    store_snapshot_t *snap;
+    int st = load(api, &snap, out);
+    if (st)
+        return st;
+    json_t *a = json_array();
+    char **shown = fedge_calloc(snap->n_providers + 1, sizeof(char *));
+    for (size_t i = 0; i < snap->n_providers; i++) {
+        const store_provider_t *p = &snap->providers[i];
+        json_t *jp = j_provider(p);
+        json_object_set_new(jp, "warnings", provider_warnings(snap, p));
+        json_array_append_new(a, jp);
+        size_t sz = 256 + 3 * STORE_FQDN_MAX + p->n_domains * (STORE_FQDN_MAX + 2);
+        shown[i] = fedge_calloc(1, sz);
+        shown_add(shown[i], sz, p->name);
+        shown_add(shown[i], sz, p->kind == STORE_PROVIDER_HOSTING ? "Hosting" : "Public");
+        shown_add(shown[i], sz, p->proxy_fqdn);
+        shown_add(shown[i], sz, store_verification_name(p->verification));
+        for (size_t k = 0; k < p->n_domains; k++)
+            shown_add(shown[i], sz, p->domains[k]);
+        shown_add(shown[i], sz, p->enabled ? "On" : "Off");
+    }
+    size_t n = snap->n_providers;
+    store_snapshot_unref(snap);
+    st = small_page(a, shown, args, sortable, out);
+    for (size_t i = 0; i < n; i++)
+        free(shown[i]);
+    free(shown);
+    return st;
+}
+
+static int policy_list(admin__api_t *api, const args_t *args, json_t **out)
+{
+    static const char *const sortable[] = {"scope",   "kind", "federation", "public_im",
+                                           "outside", "xmpp", NULL};
+    store_snapshot_t *snap;
+    int st = load(api, &snap, out);
+    if (st)
+        return st;
+    json_t *a = json_array(), *u = json_array();
+    char **shown = fedge_calloc(snap->n_policies + 1, sizeof(char *));
+    for (size_t i = 0; i < snap->n_policies; i++) {
+        const store_policy_t *p = &snap->policies[i];
+        json_t *j = j_policy(p);
+        const char *kind = json_string_value(json_object_get(j, "kind"));
+        json_array_append_new(a, j);
+        shown[i] = fedge_calloc(1, 256);
+        shown_add(shown[i], 256, p->scope);
+        shown_add(shown[i], 256,
+                  !strcmp(kind, "global") ? "Global"
+                  : !strcmp(kind, "site") ? "Site"
+                                          : "User");
+        const bool f[] = {p->federation, p->public_im, p->outside, p->xmpp};
+        for (size_t k = 0; k < 4; k++)
+            shown_add(shown[i], 256, f[k] ? "On" : "Off");
+    }
+    for (size_t i = 0; i < snap->n_assignments; i++) {
+        json_t *w = user_warning(api, snap->assignments[i].user);
+        json_array_append_new(u, json_pack("{s:s, s:s, s:o}", "user", snap->assignments[i].user,
+                                           "policy", snap->assignments[i].policy, "warning",
+                                           w ? w : json_null()));
+    }
+    size_t n = snap->n_policies;
+    store_snapshot_unref(snap);
+    st = small_page(a, shown, args, sortable, out);
+    for (size_t i = 0; i < n; i++)
+        free(shown[i]);
+    free(shown);
+    if (st == 200)
+        json_object_set_new(*out, "assignments", u);
+    else
+        json_decref(u);
+    return st;
+}
+
+/* An audit entry with before and after split out of the detail when it
+ * records a change to an existing value (STORE_AUDIT_ARROW). */
+static int audit_page_cb(const store_audit_t *a, void *ctx)
+{
+    const char *arrow = strstr(a->detail, STORE_AUDIT_ARROW);
+    json_t *j = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)a->id, "at",
+                          text_of(a->at), "actor", text_of(a->actor), "action", text_of(a->action),
+                          "object", text_of(a->object), "detail", text_of(a->detail));
+    if (arrow) {
+        char before[1024];
+        snprintf(before, sizeof(before), "%.*s", (int)(arrow - a->detail), a->detail);
+        json_object_set_new(j, "before", text_of(before));
+        json_object_set_new(j, "after", text_of(arrow + strlen(STORE_AUDIT_ARROW)));
+    }
+    json_array_append_new(ctx, j);
+    return 0;
+}
+
+static int audit_search(admin__api_t *api, const args_t *args, json_t **out)
+{
+    store_page_t p;
+    int st = page_args(args, &p, 100, 1000, out);
+    if (st)
+        return st;
+    store_audit_filter_t f = {arg(args, "actor"),
+                              arg(args, "object"),
+                              arg(args, "action"),
+                              arg(args, "since"),
+                              arg(args, "until"),
+                              p.query,
+                              p.offset,
+                              p.limit};
+    const char *const checked[] = {"actor", "object", "action", "since", "until"};
+    const char *vals[] = {f.actor, f.object, f.action, f.since, f.until};
+    for (size_t i = 0; i < 5; i++)
+        if (vals[i] && !is_text(vals[i]))
+            return bad(out, checked[i], "%s: control characters and invalid UTF-8 are not allowed",
+                       checked[i]);
+    uint64_t matched = 0;
+    fedge_err_t e = {{0}};
+    json_t *a = json_array();
+    int r = store_audit_page(api->store, &f, &matched, audit_page_cb, a, &e);
+    if (r < 0) {
+        json_decref(a);
+        char field[16] = "";
+        const char *colon = strchr(e.msg, ':');
+        if (colon && (size_t)(colon - e.msg) < sizeof(field))
+            snprintf(field, sizeof(field), "%.*s", (int)(colon - e.msg), e.msg);
+        return fail(r, field, &e, out);
+    }
+    *out = json_pack("{s:o, s:I, s:I, s:I}", "items", a, "matched", (json_int_t)matched, "offset",
+                     (json_int_t)p.offset, "limit", (json_int_t)p.limit);
+    return 200;
+}
+
+/* PUT /domains/DOMAIN {"access": "allowed"|"blocked", ...}: moves a
+ * domain between the lists (the Edit dialog's Allowed / Blocked). */
+static int domain_access(admin__api_t *api, const char *domain, json_t *body, const char *actor,
+                         json_t **out)
+{
+    static const char *const fields[] = {"access", "proxy_fqdn", "comment", "monitor", NULL};
+    const char *access, *fqdn, *comment;
+    int monitor, st;
+    char dn[STORE_FQDN_MAX + 1], fn[STORE_FQDN_MAX + 1];
+    if ((st = only(body, fields, out)) || (st = req_str(body, "access", &access, out)) ||
+        (st = opt_str(body, "proxy_fqdn", &fqdn, out)) ||
+        (st = opt_str(body, "comment", &comment, out)) ||
+        (st = opt_bool(body, "monitor", &monitor, out)))
+        return st;
+    if (strcmp(access, "allowed") && strcmp(access, "blocked"))
+        return bad(out, "access", "access: expected allowed or blocked");
+    if ((st = check_domain("domain", domain, dn, out)))
+        return st;
+    if (fqdn && *fqdn && (st = check_domain("proxy_fqdn", fqdn, fn, out)))
+        return st;
+    if ((st = check_comment(comment, out)))
+        return st;
+    fedge_err_t e = {{0}};
+    int r = store_domain_switch(api->store, dn, !strcmp(access, "blocked"), fqdn, comment,
+                                monitor > 0, actor, &e);
+    if (r < 0)
+        return fail(r, "domain", &e, out);
+    *out = json_pack("{s:s, s:s}", "domain", dn, "status", access);
+    return 200;
+}
+
+/* GET /diagnostics: the diagnostics table (docs/diagnostics.md), so that
+ * the panel shows an ID with its reason. */
+static int diagnostics(json_t **out)
+{
+    size_t n = 0;
+    const policy_diag_t *t = policy_diag_table(&n);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:s?, s:s?}", "id", t[i].id, "status",
+                                           t[i].status, "reason", t[i].reason, "cause", t[i].cause,
+                                           "fix", t[i].fix));
+    *out = items(a);
+    return 200;
+}
+
+/* POST /domains/import {"rows": [{"domain", "access", "proxy_fqdn",
+ * "comment", "monitor"}], "replace": false, "dry_run": false}: one
+ * all-or-nothing store_domain_import; dry_run checks without writing. */
+static int domain_import(admin__api_t *api, json_t *body, const char *actor, json_t **out)
+{
+    static const char *const fields[] = {"rows", "replace", "dry_run", NULL};
+    static const char *const row_fields[] = {"domain",  "access",  "proxy_fqdn",
+                                             "comment", "monitor", NULL};
+    int replace, dry, st;
+    if ((st = only(body, fields, out)) || (st = opt_bool(body, "replace", &replace, out)) ||
+        (st = opt_bool(body, "dry_run", &dry, out)))
+        return st;
+    json_t *rows = body ? json_object_get(body, "rows") : NULL;
+    if (!json_is_array(rows))
+        return bad(out, "rows", "rows: expected a list of domains");
+    size_t n = json_array_size(rows);
+    if (n > STORE_IMPORT_MAX)
+        return bad(out, "rows", "rows: more than %d", STORE_IMPORT_MAX);
+    store_domain_in_t *in = fedge_calloc(n + 1, sizeof(*in));
+    for (size_t i = 0; i < n && !st; i++) {
+        json_t *r = json_array_get(rows, i);
+        const char *access = NULL;
+        int monitor;
+        if ((st = only(r, row_fields, out)) || (st = req_str(r, "domain", &in[i].domain, out)) ||
+            (st = opt_str(r, "access", &access, out)) ||
+            (st = opt_str(r, "proxy_fqdn", &in[i].proxy_fqdn, out)) ||
+            (st = opt_str(r, "comment", &in[i].comment, out)) ||
+            (st = opt_bool(r, "monitor", &monitor, out))) {
+            json_decref(*out);
+            st = bad(out, "rows", "row %zu: a field is missing or of the wrong type", i + 1);
+            break;
+        }
+        if (access && strcmp(access, "allowed") && strcmp(access, "blocked")) {
+            st = bad(out, "rows", "row %zu: access: expected allowed or blocked", i + 1);
+            break;
+        }
+        in[i].blocked = access && !strcmp(access, "blocked");
+        in[i].monitor = monitor > 0;
+    }
+    if (st) {
+        free(in);
+        return st;
+    }
+    store_import_count_t c = {0, 0, 0};
+    fedge_err_t e = {{0}};
+    int r = store_domain_import(api->store, in, n, replace > 0, dry > 0, actor, &c, &e);
+    free(in);
+    if (r < 0)
+        return fail(r, "rows", &e, out);
+    *out =
+        json_pack("{s:I, s:I, s:I, s:b}", "added", (json_int_t)c.added, "replaced",
+                  (json_int_t)c.replaced, "unchanged", (json_int_t)c.unchanged, "dry_run", dry > 0);
+    return 200;
+}
+
 /* ---- dispatch ---- */
 
 /* Splits "/a/b/c" into at most 4 segments (pointers into buf). */
@@ -747,9 +1192,22 @@ static bool is(const char *a, const char *b)
     return a && !strcmp(a, b);
 }
 
+static const char *limit_only(void *ctx, const char *name)
+{
+    return !strcmp(name, "limit") ? ctx : NULL;
+}
+
 int admin__api(admin__api_t *api, const char *method, const char *path, const char *limit,
                json_t *body, const char *actor, json_t **out)
 {
+    return admin__api_args(api, method, path, limit_only, (void *)limit, body, actor, out);
+}
+
+int admin__api_args(admin__api_t *api, const char *method, const char *path, admin__arg_fn argf,
+                    void *arg_ctx, json_t *body, const char *actor, json_t **out)
+{
+    const args_t args = {argf, arg_ctx};
+    const char *limit = arg(&args, "limit");
     char buf[1024];
     const char *seg[5] = {0};
     *out = NULL;
@@ -781,6 +1239,26 @@ int admin__api(admin__api_t *api, const char *method, const char *path, const ch
         *out = j_edge(&snap->edge);
         store_snapshot_unref(snap);
         return 200;
+    }
+    if (n == 1 && is(seg[0], "domains")) {
+        if (!get)
+            goto method;
+        return domain_page(api, &args, out);
+    }
+    if (n == 2 && is(seg[0], "domains") && is(seg[1], "import")) {
+        if (!post)
+            goto method;
+        return domain_import(api, body, actor, out);
+    }
+    if (n == 1 && is(seg[0], "diagnostics")) {
+        if (!get)
+            goto method;
+        return diagnostics(out);
+    }
+    if (n == 2 && is(seg[0], "domains") && !is(seg[1], "allowed") && !is(seg[1], "blocked")) {
+        if (!put)
+            goto method;
+        return domain_access(api, seg[1], body, actor, out);
     }
     if (n >= 2 && is(seg[0], "domains") && (is(seg[1], "allowed") || is(seg[1], "blocked"))) {
         bool allowed = is(seg[1], "allowed");
@@ -816,16 +1294,8 @@ int admin__api(admin__api_t *api, const char *method, const char *path, const ch
             goto method;
     }
     if (n >= 1 && n <= 2 && is(seg[0], "providers")) {
-        if (n == 1 && get) {
-            if ((st = load(api, &snap, out)))
-                return st;
-            json_t *a = json_array();
-            for (size_t i = 0; i < snap->n_providers; i++)
-                json_array_append_new(a, j_provider(&snap->providers[i]));
-            store_snapshot_unref(snap);
-            *out = items(a);
-            return 200;
-        }
+        if (n == 1 && get)
+            return provider_list(api, &args, out);
         if (n == 1 && post)
             return provider_write(api, NULL, body, true, actor, out);
         if (n == 2 && put) {
@@ -847,18 +1317,13 @@ int admin__api(admin__api_t *api, const char *method, const char *path, const ch
         goto method;
     }
     if (n >= 1 && n <= 2 && is(seg[0], "policies")) {
-        if (n == 1 && get) {
-            if ((st = load(api, &snap, out)))
-                return st;
-            json_t *a = json_array(), *u = json_array();
-            for (size_t i = 0; i < snap->n_policies; i++)
-                json_array_append_new(a, j_policy(&snap->policies[i]));
-            for (size_t i = 0; i < snap->n_assignments; i++)
-                json_array_append_new(u, json_pack("{s:s, s:s}", "user", snap->assignments[i].user,
-                                                   "policy", snap->assignments[i].policy));
-            store_snapshot_unref(snap);
-            *out = json_pack("{s:o, s:o}", "items", a, "assignments", u);
-            return 200;
+        if (n == 1 && get)
+            return policy_list(api, &args, out);
+        if (n == 2 && del) {
+            int r = store_policy_remove(api->store, seg[1], actor, &e);
+            if (r < 0)
+                return fail(r, "scope", &e, out);
+            return 204;
         }
         if (n == 1 && post)
             return policy_write(api, NULL, body, true, actor, out);
@@ -881,7 +1346,10 @@ int admin__api(admin__api_t *api, const char *method, const char *path, const ch
                 return st;
             if ((st = assign(api, user, policy, actor, out)))
                 return st;
-            *out = json_pack("{s:s, s:s}", "user", user, "policy", policy);
+            *out = json_pack("{s:s, s:s, s:[]}", "user", user, "policy", policy, "warnings");
+            json_t *w = user_warning(api, user);
+            if (w)
+                json_array_append_new(json_object_get(*out, "warnings"), w);
             return 200;
         }
         if (n == 2 && del) {
@@ -943,6 +1411,11 @@ int admin__api(admin__api_t *api, const char *method, const char *path, const ch
             return 204;
         }
         goto method;
+    }
+    if (n == 2 && is(seg[0], "audit") && is(seg[1], "search")) {
+        if (!get)
+            goto method;
+        return audit_search(api, &args, out);
     }
     if (n == 1 && is(seg[0], "audit")) {
         if (!get)

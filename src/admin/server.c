@@ -47,6 +47,7 @@ struct admin {
     char url[96];
     char dummy_hash[ADMIN_HASH_MAX]; /* verified for unknown names: same cost */
     char *store_path, *edge_fqdn, *cert_pem, *key_pem;
+    char *sip_domains; /* comma-separated, NULL when none were given */
     pthread_t thread; /* runs libmicrohttpd and the request deadlines */
     bool thread_started;
     atomic_bool quit;
@@ -296,6 +297,12 @@ static enum MHD_Result login(admin_t *a, struct MHD_Connection *c, json_t *body)
 
 /* ---- dispatch ---- */
 
+/* A query parameter of the request being answered (admin__arg_fn). */
+static const char *query_arg(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static enum MHD_Result handle(admin_t *a, struct MHD_Connection *c, const char *url,
                               const char *method, req_t *q)
 {
@@ -368,8 +375,9 @@ static enum MHD_Result handle(admin_t *a, struct MHD_Connection *c, const char *
         if (!safe)
             return send_error(c, 405, "use GET");
         return send_json(c, 200,
-                         json_pack("{s:s, s:s, s:s}", "name", s->account, "csrf", s->csrf,
-                                   "edge_fqdn", a->edge_fqdn ? a->edge_fqdn : ""),
+                         json_pack("{s:s, s:s, s:s, s:s}", "name", s->account, "csrf", s->csrf,
+                                   "edge_fqdn", a->edge_fqdn ? a->edge_fqdn : "", "sip_domains",
+                                   a->sip_domains ? a->sip_domains : ""),
                          NULL);
     }
     json_t *body, *out = NULL;
@@ -378,9 +386,8 @@ static enum MHD_Result handle(admin_t *a, struct MHD_Connection *c, const char *
         return ret;
     char actor[STORE_ACTOR_MAX + 1];
     snprintf(actor, sizeof(actor), "admin:%s", s->account);
-    const char *limit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-    int status = admin__api(&a->api, !strcmp(method, "HEAD") ? "GET" : method, url + 4, limit,
-                            body, actor, &out);
+    int status = admin__api_args(&a->api, !strcmp(method, "HEAD") ? "GET" : method, url + 4,
+                                 query_arg, c, body, actor, &out);
     json_decref(body);
     if (!safe && status < 300) {
         char st[16];
@@ -557,6 +564,7 @@ void admin_stop(admin_t *a)
     admin__sessions_free(a->sessions);
     free(a->store_path);
     free(a->edge_fqdn);
+    free(a->sip_domains);
     if (a->key_pem) {
         memset(a->key_pem, 0, strlen(a->key_pem));
         free(a->key_pem);
@@ -620,7 +628,19 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
         obs_summary_new(OBS_LOG_WARNING, "admin", "http server", "logged", "times", 10000, 3);
     a->sessions = admin__sessions_new(256, o->session_idle_s ? o->session_idle_s : 1800, a->max_s);
     a->api = (admin__api_t){NULL, a->store_path, a->edge_fqdn, o->status_cb, o->status_ctx,
-                            now_s()};
+                            now_s(), NULL};
+    if (o->n_sip_domains) {
+        size_t len = 1;
+        for (size_t i = 0; i < o->n_sip_domains; i++)
+            len += strlen(o->sip_domains[i]) + 1;
+        a->sip_domains = fedge_calloc(1, len);
+        for (size_t i = 0; i < o->n_sip_domains; i++) {
+            if (i)
+                strcat(a->sip_domains, ",");
+            strcat(a->sip_domains, o->sip_domains[i]);
+        }
+        a->api.sip_domains = a->sip_domains;
+    }
     int r = store_open(a->store_path, &a->api.store, err);
     if (r == 0 && store_location_is_uri(a->store_path)) {
         /* A pool's shared store: a session opened on any member works on

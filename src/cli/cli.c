@@ -4,6 +4,7 @@
 #include "cli/cli_admin.h"
 #include "cli/cli_plan.h"
 #include "cli/cli_remote.h"
+#include "cli/cli_domain_io.h"
 #include "cli/cli_store.h"
 #include "cli/cli_storecopy.h"
 
@@ -45,7 +46,7 @@ static const char usage[] =
     "  plan -c FILE         DNS records, certificate, firewall and partners to set up\n"
     "  check -c FILE        verify the plan live (DNS, certificate, listeners)\n"
     "  probe -c FILE DOMAIN diagnose federation with DOMAIN step by step\n"
-    "  domain allow|block|remove|list  allowed and blocked partner domains\n"
+    "  domain allow|block|remove|list|import|export  allowed and blocked partner domains (CSV)\n"
     "  provider add|set|remove|list    hosting and public IM providers\n"
     "  policy set|assign|list          external access policies\n"
     "  edge set|show                   edge settings (federation, discovery, ...)\n"
@@ -111,6 +112,9 @@ int cli_main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "check-config"))
         return cli_check_config(argc, argv);
+    if (!strcmp(argv[1], "domain") && argc > 2 &&
+        (!strcmp(argv[2], "import") || !strcmp(argv[2], "export")))
+        return cli__domain_io(argc, argv);
     if (!strcmp(argv[1], "domain"))
         return cli__store(argc, argv);
     if (!strcmp(argv[1], "provider"))

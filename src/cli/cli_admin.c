@@ -102,6 +102,8 @@ static int serve(config_t *cfg)
         .certificate = cfg->admin.certificate,
         .private_key = cfg->admin.private_key,
         .edge_fqdn = cfg->edge.fqdn,
+        .sip_domains = cfg->edge.sip_domains,
+        .n_sip_domains = cfg->edge.sip_domain_count,
     };
     obs_log_init(cfg->log.level, cfg->log.format, NULL);
     sigset_t set;

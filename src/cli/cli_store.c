@@ -23,6 +23,7 @@ static const char usage_domain[] =
     "       fedge domain block DOMAIN [--comment TEXT]\n"
     "       fedge domain remove DOMAIN\n"
     "       fedge domain list [--json]\n"
+    "       fedge domain import FILE [--replace] | export [FILE]   (CSV: see --help of each)\n"
     "\n"
     "allow adds an allowed partner domain (found by DNS SRV) or, with --proxy-fqdn,\n"
     "an allowed partner server (its edge must present FQDN). On an entry that is\n"

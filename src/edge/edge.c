@@ -351,7 +351,9 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
                        .private_key = cf->admin.private_key,
                        .edge_fqdn = cf->edge.fqdn,
                        .status_cb = admin_stats_report,
-                       .status_ctx = s->stats};
+                       .status_ctx = s->stats,
+                       .sip_domains = cf->edge.sip_domains,
+                       .n_sip_domains = cf->edge.sip_domain_count};
     if ((rc = admin_start(&ao, &s->admin, &e1)) < 0) {
         rc = fedge_err(e, rc == FEDGE_ECONFIG ? FEDGE_EINVAL : rc, "admin server: %s", e1.msg);
         s->admin = NULL;

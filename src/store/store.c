@@ -613,6 +613,16 @@ static int tx_end(store_t *s, int r, fedge_err_t *err)
     return r;
 }
 
+int store__tx_begin(store_t *s, const char *actor, fedge_err_t *err)
+{
+    return tx_begin(s, actor, err);
+}
+
+int store__tx_end(store_t *s, int r, fedge_err_t *err)
+{
+    return tx_end(s, r, err);
+}
+
 void store__now_text(char *at, size_t n)
 {
     time_t now = time(NULL);
@@ -683,6 +693,44 @@ static int text_cb(const store__val_t *c, size_t nc, void *x)
 /* Changes                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The canonical text of edge setting key in force inside the open
+ * transaction (stored, else the default), into out; "" when unset. */
+static void edge_current(store_t *s, const char *key, char *out, size_t n)
+{
+    text_t t = {{0}};
+    bool set = false;
+    store__val_t a[] = {STORE__S(key)};
+    if (exists(s, "SELECT COUNT(*) FROM edge_setting WHERE key = ?1", key, &set, NULL) == 0 &&
+        set &&
+        s->ops->query(s->be, "SELECT value FROM edge_setting WHERE key = ?1", a, 1, text_cb, &t,
+                      NULL) == 0) {
+        snprintf(out, n, "%s", t.s);
+        return;
+    }
+    store_edge_t d;
+    store__edge_defaults(&d);
+    if (!strcmp(key, "routing"))
+        snprintf(out, n, "%s", store_routing_name(d.routing));
+    else if (!strcmp(key, "default-route"))
+        snprintf(out, n, "%s", d.default_route ? d.default_route : "");
+    else if (!strcmp(key, "discovered-rate"))
+        snprintf(out, n, "%u", d.discovered_rate);
+    else if (!strcmp(key, "discovered-contacts"))
+        snprintf(out, n, "%u", d.discovered_contacts);
+    else if (!strcmp(key, "report-period"))
+        snprintf(out, n, "%u", d.report_period_min);
+    else {
+        bool b = !strcmp(key, "federation")         ? d.federation
+                 : !strcmp(key, "discovery")        ? d.discovery
+                 : !strcmp(key, "outside-users")    ? d.outside_users
+                 : !strcmp(key, "contacts-limit")   ? d.contacts_limit
+                 : !strcmp(key, "mark-verifiable")  ? d.mark_verifiable
+                 : !strcmp(key, "block-subdomains") ? d.block_subdomains
+                                                    : false;
+        snprintf(out, n, "%s", b ? "on" : "off");
+    }
+}
+
 int store_edge_set(store_t *s, const store_setting_t *kv, size_t n, const char *actor,
                    fedge_err_t *err)
 {
@@ -726,13 +774,21 @@ int store_edge_set(store_t *s, const store_setting_t *kv, size_t n, const char *
             store_check_bool(k, v, &b, NULL);
             v = b ? "on" : "off";
         }
+        /* One audit entry per value actually changed, with its old value
+         * (the default when never set): a save of the whole form that
+         * changes one setting logs one entry. */
+        char before[sizeof(text_t)];
+        edge_current(s, k, before, sizeof(before));
+        if (!strcmp(before, v))
+            continue;
         store__val_t a[] = {STORE__S(k), STORE__S(v)};
         r = s->ops->exec(s->be,
                          "INSERT INTO edge_setting(key, value) VALUES(?1, ?2) "
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                          a, 2, NULL, err);
         if (r == 0)
-            r = store__audit(s, actor, "edge.set", k, err, "%s = %s", k, v);
+            r = store__audit(s, actor, "edge.set", k, err, "%s" STORE_AUDIT_ARROW "%s",
+                             before[0] ? before : "(none)", v[0] ? v : "(none)");
     }
     /* Cross-field rule, on the resulting state. */
     if (r == 0) {
@@ -749,6 +805,34 @@ int store_edge_set(store_t *s, const store_setting_t *kv, size_t n, const char *
                           "(HOST[:PORT]); set both together");
     }
     return tx_end(s, r, err);
+}
+
+/* The row of a domain as it is before a change (allowed or blocked). */
+typedef struct {
+    bool found, monitor;
+    char fqdn[STORE_FQDN_MAX + 1];
+    char comment[STORE_COMMENT_MAX + 1];
+} domain_row_t;
+
+static int domain_row_cb(const store__val_t *c, size_t n, void *x)
+{
+    domain_row_t *d = x;
+    if (n < 3)
+        return 0;
+    d->found = true;
+    snprintf(d->fqdn, sizeof(d->fqdn), "%s", c[0].t == STORE__TEXT ? c[0].s : "");
+    snprintf(d->comment, sizeof(d->comment), "%s", c[1].t == STORE__TEXT ? c[1].s : "");
+    d->monitor = c[2].t == STORE__INT && c[2].i != 0;
+    return 0;
+}
+
+/* "partner server X, monitored, comment \"...\"" for the audit. */
+static void describe_allowed(char *out, size_t n, const char *fqdn, bool monitor,
+                             const char *comment)
+{
+    snprintf(out, n, "%s%s%s%s%s%s", *fqdn ? "partner server " : "allowed domain", fqdn,
+             monitor ? ", monitored" : "", *comment ? ", comment \"" : "", comment,
+             *comment ? "\"" : "");
 }
 
 int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn, const char *comment,
@@ -772,9 +856,21 @@ int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn, c
                       "domain %s is blocked; a domain cannot be both allowed and blocked: "
                       "remove it from the blocked list first (fedge domain remove %s)",
                       dom, dom);
+    /* A change to an existing entry is audited with before and after;
+     * one that changes nothing is not audited. */
+    domain_row_t was = {0};
+    store__val_t q[] = {STORE__S(dom)};
+    if (r == 0)
+        r = s->ops->query(
+            s->be, "SELECT proxy_fqdn, comment, monitor FROM allowed_domain WHERE domain = ?1", q,
+            1, domain_row_cb, &was, err);
+    const char *cm = comment ? comment : "";
+    if (r == 0 && was.found && !strcmp(was.fqdn, server ? fqdn : "") && !strcmp(was.comment, cm) &&
+        was.monitor == monitor)
+        return tx_end(s, r, err);
     if (r == 0) {
-        store__val_t a[] = {STORE__S(dom), STORE__S(server ? fqdn : NULL),
-                            STORE__S(comment ? comment : ""), STORE__I(monitor)};
+        store__val_t a[] = {STORE__S(dom), STORE__S(server ? fqdn : NULL), STORE__S(cm),
+                            STORE__I(monitor)};
         r = s->ops->exec(s->be,
                          "INSERT INTO allowed_domain(domain, proxy_fqdn, comment, monitor) "
                          "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(domain) DO UPDATE SET "
@@ -782,10 +878,18 @@ int store_domain_allow(store_t *s, const char *domain, const char *proxy_fqdn, c
                          "monitor = excluded.monitor",
                          a, 4, NULL, err);
     }
-    if (r == 0)
+    if (r == 0 && was.found) {
+        char before[STORE_FQDN_MAX + STORE_COMMENT_MAX + 64];
+        char after[STORE_FQDN_MAX + STORE_COMMENT_MAX + 64];
+        describe_allowed(before, sizeof(before), was.fqdn, was.monitor, was.comment);
+        describe_allowed(after, sizeof(after), server ? fqdn : "", monitor, cm);
+        r = store__audit(s, actor, "domain.allow", dom, err, "%s" STORE_AUDIT_ARROW "%s", before,
+                         after);
+    } else if (r == 0) {
         r = store__audit(s, actor, "domain.allow", dom, err, "%s%s%s%s",
                          server ? "partner server " : "allowed domain", server ? fqdn : "",
-                         monitor ? ", monitored" : "", comment && *comment ? ", with comment" : "");
+                         monitor ? ", monitored" : "", *cm ? ", with comment" : "");
+    }
     return tx_end(s, r, err);
 }
 
@@ -807,16 +911,28 @@ int store_domain_block(store_t *s, const char *domain, const char *comment, cons
                       "domain %s is allowed; a domain cannot be both allowed and blocked: "
                       "remove it from the allowed list first (fedge domain remove %s)",
                       dom, dom);
+    domain_row_t was = {0};
+    store__val_t q[] = {STORE__S(dom)};
+    if (r == 0)
+        r = s->ops->query(s->be, "SELECT NULL, comment, 0 FROM blocked_domain WHERE domain = ?1", q,
+                          1, domain_row_cb, &was, err);
+    const char *cm = comment ? comment : "";
+    if (r == 0 && was.found && !strcmp(was.comment, cm))
+        return tx_end(s, r, err); /* nothing changes: not audited */
     if (r == 0) {
-        store__val_t a[] = {STORE__S(dom), STORE__S(comment ? comment : "")};
+        store__val_t a[] = {STORE__S(dom), STORE__S(cm)};
         r = s->ops->exec(s->be,
                          "INSERT INTO blocked_domain(domain, comment) VALUES(?1, ?2) "
                          "ON CONFLICT(domain) DO UPDATE SET comment = excluded.comment",
                          a, 2, NULL, err);
     }
-    if (r == 0)
+    if (r == 0 && was.found)
+        r = store__audit(s, actor, "domain.block", dom, err,
+                         "blocked, comment \"%s\"" STORE_AUDIT_ARROW "blocked, comment \"%s\"",
+                         was.comment, cm);
+    else if (r == 0)
         r = store__audit(s, actor, "domain.block", dom, err, "blocked%s",
-                         comment && *comment ? ", with comment" : "");
+                         *cm ? ", with comment" : "");
     return tx_end(s, r, err);
 }
 
@@ -965,6 +1081,48 @@ int store_provider_add(store_t *s, const store_provider_in_t *p, const char *act
     return tx_end(s, r, err);
 }
 
+/* A provider as it is before a change; domains ",a,b," (sorted, fresh
+ * memory) for set comparison. */
+typedef struct {
+    char fqdn[STORE_FQDN_MAX + 1];
+    char kind[32], verification[32];
+    bool enabled;
+    char *domains;
+    size_t n_domains, len;
+} provider_row_t;
+
+static int provider_row_cb(const store__val_t *c, size_t n, void *x)
+{
+    provider_row_t *p = x;
+    if (n < 4)
+        return 0;
+    snprintf(p->fqdn, sizeof(p->fqdn), "%s", c[0].t == STORE__TEXT ? c[0].s : "");
+    snprintf(p->kind, sizeof(p->kind), "%s", c[1].t == STORE__TEXT ? c[1].s : "");
+    snprintf(p->verification, sizeof(p->verification), "%s", c[2].t == STORE__TEXT ? c[2].s : "");
+    p->enabled = c[3].t == STORE__INT && c[3].i != 0;
+    return 0;
+}
+
+static int provider_domain_cb(const store__val_t *c, size_t n, void *x)
+{
+    provider_row_t *p = x;
+    if (n < 1 || c[0].t != STORE__TEXT)
+        return 0;
+    size_t l = strlen(c[0].s);
+    char *d = realloc(p->domains, p->len + l + 3);
+    if (!d)
+        abort();
+    p->domains = d;
+    if (!p->len)
+        p->domains[p->len++] = ',';
+    memcpy(p->domains + p->len, c[0].s, l);
+    p->len += l;
+    p->domains[p->len++] = ',';
+    p->domains[p->len] = '\0';
+    p->n_domains++;
+    return 0;
+}
+
 int store_provider_set(store_t *s, const char *name_in, const store_provider_patch_t *p,
                        const char *actor, fedge_err_t *err)
 {
@@ -989,42 +1147,79 @@ int store_provider_set(store_t *s, const char *name_in, const store_provider_pat
     if (r == 0 && !found)
         r = fedge_err(err, FEDGE_ENOENT, "name: no provider called %s (see fedge provider list)",
                       name);
-    char detail[512] = "";
-    size_t dl = 0;
-#define ADD_DETAIL(...)                                                                            \
-    dl += (size_t)snprintf(detail + dl, dl < sizeof(detail) ? sizeof(detail) - dl : 0, __VA_ARGS__)
-    if (r == 0 && p->proxy_fqdn) {
+    /* Only what changes is written and audited, with before and after. */
+    provider_row_t was;
+    memset(&was, 0, sizeof(was));
+    store__val_t q[] = {STORE__S(name)};
+    if (r == 0)
+        r = s->ops->query(s->be,
+                          "SELECT proxy_fqdn, kind, verification, enabled FROM provider "
+                          "WHERE name = ?1",
+                          q, 1, provider_row_cb, &was, err);
+    if (r == 0)
+        r = s->ops->query(s->be,
+                          "SELECT domain FROM provider_domain WHERE provider = ?1 ORDER BY domain",
+                          q, 1, provider_domain_cb, &was, err);
+    char before[1024] = "", after[1024] = "";
+    size_t bl = 0, al = 0;
+#define ADD(buf, len, ...)                                                                         \
+    len += (size_t)snprintf(buf + len, len < sizeof(buf) ? sizeof(buf) - len : 0, __VA_ARGS__)
+    if (r == 0 && p->proxy_fqdn && strcmp(fqdn, was.fqdn)) {
         r = check_fqdn_free(s, fqdn, name, err);
         store__val_t a[] = {STORE__S(fqdn), STORE__S(name)};
         if (r == 0)
             r = s->ops->exec(s->be, "UPDATE provider SET proxy_fqdn = ?1 WHERE name = ?2", a, 2,
                              NULL, err);
-        ADD_DETAIL("proxy %s; ", fqdn);
+        ADD(before, bl, "%sproxy %s", bl ? "; " : "", was.fqdn);
+        ADD(after, al, "%sproxy %s", al ? "; " : "", fqdn);
     }
-    if (r == 0 && p->kind >= 0) {
+    if (r == 0 && p->kind >= 0 && strcmp(store_provider_kind_name(p->kind), was.kind)) {
         store__val_t a[] = {STORE__S(store_provider_kind_name(p->kind)), STORE__S(name)};
         r = s->ops->exec(s->be, "UPDATE provider SET kind = ?1 WHERE name = ?2", a, 2, NULL, err);
-        ADD_DETAIL("kind %s; ", store_provider_kind_name(p->kind));
+        ADD(before, bl, "%skind %s", bl ? "; " : "", was.kind);
+        ADD(after, al, "%skind %s", al ? "; " : "", store_provider_kind_name(p->kind));
     }
-    if (r == 0 && p->verification >= 0) {
+    if (r == 0 && p->verification >= 0 &&
+        strcmp(store_verification_name(p->verification), was.verification)) {
         store__val_t a[] = {STORE__S(store_verification_name(p->verification)), STORE__S(name)};
         r = s->ops->exec(s->be, "UPDATE provider SET verification = ?1 WHERE name = ?2", a, 2, NULL,
                          err);
-        ADD_DETAIL("verification %s; ", store_verification_name(p->verification));
+        ADD(before, bl, "%sverification %s", bl ? "; " : "", was.verification);
+        ADD(after, al, "%sverification %s", al ? "; " : "",
+            store_verification_name(p->verification));
     }
-    if (r == 0 && p->enabled >= 0) {
+    if (r == 0 && p->enabled >= 0 && (p->enabled != 0) != was.enabled) {
         store__val_t a[] = {STORE__I(p->enabled), STORE__S(name)};
         r = s->ops->exec(s->be, "UPDATE provider SET enabled = ?1 WHERE name = ?2", a, 2, NULL,
                          err);
-        ADD_DETAIL("%s; ", p->enabled ? "enabled" : "disabled");
+        ADD(before, bl, "%s%s", bl ? "; " : "", was.enabled ? "enabled" : "disabled");
+        ADD(after, al, "%s%s", al ? "; " : "", p->enabled ? "enabled" : "disabled");
     }
     if (r == 0 && p->domains) {
-        r = put_provider_domains(s, name, doms, p->n_domains, err);
-        ADD_DETAIL("%zu domains; ", p->n_domains);
+        /* The same set in another order is no change. */
+        bool same = p->n_domains == was.n_domains;
+        for (size_t i = 0; same && i < p->n_domains; i++) {
+            char pat[STORE_FQDN_MAX + 3];
+            snprintf(pat, sizeof(pat), ",%s,", doms[i]);
+            same = strstr(was.domains, pat) != NULL;
+        }
+        if (!same) {
+            r = put_provider_domains(s, name, doms, p->n_domains, err);
+            ADD(before, bl, "%sdomains %.*s", bl ? "; " : "",
+                was.n_domains ? (int)strlen(was.domains) - 2 : 4,
+                was.n_domains ? was.domains + 1 : "none");
+            ADD(after, al, "%sdomains ", al ? "; " : "");
+            for (size_t i = 0; i < p->n_domains; i++)
+                ADD(after, al, "%s%s", i ? "," : "", doms[i]);
+            if (!p->n_domains)
+                ADD(after, al, "none");
+        }
     }
-#undef ADD_DETAIL
-    if (r == 0)
-        r = store__audit(s, actor, "provider.set", name, err, "%s", detail);
+#undef ADD
+    if (r == 0 && al)
+        r = store__audit(s, actor, "provider.set", name, err, "%s" STORE_AUDIT_ARROW "%s", before,
+                         after);
+    free(was.domains);
     free(doms);
     return tx_end(s, r, err);
 }
@@ -1039,6 +1234,14 @@ int store_provider_remove(store_t *s, const char *name_in, const char *actor, fe
                       "removed with its domains", "name: no provider called %s", err);
 }
 
+static int flags_cb(const store__val_t *c, size_t n, void *x)
+{
+    int64_t *v = x;
+    for (size_t i = 0; i < n && i < 4; i++)
+        v[i] = c[i].t == STORE__INT ? c[i].i : 0;
+    return 0;
+}
+
 int store_policy_set(store_t *s, const char *scope_in, const store_policy_patch_t *p,
                      const char *actor, fedge_err_t *err)
 {
@@ -1051,26 +1254,111 @@ int store_policy_set(store_t *s, const char *scope_in, const store_policy_patch_
     if ((r = tx_begin(s, actor, err)) < 0)
         return r;
     store__val_t a[] = {STORE__S(scope)};
+    int64_t created = 0;
     r = s->ops->exec(s->be,
                      "INSERT INTO external_policy(scope, federation, public_im, outside, xmpp) "
                      "VALUES(?1, 0, 0, 0, 0) ON CONFLICT(scope) DO NOTHING",
-                     a, 1, NULL, err);
+                     a, 1, &created, err);
     static const char *const cols[] = {"federation", "public_im", "outside", "xmpp"};
     const int vals[] = {p->federation, p->public_im, p->outside, p->xmpp};
-    char detail[128] = "";
-    size_t dl = 0;
+    int64_t old[4] = {0, 0, 0, 0};
+    if (r == 0)
+        r = s->ops->query(s->be,
+                          "SELECT federation, public_im, outside, xmpp FROM external_policy "
+                          "WHERE scope = ?1",
+                          a, 1, flags_cb, old, err);
+    char detail[256] = "", after[128] = "";
+    size_t dl = 0, al = 0;
     for (size_t i = 0; r == 0 && i < 4; i++) {
-        if (vals[i] < 0)
+        /* Only what changes is audited, with its old value. */
+        if (vals[i] < 0 || (old[i] != 0) == (vals[i] != 0))
             continue;
+        al += (size_t)snprintf(after + al, sizeof(after) - al, "%s%s %s", al ? ", " : "", cols[i],
+                               vals[i] ? "on" : "off");
         char sql[96];
         snprintf(sql, sizeof(sql), "UPDATE external_policy SET %s = ?1 WHERE scope = ?2", cols[i]);
         store__val_t b[] = {STORE__I(vals[i]), STORE__S(scope)};
         r = s->ops->exec(s->be, sql, b, 2, NULL, err);
         dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%s%s %s", dl ? ", " : "", cols[i],
-                               vals[i] ? "on" : "off");
+                               old[i] ? "on" : "off");
+    }
+    if (r == 0 && created)
+        r = store__audit(s, actor, "policy.add", scope, err, "created%s%s", al ? ": " : "", after);
+    else if (r == 0 && al)
+        r = store__audit(s, actor, "policy.set", scope, err, "%s" STORE_AUDIT_ARROW "%s", detail,
+                         after);
+    return tx_end(s, r, err);
+}
+
+int store_policy_remove(store_t *s, const char *scope_in, const char *actor, fedge_err_t *err)
+{
+    char scope[STORE_NAME_MAX + 8];
+    int r = store_check_scope("scope", scope_in, scope, sizeof(scope), err);
+    if (r < 0)
+        return r;
+    if (!strcmp(scope, "global"))
+        return fedge_err(err, FEDGE_EINVAL,
+                         "scope: the global policy always exists; change its settings instead");
+    if ((r = tx_begin(s, actor, err)) < 0)
+        return r;
+    int64_t users = 0;
+    store__val_t a[] = {STORE__S(scope)};
+    r = s->ops->query(s->be, "SELECT COUNT(*) FROM user_policy WHERE policy = ?1", a, 1, int_cb,
+                      &users, err);
+    if (r == 0 && users > 0)
+        r = fedge_err(err, FEDGE_EEXIST,
+                      "scope: %lld user%s assigned to policy %s; assign %s to another policy "
+                      "first",
+                      (long long)users, users == 1 ? " is" : "s are", scope,
+                      users == 1 ? "that user" : "them");
+    int64_t n = 0;
+    if (r == 0)
+        r = s->ops->exec(s->be, "DELETE FROM external_policy WHERE scope = ?1", a, 1, &n, err);
+    if (r == 0 && n == 0)
+        r = fedge_err(err, FEDGE_ENOENT, "scope: no policy called %s", scope);
+    if (r == 0)
+        r = store__audit(s, actor, "policy.remove", scope, err, "removed");
+    return tx_end(s, r, err);
+}
+
+int store_domain_switch(store_t *s, const char *domain, bool blocked, const char *proxy_fqdn,
+                        const char *comment, bool monitor, const char *actor, fedge_err_t *err)
+{
+    char dom[STORE_FQDN_MAX + 1], fqdn[STORE_FQDN_MAX + 1];
+    int r = store_check_domain("domain", domain, dom, sizeof(dom), err);
+    if (r < 0)
+        return r;
+    bool server = !blocked && proxy_fqdn && *proxy_fqdn;
+    if (server && (r = store_check_domain("proxy-fqdn", proxy_fqdn, fqdn, sizeof(fqdn), err)) < 0)
+        return r;
+    if ((r = check_comment(comment, err)) < 0)
+        return r;
+    if ((r = tx_begin(s, actor, err)) < 0)
+        return r;
+    int64_t n1 = 0, n2 = 0;
+    store__val_t a[] = {STORE__S(dom)};
+    r = s->ops->exec(s->be, "DELETE FROM allowed_domain WHERE domain = ?1", a, 1, &n1, err);
+    if (r == 0)
+        r = s->ops->exec(s->be, "DELETE FROM blocked_domain WHERE domain = ?1", a, 1, &n2, err);
+    if (r == 0 && n1 + n2 == 0)
+        r = fedge_err(err, FEDGE_ENOENT, "domain %s is neither allowed nor blocked", dom);
+    if (r == 0 && blocked) {
+        store__val_t b[] = {STORE__S(dom), STORE__S(comment ? comment : "")};
+        r = s->ops->exec(s->be, "INSERT INTO blocked_domain(domain, comment) VALUES(?1, ?2)", b, 2,
+                         NULL, err);
+    } else if (r == 0) {
+        store__val_t b[] = {STORE__S(dom), STORE__S(server ? fqdn : NULL),
+                            STORE__S(comment ? comment : ""), STORE__I(monitor)};
+        r = s->ops->exec(s->be,
+                         "INSERT INTO allowed_domain(domain, proxy_fqdn, comment, monitor) "
+                         "VALUES(?1, ?2, ?3, ?4)",
+                         b, 4, NULL, err);
     }
     if (r == 0)
-        r = store__audit(s, actor, "policy.set", scope, err, "%s", detail);
+        r = store__audit(s, actor, "domain.access", dom, err, "%s" STORE_AUDIT_ARROW "%s%s%s",
+                         n1 ? "allowed" : "blocked",
+                         blocked ? "blocked" : (server ? "allowed partner server " : "allowed"),
+                         server ? fqdn : "", monitor && !blocked ? ", monitored" : "");
     return tx_end(s, r, err);
 }
 

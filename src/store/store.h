@@ -239,6 +239,18 @@ typedef struct {
 int store_policy_set(store_t *s, const char *scope, const store_policy_patch_t *p,
                      const char *actor, fedge_err_t *err);
 
+/* Removes the named or site policy of scope (the global one cannot be
+ * removed: FEDGE_EINVAL). FEDGE_ENOENT when there is none; FEDGE_EEXIST
+ * when users are assigned to it (the message says how many). */
+int store_policy_remove(store_t *s, const char *scope, const char *actor, fedge_err_t *err);
+
+/* Moves domain between the allowed and blocked lists in one change
+ * (blocked true: onto the blocked list, keeping comment; else onto the
+ * allowed list as store_domain_allow). FEDGE_ENOENT when it is on neither
+ * list; audited as "domain.access" with before and after. */
+int store_domain_switch(store_t *s, const char *domain, bool blocked, const char *proxy_fqdn,
+                        const char *comment, bool monitor, const char *actor, fedge_err_t *err);
+
 /* Assigns internal user (user@domain) to the named policy; policy "global"
  * removes the assignment (the site or global policy applies again).
  * FEDGE_ENOENT when the named policy does not exist; FEDGE_EINVAL for a
@@ -266,6 +278,11 @@ typedef struct {
     const char *object; /* "contoso.com", "federation", ... */
     const char *detail; /* human-readable, may be "" */
 } store_audit_t;
+
+/* A change to a value that existed has the detail BEFORE STORE_AUDIT_ARROW
+ * AFTER (edge.set, policy.set, domain.access), so that readers can show
+ * both. */
+#define STORE_AUDIT_ARROW " \xe2\x86\x92 " /* U+2192 RIGHTWARDS ARROW */
 
 /* Calls cb for the last `limit` audit entries, oldest first; the strings
  * are valid during the call only. A non-zero return of cb stops and is
@@ -524,5 +541,94 @@ typedef struct {
  * and *n their number. Nothing changes in to on any error. */
 int store_copy(store_t *from, store_t *to, bool force, const char *actor, store_copy_count_t *out,
                size_t *n, fedge_err_t *err);
+
+/* ------------------------------------------------------------------ */
+/* Pages of lists, as the web panel shows them (src/store/pages.c)     */
+/* ------------------------------------------------------------------ */
+
+/* One page of a list: rows matching query (a case-insensitive substring
+ * of any column as shown, NULL or "" for all), sorted by column sort
+ * (names below; NULL for the first) ascending or, with desc, descending
+ * (ties by the list's key), skipping offset rows, at most limit rows.
+ * The same SQL runs on SQLite and PostgreSQL. */
+typedef struct {
+    const char *query;
+    const char *sort;
+    bool desc;
+    size_t offset;
+    size_t limit;
+} store_page_t;
+
+/* A domain row as shown: access "Allowed" or "Blocked", type "Partner
+ * server", "Partner domain" or "" (blocked), proxy_fqdn "" when none,
+ * monitor shown "Yes" or "". Sort columns: domain, access, type,
+ * proxy_fqdn, comment, monitor. */
+typedef struct {
+    const char *domain;
+    const char *access;
+    const char *type;
+    const char *proxy_fqdn;
+    const char *comment;
+    bool monitor;
+} store_domain_row_t;
+typedef int (*store_domain_row_cb)(const store_domain_row_t *d, void *ctx);
+
+/* Calls cb for each row of the page (strings valid during the call);
+ * *matched gets the number of rows matching the query, *total the number
+ * of domains. FEDGE_EINVAL for an unknown sort column or a query longer
+ * than STORE_COMMENT_MAX. */
+int store_domain_page(store_t *s, const store_page_t *p, uint64_t *matched, uint64_t *total,
+                      store_domain_row_cb cb, void *ctx, fedge_err_t *err);
+
+/* Audit entries, newest first: actor, object and action are substrings
+ * (case-insensitive; NULL or "" for any), since and until bound the time
+ * text ("YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", inclusive; until as a date
+ * covers the whole day), query a substring of any column. */
+typedef struct {
+    const char *actor;
+    const char *object;
+    const char *action;
+    const char *since;
+    const char *until;
+    const char *query;
+    size_t offset;
+    size_t limit;
+} store_audit_filter_t;
+int store_audit_page(store_t *s, const store_audit_filter_t *f, uint64_t *matched,
+                     store_audit_cb cb, void *ctx, fedge_err_t *err);
+
+/* ------------------------------------------------------------------ */
+/* Importing domain lists (src/store/import.c)                         */
+/* ------------------------------------------------------------------ */
+
+#define STORE_IMPORT_MAX 100000 /* rows in one import */
+
+/* One row to import: an allowed domain (proxy_fqdn NULL or "": found by
+ * DNS SRV; else a partner server) or, with blocked, a blocked domain
+ * (proxy_fqdn and monitor then must be unset). comment may be NULL. */
+typedef struct {
+    const char *domain;
+    bool blocked;
+    const char *proxy_fqdn;
+    const char *comment;
+    bool monitor;
+} store_domain_in_t;
+
+typedef struct {
+    size_t added, replaced, unchanged;
+} store_import_count_t;
+
+/* Imports n rows (at most STORE_IMPORT_MAX) in one transaction: all or
+ * nothing. Every row is checked first (FEDGE_EINVAL "row N: ..." with N
+ * counted from 1; a domain given twice is refused). A row equal to the
+ * entry in the store is left unchanged; one that differs is refused with
+ * FEDGE_EEXIST ("row N: ...") unless replace, which replaces it (moving it
+ * between the allowed and blocked lists when its access differs). One
+ * audit entry "domain.import" per domain added or replaced. *count (may
+ * be NULL) gets what happened. With dry_run nothing is written (the
+ * transaction is rolled back): the same checks and counts. */
+int store_domain_import(store_t *s, const store_domain_in_t *rows, size_t n, bool replace,
+                        bool dry_run, const char *actor, store_import_count_t *count,
+                        fedge_err_t *err);
 
 #endif

@@ -86,6 +86,12 @@ int store__edge_apply(store_edge_t *e, const char *key, const char *value, fedge
  * without spaces; else FEDGE_EINVAL with a message (store.c). */
 int store__check_actor(const char *actor, fedge_err_t *err);
 
+/* One audited change for files of src/store other than store.c: begin
+ * checks the actor and takes the write lock; end rolls back when r < 0
+ * (returning r), else bumps the generation and commits (store.c). */
+int store__tx_begin(store_t *s, const char *actor, fedge_err_t *err);
+int store__tx_end(store_t *s, int r, fedge_err_t *err);
+
 /* Writes the current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into at (n >= 21
  * bytes; truncated, not failing, when smaller) (store.c). */
 void store__now_text(char *at, size_t n);

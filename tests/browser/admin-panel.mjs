@@ -171,10 +171,12 @@ try {
     await shot(page, '03-domains');
   });
 
-  await check('search filters the list', async () => {
+  await check('search filters the list (on the server, after a pause in typing)', async () => {
     await page.getByLabel('Search SIP Federated Domains').fill('evil');
+    await rowOf('fabrikam.test').waitFor({ state: 'detached' });
     assert((await page.locator('#main table tbody tr').count()) === 1, 'one row');
     await page.getByLabel('Search SIP Federated Domains').fill('');
+    await rowOf('fabrikam.test').waitFor();
     assert((await page.locator('#main table tbody tr').count()) === 2, 'two rows');
   });
 

@@ -30,6 +30,9 @@ ROUTES = [
     ("POST", "/api/assignments"), ("DELETE", "/api/assignments/bob@contoso.test"),
     ("GET", "/api/watchlist"), ("DELETE", "/api/watchlist/x.test"),
     ("GET", "/api/audit"), ("GET", "/api/status"), ("GET", "/api/nonexistent"),
+    ("GET", "/api/domains"), ("PUT", "/api/domains/contoso.test"),
+    ("POST", "/api/domains/import"), ("DELETE", "/api/policies/p1"),
+    ("GET", "/api/audit/search"), ("GET", "/api/diagnostics"),
 ]
 CHANGES = [r for r in ROUTES if r[0] != "GET" and r[1] != "/api/logout"]
 

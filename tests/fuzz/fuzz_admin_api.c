@@ -6,7 +6,7 @@
  * API then). Invariants: never a 5xx other than 503 (the store), every
  * answer but 204 has a JSON body that serialises, and the path's status
  * class is consistent (4xx carries "error"). */
-/* fuzz-rooms: admin store obs (only api.o and the store are referenced). */
+/* fuzz-rooms: admin store obs policy (api.o, the store and the diagnostics table). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>

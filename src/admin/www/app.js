@@ -84,7 +84,7 @@ function openDialog(title, fields, okText, onSubmit) {
   const dlg = $('#dialog'), body = $('#dialog-body'), err = $('#dialog-error');
   $('#dialog-title').textContent = title;
   $('#dialog-ok').textContent = okText;
-  $('#dialog-ok').className = okText === 'Delete' ? 'primary danger-bg' : 'primary';
+  $('#dialog-ok').className = (okText === 'Delete' || okText.startsWith('Turn ')) ? 'primary danger-bg' : 'primary';
   body.replaceChildren(); err.textContent = '';
   const inputs = {};
   const rows = {};
@@ -116,6 +116,11 @@ function openDialog(title, fields, okText, onSubmit) {
       inputs[f.name] = input;
       if (f.validate && !f.readonly) {
         input.addEventListener('input', () => setFieldError(f.name, f.validate(input.value)));
+      }
+      if (f.note && !f.readonly) {
+        const note = el('p', { class: 'hint', id: id + '-note', 'aria-live': 'polite' });
+        row.append(note);
+        input.addEventListener('input', () => { note.textContent = f.note(input.value); });
       }
     }
     rows[f.name] = row;
@@ -191,7 +196,7 @@ function table(columns, rows, empty) {
   for (const r of rows) {
     tb.append(el('tr', {}, columns.map((c) => {
       const v = c.render ? c.render(r) : r[c.key];
-      return el('td', { class: c.cls }, v instanceof Node ? v : (v === null || v === undefined ? '' : String(v)));
+      return el('td', { class: c.cls, 'data-label': c.title }, v instanceof Node ? v : (v === null || v === undefined ? '' : String(v)));
     })));
   }
   return el('table', {}, el('thead', {}, head), tb);
@@ -221,24 +226,242 @@ function actions(...buttons) {
   return el('span', {}, buttons);
 }
 
+// ---------------------------------------------------------------- paged lists
+// A list whose searching, sorting, counting and paging happen on the
+// server (GET path?q=&sort=&dir=&offset=&limit=): the browser only ever
+// holds one page, however long the list. The search is over the text the
+// rows show, and waits for a pause in typing (SEARCH_PAUSE_MS).
+const SEARCH_PAUSE_MS = 200;
+const fmtN = (n) => Number(n).toLocaleString('en');
+
+// opts: {title, intro, path, noun, columns: [{title, key, sort, render, cls}],
+// empty, onNew, tools: [nodes], before: [nodes], filters: node,
+// params() -> extra query parameters, after(data), pageSize}
+function pagedList(opts) {
+  const main = $('#main');
+  const st = { q: '', sort: null, dir: 'asc', offset: 0, limit: opts.pageSize || 50, seq: 0 };
+  const search = el('input', { type: 'search', placeholder: 'Search what the list shows', 'aria-label': 'Search ' + opts.title });
+  const count = el('p', { class: 'count muted', role: 'status', 'aria-live': 'polite' });
+  const holder = el('div', { class: 'table-wrap' });
+  const pager = el('nav', { class: 'pager', 'aria-label': opts.title + ': pages' });
+  const toolbar = el('div', { class: 'toolbar' }, search, ...(opts.tools || []));
+  if (opts.onNew) toolbar.append(el('button', { type: 'button', class: 'primary', onclick: opts.onNew, text: 'New' }));
+  main.replaceChildren(el('h2', { text: opts.title }), el('p', { class: 'muted', text: opts.intro }),
+    ...(opts.before || []), opts.filters || '', toolbar, count, holder, pager);
+
+  const head = () => el('tr', {}, opts.columns.map((c) => {
+    if (!c.sort) return el('th', { scope: 'col', class: 'nosort', text: c.title });
+    const on = st.sort === c.sort;
+    return el('th', { scope: 'col', 'aria-sort': on ? (st.dir === 'asc' ? 'ascending' : 'descending') : 'none' },
+      el('button', { type: 'button', class: 'sort', text: c.title, 'aria-label': 'Sort by ' + c.title,
+        onclick: () => {
+          if (on) st.dir = st.dir === 'asc' ? 'desc' : 'asc'; else { st.sort = c.sort; st.dir = 'asc'; }
+          st.offset = 0; load();
+        } }));
+  }));
+  const draw = (data) => {
+    const tb = el('tbody');
+    if (!data.items.length) tb.append(el('tr', {}, el('td', { class: 'empty', colspan: opts.columns.length, text: st.q ? 'Nothing matches "' + st.q + '".' : opts.empty })));
+    for (const r of data.items) {
+      tb.append(el('tr', {}, opts.columns.map((c) => {
+        const v = c.render ? c.render(r) : r[c.key];
+        return el('td', { class: c.cls, 'data-label': c.title }, v instanceof Node ? v : (v === null || v === undefined ? '' : String(v)));
+      })));
+    }
+    const sortable = opts.columns.some((c) => c.sort);
+    holder.replaceChildren(el('table', { class: sortable ? 'paged' : 'paged unsorted' }, el('thead', {}, head()), tb));
+    const matched = data.matched, total = data.total === undefined ? null : data.total;
+    const first = matched ? st.offset + 1 : 0, last = Math.min(st.offset + data.items.length, matched);
+    let text = total !== null && matched !== total
+      ? fmtN(matched) + ' of ' + fmtN(total) + ' ' + opts.noun + ' match'
+      : fmtN(matched) + ' ' + opts.noun;
+    if (matched > data.items.length) text += ' · showing ' + fmtN(first) + '–' + fmtN(last);
+    count.textContent = text;
+    const pages = Math.max(1, Math.ceil(matched / st.limit)), page = Math.floor(st.offset / st.limit) + 1;
+    pager.replaceChildren();
+    if (pages > 1) {
+      pager.append(
+        el('button', { type: 'button', text: 'Previous page', disabled: page <= 1,
+          onclick: () => { st.offset = Math.max(0, st.offset - st.limit); load(); } }),
+        el('span', { text: 'Page ' + fmtN(page) + ' of ' + fmtN(pages) }),
+        el('button', { type: 'button', text: 'Next page', disabled: page >= pages,
+          onclick: () => { st.offset += st.limit; load(); } }));
+    }
+    if (opts.after) opts.after(data);
+  };
+  // Answers arriving out of order are dropped: only the latest request draws.
+  async function load() {
+    const seq = ++st.seq;
+    const t0 = performance.now();
+    const p = new URLSearchParams({ offset: String(st.offset), limit: String(st.limit) });
+    if (st.q) p.set('q', st.q);
+    if (st.sort) { p.set('sort', st.sort); p.set('dir', st.dir); }
+    for (const [k, v] of Object.entries(opts.params ? opts.params() : {})) if (v) p.set(k, v);
+    let data;
+    try {
+      data = await api('GET', opts.path + '?' + p.toString());
+    } catch (e) {
+      if (seq === st.seq && e.status !== 401) count.textContent = 'Could not load the list: ' + e.message;
+      return;
+    }
+    if (seq !== st.seq) return;
+    draw(data);
+    // How long the last search or page took, request to drawn rows (the
+    // browser test reads it).
+    holder.dataset.ms = String(Math.round(performance.now() - t0));
+    holder.dataset.loaded = String(seq);
+  }
+  let timer = null;
+  const later = () => { clearTimeout(timer); timer = setTimeout(() => { st.q = search.value.trim(); st.offset = 0; load(); }, SEARCH_PAUSE_MS); };
+  search.addEventListener('input', later);
+  return { load, later, state: st };
+}
+
+// What happens to a name the server lowercases: said as the user types.
+const lowerNote = (v) => (v.trim() && v.trim() !== v.trim().toLowerCase()
+  ? 'Names are stored in lowercase: this is saved as ' + v.trim().toLowerCase() + '.' : '');
+
+// Warnings from the server (cross-object checks), kept on the page until
+// the next page is shown.
+function showWarnings(list) {
+  const old = document.getElementById('warnings');
+  if (old) old.remove();
+  if (!list || !list.length) return;
+  const box = el('div', { id: 'warnings', class: 'note', role: 'alert' },
+    el('strong', { text: 'Saved, but check: ' }), el('ul', { class: 'warn-list' }, list.map((w) => el('li', { text: w }))));
+  $('#main').prepend(box);
+}
+
+// ---- CSV (RFC 4180) for the domain lists: same columns as
+// `fedge domain import|export`.
+const CSV_COLUMNS = ['domain', 'access', 'proxy_fqdn', 'comment', 'monitor'];
+function csvParse(text) {
+  const recs = []; let rec = [], f = '', i = 0, q = false, line = 1, start = 1;
+  if (text.charCodeAt(0) === 0xfeff) i = 1;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (q) {
+      if (c === '"' && text[i + 1] === '"') { f += '"'; i++; }
+      else if (c === '"') q = false;
+      else { if (c === '\n') line++; f += c; }
+    } else if (c === '"' && f === '') q = true;
+    else if (c === ',') { rec.push(f); f = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      rec.push(f); f = ''; recs.push({ line: start, f: rec }); rec = []; line++; start = line;
+    } else f += c;
+  }
+  if (q) throw new Error('line ' + start + ': a quoted field is not closed');
+  if (f !== '' || rec.length) { rec.push(f); recs.push({ line: start, f: rec }); }
+  return recs.filter((r) => !(r.f.length === 1 && r.f[0] === ''));
+}
+function csvField(s) {
+  s = String(s);
+  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+// rows with their line numbers, or an Error naming the line.
+function csvDomains(text) {
+  const recs = csvParse(text);
+  if (!recs.length) throw new Error('The file is empty: expected a header line ' + CSV_COLUMNS.join(','));
+  const idx = {};
+  recs[0].f.forEach((h, i) => {
+    const k = h.trim().toLowerCase();
+    if (!CSV_COLUMNS.includes(k)) throw new Error('line 1: unknown column "' + h + '" (expected ' + CSV_COLUMNS.join(', ') + ')');
+    idx[k] = i;
+  });
+  if (idx.domain === undefined) throw new Error('line 1: no domain column');
+  const rows = [], lines = [], seen = new Map();
+  for (const r of recs.slice(1)) {
+    if (r.f.length !== recs[0].f.length) throw new Error('line ' + r.line + ': ' + r.f.length + ' fields, the header has ' + recs[0].f.length);
+    const v = (k) => (idx[k] === undefined ? '' : r.f[idx[k]].trim());
+    const access = v('access').toLowerCase() || 'allowed', monitor = v('monitor').toLowerCase();
+    let m = fqdnError(v('domain'), true);
+    if (m) throw new Error('line ' + r.line + ': domain "' + v('domain') + '": ' + m);
+    if (!['allowed', 'blocked'].includes(access)) throw new Error('line ' + r.line + ': access "' + v('access') + '": expected allowed or blocked');
+    if (monitor && !['yes', 'no'].includes(monitor)) throw new Error('line ' + r.line + ': monitor "' + v('monitor') + '": expected yes or no');
+    if ((m = fqdnError(v('proxy_fqdn'), false))) throw new Error('line ' + r.line + ': proxy_fqdn "' + v('proxy_fqdn') + '": ' + m);
+    const key = v('domain').toLowerCase().replace(/\.$/, '');
+    if (seen.has(key)) throw new Error('line ' + r.line + ': ' + key + ' is already given on line ' + seen.get(key));
+    seen.set(key, r.line);
+    const row = { domain: v('domain'), access };
+    if (v('proxy_fqdn')) row.proxy_fqdn = v('proxy_fqdn');
+    if (v('comment')) row.comment = v('comment');
+    if (monitor === 'yes') row.monitor = true;
+    rows.push(row); lines.push(r.line);
+  }
+  return { rows, lines };
+}
+
+// Sends rows in parts that fit the API's 64 KiB bodies: first every part
+// as a dry run (nothing written; a refused row stops everything), then
+// for real. Returns the summed counts.
+async function importDomains(rows, lines, replace) {
+  const parts = [];
+  for (let i = 0, size = 0, start = 0; i <= rows.length; i++) {
+    const len = i < rows.length ? JSON.stringify(rows[i]).length + 1 : 0;
+    if (i === rows.length || (size + len > 48000 && i > start)) { parts.push([start, i]); start = i; size = 0; }
+    size += len;
+  }
+  const sum = { added: 0, replaced: 0, unchanged: 0 };
+  for (const dry of [true, false]) {
+    for (const [a, b] of parts) {
+      try {
+        const r = await api('POST', '/domains/import', { rows: rows.slice(a, b), replace, dry_run: dry });
+        if (!dry) for (const k of Object.keys(sum)) sum[k] += r[k];
+      } catch (e) {
+        // "row N: ..." counts within the part: say the file's line.
+        e.message = e.message.replace(/^row (\d+):/, (_, n) => 'line ' + lines[a + Number(n) - 1] + ':');
+        throw e;
+      }
+    }
+  }
+  return sum;
+}
+
+async function exportDomains() {
+  const d = await api('GET', '/domains?limit=100000&sort=domain');
+  const out = [CSV_COLUMNS.join(',')];
+  for (const r of d.items) {
+    out.push([r.domain, r.status, r.proxy_fqdn || '', r.comment || '', r.monitor ? 'yes' : 'no'].map(csvField).join(','));
+  }
+  const a = el('a', { href: URL.createObjectURL(new Blob([out.join('\r\n') + '\r\n'], { type: 'text/csv' })), download: 'fedge-domains.csv' });
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  toast('Exported ' + fmtN(d.items.length) + ' domains');
+}
+
+// ---- federation off: a banner on every page, a confirmation to turn it off
+async function updateBanner(edge) {
+  try {
+    const e = edge || await api('GET', '/edge');
+    $('#fed-banner').hidden = !!e.federation;
+  } catch (e) { /* the page itself reports a store that cannot be read */ }
+}
+
+// Diagnostic IDs with their reason text (GET /api/diagnostics, once).
+const diagReasons = {};
+async function loadDiagReasons() {
+  if (Object.keys(diagReasons).length) return;
+  try {
+    for (const d of (await api('GET', '/diagnostics')).items) diagReasons[d.id] = d.reason;
+  } catch (e) { /* IDs stay shown alone */ }
+}
+const diagText = (id) => (diagReasons[id] ? id + ' — ' + diagReasons[id] : String(id));
+
 // ---------------------------------------------------------------- pages
 const pages = {};
 
 pages.domains = async function () {
-  const [al, bl] = await Promise.all([api('GET', '/domains/allowed'), api('GET', '/domains/blocked')]);
-  const rows = () => [
-    ...al.items.map((d) => ({ ...d, status: 'allowed' })),
-    ...bl.items.map((d) => ({ ...d, status: 'blocked', proxy_fqdn: null, monitor: false })),
-  ].sort((a, b) => a.domain.localeCompare(b.domain));
+  let list;
   const dialog = (d) => {
     const editing = !!d;
     openDialog(editing ? 'Edit ' + d.domain : 'New SIP federated domain', [
       { name: 'domain', label: 'Domain (FQDN)', value: d ? d.domain : '', readonly: editing,
-        validate: (v) => fqdnError(v, true), hint: 'The partner\'s SIP domain, e.g. fabrikam.com.' },
-      { name: 'status', label: 'Access', type: 'select', value: d ? d.status : 'allowed', readonly: editing,
-        options: editing ? [[d.status, d.status === 'allowed' ? 'Allowed' : 'Blocked']] : [['allowed', 'Allowed'], ['blocked', 'Blocked']] },
+        validate: (v) => fqdnError(v, true), note: lowerNote, hint: 'The partner\'s SIP domain, e.g. fabrikam.com.' },
+      { name: 'status', label: 'Access', type: 'select', value: d ? d.status : 'allowed',
+        options: [['allowed', 'Allowed'], ['blocked', 'Blocked']] },
       { name: 'proxy_fqdn', label: 'Access Edge service (FQDN)', value: d && d.proxy_fqdn ? d.proxy_fqdn : '',
-        validate: (v) => fqdnError(v, false), showIf: (v) => v.status === 'allowed',
+        validate: (v) => fqdnError(v, false), note: lowerNote, showIf: (v) => v.status === 'allowed',
         hint: 'Optional: the partner\'s edge. Set it for an allowed partner server (direct federation, no DNS SRV).' },
       { name: 'comment', label: 'Comment', value: d ? d.comment : '' },
       { name: 'monitor', label: 'Mark for monitoring', type: 'check', value: d ? d.monitor : false,
@@ -247,82 +470,119 @@ pages.domains = async function () {
       const kind = v.status;
       const body = kind === 'allowed' ? { proxy_fqdn: v.proxy_fqdn || null, comment: v.comment, monitor: v.monitor }
         : { comment: v.comment };
-      if (editing) await api('PUT', '/domains/' + kind + '/' + encodeURIComponent(d.domain), body);
-      else await api('POST', '/domains/' + kind, { domain: v.domain, ...body });
-      toast(editing ? 'Saved' : (kind === 'allowed' ? 'Allowed ' : 'Blocked ') + v.domain);
-      await render();
+      if (editing && kind !== d.status) {
+        await api('PUT', '/domains/' + encodeURIComponent(d.domain), { access: kind, ...body });
+        toast((kind === 'allowed' ? 'Allowed ' : 'Blocked ') + d.domain);
+      } else if (editing) {
+        await api('PUT', '/domains/' + kind + '/' + encodeURIComponent(d.domain), body);
+        toast('Saved ' + d.domain);
+      } else {
+        const r = await api('POST', '/domains/' + kind, { domain: v.domain, ...body });
+        toast((kind === 'allowed' ? 'Allowed ' : 'Blocked ') + r.domain + (r.domain !== v.domain ? ' (stored in lowercase)' : ''));
+      }
+      await list.load();
     });
   };
-  listPage('SIP Federated Domains',
-    'Partner domains this edge federates with (allowed) or refuses in both directions (blocked). A blocked domain overrides everything else.', {
-      onNew: () => dialog(null),
-      empty: 'No federated domains yet: choose New to allow or block one.',
-      rows,
-      columns: [
-        { title: 'Domain', key: 'domain' },
-        { title: 'Access', render: (r) => r.status === 'allowed' ? badge('Allowed', 'ok') : badge('Blocked', 'bad') },
-        { title: 'Type', render: (r) => r.status === 'blocked' ? '' : (r.proxy_fqdn ? 'Partner server' : 'Partner domain') },
-        { title: 'Access Edge service', render: (r) => r.proxy_fqdn || '' },
-        { title: 'Monitor', render: (r) => r.status === 'allowed' ? (r.monitor ? 'Yes' : 'No') : '' },
-        { title: 'Comment', key: 'comment', cls: 'wrap' },
-        { title: 'Actions', cls: 'actions', render: (r) => actions(
-          el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.domain, text: 'Edit', onclick: () => dialog(r) }),
-          el('button', { type: 'button', class: 'link danger', 'aria-label': 'Delete ' + r.domain, text: 'Delete',
-            onclick: () => confirmDelete(r.domain, async () => {
-              await api('DELETE', '/domains/' + r.status + '/' + encodeURIComponent(r.domain));
-              toast('Deleted ' + r.domain); await render();
-            }) })) },
-      ],
-    });
+  // The file chooser's answer (the Import CSV button opens it).
+  {
+    const input = $('#import-file');
+    input.onchange = async () => {
+      const file = input.files[0];
+      if (!file) return;
+      let parsed;
+      try { parsed = csvDomains(await file.text()); } catch (e) {
+        openDialog('Import ' + file.name, [{ name: 'x', type: 'info', label: 'Nothing was imported: ' + e.message }], 'Close', async () => {});
+        return;
+      }
+      openDialog('Import ' + fmtN(parsed.rows.length) + ' domains from ' + file.name, [
+        { name: 'x', type: 'info', label: 'Every row is checked before anything is written; a refused row imports nothing. Entries equal to the store\'s stay as they are. Names are stored in lowercase.' },
+        { name: 'replace', label: 'Replace entries that differ from the file', type: 'check', value: false },
+      ], 'Import', async (v) => {
+        const s = await importDomains(parsed.rows, parsed.lines, v.replace);
+        toast('Imported: ' + fmtN(s.added) + ' added, ' + fmtN(s.replaced) + ' replaced, ' + fmtN(s.unchanged) + ' unchanged');
+        await list.load();
+      });
+    };
+  }
+  const importCsv = () => { $('#import-file').value = ''; $('#import-file').click(); };
+  list = pagedList({
+    title: 'SIP Federated Domains', path: '/domains', noun: 'domains',
+    intro: 'Partner domains this edge federates with (allowed) or refuses in both directions (blocked). A blocked domain overrides everything else.',
+    onNew: () => dialog(null),
+    tools: [el('button', { type: 'button', text: 'Import CSV', onclick: importCsv }),
+      el('button', { type: 'button', text: 'Export CSV', onclick: () => exportDomains().catch((e) => toast(e.message)) })],
+    empty: 'No federated domains yet: choose New to allow or block one.',
+    columns: [
+      { title: 'Domain', key: 'domain', sort: 'domain' },
+      { title: 'Access', sort: 'access', render: (r) => r.status === 'allowed' ? badge('Allowed', 'ok') : badge('Blocked', 'bad') },
+      { title: 'Type', key: 'type', sort: 'type' },
+      { title: 'Access Edge service', sort: 'proxy_fqdn', render: (r) => r.proxy_fqdn || '' },
+      { title: 'Monitor', sort: 'monitor', render: (r) => (r.monitor ? 'Yes' : '') },
+      { title: 'Comment', key: 'comment', cls: 'wrap', sort: 'comment' },
+      { title: 'Actions', cls: 'actions', render: (r) => actions(
+        el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.domain, text: 'Edit', onclick: () => dialog(r) }),
+        el('button', { type: 'button', class: 'link danger', 'aria-label': 'Delete ' + r.domain, text: 'Delete',
+          onclick: () => confirmDelete(r.domain, async () => {
+            await api('DELETE', '/domains/' + r.status + '/' + encodeURIComponent(r.domain));
+            toast('Deleted ' + r.domain); await list.load();
+          }) })) },
+    ],
+  });
+  await list.load();
 };
 
 pages.providers = async function () {
-  const pr = await api('GET', '/providers');
+  let list;
   const dialog = (p) => {
     const editing = !!p;
     openDialog(editing ? 'Edit ' + p.name : 'New SIP federated provider', [
-      { name: 'name', label: 'Provider name', value: p ? p.name : '', readonly: editing, validate: nameError },
+      { name: 'name', label: 'Provider name', value: p ? p.name : '', readonly: editing, validate: nameError, note: lowerNote },
       { name: 'kind', label: 'Provider type', type: 'select', value: p ? p.kind : 'hosting',
         options: [['hosting', 'Hosting provider'], ['public', 'Public IM provider']] },
       { name: 'proxy_fqdn', label: 'Access Edge service (FQDN)', value: p ? p.proxy_fqdn : '',
-        validate: (v) => fqdnError(v, true), hint: 'The provider\'s edge; its certificate must name it.' },
+        validate: (v) => fqdnError(v, true), note: lowerNote, hint: 'The provider\'s edge; its certificate must name it.' },
       { name: 'verification', label: 'Verification level of users', type: 'select', value: p ? p.verification : 'use-source',
         options: [['always-verified', 'Always verified'], ['always-unverified', 'Always unverified'], ['use-source', 'As the provider asserts (use source)']] },
-      { name: 'domains', label: 'Domains served', value: p ? p.domains.join(', ') : '',
+      { name: 'domains', label: 'Domains served', value: p ? p.domains.join(', ') : '', note: lowerNote,
         validate: (v) => { for (const d of v.split(/[\s,]+/).filter(Boolean)) { const m = fqdnError(d, true); if (m) return d + ': ' + m; } return ''; },
         hint: 'Comma-separated, e.g. hosted.com, example.net.' },
       { name: 'enabled', label: 'Enable communications with this provider', type: 'check', value: p ? p.enabled : true },
     ], editing ? 'Save' : 'Create', async (v) => {
       const body = { proxy_fqdn: v.proxy_fqdn, kind: v.kind, verification: v.verification, enabled: v.enabled,
         domains: v.domains.split(/[\s,]+/).filter(Boolean) };
-      if (editing) await api('PUT', '/providers/' + encodeURIComponent(p.name), body);
-      else await api('POST', '/providers', { name: v.name, ...body });
-      toast('Saved ' + v.name); await render();
+      let r;
+      if (editing) r = await api('PUT', '/providers/' + encodeURIComponent(p.name), body);
+      else r = await api('POST', '/providers', { name: v.name, ...body });
+      toast('Saved ' + (r.name || v.name)); await list.load();
+      showWarnings(r.warnings);
     });
   };
-  listPage('SIP Federated Providers', 'Hosting providers and public IM providers: users of the domains they serve reach you through the provider\'s edge.', {
+  list = pagedList({
+    title: 'SIP Federated Providers', path: '/providers', noun: 'providers',
+    intro: 'Hosting providers and public IM providers: users of the domains they serve reach you through the provider\'s edge.',
     onNew: () => dialog(null),
     empty: 'No providers yet.',
-    rows: () => pr.items,
     columns: [
-      { title: 'Name', key: 'name' },
-      { title: 'Type', render: (r) => r.kind === 'hosting' ? 'Hosting' : 'Public' },
-      { title: 'Access Edge service', key: 'proxy_fqdn' },
-      { title: 'Verification', key: 'verification' },
-      { title: 'Domains', cls: 'wrap', render: (r) => r.domains.join(', ') },
-      { title: 'Enabled', render: (r) => yesno(r.enabled) },
+      { title: 'Name', key: 'name', sort: 'name' },
+      { title: 'Type', sort: 'kind', render: (r) => r.kind === 'hosting' ? 'Hosting' : 'Public' },
+      { title: 'Access Edge service', key: 'proxy_fqdn', sort: 'proxy_fqdn' },
+      { title: 'Verification', key: 'verification', sort: 'verification' },
+      { title: 'Domains', cls: 'wrap', sort: 'domains', render: (r) => el('span', {}, r.domains.join(', '),
+        (r.warnings || []).map((w) => el('span', { class: 'badge bad', title: w, text: 'blocked: ' + w.split(' ')[0] }))) },
+      { title: 'Enabled', sort: 'enabled', render: (r) => yesno(r.enabled) },
       { title: 'Actions', cls: 'actions', render: (r) => actions(
         el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.name, text: 'Edit', onclick: () => dialog(r) }),
         el('button', { type: 'button', class: 'link danger', 'aria-label': 'Delete ' + r.name, text: 'Delete',
           onclick: () => confirmDelete(r.name, async () => {
-            await api('DELETE', '/providers/' + encodeURIComponent(r.name)); toast('Deleted ' + r.name); await render();
+            await api('DELETE', '/providers/' + encodeURIComponent(r.name)); toast('Deleted ' + r.name); await list.load();
           }) })) },
     ],
   });
+  await list.load();
 };
 
 pages.policy = async function () {
-  const pol = await api('GET', '/policies');
+  let list, named = [];
   const flags = [['federation', 'Enable communications with federated users'],
     ['public_im', 'Enable communications with public users'],
     ['outside', 'Enable communications with remote users'],
@@ -330,49 +590,61 @@ pages.policy = async function () {
   const dialog = (p) => {
     const editing = !!p;
     openDialog(editing ? 'Edit policy ' + p.scope : 'New external access policy', [
-      { name: 'scope', label: 'Scope', value: p ? p.scope : '', readonly: editing,
+      { name: 'scope', label: 'Scope', value: p ? p.scope : '', readonly: editing, note: lowerNote,
         hint: 'site:NAME for a site policy, or a NAME for a user policy.',
         validate: (v) => { v = v.trim(); if (v === 'global') return 'The global policy exists already.';
           return nameError(v.startsWith('site:') ? v.slice(5) : v); } },
       ...flags.map(([k, l]) => ({ name: k, label: l, type: 'check', value: p ? p[k] : false })),
     ], editing ? 'Save' : 'Create', async (v) => {
       const body = {}; for (const [k] of flags) body[k] = v[k];
-      if (editing) await api('PUT', '/policies/' + encodeURIComponent(p.scope), body);
-      else await api('POST', '/policies', { scope: v.scope, ...body });
-      toast('Saved policy ' + (editing ? p.scope : v.scope)); await render();
+      let r;
+      if (editing) r = await api('PUT', '/policies/' + encodeURIComponent(p.scope), body);
+      else r = await api('POST', '/policies', { scope: v.scope, ...body });
+      toast('Saved policy ' + (r.scope || v.scope)); await list.load();
     });
   };
   const assign = () => openDialog('Assign a user policy', [
-    { name: 'user', label: 'User (user@domain)', validate: userError },
-    { name: 'policy', label: 'Policy', type: 'select', value: '',
-      options: pol.items.filter((p) => p.kind === 'named').map((p) => [p.scope, p.scope]) },
+    { name: 'user', label: 'User (user@domain)', validate: userError, note: lowerNote },
+    { name: 'policy', label: 'Policy', type: 'select', value: '', options: named.map((s) => [s, s]) },
   ], 'Assign', async (v) => {
-    await api('POST', '/assignments', { user: v.user, policy: v.policy });
-    toast('Assigned ' + v.user); await render();
+    const r = await api('POST', '/assignments', { user: v.user, policy: v.policy });
+    toast('Assigned ' + r.user); await list.load();
+    showWarnings(r.warnings);
   });
-  listPage('External Access Policy', 'Which kinds of external communication internal users may use. The most specific policy applies: user, then site, then global.', {
+  const assignments = el('div');
+  list = pagedList({
+    title: 'External Access Policy', path: '/policies', noun: 'policies',
+    intro: 'Which kinds of external communication internal users may use. The most specific policy applies: user, then site, then global.',
     onNew: () => dialog(null),
     empty: 'No policies.',
-    rows: () => pol.items,
     columns: [
-      { title: 'Scope', key: 'scope' },
-      { title: 'Kind', render: (r) => ({ global: 'Global', site: 'Site', named: 'User' })[r.kind] },
-      { title: 'Federated users', render: (r) => yesno(r.federation) },
-      { title: 'Public users', render: (r) => yesno(r.public_im) },
-      { title: 'Remote users', render: (r) => yesno(r.outside) },
-      { title: 'XMPP', render: (r) => yesno(r.xmpp) },
-      { title: 'Actions', cls: 'actions', render: (r) => el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.scope, text: 'Edit', onclick: () => dialog(r) }) },
+      { title: 'Scope', key: 'scope', sort: 'scope' },
+      { title: 'Kind', sort: 'kind', render: (r) => ({ global: 'Global', site: 'Site', named: 'User' })[r.kind] },
+      { title: 'Federated users', sort: 'federation', render: (r) => yesno(r.federation) },
+      { title: 'Public users', sort: 'public_im', render: (r) => yesno(r.public_im) },
+      { title: 'Remote users', sort: 'outside', render: (r) => yesno(r.outside) },
+      { title: 'XMPP', sort: 'xmpp', render: (r) => yesno(r.xmpp) },
+      { title: 'Actions', cls: 'actions', render: (r) => actions(
+        el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.scope, text: 'Edit', onclick: () => dialog(r) }),
+        r.kind === 'global' ? null : el('button', { type: 'button', class: 'link danger', 'aria-label': 'Delete ' + r.scope, text: 'Delete',
+          onclick: () => confirmDelete('policy ' + r.scope, async () => {
+            await api('DELETE', '/policies/' + encodeURIComponent(r.scope)); toast('Deleted policy ' + r.scope); await list.load();
+          }) })) },
     ],
+    after: (data) => {
+      // Named policies for the Assign dialog: all of them, not only this page's.
+      api('GET', '/policies').then((all) => { named = all.items.filter((p) => p.kind === 'named').map((p) => p.scope); btn.disabled = !named.length; }).catch(() => {});
+      assignments.replaceChildren(table([{ title: 'User', key: 'user' }, { title: 'Policy', key: 'policy' },
+        { title: 'Note', cls: 'wrap', render: (r) => r.warning || '' },
+        { title: 'Actions', cls: 'actions', render: (r) => el('button', { type: 'button', class: 'link danger', 'aria-label': 'Remove ' + r.user, text: 'Remove',
+          onclick: () => confirmDelete('the assignment of ' + r.user, async () => {
+            await api('DELETE', '/assignments/' + encodeURIComponent(r.user)); toast('Removed ' + r.user); await list.load();
+          }) }) }], data.assignments || [], 'No user has a named policy: site and global policies apply.'));
+    },
   });
-  const main = $('#main');
-  main.append(el('h3', { text: 'User assignments' }),
-    el('div', { class: 'toolbar' }, el('button', { type: 'button', onclick: assign, text: 'Assign user policy',
-      disabled: !pol.items.some((p) => p.kind === 'named') })),
-    table([{ title: 'User', key: 'user' }, { title: 'Policy', key: 'policy' },
-      { title: 'Actions', cls: 'actions', render: (r) => el('button', { type: 'button', class: 'link danger', 'aria-label': 'Remove ' + r.user, text: 'Remove',
-        onclick: () => confirmDelete('the assignment of ' + r.user, async () => {
-          await api('DELETE', '/assignments/' + encodeURIComponent(r.user)); toast('Removed ' + r.user); await render();
-        }) }) }], pol.assignments, 'No user has a named policy: site and global policies apply.'));
+  const btn = el('button', { type: 'button', onclick: assign, text: 'Assign user policy', disabled: true });
+  $('#main').append(el('h3', { text: 'User assignments' }), el('div', { class: 'toolbar' }, btn), assignments);
+  await list.load();
 };
 
 pages.edge = async function () {
@@ -421,9 +693,23 @@ pages.edge = async function () {
       else if (i.type === 'number') body[i.name] = i.value === '' ? null : Number(i.value);
       else body[i.name] = i.value.trim();
     }
-    try {
-      await api('PUT', '/edge', body);
+    const save = async () => {
+      const now = await api('PUT', '/edge', body);
+      e.federation = now.federation;
+      updateBanner(now);
       toast('Edge settings saved: in force now');
+    };
+    if (e.federation && body.federation === false) {
+      // Turning federation off cuts every partner at once: asked first.
+      openDialog('Turn federation off?', [{ name: 'x', type: 'info',
+        label: 'Partners can no longer reach your users and your users can no longer reach partners, until federation is turned on again. This takes effect on the running edge at once.' }],
+      'Turn federation off', async () => {
+        try { await save(); } catch (err) { $('#edge-error').textContent = err.message; }
+      });
+      return;
+    }
+    try {
+      await save();
     } catch (err) {
       const fe = err.field && document.getElementById('e-' + err.field + '-err');
       if (fe) { fe.textContent = err.message; document.getElementById('e-' + err.field).focus(); }
@@ -453,7 +739,7 @@ pages.status = async function () {
       table([{ title: 'Partner domain', key: 'domain' }, { title: 'Connections', key: 'connections' },
         { title: 'Requests', key: 'requests' }, { title: 'Rejections', key: 'rejections' }], partners, 'No partner traffic yet.'),
       el('h3', { text: 'Rejections by diagnostic' }),
-      table([{ title: 'Diagnostic ID', key: 'id' }, { title: 'Count', key: 'count' }], diags, 'No rejections.'),
+      table([{ title: 'Diagnostic ID', render: (r) => diagText(r.id) }, { title: 'Count', key: 'count' }], diags, 'No rejections.'),
       el('h3', { text: 'Counters' }),
       table([{ title: 'Counter', key: 'name' }, { title: 'Value', key: 'value' }], counters, 'None.'),
       el('h3', { text: 'Recent errors' }),
@@ -478,16 +764,31 @@ pages.status = async function () {
 };
 
 pages.audit = async function () {
-  const a = await api('GET', '/audit?limit=500');
-  const items = a.items.slice().reverse();
-  listPage('Audit', 'Every change to the configuration, newest first, with the account that made it.', {
+  const f = {};
+  const field = (name, label, type) => {
+    const i = el('input', { id: 'a-' + name, type: type || 'text', autocomplete: 'off' });
+    f[name] = i;
+    return el('div', {}, el('label', { for: 'a-' + name, text: label }), i);
+  };
+  const filters = el('form', { class: 'filters', 'aria-label': 'Audit filters' },
+    field('actor', 'By'), field('object', 'Object'), field('action', 'Action'),
+    field('since', 'From (date)', 'date'), field('until', 'To (date)', 'date'));
+  const list = pagedList({
+    title: 'Audit', path: '/audit/search', noun: 'entries', pageSize: 100,
+    intro: 'Every change to the configuration, newest first: who made it and the value before and after.',
+    filters,
+    params: () => Object.fromEntries(Object.entries(f).map(([k, i]) => [k, i.value.trim()])),
     empty: 'No changes yet.',
-    rows: () => items,
     columns: [
       { title: 'Time (UTC)', key: 'at' }, { title: 'By', key: 'actor' }, { title: 'Action', key: 'action' },
-      { title: 'Object', key: 'object' }, { title: 'Detail', key: 'detail', cls: 'wrap' },
+      { title: 'Object', key: 'object', cls: 'wrap' },
+      { title: 'Before', cls: 'wrap', render: (r) => (r.before === undefined ? '' : el('span', { class: 'before', text: r.before })) },
+      { title: 'After', cls: 'wrap', render: (r) => (r.before === undefined ? r.detail : r.after) },
     ],
   });
+  for (const i of Object.values(f)) i.addEventListener(i.type === 'date' ? 'change' : 'input', list.later);
+  filters.addEventListener('submit', (ev) => ev.preventDefault());
+  await list.load();
 };
 
 // ---------------------------------------------------------------- routing
@@ -500,6 +801,9 @@ async function render() {
     if (a.dataset.page === p) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   clearInterval(state.timer);
+  $('#app-view').classList.remove('nav-open');
+  $('#nav-toggle').setAttribute('aria-expanded', 'false');
+  updateBanner();
   if (p === 'status') state.timer = setInterval(() => { if (!$('#dialog').open) pages.status().catch(() => {}); }, 5000);
   try {
     await pages[p]();
@@ -524,7 +828,7 @@ function showApp(s) {
   $('#edge-name').textContent = s.edge_fqdn || '';
   $('#login-view').hidden = true;
   $('#app-view').hidden = false;
-  render();
+  loadDiagReasons().then(render);
 }
 
 $('#login-form').addEventListener('submit', async (ev) => {
@@ -539,6 +843,12 @@ $('#login-form').addEventListener('submit', async (ev) => {
   } catch (e) {
     err.textContent = e.status === 429 ? e.message : (e.status === 401 ? 'Wrong name or password.' : e.message);
   }
+});
+
+// The navigation folds behind "Menu" on narrow screens (style.css).
+$('#nav-toggle').addEventListener('click', () => {
+  const open = $('#app-view').classList.toggle('nav-open');
+  $('#nav-toggle').setAttribute('aria-expanded', String(open));
 });
 
 $('#logout').addEventListener('click', async () => {

@@ -310,7 +310,10 @@ static void test_policies(void **state)
     json_decref(out);
     expect(f, "DELETE", "/assignments/bob@contoso.test", NULL, 204, NULL);
     expect(f, "DELETE", "/assignments/bob@contoso.test", NULL, 404, NULL);
-    expect(f, "DELETE", "/policies/sales", NULL, 405, NULL);
+    /* Policies can be deleted, never the global one. */
+    expect(f, "DELETE", "/policies/global", NULL, 400, "scope");
+    expect(f, "DELETE", "/policies/sales", NULL, 204, NULL);
+    expect(f, "DELETE", "/policies/sales", NULL, 404, NULL);
 }
 
 static int audit_has(const store_audit_t *a, void *ctx)
@@ -511,6 +514,118 @@ static void test_stats(void **state)
     admin_stats_free(st);
 }
 
+/* Query parameters "k=v&k=v" for admin__api_args. */
+static const char *query_of(void *ctx, const char *name)
+{
+    /* Each value lives until the request ends, as MHD's do: a ring of 16. */
+    static char vals[16][256];
+    static unsigned next;
+    char *val = vals[next++ % 16];
+    size_t nl = strlen(name);
+    for (const char *p = ctx; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t l = amp ? (size_t)(amp - p) : strlen(p);
+        if (l > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+            snprintf(val, sizeof(vals[0]), "%.*s", (int)(l - nl - 1), p + nl + 1);
+            return val;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static int get_q(fx_t *f, const char *path, const char *q, json_t **out)
+{
+    return admin__api_args(&f->api, "GET", path, query_of, (void *)q, NULL, "admin:alice", out);
+}
+
+/* Server-side pages, import, switch, warnings, diagnostics, and messages
+ * in the panel's words. */
+static void test_lists_and_words(void **state)
+{
+    fx_t *f = *state;
+    f->api.sip_domains = "contoso.test,contoso.com";
+    expect(f, "POST", "/domains/import",
+           "{\"rows\": [{\"domain\": \"a.test\", \"proxy_fqdn\": \"edge.a.test\"},"
+           " {\"domain\": \"b.test\", \"access\": \"blocked\"}, {\"domain\": \"c.test\"}]}",
+           200, NULL);
+    expect(f, "POST", "/domains/import", "{\"rows\": [{\"domain\": \"a.test\"}]}", 409, "rows");
+    expect(f, "POST", "/domains/import", "{\"rows\": [{\"domain\": 1}]}", 400, "rows");
+    expect(f, "POST", "/domains/import",
+           "{\"rows\": [{\"domain\": \"x.test\", \"access\": \"maybe\"}]}", 400, "rows");
+    json_t *out;
+    assert_int_equal(get_q(f, "/domains", "q=Partner%20server", &out), 200);
+    json_decref(out);
+    assert_int_equal(get_q(f, "/domains", "q=Partner server&limit=1", &out), 200);
+    assert_int_equal(json_integer_value(json_object_get(out, "matched")), 1);
+    assert_int_equal(json_integer_value(json_object_get(out, "total")), 3);
+    json_decref(out);
+    assert_int_equal(get_q(f, "/domains", "q=false", &out), 200);
+    assert_int_equal(json_integer_value(json_object_get(out, "matched")), 0);
+    json_decref(out);
+    assert_int_equal(get_q(f, "/domains", "sort=domain&dir=desc&limit=1&offset=1", &out), 200);
+    json_t *it = json_array_get(json_object_get(out, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "domain")), "b.test");
+    assert_string_equal(json_string_value(json_object_get(it, "status")), "blocked");
+    json_decref(out);
+    assert_int_equal(get_q(f, "/domains", "dir=up", &out), 400);
+    json_decref(out);
+    assert_int_equal(get_q(f, "/domains", "limit=0", &out), 400);
+    json_decref(out);
+    assert_int_equal(get_q(f, "/domains", "sort=x", &out), 400);
+    json_decref(out);
+    /* Allowed <-> blocked in one change. */
+    expect(f, "PUT", "/domains/c.test", "{\"access\": \"blocked\", \"comment\": \"x\"}", 200, NULL);
+    expect(f, "PUT", "/domains/nowhere.test", "{\"access\": \"blocked\"}", 404, NULL);
+    expect(f, "PUT", "/domains/c.test", "{\"access\": \"gone\"}", 400, "access");
+    assert_int_equal(get_q(f, "/audit/search", "action=domain.access", &out), 200);
+    it = json_array_get(json_object_get(out, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "before")), "allowed");
+    assert_string_equal(json_string_value(json_object_get(it, "after")), "blocked");
+    json_decref(out);
+    assert_int_equal(get_q(f, "/audit/search", "since=today", &out), 400);
+    assert_string_equal(json_string_value(json_object_get(out, "field")), "since");
+    json_decref(out);
+    /* A provider serving a blocked domain: saved, with a warning. */
+    assert_int_equal(call(f, "POST", "/providers",
+                          "{\"name\": \"hoster\", \"proxy_fqdn\": \"sip.hoster.test\", "
+                          "\"kind\": \"hosting\", \"domains\": [\"b.test\", \"t1.test\"]}",
+                          &out),
+                     201);
+    assert_int_equal(json_array_size(json_object_get(out, "warnings")), 1);
+    json_decref(out);
+    /* The store's CLI hint is not in the panel's message. */
+    assert_int_equal(call(f, "POST", "/providers",
+                          "{\"name\": \"hoster\", \"proxy_fqdn\": \"sip2.hoster.test\", "
+                          "\"kind\": \"hosting\"}",
+                          &out),
+                     409);
+    const char *msg = json_string_value(json_object_get(out, "error"));
+    assert_non_null(strstr(msg, "exists already"));
+    assert_null(strstr(msg, "fedge "));
+    json_decref(out);
+    /* An assignment outside the SIP domains: saved, with a warning. */
+    expect(f, "POST", "/policies", "{\"scope\": \"sales\"}", 201, NULL);
+    assert_int_equal(call(f, "POST", "/assignments",
+                          "{\"user\": \"bob@elsewhere.test\", \"policy\": \"sales\"}", &out),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(out, "warnings")), 1);
+    json_decref(out);
+    assert_int_equal(call(f, "POST", "/assignments",
+                          "{\"user\": \"amy@contoso.com\", \"policy\": \"sales\"}", &out),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(out, "warnings")), 0);
+    json_decref(out);
+    assert_int_equal(get_q(f, "/policies", "q=user", &out), 200);
+    assert_int_equal(json_integer_value(json_object_get(out, "matched")), 1);
+    assert_int_equal(json_array_size(json_object_get(out, "assignments")), 2);
+    json_decref(out);
+    expect(f, "DELETE", "/policies/sales", NULL, 409, "scope");
+    assert_int_equal(call(f, "GET", "/diagnostics", NULL, &out), 200);
+    assert_true(json_array_size(json_object_get(out, "items")) > 5);
+    json_decref(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,6 +637,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_and_misc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remote_lockouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lists_and_words, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -457,6 +457,7 @@ static void test_help_everywhere(void **state)
         {"admin", "add", "--help"},       {"serve", "--help", NULL},
         {"check-config", "--help", NULL}, {"plan", "--help", NULL},
         {"resolve", "--help", NULL},      {"parse", "--help", NULL},
+        {"domain", "import", "--help"},   {"domain", "export", "--help"},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         int rc = run(cmds[i][0], cmds[i][1], cmds[i][2], NULL);

@@ -439,13 +439,28 @@ static void test_audit_entries(void **state)
     assert_int_equal(rows.n, 4);
     assert_non_null(strstr(rows.lines[0], "cli:root|domain.allow|contoso.com|"));
     assert_non_null(strstr(rows.lines[1], "admin:alice|domain.block|evil.com|"));
-    assert_non_null(strstr(rows.lines[2], "admin:bob|edge.set|discovery|discovery = on|"));
+    /* Before and after (store.h, STORE_AUDIT_ARROW). */
+    assert_non_null(
+        strstr(rows.lines[2], "admin:bob|edge.set|discovery|off" STORE_AUDIT_ARROW "on|"));
     assert_non_null(strstr(rows.lines[3], "cli:root|domain.remove|contoso.com|"));
     assert_non_null(strstr(rows.lines[0], "Z")); /* UTC timestamp */
     rows.n = 0;
     OK(store_audit_list(f->s, 2, audit_cb, &rows, err));
     assert_int_equal(rows.n, 2);
     assert_non_null(strstr(rows.lines[0], "edge.set"));
+    /* A save of several settings logs only those that change: a value set
+     * again, or a default written out, is no change. */
+    store_setting_t all[] = {{"discovery", "on"}, {"federation", "on"}, {"routing", "dns-srv"},
+                             {"discovered-rate", "20"}, {"discovered-contacts", "1000"},
+                             {"outside-users", "on"}};
+    OK(store_edge_set(f->s, all, 6, "admin:bob", err));
+    rows.n = 0;
+    OK(store_audit_list(f->s, 1, audit_cb, &rows, err));
+    assert_non_null(
+        strstr(rows.lines[0], "admin:bob|edge.set|outside-users|off" STORE_AUDIT_ARROW "on|"));
+    rows.n = 0;
+    OK(store_audit_list(f->s, 100, audit_cb, &rows, err));
+    assert_int_equal(rows.n, 5);
 }
 
 /* ---- snapshots ---- */
