@@ -161,6 +161,7 @@ e2e: $(BIN)
 	@scripts/run-e2e $(BUILD)
 
 test: bootstrap
+	@scripts/check-rooms
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
 	@$(MAKE) --no-print-directory fuzz-short
