@@ -368,6 +368,7 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         goto fail;
     }
     edge__fed_attach(s->fed, s->proxy);
+    s->fed->edge = s; /* a pool member records its figures (pool.c) */
     proxy_set_dns(s->proxy, s->dns);
     store_t *st;
     if (store_open(cf->edge.store, &st, &e1) == 0) {
