@@ -9,11 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The version `fedge version` prints and pool members record. */
-#ifndef FEDGE_VERSION
-#define FEDGE_VERSION "0.1.0"
-#endif
-
 /* Every function returns 0 (or a non-negative count) on success and one of
  * these negative codes on failure. Codes are grouped by the room that raises
  * them; fedge_strerror() gives a short English text for each, fit for a SIP

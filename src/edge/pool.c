@@ -8,6 +8,7 @@
 #include "edge/edge_int.h"
 
 #include "obs/obs.h"
+#include "version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
