@@ -66,7 +66,7 @@ member() {
         -e "s#^store = .*#store = $PG_URI#" -e "s/^listen = 127.0.0.1:/listen = $ip:/" "$f"
     start_bg "edge$n" "$F" serve -c "$f"
     # edge_new loads the store before it says it started
-    wait_for "grep -q 'fedge serve started' '$T_LOGS/edge$n.log'" 30 ||
+    wait_for "grep -qs 'fedge serve started' '$T_LOGS/edge$n.log'" 30 ||
         { echo "member $n did not start"; show "edge$n"; return 1; }
 }
 measure() { # MEMBERS
