@@ -91,10 +91,10 @@ struct edge__fed {
     uint64_t next_cookie;
     char watch[EDGE__WATCH_QUEUE][256];
     size_t n_watch;
-    edge_t *edge;        /* the owner, once built (pool.c reads its figures) */
-    edge__pool_t *pool;  /* this member's record in a pool (pool.c), or NULL */
-    bool busy;    /* a refresh job is in flight */
-    bool closing; /* edge__fed_free was called */
+    edge_t *edge;       /* the owner, once built (pool.c reads its figures) */
+    edge__pool_t *pool; /* this member's record in a pool (pool.c), or NULL */
+    bool busy;          /* a refresh job is in flight */
+    bool closing;       /* edge__fed_free was called */
     bool timer_closed;
 };
 
