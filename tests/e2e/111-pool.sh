@@ -11,8 +11,11 @@
 #     and `fedge check` on a member verifies it against the pool;
 #   - a domain blocked through member 1's CLI is in force at members 2 and 3
 #     within 200 ms (the largest delay over 100 changes, from the commit);
-#   - member 1 killed: fabrikam's new transactions reach contoso through
-#     members 2 and 3;
+#   - an INVITE dialog set up through member A (the one fabrikam's edge is
+#     connected to) is ended by a BYE through another member after A is
+#     killed (SIGKILL): Record-Route names the pool (edge.contoso.test
+#     outside, [internal] pool_name inside); fabrikam's new transactions
+#     then reach contoso through the other members, over a new connection;
 #   - an administrator signed in on member 1 uses the API through member 2
 #     (one panel name, as behind DNS load balancing);
 #   - contoso's members reach the partner pool whose first address is down.
@@ -60,6 +63,7 @@ member_config() {
 start_member() {
     local n=$1 ip=127.0.0.$(($1 + 1))
     start_bg "edge$n" "$F" serve -c "$T_TMP/edge$n.ini"
+    echo "$BG_PID" > "$T_TMP/edge$n.pid"
     wait_for "listening_on $EP $ip && listening_on $IP $ip" 10 || { show "edge$n"; return 1; }
 }
 listening_on() { ss -Htln "src $2:$1" 2>/dev/null | grep -q .; }
@@ -67,7 +71,7 @@ start_pool() {
     for n in 1 2 3; do member_config $n > /dev/null; done
     "$F" check-config -c "$T_TMP/edge1.ini" > /dev/null || return 1
     "$F" domain allow fabrikam.test -c "$T_TMP/edge1.ini" > /dev/null || return 1
-    start_bg uas-a $POLSIP uas --port "$UA" --log "$T_LOGS/uas-a.jsonl"
+    start_bg uas-a python3 "$E2E_DIR/pool_dialog.py" uas --port "$UA" --log "$T_LOGS/uas-a.jsonl"
     wait_listen "$UA" 5 "$BG_PID" || return 1
     for n in 1 2 3; do start_member $n || return 1; done
 }
@@ -191,26 +195,42 @@ assert len(d["items"]) == 3 and all(x["state"] == "live" for x in d["items"])' "
 }
 check_out "  GET /api/pool on member 2: three live members, itself marked" api_pool
 
-note "the member fabrikam is connected to is killed"
-via_member() { # CALL_ID: the member (1-3) whose internal address is the top Via at contoso's server
-    python3 -c '
-import json, sys
-for l in open(sys.argv[1]):
-    d = json.loads(l)
-    if d["call_id"] == sys.argv[2]:
-        print(int(d["headers"][0][1].split()[1].split(":")[0].split(".")[3]) - 1)' "$T_LOGS/uas-a.jsonl" "$1"
+note "a member dies in the middle of a dialog"
+via_member() { # CALL_ID [METHOD]: the member (1-3) whose internal address is the top Via at contoso's server
+    python3 "$E2E_DIR/pool_dialog.py" via --log "$T_LOGS/uas-a.jsonl" --call-id "$1" --method "${2:-MESSAGE}" \
+        --member-log "$T_LOGS/edge1.log" --member-log "$T_LOGS/edge2.log" --member-log "$T_LOGS/edge3.log"
 }
-first_via_b() {
-    $POLSIP send --port "$IB" --from sip:bob@fabrikam.test --ruri sip:carol@contoso.test \
-        --call-id pool-first --expect 200 || return 1
-    wait_for "seen_a pool-first >/dev/null" 2 && KA=$(via_member pool-first) && [ -n "$KA" ] &&
-        echo "fabrikam's connection goes to member $KA"
-}
-check_out "a MESSAGE from fabrikam's edge reaches contoso through one member (A)" first_via_b || finish
-KA=$(via_member pool-first)
-kill_a() { kill -KILL -- "-$(pid_of edge$KA)" && wait_for "! alive edge$KA" 5; }
+# run by pool_dialog.py between the ACK and the BYE: SIGKILL the member
+# that carried the INVITE (member A), and wait until it is gone.
+cat > "$T_TMP/kill-a.sh" <<EOF
+cid=\$(python3 '$E2E_DIR/pool_dialog.py' via --log '$T_LOGS/uas-a.jsonl' --method INVITE --last-call-id)
+m=\$(python3 '$E2E_DIR/pool_dialog.py' via --log '$T_LOGS/uas-a.jsonl' --method INVITE --call-id "\$cid" --member-log '$T_LOGS/edge1.log' --member-log '$T_LOGS/edge2.log' --member-log '$T_LOGS/edge3.log')
+echo "\$m" > '$T_TMP/ka'; echo "\$cid" > '$T_TMP/dialog'
+pid=\$(cat '$T_TMP'/edge\$m.pid)
+echo "the dialog goes through member \$m: killing it (pid \$pid)"
+kill -KILL -- -\$pid || exit 1
+for i in \$(seq 50); do
+    st=\$(awk '{print \$3}' /proc/\$pid/stat 2>/dev/null)
+    if [ -z "\$st" ] || [ "\$st" = Z ]; then exit 0; fi
+    sleep 0.1
+done
+exit 1
+EOF
 B_LINES=$(wc -l < "$T_LOGS/fabrikam.log")
-check "member A (edge$KA) is killed (SIGKILL)" kill_a
+dialog() {
+    python3 "$E2E_DIR/pool_dialog.py" uac --port "$IB" --from sip:bob@fabrikam.test \
+        --ruri sip:carol@contoso.test --between "bash $T_TMP/kill-a.sh" || return 1
+    # member A was gone before the BYE was sent (kill-a.sh waited for it):
+    # the BYE that contoso's server answered went through another member
+    local cid
+    cid=$(cat "$T_TMP/dialog")
+    python3 "$E2E_DIR/pool_dialog.py" via --log "$T_LOGS/uas-a.jsonl" --method BYE --last-call-id |
+        grep -qx "$cid" && echo "contoso's server got the BYE of $cid"
+}
+check_out "an INVITE dialog set up through member A is ended by a BYE through another member after A is killed" dialog
+KA=$(cat "$T_TMP/ka" 2>/dev/null)
+[ -n "$KA" ] || finish
+wait_for "! alive edge$KA" 5
 # through_pool N: N MESSAGEs from fabrikam's users to contoso through
 # fabrikam's edge, each on its own Call-ID (fabrikam resolves the pool and
 # tries its addresses in turn); every one must reach contoso's server
