@@ -194,6 +194,17 @@ assert [x["fqdn"] for x in d["items"] if x["this"]] == ["edge2.contoso.test"]
 assert len(d["items"]) == 3 and all(x["state"] == "live" for x in d["items"])' "$T_TMP/api.out"
 }
 check_out "  GET /api/pool on member 2: three live members, itself marked" api_pool
+BROWSER_DIR=$FEDGE_ROOT/tests/browser
+pool_page() {
+    [ -d "$BROWSER_DIR/node_modules/playwright-core" ] ||
+        env PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$BROWSER_DIR" --no-audit --no-fund ||
+        return 1
+    mkdir -p "$T_TMP/profile"
+    (cd "$BROWSER_DIR" && env ADMIN_URL="http://127.0.0.4:$AP/" ADMIN_USER=alice \
+        ADMIN_PASS='correct horse battery' SHOTS="$T_LOGS" PROFILE="$T_TMP/profile" MEMBERS=3 \
+        THIS=edge3.contoso.test timeout 120 node pool-page.mjs)
+}
+check_out "the panel's Pool page on member 3 (Chromium): three live members, itself marked" pool_page
 
 note "a member dies in the middle of a dialog"
 via_member() { # CALL_ID [METHOD]: the member (1-3) whose internal address is the top Via at contoso's server

@@ -511,7 +511,7 @@ pages.pool = async function () {
       el('div', { class: 'stat' }, el('div', { class: 'n', text: String(p.items.length) }), el('div', { class: 'l', text: 'members recorded' })),
       el('div', { class: 'stat' }, el('div', { class: 'n', text: String(live) }), el('div', { class: 'l', text: 'live and named right' }))),
     table([{ title: 'Member', key: 'name' }, { title: 'State', render: stateBadge },
-      { title: 'Addresses', key: 'addresses', cls: 'wrap' }, { title: 'Version', key: 'version' },
+      { title: 'Addresses', key: 'addresses' }, { title: 'Version', key: 'version' },
       { title: 'Last seen', render: (r) => ago(r.seen_ago_s) }, { title: 'Connections', key: 'connections' },
       { title: 'Requests/s', key: 'requests_per_second' },
       { title: 'Certificate names the pool', render: (r) => badge(r.certificate_names_pool ? 'Yes' : 'No', r.certificate_names_pool ? 'ok' : 'bad') },
