@@ -18,7 +18,10 @@
 #     then reach contoso through the other members, over a new connection;
 #   - an administrator signed in on member 1 uses the API through member 2
 #     (one panel name, as behind DNS load balancing);
-#   - contoso's members reach the partner pool whose first address is down.
+#   - contoso's members reach the partner pool whose first address is down;
+#   - PostgreSQL stopped for 10 s: traffic flows with the last settings, a
+#     write is refused at once, and after the restart a change made through
+#     one member reaches another.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/policy_lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
@@ -274,6 +277,38 @@ check_out "fedge pool status: member A stale within 15 s, exit 1" stale_shown
 check "fedge pool forget edge$KA.contoso.test; then status is clean again (exit 0)" \
     sh -c "'$F' pool forget edge$KA.contoso.test -c '$T_TMP/edge$KB.ini' && '$F' pool status -c '$T_TMP/edge$KB.ini'"
 
+note "PostgreSQL stopped for 10 s"
+KC=$((KB % 3 + 1)); [ "$KC" = "$KA" ] && KC=$((KC % 3 + 1))
+check "PostgreSQL stops" pg_stop
+outage_traffic() {
+    local t0=$SECONDS ok=0 n=0
+    while [ $((SECONDS - t0)) -lt 10 ]; do
+        n=$((n + 1))
+        in_pool "$KB" sip:bob@fabrikam.test sip:carol@contoso.test 200 > /dev/null && ok=$((ok + 1))
+        sleep 1
+    done
+    echo "$ok of $n MESSAGEs through member $KB answered 200 over 10 s of outage"
+    [ "$ok" -eq "$n" ]
+}
+check_out "traffic keeps flowing with the last settings (one MESSAGE a second through member B)" outage_traffic
+refused_write() {
+    local out rc t0=$SECONDS
+    out=$("$F" domain block outage.test -c "$T_TMP/edge$KB.ini" 2>&1); rc=$?
+    echo "exit $rc after $((SECONDS - t0)) s: $out" | sed "s/$PG_PASS/<password>/g"
+    [ "$rc" -eq 1 ] && echo "$out" | grep -q "cannot reach the PostgreSQL server"
+}
+check_out "a write through member B's CLI is refused at once with a clear message (exit 1)" refused_write
+check "PostgreSQL starts again" pg_up
+after_outage() {
+    wait_for "'$F' domain block outage.test -c '$T_TMP/edge$KB.ini' >/dev/null 2>&1" 10 || return 1
+    "$F" domain remove fabrikam.test -c "$T_TMP/edge$KB.ini" > /dev/null &&
+        "$F" domain block fabrikam.test -c "$T_TMP/edge$KB.ini" > /dev/null || return 1
+    wait_for "in_pool $KC sip:bob@fabrikam.test sip:carol@contoso.test 403:1012:public >/dev/null" 5 &&
+        echo "fabrikam blocked through member $KB's CLI: refused by member $KC"
+}
+check_out "after the restart a change made through member B reaches member C" after_outage
+check "  and both members say the store is readable again" \
+    sh -c "grep -q 'store readable again' '$T_LOGS/edge$KB.log' && grep -q 'store readable again' '$T_LOGS/edge$KC.log'"
 all_alive() { for n in 1 2 3; do [ "$n" = "$KA" ] || alive "edge$n" || return 1; done; alive fabrikam; }
 check "the other members and fabrikam alive" all_alive
 finish
