@@ -786,6 +786,60 @@ static int status(admin__api_t *api, json_t **out)
     return 200;
 }
 
+/* ---- pool members ---- */
+
+typedef struct {
+    const char *self; /* this member's fqdn */
+    const char *pool; /* its pool, found in its own row */
+    int64_t now;
+    json_t *rows;
+    char pool_buf[STORE_FQDN_MAX + 1];
+} pool_list_t;
+
+static int pool_self_cb(const store_member_t *m, void *ctx)
+{
+    pool_list_t *p = ctx;
+    if (p->self && !strcmp(m->fqdn, p->self))
+        snprintf(p->pool_buf, sizeof(p->pool_buf), "%s", m->pool);
+    return 0;
+}
+
+static int pool_row_cb(const store_member_t *m, void *ctx)
+{
+    pool_list_t *p = ctx;
+    json_array_append_new(
+        p->rows,
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:s, s:b}", "fqdn",
+                  m->fqdn, "pool", m->pool, "addresses", m->addresses, "internal", m->internal,
+                  "version", m->version, "started_s", (json_int_t)m->started_s, "seen_s",
+                  (json_int_t)m->seen_s, "seen_ago_s", (json_int_t)(p->now - m->seen_s),
+                  "connections", (json_int_t)m->connections, "requests_per_second",
+                  (json_int_t)m->rps, "certificate_names", m->cert_names, "certificate_names_pool",
+                  m->cert_ok, "state", store_member_state(m, p->pool, p->now), "this",
+                  p->self && !strcmp(m->fqdn, p->self)));
+    return 0;
+}
+
+/* GET /api/pool: the members recorded in the store (docs/pools.md), their
+ * state judged against this member's pool. */
+static int pool_members(admin__api_t *api, json_t **out)
+{
+    pool_list_t p = {api->edge_fqdn, NULL, (int64_t)time(NULL), json_array(), ""};
+    fedge_err_t e;
+    int r = store_member_list(api->store, pool_self_cb, &p, &e);
+    p.pool = p.pool_buf[0] ? p.pool_buf : NULL;
+    if (r == 0)
+        r = store_member_list(api->store, pool_row_cb, &p, &e);
+    if (r < 0) {
+        json_decref(p.rows);
+        return fail(r, "", &e, out);
+    }
+    *out = json_pack("{s:s, s:s?, s:I, s:i, s:o}", "member", api->edge_fqdn ? api->edge_fqdn : "",
+                     "pool", p.pool, "now_s", (json_int_t)p.now, "stale_after_s",
+                     STORE_MEMBER_STALE_S, "items", p.rows);
+    return 200;
+}
+
 /* ---- audit ---- */
 
 static int audit_cb(const store_audit_t *a, void *ctx)
@@ -1435,6 +1489,11 @@ int admin__api_args(admin__api_t *api, const char *method, const char *path, adm
         }
         *out = items(a);
         return 200;
+    }
+    if (n == 1 && is(seg[0], "pool")) {
+        if (!get)
+            goto method;
+        return pool_members(api, out);
     }
     if (n == 1 && is(seg[0], "status")) {
         if (!get)

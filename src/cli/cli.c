@@ -5,6 +5,7 @@
 #include "cli/cli_plan.h"
 #include "cli/cli_remote.h"
 #include "cli/cli_domain_io.h"
+#include "cli/cli_pool.h"
 #include "cli/cli_store.h"
 #include "cli/cli_storecopy.h"
 
@@ -54,6 +55,7 @@ static const char usage[] =
     "  remote lockouts|unlock          remote users and addresses locked out\n"
     "  admin add|passwd|remove|list|serve  web panel administrators, admin server alone\n"
     "  store copy --from STORE --to STORE  copy a store (SQLite file, postgresql:// URI)\n"
+    "  pool status|forget              members of an edge pool sharing a store\n"
     "  version              print the version\n"
     "  help                 this text\n"
     "\n"
@@ -131,6 +133,8 @@ int cli_main(int argc, char **argv)
         return cli__storecopy(argc, argv);
     if (!strcmp(argv[1], "remote"))
         return cli__remote(argc, argv);
+    if (!strcmp(argv[1], "pool"))
+        return cli__pool(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);
     return 2;
 }

@@ -19,9 +19,9 @@ static const char check_usage[] =
     "Loads FILE as `fedge serve` would and prints a summary; a problem is printed\n"
     "as FILE:LINE: what is wrong; expected what would be right. The [external]\n"
     "certificate is checked too: a private key that is not its key, a certificate\n"
-    "that does not name [edge] fqdn, that has expired or is not valid yet are\n"
-    "errors; fewer than 30 days left, a SIP domain not named, a missing EKU or a\n"
-    "chain that does not verify are warnings.\n"
+    "that does not name [edge] fqdn (a pool member: pool_fqdn), that has expired or\n"
+    "is not valid yet are errors; fewer than 30 days left, a SIP domain not named, a\n"
+    "missing EKU or a chain that does not verify are warnings.\n"
     "\n"
     "example:\n"
     "  fedge check-config -c /etc/fedge/fedge.ini\n"
@@ -61,7 +61,10 @@ static void print_size(FILE *out, uint32_t n)
 static void print_summary(FILE *out, const config_t *c)
 {
     char buf[300];
-    fprintf(out, "  edge        %s; SIP domains ", c->edge.fqdn);
+    fprintf(out, "  edge        %s", c->edge.fqdn);
+    if (c->edge.pool_fqdn)
+        fprintf(out, ", member of the pool %s", c->edge.pool_fqdn);
+    fputs("; SIP domains ", out);
     for (size_t i = 0; i < c->edge.sip_domain_count; i++)
         fprintf(out, "%s%s", i ? ", " : "", c->edge.sip_domains[i]);
     char where[512]; /* a PostgreSQL URI without its password */
@@ -164,9 +167,12 @@ static bool refused(const plan_item_t *it)
 static int check_certificate(const config_t *c, const char *file, FILE *warn)
 {
     plan_report_t r = {0};
+    /* a pool member is reached by the pool's name: that is what partners
+     * compare with the SRV target (docs/pools.md) */
     plan_check_cert(c->external.certificate, c->external.private_key, c->external.ca_file,
-                    c->external.ca_path, c->edge.fqdn, (const char *const *)c->edge.sip_domains,
-                    c->edge.sip_domain_count, time(NULL), &r);
+                    c->external.ca_path, c->edge.pool_fqdn ? c->edge.pool_fqdn : c->edge.fqdn,
+                    (const char *const *)c->edge.sip_domains, c->edge.sip_domain_count, time(NULL),
+                    &r);
     int line = config_key_line(c, "external", "certificate");
     int errors = 0;
     for (size_t i = 0; i < r.n; i++) {

@@ -3,6 +3,7 @@
  * as text or JSON. */
 #include "cli/cli_plan.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,8 @@
 #include "store/store.h"
 
 static const char plan_usage[] =
-    "usage: fedge plan -c FILE [--json]\n"
-    "       fedge check -c FILE [--json] [--timeout MS]\n"
+    "usage: fedge plan -c FILE [--json] [--hlb ADDRESS]\n"
+    "       fedge check -c FILE [--json] [--timeout MS] [--hlb ADDRESS]\n"
     "       fedge probe -c FILE DOMAIN [--json] [--timeout MS]\n"
     "\n"
     "plan   what to publish in DNS (zone-file form), the certificate to obtain, the\n"
@@ -25,6 +26,8 @@ static const char plan_usage[] =
     "probe  diagnoses federation with DOMAIN step by step: SRV, addresses, TCP, TLS\n"
     "       (presenting our certificate), SIP OPTIONS, and our policy for it.\n"
     "--timeout is per network step (default 3000 ms).\n"
+    "--hlb ADDRESS (a pool, [edge] pool_fqdn): the pool FQDN names a hardware load\n"
+    "       balancer's virtual address instead of one record per member.\n"
     "\n"
     "examples:\n"
     "  fedge plan -c /etc/fedge/fedge.ini\n"
@@ -57,9 +60,24 @@ static json_t *verdict_json(const plan_report_t *r, const char *const *steps, si
     return o;
 }
 
+typedef struct {
+    store_member_t *m;
+    size_t n;
+} members_t;
+
+static int member_cb(const store_member_t *m, void *ctx)
+{
+    members_t *ms = ctx;
+    if (ms->n >= 1000) /* bounded: a pool has a handful of members */
+        return 0;
+    ms->m = fedge_realloc(ms->m, (ms->n + 1) * sizeof *ms->m);
+    ms->m[ms->n++] = *m;
+    return 0;
+}
+
 int cli__plan(int argc, char **argv)
 {
-    const char *cmd = argv[1], *file = NULL, *domain = NULL;
+    const char *cmd = argv[1], *file = NULL, *domain = NULL, *hlb = NULL;
     bool json = false;
     unsigned timeout = 0;
     for (int i = 2; i < argc; i++) {
@@ -79,6 +97,16 @@ int cli__plan(int argc, char **argv)
                 return 2;
             }
             timeout = (unsigned)t;
+        } else if (!strcmp(a, "--hlb") && i + 1 < argc && strcmp(cmd, "probe")) {
+            hlb = argv[++i];
+            unsigned char buf[16];
+            if (inet_pton(AF_INET, hlb, buf) != 1 && inet_pton(AF_INET6, hlb, buf) != 1) {
+                fprintf(stderr,
+                        "fedge %s: bad --hlb '%s'; expected the load balancer's IP address "
+                        "like 192.0.2.10 or 2001:db8::10\n",
+                        cmd, hlb);
+                return 2;
+            }
         } else if (a[0] != '-' && !strcmp(cmd, "probe") && !domain) {
             domain = a;
         } else {
@@ -101,16 +129,25 @@ int cli__plan(int argc, char **argv)
      * everything that depends on the configuration alone. */
     store_t *st = NULL;
     store_snapshot_t *snap = NULL;
+    members_t ms = {NULL, 0};
+    if (hlb && !cfg->edge.pool_fqdn) {
+        fprintf(stderr, "fedge %s: --hlb needs a pool: [edge] pool_fqdn in %s\n", cmd, file);
+        config_free(cfg);
+        return 2;
+    }
     if (store_open(cfg->edge.store, &st, &e) < 0 || store_snapshot_load(st, &snap, &e) < 0) {
-        fprintf(stderr, "fedge %s: warning: %s; going on without the store's partners\n", cmd,
-                e.msg);
+        fprintf(stderr, "fedge %s: warning: %s; going on without the store's partners%s\n", cmd,
+                e.msg, cfg->edge.pool_fqdn ? " and pool members" : "");
         snap = store_snapshot_empty();
+    } else if (cfg->edge.pool_fqdn && store_member_list(st, member_cb, &ms, &e) < 0) {
+        fprintf(stderr, "fedge %s: warning: %s; going on without the pool's members\n", cmd, e.msg);
     }
     store_close(st);
+    plan_pool_t pool = {ms.m, ms.n, hlb};
 
     int rc = 0;
     if (!strcmp(cmd, "plan")) {
-        plan_t *p = plan_build(cfg, snap);
+        plan_t *p = plan_build_pool(cfg, snap, &pool);
         if (json) {
             json_t *o = plan_json(p);
             print_json(o);
@@ -125,7 +162,7 @@ int cli__plan(int argc, char **argv)
     }
 
     plan_report_t r = {0};
-    plan_live_opts_t lo = {.timeout_ms = timeout};
+    plan_live_opts_t lo = {.timeout_ms = timeout, .pool = &pool};
     bool check = !strcmp(cmd, "check");
     int x = check ? plan_check(cfg, snap, &lo, &r, &e) : plan_probe(cfg, snap, domain, &lo, &r, &e);
     if (x < 0) {
@@ -160,6 +197,7 @@ int cli__plan(int argc, char **argv)
     free(line);
     plan_report_clear(&r);
 out:
+    free(ms.m);
     store_snapshot_unref(snap);
     config_free(cfg);
     return rc;

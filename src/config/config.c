@@ -51,6 +51,7 @@ enum {
     K_EDGE_FQDN,
     K_EDGE_SIP_DOMAINS,
     K_EDGE_STORE,
+    K_EDGE_POOL_FQDN,
     K_EXT_LISTEN,
     K_EXT_CERT,
     K_EXT_KEY,
@@ -64,6 +65,7 @@ enum {
     K_INT_KEY,
     K_INT_CA_FILE,
     K_INT_NEXT_HOP,
+    K_INT_POOL_NAME,
     K_FED_ROUTING,
     K_FED_DEFAULT_ROUTE,
     K_FED_FAILED_SKIP,
@@ -152,6 +154,9 @@ static const key_def_t keys[K__COUNT] = {
     [K_EDGE_STORE] = {S_EDGE, "store", T_STORE, 0, 0,
                       "a file path like /var/lib/fedge/fedge.db (SQLite) or a PostgreSQL "
                       "connection URI like postgresql://fedge@db.contoso.com:5432/fedge"},
+    [K_EDGE_POOL_FQDN] = {S_EDGE, "pool_fqdn", T_FQDN, 0, 0,
+                          "a fully qualified domain name like edge-pool.contoso.com, the name "
+                          "the SRV records point to, other than fqdn"},
     [K_EXT_LISTEN] = {S_EXTERNAL, "listen", T_LISTEN, 0, 0, FORM_LISTEN},
     [K_EXT_CERT] = {S_EXTERNAL, "certificate", T_FILE, 0, 0, FORM_FILE},
     [K_EXT_KEY] = {S_EXTERNAL, "private_key", T_FILE, 0, 0, FORM_FILE},
@@ -168,6 +173,10 @@ static const key_def_t keys[K__COUNT] = {
     [K_INT_NEXT_HOP] = {S_INTERNAL, "next_hop", T_NEXT_HOPS, 0, 0,
                         "a comma-separated list of host[:port] like 10.0.0.5:5061, "
                         "[2001:db8::5]:5061 or sip.contoso.com"},
+    [K_INT_POOL_NAME] = {S_INTERNAL, "pool_name", T_FQDN, 0, 0,
+                         "a fully qualified domain name like edge-pool.corp.contoso.com that "
+                         "resolves to every member's internal address, other than the external "
+                         "names"},
     [K_FED_ROUTING] = {S_FEDERATION, "routing", T_ROUTING, 0, 0, "dns-srv or default-route"},
     [K_FED_DEFAULT_ROUTE] = {S_FEDERATION, "default_route", T_ROUTE, 0, 0,
                              "host[:port] like sip.provider.example or 192.0.2.10:5061"},
@@ -494,6 +503,8 @@ static char **str_field(config_t *c, int key)
     switch (key) {
     case K_EDGE_FQDN: return &c->edge.fqdn;
     case K_EDGE_STORE: return &c->edge.store;
+    case K_EDGE_POOL_FQDN: return &c->edge.pool_fqdn;
+    case K_INT_POOL_NAME: return &c->internal.pool_name;
     case K_EXT_CERT: return &c->external.certificate;
     case K_EXT_KEY: return &c->external.private_key;
     case K_EXT_CA_FILE: return &c->external.ca_file;
@@ -959,6 +970,29 @@ static void check_listen_clashes(ctx_t *x)
         }
 }
 
+/* The pool's names (docs/pools.md) must tell the pool from its member and
+ * the two sides apart: a Record-Route naming the pool is recognised as
+ * the edge's own by every member, so neither may be a member's own name. */
+static void check_pool(ctx_t *x)
+{
+    config_t *c = x->c;
+    const char *pool = c->edge.pool_fqdn, *name = c->internal.pool_name;
+    if (pool && !strcmp(pool, c->edge.fqdn))
+        fail(x, x->key_line[K_EDGE_POOL_FQDN],
+             "[edge] pool_fqdn = %s: the same as fqdn; expected %s (fqdn names this member, "
+             "pool_fqdn every member; leave pool_fqdn out for an edge alone)",
+             pool, keys[K_EDGE_POOL_FQDN].form);
+    else if (name && !pool)
+        fail(x, x->key_line[K_INT_POOL_NAME],
+             "[internal] pool_name = %s: set without [edge] pool_fqdn; expected pool_fqdn in "
+             "[edge] as well (a pool has both names), or no pool_name",
+             name);
+    else if (name && (!strcmp(name, pool) || !strcmp(name, c->edge.fqdn)))
+        fail(x, x->key_line[K_INT_POOL_NAME],
+             "[internal] pool_name = %s: the same as [edge] %s; expected %s", name,
+             !strcmp(name, pool) ? "pool_fqdn" : "fqdn", keys[K_INT_POOL_NAME].form);
+}
+
 static void check(ctx_t *x)
 {
     config_t *c = x->c;
@@ -996,6 +1030,7 @@ static void check(ctx_t *x)
                 x->key_line[K_FED_ROUTING] ? " (needed by routing = default-route)"
                                            : " (needed by routing = default-route, the default)");
 
+    check_pool(x);
     check_pair(x, K_ADMIN_CERT, K_ADMIN_KEY);
     if (!x->rc && !config_hostport_is_loopback(&c->admin.listen) && !c->admin.certificate) {
         char a[80], q[128];
@@ -1221,6 +1256,8 @@ void config_free(config_t *c)
         free(c->edge.sip_domains[i]);
     free(c->edge.sip_domains);
     free(c->edge.store);
+    free(c->edge.pool_fqdn);
+    free(c->internal.pool_name);
     free_list(&c->external.listen);
     free(c->external.certificate);
     free(c->external.private_key);

@@ -119,6 +119,10 @@ typedef struct {
         char **sip_domains; /* required, >= 1; lowercase FQDNs, no duplicates */
         size_t sip_domain_count;
         char *store; /* default CONFIG_DEFAULT_STORE (resolved) */
+        /* the pool's external FQDN (docs/pools.md): the SRV target shared
+         * by every member, named by every member's certificate; lowercase,
+         * never equal to fqdn; NULL for an edge alone */
+        char *pool_fqdn;
     } edge;
 
     struct {
@@ -141,6 +145,9 @@ typedef struct {
          * 5061 (tls) or 5060 (tcp); a DNS name without a port keeps port 0,
          * meaning "resolve by SRV (_sips._tcp / _sip._tcp), then A/AAAA". */
         config_hostport_list_t next_hop;
+        /* the pool's name towards internal servers (needs edge.pool_fqdn;
+         * differs from edge.fqdn and edge.pool_fqdn); NULL when not set */
+        char *pool_name;
     } internal;
 
     struct {

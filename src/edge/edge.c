@@ -182,7 +182,12 @@ static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_p
         copy_host(pc->domains[pc->ndomains++], cf->edge.sip_domains[i]);
 
     pc->ext.transport = PROXY_TP_TLS;
-    copy_host(pc->ext.host, cf->edge.fqdn);
+    /* A pool member's Record-Route and Via name the pool, so that any
+     * member takes an in-dialog request from its Route set alone (and
+     * recognises the entry as its own: proxy_uri_side matches the
+     * interface host, the FQDN and the names); the member's own FQDN stays
+     * recognised (pc->fqdn) for dialogs recorded before (docs/pools.md). */
+    copy_host(pc->ext.host, cf->edge.pool_fqdn ? cf->edge.pool_fqdn : cf->edge.fqdn);
     pc->ext.port = ext_port;
     for (size_t i = 0; i < cf->external.listen.count && pc->ext.nnames < PROXY_MAX_NAMES; i++)
         if (!is_wildcard(cf->external.listen.items[i].host))
@@ -197,6 +202,11 @@ static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_p
             copy_host(pc->in.host, cf->internal.listen.items[i].host);
             break;
         }
+    /* towards internal servers the pool has its own name ([internal]
+     * pool_name): with it a dialog's internal Route entry names every
+     * member, not this member's address */
+    if (cf->internal.pool_name)
+        copy_host(pc->in.host, cf->internal.pool_name);
     pc->in.port = int_port;
     for (size_t i = 0; i < cf->internal.listen.count && pc->in.nnames < PROXY_MAX_NAMES; i++)
         if (!is_wildcard(cf->internal.listen.items[i].host))
@@ -374,6 +384,7 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         goto fail;
     }
     edge__fed_attach(s->fed, s->proxy);
+    s->fed->edge = s; /* a pool member records its figures (pool.c) */
     proxy_set_dns(s->proxy, s->dns);
     /* calls' SDP through the media relay, when [media] says so */
     if (cf->media.rtpengine.count &&

@@ -23,6 +23,7 @@
 
 typedef struct edge__fed edge__fed_t;
 typedef struct edge__media edge__media_t;
+typedef struct edge__pool edge__pool_t;
 
 struct edge {
     uv_loop_t *loop;
@@ -92,8 +93,10 @@ struct edge__fed {
     uint64_t next_cookie;
     char watch[EDGE__WATCH_QUEUE][256];
     size_t n_watch;
-    bool busy;    /* a refresh job is in flight */
-    bool closing; /* edge__fed_free was called */
+    edge_t *edge;       /* the owner, once built (pool.c reads its figures) */
+    edge__pool_t *pool; /* this member's record in a pool (pool.c), or NULL */
+    bool busy;          /* a refresh job is in flight */
+    bool closing;       /* edge__fed_free was called */
     bool timer_closed;
 };
 
@@ -139,6 +142,18 @@ void edge__feed_start(edge__fed_t *f);
 /* feed.c: stops the refresh timer; f is released (edge__fed_release) once
  * it is closed and no refresh job runs. */
 void edge__feed_stop(edge__fed_t *f);
+
+/* pool.c: when f's edge is a pool member ([edge] pool_fqdn) and its
+ * record is due (every STORE_MEMBER_BEAT_S), fills *m on the loop and
+ * returns true; the refresh job writes it on the worker thread. */
+bool edge__pool_due(edge__fed_t *f, store_member_t *m);
+
+/* pool.c: the refresh job's outcome of writing the record: logs a failure
+ * once (until it changes) and a recovery. msg NULL: written. */
+void edge__pool_done(edge__fed_t *f, const char *msg);
+
+/* pool.c: frees f->pool; NULL is a no-op. */
+void edge__pool_free(edge__pool_t *p);
 
 /* federation.c: frees f once its timer is closed and no refresh job runs. */
 void edge__fed_release(edge__fed_t *f);

@@ -353,6 +353,7 @@ void edge__fed_release(edge__fed_t *f)
     policy_throttle_free(f->throttle);
     free(f->cookies);
     free(f->local);
+    edge__pool_free(f->pool);
     free(f);
 }
 

@@ -100,6 +100,10 @@ typedef struct {
     size_t n_watch, n_watch_done;
     fedge_err_t werr;
     int wait_ms; /* first wait up to this long for a change notification */
+    bool beat;   /* member is this pool member's record, due now (pool.c) */
+    store_member_t member;
+    int beat_rc;
+    fedge_err_t beat_err;
 } job_t;
 
 static void job_work(uv_work_t *req)
@@ -122,6 +126,9 @@ static void job_work(uv_work_t *req)
         fedge_err_t werr;
         store_wait_change(f->store, j->wait_ms, &werr);
     }
+    /* a pool member's record: one upsert, before waiting */
+    if (j->beat)
+        j->beat_rc = store_member_put(f->store, &j->member, &j->beat_err);
     /* off the hot path: partners the throttle put on the watch list */
     for (; j->n_watch_done < j->n_watch; j->n_watch_done++)
         if (store_watchlist_add(f->store, j->watch[j->n_watch_done], j->users[j->n_watch_done],
@@ -149,6 +156,8 @@ static void job_done(uv_work_t *req, int status)
     }
     if (j->opened)
         obs_logkv(OBS_LOG_NOTICE, C, "store opened", "store", f->store_shown, NULL);
+    if (j->beat && f->store)
+        edge__pool_done(f, j->beat_rc < 0 ? j->beat_err.msg : NULL);
     for (size_t i = 0; i < j->n_watch_done; i++)
         obs_logkv(OBS_LOG_WARNING, C, "partner put on the watch list", "domain", j->watch[i], NULL);
     if (j->n_watch_done < j->n_watch) {
@@ -209,6 +218,7 @@ static void queue_job(edge__fed_t *f, int wait_ms)
     j->req.data = j;
     j->f = f;
     j->wait_ms = wait_ms;
+    j->beat = edge__pool_due(f, &j->member);
     j->snap = store_snapshot_ref(f->snap);
     for (size_t i = 0; i < f->n_watch; i++) {
         users_of_t u = {f->watch[i], 0};

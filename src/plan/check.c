@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const plan_check_steps[] = {"dns", "cert", "listen", "partner", "media"};
+const char *const plan_check_steps[] = {"dns", "cert", "listen", "pool", "partner", "media"};
 const size_t plan_check_n_steps = FEDGE_ARRAY_LEN(plan_check_steps);
 
 /* sockaddr for a listen address (a wildcard becomes the loopback). */
@@ -55,7 +55,7 @@ static void check_srv(plan__dns_t *d, const plan_t *p, const char *domain, plan_
     plan__route_t rt;
     char *name = plan__fmt("SRV %s%s", DNS_SIPFED_PREFIX, domain);
     const char *want = plan__tmp("%s%s. 3600 IN SRV 0 0 %u %s.", DNS_SIPFED_PREFIX, domain,
-                                 (unsigned)p->port, p->edge_fqdn);
+                                 (unsigned)p->port, p->srv_target);
     char *fix = plan__fmt("publish: %s", want);
     if (plan__dns_route(d, DNS_SIPFED_PREFIX, domain, &rt) < 0) {
         plan_report_add(r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_MISSING, "not a valid DNS name",
@@ -78,7 +78,7 @@ static void check_srv(plan__dns_t *d, const plan_t *p, const char *domain, plan_
         char got[512] = "";
         for (size_t i = 0; i < rt.n; i++) {
             const plan__target_t *t = &rt.targets[i];
-            if (!strcmp(t->name, p->edge_fqdn) && t->port == p->port)
+            if (!strcmp(t->name, p->srv_target) && t->port == p->port)
                 ok = true;
             snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s:%u", i ? ", " : "", t->name,
                      (unsigned)t->port);
@@ -86,12 +86,12 @@ static void check_srv(plan__dns_t *d, const plan_t *p, const char *domain, plan_
         if (ok)
             plan_report_add(
                 r, "dns", name, PLAN_PASS, 0,
-                plan__tmp("points to %s:%u (records: %s)", p->edge_fqdn, (unsigned)p->port, got),
+                plan__tmp("points to %s:%u (records: %s)", p->srv_target, (unsigned)p->port, got),
                 NULL, route_json(&rt));
         else
             plan_report_add(
                 r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_WRONG,
-                plan__tmp("points to %s, not to %s:%u", got, p->edge_fqdn, (unsigned)p->port),
+                plan__tmp("points to %s, not to %s:%u", got, p->srv_target, (unsigned)p->port),
                 plan__tmp("change the record to: %s", want), route_json(&rt));
     }
     free(fix);
@@ -144,6 +144,108 @@ static void check_host(plan__dns_t *d, const config_t *cfg, const plan_t *p, pla
                         "listen address",
                         addrs);
     free(name);
+}
+
+/* A pool member: does the pool FQDN lead to it (one of its external
+ * addresses, or the load balancer's VIP)? */
+static void check_pool_host(plan__dns_t *d, const config_t *cfg, const plan_t *p, const char *hlb,
+                            plan_report_t *r)
+{
+    plan__target_t t;
+    char *name = plan__fmt("A/AAAA %s (the pool)", p->pool_fqdn);
+    char b[64], got[512] = "";
+    if (plan__dns_host(d, p->pool_fqdn, &t) < 0 || t.n == 0) {
+        bool err = t.status == DNS_TIMEOUT || t.status == DNS_SERVFAIL;
+        plan_report_add(
+            r, "dns", name, PLAN_FAIL, err ? PLAN_DIAG_DNS_ERROR : PLAN_DIAG_HOST_MISSING,
+            plan__tmp("no address (%s): partners cannot reach the pool", dns_status_str(t.status)),
+            err ? "check [dns] servers and that DNS (53) to them is open"
+                : "publish the pool's A/AAAA records (fedge plan)",
+            NULL);
+        free(name);
+        return;
+    }
+    bool found = false, any_specific = false;
+    for (size_t k = 0; k < t.n; k++) {
+        dns_addr_str(&t.addrs[k], b, sizeof b);
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", k ? ", " : "", b);
+        if (hlb) {
+            any_specific = true;
+            found |= !strcmp(b, hlb);
+            continue;
+        }
+        for (size_t i = 0; i < cfg->external.listen.count; i++) {
+            const config_hostport_t *hp = &cfg->external.listen.items[i];
+            if (plan__is_wildcard(hp))
+                continue;
+            any_specific = true;
+            found |= !strcmp(b, hp->host);
+        }
+    }
+    if (!any_specific || found)
+        plan_report_add(r, "dns", name, PLAN_PASS, 0,
+                        plan__tmp("resolves to %s, %s among them", got,
+                                  hlb ? "the load balancer" : "this member"),
+                        NULL, NULL);
+    else
+        plan_report_add(r, "dns", name, PLAN_WARN, PLAN_DIAG_POOL_ADDRESS,
+                        plan__tmp("resolves to %s, not to %s", got,
+                                  hlb ? hlb : "this member's external address"),
+                        hlb ? plan__tmp("publish %s. IN A %s", p->pool_fqdn, hlb)
+                            : "publish one record of the pool FQDN per member (fedge plan); "
+                              "fine when NAT maps one of these addresses to this member",
+                        NULL);
+    free(name);
+}
+
+/* A pool member: this member and the others as recorded in the store. */
+static void check_pool_members(const config_t *cfg, const plan_pool_t *pool, time_t now,
+                               plan_report_t *r)
+{
+    const char *pf = cfg->edge.pool_fqdn;
+    bool self = false;
+    size_t live = 0;
+    for (size_t i = 0; pool && i < pool->n_members; i++) {
+        const store_member_t *m = &pool->members[i];
+        if (strcmp(m->pool, pf))
+            continue;
+        const char *st = store_member_state(m, pf, (int64_t)now);
+        bool me = !strcmp(m->fqdn, cfg->edge.fqdn);
+        self |= me;
+        char *name = plan__fmt("member %s%s", m->fqdn, me ? " (this one)" : "");
+        if (!strcmp(st, "live")) {
+            live++;
+            plan_report_add(r, "pool", name, PLAN_PASS, 0,
+                            plan__tmp("seen %llds ago at %s, certificate names %s",
+                                      (long long)(now - m->seen_s), m->addresses, pf),
+                            NULL, NULL);
+        } else if (!strcmp(st, "stale")) {
+            plan_report_add(r, "pool", name, me ? PLAN_FAIL : PLAN_WARN, PLAN_DIAG_POOL_MEMBER,
+                            plan__tmp("stale: last seen %llds ago", (long long)(now - m->seen_s)),
+                            me ? plan__tmp("start it: fedge serve -c %s", cfg->path)
+                               : plan__tmp("start it, or fedge pool forget %s if it left the "
+                                           "pool for good",
+                                           m->fqdn),
+                            NULL);
+        } else {
+            plan_report_add(
+                r, "pool", name, PLAN_FAIL, PLAN_DIAG_POOL_MEMBER,
+                plan__tmp("its certificate does not name %s (names: %s)", pf, m->cert_names),
+                plan__tmp("give it a certificate with subjectAltName DNS:%s", pf), NULL);
+        }
+        free(name);
+    }
+    if (!self)
+        plan_report_add(r, "pool", plan__tmp("member %s (this one)", cfg->edge.fqdn), PLAN_WARN,
+                        PLAN_DIAG_POOL_MEMBER,
+                        "not recorded in the store: it is not running, or runs on another store",
+                        plan__tmp("start it (fedge serve -c %s): a running member records "
+                                  "itself every 2 s",
+                                  cfg->path),
+                        NULL);
+    plan_report_add(r, "pool", plan__tmp("pool %s", pf), PLAN_INFO, 0,
+                    plan__tmp("%zu live member%s recorded", live, live == 1 ? "" : "s"), NULL,
+                    NULL);
 }
 
 static void check_listen(SSL_CTX *ctx, const config_t *cfg, const plan_live_opts_t *o,
@@ -334,12 +436,16 @@ int plan_check(const config_t *cfg, const store_snapshot_t *snap, const plan_liv
     int rc = plan__dns_open(&d, cfg, err);
     if (rc < 0)
         return rc;
-    plan_t *p = plan_build(cfg, snap);
+    plan_t *p = plan_build_pool(cfg, snap, lo.pool);
     for (size_t i = 0; i < p->n_sip_domains; i++)
         check_srv(&d, p, p->sip_domains[i], r);
+    if (p->pool_fqdn)
+        check_pool_host(&d, cfg, p, lo.pool ? lo.pool->hlb : NULL, r);
     check_host(&d, cfg, p, r);
+    /* a member's certificate must name the pool: partners compare it with
+     * the SRV target of our domains */
     plan_check_cert(cfg->external.certificate, cfg->external.private_key, cfg->external.ca_file,
-                    cfg->external.ca_path, cfg->edge.fqdn,
+                    cfg->external.ca_path, p->srv_target,
                     (const char *const *)cfg->edge.sip_domains, cfg->edge.sip_domain_count, lo.now,
                     r);
     fedge_err_t e = {{0}};
@@ -353,6 +459,8 @@ int plan_check(const config_t *cfg, const store_snapshot_t *snap, const plan_liv
         plan_report_add(r, "listen", "external listeners", PLAN_SKIP, 0,
                         plan__tmp("not tried: %s", e.msg), NULL, NULL);
     }
+    if (p->pool_fqdn)
+        check_pool_members(cfg, lo.pool, lo.now, r);
     check_partners(&d, snap, r);
     check_media(cfg, r);
     plan_free(p);

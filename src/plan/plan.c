@@ -136,17 +136,126 @@ static void partner_needs(plan_t *p, plan_partner_t *x, const config_t *cfg)
     }
     push_str(&x->needs, &x->n_needs,
              plan__fmt("TCP 5061 open from this edge, and its edge allowed to reach %s:%u",
-                       p->edge_fqdn, (unsigned)p->port));
+                       p->srv_target, (unsigned)p->port));
     push_str(&x->needs, &x->n_needs,
              plan__fmt("trust in the CA that issues %s's certificate, and %s listed or "
                        "discovered on its side (our SRV records above)",
-                       p->edge_fqdn, p->n_sip_domains ? p->sip_domains[0] : p->edge_fqdn));
+                       p->srv_target, p->n_sip_domains ? p->sip_domains[0] : p->srv_target));
+}
+
+/* The host of each "HOST:PORT" of a member's comma-separated addresses,
+ * as A/AAAA records of owner (one per distinct address). */
+static void member_records(plan_t *p, const char *owner, const char *addrs, const char *note)
+{
+    char buf[STORE_MEMBER_TEXT_MAX];
+    snprintf(buf, sizeof buf, "%s", addrs);
+    char *save = NULL;
+    for (char *a = strtok_r(buf, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        char host[128];
+        bool v6 = a[0] == '[';
+        const char *start = v6 ? a + 1 : a;
+        const char *end = v6 ? strchr(start, ']') : strrchr(start, ':');
+        size_t len = end ? (size_t)(end - start) : strlen(start);
+        if (len == 0 || len >= sizeof host)
+            continue;
+        memcpy(host, start, len);
+        host[len] = 0;
+        if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::"))
+            continue; /* a wildcard: this member's own placeholder covers it */
+        add_record(p, plan__fmt("%s.", owner), v6 ? "AAAA" : "A", fedge_strdup(host),
+                   fedge_strdup(note), false);
+    }
+}
+
+/* A pool's records, certificate names and notes (docs/pools.md). */
+static void pool_plan(plan_t *p, const config_t *cfg, const plan_pool_t *pool)
+{
+    const char *pf = cfg->edge.pool_fqdn;
+    char buf[STORE_MEMBER_TEXT_MAX], one[128];
+    size_t n = 0;
+    if (pool && pool->hlb) {
+        add_record(p, plan__fmt("%s.", pf), strchr(pool->hlb, ':') ? "AAAA" : "A",
+                   fedge_strdup(pool->hlb),
+                   fedge_strdup("the hardware load balancer's external virtual address; it "
+                                "forwards TCP to every member's external address"),
+                   false);
+    } else {
+        /* DNS load balancing: one record per member, this one first */
+        buf[0] = 0;
+        for (size_t i = 0; i < cfg->external.listen.count; i++) {
+            config_hostport_format(&cfg->external.listen.items[i], one, sizeof one);
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "," : "", one);
+        }
+        member_records(p, pf, buf,
+                       "DNS load balancing: one record per member of the pool (partners try "
+                       "each address in turn)");
+        for (size_t i = 0; pool && i < pool->n_members; i++)
+            if (!strcmp(pool->members[i].pool, pf) && strcmp(pool->members[i].fqdn, cfg->edge.fqdn))
+                member_records(p, pf, pool->members[i].addresses, "");
+    }
+    for (size_t i = 0; i < p->n_records; i++)
+        n += !strcmp(p->records[i].owner, plan__tmp("%s.", pf));
+    /* each member's own name, for administration and `fedge check` */
+    for (size_t i = 0; pool && i < pool->n_members; i++)
+        if (!strcmp(pool->members[i].pool, pf) && strcmp(pool->members[i].fqdn, cfg->edge.fqdn))
+            member_records(p, pool->members[i].fqdn, pool->members[i].addresses,
+                           "another member's own name");
+    /* the internal side: internal servers reach the pool by one name */
+    if (cfg->internal.pool_name) {
+        buf[0] = 0;
+        for (size_t i = 0; i < cfg->internal.listen.count; i++) {
+            config_hostport_format(&cfg->internal.listen.items[i], one, sizeof one);
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "," : "", one);
+        }
+        member_records(p, cfg->internal.pool_name, buf,
+                       "internal DNS only: the pool's name towards internal servers, one record "
+                       "per member's internal address (or the internal load balancer's)");
+        for (size_t i = 0; pool && i < pool->n_members; i++)
+            if (!strcmp(pool->members[i].pool, pf) && strcmp(pool->members[i].fqdn, cfg->edge.fqdn))
+                member_records(p, cfg->internal.pool_name, pool->members[i].internal, "");
+    }
+    push_str(&p->notes, &p->n_notes,
+             plan__fmt("pool %s: %zu address%s published for it%s; every member needs the same "
+                       "[edge] store, pool_fqdn and sip_domains, and a certificate naming %s (one "
+                       "shared, or one per member that may name the member's fqdn as well)",
+                       pf, n, n == 1 ? "" : "es",
+                       pool && pool->hlb ? " (the load balancer)"
+                       : n < 2           ? " (only this member is known: start the others, "
+                                           "then run fedge plan again)"
+                                         : "",
+                       pf));
+    push_str(&p->notes, &p->n_notes,
+             fedge_strdup("partners on Office Communications Server 2007 or 2007 R2 are not "
+                          "DNS-load-balancing aware: they use the first address of the pool and "
+                          "do not fail over when that member is down; put a hardware load "
+                          "balancer in front of the pool (fedge plan --hlb ADDRESS) or accept "
+                          "that they lose federation while the first member is down"));
+    if (pool && pool->hlb)
+        push_str(&p->notes, &p->n_notes,
+                 fedge_strdup("the load balancer passes TCP through (no TLS termination: "
+                              "partners' mutual TLS must reach the members), checks each "
+                              "member's external port, and keeps a partner's connection on "
+                              "one member"));
+    if (store_location_is_uri(cfg->edge.store)) {
+        char shown[256];
+        store_location_shown(cfg->edge.store, shown, sizeof shown);
+        add_fw(p, "5432", "TCP", "out", fedge_strdup("every member"),
+               plan__fmt("the PostgreSQL server of %s", shown),
+               "the pool's shared store (LISTEN/NOTIFY)");
+    }
 }
 
 plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
 {
+    return plan_build_pool(cfg, snap, NULL);
+}
+
+plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const plan_pool_t *pool)
+{
     plan_t *p = fedge_calloc(1, sizeof *p);
     p->edge_fqdn = fedge_strdup(cfg->edge.fqdn);
+    p->pool_fqdn = cfg->edge.pool_fqdn ? fedge_strdup(cfg->edge.pool_fqdn) : NULL;
+    p->srv_target = fedge_strdup(p->pool_fqdn ? p->pool_fqdn : p->edge_fqdn);
     p->port = cfg->external.listen.count ? cfg->external.listen.items[0].port : 5061;
     for (size_t i = 0; i < cfg->edge.sip_domain_count; i++)
         push_str(&p->sip_domains, &p->n_sip_domains, fedge_strdup(cfg->edge.sip_domains[i]));
@@ -157,16 +266,16 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
      * where the edge's FQDN is not inside a SIP domain. */
     for (size_t i = 0; i < p->n_sip_domains; i++) {
         const char *d = p->sip_domains[i];
-        bool outside = !dns_name_in_domain(p->edge_fqdn, d);
+        bool outside = !dns_name_in_domain(p->srv_target, d);
         char *note = outside  ? plan__fmt("WARNING: the target %s is outside %s: partners that "
                                            "discover %s refuse it (see Notes)",
-                                          p->edge_fqdn, d, d)
+                                          p->srv_target, d, d)
                      : i == 0 ? fedge_strdup("partners find the edge of a SIP domain by this "
                                              "record; one per SIP domain, also with discovery "
                                              "off")
                               : fedge_strdup("");
         add_record(p, plan__fmt("%s%s.", DNS_SIPFED_PREFIX, d), "SRV",
-                   plan__fmt("0 0 %u %s.", (unsigned)p->port, p->edge_fqdn), note, false);
+                   plan__fmt("0 0 %u %s.", (unsigned)p->port, p->srv_target), note, false);
         if (outside)
             push_str(&p->notes, &p->n_notes,
                      plan__fmt("warning: the SRV target %s lies outside the SIP domain %s. "
@@ -175,8 +284,10 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
                                "that configure %s as its edge (a partner server, direct "
                                "federation). To be discoverable, give the edge an FQDN inside "
                                "%s, or run an edge for it",
-                               p->edge_fqdn, d, d, d, p->edge_fqdn, d));
+                               p->srv_target, d, d, d, p->srv_target, d));
     }
+    if (p->pool_fqdn)
+        pool_plan(p, cfg, pool);
     for (size_t i = 0; i < cfg->external.listen.count; i++) {
         const config_hostport_t *hp = &cfg->external.listen.items[i];
         bool v6 = hp->kind == CONFIG_HOST_IPV6;
@@ -210,11 +321,12 @@ plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap)
                            "(direct federation) assume 5061",
                            (unsigned)p->port));
 
-    /* Certificate. */
-    p->cert.subject = plan__fmt("CN=%s", p->edge_fqdn);
-    add_san(p, plan__fmt("DNS:%s", p->edge_fqdn), true);
+    /* Certificate: a pool's members all present the pool's name (one
+     * certificate shared, or one per member that names the pool too). */
+    p->cert.subject = plan__fmt("CN=%s", p->srv_target);
+    add_san(p, plan__fmt("DNS:%s", p->srv_target), true);
     for (size_t i = 0; i < p->n_sip_domains; i++)
-        if (strcmp(p->sip_domains[i], p->edge_fqdn))
+        if (strcmp(p->sip_domains[i], p->edge_fqdn) && strcmp(p->sip_domains[i], p->srv_target))
             add_san(p, plan__fmt("DNS:%s", p->sip_domains[i]), true);
     for (size_t i = 0; i < p->n_sip_domains; i++)
         add_san(p, plan__fmt("URI:sip:%s", p->sip_domains[i]), false);
@@ -364,6 +476,8 @@ void plan_free(plan_t *p)
     if (!p)
         return;
     free(p->edge_fqdn);
+    free(p->pool_fqdn);
+    free(p->srv_target);
     free_strs(p->sip_domains, p->n_sip_domains);
     for (size_t i = 0; i < p->n_records; i++) {
         plan_record_t *r = &p->records[i];
@@ -398,7 +512,11 @@ char *plan_text(const plan_t *p)
     FILE *f = open_memstream(&out, &len);
     if (!f)
         abort();
-    fprintf(f, "# fedge plan for %s (SIP domains:", p->edge_fqdn);
+    if (p->pool_fqdn)
+        fprintf(f, "# fedge plan for the pool %s, member %s (SIP domains:", p->pool_fqdn,
+                p->edge_fqdn);
+    else
+        fprintf(f, "# fedge plan for %s (SIP domains:", p->edge_fqdn);
     for (size_t i = 0; i < p->n_sip_domains; i++)
         fprintf(f, " %s", p->sip_domains[i]);
     fprintf(f, ")\n\n## DNS records to publish (zone-file form)\n\n");
@@ -455,6 +573,7 @@ json_t *plan_json(const plan_t *p)
 {
     json_t *o = json_object();
     json_object_set_new(o, "edge_fqdn", json_string(p->edge_fqdn));
+    json_object_set_new(o, "pool_fqdn", p->pool_fqdn ? json_string(p->pool_fqdn) : json_null());
     json_object_set_new(o, "port", json_integer(p->port));
     json_object_set_new(o, "sip_domains", strs_json(p->sip_domains, p->n_sip_domains));
     json_t *recs = json_array();

@@ -54,7 +54,9 @@ typedef struct {
 
 typedef struct {
     char *edge_fqdn;
-    uint16_t port; /* the SRV port: the external listener's port (5061) */
+    char *pool_fqdn;  /* [edge] pool_fqdn, NULL for an edge alone */
+    char *srv_target; /* what the SRV records name: pool_fqdn, else edge_fqdn */
+    uint16_t port;    /* the SRV port: the external listener's port (5061) */
     char **sip_domains;
     size_t n_sip_domains;
 
@@ -82,10 +84,29 @@ typedef struct {
     size_t n_notes;
 } plan_t;
 
+/* What a pool's plan derives from besides the configuration
+ * (docs/pools.md): the members recorded in the store (store_member_list;
+ * those of another pool are left out) and, with a hardware load
+ * balancer in front of the pool, its external virtual address. */
+typedef struct {
+    const store_member_t *members;
+    size_t n_members;
+    const char *hlb; /* IP literal of the load balancer's VIP, or NULL (DNS load balancing) */
+} plan_pool_t;
+
 /* Builds the plan from a loaded configuration and a store snapshot (snap
  * may be NULL: no partners). Pure: no I/O. Never fails (the configuration
  * was validated by config_load); free with plan_free. */
 plan_t *plan_build(const config_t *cfg, const store_snapshot_t *snap);
+
+/* The same for a member of a pool ([edge] pool_fqdn): the SRV records
+ * name the pool FQDN, which gets one A/AAAA record per member (or the
+ * VIP of pool->hlb), the certificate names the pool, the internal pool
+ * name ([internal] pool_name) one record per member's internal address,
+ * and notes on OCS 2007/R2 partners and the load balancer. pool may be
+ * NULL (no member recorded yet: this member's addresses only). Without
+ * pool_fqdn it is plan_build. */
+plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const plan_pool_t *pool);
 
 /* Frees p and everything it owns; NULL is a no-op. */
 void plan_free(plan_t *p);
@@ -114,7 +135,7 @@ const char *plan_status_name(plan_status_t s);
 
 /* One finding. */
 typedef struct {
-    char *step; /* check: "dns", "cert", "listen", "partner", "media";
+    char *step; /* check: "dns", "cert", "listen", "pool", "partner", "media";
                    probe: "srv", "address", "tcp", "tls", "options", "policy" */
     char *name; /* what was looked at: "SRV _sipfederationtls._tcp.contoso.com" */
     plan_status_t status;
@@ -169,6 +190,8 @@ enum {
     PLAN_DIAG_DNS_ERROR = 19503,        /* a look-up failed (timeout, SERVFAIL) */
     PLAN_DIAG_HOST_MISSING = 19504,     /* no A/AAAA for the edge FQDN */
     PLAN_DIAG_HOST_OTHER = 19505,       /* A/AAAA not the listen address (NAT?) */
+    PLAN_DIAG_POOL_ADDRESS = 19506,     /* the pool FQDN does not lead to this member */
+    PLAN_DIAG_POOL_MEMBER = 19507,      /* a member is not recorded, stale or misnamed */
     PLAN_DIAG_CERT_UNREADABLE = 19510,  /* certificate/key cannot be read */
     PLAN_DIAG_CERT_KEY = 19511,         /* key does not match the certificate */
     PLAN_DIAG_CERT_CHAIN = 19512,       /* chain does not verify */
@@ -254,9 +277,10 @@ void plan_check_cert(const char *cert_path, const char *key_path, const char *ca
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    unsigned timeout_ms; /* per network step (connect, handshake, answer);
-                            0 = 3000 */
-    time_t now;          /* 0 = time(NULL) */
+    unsigned timeout_ms;     /* per network step (connect, handshake, answer);
+                                0 = 3000 */
+    time_t now;              /* 0 = time(NULL) */
+    const plan_pool_t *pool; /* a pool member: the pool's members, --hlb */
 } plan_live_opts_t;
 
 /* `fedge check`: every planned item verified live (DNS through the

@@ -23,6 +23,15 @@ static const plan_diag_t diags[] = {
     {PLAN_DIAG_HOST_OTHER, "host-other",
      "The edge FQDN's addresses do not include the external listen address (fine behind NAT).",
      "If there is no NAT in front of the edge, publish the listen address."},
+    {PLAN_DIAG_POOL_ADDRESS, "pool-address",
+     "The pool FQDN's addresses do not include this member's external address (or the load "
+     "balancer's): DNS load balancing never sends partners to it.",
+     "Publish one A/AAAA record of the pool FQDN per member (fedge plan on a member)."},
+    {PLAN_DIAG_POOL_MEMBER, "pool-member",
+     "A member of the pool is not recorded in the shared store, has not been seen for 10 s, or "
+     "its certificate does not name the pool FQDN.",
+     "Start the member (or fedge pool forget FQDN for a machine removed for good); give every "
+     "member a certificate naming the pool FQDN."},
     {PLAN_DIAG_CERT_UNREADABLE, "cert-unreadable",
      "The external certificate file cannot be read or holds no PEM certificate.",
      "Point [external] certificate at the PEM certificate (leaf first, then intermediates)."},

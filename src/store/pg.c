@@ -109,6 +109,11 @@ static const char *const migrations[] = {
     "  CHECK(kind IN ('user','address')), subject TEXT COLLATE \"C\" NOT NULL,"
     "  locked_at TEXT NOT NULL, until_s BIGINT NOT NULL, failures BIGINT NOT NULL,"
     "  reason TEXT NOT NULL, PRIMARY KEY(kind, subject));",
+    /* 5: the members of an edge pool, each recording itself (pool.c) */
+    "CREATE TABLE pool_member(fqdn TEXT COLLATE \"C\" PRIMARY KEY, pool TEXT NOT NULL,"
+    "  addresses TEXT NOT NULL, internal TEXT NOT NULL, version TEXT NOT NULL,"
+    "  started_s BIGINT NOT NULL, seen_s BIGINT NOT NULL, connections BIGINT NOT NULL,"
+    "  rps BIGINT NOT NULL, cert_names TEXT NOT NULL, cert_ok INTEGER NOT NULL);",
 };
 
 static uint64_t now_ms(void)

@@ -65,6 +65,11 @@ static const char *const migrations[] = {
     "CREATE TABLE remote_lockout(kind TEXT NOT NULL CHECK(kind IN ('user','address')),"
     "  subject TEXT NOT NULL, locked_at TEXT NOT NULL, until_s INTEGER NOT NULL,"
     "  failures INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(kind, subject));",
+    /* 5: the members of an edge pool, each recording itself (pool.c) */
+    "CREATE TABLE pool_member(fqdn TEXT PRIMARY KEY, pool TEXT NOT NULL,"
+    "  addresses TEXT NOT NULL, internal TEXT NOT NULL, version TEXT NOT NULL,"
+    "  started_s INTEGER NOT NULL, seen_s INTEGER NOT NULL, connections INTEGER NOT NULL,"
+    "  rps INTEGER NOT NULL, cert_names TEXT NOT NULL, cert_ok INTEGER NOT NULL);",
 };
 
 /* Turns an SQLite failure into FEDGE_ESTORE with an actionable message. */

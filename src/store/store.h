@@ -514,6 +514,54 @@ int store_login_fail(store_t *s, const char *key, int64_t now_ms, int64_t forget
 int store_login_forget(store_t *s, const char *key, fedge_err_t *err);
 
 /* ------------------------------------------------------------------ */
+/* Pool membership (src/store/pool.c)                                  */
+/* ------------------------------------------------------------------ */
+
+/* What a running member of an edge pool says about itself, written by its
+ * store feed every few seconds (docs/pools.md) and read by `fedge pool
+ * status`, the panel's Pool page and `fedge plan`. Not configuration: not
+ * audited, no generation bump, not copied by store_copy. Texts are
+ * printable ASCII; longer ones are cut to their field. */
+#define STORE_MEMBER_TEXT_MAX 512
+typedef struct {
+    char fqdn[STORE_FQDN_MAX + 1];         /* [edge] fqdn: the key */
+    char pool[STORE_FQDN_MAX + 1];         /* [edge] pool_fqdn, "" when alone */
+    char addresses[STORE_MEMBER_TEXT_MAX]; /* external listeners "IP:PORT,..." */
+    char internal[STORE_MEMBER_TEXT_MAX];  /* internal listeners */
+    char version[32];
+    int64_t started_s, seen_s;              /* UTC seconds */
+    uint64_t connections;                   /* open now */
+    uint64_t rps;                           /* requests per second since the last record */
+    char cert_names[STORE_MEMBER_TEXT_MAX]; /* DNS names of its external certificate */
+    bool cert_ok;                           /* its certificate names the pool (and its own fqdn) */
+} store_member_t;
+
+/* How long without a record before a member is called stale (three
+ * missed records of STORE_MEMBER_BEAT_S). */
+#define STORE_MEMBER_BEAT_S 2
+#define STORE_MEMBER_STALE_S 10
+
+/* Records m (replacing the row of m->fqdn). FEDGE_EINVAL when fqdn is not
+ * a domain name or a text is not printable. One statement. */
+int store_member_put(store_t *s, const store_member_t *m, fedge_err_t *err);
+
+/* Calls cb for every recorded member by fqdn (m valid during the call); a
+ * non-zero return of cb stops and is returned. */
+typedef int (*store_member_cb)(const store_member_t *m, void *ctx);
+int store_member_list(store_t *s, store_member_cb cb, void *ctx, fedge_err_t *err);
+
+/* A member's state at now (UTC seconds) for a pool of that name (NULL or
+ * "": any): "stale" when not seen for more than STORE_MEMBER_STALE_S,
+ * "other-pool" when it records another pool, "cert" when its certificate
+ * does not name its pool, else "live". Never fails; the text is static. */
+const char *store_member_state(const store_member_t *m, const char *pool, int64_t now);
+
+/* Forgets member fqdn (a machine taken out of the pool for good), audited
+ * as "pool.forget" by actor. FEDGE_ENOENT when not recorded. A running
+ * member records itself again within STORE_MEMBER_BEAT_S. */
+int store_member_forget(store_t *s, const char *fqdn, const char *actor, fedge_err_t *err);
+
+/* ------------------------------------------------------------------ */
 /* Copying a store (src/store/copy.c)                                  */
 /* ------------------------------------------------------------------ */
 

@@ -791,6 +791,35 @@ pages.audit = async function () {
   await list.load();
 };
 
+// ---------------------------------------------------------------- pool
+// The members of this edge's pool as they record themselves in the shared
+// store (GET /api/pool, docs/pools.md); refreshed every 5 s like Status.
+const POOL_STATE = {
+  live: ['Live', 'ok'], stale: ['Stale', 'bad'], cert: ['Certificate', 'bad'], 'other-pool': ['Other pool', 'off'],
+};
+pages.pool = async function () {
+  const p = await api('GET', '/pool');
+  const ago = (s) => (s < 60 ? s + ' s ago' : Math.round(s / 60) + ' min ago');
+  const stateBadge = (r) => { const [t, k] = POOL_STATE[r.state] || [r.state, 'off']; return badge(t, k); };
+  const live = p.items.filter((r) => r.state === 'live').length;
+  const intro = p.pool
+    ? 'Members of the pool ' + p.pool + ', as each records itself in the shared store every few seconds. ' +
+      'A member not heard from for ' + p.stale_after_s + ' s is stale: it is down or cannot reach the database.'
+    : 'This edge is not in a pool: set [edge] pool_fqdn on every member (docs/pools.md).';
+  const rows = p.items.map((r) => ({ ...r, name: r.fqdn + (r.this ? ' (this member)' : '') }));
+  $('#main').replaceChildren(el('h2', { text: 'Pool' }), el('p', { class: 'muted', text: intro }),
+    el('div', { class: 'cards' },
+      el('div', { class: 'stat' }, el('div', { class: 'n', text: String(p.items.length) }), el('div', { class: 'l', text: 'members recorded' })),
+      el('div', { class: 'stat' }, el('div', { class: 'n', text: String(live) }), el('div', { class: 'l', text: 'live and named right' }))),
+    table([{ title: 'Member', key: 'name' }, { title: 'State', render: stateBadge },
+      { title: 'Addresses', key: 'addresses' }, { title: 'Version', key: 'version' },
+      { title: 'Last seen', render: (r) => ago(r.seen_ago_s) }, { title: 'Connections', key: 'connections' },
+      { title: 'Requests/s', key: 'requests_per_second' },
+      { title: 'Certificate names the pool', render: (r) => badge(r.certificate_names_pool ? 'Yes' : 'No', r.certificate_names_pool ? 'ok' : 'bad') },
+      { title: 'Certificate names', key: 'certificate_names', cls: 'wrap' }], rows, 'No member recorded yet.'),
+    el('p', { class: 'muted', text: 'Remove a machine taken out of the pool for good with fedge pool forget FQDN.' }));
+};
+
 // ---------------------------------------------------------------- routing
 async function render() {
   const page = (location.hash.replace(/^#\//, '') || 'domains');
@@ -805,6 +834,7 @@ async function render() {
   $('#nav-toggle').setAttribute('aria-expanded', 'false');
   updateBanner();
   if (p === 'status') state.timer = setInterval(() => { if (!$('#dialog').open) pages.status().catch(() => {}); }, 5000);
+  if (p === 'pool') state.timer = setInterval(() => { if (!$('#dialog').open) pages.pool().catch(() => {}); }, 5000);
   try {
     await pages[p]();
     if (changed) $('#main').focus();

@@ -420,6 +420,45 @@ static void test_store_uri(void **state)
                  "connection URI like postgresql://fedge@db.contoso.com:5432/fedge");
 }
 
+/* A pool member's names: [edge] pool_fqdn and [internal] pool_name, and
+ * the rules tying them (docs/configuration.md, rule 9). */
+static void test_pool_names(void **state)
+{
+    (void)state;
+    config_t *c;
+    expect_ok(MIN_EDGE "pool_fqdn = Edge-Pool.contoso.test.\n" MIN_EXTERNAL MIN_INTERNAL
+                       "pool_name = pool.corp.contoso.test\n" MIN_FEDERATION,
+              &c);
+    assert_string_equal(c->edge.pool_fqdn, "edge-pool.contoso.test");
+    assert_string_equal(c->internal.pool_name, "pool.corp.contoso.test");
+    config_free(c);
+    expect_ok(MIN, &c);
+    assert_null(c->edge.pool_fqdn);
+    assert_null(c->internal.pool_name);
+    config_free(c);
+    expect_error(MIN_EDGE
+                 "pool_fqdn = edge.contoso.test\n" MIN_EXTERNAL MIN_INTERNAL MIN_FEDERATION,
+                 "4: [edge] pool_fqdn = edge.contoso.test: the same as fqdn; expected a fully "
+                 "qualified domain name like edge-pool.contoso.com, the name the SRV records "
+                 "point to, other than fqdn (fqdn names this member, pool_fqdn every member; "
+                 "leave pool_fqdn out for an edge alone)");
+    expect_error(MIN_EDGE "pool_fqdn = pool\n" MIN_EXTERNAL MIN_INTERNAL MIN_FEDERATION,
+                 "4: [edge] pool_fqdn = \"pool\": a single label is not a fully qualified name; "
+                 "expected a fully qualified domain "
+                 "name like edge-pool.contoso.com, the name the SRV records point to, other than "
+                 "fqdn");
+    expect_error(MIN_EDGE MIN_EXTERNAL MIN_INTERNAL
+                 "pool_name = pool.corp.contoso.test\n" MIN_FEDERATION,
+                 "12: [internal] pool_name = pool.corp.contoso.test: set without [edge] "
+                 "pool_fqdn; expected pool_fqdn in [edge] as well (a pool has both names), or "
+                 "no pool_name");
+    expect_error(MIN_EDGE "pool_fqdn = pool.contoso.test\n" MIN_EXTERNAL MIN_INTERNAL
+                          "pool_name = pool.contoso.test\n" MIN_FEDERATION,
+                 "13: [internal] pool_name = pool.contoso.test: the same as [edge] pool_fqdn; "
+                 "expected a fully qualified domain name like edge-pool.corp.contoso.com that "
+                 "resolves to every member's internal address, other than the external names");
+}
+
 static void test_nul_and_long_lines(void **state)
 {
     config_t *c = (config_t *)1;
@@ -1267,6 +1306,7 @@ int main(void)
         cmocka_unit_test(test_syntax_variants_accepted),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_pool_names),
         cmocka_unit_test(test_nul_and_long_lines),
         cmocka_unit_test(test_value_errors),
         cmocka_unit_test(test_domain_errors),

@@ -105,6 +105,76 @@ static const plan_fw_t *fw(const plan_t *p, const char *port, const char *dir)
     return NULL;
 }
 
+static size_t count_recs(const plan_t *p, const char *owner, const char *type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_records; i++)
+        n += !strcmp(p->records[i].owner, owner) && !strcmp(p->records[i].type, type);
+    return n;
+}
+
+static bool has_note(const plan_t *p, const char *text)
+{
+    for (size_t i = 0; i < p->n_notes; i++)
+        if (strstr(p->notes[i], text))
+            return true;
+    return false;
+}
+
+/* A member of a pool: the SRV names the pool, one A per member of this
+ * pool (not of another), the internal pool name per member, the
+ * certificate names the pool; --hlb replaces the members by the VIP. */
+static void test_plan_pool(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    config_t *c = make_cfg(ext, 1);
+    c->edge.fqdn = "edge1.contoso.com";
+    c->edge.pool_fqdn = "edge-pool.contoso.com";
+    c->internal.pool_name = "edge-pool.corp.contoso.com";
+    store_member_t m[3];
+    memset(m, 0, sizeof m);
+    const char *names[] = {"edge1.contoso.com", "edge2.contoso.com", "old.contoso.com"};
+    const char *addrs[] = {"203.0.113.10:5061", "203.0.113.11:5061,[2001:db8::11]:5061",
+                           "198.51.100.1:5061"};
+    const char *ints[] = {"10.0.0.10:5070", "10.0.0.11:5070", "10.9.9.9:5070"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(m[i].fqdn, sizeof m[i].fqdn, "%s", names[i]);
+        snprintf(m[i].pool, sizeof m[i].pool, "%s",
+                 i < 2 ? "edge-pool.contoso.com" : "other.contoso.com");
+        snprintf(m[i].addresses, sizeof m[i].addresses, "%s", addrs[i]);
+        snprintf(m[i].internal, sizeof m[i].internal, "%s", ints[i]);
+    }
+    plan_pool_t pool = {m, 3, NULL};
+    plan_t *p = plan_build_pool(c, NULL, &pool);
+    assert_string_equal(p->srv_target, "edge-pool.contoso.com");
+    assert_string_equal(rec(p, "_sipfederationtls._tcp.contoso.com.", "SRV")->value,
+                        "0 0 5061 edge-pool.contoso.com.");
+    assert_int_equal(count_recs(p, "edge-pool.contoso.com.", "A"), 2);
+    assert_int_equal(count_recs(p, "edge-pool.contoso.com.", "AAAA"), 1);
+    assert_int_equal(count_recs(p, "edge-pool.corp.contoso.com.", "A"), 2);
+    assert_non_null(rec(p, "edge2.contoso.com.", "A"));
+    assert_null(rec(p, "old.contoso.com.", "A"));
+    assert_string_equal(p->cert.subject, "CN=edge-pool.contoso.com");
+    assert_string_equal(p->cert.sans[0], "DNS:edge-pool.contoso.com");
+    assert_true(has_note(p, "Office Communications Server 2007"));
+    plan_free(p);
+
+    pool.hlb = "192.0.2.80";
+    p = plan_build_pool(c, NULL, &pool);
+    assert_int_equal(count_recs(p, "edge-pool.contoso.com.", "A"), 1);
+    assert_string_equal(rec(p, "edge-pool.contoso.com.", "A")->value, "192.0.2.80");
+    assert_int_equal(count_recs(p, "edge-pool.contoso.com.", "AAAA"), 0);
+    assert_true(has_note(p, "no TLS termination"));
+    plan_free(p);
+
+    /* no member recorded yet: this member's own address, and the note */
+    p = plan_build_pool(c, NULL, NULL);
+    assert_int_equal(count_recs(p, "edge-pool.contoso.com.", "A"), 1);
+    assert_true(has_note(p, "only this member is known"));
+    plan_free(p);
+}
+
 static void test_plan_records_cert_firewall(void **state)
 {
     (void)state;
@@ -609,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_plan_warns_srv_target_outside_domain),
         cmocka_unit_test(test_plan_store_routing_differs),
         cmocka_unit_test(test_plan_partners),
+        cmocka_unit_test(test_plan_pool),
         cmocka_unit_test(test_cert_good),
         cmocka_unit_test(test_cert_bad),
         cmocka_unit_test(test_cert_names),
