@@ -455,4 +455,39 @@ bool net_cert_wildcard_only(const net_peer_t *p, const char *host);
  * connection's on_close returns. */
 net_conn_t *net_find_conn(net_t *n, const void *tag, const char *key);
 
+/* ------------------------------------------------------------------ */
+/* UDP (src/net/udp.c)                                                 */
+/* ------------------------------------------------------------------ */
+
+/* One bound UDP socket: a datagram received is handed up whole (one SIP
+ * message, RFC 3261 §18.3); sends go to an IP literal and port. */
+typedef struct net_udp net_udp_t;
+
+/* A datagram of len > 0 bytes arrived from from_ip ("192.0.2.1",
+ * "2001:db8::1") port from_port; buf is valid during the call only.
+ * Datagrams larger than max_datagram are dropped, never cut. */
+typedef void (*net_udp_recv_fn)(net_udp_t *u, const char *buf, size_t len, const char *from_ip,
+                                uint16_t from_port);
+
+/* Binds ip:port (an IP literal, IPv6 with or without brackets; port 0
+ * picks one, see net_udp_port) on loop and starts receiving. Returns 0
+ * and *out (closed with net_udp_close), or FEDGE_EINVAL (not an IP
+ * literal) / FEDGE_EIO (bind failed) with the address in e. */
+int net_udp_open(uv_loop_t *loop, const char *ip, uint16_t port, size_t max_datagram,
+                 net_udp_recv_fn fn, void *user, net_udp_t **out, fedge_err_t *e);
+void *net_udp_user(const net_udp_t *u);
+uint16_t net_udp_port(const net_udp_t *u);
+/* Datagrams dropped because they were larger than max_datagram. */
+uint64_t net_udp_dropped(const net_udp_t *u);
+
+/* Sends one datagram now (buf is not kept). Returns 0, or FEDGE_EINVAL
+ * (ip is not an IP literal), FEDGE_ECLOSED, FEDGE_EIO (the socket refused
+ * it: the datagram is lost, as UDP may lose any). */
+int net_udp_send(net_udp_t *u, const char *ip, uint16_t port, const char *buf, size_t len,
+                 fedge_err_t *e);
+
+/* Stops receiving and frees u once the loop has closed its handle (u must
+ * not be used after). NULL is a no-op. */
+void net_udp_close(net_udp_t *u);
+
 #endif
