@@ -82,7 +82,7 @@ int main(void)
     strcpy(cfg.next_hops[0].host, "10.0.0.7");
     cfg.next_hops[0].port = 5060;
     cfg.nnext_hops = 1;
-    proxy_io_t io = {NULL, io_now, io_send};
+    proxy_io_t io = {NULL, io_now, io_send, NULL};
     proxy_t *px;
     fedge_err_t e;
     if (proxy_new(&cfg, &io, &px, &e) < 0) {

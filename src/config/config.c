@@ -166,7 +166,7 @@ static const key_def_t keys[K__COUNT] = {
                           "yes or no (or true/false, on/off, 1/0)"},
     [K_EXT_TLS_MIN] = {S_EXTERNAL, "tls_min_version", T_TLS_VERSION, 0, 0, "1.2 or 1.3"},
     [K_INT_LISTEN] = {S_INTERNAL, "listen", T_LISTEN, 0, 0, FORM_LISTEN},
-    [K_INT_TRANSPORT] = {S_INTERNAL, "transport", T_TRANSPORT, 0, 0, "tls or tcp"},
+    [K_INT_TRANSPORT] = {S_INTERNAL, "transport", T_TRANSPORT, 0, 0, "tls, tcp or udp"},
     [K_INT_CERT] = {S_INTERNAL, "certificate", T_FILE, 0, 0, FORM_FILE},
     [K_INT_KEY] = {S_INTERNAL, "private_key", T_FILE, 0, 0, FORM_FILE},
     [K_INT_CA_FILE] = {S_INTERNAL, "ca_file", T_FILE, 0, 0, FORM_FILE},
@@ -767,6 +767,8 @@ static bool set_value(ctx_t *x, int key, const char *v)
             c->internal.transport = CONFIG_TRANSPORT_TLS;
         else if (!strcasecmp(v, "tcp"))
             c->internal.transport = CONFIG_TRANSPORT_TCP;
+        else if (!strcasecmp(v, "udp"))
+            c->internal.transport = CONFIG_TRANSPORT_UDP;
         else
             break;
         return true;
@@ -1024,6 +1026,18 @@ static void check(ctx_t *x)
              !c->internal.certificate ? "certificate" : "private_key", FORM_FILE, FORM_FILE);
     }
     check_pair(x, K_INT_CERT, K_INT_KEY);
+    if (c->internal.transport == CONFIG_TRANSPORT_UDP) {
+        /* datagrams go to addresses: the edge resolves no next hop name
+         * for UDP (no _sip._udp SRV) */
+        for (size_t i = 0; i < c->internal.next_hop.count; i++)
+            if (c->internal.next_hop.items[i].kind == CONFIG_HOST_NAME) {
+                fail(x, x->key_line[K_INT_NEXT_HOP],
+                     "[internal] next_hop %s is a name but transport = udp sends to IP "
+                     "addresses only; expected an IP address like 192.0.2.10:5060",
+                     c->internal.next_hop.items[i].host);
+                break;
+            }
+    }
 
     if (c->federation.routing == CONFIG_ROUTING_DEFAULT_ROUTE && !c->federation.default_route.host)
         missing(x, K_FED_DEFAULT_ROUTE,
@@ -1297,7 +1311,7 @@ const char *config_routing_name(config_routing_t r)
 
 const char *config_transport_name(config_transport_t t)
 {
-    return t == CONFIG_TRANSPORT_TCP ? "tcp" : "tls";
+    return t == CONFIG_TRANSPORT_UDP ? "udp" : t == CONFIG_TRANSPORT_TCP ? "tcp" : "tls";
 }
 
 const char *config_tls_version_name(config_tls_version_t v)

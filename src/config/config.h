@@ -77,6 +77,9 @@ typedef enum {
 typedef enum {
     CONFIG_TRANSPORT_TLS = 0,
     CONFIG_TRANSPORT_TCP = 1,
+    /* UDP towards the internal servers, with a TCP listener beside it on
+     * the same address for requests too large for UDP (RFC 3261 §18.1.1) */
+    CONFIG_TRANSPORT_UDP = 2,
 } config_transport_t;
 
 /* What a call gets when no relay answers (docs/media.md). */

@@ -73,6 +73,8 @@ static const char *tp_name(proxy_transport_t t, bool upper)
 {
     if (t == PROXY_TP_TCP)
         return upper ? "TCP" : "tcp";
+    if (t == PROXY_TP_UDP)
+        return upper ? "UDP" : "udp";
     return upper ? "TLS" : "tls";
 }
 
@@ -236,6 +238,68 @@ bool proxy__wants_record_route(sip_msg_t *m)
     }
 }
 
+/* RFC 3261 §18.2.1 and RFC 3581 §4 for a request that came over UDP from
+ * src ("ip:port", "[v6]:port"): its top Via v gets received=ip (when the
+ * sent-by differs, or rport asks) and rport=port (when it asks), written
+ * as a new first Via line in place of the first value. */
+static void received_edit(sip_msg_t *m, const sip_via_t *v, const char *src, tbuf_t *tb,
+                          sip_edit_t *ed, unsigned *ne)
+{
+    const char *colon = strrchr(src, ':');
+    if (!colon)
+        return;
+    fedge_str_t ip = {src, (size_t)(colon - src)};
+    if (ip.len >= 2 && ip.s[0] == '[') {
+        ip.s++;
+        ip.len -= 2;
+    }
+    fedge_str_t h = v->host;
+    if (h.len >= 2 && h.s[0] == '[') {
+        h.s++;
+        h.len -= 2;
+    }
+    bool same = h.len == ip.len && !strncasecmp(h.s, ip.s, ip.len);
+    if (same && !v->has_rport)
+        return;
+    /* the value without its params, then every param but received and
+     * rport, then ours */
+    fedge_str_t raw = v->raw;
+    size_t head = v->params.len ? (size_t)(v->params.s - raw.s) : raw.len;
+    char line[1024];
+    size_t n = 0;
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int k_ = snprintf(line + n, sizeof(line) - n, __VA_ARGS__);                                \
+        if (k_ < 0 || (size_t)k_ >= sizeof(line) - n)                                              \
+            return; /* a Via this long stays as it was */                                          \
+        n += (size_t)k_;                                                                           \
+    } while (0)
+    PUT("Via: %.*s", (int)head, raw.s);
+    const char *q = v->params.s, *end = v->params.s + v->params.len;
+    while (q && q < end) {
+        const char *nx = memchr(q + 1, ';', (size_t)(end - q - 1));
+        if (!nx)
+            nx = end;
+        fedge_str_t prm = {q, (size_t)(nx - q)}; /* ";name=value" */
+        bool skip = (prm.len >= 6 && !strncasecmp(prm.s, ";rport", 6) &&
+                     (prm.len == 6 || prm.s[6] == '=' || prm.s[6] == ' ')) ||
+                    (prm.len >= 9 && !strncasecmp(prm.s, ";received", 9));
+        if (!skip)
+            PUT("%.*s", (int)prm.len, prm.s);
+        q = nx;
+    }
+    PUT(";received=%.*s", (int)ip.len, ip.s);
+    if (v->has_rport)
+        PUT(";rport=%s", colon + 1);
+#undef PUT
+    fedge_str_t val = tput(tb, "%.*s", (int)n, line);
+    if (tb->full)
+        return;
+    unsigned first_via = (unsigned)m->first[SIP_HDR_VIA];
+    ed[(*ne)++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via, val};
+    ed[(*ne)++] = (sip_edit_t){SIP_EDIT_DELETE_FIRST_VALUE, first_via, {NULL, 0}};
+}
+
 /* Most edits one forwarded request takes: the Route pops and fix-ups, Via,
  * Max-Forwards, two Record-Route, and a verdict's strips and lines. */
 #define MAX_EDITS (PROXY__MAX_ROUTES + 8 + SIP_MAX_HEADERS_CAP + 32)
@@ -247,7 +311,8 @@ bool proxy__wants_record_route(sip_msg_t *m)
  * in on; then the verdict's edits. */
 int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
                          proxy_side_t out_side, const char *branch, bool rr,
-                         const proxy_edits_t *edits, const fedge_str_t *body, size_t *out_len)
+                         const proxy_edits_t *edits, const fedge_str_t *body, const char *udp_src,
+                         bool via_tcp, size_t *out_len)
 {
     sip_edit_t ed[MAX_EDITS];
     unsigned ne = 0;
@@ -285,9 +350,20 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
     char host[PROXY_HOST_MAX + 2];
     proxy__host_fmt(of->host, host, sizeof(host));
     unsigned first_via = (unsigned)m->first[SIP_HDR_VIA];
-    ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via,
-                            tput(&tb, "Via: SIP/2.0/%s %s:%u;branch=%s;alias",
-                                 tp_name(of->transport, true), host, of->port, branch)};
+    if (of->transport == PROXY_TP_UDP && !via_tcp)
+        /* RFC 3581: the next hop answers to the address and port the
+         * datagram came from */
+        ed[ne++] = (sip_edit_t){
+            SIP_EDIT_INSERT_BEFORE, first_via,
+            tput(&tb, "Via: SIP/2.0/UDP %s:%u;branch=%s;rport", host, of->port, branch)};
+    else
+        ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via,
+                                tput(&tb, "Via: SIP/2.0/%s %s:%u;branch=%s;alias",
+                                     via_tcp ? "TCP" : tp_name(of->transport, true), host, of->port,
+                                     branch)};
+    const sip_via_t *uv;
+    if (udp_src && sip_msg_via(m, &uv) == 0)
+        received_edit(m, uv, udp_src, &tb, ed, &ne);
     int mf = -1;
     sip_msg_max_forwards(m, &mf);
     if (m->first[SIP_HDR_MAX_FORWARDS] >= 0)

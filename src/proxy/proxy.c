@@ -130,6 +130,8 @@ static int reply_stateless(proxy_t *p, proxy_conn_t *c, sip_msg_t *m, int code, 
     return send_on(p, c, p->out, len);
 }
 
+static void server_completed(proxy_t *p, proxy__txn_t *t, int code);
+
 void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, const char *reason,
                       const char *more)
 {
@@ -154,13 +156,33 @@ void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, con
         proxy_media_verdict_t mv = {0};
         (void)p->media(p->media_user, &mi, &mv);
     }
-    if (t->invite && code >= 300) {
-        if (t->state == PROXY__T_PROCEEDING)
-            p->pending--;
-        t->state = PROXY__T_COMPLETED;
-        proxy__timer_start(p, t, PROXY__TM_WAIT_ACK, 64ull * p->cfg.t1_ms);
-    } else if (code >= 200) {
+    if (code >= 200)
+        server_completed(p, t, code);
+}
+
+/* t's final response (code) went upstream (RFC 3261 §17.2): an INVITE
+ * answered with a non-2xx waits for the ACK (Timer H), retransmitting the
+ * response over UDP (Timer G: T1 doubling up to T2); a non-INVITE over UDP
+ * stays to answer retransmitted requests with it (Timer J, 64*T1); any
+ * other ends now. */
+static void server_completed(proxy_t *p, proxy__txn_t *t, int code)
+{
+    if (!(t->invite && code >= 300) && !(!t->invite && t->in_udp)) {
         proxy__txn_kill(p, t);
+        return;
+    }
+    if (t->state == PROXY__T_PROCEEDING)
+        p->pending--;
+    t->state = PROXY__T_COMPLETED;
+    proxy__rtx_stop(p, t);
+    if (!t->invite) {
+        proxy__timer_start(p, t, PROXY__TM_LINGER, 64ull * p->cfg.t1_ms);
+        return;
+    }
+    proxy__timer_start(p, t, PROXY__TM_WAIT_ACK, 64ull * p->cfg.t1_ms);
+    if (t->in_udp) {
+        t->rtx_iv = p->cfg.t1_ms;
+        proxy__rtx_start(p, t, t->rtx_iv);
     }
 }
 
@@ -178,6 +200,11 @@ static void send_cancel(proxy_t *p, proxy__txn_t *t)
     if (!t->out_conn || proxy__build_cancel_ack(p, t, NULL, &len) < 0)
         return;
     send_on(p, t->out_conn, p->out, len);
+    if (t->out_udp) {
+        /* the CANCEL is a non-INVITE client transaction: Timer E */
+        t->rtx_iv = p->cfg.t1_ms;
+        proxy__rtx_start(p, t, t->rtx_iv);
+    }
 }
 
 static void send_ack(proxy_t *p, proxy__txn_t *t, sip_msg_t *resp)
@@ -197,7 +224,7 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
     size_t len = 0;
     /* p->out holds t's request as forwarded with t->branch, which went
      * nowhere yet: an attempt that could not start needs no new print */
-    bool printed = false;
+    bool printed = false, stream = false;
     for (;;) {
         if (!m) {
             m = proxy__reparse(p, t->req, t->req_len);
@@ -226,21 +253,41 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
                               t->branch, sizeof(t->branch));
             proxy__tab_add(p, PROXY__BY_BRANCH, t);
             fedge_str_t body = {t->body, t->body_len};
-            if (proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch,
-                                     proxy__wants_record_route(m), t->edits,
-                                     t->has_body ? &body : NULL, &len) < 0) {
+            const fedge_str_t *bp = t->has_body ? &body : NULL;
+            const char *src = t->in_udp ? t->remote : NULL;
+            bool rr = proxy__wants_record_route(m);
+            stream = false;
+            int brc = proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr,
+                                           t->edits, bp, src, false, &len);
+            if (brc == 0 && proxy__iface(p, t->out_side)->transport == PROXY_TP_UDP &&
+                len > PROXY_UDP_MAX_REQUEST) {
+                /* RFC 3261 §18.1.1: too large for UDP: over TCP, and the
+                 * Via says so */
+                stream = true;
+                brc = proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr,
+                                           t->edits, bp, src, true, &len);
+            }
+            if (brc < 0) {
                 proxy__txn_reply(p, t, m, 513, "forwarded message too large", NULL);
                 return;
             }
             printed = true;
         }
+        h.d.stream = stream;
         t->out_conn = NULL;
         t->got_response = t->got_provisional = false;
         fedge_err_t e = {0};
         int rc = p->io.send(p->io.ctx, &h.d, p->out, len, &t->out_conn, &e);
         if (rc == 0) {
             t->attempts++;
-            if (t->invite) {
+            t->out_udp = p->io.is_udp && t->out_conn && p->io.is_udp(p->io.ctx, t->out_conn);
+            proxy__rtx_stop(p, t);
+            if (t->out_udp) {
+                /* Timer A (INVITE) / Timer E (non-INVITE): T1 first */
+                t->rtx_iv = p->cfg.t1_ms;
+                proxy__rtx_start(p, t, t->rtx_iv);
+            }
+            if (t->invite || t->out_udp) {
                 free(t->fwd);
                 t->fwd = fedge_malloc(len);
                 memcpy(t->fwd, p->out, len);
@@ -323,7 +370,8 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, cons
     char branch[PROXY_BRANCH_LEN + 1];
     proxy_branch_make(m, p->secret, (fedge_str_t){key, key_len}, 0xacc, branch, sizeof(branch));
     size_t len;
-    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, NULL, body, &len) < 0)
+    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, NULL, body, NULL, false,
+                             &len) < 0)
         return;
     proxy__txn_t tmp;
     tmp.pref_port = 0;
@@ -622,9 +670,15 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
     if (m->method_id == SIP_METHOD_ACK) {
         if (t && t->invite && t->state != PROXY__T_ACCEPTED) {
             /* ACK for a non-2xx final: hop by hop, it ends here (Timer I
-             * is 0 on reliable transports) */
-            if (t->state == PROXY__T_COMPLETED)
+             * is 0 on reliable transports; over UDP T4, to absorb the
+             * ACK's retransmissions, RFC 3261 §17.2.1) */
+            if (t->state == PROXY__T_COMPLETED && !t->in_udp) {
                 proxy__txn_kill(p, t);
+            } else if (t->state == PROXY__T_COMPLETED && !t->acked) {
+                t->acked = true;
+                proxy__rtx_stop(p, t);
+                proxy__timer_start(p, t, PROXY__TM_LINGER, p->cfg.t4_ms);
+            }
             return 0;
         }
         forward_ack(p, peer, m, key, (size_t)kl, NULL, false);
@@ -890,8 +944,16 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
     }
     if (peer->side != t->out_side)
         return; /* a response must come from the side its request went to */
-    if (t->invite && cs->method_id == SIP_METHOD_CANCEL)
-        return; /* the answer to our CANCEL: hop by hop, ends here */
+    if (t->invite && cs->method_id == SIP_METHOD_CANCEL) {
+        /* the answer to our CANCEL: hop by hop, ends here (and its
+         * retransmissions over UDP) */
+        if (m->status >= 200 && !t->cancel_answered) {
+            t->cancel_answered = true;
+            if (t->state == PROXY__T_PROCEEDING)
+                proxy__rtx_stop(p, t);
+        }
+        return;
+    }
     if (t->invite != (cs->method_id == SIP_METHOD_INVITE))
         return;
     int st = m->status;
@@ -903,6 +965,10 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
         return;
     }
     t->got_response = true;
+    if (t->out_udp && (st >= 200 || (t->invite && !t->cancel_sent)))
+        proxy__rtx_stop(p, t); /* Timer A ends with any response, E with a final */
+    else if (t->out_udp && !t->invite && t->rtx_iv < p->cfg.t2_ms)
+        t->rtx_iv = p->cfg.t2_ms; /* §17.1.2.2: E at T2 once proceeding */
     if (st < 200) {
         if (t->timer == PROXY__TM_ATTEMPT) /* it answers: the full time is its own */
             proxy__timer_start(p, t, PROXY__TM_NO_FINAL, 64ull * p->cfg.t1_ms);
@@ -933,16 +999,12 @@ static void handle_response(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pee
     if (t->invite && st >= 300)
         send_ack(p, t, m); /* §17.1.1.3: the client transaction ACKs non-2xx */
     forward_response(p, t, m);
-    if (!t->invite) {
-        proxy__txn_kill(p, t); /* deferred while its response is held */
-    } else if (st < 300) {
+    if (t->invite && st < 300) {
         p->pending--;
         t->state = PROXY__T_ACCEPTED;
         proxy__timer_start(p, t, PROXY__TM_LINGER, 64ull * p->cfg.t1_ms);
     } else {
-        p->pending--;
-        t->state = PROXY__T_COMPLETED;
-        proxy__timer_start(p, t, PROXY__TM_WAIT_ACK, 64ull * p->cfg.t1_ms);
+        server_completed(p, t, st);
     }
 }
 
@@ -971,6 +1033,10 @@ int proxy_new(const proxy_cfg_t *cfg, const proxy_io_t *io, proxy_t **out, fedge
         p->cfg.t1_ms = 500;
     if (!p->cfg.timer_c_ms)
         p->cfg.timer_c_ms = 180000;
+    if (!p->cfg.t2_ms)
+        p->cfg.t2_ms = 4000;
+    if (!p->cfg.t4_ms)
+        p->cfg.t4_ms = 5000;
     if (!p->cfg.max_message_size)
         p->cfg.max_message_size = 65536;
     p->io = *io;
@@ -1019,6 +1085,7 @@ void proxy_free(proxy_t *p)
     proxy__skip_free(&p->skip);
     proxy__rcache_free(&p->rcache);
     free(p->heap);
+    free(p->rheap);
     free(p->msg);
     free(p->tmsg);
     free(p->rp);
@@ -1187,6 +1254,37 @@ void proxy_on_conn_failed(proxy_t *p, proxy_conn_t *c, int code, const char *rea
     proxy__reap(p);
 }
 
+/* A retransmission timer of t fired (UDP, RFC 3261 §17): the request or
+ * CANCEL sent downstream again (Timer A doubles; Timer E doubles up to
+ * T2), or the non-2xx final sent upstream again (Timer G, up to T2),
+ * until a response, the ACK, or the transaction's own end timer. */
+static void retransmit(proxy_t *p, proxy__txn_t *t)
+{
+    if (t->dead)
+        return;
+    size_t len = 0;
+    if (t->state == PROXY__T_PROCEEDING && t->out_udp && t->out_conn) {
+        if (t->cancel_sent) {
+            if (t->cancel_answered || proxy__build_cancel_ack(p, t, NULL, &len) < 0)
+                return;
+            send_on(p, t->out_conn, p->out, len);
+        } else if (t->fwd && !(t->invite && t->got_response)) {
+            send_on(p, t->out_conn, t->fwd, t->fwd_len);
+        } else {
+            return;
+        }
+        bool doubling = t->invite && !t->cancel_sent; /* Timer A: no cap */
+        t->rtx_iv = doubling || 2 * t->rtx_iv < p->cfg.t2_ms ? 2 * t->rtx_iv : p->cfg.t2_ms;
+    } else if (t->state == PROXY__T_COMPLETED && t->invite && t->in_udp && !t->acked && t->resp &&
+               t->resp_status >= 300) {
+        send_upstream(p, t, t->resp, t->resp_len);
+        t->rtx_iv = 2 * t->rtx_iv < p->cfg.t2_ms ? 2 * t->rtx_iv : p->cfg.t2_ms;
+    } else {
+        return;
+    }
+    proxy__rtx_start(p, t, t->rtx_iv);
+}
+
 void proxy_tick(proxy_t *p)
 {
     metrics_sync(&p->st);
@@ -1235,6 +1333,8 @@ void proxy_tick(proxy_t *p)
         case PROXY__TM_NONE: proxy__txn_kill(p, t); break;
         }
     }
+    for (proxy__txn_t *t; (t = proxy__rtx_due(p, t_now));)
+        retransmit(p, t);
     p->depth--;
     proxy__reap(p);
 }

@@ -36,7 +36,15 @@ const char *proxy_side_name(proxy_side_t s);
 typedef enum {
     PROXY_TP_TLS = 0,
     PROXY_TP_TCP = 1,
+    /* datagrams (internal side only): Via "SIP/2.0/UDP ...;rport" (RFC
+     * 3581), retransmissions by RFC 3261 §17, and a request larger than
+     * PROXY_UDP_MAX_REQUEST goes over TCP instead (§18.1.1) */
+    PROXY_TP_UDP = 2,
 } proxy_transport_t;
+
+/* RFC 3261 §18.1.1: with no path MTU known, a request larger than 1300
+ * bytes goes over a congestion-controlled transport (TCP). */
+#define PROXY_UDP_MAX_REQUEST 1300
 
 #define PROXY_HOST_MAX 256 /* buffer for a host name or IP literal */
 #define PROXY_MAX_NAMES 8  /* names designating one interface */
@@ -71,6 +79,8 @@ typedef struct {
     unsigned nnext_hops;
     proxy_hostport_t default_route; /* federation; host "" = none */
     unsigned t1_ms;                 /* RFC 3261 T1 (500); Timer B/F/H = 64*T1 */
+    unsigned t2_ms;                 /* RFC 3261 T2 (0: 4000): Timer E/G cap */
+    unsigned t4_ms;                 /* RFC 3261 T4 (0: 5000): Timer I over UDP */
     unsigned timer_c_ms;            /* INVITE guard after a provisional (180000) */
     size_t max_message_size;        /* (65536) */
     /* [federation] routing = dns-srv: federated requests for which the
@@ -248,6 +258,9 @@ typedef struct {
     const char *addr;   /* CANDIDATE: the IP literal to connect to (NULL: host) */
     uint16_t port;
     const proxy_expect_t *expect;
+    /* on a UDP side: a stream connection (TCP) instead of a datagram —
+     * a request too large for UDP (RFC 3261 §18.1.1) */
+    bool stream;
 } proxy_dest_t;
 
 typedef struct {
@@ -263,6 +276,11 @@ typedef struct {
      * or the error of the connect. */
     int (*send)(void *ctx, const proxy_dest_t *d, const char *data, size_t len, proxy_conn_t **used,
                 fedge_err_t *why);
+    /* True when c carries datagrams (UDP): the proxy then retransmits
+     * what it sends on it (RFC 3261 §17: Timers A, E, G) and keeps
+     * server transactions to absorb retransmitted requests (Timers I, J).
+     * NULL: every connection is reliable. */
+    bool (*is_udp)(void *ctx, const proxy_conn_t *c);
 } proxy_io_t;
 
 /* The policy hook: called for every new out-of-dialog request (no To tag)

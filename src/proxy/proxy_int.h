@@ -284,6 +284,15 @@ typedef struct proxy__txn {
     bool cancel_pending, cancel_sent, cancelled_upstream;
     char to_tag[20];
 
+    /* UDP (RFC 3261 §17): the server side (in_conn) or the client side
+     * (out_conn) carries datagrams; one retransmission timer at a time
+     * (Timer A/E for the request or CANCEL sent, Timer G for a non-2xx
+     * final sent upstream), in p->rheap */
+    bool in_udp, out_udp, acked, cancel_answered;
+    unsigned rtx_iv;
+    uint64_t rtx_at;
+    size_t rtx_idx; /* SIZE_MAX when not in p->rheap */
+
     proxy__tmkind_t timer;
     uint64_t deadline;
     size_t heap_idx; /* SIZE_MAX when not in the heap */
@@ -325,6 +334,8 @@ struct proxy {
     fedge_map_t tab[PROXY__NTABS]; /* keyed hashes: a peer chooses the keys */
     proxy__txn_t **heap;
     size_t heap_len, heap_cap;
+    proxy__txn_t **rheap; /* retransmission timers (UDP) */
+    size_t rheap_len, rheap_cap;
     proxy__txn_t *dead;
     unsigned depth;
 
@@ -352,6 +363,13 @@ proxy__txn_t *proxy__find_client(proxy_t *p, fedge_str_t branch);
 proxy__txn_t *proxy__find_parked(proxy_t *p, uint64_t ticket);
 void proxy__timer_start(proxy_t *p, proxy__txn_t *t, proxy__tmkind_t kind, uint64_t ms);
 void proxy__timer_stop(proxy_t *p, proxy__txn_t *t);
+/* t's retransmission timer (UDP): next one ms from now (t->rtx_iv is the
+ * caller's), or none. */
+void proxy__rtx_start(proxy_t *p, proxy__txn_t *t, uint64_t ms);
+void proxy__rtx_stop(proxy_t *p, proxy__txn_t *t);
+/* The transaction whose retransmission is due at now, taken off the
+ * retransmission heap, or NULL. */
+proxy__txn_t *proxy__rtx_due(proxy_t *p, uint64_t now);
 /* A new server transaction for request m (copied) received on c. */
 proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
                              const char *key, size_t key_len);
@@ -390,10 +408,14 @@ size_t proxy__gen_extra(proxy_t *p, int code, const char *reason, const char *mo
  * when sip_build_response cannot make one. */
 int proxy__build_400(proxy_t *p, sip_msg_t *m, const char *why, size_t *out_len);
 bool proxy__wants_record_route(sip_msg_t *m);
-/* Prints the forwarded copy of m (RFC 3261 §16.6) into p->out. */
+/* Prints the forwarded copy of m (RFC 3261 §16.6) into p->out. udp_src:
+ * the "ip:port" m came from over UDP (NULL: not UDP): its top Via gets
+ * received and, when it asked, rport (RFC 3581 §4). via_tcp: our Via says
+ * TCP on a UDP side (a request too large for UDP, §18.1.1). */
 int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
                          proxy_side_t out_side, const char *branch, bool rr,
-                         const proxy_edits_t *edits, const fedge_str_t *body, size_t *out_len);
+                         const proxy_edits_t *edits, const fedge_str_t *body, const char *udp_src,
+                         bool via_tcp, size_t *out_len);
 /* A CANCEL (resp NULL) or the ACK for non-2xx resp, from t's forwarded
  * INVITE, into p->out. */
 int proxy__build_cancel_ack(proxy_t *p, proxy__txn_t *t, sip_msg_t *resp, size_t *out_len);

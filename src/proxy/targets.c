@@ -54,7 +54,8 @@ void proxy__tgt_static(proxy_t *p, proxy_target_t target, proxy_side_t side, pro
 {
     const proxy_hostport_t *hp = dest_of(p, target, 0);
     *d = (proxy_dest_t){
-        PROXY_TO_HOST, side, NULL, hp->host, NULL, hp->port, expect_name(p, side, hp->host, x)};
+        PROXY_TO_HOST, side, NULL, hp->host, NULL, hp->port, expect_name(p, side, hp->host, x),
+        false};
 }
 
 const char *proxy__tgt_name(proxy_t *p, const proxy__txn_t *t)
@@ -140,7 +141,7 @@ int proxy__tgt_next(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, const proxy__rout
         /* in-dialog: the connection that exists to the remote target */
         t->pref_tried = t->on_pref = true;
         h->d = (proxy_dest_t){PROXY_TO_REUSE, t->out_side,  NULL, t->pref_host,
-                              NULL,           t->pref_port, NULL};
+                              NULL,           t->pref_port, NULL, false};
         h->name = t->pref_host;
         return 1;
     }
@@ -160,7 +161,8 @@ int proxy__tgt_next(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, const proxy__rout
                                   d->host,
                                   NULL,
                                   d->port,
-                                  expect_name(p, t->out_side, d->host, &h->x)};
+                                  expect_name(p, t->out_side, d->host, &h->x),
+                                  false};
             h->name = d->host;
             return 1;
         }
@@ -193,7 +195,7 @@ int proxy__tgt_next(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, const proxy__rout
             return -1;
         }
         h->d = (proxy_dest_t){PROXY_TO_CANDIDATE, t->out_side, NULL, c->host, c->addr, c->port,
-                              &ob->expect};
+                              &ob->expect,        false};
         /* a server that accepts but never answers must not eat the whole
          * transaction time while other targets are left */
         h->more = ob->next < ob->ncands;

@@ -105,56 +105,102 @@ proxy__txn_t **proxy__txn_list(proxy_t *p, size_t *n)
     return v;
 }
 
-/* ---- timer heap (min-heap on deadline, intrusive index) ---- */
+/* ---- timer heaps (min-heaps on deadline, intrusive index): w 0 the
+ * transaction timer, w 1 the retransmission timer (UDP) ---- */
 
-static void heap_swap(proxy_t *p, size_t a, size_t b)
+typedef struct {
+    proxy__txn_t ***v;
+    size_t *len, *cap;
+} heap_t;
+
+static heap_t heap_of(proxy_t *p, int w)
 {
-    proxy__txn_t *t = p->heap[a];
-    p->heap[a] = p->heap[b];
-    p->heap[b] = t;
-    p->heap[a]->heap_idx = a;
-    p->heap[b]->heap_idx = b;
+    return w ? (heap_t){&p->rheap, &p->rheap_len, &p->rheap_cap}
+             : (heap_t){&p->heap, &p->heap_len, &p->heap_cap};
 }
 
-static void heap_up(proxy_t *p, size_t i)
+static uint64_t *at_of(proxy__txn_t *t, int w)
 {
+    return w ? &t->rtx_at : &t->deadline;
+}
+
+static size_t *idx_of(proxy__txn_t *t, int w)
+{
+    return w ? &t->rtx_idx : &t->heap_idx;
+}
+
+static void heap_swap(heap_t h, int w, size_t a, size_t b)
+{
+    proxy__txn_t **v = *h.v;
+    proxy__txn_t *t = v[a];
+    v[a] = v[b];
+    v[b] = t;
+    *idx_of(v[a], w) = a;
+    *idx_of(v[b], w) = b;
+}
+
+static void heap_up(heap_t h, int w, size_t i)
+{
+    proxy__txn_t **v = *h.v;
     while (i > 0) {
         size_t par = (i - 1) / 2;
-        if (p->heap[par]->deadline <= p->heap[i]->deadline)
+        if (*at_of(v[par], w) <= *at_of(v[i], w))
             break;
-        heap_swap(p, par, i);
+        heap_swap(h, w, par, i);
         i = par;
     }
 }
 
-static void heap_down(proxy_t *p, size_t i)
+static void heap_down(heap_t h, int w, size_t i)
 {
+    proxy__txn_t **v = *h.v;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < p->heap_len && p->heap[l]->deadline < p->heap[m]->deadline)
+        if (l < *h.len && *at_of(v[l], w) < *at_of(v[m], w))
             m = l;
-        if (r < p->heap_len && p->heap[r]->deadline < p->heap[m]->deadline)
+        if (r < *h.len && *at_of(v[r], w) < *at_of(v[m], w))
             m = r;
         if (m == i)
             break;
-        heap_swap(p, i, m);
+        heap_swap(h, w, i, m);
         i = m;
     }
 }
 
+static void heap_del(proxy_t *p, int w, proxy__txn_t *t)
+{
+    size_t *ix = idx_of(t, w);
+    if (*ix == SIZE_MAX)
+        return;
+    heap_t h = heap_of(p, w);
+    size_t i = *ix;
+    size_t last = --*h.len;
+    if (i != last) {
+        (*h.v)[i] = (*h.v)[last];
+        *idx_of((*h.v)[i], w) = i;
+        heap_down(h, w, i);
+        heap_up(h, w, i);
+    }
+    *ix = SIZE_MAX;
+}
+
+static void heap_add(proxy_t *p, int w, proxy__txn_t *t, uint64_t deadline)
+{
+    heap_del(p, w, t);
+    heap_t h = heap_of(p, w);
+    if (*h.len == *h.cap) {
+        *h.cap = *h.cap ? *h.cap * 2 : 256;
+        *h.v = fedge_realloc(*h.v, *h.cap * sizeof(**h.v));
+    }
+    *at_of(t, w) = deadline;
+    *idx_of(t, w) = *h.len;
+    (*h.v)[(*h.len)++] = t;
+    heap_up(h, w, *idx_of(t, w));
+}
+
 void proxy__timer_stop(proxy_t *p, proxy__txn_t *t)
 {
-    if (t->heap_idx == SIZE_MAX)
-        return;
-    size_t i = t->heap_idx;
-    size_t last = --p->heap_len;
-    if (i != last) {
-        p->heap[i] = p->heap[last];
-        p->heap[i]->heap_idx = i;
-        heap_down(p, i);
-        heap_up(p, i);
-    }
-    t->heap_idx = SIZE_MAX;
+    heap_del(p, 0, t);
     t->timer = PROXY__TM_NONE;
 }
 
@@ -165,16 +211,27 @@ uint64_t proxy__now(proxy_t *p)
 
 void proxy__timer_start(proxy_t *p, proxy__txn_t *t, proxy__tmkind_t kind, uint64_t ms)
 {
-    proxy__timer_stop(p, t);
-    if (p->heap_len == p->heap_cap) {
-        p->heap_cap = p->heap_cap ? p->heap_cap * 2 : 256;
-        p->heap = fedge_realloc(p->heap, p->heap_cap * sizeof(*p->heap));
-    }
+    heap_add(p, 0, t, proxy__now(p) + ms);
     t->timer = kind;
-    t->deadline = proxy__now(p) + ms;
-    t->heap_idx = p->heap_len;
-    p->heap[p->heap_len++] = t;
-    heap_up(p, t->heap_idx);
+}
+
+void proxy__rtx_start(proxy_t *p, proxy__txn_t *t, uint64_t ms)
+{
+    heap_add(p, 1, t, proxy__now(p) + ms);
+}
+
+void proxy__rtx_stop(proxy_t *p, proxy__txn_t *t)
+{
+    heap_del(p, 1, t);
+}
+
+proxy__txn_t *proxy__rtx_due(proxy_t *p, uint64_t now)
+{
+    if (!p->rheap_len || p->rheap[0]->rtx_at > now)
+        return NULL;
+    proxy__txn_t *t = p->rheap[0];
+    heap_del(p, 1, t);
+    return t;
 }
 
 /* ---- lifetime ---- */
@@ -184,7 +241,9 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
 {
     proxy__txn_t *t = fedge_calloc(1, sizeof(*t));
     t->heap_idx = SIZE_MAX;
+    t->rtx_idx = SIZE_MAX;
     t->owner = p;
+    t->in_udp = p->io.is_udp && c && p->io.is_udp(p->io.ctx, c);
     t->skey = fedge_malloc(key_len);
     memcpy(t->skey, key, key_len);
     t->skey_len = key_len;
@@ -237,6 +296,7 @@ void proxy__txn_kill(proxy_t *p, proxy__txn_t *t)
     proxy__unpark(p, t);
     proxy__out_cancel(t->ob);
     proxy__timer_stop(p, t);
+    proxy__rtx_stop(p, t);
     for (int w = 0; w < PROXY__NTABS; w++)
         proxy__tab_del(p, w, t);
     if (t->state == PROXY__T_PROCEEDING)

@@ -532,8 +532,8 @@ static void test_value_errors(void **state)
                  "true/false, on/off, 1/0)");
     expect_error(MIN_EDGE "[external]\ntls_min_version = 1.1\n",
                  "5: [external] tls_min_version = \"1.1\"; expected 1.2 or 1.3");
-    expect_error(MIN_EDGE "[internal]\ntransport = udp\n",
-                 "5: [internal] transport = \"udp\"; expected tls or tcp");
+    expect_error(MIN_EDGE "[internal]\ntransport = sctp\n",
+                 "5: [internal] transport = \"sctp\"; expected tls, tcp or udp");
     expect_error(MIN_EDGE "[federation]\nrouting = srv\n",
                  "5: [federation] routing = \"srv\"; expected dns-srv or default-route");
     expect_error(MIN_EDGE "[federation]\nfailed_target_skip = 2h\n",
@@ -720,6 +720,21 @@ static void test_required_keys(void **state)
 
 static void test_cross_field_rules(void **state)
 {
+    /* internal transport udp: next hops are IP addresses (datagrams go to
+     * addresses; no name is resolved for UDP). */
+    expect_error(MIN_EDGE MIN_EXTERNAL
+                 "[internal]\nlisten = 127.0.0.1:5071\ntransport = udp\n"
+                 "next_hop = 127.0.0.1:5080, pbx.contoso.test\n" MIN_FEDERATION,
+                 "11: [internal] next_hop pbx.contoso.test is a name but transport = udp sends to "
+                 "IP addresses only; expected an IP address like 192.0.2.10:5060");
+    config_t *u;
+    expect_ok(MIN_EDGE MIN_EXTERNAL "[internal]\nlisten = 127.0.0.1:5071\ntransport = UDP\n"
+                                    "next_hop = 127.0.0.1\n" MIN_FEDERATION,
+              &u);
+    assert_int_equal(u->internal.transport, CONFIG_TRANSPORT_UDP);
+    assert_int_equal(u->internal.next_hop.items[0].port, 5060);
+    assert_string_equal(config_transport_name(u->internal.transport), "udp");
+    config_free(u);
     /* internal transport tls (the default) needs certificate and key. */
     expect_error(MIN_EDGE MIN_EXTERNAL "[internal]\nlisten = 127.0.0.1:5071\n"
                                        "next_hop = 127.0.0.1:5080\n" MIN_FEDERATION,

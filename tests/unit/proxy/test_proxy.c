@@ -141,7 +141,7 @@ static int setup(void **state)
     cfg.nnext_hops = 2;
     strcpy(cfg.default_route.host, "fed.example.net");
     cfg.default_route.port = 5061;
-    proxy_io_t io = {NULL, io_now, io_send};
+    proxy_io_t io = {NULL, io_now, io_send, NULL};
     fedge_err_t e;
     assert_int_equal(proxy_new(&cfg, &io, &px, &e), 0);
     return 0;

@@ -20,6 +20,7 @@
 
 struct proxy_conn {
     char name[PROXY_HOST_MAX];
+    bool udp; /* carries datagrams (io_is_udp) */
 };
 
 typedef struct {
@@ -28,6 +29,7 @@ typedef struct {
     proxy_conn_t *conn;
     char host[PROXY_HOST_MAX];
     uint16_t port;
+    bool stream; /* d->stream: over TCP on a UDP side */
     char *data;
     size_t len;
 } sent_t;
@@ -96,6 +98,9 @@ static int io_send(void *ctx, const proxy_dest_t *d, const char *data, size_t le
             if (!strcmp(K.fail[i], d->host))
                 return fedge_err(why, FEDGE_EIO, "connection refused");
         c = conn_named(d->host);
+        /* internal over UDP: a datagram unless the proxy asked for TCP */
+        if (d->side == PROXY_SIDE_INTERNAL && K.cfg.in.transport == PROXY_TP_UDP)
+            c->udp = !d->stream;
     }
     assert_true(K.nsent < MAX_SENT);
     sent_t *s = &K.sent[K.nsent++];
@@ -104,6 +109,7 @@ static int io_send(void *ctx, const proxy_dest_t *d, const char *data, size_t le
     s->conn = c;
     snprintf(s->host, sizeof(s->host), "%s", d->host ? d->host : "");
     s->port = d->port;
+    s->stream = d->stream;
     s->data = malloc(len + 1);
     memcpy(s->data, data, len);
     s->data[len] = 0;
@@ -221,10 +227,14 @@ static void expect_out(const char *args, const char *msg)
                     s->kind == PROXY_TO_CONN ? s->conn->name : "host", s->host, s->port, side,
                     s->data);
     } else {
-        proxy_to_t k = !strcmp(kind, "reuse")       ? PROXY_TO_REUSE
-                       : !strcmp(kind, "host")      ? PROXY_TO_HOST
-                       : !strcmp(kind, "candidate") ? PROXY_TO_CANDIDATE
-                                                    : (proxy_to_t)-1;
+        bool tcp = !strcmp(kind, "tcp");
+        if (s->stream != tcp)
+            fail_at("sent message %u: %s, want %s\n%s", K.matched,
+                    s->stream ? "over TCP" : "not over TCP", args, s->data);
+        proxy_to_t k = !strcmp(kind, "reuse")         ? PROXY_TO_REUSE
+                       : !strcmp(kind, "host") || tcp ? PROXY_TO_HOST
+                       : !strcmp(kind, "candidate")   ? PROXY_TO_CANDIDATE
+                                                      : (proxy_to_t)-1;
         char hp[PROXY_HOST_MAX + 8];
         snprintf(hp, sizeof(hp), "%s:%u", s->host, s->port);
         if (s->kind != k || s->side != side_of(side) || strcmp(hp, where))
@@ -244,6 +254,12 @@ static void expect_out(const char *args, const char *msg)
 }
 
 /* ---- running a case ---- */
+
+static bool io_is_udp(void *ctx, const proxy_conn_t *c)
+{
+    (void)ctx;
+    return c->udp;
+}
 
 static void setup_cfg(void)
 {
@@ -289,6 +305,8 @@ static void config(const char *args)
         for (char *tok = strtok(val, " "); tok && K.cfg.nnext_hops < PROXY_MAX_HOPS;
              tok = strtok(NULL, " "))
             hostport(tok, &K.cfg.next_hops[K.cfg.nnext_hops++]);
+    } else if (!strcmp(key, "internal") && !strcmp(val, "udp")) {
+        K.cfg.in.transport = PROXY_TP_UDP;
     } else if (!strcmp(key, "dns_srv")) {
         K.cfg.dns_srv = !strcmp(val, "on");
     } else if (!strcmp(key, "default_route")) {
@@ -302,7 +320,7 @@ static void start(void)
 {
     if (K.px)
         return;
-    proxy_io_t io = {NULL, io_now, io_send};
+    proxy_io_t io = {NULL, io_now, io_send, io_is_udp};
     fedge_err_t e;
     assert_int_equal(proxy_new(&K.cfg, &io, &K.px, &e), 0);
     proxy_set_policy(K.px, hook, NULL);
@@ -528,6 +546,8 @@ static void run_directive(const char *cmd, const char *args, const char *msg)
         config(args);
     else if (!strcmp(cmd, "fail"))
         snprintf(K.fail[K.nfail < 8 ? K.nfail++ : 7], sizeof(K.fail[0]), "%s", args);
+    else if (!strcmp(cmd, "udp"))
+        conn_named(args)->udp = true;
     else if (!strcmp(cmd, "reuse"))
         K.reuse = !strcmp(args, "on");
     else if (!strcmp(cmd, "policy"))
