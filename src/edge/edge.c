@@ -46,6 +46,9 @@ static void shutdown_now(edge_t *s)
     obs_logkv(OBS_LOG_NOTICE, C, "stopped", "abandoned_transactions", n, NULL);
     net_destroy(s->net);
     s->net = NULL;
+    for (size_t i = 0; i < s->nudp; i++)
+        net_udp_close(s->udp[i]);
+    s->nudp = 0;
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
 }
 
@@ -173,6 +176,28 @@ static int listen_side(edge_t *s, const config_hostport_list_t *l, net_tls_t *tl
     return 0;
 }
 
+/* [internal] transport = udp: a UDP socket on each internal listen
+ * address, on the port its TCP listener has (RFC 3261 §18: a server on
+ * UDP takes TCP on the same port, for requests too large for UDP). */
+static int listen_udp(edge_t *s, fedge_err_t *e)
+{
+    const config_hostport_list_t *l = &s->cfg->internal.listen;
+    for (size_t i = 0; i < l->count && s->nudp < EDGE__MAX_UDP; i++) {
+        uint16_t port = i == 0 ? s->int_port : l->items[i].port;
+        int rc = net_udp_open(s->loop, l->items[i].host, port, 65535, edge__udp_recv, s,
+                              &s->udp[s->nudp], e);
+        if (rc < 0)
+            return rc;
+        s->udp_v6[s->nudp] = strchr(l->items[i].host, ':') != NULL;
+        char ps[8];
+        snprintf(ps, sizeof(ps), "%u", net_udp_port(s->udp[s->nudp]));
+        s->nudp++;
+        obs_logkv(OBS_LOG_NOTICE, C, "listening", "side", "internal", "address", l->items[i].host,
+                  "port", ps, "transport", "udp", NULL);
+    }
+    return 0;
+}
+
 static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_port,
                            proxy_cfg_t *pc)
 {
@@ -193,7 +218,9 @@ static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_p
         if (!is_wildcard(cf->external.listen.items[i].host))
             copy_host(pc->ext.names[pc->ext.nnames++], cf->external.listen.items[i].host);
 
-    pc->in.transport = cf->internal.transport == CONFIG_TRANSPORT_TCP ? PROXY_TP_TCP : PROXY_TP_TLS;
+    pc->in.transport = cf->internal.transport == CONFIG_TRANSPORT_TCP   ? PROXY_TP_TCP
+                       : cf->internal.transport == CONFIG_TRANSPORT_UDP ? PROXY_TP_UDP
+                                                                        : PROXY_TP_TLS;
     /* what internal servers use to reach us: the first specific listen
      * address, else the FQDN */
     copy_host(pc->in.host, cf->edge.fqdn);
@@ -241,9 +268,12 @@ static void undo(edge_t *s)
     dns_free(s->dns);
     if (s->net)
         net_destroy(s->net);
+    for (size_t i = 0; i < s->nudp; i++)
+        net_udp_close(s->udp[i]);
     admin_stop(s->admin);
     admin_stats_free(s->stats);
     proxy_free(s->proxy);
+    edge__udp_free(s);
     if (s->ext_tls)
         net_tls_free(s->ext_tls);
     if (s->int_tls)
@@ -343,6 +373,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
             rc = FEDGE_EINVAL;
         goto fail;
     }
+    if (cf->internal.transport == CONFIG_TRANSPORT_UDP && (rc = listen_udp(s, e)) < 0)
+        goto fail;
     proxy_cfg_t *pc = fedge_malloc(sizeof(*pc));
     proxy_cfg_from(cf, s->ext_port, s->int_port, pc);
     proxy_io_t pio;
@@ -441,6 +473,7 @@ void edge_free(edge_t *s)
     s->stats = NULL;
     proxy_free(s->proxy);
     s->proxy = NULL;
+    edge__udp_free(s);
     if (s->ext_tls)
         net_tls_free(s->ext_tls);
     if (s->int_tls)

@@ -21,6 +21,11 @@
 
 #define EDGE__SIDE_TAG(side) ((void *)(uintptr_t)(side))
 
+/* Internal UDP sockets (one per [internal] listen address) and the most
+ * UDP peers remembered at once (the least recently heard is forgotten). */
+#define EDGE__MAX_UDP 8
+#define EDGE__MAX_UDP_PEERS 4096
+
 typedef struct edge__fed edge__fed_t;
 typedef struct edge__media edge__media_t;
 typedef struct edge__pool edge__pool_t;
@@ -48,6 +53,13 @@ struct edge {
      * connected to the edge can be reached in its dialogs (net indexes
      * only outbound targets and verified names) */
     fedge_map_t rtab; /* proxy_conn_t.rnode */
+    /* [internal] transport = udp: a UDP socket beside each internal
+     * listener, and the datagram peers by remote "ip:port" (transport.c) */
+    net_udp_t *udp[EDGE__MAX_UDP];
+    bool udp_v6[EDGE__MAX_UDP];
+    size_t nudp;
+    fedge_map_t utab; /* proxy_conn_t.rnode of UDP peers */
+    size_t npeers;
 };
 
 /* ------------------------------------------------------------------ */
@@ -59,6 +71,14 @@ extern const net_conn_cbs_t edge__conn_cbs;
 
 /* The proxy_io_t of ed (ctx = ed). */
 void edge__proxy_io(edge_t *ed, proxy_io_t *io);
+
+/* net_udp_recv_fn of the internal UDP sockets (user: the edge_t): each
+ * datagram is one message to the proxy, from the UDP peer of its source
+ * address (a proxy_conn_t the proxy sees as carrying datagrams). */
+void edge__udp_recv(net_udp_t *u, const char *buf, size_t len, const char *ip, uint16_t port);
+
+/* Frees the UDP peers (after proxy_free: the proxy holds them). */
+void edge__udp_free(edge_t *s);
 
 /* ------------------------------------------------------------------ */
 /* federation.c + feed.c: the federation driver                        */

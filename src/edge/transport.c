@@ -33,8 +33,16 @@ struct proxy_conn {
     char *held;
     size_t held_len;
     const char *partner;    /* external peer's domain counted in stats, or NULL */
-    fedge_map_node_t rnode; /* inbound: in edge_t.rtab by remote address */
+    fedge_map_node_t rnode; /* inbound: in edge_t.rtab by remote address;
+                               UDP: in edge_t.utab */
     bool indexed;
+    /* a UDP peer (nc NULL): datagrams to ip:port from sock */
+    bool udp;
+    net_udp_t *sock;
+    char ip[48];
+    uint16_t port;
+    char remote[64]; /* "ip:port", "[v6]:port" */
+    uint64_t heard;  /* loop time of the last datagram, for eviction */
 };
 
 /* ------------------------------------------------------------------ */
@@ -180,9 +188,117 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
     free(c);
 }
 
+/* ------------------------------------------------------------------ */
+/* UDP peers                                                           */
+/* ------------------------------------------------------------------ */
+
+static bool utab_eq(const fedge_map_node_t *n, const void *key)
+{
+    return !strcmp(FEDGE_CONTAINER_OF(n, proxy_conn_t, rnode)->remote, key);
+}
+
+static void udp_forget(edge_t *s, proxy_conn_t *c)
+{
+    fedge_map_remove(&s->utab, &c->rnode);
+    s->npeers--;
+    free(c);
+}
+
+/* The UDP peer ip:port (created when new; sock NULL: the socket of its
+ * address family). At EDGE__MAX_UDP_PEERS the least recently heard one is
+ * forgotten first (its transactions fail over as for a closed
+ * connection), so that memory stays bounded. */
+static proxy_conn_t *udp_peer(edge_t *s, const char *ip, uint16_t port, net_udp_t *sock)
+{
+    char key[64];
+    fedge_hostport_format(key, sizeof(key), ip, port);
+    uint64_t h = fedge_hash(key, strlen(key));
+    fedge_map_node_t *n = fedge_map_find(&s->utab, h, utab_eq, key);
+    if (n)
+        return FEDGE_CONTAINER_OF(n, proxy_conn_t, rnode);
+    if (s->npeers >= EDGE__MAX_UDP_PEERS) {
+        proxy_conn_t *old = NULL;
+        fedge_map_iter_t it;
+        fedge_map_iter_init(&it, &s->utab);
+        for (fedge_map_node_t *x; (x = fedge_map_iter_next(&it));) {
+            proxy_conn_t *y = FEDGE_CONTAINER_OF(x, proxy_conn_t, rnode);
+            if (!old || y->heard < old->heard)
+                old = y;
+        }
+        if (s->proxy)
+            proxy_on_conn_failed(s->proxy, old, FEDGE_ECLOSED, "UDP peer forgotten (too many)");
+        udp_forget(s, old);
+    }
+    if (!sock) {
+        bool v6 = strchr(ip, ':') != NULL;
+        sock = s->udp[0];
+        for (size_t i = 0; i < s->nudp; i++)
+            if (s->udp_v6[i] == v6) {
+                sock = s->udp[i];
+                break;
+            }
+    }
+    proxy_conn_t *c = fedge_calloc(1, sizeof(*c));
+    c->s = s;
+    c->side = PROXY_SIDE_INTERNAL;
+    c->udp = true;
+    c->sock = sock;
+    snprintf(c->ip, sizeof(c->ip), "%s", ip);
+    c->port = port;
+    snprintf(c->remote, sizeof(c->remote), "%s", key);
+    c->heard = uv_now(s->loop);
+    fedge_map_insert(&s->utab, &c->rnode, h);
+    s->npeers++;
+    return c;
+}
+
+/* Only CR, LF, spaces: a keep-alive some PBXs send over UDP. */
+static bool blank(const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != '\r' && b[i] != '\n' && b[i] != ' ' && b[i] != '\0')
+            return false;
+    return true;
+}
+
+void edge__udp_recv(net_udp_t *u, const char *buf, size_t len, const char *ip, uint16_t port)
+{
+    edge_t *s = net_udp_user(u);
+    if (s->shut || !s->proxy || blank(buf, len))
+        return;
+    proxy_conn_t *c = udp_peer(s, ip, port, u);
+    c->heard = uv_now(s->loop);
+    c->sock = u; /* answer from the socket it reached */
+    proxy_peer_t peer = {PROXY_SIDE_INTERNAL, c->remote, NULL};
+    /* a datagram is one message (RFC 3261 §18.3): no framer; the proxy
+     * answers 400 to what it can read, and the rest is dropped here */
+    int rc = proxy_on_message(s->proxy, c, &peer, buf, len);
+    if (rc < 0)
+        obs_logkv(OBS_LOG_INFO, C, "unanswerable datagram dropped", "peer", c->remote, "side",
+                  proxy_side_name(c->side), "reason", fedge_strerror(rc), NULL);
+}
+
+void edge__udp_free(edge_t *s)
+{
+    fedge_map_iter_t it;
+    fedge_map_iter_init(&it, &s->utab);
+    proxy_conn_t **v = fedge_calloc(s->npeers + 1, sizeof(*v));
+    size_t n = 0;
+    for (fedge_map_node_t *x; n < s->npeers && (x = fedge_map_iter_next(&it));)
+        v[n++] = FEDGE_CONTAINER_OF(x, proxy_conn_t, rnode);
+    for (size_t i = 0; i < n; i++)
+        udp_forget(s, v[i]);
+    free(v);
+    fedge_map_free(&s->utab);
+}
+
 /* Writes on c, or holds the bytes while its server is not judged yet. */
 static int conn_send(proxy_conn_t *c, const char *data, size_t len)
 {
+    if (c->udp) {
+        fedge_err_t e;
+        return c->sock ? net_udp_send(c->sock, c->ip, c->port, data, len, &e) : FEDGE_ECLOSED;
+    }
     if (!c->holding)
         return net_conn_write(c->nc, data, len);
     c->held = fedge_realloc(c->held, c->held_len + len);
@@ -384,10 +500,27 @@ static int conn_for(edge_t *s, const proxy_dest_t *d, proxy_conn_t **out, fedge_
 static int io_send(void *ctx, const proxy_dest_t *d, const char *data, size_t len,
                    proxy_conn_t **used, fedge_err_t *why)
 {
+    edge_t *s = ctx;
     proxy_conn_t *c = d->conn;
     if (d->kind == PROXY_TO_CONN) {
         if (!c || c->closing)
             return fedge_err(why, FEDGE_ECLOSED, "connection closed");
+    } else if (d->side == PROXY_SIDE_INTERNAL && s->nudp && !d->stream) {
+        /* [internal] transport = udp: a datagram to the address */
+        if (s->shut)
+            return fedge_err(why, FEDGE_ECLOSED, "edge shutting down");
+        const char *addr =
+            d->kind == PROXY_TO_CANDIDATE && d->addr && d->addr[0] ? d->addr : d->host;
+        if (!addr || !fedge_host_is_ip(addr))
+            return fedge_err(why, d->kind == PROXY_TO_REUSE ? FEDGE_ENOENT : FEDGE_EINVAL,
+                             "%s is a name: UDP sends to IP addresses only", addr ? addr : "-");
+        char ip[48];
+        size_t al = strlen(addr);
+        if (addr[0] == '[' && al >= 2)
+            snprintf(ip, sizeof(ip), "%.*s", (int)(al - 2), addr + 1);
+        else
+            snprintf(ip, sizeof(ip), "%s", addr);
+        c = udp_peer(s, ip, d->port ? d->port : 5060, NULL);
     } else {
         int rc = conn_for(ctx, d, &c, why);
         if (rc < 0)
@@ -401,7 +534,13 @@ static int io_send(void *ctx, const proxy_dest_t *d, const char *data, size_t le
     return 0;
 }
 
+static bool io_is_udp(void *ctx, const proxy_conn_t *c)
+{
+    (void)ctx;
+    return c->udp;
+}
+
 void edge__proxy_io(edge_t *ed, proxy_io_t *io)
 {
-    *io = (proxy_io_t){.ctx = ed, .now_ms = io_now, .send = io_send};
+    *io = (proxy_io_t){.ctx = ed, .now_ms = io_now, .send = io_send, .is_udp = io_is_udp};
 }
