@@ -379,6 +379,10 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
                cfg->internal.transport == CONFIG_TRANSPORT_TLS
                    ? "SIP over TLS from internal servers"
                    : "SIP over TCP from internal servers");
+        if (cfg->internal.transport == CONFIG_TRANSPORT_UDP)
+            add_fw(p, port, "UDP", "in", fedge_strdup("internal SIP servers only"),
+                   plan__fmt("edge internal %s", config_hostport_format(hp, buf, sizeof buf)),
+                   "SIP over UDP from internal servers");
     }
     for (size_t i = 0; i < cfg->internal.next_hop.count; i++) {
         const config_hostport_t *hp = &cfg->internal.next_hop.items[i];
@@ -389,7 +393,13 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
                      cfg->internal.transport == CONFIG_TRANSPORT_TLS ? "5061" : "5060");
         add_fw(p, port, "TCP", "out", fedge_strdup("edge internal"),
                plan__fmt("next hop %s", config_hostport_format(hp, buf, sizeof buf)),
-               "SIP to the internal servers");
+               cfg->internal.transport == CONFIG_TRANSPORT_UDP
+                   ? "SIP to the internal servers (requests over 1300 bytes)"
+                   : "SIP to the internal servers");
+        if (cfg->internal.transport == CONFIG_TRANSPORT_UDP)
+            add_fw(p, port, "UDP", "out", fedge_strdup("edge internal"),
+                   plan__fmt("next hop %s", config_hostport_format(hp, buf, sizeof buf)),
+                   "SIP to the internal servers");
     }
     snprintf(port, sizeof port, "%u", (unsigned)cfg->admin.listen.port);
     add_fw(p, port, "TCP", "in", fedge_strdup("administrators' network only"),

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 160-internal-udp: [internal] transport = udp. The partner reaches the edge
+# 165-internal-udp: [internal] transport = udp. The partner reaches the edge
 # over mutual TLS as in 010/020 (SIPp over TCP behind stunnel); the internal
 # servers talk UDP: SIPp UAS/UAC with -t u1, then Kamailio over UDP as the
 # organization's proxy. Checks: flows both ways over UDP (Via UDP with
@@ -144,4 +144,41 @@ check "inbound MESSAGE over UDP still works after them" \
     in_udp in-message2 message_uac.xml udp_message_uas.xml
 
 check "fedge still running" alive fedge
+
+# Kamailio over UDP as the internal server: the edge's next hop is the
+# organization's Kamailio (tests/e2e/kamailio-internal-udp.cfg), which sends
+# contoso.test users' requests to the SIPp UAS and the rest to the edge,
+# all over UDP.
+KPORT=$(free_port)
+kam_udp() {
+    local run=$T_TMP/k.run
+    mkdir -p "$run"
+    start_bg kamailio kamailio -f "$E2E_DIR/kamailio-internal-udp.cfg" -DD -E -Y "$run" -m 64 -M 8 \
+        -l "udp:127.0.0.1:$KPORT" -A "USERS=\"sip:127.0.0.1:$UAS_PORT\"" \
+        -A "EDGE=\"sip:127.0.0.1:$INT_PORT\""
+    wait_for "udp_bound $KPORT" 10 || { show kamailio; return 1; }
+}
+check "fedge stops" stop fedge
+sed "s/^next_hop = .*/next_hop = 127.0.0.1:$KPORT/; s#^store = .*#store = $T_TMP/fedge2.db#" \
+    "$T_TMP/fedge.ini" > "$T_TMP/fedge2.ini"
+check "Kamailio starts on UDP port $KPORT" kam_udp || finish
+check "fedge starts with Kamailio (UDP) as its next hop" start_fedge "$T_TMP/fedge2.ini" fedge2 || finish
+check "inbound MESSAGE: partner -> edge -> UDP -> Kamailio -> UDP -> UAS" \
+    in_udp k-message message_uac.xml message_uas.xml
+check "inbound INVITE/180/200, ACK and BYE through Kamailio over UDP" \
+    in_udp k-invite invite_uac.xml invite_uas.xml
+k_out() {
+    local rc
+    sipp_uas k-out-uas message_uas.xml "$PUAS_PORT" "sip:dave@127.0.0.1:$DR_PORT;transport=tls" ||
+        return 1
+    udp_uac k-out-uac udp_message_uac.xml "$KPORT" "$IUAC_PORT" "sip:dave@fabrikam.test" \
+        "sip:carol@contoso.test" "sip:carol@127.0.0.1:$IUAC_PORT"; rc=$?
+    echo "k-out: UAC exit status $rc"
+    [ "$rc" -eq 0 ] || { stop k-out-uas; _flow_explain k-out; return 1; }
+    wait_exit k-out-uas 10 || { _flow_explain k-out; return 1; }
+}
+check "outbound MESSAGE: UAC -> UDP -> Kamailio -> UDP -> edge -> TLS -> partner" k_out
+check "  it reached the edge from Kamailio's UDP port (the edge's log)" \
+    grep -q "request forwarded peer=127.0.0.1:$KPORT from=internal to=external" "$T_LOGS/fedge2.log"
+check "fedge and Kamailio still running" bash -c "kill -0 $(pid_of fedge2) && kill -0 $(pid_of kamailio)"
 finish
