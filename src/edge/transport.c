@@ -297,7 +297,10 @@ static int conn_send(proxy_conn_t *c, const char *data, size_t len)
 {
     if (c->udp) {
         fedge_err_t e;
-        return c->sock ? net_udp_send(c->sock, c->ip, c->port, data, len, &e) : FEDGE_ECLOSED;
+        /* the sockets close at shutdown: nothing leaves after */
+        if (c->s->shut || !c->sock)
+            return FEDGE_ECLOSED;
+        return net_udp_send(c->sock, c->ip, c->port, data, len, &e);
     }
     if (!c->holding)
         return net_conn_write(c->nc, data, len);
