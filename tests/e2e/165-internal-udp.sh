@@ -81,7 +81,7 @@ lost_ok() {
     echo "UAC exit status $rc"
     [ "$rc" -eq 0 ] || { stop in-lost-uas; _flow_explain in-lost; return 1; }
     wait_exit in-lost-uas 40 || { _flow_explain in-lost; return 1; }
-    lost=$(grep -c 'message lost' "$T_LOGS/in-lost-uas.msg")
+    lost=$(grep -cE 'message (voluntary )?lost' "$T_LOGS/in-lost-uas.msg")
     again=$(grep -c '^MESSAGE sip:' "$T_LOGS/in-lost-uas.msg")
     echo "UAS: $lost datagrams lost, $again MESSAGE datagrams received for 20 calls"
     [ "$lost" -ge 1 ] && [ "$again" -gt 20 ]
