@@ -14,7 +14,7 @@
 CC      ?= cc
 BUILD   ?= build
 SAN     ?= 0
-PKGS    := libuv openssl libcares sqlite3 libpq libmicrohttpd jansson inih
+PKGS    := libuv openssl libcares sqlite3 libpq libmicrohttpd jansson inih expat
 FUZZ_SECONDS ?= 60
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -1,0 +1,152 @@
+/* xmpp.h — the XMPP room: the server-to-server stream parser (RFC 6120 on
+ * expat, with the restricted XML of RFC 6120 §11 and byte, depth and
+ * allocation bounds), the stanza tree it produces and the XML writer used to
+ * answer.
+ *
+ * Pure: no I/O, no loop. Everything a peer sends is bounded before expat
+ * sees it (see xmpp_limits_t), DTDs, entity declarations, comments and
+ * processing instructions are refused (RFC 6120 §11.1), so a "billion
+ * laughs" document, a 10 MB stanza, deep nesting or a stream header that
+ * never ends each stop the parser with a stream error condition and bounded
+ * memory.
+ *
+ * Errors: functions return 0 or a negative FEDGE_E* code (base/base.h). */
+#ifndef FEDGE_XMPP_H
+#define FEDGE_XMPP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/base.h"
+
+/* Namespaces of RFC 6120 and XEP-0220. */
+#define XMPP_NS_STREAMS "http://etherx.jabber.org/streams"
+#define XMPP_NS_SERVER "jabber:server"
+#define XMPP_NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define XMPP_NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
+#define XMPP_NS_STREAM_ERR "urn:ietf:params:xml:ns:xmpp-streams"
+#define XMPP_NS_STANZA_ERR "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define XMPP_NS_DIALBACK "jabber:server:dialback"
+#define XMPP_NS_DIALBACK_FEATURE "urn:xmpp:features:dialback"
+#define XMPP_NS_XML "http://www.w3.org/XML/1998/namespace"
+
+/* ------------------------------------------------------------------ */
+/* The stanza tree                                                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *ns;   /* namespace URI, "" when none */
+    const char *name; /* local name */
+    const char *value;
+} xmpp_attr_t;
+
+/* One element. Strings are NUL-terminated UTF-8 (expat checked them) and
+ * live in the parser's per-stanza arena: valid only during the callback
+ * that hands the tree over. */
+typedef struct xmpp_node {
+    const char *ns;   /* namespace URI ("" when none) */
+    const char *name; /* local name */
+    xmpp_attr_t *attrs;
+    size_t n_attrs;
+    struct xmpp_node *parent, *children, *next; /* children in document order */
+    const char *text;                           /* character data directly inside, concatenated */
+    size_t text_len;
+} xmpp_node_t;
+
+/* The value of the attribute with no namespace called name, or NULL. */
+const char *xmpp_attr(const xmpp_node_t *n, const char *name);
+
+/* The first child element with namespace ns (NULL: any) and local name name
+ * (NULL: any), or NULL. */
+const xmpp_node_t *xmpp_child(const xmpp_node_t *n, const char *ns, const char *name);
+
+/* True when n is ns/name. */
+bool xmpp_is(const xmpp_node_t *n, const char *ns, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* The stream parser                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    /* Every field: 0 means the default in brackets. */
+    size_t max_stanza_bytes; /* bytes of one stanza, and of whitespace
+                                between stanzas, as sent (262144) */
+    size_t max_header_bytes; /* bytes before the stream header ends, XML
+                                declaration included (4096) */
+    unsigned max_depth;      /* element depth inside a stanza: the stanza
+                                itself is 1 (32) */
+    size_t max_token_bytes;  /* bytes of one tag (a start tag with its
+                                attributes) or of any stretch without an
+                                XML event (16384); text is reported in
+                                pieces and is bounded only by the stanza */
+} xmpp_limits_t;
+
+typedef struct xmpp_parser xmpp_parser_t;
+
+typedef struct {
+    /* The stream header <stream:stream ...> was read: root holds its
+     * attributes (to, from, version, id, xml:lang). Default namespace of
+     * the stream content: content_ns ("jabber:server" for s2s). */
+    void (*on_open)(void *user, const xmpp_node_t *root, const char *content_ns);
+    /* One complete top-level element (a stanza, or a stream-level element:
+     * features, starttls, auth, db:result, stream:error). The tree is
+     * valid only during the call. */
+    void (*on_stanza)(void *user, const xmpp_node_t *stanza);
+    /* The peer closed the stream with </stream:stream>. */
+    void (*on_close)(void *user);
+} xmpp_parser_cbs_t;
+
+/* A new parser for one stream (lim NULL: all defaults; cbs copied). *out
+ * is freed with xmpp_parser_free. Aborts on out of memory. */
+int xmpp_parser_new(const xmpp_limits_t *lim, const xmpp_parser_cbs_t *cbs, void *user,
+                    xmpp_parser_t **out);
+
+void xmpp_parser_free(xmpp_parser_t *p);
+
+/* Feeds len bytes. Returns 0 when all were consumed; 1 when a callback
+ * called xmpp_parser_pause (then *consumed says how many bytes were used,
+ * up to and including the element that paused; the rest belongs to what
+ * comes next, e.g. a TLS handshake or a restarted stream); a negative code
+ * on error: FEDGE_EINVAL for XML that is not well-formed or not allowed,
+ * FEDGE_ELIMIT for a limit reached — then xmpp_parser_condition() names
+ * the stream error to send and the parser refuses further input.
+ * consumed may be NULL. */
+int xmpp_parser_feed(xmpp_parser_t *p, const char *buf, size_t len, size_t *consumed);
+
+/* From inside a callback: stop after the current element (see feed). */
+void xmpp_parser_pause(xmpp_parser_t *p);
+
+/* Starts over with a fresh stream (RFC 6120 §5.4.3.3 after TLS, §6.4.6
+ * after SASL): a new header is expected. Not from inside a callback. */
+void xmpp_parser_reset(xmpp_parser_t *p);
+
+/* After an error: the RFC 6120 §4.9.3 stream error condition
+ * ("not-well-formed", "restricted-xml", "policy-violation",
+ * "invalid-namespace", "bad-format", ...) and an English reason. Both ""
+ * before any error. */
+const char *xmpp_parser_condition(const xmpp_parser_t *p);
+const char *xmpp_parser_reason(const xmpp_parser_t *p);
+
+/* Bytes the parser holds now (its arena and expat's buffers as far as it
+ * can tell: for tests of the memory bound). */
+size_t xmpp_parser_memory(const xmpp_parser_t *p);
+
+/* ------------------------------------------------------------------ */
+/* Writing XML                                                         */
+/* ------------------------------------------------------------------ */
+
+/* A growable output buffer. Zero-initialize; free with xmpp_buf_free. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} xmpp_buf_t;
+
+void xmpp_buf_free(xmpp_buf_t *b);
+/* Appends raw bytes / formatted text (markup the caller wrote). */
+void xmpp_buf_add(xmpp_buf_t *b, const char *s, size_t len);
+void xmpp_buf_printf(xmpp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s (len bytes) escaped for character data or an attribute value
+ * in either quote (& < > " ' as entities). */
+void xmpp_buf_esc(xmpp_buf_t *b, const char *s, size_t len);
+
+#endif
