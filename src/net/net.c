@@ -631,7 +631,7 @@ static int gather(net_conn_t *c, const fedge_str_t *parts, size_t np, size_t tot
         overflow(c);
         return FEDGE_ELIMIT;
     }
-    if (!c->ready && c->inbound)
+    if (!c->ready && c->inbound && !c->upgrading)
         return FEDGE_EAGAIN; /* not reachable: inbound is shown only when ready */
     if (c->pend_len + total > c->pend_cap) {
         size_t cap = c->pend_cap ? c->pend_cap : 1024;
@@ -681,6 +681,7 @@ static void become_ready(net_conn_t *c)
 {
     net_t *n = c->net;
     c->ready = true;
+    c->upgrading = false;
     c->notify = true;
     c->active_ms = now_ms(n);
     hs_remove(c);
@@ -843,7 +844,7 @@ static void sweep_cb(uv_timer_t *t)
             continue;
         }
         if (!c->ready) {
-            if (now - c->created_ms >= n->o.handshake_timeout_ms) {
+            if (now - (c->upgrading ? c->upgrade_ms : c->created_ms) >= n->o.handshake_timeout_ms) {
                 n->st.timeouts++;
                 const char *what = !c->connected ? "connect timeout" : "TLS handshake timeout";
                 if (c->inbound && n->o.log_event)
@@ -1432,6 +1433,38 @@ int net_connect(net_t *n, const net_connect_opts_t *o, net_conn_t **out, fedge_e
     }
     if (out)
         *out = c;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* STARTTLS                                                            */
+/* ------------------------------------------------------------------ */
+
+int net_conn_starttls(net_conn_t *c, net_tls_t *tls, bool server_side, const char *sni)
+{
+    if (!c || !tls || c->ssl || !c->ready || c->closing || (server_side && !tls->certificate))
+        return FEDGE_EINVAL;
+    net_t *n = c->net;
+    /* What was written before this call (e.g. <proceed/>) is still
+     * gathered for this turn: it goes out now, in plaintext. */
+    flush_conn(c);
+    if (c->closing)
+        return FEDGE_ECLOSED;
+    /* The same SSL set-up as a TLS listener or net_connect, so the
+     * certificate checks and the peer identity are the same too. */
+    c->ssl = net__tls_ssl_new(tls, c, server_side, server_side ? NULL : sni);
+    if (!c->ssl)
+        return FEDGE_ETLS;
+    if (!server_side && sni) {
+        free(c->sni);
+        c->sni = fedge_strdup(sni);
+    }
+    n->st.open_tls++;
+    c->ready = false;
+    c->upgrading = true;
+    c->upgrade_ms = now_ms(n);
+    if (!server_side)
+        tls_advance(c); /* sends the ClientHello */
     return 0;
 }
 

@@ -303,6 +303,26 @@ int net_conn_write(net_conn_t *c, const char *buf, size_t len);
  * it fits). */
 int net_conn_writev(net_conn_t *c, const fedge_str_t *parts, size_t n);
 
+/* STARTTLS (RFC 6120 §5, RFC 3207): turns a ready plain TCP connection into
+ * a TLS one in place. From this call every byte on the socket belongs to a
+ * TLS handshake in the role server_side says (server: with tls's
+ * certificate, asking for a client certificate as tls says; client:
+ * verifying the server as net_connect does, sending sni when not NULL).
+ * The connection is not ready until the handshake ends; then on_ready is
+ * called a second time, now with net_conn_is_tls true and net_conn_peer
+ * set; or on_close comes (FEDGE_ETLS with the reason, FEDGE_ETIMEDOUT after
+ * handshake_timeout_ms from this call). Bytes written before the call
+ * (e.g. the protocol's "proceed") leave first, in plaintext; bytes written
+ * after it are queued (within max_queued_bytes) and sent encrypted once
+ * ready. Plaintext the
+ * peer sent after its last protocol element and before the handshake is
+ * the caller's to refuse: call this from on_data once the protocol says
+ * the handshake is next. tls is referenced, not owned. Errors (nothing
+ * changed): FEDGE_EINVAL (c not ready, closing or already TLS; no
+ * certificate in tls for the server side), FEDGE_ETLS (no TLS session),
+ * FEDGE_ECLOSED (sending what was written before failed). */
+int net_conn_starttls(net_conn_t *c, net_tls_t *tls, bool server_side, const char *sni);
+
 /* Closes the connection: no more on_data; pending bytes get a short bounded
  * grace to go out (after a TLS close_notify), then on_close(c, 0, "closed
  * locally") from the loop. Safe from any callback; idempotent. */

@@ -117,6 +117,8 @@ struct net_conn {
     bool known, in_budget, in_handshake, out_counted;
     bool inbound, connected, ready, closing, uv_closing, notify, ip_counted;
     bool reconnecting, overflowed;
+    bool upgrading;      /* net_conn_starttls: handshake on a ready plain conn */
+    uint64_t upgrade_ms; /* when the upgrade began (handshake timeout) */
     char remote[56];
     char ip[46];
     uint16_t port;
