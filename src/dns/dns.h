@@ -38,6 +38,8 @@
 #define DNS_SIPFED_PREFIX "_sipfederationtls._tcp."
 /* The SRV prefix for an internal next hop named by FQDN (RFC 3263). */
 #define DNS_SIPS_PREFIX "_sips._tcp."
+/* The SRV prefix of XMPP server-to-server service (RFC 6120 §3.2.1). */
+#define DNS_XMPP_SERVER_PREFIX "_xmpp-server._tcp."
 
 /* Longest name (without trailing dot) accepted anywhere in this module. */
 #define DNS_NAME_MAX 253
