@@ -1,14 +1,14 @@
 /* xmpp.h — the XMPP room: the server-to-server stream parser (RFC 6120 on
  * expat, with the restricted XML of RFC 6120 §11 and byte, depth and
- * allocation bounds), the stanza tree it produces and the XML writer used to
- * answer.
+ * allocation bounds), the stanza tree it produces, the XML writer used to
+ * answer, and the server-to-server service (s2s.c) that runs streams on
+ * net/ and dns/.
  *
- * Pure: no I/O, no loop. Everything a peer sends is bounded before expat
- * sees it (see xmpp_limits_t), DTDs, entity declarations, comments and
- * processing instructions are refused (RFC 6120 §11.1), so a "billion
- * laughs" document, a 10 MB stanza, deep nesting or a stream header that
- * never ends each stop the parser with a stream error condition and bounded
- * memory.
+ * The parser and the writer are pure: no I/O, no loop. Everything a peer sends is bounded before
+ * expat sees it (see xmpp_limits_t), DTDs, entity declarations, comments and processing
+ * instructions are refused (RFC 6120 §11.1), so a "billion laughs" document, a 10 MB stanza, deep
+ * nesting or a stream header that never ends each stop the parser with a stream error condition and
+ * bounded memory.
  *
  * Errors: functions return 0 or a negative FEDGE_E* code (base/base.h). */
 #ifndef FEDGE_XMPP_H
@@ -18,6 +18,8 @@
 #include <stddef.h>
 
 #include "base/base.h"
+#include "dns/dns.h"
+#include "net/net.h"
 
 /* Namespaces of RFC 6120 and XEP-0220. */
 #define XMPP_NS_STREAMS "http://etherx.jabber.org/streams"
@@ -148,5 +150,101 @@ void xmpp_buf_printf(xmpp_buf_t *b, const char *fmt, ...) __attribute__((format(
 /* Appends s (len bytes) escaped for character data or an attribute value
  * in either quote (& < > " ' as entities). */
 void xmpp_buf_esc(xmpp_buf_t *b, const char *s, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Server-to-server service (s2s.c)                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct xmpp_s2s xmpp_s2s_t;
+
+/* What the layer above decides for one remote XMPP domain. */
+typedef struct {
+    bool allowed;      /* false: no stream from or to it */
+    bool tls_required; /* STARTTLS must succeed before anything else */
+    bool sasl;         /* SASL EXTERNAL with certificates (RFC 7590) */
+    bool dialback;     /* Server Dialback (XEP-0220) */
+    char host[256];    /* "" : _xmpp-server._tcp SRV of the domain, then its
+                          A/AAAA at 5269; else connect to host:port and accept
+                          a certificate naming host as well as the domain */
+    uint16_t port;
+    char why[160]; /* when !allowed: the reason, for the log and the peer */
+} xmpp_peer_policy_t;
+
+enum { XMPP_LOG_DEBUG = 0, XMPP_LOG_INFO = 1, XMPP_LOG_WARN = 2 };
+
+typedef struct {
+    /* Fills *out for remote domain (lower case). Required. */
+    void (*policy)(void *user, const char *domain, xmpp_peer_policy_t *out);
+    /* A stanza (message, presence, iq) from an authenticated remote
+     * domain, addressed to one of our domains (both checked against the
+     * stanza's from/to). Valid only during the call. Required. */
+    void (*on_stanza)(void *user, const char *remote, const char *local, const xmpp_node_t *stanza);
+    /* One line for the log (may be NULL). */
+    void (*log)(void *user, int level, const char *msg);
+} xmpp_s2s_cbs_t;
+
+typedef struct {
+    uv_loop_t *loop;
+    net_t *net;
+    dns_t *dns;
+    net_tls_t *tls;             /* our certificate and trust anchors:
+                                   server side of inbound STARTTLS (client
+                                   certificate optional) and client side of
+                                   outbound (offered for SASL EXTERNAL).
+                                   Referenced; must outlive the service. */
+    net_tls_t *client_tls;      /* outbound only, when it must differ
+                                   (e.g. no client certificate: then peers
+                                   authenticate us by dialback); NULL: tls */
+    const char *listen;         /* "0.0.0.0:5269"; NULL: no listener */
+    const char *const *domains; /* our XMPP domains (lower case) */
+    size_t n_domains;
+    const char *dialback_secret; /* XEP-0185 key secret; NULL: random */
+    xmpp_limits_t limits;
+    unsigned rate;            /* stanzas per second per inbound stream,
+                                 burst twice that (0: 50) */
+    unsigned open_timeout_ms; /* a stream must be authenticated within
+                                 this (0: 15000) */
+    size_t max_queue;         /* stanzas waiting for one outbound stream
+                                 (0: 100) */
+    xmpp_s2s_cbs_t cbs;
+    void *user;
+} xmpp_s2s_opts_t;
+
+/* Starts the service (and its listener when o->listen is set). Strings
+ * are copied. Errors: FEDGE_EINVAL, FEDGE_EIO (listen failed). */
+int xmpp_s2s_new(const xmpp_s2s_opts_t *o, xmpp_s2s_t **out, fedge_err_t *e);
+
+/* The listener's port (0 when none). */
+uint16_t xmpp_s2s_port(const xmpp_s2s_t *s);
+
+/* Called once per stanza handed to xmpp_s2s_send: code 0 when it was
+ * written on an authenticated stream; else a negative FEDGE_E* with an
+ * RFC 6120 condition ("remote-server-not-found", "remote-server-timeout",
+ * "not-authorized", "policy-violation", "resource-constraint") and a
+ * reason. Called from the loop, never inside xmpp_s2s_send. */
+typedef void (*xmpp_sent_cb)(void *user, int code, const char *cond, const char *reason);
+
+/* Sends one stanza (complete XML, from a JID of local to one of remote)
+ * on the authenticated outbound stream local -> remote, opening and
+ * negotiating one when needed (SRV, TCP, STARTTLS, SASL EXTERNAL or
+ * dialback as the policy allows). cb (may be NULL) reports the outcome.
+ * Errors returned here (cb not called): FEDGE_EPERM (policy refuses
+ * remote, reason in e), FEDGE_EINVAL (local not ours), FEDGE_ELIMIT (queue
+ * full). */
+int xmpp_s2s_send(xmpp_s2s_t *s, const char *local, const char *remote, const char *xml, size_t len,
+                  xmpp_sent_cb cb, void *cb_user, fedge_err_t *e);
+
+typedef struct {
+    size_t streams_in, streams_out; /* open now */
+    size_t authed_in, authed_out;   /* of which authenticated */
+    unsigned long long stanzas_in, stanzas_out, refused;
+} xmpp_s2s_stats_t;
+
+void xmpp_s2s_stats(const xmpp_s2s_t *s, xmpp_s2s_stats_t *out);
+
+/* Closes every stream (</stream:stream>) and the listener; pending sends
+ * get their callback with FEDGE_ECLOSED. Frees s once the loop has run
+ * the close callbacks. */
+void xmpp_s2s_free(xmpp_s2s_t *s);
 
 #endif
