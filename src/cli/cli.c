@@ -135,6 +135,8 @@ int cli_main(int argc, char **argv)
         return cli__remote(argc, argv);
     if (!strcmp(argv[1], "pool"))
         return cli__pool(argc, argv);
+    if (!strcmp(argv[1], "xmpp"))
+        return cli__xmpp(argc, argv);
     fprintf(stderr, "fedge: unknown command '%s' (try 'fedge help')\n", argv[1]);
     return 2;
 }

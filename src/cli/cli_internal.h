@@ -22,6 +22,10 @@ int cli__parse(int argc, char **argv);
  * failed, 2 for bad usage or a configuration that does not load. */
 int cli__resolve(int argc, char **argv);
 
+/* `fedge xmpp allow|block|remove|list` (cli_xmpp.c) with main()'s argv:
+ * the XMPP partner list of the store. Exit codes as cli__store. */
+int cli__xmpp(int argc, char **argv);
+
 /* The store actor of the user running the command: "cli:LOGIN" (or
  * "cli:uidN" without a login name), anything outside printable ASCII
  * without spaces replaced by '_' as the store requires. Points to a static

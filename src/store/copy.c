@@ -26,6 +26,8 @@ static const struct {
     {"external_policy", "scope, federation, public_im, outside, xmpp", "scope", 5, "policies"},
     {"user_policy", "user_aor, policy", "user_aor", 2, "policy assignments"},
     {"watchlist", "domain, added_at, users, reason", "domain", 4, "watch-list entries"},
+    {"xmpp_partner", "domain, blocked, tls_required, sasl, dialback, proxy", "domain", 6,
+     "XMPP partners"},
     {"admin_account", "name, pwhash, created_at, changed_at", "name", 4, "administrators"},
     {"remote_lockout", "kind, subject, locked_at, until_s, failures, reason", "kind, subject", 6,
      "remote lock-outs"},

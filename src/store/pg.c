@@ -114,6 +114,10 @@ static const char *const migrations[] = {
     "  addresses TEXT NOT NULL, internal TEXT NOT NULL, version TEXT NOT NULL,"
     "  started_s BIGINT NOT NULL, seen_s BIGINT NOT NULL, connections BIGINT NOT NULL,"
     "  rps BIGINT NOT NULL, cert_names TEXT NOT NULL, cert_ok INTEGER NOT NULL);",
+    /* 6: XMPP partners (xmpp.c) */
+    "CREATE TABLE xmpp_partner(domain TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  blocked INTEGER NOT NULL, tls_required INTEGER NOT NULL,"
+    "  sasl INTEGER NOT NULL, dialback INTEGER NOT NULL, proxy TEXT);",
 };
 
 static uint64_t now_ms(void)

@@ -70,6 +70,10 @@ static const char *const migrations[] = {
     "  addresses TEXT NOT NULL, internal TEXT NOT NULL, version TEXT NOT NULL,"
     "  started_s INTEGER NOT NULL, seen_s INTEGER NOT NULL, connections INTEGER NOT NULL,"
     "  rps INTEGER NOT NULL, cert_names TEXT NOT NULL, cert_ok INTEGER NOT NULL);",
+    /* 6: XMPP partners (xmpp.c) */
+    "CREATE TABLE xmpp_partner(domain TEXT PRIMARY KEY,"
+    "  blocked INTEGER NOT NULL, tls_required INTEGER NOT NULL,"
+    "  sasl INTEGER NOT NULL, dialback INTEGER NOT NULL, proxy TEXT);",
 };
 
 /* Turns an SQLite failure into FEDGE_ESTORE with an actionable message. */

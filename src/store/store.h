@@ -432,6 +432,48 @@ const store_policy_t *store_snapshot_user_policy(const store_snapshot_t *snap, f
 const store_watch_t *store_snapshot_watched(const store_snapshot_t *snap, fedge_str_t domain);
 
 /* ------------------------------------------------------------------ */
+/* XMPP partners (src/store/xmpp.c)                                    */
+/* ------------------------------------------------------------------ */
+
+/* An XMPP partner domain, allowed with its stream settings or blocked.
+ * Audited as "xmpp.allow", "xmpp.block", "xmpp.remove". A domain may be
+ * on the SIP lists and on the XMPP list independently: they are two
+ * protocols with two sets of servers. */
+typedef struct {
+    const char *domain;
+    bool blocked;
+    bool tls_required; /* allowed only: STARTTLS must succeed (default) */
+    bool sasl;         /* SASL EXTERNAL with certificates (default on) */
+    bool dialback;     /* Server Dialback (default on) */
+    const char *proxy; /* HOST[:PORT] of the partner's XMPP server, or NULL:
+                          _xmpp-server._tcp SRV of the domain */
+} store_xmpp_partner_t;
+
+/* Adds or replaces an allowed XMPP partner (p->blocked ignored).
+ * FEDGE_EEXIST when the domain is blocked for XMPP; FEDGE_EINVAL for a bad
+ * domain or proxy, or with both sasl and dialback off (no way left to
+ * authenticate a stream). */
+int store_xmpp_allow(store_t *s, const store_xmpp_partner_t *p, const char *actor,
+                     fedge_err_t *err);
+/* Blocks domain for XMPP. FEDGE_EEXIST when it is allowed for XMPP. */
+int store_xmpp_block(store_t *s, const char *domain, const char *actor, fedge_err_t *err);
+/* Takes domain off the XMPP list. FEDGE_ENOENT when it is not on it. */
+int store_xmpp_remove(store_t *s, const char *domain, const char *actor, fedge_err_t *err);
+
+/* An immutable copy of the XMPP list, read in one transaction: load it
+ * when store_refresh reports a change. One allocation; free with
+ * store_xmpp_list_free (NULL is a no-op). */
+typedef struct {
+    uint64_t generation;
+    const store_xmpp_partner_t *partners; /* sorted by domain */
+    size_t n;
+} store_xmpp_list_t;
+int store_xmpp_load(store_t *s, store_xmpp_list_t **out, fedge_err_t *err);
+void store_xmpp_list_free(store_xmpp_list_t *l);
+/* The entry of domain (case-insensitive), NULL if none. O(log n). */
+const store_xmpp_partner_t *store_xmpp_find(const store_xmpp_list_t *l, const char *domain);
+
+/* ------------------------------------------------------------------ */
 /* Administrator accounts (src/store/accounts.c)                      */
 /* ------------------------------------------------------------------ */
 

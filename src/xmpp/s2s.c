@@ -1045,9 +1045,12 @@ static void outbound(sess_t *x, const xmpp_node_t *st)
         const xmpp_node_t *c = st->children;
         const xmpp_node_t *t = xmpp_child(st, XMPP_NS_STREAM_ERR, "text");
         x->state = ST_FEATURES; /* so sess_end still writes the close */
-        snprintf(x->fail_cond, sizeof x->fail_cond, "%s",
-                 !strcmp(c ? c->name : "", "policy-violation") ? "policy-violation"
-                                                               : "remote-server-not-found");
+        /* The peer's own condition where it tells the sender something
+         * (RFC 6120 §4.9.3); anything else reads as "not found". */
+        const char *cn = c ? c->name : "";
+        bool keep = !strcmp(cn, "policy-violation") || !strcmp(cn, "not-authorized") ||
+                    !strcmp(cn, "host-unknown") || !strcmp(cn, "remote-connection-failed");
+        snprintf(x->fail_cond, sizeof x->fail_cond, "%s", keep ? cn : "remote-server-not-found");
         snprintf(x->fail_reason, sizeof x->fail_reason, "%.60s said: %.40s%s%.90s", x->remote,
                  c ? c->name : "error", t ? ": " : "", t ? t->text : "");
         sess_end(x, NULL, NULL);

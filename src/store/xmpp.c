@@ -1,0 +1,225 @@
+/* xmpp.c — the XMPP partner list of the store: allow (with the stream
+ * settings TLS, SASL EXTERNAL, dialback and an optional server address),
+ * block, remove, each one audited transaction, and an immutable copy for the
+ * running server (schema: migration 6 of each backend). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store/store_int.h"
+
+static int count_cb(const store__val_t *c, size_t n, void *ctx)
+{
+    *(int64_t *)ctx = n >= 1 && c[0].t == STORE__INT ? c[0].i : 0;
+    return 0;
+}
+
+/* -1: none, 0: allowed, 1: blocked. */
+static int state_of(store_t *s, const char *dom, int *state, fedge_err_t *err)
+{
+    int64_t v = -1;
+    store__val_t a[] = {STORE__S(dom)};
+    int r = s->ops->query(s->be,
+                          "SELECT COALESCE(MAX(blocked), -1) FROM xmpp_partner WHERE domain = ?1",
+                          a, 1, count_cb, &v, err);
+    *state = (int)v;
+    return r;
+}
+
+int store_xmpp_allow(store_t *s, const store_xmpp_partner_t *p, const char *actor, fedge_err_t *err)
+{
+    char dom[STORE_FQDN_MAX + 1], proxy[STORE_FQDN_MAX + 16];
+    int r = store_check_domain("domain", p ? p->domain : NULL, dom, sizeof dom, err);
+    if (r < 0)
+        return r;
+    bool has_proxy = p->proxy && *p->proxy;
+    if (has_proxy &&
+        (r = store_check_hostport("proxy-fqdn", p->proxy, proxy, sizeof proxy, err)) < 0)
+        return r;
+    if (!p->sasl && !p->dialback)
+        return fedge_err(err, FEDGE_EINVAL,
+                         "xmpp partner %s: SASL and dialback both off leave no way to "
+                         "authenticate a stream; turn one on (--sasl on or --dialback on)",
+                         dom);
+    if ((r = store__tx_begin(s, actor, err)) < 0)
+        return r;
+    int state = -1;
+    r = state_of(s, dom, &state, err);
+    if (r == 0 && state == 1)
+        r = fedge_err(err, FEDGE_EEXIST,
+                      "xmpp partner %s is blocked; remove it first (fedge xmpp remove %s)", dom,
+                      dom);
+    if (r == 0) {
+        store__val_t a[] = {STORE__S(dom), STORE__I(p->tls_required), STORE__I(p->sasl),
+                            STORE__I(p->dialback), STORE__S(has_proxy ? proxy : NULL)};
+        r = s->ops->exec(s->be,
+                         "INSERT INTO xmpp_partner(domain, blocked, tls_required, sasl, dialback, "
+                         "proxy) VALUES(?1, 0, ?2, ?3, ?4, ?5) ON CONFLICT(domain) DO UPDATE SET "
+                         "tls_required = excluded.tls_required, sasl = excluded.sasl, "
+                         "dialback = excluded.dialback, proxy = excluded.proxy",
+                         a, 5, NULL, err);
+    }
+    if (r == 0)
+        r = store__audit(s, actor, "xmpp.allow", dom, err, "tls %s, sasl %s, dialback %s%s%s",
+                         p->tls_required ? "required" : "optional", p->sasl ? "on" : "off",
+                         p->dialback ? "on" : "off", has_proxy ? ", server " : "",
+                         has_proxy ? proxy : "");
+    return store__tx_end(s, r, err);
+}
+
+int store_xmpp_block(store_t *s, const char *domain, const char *actor, fedge_err_t *err)
+{
+    char dom[STORE_FQDN_MAX + 1];
+    int r = store_check_domain("domain", domain, dom, sizeof dom, err);
+    if (r < 0)
+        return r;
+    if ((r = store__tx_begin(s, actor, err)) < 0)
+        return r;
+    int state = -1;
+    r = state_of(s, dom, &state, err);
+    if (r == 0 && state == 0)
+        r = fedge_err(err, FEDGE_EEXIST,
+                      "xmpp partner %s is allowed; remove it first (fedge xmpp remove %s)", dom,
+                      dom);
+    if (r == 0) {
+        store__val_t a[] = {STORE__S(dom)};
+        r = s->ops->exec(s->be,
+                         "INSERT INTO xmpp_partner(domain, blocked, tls_required, sasl, dialback, "
+                         "proxy) VALUES(?1, 1, 1, 0, 0, NULL) ON CONFLICT(domain) DO NOTHING",
+                         a, 1, NULL, err);
+    }
+    if (r == 0)
+        r = store__audit(s, actor, "xmpp.block", dom, err, "blocked for XMPP");
+    return store__tx_end(s, r, err);
+}
+
+int store_xmpp_remove(store_t *s, const char *domain, const char *actor, fedge_err_t *err)
+{
+    char dom[STORE_FQDN_MAX + 1];
+    int r = store_check_domain("domain", domain, dom, sizeof dom, err);
+    if (r < 0)
+        return r;
+    if ((r = store__tx_begin(s, actor, err)) < 0)
+        return r;
+    int64_t n = 0;
+    store__val_t a[] = {STORE__S(dom)};
+    r = s->ops->exec(s->be, "DELETE FROM xmpp_partner WHERE domain = ?1", a, 1, &n, err);
+    if (r == 0 && n == 0)
+        r = fedge_err(err, FEDGE_ENOENT, "%s is not on the XMPP partner list", dom);
+    if (r == 0)
+        r = store__audit(s, actor, "xmpp.remove", dom, err, "removed from the XMPP list");
+    return store__tx_end(s, r, err);
+}
+
+/* Rows are gathered first, then copied into one block. */
+typedef struct {
+    store_xmpp_partner_t *v;
+    char **strs;
+    size_t n, cap;
+} rows_t;
+
+static int row_cb(const store__val_t *c, size_t n, void *ctx)
+{
+    rows_t *r = ctx;
+    if (n < 6)
+        return 0;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 16;
+        r->v = fedge_realloc(r->v, r->cap * sizeof *r->v);
+        r->strs = fedge_realloc(r->strs, r->cap * 2 * sizeof *r->strs);
+    }
+    store_xmpp_partner_t *p = &r->v[r->n];
+    r->strs[2 * r->n] = fedge_strdup(c[0].s ? c[0].s : "");
+    r->strs[2 * r->n + 1] = c[5].t == STORE__TEXT ? fedge_strdup(c[5].s) : NULL;
+    p->blocked = c[1].i != 0;
+    p->tls_required = c[2].i != 0;
+    p->sasl = c[3].i != 0;
+    p->dialback = c[4].i != 0;
+    r->n++;
+    return 0;
+}
+
+static int gen_cb(const store__val_t *c, size_t n, void *ctx)
+{
+    *(uint64_t *)ctx = n >= 1 && c[0].t == STORE__INT ? (uint64_t)c[0].i : 0;
+    return 0;
+}
+
+int store_xmpp_load(store_t *s, store_xmpp_list_t **out, fedge_err_t *err)
+{
+    rows_t rows = {0};
+    uint64_t gen = 0;
+    int r = s->ops->begin(s->be, false, err);
+    if (r < 0)
+        return r;
+    r = s->ops->query(s->be, "SELECT value FROM meta WHERE key = 'generation'", NULL, 0, gen_cb,
+                      &gen, err);
+    if (r == 0)
+        r = s->ops->query(s->be,
+                          "SELECT domain, blocked, tls_required, sasl, dialback, proxy "
+                          "FROM xmpp_partner ORDER BY domain",
+                          NULL, 0, row_cb, &rows, err);
+    if (r == 0)
+        r = s->ops->commit(s->be, err);
+    else
+        s->ops->rollback(s->be);
+    size_t bytes = sizeof(store_xmpp_list_t) + rows.n * sizeof(store_xmpp_partner_t);
+    for (size_t i = 0; i < 2 * rows.n; i++)
+        bytes += rows.strs[i] ? strlen(rows.strs[i]) + 1 : 0;
+    store_xmpp_list_t *l = NULL;
+    if (r == 0) {
+        l = fedge_calloc(1, bytes);
+        store_xmpp_partner_t *v = (store_xmpp_partner_t *)(l + 1);
+        char *text = (char *)(v + rows.n);
+        for (size_t i = 0; i < rows.n; i++) {
+            v[i] = rows.v[i];
+            for (int k = 0; k < 2; k++) {
+                const char *src = rows.strs[2 * i + k];
+                const char *dst = NULL;
+                if (src) {
+                    size_t len = strlen(src) + 1;
+                    memcpy(text, src, len);
+                    dst = text;
+                    text += len;
+                }
+                if (k == 0)
+                    v[i].domain = dst;
+                else
+                    v[i].proxy = dst;
+            }
+        }
+        l->generation = gen;
+        l->partners = v;
+        l->n = rows.n;
+        *out = l;
+    }
+    for (size_t i = 0; i < 2 * rows.n; i++)
+        free(rows.strs[i]);
+    free(rows.strs);
+    free(rows.v);
+    return r;
+}
+
+void store_xmpp_list_free(store_xmpp_list_t *l)
+{
+    free(l);
+}
+
+const store_xmpp_partner_t *store_xmpp_find(const store_xmpp_list_t *l, const char *domain)
+{
+    if (!l || !domain)
+        return NULL;
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcasecmp(l->partners[mid].domain, domain);
+        if (c == 0)
+            return &l->partners[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
