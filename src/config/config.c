@@ -39,12 +39,13 @@ enum {
     S_ADMIN,
     S_REMOTE,
     S_MEDIA,
+    S_XMPP,
     S__COUNT
 };
 
 static const char *const section_names[S__COUNT] = {
-    "edge", "external", "internal", "federation", "limits",
-    "log",  "dns",      "admin",    "remote",     "media",
+    "edge", "external", "internal", "federation", "limits", "log",
+    "dns",  "admin",    "remote",   "media",      "xmpp",
 };
 
 enum {
@@ -102,6 +103,10 @@ enum {
     K_MEDIA_EXT_IFACE,
     K_MEDIA_TIMEOUT,
     K_MEDIA_ON_FAILURE,
+    K_XMPP_LISTEN,
+    K_XMPP_CERT,
+    K_XMPP_KEY,
+    K_XMPP_CA_FILE,
     K__COUNT
 };
 
@@ -243,6 +248,11 @@ static const key_def_t keys[K__COUNT] = {
     [K_MEDIA_TIMEOUT] = {S_MEDIA, "timeout", T_DURATION, 100, 30 * 1000,
                          "a duration like 1s or 500ms, from 100ms to 30s"},
     [K_MEDIA_ON_FAILURE] = {S_MEDIA, "on_relay_failure", T_ON_FAILURE, 0, 0, "refuse or forward"},
+    [K_XMPP_LISTEN] = {S_XMPP, "listen", T_LISTEN, 0, 0,
+                       "a comma-separated list of IP:port like 0.0.0.0:5269 or [::]:5269"},
+    [K_XMPP_CERT] = {S_XMPP, "certificate", T_FILE, 0, 0, FORM_FILE},
+    [K_XMPP_KEY] = {S_XMPP, "private_key", T_FILE, 0, 0, FORM_FILE},
+    [K_XMPP_CA_FILE] = {S_XMPP, "ca_file", T_FILE, 0, 0, FORM_FILE},
 };
 
 struct config_keyline {
@@ -384,7 +394,7 @@ static bool check_line(ctx_t *x, const char *s, size_t len)
         if (sec < 0) {
             fail(x, x->line,
                  "unknown section [%.*s]; expected one of [edge], [external], [internal], "
-                 "[federation], [limits], [log], [dns], [admin], [remote], [media]",
+                 "[federation], [limits], [log], [dns], [admin], [remote], [media], [xmpp]",
                  (int)nlen, s + 1);
             return false;
         }
@@ -516,6 +526,9 @@ static char **str_field(config_t *c, int key)
     case K_ADMIN_KEY: return &c->admin.private_key;
     case K_MEDIA_INT_IFACE: return &c->media.internal_interface;
     case K_MEDIA_EXT_IFACE: return &c->media.external_interface;
+    case K_XMPP_CERT: return &c->xmpp.certificate;
+    case K_XMPP_KEY: return &c->xmpp.private_key;
+    case K_XMPP_CA_FILE: return &c->xmpp.ca_file;
     }
     return NULL;
 }
@@ -530,6 +543,7 @@ static config_hostport_list_t *list_field(config_t *c, int key)
     case K_REM_LISTEN: return &c->remote.listen;
     case K_REM_REGISTRAR: return &c->remote.registrar;
     case K_MEDIA_RTPENGINE: return &c->media.rtpengine;
+    case K_XMPP_LISTEN: return &c->xmpp.listen;
     }
     return NULL;
 }
@@ -922,10 +936,10 @@ static void check_listen_clashes(ctx_t *x)
         int key;
     } all[64];
     size_t n = 0;
-    const config_hostport_list_t *lists[3] = {&x->c->external.listen, &x->c->internal.listen,
-                                              &x->c->remote.listen};
-    const int lkeys[3] = {K_EXT_LISTEN, K_INT_LISTEN, K_REM_LISTEN};
-    for (int l = 0; l < 3; l++)
+    const config_hostport_list_t *lists[4] = {&x->c->external.listen, &x->c->internal.listen,
+                                              &x->c->remote.listen, &x->c->xmpp.listen};
+    const int lkeys[4] = {K_EXT_LISTEN, K_INT_LISTEN, K_REM_LISTEN, K_XMPP_LISTEN};
+    for (int l = 0; l < 4; l++)
         for (size_t i = 0; i < lists[l]->count && n < FEDGE_ARRAY_LEN(all) - 1; i++) {
             all[n].hp = &lists[l]->items[i];
             all[n++].key = lkeys[l];
@@ -1086,8 +1100,16 @@ static void check(ctx_t *x)
     if (x->section_line[S_MEDIA] && !c->media.rtpengine.count)
         missing(x, K_MEDIA_RTPENGINE, " (a [media] section relays calls' media through rtpengine)");
 
-    static const int files[] = {K_EXT_CERT, K_EXT_KEY,     K_EXT_CA_FILE, K_EXT_CA_PATH, K_INT_CERT,
-                                K_INT_KEY,  K_INT_CA_FILE, K_ADMIN_CERT,  K_ADMIN_KEY};
+    /* [xmpp]: the section turns the gateway on; listen is then required,
+     * the certificate and trust anchors default to [external]'s. */
+    c->xmpp.enabled = x->section_line[S_XMPP] > 0;
+    if (c->xmpp.enabled && !c->xmpp.listen.count)
+        missing(x, K_XMPP_LISTEN, " (the [xmpp] section turns the XMPP gateway on)");
+    check_pair(x, K_XMPP_CERT, K_XMPP_KEY);
+
+    static const int files[] = {K_EXT_CERT,  K_EXT_KEY,   K_EXT_CA_FILE, K_EXT_CA_PATH,
+                                K_INT_CERT,  K_INT_KEY,   K_INT_CA_FILE, K_ADMIN_CERT,
+                                K_ADMIN_KEY, K_XMPP_CERT, K_XMPP_KEY,    K_XMPP_CA_FILE};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(files); i++)
         check_readable(x, files[i]);
 
@@ -1292,6 +1314,10 @@ void config_free(config_t *c)
     free_list(&c->media.rtpengine);
     free(c->media.internal_interface);
     free(c->media.external_interface);
+    free_list(&c->xmpp.listen);
+    free(c->xmpp.certificate);
+    free(c->xmpp.private_key);
+    free(c->xmpp.ca_file);
     free(c->keylines);
     free(c);
 }

@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "obs/obs.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -223,6 +224,16 @@ typedef struct {
         uint32_t timeout_ms; /* per relay asked */
         config_media_failure_t on_relay_failure;
     } media;
+
+    /* The XMPP gateway (docs/xmpp.md): on when the file has an [xmpp]
+     * section. certificate/private_key/ca_file NULL: [external]'s. */
+    struct {
+        bool enabled;
+        config_hostport_list_t listen; /* required when enabled; IP literals */
+        char *certificate;
+        char *private_key;
+        char *ca_file;
+    } xmpp;
 
     /* Where each key was set, for messages about values found wrong later
      * (read it with config_key_line). */

@@ -359,7 +359,7 @@ static void test_structure_errors(void **state)
 {
     expect_error(MIN "[foo]\nx = 1\n",
                  "14: unknown section [foo]; expected one of [edge], [external], [internal], "
-                 "[federation], [limits], [log], [dns], [admin], [remote], [media]");
+                 "[federation], [limits], [log], [dns], [admin], [remote], [media], [xmpp]");
     expect_error(MIN "[limits]\nidle_timeuot = 5s\n",
                  "15: unknown key \"idle_timeuot\" in [limits]; expected one of max_message_size, "
                  "max_connections, max_connections_per_ip, handshake_timeout, idle_timeout, "
@@ -716,6 +716,33 @@ static void test_required_keys(void **state)
     expect_ok(MIN_EDGE MIN_EXTERNAL MIN_INTERNAL "[federation]\nrouting = dns-srv\n", &c);
     assert_null(c->federation.default_route.host);
     config_free(c);
+}
+
+/* [xmpp]: absent means off; present needs listen; a listen that clashes
+ * with another side's is refused; certificate and key come as a pair. */
+static void test_xmpp_section(void **state)
+{
+    config_t *c;
+    expect_ok(MIN, &c);
+    assert_false(c->xmpp.enabled);
+    assert_int_equal(c->xmpp.listen.count, 0);
+    config_free(c);
+    expect_error(MIN "[xmpp]\n",
+                 "14: [xmpp] listen is missing (the [xmpp] section turns the XMPP gateway on); "
+                 "expected listen = a comma-separated list of IP:port like 0.0.0.0:5269 or "
+                 "[::]:5269");
+    expect_ok(MIN "[xmpp]\nlisten = 127.0.0.1:5269\n", &c);
+    assert_true(c->xmpp.enabled);
+    assert_int_equal(c->xmpp.listen.count, 1);
+    assert_int_equal(c->xmpp.listen.items[0].port, 5269);
+    assert_null(c->xmpp.certificate);
+    config_free(c);
+    expect_error(MIN "[xmpp]\nlisten = 127.0.0.1:5061\n",
+                 "15: [xmpp] listen = \"127.0.0.1:5061\": clashes with 127.0.0.1:5061 of "
+                 "[external] listen on line 5; expected distinct listening ports or addresses");
+    expect_error(MIN "[xmpp]\nlisten = 127.0.0.1:5269\ncertificate = edge.crt\n",
+                 "16: [xmpp] certificate is set but private_key is missing; expected both or "
+                 "neither");
 }
 
 static void test_cross_field_rules(void **state)
@@ -1322,6 +1349,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_pool_names),
+        cmocka_unit_test(test_xmpp_section),
         cmocka_unit_test(test_nul_and_long_lines),
         cmocka_unit_test(test_value_errors),
         cmocka_unit_test(test_domain_errors),
