@@ -152,6 +152,32 @@ void xmpp_buf_printf(xmpp_buf_t *b, const char *fmt, ...) __attribute__((format(
 void xmpp_buf_esc(xmpp_buf_t *b, const char *s, size_t len);
 
 /* ------------------------------------------------------------------ */
+/* Gateway mappings (map.c): pure                                      */
+/* ------------------------------------------------------------------ */
+
+/* True when s[0..len) is UTF-8 (shortest form) of XML 1.0 characters only:
+ * text both a SIP text/plain body and an XMPP <body/> can carry
+ * (RFC 7572 §5). */
+bool xmpp_text_ok(const char *s, size_t len);
+
+/* RFC 7247 §4-5: a SIP user part (still %-escaped, len bytes) as a JID
+ * localpart: unescaped, ASCII lower-cased, refused (FEDGE_EINVAL) when
+ * empty, badly escaped, not UTF-8 or holding a character RFC 7622 §3.3.1
+ * forbids (space, controls, " & ' / : < > @). FEDGE_ENOSPC when out (cap
+ * bytes) is too small. */
+int xmpp_localpart_from_sip(const char *user, size_t len, char *out, size_t cap);
+
+/* The other way: a localpart as a SIP user part, %-escaping what RFC 3261
+ * does not allow as is. FEDGE_EINVAL (empty), FEDGE_ENOSPC. */
+int xmpp_sip_user_from_localpart(const char *local, char *out, size_t cap);
+
+/* RFC 7247 §8: the SIP status for an XMPP stanza or stream error
+ * condition (unknown: 500), and the XMPP condition (with its error type in
+ * *type, may be NULL) for a SIP final status >= 300. */
+int xmpp_sip_status_from_error(const char *cond);
+const char *xmpp_error_from_sip_status(int status, const char **type);
+
+/* ------------------------------------------------------------------ */
 /* Server-to-server service (s2s.c)                                    */
 /* ------------------------------------------------------------------ */
 

@@ -1,0 +1,89 @@
+/* test_map.c — unit tests of the gateway mappings (src/xmpp/map.c):
+ * addresses per RFC 7247, body text per RFC 7572, errors per RFC 7247 §8. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "xmpp/xmpp.h"
+
+static void test_localpart_from_sip(void **state)
+{
+    char out[64];
+    assert_int_equal(xmpp_localpart_from_sip("Alice", 5, out, sizeof out), 0);
+    assert_string_equal(out, "alice");
+    assert_int_equal(xmpp_localpart_from_sip("j%2Edoe", 7, out, sizeof out), 0);
+    assert_string_equal(out, "j.doe");
+    /* UTF-8 escaped in the SIP URI: kept as UTF-8 in the JID. */
+    assert_int_equal(xmpp_localpart_from_sip("ren%C3%A9", 9, out, sizeof out), 0);
+    assert_string_equal(out, "ren\xc3\xa9");
+    /* What a localpart may not hold (RFC 7622 §3.3.1). */
+    assert_int_equal(xmpp_localpart_from_sip("a%40b", 5, out, sizeof out), FEDGE_EINVAL);
+    assert_int_equal(xmpp_localpart_from_sip("a%20b", 5, out, sizeof out), FEDGE_EINVAL);
+    assert_int_equal(xmpp_localpart_from_sip("a&b", 3, out, sizeof out), FEDGE_EINVAL);
+    assert_int_equal(xmpp_localpart_from_sip("a/b", 3, out, sizeof out), FEDGE_EINVAL);
+    assert_int_equal(xmpp_localpart_from_sip("a%2", 3, out, sizeof out), FEDGE_EINVAL);
+    assert_int_equal(xmpp_localpart_from_sip("a%ff", 4, out, sizeof out), FEDGE_EINVAL);
+    assert_int_equal(xmpp_localpart_from_sip("", 0, out, sizeof out), FEDGE_EINVAL);
+    assert_int_equal(xmpp_localpart_from_sip("abcdef", 6, out, 4), FEDGE_ENOSPC);
+}
+
+static void test_sip_user_from_localpart(void **state)
+{
+    char out[64];
+    assert_int_equal(xmpp_sip_user_from_localpart("bob", out, sizeof out), 0);
+    assert_string_equal(out, "bob");
+    assert_int_equal(xmpp_sip_user_from_localpart("ren\xc3\xa9", out, sizeof out), 0);
+    assert_string_equal(out, "ren%C3%A9");
+    assert_int_equal(xmpp_sip_user_from_localpart("a#b%c", out, sizeof out), 0);
+    assert_string_equal(out, "a%23b%25c");
+    assert_int_equal(xmpp_sip_user_from_localpart("", out, sizeof out), FEDGE_EINVAL);
+    assert_int_equal(xmpp_sip_user_from_localpart("\xc3\xa9\xc3\xa9", out, 6), FEDGE_ENOSPC);
+}
+
+static void test_text_ok(void **state)
+{
+    static const char good[] = "hello\tw\xc3\xb6rld\r\n\xe2\x82\xac\xf0\x9f\x98\x80";
+    assert_true(xmpp_text_ok(good, sizeof good - 1));
+    assert_false(xmpp_text_ok(good, sizeof good - 2)); /* emoji cut short */
+    assert_false(xmpp_text_ok("a\x01", 2));            /* control character */
+    assert_false(xmpp_text_ok("\xc3", 1));             /* truncated */
+    assert_false(xmpp_text_ok("\xc0\xaf", 2));         /* overlong */
+    assert_false(xmpp_text_ok("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(xmpp_text_ok("\xef\xbf\xbe", 3));     /* U+FFFE */
+    assert_false(xmpp_text_ok("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+    assert_false(xmpp_text_ok("a\0b", 3));
+    assert_true(xmpp_text_ok("", 0));
+}
+
+static void test_errors(void **state)
+{
+    const char *type;
+    assert_string_equal(xmpp_error_from_sip_status(404, &type), "item-not-found");
+    assert_string_equal(type, "cancel");
+    assert_string_equal(xmpp_error_from_sip_status(403, &type), "forbidden");
+    assert_string_equal(type, "auth");
+    assert_string_equal(xmpp_error_from_sip_status(480, &type), "recipient-unavailable");
+    assert_string_equal(type, "wait");
+    assert_string_equal(xmpp_error_from_sip_status(408, NULL), "remote-server-timeout");
+    assert_string_equal(xmpp_error_from_sip_status(415, NULL), "bad-request");
+    assert_string_equal(xmpp_error_from_sip_status(599, NULL), "internal-server-error");
+    assert_int_equal(xmpp_sip_status_from_error("remote-server-not-found"), 404);
+    assert_int_equal(xmpp_sip_status_from_error("remote-server-timeout"), 408);
+    assert_int_equal(xmpp_sip_status_from_error("policy-violation"), 403);
+    assert_int_equal(xmpp_sip_status_from_error("recipient-unavailable"), 480);
+    assert_int_equal(xmpp_sip_status_from_error("no-such-condition"), 500);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_localpart_from_sip),
+        cmocka_unit_test(test_sip_user_from_localpart),
+        cmocka_unit_test(test_text_ok),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
