@@ -37,6 +37,8 @@ static void shutdown_now(edge_t *s)
     proxy_abort_pending(s->proxy, "edge shutting down");
     s->shut = true;
     proxy_set_dns(s->proxy, NULL);
+    edge__xmpp_free(s->xmpp); /* before the resolver and the transport it uses */
+    s->xmpp = NULL;
     edge__fed_free(s->fed); /* after the abort: parked requests are answered */
     s->fed = NULL;
     edge__media_free(s->media);
@@ -260,6 +262,7 @@ static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_p
  * closing finish when the caller runs the loop. */
 static void undo(edge_t *s)
 {
+    edge__xmpp_free(s->xmpp);
     if (s->fed)
         edge__fed_free(s->fed);
     edge__media_free(s->media);
@@ -423,6 +426,11 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         (rc = edge__media_new(loop, cf, s->proxy, &s->media, &e1)) < 0) {
         rc = fedge_err(e, FEDGE_ECONFIG, "[media] %s", e1.msg);
         s->media = NULL;
+        goto fail;
+    }
+    /* the SIP <-> XMPP gateway, only with an [xmpp] section (docs/xmpp.md) */
+    if (cf->xmpp.enabled && (rc = edge__xmpp_new(s, &s->xmpp, e)) < 0) {
+        s->xmpp = NULL;
         goto fail;
     }
     store_t *st;

@@ -29,6 +29,7 @@
 typedef struct edge__fed edge__fed_t;
 typedef struct edge__media edge__media_t;
 typedef struct edge__pool edge__pool_t;
+typedef struct edge__xmpp edge__xmpp_t;
 
 struct edge {
     uv_loop_t *loop;
@@ -41,6 +42,7 @@ struct edge {
     admin_stats_t *stats; /* live figures it reports (thread-safe) */
     edge__fed_t *fed;     /* the federation driver (federation.c) */
     edge__media_t *media; /* calls' media through rtpengine (media.c); NULL without [media] */
+    edge__xmpp_t *xmpp;   /* the SIP <-> XMPP gateway (xmpp.c), NULL without [xmpp] */
     uv_timer_t tick;
     bool tick_started;
     bool stopping, shut;
@@ -177,5 +179,29 @@ void edge__pool_free(edge__pool_t *p);
 
 /* federation.c: frees f once its timer is closed and no refresh job runs. */
 void edge__fed_release(edge__fed_t *f);
+
+/* ------------------------------------------------------------------ */
+/* xmpp.c: the SIP <-> XMPP gateway                                    */
+/* ------------------------------------------------------------------ */
+
+/* Starts the gateway of ed->cfg's [xmpp] section on ed's loop, net and
+ * resolver (which must outlive it: free it before them). Returns 0 and
+ * *out, or FEDGE_ECONFIG ([xmpp] certificate) / the listener's error. */
+int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e);
+
+/* A framed SIP message that arrived on the internal side on nc: true when
+ * it is for an XMPP partner domain and the gateway took it (it answers on
+ * nc, now or once the stanza is out); false: the proxy's to handle. */
+bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t len);
+
+/* nc is closing: answers pending for it are dropped. */
+void edge__xmpp_conn_gone(edge__xmpp_t *x, net_conn_t *nc);
+
+/* The port of the XMPP listener (0 when none). */
+uint16_t edge__xmpp_port(const edge__xmpp_t *x);
+
+/* Closes streams, the listener and the next-hop connection; the memory
+ * goes once the loop has run the close callbacks. NULL is a no-op. */
+void edge__xmpp_free(edge__xmpp_t *x);
 
 #endif

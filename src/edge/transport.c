@@ -179,6 +179,8 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
         proxy_on_conn_failed(c->s->proxy, c, code, c->fail_reason ? c->fail_reason : reason);
     if (c->partner && c->s->stats)
         admin_stats_connection(c->s->stats, (fedge_str_t){c->partner, strlen(c->partner)}, -1);
+    if (c->s->xmpp)
+        edge__xmpp_conn_gone(c->s->xmpp, nc);
     net_conn_set_user(nc, NULL);
     rtab_del(c->s, c);
     free(c->buf);
@@ -327,7 +329,10 @@ static size_t consume(proxy_conn_t *c, const char *p, size_t n)
         }
         if (k == SIP_FRAME_NEED_MORE)
             break;
-        if (k == SIP_FRAME_MESSAGE) {
+        if (k == SIP_FRAME_MESSAGE && c->side == PROXY_SIDE_INTERNAL && c->s->xmpp &&
+            edge__xmpp_sip_in(c->s->xmpp, c->nc, p + off, unit)) {
+            /* for an XMPP partner domain: the gateway answers (src/edge/xmpp.c) */
+        } else if (k == SIP_FRAME_MESSAGE) {
             proxy_peer_t peer = {c->side, net_conn_remote(c->nc), net_conn_peer(c->nc)};
             int rc = proxy_on_message(c->s->proxy, c, &peer, p + off, unit);
             if (rc < 0) {

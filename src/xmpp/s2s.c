@@ -722,6 +722,15 @@ static void inbound_stanza(sess_t *x, const xmpp_node_t *st)
         sess_end(x, "improper-addressing", "stanza to '%s' on a stream for %s", td, x->local);
         return;
     }
+    /* The partner may have been blocked or removed since the stream was
+     * authenticated: the decision holds for every stanza. */
+    xmpp_peer_policy_t pol;
+    s->o.cbs.policy(s->o.user, x->remote, &pol);
+    if (!pol.allowed) {
+        s->st.refused++;
+        sess_end(x, "policy-violation", "%s", pol.why[0] ? pol.why : "not a partner");
+        return;
+    }
     s->st.stanzas_in++;
     s->o.cbs.on_stanza(s->o.user, x->remote, x->local, st);
 }
@@ -1168,6 +1177,12 @@ int xmpp_s2s_send(xmpp_s2s_t *s, const char *local, const char *remote, const ch
     lower_copy(r, sizeof r, remote);
     if (s->freeing || !is_local(s, l))
         return fedge_err(e, FEDGE_EINVAL, "xmpp: '%s' is not a local domain", local);
+    xmpp_peer_policy_t pol;
+    s->o.cbs.policy(s->o.user, r, &pol);
+    if (!pol.allowed) {
+        s->st.refused++;
+        return fedge_err(e, FEDGE_EPERM, "%s", pol.why[0] ? pol.why : "not an XMPP partner");
+    }
     sess_t *x = NULL;
     for (sess_t *y = s->sessions; y; y = y->next)
         if (y->outbound && !y->verify_only && y->state != ST_DEAD && !strcmp(y->local, l) &&
@@ -1177,12 +1192,6 @@ int xmpp_s2s_send(xmpp_s2s_t *s, const char *local, const char *remote, const ch
                 break;
         }
     if (!x) {
-        xmpp_peer_policy_t pol;
-        s->o.cbs.policy(s->o.user, r, &pol);
-        if (!pol.allowed) {
-            s->st.refused++;
-            return fedge_err(e, FEDGE_EPERM, "%s", pol.why[0] ? pol.why : "not an XMPP partner");
-        }
         x = open_outbound(s, l, r, &pol);
         if (!x)
             return fedge_err(e, FEDGE_EIO, "xmpp: cannot resolve %s", r);

@@ -1,0 +1,729 @@
+/* xmpp.c — the edge's SIP <-> XMPP gateway (docs/xmpp.md), on when the
+ * configuration has an [xmpp] section: the server-to-server service of
+ * src/xmpp on [xmpp] listen, the XMPP partner list of the store, one-to-one
+ * IM both ways (RFC 7572: SIP MESSAGE text/plain <-> <message type='chat'>),
+ * addresses and errors mapped per RFC 7247, the user's external access
+ * policy (its xmpp switch) in force.
+ *
+ * SIP -> XMPP: a request from the internal side whose Request-URI domain is
+ * on the XMPP partner list is taken here before the proxy sees it
+ * (transport.c), answered 200 once the stanza is written on an
+ * authenticated stream, or with the mapped error.
+ * XMPP -> SIP: a message for a user of our domains becomes a SIP MESSAGE
+ * sent on the gateway's own connection to the first internal next hop; a
+ * final failure goes back to the sender as a stanza error. */
+#include "edge/edge_int.h"
+
+#include "obs/obs.h"
+#include "xmpp/xmpp.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char C[] = "xmpp";
+
+#define HOP_TIMEOUT_MS 32000 /* RFC 3261 Timer F */
+#define MAX_PENDING 1000     /* SIP MESSAGEs waiting for the next hop */
+
+/* A SIP MESSAGE waiting for its stanza to be written (SIP -> XMPP). */
+typedef struct sip_pend {
+    struct sip_pend *next, *prev;
+    edge__xmpp_t *x; /* NULL once the gateway is gone */
+    net_conn_t *nc;  /* where to answer; NULL once it closed */
+    char *req;
+    size_t len;
+} sip_pend_t;
+
+/* A SIP MESSAGE sent to the next hop for a stanza (XMPP -> SIP). */
+typedef struct hop_pend {
+    struct hop_pend *next;
+    char branch[48];
+    char from[320], to[320], id[128]; /* the stanza's, for an error back */
+    char local[256], remote[256];
+    uint64_t deadline;
+} hop_pend_t;
+
+struct edge__xmpp {
+    edge_t *ed;
+    xmpp_s2s_t *s2s;
+    net_tls_t *tls;
+    store_t *store;
+    store_xmpp_list_t *list;
+    uint64_t list_gen;
+    bool list_loaded;
+    sip_limits_t lim;
+    sip_msg_t *msg;
+    sip_pend_t *sp;
+    hop_pend_t *hp;
+    size_t n_hp;
+    net_conn_t *hop;
+    sip_framer_t fr;
+    char *hbuf;
+    size_t hlen, hcap;
+    char via_host[PROXY_HOST_MAX];
+    uv_timer_t timer;
+    uint64_t seq;
+};
+
+static void rnd_hex(char *out, size_t bytes)
+{
+    unsigned char b[16];
+    if (bytes > sizeof b)
+        bytes = sizeof b;
+    if (RAND_bytes(b, (int)bytes) != 1)
+        abort();
+    for (size_t i = 0; i < bytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static void lower(char *dst, size_t cap, fedge_str_t s)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (char)((s.s[i] >= 'A' && s.s[i] <= 'Z') ? s.s[i] + 32 : s.s[i]);
+    dst[n] = '\0';
+}
+
+static bool is_local(edge__xmpp_t *x, const char *d)
+{
+    const config_t *cf = x->ed->cfg;
+    for (size_t i = 0; i < cf->edge.sip_domain_count; i++)
+        if (!strcasecmp(cf->edge.sip_domains[i], d))
+            return true;
+    return false;
+}
+
+static const store_snapshot_t *snap_of(edge__xmpp_t *x)
+{
+    return x->ed->fed ? x->ed->fed->snap : NULL;
+}
+
+/* Reloads the partner list when the store changed (the federation driver
+ * keeps the snapshot current; its generation says when). */
+static void refresh(edge__xmpp_t *x)
+{
+    const store_snapshot_t *snap = snap_of(x);
+    uint64_t gen = snap ? snap->generation : 0;
+    if (x->list_loaded && gen == x->list_gen)
+        return;
+    fedge_err_t e;
+    if (!x->store && store_open(x->ed->cfg->edge.store, &x->store, &e) < 0) {
+        x->store = NULL;
+        obs_logkv(OBS_LOG_WARNING, C, "cannot open the store for the XMPP partner list", "reason",
+                  e.msg, NULL);
+        return;
+    }
+    store_xmpp_list_t *l = NULL;
+    if (store_xmpp_load(x->store, &l, &e) < 0) {
+        obs_logkv(OBS_LOG_WARNING, C, "cannot read the XMPP partner list: keeping the last one",
+                  "reason", e.msg, NULL);
+        return;
+    }
+    store_xmpp_list_free(x->list);
+    x->list = l;
+    x->list_gen = gen;
+    x->list_loaded = true;
+}
+
+/* ------------------------------------------------------------------ */
+/* The partner decision (the s2s service's policy)                     */
+/* ------------------------------------------------------------------ */
+
+static void s2s_policy(void *user, const char *domain, xmpp_peer_policy_t *out)
+{
+    edge__xmpp_t *x = user;
+    memset(out, 0, sizeof *out);
+    refresh(x);
+    const store_snapshot_t *snap = snap_of(x);
+    if (!snap || !snap->edge.federation) {
+        snprintf(out->why, sizeof out->why, "federation is off on this edge");
+        return;
+    }
+    const store_xmpp_partner_t *p = store_xmpp_find(x->list, domain);
+    if (p && p->blocked) {
+        snprintf(out->why, sizeof out->why, "%s is blocked for XMPP on this edge", domain);
+        return;
+    }
+    if (!p && !snap->edge.discovery) {
+        snprintf(out->why, sizeof out->why,
+                 "%s is not an XMPP partner of this edge (partner discovery is off)", domain);
+        return;
+    }
+    out->allowed = true;
+    /* A discovered partner gets the strict defaults. */
+    out->tls_required = p ? p->tls_required : true;
+    out->sasl = p ? p->sasl : true;
+    out->dialback = p ? p->dialback : true;
+    if (p && p->proxy) {
+        config_hostport_t hp;
+        fedge_err_t e;
+        if (config_parse_hostport(p->proxy, strlen(p->proxy), CONFIG_HP_ALLOW_NAME, 5269, &hp,
+                                  &e) == 0) {
+            snprintf(out->host, sizeof out->host, "%s", hp.host);
+            out->port = hp.port;
+            config_hostport_free(&hp);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* SIP answers                                                         */
+/* ------------------------------------------------------------------ */
+
+static void answer(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, int code, const char *why,
+                   const char *extra)
+{
+    char tag[20], hdrs[1024], out[8192];
+    rnd_hex(tag, 6);
+    size_t o = 0;
+    if (why && code >= 300)
+        o += (size_t)snprintf(hdrs, sizeof hdrs, "Warning: 399 %s \"%.300s\"\r\n",
+                              x->ed->cfg->edge.fqdn, why);
+    snprintf(hdrs + o, sizeof hdrs - o, "%s", extra ? extra : "");
+    size_t len = 0;
+    if (sip_build_response(m, code, sip_reason_phrase(code), tag, hdrs[0] ? hdrs : NULL, out,
+                           sizeof out, &len) == 0)
+        (void)net_conn_write(nc, out, len);
+    char st[8];
+    snprintf(st, sizeof st, "%d", code);
+    obs_logkv(code >= 300 ? OBS_LOG_INFO : OBS_LOG_DEBUG, C, "SIP request answered by the gateway",
+              "status", st, "reason", why ? why : "-", NULL);
+}
+
+static void sent_cb(void *user, int code, const char *cond, const char *reason)
+{
+    sip_pend_t *p = user;
+    edge__xmpp_t *x = p->x;
+    if (x) {
+        if (p->prev)
+            p->prev->next = p->next;
+        else
+            x->sp = p->next;
+        if (p->next)
+            p->next->prev = p->prev;
+        if (p->nc && sip_parse(p->req, p->len, &x->lim, x->msg) == 0) {
+            int st = code == 0 ? 200 : xmpp_sip_status_from_error(cond);
+            char why[300];
+            snprintf(why, sizeof why, "XMPP: %s%s%s", cond, reason[0] ? ": " : "", reason);
+            answer(x, p->nc, x->msg, st, code ? why : NULL, NULL);
+        }
+    }
+    free(p->req);
+    free(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* SIP -> XMPP                                                         */
+/* ------------------------------------------------------------------ */
+
+bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t len)
+{
+    sip_msg_t *m = x->msg;
+    const sip_uri_t *ru;
+    if (sip_parse(buf, len, &x->lim, m) < 0 || !m->is_request || sip_msg_ruri(m, &ru) < 0 ||
+        (ru->scheme != SIP_URI_SIP && ru->scheme != SIP_URI_SIPS))
+        return false;
+    char dom[256];
+    lower(dom, sizeof dom, ru->host);
+    refresh(x);
+    const store_xmpp_partner_t *p = store_xmpp_find(x->list, dom);
+    if (!p || sip_msg_check(m) < 0)
+        return false; /* not ours: the proxy routes (or refuses) it */
+    if (m->method_id == SIP_METHOD_ACK)
+        return true;
+    if (p->blocked) {
+        char why[300];
+        snprintf(why, sizeof why, "%s is blocked for XMPP on this edge", dom);
+        answer(x, nc, m, 403, why, NULL);
+        return true;
+    }
+    if (m->method_id != SIP_METHOD_MESSAGE) {
+        answer(x, nc, m, 405, "only MESSAGE is carried to XMPP domains", "Allow: MESSAGE\r\n");
+        return true;
+    }
+    const sip_nameaddr_t *from, *to;
+    if (sip_msg_from(m, &from) < 0 || sip_msg_to(m, &to) < 0)
+        return false;
+    char fdom[256], fuser[320], tuser[320];
+    lower(fdom, sizeof fdom, from->uri.host);
+    if (!is_local(x, fdom)) {
+        answer(x, nc, m, 403, "the sender is not a user of this edge's SIP domains", NULL);
+        return true;
+    }
+    if (xmpp_localpart_from_sip(from->uri.user.s, from->uri.user.len, fuser, sizeof fuser) < 0 ||
+        xmpp_localpart_from_sip(ru->user.s, ru->user.len, tuser, sizeof tuser) < 0) {
+        answer(x, nc, m, 404,
+               "the address cannot be written as an XMPP address (RFC 7247: a user part with "
+               "space, \" & ' / : < > @ or not UTF-8)",
+               NULL);
+        return true;
+    }
+    /* The sender's external access policy (docs/admin.md): its xmpp switch. */
+    const store_snapshot_t *snap = snap_of(x);
+    const store_policy_t *pol =
+        snap ? policy_for_user(snap, from->uri.user, from->uri.host, (fedge_str_t){"", 0}) : NULL;
+    if (!pol || !pol->xmpp) {
+        char why[300];
+        snprintf(why, sizeof why, "the external access policy %s of %s@%s does not allow XMPP",
+                 pol ? pol->scope : "(none)", fuser, fdom);
+        answer(x, nc, m, 403, why, NULL);
+        return true;
+    }
+    sip_mtype_t ct;
+    if (m->body.len && (sip_msg_content_type(m, &ct) < 0 || !fedge_str_ieq(ct.type, "text") ||
+                        !fedge_str_ieq(ct.subtype, "plain"))) {
+        answer(x, nc, m, 415, "only text/plain is carried to XMPP (RFC 7572)",
+               "Accept: text/plain\r\n");
+        return true;
+    }
+    if (!xmpp_text_ok(m->body.s, m->body.len)) {
+        answer(x, nc, m, 400, "the body is not UTF-8 text that XMPP can carry", NULL);
+        return true;
+    }
+    /* RFC 7572 §5: <message type='chat'> with the body as text. */
+    xmpp_buf_t b = {0};
+    char id[24];
+    rnd_hex(id, 8);
+    xmpp_buf_printf(&b, "<message type='chat' id='%s' from='", id);
+    xmpp_buf_esc(&b, fuser, strlen(fuser));
+    xmpp_buf_printf(&b, "@");
+    xmpp_buf_esc(&b, fdom, strlen(fdom));
+    xmpp_buf_printf(&b, "' to='");
+    xmpp_buf_esc(&b, tuser, strlen(tuser));
+    xmpp_buf_printf(&b, "@");
+    xmpp_buf_esc(&b, dom, strlen(dom));
+    xmpp_buf_printf(&b, "'><body>");
+    xmpp_buf_esc(&b, m->body.s, m->body.len);
+    xmpp_buf_printf(&b, "</body></message>");
+    sip_pend_t *sp = fedge_calloc(1, sizeof *sp);
+    sp->x = x;
+    sp->nc = nc;
+    sp->req = fedge_malloc(m->len);
+    memcpy(sp->req, buf, m->len);
+    sp->len = m->len;
+    fedge_err_t e;
+    int rc = xmpp_s2s_send(x->s2s, fdom, dom, b.s, b.len, sent_cb, sp, &e);
+    xmpp_buf_free(&b);
+    if (rc < 0) {
+        free(sp->req);
+        free(sp);
+        answer(x, nc, m,
+               rc == FEDGE_EPERM    ? 403
+               : rc == FEDGE_ELIMIT ? 503
+                                    : 500,
+               e.msg, rc == FEDGE_ELIMIT ? "Retry-After: 5\r\n" : NULL);
+        return true;
+    }
+    sp->next = x->sp;
+    if (x->sp)
+        x->sp->prev = sp;
+    x->sp = sp;
+    return true;
+}
+
+void edge__xmpp_conn_gone(edge__xmpp_t *x, net_conn_t *nc)
+{
+    for (sip_pend_t *p = x->sp; p; p = p->next)
+        if (p->nc == nc)
+            p->nc = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* XMPP -> SIP                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Sends a stanza error for a message back to its sender (RFC 6120 §8.3). */
+static void stanza_error(edge__xmpp_t *x, const char *local, const char *remote, const char *from,
+                         const char *to, const char *id, const char *type, const char *cond,
+                         const char *text)
+{
+    xmpp_buf_t b = {0};
+    xmpp_buf_printf(&b, "<message type='error' from='");
+    xmpp_buf_esc(&b, to, strlen(to));
+    xmpp_buf_printf(&b, "' to='");
+    xmpp_buf_esc(&b, from, strlen(from));
+    if (id && id[0]) {
+        xmpp_buf_printf(&b, "' id='");
+        xmpp_buf_esc(&b, id, strlen(id));
+    }
+    xmpp_buf_printf(&b, "'><error type='%s'><%s xmlns='" XMPP_NS_STANZA_ERR "'/>", type, cond);
+    if (text) {
+        xmpp_buf_printf(&b, "<text xmlns='" XMPP_NS_STANZA_ERR "'>");
+        xmpp_buf_esc(&b, text, strlen(text));
+        xmpp_buf_printf(&b, "</text>");
+    }
+    xmpp_buf_printf(&b, "</error></message>");
+    fedge_err_t e;
+    if (xmpp_s2s_send(x->s2s, local, remote, b.s, b.len, NULL, NULL, &e) < 0)
+        obs_logkv(OBS_LOG_INFO, C, "stanza error not sent", "to", from, "reason", e.msg, NULL);
+    xmpp_buf_free(&b);
+}
+
+static void hop_ready(net_conn_t *c) {}
+
+static void hop_response(edge__xmpp_t *x, sip_msg_t *m)
+{
+    const sip_via_t *v;
+    const sip_cseq_t *cs;
+    if (m->is_request || m->status < 200 || sip_msg_via(m, &v) < 0 || sip_msg_cseq(m, &cs) < 0)
+        return;
+    hop_pend_t **pp = &x->hp;
+    while (*pp && !fedge_str_eq(v->branch, (*pp)->branch))
+        pp = &(*pp)->next;
+    hop_pend_t *h = *pp;
+    if (!h)
+        return;
+    *pp = h->next;
+    x->n_hp--;
+    char st[8];
+    snprintf(st, sizeof st, "%d", m->status);
+    obs_logkv(m->status < 300 ? OBS_LOG_DEBUG : OBS_LOG_INFO, C,
+              "XMPP message delivered to the internal side", "from", h->from, "to", h->to, "status",
+              st, NULL);
+    if (m->status >= 300) {
+        const char *type;
+        const char *cond = xmpp_error_from_sip_status(m->status, &type);
+        char text[200];
+        snprintf(text, sizeof text, "SIP %d %.*s", m->status, (int)m->reason.len, m->reason.s);
+        stanza_error(x, h->local, h->remote, h->from, h->to, h->id, type, cond, text);
+    }
+    free(h);
+}
+
+static void hop_data(net_conn_t *c, const char *buf, size_t len)
+{
+    edge__xmpp_t *x = net_conn_user(c);
+    if (x->hlen + len > x->hcap) {
+        x->hcap = x->hlen + len + 4096;
+        x->hbuf = fedge_realloc(x->hbuf, x->hcap);
+    }
+    memcpy(x->hbuf + x->hlen, buf, len);
+    x->hlen += len;
+    size_t off = 0;
+    while (off < x->hlen) {
+        size_t unit = 0;
+        int k = sip_framer_next(&x->fr, x->hbuf + off, x->hlen - off, &unit);
+        if (k < 0) {
+            net_conn_close(c);
+            x->hlen = 0;
+            return;
+        }
+        if (k == SIP_FRAME_NEED_MORE)
+            break;
+        if (k == SIP_FRAME_MESSAGE && sip_parse(x->hbuf + off, unit, &x->lim, x->msg) == 0)
+            hop_response(x, x->msg);
+        off += unit;
+    }
+    memmove(x->hbuf, x->hbuf + off, x->hlen - off);
+    x->hlen -= off;
+}
+
+static void fail_hop(edge__xmpp_t *x, bool all, const char *cond, const char *text)
+{
+    uint64_t now = uv_now(x->ed->loop);
+    for (hop_pend_t **pp = &x->hp; *pp;) {
+        hop_pend_t *h = *pp;
+        if (!all && h->deadline > now) {
+            pp = &h->next;
+            continue;
+        }
+        *pp = h->next;
+        x->n_hp--;
+        stanza_error(x, h->local, h->remote, h->from, h->to, h->id, "wait", cond, text);
+        free(h);
+    }
+}
+
+static void hop_close(net_conn_t *c, int code, const char *reason)
+{
+    edge__xmpp_t *x = net_conn_user(c);
+    if (!x)
+        return;
+    x->hop = NULL;
+    x->hlen = 0;
+    sip_framer_init(&x->fr, x->ed->cfg->limits.max_message_size);
+    if (x->hp)
+        obs_logkv(OBS_LOG_WARNING, C, "connection to the internal next hop closed", "reason",
+                  reason, NULL);
+    fail_hop(x, true, "service-unavailable", "the internal SIP server is not reachable");
+}
+
+static const net_conn_cbs_t hop_cbs = {hop_ready, hop_data, hop_close};
+
+static net_conn_t *hop_conn(edge__xmpp_t *x)
+{
+    if (x->hop)
+        return x->hop;
+    const config_t *cf = x->ed->cfg;
+    const config_hostport_t *nh = &cf->internal.next_hop.items[0];
+    bool tls = cf->internal.transport == CONFIG_TRANSPORT_TLS;
+    net_connect_opts_t o = {.host = nh->host,
+                            .port = nh->port ? nh->port : (tls ? 5061 : 5060),
+                            .tls = tls ? x->ed->int_tls : NULL,
+                            .user = x,
+                            .cbs = hop_cbs};
+    fedge_err_t e;
+    if (net_connect(x->ed->net, &o, &x->hop, &e) < 0) {
+        obs_logkv(OBS_LOG_WARNING, C, "cannot connect to the internal next hop", "reason", e.msg,
+                  NULL);
+        x->hop = NULL;
+    }
+    return x->hop;
+}
+
+static void message_in(edge__xmpp_t *x, const char *remote, const char *local,
+                       const xmpp_node_t *st)
+{
+    const char *type = xmpp_attr(st, "type");
+    const char *from = xmpp_attr(st, "from"), *to = xmpp_attr(st, "to");
+    const char *id = xmpp_attr(st, "id");
+    if (type && !strcmp(type, "error")) {
+        obs_logkv(OBS_LOG_INFO, C, "XMPP error for a message from the SIP side", "from",
+                  from ? from : "-", "to", to ? to : "-", NULL);
+        return;
+    }
+    if (type && strcmp(type, "chat") && strcmp(type, "normal"))
+        return; /* groupchat, headline: not carried (RFC 7572 is one-to-one) */
+    const xmpp_node_t *body = xmpp_child(st, XMPP_NS_SERVER, "body");
+    if (!body || !from || !to)
+        return; /* chat states and receipts without a body: nothing to carry */
+    /* The addresses (RFC 7247 §5): localpart@domain[/resource]. */
+    char tl[320], fl[320], tu[400], fu[400];
+    const char *at = strchr(to, '@'), *fat = strchr(from, '@');
+    size_t tlen = at ? (size_t)(at - to) : 0, flen = fat ? (size_t)(fat - from) : 0;
+    if (!tlen || tlen >= sizeof tl || !flen || flen >= sizeof fl) {
+        stanza_error(x, local, remote, from, to, id, "modify", "jid-malformed",
+                     "a message for a SIP user needs localpart@domain addresses");
+        return;
+    }
+    memcpy(tl, to, tlen);
+    tl[tlen] = '\0';
+    memcpy(fl, from, flen);
+    fl[flen] = '\0';
+    if (xmpp_sip_user_from_localpart(tl, tu, sizeof tu) < 0 ||
+        xmpp_sip_user_from_localpart(fl, fu, sizeof fu) < 0) {
+        stanza_error(x, local, remote, from, to, id, "modify", "jid-malformed", NULL);
+        return;
+    }
+    const store_snapshot_t *snap = snap_of(x);
+    const store_policy_t *pol =
+        snap ? policy_for_user(snap, (fedge_str_t){tl, tlen}, (fedge_str_t){local, strlen(local)},
+                               (fedge_str_t){"", 0})
+             : NULL;
+    if (!pol || !pol->xmpp) {
+        stanza_error(x, local, remote, from, to, id, "auth", "forbidden",
+                     "the recipient's external access policy does not allow XMPP");
+        return;
+    }
+    if (x->n_hp >= MAX_PENDING) {
+        stanza_error(x, local, remote, from, to, id, "wait", "resource-constraint", NULL);
+        return;
+    }
+    net_conn_t *c = hop_conn(x);
+    if (!c) {
+        stanza_error(x, local, remote, from, to, id, "wait", "service-unavailable",
+                     "the internal SIP server is not reachable");
+        return;
+    }
+    hop_pend_t *h = fedge_calloc(1, sizeof *h);
+    char r[20];
+    rnd_hex(r, 8);
+    snprintf(h->branch, sizeof h->branch, "z9hG4bK-xmpp-%llu-%s", (unsigned long long)++x->seq, r);
+    snprintf(h->from, sizeof h->from, "%s", from);
+    snprintf(h->to, sizeof h->to, "%s", to);
+    snprintf(h->id, sizeof h->id, "%s", id ? id : "");
+    snprintf(h->local, sizeof h->local, "%s", local);
+    snprintf(h->remote, sizeof h->remote, "%s", remote);
+    h->deadline = uv_now(x->ed->loop) + HOP_TIMEOUT_MS;
+    const config_t *cf = x->ed->cfg;
+    bool tls = cf->internal.transport == CONFIG_TRANSPORT_TLS;
+    xmpp_buf_t b = {0};
+    xmpp_buf_printf(&b,
+                    "MESSAGE sip:%s@%s SIP/2.0\r\n"
+                    "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n"
+                    "Max-Forwards: 70\r\n"
+                    "From: <sip:%s@%s>;tag=x%s\r\n"
+                    "To: <sip:%s@%s>\r\n"
+                    "Call-ID: xmpp-%llu-%s@%s\r\n"
+                    "CSeq: 1 MESSAGE\r\n"
+                    "Content-Type: text/plain;charset=UTF-8\r\n"
+                    "Content-Length: %zu\r\n\r\n",
+                    tu, local, tls ? "TLS" : "TCP", x->via_host, (unsigned)x->ed->int_port,
+                    h->branch, fu, remote, r, tu, local, (unsigned long long)x->seq, r,
+                    cf->edge.fqdn, body->text_len);
+    xmpp_buf_add(&b, body->text, body->text_len);
+    int rc = net_conn_write(c, b.s, b.len);
+    xmpp_buf_free(&b);
+    if (rc < 0) {
+        free(h);
+        stanza_error(x, local, remote, from, to, id, "wait", "service-unavailable",
+                     "the internal SIP server is not reachable");
+        return;
+    }
+    h->next = x->hp;
+    x->hp = h;
+    x->n_hp++;
+}
+
+static void s2s_stanza(void *user, const char *remote, const char *local, const xmpp_node_t *st)
+{
+    edge__xmpp_t *x = user;
+    if (!strcmp(st->name, "message")) {
+        message_in(x, remote, local, st);
+    } else if (!strcmp(st->name, "iq")) {
+        /* RFC 6120 §8.2.3: every get/set gets an answer; the gateway
+         * offers no IQ service (presence and IQ are not carried yet). */
+        const char *type = xmpp_attr(st, "type");
+        if (!type || (strcmp(type, "get") && strcmp(type, "set")))
+            return;
+        const char *from = xmpp_attr(st, "from"), *to = xmpp_attr(st, "to");
+        const char *id = xmpp_attr(st, "id");
+        xmpp_buf_t b = {0};
+        xmpp_buf_printf(&b, "<iq type='error' from='");
+        xmpp_buf_esc(&b, to ? to : local, strlen(to ? to : local));
+        xmpp_buf_printf(&b, "' to='");
+        xmpp_buf_esc(&b, from ? from : remote, strlen(from ? from : remote));
+        xmpp_buf_printf(&b, "' id='");
+        xmpp_buf_esc(&b, id ? id : "", strlen(id ? id : ""));
+        xmpp_buf_printf(&b, "'><error type='cancel'><service-unavailable xmlns='" XMPP_NS_STANZA_ERR
+                            "'/></error></iq>");
+        xmpp_s2s_send(x->s2s, local, remote, b.s, b.len, NULL, NULL, NULL);
+        xmpp_buf_free(&b);
+    }
+    /* presence: not carried (RFC 7248 is not implemented) */
+}
+
+static void s2s_log(void *user, int level, const char *msg)
+{
+    obs_log(level == XMPP_LOG_DEBUG  ? OBS_LOG_DEBUG
+            : level == XMPP_LOG_INFO ? OBS_LOG_INFO
+                                     : OBS_LOG_WARNING,
+            C, "%s", msg);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    edge__xmpp_t *x = t->data;
+    fail_hop(x, false, "remote-server-timeout", "the internal SIP server did not answer");
+}
+
+/* ------------------------------------------------------------------ */
+/* Life                                                                */
+/* ------------------------------------------------------------------ */
+
+int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
+{
+    const config_t *cf = ed->cfg;
+    *out = NULL;
+    edge__xmpp_t *x = fedge_calloc(1, sizeof *x);
+    x->ed = ed;
+    sip_limits_default(&x->lim);
+    x->lim.max_message_size = cf->limits.max_message_size;
+    x->msg = fedge_malloc(sizeof *x->msg);
+    sip_framer_init(&x->fr, cf->limits.max_message_size);
+    snprintf(x->via_host, sizeof x->via_host, "%s", cf->edge.fqdn);
+    for (size_t i = 0; i < cf->internal.listen.count; i++) {
+        const char *h = cf->internal.listen.items[i].host;
+        if (strcmp(h, "0.0.0.0") && strcmp(h, "::")) {
+            if (strchr(h, ':'))
+                snprintf(x->via_host, sizeof x->via_host, "[%s]", h);
+            else
+                snprintf(x->via_host, sizeof x->via_host, "%s", h);
+            break;
+        }
+    }
+    /* Our certificate for STARTTLS (server) and SASL EXTERNAL (client):
+     * [xmpp]'s, else [external]'s; a client certificate is asked for but
+     * optional, so that partners without one can use dialback. */
+    net_tls_opts_t to = {
+        .certificate = cf->xmpp.certificate ? cf->xmpp.certificate : cf->external.certificate,
+        .private_key = cf->xmpp.certificate ? cf->xmpp.private_key : cf->external.private_key,
+        .ca_file = cf->xmpp.ca_file ? cf->xmpp.ca_file : cf->external.ca_file,
+        .ca_path = cf->xmpp.ca_file ? NULL : cf->external.ca_path,
+        .require_client_certificate = false,
+        .min_version = config_tls_version_name(cf->external.tls_min_version)};
+    fedge_err_t e1;
+    int rc = net_tls_new(&to, &x->tls, &e1);
+    if (rc < 0) {
+        free(x->msg);
+        free(x);
+        return fedge_err(e, FEDGE_ECONFIG, "[xmpp] %s", e1.msg);
+    }
+    const char *doms[PROXY_MAX_DOMAINS];
+    size_t nd = 0;
+    for (size_t i = 0; i < cf->edge.sip_domain_count && nd < PROXY_MAX_DOMAINS; i++)
+        doms[nd++] = cf->edge.sip_domains[i];
+    uv_timer_init(ed->loop, &x->timer);
+    x->timer.data = x;
+    uv_timer_start(&x->timer, on_timer, 1000, 1000);
+    for (size_t i = 0; i < cf->xmpp.listen.count; i++) {
+        char hp[PROXY_HOST_MAX + 16];
+        edge__fmt_hostport(hp, sizeof hp, cf->xmpp.listen.items[i].host,
+                           cf->xmpp.listen.items[i].port);
+        xmpp_s2s_opts_t o = {.loop = ed->loop,
+                             .net = ed->net,
+                             .dns = ed->dns,
+                             .tls = x->tls,
+                             .listen = hp,
+                             .domains = doms,
+                             .n_domains = nd,
+                             .cbs = {s2s_policy, s2s_stanza, s2s_log},
+                             .user = x};
+        /* One service: further listen addresses are not served yet. */
+        if (i > 0) {
+            obs_logkv(OBS_LOG_WARNING, C, "only the first [xmpp] listen address is served",
+                      "ignored", hp, NULL);
+            continue;
+        }
+        if ((rc = xmpp_s2s_new(&o, &x->s2s, e)) < 0) {
+            edge__xmpp_free(x);
+            return rc;
+        }
+        char ps[8];
+        snprintf(ps, sizeof ps, "%u", xmpp_s2s_port(x->s2s));
+        obs_logkv(OBS_LOG_NOTICE, "serve", "listening", "side", "xmpp", "address",
+                  cf->xmpp.listen.items[i].host, "port", ps, "transport", "tcp+starttls", NULL);
+    }
+    *out = x;
+    return 0;
+}
+
+uint16_t edge__xmpp_port(const edge__xmpp_t *x)
+{
+    return x && x->s2s ? xmpp_s2s_port(x->s2s) : 0;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void edge__xmpp_free(edge__xmpp_t *x)
+{
+    if (!x)
+        return;
+    for (sip_pend_t *p = x->sp; p; p = p->next)
+        p->x = NULL; /* their callbacks come from the s2s service later */
+    x->sp = NULL;
+    if (x->s2s)
+        xmpp_s2s_free(x->s2s);
+    if (x->hop) {
+        net_conn_set_user(x->hop, NULL);
+        net_conn_close(x->hop);
+    }
+    while (x->hp) {
+        hop_pend_t *h = x->hp;
+        x->hp = h->next;
+        free(h);
+    }
+    store_xmpp_list_free(x->list);
+    store_close(x->store);
+    net_tls_free(x->tls);
+    free(x->hbuf);
+    free(x->msg);
+    uv_timer_stop(&x->timer);
+    uv_close((uv_handle_t *)&x->timer, timer_closed); /* frees x */
+}

@@ -1,0 +1,211 @@
+#!/bin/bash
+# 150-xmpp-prosody: the SIP <-> XMPP gateway against a real Prosody (Debian
+# 0.12) on loopback as the partner domain fabrikam.test, with certificates
+# from the test CA, and a real XMPP client (slixmpp) as its user bob; the
+# internal SIP side is tests/e2e/xmpp/sip_im.py (sender and next hop).
+#   SIP MESSAGE alice -> bob reaches the XMPP client, bob's answer comes back
+#   as a SIP MESSAGE; streams both ways by STARTTLS + SASL EXTERNAL;
+#   a user whose policy has XMPP off, a blocked partner and a partner not on
+#   the list are refused on both protocols; a dialback-only partner works;
+#   a peer skipping STARTTLS when TLS is required is refused.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3 # Debian's, with python3-slixmpp
+XD=$E2E_DIR/xmpp
+topology
+XMPP_PORT=$(free_port)
+P_C2S=$(free_port)
+P_S2S=$(free_port)
+CFG=$T_TMP/fedge.ini
+fedge_config "$CFG"
+cat >> "$CFG" <<EOF
+
+[xmpp]
+listen = 127.0.0.1:$XMPP_PORT
+EOF
+
+# prosody_start: Prosody for fabrikam.test with its own config, data and pid
+# file under T_TMP; its s2s connections for contoso.test go to fedge's XMPP
+# port (mod_fedge_test_route; no DNS server needed).
+prosody_start() {
+    local d=$T_TMP/prosody
+    mkdir -p "$d/data" "$d/plugins" "$d/certs"
+    cp "$XD/mod_fedge_test_route.lua" "$d/plugins/"
+    cat > "$d/prosody.cfg.lua" <<EOF
+run_as_root = true
+pidfile = "$d/prosody.pid"
+data_path = "$d/data"
+certificates = "$d/certs"
+plugin_paths = { "$d/plugins" }
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { $P_C2S }
+s2s_ports = { $P_S2S }
+c2s_direct_tls_ports = { }
+s2s_direct_tls_ports = { }
+http_ports = { }
+https_ports = { }
+modules_enabled = { "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "fedge_test_route" }
+modules_disabled = { "posix" }
+s2s_secure_auth = true
+s2s_require_encryption = true
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+storage = "internal"
+log = { debug = "$T_LOGS/prosody-debug.log" }
+ssl = { certificate = "$PKI/edge.fabrikam.test.crt"; key = "$PKI/edge.fabrikam.test.key"; cafile = "$PKI/ca.crt" }
+fedge_test_routes = { ["contoso.test"] = { "127.0.0.1", $XMPP_PORT } }
+VirtualHost "fabrikam.test"
+EOF
+    prosodyctl --config "$d/prosody.cfg.lua" register bob fabrikam.test secret \
+        > "$T_LOGS/prosodyctl.log" 2>&1 || return 1
+    start_bg prosody prosody --config "$d/prosody.cfg.lua"
+    wait_listen "$P_C2S" 10 "$BG_PID" && wait_listen "$P_S2S" 5 "$BG_PID"
+}
+
+# im_send FROM BODY EXPECT: one SIP MESSAGE from the internal side to bob.
+im_send() {
+    $PY "$XD/sip_im.py" send --port "$INT_PORT" --from "$1" --to bob@fabrikam.test \
+        --body "$2" --expect "$3"
+}
+
+# bob_says NAME TEXT: a second XMPP session of bob (its own log NAME) sends
+# TEXT to alice@contoso.test once online, and stays 10 s to get any error.
+bob_says() {
+    start_bg "$1" $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" \
+        --send alice@contoso.test "$2" --seconds 10
+}
+
+fedge_store() { "$FEDGE_BIN" "$@" -c "$CFG" >> "$T_LOGS/store.log" 2>&1; }
+
+# applied [NAME]: wait until the running edge (log NAME, default fedge) has
+# loaded the store's current generation, i.e. the last change is in force.
+loaded_gen() {
+    grep -o 'settings loaded generation=[0-9]*' "$T_LOGS/$1.log" | tail -1 | cut -d= -f2
+}
+applied() {
+    local g
+    g=$("$FEDGE_BIN" edge show -c "$CFG" | awk '/^generation/ {print $2}')
+    wait_for "[ \"\$(loaded_gen ${1:-fedge})\" -ge $g ] 2>/dev/null" 5
+}
+
+check "store: XMPP on in the global policy, fabrikam.test an XMPP partner (its server: Prosody)" \
+    eval 'fedge_store policy set global --federation on --xmpp on &&
+          fedge_store xmpp allow fabrikam.test --proxy-fqdn 127.0.0.1:'"$P_S2S"
+check "Prosody for fabrikam.test starts" prosody_start || { show prosody; finish; }
+start_bg uas $PY "$XD/sip_im.py" uas --port "$UAS_PORT"
+check "internal next hop (SIP) starts" wait_for "grep -q READY '$T_LOGS/uas.log'" 5
+FEDGE_NO_PARTNER=1 check "fedge serve starts with [xmpp]" start_fedge "$CFG" || finish
+check "fedge listens for XMPP servers on $XMPP_PORT" wait_listen "$XMPP_PORT" 5
+start_bg bob $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" --echo --seconds 300
+check "bob is online (slixmpp on Prosody)" wait_for "grep -q ONLINE '$T_LOGS/bob.log'" 15
+
+BODY='héllo & <bob> ✓ "quoted"'
+check_out "SIP MESSAGE from alice@contoso.test to bob@fabrikam.test gets 200" \
+    im_send alice@contoso.test "$BODY" 200
+check "bob's XMPP client gets it, text intact" \
+    wait_for "grep -qF 'MSG alice@contoso.test $BODY' '$T_LOGS/bob.log'" 10
+check "bob's reply comes back to alice as a SIP MESSAGE" \
+    wait_for "grep -qF 'MSG sip:bob@fabrikam.test sip:alice@contoso.test re: $BODY' '$T_LOGS/uas.log'" 10
+check "both streams authenticated by STARTTLS + SASL EXTERNAL" \
+    eval "grep -q 'outbound stream contoso.test -> fabrikam.test authenticated by SASL EXTERNAL (TLS)' '$T_LOGS/fedge.log' &&
+          grep -q 'inbound stream contoso.test <- fabrikam.test authenticated by SASL EXTERNAL (TLS)' '$T_LOGS/fedge.log'"
+
+# A user whose policy has XMPP off: refused on SIP (403) and on XMPP (forbidden).
+check "policy nox (XMPP off) assigned to carol, in force" \
+    eval 'fedge_store policy set nox --federation on --xmpp off &&
+          fedge_store policy assign carol@contoso.test nox && applied'
+carol_refused() { im_send carol@contoso.test 'hi' 403 | tee /dev/stderr | grep -q 'policy nox'; }
+check_out "SIP MESSAGE from carol (XMPP off) gets 403 naming her policy" carol_refused
+start_bg bobc $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" \
+    --send carol@contoso.test "to carol" --seconds 10
+check "XMPP message to carol answered with <forbidden/>" \
+    wait_for "grep -q 'ERROR carol@contoso.test forbidden' '$T_LOGS/bobc.log'" 10
+check "nothing reached the next hop for carol" eval "! grep -q 'to carol' '$T_LOGS/uas.log'"
+
+# A blocked partner: refused both ways, also on the streams already open.
+check "fabrikam.test blocked for XMPP, in force" \
+    eval 'fedge_store xmpp remove fabrikam.test && fedge_store xmpp block fabrikam.test && applied'
+blocked_refused() { im_send alice@contoso.test 'blocked?' 403 | tee /dev/stderr | grep -q 'blocked for XMPP'; }
+check_out "SIP MESSAGE to the blocked domain gets 403" blocked_refused
+# The stream Prosody authenticated before the block carries the first
+# message: fedge closes that stream with policy-violation (RFC 6120 §4.9;
+# what was in flight on it is lost, as for any stream error). The next
+# message needs a new stream, which is refused: Prosody bounces it.
+bob_says bob2 "after block"
+check "fedge closed the open stream of the blocked domain with policy-violation" \
+    wait_for "grep -q 'policy-violation: fabrikam.test is blocked for XMPP' '$T_LOGS/fedge.log'" 12
+bob_says bob2b "after block, new stream"
+check "XMPP message from the blocked domain on a new stream bounced to its sender" \
+    wait_for "grep -q '^ERROR alice@contoso.test' '$T_LOGS/bob2b.log'" 12
+check "nothing from the blocked domain reached the next hop" \
+    eval "! grep -q 'after block' '$T_LOGS/uas.log'"
+
+# Not on the list (discovery off): SIP goes to SIP federation (refused by
+# the SIP policy: not a partner), XMPP streams are refused.
+check "fabrikam.test taken off the XMPP list, in force" \
+    eval 'fedge_store xmpp remove fabrikam.test && applied'
+sip_refused() {
+    local out
+    out=$(im_send alice@contoso.test 'unknown?' 403) || { echo "$out"; return 1; }
+    echo "$out"
+    ! echo "$out" | grep -q XMPP
+}
+check_out "SIP MESSAGE to a domain on no list goes to SIP federation: refused by the SIP policy (403)" \
+    sip_refused
+bob_says bob3 "not a partner"
+check "XMPP message from a domain not on the list bounced" \
+    wait_for "grep -q '^ERROR alice@contoso.test' '$T_LOGS/bob3.log'" 12
+check "fedge refused the stream: not an XMPP partner" \
+    eval "grep -q 'not an XMPP partner of this edge (partner discovery is off)' '$T_LOGS/fedge.log'"
+
+# Dialback only: fedge restarted so that streams are negotiated afresh.
+check "fabrikam.test allowed again, SASL off (dialback only)" \
+    fedge_store xmpp allow fabrikam.test --sasl off --proxy-fqdn "127.0.0.1:$P_S2S"
+stop fedge
+stop prosody
+check "Prosody restarts (no stream left from before)" prosody_start
+FEDGE_NO_PARTNER=1 check "fedge restarts" start_fedge "$CFG" fedge2 || finish
+check "bob online again" \
+    eval "start_bg bob4 $PY '$XD/xmpp_user.py' bob@fabrikam.test secret $P_C2S --echo --seconds 120 &&
+          wait_for \"grep -q ONLINE '$T_LOGS/bob4.log'\" 15"
+check_out "SIP MESSAGE over a dialback-authenticated stream gets 200" \
+    im_send alice@contoso.test "by dialback" 200
+check "bob gets it and the reply comes back" \
+    wait_for "grep -qF 're: by dialback' '$T_LOGS/uas.log'" 10
+check "both streams authenticated by dialback, none by SASL" \
+    eval "grep -q 'outbound stream contoso.test -> fabrikam.test authenticated by dialback' '$T_LOGS/fedge2.log' &&
+          grep -q 'inbound stream contoso.test <- fabrikam.test authenticated by dialback' '$T_LOGS/fedge2.log' &&
+          ! grep -q 'authenticated by SASL' '$T_LOGS/fedge2.log'"
+
+# TLS required (the default): a peer that skips STARTTLS is refused.
+no_starttls() {
+    $PY - "$XMPP_PORT" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+          b"xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
+          b"version='1.0' from='fabrikam.test' to='contoso.test'>")
+buf = b""
+while b"</stream:features>" not in buf:
+    d = s.recv(4096)
+    if not d:
+        break
+    buf += d
+assert b"<required/>" in buf, buf
+s.sendall(b"<db:result from='fabrikam.test' to='contoso.test'>0123</db:result>")
+end = time.time() + 5
+while time.time() < end:
+    d = s.recv(4096)
+    if not d:
+        break
+    buf += d
+print(buf.decode())
+sys.exit(0 if b"policy-violation" in buf and b"STARTTLS is required" in buf else 1)
+PY
+}
+check_out "a peer skipping STARTTLS (required) is refused with policy-violation" no_starttls
+
+check "fedge still running" alive fedge2
+finish

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""sip_im.py — the internal SIP side of the XMPP gateway tests, over TCP:
+
+  send  one MESSAGE from --from to --to (text/plain, UTF-8 --body) through the
+        edge's internal listener 127.0.0.1:--port; prints the final status
+        line (and its Warning); exits 0 when it is --expect (default 200)
+  uas   the internal next hop on 127.0.0.1:--port: answers every MESSAGE with
+        --status (default 200) and prints "MSG <From URI> <To URI> <body>",
+        flushed, one line each; runs until SIGTERM
+
+Exit codes: 0 as expected, 1 otherwise, 3 usage."""
+import argparse
+import os
+import random
+import socket
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sip_helper import Stream, body_of, hget, parse_head, response, status_of  # noqa: E402
+
+
+def send(a):
+    body = a.body.encode("utf-8")
+    tag = "%08x" % random.getrandbits(32)
+    req = ("MESSAGE sip:%s SIP/2.0\r\n"
+           "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-im-%s\r\n"
+           "Max-Forwards: 70\r\n"
+           "From: <sip:%s>;tag=%s\r\n"
+           "To: <sip:%s>\r\n"
+           "Call-ID: im-%s@contoso.test\r\n"
+           "CSeq: 1 MESSAGE\r\n"
+           "Content-Type: %s\r\n"
+           "Content-Length: %d\r\n\r\n" % (a.to, tag, a.sender, tag, a.to, tag, a.ctype,
+                                           len(body))).encode() + body
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
+    s.sendall(req)
+    st = Stream(s)
+    while True:
+        msg, how = st.read(a.timeout)
+        if how != "ok":
+            print("no final response: %s" % how)
+            return 1
+        code, line = status_of(msg)
+        if code is not None and code >= 200:
+            break
+    _, hdrs = parse_head(msg)
+    print(line)
+    for w in hget(hdrs, "warning"):
+        print("Warning: " + w)
+    return 0 if code == a.expect else 1
+
+
+def uas(a):
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", a.port))
+    srv.listen(16)
+    print("READY", flush=True)
+    while True:
+        c, _ = srv.accept()
+        st = Stream(c)
+        while True:
+            msg, how = st.read(None)
+            if how != "ok":
+                break
+            first, hdrs = parse_head(msg)
+            if not first.startswith("MESSAGE "):
+                continue
+            frm = hget(hdrs, "from")[0].split(";")[0].strip("<>")
+            to = hget(hdrs, "to")[0].split(";")[0].strip("<>")
+            print("MSG %s %s %s" % (frm, to, body_of(msg).decode("utf-8", "replace")), flush=True)
+            c.sendall(response(hdrs, a.status, "OK" if a.status == 200 else "Refused", "uas1"))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["send", "uas"])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--from", dest="sender", default="alice@contoso.test")
+    ap.add_argument("--to", default="bob@fabrikam.test")
+    ap.add_argument("--body", default="hello")
+    ap.add_argument("--ctype", default="text/plain;charset=UTF-8")
+    ap.add_argument("--expect", type=int, default=200)
+    ap.add_argument("--status", type=int, default=200)
+    ap.add_argument("--timeout", type=float, default=20)
+    a = ap.parse_args()
+    return send(a) if a.mode == "send" else uas(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""xmpp_user.py — a real XMPP client (slixmpp) for the end-to-end tests: logs
+in as JID with PASSWORD at 127.0.0.1:PORT, prints every chat message it gets
+as one line "MSG <from> <body>" (flushed), answers each with "re: <body>"
+when --echo is given, and sends --send TO BODY once online.
+
+usage: xmpp_user.py JID PASSWORD PORT [--echo] [--send TO BODY] [--seconds N]"""
+import argparse
+import asyncio
+import sys
+
+import slixmpp
+
+
+class User(slixmpp.ClientXMPP):
+    def __init__(self, jid, password, echo, send):
+        super().__init__(jid, password)
+        self.echo, self.to_send = echo, send
+        self.add_event_handler("session_start", self.start)
+        self.add_event_handler("message", self.message)
+        self.add_event_handler("message_error", self.message)
+        self.add_event_handler("failed_auth", lambda *_: print("AUTH-FAILED", flush=True))
+
+    async def start(self, _):
+        self.send_presence()
+        print("ONLINE", flush=True)
+        if self.to_send:
+            self.send_message(mto=self.to_send[0], mbody=self.to_send[1], mtype="chat")
+
+    def message(self, msg):
+        if msg["type"] == "error":
+            if getattr(self, "_seen", None) == msg["id"]:
+                return  # slixmpp fires both events for an error
+            self._seen = msg["id"]
+            print("ERROR %s %s %s" % (msg["from"], msg["error"]["condition"],
+                                      msg["error"]["text"]), flush=True)
+            return
+        if msg["type"] not in ("chat", "normal"):
+            return
+        print("MSG %s %s" % (msg["from"], msg["body"]), flush=True)
+        if self.echo:
+            self.send_message(mto=msg["from"], mbody="re: " + msg["body"], mtype="chat")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("jid")
+    ap.add_argument("password")
+    ap.add_argument("port", type=int)
+    ap.add_argument("--echo", action="store_true")
+    ap.add_argument("--send", nargs=2)
+    ap.add_argument("--seconds", type=float, default=60)
+    a = ap.parse_args()
+    u = User(a.jid, a.password, a.echo, a.send)
+    u.connect(address=("127.0.0.1", a.port), disable_starttls=True, force_starttls=False)
+    u.loop.run_until_complete(asyncio.sleep(a.seconds))
+    u.disconnect()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
