@@ -314,6 +314,17 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
             add_record(p, plan__fmt("%s.", p->edge_fqdn), v6 ? "AAAA" : "A", fedge_strdup(hp->host),
                        fedge_strdup(addr_remark(hp)), false);
     }
+    /* XMPP (docs/xmpp.md): RFC 6120 §3.2.1 SRV per domain to the XMPP
+     * listener, when the gateway is on. */
+    uint16_t xport =
+        cfg->xmpp.enabled && cfg->xmpp.listen.count ? cfg->xmpp.listen.items[0].port : 0;
+    for (size_t i = 0; xport && i < p->n_sip_domains; i++)
+        add_record(p, plan__fmt("%s%s.", DNS_XMPP_SERVER_PREFIX, p->sip_domains[i]), "SRV",
+                   plan__fmt("0 0 %u %s.", (unsigned)xport, p->edge_fqdn),
+                   fedge_strdup(i == 0 ? "XMPP servers find the gateway of a domain by this "
+                                         "record ([xmpp]); one per domain"
+                                       : ""),
+                   false);
     if (p->port != 5061)
         push_str(&p->notes, &p->n_notes,
                  plan__fmt("the external listener uses port %u, not 5061: partners follow the "
@@ -401,6 +412,17 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
                    plan__fmt("next hop %s", config_hostport_format(hp, buf, sizeof buf)),
                    "SIP to the internal servers");
     }
+    for (size_t i = 0; cfg->xmpp.enabled && i < cfg->xmpp.listen.count; i++) {
+        const config_hostport_t *hp = &cfg->xmpp.listen.items[i];
+        snprintf(port, sizeof port, "%u", (unsigned)hp->port);
+        add_fw(p, port, "TCP", "in", fedge_strdup("any (XMPP partners' servers)"),
+               plan__fmt("edge xmpp %s", config_hostport_format(hp, buf, sizeof buf)),
+               "XMPP server-to-server (STARTTLS) from partners");
+    }
+    if (cfg->xmpp.enabled)
+        add_fw(p, "5269", "TCP", "out", fedge_strdup("edge external"),
+               fedge_strdup("any (XMPP partners' servers; the port their SRV records give)"),
+               "XMPP server-to-server (STARTTLS) to partners");
     snprintf(port, sizeof port, "%u", (unsigned)cfg->admin.listen.port);
     add_fw(p, port, "TCP", "in", fedge_strdup("administrators' network only"),
            plan__fmt("admin %s", config_hostport_format(&cfg->admin.listen, buf, sizeof buf)),

@@ -252,6 +252,33 @@ static void test_plan_records_cert_firewall(void **state)
     plan_free(p);
 }
 
+/* [xmpp]: one _xmpp-server._tcp SRV per domain to the XMPP port, 5269 in
+ * and out in the firewall table; nothing of it without the section. */
+static void test_plan_xmpp(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    config_t *c = make_cfg(ext, 1);
+    plan_t *p = plan_build(c, NULL);
+    assert_null(rec(p, "_xmpp-server._tcp.contoso.com.", "SRV"));
+    assert_null(fw(p, "5269", "in"));
+    plan_free(p);
+    static config_hostport_t xl[1];
+    xl[0] = hp("203.0.113.10", 5269);
+    c->xmpp.enabled = true;
+    c->xmpp.listen = (config_hostport_list_t){xl, 1};
+    p = plan_build(c, NULL);
+    const plan_record_t *r = rec(p, "_xmpp-server._tcp.contoso.com.", "SRV");
+    assert_non_null(r);
+    assert_string_equal(r->value, "0 0 5269 edge.contoso.com.");
+    assert_non_null(rec(p, "_xmpp-server._tcp.contoso.net.", "SRV"));
+    const plan_fw_t *f = fw(p, "5269", "in");
+    assert_non_null(f);
+    assert_non_null(strstr(f->to, "203.0.113.10:5269"));
+    assert_non_null(fw(p, "5269", "out"));
+    plan_free(p);
+}
+
 static void test_plan_wildcard_and_port(void **state)
 {
     (void)state;
@@ -674,6 +701,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_records_cert_firewall),
+        cmocka_unit_test(test_plan_xmpp),
         cmocka_unit_test(test_plan_wildcard_and_port),
         cmocka_unit_test(test_plan_never_suggests_loopback),
         cmocka_unit_test(test_plan_warns_srv_target_outside_domain),
