@@ -53,6 +53,7 @@ static const char usage[] =
     "  edge set|show                   edge settings (federation, discovery, ...)\n"
     "  watchlist [--clear DOMAIN]      discovered partners over the contacts limit\n"
     "  remote lockouts|unlock          remote users and addresses locked out\n"
+    "  xmpp allow|block|remove|list    XMPP partner domains (the [xmpp] gateway)\n"
     "  admin add|passwd|remove|list|serve  web panel administrators, admin server alone\n"
     "  store copy --from STORE --to STORE  copy a store (SQLite file, postgresql:// URI)\n"
     "  pool status|forget              members of an edge pool sharing a store\n"
