@@ -661,8 +661,8 @@ int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
     uv_timer_start(&x->timer, on_timer, 1000, 1000);
     for (size_t i = 0; i < cf->xmpp.listen.count; i++) {
         char hp[PROXY_HOST_MAX + 16];
-        edge__fmt_hostport(hp, sizeof hp, cf->xmpp.listen.items[i].host,
-                           cf->xmpp.listen.items[i].port);
+        fedge_hostport_format(hp, sizeof hp, cf->xmpp.listen.items[i].host,
+                              cf->xmpp.listen.items[i].port);
         xmpp_s2s_opts_t o = {.loop = ed->loop,
                              .net = ed->net,
                              .dns = ed->dns,
