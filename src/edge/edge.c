@@ -77,6 +77,7 @@ void edge_drain(edge_t *s)
     s->stopping = true;
     obs_notify_stopping(NULL);
     s->stop_deadline = uv_now(s->loop) + STOP_GRACE_MS;
+    edge__xmpp_stop_accepting(s->xmpp); /* before net frees every listener */
     net_stop_accepting(s->net);
 }
 

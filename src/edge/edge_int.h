@@ -197,8 +197,9 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
 /* nc is closing: answers pending for it are dropped. */
 void edge__xmpp_conn_gone(edge__xmpp_t *x, net_conn_t *nc);
 
-/* The port of the XMPP listener (0 when none). */
-uint16_t edge__xmpp_port(const edge__xmpp_t *x);
+/* Closes the XMPP listener: before net_stop_accepting, which frees every
+ * listener of the net (edge_drain). NULL is a no-op. */
+void edge__xmpp_stop_accepting(edge__xmpp_t *x);
 
 /* Closes streams, the listener and the next-hop connection; the memory
  * goes once the loop has run the close callbacks. NULL is a no-op. */

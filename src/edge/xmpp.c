@@ -691,9 +691,10 @@ int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
     return 0;
 }
 
-uint16_t edge__xmpp_port(const edge__xmpp_t *x)
+void edge__xmpp_stop_accepting(edge__xmpp_t *x)
 {
-    return x && x->s2s ? xmpp_s2s_port(x->s2s) : 0;
+    if (x)
+        xmpp_s2s_stop_accepting(x->s2s);
 }
 
 static void timer_closed(uv_handle_t *h)

@@ -67,7 +67,8 @@ struct xmpp_s2s {
     xmpp_s2s_opts_t o;
     char **domains;
     unsigned char secret_hash[32];
-    net_listener_t *listener;
+    net_listener_t *listener; /* NULL once closed */
+    uint16_t port;
     uv_timer_t timer;               /* deadlines, every 500 ms */
     uv_timer_t kick;                /* 0 ms: callbacks and frees deferred out of calls */
     struct item *done, **done_tail; /* send callbacks to run */
@@ -1149,10 +1150,12 @@ int xmpp_s2s_new(const xmpp_s2s_opts_t *o, xmpp_s2s_t **out, fedge_err_t *e)
         net_listen_opts_t lo = {.host_port = o->listen, .tag = &s->tag, .cbs = conn_cbs};
         int rc = net_listen(o->net, &lo, &s->listener, e);
         if (rc < 0) {
+            s->listener = NULL;
             s->freeing = true;
             maybe_free_service(s);
             return rc;
         }
+        s->port = net_listener_port(s->listener);
     }
     *out = s;
     return 0;
@@ -1160,7 +1163,7 @@ int xmpp_s2s_new(const xmpp_s2s_opts_t *o, xmpp_s2s_t **out, fedge_err_t *e)
 
 uint16_t xmpp_s2s_port(const xmpp_s2s_t *s)
 {
-    return s->listener ? net_listener_port(s->listener) : 0;
+    return s->port;
 }
 
 struct later {
@@ -1221,14 +1224,20 @@ void xmpp_s2s_stats(const xmpp_s2s_t *s, xmpp_s2s_stats_t *out)
     *out = s->st;
 }
 
+void xmpp_s2s_stop_accepting(xmpp_s2s_t *s)
+{
+    if (s && s->listener)
+        net_listener_close(s->listener);
+    if (s)
+        s->listener = NULL;
+}
+
 void xmpp_s2s_free(xmpp_s2s_t *s)
 {
     if (!s || s->freeing)
         return;
     s->freeing = true;
-    if (s->listener)
-        net_listener_close(s->listener);
-    s->listener = NULL;
+    xmpp_s2s_stop_accepting(s);
     for (sess_t *x = s->sessions, *nx; x; x = nx) {
         nx = x->next;
         snprintf(x->fail_cond, sizeof x->fail_cond, "remote-server-not-found");

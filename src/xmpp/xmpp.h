@@ -240,8 +240,13 @@ typedef struct {
  * are copied. Errors: FEDGE_EINVAL, FEDGE_EIO (listen failed). */
 int xmpp_s2s_new(const xmpp_s2s_opts_t *o, xmpp_s2s_t **out, fedge_err_t *e);
 
-/* The listener's port (0 when none). */
+/* The listener's port (0 when none), also after it closed. */
 uint16_t xmpp_s2s_port(const xmpp_s2s_t *s);
+
+/* Closes the listener (no new streams; open ones carry on). Call it before
+ * net_stop_accepting or net_destroy of the net given to xmpp_s2s_new (they
+ * free every listener of that net). Idempotent. */
+void xmpp_s2s_stop_accepting(xmpp_s2s_t *s);
 
 /* Called once per stanza handed to xmpp_s2s_send: code 0 when it was
  * written on an authenticated stream; else a negative FEDGE_E* with an
@@ -268,7 +273,8 @@ typedef struct {
 
 void xmpp_s2s_stats(const xmpp_s2s_t *s, xmpp_s2s_stats_t *out);
 
-/* Closes every stream (</stream:stream>) and the listener; pending sends
+/* Closes every stream (</stream:stream>) and the listener (see
+ * xmpp_s2s_stop_accepting: before the net closes it); pending sends
  * get their callback with FEDGE_ECLOSED. Frees s once the loop has run
  * the close callbacks. */
 void xmpp_s2s_free(xmpp_s2s_t *s);

@@ -163,7 +163,7 @@ check "fedge refused the stream: not an XMPP partner" \
 # Dialback only: fedge restarted so that streams are negotiated afresh.
 check "fabrikam.test allowed again, SASL off (dialback only)" \
     fedge_store xmpp allow fabrikam.test --sasl off --proxy-fqdn "127.0.0.1:$P_S2S"
-stop fedge
+check "fedge drains and exits 0 on SIGTERM (streams and XMPP listener closed)" stop fedge
 stop prosody
 check "Prosody restarts (no stream left from before)" prosody_start
 FEDGE_NO_PARTNER=1 check "fedge restarts" start_fedge "$CFG" fedge2 || finish
@@ -208,4 +208,5 @@ PY
 check_out "a peer skipping STARTTLS (required) is refused with policy-violation" no_starttls
 
 check "fedge still running" alive fedge2
+check "fedge exits 0 on SIGTERM" stop fedge2
 finish
