@@ -173,15 +173,30 @@ static void s2s_policy(void *user, const char *domain, xmpp_peer_policy_t *out)
 /* SIP answers                                                         */
 /* ------------------------------------------------------------------ */
 
-static void answer(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, int code, const char *why,
-                   const char *extra)
+/* Answers m on nc. A refusal (code >= 300) names its diagnostic (diag,
+ * docs/diagnostics.md) in a Warning and an ms-diagnostics header, as the
+ * federation policy's refusals do, with why as the reason: the table's
+ * reason, or a more precise text. */
+static void answer(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, int code, int diag,
+                   const char *why, const char *extra)
 {
-    char tag[20], hdrs[1024], out[8192];
+    char tag[20], hdrs[1400], out[8192];
     rnd_hex(tag, 6);
     size_t o = 0;
-    if (why && code >= 300)
-        o += (size_t)snprintf(hdrs, sizeof hdrs, "Warning: 399 %s \"%.300s\"\r\n",
-                              x->ed->cfg->edge.fqdn, why);
+    hdrs[0] = '\0';
+    if (code >= 300) {
+        const policy_diag_t *d = policy_diag(diag);
+        const char *reason = why ? why : d ? d->reason : "refused";
+        const char *fqdn = x->ed->cfg->edge.fqdn;
+        char w[600], md[600];
+        if (policy_format_warning(diag, reason, (fedge_str_t){fqdn, strlen(fqdn)}, w, sizeof w) < 0)
+            w[0] = '\0';
+        if (policy_format_diag(diag, reason, (fedge_str_t){fqdn, strlen(fqdn)}, false, md,
+                               sizeof md) < 0)
+            md[0] = '\0';
+        o += (size_t)snprintf(hdrs, sizeof hdrs, "Warning: %s\r\nms-diagnostics: %s\r\n", w, md);
+        why = reason;
+    }
     snprintf(hdrs + o, sizeof hdrs - o, "%s", extra ? extra : "");
     size_t len = 0;
     if (sip_build_response(m, code, sip_reason_phrase(code), tag, hdrs[0] ? hdrs : NULL, out,
@@ -208,7 +223,7 @@ static void sent_cb(void *user, int code, const char *cond, const char *reason)
             int st = code == 0 ? 200 : xmpp_sip_status_from_error(cond);
             char why[300];
             snprintf(why, sizeof why, "XMPP: %s%s%s", cond, reason[0] ? ": " : "", reason);
-            answer(x, p->nc, x->msg, st, code ? why : NULL, NULL);
+            answer(x, p->nc, x->msg, st, POLICY_DIAG_XMPP_FAILED, code ? why : NULL, NULL);
         }
     }
     free(p->req);
@@ -237,11 +252,11 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
     if (p->blocked) {
         char why[300];
         snprintf(why, sizeof why, "%s is blocked for XMPP on this edge", dom);
-        answer(x, nc, m, 403, why, NULL);
+        answer(x, nc, m, 403, POLICY_DIAG_XMPP_BLOCKED, why, NULL);
         return true;
     }
     if (m->method_id != SIP_METHOD_MESSAGE) {
-        answer(x, nc, m, 405, "only MESSAGE is carried to XMPP domains", "Allow: MESSAGE\r\n");
+        answer(x, nc, m, 405, POLICY_DIAG_XMPP_METHOD, NULL, "Allow: MESSAGE\r\n");
         return true;
     }
     const sip_nameaddr_t *from, *to;
@@ -250,15 +265,12 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
     char fdom[256], fuser[320], tuser[320];
     lower(fdom, sizeof fdom, from->uri.host);
     if (!is_local(x, fdom)) {
-        answer(x, nc, m, 403, "the sender is not a user of this edge's SIP domains", NULL);
+        answer(x, nc, m, 403, POLICY_DIAG_FROM_NOT_LOCAL, NULL, NULL);
         return true;
     }
     if (xmpp_localpart_from_sip(from->uri.user.s, from->uri.user.len, fuser, sizeof fuser) < 0 ||
         xmpp_localpart_from_sip(ru->user.s, ru->user.len, tuser, sizeof tuser) < 0) {
-        answer(x, nc, m, 404,
-               "the address cannot be written as an XMPP address (RFC 7247: a user part with "
-               "space, \" & ' / : < > @ or not UTF-8)",
-               NULL);
+        answer(x, nc, m, 404, POLICY_DIAG_XMPP_ADDRESS, NULL, NULL);
         return true;
     }
     /* The sender's external access policy (docs/admin.md): its xmpp switch. */
@@ -269,18 +281,17 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
         char why[300];
         snprintf(why, sizeof why, "the external access policy %s of %s@%s does not allow XMPP",
                  pol ? pol->scope : "(none)", fuser, fdom);
-        answer(x, nc, m, 403, why, NULL);
+        answer(x, nc, m, 403, POLICY_DIAG_XMPP_NO_POLICY, why, NULL);
         return true;
     }
     sip_mtype_t ct;
     if (m->body.len && (sip_msg_content_type(m, &ct) < 0 || !fedge_str_ieq(ct.type, "text") ||
                         !fedge_str_ieq(ct.subtype, "plain"))) {
-        answer(x, nc, m, 415, "only text/plain is carried to XMPP (RFC 7572)",
-               "Accept: text/plain\r\n");
+        answer(x, nc, m, 415, POLICY_DIAG_XMPP_TYPE, NULL, "Accept: text/plain\r\n");
         return true;
     }
     if (!xmpp_text_ok(m->body.s, m->body.len)) {
-        answer(x, nc, m, 400, "the body is not UTF-8 text that XMPP can carry", NULL);
+        answer(x, nc, m, 400, POLICY_DIAG_XMPP_TEXT, NULL, NULL);
         return true;
     }
     /* RFC 7572 §5: <message type='chat'> with the body as text. */
@@ -314,7 +325,8 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
                rc == FEDGE_EPERM    ? 403
                : rc == FEDGE_ELIMIT ? 503
                                     : 500,
-               e.msg, rc == FEDGE_ELIMIT ? "Retry-After: 5\r\n" : NULL);
+               rc == FEDGE_EPERM ? POLICY_DIAG_FEDERATION_OFF : POLICY_DIAG_XMPP_FAILED, e.msg,
+               rc == FEDGE_ELIMIT ? "Retry-After: 5\r\n" : NULL);
         return true;
     }
     sp->next = x->sp;

@@ -121,6 +121,31 @@ static const policy_diag_t table[] = {
      "The registrar refused credentials from this address too often within the lock-out "
      "window ([remote] lockout_address_failures, lockout_window).",
      "Wait for [remote] lockout_period, or fedge remote unlock <address>."},
+    {POLICY_DIAG_XMPP_BLOCKED, 403, "Domain is blocked for XMPP",
+     "The target domain is on the XMPP blocked list (fedge xmpp block).",
+     "fedge xmpp remove <domain> if the block is no longer wanted."},
+    {POLICY_DIAG_XMPP_NO_POLICY, 403,
+     "From URI not authorized to communicate with XMPP federated users",
+     "The sender's external access policy (named, site or global) has XMPP off.",
+     "fedge policy set <policy> --xmpp on, or assign the user another policy."},
+    {POLICY_DIAG_XMPP_METHOD, 405, "Only MESSAGE is carried to XMPP domains",
+     "A request other than MESSAGE for an XMPP partner domain (presence and calls are not "
+     "carried).",
+     "None: only instant messages reach XMPP users (docs/xmpp.md)."},
+    {POLICY_DIAG_XMPP_TYPE, 415, "Only text/plain is carried to XMPP (RFC 7572)",
+     "The MESSAGE body for an XMPP partner domain is not text/plain.",
+     "Send text/plain to XMPP users."},
+    {POLICY_DIAG_XMPP_TEXT, 400, "Body is not UTF-8 text that XMPP can carry",
+     "The text/plain body is not UTF-8 or holds characters XML does not allow (controls).",
+     "Fix the sending client's encoding."},
+    {POLICY_DIAG_XMPP_ADDRESS, 404, "Address cannot be written as an XMPP address",
+     "A user part holds a space or one of \" & ' / : < > @, or is not UTF-8 (RFC 7247, RFC 7622).",
+     "Use an address whose user part XMPP allows."},
+    {POLICY_DIAG_XMPP_FAILED, 0, "XMPP delivery failed",
+     "The XMPP stream to the partner could not be opened or authenticated, or its queue was full; "
+     "the status is mapped from the XMPP condition (RFC 7247 §8), which the Warning names.",
+     "Read the condition: fedge plan and the edge's log name the failed step (DNS, TLS, SASL, "
+     "dialback)."},
 };
 
 const policy_diag_t *policy_diag(int id)

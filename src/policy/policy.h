@@ -80,6 +80,15 @@ enum {
     POLICY_DIAG_REMOTE_USER_OFF = 19015,    /* user's policy: no remote access */
     POLICY_DIAG_REMOTE_LOCKED_USER = 19016, /* user locked out (failed logins) */
     POLICY_DIAG_REMOTE_LOCKED_ADDR = 19017, /* client address locked out */
+
+    /* The SIP <-> XMPP gateway (src/edge/xmpp.c, docs/xmpp.md): 19060-19069. */
+    POLICY_DIAG_XMPP_BLOCKED = 19060,   /* domain blocked for XMPP */
+    POLICY_DIAG_XMPP_NO_POLICY = 19061, /* sender's policy: no XMPP */
+    POLICY_DIAG_XMPP_METHOD = 19062,    /* not a MESSAGE */
+    POLICY_DIAG_XMPP_TYPE = 19063,      /* body not text/plain */
+    POLICY_DIAG_XMPP_TEXT = 19064,      /* body not UTF-8 XML text */
+    POLICY_DIAG_XMPP_ADDRESS = 19065,   /* address not mappable to a JID */
+    POLICY_DIAG_XMPP_FAILED = 19066,    /* the XMPP side failed (mapped status) */
 };
 
 typedef struct {

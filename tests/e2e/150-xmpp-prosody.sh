@@ -112,11 +112,20 @@ check "both streams authenticated by STARTTLS + SASL EXTERNAL" \
     eval "grep -q 'outbound stream contoso.test -> fabrikam.test authenticated by SASL EXTERNAL (TLS)' '$T_LOGS/fedge.log' &&
           grep -q 'inbound stream contoso.test <- fabrikam.test authenticated by SASL EXTERNAL (TLS)' '$T_LOGS/fedge.log'"
 
+# What XMPP cannot carry: refused with its diagnostic.
+not_carried() {
+    $PY "$XD/sip_im.py" send --port "$INT_PORT" --method SUBSCRIBE --body "" --expect 405 |
+        tee /dev/stderr | grep -q '"19062 ' &&
+    $PY "$XD/sip_im.py" send --port "$INT_PORT" --ctype text/html --body "<b>x</b>" --expect 415 |
+        tee /dev/stderr | grep -q '"19063 '
+}
+check_out "SUBSCRIBE to an XMPP user gets 405 (19062), text/html 415 (19063)" not_carried
+
 # A user whose policy has XMPP off: refused on SIP (403) and on XMPP (forbidden).
 check "policy nox (XMPP off) assigned to carol, in force" \
     eval 'fedge_store policy set nox --federation on --xmpp off &&
           fedge_store policy assign carol@contoso.test nox && applied'
-carol_refused() { im_send carol@contoso.test 'hi' 403 | tee /dev/stderr | grep -q 'policy nox'; }
+carol_refused() { im_send carol@contoso.test 'hi' 403 | tee /dev/stderr | grep -q '"19061 .*policy nox'; }
 check_out "SIP MESSAGE from carol (XMPP off) gets 403 naming her policy" carol_refused
 start_bg bobc $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" \
     --send carol@contoso.test "to carol" --seconds 10
@@ -127,7 +136,7 @@ check "nothing reached the next hop for carol" eval "! grep -q 'to carol' '$T_LO
 # A blocked partner: refused both ways, also on the streams already open.
 check "fabrikam.test blocked for XMPP, in force" \
     eval 'fedge_store xmpp remove fabrikam.test && fedge_store xmpp block fabrikam.test && applied'
-blocked_refused() { im_send alice@contoso.test 'blocked?' 403 | tee /dev/stderr | grep -q 'blocked for XMPP'; }
+blocked_refused() { im_send alice@contoso.test 'blocked?' 403 | tee /dev/stderr | grep -q '"19060 .*blocked for XMPP'; }
 check_out "SIP MESSAGE to the blocked domain gets 403" blocked_refused
 # The stream Prosody authenticated before the block carries the first
 # message: fedge closes that stream with policy-violation (RFC 6120 §4.9;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """sip_im.py — the internal SIP side of the XMPP gateway tests, over TCP:
 
-  send  one MESSAGE from --from to --to (text/plain, UTF-8 --body) through the
+  send  one MESSAGE (or --method) from --from to --to (--ctype, default
+        text/plain, UTF-8 --body) through the
         edge's internal listener 127.0.0.1:--port; prints the final status
         line (and its Warning); exits 0 when it is --expect (default 200)
   uas   the internal next hop on 127.0.0.1:--port: answers every MESSAGE with
@@ -22,16 +23,16 @@ from sip_helper import Stream, body_of, hget, parse_head, response, status_of  #
 def send(a):
     body = a.body.encode("utf-8")
     tag = "%08x" % random.getrandbits(32)
-    req = ("MESSAGE sip:%s SIP/2.0\r\n"
+    req = ("%s sip:%s SIP/2.0\r\n"
            "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-im-%s\r\n"
            "Max-Forwards: 70\r\n"
            "From: <sip:%s>;tag=%s\r\n"
            "To: <sip:%s>\r\n"
            "Call-ID: im-%s@contoso.test\r\n"
-           "CSeq: 1 MESSAGE\r\n"
+           "CSeq: 1 %s\r\n"
            "Content-Type: %s\r\n"
-           "Content-Length: %d\r\n\r\n" % (a.to, tag, a.sender, tag, a.to, tag, a.ctype,
-                                           len(body))).encode() + body
+           "Content-Length: %d\r\n\r\n" % (a.method, a.to, tag, a.sender, tag, a.to, tag,
+                                           a.method, a.ctype, len(body))).encode() + body
     s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
     s.sendall(req)
     st = Stream(s)
@@ -80,6 +81,7 @@ def main():
     ap.add_argument("--to", default="bob@fabrikam.test")
     ap.add_argument("--body", default="hello")
     ap.add_argument("--ctype", default="text/plain;charset=UTF-8")
+    ap.add_argument("--method", default="MESSAGE")
     ap.add_argument("--expect", type=int, default=200)
     ap.add_argument("--status", type=int, default=200)
     ap.add_argument("--timeout", type=float, default=20)
