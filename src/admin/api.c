@@ -554,6 +554,97 @@ static int blocked_write(admin__api_t *api, const char *domain, json_t *body, bo
     return create ? 201 : 200;
 }
 
+/* ---- XMPP partners (src/store/xmpp.c, docs/xmpp.md) ---- */
+
+static json_t *j_xmpp(const store_xmpp_partner_t *p)
+{
+    if (p->blocked)
+        return json_pack("{s:s, s:s}", "domain", p->domain, "state", "blocked");
+    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:s?}", "domain", p->domain, "state", "allowed",
+                     "tls", p->tls_required ? "required" : "optional", "sasl", p->sasl, "dialback",
+                     p->dialback, "proxy_fqdn", p->proxy);
+}
+
+static int xmpp_list(admin__api_t *api, json_t **out)
+{
+    store_xmpp_list_t *l = NULL;
+    fedge_err_t e = {{0}};
+    int r = store_xmpp_load(api->store, &l, &e);
+    if (r < 0)
+        return fail(r, "", &e, out);
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(a, j_xmpp(&l->partners[i]));
+    store_xmpp_list_free(l);
+    *out = items(a);
+    return 200;
+}
+
+/* POST /api/xmpp (domain in the body) and PUT /api/xmpp/DOMAIN: allow
+ * with settings (fields left out: the defaults, tls required, SASL and
+ * dialback on) or block ("state": "blocked"). */
+static int xmpp_write(admin__api_t *api, const char *domain, json_t *body, bool create,
+                      const char *actor, json_t **out)
+{
+    static const char *const fields[] = {"domain",   "state",      "tls", "sasl",
+                                         "dialback", "proxy_fqdn", NULL};
+    const char *d = domain, *state, *tls, *proxy;
+    int sasl, dialback, st;
+    char dn[STORE_FQDN_MAX + 1];
+    if ((st = only(body, fields, out)))
+        return st;
+    if (create && (st = req_str(body, "domain", &d, out)))
+        return st;
+    if ((st = opt_str(body, "state", &state, out)) || (st = opt_str(body, "tls", &tls, out)) ||
+        (st = opt_str(body, "proxy_fqdn", &proxy, out)) ||
+        (st = opt_bool(body, "sasl", &sasl, out)) ||
+        (st = opt_bool(body, "dialback", &dialback, out)))
+        return st;
+    if ((st = check_domain("domain", d, dn, out)))
+        return st;
+    if (state && strcmp(state, "allowed") && strcmp(state, "blocked"))
+        return bad(out, "state", "state: expected allowed or blocked");
+    if (tls && strcmp(tls, "required") && strcmp(tls, "optional"))
+        return bad(out, "tls", "tls: expected required or optional");
+    bool block = state && !strcmp(state, "blocked");
+    if (block && (tls || proxy || sasl >= 0 || dialback >= 0))
+        return bad(out, "state", "state: a blocked partner has no stream settings");
+    store_xmpp_list_t *l = NULL;
+    fedge_err_t e = {{0}};
+    if ((st = store_xmpp_load(api->store, &l, &e)) < 0)
+        return fail(st, "", &e, out);
+    bool exists = store_xmpp_find(l, dn) != NULL;
+    store_xmpp_list_free(l);
+    if (create && exists) {
+        *out = admin__field_error("domain", "this domain is already on the XMPP list; edit it "
+                                            "instead");
+        return 409;
+    }
+    if (!create && !exists) {
+        *out = error("no such XMPP partner");
+        return 404;
+    }
+    int r;
+    if (block) {
+        r = store_xmpp_block(api->store, dn, actor, &e);
+    } else {
+        store_xmpp_partner_t p = {.domain = dn,
+                                  .tls_required = !tls || !strcmp(tls, "required"),
+                                  .sasl = sasl != 0,
+                                  .dialback = dialback != 0,
+                                  .proxy = proxy};
+        r = store_xmpp_allow(api->store, &p, actor, &e);
+    }
+    if (r < 0)
+        return fail(r, strstr(e.msg, "proxy") ? "proxy_fqdn" : "domain", &e, out);
+    if ((st = store_xmpp_load(api->store, &l, &e)) < 0)
+        return fail(st, "", &e, out);
+    const store_xmpp_partner_t *p = store_xmpp_find(l, dn);
+    *out = p ? j_xmpp(p) : json_object();
+    store_xmpp_list_free(l);
+    return create ? 201 : 200;
+}
+
 static int domain_delete(admin__api_t *api, const char *domain, bool allowed, const char *actor,
                          json_t **out)
 {
@@ -1346,6 +1437,29 @@ int admin__api_args(admin__api_t *api, const char *method, const char *path, adm
             return domain_delete(api, seg[2], allowed, actor, out);
         if (n <= 3)
             goto method;
+    }
+    if (n >= 1 && n <= 2 && is(seg[0], "xmpp")) {
+        if (n == 1 && get)
+            return xmpp_list(api, out);
+        if (n == 1 && post)
+            return xmpp_write(api, NULL, body, true, actor, out);
+        if (n == 2 && put) {
+            json_t *d = body ? json_object_get(body, "domain") : NULL;
+            if (d && !(json_is_string(d) && !strcasecmp(json_string_value(d), seg[1])))
+                return bad(out, "domain", "domain: cannot be changed; delete and add instead");
+            if (d)
+                json_object_del(body, "domain");
+            return xmpp_write(api, seg[1], body, false, actor, out);
+        }
+        if (n == 2 && del) {
+            int r = store_xmpp_remove(api->store, seg[1], actor, &e);
+            if (r == FEDGE_EINVAL)
+                r = FEDGE_ENOENT;
+            if (r < 0)
+                return fail(r, "domain", &e, out);
+            return 204;
+        }
+        goto method;
     }
     if (n >= 1 && n <= 2 && is(seg[0], "providers")) {
         if (n == 1 && get)

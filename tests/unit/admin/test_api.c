@@ -137,6 +137,56 @@ static void test_domains(void **state)
     expect(f, "PATCH", "/domains/blocked", NULL, 405, NULL);
 }
 
+/* XMPP partners (docs/admin.md, docs/xmpp.md): allow with settings, block,
+ * conflicts, bad fields, delete. */
+static void test_xmpp_partners(void **state)
+{
+    fx_t *f = *state;
+    expect(f, "POST", "/xmpp", "{}", 400, "domain");
+    expect(f, "POST", "/xmpp", "{\"domain\": \"x\"}", 400, "domain");
+    expect(f, "POST", "/xmpp", "{\"domain\": \"a.test\", \"tls\": \"maybe\"}", 400, "tls");
+    expect(f, "POST", "/xmpp", "{\"domain\": \"a.test\", \"sasl\": 1}", 400, "sasl");
+    expect(f, "POST", "/xmpp", "{\"domain\": \"a.test\", \"state\": \"gone\"}", 400, "state");
+    expect(f, "POST", "/xmpp", "{\"domain\": \"a.test\", \"sasl\": false, \"dialback\": false}",
+           400, "domain");
+    expect(f, "POST", "/xmpp", "{\"domain\": \"a.test\", \"proxy_fqdn\": \"a b\"}", 400,
+           "proxy_fqdn");
+    expect(f, "POST", "/xmpp",
+           "{\"domain\": \"Jabber.Test\", \"tls\": \"optional\", \"sasl\": false, "
+           "\"proxy_fqdn\": \"xmpp.jabber.test:5270\"}",
+           201, NULL);
+    expect(f, "POST", "/xmpp", "{\"domain\": \"spam.test\", \"state\": \"blocked\"}", 201, NULL);
+    expect(f, "POST", "/xmpp", "{\"domain\": \"jabber.test\"}", 409, "domain");
+    json_t *out;
+    assert_int_equal(call(f, "GET", "/xmpp", NULL, &out), 200);
+    json_t *a = json_object_get(out, "items");
+    assert_int_equal(json_array_size(a), 2);
+    json_t *it = json_array_get(a, 0);
+    assert_string_equal(json_string_value(json_object_get(it, "domain")), "jabber.test");
+    assert_string_equal(json_string_value(json_object_get(it, "state")), "allowed");
+    assert_string_equal(json_string_value(json_object_get(it, "tls")), "optional");
+    assert_true(json_is_false(json_object_get(it, "sasl")));
+    assert_true(json_is_true(json_object_get(it, "dialback")));
+    assert_string_equal(json_string_value(json_object_get(it, "proxy_fqdn")),
+                        "xmpp.jabber.test:5270");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(a, 1), "state")),
+                        "blocked");
+    json_decref(out);
+    /* An edit sets what it names, the defaults for the rest. */
+    expect(f, "PUT", "/xmpp/jabber.test", "{\"sasl\": true}", 200, NULL);
+    assert_int_equal(call(f, "GET", "/xmpp", NULL, &out), 200);
+    it = json_array_get(json_object_get(out, "items"), 0);
+    assert_true(json_is_true(json_object_get(it, "sasl")));
+    assert_string_equal(json_string_value(json_object_get(it, "tls")), "required");
+    json_decref(out);
+    expect(f, "PUT", "/xmpp/jabber.test", "{\"state\": \"blocked\"}", 409, "domain");
+    expect(f, "PUT", "/xmpp/jabber.test", "{\"domain\": \"other.test\"}", 400, "domain");
+    expect(f, "PUT", "/xmpp/none.test", "{}", 404, NULL);
+    expect(f, "DELETE", "/xmpp/spam.test", NULL, 204, NULL);
+    expect(f, "DELETE", "/xmpp/spam.test", NULL, 404, NULL);
+    expect(f, "PATCH", "/xmpp", NULL, 405, NULL);
+}
+
 /* Regression: invalid UTF-8 in a path (PUT /api/domains/allowed/ex%FF%00ample.test,
  * which reaches the API decoded and cut at the NUL) answered 500 "internal
  * error building the answer": the store's message quoted the bytes and
@@ -630,6 +680,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xmpp_partners, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_bytes_answer_4xx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_providers, setup, teardown),
