@@ -204,6 +204,28 @@ try {
     await shot(page, '04-providers');
   });
 
+  await check('add an XMPP partner (dialback only, its server by address), then block another', async () => {
+    await page.getByRole('link', { name: 'XMPP Federated Partners' }).click();
+    await page.getByRole('heading', { name: 'XMPP Federated Partners' }).waitFor();
+    await page.getByRole('button', { name: 'New' }).click();
+    await dlg.getByLabel('XMPP domain (FQDN)').fill('jabber.test');
+    await dlg.getByLabel('SASL EXTERNAL (certificates)').uncheck();
+    await dlg.getByLabel('XMPP server (HOST[:PORT])').fill('xmpp.jabber.test:99999');
+    await dlg.getByText('The port must be 1 to 65535.').waitFor();
+    await dlg.getByLabel('XMPP server (HOST[:PORT])').fill('xmpp.jabber.test:5270');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    await page.waitForFunction(() => [...document.querySelectorAll('#main tbody tr')].some((r) =>
+      r.textContent.includes('jabber.test') && r.textContent.includes('xmpp.jabber.test:5270')));
+    await page.getByRole('button', { name: 'New' }).click();
+    await dlg.getByLabel('XMPP domain (FQDN)').fill('spam.test');
+    await dlg.getByLabel('Access').selectOption('blocked');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    await rowOf('spam.test').getByText('Blocked').waitFor();
+    await shot(page, '04b-xmpp');
+  });
+
   await check('edit the global external access policy', async () => {
     await page.getByRole('link', { name: 'External Access Policy' }).click();
     await page.getByRole('heading', { name: 'External Access Policy' }).waitFor();

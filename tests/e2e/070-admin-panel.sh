@@ -64,7 +64,7 @@ sys.exit(0 if n == 1 else 1)
 PY
 }
 check_out "the unlock from the panel is in the store and its audit log" unlocked_in_store
-check "screenshots of every page kept" sh -c "ls '$SHOTS' | grep -c png | grep -qx 9"
+check "screenshots of every page kept" sh -c "ls '$SHOTS' | grep -c png | grep -qx 10"
 
 # The panel's changes are in the store the edge reads (one source of truth).
 check_out "the allowed partner server added in the panel is in the store" \

@@ -581,6 +581,66 @@ pages.providers = async function () {
   await list.load();
 };
 
+// XMPP partners (docs/xmpp.md): what the [xmpp] gateway may federate with.
+const serverError = (v) => {
+  v = v.trim();
+  if (!v) return '';
+  const m = /^(.*?)(?::([0-9]{1,5}))?$/.exec(v);
+  if (m[2] && (+m[2] < 1 || +m[2] > 65535)) return 'The port must be 1 to 65535.';
+  if (/^[0-9.]+$/.test(m[1])) return '';
+  return fqdnError(m[1], true);
+};
+
+pages.xmpp = async function () {
+  const xp = await api('GET', '/xmpp');
+  const dialog = (p) => {
+    const editing = !!p;
+    openDialog(editing ? 'Edit ' + p.domain : 'New XMPP federated partner', [
+      { name: 'domain', label: 'XMPP domain (FQDN)', value: p ? p.domain : '', readonly: editing,
+        validate: (v) => fqdnError(v, true), hint: 'The partner\'s XMPP domain, e.g. jabber.example.com.' },
+      { name: 'state', label: 'Access', type: 'select', value: p ? p.state : 'allowed', readonly: editing,
+        options: editing ? [[p.state, p.state === 'allowed' ? 'Allowed' : 'Blocked']] : [['allowed', 'Allowed'], ['blocked', 'Blocked']] },
+      { name: 'tls', label: 'TLS negotiation', type: 'select', value: p && p.tls ? p.tls : 'required',
+        options: [['required', 'Required'], ['optional', 'Optional']], showIf: (v) => v.state === 'allowed' },
+      { name: 'sasl', label: 'SASL EXTERNAL (certificates)', type: 'check', value: p ? p.sasl !== false : true,
+        showIf: (v) => v.state === 'allowed' },
+      { name: 'dialback', label: 'Server dialback', type: 'check', value: p ? p.dialback !== false : true,
+        showIf: (v) => v.state === 'allowed' },
+      { name: 'proxy_fqdn', label: 'XMPP server (HOST[:PORT])', value: p && p.proxy_fqdn ? p.proxy_fqdn : '',
+        validate: serverError, showIf: (v) => v.state === 'allowed',
+        hint: 'Optional: without it the partner\'s server is found by its _xmpp-server._tcp SRV record.' },
+    ], editing ? 'Save' : 'Create', async (v) => {
+      const body = v.state === 'blocked' ? { state: 'blocked' }
+        : { tls: v.tls, sasl: v.sasl, dialback: v.dialback, proxy_fqdn: v.proxy_fqdn.trim() || null };
+      if (editing) await api('PUT', '/xmpp/' + encodeURIComponent(p.domain), body);
+      else await api('POST', '/xmpp', { domain: v.domain, ...body });
+      toast(editing ? 'Saved' : (v.state === 'allowed' ? 'Allowed ' : 'Blocked ') + v.domain);
+      await render();
+    });
+  };
+  listPage('XMPP Federated Partners',
+    'XMPP domains the gateway exchanges instant messages with (allowed, with how their servers authenticate) or refuses (blocked). Needs the [xmpp] section in the configuration.', {
+      onNew: () => dialog(null),
+      empty: 'No XMPP partners yet: choose New to allow or block one.',
+      rows: () => xp.items,
+      columns: [
+        { title: 'Domain', key: 'domain' },
+        { title: 'Access', render: (r) => r.state === 'allowed' ? badge('Allowed', 'ok') : badge('Blocked', 'bad') },
+        { title: 'TLS', render: (r) => r.state === 'allowed' ? (r.tls === 'required' ? 'Required' : 'Optional') : '' },
+        { title: 'SASL', render: (r) => r.state === 'allowed' ? yesno(r.sasl) : '' },
+        { title: 'Dialback', render: (r) => r.state === 'allowed' ? yesno(r.dialback) : '' },
+        { title: 'XMPP server', render: (r) => r.state === 'allowed' ? (r.proxy_fqdn || 'by DNS SRV') : '' },
+        { title: 'Actions', cls: 'actions', render: (r) => actions(
+          r.state === 'allowed' ? el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.domain, text: 'Edit', onclick: () => dialog(r) }) : '',
+          el('button', { type: 'button', class: 'link danger', 'aria-label': 'Delete ' + r.domain, text: 'Delete',
+            onclick: () => confirmDelete(r.domain, async () => {
+              await api('DELETE', '/xmpp/' + encodeURIComponent(r.domain));
+              toast('Deleted ' + r.domain); await render();
+            }) })) },
+      ],
+    });
+};
+
 pages.policy = async function () {
   let list, named = [];
   const flags = [['federation', 'Enable communications with federated users'],
