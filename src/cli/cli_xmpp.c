@@ -18,7 +18,14 @@ static const char usage[] =
     "       fedge xmpp list [--json]\n"
     "  every command takes -c FILE (the configuration naming [edge] store) or --store PATH\n"
     "  defaults for allow: --tls required --sasl on --dialback on, the partner's server\n"
-    "  found by _xmpp-server._tcp SRV\n";
+    "  found by _xmpp-server._tcp SRV (docs/xmpp.md; the gateway needs an [xmpp] section)\n";
+
+static const char examples[] =
+    "examples:\n"
+    "  fedge xmpp allow jabber.example -c /etc/fedge/fedge.ini\n"
+    "  fedge xmpp allow im.partner.test --sasl off --proxy-fqdn xmpp.partner.test:5269 -c ...\n"
+    "  fedge xmpp block spam.example -c /etc/fedge/fedge.ini\n"
+    "  fedge xmpp list --json -c /etc/fedge/fedge.ini\n";
 
 static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_err(const char *fmt, ...)
@@ -167,6 +174,12 @@ static int onoff(const char *opt, const char *v, bool def, bool *out, fedge_err_
 
 int cli__xmpp(int argc, char **argv)
 {
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage, stdout);
+            fputs(examples, stdout);
+            return 0;
+        }
     const char *sub = argc > 2 ? argv[2] : NULL;
     if (!sub)
         return usage_err("expected allow, block, remove or list");

@@ -443,6 +443,38 @@ static void test_changes_say_what_changed(void **state)
     assert_string_equal(out, "unchanged edge settings (already so)\n");
 }
 
+/* fedge xmpp: allow with settings, block, conflicts and bad input (exit
+ * codes 0/1/2), list in text and JSON, remove. */
+static void test_xmpp_commands(void **state)
+{
+    (void)state;
+    assert_int_equal(run("xmpp", "allow", "jabber.test", "--tls", "optional", "--sasl", "off",
+                         "--proxy-fqdn", "xmpp.jabber.test:5270", NULL),
+                     0);
+    assert_int_equal(run("xmpp", "block", "spam.test", NULL), 0);
+    assert_int_equal(run("xmpp", "allow", "spam.test", NULL), 1);
+    assert_non_null(strstr(errtext, "fedge xmpp remove spam.test"));
+    assert_int_equal(run("xmpp", "allow", "x.test", "--sasl", "off", "--dialback", "off", NULL), 2);
+    assert_int_equal(run("xmpp", "allow", "x.test", "--tls", "maybe", NULL), 2);
+    assert_int_equal(run("xmpp", "allow", NULL), 2);
+    assert_int_equal(run("xmpp", "frob", NULL), 2);
+    assert_int_equal(run("xmpp", "list", NULL), 0);
+    assert_non_null(strstr(out, "jabber.test"));
+    assert_non_null(strstr(out, "xmpp.jabber.test:5270"));
+    assert_int_equal(run("xmpp", "list", "--json", NULL), 0);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    assert_non_null(j);
+    json_t *a = json_object_get(j, "xmpp_partners");
+    assert_int_equal(json_array_size(a), 2);
+    json_t *p = json_array_get(a, 0);
+    assert_string_equal(json_string_value(json_object_get(p, "tls")), "optional");
+    assert_true(json_is_false(json_object_get(p, "sasl")));
+    json_decref(j);
+    assert_int_equal(run("xmpp", "remove", "spam.test", NULL), 0);
+    assert_int_equal(run("xmpp", "remove", "spam.test", NULL), 1);
+}
+
 /* --help on every command and subcommand: usage with examples on stdout,
  * exit 0, nothing on stderr. */
 static void test_help_everywhere(void **state)
@@ -458,6 +490,7 @@ static void test_help_everywhere(void **state)
         {"check-config", "--help", NULL}, {"plan", "--help", NULL},
         {"resolve", "--help", NULL},      {"parse", "--help", NULL},
         {"domain", "import", "--help"},   {"domain", "export", "--help"},
+        {"xmpp", "--help", NULL},         {"xmpp", "allow", "--help"},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         int rc = run(cmds[i][0], cmds[i][1], cmds[i][2], NULL);
@@ -475,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_policy_commands),
         cmocka_unit_test(test_edge_commands),
         cmocka_unit_test(test_watchlist_command),
+        cmocka_unit_test(test_xmpp_commands),
         cmocka_unit_test(test_config_file_names_the_store),
         cmocka_unit_test(test_corrupt_store_exit_1),
         cmocka_unit_test(test_domain_allow_does_not_replace_silently),
