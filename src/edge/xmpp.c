@@ -54,6 +54,13 @@ struct edge__xmpp {
     store_xmpp_list_t *list;
     uint64_t list_gen;
     bool list_loaded;
+    /* Reloads run on the thread pool (a PostgreSQL store may be slow or
+     * away; the loop never waits for it). The worker alone uses store. */
+    uv_work_t work;
+    bool job, freeing, timer_done;
+    uint64_t job_gen, retry_ms;
+    store_xmpp_list_t *job_list;
+    fedge_err_t job_err;
     sip_limits_t lim;
     sip_msg_t *msg;
     sip_pend_t *sp;
@@ -101,31 +108,61 @@ static const store_snapshot_t *snap_of(edge__xmpp_t *x)
     return x->ed->fed ? x->ed->fed->snap : NULL;
 }
 
+static void load_work(uv_work_t *w)
+{
+    edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, work);
+    x->job_list = NULL;
+    if (!x->store && store_open(x->ed->cfg->edge.store, &x->store, &x->job_err) < 0) {
+        x->store = NULL;
+        return;
+    }
+    if (store_xmpp_load(x->store, &x->job_list, &x->job_err) < 0)
+        x->job_list = NULL;
+}
+
+static void release(edge__xmpp_t *x);
+
+static void load_done(uv_work_t *w, int status)
+{
+    edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, work);
+    x->job = false;
+    if (x->freeing) {
+        store_xmpp_list_free(x->job_list);
+        if (x->timer_done)
+            release(x);
+        return;
+    }
+    if (!x->job_list) {
+        obs_logkv(OBS_LOG_WARNING, C, "cannot read the XMPP partner list: keeping the last one",
+                  "reason", x->job_err.msg, NULL);
+        x->retry_ms = uv_now(x->ed->loop) + 1000;
+        return;
+    }
+    store_xmpp_list_free(x->list);
+    x->list = x->job_list;
+    x->job_list = NULL;
+    x->list_gen = x->job_gen;
+    x->list_loaded = true;
+    char g[24], n[24];
+    snprintf(g, sizeof g, "%llu", (unsigned long long)x->list_gen);
+    snprintf(n, sizeof n, "%zu", x->list->n);
+    obs_logkv(OBS_LOG_INFO, C, "XMPP partners loaded", "generation", g, "partners", n, NULL);
+}
+
 /* Reloads the partner list when the store changed (the federation driver
- * keeps the snapshot current; its generation says when). */
+ * keeps the snapshot current; its generation says when): in the
+ * background, the last list stays in force meanwhile. */
 static void refresh(edge__xmpp_t *x)
 {
     const store_snapshot_t *snap = snap_of(x);
     uint64_t gen = snap ? snap->generation : 0;
-    if (x->list_loaded && gen == x->list_gen)
+    if (x->job || x->freeing || (x->list_loaded && gen == x->list_gen) ||
+        uv_now(x->ed->loop) < x->retry_ms)
         return;
-    fedge_err_t e;
-    if (!x->store && store_open(x->ed->cfg->edge.store, &x->store, &e) < 0) {
-        x->store = NULL;
-        obs_logkv(OBS_LOG_WARNING, C, "cannot open the store for the XMPP partner list", "reason",
-                  e.msg, NULL);
-        return;
-    }
-    store_xmpp_list_t *l = NULL;
-    if (store_xmpp_load(x->store, &l, &e) < 0) {
-        obs_logkv(OBS_LOG_WARNING, C, "cannot read the XMPP partner list: keeping the last one",
-                  "reason", e.msg, NULL);
-        return;
-    }
-    store_xmpp_list_free(x->list);
-    x->list = l;
-    x->list_gen = gen;
-    x->list_loaded = true;
+    x->job = true;
+    x->job_gen = gen;
+    if (uv_queue_work(x->ed->loop, &x->work, load_work, load_done) != 0)
+        x->job = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -619,6 +656,7 @@ static void s2s_log(void *user, int level, const char *msg)
 static void on_timer(uv_timer_t *t)
 {
     edge__xmpp_t *x = t->data;
+    refresh(x); /* a store change reaches the list within a second */
     fail_hop(x, false, "remote-server-timeout", "the internal SIP server did not answer");
 }
 
@@ -668,6 +706,17 @@ int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
     size_t nd = 0;
     for (size_t i = 0; i < cf->edge.sip_domain_count && nd < PROXY_MAX_DOMAINS; i++)
         doms[nd++] = cf->edge.sip_domains[i];
+    /* The first list now, as the federation driver loads its first
+     * snapshot: until it is there every request would go to SIP. */
+    fedge_err_t e2;
+    if (store_open(cf->edge.store, &x->store, &e2) == 0 &&
+        store_xmpp_load(x->store, &x->list, &e2) == 0) {
+        x->list_loaded = true;
+        x->list_gen = x->list->generation;
+    } else {
+        obs_logkv(OBS_LOG_WARNING, C, "cannot read the XMPP partner list yet: retrying", "reason",
+                  e2.msg, NULL);
+    }
     uv_timer_init(ed->loop, &x->timer);
     x->timer.data = x;
     uv_timer_start(&x->timer, on_timer, 1000, 1000);
@@ -709,15 +758,27 @@ void edge__xmpp_stop_accepting(edge__xmpp_t *x)
         xmpp_s2s_stop_accepting(x->s2s);
 }
 
+/* The last of x: once its timer is closed and no reload runs. */
+static void release(edge__xmpp_t *x)
+{
+    store_xmpp_list_free(x->list);
+    store_close(x->store);
+    free(x);
+}
+
 static void timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    edge__xmpp_t *x = h->data;
+    x->timer_done = true;
+    if (!x->job)
+        release(x);
 }
 
 void edge__xmpp_free(edge__xmpp_t *x)
 {
     if (!x)
         return;
+    x->freeing = true;
     for (sip_pend_t *p = x->sp; p; p = p->next)
         p->x = NULL; /* their callbacks come from the s2s service later */
     x->sp = NULL;
@@ -732,11 +793,9 @@ void edge__xmpp_free(edge__xmpp_t *x)
         x->hp = h->next;
         free(h);
     }
-    store_xmpp_list_free(x->list);
-    store_close(x->store);
     net_tls_free(x->tls);
     free(x->hbuf);
     free(x->msg);
     uv_timer_stop(&x->timer);
-    uv_close((uv_handle_t *)&x->timer, timer_closed); /* frees x */
+    uv_close((uv_handle_t *)&x->timer, timer_closed); /* then release() */
 }

@@ -81,13 +81,14 @@ fedge_store() { "$FEDGE_BIN" "$@" -c "$CFG" >> "$T_LOGS/store.log" 2>&1; }
 
 # applied [NAME]: wait until the running edge (log NAME, default fedge) has
 # loaded the store's current generation, i.e. the last change is in force.
-loaded_gen() {
-    grep -o 'settings loaded generation=[0-9]*' "$T_LOGS/$1.log" | tail -1 | cut -d= -f2
+loaded_gen() { # NAME WHAT: the last generation the edge logged for WHAT
+    grep -o "$2 generation=[0-9]*" "$T_LOGS/$1.log" | tail -1 | cut -d= -f2
 }
 applied() {
     local g
     g=$("$FEDGE_BIN" edge show -c "$CFG" | awk '/^generation/ {print $2}')
-    wait_for "[ \"\$(loaded_gen ${1:-fedge})\" -ge $g ] 2>/dev/null" 5
+    wait_for "[ \"\$(loaded_gen ${1:-fedge} 'settings loaded')\" -ge $g ] 2>/dev/null" 5 &&
+        wait_for "[ \"\$(loaded_gen ${1:-fedge} 'XMPP partners loaded')\" -ge $g ] 2>/dev/null" 5
 }
 
 check "store: XMPP on in the global policy, fabrikam.test an XMPP partner (its server: Prosody)" \
