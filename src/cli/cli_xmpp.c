@@ -141,8 +141,9 @@ static int list(store_t *s, bool json)
                                                      "sasl", p->sasl, "dialback", p->dialback,
                                                      "proxy_fqdn", p->proxy));
         }
-        char *out = json_dumps(json_pack("{s:o}", "xmpp_partners", arr),
-                               JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_t *root = json_pack("{s:o}", "xmpp_partners", arr);
+        char *out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(root);
         if (out)
             puts(out);
         free(out);
