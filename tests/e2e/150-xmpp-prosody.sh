@@ -6,8 +6,9 @@
 #   SIP MESSAGE alice -> bob reaches the XMPP client, bob's answer comes back
 #   as a SIP MESSAGE; streams both ways by STARTTLS + SASL EXTERNAL;
 #   a user whose policy has XMPP off, a blocked partner and a partner not on
-#   the list are refused on both protocols; a dialback-only partner works;
-#   a peer skipping STARTTLS when TLS is required is refused.
+#   the list are refused on both protocols; a dialback-only and a
+#   SASL-EXTERNAL-only partner work; a peer skipping STARTTLS when TLS is
+#   required is refused.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3 # Debian's, with python3-slixmpp
@@ -189,6 +190,26 @@ check "both streams authenticated by dialback, none by SASL" \
           grep -q 'inbound stream contoso.test <- fabrikam.test authenticated by dialback' '$T_LOGS/fedge2.log' &&
           ! grep -q 'authenticated by SASL' '$T_LOGS/fedge2.log'"
 
+# SASL EXTERNAL only: restarted again, dialback off.
+check "fabrikam.test allowed with dialback off (SASL EXTERNAL only)" \
+    fedge_store xmpp allow fabrikam.test --dialback off --proxy-fqdn "127.0.0.1:$P_S2S"
+check "fedge exits 0 on SIGTERM" stop fedge2
+stop bob4
+stop prosody
+check "Prosody restarts" prosody_start
+FEDGE_NO_PARTNER=1 check "fedge restarts" start_fedge "$CFG" fedge3 || finish
+check "bob online again" \
+    eval "start_bg bob5 $PY '$XD/xmpp_user.py' bob@fabrikam.test secret $P_C2S --echo --seconds 120 &&
+          wait_for \"grep -q ONLINE '$T_LOGS/bob5.log'\" 15"
+check_out "SIP MESSAGE over a SASL-EXTERNAL-only stream gets 200" \
+    im_send alice@contoso.test "by sasl only" 200
+check "bob gets it and the reply comes back" \
+    wait_for "grep -qF 're: by sasl only' '$T_LOGS/uas.log'" 10
+check "both streams authenticated by SASL EXTERNAL, no dialback offered" \
+    eval "grep -q 'outbound stream contoso.test -> fabrikam.test authenticated by SASL EXTERNAL' '$T_LOGS/fedge3.log' &&
+          grep -q 'inbound stream contoso.test <- fabrikam.test authenticated by SASL EXTERNAL' '$T_LOGS/fedge3.log' &&
+          ! grep -q 'authenticated by dialback' '$T_LOGS/fedge3.log'"
+
 # TLS required (the default): a peer that skips STARTTLS is refused.
 no_starttls() {
     $PY - "$XMPP_PORT" <<'PY'
@@ -217,6 +238,6 @@ PY
 }
 check_out "a peer skipping STARTTLS (required) is refused with policy-violation" no_starttls
 
-check "fedge still running" alive fedge2
-check "fedge exits 0 on SIGTERM" stop fedge2
+check "fedge still running" alive fedge3
+check "fedge exits 0 on SIGTERM" stop fedge3
 finish
