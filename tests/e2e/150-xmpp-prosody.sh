@@ -17,12 +17,16 @@ topology
 XMPP_PORT=$(free_port)
 P_C2S=$(free_port)
 P_S2S=$(free_port)
+DNS_PORT=$(free_port)
 CFG=$T_TMP/fedge.ini
 fedge_config "$CFG"
 cat >> "$CFG" <<EOF
 
 [xmpp]
 listen = 127.0.0.1:$XMPP_PORT
+
+[dns]
+servers = 127.0.0.1:$DNS_PORT
 EOF
 
 # prosody_start: Prosody for fabrikam.test with its own config, data and pid
@@ -92,9 +96,15 @@ applied() {
         wait_for "[ \"\$(loaded_gen ${1:-fedge} 'XMPP partners loaded')\" -ge $g ] 2>/dev/null" 5
 }
 
-check "store: XMPP on in the global policy, fabrikam.test an XMPP partner (its server: Prosody)" \
+# The partner's server is first found by DNS (RFC 6120 §3.2.1), later
+# configured by address (--proxy-fqdn).
+check "dnsmasq: _xmpp-server._tcp.fabrikam.test SRV -> xmpp.fabrikam.test:$P_S2S" \
+    dns_start dns "$DNS_PORT" 30 "--srv-host=_xmpp-server._tcp.fabrikam.test,xmpp.fabrikam.test,$P_S2S,0,5" \
+    "--host-record=xmpp.fabrikam.test,127.0.0.1" || { show dns; finish; }
+check "store: XMPP on in the global policy, fabrikam.test an XMPP partner (its server by SRV)" \
     eval 'fedge_store policy set global --federation on --xmpp on &&
-          fedge_store xmpp allow fabrikam.test --proxy-fqdn 127.0.0.1:'"$P_S2S"
+          fedge_store xmpp allow fabrikam.test'
+
 check "Prosody for fabrikam.test starts" prosody_start || { show prosody; finish; }
 start_bg uas $PY "$XD/sip_im.py" uas --port "$UAS_PORT"
 check "internal next hop (SIP) starts" wait_for "grep -q READY '$T_LOGS/uas.log'" 5
@@ -104,6 +114,8 @@ start_bg bob $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" --echo --s
 check "bob is online (slixmpp on Prosody)" wait_for "grep -q ONLINE '$T_LOGS/bob.log'" 15
 
 BODY='héllo & <bob> ✓ "quoted"'
+# (The partner listens on a random port, not 5269: the message can only
+# get through by the SRV record.)
 check_out "SIP MESSAGE from alice@contoso.test to bob@fabrikam.test gets 200" \
     im_send alice@contoso.test "$BODY" 200
 check "bob's XMPP client gets it, text intact" \
