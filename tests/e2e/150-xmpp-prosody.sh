@@ -183,6 +183,14 @@ check "XMPP message from a domain not on the list bounced" \
 check "fedge refused the stream: not an XMPP partner" \
     eval "grep -q 'not an XMPP partner of this edge (partner discovery is off)' '$T_LOGS/fedge.log'"
 
+# With partner discovery on, the unlisted domain's streams are accepted
+# (strict defaults: TLS required, SASL EXTERNAL or dialback).
+check "partner discovery on, in force" eval 'fedge_store edge set --discovery on && applied'
+bob_says bob3b "as a discovered partner"
+check "an XMPP message from a discovered partner reaches the SIP side" \
+    wait_for "grep -qF 'as a discovered partner' '$T_LOGS/uas.log'" 12
+check "partner discovery off again" eval 'fedge_store edge set --discovery off && applied'
+
 # Dialback only: fedge restarted so that streams are negotiated afresh.
 check "fabrikam.test allowed again, SASL off (dialback only)" \
     fedge_store xmpp allow fabrikam.test --sasl off --proxy-fqdn "127.0.0.1:$P_S2S"
