@@ -33,6 +33,9 @@ static const struct {
      "remote lock-outs"},
     {"audit", "at, actor, action, object, detail", "id", 5, "audit entries"},
 };
+/* Callers size their count arrays by STORE_COPY_TABLES (store.h): a table
+ * added here without it fails the build, not a copy. */
+_Static_assert(FEDGE_ARRAY_LEN(tables) == STORE_COPY_TABLES, "STORE_COPY_TABLES != tables");
 
 static int count_cb(const store__val_t *c, size_t n, void *x)
 {

@@ -614,7 +614,7 @@ typedef struct {
     uint64_t from, to;
 } store_copy_count_t;
 
-#define STORE_COPY_TABLES 11 /* the tables store_copy copies */
+#define STORE_COPY_TABLES 12 /* the tables store_copy copies */
 
 /* Copies everything in from (edge settings, domains, providers and their
  * domains, policies, assignments, watch list, administrators, remote
