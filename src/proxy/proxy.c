@@ -314,7 +314,11 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
             obs_logkv(OBS_LOG_WARNING, C, "cannot send to next hop", "next_hop", h.name, "side",
                       proxy_side_name(t->out_side), "error", w, NULL);
         if (!proxy__tgt_fail(p, t, w)) {
-            proxy__txn_reply(p, t, m, 503, "next hop unreachable", NULL);
+            if (t->route_reuse) /* RFC 5626 §5.3: the flow is gone */
+                proxy__txn_reply(p, t, m, 430, "flow failed: the client's connection is gone",
+                                 NULL);
+            else
+                proxy__txn_reply(p, t, m, 503, "next hop unreachable", NULL);
             return;
         }
     }
@@ -331,7 +335,10 @@ static void client_failed(proxy_t *p, proxy__txn_t *t, const char *why)
         proxy__forward(p, t, NULL, NULL);
         return;
     }
-    proxy__txn_reply(p, t, NULL, gave_up_status(t, 503), "next hop unreachable", NULL);
+    if (t->route_reuse && !t->got_response)
+        proxy__txn_reply(p, t, NULL, 430, "flow failed: the client's connection is gone", NULL);
+    else
+        proxy__txn_reply(p, t, NULL, gave_up_status(t, 503), "next hop unreachable", NULL);
 }
 
 /* A 2xx ACK (or any ACK without transaction): forwarded statelessly by the
@@ -451,6 +458,7 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
         t->target = PROXY_TARGET_HOST;
         t->route = v->target;
         t->route.host[sizeof(t->route.host) - 1] = 0;
+        t->route_reuse = v->reuse;
     }
     if (v) {
         t->result_cookie = v->result_cookie;
@@ -613,6 +621,7 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
         v.target.host[0] = 0;
         v.target.port = 0;
         v.srv = false;
+        v.reuse = false;
         v.result_cookie = 0;
         v.edits.nstrip = 0;
         v.edits.add[0] = 0;

@@ -345,6 +345,12 @@ typedef struct {
     /* Allow: route it by the SRV records of its domain (as dns-srv routing
      * does), whatever [federation] routing says; target must be empty. */
     bool srv;
+    /* Allow: target is reached only over a connection that exists to it
+     * (PROXY_TO_REUSE: one opened to it, or one it opened to the edge),
+     * never a new one — a remote user's flow (RFC 5626). When that send
+     * finds none, or the connection fails before a final response, the
+     * request is answered 430 Flow Failed (RFC 5626 §5.3). */
+    bool reuse;
     /* Allow: when not 0, the final status sent upstream for this request
      * is reported to the result hook (proxy_set_result) with this cookie. */
     uint64_t result_cookie;

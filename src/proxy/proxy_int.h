@@ -279,6 +279,7 @@ typedef struct proxy__txn {
     bool pref_tried, on_pref;
     proxy_hostport_t route; /* PROXY_TARGET_HOST */
     bool policy_srv;        /* the policy routes it by SRV (dns-srv) */
+    bool route_reuse;       /* route only over an existing connection (a flow) */
 
     bool got_response, got_provisional;
     bool cancel_pending, cancel_sent, cancelled_upstream;

@@ -101,7 +101,7 @@ static int out_setup(proxy_t *p, proxy__txn_t *t, const proxy__routes_t *r,
             return 0;
         t->ob = proxy__out_new(PROXY__OUT_HOP, tls, d->host, NULL, 0, NULL);
     } else if (t->target == PROXY_TARGET_HOST && t->out_side == PROXY_SIDE_EXTERNAL &&
-               !fedge_host_is_ip(d->host)) {
+               !t->route_reuse && !fedge_host_is_ip(d->host)) {
         /* the policy named the partner's server (allowed partner server,
          * provider, a default route by name): its addresses by A/AAAA, its
          * certificate must name it */
@@ -155,7 +155,8 @@ int proxy__tgt_next(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, const proxy__rout
             return -1;
         }
         if (!use_ob) {
-            h->d = (proxy_dest_t){PROXY_TO_HOST,
+            bool flow = t->target == PROXY_TARGET_HOST && t->route_reuse;
+            h->d = (proxy_dest_t){flow ? PROXY_TO_REUSE : PROXY_TO_HOST,
                                   t->out_side,
                                   NULL,
                                   d->host,
