@@ -460,6 +460,9 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
         t->route.host[sizeof(t->route.host) - 1] = 0;
         t->route_reuse = v->reuse;
     }
+    if (v && !v->target.host[0] && v->registrar && d->to_side == PROXY_SIDE_INTERNAL &&
+        p->cfg.nregistrars)
+        t->target = PROXY_TARGET_REGISTRAR;
     if (v) {
         t->result_cookie = v->result_cookie;
         t->policy_srv = v->srv && d->to_side == PROXY_SIDE_EXTERNAL;
@@ -622,6 +625,7 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
         v.target.port = 0;
         v.srv = false;
         v.reuse = false;
+        v.registrar = false;
         v.result_cookie = 0;
         v.edits.nstrip = 0;
         v.edits.add[0] = 0;

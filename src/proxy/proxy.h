@@ -77,6 +77,10 @@ typedef struct {
     proxy_iface_t ext, in;                      /* external and internal */
     proxy_hostport_t next_hops[PROXY_MAX_HOPS]; /* internal, in order */
     unsigned nnext_hops;
+    /* The internal registrars of remote users, in order, used like
+     * next_hops (port 0: SRV, then A/AAAA) by a verdict's registrar. */
+    proxy_hostport_t registrars[PROXY_MAX_HOPS];
+    unsigned nregistrars;
     proxy_hostport_t default_route; /* federation; host "" = none */
     unsigned t1_ms;                 /* RFC 3261 T1 (500); Timer B/F/H = 64*T1 */
     unsigned t2_ms;                 /* RFC 3261 T2 (0: 4000): Timer E/G cap */
@@ -109,6 +113,7 @@ typedef enum {
     PROXY_TARGET_NEXT_HOPS = 0,     /* cfg next_hops, in order, failover */
     PROXY_TARGET_DEFAULT_ROUTE = 1, /* cfg default_route */
     PROXY_TARGET_HOST = 2,          /* the policy verdict's target */
+    PROXY_TARGET_REGISTRAR = 3,     /* cfg registrars, in order, failover */
 } proxy_target_t;
 
 typedef struct {
@@ -351,6 +356,9 @@ typedef struct {
      * finds none, or the connection fails before a final response, the
      * request is answered 430 Flow Failed (RFC 5626 §5.3). */
     bool reuse;
+    /* Allow (to the internal side): to the configured registrars in order,
+     * failing over like the next hops; target must be empty. */
+    bool registrar;
     /* Allow: when not 0, the final status sent upstream for this request
      * is reported to the result hook (proxy_set_result) with this cookie. */
     uint64_t result_cookie;

@@ -40,7 +40,17 @@ static const proxy_hostport_t *dest_of(proxy_t *p, proxy_target_t target, unsign
 {
     if (target == PROXY_TARGET_NEXT_HOPS)
         return &p->cfg.next_hops[hop];
+    if (target == PROXY_TARGET_REGISTRAR)
+        return &p->cfg.registrars[hop];
     return &p->cfg.default_route;
+}
+
+/* How many hops a list target has (next hops, registrars); 0 otherwise. */
+static unsigned hops_of(const proxy_t *p, proxy_target_t target)
+{
+    return target == PROXY_TARGET_NEXT_HOPS   ? p->cfg.nnext_hops
+           : target == PROXY_TARGET_REGISTRAR ? p->cfg.nregistrars
+                                              : 0;
 }
 
 /* Where t's request goes now: the policy's target, or dest_of. */
@@ -96,7 +106,7 @@ static int out_setup(proxy_t *p, proxy__txn_t *t, const proxy__routes_t *r,
     if (t->ob)
         return 1;
     bool tls = proxy__iface(p, t->out_side)->transport == PROXY_TP_TLS;
-    if (t->target == PROXY_TARGET_NEXT_HOPS) {
+    if (t->target == PROXY_TARGET_NEXT_HOPS || t->target == PROXY_TARGET_REGISTRAR) {
         if (d->port || fedge_host_is_ip(d->host))
             return 0;
         t->ob = proxy__out_new(PROXY__OUT_HOP, tls, d->host, NULL, 0, NULL);
@@ -179,7 +189,7 @@ int proxy__tgt_next(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, const proxy__rout
             return 0;
         const proxy__cand_t *c = proxy__out_next(ob, &p->skip, proxy__now(p));
         if (!c) {
-            if (t->target == PROXY_TARGET_NEXT_HOPS && t->hop + 1 < p->cfg.nnext_hops) {
+            if (t->hop + 1 < hops_of(p, t->target)) {
                 proxy__out_free(ob);
                 t->ob = NULL;
                 t->hop++;
@@ -219,7 +229,7 @@ bool proxy__tgt_fail(proxy_t *p, proxy__txn_t *t, const char *why)
         p->st.failovers++;
         return true;
     }
-    if (t->target == PROXY_TARGET_NEXT_HOPS && t->hop + 1 < p->cfg.nnext_hops) {
+    if (t->hop + 1 < hops_of(p, t->target)) {
         t->hop++;
         p->st.failovers++;
         return true;
