@@ -95,6 +95,12 @@ int edge_reload_tls(edge_t *s, fedge_err_t *e)
         obs_logkv(OBS_LOG_ERROR, C, "certificate reload failed: keeping the old ones", "side",
                   "external", "reason", e1.msg, NULL);
     }
+    if (s->remote_tls && net_tls_reload(s->remote_tls, &e1) < 0) {
+        if (!rc)
+            rc = fedge_err(e, FEDGE_ECONFIG, "[remote] %s", e1.msg);
+        obs_logkv(OBS_LOG_ERROR, C, "certificate reload failed: keeping the old ones", "side",
+                  "remote", "reason", e1.msg, NULL);
+    }
     if (s->int_tls && net_tls_reload(s->int_tls, &e1) < 0) {
         if (!rc)
             rc = fedge_err(e, FEDGE_ECONFIG, "[internal] %s", e1.msg);
@@ -201,6 +207,37 @@ static int listen_udp(edge_t *s, fedge_err_t *e)
     return 0;
 }
 
+/* The [remote] listener: TLS with the [external] certificate and no
+ * client certificate asked for (clients sign in to the registrar with
+ * SIP digest); its connections carry EDGE__REMOTE_TAG (transport.c) and
+ * have a budget of their own. */
+static int listen_remote(edge_t *s, fedge_err_t *e)
+{
+    const config_hostport_list_t *l = &s->cfg->remote.listen;
+    for (size_t i = 0; i < l->count; i++) {
+        char hp[PROXY_HOST_MAX + 16];
+        fedge_hostport_format(hp, sizeof(hp), l->items[i].host, l->items[i].port);
+        net_listen_opts_t o = {.host_port = hp,
+                               .tls = s->remote_tls,
+                               .tag = EDGE__REMOTE_TAG,
+                               .user = s,
+                               .cbs = edge__conn_cbs,
+                               .max_connections = s->cfg->limits.max_connections};
+        net_listener_t *ls;
+        int rc = net_listen(s->net, &o, &ls, e);
+        if (rc < 0)
+            return rc;
+        uint16_t port = net_listener_port(ls);
+        if (i == 0)
+            s->remote_port = port;
+        char ps[8];
+        snprintf(ps, sizeof(ps), "%u", port);
+        obs_logkv(OBS_LOG_NOTICE, C, "listening", "side", "remote", "address", l->items[i].host,
+                  "port", ps, "transport", "tls", NULL);
+    }
+    return 0;
+}
+
 static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_port,
                            proxy_cfg_t *pc)
 {
@@ -250,6 +287,14 @@ static void proxy_cfg_from(const config_t *cf, uint16_t ext_port, uint16_t int_p
             pc->next_hops[i].port = pc->in.transport == PROXY_TP_TLS ? 5061 : 5060;
         pc->nnext_hops++;
     }
+    /* [remote] registrar: the same rules as next_hop */
+    for (size_t i = 0; i < cf->remote.registrar.count && i < PROXY_MAX_HOPS; i++) {
+        copy_host(pc->registrars[i].host, cf->remote.registrar.items[i].host);
+        pc->registrars[i].port = cf->remote.registrar.items[i].port;
+        if (!pc->registrars[i].port && cf->remote.registrar.items[i].kind != CONFIG_HOST_NAME)
+            pc->registrars[i].port = pc->in.transport == PROXY_TP_TLS ? 5061 : 5060;
+        pc->nregistrars++;
+    }
     if (cf->federation.default_route.host) {
         copy_host(pc->default_route.host, cf->federation.default_route.host);
         pc->default_route.port = cf->federation.default_route.port;
@@ -282,6 +327,9 @@ static void undo(edge_t *s)
         net_tls_free(s->ext_tls);
     if (s->int_tls)
         net_tls_free(s->int_tls);
+    if (s->remote_tls)
+        net_tls_free(s->remote_tls);
+    edge__transport_free(s);
     free(s);
 }
 
@@ -308,15 +356,6 @@ static int make_dns(edge_t *s, fedge_err_t *e)
 int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
 {
     *out = NULL;
-    /* check-config validates [remote]; the client listener that serves it
-     * is not part of the running edge yet, and a listener that silently
-     * does nothing would be worse than a refusal. */
-    if (cf->remote.listen.count)
-        return fedge_err(e, FEDGE_ECONFIG,
-                         "[remote] listen on line %d: the listener for remote users is not part "
-                         "of fedge serve yet; expected no [remote] section (fedge check-config "
-                         "validates one)",
-                         config_key_line(cf, "remote", "listen"));
     edge_t *s = fedge_calloc(1, sizeof(*s));
     fedge_err_t e1;
     int rc;
@@ -333,6 +372,15 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     if (net_tls_new(&eo, &s->ext_tls, &e1) < 0) {
         rc = fedge_err(e, FEDGE_ECONFIG, "[external] %s", e1.msg);
         goto fail;
+    }
+    if (cf->remote.listen.count) {
+        net_tls_opts_t ro = eo;
+        ro.require_client_certificate = false;
+        if (net_tls_new(&ro, &s->remote_tls, &e1) < 0) {
+            rc = fedge_err(e, FEDGE_ECONFIG, "[remote] %s", e1.msg);
+            goto fail;
+        }
+        s->remote_max_per_ip = cf->remote.max_connections_per_ip;
     }
     if (cf->internal.transport == CONFIG_TRANSPORT_TLS) {
         net_tls_opts_t io = {cf->internal.certificate,
@@ -372,7 +420,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     if ((rc = listen_side(s, &cf->external.listen, s->ext_tls, PROXY_SIDE_EXTERNAL, &s->ext_port,
                           e)) < 0 ||
         (rc = listen_side(s, &cf->internal.listen, s->int_tls, PROXY_SIDE_INTERNAL, &s->int_port,
-                          e)) < 0) {
+                          e)) < 0 ||
+        (rc = listen_remote(s, e)) < 0) {
         if (rc == FEDGE_ECONFIG)
             rc = FEDGE_EINVAL;
         goto fail;
@@ -381,6 +430,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         goto fail;
     proxy_cfg_t *pc = fedge_malloc(sizeof(*pc));
     proxy_cfg_from(cf, s->ext_port, s->int_port, pc);
+    char path_host[PROXY_HOST_MAX]; /* the internal interface, for Path */
+    snprintf(path_host, sizeof(path_host), "%s", pc->in.host);
     proxy_io_t pio;
     edge__proxy_io(s, &pio);
     rc = proxy_new(pc, &pio, &s->proxy, &e1);
@@ -417,6 +468,11 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     if ((rc = edge__fed_new(loop, cf, s->stats, s->dns, &s->fed, &e1)) < 0) {
         rc = fedge_err(e, FEDGE_ECONFIG, "[dns] %s", e1.msg);
         s->fed = NULL;
+        goto fail;
+    }
+    if (cf->remote.listen.count &&
+        (rc = edge__remote_new(s, cf, path_host, s->int_port, &s->fed->remote, &e1)) < 0) {
+        rc = fedge_err(e, rc, "[remote] %s", e1.msg);
         goto fail;
     }
     edge__fed_attach(s->fed, s->proxy);
@@ -467,6 +523,11 @@ uint16_t edge_port_internal(const edge_t *s)
     return s->int_port;
 }
 
+uint16_t edge_port_remote(const edge_t *s)
+{
+    return s->remote_port;
+}
+
 const char *edge_admin_url(const edge_t *s)
 {
     return s->admin ? admin_url(s->admin) : "";
@@ -487,7 +548,10 @@ void edge_free(edge_t *s)
         net_tls_free(s->ext_tls);
     if (s->int_tls)
         net_tls_free(s->int_tls);
+    if (s->remote_tls)
+        net_tls_free(s->remote_tls);
     fedge_map_free(&s->rtab);
+    edge__transport_free(s);
     obs_summary_free(s->refused);
     obs_summary_free(s->hs_failed);
     obs_summary_free(s->shed);

@@ -62,6 +62,9 @@ int edge_reload_tls(edge_t *ed, fedge_err_t *e);
 uint16_t edge_port_external(const edge_t *ed);
 uint16_t edge_port_internal(const edge_t *ed);
 
+/* The port of the first [remote] listener (0: none). */
+uint16_t edge_port_remote(const edge_t *s);
+
 /* The admin server's URL ("https://127.0.0.1:8443/"), valid while ed is. */
 const char *edge_admin_url(const edge_t *ed);
 

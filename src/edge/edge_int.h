@@ -20,6 +20,9 @@
 #include <stdint.h>
 
 #define EDGE__SIDE_TAG(side) ((void *)(uintptr_t)(side))
+/* The [remote] listener's tag: its connections are on the external side
+ * with the remote flag (transport.c), and have a budget of their own. */
+#define EDGE__REMOTE_TAG ((void *)(uintptr_t)3)
 
 /* Internal UDP sockets (one per [internal] listen address) and the most
  * UDP peers remembered at once (the least recently heard is forgotten). */
@@ -30,13 +33,15 @@ typedef struct edge__fed edge__fed_t;
 typedef struct edge__media edge__media_t;
 typedef struct edge__pool edge__pool_t;
 typedef struct edge__xmpp edge__xmpp_t;
+typedef struct edge__remote edge__remote_t;
 
 struct edge {
     uv_loop_t *loop;
     const config_t *cfg;
     net_t *net;
     net_tls_t *ext_tls, *int_tls;
-    dns_t *dns; /* the resolver, shared by the federation driver and the proxy */
+    net_tls_t *remote_tls; /* [remote]: the [external] certificate, no client one */
+    dns_t *dns;            /* the resolver, shared by the federation driver and the proxy */
     proxy_t *proxy;
     admin_t *admin;       /* the admin server (its own thread) */
     admin_stats_t *stats; /* live figures it reports (thread-safe) */
@@ -62,6 +67,13 @@ struct edge {
     size_t nudp;
     fedge_map_t utab; /* proxy_conn_t.rnode of UDP peers */
     size_t npeers;
+    /* remote clients' connections by number (their flows, RFC 5626) and
+     * how many are open per address ([remote] max_connections_per_ip) */
+    fedge_map_t flows; /* proxy_conn_t.fnode */
+    fedge_map_t per_ip;
+    uint64_t next_flow;
+    uint32_t remote_max_per_ip;
+    uint16_t remote_port;
 };
 
 /* ------------------------------------------------------------------ */
@@ -81,6 +93,63 @@ void edge__udp_recv(net_udp_t *u, const char *buf, size_t len, const char *ip, u
 
 /* Frees the UDP peers (after proxy_free: the proxy holds them). */
 void edge__udp_free(edge_t *s);
+
+/* A remote client's connection (accepted by the [remote] listener): true
+ * with its flow number and its remote IP address and port (valid while
+ * c is); false for any other connection. c may be NULL. */
+bool edge__conn_remote(const proxy_conn_t *c, uint64_t *flow, const char **ip, uint16_t *port);
+
+/* The open remote client connection of flow number id, or NULL (closed,
+ * closing, or never one). */
+proxy_conn_t *edge__flow_conn(edge_t *ed, uint64_t id);
+
+/* Frees the per-address counts (at edge_free). */
+void edge__transport_free(edge_t *ed);
+
+/* ------------------------------------------------------------------ */
+/* remote.c: remote users (docs/remote-users.md)                       */
+/* ------------------------------------------------------------------ */
+
+/* A lock-out the tracker started, to be written to the store by the
+ * feed's worker (feed.c). */
+typedef struct {
+    policy_lock_kind_t kind;
+    char subject[320]; /* user@domain or address */
+    uint32_t failures;
+    int64_t until_s; /* seconds since the epoch */
+    char reason[96];
+} edge__lockwrite_t;
+#define EDGE__LOCK_QUEUE 32
+
+/* Creates the remote-user driver of cf (cf->remote.listen.count > 0) for
+ * the edge ed: a fresh flow-token key, the lock-out tracker, the Path it
+ * adds naming the internal interface path_host:path_port. Returns 0 and
+ * *out, or FEDGE_EIO (no random bytes for the key). */
+int edge__remote_new(edge_t *ed, const config_t *cf, const char *path_host, uint16_t path_port,
+                     edge__remote_t **out, fedge_err_t *e);
+void edge__remote_free(edge__remote_t *r);
+
+/* The policy hook's part for remote users (federation.c calls it first):
+ * a request from a remote client (lock-out, REGISTER rate, then
+ * policy_remote_decide; REGISTER to the registrar with Path), or a
+ * request from inside whose top Route carries a flow token (out on that
+ * client's connection, 430 when it is gone). Returns true when it decided
+ * (*rc: 0 allow, 1 deny, with pv filled); false: not a remote matter. */
+bool edge__remote_policy(edge__remote_t *r, const store_snapshot_t *snap,
+                         const proxy_policy_in_t *pin, proxy_policy_verdict_t *pv, int *rc);
+
+/* Result cookies of remote REGISTERs carry this bit (the result hook
+ * hands them to edge__remote_result). */
+#define EDGE__REMOTE_COOKIE (1ull << 63)
+void edge__remote_result(edge__remote_t *r, uint64_t cookie, int status);
+
+/* Feed: takes up to cap lock-outs waiting to be written. */
+size_t edge__remote_take_writes(edge__remote_t *r, edge__lockwrite_t *out, size_t cap);
+/* Feed: the first done of the n taken were written (the rest go back). */
+void edge__remote_written(edge__remote_t *r, const edge__lockwrite_t *w, size_t n, size_t done);
+/* Feed: the lock-outs in force in the store (until in seconds since the
+ * epoch); the tracker is made to agree (policy_lockout_sync). */
+void edge__remote_sync(edge__remote_t *r, const edge__lockwrite_t *in_force, size_t n);
 
 /* ------------------------------------------------------------------ */
 /* federation.c + feed.c: the federation driver                        */
@@ -103,7 +172,9 @@ struct edge__fed {
     store_t *store;
     store_snapshot_t *snap;
     policy_throttle_t *throttle;
-    dns_t *dns; /* borrowed from the edge */
+    dns_t *dns;             /* borrowed from the edge */
+    edge__remote_t *remote; /* [remote]: owned (freed with f), or NULL */
+    bool lockouts_listed;   /* the store's lock-outs given to its tracker */
     uv_timer_t timer;
     char store_err[256];   /* the last store error logged (logged on change) */
     char store_shown[512]; /* [edge] store for logs: a URI without its password */

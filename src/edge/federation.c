@@ -49,6 +49,11 @@ static uint64_t cookie_new(edge__fed_t *f, fedge_str_t domain)
 static void on_result(void *user, uint64_t cookie, int status)
 {
     edge__fed_t *f = user;
+    if (cookie & EDGE__REMOTE_COOKIE) {
+        if (f->remote)
+            edge__remote_result(f->remote, cookie, status);
+        return;
+    }
     cookie_t *c = &f->cookies[cookie % COOKIES];
     if (c->id != cookie)
         return; /* overwritten by a later one: too old to matter */
@@ -282,6 +287,11 @@ static int wait_dns(edge__fed_t *f, const proxy_policy_in_t *pin, const policy_i
 static int on_policy(void *user, const proxy_policy_in_t *pin, proxy_policy_verdict_t *pv)
 {
     edge__fed_t *f = user;
+    int rrc;
+    /* remote users (remote.c): their clients' requests, and requests back
+     * to them over their flows, are not federation */
+    if (f->remote && edge__remote_policy(f->remote, f->snap, pin, pv, &rrc))
+        return rrc;
     policy_input_t in;
     memset(&in, 0, sizeof(in));
     in.dir = pin->from_side == PROXY_SIDE_EXTERNAL ? POLICY_INBOUND : POLICY_OUTBOUND;
@@ -351,6 +361,7 @@ void edge__fed_release(edge__fed_t *f)
     store_close(f->store);
     store_snapshot_unref(f->snap);
     policy_throttle_free(f->throttle);
+    edge__remote_free(f->remote);
     free(f->cookies);
     free(f->local);
     edge__pool_free(f->pool);

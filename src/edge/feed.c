@@ -6,11 +6,13 @@
 #include "edge/edge_int.h"
 
 #include "obs/obs.h"
+#include "store/remote.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define REFRESH_MS 250 /* a change is in force within a second */
 #define WATCH_QUEUE EDGE__WATCH_QUEUE
@@ -104,7 +106,32 @@ typedef struct {
     store_member_t member;
     int beat_rc;
     fedge_err_t beat_err;
+    /* remote users: lock-outs to write, then those in force in the store */
+    bool remote;
+    edge__lockwrite_t lw[EDGE__LOCK_QUEUE];
+    size_t n_lw, n_lw_done;
+    fedge_err_t lerr;
+    edge__lockwrite_t *force;
+    size_t n_force, cap_force;
+    bool listed;
+    bool first; /* the tracker has not had the store's lock-outs yet */
 } job_t;
+
+static int force_cb(const store_lockout_t *l, void *ctx)
+{
+    job_t *j = ctx;
+    if (j->n_force == j->cap_force) {
+        j->cap_force = j->cap_force ? 2 * j->cap_force : 16;
+        j->force = fedge_realloc(j->force, j->cap_force * sizeof(*j->force));
+    }
+    edge__lockwrite_t *w = &j->force[j->n_force++];
+    memset(w, 0, sizeof(*w));
+    w->kind = l->kind == STORE_LOCK_USER ? POLICY_LOCK_USER : POLICY_LOCK_ADDRESS;
+    snprintf(w->subject, sizeof(w->subject), "%s", l->subject);
+    w->failures = l->failures;
+    w->until_s = l->until_s;
+    return 0;
+}
 
 static void job_work(uv_work_t *req)
 {
@@ -135,9 +162,19 @@ static void job_work(uv_work_t *req)
                                 "over the contacts limit of a discovered partner", "serve",
                                 &j->werr) < 0)
             break;
+    /* remote users: the lock-outs this edge started, and those in force
+     * (an administrator's unlock, another member's lock-out) */
+    for (; j->n_lw_done < j->n_lw; j->n_lw_done++) {
+        const edge__lockwrite_t *w = &j->lw[j->n_lw_done];
+        if (store_lockout_add(f->store, w->subject, w->failures, w->until_s, w->reason, "serve",
+                              &j->lerr) < 0)
+            break;
+    }
     j->rc = store_refresh(f->store, &j->snap, &j->err);
     if (j->rc < 0)
         j->what = "store unreadable: keeping the last good settings";
+    else if (j->remote && (j->rc == 1 || j->n_lw || j->first))
+        j->listed = store_lockout_list(f->store, (int64_t)time(NULL), force_cb, j, &j->lerr) == 0;
 }
 
 static void queue_job(edge__fed_t *f, int wait_ms);
@@ -150,6 +187,7 @@ static void job_done(uv_work_t *req, int status)
     f->busy = false;
     if (f->closing) {
         store_snapshot_unref(j->snap);
+        free(j->force);
         free(j);
         edge__fed_release(f);
         return;
@@ -165,6 +203,17 @@ static void job_done(uv_work_t *req, int status)
         for (size_t i = j->n_watch_done; i < j->n_watch && f->n_watch < WATCH_QUEUE; i++)
             snprintf(f->watch[f->n_watch++], 256, "%s", j->watch[i]); /* next time */
     }
+    if (f->remote) {
+        if (j->n_lw_done < j->n_lw)
+            edge__feed_error(f, "cannot record a lock-out", j->lerr.msg);
+        edge__remote_written(f->remote, j->lw, j->n_lw, j->n_lw_done);
+        if (j->listed) {
+            edge__remote_sync(f->remote, j->force, j->n_force);
+            f->lockouts_listed = true;
+        }
+    }
+    free(j->force);
+    j->force = NULL;
     if (j->what) {
         edge__feed_error(f, j->what, j->err.msg);
         store_snapshot_unref(j->snap);
@@ -228,7 +277,14 @@ static void queue_job(edge__fed_t *f, int wait_ms)
     }
     j->n_watch = f->n_watch;
     f->n_watch = 0;
+    if (f->remote) {
+        j->remote = true;
+        j->first = !f->lockouts_listed;
+        j->n_lw = edge__remote_take_writes(f->remote, j->lw, EDGE__LOCK_QUEUE);
+    }
     if (uv_queue_work(f->loop, &j->req, job_work, job_done) != 0) {
+        if (f->remote)
+            edge__remote_written(f->remote, j->lw, j->n_lw, 0);
         store_snapshot_unref(j->snap);
         free(j);
         return;

@@ -43,7 +43,19 @@ struct proxy_conn {
     uint16_t port;
     char remote[64]; /* "ip:port", "[v6]:port" */
     uint64_t heard;  /* loop time of the last datagram, for eviction */
+    /* a remote client's connection ([remote] listener): its flow number,
+     * in edge_t.flows, counted in edge_t.per_ip */
+    bool client, counted;
+    uint64_t flow;
+    fedge_map_node_t fnode;
 };
+
+/* Remote client connections open from one address. */
+typedef struct {
+    fedge_map_node_t node;
+    uint32_t n;
+    char ip[64];
+} ipcount_t;
 
 /* ------------------------------------------------------------------ */
 /* Connections                                                         */
@@ -104,6 +116,93 @@ static void conn_close(proxy_conn_t *c)
     net_conn_close(c->nc);
 }
 
+static bool ip_eq(const fedge_map_node_t *n, const void *key)
+{
+    return !strcmp(FEDGE_CONTAINER_OF(n, ipcount_t, node)->ip, key);
+}
+
+static bool flow_eq(const fedge_map_node_t *n, const void *key)
+{
+    return FEDGE_CONTAINER_OF(n, proxy_conn_t, fnode)->flow == *(const uint64_t *)key;
+}
+
+static uint64_t flow_hash(uint64_t id)
+{
+    return fedge_hash(&id, sizeof(id));
+}
+
+/* A remote client's connection is ready: numbered (its flow) and counted
+ * against [remote] max_connections_per_ip. Returns false when that
+ * address has its count already (the connection is then closed). */
+static bool remote_admit(edge_t *s, proxy_conn_t *c)
+{
+    const char *ip = net_conn_remote_ip(c->nc);
+    uint64_t h = fedge_hash(ip, strlen(ip));
+    fedge_map_node_t *n = fedge_map_find(&s->per_ip, h, ip_eq, ip);
+    ipcount_t *k = n ? FEDGE_CONTAINER_OF(n, ipcount_t, node) : NULL;
+    if (k && s->remote_max_per_ip && k->n >= s->remote_max_per_ip) {
+        /* summarised with net's refusals: a flood cannot flood the log */
+        obs_summary_add(s->refused, (int64_t)uv_now(s->loop), "[remote] max_connections_per_ip",
+                        ip);
+        return false;
+    }
+    if (!k) {
+        k = fedge_calloc(1, sizeof(*k));
+        snprintf(k->ip, sizeof(k->ip), "%s", ip);
+        fedge_map_insert(&s->per_ip, &k->node, h);
+    }
+    k->n++;
+    c->counted = true;
+    c->flow = ++s->next_flow;
+    fedge_map_insert(&s->flows, &c->fnode, flow_hash(c->flow));
+    return true;
+}
+
+static void remote_forget(edge_t *s, proxy_conn_t *c)
+{
+    if (!c->counted)
+        return;
+    c->counted = false;
+    fedge_map_remove(&s->flows, &c->fnode);
+    const char *ip = net_conn_remote_ip(c->nc);
+    fedge_map_node_t *n = fedge_map_find(&s->per_ip, fedge_hash(ip, strlen(ip)), ip_eq, ip);
+    if (!n)
+        return;
+    ipcount_t *k = FEDGE_CONTAINER_OF(n, ipcount_t, node);
+    if (--k->n == 0) {
+        fedge_map_remove(&s->per_ip, &k->node);
+        free(k);
+    }
+}
+
+bool edge__conn_remote(const proxy_conn_t *c, uint64_t *flow, const char **ip, uint16_t *port)
+{
+    if (!c || !c->client)
+        return false;
+    *flow = c->flow;
+    *ip = net_conn_remote_ip(c->nc);
+    *port = net_conn_remote_port(c->nc);
+    return true;
+}
+
+proxy_conn_t *edge__flow_conn(edge_t *s, uint64_t id)
+{
+    fedge_map_node_t *n = fedge_map_find(&s->flows, flow_hash(id), flow_eq, &id);
+    proxy_conn_t *c = n ? FEDGE_CONTAINER_OF(n, proxy_conn_t, fnode) : NULL;
+    return c && !c->closing ? c : NULL;
+}
+
+void edge__transport_free(edge_t *s)
+{
+    fedge_map_iter_t it;
+    fedge_map_iter_init(&it, &s->per_ip);
+    fedge_map_node_t *n;
+    while ((n = fedge_map_iter_next(&it)))
+        free(FEDGE_CONTAINER_OF(n, ipcount_t, node));
+    fedge_map_free(&s->per_ip);
+    fedge_map_free(&s->flows);
+}
+
 /* The first name of a verified peer for logs: a DNS name, else a SIP
  * domain, else the CN. */
 static const char *identity(const net_peer_t *p)
@@ -120,10 +219,17 @@ static void on_ready(net_conn_t *nc)
     if (net_conn_is_inbound(nc)) {
         /* accepted: the listener's user is the edge, its tag the side */
         s = net_conn_user(nc);
-        c = conn_new(s, (proxy_side_t)(uintptr_t)net_conn_tag(nc));
+        void *tag = net_conn_tag(nc);
+        bool remote = tag == EDGE__REMOTE_TAG;
+        c = conn_new(s, remote ? PROXY_SIDE_EXTERNAL : (proxy_side_t)(uintptr_t)tag);
         c->nc = nc;
+        c->client = remote;
         net_conn_set_user(nc, c);
         rtab_add(s, c);
+        if (remote && !remote_admit(s, c)) {
+            conn_close(c);
+            return;
+        }
     } else {
         c = net_conn_user(nc);
         s = c->s;
@@ -161,8 +267,8 @@ static void on_ready(net_conn_t *nc)
             admin_stats_connection(s->stats, (fedge_str_t){c->partner, strlen(c->partner)}, +1);
     }
     obs_logkv(OBS_LOG_DEBUG, C, "connection ready", "peer", net_conn_remote(nc), "side",
-              proxy_side_name(c->side), "direction", net_conn_is_inbound(nc) ? "in" : "out",
-              "identity", identity(peer), NULL);
+              c->client ? "remote" : proxy_side_name(c->side), "direction",
+              net_conn_is_inbound(nc) ? "in" : "out", "identity", identity(peer), NULL);
 }
 
 static void on_close(net_conn_t *nc, int code, const char *reason)
@@ -183,6 +289,7 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
         edge__xmpp_conn_gone(c->s->xmpp, nc);
     net_conn_set_user(nc, NULL);
     rtab_del(c->s, c);
+    remote_forget(c->s, c);
     free(c->buf);
     free(c->expect);
     free(c->fail_reason);

@@ -1,8 +1,8 @@
 #!/bin/bash
-# 160-remote-config-lockouts: the parts of remote users that exist so far.
+# 160-remote-config-lockouts: [remote] in the configuration and the store.
 # `fedge check-config` validates [remote] (summary; a listener shared with
-# [external] refused with FILE:LINE) and `fedge serve` refuses to start
-# with it (no listener that silently does nothing); the lock-outs of remote
+# [external] refused with FILE:LINE) and `fedge serve` listens on it (what
+# it does there: tests/e2e/162-remote-register.sh); the lock-outs of remote
 # users and addresses in a SQLite store and, copied with `fedge store copy`,
 # in a private PostgreSQL cluster (migration 4 of both dialects): listed
 # (text, JSON), ended with `fedge remote unlock` in any spelling, audited.
@@ -37,14 +37,15 @@ shared() {
         [ "$out" = "$bad:$REM_LINE: [remote] listen = \"127.0.0.1:$EXT_PORT\": shares 127.0.0.1:$EXT_PORT with [external] listen on line $EXT_LINE; expected a port or address of its own (partners on [external] present a client certificate, remote clients do not; 443 is the usual remote port)" ]
 }
 check_out "a [remote] listener on the federation port: exit 2, FILE:LINE" shared
-refused() {
-    local out rc
-    out=$(timeout 10 "$F" serve -c "$CFG" 2>&1); rc=$?
-    echo "$out" | tail -3
-    [ "$rc" -eq 2 ] && echo "$out" | grep -q "\[remote\] listen on line $REM_LINE: the listener for remote users is not part of fedge serve yet" &&
-        ! listening "$REM_PORT" && ! listening "$EXT_PORT"
+serves() {
+    start_bg fedge-remote "$F" serve -c "$CFG"
+    wait_listen "$REM_PORT" 10 "$BG_PID" || { show fedge-remote; return 1; }
+    grep -q "listening side=remote address=127.0.0.1 port=$REM_PORT transport=tls" "$T_LOGS/fedge-remote.log"
+    local rc=$?
+    stop fedge-remote
+    return $rc
 }
-check_out "fedge serve refuses [remote] (exit 2, names the line) and listens on nothing" refused
+check_out "fedge serve listens on [remote] (TLS; tests/e2e/162 registers through it)" serves
 
 note "lock-outs in the SQLite store"
 check "none at first" sh -c "'$F' remote lockouts -c '$CFG' | grep -qx 'no user or address is locked out'"

@@ -1,0 +1,379 @@
+/* remote.c — remote users through the edge (docs/remote-users.md): the
+ * policy hook's part for requests from the [remote] listener (lock-out,
+ * REGISTER rate per address, policy_remote_decide; REGISTER to the
+ * registrar with a Path carrying the client's flow token, RFC 3327 and
+ * RFC 5626), requests from inside routed back over a client's flow (430
+ * when it is gone), and the registrar's answers counted by the lock-out
+ * tracker, whose lock-outs the feed writes to the store. */
+#include "edge/edge_int.h"
+
+#include "edge/flow.h"
+#include "obs/obs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define RATE_SLOTS 4096   /* addresses whose REGISTER rate is tracked */
+#define RATE_WINDOW 60000 /* register_rate is per minute */
+#define COOKIES 4096      /* remote REGISTERs awaiting their final status */
+#define LOCK_ENTRIES 20000
+
+static const char C[] = "remote";
+
+/* REGISTERs of one address in the current minute (direct-mapped by a hash
+ * of the address: bounded; a colliding address takes the slot over). */
+typedef struct {
+    char ip[64];
+    uint64_t start;
+    uint32_t n;
+} rate_t;
+
+/* A REGISTER forwarded to the registrar, for its final status. */
+typedef struct {
+    uint64_t id;
+    char user[320];
+    char ip[64];
+    bool creds; /* it carried Authorization / Proxy-Authorization */
+} rcookie_t;
+
+struct edge__remote {
+    edge_t *ed;
+    const config_t *cf;
+    edge__flow_key_t key;
+    policy_lockout_t *lock;
+    char path_host[PROXY_HOST_MAX];
+    uint16_t path_port;
+    const char *path_tp;
+    fedge_str_t fqdn;
+    const char **local;
+    size_t n_local;
+    rate_t *rates;
+    rcookie_t *cookies;
+    uint64_t next_cookie;
+    edge__lockwrite_t writes[EDGE__LOCK_QUEUE];
+    size_t n_writes;
+};
+
+int edge__remote_new(edge_t *ed, const config_t *cf, const char *path_host, uint16_t path_port,
+                     edge__remote_t **out, fedge_err_t *e)
+{
+    edge__remote_t *r = fedge_calloc(1, sizeof(*r));
+    if (edge__flow_key_init(&r->key, e) < 0) {
+        free(r);
+        return FEDGE_EIO;
+    }
+    r->ed = ed;
+    r->cf = cf;
+    snprintf(r->path_host, sizeof(r->path_host), "%s", path_host);
+    r->path_port = path_port;
+    r->path_tp = cf->internal.transport == CONFIG_TRANSPORT_TCP ? "tcp" : "tls";
+    r->fqdn = (fedge_str_t){cf->edge.fqdn, strlen(cf->edge.fqdn)};
+    r->n_local = cf->edge.sip_domain_count;
+    r->local = fedge_calloc(r->n_local ? r->n_local : 1, sizeof(*r->local));
+    for (size_t i = 0; i < r->n_local; i++)
+        r->local[i] = cf->edge.sip_domains[i];
+    policy_lockout_cfg_t lc = {cf->remote.lockout_user_failures, cf->remote.lockout_addr_failures,
+                               cf->remote.lockout_window_ms, cf->remote.lockout_period_ms,
+                               LOCK_ENTRIES};
+    r->lock = policy_lockout_new(&lc);
+    r->rates = fedge_calloc(RATE_SLOTS, sizeof(*r->rates));
+    r->cookies = fedge_calloc(COOKIES, sizeof(*r->cookies));
+    *out = r;
+    return 0;
+}
+
+void edge__remote_free(edge__remote_t *r)
+{
+    if (!r)
+        return;
+    policy_lockout_free(r->lock);
+    free(r->rates);
+    free(r->cookies);
+    free(r->local);
+    free(r);
+}
+
+static uint64_t now_ms(const edge__remote_t *r)
+{
+    return uv_now(r->ed->loop);
+}
+
+/* A refusal: status, Warning "DIAG reason" and ms-diagnostics (remote
+ * users are the organization's own: the full form, source included). */
+static int refuse(edge__remote_t *r, const policy_verdict_t *v, const char *ip,
+                  proxy_policy_verdict_t *pv)
+{
+    char d[400];
+    if (policy_format_diag(v->diag, v->reason, r->fqdn, false, d, sizeof(d)) < 0)
+        d[0] = 0;
+    pv->status = v->status;
+    snprintf(pv->warning, sizeof(pv->warning), "%d %s", v->diag, v->reason);
+    snprintf(pv->extra, sizeof(pv->extra), "ms-diagnostics: %s\r\n", d);
+    char id[16];
+    snprintf(id, sizeof(id), "%d", v->diag);
+    obs_logkv(OBS_LOG_INFO, C, "remote request refused", "address", ip, "diagnostic", id, "reason",
+              v->reason, NULL);
+    return 1;
+}
+
+/* True when ip may send one more REGISTER this minute (counted). */
+static bool rate_ok(edge__remote_t *r, const char *ip)
+{
+    uint32_t max = r->cf->remote.register_rate;
+    if (!max)
+        return true;
+    rate_t *s = &r->rates[fedge_hash(ip, strlen(ip)) % RATE_SLOTS];
+    uint64_t now = now_ms(r);
+    if (strcmp(s->ip, ip) || now - s->start >= RATE_WINDOW) {
+        snprintf(s->ip, sizeof(s->ip), "%s", ip);
+        s->start = now;
+        s->n = 0;
+    }
+    if (s->n >= max)
+        return false;
+    s->n++;
+    return true;
+}
+
+/* user@domain of u, lowercase, into out (cap); its length (0: none). */
+static size_t user_key(const sip_uri_t *u, char *out, size_t cap)
+{
+    if (!u || !u->user.len || !u->host.len) {
+        out[0] = 0;
+        return 0;
+    }
+    int n =
+        snprintf(out, cap, "%.*s@%.*s", (int)u->user.len, u->user.s, (int)u->host.len, u->host.s);
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = 0;
+        return 0;
+    }
+    for (char *p = out; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return (size_t)n;
+}
+
+/* The value of header id contains word (any case). */
+static bool header_has(const sip_msg_t *m, sip_hdr_id_t id, const char *word)
+{
+    size_t wl = strlen(word);
+    for (unsigned i = 0; i < m->nhdrs; i++) {
+        if (m->hdrs[i].id != id)
+            continue;
+        fedge_str_t v = m->hdrs[i].value;
+        for (size_t k = 0; k + wl <= v.len; k++)
+            if (!strncasecmp(v.s + k, word, wl))
+                return true;
+    }
+    return false;
+}
+
+/* A request from a remote client's connection. */
+static int from_client(edge__remote_t *r, const store_snapshot_t *snap,
+                       const proxy_policy_in_t *pin, uint64_t flow, const char *ip,
+                       proxy_policy_verdict_t *pv)
+{
+    sip_msg_t *m = pin->msg;
+    bool reg = m->method_id == SIP_METHOD_REGISTER;
+    const sip_uri_t *who = reg ? pin->to_uri : pin->from_uri;
+    char user[320];
+    size_t ul = user_key(who, user, sizeof(user));
+    policy_verdict_t v;
+    memset(&v, 0, sizeof(v));
+    if (!policy_lockout_check(r->lock, (fedge_str_t){user, ul}, (fedge_str_t){ip, strlen(ip)},
+                              now_ms(r), &v, NULL))
+        return refuse(r, &v, ip, pv);
+    if (reg && !rate_ok(r, ip)) {
+        pv->status = 503;
+        snprintf(pv->warning, sizeof(pv->warning),
+                 "too many REGISTERs from this address ([remote] register_rate)");
+        snprintf(pv->extra, sizeof(pv->extra), "Retry-After: 60\r\n");
+        obs_logkv(OBS_LOG_INFO, C, "REGISTER over the rate of its address", "address", ip, NULL);
+        return 1;
+    }
+    policy_remote_input_t in;
+    memset(&in, 0, sizeof(in));
+    in.is_register = reg;
+    if (pin->from_uri) {
+        in.from_user = pin->from_uri->user;
+        in.from_domain = pin->from_uri->host;
+    }
+    if (pin->to_uri) {
+        in.to_user = pin->to_uri->user;
+        in.to_domain = pin->to_uri->host;
+    }
+    in.local_domains = r->local;
+    in.n_local_domains = r->n_local;
+    in.site = (fedge_str_t){"", 0};
+    policy_remote_decide(snap, &in, &v);
+    if (v.outcome != POLICY_ALLOW)
+        return refuse(r, &v, ip, pv);
+    /* what a client says about the edge's trust or its own route is not
+     * believed: the internal side trusts only what the edge adds */
+    if (proxy_edits_strip(&pv->edits, "ms-edge-proxy-message-trust") < 0)
+        return 1;
+    if (!reg)
+        return 0; /* to the internal next hops, as the route decision says */
+    /* RFC 3327: the edge's Path, with the flow token (RFC 5626 §5.2) and
+     * ;ob when the client asked for outbound (a reg-id in its Contact,
+     * §5.1). A Path the client wrote itself would come before ours in the
+     * registrar's route: removed. */
+    char path[PROXY_HOST_MAX + 128];
+    bool ob = header_has(m, SIP_HDR_CONTACT, "reg-id");
+    if (edge__flow_path(&r->key, flow, r->path_host, r->path_port, r->path_tp, ob, path,
+                        sizeof(path)) < 0 ||
+        proxy_edits_strip(&pv->edits, "Path") < 0 ||
+        proxy_edits_add(&pv->edits, "Path", path) < 0) {
+        pv->status = 500;
+        snprintf(pv->warning, sizeof(pv->warning), "cannot add the Path header");
+        return 1;
+    }
+    pv->registrar = true; /* [remote] registrar, in order (proxy_cfg_t.registrars) */
+    uint64_t id = ++r->next_cookie;
+    rcookie_t *c = &r->cookies[id % COOKIES];
+    c->id = id;
+    snprintf(c->user, sizeof(c->user), "%s", user);
+    snprintf(c->ip, sizeof(c->ip), "%s", ip);
+    c->creds =
+        sip_msg_find(m, SIP_HDR_AUTHORIZATION) || sip_msg_find(m, SIP_HDR_PROXY_AUTHORIZATION);
+    pv->result_cookie = id | EDGE__REMOTE_COOKIE;
+    return 0;
+}
+
+/* Does host (from a URI; IPv6 in brackets) name want? */
+static bool host_is(fedge_str_t host, const char *want)
+{
+    if (host.len >= 2 && host.s[0] == '[' && host.s[host.len - 1] == ']') {
+        host.s++;
+        host.len -= 2;
+    }
+    return host.len == strlen(want) && !strncasecmp(host.s, want, host.len);
+}
+
+/* The user part of the top Route of m when it is a flow token of ours:
+ * 1 and *flow; 0 when the top Route carries none; -1 when it carries a
+ * token that does not verify (altered, or from before a restart). */
+static int route_flow(edge__remote_t *r, sip_msg_t *m, uint64_t *flow)
+{
+    sip_iter_t it;
+    sip_iter_init(&it, m, SIP_HDR_ROUTE);
+    fedge_str_t v;
+    unsigned hi;
+    if (sip_iter_next(&it, &v, &hi) != 1)
+        return 0;
+    sip_nameaddr_t na;
+    if (sip_nameaddr_parse(v.s, v.len, &na) < 0 || na.star)
+        return 0;
+    if (!host_is(na.uri.host, r->path_host) || na.uri.port != r->path_port ||
+        na.uri.user.len != EDGE__FLOW_TOKEN_LEN)
+        return 0;
+    return edge__flow_parse(&r->key, na.uri.user, flow) == 0 ? 1 : -1;
+}
+
+bool edge__remote_policy(edge__remote_t *r, const store_snapshot_t *snap,
+                         const proxy_policy_in_t *pin, proxy_policy_verdict_t *pv, int *rc)
+{
+    uint64_t flow;
+    const char *ip;
+    uint16_t port;
+    if (edge__conn_remote(pin->conn, &flow, &ip, &port)) {
+        *rc = from_client(r, snap, pin, flow, ip, pv);
+        return true;
+    }
+    if (pin->from_side != PROXY_SIDE_INTERNAL)
+        return false;
+    int k = route_flow(r, pin->msg, &flow);
+    if (k == 0)
+        return false;
+    proxy_conn_t *c = k > 0 ? edge__flow_conn(r->ed, flow) : NULL;
+    if (!c || !edge__conn_remote(c, &flow, &ip, &port)) {
+        /* RFC 5626 §5.3: the registrar may try the user's other flows */
+        pv->status = 430;
+        snprintf(pv->warning, sizeof(pv->warning), "flow failed: %s",
+                 k > 0 ? "the client's connection is gone"
+                       : "the flow token is not this edge's (restarted since the registration?)");
+        pv->extra[0] = 0;
+        obs_logkv(OBS_LOG_INFO, C, "request for a flow that is gone", "reason", pv->warning, NULL);
+        *rc = 1;
+        return true;
+    }
+    snprintf(pv->target.host, sizeof(pv->target.host), "%s", ip);
+    pv->target.port = port;
+    pv->reuse = true;
+    *rc = 0;
+    return true;
+}
+
+void edge__remote_result(edge__remote_t *r, uint64_t cookie, int status)
+{
+    uint64_t id = cookie & ~EDGE__REMOTE_COOKIE;
+    rcookie_t *c = &r->cookies[id % COOKIES];
+    if (c->id != id)
+        return; /* overwritten by a later one: too old to matter */
+    c->id = 0;
+    /* a 403 always counts; a 401/407 only after credentials (the first
+     * challenge of every digest exchange is not a failure) */
+    bool counted = status == 403 || ((status == 401 || status == 407) && c->creds);
+    policy_lockout_event_t ev = {0};
+    fedge_str_t user = {c->user, strlen(c->user)}, ip = {c->ip, strlen(c->ip)};
+    policy_lockout_result(r->lock, user, ip, status, counted, now_ms(r), &ev);
+    int64_t until_s = (int64_t)time(NULL) + (int64_t)((ev.until_ms - now_ms(r)) / 1000);
+    for (int k = 0; k < 2; k++) {
+        bool locked = k == 0 ? ev.user_locked : ev.addr_locked;
+        if (!locked)
+            continue;
+        const char *subj = k == 0 ? c->user : c->ip;
+        obs_logkv(OBS_LOG_WARNING, C, "locked out after failed sign-ins", "kind",
+                  k == 0 ? "user" : "address", "subject", subj, "address", c->ip, NULL);
+        if (r->n_writes == EDGE__LOCK_QUEUE)
+            continue; /* the tracker applies it all the same; the store misses it */
+        edge__lockwrite_t *w = &r->writes[r->n_writes++];
+        w->kind = k == 0 ? POLICY_LOCK_USER : POLICY_LOCK_ADDRESS;
+        snprintf(w->subject, sizeof(w->subject), "%s", subj);
+        w->failures =
+            k == 0 ? r->cf->remote.lockout_user_failures : r->cf->remote.lockout_addr_failures;
+        w->until_s = until_s;
+        if (k == 0)
+            snprintf(w->reason, sizeof(w->reason), "from %s", c->ip);
+        else
+            snprintf(w->reason, sizeof(w->reason), "failed sign-ins from this address");
+    }
+}
+
+size_t edge__remote_take_writes(edge__remote_t *r, edge__lockwrite_t *out, size_t cap)
+{
+    size_t n = r->n_writes < cap ? r->n_writes : cap;
+    memcpy(out, r->writes, n * sizeof(*out));
+    memmove(r->writes, r->writes + n, (r->n_writes - n) * sizeof(*out));
+    r->n_writes -= n;
+    return n;
+}
+
+void edge__remote_written(edge__remote_t *r, const edge__lockwrite_t *w, size_t n, size_t done)
+{
+    for (size_t i = 0; i < done; i++)
+        policy_lockout_persisted(r->lock, w[i].kind,
+                                 (fedge_str_t){w[i].subject, strlen(w[i].subject)});
+    for (size_t i = done; i < n && r->n_writes < EDGE__LOCK_QUEUE; i++)
+        r->writes[r->n_writes++] = w[i]; /* next time */
+}
+
+void edge__remote_sync(edge__remote_t *r, const edge__lockwrite_t *in_force, size_t n)
+{
+    policy_lockout_entry_t *e = fedge_calloc(n ? n : 1, sizeof(*e));
+    int64_t now_s = (int64_t)time(NULL);
+    uint64_t now = now_ms(r);
+    for (size_t i = 0; i < n; i++) {
+        e[i].kind = in_force[i].kind;
+        e[i].key = in_force[i].subject;
+        e[i].failures = in_force[i].failures;
+        int64_t left = in_force[i].until_s - now_s;
+        e[i].until_ms = now + (uint64_t)(left > 0 ? left : 0) * 1000;
+    }
+    policy_lockout_sync(r->lock, e, n, now);
+    free(e);
+}

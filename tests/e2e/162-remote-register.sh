@@ -1,0 +1,100 @@
+#!/bin/bash
+# 162-remote-register: remote users through the edge, end to end. Kamailio
+# is the internal registrar (tests/e2e/kamailio-registrar.cfg: digest with
+# a fixed password, Path stored and used); the remote client is SIPp behind
+# stunnel (TLS to the [remote] listener, no client certificate). Checked:
+# REGISTER refused while remote access is off (edge switch 19013, then the
+# user's policy 19015); with both on, the client registers through the edge
+# (the registrar stores the edge's Path: flow token, internal interface,
+# lr, ob), the first registrar being down; an internal user's MESSAGE reaches the client over its own
+# connection; once that connection is gone the next one gets 430 Flow
+# Failed; 20 wrong passwords lock the user out (19016, listed by `fedge
+# remote lockouts`); after `fedge remote unlock` the right password works.
+. "$(dirname "$0")/lib.sh"
+
+F="$FEDGE_BIN"
+PASSWORD=remote-secret-42
+topology
+REM_PORT=$(free_port); KTLS=$(free_port); KTCP=$(free_port)
+DEAD=$(free_port) # a registrar that is down: the edge fails over to the next
+CFG=$T_TMP/fedge.ini
+fedge_config "$CFG"
+# the internal next hop and the registrar are Kamailio (TCP)
+sed -i "s/^next_hop = .*/next_hop = 127.0.0.1:$KTCP/" "$CFG"
+cat >> "$CFG" <<EOT
+
+[remote]
+listen = 127.0.0.1:$REM_PORT
+registrar = 127.0.0.1:$DEAD, 127.0.0.1:$KTCP
+lockout_user_failures = 20
+EOT
+
+check "kamailio registrar starts (tcp $KTCP)" \
+    kamailio_start registrar "$E2E_DIR/kamailio-registrar.cfg" "$KTLS" "$KTCP" \
+    "sip:127.0.0.1:$INT_PORT;transport=tcp" || { show registrar; finish; }
+FEDGE_NO_PARTNER=1 check "fedge serves with [remote]" start_fedge "$CFG" || finish
+check "the [remote] listener accepts" wait_listen "$REM_PORT" 5
+check "the client's TLS (no client certificate) to the [remote] listener" \
+    stunnel_client client-tls "$(free_port)" "$REM_PORT" "" || finish
+CL=$(sed -n 's/^accept = 127.0.0.1://p' "$T_TMP/client-tls.conf")
+
+# client NAME SCENARIO PASSWORD [sipp args]: the remote client, foreground
+client() {
+    local name=$1 scen=$2 pw=$3 lp; shift 3
+    lp=$(free_port)
+    sipp_uac "$name" "$scen" "$CL" "$lp" "sip:contoso.test" "sip:alice@contoso.test" \
+        "sip:alice@127.0.0.1:$lp;transport=tls;ob" 1 -au alice -ap "$pw" -key user alice "$@"
+}
+# diag NAME ID: the edge's refusal in NAME's trace carries diagnostic ID
+diag() { grep -q "^Warning: 399 edge.contoso.test \"$2 " "$T_LOGS/$1.msg"; }
+
+note "remote access off"
+check "outside-users off: REGISTER refused" client reg-off remote_register_refused_uac.xml "$PASSWORD"
+check "... with 19013" diag reg-off 19013
+check "edge set --outside-users on" "$F" edge set --outside-users on -c "$CFG"
+check "the user's policy has remote access off: REGISTER refused" \
+    wait_for "client reg-nopolicy remote_register_refused_uac.xml '$PASSWORD' && diag reg-nopolicy 19015" 5
+check "policy set global --outside on" "$F" policy set global --outside on -c "$CFG"
+
+note "registration through the edge"
+MSG_CID=remote-flow-1 # the client's Call-ID, so that SIPp maps the MESSAGE to its call
+LP=$(free_port)
+start_bg client-msg sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
+    sipp "127.0.0.1:$CL" -sf "$SCEN/remote_register_msg_uac.xml" -p "$LP" -m 1 \
+    $(_sipp_common client-msg) -timeout 40 -timeout_error -cid_str "$MSG_CID" \
+    -key contact "sip:alice@127.0.0.1:$LP;transport=tls;ob" -key user alice \
+    -au alice -ap "$PASSWORD"
+registered() { grep -q "registered sip:alice@contoso.test path \[<sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$INT_PORT;transport=tcp;lr;ob>\]" "$T_LOGS/registrar.log"; }
+check "the registrar stored the edge's Path (token, internal interface, lr, ob)" wait_for registered 20
+check_out "the Path it stored" grep -o "registered sip:alice@contoso.test path \[.*\]" "$T_LOGS/registrar.log"
+check "the first registrar was down: failed over to the next" \
+    grep -q "next hop failed next_hop=127.0.0.1 side=internal reason=\"connect to 127.0.0.1:$DEAD failed" "$T_LOGS/fedge.log"
+TOKEN=$(grep -o "path \[<sip:[A-Za-z0-9_-]*@" "$T_LOGS/registrar.log" | head -1 | sed 's/path \[<sip://; s/@$//')
+check "an internal user's MESSAGE to alice@contoso.test is answered 200" \
+    sipp_uac internal-msg message_uac.xml "$KTCP" "$(free_port)" "sip:alice@contoso.test" \
+    "sip:bob@contoso.test" "sip:bob@127.0.0.1:1;transport=tcp" 1 -cid_str "$MSG_CID"
+check "the client received it over its own connection and answered" sipp_ok client-msg
+check "the registrar sent it through the Path (to the edge's internal interface, the token)" \
+    grep -q "registrar: MESSAGE for sip:alice@contoso.test to .* via sip:$TOKEN@127.0.0.1:$INT_PORT;transport=tcp;lr;ob" "$T_LOGS/registrar.log"
+
+note "the flow is gone"
+check "the client's connection closed (SIPp exited)" wait_for "[ \"\$(conns_on $REM_PORT)\" -eq 0 ]" 10
+check "the next MESSAGE for alice gets 430 Flow Failed" \
+    sipp_uac internal-430 message_uac_430.xml "$KTCP" "$(free_port)" "sip:alice@contoso.test" \
+    "sip:bob@contoso.test" "sip:bob@127.0.0.1:1;transport=tcp"
+
+note "lock-out"
+check "20 wrong passwords, each challenged again" \
+    client reg-wrong remote_register_wrong_uac.xml not-the-password -m 20
+check "the 21st REGISTER, right password: refused" \
+    client reg-locked remote_register_refused_uac.xml "$PASSWORD"
+check "... with 19016 (user locked out)" diag reg-locked 19016
+listed() { "$F" remote lockouts -c "$CFG" | grep -q "^user *alice@contoso.test .* 20 *from 127.0.0.1"; }
+check "fedge remote lockouts shows alice" wait_for listed 5
+check_out "fedge remote lockouts" "$F" remote lockouts -c "$CFG"
+check "fedge remote unlock alice@contoso.test" "$F" remote unlock alice@contoso.test -c "$CFG"
+check "then the right password works (200)" \
+    wait_for "client reg-after remote_register_uac.xml '$PASSWORD'" 5
+check "fedge still running" alive fedge
+check "kamailio still running" alive registrar
+finish
