@@ -2,7 +2,8 @@
  * pending verdict parks the request (100 Trying to an INVITE, CANCEL
  * answers 487, 504 after PROXY_POLICY_WAIT_MS) until proxy_policy_resume;
  * refusals with extra headers; header edits made in the one print; a
- * target host; the
+ * target host; a target reached only over an existing connection (a
+ * remote user's flow: 430 when it is gone); the registrars in order; the
  * result hook with the final status. Driven through an injected transport
  * and clock. */
 #include <setjmp.h>
@@ -22,6 +23,7 @@ struct proxy_conn {
 
 typedef struct {
     bool to; /* to a host (else on a connection) */
+    proxy_to_t kind;
     proxy_conn_t *conn;
     char host[256];
     uint16_t port;
@@ -32,6 +34,7 @@ static sent_t sent[64];
 static unsigned nsent;
 static uint64_t clock_ms;
 static proxy_conn_t up = {1}, hop = {10};
+static bool reuse_ok; /* PROXY_TO_REUSE finds a connection (hop) */
 
 static uint64_t io_now(void *ctx)
 {
@@ -43,12 +46,13 @@ static int io_send(void *ctx, const proxy_dest_t *d, const char *data, size_t le
                    proxy_conn_t **used, fedge_err_t *why)
 {
     (void)ctx;
-    if (d->kind == PROXY_TO_REUSE)
+    if (d->kind == PROXY_TO_REUSE && !reuse_ok)
         return fedge_err(why, FEDGE_ENOENT, "no connection");
     assert_true(nsent < 64 && len < sizeof(sent[0].data));
     sent_t *s = &sent[nsent++];
     memset(s, 0, sizeof(*s));
     memcpy(s->data, data, len);
+    s->kind = d->kind;
     if (d->kind == PROXY_TO_CONN) {
         s->conn = d->conn;
     } else {
@@ -103,6 +107,7 @@ static int setup(void **state)
     nsent = 0;
     clock_ms = 1000000;
     mode = 0;
+    reuse_ok = false;
     calls = res_calls = 0;
     res_cookie = 0;
     res_status = 0;
@@ -120,6 +125,11 @@ static int setup(void **state)
     strcpy(cfg.next_hops[0].host, "10.0.0.7");
     cfg.next_hops[0].port = 5060;
     cfg.nnext_hops = 1;
+    strcpy(cfg.registrars[0].host, "10.0.0.8");
+    cfg.registrars[0].port = 5060;
+    strcpy(cfg.registrars[1].host, "10.0.0.9");
+    cfg.registrars[1].port = 5062;
+    cfg.nregistrars = 2;
     strcpy(cfg.default_route.host, "192.0.2.80");
     cfg.default_route.port = 5061;
     proxy_io_t io = {.ctx = NULL, .now_ms = io_now, .send = io_send};
@@ -349,6 +359,79 @@ static void test_result_of_own_refusal(void **state)
     assert_int_equal(res_status, 503);
 }
 
+/* An internal server's MESSAGE for a remote user, routed back through the
+ * edge's Path (src/edge/remote.c gives the flow's address, reuse). */
+#define TO_FLOW                                                                                    \
+    "MESSAGE sip:alice@192.0.2.77:40123;transport=tls SIP/2.0\r\n"                                 \
+    "Via: SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bK-flow-1\r\n"                                     \
+    "Max-Forwards: 70\r\n"                                                                         \
+    "Route: <sip:AAAAAAAAAAAAAAAAAAAAAAAAAAA@10.0.0.1:5060;transport=tcp;lr;ob>\r\n"               \
+    "From: <sip:bob@contoso.test>;tag=b1\r\n"                                                      \
+    "To: <sip:alice@contoso.test>\r\n"                                                             \
+    "Call-ID: flow-1@contoso.test\r\n"                                                             \
+    "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"
+
+static void give_flow(void)
+{
+    snprintf(give.target.host, sizeof(give.target.host), "192.0.2.77");
+    give.target.port = 40123;
+    give.reuse = true;
+}
+
+static void test_flow_gone_is_430_never_a_new_connection(void **state)
+{
+    (void)state;
+    give_flow();
+    feed(&int_peer, &up, TO_FLOW);
+    assert_int_equal(nsent, 1); /* only the answer: no connection opened */
+    assert_ptr_equal(sent[0].conn, &up);
+    assert_int_equal(status_of(0), 430);
+    assert_non_null(strstr(sent[0].data, "SIP/2.0 430 Flow Failed\r\n"));
+}
+
+static void test_flow_sent_on_its_connection_430_when_it_dies(void **state)
+{
+    (void)state;
+    give_flow();
+    reuse_ok = true;
+    feed(&int_peer, &up, TO_FLOW);
+    assert_int_equal(nsent, 1);
+    assert_int_equal(sent[0].kind, PROXY_TO_REUSE);
+    assert_string_equal(sent[0].host, "192.0.2.77");
+    assert_int_equal(sent[0].port, 40123);
+    /* the client's connection closes before it answers: 430, no retry */
+    proxy_on_conn_closed(px, &hop, FEDGE_ECLOSED);
+    assert_int_equal(nsent, 2);
+    assert_ptr_equal(sent[1].conn, &up);
+    assert_int_equal(status_of(1), 430);
+}
+
+static void test_registrars_in_order_with_failover(void **state)
+{
+    (void)state;
+    give.registrar = true;
+    feed(&ext_peer, &up,
+         "REGISTER sip:contoso.test SIP/2.0\r\n"
+         "Via: SIP/2.0/TLS 192.0.2.50:5061;branch=z9hG4bK-reg-1\r\n"
+         "Max-Forwards: 70\r\n"
+         "From: <sip:alice@contoso.test>;tag=a1\r\n"
+         "To: <sip:alice@contoso.test>\r\n"
+         "Call-ID: reg-1@client\r\n"
+         "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(nsent, 1);
+    assert_true(sent[0].to);
+    assert_string_equal(sent[0].host, "10.0.0.8"); /* not the next hop 10.0.0.7 */
+    assert_int_equal(sent[0].port, 5060);
+    proxy_on_conn_closed(px, &hop, FEDGE_ECLOSED);
+    assert_int_equal(nsent, 2);
+    assert_string_equal(sent[1].host, "10.0.0.9");
+    assert_int_equal(sent[1].port, 5062);
+    proxy_on_conn_closed(px, &hop, FEDGE_ECLOSED);
+    assert_int_equal(nsent, 3);
+    assert_ptr_equal(sent[2].conn, &up);
+    assert_int_equal(status_of(2), 503);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +444,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_target_and_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_of_own_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flow_gone_is_430_never_a_new_connection, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_flow_sent_on_its_connection_430_when_it_dies, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_registrars_in_order_with_failover, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
