@@ -10,6 +10,10 @@
 # connection; once that connection is gone the next one gets 430 Flow
 # Failed; 20 wrong passwords lock the user out (19016, listed by `fedge
 # remote lockouts`); after `fedge remote unlock` the right password works.
+# Then restarted with tight limits: the old flow token is refused (430),
+# CRLF keep-alives are answered, a third connection from one address is
+# closed (max_connections_per_ip = 2), a REGISTER over register_rate gets
+# 503 with Retry-After.
 . "$(dirname "$0")/lib.sh"
 
 F="$FEDGE_BIN"
@@ -27,6 +31,7 @@ cat >> "$CFG" <<EOT
 listen = 127.0.0.1:$REM_PORT
 registrar = 127.0.0.1:$DEAD, 127.0.0.1:$KTCP
 lockout_user_failures = 20
+register_rate = 200
 EOT
 
 check "kamailio registrar starts (tcp $KTCP)" \
@@ -96,5 +101,43 @@ check "fedge remote unlock alice@contoso.test" "$F" remote unlock alice@contoso.
 check "then the right password works (200)" \
     wait_for "client reg-after remote_register_uac.xml '$PASSWORD'" 5
 check "fedge still running" alive fedge
+
+note "restarted with tight limits"
+stop fedge
+sed -i "s/^register_rate = .*/register_rate = 4\nmax_connections_per_ip = 2/" "$CFG"
+FEDGE_NO_PARTNER=1 check "fedge serves again" start_fedge "$CFG" fedge2 || finish
+check "the [remote] listener accepts" wait_listen "$REM_PORT" 5
+check "a flow token from before the restart: 430" \
+    sipp_uac internal-430-restart message_uac_430.xml "$KTCP" "$(free_port)" \
+    "sip:alice@contoso.test" "sip:bob@contoso.test" "sip:bob@127.0.0.1:1;transport=tcp"
+check "... because the token is not this edge's" \
+    grep -q "request for a flow that is gone reason=\"flow failed: the flow token is not this edge's" "$T_LOGS/fedge2.log"
+# three TLS connections from 127.0.0.1, no client certificate: the first
+# two answer a CRLF keep-alive (RFC 5626 §3.5.1), the third is closed
+per_ip() {
+    python3 - "$PKI/ca.crt" "$REM_PORT" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+conns = []
+for i in range(3):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=5),
+                        server_hostname="edge.contoso.test")
+    conns.append(s)
+    try:
+        s.sendall(b"\r\n\r\n")
+        got = s.recv(16)
+    except (OSError, ssl.SSLError) as e:
+        got = b""
+    print("connection %d: %s" % (i + 1, "pong" if got == b"\r\n" else "closed" if not got else repr(got)))
+    if (i < 2) != (got == b"\r\n"):
+        sys.exit(1)
+PY
+}
+check_out "max_connections_per_ip = 2: two answer keep-alives, the third is closed" per_ip
+check "the right password works (200; 2 REGISTERs)" client reg-rate1 remote_register_uac.xml "$PASSWORD"
+check "again (200; 4 REGISTERs this minute)" client reg-rate2 remote_register_uac.xml "$PASSWORD"
+check "the 5th REGISTER this minute: 503 with Retry-After" \
+    client reg-rate3 remote_register_busy_uac.xml "$PASSWORD"
+check "fedge still running" alive fedge2
 check "kamailio still running" alive registrar
 finish
