@@ -614,7 +614,7 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
     const sip_nameaddr_t *to, *from;
     sip_msg_to(m, &to);
     sip_msg_from(m, &from);
-    if (p->policy && !to->has_tag) {
+    if (p->policy && (!to->has_tag || (p->untrusted && p->untrusted(p->untrusted_user, c)))) {
         t->ticket = ++p->tickets;
         proxy_policy_in_t pin = {peer->side, d.to_side, peer,      m, &from->uri,
                                  &to->uri,   r->ruri,   t->ticket, c};
@@ -1161,6 +1161,12 @@ int proxy_media_resume(proxy_t *p, uint64_t ticket, const proxy_media_verdict_t 
     p->depth--;
     proxy__reap(p);
     return 0;
+}
+
+void proxy_set_untrusted(proxy_t *p, proxy_untrusted_fn fn, void *user)
+{
+    p->untrusted = fn;
+    p->untrusted_user = user;
 }
 
 int proxy_policy_resume(proxy_t *p, uint64_t ticket, bool deny_it, const proxy_policy_verdict_t *v)

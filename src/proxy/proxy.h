@@ -366,6 +366,12 @@ typedef struct {
 
 typedef int (*proxy_policy_fn)(void *user, const proxy_policy_in_t *in, proxy_policy_verdict_t *v);
 
+/* Says whether connection c is untrusted: every request that arrives on it
+ * goes through the policy hook, those with a To tag too — nothing but the
+ * policy vouches for its sender (a remote client: no certificate, no
+ * dialog the edge set up with it). */
+typedef bool (*proxy_untrusted_fn)(void *user, const proxy_conn_t *c);
+
 /* Counters, for tests, logs and metrics. */
 typedef struct {
     uint64_t requests_in, responses_in;
@@ -393,6 +399,10 @@ void proxy_free(proxy_t *p);
 
 /* Installs the policy hook (NULL: allow everything). */
 void proxy_set_policy(proxy_t *p, proxy_policy_fn fn, void *user);
+
+/* Installs the untrusted-connection test (NULL: every connection is
+ * trusted with its dialogs). */
+void proxy_set_untrusted(proxy_t *p, proxy_untrusted_fn fn, void *user);
 
 /* Gives the verdict on a request whose hook returned PROXY_POLICY_PENDING:
  * deny false allows (v's edits/target/result_cookie as for the hook; v

@@ -323,6 +323,8 @@ struct proxy {
     proxy__rcache_t rcache; /* resolved outbound routes, by TTL */
     proxy_policy_fn policy;
     void *policy_user;
+    proxy_untrusted_fn untrusted; /* proxy_set_untrusted */
+    void *untrusted_user;
     proxy_result_fn result;
     void *result_user;
     proxy_media_fn media;

@@ -371,6 +371,43 @@ static void test_result_of_own_refusal(void **state)
     "Call-ID: flow-1@contoso.test\r\n"                                                             \
     "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"
 
+static proxy_conn_t remote_client = {2};
+
+static bool untrusted(void *user, const proxy_conn_t *c)
+{
+    (void)user;
+    return c == &remote_client;
+}
+
+static void test_in_dialog_from_untrusted_peer_is_decided(void **state)
+{
+    (void)state;
+    mode = 1; /* deny everything */
+    give.status = 403;
+    snprintf(give.warning, sizeof(give.warning), "19013 remote access off");
+#define BYE(branch)                                                                                \
+    "BYE sip:carol@contoso.test SIP/2.0\r\n"                                                       \
+    "Via: SIP/2.0/TLS 192.0.2.60:5061;branch=z9hG4bK-" branch "\r\n"                               \
+    "Max-Forwards: 70\r\n"                                                                         \
+    "From: <sip:alice@contoso.test>;tag=a1\r\n"                                                    \
+    "To: <sip:carol@contoso.test>;tag=c1\r\n"                                                      \
+    "Call-ID: bye-1@client\r\n"                                                                    \
+    "CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+    /* a partner's in-dialog request: not asked (its dialog was) */
+    feed(&ext_peer, &up, BYE("bye-1"));
+    assert_int_equal(calls, 0);
+    assert_int_equal(nsent, 1);
+    assert_true(sent[0].to);
+    /* a remote client's: asked, and refused */
+    proxy_set_untrusted(px, untrusted, NULL);
+    proxy_peer_t client = {PROXY_SIDE_EXTERNAL, "192.0.2.60:40000", NULL};
+    feed(&client, &remote_client, BYE("bye-2"));
+    assert_int_equal(calls, 1);
+    assert_int_equal(nsent, 2);
+    assert_ptr_equal(sent[1].conn, &remote_client);
+    assert_int_equal(status_of(1), 403);
+}
+
 static void give_flow(void)
 {
     snprintf(give.target.host, sizeof(give.target.host), "192.0.2.77");
@@ -449,6 +486,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flow_sent_on_its_connection_430_when_it_dies, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_registrars_in_order_with_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_in_dialog_from_untrusted_peer_is_decided, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
