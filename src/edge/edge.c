@@ -477,6 +477,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     }
     edge__fed_attach(s->fed, s->proxy);
     s->fed->edge = s; /* a pool member records its figures (pool.c) */
+    if (cf->remote.listen.count)
+        proxy_set_untrusted(s->proxy, edge__conn_untrusted, s);
     proxy_set_dns(s->proxy, s->dns);
     /* calls' SDP through the media relay, when [media] says so */
     if (cf->media.rtpengine.count &&

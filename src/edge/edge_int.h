@@ -99,6 +99,10 @@ void edge__udp_free(edge_t *s);
  * c is); false for any other connection. c may be NULL. */
 bool edge__conn_remote(const proxy_conn_t *c, uint64_t *flow, const char **ip, uint16_t *port);
 
+/* proxy_untrusted_fn: a remote client's connection (its in-dialog
+ * requests are decided too: nothing but the policy vouches for it). */
+bool edge__conn_untrusted(void *user, const proxy_conn_t *c);
+
 /* The open remote client connection of flow number id, or NULL (closed,
  * closing, or never one). */
 proxy_conn_t *edge__flow_conn(edge_t *ed, uint64_t id);

@@ -185,6 +185,12 @@ bool edge__conn_remote(const proxy_conn_t *c, uint64_t *flow, const char **ip, u
     return true;
 }
 
+bool edge__conn_untrusted(void *user, const proxy_conn_t *c)
+{
+    (void)user;
+    return c && c->client;
+}
+
 proxy_conn_t *edge__flow_conn(edge_t *s, uint64_t id)
 {
     fedge_map_node_t *n = fedge_map_find(&s->flows, flow_hash(id), flow_eq, &id);

@@ -13,7 +13,8 @@
 # Then restarted with tight limits: the old flow token is refused (430),
 # CRLF keep-alives are answered, a third connection from one address is
 # closed (max_connections_per_ip = 2), a REGISTER over register_rate gets
-# 503 with Retry-After.
+# 503 with Retry-After; with remote access off, even a client's request
+# with a To tag is refused (19013).
 . "$(dirname "$0")/lib.sh"
 
 F="$FEDGE_BIN"
@@ -138,6 +139,13 @@ check "the right password works (200; 2 REGISTERs)" client reg-rate1 remote_regi
 check "again (200; 4 REGISTERs this minute)" client reg-rate2 remote_register_uac.xml "$PASSWORD"
 check "the 5th REGISTER this minute: 503 with Retry-After" \
     client reg-rate3 remote_register_busy_uac.xml "$PASSWORD"
+check "edge set --outside-users off" "$F" edge set --outside-users off -c "$CFG"
+# a request with a To tag is decided too (no dialog vouches for a client)
+indialog() {
+    sipp_uac "$1" message_indialog_refused.xml "$CL" "$(free_port)" "sip:carol@contoso.test" \
+        "sip:alice@contoso.test" "sip:alice@127.0.0.1:1;transport=tls" && diag "$1" 19013
+}
+check "a client's in-dialog MESSAGE is refused with 19013 too" wait_for "indialog indialog-off" 5
 check "fedge still running" alive fedge2
 check "kamailio still running" alive registrar
 finish
