@@ -320,8 +320,10 @@ void edge__remote_result(edge__remote_t *r, uint64_t cookie, int status)
     bool counted = status == 403 || ((status == 401 || status == 407) && c->creds);
     policy_lockout_event_t ev = {0};
     fedge_str_t user = {c->user, strlen(c->user)}, ip = {c->ip, strlen(c->ip)};
-    policy_lockout_result(r->lock, user, ip, status, counted, now_ms(r), &ev);
-    int64_t until_s = (int64_t)time(NULL) + (int64_t)((ev.until_ms - now_ms(r)) / 1000);
+    uint64_t now = now_ms(r);
+    policy_lockout_result(r->lock, user, ip, status, counted, now, &ev);
+    int64_t until_s =
+        (int64_t)time(NULL) + (ev.until_ms > now ? (int64_t)((ev.until_ms - now) / 1000) : 0);
     for (int k = 0; k < 2; k++) {
         bool locked = k == 0 ? ev.user_locked : ev.addr_locked;
         if (!locked)
