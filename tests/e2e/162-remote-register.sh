@@ -13,7 +13,8 @@
 # Then restarted with tight limits: the old flow token is refused (430),
 # CRLF keep-alives are answered, a third connection from one address is
 # closed (max_connections_per_ip = 2), a REGISTER over register_rate gets
-# 503 with Retry-After; with remote access off, even a client's request
+# 503 with Retry-After; a lock-out found in the store at start applies;
+# with remote access off, even a client's request
 # with a To tag is refused (19013).
 . "$(dirname "$0")/lib.sh"
 
@@ -49,7 +50,8 @@ client() {
     local name=$1 scen=$2 pw=$3 lp; shift 3
     lp=$(free_port)
     sipp_uac "$name" "$scen" "$CL" "$lp" "sip:contoso.test" "sip:alice@contoso.test" \
-        "sip:alice@127.0.0.1:$lp;transport=tls;ob" 1 -au alice -ap "$pw" -key user alice "$@"
+        "sip:alice@127.0.0.1:$lp;transport=tls;ob" 1 -au "${CLIENT_USER:-alice}" -ap "$pw" \
+        -key user "${CLIENT_USER:-alice}" "$@"
 }
 # diag NAME ID: the edge's refusal in NAME's trace carries diagnostic ID
 diag() { grep -q "^Warning: 399 edge.contoso.test \"$2 " "$T_LOGS/$1.msg"; }
@@ -106,6 +108,14 @@ check "fedge still running" alive fedge
 note "restarted with tight limits"
 stop fedge
 sed -i "s/^register_rate = .*/register_rate = 4\nmax_connections_per_ip = 2/" "$CFG"
+# a lock-out another member of a pool wrote (or this edge before a restart)
+python3 - "$T_TMP/fedge.db" "$(( $(date +%s) + 900 ))" <<'PY' || { note "cannot write the store"; finish; }
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO remote_lockout VALUES('user', 'bob@contoso.test', "
+          "'2026-01-01T00:00:00Z', ?, 20, 'test')", (int(sys.argv[2]),))
+c.commit()
+PY
 FEDGE_NO_PARTNER=1 check "fedge serves again" start_fedge "$CFG" fedge2 || finish
 check "the [remote] listener accepts" wait_listen "$REM_PORT" 5
 check "a flow token from before the restart: 430" \
@@ -139,6 +149,10 @@ check "the right password works (200; 2 REGISTERs)" client reg-rate1 remote_regi
 check "again (200; 4 REGISTERs this minute)" client reg-rate2 remote_register_uac.xml "$PASSWORD"
 check "the 5th REGISTER this minute: 503 with Retry-After" \
     client reg-rate3 remote_register_busy_uac.xml "$PASSWORD"
+# (after the rate checks: until the tracker has the store's lock-outs a
+# REGISTER of bob's would count against the rate of 127.0.0.1)
+bob_locked() { CLIENT_USER=bob client reg-bob remote_register_refused_uac.xml "$PASSWORD" && diag reg-bob 19016; }
+check "a lock-out found in the store at start applies (bob: 19016)" wait_for bob_locked 5
 check "edge set --outside-users off" "$F" edge set --outside-users off -c "$CFG"
 # a request with a To tag is decided too (no dialog vouches for a client)
 indialog() {
