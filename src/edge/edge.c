@@ -430,8 +430,16 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         goto fail;
     proxy_cfg_t *pc = fedge_malloc(sizeof(*pc));
     proxy_cfg_from(cf, s->ext_port, s->int_port, pc);
-    char path_host[PROXY_HOST_MAX]; /* the internal interface, for Path */
-    snprintf(path_host, sizeof(path_host), "%s", pc->in.host);
+    /* the Path of a remote client's REGISTER names this member's own
+     * internal interface, never a pool's name: the client's flow is a
+     * connection to this member alone (RFC 5626 §5.2) */
+    char path_host[PROXY_HOST_MAX];
+    copy_host(path_host, cf->edge.fqdn);
+    for (size_t i = 0; i < cf->internal.listen.count; i++)
+        if (!is_wildcard(cf->internal.listen.items[i].host)) {
+            copy_host(path_host, cf->internal.listen.items[i].host);
+            break;
+        }
     proxy_io_t pio;
     edge__proxy_io(s, &pio);
     rc = proxy_new(pc, &pio, &s->proxy, &e1);
