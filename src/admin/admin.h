@@ -133,4 +133,27 @@ const char *admin_url(const admin_t *a);
  * session. NULL is a no-op. */
 void admin_stop(admin_t *a);
 
+/* ------------------------------------------------------------------ */
+/* Prometheus scrape endpoint ([metrics] listen, src/admin/metrics.c)  */
+/* ------------------------------------------------------------------ */
+
+/* Plain HTTP, no session: GET /metrics answers every obs metric
+ * (obs_metrics_write) in the Prometheus text format; anything else is 404
+ * or 405. Runs in its own libmicrohttpd thread. Meant for a loopback or
+ * monitoring-network address (docs/configuration.md, "[metrics]"). */
+typedef struct admin_metrics admin_metrics_t;
+
+/* Listens on listen (IP literal; port 0: any free port). Returns 0 and
+ * *out, or FEDGE_ECONFIG (not an IP literal) / FEDGE_EIO (cannot listen)
+ * with a message naming [metrics] listen. listen is copied. */
+int admin_metrics_start(const config_hostport_t *listen, admin_metrics_t **out, fedge_err_t *err);
+
+/* The bound port, and the URL of the endpoint ("http://127.0.0.1:9464/metrics"),
+ * valid until admin_metrics_stop. 0 / "" for NULL. */
+uint16_t admin_metrics_port(const admin_metrics_t *m);
+const char *admin_metrics_url(const admin_metrics_t *m);
+
+/* Stops the server (waits for its thread). NULL is a no-op. */
+void admin_metrics_stop(admin_metrics_t *m);
+
 #endif
