@@ -86,8 +86,13 @@ void admin_stats_request(admin_stats_t *st, fedge_str_t domain, int diag_id);
 void admin_stats_connection(admin_stats_t *st, fedge_str_t domain, int delta);
 /* A recent error (one line; stamped with the current UTC time). */
 void admin_stats_error(admin_stats_t *st, const char *text);
-/* The status_cb: reports everything recorded (ctx is the admin_stats_t). */
+/* The status_cb: reports everything recorded (ctx is the admin_stats_t),
+ * the totals of every metric (obs_metrics_totals) as counters, and the last
+ * hour per minute for the 8 busiest partners ("history"). */
 void admin_stats_report(admin_status_t *out, void *ctx);
+/* For tests: the clock of the per-minute history, in seconds since the
+ * epoch (NULL: time()). Call it before recording. */
+void admin_stats_set_clock(admin_stats_t *st, int64_t (*now_s)(void));
 
 /* ------------------------------------------------------------------ */
 /* Server                                                              */

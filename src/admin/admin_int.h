@@ -132,6 +132,7 @@ struct admin_status {
     json_t *diags;    /* object "ID" -> count */
     json_t *errors;   /* array of {at, text} */
     json_t *counters; /* object name -> value */
+    json_t *history;  /* {minute0, partners: {domain: {requests: [60], rejections: [60]}}} */
 };
 
 /* ---- web assets ($(BUILD)/gen/admin/www_assets.c, generated from src/admin/www/

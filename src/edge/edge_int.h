@@ -228,6 +228,8 @@ void edge__metrics_closed(edge_t *s, proxy_side_t side, net_conn_t *nc, const ch
 /* A line of the transport's log: TLS handshake failures by reason (and in
  * recent errors). s and c may be NULL. */
 void edge__metrics_net_log(edge_t *s, net_conn_t *c, const char *msg);
+/* An event of the transport's log_event hook (failed inbound handshakes). */
+void edge__metrics_net_event(edge_t *s, const char *kind, const char *reason, const char *ip);
 /* The store's generation now in use; a store error. */
 void edge__metrics_store(uint64_t generation);
 void edge__metrics_store_error(void);

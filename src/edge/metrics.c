@@ -30,8 +30,8 @@ static void families(void)
     m_open = obs_family("fedge_connections_open", "connections open and ready (TLS done), by side",
                         OBS_KIND_GAUGE, "side", NULL, 0);
     m_tls_fail = obs_family("fedge_tls_handshake_failures_total",
-                            "TLS handshakes that failed, by side and reason", OBS_KIND_COUNTER,
-                            "side,reason", NULL, 0);
+                            "TLS handshakes that failed, by direction and reason",
+                            OBS_KIND_COUNTER, "direction,reason", NULL, 0);
     m_hop_fail = obs_family("fedge_connect_failures_total",
                             "outbound connections (next hops, partner edges) that failed before "
                             "they were ready, by side",
@@ -213,18 +213,50 @@ static const char *tls_reason(const char *why)
     return "other";
 }
 
+/* A failed handshake: counted, and for the reasons an administrator can act
+ * on (a partner's certificate expired or not trusted) put in the recent
+ * errors, at most once per reason every 10 s so that a peer failing on
+ * purpose cannot push the other errors out. */
+static void tls_failed(edge_t *s, const char *direction, const char *why, const char *who)
+{
+    static uint64_t last_ms[16];
+    static const char *const actionable[] = {"certificate_expired", "certificate_not_yet_valid",
+                                             "certificate_untrusted", "certificate_invalid",
+                                             "no_client_certificate"};
+    const char *reason = strstr(why, "timeout") ? "timeout" : tls_reason(why);
+    obs_add(m_tls_fail, 1, direction, reason);
+    if (!s || !s->stats)
+        return;
+    for (size_t i = 0; i < FEDGE_ARRAY_LEN(actionable); i++) {
+        if (strcmp(reason, actionable[i]))
+            continue;
+        uint64_t now = uv_now(s->loop);
+        if (last_ms[i] && now - last_ms[i] < 10000)
+            return;
+        last_ms[i] = now;
+        char t[400];
+        snprintf(t, sizeof(t), "TLS handshake failed (%s, %s): %s", direction, who ? who : "?",
+                 why);
+        admin_stats_error(s->stats, t);
+    }
+}
+
 void edge__metrics_net_log(edge_t *s, net_conn_t *c, const char *msg)
 {
     init();
-    proxy_side_t side = c ? (proxy_side_t)(uintptr_t)net_conn_tag(c) : PROXY_SIDE_NONE;
+    const char *dir = c && net_conn_is_inbound(c) ? "inbound" : "outbound";
     const char *why = strstr(msg, "TLS handshake failed: ");
-    if (why) {
-        obs_add(m_tls_fail, 1, side_name(side), tls_reason(why + 22));
-        if (s && s->stats)
-            admin_stats_error(s->stats, msg);
-    } else if (strstr(msg, "TLS handshake timeout")) {
-        obs_add(m_tls_fail, 1, side_name(side), "timeout");
-    }
+    if (why)
+        tls_failed(s, dir, why + 22, c ? net_conn_remote(c) : NULL);
+    else if (strstr(msg, "TLS handshake timeout"))
+        tls_failed(s, dir, "timeout", c ? net_conn_remote(c) : NULL);
+}
+
+void edge__metrics_net_event(edge_t *s, const char *kind, const char *reason, const char *ip)
+{
+    init();
+    if (!strcmp(kind, "handshake failed"))
+        tls_failed(s, "inbound", reason ? reason : "", ip);
 }
 
 /* ---- the store ---- */
