@@ -215,7 +215,8 @@ void edge__xmpp_free(edge__xmpp_t *x);
 int edge__metrics_start(edge_t *s, fedge_err_t *e);
 /* Stops it (waits for its thread); safe when not started. */
 void edge__metrics_stop(edge_t *s);
-/* On the tick: copies the transport's and resolver's counters. */
+/* On the tick: copies the transport's and resolver's counters and the
+ * store generation in use. */
 void edge__metrics_tick(edge_t *s);
 /* A framed SIP message buf[0..len) received or sent on side. */
 void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len);
@@ -230,8 +231,7 @@ void edge__metrics_closed(edge_t *s, proxy_side_t side, net_conn_t *nc, const ch
 void edge__metrics_net_log(edge_t *s, net_conn_t *c, const char *msg);
 /* An event of the transport's log_event hook (failed inbound handshakes). */
 void edge__metrics_net_event(edge_t *s, const char *kind, const char *reason, const char *ip);
-/* The store's generation now in use; a store error. */
-void edge__metrics_store(uint64_t generation);
+/* A store error (open, refresh or write failed). */
 void edge__metrics_store_error(void);
 
 #endif

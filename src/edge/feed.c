@@ -186,7 +186,6 @@ static void job_done(uv_work_t *req, int status)
         char g[24];
         snprintf(g, sizeof(g), "%llu", (unsigned long long)f->snap->generation);
         obs_logkv(OBS_LOG_INFO, C, "settings loaded", "generation", g, NULL);
-        edge__metrics_store(f->snap->generation);
     } else {
         store_snapshot_unref(j->snap);
     }

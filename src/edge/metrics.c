@@ -116,6 +116,8 @@ void edge__metrics_tick(edge_t *s)
         obs_set(m_bytes, (int64_t)n.bytes_in, "in");
         obs_set(m_bytes, (int64_t)n.bytes_out, "out");
     }
+    if (s->fed && s->fed->snap)
+        obs_set(m_store_gen, (int64_t)s->fed->snap->generation);
     if (s->dns) {
         dns_stats_t d;
         dns_get_stats(s->dns, &d);
@@ -260,12 +262,6 @@ void edge__metrics_net_event(edge_t *s, const char *kind, const char *reason, co
 }
 
 /* ---- the store ---- */
-
-void edge__metrics_store(uint64_t generation)
-{
-    init();
-    obs_set(m_store_gen, (int64_t)generation);
-}
 
 void edge__metrics_store_error(void)
 {

@@ -1,0 +1,106 @@
+#!/bin/bash
+# 150-metrics: a real Prometheus (Debian's) scrapes fedge's [metrics] listen
+# every second while partners send MESSAGEs through the edge, one request
+# is refused and one partner presents an expired certificate; the figures
+# are read back with PromQL through Prometheus's HTTP API. Also: the
+# endpoint's text format (HELP/TYPE, labels), 404 elsewhere, and the
+# Status API's counters, recent errors and per-partner history.
+. "$(dirname "$0")/lib.sh"
+
+N=5 # MESSAGEs sent through the edge
+
+topology
+MET_PORT=$(free_port); PROM_PORT=$(free_port)
+fedge_config "$T_TMP/fedge.ini"
+printf '\n[metrics]\nlisten = 127.0.0.1:%s\n' "$MET_PORT" >> "$T_TMP/fedge.ini"
+check "fedge serve starts with [metrics] listen" start_fedge "$T_TMP/fedge.ini" || finish
+check "the metrics endpoint listens" wait_listen "$MET_PORT" 5
+check "partner TLS legs start" inbound_legs || finish
+
+mkdir -p "$T_TMP/prom"
+cat > "$T_TMP/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: fedge
+    static_configs:
+      - targets: ['127.0.0.1:$MET_PORT']
+YML
+start_bg prometheus prometheus --config.file="$T_TMP/prometheus.yml" \
+    --storage.tsdb.path="$T_TMP/prom" --web.listen-address="127.0.0.1:$PROM_PORT" \
+    --storage.tsdb.retention.time=1h
+check "prometheus starts" wait_listen "$PROM_PORT" 30 "$BG_PID" || { show prometheus; finish; }
+
+# promql QUERY: the first value of an instant query, or nothing.
+promql() {
+    curl -sf --get "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
+        python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'
+}
+# prom_at_least QUERY N: the query's value is >= N.
+prom_at_least() {
+    local v
+    v=$(promql "$1") && [ -n "$v" ] && awk -v v="$v" -v n="$2" 'BEGIN { exit !(v + 0 >= n + 0) }'
+}
+prom_wait() { # QUERY N: wait (up to 30 s) until Prometheus has it, then show it
+    wait_for "prom_at_least '$1' '$2'" 30
+    local rc=$?
+    echo "$1 = $(promql "$1") (want >= $2)"
+    return $rc
+}
+
+check "prometheus scrapes fedge (up == 1)" prom_wait 'up{job="fedge"}' 1
+
+# traffic: N MESSAGEs from the partner, one refused relay, one expired certificate
+messages() {
+    sipp_uas msg-uas message_uas.xml "$UAS_PORT" "sip:bob@127.0.0.1:$UAS_PORT;transport=tcp" "$N" &&
+        sipp_uac msg-uac message_uac.xml "$PARTNER_PORT" "$UAC_PORT" "sip:bob@contoso.test" \
+            "sip:alice@fabrikam.test" "sip:alice@127.0.0.1:$DR_PORT;transport=tls" "$N" &&
+        wait_exit msg-uas 10
+}
+check "$N inbound MESSAGEs get 200 from the internal UAS" messages
+mk_sip "$T_TMP/relay.sip" <<'SIP'
+MESSAGE sip:someone@example.org SIP/2.0
+Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK-relay-1
+Max-Forwards: 70
+From: <sip:alice@fabrikam.test>;tag=r1
+To: <sip:someone@example.org>
+Call-ID: relay-1@fabrikam.test
+CSeq: 1 MESSAGE
+Content-Type: text/plain
+Content-Length: @CL@
+
+relay
+SIP
+check_out "a MESSAGE to a foreign domain is refused (403)" \
+    $SIPCLIENT send --port "$EXT_PORT" --pki "$PKI" --data "$T_TMP/relay.sip" --expect-status 403
+check_out "a partner with an expired certificate is refused" \
+    $SIPCLIENT refused --port "$EXT_PORT" --pki "$PKI" --cert expired.fabrikam.test
+
+# the endpoint itself
+curl -sf "http://127.0.0.1:$MET_PORT/metrics" > "$T_LOGS/metrics.txt"
+check "GET /metrics has HELP and TYPE lines" \
+    grep -q '^# TYPE fedge_sip_requests_forwarded_total counter$' "$T_LOGS/metrics.txt"
+check "GET /metrics labels requests by side, direction and method" \
+    grep -Eq '^fedge_sip_request_messages_total\{side="external",direction="received",method="MESSAGE"\} [1-9]' "$T_LOGS/metrics.txt"
+check "GET /metrics is valid for promtool" sh -c "promtool check metrics < '$T_LOGS/metrics.txt' 2>&1 | grep -v 'counter metrics should have \"_total\" suffix' | { ! grep -q .; }"
+check "GET /other is 404" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$MET_PORT/other)\" = 404 ]"
+check "POST /metrics is 405" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -d x http://127.0.0.1:$MET_PORT/metrics)\" = 405 ]"
+
+# through Prometheus
+check "PromQL: requests forwarded >= $N" prom_wait 'fedge_sip_requests_forwarded_total' "$N"
+check "PromQL: MESSAGEs received from the external side >= $N" \
+    prom_wait 'sum(fedge_sip_request_messages_total{side="external",direction="received",method="MESSAGE"})' "$((N + 1))"
+check "PromQL: 2xx responses sent to the external side >= $N" \
+    prom_wait 'fedge_sip_response_messages_total{side="external",direction="sent",class="2xx"}' "$N"
+check "PromQL: partner fabrikam.test allowed >= $N" \
+    prom_wait 'fedge_partner_requests_total{partner="fabrikam.test",outcome="allowed"}' "$N"
+check "PromQL: requests refused >= 1" prom_wait 'fedge_sip_requests_refused_total' 1
+check "PromQL: expired certificate counted as a TLS failure by reason" \
+    prom_wait 'fedge_tls_handshake_failures_total{direction="inbound",reason="certificate_expired"}' 1
+check "PromQL: connections open on the external side >= 1" \
+    prom_wait 'fedge_connections_open{side="external"}' 1
+check "PromQL: store generation >= 1" prom_wait 'fedge_store_generation' 1
+
+check "fedge still running" alive fedge
+finish
