@@ -99,17 +99,17 @@ void admin_stats_set_clock(admin_stats_t *st, int64_t (*now_s)(void));
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    const char *store_path;         /* [edge] store; the server opens its own connection */
-    const config_hostport_t *listen;/* IP literal and port (port 0: any free port) */
-    const char *certificate;        /* PEM files; both or neither. Needed when */
-    const char *private_key;        /* listen is not a loopback address (HTTPS) */
-    const char *edge_fqdn;          /* shown in the panel; may be NULL */
-    admin_status_cb status_cb;      /* NULL: status without edge figures */
+    const char *store_path;          /* [edge] store; the server opens its own connection */
+    const config_hostport_t *listen; /* IP literal and port (port 0: any free port) */
+    const char *certificate;         /* PEM files; both or neither. Needed when */
+    const char *private_key;         /* listen is not a loopback address (HTTPS) */
+    const char *edge_fqdn;           /* shown in the panel; may be NULL */
+    admin_status_cb status_cb;       /* NULL: status without edge figures */
     void *status_ctx;
-    uint32_t session_idle_s;        /* 0: 1800 (30 min) */
-    uint32_t session_max_s;         /* 0: 43200 (12 h) */
-    char *const *sip_domains;       /* [edge] sip_domains: the panel warns about */
-    size_t n_sip_domains;           /* user assignments outside them; may be 0 */
+    uint32_t session_idle_s;  /* 0: 1800 (30 min) */
+    uint32_t session_max_s;   /* 0: 43200 (12 h) */
+    char *const *sip_domains; /* [edge] sip_domains: the panel warns about */
+    size_t n_sip_domains;     /* user assignments outside them; may be 0 */
 } admin_opts_t;
 
 typedef struct admin admin_t;

@@ -51,8 +51,8 @@ void admin_status_counter(admin_status_t *st, const char *name, uint64_t value)
 
 /* ---- admin_stats: the edge's thread-safe accumulator ---- */
 
-#define HIST_MINUTES 60 /* the Status page's chart: the last hour, per minute */
-#define HIST_TOP 8      /* partners drawn; the rest are summed as "(other)" */
+#define HIST_MINUTES 60  /* the Status page's chart: the last hour, per minute */
+#define HIST_TOP 8       /* partners drawn; the rest are summed as "(other)" */
 #define PROM_PARTNERS 20 /* partners with their own Prometheus label */
 
 typedef struct {

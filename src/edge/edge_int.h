@@ -220,12 +220,14 @@ void edge__metrics_stop(edge_t *s);
 void edge__metrics_tick(edge_t *s);
 /* A framed SIP message buf[0..len) received or sent on side. */
 void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len);
-/* A connection of side became ready (TLS done). */
-void edge__metrics_ready(proxy_side_t side);
-/* A connection of side closed: an open one is uncounted; an outbound one
+/* A connection of side became ready (TLS done): counted once, *counted
+ * (the connection's flag) set. */
+void edge__metrics_ready(proxy_side_t side, bool *counted);
+/* A connection of side closed: a counted one is uncounted; an outbound one
  * that never got ready is a next-hop (partner edge) failure, reported in
  * the Status page's recent errors. */
-void edge__metrics_closed(edge_t *s, proxy_side_t side, net_conn_t *nc, const char *reason);
+void edge__metrics_closed(edge_t *s, proxy_side_t side, net_conn_t *nc, bool counted,
+                          const char *reason);
 /* A line of the transport's log: TLS handshake failures by reason (and in
  * recent errors). s and c may be NULL. */
 void edge__metrics_net_log(edge_t *s, net_conn_t *c, const char *msg);

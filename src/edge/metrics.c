@@ -30,8 +30,8 @@ static void families(void)
     m_open = obs_family("fedge_connections_open", "connections open and ready (TLS done), by side",
                         OBS_KIND_GAUGE, "side", NULL, 0);
     m_tls_fail = obs_family("fedge_tls_handshake_failures_total",
-                            "TLS handshakes that failed, by direction and reason",
-                            OBS_KIND_COUNTER, "direction,reason", NULL, 0);
+                            "TLS handshakes that failed, by direction and reason", OBS_KIND_COUNTER,
+                            "direction,reason", NULL, 0);
     m_hop_fail = obs_family("fedge_connect_failures_total",
                             "outbound connections (next hops, partner edges) that failed before "
                             "they were ready, by side",
@@ -40,10 +40,10 @@ static void families(void)
                               OBS_KIND_COUNTER, "result", NULL, 0);
     m_accepted = obs_family("fedge_connections_accepted_total", "inbound TCP connections accepted",
                             OBS_KIND_COUNTER, "", NULL, 0);
-    m_refused =
-        obs_family("fedge_connections_refused_total",
-                   "inbound connections refused by [limits] max_connections or max_connections_per_ip",
-                   OBS_KIND_COUNTER, "", NULL, 0);
+    m_refused = obs_family(
+        "fedge_connections_refused_total",
+        "inbound connections refused by [limits] max_connections or max_connections_per_ip",
+        OBS_KIND_COUNTER, "", NULL, 0);
     m_net_timeouts = obs_family("fedge_connection_timeouts_total",
                                 "connections closed for a connect, handshake or idle timeout",
                                 OBS_KIND_COUNTER, "", NULL, 0);
@@ -72,7 +72,7 @@ static void init(void)
 
 static const char *side_name(proxy_side_t side)
 {
-    return side == PROXY_SIDE_EXTERNAL ? "external"
+    return side == PROXY_SIDE_EXTERNAL   ? "external"
            : side == PROXY_SIDE_INTERNAL ? "internal"
                                          : "none";
 }
@@ -130,9 +130,9 @@ void edge__metrics_tick(edge_t *s)
 
 /* ---- SIP messages: the start line only ---- */
 
-static const char *const methods[] = {"INVITE",  "ACK",    "BYE",     "CANCEL",  "OPTIONS",
-                                      "MESSAGE", "INFO",   "UPDATE",  "PRACK",   "SUBSCRIBE",
-                                      "NOTIFY",  "REFER",  "PUBLISH", "REGISTER"};
+static const char *const methods[] = {"INVITE",  "ACK",   "BYE",     "CANCEL",  "OPTIONS",
+                                      "MESSAGE", "INFO",  "UPDATE",  "PRACK",   "SUBSCRIBE",
+                                      "NOTIFY",  "REFER", "PUBLISH", "REGISTER"};
 
 void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len)
 {
@@ -159,16 +159,20 @@ void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len
     obs_add(m_req, 1, side_name(side), dir, m);
 }
 
-void edge__metrics_ready(proxy_side_t side)
+void edge__metrics_ready(proxy_side_t side, bool *counted)
 {
     init();
+    if (*counted)
+        return;
+    *counted = true;
     obs_add(m_open, 1, side_name(side));
 }
 
-void edge__metrics_closed(edge_t *s, proxy_side_t side, net_conn_t *nc, const char *reason)
+void edge__metrics_closed(edge_t *s, proxy_side_t side, net_conn_t *nc, bool counted,
+                          const char *reason)
 {
     init();
-    if (net_conn_is_ready(nc)) {
+    if (counted) {
         obs_add(m_open, -1, side_name(side));
         return;
     }

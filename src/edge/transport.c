@@ -43,6 +43,7 @@ struct proxy_conn {
     uint16_t port;
     char remote[64]; /* "ip:port", "[v6]:port" */
     uint64_t heard;  /* loop time of the last datagram, for eviction */
+    bool counted; /* in fedge_connections_open (metrics.c) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -128,7 +129,7 @@ static void on_ready(net_conn_t *nc)
         c = net_conn_user(nc);
         s = c->s;
     }
-    edge__metrics_ready(c->side);
+    edge__metrics_ready(c->side, &c->counted);
     const net_peer_t *peer = net_conn_peer(nc);
     char why[PROXY_HOST_MAX * 3];
     if (c->expect && !proxy_expect_check(c->expect, peer, why, sizeof(why))) {
@@ -171,7 +172,7 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
     proxy_conn_t *c = net_conn_user(nc);
     if (!c)
         return;
-    edge__metrics_closed(c->s, c->side, nc, c->fail_reason ? c->fail_reason : reason);
+    edge__metrics_closed(c->s, c->side, nc, c->counted, c->fail_reason ? c->fail_reason : reason);
     obs_logkv(code && code != FEDGE_ECLOSED ? OBS_LOG_INFO : OBS_LOG_DEBUG, C, "connection closed",
               "peer", net_conn_remote(nc), "side", proxy_side_name(c->side), "reason",
               reason ? reason : "-", NULL);

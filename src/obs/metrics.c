@@ -32,8 +32,8 @@ void obs_counter_register(obs_counter_t *c)
 /* ---- labelled families ---- */
 
 typedef struct {
-    char *values[OBS_LABELS_MAX]; /* owned, set before the series is published */
-    _Atomic int64_t v;            /* counter or gauge */
+    char *values[OBS_LABELS_MAX];                 /* owned, set before the series is published */
+    _Atomic int64_t v;                            /* counter or gauge */
     _Atomic uint64_t bucket[OBS_BUCKETS_MAX + 1]; /* histogram: per bound, last is +Inf */
     _Atomic uint64_t sum_us;                      /* histogram: sum in microseconds */
 } series_t;
@@ -45,8 +45,8 @@ struct obs_family {
     size_t nl;
     double bounds[OBS_BUCKETS_MAX];
     size_t nb;
-    series_t *s;           /* OBS_SERIES_MAX + 1: the last one is "other" */
-    _Atomic size_t n;      /* series published (readers take 0..n-1) */
+    series_t *s;      /* OBS_SERIES_MAX + 1: the last one is "other" */
+    _Atomic size_t n; /* series published (readers take 0..n-1) */
     struct obs_family *next;
 };
 
@@ -236,8 +236,8 @@ static void put_head(FILE *out, const char *name, const char *help, const char *
 }
 
 /* name{l1="v1",l2="v2"[,le="x"]} */
-static void put_series_name(FILE *out, const obs_family_t *f, const series_t *s,
-                            const char *suffix, const char *le)
+static void put_series_name(FILE *out, const obs_family_t *f, const series_t *s, const char *suffix,
+                            const char *le)
 {
     fprintf(out, "%s%s", f->name, suffix);
     if (!f->nl && !le)

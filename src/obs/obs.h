@@ -137,9 +137,9 @@ void obs_summary_free(obs_summary_t *s);
  *     obs_counter_register(&rx);  ...  obs_counter_add(&rx, 1);
  * Updated on the loop, read by the metrics server's thread: atomic. */
 typedef struct obs_counter {
-    const char *name; /* Prometheus metric name, [a-zA-Z_:][a-zA-Z0-9_:]* */
-    const char *help; /* one line of help text */
-    _Atomic uint64_t value; /* atomic: the metrics server reads it from its thread */
+    const char *name;         /* Prometheus metric name, [a-zA-Z_:][a-zA-Z0-9_:]* */
+    const char *help;         /* one line of help text */
+    _Atomic uint64_t value;   /* atomic: the metrics server reads it from its thread */
     struct obs_counter *next; /* registry link, owned by obs */
 } obs_counter_t;
 
