@@ -26,7 +26,7 @@ void edge__feed_error(edge__fed_t *f, const char *what, const char *msg)
     snprintf(f->store_err, sizeof(f->store_err), "%s", msg);
     obs_logkv(OBS_LOG_ERROR, C, what, "store", f->store_shown, "reason", msg, NULL);
     if (f->stats) {
-        char t[400];
+        char t[1024];
         snprintf(t, sizeof(t), "store %s: %s: %s", f->store_shown, what, msg);
         admin_stats_error(f->stats, t);
     }
