@@ -3,8 +3,8 @@
 # every second while partners send MESSAGEs through the edge, one request
 # is refused and one partner presents an expired certificate; the figures
 # are read back with PromQL through Prometheus's HTTP API. Also: the
-# endpoint's text format (HELP/TYPE, labels), 404 elsewhere, and the
-# Status API's counters, recent errors and per-partner history.
+# endpoint's text format (HELP/TYPE, labels, promtool), 404/405 elsewhere,
+# and the JSON log format (every line an object).
 . "$(dirname "$0")/lib.sh"
 
 N=5 # MESSAGEs sent through the edge
@@ -12,6 +12,7 @@ N=5 # MESSAGEs sent through the edge
 topology
 MET_PORT=$(free_port); PROM_PORT=$(free_port)
 fedge_config "$T_TMP/fedge.ini"
+sed -i 's/^format = text$/format = json/' "$T_TMP/fedge.ini"
 printf '\n[metrics]\nlisten = 127.0.0.1:%s\n' "$MET_PORT" >> "$T_TMP/fedge.ini"
 check "fedge serve starts with [metrics] listen" start_fedge "$T_TMP/fedge.ini" || finish
 check "the metrics endpoint listens" wait_listen "$MET_PORT" 5
@@ -98,9 +99,29 @@ check "PromQL: partner fabrikam.test allowed >= $N" \
 check "PromQL: requests refused >= 1" prom_wait 'fedge_sip_requests_refused_total' 1
 check "PromQL: expired certificate counted as a TLS failure by reason" \
     prom_wait 'fedge_tls_handshake_failures_total{direction="inbound",reason="certificate_expired"}' 1
-check "PromQL: connections open on the external side >= 1" \
-    prom_wait 'fedge_connections_open{side="external"}' 1
+start_bg hold $SIPCLIENT hold --port "$EXT_PORT" --pki "$PKI" --count 3 --ready "$T_TMP/held"
+check "a partner holds 3 connections" wait_for "test -s '$T_TMP/held'" 20
+check "PromQL: connections open on the external side >= 3" \
+    prom_wait 'fedge_connections_open{side="external"}' 3
+stop hold
+prom_zero() { [ "$(promql 'fedge_connections_open{side="external"}')" = 0 ]; }
+check "PromQL: back to 0 open external connections once they close" wait_for prom_zero 30
 check "PromQL: store generation >= 1" prom_wait 'fedge_store_generation' 1
+
+# [log] format = json: every line fedge wrote is one JSON object
+json_lines() {
+    python3 - "$T_LOGS/fedge.log" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    assert isinstance(o, dict) and {"ts", "level", "component", "msg"} <= o.keys(), line
+    n += 1
+print(n, "JSON lines")
+assert n > 10
+PY
+}
+check_out "[log] format = json: every log line is a JSON object" json_lines
 
 check "fedge still running" alive fedge
 finish
