@@ -86,7 +86,7 @@ int edge__metrics_start(edge_t *s, fedge_err_t *e)
     fedge_err_t e1;
     int rc = admin_metrics_start(l, &s->metrics, &e1);
     if (rc < 0)
-        return fedge_err(e, rc == FEDGE_ECONFIG ? FEDGE_ECONFIG : FEDGE_EINVAL, "%s", e1.msg);
+        return fedge_err(e, rc, "%s", e1.msg);
     obs_logkv(OBS_LOG_NOTICE, C, "metrics", "url", admin_metrics_url(s->metrics), NULL);
     if (!config_hostport_is_loopback(l))
         obs_logkv(OBS_LOG_WARNING, C,
