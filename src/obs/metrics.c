@@ -108,7 +108,7 @@ static series_t *series(obs_family_t *f, const char *const *v)
     if (!s && n < OBS_SERIES_MAX) {
         s = &f->s[n];
         for (size_t i = 0; i < f->nl; i++)
-            s->values[i] = fedge_strndup(v[i], OBS_VALUE_MAX);
+            s->values[i] = fedge_strndup(v[i], strnlen(v[i], OBS_VALUE_MAX));
         atomic_store_explicit(&f->n, n + 1, memory_order_release);
     }
     pthread_mutex_unlock(&mu);
