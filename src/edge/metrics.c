@@ -9,6 +9,7 @@
 #include "obs/obs.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -134,6 +135,12 @@ static const char *const methods[] = {"INVITE",  "ACK",   "BYE",     "CANCEL",  
                                       "MESSAGE", "INFO",  "UPDATE",  "PRACK",   "SUBSCRIBE",
                                       "NOTIFY",  "REFER", "PUBLISH", "REGISTER"};
 
+/* Series by [side][direction][method or class], looked up once: this runs
+ * for every message. Atomic pointers: edges in one process may run on
+ * several loops (tests). */
+#define N_METHODS (FEDGE_ARRAY_LEN(methods) + 1) /* + "other" */
+static _Atomic(obs_series_t *) req_series[3][2][N_METHODS], resp_series[3][2][7];
+
 void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len)
 {
     init();
@@ -143,20 +150,35 @@ void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len
     }
     if (len < 12)
         return;
+    unsigned sd = side == PROXY_SIDE_EXTERNAL ? 1 : side == PROXY_SIDE_INTERNAL ? 2 : 0;
     const char *dir = sent ? "sent" : "received";
+    _Atomic(obs_series_t *) *slot;
+    obs_series_t *s;
     if (!memcmp(buf, "SIP/2.0 ", 8)) {
-        char cls[4] = {buf[8], 'x', 'x', 0};
-        if (cls[0] < '1' || cls[0] > '6')
-            snprintf(cls, sizeof(cls), "bad");
-        obs_add(m_resp, 1, side_name(side), dir, cls);
+        unsigned k = buf[8] >= '1' && buf[8] <= '6' ? (unsigned)(buf[8] - '0') : 0;
+        slot = &resp_series[sd][sent][k];
+        if (!(s = atomic_load_explicit(slot, memory_order_relaxed))) {
+            char cls[4] = {buf[8], 'x', 'x', 0};
+            s = obs_series(m_resp, side_name(side), dir, k ? cls : "bad");
+            atomic_store_explicit(slot, s, memory_order_relaxed);
+        }
+        obs_series_add(s, 1);
         return;
     }
     const char *sp = memchr(buf, ' ', len < 32 ? len : 32);
-    const char *m = "other";
+    size_t k = FEDGE_ARRAY_LEN(methods); /* other */
     for (size_t i = 0; sp && i < FEDGE_ARRAY_LEN(methods); i++)
-        if ((size_t)(sp - buf) == strlen(methods[i]) && !memcmp(buf, methods[i], sp - buf))
-            m = methods[i];
-    obs_add(m_req, 1, side_name(side), dir, m);
+        if ((size_t)(sp - buf) == strlen(methods[i]) && !memcmp(buf, methods[i], sp - buf)) {
+            k = i;
+            break;
+        }
+    slot = &req_series[sd][sent][k];
+    if (!(s = atomic_load_explicit(slot, memory_order_relaxed))) {
+        s = obs_series(m_req, side_name(side), dir,
+                       k < FEDGE_ARRAY_LEN(methods) ? methods[k] : "other");
+        atomic_store_explicit(slot, s, memory_order_relaxed);
+    }
+    obs_series_add(s, 1);
 }
 
 void edge__metrics_ready(proxy_side_t side, bool *counted)

@@ -31,7 +31,7 @@ void obs_counter_register(obs_counter_t *c)
 
 /* ---- labelled families ---- */
 
-typedef struct {
+typedef struct obs_series {
     char *values[OBS_LABELS_MAX];                 /* owned, set before the series is published */
     _Atomic int64_t v;                            /* counter or gauge */
     _Atomic uint64_t bucket[OBS_BUCKETS_MAX + 1]; /* histogram: per bound, last is +Inf */
@@ -124,6 +124,20 @@ static series_t *series_va(obs_family_t *f, va_list ap)
             v[i] = "";
     }
     return series(f, v);
+}
+
+obs_series_t *obs_series(obs_family_t *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    series_t *s = series_va(f, ap);
+    va_end(ap);
+    return s;
+}
+
+void obs_series_add(obs_series_t *s, int64_t n)
+{
+    atomic_fetch_add_explicit(&s->v, n, memory_order_relaxed);
 }
 
 void obs_add(obs_family_t *f, int64_t n, ...)

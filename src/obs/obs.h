@@ -192,6 +192,13 @@ obs_family_t *obs_family(const char *name, const char *help, obs_kind_t kind, co
  * are copied, cut at OBS_VALUE_MAX bytes. Lock-free once the series exists. */
 void obs_add(obs_family_t *f, int64_t n, ...);
 
+/* The series of f with these label values (as obs_add), to count into
+ * without a look-up: a hot path keeps the pointer (valid until the process
+ * ends). The "other" series when f is full. */
+typedef struct obs_series obs_series_t;
+obs_series_t *obs_series(obs_family_t *f, ...);
+void obs_series_add(obs_series_t *s, int64_t n);
+
 /* Sets the series to v (a gauge, or a counter mirrored from a monotonic
  * source such as net_stats). Labels as obs_add. */
 void obs_set(obs_family_t *f, int64_t v, ...);
