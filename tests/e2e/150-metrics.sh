@@ -75,6 +75,21 @@ relay
 SIP
 check_out "a MESSAGE to a foreign domain is refused (403)" \
     $SIPCLIENT send --port "$EXT_PORT" --pki "$PKI" --data "$T_TMP/relay.sip" --expect-status 403
+mk_sip "$T_TMP/stranger.sip" <<'SIP'
+MESSAGE sip:bob@contoso.test SIP/2.0
+Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK-stranger-1
+Max-Forwards: 70
+From: <sip:eve@stranger.test>;tag=s1
+To: <sip:bob@contoso.test>
+Call-ID: stranger-1@stranger.test
+CSeq: 1 MESSAGE
+Content-Type: text/plain
+Content-Length: @CL@
+
+who am I
+SIP
+check_out "a MESSAGE from a domain that is not a partner is refused by the policy (403)" \
+    $SIPCLIENT send --port "$EXT_PORT" --pki "$PKI" --data "$T_TMP/stranger.sip" --expect-status 403
 check_out "a partner with an expired certificate is refused" \
     $SIPCLIENT refused --port "$EXT_PORT" --pki "$PKI" --cert expired.fabrikam.test
 
@@ -96,7 +111,9 @@ check "PromQL: 2xx responses sent to the external side >= $N" \
     prom_wait 'fedge_sip_response_messages_total{side="external",direction="sent",class="2xx"}' "$N"
 check "PromQL: partner fabrikam.test allowed >= $N" \
     prom_wait 'fedge_partner_requests_total{partner="fabrikam.test",outcome="allowed"}' "$N"
-check "PromQL: requests refused >= 1" prom_wait 'fedge_sip_requests_refused_total' 1
+check "PromQL: requests refused >= 2" prom_wait 'fedge_sip_requests_refused_total' 2
+check "PromQL: policy refusals by diagnostic ID >= 1" \
+    prom_wait 'sum(fedge_policy_refusals_total{diagnostic=~"[0-9]+"})' 1
 check "PromQL: expired certificate counted as a TLS failure by reason" \
     prom_wait 'fedge_tls_handshake_failures_total{direction="inbound",reason="certificate_expired"}' 1
 start_bg hold $SIPCLIENT hold --port "$EXT_PORT" --pki "$PKI" --count 3 --ready "$T_TMP/held"
