@@ -101,7 +101,7 @@ admin_stats_t *admin_stats_new(void)
                                OBS_KIND_COUNTER, "partner,outcome", NULL, 0);
     st->m_refusals = obs_family("fedge_policy_refusals_total",
                                 "requests refused by the federation policy, by diagnostic ID "
-                                "(docs/policy.md)",
+                                "(docs/diagnostics.md)",
                                 OBS_KIND_COUNTER, "diagnostic", NULL, 0);
     st->now_s = real_now_s;
     return st;
