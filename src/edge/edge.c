@@ -392,6 +392,7 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         rc = fedge_err(e, FEDGE_ECONFIG, "%s", e1.msg);
         goto fail;
     }
+    proxy_set_access_log(s->proxy, cf->log.access);
     /* the admin server, in its own thread, reporting live figures */
     s->stats = admin_stats_new();
     admin_opts_t ao = {.store_path = cf->edge.store,

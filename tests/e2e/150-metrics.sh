@@ -12,7 +12,7 @@ N=5 # MESSAGEs sent through the edge
 topology
 MET_PORT=$(free_port); PROM_PORT=$(free_port)
 fedge_config "$T_TMP/fedge.ini"
-sed -i 's/^format = text$/format = json/' "$T_TMP/fedge.ini"
+sed -i 's/^format = text$/format = json\naccess = on/' "$T_TMP/fedge.ini"
 printf '\n[metrics]\nlisten = 127.0.0.1:%s\n' "$MET_PORT" >> "$T_TMP/fedge.ini"
 check "fedge serve starts with [metrics] listen" start_fedge "$T_TMP/fedge.ini" || finish
 check "the metrics endpoint listens" wait_listen "$MET_PORT" 5
@@ -111,6 +111,10 @@ check "PromQL: 2xx responses sent to the external side >= $N" \
     prom_wait 'fedge_sip_response_messages_total{side="external",direction="sent",class="2xx"}' "$N"
 check "PromQL: partner fabrikam.test allowed >= $N" \
     prom_wait 'fedge_partner_requests_total{partner="fabrikam.test",outcome="allowed"}' "$N"
+check "PromQL: forwarding latency observed for $N MESSAGEs sent to the internal side" \
+    prom_wait 'fedge_sip_forward_duration_seconds_count{side="internal",method="MESSAGE"}' "$N"
+check "PromQL: median forwarding latency of a MESSAGE is known (histogram_quantile)" \
+    prom_wait 'histogram_quantile(0.5, sum by (le) (fedge_sip_forward_duration_seconds_bucket{method="MESSAGE"})) > 0' 0
 check "PromQL: requests refused >= 2" prom_wait 'fedge_sip_requests_refused_total' 2
 check "PromQL: policy refusals by diagnostic ID >= 1" \
     prom_wait 'sum(fedge_policy_refusals_total{diagnostic=~"[0-9]+"})' 1
@@ -139,6 +143,27 @@ assert n > 10
 PY
 }
 check_out "[log] format = json: every log line is a JSON object" json_lines
+
+# [log] access = on: one line per transaction
+access_lines() {
+    python3 - "$T_LOGS/fedge.log" "$N" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+acc = [o for o in lines if o["component"] == "access"]
+for o in acc:
+    print(json.dumps(o))
+ok = [o for o in acc if o["method"] == "MESSAGE" and o["status"] == "200"
+      and o["from"] == "fabrikam.test" and o["to"] == "contoso.test"
+      and o["partner"] == "fabrikam.test" and o["diagnostic"] == "-"
+      and o["duration_ms"].isdigit() and o["level"] == "info"]
+assert len(ok) == int(sys.argv[2]), "%d delivered MESSAGE lines" % len(ok)
+ref = [o for o in acc if o["status"] == "403" and o["partner"] == "stranger.test"]
+assert len(ref) == 1 and ref[0]["diagnostic"].isdigit(), ref
+relay = [o for o in acc if o["status"] == "403" and o["to"] == "example.org"]
+assert len(relay) == 1, relay
+PY
+}
+check_out "[log] access = on: a line per MESSAGE (domains, partner, status, duration) and per refusal (diagnostic)" access_lines
 
 check "fedge still running" alive fedge
 finish
