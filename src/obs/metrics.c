@@ -32,6 +32,7 @@ void obs_counter_register(obs_counter_t *c)
 /* ---- labelled families ---- */
 
 typedef struct obs_series {
+    const struct obs_family *family;              /* its family (bounds of a histogram) */
     char *values[OBS_LABELS_MAX];                 /* owned, set before the series is published */
     _Atomic int64_t v;                            /* counter or gauge */
     _Atomic uint64_t bucket[OBS_BUCKETS_MAX + 1]; /* histogram: per bound, last is +Inf */
@@ -73,6 +74,8 @@ obs_family_t *obs_family(const char *name, const char *help, obs_kind_t kind, co
         for (size_t i = 0; i < f->nb; i++)
             f->bounds[i] = buckets[i];
         f->s = fedge_calloc(OBS_SERIES_MAX + 1, sizeof(series_t));
+        for (size_t i = 0; i <= OBS_SERIES_MAX; i++)
+            f->s[i].family = f;
         for (size_t i = 0; i < f->nl; i++)
             f->s[OBS_SERIES_MAX].values[i] = fedge_strdup("other");
         *families_tail = f;
@@ -164,6 +167,12 @@ void obs_observe(obs_family_t *f, double seconds, ...)
     va_start(ap, seconds);
     series_t *s = series_va(f, ap);
     va_end(ap);
+    obs_series_observe(s, seconds);
+}
+
+void obs_series_observe(obs_series_t *s, double seconds)
+{
+    const obs_family_t *f = s->family;
     if (!(seconds >= 0)) /* negative or NaN: a clock step; count it as 0 */
         seconds = 0;
     size_t b = 0;

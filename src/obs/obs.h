@@ -198,6 +198,8 @@ void obs_add(obs_family_t *f, int64_t n, ...);
 typedef struct obs_series obs_series_t;
 obs_series_t *obs_series(obs_family_t *f, ...);
 void obs_series_add(obs_series_t *s, int64_t n);
+/* Counts one observation into a histogram's series. */
+void obs_series_observe(obs_series_t *s, double seconds);
 
 /* Sets the series to v (a gauge, or a counter mirrored from a monotonic
  * source such as net_stats). Labels as obs_add. */

@@ -8,6 +8,7 @@
 #include "obs/obs.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,16 +36,30 @@ void proxy__started(proxy_t *p, proxy__txn_t *t)
         t->fwd_ms = proxy__now(p) + 1; /* + 1: 0 means "not forwarded" */
 }
 
-static const char *method_name(const sip_cseq_t *cs)
+static const char *const methods[] = {"INVITE",  "ACK",   "BYE",     "CANCEL",  "OPTIONS",
+                                      "MESSAGE", "INFO",  "UPDATE",  "PRACK",   "SUBSCRIBE",
+                                      "NOTIFY",  "REFER", "PUBLISH", "REGISTER"};
+#define N_METHODS (FEDGE_ARRAY_LEN(methods) + 1) /* + "other" */
+
+/* Index in methods of the request's method (its first token), or
+ * FEDGE_ARRAY_LEN(methods) for any other: no parse needed. */
+static size_t method_of(const char *req, size_t len)
 {
-    static const char *const known[] = {"INVITE",  "ACK",   "BYE",     "CANCEL",  "OPTIONS",
-                                        "MESSAGE", "INFO",  "UPDATE",  "PRACK",   "SUBSCRIBE",
-                                        "NOTIFY",  "REFER", "PUBLISH", "REGISTER"};
-    for (size_t i = 0; cs && i < FEDGE_ARRAY_LEN(known); i++)
-        if (cs->method.len == strlen(known[i]) && !memcmp(cs->method.s, known[i], cs->method.len))
-            return known[i];
-    return "other";
+    const char *sp = memchr(req, ' ', len < 32 ? len : 32);
+    for (size_t i = 0; sp && i < FEDGE_ARRAY_LEN(methods); i++)
+        if ((size_t)(sp - req) == strlen(methods[i]) && !memcmp(req, methods[i], sp - req))
+            return i;
+    return FEDGE_ARRAY_LEN(methods);
 }
+
+static const char *method_name(size_t k)
+{
+    return k < FEDGE_ARRAY_LEN(methods) ? methods[k] : "other";
+}
+
+/* Histogram series by [side][method], found once (a proxy per loop; several
+ * loops may share them in tests: atomic pointers). */
+static _Atomic(obs_series_t *) fwd_series[3][N_METHODS];
 
 static const char *host_of(sip_msg_t *m, bool from, char *buf, size_t n)
 {
@@ -63,14 +78,17 @@ void proxy__final(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, int status, const c
         return;
     t->final_told = true;
     pthread_once(&once, families);
-    const sip_cseq_t *cs = NULL;
-    if (m)
-        sip_msg_cseq(m, &cs);
-    const char *meth = method_name(cs);
+    size_t k = method_of(t->req, t->req_len);
     uint64_t now = proxy__now(p);
-    if (t->fwd_ms && t->out_side)
-        obs_observe(m_fwd, (double)(now + 1 - t->fwd_ms) / 1000.0, proxy_side_name(t->out_side),
-                    meth);
+    if (t->fwd_ms && t->out_side) {
+        unsigned sd = t->out_side == PROXY_SIDE_EXTERNAL ? 1 : 2;
+        obs_series_t *se = atomic_load_explicit(&fwd_series[sd][k], memory_order_relaxed);
+        if (!se) {
+            se = obs_series(m_fwd, proxy_side_name(t->out_side), method_name(k));
+            atomic_store_explicit(&fwd_series[sd][k], se, memory_order_relaxed);
+        }
+        obs_series_observe(se, (double)(now + 1 - t->fwd_ms) / 1000.0);
+    }
     if (!p->access_log || !obs_log_enabled(OBS_LOG_INFO))
         return;
     char from[256], to[256], st[16], diag[16] = "-", ms[24];
@@ -83,13 +101,13 @@ void proxy__final(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, int status, const c
                                                                : "-";
     /* an edge refusal's Warning starts with the diagnostic ID (policy.h) */
     if (reason && reason[0] >= '1' && reason[0] <= '9') {
-        size_t k = strspn(reason, "0123456789");
-        if (k >= 4 && k < sizeof(diag) && reason[k] == ' ')
-            snprintf(diag, sizeof(diag), "%.*s", (int)k, reason);
+        size_t nd = strspn(reason, "0123456789");
+        if (nd >= 4 && nd < sizeof(diag) && reason[nd] == ' ')
+            snprintf(diag, sizeof(diag), "%.*s", (int)nd, reason);
     }
     snprintf(st, sizeof(st), "%d", status);
     snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(now - t->started_ms));
-    obs_logkv(OBS_LOG_INFO, "access", "transaction", "method", cs ? meth : "-", "from", f, "to", d,
+    obs_logkv(OBS_LOG_INFO, "access", "transaction", "method", method_name(k), "from", f, "to", d,
               "partner", partner, "status", st, "diagnostic", diag, "duration_ms", ms, "in",
               proxy_side_name(t->in_side), "out", t->out_side ? proxy_side_name(t->out_side) : "-",
               "peer", t->remote, NULL);
