@@ -82,6 +82,17 @@ if (process.env.MODE === 'status') {
       await page.locator('figure[data-chart="rejections"] canvas').waitFor();
       assert(pageErrors.length === 0, 'page errors: ' + pageErrors.join('; '));
     });
+    await check('at phone width (390 px) the charts fit: the page does not scroll sideways', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.reload();
+      await page.locator('figure[data-chart="requests"] canvas').waitFor();
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert(w <= 390, `page is ${w} px wide`);
+      await shot(page, '10-status-phone');
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.reload();
+      await page.locator('figure[data-chart="requests"] canvas').waitFor();
+    });
     await check('the Counters table shows the real counters', async () => {
       const row = rowOf('fedge_sip_requests_forwarded_total').first();
       await row.waitFor();
