@@ -4,7 +4,8 @@
 # is refused and one partner presents an expired certificate; the figures
 # are read back with PromQL through Prometheus's HTTP API. Also: the
 # endpoint's text format (HELP/TYPE, labels, promtool), 404/405 elsewhere,
-# and the JSON log format (every line an object).
+# the JSON log format (every line an object), the access log, and
+# docs/proxy.md's list of metrics against what is exposed.
 . "$(dirname "$0")/lib.sh"
 
 N=5 # MESSAGEs sent through the edge
@@ -164,6 +165,15 @@ assert len(relay) == 1, relay
 PY
 }
 check_out "[log] access = on: a line per MESSAGE (domains, partner, status, duration) and per refusal (diagnostic)" access_lines
+
+# docs/proxy.md, "Metrics" lists exactly what the endpoint exposes
+docs_match() {
+    local doc real
+    doc=$(sed -n '/^## Metrics/,/^## Signals/p' "$FEDGE_ROOT/docs/proxy.md" | grep -o '`fedge_[a-z_]*`' | tr -d '`' | sort -u)
+    real=$(curl -sf "http://127.0.0.1:$MET_PORT/metrics" | awk '$1 == "#" && $2 == "TYPE" {print $3}' | sort -u)
+    diff <(echo "$doc") <(echo "$real") && echo "$(echo "$doc" | wc -l) metrics documented and exposed"
+}
+check_out "every metric in docs/proxy.md is exposed, and every exposed one is documented" docs_match
 
 check "fedge still running" alive fedge
 finish
