@@ -86,25 +86,30 @@ void admin_stats_request(admin_stats_t *st, fedge_str_t domain, int diag_id);
 void admin_stats_connection(admin_stats_t *st, fedge_str_t domain, int delta);
 /* A recent error (one line; stamped with the current UTC time). */
 void admin_stats_error(admin_stats_t *st, const char *text);
-/* The status_cb: reports everything recorded (ctx is the admin_stats_t). */
+/* The status_cb: reports everything recorded (ctx is the admin_stats_t),
+ * the totals of every metric (obs_metrics_totals) as counters, and the last
+ * hour per minute for the 8 busiest partners ("history"). */
 void admin_stats_report(admin_status_t *out, void *ctx);
+/* For tests: the clock of the per-minute history, in seconds since the
+ * epoch (NULL: time()). Call it before recording. */
+void admin_stats_set_clock(admin_stats_t *st, int64_t (*now_s)(void));
 
 /* ------------------------------------------------------------------ */
 /* Server                                                              */
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    const char *store_path;         /* [edge] store; the server opens its own connection */
-    const config_hostport_t *listen;/* IP literal and port (port 0: any free port) */
-    const char *certificate;        /* PEM files; both or neither. Needed when */
-    const char *private_key;        /* listen is not a loopback address (HTTPS) */
-    const char *edge_fqdn;          /* shown in the panel; may be NULL */
-    admin_status_cb status_cb;      /* NULL: status without edge figures */
+    const char *store_path;          /* [edge] store; the server opens its own connection */
+    const config_hostport_t *listen; /* IP literal and port (port 0: any free port) */
+    const char *certificate;         /* PEM files; both or neither. Needed when */
+    const char *private_key;         /* listen is not a loopback address (HTTPS) */
+    const char *edge_fqdn;           /* shown in the panel; may be NULL */
+    admin_status_cb status_cb;       /* NULL: status without edge figures */
     void *status_ctx;
-    uint32_t session_idle_s;        /* 0: 1800 (30 min) */
-    uint32_t session_max_s;         /* 0: 43200 (12 h) */
-    char *const *sip_domains;       /* [edge] sip_domains: the panel warns about */
-    size_t n_sip_domains;           /* user assignments outside them; may be 0 */
+    uint32_t session_idle_s;  /* 0: 1800 (30 min) */
+    uint32_t session_max_s;   /* 0: 43200 (12 h) */
+    char *const *sip_domains; /* [edge] sip_domains: the panel warns about */
+    size_t n_sip_domains;     /* user assignments outside them; may be 0 */
 } admin_opts_t;
 
 typedef struct admin admin_t;
@@ -132,5 +137,28 @@ const char *admin_url(const admin_t *a);
 /* Stops the server (waits for its thread), closes its store, forgets every
  * session. NULL is a no-op. */
 void admin_stop(admin_t *a);
+
+/* ------------------------------------------------------------------ */
+/* Prometheus scrape endpoint ([metrics] listen, src/admin/metrics.c)  */
+/* ------------------------------------------------------------------ */
+
+/* Plain HTTP, no session: GET /metrics answers every obs metric
+ * (obs_metrics_write) in the Prometheus text format; anything else is 404
+ * or 405. Runs in its own libmicrohttpd thread. Meant for a loopback or
+ * monitoring-network address (docs/configuration.md, "[metrics]"). */
+typedef struct admin_metrics admin_metrics_t;
+
+/* Listens on listen (IP literal; port 0: any free port). Returns 0 and
+ * *out, or FEDGE_ECONFIG (not an IP literal) / FEDGE_EIO (cannot listen)
+ * with a message naming [metrics] listen. listen is copied. */
+int admin_metrics_start(const config_hostport_t *listen, admin_metrics_t **out, fedge_err_t *err);
+
+/* The bound port, and the URL of the endpoint ("http://127.0.0.1:9464/metrics"),
+ * valid until admin_metrics_stop. 0 / "" for NULL. */
+uint16_t admin_metrics_port(const admin_metrics_t *m);
+const char *admin_metrics_url(const admin_metrics_t *m);
+
+/* Stops the server (waits for its thread). NULL is a no-op. */
+void admin_metrics_stop(admin_metrics_t *m);
 
 #endif

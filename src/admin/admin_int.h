@@ -41,8 +41,7 @@ void admin__guard_free(admin__guard_t *g);
 /* Milliseconds until a login for account from ip may be tried (0: now);
  * times in milliseconds (a second boundary between two attempts must not
  * shorten a delay). */
-uint32_t admin__guard_wait(admin__guard_t *g, const char *account, const char *ip,
-                           int64_t now_ms);
+uint32_t admin__guard_wait(admin__guard_t *g, const char *account, const char *ip, int64_t now_ms);
 /* Records a failed / successful login (success forgets the account's and
  * the address's failures). */
 void admin__guard_fail(admin__guard_t *g, const char *account, const char *ip, int64_t now_ms);
@@ -61,7 +60,7 @@ typedef struct {
     char id_hash[ADMIN__HEX]; /* SHA-256 of the cookie value: the id itself is not kept */
     char csrf[ADMIN__HEX];
     char account[STORE_NAME_MAX + 1];
-    char pw_fp[ADMIN__HEX];   /* SHA-256 of the account's hash at login */
+    char pw_fp[ADMIN__HEX]; /* SHA-256 of the account's hash at login */
     int64_t created_s, last_s;
 } admin__session_t;
 
@@ -74,9 +73,8 @@ void admin__sessions_free(admin__sessions_t *ss);
 /* A new session: writes the cookie value (id) and the CSRF token. When the
  * table is full the least recently used session ends. FEDGE_EIO when no
  * randomness. */
-int admin__session_new(admin__sessions_t *ss, const char *account, const char *pw_fp,
-                       int64_t now_s, char id[ADMIN__HEX], char csrf[ADMIN__HEX],
-                       fedge_err_t *err);
+int admin__session_new(admin__sessions_t *ss, const char *account, const char *pw_fp, int64_t now_s,
+                       char id[ADMIN__HEX], char csrf[ADMIN__HEX], fedge_err_t *err);
 /* The live session of cookie value id (refreshing its idle timer), or
  * NULL (unknown, idle too long, too old: an expired one is removed). */
 admin__session_t *admin__session_get(admin__sessions_t *ss, const char *id, int64_t now_s);
@@ -132,6 +130,7 @@ struct admin_status {
     json_t *diags;    /* object "ID" -> count */
     json_t *errors;   /* array of {at, text} */
     json_t *counters; /* object name -> value */
+    json_t *history;  /* {minute0, partners: {domain: {requests: [60], rejections: [60]}}} */
 };
 
 /* ---- web assets ($(BUILD)/gen/admin/www_assets.c, generated from src/admin/www/

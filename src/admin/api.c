@@ -862,10 +862,12 @@ static int status(admin__api_t *api, json_t **out)
     int64_t now = (int64_t)time(NULL);
     json_t *edge;
     if (api->status_cb) {
-        admin_status_t s = {json_object(), json_object(), json_array(), json_object()};
+        admin_status_t s = {json_object(), json_object(), json_array(), json_object(),
+                            json_object()};
         api->status_cb(&s, api->status_ctx);
-        edge = json_pack("{s:b, s:o, s:o, s:o, s:o}", "attached", 1, "partners", s.partners,
-                         "diagnostics", s.diags, "errors", s.errors, "counters", s.counters);
+        edge = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o}", "attached", 1, "partners", s.partners,
+                         "diagnostics", s.diags, "errors", s.errors, "counters", s.counters,
+                         "history", s.history);
     } else {
         edge = json_pack("{s:b, s:s}", "attached", 0, "note",
                          "this admin server runs on its own (fedge admin serve): live figures "

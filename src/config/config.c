@@ -40,12 +40,13 @@ enum {
     S_REMOTE,
     S_MEDIA,
     S_XMPP,
+    S_METRICS,
     S__COUNT
 };
 
 static const char *const section_names[S__COUNT] = {
     "edge", "external", "internal", "federation", "limits", "log",
-    "dns",  "admin",    "remote",   "media",      "xmpp",
+    "dns",  "admin",    "remote",   "media",      "xmpp",   "metrics",
 };
 
 enum {
@@ -107,6 +108,8 @@ enum {
     K_XMPP_CERT,
     K_XMPP_KEY,
     K_XMPP_CA_FILE,
+    K_LOG_ACCESS,
+    K_METRICS_LISTEN,
     K__COUNT
 };
 
@@ -134,6 +137,8 @@ typedef enum {
     T_RELAYS,     /* [media] rtpengine */
     T_IFACE,      /* an rtpengine interface name */
     T_ON_FAILURE, /* refuse or forward */
+    T_METRICS_LISTEN,
+    T_ACCESS,
 } vtype_t;
 
 typedef struct {
@@ -253,6 +258,9 @@ static const key_def_t keys[K__COUNT] = {
     [K_XMPP_CERT] = {S_XMPP, "certificate", T_FILE, 0, 0, FORM_FILE},
     [K_XMPP_KEY] = {S_XMPP, "private_key", T_FILE, 0, 0, FORM_FILE},
     [K_XMPP_CA_FILE] = {S_XMPP, "ca_file", T_FILE, 0, 0, FORM_FILE},
+    [K_LOG_ACCESS] = {S_LOG, "access", T_ACCESS, 0, 0, "on or off (or yes/no, true/false, 1/0)"},
+    [K_METRICS_LISTEN] = {S_METRICS, "listen", T_METRICS_LISTEN, 0, 0,
+                          "IP:port like 127.0.0.1:9464 or [::1]:9464"},
 };
 
 struct config_keyline {
@@ -394,7 +402,8 @@ static bool check_line(ctx_t *x, const char *s, size_t len)
         if (sec < 0) {
             fail(x, x->line,
                  "unknown section [%.*s]; expected one of [edge], [external], [internal], "
-                 "[federation], [limits], [log], [dns], [admin], [remote], [media], [xmpp]",
+                 "[federation], [limits], [log], [dns], [admin], [remote], [media], [xmpp], "
+                 "[metrics]",
                  (int)nlen, s + 1);
             return false;
         }
@@ -798,6 +807,21 @@ static bool set_value(ctx_t *x, int key, const char *v)
         if (obs_level_parse(v, &c->log.level) < 0)
             break;
         return true;
+    case T_METRICS_LISTEN: {
+        config_hostport_t hp;
+        fedge_err_t e;
+        if (config_parse_hostport(v, vlen, CONFIG_HP_REQUIRE_PORT, 0, &hp, &e) < 0) {
+            bad_value(x, key, v, vlen, e.msg);
+            return false;
+        }
+        config_hostport_free(&c->metrics.listen);
+        c->metrics.listen = hp;
+        return true;
+    }
+    case T_ACCESS:
+        if (config_parse_bool(v, &c->log.access) < 0)
+            break;
+        return true;
     case T_FORMAT:
         if (obs_format_parse(v, &c->log.format) < 0)
             break;
@@ -946,6 +970,10 @@ static void check_listen_clashes(ctx_t *x)
         }
     all[n].hp = &x->c->admin.listen;
     all[n++].key = K_ADMIN_LISTEN;
+    if (x->c->metrics.listen.host) {
+        all[n].hp = &x->c->metrics.listen;
+        all[n++].key = K_METRICS_LISTEN;
+    }
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++) {
             if (!listen_clash(all[i].hp, all[j].hp))
@@ -1307,6 +1335,7 @@ void config_free(config_t *c)
     config_hostport_free(&c->federation.default_route);
     free_list(&c->dns.servers);
     config_hostport_free(&c->admin.listen);
+    config_hostport_free(&c->metrics.listen);
     free(c->admin.certificate);
     free(c->admin.private_key);
     free_list(&c->remote.listen);

@@ -182,6 +182,7 @@ typedef struct {
     struct {
         obs_level_t level;
         obs_format_t format;
+        bool access; /* one info line per transaction; default off */
     } log;
 
     struct {
@@ -234,6 +235,11 @@ typedef struct {
         char *private_key;
         char *ca_file;
     } xmpp;
+    struct {
+        /* IP literal and port of the Prometheus endpoint; host NULL when
+         * not set (no endpoint). */
+        config_hostport_t listen;
+    } metrics;
 
     /* Where each key was set, for messages about values found wrong later
      * (read it with config_key_line). */

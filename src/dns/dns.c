@@ -304,11 +304,13 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, i
         (status == ARES_SUCCESS || status == ARES_ENODATA || status == ARES_ENOTFOUND)) {
         dns__parse_answer(abuf, (size_t)alen, e->name, e->qtype, &e->ans);
     } else if (status == ARES_ETIMEOUT) {
+        d->st.timeouts++;
         e->ans.status = DNS_TIMEOUT;
         snprintf(e->ans.detail, sizeof e->ans.detail,
                  "no answer from %.80s (%d timeouts, first after %u ms)", d->servers_text, timeouts,
                  d->o.timeout_ms);
     } else {
+        d->st.failures++;
         e->ans.status = DNS_SERVFAIL;
         snprintf(e->ans.detail, sizeof e->ans.detail, "%.40s (%.80s)", ares_status_text(status),
                  d->servers_text);

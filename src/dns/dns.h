@@ -153,6 +153,9 @@ typedef struct {
     uint64_t cache_hits; /* request parts answered from a fresh cache entry */
     uint64_t coalesced;  /* request parts that joined a query in flight */
     uint64_t evictions;  /* cache entries dropped by the size bound */
+    uint64_t timeouts;   /* queries that got no answer in time (after every try) */
+    uint64_t failures;   /* queries that failed otherwise (SERVFAIL, refused, ...); an
+                          * answer "no such name/record" is an answer, not a failure */
     size_t entries;      /* answers in the cache now */
     size_t inflight;     /* queries in flight now */
 } dns_stats_t;

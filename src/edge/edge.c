@@ -59,6 +59,7 @@ static void on_tick(uv_timer_t *t)
     edge_t *s = t->data;
     proxy_tick(s->proxy);
     edge__media_tick(s->media);
+    edge__metrics_tick(s);
     obs_summary_tick(s->refused, (int64_t)uv_now(s->loop));
     obs_summary_tick(s->hs_failed, (int64_t)uv_now(s->loop));
     obs_summary_tick(s->shed, (int64_t)uv_now(s->loop));
@@ -118,6 +119,7 @@ static void on_net_event(void *user, const char *kind, const char *reason, const
 {
     edge_t *s = user;
     int64_t now = (int64_t)uv_now(s->loop);
+    edge__metrics_net_event(s, kind, reason, ip);
     if (!strcmp(kind, "handshake failed"))
         obs_summary_add(s->hs_failed, now, reason, ip);
     else if (!strcmp(kind, "shed"))
@@ -129,7 +131,7 @@ static void on_net_event(void *user, const char *kind, const char *reason, const
 static void on_net_log(void *user, int level, net_conn_t *c, const char *msg)
 {
     edge_t *s = user;
-    (void)c;
+    edge__metrics_net_log(s, c, msg);
     if (level >= NET_LOG_WARN && s && s->stats)
         admin_stats_error(s->stats, msg);
     obs_level_t l = level == NET_LOG_DEBUG  ? OBS_LOG_DEBUG
@@ -319,6 +321,7 @@ static void undo(edge_t *s)
         net_destroy(s->net);
     for (size_t i = 0; i < s->nudp; i++)
         net_udp_close(s->udp[i]);
+    edge__metrics_stop(s);
     admin_stop(s->admin);
     admin_stats_free(s->stats);
     proxy_free(s->proxy);
@@ -448,6 +451,7 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         rc = fedge_err(e, FEDGE_ECONFIG, "%s", e1.msg);
         goto fail;
     }
+    proxy_set_access_log(s->proxy, cf->log.access);
     /* the admin server, in its own thread, reporting live figures */
     s->stats = admin_stats_new();
     admin_opts_t ao = {.store_path = cf->edge.store,
@@ -465,6 +469,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         goto fail;
     }
     obs_logkv(OBS_LOG_NOTICE, C, "admin panel", "url", admin_url(s->admin), NULL);
+    if ((rc = edge__metrics_start(s, e)) < 0)
+        goto fail;
     /* the resolver: the federation driver's DNS verification, dns-srv
      * routing and next hops by name */
     if ((rc = make_dns(s, &e1)) < 0) {
@@ -547,6 +553,7 @@ void edge_free(edge_t *s)
 {
     if (!s)
         return;
+    edge__metrics_stop(s);
     admin_stop(s->admin); /* first: it may be reporting */
     s->admin = NULL;
     admin_stats_free(s->stats);

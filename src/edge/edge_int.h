@@ -43,11 +43,12 @@ struct edge {
     net_tls_t *remote_tls; /* [remote]: the [external] certificate, no client one */
     dns_t *dns;            /* the resolver, shared by the federation driver and the proxy */
     proxy_t *proxy;
-    admin_t *admin;       /* the admin server (its own thread) */
-    admin_stats_t *stats; /* live figures it reports (thread-safe) */
-    edge__fed_t *fed;     /* the federation driver (federation.c) */
-    edge__media_t *media; /* calls' media through rtpengine (media.c); NULL without [media] */
-    edge__xmpp_t *xmpp;   /* the SIP <-> XMPP gateway (xmpp.c), NULL without [xmpp] */
+    admin_t *admin;           /* the admin server (its own thread) */
+    admin_stats_t *stats;     /* live figures it reports (thread-safe) */
+    admin_metrics_t *metrics; /* [metrics] listen, or NULL (metrics.c) */
+    edge__fed_t *fed;         /* the federation driver (federation.c) */
+    edge__media_t *media;     /* calls' media through rtpengine (media.c); NULL without [media] */
+    edge__xmpp_t *xmpp;       /* the SIP <-> XMPP gateway (xmpp.c), NULL without [xmpp] */
     uv_timer_t tick;
     bool tick_started;
     bool stopping, shut;
@@ -279,5 +280,35 @@ void edge__xmpp_stop_accepting(edge__xmpp_t *x);
 /* Closes streams, the listener and the next-hop connection; the memory
  * goes once the loop has run the close callbacks. NULL is a no-op. */
 void edge__xmpp_free(edge__xmpp_t *x);
+
+/* ------------------------------------------------------------------ */
+/* metrics.c: what the edge counts for Prometheus (one-line hooks)      */
+/* ------------------------------------------------------------------ */
+
+/* Starts the [metrics] listen endpoint when it is set (s->metrics), else
+ * does nothing. FEDGE_ECONFIG / FEDGE_EINVAL with a message on failure. */
+int edge__metrics_start(edge_t *s, fedge_err_t *e);
+/* Stops it (waits for its thread); safe when not started. */
+void edge__metrics_stop(edge_t *s);
+/* On the tick: copies the transport's and resolver's counters and the
+ * store generation in use. */
+void edge__metrics_tick(edge_t *s);
+/* A framed SIP message buf[0..len) received or sent on side. */
+void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len);
+/* A connection of side became ready (TLS done): counted once, *counted
+ * (the connection's flag) set. */
+void edge__metrics_ready(proxy_side_t side, bool *counted);
+/* A connection of side closed: a counted one is uncounted; an outbound one
+ * that never got ready is a next-hop (partner edge) failure, reported in
+ * the Status page's recent errors. */
+void edge__metrics_closed(edge_t *s, proxy_side_t side, net_conn_t *nc, bool counted,
+                          const char *reason);
+/* A line of the transport's log: TLS handshake failures by reason (and in
+ * recent errors). s and c may be NULL. */
+void edge__metrics_net_log(edge_t *s, net_conn_t *c, const char *msg);
+/* An event of the transport's log_event hook (failed inbound handshakes). */
+void edge__metrics_net_event(edge_t *s, const char *kind, const char *reason, const char *ip);
+/* A store error (open, refresh or write failed). */
+void edge__metrics_store_error(void);
 
 #endif

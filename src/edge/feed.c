@@ -22,12 +22,16 @@ static const char C[] = "policy";
 
 void edge__feed_error(edge__fed_t *f, const char *what, const char *msg)
 {
+    edge__metrics_store_error();
     if (!strcmp(f->store_err, msg))
         return; /* said already: no log line every 250 ms */
     snprintf(f->store_err, sizeof(f->store_err), "%s", msg);
     obs_logkv(OBS_LOG_ERROR, C, what, "store", f->store_shown, "reason", msg, NULL);
-    if (f->stats)
-        admin_stats_error(f->stats, msg);
+    if (f->stats) {
+        char t[1024];
+        snprintf(t, sizeof(t), "store %s: %s: %s", f->store_shown, what, msg);
+        admin_stats_error(f->stats, t);
+    }
 }
 
 typedef struct {

@@ -48,6 +48,7 @@ struct proxy_conn {
     bool client, counted;
     uint64_t flow;
     fedge_map_node_t fnode;
+    bool metered; /* in fedge_connections_open (metrics.c) */
 };
 
 /* Remote client connections open from one address. */
@@ -240,6 +241,7 @@ static void on_ready(net_conn_t *nc)
         c = net_conn_user(nc);
         s = c->s;
     }
+    edge__metrics_ready(c->side, &c->metered);
     const net_peer_t *peer = net_conn_peer(nc);
     char why[PROXY_HOST_MAX * 3];
     if (c->expect && !proxy_expect_check(c->expect, peer, why, sizeof(why))) {
@@ -282,6 +284,7 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
     proxy_conn_t *c = net_conn_user(nc);
     if (!c)
         return;
+    edge__metrics_closed(c->s, c->side, nc, c->metered, c->fail_reason ? c->fail_reason : reason);
     obs_logkv(code && code != FEDGE_ECLOSED ? OBS_LOG_INFO : OBS_LOG_DEBUG, C, "connection closed",
               "peer", net_conn_remote(nc), "side", proxy_side_name(c->side), "reason",
               reason ? reason : "-", NULL);
@@ -387,6 +390,7 @@ void edge__udp_recv(net_udp_t *u, const char *buf, size_t len, const char *ip, u
     proxy_peer_t peer = {PROXY_SIDE_INTERNAL, c->remote, NULL};
     /* a datagram is one message (RFC 3261 §18.3): no framer; the proxy
      * answers 400 to what it can read, and the rest is dropped here */
+    edge__metrics_msg(PROXY_SIDE_INTERNAL, false, buf, len);
     int rc = proxy_on_message(s->proxy, c, &peer, buf, len);
     if (rc < 0)
         obs_logkv(OBS_LOG_INFO, C, "unanswerable datagram dropped", "peer", c->remote, "side",
@@ -410,6 +414,7 @@ void edge__udp_free(edge_t *s)
 /* Writes on c, or holds the bytes while its server is not judged yet. */
 static int conn_send(proxy_conn_t *c, const char *data, size_t len)
 {
+    edge__metrics_msg(c->side, true, data, len);
     if (c->udp) {
         fedge_err_t e;
         /* the sockets close at shutdown: nothing leaves after */
@@ -447,6 +452,7 @@ static size_t consume(proxy_conn_t *c, const char *p, size_t n)
             /* for an XMPP partner domain: the gateway answers (src/edge/xmpp.c) */
         } else if (k == SIP_FRAME_MESSAGE) {
             proxy_peer_t peer = {c->side, net_conn_remote(c->nc), net_conn_peer(c->nc)};
+            edge__metrics_msg(c->side, false, p + off, unit);
             int rc = proxy_on_message(c->s->proxy, c, &peer, p + off, unit);
             if (rc < 0) {
                 obs_logkv(OBS_LOG_INFO, C, "unanswerable message: closing connection", "peer",

@@ -3,6 +3,8 @@
 #ifndef FEDGE_OBS_H
 #define FEDGE_OBS_H
 
+#include "base/base.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -133,11 +135,11 @@ void obs_summary_free(obs_summary_t *s);
  *     static obs_counter_t rx = OBS_COUNTER_INIT("fedge_sip_requests_total",
  *                                                "SIP requests received");
  *     obs_counter_register(&rx);  ...  obs_counter_add(&rx, 1);
- * Counters are plain integers (single-threaded event loop). */
+ * Updated on the loop, read by the metrics server's thread: atomic. */
 typedef struct obs_counter {
-    const char *name; /* Prometheus metric name, [a-zA-Z_:][a-zA-Z0-9_:]* */
-    const char *help; /* one line of help text */
-    uint64_t value;
+    const char *name;         /* Prometheus metric name, [a-zA-Z_:][a-zA-Z0-9_:]* */
+    const char *help;         /* one line of help text */
+    _Atomic uint64_t value;   /* atomic: the metrics server reads it from its thread */
     struct obs_counter *next; /* registry link, owned by obs */
 } obs_counter_t;
 
@@ -155,9 +157,74 @@ static inline void obs_counter_add(obs_counter_t *c, uint64_t n)
     c->value += n;
 }
 
-/* Writes every registered counter in the Prometheus text exposition format
- * (# HELP, # TYPE counter, value), in registration order. Returns 0 or
- * FEDGE_EIO when the stream reports an error. */
+/* Writes every registered counter, then every labelled family below, in the
+ * Prometheus text exposition format (version 0.0.4: # HELP, # TYPE, one line
+ * per series, label values escaped), in registration order. Safe from any
+ * thread. Returns 0 or FEDGE_EIO when the stream reports an error. */
 int obs_metrics_write(FILE *out);
+
+/* ---- labelled metrics (metrics.c): counters, gauges, histograms ---- */
+
+typedef enum {
+    OBS_KIND_COUNTER = 0,
+    OBS_KIND_GAUGE = 1,
+    OBS_KIND_HISTOGRAM = 2,
+} obs_kind_t;
+
+#define OBS_LABELS_MAX 4   /* label names per family */
+#define OBS_SERIES_MAX 256 /* series per family; beyond, every label is "other" */
+#define OBS_BUCKETS_MAX 16 /* histogram bounds (+Inf is implicit) */
+#define OBS_VALUE_MAX 253  /* bytes of a label value kept (a domain name) */
+
+typedef struct obs_family obs_family_t;
+
+/* The family called name, created on first call (later calls with the same
+ * name return it; the other arguments must then match). labels is a comma
+ * separated list of label names ("side,method"; "" for none); buckets the
+ * increasing upper bounds of a histogram (nb <= OBS_BUCKETS_MAX; NULL/0 for
+ * other kinds). name, help and labels are borrowed (string literals).
+ * Families live until the process ends. Thread-safe. */
+obs_family_t *obs_family(const char *name, const char *help, obs_kind_t kind, const char *labels,
+                         const double *buckets, size_t nb);
+
+/* Adds n to the counter (or gauge) series of f with the label values that
+ * follow, one const char * per label name of f (NULL counts as ""). Values
+ * are copied, cut at OBS_VALUE_MAX bytes. Lock-free once the series exists. */
+void obs_add(obs_family_t *f, int64_t n, ...);
+
+/* The series of f with these label values (as obs_add), to count into
+ * without a look-up: a hot path keeps the pointer (valid until the process
+ * ends). The "other" series when f is full. */
+typedef struct obs_series obs_series_t;
+obs_series_t *obs_series(obs_family_t *f, ...);
+void obs_series_add(obs_series_t *s, int64_t n);
+/* Counts one observation into a histogram's series. */
+void obs_series_observe(obs_series_t *s, double seconds);
+
+/* Sets the series to v (a gauge, or a counter mirrored from a monotonic
+ * source such as net_stats). Labels as obs_add. */
+void obs_set(obs_family_t *f, int64_t v, ...);
+
+/* Counts one observation of seconds into the histogram series. */
+void obs_observe(obs_family_t *f, double seconds, ...);
+
+/* A bounded set of label values (e.g. partner domains): the first cap
+ * distinct values seen keep their own value, later ones become "other", so
+ * that a family's cardinality stays bounded and every series stays
+ * monotonic (a value never moves between series). Thread-safe. */
+typedef struct obs_labelset obs_labelset_t;
+obs_labelset_t *obs_labelset_new(size_t cap);
+void obs_labelset_free(obs_labelset_t *ls);
+/* v itself (lowercased into buf, size >= OBS_VALUE_MAX + 1) when kept,
+ * else "other"; "" for an empty v. */
+const char *obs_labelset_pick(obs_labelset_t *ls, fedge_str_t v, char *buf);
+
+/* Calls cb for each counter and labelled family with the sum over its
+ * series (a histogram gives its count of observations), for a short table
+ * (the admin Status page). Safe from any thread. */
+void obs_metrics_totals(void (*cb)(void *ctx, const char *name, double total), void *ctx);
+
+/* For tests: sets every value of every family to zero (series stay). */
+void obs_metrics_zero(void);
 
 #endif

@@ -139,6 +139,7 @@ void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, con
         req = proxy__reparse(p, t->req, t->req_len);
     proxy__unpark(p, t);
     report_result(p, t, code);
+    proxy__final(p, t, req, code, reason);
     char extra[1024];
     proxy__gen_extra(p, code, reason, more, extra, sizeof(extra));
     size_t len;
@@ -221,6 +222,7 @@ static void send_ack(proxy_t *p, proxy__txn_t *t, sip_msg_t *resp)
 
 void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r)
 {
+    proxy__started(p, t);
     size_t len = 0;
     /* p->out holds t's request as forwarded with t->branch, which went
      * nowhere yet: an attempt that could not start needs no new print */
@@ -755,6 +757,7 @@ static void send_response(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, const fedge
     if (m->status > 100)
         store_resp(t, p->out, len, m->status == 503 ? 500 : m->status);
     report_result(p, t, m->status == 503 ? 500 : m->status);
+    proxy__final(p, t, m, m->status == 503 ? 500 : m->status, NULL);
     if (send_upstream(p, t, p->out, len) == 0)
         p->st.forwarded_responses++;
 }

@@ -456,6 +456,11 @@ void proxy_set_media(proxy_t *p, proxy_media_fn fn, void *user);
  * (it timed out, was cancelled, or the proxy stopped). */
 int proxy_media_resume(proxy_t *p, uint64_t ticket, const proxy_media_verdict_t *v);
 
+/* [log] access: with on, one info line per transaction when its final
+ * status goes upstream (src/proxy/metrics.c; docs/configuration.md,
+ * "Access log"). Off at creation. */
+void proxy_set_access_log(proxy_t *p, bool on);
+
 /* Handles one framed message buf[0..len) received on c from peer (buf is
  * borrowed for the call; what the proxy keeps it copies). Returns 0 when
  * the message was handled (forwarded, answered, or dropped as harmless);

@@ -311,11 +311,17 @@ typedef struct proxy__txn {
     char *body;
     size_t body_len;
     unsigned held;
+
+    /* metrics.c: when it came in and was first forwarded (proxy__now,
+     * fwd_ms + 1 so that 0 is "not forwarded"); final status accounted */
+    uint64_t started_ms, fwd_ms;
+    bool final_told;
 } proxy__txn_t;
 
 #define PROXY__MAX_TXNS 65536 /* beyond this, new requests get 503 */
 
 struct proxy {
+    bool access_log; /* [log] access (metrics.c) */
     proxy_cfg_t cfg;
     proxy_io_t io;
     dns_t *dns;             /* for outbound.c (not owned) */
@@ -461,5 +467,14 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
 /* The edge answers t's request itself (req: parsed, or NULL). */
 void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, const char *reason,
                       const char *more);
+
+/* ---- metrics.c: forwarding latency and the access log ---- */
+
+/* t is being forwarded (its first attempt; later ones are ignored). */
+void proxy__started(proxy_t *p, proxy__txn_t *t);
+/* t's final status (>= 200) goes upstream, relayed (m the response) or the
+ * edge's own (m the request, reason its Warning text): observes the
+ * forwarding latency and writes the access log line, once per t. */
+void proxy__final(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, int status, const char *reason);
 
 #endif

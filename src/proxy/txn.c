@@ -244,6 +244,7 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
     t->rtx_idx = SIZE_MAX;
     t->owner = p;
     t->in_udp = p->io.is_udp && c && p->io.is_udp(p->io.ctx, c);
+    t->started_ms = proxy__now(p);
     t->skey = fedge_malloc(key_len);
     memcpy(t->skey, key, key_len);
     t->skey_len = key_len;

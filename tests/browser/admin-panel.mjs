@@ -6,7 +6,8 @@
 // Environment: ADMIN_URL (http://127.0.0.1:PORT/), ADMIN_USER, ADMIN_PASS,
 // SHOTS (folder for screenshots), PROFILE (a fresh, empty folder for the
 // browser profile), STATUS_PARTNER (optional: a partner domain whose
-// requests the Status page must show, with STATUS_MIN_REQUESTS).
+// requests the Status page must show, with STATUS_MIN_REQUESTS; STATUS_ERROR:
+// a text the Recent errors table must show).
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -49,7 +50,8 @@ page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); }
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(String(e)));
 
-const rowOf = (text) => page.locator('#main table tbody tr', { hasText: text });
+// rows of the page's tables (not of a chart's legend, also a table)
+const rowOf = (text) => page.locator('#main table:not(.u-legend) tbody tr', { hasText: text });
 const dlg = page.locator('#dialog');
 
 if (process.env.MODE === 'status') {
@@ -72,6 +74,36 @@ if (process.env.MODE === 'status') {
       assert(req >= min, `requests ${req} < ${min}`);
       await shot(page, '09-status-traffic');
     });
+    await check('the Status page draws the last hour per partner (uPlot canvas, partner in the legend)', async () => {
+      const fig = page.locator('figure[data-chart="requests"]');
+      await fig.locator('canvas').waitFor();
+      const legend = await fig.locator('.u-legend').textContent();
+      assert(legend.includes(process.env.STATUS_PARTNER), `legend: ${legend}`);
+      await page.locator('figure[data-chart="rejections"] canvas').waitFor();
+      assert(pageErrors.length === 0, 'page errors: ' + pageErrors.join('; '));
+    });
+    await check('at phone width (390 px) the charts fit: the page does not scroll sideways', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.reload();
+      await page.locator('figure[data-chart="requests"] canvas').waitFor();
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert(w <= 390, `page is ${w} px wide`);
+      await shot(page, '10-status-phone');
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.reload();
+      await page.locator('figure[data-chart="requests"] canvas').waitFor();
+    });
+    await check('the Counters table shows the real counters', async () => {
+      const row = rowOf('fedge_sip_requests_forwarded_total').first();
+      await row.waitFor();
+      const v = Number(await row.locator('td').nth(1).textContent());
+      assert(v >= Number(process.env.STATUS_MIN_REQUESTS || 1), `forwarded ${v}`);
+    });
+    if (process.env.STATUS_ERROR) {
+      await check(`Recent errors shows "${process.env.STATUS_ERROR}"`, async () => {
+        await rowOf(process.env.STATUS_ERROR).first().waitFor();
+      });
+    }
   } finally {
     await ctx.close();
   }

@@ -93,8 +93,11 @@ if check_out "fedge serve starts the admin server on [admin] listen (live status
     check "partner TLS legs start" inbound_legs || finish
     check "an inbound MESSAGE from fabrikam.test goes through the edge" \
         inbound_flow status-message message_uac.xml message_uas.xml
-    check_out "the Status page shows the MESSAGE counted for fabrikam.test" \
-        run_browser status MODE=status STATUS_PARTNER=fabrikam.test STATUS_MIN_REQUESTS=1
+    check_out "a partner with an expired certificate is refused" \
+        $SIPCLIENT refused --port "$EXT_PORT" --pki "$PKI" --cert expired.fabrikam.test
+    check_out "the Status page shows the MESSAGE counted for fabrikam.test, the chart, the counters and the expired certificate" \
+        run_browser status MODE=status STATUS_PARTNER=fabrikam.test STATUS_MIN_REQUESTS=1 \
+        STATUS_ERROR="certificate has expired"
 fi
 check "fedge still running" alive fedge
 finish

@@ -3,7 +3,7 @@
 // as HTML), so names and comments with markup in them stay inert.
 'use strict';
 
-const state = { csrf: null, name: null, page: null, timer: null };
+const state = { csrf: null, name: null, page: null, timer: null, charts: [] };
 
 // ---------------------------------------------------------------- helpers
 function el(tag, attrs, ...kids) {
@@ -780,6 +780,35 @@ pages.edge = async function () {
     el('p', { class: 'muted', text: 'Global switches of this edge. Changes are in force on the running edge within a second.' }), form);
 };
 
+// The last hour per minute, one line per partner, drawn by uPlot
+// (vendor/uplot, MIT). The figures in words are in the Partners table below.
+const CHART_COLORS = ['#2457c5', '#b42318', '#067647', '#b54708', '#6941c6', '#0e7090', '#c11574', '#4e5ba6', '#667085'];
+function historyCharts(h) {
+  for (const c of state.charts) c.destroy();
+  state.charts = [];
+  const names = Object.keys((h && h.partners) || {});
+  if (!names.length) return [el('p', { class: 'muted', text: 'No partner traffic in the last hour.' })];
+  if (typeof window.uPlot !== 'function') return [el('p', { class: 'note', text: 'The chart library did not load.' })];
+  const xs = h.partners[names[0]].requests.map((_, i) => h.minute0 + 60 * i);
+  const width = Math.max(300, Math.min(960, ($('#main').clientWidth || 960) - 40));
+  const out = [];
+  for (const [key, title] of [['requests', 'Requests per minute'], ['rejections', 'Refusals per minute']]) {
+    const box = el('figure', { class: 'chart', 'data-chart': key, 'aria-label': title + ' over the last hour, per partner' },
+      el('figcaption', { text: title + ' (last hour)' }));
+    const opts = {
+      width, height: 220,
+      series: [{}, ...names.map((n, i) => ({ label: n, stroke: CHART_COLORS[i % CHART_COLORS.length], width: 2 }))],
+      axes: [{}, { size: 50 }],
+      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+      legend: { live: false },
+    };
+    const data = [xs, ...names.map((n) => h.partners[n][key])];
+    state.charts.push(new window.uPlot(opts, data, box));
+    out.push(box);
+  }
+  return out;
+}
+
 pages.status = async function () {
   const [s, w, lk] = await Promise.all([api('GET', '/status'), api('GET', '/watchlist'), api('GET', '/remote/lockouts')]);
   const stat = (n, l) => el('div', { class: 'stat' }, el('div', { class: 'n', text: String(n) }), el('div', { class: 'l', text: l }));
@@ -795,7 +824,8 @@ pages.status = async function () {
     const partners = Object.entries(s.edge.partners).map(([domain, v]) => ({ domain, ...v }));
     const diags = Object.entries(s.edge.diagnostics).map(([id, count]) => ({ id, count }));
     const counters = Object.entries(s.edge.counters).map(([name, value]) => ({ name, value }));
-    parts.push(el('h3', { text: 'Partners' }),
+    parts.push(el('h3', { text: 'Traffic in the last hour' }), ...historyCharts(s.edge.history),
+      el('h3', { text: 'Partners' }),
       table([{ title: 'Partner domain', key: 'domain' }, { title: 'Connections', key: 'connections' },
         { title: 'Requests', key: 'requests' }, { title: 'Rejections', key: 'rejections' }], partners, 'No partner traffic yet.'),
       el('h3', { text: 'Rejections by diagnostic' }),

@@ -359,7 +359,8 @@ static void test_structure_errors(void **state)
 {
     expect_error(MIN "[foo]\nx = 1\n",
                  "14: unknown section [foo]; expected one of [edge], [external], [internal], "
-                 "[federation], [limits], [log], [dns], [admin], [remote], [media], [xmpp]");
+                 "[federation], [limits], [log], [dns], [admin], [remote], [media], [xmpp], "
+                 "[metrics]");
     expect_error(MIN "[limits]\nidle_timeuot = 5s\n",
                  "15: unknown key \"idle_timeuot\" in [limits]; expected one of max_message_size, "
                  "max_connections, max_connections_per_ip, handshake_timeout, idle_timeout, "
@@ -644,6 +645,35 @@ static void test_listen_errors(void **state)
     expect_error(MIN_EDGE "[admin]\nlisten = 127.0.0.1\n",
                  "5: [admin] listen = \"127.0.0.1\": no port; expected IP:port like "
                  "127.0.0.1:8080 or [::1]:8080");
+}
+
+/* [metrics] listen and [log] access: off by default, FILE:LINE errors. */
+static void test_metrics_and_access_log(void **state)
+{
+    (void)state;
+    config_t *c;
+    expect_ok(MIN, &c);
+    assert_null(c->metrics.listen.host);
+    assert_false(c->log.access);
+    config_free(c);
+    expect_ok(MIN "[log]\naccess = on\nformat = json\n[metrics]\nlisten = [::1]:9464\n", &c);
+    assert_true(c->log.access);
+    assert_int_equal(c->log.format, OBS_LOG_JSON);
+    assert_string_equal(c->metrics.listen.host, "::1");
+    assert_int_equal(c->metrics.listen.port, 9464);
+    assert_int_equal(config_key_line(c, "metrics", "listen"), 18);
+    config_free(c);
+    expect_error(MIN "[metrics]\nlisten = 127.0.0.1\n",
+                 "15: [metrics] listen = \"127.0.0.1\": no port; expected IP:port like "
+                 "127.0.0.1:9464 or [::1]:9464");
+    expect_error(MIN "[metrics]\nlisten = 127.0.0.1:5071\n",
+                 "15: [metrics] listen = \"127.0.0.1:5071\": clashes with 127.0.0.1:5071 of "
+                 "[internal] listen on line 9; expected distinct listening ports or addresses");
+    expect_error(MIN "[log]\naccess = sometimes\n",
+                 "15: [log] access = \"sometimes\"; expected on or off (or yes/no, true/false, "
+                 "1/0)");
+    expect_error(MIN "[metrics]\nport = 9464\n",
+                 "15: unknown key \"port\" in [metrics]; expected one of listen");
 }
 
 static void test_ipv6_listen(void **state)
@@ -1367,6 +1397,7 @@ int main(void)
         cmocka_unit_test(test_media_section),
         cmocka_unit_test(test_example_config_passes),
         cmocka_unit_test(test_store_uri),
+        cmocka_unit_test(test_metrics_and_access_log),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
