@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -321,6 +322,7 @@ static void maybe_free_net(net_t *n)
     free(n->known);
     free(n->rate);
     net__reuse_free(n);
+    net__tls_sessions_free(n);
     free(n->rbuf);
     free(n->pbuf);
     free(n->cork);
@@ -380,6 +382,7 @@ static void conn_close_cb(uv_handle_t *h)
     free(c->pend);
     free(c->close_reason);
     free(c->bad_subject);
+    free(c->hs_in);
     free(c);
     n->live_handles--;
     maybe_free_net(n);
@@ -389,6 +392,10 @@ static void hard_close(net_conn_t *c)
 {
     if (c->uv_closing)
         return;
+    if (c->hs_busy) { /* a pool thread holds c->ssl: close when it is done */
+        c->hs_close_deferred = true;
+        return;
+    }
     c->uv_closing = true;
     if (c->resolving) {
         uv_cancel((uv_req_t *)&c->resolving->req);
@@ -687,14 +694,17 @@ static void become_ready(net_conn_t *c)
     hs_remove(c);
     if (c->ssl) {
         n->st.handshakes_ok++;
+        if (SSL_session_reused(c->ssl))
+            n->st.handshakes_resumed++;
         c->peer = net__peer_from_ssl(c->ssl, c->inbound);
         if (c->peer->verified) {
             c->known = true;
             known_add(n, c->ipkey);
         }
         net__reuse_add_names(c);
-        nlog(n, NET_LOG_DEBUG, c, "%s: TLS ready (%s, peer %s, %s)", c->remote,
-             SSL_get_version(c->ssl), c->peer->subject ? c->peer->subject : "no certificate",
+        nlog(n, NET_LOG_DEBUG, c, "%s: TLS ready (%s%s, peer %s, %s)", c->remote,
+             SSL_get_version(c->ssl), SSL_session_reused(c->ssl) ? ", resumed" : "",
+             c->peer->subject ? c->peer->subject : "no certificate",
              c->peer->verified ? "verified" : "not verified");
     }
     if (c->pend_len) {
@@ -718,11 +728,9 @@ static void deliver(net_conn_t *c, const char *buf, size_t len)
         c->cbs.on_data(c, buf, len);
 }
 
-static void handshake_failed(net_conn_t *c, int ssl_err)
+static void handshake_failed(net_conn_t *c, const char *why)
 {
     net_t *n = c->net;
-    char why[300];
-    net__tls_reason(c->ssl, ssl_err, why, sizeof why);
     n->st.handshakes_failed++;
     if (c->inbound && n->o.log_event)
         peer_event(n, c, "handshake failed", why);
@@ -745,8 +753,11 @@ static void tls_advance(net_conn_t *c)
         int r = SSL_do_handshake(c->ssl);
         if (r != 1) {
             int err = SSL_get_error(c->ssl, r);
-            if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
-                handshake_failed(c, err);
+            if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+                char why[300];
+                net__tls_reason(c->ssl, err, why, sizeof why);
+                handshake_failed(c, why);
+            }
             return;
         }
         become_ready(c);
@@ -772,6 +783,159 @@ static void tls_advance(net_conn_t *c)
         break;
     }
     ERR_clear_error();
+}
+
+/* ------------------------------------------------------------------ */
+/* Handshakes off the loop                                             */
+/* ------------------------------------------------------------------ */
+
+/* Why: a TLS handshake costs the server a key exchange, a signature and,
+ * with a client certificate, a chain verification — about a millisecond
+ * of CPU, against microseconds for relaying a MESSAGE. On the loop, a
+ * storm of handshakes makes every established partner's message wait
+ * behind them and uses one core. So every step of an inbound handshake
+ * (what an unknown peer can make us do at will) runs on libuv's thread
+ * pool, which uses every core, while the loop keeps forwarding; the
+ * connection is handed back to the loop, with its SSL object, once the
+ * handshake is done. The proxy and everything above net stay on the one
+ * loop and single-threaded. Outbound handshakes (ours, bounded by
+ * max_outbound) stay on the loop. docs/proxy.md "Handshakes". */
+
+/* Ciphertext of a client's handshake flights is a few KiB; more before
+ * the handshake ends is not a handshake. */
+#define HS_MAX_INPUT (64u * 1024)
+
+static void hs_work(uv_work_t *req)
+{
+    /* On a pool thread: only c->ssl, c->in and the job are touched (the
+     * BIO collects what OpenSSL writes into the job, see tls.c). */
+    struct net__hsjob *j = req->data;
+    net_conn_t *c = j->conn;
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        j->result = 1;
+    } else {
+        int err = SSL_get_error(c->ssl, r);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+            j->result = 0;
+        } else {
+            j->result = -1;
+            net__tls_reason(c->ssl, err, j->why, sizeof j->why); /* the queue is per thread */
+        }
+    }
+    ERR_clear_error();
+}
+
+static void hs_submit(net_conn_t *c);
+
+static void hs_done(uv_work_t *req, int status)
+{
+    struct net__hsjob *j = req->data;
+    net_conn_t *c = j->conn;
+    if (status != 0) /* never cancelled (uv_cancel is not used on these) */
+        j->result = -1, snprintf(j->why, sizeof j->why, "TLS handshake not run");
+    c->hs_busy = false;
+    c->hs_job = NULL;
+    /* what the handshake did not read: the start of application data */
+    const char *left = c->in;
+    size_t left_len = c->in_len;
+    c->in = NULL;
+    c->in_len = 0;
+    if (c->closing) {
+        if (c->hs_close_deferred) {
+            c->hs_close_deferred = false;
+            hard_close(c);
+        }
+        goto out;
+    }
+    net__conn_send_raw(c, j->out, j->out_len);
+    if (c->closing)
+        goto out;
+    if (j->result < 0) {
+        handshake_failed(c, j->why);
+        goto out;
+    }
+    /* Bytes that came while the job ran follow what it left. */
+    if (left_len) {
+        size_t total = left_len + c->hs_in_len;
+        char *b = fedge_malloc(total ? total : 1);
+        memcpy(b, left, left_len);
+        if (c->hs_in_len)
+            memcpy(b + left_len, c->hs_in, c->hs_in_len);
+        free(c->hs_in);
+        c->hs_in = b;
+        c->hs_in_len = c->hs_in_cap = total;
+    }
+    if (j->result == 0) {
+        if (c->hs_in_len)
+            hs_submit(c);
+        goto out;
+    }
+    become_ready(c);
+    if (c->hs_in_len && !c->closing) {
+        char *b = c->hs_in;
+        c->in = b;
+        c->in_len = c->hs_in_len;
+        c->hs_in = NULL;
+        c->hs_in_len = c->hs_in_cap = 0;
+        tls_advance(c);
+        c->in = NULL;
+        c->in_len = 0;
+        free(b);
+    } else {
+        free(c->hs_in);
+        c->hs_in = NULL;
+        c->hs_in_len = c->hs_in_cap = 0;
+    }
+out:
+    free(j->in);
+    free(j->out);
+    free(j);
+}
+
+/* Starts one handshake step on the pool with the ciphertext gathered in
+ * c->hs_in. */
+static void hs_submit(net_conn_t *c)
+{
+    struct net__hsjob *j = fedge_calloc(1, sizeof *j);
+    j->req.data = j;
+    j->conn = c;
+    j->in = c->hs_in;
+    j->in_len = c->hs_in_len;
+    c->hs_in = NULL;
+    c->hs_in_len = c->hs_in_cap = 0;
+    c->in = j->in;
+    c->in_len = j->in_len;
+    c->hs_job = j;
+    c->hs_busy = true;
+    if (uv_queue_work(c->net->loop, &j->req, hs_work, hs_done) != 0) {
+        hs_work(&j->req); /* cannot happen with a valid loop; stay correct */
+        hs_done(&j->req, 0);
+    }
+}
+
+/* Inbound TLS before ready: keep the ciphertext and run a step unless
+ * one is already running (it will pick the bytes up when done). */
+static void hs_feed(net_conn_t *c, const char *buf, size_t len)
+{
+    if (c->hs_in_len + len > HS_MAX_INPUT) {
+        if (c->net->o.log_event)
+            peer_event(c->net, c, "handshake failed", "handshake larger than 64 KiB");
+        conn_close(c, FEDGE_ETLS, "handshake larger than 64 KiB", false);
+        return;
+    }
+    if (c->hs_in_len + len > c->hs_in_cap) {
+        size_t cap = c->hs_in_cap ? c->hs_in_cap : 2048;
+        while (cap < c->hs_in_len + len)
+            cap *= 2;
+        c->hs_in = fedge_realloc(c->hs_in, cap);
+        c->hs_in_cap = cap;
+    }
+    memcpy(c->hs_in + c->hs_in_len, buf, len);
+    c->hs_in_len += len;
+    if (!c->hs_busy)
+        hs_submit(c);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -802,6 +966,10 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->active_ms = now_ms(c->net);
     if (!c->ssl) {
         deliver(c, buf->base, (size_t)nread);
+        return;
+    }
+    if (c->inbound && !c->ready) {
+        hs_feed(c, buf->base, (size_t)nread);
         return;
     }
     c->in = buf->base;
@@ -913,6 +1081,17 @@ int net_new(uv_loop_t *loop, const net_opts_t *o, net_t **out, fedge_err_t *e)
         return fedge_err(e, FEDGE_EINVAL, "net: read_buffer_size must be 1 KiB..16 MiB");
     }
     n->loop = loop;
+    /* Inbound handshakes run on libuv's thread pool (see "Handshakes off
+     * the loop"): give it a thread per core, and at least libuv's default
+     * of 4 since the pool also serves name lookups and the store. libuv
+     * reads this once, when the pool first starts; the operator's own
+     * setting wins. */
+    if (!getenv("UV_THREADPOOL_SIZE")) {
+        char v[16];
+        unsigned cores = uv_available_parallelism();
+        snprintf(v, sizeof v, "%u", cores > 4 ? (cores > 64 ? 64 : cores) : 4);
+        setenv("UV_THREADPOOL_SIZE", v, 0);
+    }
     n->rbuf = fedge_malloc(n->o.read_buffer_size);
     n->pbuf = fedge_malloc(n->o.read_buffer_size);
     for (n->known_size = WAYS; n->known_size < n->o.known_peers && n->known_size < (1u << 24);)
@@ -1282,6 +1461,7 @@ static void connect_cb(uv_connect_t *req, int status)
         conn_close(c, FEDGE_ETLS, "cannot create TLS session", false);
         return;
     }
+    net__tls_offer_session(c, c->ssl);
     n->st.open_tls++;
     /* Sends the ClientHello through the BIO. */
     tls_advance(c);
@@ -1492,6 +1672,11 @@ void net_conn_set_user(net_conn_t *c, void *user)
 void *net_conn_user(const net_conn_t *c)
 {
     return c->user;
+}
+
+bool net_conn_resumed(const net_conn_t *c)
+{
+    return c->ssl && c->ready && SSL_session_reused(c->ssl);
 }
 
 void *net_conn_tag(const net_conn_t *c)

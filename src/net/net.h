@@ -7,13 +7,19 @@
  * (SIP, later XMPP) belongs to the layer above, which keeps its own buffer.
  *
  * Threading: everything here runs on the one libuv loop given to net_new();
- * no function may be called from another thread.
+ * no function may be called from another thread. Inbound TLS handshakes
+ * are the exception inside: their steps run on libuv's thread pool (every
+ * core), the connection coming back to the loop when ready; no callback
+ * of the layer above ever runs off the loop.
  *
  * Lifetimes (STYLE.md habit 6): a net_conn_t is freed only from its libuv
  * close callback, after its on_close callback has returned. Calling
  * net_conn_close() (or any other function here) from inside any net
  * callback, for the same or another connection, is safe; the pointer stays
  * valid until on_close has returned.
+ *
+ * The process must ignore SIGPIPE (fedge serve does): a write racing the
+ * peer's close then fails with EPIPE and closes that connection only.
  *
  * Errors: functions return 0 or a negative FEDGE_E* code (base/base.h) and,
  * where they take one, fill a fedge_err_t with a message for a user. */
@@ -170,6 +176,7 @@ typedef struct {
     size_t open_out;        /* outbound connections now open */
     uint64_t handshakes_ok; /* TLS handshakes completed (in + out) */
     uint64_t handshakes_failed;
+    uint64_t handshakes_resumed;  /* of handshakes_ok: session resumed */
     uint64_t timeouts;            /* handshake or idle timeouts */
     uint64_t overflows;           /* closed for max_queued_bytes */
     uint64_t bytes_in, bytes_out; /* application bytes (after TLS) */
@@ -371,6 +378,12 @@ const char *net_conn_target(const net_conn_t *c);
 /* TLS server name: inbound, the SNI the client asked for (NULL if none);
  * outbound, the one we sent (NULL if none). NULL for plain TCP. */
 const char *net_conn_sni(const net_conn_t *c);
+
+/* True when c's TLS handshake resumed an earlier session (a ticket) instead
+ * of a full handshake; false for plain TCP and before on_ready. A resumed
+ * connection's net_conn_peer() is the identity the full handshake
+ * verified, carried in the ticket (see docs/proxy.md "Handshakes"). */
+bool net_conn_resumed(const net_conn_t *c);
 
 /* ------------------------------------------------------------------ */
 /* Peer identity (RFC 5922)                                            */

@@ -31,6 +31,39 @@ void net__tls_unref(net_tls_t *t);
  * net__conn_send_raw(). server: accept side. NULL on failure. */
 SSL *net__tls_ssl_new(net_tls_t *t, net_conn_t *c, bool server, const char *sni);
 
+/* One step of an inbound TLS handshake run on libuv's thread pool (net.c,
+ * "Handshakes off the loop"): the ciphertext received so far goes in, the
+ * records OpenSSL writes come out. While a job runs the loop touches
+ * neither c->ssl nor c->in, and c is not freed (hard_close waits). */
+struct net__hsjob {
+    uv_work_t req;
+    net_conn_t *conn;
+    char *in; /* owned: ciphertext to feed (c->in points into it) */
+    size_t in_len;
+    char *out; /* owned: records to send, written by the BIO */
+    size_t out_len, out_cap;
+    int result; /* 1 finished, 0 wants more input, -1 failed (why) */
+    char why[300];
+};
+
+/* Client sessions kept for resumption (tls.c): per "target|sni", the
+ * context it was made under (referenced, so a reload's new context never
+ * resumes an old session: its trust anchors may differ). */
+#define NET__SESSIONS 64
+struct net__session {
+    char *key;
+    SSL_CTX *ctx;
+    SSL_SESSION *sess;
+    uint64_t at_ms;
+};
+
+/* Outbound: offers the cached session for c's target and SNI, if any,
+ * made under ssl's context. */
+void net__tls_offer_session(net_conn_t *c, SSL *ssl);
+
+/* Frees the session cache of n. */
+void net__tls_sessions_free(net_t *n);
+
 /* Builds the peer identity of a finished handshake (one allocation, free
  * with free()). inbound: the peer played the client role. */
 net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound);
@@ -105,6 +138,12 @@ struct net_conn {
     uint64_t created_ms, active_ms, close_deadline_ms;
     char *close_reason;
     char *bad_subject; /* subject of a peer certificate that failed */
+    /* inbound TLS before ready: the handshake job on the thread pool, and
+     * ciphertext that arrived while it ran (fed by the next job) */
+    struct net__hsjob *hs_job; /* set only while the job runs */
+    char *hs_in;
+    size_t hs_in_len, hs_in_cap;
+    bool hs_busy, hs_close_deferred;
     int close_code;
     struct net__alias target_alias;  /* outbound: indexed under target */
     struct net__alias *name_aliases; /* verified peer names, at ready */
@@ -153,6 +192,7 @@ struct net {
     struct net__addrent *known, *rate; /* bounded caches, power of two */
     size_t known_size, rate_size;
     size_t peak_open; /* most connections open since memory was last trimmed */
+    struct net__session sessions[NET__SESSIONS]; /* outbound resumption (tls.c) */
 };
 
 /* Sends raw bytes on the socket (ciphertext for TLS): tries a direct

@@ -28,6 +28,19 @@ static int bio_write(BIO *b, const char *buf, int len)
     BIO_clear_retry_flags(b);
     if (len <= 0)
         return 0;
+    struct net__hsjob *j = c->hs_job;
+    if (j) { /* on a pool thread: collect, the loop sends (net.c hs_done) */
+        if (j->out_len + (size_t)len > j->out_cap) {
+            size_t cap = j->out_cap ? j->out_cap : 4096;
+            while (cap < j->out_len + (size_t)len)
+                cap *= 2;
+            j->out = fedge_realloc(j->out, cap);
+            j->out_cap = cap;
+        }
+        memcpy(j->out + j->out_len, buf, (size_t)len);
+        j->out_len += (size_t)len;
+        return len;
+    }
     net__conn_send_raw(c, buf, (size_t)len);
     return len;
 }
@@ -100,6 +113,78 @@ static const char *ossl_reason(void)
     return r ? r : "unknown OpenSSL error";
 }
 
+/* ------------------------------------------------------------------ */
+/* Client sessions (outbound resumption)                               */
+/* ------------------------------------------------------------------ */
+
+static void session_key(const net_conn_t *c, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s|%s", c->target ? c->target : "", c->sni ? c->sni : "");
+}
+
+static void session_clear(struct net__session *s)
+{
+    free(s->key);
+    SSL_SESSION_free(s->sess);
+    SSL_CTX_free(s->ctx);
+    memset(s, 0, sizeof *s);
+}
+
+/* OpenSSL hands over a client session (after the handshake in TLS 1.2;
+ * on a NewSessionTicket in TLS 1.3, read on the loop): keep it under the
+ * connection's target and SNI, replacing the entry for that key or the
+ * oldest. Outbound handshakes run on the loop, so this does too. */
+static int session_new(SSL *ssl, SSL_SESSION *sess)
+{
+    BIO *b = SSL_get_rbio(ssl);
+    net_conn_t *c = b ? BIO_get_data(b) : NULL;
+    if (!c || c->inbound || !c->target || !SSL_SESSION_is_resumable(sess))
+        return 0;
+    net_t *n = c->net;
+    char key[600];
+    session_key(c, key, sizeof key);
+    struct net__session *slot = NULL;
+    for (size_t i = 0; i < NET__SESSIONS && !slot; i++)
+        if (n->sessions[i].key && strcmp(n->sessions[i].key, key) == 0)
+            slot = &n->sessions[i];
+    for (size_t i = 0; i < NET__SESSIONS && !slot; i++)
+        if (!n->sessions[i].key)
+            slot = &n->sessions[i];
+    if (!slot) {
+        slot = &n->sessions[0];
+        for (size_t i = 1; i < NET__SESSIONS; i++)
+            if (n->sessions[i].at_ms < slot->at_ms)
+                slot = &n->sessions[i];
+    }
+    session_clear(slot);
+    SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+    SSL_CTX_up_ref(ctx);
+    slot->key = fedge_strdup(key);
+    slot->ctx = ctx;
+    slot->sess = sess; /* returning 1 keeps OpenSSL's reference */
+    slot->at_ms = uv_now(n->loop);
+    return 1;
+}
+
+void net__tls_offer_session(net_conn_t *c, SSL *ssl)
+{
+    char key[600];
+    session_key(c, key, sizeof key);
+    for (size_t i = 0; i < NET__SESSIONS; i++) {
+        struct net__session *s = &c->net->sessions[i];
+        if (s->key && s->ctx == SSL_get_SSL_CTX(ssl) && strcmp(s->key, key) == 0) {
+            (void)SSL_set_session(ssl, s->sess);
+            return;
+        }
+    }
+}
+
+void net__tls_sessions_free(net_t *n)
+{
+    for (size_t i = 0; i < NET__SESSIONS; i++)
+        session_clear(&n->sessions[i]);
+}
+
 static int build_ctx(const net_tls_t *t, SSL_CTX **out, fedge_err_t *e)
 {
     ERR_clear_error();
@@ -107,13 +192,25 @@ static int build_ctx(const net_tls_t *t, SSL_CTX **out, fedge_err_t *e)
     if (!ctx)
         return fedge_err(e, FEDGE_ETLS, "TLS: cannot create context: %s", ossl_reason());
     SSL_CTX_set_min_proto_version(ctx, t->min_version);
-    /* No renegotiation, no compression; no session resumption state kept
-     * per peer (tickets and the server cache would cost memory per
-     * connection and federation links are long-lived anyway). */
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET |
+    /* No renegotiation, no compression. Resumption by stateless tickets
+     * (TLS 1.3 tickets, TLS 1.2 session tickets): a returning partner
+     * skips the certificate exchange and its verification, and the server
+     * keeps no state per peer (the ticket, encrypted under this context's
+     * own random key, carries the session, the peer certificate and its
+     * verification result). Every context has new keys, so a reload
+     * (new certificate or trust anchors) invalidates every ticket issued
+     * before it. One ticket per handshake, valid one hour. The client
+     * side keeps sessions itself (net_t's cache, session_new below). */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
-    SSL_CTX_set_num_tickets(ctx, 0);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 1);
+    SSL_CTX_set_timeout(ctx, 3600);
+    /* Required for resumption with client verification on: a session is
+     * resumed only in the context kind that made it. */
+    static const unsigned char sid_ctx[] = "fedge-sip";
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, session_new);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_verify_depth(ctx, 8);
 
@@ -454,6 +551,13 @@ net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound)
 {
     X509 *cert = SSL_get0_peer_certificate(ssl);
     long vr = SSL_get_verify_result(ssl);
+    /* A resumed session carries the certificate and the result of its
+     * verification at the full handshake; one that has expired since is
+     * no longer verified (the ticket's hour is bounded, the certificate's
+     * validity is checked again here). */
+    if (cert && vr == X509_V_OK && SSL_session_reused(ssl) &&
+        X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0)
+        vr = X509_V_ERR_CERT_HAS_EXPIRED;
     net_peer_t *p =
         peer_build(cert, cert && vr != X509_V_OK ? X509_verify_cert_error_string(vr) : NULL);
     p->presented = cert != NULL;

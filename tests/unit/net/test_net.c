@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +411,77 @@ static void test_mtls_ipv4_data_both_ways_and_names(void **state)
     assert_int_equal(ct->code, 0);
     assert_int_equal(st->closed, 1);
     assert_int_equal(st->code, FEDGE_ECLOSED);
+    net_tls_free(stls);
+    net_tls_free(ctls);
+}
+
+/* A returning client resumes its session from a ticket (no certificate
+ * exchange), and both sides still see the identity the full handshake
+ * verified; a reload of the server's configuration changes the ticket
+ * key, so the next connection is a full handshake again. */
+static void test_session_resumed_keeps_peer_identity(void **state)
+{
+    (void)state;
+    make_nets(NULL, NULL);
+    net_tls_t *stls = tls_of("edge.contoso.test", NULL, true);
+    net_tls_t *ctls = tls_of("edge.fabrikam.test", NULL, true);
+    srv_echo = true;
+    net_listener_t *l = listen_on("127.0.0.1:0", stls, NULL);
+    uint16_t port = net_listener_port(l);
+    tconn_t *first = dial("127.0.0.1", port, ctls, "edge.contoso.test");
+    RUN_UNTIL(first->ready && nsrv == 1, 5000);
+    assert_int_equal(first->ready, 1);
+    assert_false(net_conn_resumed(first->c));
+    assert_false(net_conn_resumed(srv_conns[0]->c));
+    /* The ticket follows the handshake; an echo proves it was read. */
+    assert_int_equal(net_conn_write(first->c, "ping", 4), 0);
+    RUN_UNTIL(first->len == 4, 3000);
+    assert_int_equal(first->len, 4);
+
+    tconn_t *second = dial("127.0.0.1", port, ctls, "edge.contoso.test");
+    RUN_UNTIL(second->ready && nsrv == 2, 5000);
+    assert_int_equal(second->ready, 1);
+    assert_int_equal(nsrv, 2);
+    tconn_t *st = srv_conns[1];
+    assert_true(net_conn_resumed(second->c));
+    assert_true(net_conn_resumed(st->c));
+    const net_peer_t *p = net_conn_peer(st->c);
+    assert_non_null(p);
+    assert_true(p->presented);
+    assert_true(p->verified);
+    assert_true(p->eku_ok);
+    assert_true(net_peer_names(p, "edge.fabrikam.test"));
+    assert_true(net_peer_is_domain(p, "fabrikam.test"));
+    assert_non_null(strstr(p->subject, "CN=edge.fabrikam.test"));
+    const net_peer_t *q = net_conn_peer(second->c);
+    assert_true(q->verified);
+    assert_true(net_peer_names(q, "edge.contoso.test"));
+    /* the resumed connection carries data */
+    assert_int_equal(net_conn_write(second->c, "pong", 4), 0);
+    RUN_UNTIL(second->len == 4, 3000);
+    assert_memory_equal(second->data, "pong", 4);
+    net_stats_t s;
+    net_stats(srv, &s);
+    assert_int_equal(s.handshakes_ok, 2);
+    assert_int_equal(s.handshakes_resumed, 1);
+
+    /* Another SNI is another session: a full handshake. */
+    tconn_t *other = dial("127.0.0.1", port, ctls, NULL);
+    RUN_UNTIL(other->ready, 5000);
+    assert_int_equal(other->ready, 1);
+    assert_false(net_conn_resumed(other->c));
+
+    /* After a reload the old tickets are refused: full handshake. */
+    fedge_err_t e = {{0}};
+    assert_int_equal(net_tls_reload(stls, &e), 0);
+    tconn_t *after = dial("127.0.0.1", port, ctls, "edge.contoso.test");
+    RUN_UNTIL(after->ready && nsrv == 4, 5000);
+    assert_int_equal(after->ready, 1);
+    assert_false(net_conn_resumed(after->c));
+    assert_false(net_conn_resumed(srv_conns[3]->c));
+    assert_true(net_peer_names(net_conn_peer(srv_conns[3]->c), "edge.fabrikam.test"));
+    net_stats(srv, &s);
+    assert_int_equal(s.handshakes_resumed, 1);
     net_tls_free(stls);
     net_tls_free(ctls);
 }
@@ -1572,6 +1644,9 @@ static void test_tls13_only_and_listener_needs_certificate(void **state)
 
 int main(void)
 {
+    /* As fedge serve does (net.h): a write racing the peer's close must
+     * fail with EPIPE, not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_mtls_ipv4_data_both_ways_and_names),
@@ -1598,6 +1673,7 @@ int main(void)
         T(test_deadline_closes_trickling_peer),
         T(test_write_queue_overflow_closes_only_that_connection),
         T(test_reload_new_certificate_for_new_connections),
+        T(test_session_resumed_keeps_peer_identity),
         T(test_reuse_lookup_by_name_and_target),
         T(test_reuse_index_many_connections),
         T(test_plain_tcp_internal_side),
