@@ -363,7 +363,7 @@ static void conn_close_cb(uv_handle_t *h)
     net__reuse_remove(c);
     unaccount(c);
     n->st.open--;
-    if (c->ssl)
+    if (c->ssl || (c->inbound && c->tls))
         n->st.open_tls--;
     if (c->ip_counted)
         ip_dec(n, c->ipkey);
@@ -895,9 +895,17 @@ out:
 }
 
 /* Starts one handshake step on the pool with the ciphertext gathered in
- * c->hs_in. */
+ * c->hs_in (the first creates the SSL object, on the context current
+ * now). */
 static void hs_submit(net_conn_t *c)
 {
+    if (!c->ssl) {
+        c->ssl = net__tls_ssl_new(c->tls, c, true, NULL);
+        if (!c->ssl) {
+            conn_close(c, FEDGE_ETLS, "cannot create TLS session", false);
+            return;
+        }
+    }
     struct net__hsjob *j = fedge_calloc(1, sizeof *j);
     j->req.data = j;
     j->conn = c;
@@ -926,7 +934,7 @@ static void hs_feed(net_conn_t *c, const char *buf, size_t len)
         return;
     }
     if (c->hs_in_len + len > c->hs_in_cap) {
-        size_t cap = c->hs_in_cap ? c->hs_in_cap : 2048;
+        size_t cap = c->hs_in_cap ? c->hs_in_cap : 512;
         while (cap < c->hs_in_len + len)
             cap *= 2;
         c->hs_in = fedge_realloc(c->hs_in, cap);
@@ -934,8 +942,15 @@ static void hs_feed(net_conn_t *c, const char *buf, size_t len)
     }
     memcpy(c->hs_in + c->hs_in_len, buf, len);
     c->hs_in_len += len;
-    if (!c->hs_busy)
-        hs_submit(c);
+    if (c->hs_busy)
+        return;
+    /* Before the first step: a whole first record (RFC 8446 §5.1: type,
+     * version, 2-byte length), or anything that is not a handshake record
+     * (OpenSSL then says why it is refused). */
+    const unsigned char *h = (const unsigned char *)c->hs_in;
+    if (!c->ssl && (c->hs_in_len < 5 || (h[0] == 0x16 && c->hs_in_len < 5u + ((h[3] << 8) | h[4]))))
+        return;
+    hs_submit(c);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -964,12 +979,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->active_ms = now_ms(c->net);
-    if (!c->ssl) {
-        deliver(c, buf->base, (size_t)nread);
+    if (c->inbound && !c->ready && c->tls) {
+        hs_feed(c, buf->base, (size_t)nread);
         return;
     }
-    if (c->inbound && !c->ready) {
-        hs_feed(c, buf->base, (size_t)nread);
+    if (!c->ssl) {
+        deliver(c, buf->base, (size_t)nread);
         return;
     }
     c->in = buf->base;
@@ -1343,11 +1358,10 @@ static void on_connection(uv_stream_t *server, int status)
     c->ip_counted = true;
     uv_tcp_nodelay(&c->tcp, 1);
     if (l->tls) {
-        c->ssl = net__tls_ssl_new(l->tls, c, true, NULL);
-        if (!c->ssl) {
-            conn_close(c, FEDGE_ETLS, "cannot create TLS session", false);
-            return;
-        }
+        /* The SSL object (the bulk of a connection's memory) waits for a
+         * whole first record: a flood that never sends one costs little. */
+        c->tls = l->tls;
+        net__tls_ref(c->tls);
         n->st.open_tls++;
     }
     int r = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
@@ -1355,7 +1369,7 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c, FEDGE_EIO, uv_strerror(r), false);
         return;
     }
-    if (!c->ssl)
+    if (!l->tls)
         become_ready(c);
 }
 

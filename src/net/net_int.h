@@ -119,7 +119,9 @@ struct net_conn {
     net_conn_cbs_t cbs;
     void *user, *tag;
     SSL *ssl;                           /* NULL for plain TCP */
-    net_tls_t *tls;                     /* outbound TLS only, referenced until connected */
+    net_tls_t *tls;                     /* referenced: outbound TLS until connected; inbound
+                                           TLS for the connection's life (the SSL object is
+                                           made from it once a first record is whole) */
     net_peer_t *peer;                   /* after a completed TLS handshake */
     char *target;                       /* outbound: "host:port" as looked up by reuse */
     char *sni;                          /* outbound TLS: server name to send */
