@@ -96,7 +96,7 @@ phase() {
     read -r p99 p50 p90 cnt < <(rtt_percentiles "$rtt")
     [ -n "$rtt" ] && mv "$rtt" "$T_LOGS/$name-rtt.csv"
     local fails=$((n - L_OK))
-    say "  $name: $L_OK of $n MESSAGE answered 200 ($fails failed or unanswered); response time p50 $p50 ms, p90 $p90 ms, p99 $p99 ms ($cnt samples); fedge used $P_CORES cores; RSS $P_RSS kB"
+    say "  $name: $L_OK of $n MESSAGE answered 200 ($fails failed or unanswered); response time p50 $p50 ms, p90 $p90 ms, p99 $p99 ms ($cnt samples); fedge used $P_CORES cores; RSS $P_RSS kB; load average $(cut -d' ' -f1 /proc/loadavg)"
     if [ "$fails" -ne 0 ] || [ "$p99" = n/a ] || [ "$p99" -gt 50 ]; then
         say "  $name: TARGET MISSED (0 failures, p99 <= 50 ms)"
         FAILED_TARGETS=$((FAILED_TARGETS + 1))
