@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "net/net.h"
 #include "plan/plan.h"
 
@@ -484,6 +486,63 @@ static void test_session_resumed_keeps_peer_identity(void **state)
     assert_int_equal(s.handshakes_resumed, 1);
     net_tls_free(stls);
     net_tls_free(ctls);
+}
+
+/* An inbound handshake whose first record arrives one byte per read (the
+ * edge gathers it before the first handshake step): no connection is shown
+ * before it is whole, the handshake steps (on the thread pool) then reach
+ * ready, and data sent right after the client's Finished arrives intact. */
+static void test_handshake_first_record_in_single_bytes(void **state)
+{
+    (void)state;
+    make_nets(NULL, NULL);
+    net_tls_t *stls = tls_of("edge.contoso.test", NULL, false);
+    net_listener_t *l = listen_on("127.0.0.1:0", stls, NULL);
+    int fd = raw_connect(AF_INET, "127.0.0.1", net_listener_port(l));
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(ctx);
+    SSL *ssl = SSL_new(ctx);
+    BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl, rb, wb);
+    SSL_set_connect_state(ssl);
+    bool first = true, sent_data = false;
+    uint64_t end = mono_ms() + 10000;
+    while (mono_ms() < end && !(sent_data && nsrv == 1 && srv_conns[0]->len == 5)) {
+        (void)SSL_do_handshake(ssl);
+        if (SSL_is_init_finished(ssl) && !sent_data) {
+            assert_int_equal(SSL_write(ssl, "hello", 5), 5);
+            sent_data = true;
+        }
+        char buf[4096];
+        int k;
+        while ((k = BIO_read(wb, buf, sizeof buf)) > 0) {
+            for (int i = 0; i < k; i++) {
+                if (first) { /* the ClientHello: one byte per read */
+                    assert_int_equal(send(fd, buf + i, 1, 0), 1);
+                    RUN_FOR(2);
+                    if (i + 1 < k)
+                        assert_int_equal(nsrv, 0);
+                } else {
+                    assert_int_equal(send(fd, buf + i, (size_t)(k - i), 0), k - i);
+                    break;
+                }
+            }
+            first = false;
+        }
+        RUN_FOR(5);
+        ssize_t r;
+        while ((r = recv(fd, buf, sizeof buf, 0)) > 0)
+            BIO_write(rb, buf, (int)r);
+    }
+    assert_int_equal(nsrv, 1);
+    assert_true(net_conn_is_ready(srv_conns[0]->c));
+    assert_false(net_conn_peer(srv_conns[0]->c)->presented);
+    assert_int_equal(srv_conns[0]->len, 5);
+    assert_memory_equal(srv_conns[0]->data, "hello", 5);
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    close(fd);
+    net_tls_free(stls);
 }
 
 /* A big write spans several TLS records and read callbacks. */
@@ -1674,6 +1733,7 @@ int main(void)
         T(test_write_queue_overflow_closes_only_that_connection),
         T(test_reload_new_certificate_for_new_connections),
         T(test_session_resumed_keeps_peer_identity),
+        T(test_handshake_first_record_in_single_bytes),
         T(test_reuse_lookup_by_name_and_target),
         T(test_reuse_index_many_connections),
         T(test_plain_tcp_internal_side),
