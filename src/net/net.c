@@ -6,6 +6,7 @@
 #include <malloc.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -828,6 +829,8 @@ static void hs_work(uv_work_t *req)
 }
 
 static void hs_submit(net_conn_t *c);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static void hs_done(uv_work_t *req, int status)
 {
@@ -889,6 +892,12 @@ static void hs_done(uv_work_t *req, int status)
         c->hs_in_len = c->hs_in_cap = 0;
     }
 out:
+    /* reading resumes once no step runs: what came meanwhile (data after
+     * the client's Finished, a close_notify, the end of the stream) is
+     * read after the handshake's outcome, in the order the peer sent it */
+    if (!c->closing && !c->uv_closing && !c->hs_busy &&
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
+        conn_close(c, FEDGE_EIO, "cannot read", false);
     free(j->in);
     free(j->out);
     free(j);
@@ -917,6 +926,8 @@ static void hs_submit(net_conn_t *c)
     c->in_len = j->in_len;
     c->hs_job = j;
     c->hs_busy = true;
+    /* nothing is read while the step runs (see hs_done) */
+    uv_read_stop((uv_stream_t *)&c->tcp);
     if (uv_queue_work(c->net->loop, &j->req, hs_work, hs_done) != 0) {
         hs_work(&j->req); /* cannot happen with a valid loop; stay correct */
         hs_done(&j->req, 0);
@@ -1096,6 +1107,9 @@ int net_new(uv_loop_t *loop, const net_opts_t *o, net_t **out, fedge_err_t *e)
         return fedge_err(e, FEDGE_EINVAL, "net: read_buffer_size must be 1 KiB..16 MiB");
     }
     n->loop = loop;
+    /* A write racing the peer's close must fail with EPIPE and close that
+     * connection only, not kill the process (net.h). */
+    signal(SIGPIPE, SIG_IGN);
     /* Inbound handshakes run on libuv's thread pool (see "Handshakes off
      * the loop"): give it a thread per core, and at least libuv's default
      * of 4 since the pool also serves name lookups and the store. libuv

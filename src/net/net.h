@@ -18,7 +18,7 @@
  * callback, for the same or another connection, is safe; the pointer stays
  * valid until on_close has returned.
  *
- * The process must ignore SIGPIPE (fedge serve does): a write racing the
+ * net_new() sets SIGPIPE to be ignored, process-wide: a write racing the
  * peer's close then fails with EPIPE and closes that connection only.
  *
  * Errors: functions return 0 or a negative FEDGE_E* code (base/base.h) and,
