@@ -29,8 +29,8 @@ start_bg admin "$FEDGE_BIN" admin serve -c "$CFG"
 check "fedge admin serve listens" wait_listen "$ADMIN_PORT" 10 "$BG_PID" || { show admin; finish; }
 URL=http://127.0.0.1:$ADMIN_PORT
 check_out "the served panel files are src/admin/www's, byte for byte (embedded by the build)" sh -c '
-    for f in "$1"/src/admin/www/*; do
-        curl -sSf "$2/${f##*/}" | cmp - "$f" || exit 1
+    cd "$1/src/admin/www" && find . -type f | sed "s|^\./||" | while read -r f; do
+        curl -sSf "$2/$f" | cmp - "$f" || exit 1
     done' sh "$FEDGE_ROOT" "$URL"
 check_out "no session (or a forged one): 401 on every API route; static assets open; foreign Host 421" $AC "$URL" $USER "$PASS" unauth
 check_out "session cookie: HttpOnly, SameSite=Strict, expiry, random 256-bit id" $AC "$URL" $USER "$PASS" cookie
