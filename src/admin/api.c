@@ -301,9 +301,9 @@ static json_t *j_policy(const store_policy_t *p)
     const char *kind = !strcmp(p->scope, "global")      ? "global"
                        : !strncmp(p->scope, "site:", 5) ? "site"
                                                         : "named";
-    return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "scope", p->scope, "kind", kind,
+    return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "scope", p->scope, "kind", kind,
                      "federation", p->federation, "public_im", p->public_im, "outside", p->outside,
-                     "xmpp", p->xmpp);
+                     "xmpp", p->xmpp, "av", p->av);
 }
 
 static json_t *j_edge(const store_edge_t *e)
@@ -779,8 +779,8 @@ static int provider_write(admin__api_t *api, const char *name, json_t *body, boo
 static int policy_write(admin__api_t *api, const char *scope, json_t *body, bool create,
                         const char *actor, json_t **out)
 {
-    static const char *const fields[] = {"scope",   "federation", "public_im",
-                                         "outside", "xmpp",       NULL};
+    static const char *const fields[] = {"scope", "federation", "public_im", "outside",
+                                         "xmpp",  "av",         NULL};
     const char *sc = scope;
     int st;
     char sn[STORE_NAME_MAX + 8];
@@ -797,7 +797,7 @@ static int policy_write(admin__api_t *api, const char *scope, json_t *body, bool
     if ((st = opt_bool(body, "federation", &p.federation, out)) ||
         (st = opt_bool(body, "public_im", &p.public_im, out)) ||
         (st = opt_bool(body, "outside", &p.outside, out)) ||
-        (st = opt_bool(body, "xmpp", &p.xmpp, out)))
+        (st = opt_bool(body, "xmpp", &p.xmpp, out)) || (st = opt_bool(body, "av", &p.av, out)))
         return st;
     store_snapshot_t *snap;
     if ((st = load(api, &snap, out)))
@@ -1124,7 +1124,7 @@ static int provider_list(admin__api_t *api, const args_t *args, json_t **out)
 static int policy_list(admin__api_t *api, const args_t *args, json_t **out)
 {
     static const char *const sortable[] = {"scope",   "kind", "federation", "public_im",
-                                           "outside", "xmpp", NULL};
+                                           "outside", "xmpp", "av",         NULL};
     store_snapshot_t *snap;
     int st = load(api, &snap, out);
     if (st)
@@ -1142,8 +1142,8 @@ static int policy_list(admin__api_t *api, const args_t *args, json_t **out)
                   !strcmp(kind, "global") ? "Global"
                   : !strcmp(kind, "site") ? "Site"
                                           : "User");
-        const bool f[] = {p->federation, p->public_im, p->outside, p->xmpp};
-        for (size_t k = 0; k < 4; k++)
+        const bool f[] = {p->federation, p->public_im, p->outside, p->xmpp, p->av};
+        for (size_t k = 0; k < 5; k++)
             shown_add(shown[i], 256, f[k] ? "On" : "Off");
     }
     for (size_t i = 0; i < snap->n_assignments; i++) {

@@ -54,13 +54,14 @@ static const char usage_provider[] =
     "  fedge provider set hoster --disabled -c /etc/fedge/fedge.ini\n";
 static const char usage_policy[] =
     "usage: fedge policy set global|site:NAME|NAME [--federation on|off] [--public on|off]\n"
-    "                 [--outside on|off] [--xmpp on|off]\n"
+    "                 [--outside on|off] [--xmpp on|off] [--av on|off]\n"
     "       fedge policy assign USER NAME   (NAME global removes the assignment)\n"
     "       fedge policy list [--json]\n"
     "\n"
     "examples:\n"
     "  fedge policy set global --federation on --public off -c /etc/fedge/fedge.ini\n"
     "  fedge policy set partners --federation on -c ...\n"
+    "  fedge policy set im-only --federation on --av off -c ...   (IM and presence, no calls)\n"
     "  fedge policy assign alice@contoso.test partners -c ...\n";
 static const char usage_edge[] =
     "usage: fedge edge set [--federation on|off] [--discovery on|off] [--outside-users on|off]\n"
@@ -780,6 +781,7 @@ static void policy_diff(diff_t *df, const store_policy_t *a, const store_policy_
     diff_add(df, "public", onoff(a->public_im), onoff(b->public_im));
     diff_add(df, "outside", onoff(a->outside), onoff(b->outside));
     diff_add(df, "xmpp", onoff(a->xmpp), onoff(b->xmpp));
+    diff_add(df, "av", onoff(a->av), onoff(b->av));
 }
 
 static int policy_set(store_t *s, const store_snapshot_t *before, const char *scope,
@@ -802,15 +804,15 @@ static int policy_set(store_t *s, const store_snapshot_t *before, const char *sc
         diff_t df = {0};
         policy_diff(&df, &w, now);
         if (!was)
-            printf("added policy %s (federation %s, public %s, outside %s, xmpp %s)\n", now->scope,
-                   onoff(now->federation), onoff(now->public_im), onoff(now->outside),
-                   onoff(now->xmpp));
+            printf("added policy %s (federation %s, public %s, outside %s, xmpp %s, av %s)\n",
+                   now->scope, onoff(now->federation), onoff(now->public_im), onoff(now->outside),
+                   onoff(now->xmpp), onoff(now->av));
         else if (df.count)
             printf("changed policy %s: %s\n", now->scope, df.buf);
         else
-            printf("unchanged policy %s (federation %s, public %s, outside %s, xmpp %s)\n",
+            printf("unchanged policy %s (federation %s, public %s, outside %s, xmpp %s, av %s)\n",
                    now->scope, onoff(now->federation), onoff(now->public_im), onoff(now->outside),
-                   onoff(now->xmpp));
+                   onoff(now->xmpp), onoff(now->av));
     }
     store_snapshot_unref(after);
     return 0;
@@ -852,11 +854,9 @@ static int cmd_policy(int argc, char **argv)
     const char *sub = argv[2];
     if (!strcmp(sub, "-h") || !strcmp(sub, "--help"))
         return exit_of(help(usage_policy));
-    static const optspec_t set_spec[] = {{"--federation", true},
-                                         {"--public", true},
-                                         {"--outside", true},
-                                         {"--xmpp", true},
-                                         {NULL, false}};
+    static const optspec_t set_spec[] = {{"--federation", true}, {"--public", true},
+                                         {"--outside", true},    {"--xmpp", true},
+                                         {"--av", true},         {NULL, false}};
     args_t a;
     int rc;
     bool list = !strcmp(sub, "list");
@@ -870,7 +870,7 @@ static int cmd_policy(int argc, char **argv)
         return usage_err(usage_policy, "unknown policy command '%s'", sub);
     if (rc)
         return exit_of(rc);
-    store_policy_patch_t p = {-1, -1, -1, -1};
+    store_policy_patch_t p = {-1, -1, -1, -1, -1};
     if (!strcmp(sub, "set")) {
         if (a.npos != 1)
             return usage_err(usage_policy, "fedge policy set needs a scope: global, "
@@ -878,7 +878,8 @@ static int cmd_policy(int argc, char **argv)
         if ((rc = onoff_opt(&a, "--federation", &p.federation, usage_policy)) ||
             (rc = onoff_opt(&a, "--public", &p.public_im, usage_policy)) ||
             (rc = onoff_opt(&a, "--outside", &p.outside, usage_policy)) ||
-            (rc = onoff_opt(&a, "--xmpp", &p.xmpp, usage_policy)))
+            (rc = onoff_opt(&a, "--xmpp", &p.xmpp, usage_policy)) ||
+            (rc = onoff_opt(&a, "--av", &p.av, usage_policy)))
             return rc;
     }
     if (!strcmp(sub, "assign") && a.npos != 2)
@@ -898,22 +899,22 @@ static int cmd_policy(int argc, char **argv)
             json_t *pa = json_array(), *aa = json_array();
             for (size_t i = 0; i < snap->n_policies; i++) {
                 const store_policy_t *q = &snap->policies[i];
-                json_array_append_new(pa,
-                                      json_pack("{s:s, s:b, s:b, s:b, s:b}", "scope", q->scope,
-                                                "federation", q->federation, "public", q->public_im,
-                                                "outside", q->outside, "xmpp", q->xmpp));
+                json_array_append_new(pa, json_pack("{s:s, s:b, s:b, s:b, s:b, s:b}", "scope",
+                                                    q->scope, "federation", q->federation, "public",
+                                                    q->public_im, "outside", q->outside, "xmpp",
+                                                    q->xmpp, "av", q->av));
             }
             for (size_t i = 0; i < snap->n_assignments; i++)
                 json_array_append_new(aa, json_pack("{s:s, s:s}", "user", snap->assignments[i].user,
                                                     "policy", snap->assignments[i].policy));
             rc = print_json(json_pack("{s:o, s:o}", "policies", pa, "assignments", aa));
         } else if (snap) {
-            printf("%-24s %-10s %-6s %-7s %s\n", "SCOPE", "FEDERATION", "PUBLIC", "OUTSIDE",
-                   "XMPP");
+            printf("%-24s %-10s %-6s %-7s %-4s %s\n", "SCOPE", "FEDERATION", "PUBLIC", "OUTSIDE",
+                   "XMPP", "AV");
             for (size_t i = 0; i < snap->n_policies; i++) {
                 const store_policy_t *q = &snap->policies[i];
-                printf("%-24s %-10s %-6s %-7s %s\n", q->scope, onoff(q->federation),
-                       onoff(q->public_im), onoff(q->outside), onoff(q->xmpp));
+                printf("%-24s %-10s %-6s %-7s %-4s %s\n", q->scope, onoff(q->federation),
+                       onoff(q->public_im), onoff(q->outside), onoff(q->xmpp), onoff(q->av));
             }
             if (snap->n_assignments) {
                 printf("\n%-40s %s\n", "USER", "POLICY");

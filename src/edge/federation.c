@@ -5,6 +5,7 @@
  * the admin panel's per-partner figures. docs/proxy.md "Federation
  * policy". */
 #include "edge/edge_int.h"
+#include "media/media.h"
 
 #include "obs/obs.h"
 
@@ -284,6 +285,22 @@ static int wait_dns(edge__fed_t *f, const proxy_policy_in_t *pin, const policy_i
     return PROXY_POLICY_PENDING;
 }
 
+/* policy_input_t.av for msg: the SDP is found as the relay finds it
+ * (media_sdp_find); a body that is not SDP, or is malformed, counts as no
+ * SDP, so an INVITE with it is a call (what its 200 will carry is
+ * unknown). */
+static bool wants_av(const sip_msg_t *m)
+{
+    if (!m || !m->is_request || m->method_id != SIP_METHOD_INVITE)
+        return false;
+    fedge_str_t sdp = {"", 0};
+    const sip_hdr_t *ct = sip_msg_find(m, SIP_HDR_CONTENT_TYPE);
+    media_sdp_loc_t loc;
+    if (ct && m->body.len && media_sdp_find(ct->value, m->body, &loc) == 0)
+        sdp = (fedge_str_t){m->body.s + loc.off, loc.len};
+    return policy_wants_av(true, sdp);
+}
+
 static int on_policy(void *user, const proxy_policy_in_t *pin, proxy_policy_verdict_t *pv)
 {
     edge__fed_t *f = user;
@@ -311,6 +328,7 @@ static int on_policy(void *user, const proxy_policy_in_t *pin, proxy_policy_verd
     in.local_domains = f->local;
     in.n_local_domains = f->n_local;
     in.site = (fedge_str_t){"", 0};
+    in.av = wants_av(pin->msg);
     policy_verdict_t v;
     policy_decide(f->snap, &in, &v);
     if (v.outcome == POLICY_NEED_DNS) {

@@ -121,6 +121,15 @@ static const policy_diag_t table[] = {
      "The registrar refused credentials from this address too often within the lock-out "
      "window ([remote] lockout_address_failures, lockout_window).",
      "Wait for [remote] lockout_period, or fedge remote unlock <address>."},
+    {POLICY_DIAG_USER_NO_AV, 488, "User is not enabled for calls with external users",
+     "An internal user placed an audio/video call (an INVITE offering m=audio or m=video, or a "
+     "late offer) to a partner while the external access policy that applies to the user has "
+     "A/V off. Instant messages and presence still flow.",
+     "fedge policy set <policy> --av on, or assign the user a policy with A/V on."},
+    {POLICY_DIAG_RCPT_NO_AV, 488, "Recipient is not enabled for calls with external users",
+     "A partner called an internal user whose external access policy has A/V off. Instant "
+     "messages and presence still flow.",
+     "fedge policy set <policy> --av on for the recipient's policy if calls are wanted."},
     {POLICY_DIAG_XMPP_BLOCKED, 403, "Domain is blocked for XMPP",
      "The target domain is on the XMPP blocked list (fedge xmpp block).",
      "fedge xmpp remove <domain> if the block is no longer wanted."},

@@ -277,6 +277,8 @@ static void decide_inbound(const store_snapshot_t *snap, const policy_input_t *i
     bool pub = c.type == POLICY_FED_PROVIDER_PUBLIC;
     if (!p || !(pub ? p->public_im : p->federation))
         return reject(v, pub ? POLICY_DIAG_RCPT_NO_PUBLIC : POLICY_DIAG_RCPT_NO_FEDERATION);
+    if (in->av && !p->av)
+        return reject(v, POLICY_DIAG_RCPT_NO_AV);
     v->outcome = POLICY_ALLOW;
 }
 
@@ -301,6 +303,8 @@ static void decide_outbound(const store_snapshot_t *snap, const policy_input_t *
     bool pub = c.type == POLICY_FED_PROVIDER_PUBLIC;
     if (!p || !(pub ? p->public_im : p->federation))
         return reject(v, pub ? POLICY_DIAG_USER_NO_PUBLIC : POLICY_DIAG_USER_NO_FEDERATION);
+    if (in->av && !p->av)
+        return reject(v, POLICY_DIAG_USER_NO_AV);
 
     v->mark_verifiable = snap->edge.mark_verifiable;
     v->monitor = c.allowed && c.allowed->monitor;
@@ -317,6 +321,27 @@ static void decide_outbound(const store_snapshot_t *snap, const policy_input_t *
         v->route = POLICY_ROUTE_SRV; /* of in->to_domain; route_host NULL */
     }
     v->outcome = POLICY_ALLOW;
+}
+
+bool policy_wants_av(bool is_invite, fedge_str_t sdp)
+{
+    if (!is_invite)
+        return false;
+    if (!sdp.len)
+        return true;
+    /* RFC 8866 §5.14: "m=<media> <port> ..." at the start of a line. */
+    for (size_t i = 0; i + 2 <= sdp.len; i++) {
+        if ((i && sdp.s[i - 1] != '\n') || sdp.s[i] != 'm' || sdp.s[i + 1] != '=')
+            continue;
+        fedge_str_t rest = {sdp.s + i + 2, sdp.len - i - 2};
+        size_t n = 0;
+        while (n < rest.len && rest.s[n] != ' ' && rest.s[n] != '\r' && rest.s[n] != '\n')
+            n++;
+        fedge_str_t media = {rest.s, n};
+        if (str_ieq_c(media, "audio") || str_ieq_c(media, "video"))
+            return true;
+    }
+    return false;
 }
 
 void policy_decide(const store_snapshot_t *snap, const policy_input_t *in, policy_verdict_t *out)

@@ -80,6 +80,8 @@ enum {
     POLICY_DIAG_REMOTE_USER_OFF = 19015,    /* user's policy: no remote access */
     POLICY_DIAG_REMOTE_LOCKED_USER = 19016, /* user locked out (failed logins) */
     POLICY_DIAG_REMOTE_LOCKED_ADDR = 19017, /* client address locked out */
+    POLICY_DIAG_USER_NO_AV = 19018,         /* sender's policy: no A/V calls */
+    POLICY_DIAG_RCPT_NO_AV = 19019,         /* recipient's policy: no A/V calls */
 
     /* The SIP <-> XMPP gateway (src/edge/xmpp.c, docs/xmpp.md): 19060-19069. */
     POLICY_DIAG_XMPP_BLOCKED = 19060,   /* domain blocked for XMPP */
@@ -179,6 +181,10 @@ typedef struct {
     const char *const *local_domains; /* the edge's SIP domains, lowercase */
     size_t n_local_domains;
     fedge_str_t site; /* site of the local user ("" none): site:NAME policy */
+
+    /* The request sets up a call with audio or video (policy_wants_av):
+     * refused when the local user's policy has A/V off. */
+    bool av;
 } policy_input_t;
 
 typedef struct {
@@ -222,12 +228,23 @@ typedef struct {
  *            when discovery is on (as allowed domain; throttle), else 1014
  *            (19003 when its provider is disabled; 19002 when the peer is
  *            a known partner server or provider of another domain); finally
- *            the recipient's policy (19005 / 19006).
+ *            the recipient's policy (19005 / 19006; 19019 for an A/V call
+ *            when its A/V switch is off).
  *  outbound: bad From/To → 19011; From not local → 19007; federation off →
  *            1027; To blocked → 1012; by type as above (discovered only with
  *            discovery on, else 1014 / 19003); sender's policy (1002 /
- *            1005); route by type, or the default route. */
+ *            1005; 19018 for an A/V call when its A/V switch is off); route by type,
+ *            or the default route. */
 void policy_decide(const store_snapshot_t *snap, const policy_input_t *in, policy_verdict_t *out);
+
+/* Whether a request sets up an audio/video call, for policy_input_t.av:
+ * an INVITE whose SDP (sdp: the session description, already found in its
+ * body; an empty string when the INVITE has none) has an m=audio or
+ * m=video line, or that has no SDP at all (a late offer: the media is
+ * chosen in the 200, after the policy decided). An INVITE whose SDP offers
+ * only other media (m=message: Lync's IM sessions; m=application) is no
+ * call. Pure. */
+bool policy_wants_av(bool is_invite, fedge_str_t sdp);
 
 /* The external access policy that applies to local user user@domain: the
  * named policy assigned to the user, else site:SITE when it exists, else

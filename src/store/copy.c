@@ -23,7 +23,7 @@ static const struct {
     {"blocked_domain", "domain, comment", "domain", 2, "blocked domains"},
     {"provider", "name, proxy_fqdn, kind, verification, enabled", "name", 5, "providers"},
     {"provider_domain", "domain, provider", "domain", 2, "provider domains"},
-    {"external_policy", "scope, federation, public_im, outside, xmpp", "scope", 5, "policies"},
+    {"external_policy", "scope, federation, public_im, outside, xmpp, av", "scope", 6, "policies"},
     {"user_policy", "user_aor, policy", "user_aor", 2, "policy assignments"},
     {"watchlist", "domain, added_at, users, reason", "domain", 4, "watch-list entries"},
     {"xmpp_partner", "domain, blocked, tls_required, sasl, dialback, proxy", "domain", 6,

@@ -118,6 +118,8 @@ static const char *const migrations[] = {
     "CREATE TABLE xmpp_partner(domain TEXT COLLATE \"C\" PRIMARY KEY,"
     "  blocked INTEGER NOT NULL, tls_required INTEGER NOT NULL,"
     "  sasl INTEGER NOT NULL, dialback INTEGER NOT NULL, proxy TEXT);",
+    /* 7: the A/V switch of external access policies (docs/media.md#policy) */
+    "ALTER TABLE external_policy ADD COLUMN av INTEGER NOT NULL DEFAULT 1;",
 };
 
 static uint64_t now_ms(void)

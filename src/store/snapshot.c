@@ -208,6 +208,7 @@ static int policy_row(const store__val_t *c, size_t n, void *x)
     e->public_im = c[2].i != 0;
     e->outside = c[3].i != 0;
     e->xmpp = c[4].i != 0;
+    e->av = c[5].i != 0;
     (void)n;
     return 0;
 }
@@ -354,10 +355,11 @@ int store__snapshot_build(store_t *s, store_snapshot_t **out, fedge_err_t *err)
     }
     if (r == 0) {
         l.elem = sizeof(store_policy_t);
-        r = Q("SELECT scope, federation, public_im, outside, xmpp FROM external_policy ORDER BY "
-              "CASE WHEN scope = 'global' THEN 0 WHEN scope LIKE 'site:%' THEN 1 ELSE 2 END, "
-              "scope",
-              policy_row, &l);
+        r = Q(
+            "SELECT scope, federation, public_im, outside, xmpp, av FROM external_policy ORDER BY "
+            "CASE WHEN scope = 'global' THEN 0 WHEN scope LIKE 'site:%' THEN 1 ELSE 2 END, "
+            "scope",
+            policy_row, &l);
         snap->n_policies = l.n;
         snap->policies = vec_finish(&l);
         l.n = 0;

@@ -74,6 +74,9 @@ static const char *const migrations[] = {
     "CREATE TABLE xmpp_partner(domain TEXT PRIMARY KEY,"
     "  blocked INTEGER NOT NULL, tls_required INTEGER NOT NULL,"
     "  sasl INTEGER NOT NULL, dialback INTEGER NOT NULL, proxy TEXT);",
+    /* 7: the A/V switch of external access policies (docs/media.md#policy):
+     * policies that existed keep calls allowed, as they were */
+    "ALTER TABLE external_policy ADD COLUMN av INTEGER NOT NULL DEFAULT 1;",
 };
 
 /* Turns an SQLite failure into FEDGE_ESTORE with an actionable message. */

@@ -1237,7 +1237,7 @@ int store_provider_remove(store_t *s, const char *name_in, const char *actor, fe
 static int flags_cb(const store__val_t *c, size_t n, void *x)
 {
     int64_t *v = x;
-    for (size_t i = 0; i < n && i < 4; i++)
+    for (size_t i = 0; i < n && i < 5; i++)
         v[i] = c[i].t == STORE__INT ? c[i].i : 0;
     return 0;
 }
@@ -1249,27 +1249,27 @@ int store_policy_set(store_t *s, const char *scope_in, const store_policy_patch_
     int r = store_check_scope("scope", scope_in, scope, sizeof(scope), err);
     if (r < 0)
         return r;
-    if (p->federation > 1 || p->public_im > 1 || p->outside > 1 || p->xmpp > 1)
+    if (p->federation > 1 || p->public_im > 1 || p->outside > 1 || p->xmpp > 1 || p->av > 1)
         return fedge_err(err, FEDGE_EINVAL, "policy fields: expected on or off");
     if ((r = tx_begin(s, actor, err)) < 0)
         return r;
     store__val_t a[] = {STORE__S(scope)};
     int64_t created = 0;
     r = s->ops->exec(s->be,
-                     "INSERT INTO external_policy(scope, federation, public_im, outside, xmpp) "
-                     "VALUES(?1, 0, 0, 0, 0) ON CONFLICT(scope) DO NOTHING",
+                     "INSERT INTO external_policy(scope, federation, public_im, outside, xmpp, av) "
+                     "VALUES(?1, 0, 0, 0, 0, 1) ON CONFLICT(scope) DO NOTHING",
                      a, 1, &created, err);
-    static const char *const cols[] = {"federation", "public_im", "outside", "xmpp"};
-    const int vals[] = {p->federation, p->public_im, p->outside, p->xmpp};
-    int64_t old[4] = {0, 0, 0, 0};
+    static const char *const cols[] = {"federation", "public_im", "outside", "xmpp", "av"};
+    const int vals[] = {p->federation, p->public_im, p->outside, p->xmpp, p->av};
+    int64_t old[5] = {0, 0, 0, 0, 1};
     if (r == 0)
         r = s->ops->query(s->be,
-                          "SELECT federation, public_im, outside, xmpp FROM external_policy "
+                          "SELECT federation, public_im, outside, xmpp, av FROM external_policy "
                           "WHERE scope = ?1",
                           a, 1, flags_cb, old, err);
     char detail[256] = "", after[128] = "";
     size_t dl = 0, al = 0;
-    for (size_t i = 0; r == 0 && i < 4; i++) {
+    for (size_t i = 0; r == 0 && i < 5; i++) {
         /* Only what changes is audited, with its old value. */
         if (vals[i] < 0 || (old[i] != 0) == (vals[i] != 0))
             continue;

@@ -235,6 +235,7 @@ typedef struct {
     int public_im;
     int outside;
     int xmpp;
+    int av; /* calls (audio/video) with partners; a new policy starts with it on */
 } store_policy_patch_t;
 int store_policy_set(store_t *s, const char *scope, const store_policy_patch_t *p,
                      const char *actor, fedge_err_t *err);
@@ -336,6 +337,7 @@ typedef struct {
     bool public_im;
     bool outside;
     bool xmpp;
+    bool av; /* audio/video calls allowed (with federation/public_im) */
 } store_policy_t;
 
 typedef struct {

@@ -646,7 +646,8 @@ pages.policy = async function () {
   const flags = [['federation', 'Enable communications with federated users'],
     ['public_im', 'Enable communications with public users'],
     ['outside', 'Enable communications with remote users'],
-    ['xmpp', 'Enable communications with XMPP federated users']];
+    ['xmpp', 'Enable communications with XMPP federated users'],
+    ['av', 'Enable audio and video calls with federated and public users']];
   const dialog = (p) => {
     const editing = !!p;
     openDialog(editing ? 'Edit policy ' + p.scope : 'New external access policy', [
@@ -654,7 +655,7 @@ pages.policy = async function () {
         hint: 'site:NAME for a site policy, or a NAME for a user policy.',
         validate: (v) => { v = v.trim(); if (v === 'global') return 'The global policy exists already.';
           return nameError(v.startsWith('site:') ? v.slice(5) : v); } },
-      ...flags.map(([k, l]) => ({ name: k, label: l, type: 'check', value: p ? p[k] : false })),
+      ...flags.map(([k, l]) => ({ name: k, label: l, type: 'check', value: p ? p[k] : k === 'av' })),
     ], editing ? 'Save' : 'Create', async (v) => {
       const body = {}; for (const [k] of flags) body[k] = v[k];
       let r;
@@ -684,6 +685,7 @@ pages.policy = async function () {
       { title: 'Public users', sort: 'public_im', render: (r) => yesno(r.public_im) },
       { title: 'Remote users', sort: 'outside', render: (r) => yesno(r.outside) },
       { title: 'XMPP', sort: 'xmpp', render: (r) => yesno(r.xmpp) },
+      { title: 'A/V calls', sort: 'av', render: (r) => yesno(r.av) },
       { title: 'Actions', cls: 'actions', render: (r) => actions(
         el('button', { type: 'button', class: 'link', 'aria-label': 'Edit ' + r.scope, text: 'Edit', onclick: () => dialog(r) }),
         r.kind === 'global' ? null : el('button', { type: 'button', class: 'link danger', 'aria-label': 'Delete ' + r.scope, text: 'Delete',

@@ -79,16 +79,19 @@ static int setup(void **state)
     store_provider_in_t sp = {
         "srcprov", "sip.src.test", STORE_PROVIDER_HOSTING, STORE_VERIFY_USE_SOURCE, true, sd, 1};
     OK(store_provider_add(st, &sp, "test", err));
-    store_policy_patch_t g = {1, 1, 0, 0};
+    store_policy_patch_t g = {1, 1, 0, 0, 1};
     OK(store_policy_set(st, "global", &g, "test", err));
-    store_policy_patch_t nofed = {0, 0, 0, 0};
+    store_policy_patch_t nofed = {0, 0, 0, 0, 1};
     OK(store_policy_set(st, "nofed", &nofed, "test", err));
-    store_policy_patch_t fedok = {1, 0, 0, 0};
+    store_policy_patch_t fedok = {1, 0, 0, 0, 1};
     OK(store_policy_set(st, "fedok", &fedok, "test", err));
-    store_policy_patch_t emea = {0, 1, 0, 0};
+    store_policy_patch_t emea = {0, 1, 0, 0, 1};
     OK(store_policy_set(st, "site:emea", &emea, "test", err));
     OK(store_policy_assign(st, "carol@contoso.test", "nofed", "test", err));
     OK(store_policy_assign(st, "dave@contoso.test", "fedok", "test", err));
+    store_policy_patch_t imonly = {1, 1, 0, 0, 0};
+    OK(store_policy_set(st, "imonly", &imonly, "test", err));
+    OK(store_policy_assign(st, "erin@contoso.test", "imonly", "test", err));
     snap_off = load();
     set("discovery", "on");
     snap_on = load();
@@ -453,6 +456,65 @@ static void test_most_specific_policy(void **state)
     assert_int_equal(v.diag, 1002);
 }
 
+/* The A/V switch: a call (av) to or from a user whose policy has A/V off
+ * is refused with 488 and 19019 (inbound) / 19018 (outbound); the same
+ * user's IM (av false) passes; a user with A/V on calls. */
+static void test_av_gate(void **state)
+{
+    (void)state;
+    const store_policy_t *p = policy_for_user(snap_off, S("erin"), S("contoso.test"), S(""));
+    assert_string_equal(p->scope, "imonly");
+    assert_false(p->av);
+    assert_true(policy_for_user(snap_off, S("bob"), S("contoso.test"), S(""))->av);
+
+    policy_verdict_t v;
+    const char *fab[] = {"edge.fabrikam.test"};
+    policy_input_t in = mk(IN, "x@fabrikam.test", "erin@contoso.test", fab, DU);
+    policy_decide(snap_off, &in, &v);
+    assert_int_equal(v.outcome, POLICY_ALLOW);
+    in.av = true;
+    policy_decide(snap_off, &in, &v);
+    assert_int_equal(v.outcome, POLICY_REJECT);
+    assert_int_equal(v.status, 488);
+    assert_int_equal(v.diag, POLICY_DIAG_RCPT_NO_AV);
+    in = mk(IN, "x@fabrikam.test", "bob@contoso.test", fab, DU);
+    in.av = true;
+    policy_decide(snap_off, &in, &v);
+    assert_int_equal(v.outcome, POLICY_ALLOW);
+
+    in = mk(OUT, "erin@contoso.test", "x@fabrikam.test", NULL, DU);
+    policy_decide(snap_off, &in, &v);
+    assert_int_equal(v.outcome, POLICY_ALLOW);
+    in.av = true;
+    policy_decide(snap_off, &in, &v);
+    assert_int_equal(v.outcome, POLICY_REJECT);
+    assert_int_equal(v.status, 488);
+    assert_int_equal(v.diag, POLICY_DIAG_USER_NO_AV);
+    /* Federation off still says so first: the A/V gate is no excuse. */
+    in = mk(OUT, "carol@contoso.test", "x@fabrikam.test", NULL, DU);
+    in.av = true;
+    policy_decide(snap_off, &in, &v);
+    assert_int_equal(v.diag, 1002);
+}
+
+static void test_wants_av(void **state)
+{
+    (void)state;
+    const char *audio = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n"
+                        "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    const char *video = "v=0\r\nt=0 0\r\nm=message 5060 sip null\r\nm=VIDEO 4002 RTP/AVP 96\n";
+    const char *im = "v=0\r\no=- 0 0 IN IP4 10.0.0.1\r\ns=session\r\nt=0 0\r\n"
+                     "m=message 5060 sip null\r\na=accept-types:text/plain\r\n";
+    const char *tricky = "v=0\r\ns=m=audio\r\na=x:m=video\r\nm=application 9 TCP/BFCP *\r\n";
+    assert_true(policy_wants_av(true, S(audio)));
+    assert_true(policy_wants_av(true, S(video)));
+    assert_false(policy_wants_av(true, S(im)));
+    assert_false(policy_wants_av(true, S(tricky)));
+    assert_true(policy_wants_av(true, S(""))); /* late offer */
+    assert_false(policy_wants_av(false, S(audio)));
+    assert_false(policy_wants_av(false, S("")));
+}
+
 static void test_edge_verified(void **state)
 {
     (void)state;
@@ -608,6 +670,8 @@ int main(void)
         cmocka_unit_test(test_inbound_annotations),
         cmocka_unit_test(test_outbound_routes),
         cmocka_unit_test(test_most_specific_policy),
+        cmocka_unit_test(test_av_gate),
+        cmocka_unit_test(test_wants_av),
         cmocka_unit_test(test_edge_verified),
         cmocka_unit_test(test_trust_header),
         cmocka_unit_test(test_diag_format),

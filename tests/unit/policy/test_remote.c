@@ -49,7 +49,8 @@ static int setup(void **state)
         fail_msg("%s", e.msg);
     /* global: remote on; site:emea remote off; named "noremote" off,
      * "remote" on (assigned to a user of the emea site). */
-    store_policy_patch_t g = {-1, -1, 1, -1}, off = {1, -1, 0, -1}, on = {-1, -1, 1, -1};
+    store_policy_patch_t g = {-1, -1, 1, -1, -1}, off = {1, -1, 0, -1, -1},
+                         on = {-1, -1, 1, -1, -1};
     OK(store_policy_set(st, "global", &g, "test", err));
     OK(store_policy_set(st, "site:emea", &off, "test", err));
     OK(store_policy_set(st, "noremote", &off, "test", err));

@@ -252,7 +252,7 @@ static void test_policy_remove(void **state)
 {
     fx_t *f = *state;
     fedge_err_t e = {{0}};
-    store_policy_patch_t p = {1, -1, -1, -1};
+    store_policy_patch_t p = {1, -1, -1, -1, -1};
     OK(store_policy_set(f->s, "sales", &p, "cli:root", &e));
     OK(store_policy_assign(f->s, "bob@contoso.test", "sales", "cli:root", &e));
     assert_int_equal(store_policy_remove(f->s, "sales", "cli:root", &e), FEDGE_EEXIST);

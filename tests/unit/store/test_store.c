@@ -328,11 +328,11 @@ static void test_policies_and_assignments(void **state)
 {
     fx_t *f = *state;
     fedge_err_t e;
-    store_policy_patch_t g = {0, 1, -1, -1};
+    store_policy_patch_t g = {0, 1, -1, -1, -1};
     OK(store_policy_set(f->s, "global", &g, "cli:root", err));
-    store_policy_patch_t site = {1, -1, -1, -1};
+    store_policy_patch_t site = {1, -1, -1, -1, -1};
     OK(store_policy_set(f->s, "site:EMEA", &site, "cli:root", err));
-    store_policy_patch_t named = {1, 1, 1, 1};
+    store_policy_patch_t named = {1, 1, 1, 1, 1};
     OK(store_policy_set(f->s, "partners", &named, "cli:root", err));
     OK(store_policy_assign(f->s, "Alice@Contoso.com", "partners", "cli:root", err));
     assert_int_equal(store_policy_assign(f->s, "bob@contoso.com", "nosuch", "cli:root", &e),
@@ -349,6 +349,8 @@ static void test_policies_and_assignments(void **state)
     assert_string_equal(snap->policies[1].scope, "site:emea");
     assert_true(snap->policies[1].federation);
     assert_false(snap->policies[1].public_im); /* new policies start off */
+    assert_true(snap->policies[1].av);         /* except A/V, which only narrows */
+    assert_true(snap->policies[0].av);         /* the global policy of migration 1 */
     assert_string_equal(snap->policies[2].scope, "partners");
     const store_policy_t *p = store_snapshot_user_policy(snap, FEDGE_STR_LIT("alice@contoso.com"));
     assert_non_null(p);
@@ -360,6 +362,16 @@ static void test_policies_and_assignments(void **state)
     snap = snap_of(f->s);
     assert_int_equal(snap->n_assignments, 0);
     store_snapshot_unref(snap);
+
+    /* A/V off and on again; bad values refused. */
+    store_policy_patch_t noav = {-1, -1, -1, -1, 0};
+    OK(store_policy_set(f->s, "partners", &noav, "cli:root", err));
+    snap = snap_of(f->s);
+    assert_false(store_snapshot_policy(snap, FEDGE_STR_LIT("partners"))->av);
+    assert_true(store_snapshot_policy(snap, FEDGE_STR_LIT("partners"))->federation);
+    store_snapshot_unref(snap);
+    store_policy_patch_t bad = {-1, -1, -1, -1, 2};
+    assert_int_equal(store_policy_set(f->s, "partners", &bad, "cli:root", &e), FEDGE_EINVAL);
 }
 
 /* ---- edge settings ---- */
@@ -450,8 +462,11 @@ static void test_audit_entries(void **state)
     assert_non_null(strstr(rows.lines[0], "edge.set"));
     /* A save of several settings logs only those that change: a value set
      * again, or a default written out, is no change. */
-    store_setting_t all[] = {{"discovery", "on"}, {"federation", "on"}, {"routing", "dns-srv"},
-                             {"discovered-rate", "20"}, {"discovered-contacts", "1000"},
+    store_setting_t all[] = {{"discovery", "on"},
+                             {"federation", "on"},
+                             {"routing", "dns-srv"},
+                             {"discovered-rate", "20"},
+                             {"discovered-contacts", "1000"},
                              {"outside-users", "on"}};
     OK(store_edge_set(f->s, all, 6, "admin:bob", err));
     rows.n = 0;
