@@ -144,8 +144,8 @@ static void print_summary(FILE *out, const config_t *c)
         fprintf(out, " (interfaces %s, %s), timeout ", c->media.internal_interface,
                 c->media.external_interface);
         print_duration(out, c->media.timeout_ms);
-        fprintf(out, ", on relay failure %s\n",
-                config_media_failure_name(c->media.on_relay_failure));
+        fprintf(out, ", on relay failure %s, at most %u calls\n",
+                config_media_failure_name(c->media.on_relay_failure), (unsigned)c->media.max_calls);
     } else {
         fputs("not relayed (no [media] section)\n", out);
     }

@@ -104,6 +104,7 @@ enum {
     K_MEDIA_EXT_IFACE,
     K_MEDIA_TIMEOUT,
     K_MEDIA_ON_FAILURE,
+    K_MEDIA_MAX_CALLS,
     K_XMPP_LISTEN,
     K_XMPP_CERT,
     K_XMPP_KEY,
@@ -253,6 +254,8 @@ static const key_def_t keys[K__COUNT] = {
     [K_MEDIA_TIMEOUT] = {S_MEDIA, "timeout", T_DURATION, 100, 30 * 1000,
                          "a duration like 1s or 500ms, from 100ms to 30s"},
     [K_MEDIA_ON_FAILURE] = {S_MEDIA, "on_relay_failure", T_ON_FAILURE, 0, 0, "refuse or forward"},
+    [K_MEDIA_MAX_CALLS] = {S_MEDIA, "max_calls", T_COUNT, 1, 100000,
+                           "a whole number from 1 to 100000"},
     [K_XMPP_LISTEN] = {S_XMPP, "listen", T_LISTEN, 0, 0,
                        "a comma-separated list of IP:port like 0.0.0.0:5269 or [::]:5269"},
     [K_XMPP_CERT] = {S_XMPP, "certificate", T_FILE, 0, 0, FORM_FILE},
@@ -582,6 +585,7 @@ static uint32_t *u32_field(config_t *c, int key)
     case K_REM_LOCK_WINDOW: return &c->remote.lockout_window_ms;
     case K_REM_LOCK_PERIOD: return &c->remote.lockout_period_ms;
     case K_MEDIA_TIMEOUT: return &c->media.timeout_ms;
+    case K_MEDIA_MAX_CALLS: return &c->media.max_calls;
     }
     return NULL;
 }
@@ -1195,6 +1199,7 @@ static void set_defaults(config_t *c, const char *dir, size_t dirlen)
     c->media.external_interface = fedge_strdup(CONFIG_DEFAULT_MEDIA_EXTERNAL_INTERFACE);
     c->media.timeout_ms = CONFIG_DEFAULT_MEDIA_TIMEOUT_MS;
     c->media.on_relay_failure = CONFIG_DEFAULT_MEDIA_ON_RELAY_FAILURE;
+    c->media.max_calls = CONFIG_DEFAULT_MEDIA_MAX_CALLS;
     const char *al = CONFIG_DEFAULT_ADMIN_LISTEN;
     int rc =
         config_parse_hostport(al, strlen(al), CONFIG_HP_REQUIRE_PORT, 0, &c->admin.listen, NULL);

@@ -55,6 +55,7 @@
 #define CONFIG_DEFAULT_MEDIA_EXTERNAL_INTERFACE "external"
 #define CONFIG_DEFAULT_MEDIA_TIMEOUT_MS 1000u /* 1s per relay */
 #define CONFIG_DEFAULT_MEDIA_ON_RELAY_FAILURE CONFIG_MEDIA_REFUSE
+#define CONFIG_DEFAULT_MEDIA_MAX_CALLS 10000u /* concurrent relayed calls */
 
 /* Longest accepted line of a configuration file, in bytes (without the
  * newline), and largest accepted file. */
@@ -224,6 +225,7 @@ typedef struct {
         char *external_interface;
         uint32_t timeout_ms; /* per relay asked */
         config_media_failure_t on_relay_failure;
+        uint32_t max_calls; /* new calls beyond it get 503 */
     } media;
 
     /* The XMPP gateway (docs/xmpp.md): on when the file has an [xmpp]

@@ -22,7 +22,8 @@ struct edge__media {
     uv_loop_t *loop;
     media_relay_t *relay;
     proxy_t *proxy;
-    wait_t waits; /* sentinel */
+    size_t max_calls; /* [media] max_calls */
+    wait_t waits;     /* sentinel */
     uint64_t last_reap;
 };
 
@@ -91,6 +92,18 @@ static int hook(void *user, const proxy_media_in_t *in, proxy_media_verdict_t *v
             media_relay_end_call(m->relay, mi.msg.call_id);
         return 0;
     }
+    /* A new call beyond [media] max_calls is refused before the relay is
+     * asked; calls already held go on (their re-INVITEs carry a To tag). */
+    if (mi.msg.method == SIP_METHOD_INVITE && !mi.msg.status && !mi.msg.to_tag &&
+        media_relay_calls(m->relay) >= m->max_calls) {
+        v->status = 503;
+        snprintf(v->warning, sizeof(v->warning),
+                 "media relay full: this edge relays at most %zu calls at once ([media] "
+                 "max_calls)",
+                 m->max_calls);
+        obs_logkv(OBS_LOG_WARNING, "media", "call refused: [media] max_calls reached", NULL);
+        return 1;
+    }
     wait_t *w = fedge_calloc(1, sizeof(*w));
     w->m = m;
     w->ticket = in->ticket;
@@ -135,6 +148,7 @@ int edge__media_new(uv_loop_t *loop, const config_t *cf, proxy_t *p, edge__media
     }
     m->loop = loop;
     m->proxy = p;
+    m->max_calls = cf->media.max_calls ? cf->media.max_calls : CONFIG_DEFAULT_MEDIA_MAX_CALLS;
     m->waits.next = m->waits.prev = &m->waits;
     m->last_reap = uv_now(loop);
     proxy_set_media(p, hook, m);

@@ -8,8 +8,10 @@
 # rewritten too; BYE, 486 and CANCEL leave no session at the
 # relay (asked over ng); with the relay stopped the INVITE gets 503 with a
 # Warning naming it within the ng timeout; with two relays, the first
-# dead, the call goes through the second. tests/e2e/media_call.py plays
-# the phone and the partner.
+# dead, the call goes through the second. A user whose policy has A/V off
+# gets 488 (19018) for a call while their MESSAGE is delivered; with
+# [media] max_calls = 1 a second call while one rings gets 503.
+# tests/e2e/media_call.py plays the phone and the partner.
 . "$(dirname "$0")/lib.sh"
 
 command -v rtpengine > /dev/null || { echo "not ok - rtpengine is not installed (scripts/bootstrap installs rtpengine-daemon)"; exit 1; }
@@ -51,6 +53,9 @@ rtpengine = 127.0.0.1:$NG_PORT
 timeout = 500ms
 EOF2
 outbound_legs
+# erin may federate but not call: set before the edge starts, so no wait.
+check "fedge policy set imonly --av off" "$FEDGE_BIN" policy set imonly --federation on --av off -c "$CFG"
+check "fedge policy assign erin" "$FEDGE_BIN" policy assign erin@contoso.test imonly -c "$CFG"
 check "fedge serve starts with [media]" start_fedge "$CFG" || show fedge
 
 call() { # SCENARIO [extra args]
@@ -62,6 +67,7 @@ check_out "a call inside -> partner: SDP rewritten both ways, RTP through the re
 check_out "183 and 200 with SDP in order, re-INVITE (hold), BYE: all rewritten, then no session" call early
 check_out "486: the relay forgets the call" call busy
 check_out "CANCEL: the relay forgets the call" call cancel
+check_out "A/V off: INVITE refused 488 with 19018, MESSAGE delivered" call noav --from erin
 
 # The relay stopped: refuse (the default) answers 503 with a Warning
 # within the ng timeout (500 ms, one retransmission inside it).
@@ -84,5 +90,11 @@ for i in $(seq 12); do
 done
 check "two relays, the first dead: every call goes through ($i made)" test "$ok" -eq 1
 check "two relays: a call met the dead relay first and failed over" dead_met
+stop fedge2
+
+# One call at a time: the second gets 503 while the first rings.
+sed -i "s/^rtpengine = .*/rtpengine = 127.0.0.1:$NG_PORT\nmax_calls = 1/" "$CFG"
+check "fedge serve starts with max_calls = 1" start_fedge "$CFG" fedge3 || show fedge3
+check_out "max_calls = 1: a second call gets 503 naming it, the first goes on" call full
 
 finish

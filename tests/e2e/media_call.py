@@ -7,7 +7,12 @@ sent through the relay's advertised ports and the relay asked over ng.
 
 SCENARIO: call (INVITE with SDP, 200 with SDP, ACK, RTP both ways, BYE),
 early (183 and 200 with SDP, a re-INVITE to hold, BYE), busy (486), cancel
-(180 then CANCEL), refused (no relay answers: 503 with a Warning). Prints what it saw; exits 0 when every expectation held."""
+(180 then CANCEL), refused (no relay answers: 503 with a Warning), noav
+(the caller's policy has A/V off: the INVITE gets 488 with diagnostic
+19018 and never reaches the partner, a MESSAGE from the same user is
+delivered; --from USER), full ([media] max_calls = 1: a second call
+while one rings gets 503 naming max_calls, the first still completes).
+Prints what it saw; exits 0 when every expectation held."""
 import json
 import os
 import random
@@ -178,12 +183,13 @@ class Phone:
                  "Via: SIP/2.0/TCP 127.0.0.1:%d;branch=%s" % (self.lport, branch or self.branch),
                  "Max-Forwards: 70"]
         lines += ["Route: %s" % r for r in route]
-        lines += ["From: <sip:carol@contoso.test>;tag=%s" % self.tag,
+        lines += ["From: <sip:%s@contoso.test>;tag=%s" % (ARGS.get("from", "carol"), self.tag),
                   "To: <sip:dave@fabrikam.test>%s" % to,
                   "Call-ID: %s" % self.cid, "CSeq: %d %s" % (cseq, method),
                   "Contact: <sip:carol@127.0.0.1:%d;transport=tcp>" % self.lport]
         if body:
-            lines.append("Content-Type: application/sdp")
+            lines.append("Content-Type: %s" % ("text/plain" if method == "MESSAGE"
+                                                else "application/sdp"))
         lines.append("Content-Length: %d" % len(body))
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
 
@@ -372,15 +378,80 @@ def scenario_early():
     expect(relay_forgets(phone.cid), "after BYE the relay has no session for the call")
 
 
+def scenario_noav():
+    phone, partner = Phone(ARGS["int"]), Partner(ARGS["partner"])
+    pa = rtp_socket()
+    phone.request("INVITE", 1, sdp(pa.getsockname()[1]))
+    rs = phone.final()
+    final = rs[-1] if rs else b""
+    code, _ = status_of(final)
+    expect(code == 488, "A/V off: the INVITE gets 488 (got %s)" % code)
+    _, hdrs = parse_head(final)
+    w = " ".join(hget(hdrs, "warning"))
+    diag = " ".join(hget(hdrs, "ms-diagnostics"))
+    say("Warning:", w, "| ms-diagnostics:", diag)
+    expect("19018" in w and "19018" in diag, "the Warning and ms-diagnostics name 19018")
+    phone.request("ACK", 1, to=";tag=x")
+    expect(partner.read(0.5) is None, "the partner never sees the INVITE")
+    expect(not relay_has(phone.cid), "the relay holds no session for the refused call")
+    im = Phone(ARGS["int"])
+    im.request("MESSAGE", 1, b"hello across the edge")
+    msg = partner.read()
+    expect(msg is not None and msg.startswith(b"MESSAGE ") and body_of(msg) == b"hello across the edge",
+           "the same user's MESSAGE reaches the partner")
+    if msg is not None:
+        partner.send(reply(msg, 200, "OK", "m1"))
+    rs = im.final()
+    expect(rs and status_of(rs[-1])[0] == 200, "the MESSAGE gets the partner's 200")
+
+
+def scenario_full():
+    first, partner = Phone(ARGS["int"]), Partner(ARGS["partner"])
+    pa, pb = rtp_socket(), rtp_socket()
+    inv = invite(first, partner, pa)
+    if inv is None:
+        return
+    partner.send(reply(inv, 180, "Ringing", "f1"))
+    second = Phone(ARGS["int"])
+    second.request("INVITE", 1, sdp(pb.getsockname()[1]))
+    rs = second.final()
+    final = rs[-1] if rs else b""
+    code, _ = status_of(final)
+    expect(code == 503, "a second call beyond max_calls gets 503 (got %s)" % code)
+    _, hdrs = parse_head(final)
+    w = " ".join(hget(hdrs, "warning"))
+    say("Warning:", w)
+    expect("max_calls" in w, "the Warning names [media] max_calls")
+    second.request("ACK", 1, to=";tag=x")
+    expect(not relay_has(second.cid), "the relay was not asked for the refused call")
+    partner.send(reply(inv, 486, "Busy Here", "f1"))
+    rs = first.final()
+    expect(rs and status_of(rs[-1])[0] == 486, "the first call still gets its final answer")
+    first.request("ACK", 1, to=";tag=f1")
+    expect(relay_forgets(first.cid), "after 486 the relay has no session for the first call")
+    third = Phone(ARGS["int"])
+    third.request("INVITE", 1, sdp(pb.getsockname()[1]))
+    inv3 = partner.read()
+    while inv3 is not None and inv3.startswith(b"ACK "):  # the edge's ACK of the 486
+        inv3 = partner.read()
+    expect(inv3 is not None and inv3.startswith(b"INVITE "),
+           "with the first call over, a new call goes through")
+    if inv3 is not None:
+        partner.send(reply(inv3, 486, "Busy Here", "f3"))
+        third.final()
+        third.request("ACK", 1, to=";tag=f3")
+
+
 def main():
     a = sys.argv[1:]
     scen = a[0]
     opts = dict(zip(a[1::2], a[2::2]))
     ARGS.update(int=int(opts["--int-port"]), partner=int(opts.get("--partner-port", 0)),
                 dr=int(opts.get("--dr-port", 0)), ng=int(opts["--ng-port"]),
-                limit=float(opts.get("--limit", 2)))
+                limit=float(opts.get("--limit", 2)), **{"from": opts.get("--from", "carol")})
     {"call": scenario_call, "busy": scenario_busy, "cancel": scenario_cancel,
-     "early": scenario_early, "refused": scenario_refused}[scen]()
+     "early": scenario_early, "refused": scenario_refused, "noav": scenario_noav,
+     "full": scenario_full}[scen]()
     print(json.dumps({"scenario": scen, "failed": FAILS}))
     sys.exit(1 if FAILS else 0)
 

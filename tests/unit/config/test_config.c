@@ -1271,10 +1271,12 @@ static void test_media_section(void **state)
     assert_string_equal(c->media.external_interface, "external");
     assert_int_equal(c->media.timeout_ms, 1000);
     assert_int_equal(c->media.on_relay_failure, CONFIG_MEDIA_REFUSE);
+    assert_int_equal(c->media.max_calls, CONFIG_DEFAULT_MEDIA_MAX_CALLS);
     config_free(c);
 
     expect_ok(MIN "[media]\nrtpengine = 127.0.0.1:2223, [::1]:2224\ninternal_interface = lan_1\n"
-                  "external_interface = WAN-2\ntimeout = 250ms\non_relay_failure = Forward\n",
+                  "external_interface = WAN-2\ntimeout = 250ms\non_relay_failure = Forward\n"
+                  "max_calls = 250\n",
               &c);
     assert_int_equal(c->media.rtpengine.count, 2);
     assert_string_equal(c->media.rtpengine.items[0].host, "127.0.0.1");
@@ -1286,6 +1288,7 @@ static void test_media_section(void **state)
     assert_int_equal(c->media.on_relay_failure, CONFIG_MEDIA_FORWARD);
     assert_string_equal(config_media_failure_name(c->media.on_relay_failure), "forward");
     assert_int_equal(config_key_line(c, "media", "timeout"), 18);
+    assert_int_equal(c->media.max_calls, 250);
     config_free(c);
 
     expect_error(MIN "[media]\ntimeout = 2s\n",
@@ -1312,6 +1315,9 @@ static void test_media_section(void **state)
                  "500ms, from 100ms to 30s");
     expect_error(MIN "[media]\nrtpengine = 127.0.0.1:2223\non_relay_failure = drop\n",
                  "16: [media] on_relay_failure = \"drop\"; expected refuse or forward");
+    expect_error(MIN "[media]\nrtpengine = 127.0.0.1:2223\nmax_calls = 0\n",
+                 "16: [media] max_calls = \"0\": out of range; expected a whole number from 1 "
+                 "to 100000");
 }
 
 /* docs/fedge.example.ini must pass check-config. It names its files
