@@ -423,6 +423,48 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
         add_fw(p, "5269", "TCP", "out", fedge_strdup("edge external"),
                fedge_strdup("any (XMPP partners' servers; the port their SRV records give)"),
                "XMPP server-to-server (STARTTLS) to partners");
+    /* Calls' media through rtpengine (docs/media.md): fedge knows the ng
+     * listeners; the relay's interface addresses and port range are
+     * rtpengine's own options, so the rows name them by those options
+     * (rtpengine's default range is 30000-40000). */
+    for (size_t i = 0; i < cfg->media.rtpengine.count; i++) {
+        const config_hostport_t *hp = &cfg->media.rtpengine.items[i];
+        snprintf(port, sizeof port, "%u", (unsigned)hp->port);
+        add_fw(p, port, "UDP", "out", fedge_strdup("edge"),
+               plan__fmt("rtpengine ng %s", config_hostport_format(hp, buf, sizeof buf)),
+               "media relay control (ng); keep it off the internet");
+    }
+    if (cfg->media.rtpengine.count) {
+        const char *range = "30000-40000";
+        const char *ext = cfg->media.external_interface, *in = cfg->media.internal_interface;
+        add_fw(p, range, "UDP", "in", fedge_strdup("any (partners' media)"),
+               plan__fmt("relay public address (rtpengine --interface %s/ADDRESS), "
+                         "--port-min..--port-max",
+                         ext),
+               "RTP/RTCP of calls from partners");
+        add_fw(p, "any", "UDP", "out",
+               plan__fmt("relay public address (--interface %s), --port-min..--port-max", ext),
+               fedge_strdup("any (partners' media ports)"), "RTP/RTCP of calls to partners");
+        add_fw(p, range, "UDP", "in", fedge_strdup("internal phones and media servers"),
+               plan__fmt("relay internal address (rtpengine --interface %s/ADDRESS), "
+                         "--port-min..--port-max",
+                         in),
+               "RTP/RTCP of calls from inside");
+        add_fw(p, "any", "UDP", "out",
+               plan__fmt("relay internal address (--interface %s), --port-min..--port-max", in),
+               fedge_strdup("internal phones and media servers"), "RTP/RTCP of calls to inside");
+        push_str(&p->notes, &p->n_notes,
+                 plan__fmt("calls' media goes through rtpengine (%zu relay(s), [media]): open "
+                           "its public address to partners on UDP %s, or on the range it runs "
+                           "with (--port-min/--port-max); the public address is the one of its "
+                           "--interface %s (behind NAT: --interface %s/PRIVATE!PUBLIC)",
+                           cfg->media.rtpengine.count, range, ext, ext));
+    } else {
+        push_str(&p->notes, &p->n_notes,
+                 fedge_strdup("calls' media is not relayed (no [media] section): SDP crosses "
+                              "the edge unchanged, so calls with partners have audio only when "
+                              "the parties reach each other's media addresses (docs/media.md)"));
+    }
     snprintf(port, sizeof port, "%u", (unsigned)cfg->admin.listen.port);
     add_fw(p, port, "TCP", "in", fedge_strdup("administrators' network only"),
            plan__fmt("admin %s", config_hostport_format(&cfg->admin.listen, buf, sizeof buf)),

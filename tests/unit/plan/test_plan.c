@@ -279,6 +279,48 @@ static void test_plan_xmpp(void **state)
     plan_free(p);
 }
 
+/* [media]: the ng control row per relay, the RTP rows both ways on both
+ * sides naming rtpengine's interfaces; without it, a note and no rows. */
+static void test_plan_media(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    config_t *c = make_cfg(ext, 1);
+    plan_t *p = plan_build(c, NULL);
+    assert_null(fw(p, "30000-40000", "in"));
+    assert_true(has_note(p, "calls' media is not relayed"));
+    plan_free(p);
+    static config_hostport_t rl[2];
+    rl[0] = hp("10.0.0.30", 2223);
+    rl[1] = hp("10.0.0.31", 2224);
+    c->media.rtpengine = (config_hostport_list_t){rl, 2};
+    c->media.internal_interface = "lan";
+    c->media.external_interface = "dmz";
+    p = plan_build(c, NULL);
+    const plan_fw_t *f = fw(p, "2223", "out");
+    assert_non_null(f);
+    assert_string_equal(f->proto, "UDP");
+    assert_non_null(strstr(f->to, "10.0.0.30:2223"));
+    assert_non_null(fw(p, "2224", "out"));
+    size_t in = 0, out = 0;
+    for (size_t i = 0; i < p->n_fw; i++) {
+        if (!strcmp(p->fw[i].port, "30000-40000") && !strcmp(p->fw[i].dir, "in")) {
+            in++;
+            assert_string_equal(p->fw[i].proto, "UDP");
+        }
+        if (!strcmp(p->fw[i].port, "any") && !strcmp(p->fw[i].dir, "out"))
+            out++;
+    }
+    assert_int_equal(in, 2);
+    assert_int_equal(out, 2);
+    f = fw(p, "30000-40000", "in");
+    assert_non_null(strstr(f->from, "partners"));
+    assert_non_null(strstr(f->to, "--interface dmz/ADDRESS"));
+    assert_true(has_note(p, "calls' media goes through rtpengine (2 relay(s)"));
+    assert_false(has_note(p, "not relayed"));
+    plan_free(p);
+}
+
 static void test_plan_wildcard_and_port(void **state)
 {
     (void)state;
@@ -702,6 +744,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_records_cert_firewall),
         cmocka_unit_test(test_plan_xmpp),
+        cmocka_unit_test(test_plan_media),
         cmocka_unit_test(test_plan_wildcard_and_port),
         cmocka_unit_test(test_plan_never_suggests_loopback),
         cmocka_unit_test(test_plan_warns_srv_target_outside_domain),
