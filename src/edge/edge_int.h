@@ -226,6 +226,9 @@ int edge__media_new(uv_loop_t *loop, const config_t *cf, proxy_t *p, edge__media
                     fedge_err_t *e);
 /* Reaps calls idle too long, once a minute (call it from the tick). */
 void edge__media_tick(edge__media_t *m);
+/* The calls relayed now, the relays configured and those that answered
+ * their last ng request (metrics.c); all 0 when m is NULL. */
+void edge__media_figures(const edge__media_t *m, size_t *calls, size_t *relays, size_t *up);
 /* Detaches from the proxy, closes the ng client (held messages stay held
  * until the proxy answers or frees them). NULL is a no-op. */
 void edge__media_free(edge__media_t *m);

@@ -156,15 +156,27 @@ int edge__media_new(uv_loop_t *loop, const config_t *cf, proxy_t *p, edge__media
     return 0;
 }
 
+void edge__media_figures(const edge__media_t *m, size_t *calls, size_t *relays, size_t *up)
+{
+    *calls = *relays = *up = 0;
+    if (!m)
+        return;
+    media_client_t *c = media_relay_client(m->relay);
+    *calls = media_relay_calls(m->relay);
+    *relays = media_relay_count(c);
+    for (size_t i = 0; i < *relays; i++)
+        *up += media_relay_up(c, i);
+}
+
 void edge__media_tick(edge__media_t *m)
 {
     if (!m || uv_now(m->loop) - m->last_reap < REAP_EVERY_MS)
         return;
     m->last_reap = uv_now(m->loop);
-    size_t n = media_relay_reap(m->relay);
-    if (n) {
+    size_t reaped = media_relay_reap(m->relay);
+    if (reaped) {
         char num[24];
-        snprintf(num, sizeof(num), "%zu", n);
+        snprintf(num, sizeof(num), "%zu", reaped);
         obs_logkv(OBS_LOG_INFO, "media", "idle calls deleted at the relay", "calls", num, NULL);
     }
 }

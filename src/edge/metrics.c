@@ -18,7 +18,7 @@ static const char C[] = "serve";
 
 static obs_family_t *m_req, *m_resp, *m_open, *m_tls_fail, *m_hop_fail, *m_handshakes, *m_accepted,
     *m_refused, *m_net_timeouts, *m_bytes, *m_dns_q, *m_dns_fail, *m_dns_hits, *m_store_gen,
-    *m_store_err;
+    *m_store_err, *m_media_calls, *m_media_relays, *m_media_up;
 
 static void families(void)
 {
@@ -63,6 +63,14 @@ static void families(void)
     m_store_err = obs_family("fedge_store_errors_total",
                              "store errors (cannot open, read or write the store)",
                              OBS_KIND_COUNTER, "", NULL, 0);
+    m_media_calls = obs_family("fedge_media_calls",
+                               "calls whose media the edge relays now ([media], docs/media.md)",
+                               OBS_KIND_GAUGE, "", NULL, 0);
+    m_media_relays = obs_family("fedge_media_relays", "rtpengine relays configured ([media])",
+                                OBS_KIND_GAUGE, "", NULL, 0);
+    m_media_up =
+        obs_family("fedge_media_relays_up", "rtpengine relays that answered their last ng request",
+                   OBS_KIND_GAUGE, "", NULL, 0);
 }
 
 static void init(void)
@@ -127,6 +135,11 @@ void edge__metrics_tick(edge_t *s)
         obs_set(m_dns_fail, (int64_t)d.failures, "failure");
         obs_set(m_dns_hits, (int64_t)d.cache_hits);
     }
+    size_t calls, relays, up;
+    edge__media_figures(s->media, &calls, &relays, &up);
+    obs_set(m_media_calls, (int64_t)calls);
+    obs_set(m_media_relays, (int64_t)relays);
+    obs_set(m_media_up, (int64_t)up);
 }
 
 /* ---- SIP messages: the start line only ---- */

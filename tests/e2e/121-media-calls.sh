@@ -10,7 +10,8 @@
 # Warning naming it within the ng timeout; with two relays, the first
 # dead, the call goes through the second. A user whose policy has A/V off
 # gets 488 (19018) for a call while their MESSAGE is delivered; with
-# [media] max_calls = 1 a second call while one rings gets 503.
+# [media] max_calls = 1 a second call while one rings gets 503, and the
+# Status page counts the relayed calls and relays up.
 # tests/e2e/media_call.py plays the phone and the partner.
 . "$(dirname "$0")/lib.sh"
 
@@ -94,7 +95,9 @@ stop fedge2
 
 # One call at a time: the second gets 503 while the first rings.
 sed -i "s/^rtpengine = .*/rtpengine = 127.0.0.1:$NG_PORT\nmax_calls = 1/" "$CFG"
+check "an administrator for the Status page" sh -c "printf 'media-pass-1\n' | '$FEDGE_BIN' admin add media -c '$CFG'"
 check "fedge serve starts with max_calls = 1" start_fedge "$CFG" fedge3 || show fedge3
-check_out "max_calls = 1: a second call gets 503 naming it, the first goes on" call full
+check_out "max_calls = 1: a second call gets 503 naming it, the first goes on; Status shows the calls" \
+    call full --admin-port "$ADMIN_PORT" --admin-user media --admin-pass media-pass-1
 
 finish

@@ -405,6 +405,38 @@ def scenario_noav():
     expect(rs and status_of(rs[-1])[0] == 200, "the MESSAGE gets the partner's 200")
 
 
+def status_counters():
+    """The Status page's counters (GET /api/status as an administrator:
+    --admin-port, --admin-user, --admin-pass), or {}."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", ARGS["admin_port"], timeout=5)
+    c.request("POST", "/api/login", body=json.dumps({"name": ARGS["admin_user"],
+                                                     "password": ARGS["admin_pass"]}),
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    cookie = (r.getheader("Set-Cookie") or "").split(";")[0]
+    c.request("GET", "/api/status", headers={"Cookie": cookie})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    if r.status != 200:
+        return {}
+    return json.loads(body).get("edge", {}).get("counters", {})
+
+
+def status_shows(want, secs=3.0):
+    """Polls the Status counters until every key of want has its value."""
+    got = {}
+    end = time.time() + secs
+    while time.time() < end:
+        got = status_counters()
+        if all(got.get(k) == v for k, v in want.items()):
+            return True, got
+        time.sleep(0.1)
+    return False, got
+
+
 def scenario_full():
     first, partner = Phone(ARGS["int"]), Partner(ARGS["partner"])
     pa, pb = rtp_socket(), rtp_socket()
@@ -412,6 +444,10 @@ def scenario_full():
     if inv is None:
         return
     partner.send(reply(inv, 180, "Ringing", "f1"))
+    if ARGS.get("admin_port"):
+        ok, got = status_shows({"fedge_media_calls": 1, "fedge_media_relays": 1, "fedge_media_relays_up": 1})
+        say("Status counters:", {k: v for k, v in got.items() if k.startswith("fedge_media")})
+        expect(ok, "the Status page shows 1 media call and 1 relay up")
     second = Phone(ARGS["int"])
     second.request("INVITE", 1, sdp(pb.getsockname()[1]))
     rs = second.final()
@@ -429,6 +465,9 @@ def scenario_full():
     expect(rs and status_of(rs[-1])[0] == 486, "the first call still gets its final answer")
     first.request("ACK", 1, to=";tag=f1")
     expect(relay_forgets(first.cid), "after 486 the relay has no session for the first call")
+    if ARGS.get("admin_port"):
+        ok, got = status_shows({"fedge_media_calls": 0})
+        expect(ok, "then the Status page shows 0 media calls")
     third = Phone(ARGS["int"])
     third.request("INVITE", 1, sdp(pb.getsockname()[1]))
     inv3 = partner.read()
@@ -448,7 +487,9 @@ def main():
     opts = dict(zip(a[1::2], a[2::2]))
     ARGS.update(int=int(opts["--int-port"]), partner=int(opts.get("--partner-port", 0)),
                 dr=int(opts.get("--dr-port", 0)), ng=int(opts["--ng-port"]),
-                limit=float(opts.get("--limit", 2)), **{"from": opts.get("--from", "carol")})
+                limit=float(opts.get("--limit", 2)), **{"from": opts.get("--from", "carol")},
+                admin_port=int(opts.get("--admin-port", 0)),
+                admin_user=opts.get("--admin-user", ""), admin_pass=opts.get("--admin-pass", ""))
     {"call": scenario_call, "busy": scenario_busy, "cancel": scenario_cancel,
      "early": scenario_early, "refused": scenario_refused, "noav": scenario_noav,
      "full": scenario_full}[scen]()
