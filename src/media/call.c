@@ -19,6 +19,7 @@ typedef struct {
     bool late;      /* INVITE without SDP: its offer comes in a response */
     int offer_side; /* side whose offer awaits an answer, or -1 */
     int offerer;    /* side of the last offer, answered or not, or -1 */
+    int8_t ice[2];  /* per side: its last SDP had ICE (1), had not (0), none yet (-1) */
     size_t idlen;
     char id[];
 } call_t;
@@ -101,6 +102,7 @@ static call_t *create(media_calls_t *t, fedge_str_t id, uint64_t now)
     call_t *k = fedge_calloc(1, sizeof(*k) + id.len + 1);
     k->offer_side = -1;
     k->offerer = -1;
+    k->ice[0] = k->ice[1] = -1;
     k->last_ms = now;
     k->idlen = id.len;
     memcpy(k->id, id.s, id.len);
@@ -235,6 +237,21 @@ size_t media_calls_reap(media_calls_t *t, uint64_t now_ms)
         n++;
     }
     return n;
+}
+
+const char *media_calls_ice(media_calls_t *t, fedge_str_t call_id, media_side_t from,
+                            bool sdp_has_ice)
+{
+    int to = from == MEDIA_SIDE_INTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
+    call_t *k = find(t, call_id);
+    int known = -1;
+    if (k) {
+        k->ice[from] = sdp_has_ice;
+        known = k->ice[to];
+    }
+    if (known < 0)
+        known = sdp_has_ice; /* a first offer: as its sender */
+    return known ? "force" : "remove";
 }
 
 size_t media_calls_count(const media_calls_t *t)

@@ -260,6 +260,16 @@ size_t media_calls_reap(media_calls_t *t, uint64_t now_ms);
 
 size_t media_calls_count(const media_calls_t *t);
 
+/* rtpengine's ICE option for an SDP of call_id from side from (which had
+ * ICE attributes when sdp_has_ice), towards the other side: "force" (the
+ * relay's candidates replace the parties') when that side's last SDP in
+ * the call spoke ICE, "remove" when it did not; for a side not heard yet
+ * (a first offer) as the sender: an ICE offer keeps ICE, which an answerer
+ * without ICE ignores (RFC 8445 §1), a plain offer stays plain. Records
+ * the sender's ICE for the later SDP towards it. */
+const char *media_calls_ice(media_calls_t *t, fedge_str_t call_id, media_side_t from,
+                            bool sdp_has_ice);
+
 /* ---- the relay of calls' media: table + ng + body ----
  *
  * What the edge runs for each SIP message with a body, or that ends a
@@ -334,7 +344,8 @@ void media_relay_close(media_relay_t *r);
  * SDP that comes from the external side never steers the relay towards
  * an address of the partner's choosing before media arrives (flags
  * SIP-source-address and strict-source with received-from: docs/media.md);
- * ICE candidates are removed (they name the parties' own addresses). */
+ * the parties' ICE candidates never cross: ICE=force (the relay's) or
+ * remove towards each side as media_calls_ice says. */
 int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb, void *arg,
                         media_job_t **job, media_out_t *now);
 
@@ -368,6 +379,10 @@ typedef struct {
  * for a malformed Content-Type or a multipart body without its boundary
  * or closing delimiter. Pure, no allocation. */
 int media_sdp_find(fedge_str_t content_type, fedge_str_t body, media_sdp_loc_t *loc);
+
+/* True when sdp speaks ICE: an a=ice-ufrag or a=candidate line (RFC 8839
+ * §5), at session or media level. Pure. */
+bool media_sdp_has_ice(fedge_str_t sdp);
 
 /* Writes body with body[loc] replaced by sdp into out (capacity cap; out
  * must not overlap body or sdp). Returns the new body's length (what

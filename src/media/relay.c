@@ -198,19 +198,20 @@ int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb,
      * answer in a request (ACK, PRACK) — as Kamailio's rtpengine module
      * does. */
     bool swap = m.request == (act == MEDIA_ACT_ANSWER);
+    fedge_str_t sdp = {in->body.s + loc.off, loc.len};
     media_req_t q = {
         .cmd = act == MEDIA_ACT_OFFER ? MEDIA_CMD_OFFER : MEDIA_CMD_ANSWER,
         .call_id = m.call_id,
         .from_tag = swap ? in->to_tag : in->from_tag,
         .to_tag = swap ? in->from_tag : in->to_tag,
-        .sdp = {in->body.s + loc.off, loc.len},
+        .sdp = sdp,
         .from_interface = r->iface[from],
         .to_interface = r->iface[to],
         .flags = ext ? FLAGS_EXTERNAL : NULL,
         .flag_count = ext ? FEDGE_ARRAY_LEN(FLAGS_EXTERNAL) : 0,
         .replace = REPLACE,
         .replace_count = FEDGE_ARRAY_LEN(REPLACE),
-        .ice = "remove",
+        .ice = media_calls_ice(r->calls, m.call_id, from, media_sdp_has_ice(sdp)),
         .received_from = ext ? in->peer_ip : NULL,
         .relay = -1,
     };

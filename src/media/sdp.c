@@ -170,6 +170,21 @@ static int find_multipart(fedge_str_t boundary, fedge_str_t body, media_sdp_loc_
     }
 }
 
+bool media_sdp_has_ice(fedge_str_t sdp)
+{
+    static const char *const attrs[] = {"a=ice-ufrag:", "a=candidate:"};
+    for (size_t i = 0; i < sdp.len; i++) {
+        if (i && sdp.s[i - 1] != '\n')
+            continue;
+        for (size_t a = 0; a < FEDGE_ARRAY_LEN(attrs); a++) {
+            size_t n = strlen(attrs[a]);
+            if (sdp.len - i >= n && !memcmp(sdp.s + i, attrs[a], n))
+                return true;
+        }
+    }
+    return false;
+}
+
 int media_sdp_find(fedge_str_t content_type, fedge_str_t body, media_sdp_loc_t *loc)
 {
     if (body.len == 0)

@@ -68,6 +68,7 @@ check_out "a call inside -> partner: SDP rewritten both ways, RTP through the re
 check_out "183 and 200 with SDP in order, re-INVITE (hold), BYE: all rewritten, then no session" call early
 check_out "486: the relay forgets the call" call busy
 check_out "CANCEL: the relay forgets the call" call cancel
+check_out "ICE offer: relay candidates to the partner and back to the ICE offerer" call ice
 check_out "A/V off: INVITE refused 488 with 19018, MESSAGE delivered" call noav --from erin
 
 # The relay stopped: refuse (the default) answers 503 with a Warning

@@ -10,7 +10,8 @@ early (183 and 200 with SDP, a re-INVITE to hold, BYE), busy (486), cancel
 (180 then CANCEL), refused (no relay answers: 503 with a Warning), noav
 (the caller's policy has A/V off: the INVITE gets 488 with diagnostic
 19018 and never reaches the partner, a MESSAGE from the same user is
-delivered; --from USER), full ([media] max_calls = 1: a second call
+delivered; --from USER), ice (an ICE offer: the relay's candidates both
+ways), full ([media] max_calls = 1: a second call
 while one rings gets 503 naming max_calls, the first still completes).
 Prints what it saw; exits 0 when every expectation held."""
 import json
@@ -226,6 +227,7 @@ def scenario_call():
     say("partner is told", ext)
     expect(ext[0] == "127.0.0.3", "the partner's SDP names the relay's external address")
     expect(b"127.0.0.1" not in body_of(inv), "no address of the inside in the partner's SDP")
+    expect(b"a=candidate" not in body_of(inv), "a plain offer gets no ICE candidates")
     partner.send(reply(inv, 180, "Ringing", "p1"))
     ok = reply(inv, 200, "OK", "p1", sdp(pb.getsockname()[1]),
                "sip:dave@127.0.0.1:%d;transport=tls" % ARGS["dr"])
@@ -437,6 +439,56 @@ def status_shows(want, secs=3.0):
     return False, got
 
 
+def scenario_ice():
+    """The inside offers with ICE, the partner answers without: the
+    partner's SDP carries the relay's candidates (external address) and
+    none of the inside's; the inside's answer carries the relay's internal
+    candidates (ICE=force towards a side that spoke ICE); the plain partner
+    answer had none. Then BYE."""
+    phone, partner = Phone(ARGS["int"]), Partner(ARGS["partner"])
+    pa, pb = rtp_socket(), rtp_socket()
+    port = pa.getsockname()[1]
+    offer = sdp(port) + (b"a=ice-ufrag:Fe8q\r\na=ice-pwd:asd88fgpdd777uzjYhagZg0123\r\n"
+                         b"a=candidate:1 1 UDP 2130706431 127.0.0.1 %d typ host\r\n" % port)
+    phone.request("INVITE", 1, offer)
+    inv = partner.read()
+    expect(inv is not None and inv.startswith(b"INVITE "), "the partner receives the INVITE")
+    if inv is None:
+        return
+    cands = re.findall(rb"a=candidate:[^\r\n]*", body_of(inv))
+    say("partner is told", [c.decode() for c in cands])
+    expect(cands and all(b" 127.0.0.3 " in c for c in cands),
+           "ICE offer: the partner gets candidates, all of the relay's external address")
+    expect(b"127.0.0.1" not in body_of(inv), "no candidate (nor address) of the inside")
+    contact = "sip:dave@127.0.0.1:%d;transport=tls" % ARGS["dr"]
+    partner.send(reply(inv, 200, "OK", "p9", sdp(pb.getsockname()[1]), contact))
+    rs = phone.final()
+    final = rs[-1] if rs else b""
+    expect(status_of(final)[0] == 200, "the inside gets the 200")
+    if status_of(final)[0] != 200:
+        return
+    cands = re.findall(rb"a=candidate:[^\r\n]*", body_of(final))
+    say("inside is told", [c.decode() for c in cands])
+    expect(cands and all(b" 127.0.0.2 " in c for c in cands),
+           "the ICE offerer gets the relay's internal candidates in the answer")
+    _, hdrs = parse_head(final)
+    rr = []
+    for v in hget(hdrs, "record-route"):
+        rr += [x.strip() for x in v.split(",")]
+    route = list(reversed(rr))
+    target = re.search(r"<([^>]+)>", hget(hdrs, "contact")[0]).group(1)
+    phone.request("ACK", 1, ruri=target, to=";tag=p9", route=route,
+                  branch="z9hG4bK-ack-%08x" % random.getrandbits(32))
+    partner.read()
+    phone.request("BYE", 2, ruri=target, to=";tag=p9", route=route,
+                  branch="z9hG4bK-bye-%08x" % random.getrandbits(32))
+    bye = partner.read()
+    if bye:
+        partner.send(reply(bye, 200, "OK", "p9"))
+    phone.final()
+    expect(relay_forgets(phone.cid), "after BYE the relay has no session for the call")
+
+
 def scenario_full():
     first, partner = Phone(ARGS["int"]), Partner(ARGS["partner"])
     pa, pb = rtp_socket(), rtp_socket()
@@ -491,7 +543,7 @@ def main():
                 admin_port=int(opts.get("--admin-port", 0)),
                 admin_user=opts.get("--admin-user", ""), admin_pass=opts.get("--admin-pass", ""))
     {"call": scenario_call, "busy": scenario_busy, "cancel": scenario_cancel,
-     "early": scenario_early, "refused": scenario_refused, "noav": scenario_noav,
+     "early": scenario_early, "refused": scenario_refused, "noav": scenario_noav, "ice": scenario_ice,
      "full": scenario_full}[scen]()
     print(json.dumps({"scenario": scen, "failed": FAILS}))
     sys.exit(1 if FAILS else 0)

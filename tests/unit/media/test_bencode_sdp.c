@@ -199,6 +199,21 @@ static void test_sdp_multipart(void **state)
                      FEDGE_EINVAL);
 }
 
+static void test_sdp_has_ice(void **state)
+{
+    (void)state;
+    const char *ice = "v=0\r\ns=-\r\nm=audio 4000 RTP/AVP 0\r\na=ice-ufrag:abcd\r\n"
+                      "a=ice-pwd:0123456789012345678901\r\n";
+    const char *cand = "v=0\r\nm=audio 4000 RTP/AVP 0\r\na=candidate:1 1 UDP 2130706431 "
+                       "10.0.0.1 4000 typ host\n";
+    const char *plain = "v=0\r\ns=a=ice-ufrag:x\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
+    assert_true(media_sdp_has_ice((fedge_str_t){ice, strlen(ice)}));
+    assert_true(media_sdp_has_ice((fedge_str_t){cand, strlen(cand)}));
+    assert_false(media_sdp_has_ice((fedge_str_t){plain, strlen(plain)}));
+    assert_false(media_sdp_has_ice((fedge_str_t){"", 0}));
+    assert_false(media_sdp_has_ice((fedge_str_t){"a=ice-ufr", 9}));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_encode_and_round_trip),
         cmocka_unit_test(test_sdp_plain_body),
         cmocka_unit_test(test_sdp_multipart),
+        cmocka_unit_test(test_sdp_has_ice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

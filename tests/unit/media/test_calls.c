@@ -66,6 +66,28 @@ static int teardown(void **state)
 
 enum { INVITE = SIP_METHOD_INVITE, ACK = SIP_METHOD_ACK, BYE = SIP_METHOD_BYE };
 
+/* ICE towards a side as that side last spoke it; a first offer as its
+ * sender; recorded per call. */
+static void test_ice_per_side(void **state)
+{
+    (void)state;
+    fedge_str_t id = {cid, strlen(cid)};
+    /* inside offers with ICE; partner answers without; inside re-offers
+     * with ICE; partner re-offers without. */
+    assert_int_equal(req(INVITE, false, true, IN), MEDIA_ACT_OFFER);
+    assert_string_equal(media_calls_ice(T, id, IN, true), "force"); /* partner unknown */
+    assert_int_equal(rsp(INVITE, 200, true, EX), MEDIA_ACT_ANSWER);
+    assert_string_equal(media_calls_ice(T, id, EX, false), "force"); /* to inside: ICE */
+    assert_string_equal(media_calls_ice(T, id, IN, true), "remove"); /* to partner: no ICE */
+    assert_string_equal(media_calls_ice(T, id, EX, false), "force");
+    /* the inside stops speaking ICE: the partner's next SDP goes plain */
+    assert_string_equal(media_calls_ice(T, id, IN, false), "remove");
+    assert_string_equal(media_calls_ice(T, id, EX, false), "remove");
+    /* a plain first offer of another call stays plain; an unknown call too */
+    assert_string_equal(media_calls_ice(T, (fedge_str_t){"x@test", 6}, EX, false), "remove");
+    assert_string_equal(media_calls_ice(T, (fedge_str_t){"x@test", 6}, EX, true), "force");
+}
+
 static void test_basic_call_with_early_media_and_reinvite(void **state)
 {
     assert_int_equal(req(INVITE, false, true, IN), MEDIA_ACT_OFFER);
@@ -254,6 +276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_basic_call_with_early_media_and_reinvite, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_offer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ice_per_side, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reliable_provisional_offer_and_prack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_and_cancel_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_calls_and_other_methods, setup, teardown),
