@@ -427,9 +427,12 @@ static void test_changes_say_what_changed(void **state)
 
     assert_int_equal(run("policy", "set", "saidpol", "--xmpp", "on", NULL), 0);
     assert_string_equal(
-        out, "added policy saidpol (federation off, public off, outside off, xmpp on)\n");
+        out, "added policy saidpol (federation off, public off, outside off, xmpp on, av on)\n");
     assert_int_equal(run("policy", "set", "saidpol", "--xmpp", "off", "--public", "on", NULL), 0);
     assert_string_equal(out, "changed policy saidpol: public off -> on, xmpp on -> off\n");
+    assert_int_equal(run("policy", "set", "saidpol", "--av", "off", NULL), 0);
+    assert_string_equal(out, "changed policy saidpol: av on -> off\n");
+    assert_int_equal(run("policy", "set", "saidpol", "--av", "maybe", NULL), 2);
     assert_int_equal(run("policy", "assign", "Carol@contoso.test", "saidpol", NULL), 0);
     assert_string_equal(out, "assigned carol@contoso.test to policy saidpol (was: global (no "
                              "assignment))\n");
