@@ -272,6 +272,27 @@ try {
     await shot(page, '05-policy');
   });
 
+  await check('a policy without A/V calls: the switch is saved and shown', async () => {
+    await page.getByRole('button', { name: 'Edit global' }).click();
+    const av = dlg.getByLabel('Enable audio and video calls with federated and public users');
+    if (!(await av.isChecked())) throw new Error('A/V should start on for the global policy');
+    await av.uncheck();
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    await page.waitForFunction(() => {
+      const r = [...document.querySelectorAll('#main tbody tr')].find((x) => x.cells[0].textContent === 'global');
+      return r && r.cells[6].textContent === 'Off';
+    });
+    await page.getByRole('button', { name: 'Edit global' }).click();
+    await dlg.getByLabel('Enable audio and video calls with federated and public users').check();
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    await page.waitForFunction(() => {
+      const r = [...document.querySelectorAll('#main tbody tr')].find((x) => x.cells[0].textContent === 'global');
+      return r && r.cells[6].textContent === 'On';
+    });
+  });
+
   await check('edge configuration: a bad default route is refused next to its field, a good change is saved', async () => {
     await page.getByRole('link', { name: 'Access Edge Configuration' }).click();
     await page.getByRole('heading', { name: 'Access Edge Configuration' }).waitFor();
