@@ -17,6 +17,7 @@ static const char plan_usage[] =
     "usage: fedge plan -c FILE [--json] [--hlb ADDRESS]\n"
     "       fedge check -c FILE [--json] [--timeout MS] [--hlb ADDRESS]\n"
     "       fedge probe -c FILE DOMAIN [--json] [--timeout MS]\n"
+    "       fedge probe -c FILE --xmpp DOMAIN [--json] [--timeout MS]\n"
     "\n"
     "plan   what to publish in DNS (zone-file form), the certificate to obtain, the\n"
     "       firewall table and what each configured partner must publish or present.\n"
@@ -25,6 +26,8 @@ static const char plan_usage[] =
     "       listeners (a TLS handshake presenting our own certificate).\n"
     "probe  diagnoses federation with DOMAIN step by step: SRV, addresses, TCP, TLS\n"
     "       (presenting our certificate), SIP OPTIONS, and our policy for it.\n"
+    "       With --xmpp: _xmpp-server._tcp SRV (else DOMAIN:5269), TCP, XMPP stream,\n"
+    "       STARTTLS, TLS, then SASL EXTERNAL (dialback offered is reported).\n"
     "--timeout is per network step (default 3000 ms).\n"
     "--hlb ADDRESS (a pool, [edge] pool_fqdn): the pool FQDN names a hardware load\n"
     "       balancer's virtual address instead of one record per member.\n"
@@ -33,6 +36,7 @@ static const char plan_usage[] =
     "  fedge plan -c /etc/fedge/fedge.ini\n"
     "  fedge check -c /etc/fedge/fedge.ini --json\n"
     "  fedge probe -c /etc/fedge/fedge.ini fabrikam.test\n"
+    "  fedge probe -c /etc/fedge/fedge.ini --xmpp fabrikam.test\n"
     "\n"
     "Exit status: 0 nothing failed, 1 something failed (check, probe), 2 usage or\n"
     "configuration error.\n";
@@ -78,7 +82,7 @@ static int member_cb(const store_member_t *m, void *ctx)
 int cli__plan(int argc, char **argv)
 {
     const char *cmd = argv[1], *file = NULL, *domain = NULL, *hlb = NULL;
-    bool json = false;
+    bool json = false, xmpp = false;
     unsigned timeout = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -107,6 +111,9 @@ int cli__plan(int argc, char **argv)
                         cmd, hlb);
                 return 2;
             }
+        } else if (!strcmp(a, "--xmpp") && i + 1 < argc && !strcmp(cmd, "probe") && !domain) {
+            xmpp = true;
+            domain = argv[++i];
         } else if (a[0] != '-' && !strcmp(cmd, "probe") && !domain) {
             domain = a;
         } else {
@@ -164,26 +171,34 @@ int cli__plan(int argc, char **argv)
     plan_report_t r = {0};
     plan_live_opts_t lo = {.timeout_ms = timeout, .pool = &pool};
     bool check = !strcmp(cmd, "check");
-    int x = check ? plan_check(cfg, snap, &lo, &r, &e) : plan_probe(cfg, snap, domain, &lo, &r, &e);
+    int x = check  ? plan_check(cfg, snap, &lo, &r, &e)
+            : xmpp ? plan_probe_xmpp(cfg, domain, &lo, &r, &e)
+                   : plan_probe(cfg, snap, domain, &lo, &r, &e);
     if (x < 0) {
         fprintf(stderr, "fedge %s: %s\n", cmd, e.msg);
         rc = x == FEDGE_EINVAL ? 2 : 1;
         plan_report_clear(&r);
         goto out;
     }
-    const char *const *steps = check ? plan_check_steps : plan_probe_steps;
-    size_t n_steps = check ? plan_check_n_steps : plan_probe_n_steps;
+    const char *const *steps = check  ? plan_check_steps
+                               : xmpp ? plan_probe_xmpp_steps
+                                      : plan_probe_steps;
+    size_t n_steps = check  ? plan_check_n_steps
+                     : xmpp ? plan_probe_xmpp_n_steps
+                            : plan_probe_n_steps;
     char ok[512];
     if (check)
         snprintf(ok, sizeof ok, "every planned item of %s checks out", cfg->edge.fqdn);
     else
-        snprintf(ok, sizeof ok, "federation with %s works", domain);
+        snprintf(ok, sizeof ok, "%sfederation with %s works", xmpp ? "XMPP " : "", domain);
     char *line = plan_verdict_line(&r, steps, n_steps, ok);
     if (json) {
         json_t *o = plan_report_json(&r);
         json_object_set_new(o, "command", json_string(cmd));
         if (domain)
             json_object_set_new(o, "domain", json_string(domain));
+        if (xmpp)
+            json_object_set_new(o, "protocol", json_string("xmpp"));
         json_object_set_new(o, "verdict", verdict_json(&r, steps, n_steps, line));
         print_json(o);
         json_decref(o);

@@ -219,6 +219,9 @@ enum {
     PLAN_DIAG_PROBE_TLS = 19541,        /* other TLS failure / timeout */
     PLAN_DIAG_PROBE_NO_ANSWER = 19542,  /* OPTIONS got no answer */
     PLAN_DIAG_PROBE_SIP_ERROR = 19543,  /* OPTIONS answered with an error */
+    PLAN_DIAG_XMPP_STREAM = 19545,      /* probe --xmpp: no stream / features */
+    PLAN_DIAG_XMPP_STARTTLS = 19546,    /* probe --xmpp: STARTTLS absent / refused */
+    PLAN_DIAG_XMPP_AUTH = 19547,        /* probe --xmpp: SASL EXTERNAL refused */
 };
 
 typedef struct {
@@ -307,5 +310,20 @@ int plan_probe(const config_t *cfg, const store_snapshot_t *snap, const char *do
 /* The order of the probe steps for plan_verdict. */
 extern const char *const plan_probe_steps[];
 extern const size_t plan_probe_n_steps;
+
+/* `fedge probe --xmpp DOMAIN` (probe_xmpp.c): server-to-server XMPP with
+ * DOMAIN as the gateway sets it up: _xmpp-server._tcp SRV (else the
+ * domain's A/AAAA at 5269), address, TCP, stream header and features,
+ * STARTTLS, TLS presenting [xmpp]'s (else [external]'s) certificate and
+ * verifying the partner's for DOMAIN, then SASL EXTERNAL tried when
+ * offered (dialback only reported: it needs the partner to call us back).
+ * Appended to r in that order. Returns 0, FEDGE_EINVAL (bad name),
+ * FEDGE_ECONFIG (certificate files) or FEDGE_EDNS, message in err. */
+int plan_probe_xmpp(const config_t *cfg, const char *domain, const plan_live_opts_t *o,
+                    plan_report_t *r, fedge_err_t *err);
+
+/* The order of the probe --xmpp steps for plan_verdict. */
+extern const char *const plan_probe_xmpp_steps[];
+extern const size_t plan_probe_xmpp_n_steps;
 
 #endif

@@ -116,6 +116,16 @@ static const plan_diag_t diags[] = {
      "The partner answered the OPTIONS with an error status (the path works; its policy or "
      "routing refused).",
      "Read the status, Warning and ms-diagnostics; the partner allows our domain."},
+    {PLAN_DIAG_XMPP_STREAM, "probe-xmpp-stream",
+     "The partner's XMPP port did not open a server-to-server stream with features (not XMPP, "
+     "a stream error, or the partner does not serve the domain).",
+     "The partner points _xmpp-server._tcp at its server-to-server port and serves the domain."},
+    {PLAN_DIAG_XMPP_STARTTLS, "probe-xmpp-starttls",
+     "The partner's XMPP server does not offer STARTTLS or refused it.",
+     "The partner enables TLS for server-to-server streams, or allow it with --tls optional."},
+    {PLAN_DIAG_XMPP_AUTH, "probe-xmpp-auth",
+     "The partner did not accept SASL EXTERNAL with our certificate (dialback may remain).",
+     "The partner trusts the CA of our certificate, or allow dialback (--dialback on)."},
 };
 
 const plan_diag_t *plan_diag_table(size_t *n)

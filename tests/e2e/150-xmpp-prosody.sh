@@ -9,6 +9,8 @@
 #   the list are refused on both protocols; a dialback-only and a
 #   SASL-EXTERNAL-only partner work; a peer skipping STARTTLS when TLS is
 #   required is refused.
+#   fedge probe --xmpp against the same Prosody: passes (SASL EXTERNAL),
+#   and names the failing step: tcp, stream, auth (certificate refused).
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3 # Debian's, with python3-slixmpp
@@ -100,7 +102,11 @@ applied() {
 # configured by address (--proxy-fqdn).
 check "dnsmasq: _xmpp-server._tcp.fabrikam.test SRV -> xmpp.fabrikam.test:$P_S2S" \
     dns_start dns "$DNS_PORT" 30 "--srv-host=_xmpp-server._tcp.fabrikam.test,xmpp.fabrikam.test,$P_S2S,0,5" \
-    "--host-record=xmpp.fabrikam.test,127.0.0.1" || { show dns; finish; }
+    "--host-record=xmpp.fabrikam.test,127.0.0.1" \
+    "--srv-host=_xmpp-server._tcp.down.test,xmpp.down.test,$(free_port),0,5" \
+    "--host-record=xmpp.down.test,127.0.0.1" \
+    "--srv-host=_xmpp-server._tcp.notxmpp.test,xmpp.notxmpp.test,$UAS_PORT,0,5" \
+    "--host-record=xmpp.notxmpp.test,127.0.0.1" || { show dns; finish; }
 check "store: XMPP on in the global policy, fabrikam.test an XMPP partner (its server by SRV)" \
     eval 'fedge_store policy set global --federation on --xmpp on &&
           fedge_store xmpp allow fabrikam.test'
@@ -125,6 +131,47 @@ check "bob's reply comes back to alice as a SIP MESSAGE" \
 check "both streams authenticated by STARTTLS + SASL EXTERNAL" \
     eval "grep -q 'outbound stream contoso.test -> fabrikam.test authenticated by SASL EXTERNAL (TLS)' '$T_LOGS/fedge.log' &&
           grep -q 'inbound stream contoso.test <- fabrikam.test authenticated by SASL EXTERNAL (TLS)' '$T_LOGS/fedge.log'"
+
+# fedge probe --xmpp walks SRV -> TCP -> stream -> STARTTLS -> TLS -> SASL
+# EXTERNAL against the same Prosody, and names the step that fails.
+probe_x() { # DOMAIN LOG: exit status of the probe; output in LOG
+    "$FEDGE_BIN" probe -c "$CFG" --xmpp "$1" --timeout 2000 > "$T_LOGS/$2.log" 2>&1
+}
+probe_ok() {
+    probe_x fabrikam.test probe-xmpp; local rc=$?
+    cat "$T_LOGS/probe-xmpp.log"
+    [ $rc -eq 0 ] && grep -q '^verdict: PASS: XMPP federation with fabrikam.test works' "$T_LOGS/probe-xmpp.log" &&
+        grep -q "^\[pass\] srv .*targets xmpp.fabrikam.test:$P_S2S" "$T_LOGS/probe-xmpp.log" &&
+        grep -q '^\[pass\] starttls' "$T_LOGS/probe-xmpp.log" &&
+        grep -q '^\[pass\] auth .*SASL EXTERNAL with our certificate as contoso.test succeeded' \
+            "$T_LOGS/probe-xmpp.log"
+}
+check_out "fedge probe --xmpp fabrikam.test: SRV, TCP, stream, STARTTLS, TLS, SASL EXTERNAL pass" probe_ok
+probe_fails_at() { # DOMAIN STEP ID
+    probe_x "$1" "probe-$1"; local rc=$?
+    cat "$T_LOGS/probe-$1.log"
+    [ $rc -eq 1 ] && grep -q "^verdict: FAIL at $2: " "$T_LOGS/probe-$1.log" &&
+        grep -q "^\\[fail\\] $2 .*($3)\$" "$T_LOGS/probe-$1.log"
+}
+check_out "probe --xmpp down.test (nothing on the SRV port) fails at tcp" probe_fails_at down.test tcp 19534
+check_out "probe --xmpp notxmpp.test (SRV port speaks SIP) fails at stream" \
+    probe_fails_at notxmpp.test stream 19545
+# With a certificate that does not name contoso.test, Prosody (s2s_secure_auth)
+# ends the stream after TLS: the probe fails at auth, naming its stream error.
+sed "s|^\[xmpp\]\$|[xmpp]\ncertificate = $PKI/edge.fabrikam.test.crt\nprivate_key = $PKI/edge.fabrikam.test.key|" \
+    "$CFG" > "$T_TMP/fedge-othercert.ini"
+probe_badcert() {
+    "$FEDGE_BIN" probe -c "$T_TMP/fedge-othercert.ini" --xmpp fabrikam.test --timeout 2000 \
+        > "$T_LOGS/probe-othercert.log" 2>&1; local rc=$?
+    cat "$T_LOGS/probe-othercert.log"
+    [ $rc -eq 1 ] && grep -q '^\[pass\] tls ' "$T_LOGS/probe-othercert.log" &&
+        grep -q '^verdict: FAIL at auth: .*stream error <not-authorized/>: "Your server.s certificate is not valid for this name"' \
+            "$T_LOGS/probe-othercert.log"
+}
+check_out "probe --xmpp with a certificate not naming us fails at auth with Prosody's stream error" \
+    probe_badcert
+check "Prosody saw well-formed probe streams (no not-well-formed)" \
+    eval "! grep -q 'not-well-formed' '$T_LOGS/prosody-debug.log'"
 
 # What XMPP cannot carry: refused with its diagnostic.
 not_carried() {
