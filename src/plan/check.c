@@ -311,6 +311,164 @@ static void check_listen(SSL_CTX *ctx, const config_t *cfg, const plan_live_opts
     }
 }
 
+/* [remote] (docs/remote-users.md): per SIP domain the clients' SRV
+ * (_sip._tls.<domain> -> sip.<domain> on the remote port) and sip.<domain>'s
+ * addresses; the certificate names sip.<domain>; each remote listener
+ * completes a TLS handshake from a client presenting no certificate. */
+static void check_remote(plan__dns_t *d, const config_t *cfg, const plan_t *p,
+                         const plan_live_opts_t *o, plan_report_t *r)
+{
+    char b[128];
+    for (size_t i = 0; i < p->n_sip_domains; i++) {
+        const char *dom = p->sip_domains[i];
+        char *target = plan__fmt("sip.%s", dom);
+        char *name = plan__fmt("SRV %s%s (remote users)", PLAN_REMOTE_SRV_PREFIX, dom);
+        const char *want = plan__tmp("%s%s. 3600 IN SRV 0 0 %u %s.", PLAN_REMOTE_SRV_PREFIX, dom,
+                                     (unsigned)p->remote_port, target);
+        plan__route_t rt;
+        bool ok = false;
+        char got[512] = "";
+        if (plan__dns_route(d, PLAN_REMOTE_SRV_PREFIX, dom, &rt) == 0 && rt.status == DNS_OK)
+            for (size_t k = 0; k < rt.n; k++) {
+                ok |= !strcmp(rt.targets[k].name, target) && rt.targets[k].port == p->remote_port;
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s:%u", k ? ", " : "",
+                         rt.targets[k].name, (unsigned)rt.targets[k].port);
+            }
+        if (ok)
+            plan_report_add(r, "dns", name, PLAN_PASS, 0,
+                            plan__tmp("points to %s:%u", target, (unsigned)p->remote_port), NULL,
+                            route_json(&rt));
+        else if (rt.status == DNS_TIMEOUT || rt.status == DNS_SERVFAIL)
+            plan_report_add(
+                r, "dns", name, PLAN_FAIL, PLAN_DIAG_DNS_ERROR,
+                plan__tmp("look-up failed: %s %s", dns_status_str(rt.status), rt.detail),
+                "check [dns] servers and that DNS (53) to them is open", NULL);
+        else if (got[0])
+            plan_report_add(
+                r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_WRONG,
+                plan__tmp("points to %s, not to %s:%u", got, target, (unsigned)p->remote_port),
+                plan__tmp("change the record to: %s", want), NULL);
+        else
+            plan_report_add(r, "dns", name, PLAN_FAIL, PLAN_DIAG_SRV_MISSING,
+                            plan__tmp("no SRV record (%s): remote users' clients do not find "
+                                      "the edge of %s",
+                                      dns_status_str(rt.status), dom),
+                            plan__tmp("publish: %s", want), NULL);
+        free(name);
+
+        /* sip.<domain>: one of the specific [remote] listen addresses */
+        plan__target_t t;
+        name = plan__fmt("A/AAAA %s (remote users)", target);
+        if (plan__dns_host(d, target, &t) < 0 || t.n == 0) {
+            bool err = t.status == DNS_TIMEOUT || t.status == DNS_SERVFAIL;
+            plan_report_add(r, "dns", name, PLAN_FAIL,
+                            err ? PLAN_DIAG_DNS_ERROR : PLAN_DIAG_HOST_MISSING,
+                            plan__tmp("no address (%s)", dns_status_str(t.status)),
+                            err ? "check [dns] servers and that DNS (53) to them is open"
+                                : plan__tmp("publish %s.'s A/AAAA records (fedge plan)", target),
+                            NULL);
+        } else {
+            bool any_specific = false, found = false;
+            got[0] = 0;
+            for (size_t k = 0; k < t.n; k++) {
+                dns_addr_str(&t.addrs[k], b, sizeof b);
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", k ? ", " : "", b);
+                for (size_t j = 0; j < cfg->remote.listen.count; j++) {
+                    const config_hostport_t *hp = &cfg->remote.listen.items[j];
+                    if (plan__is_wildcard(hp))
+                        continue;
+                    any_specific = true;
+                    found |= !strcmp(b, hp->host);
+                }
+            }
+            if (!any_specific || found)
+                plan_report_add(r, "dns", name, PLAN_PASS, 0, plan__tmp("resolves to %s", got),
+                                NULL, NULL);
+            else
+                plan_report_add(r, "dns", name, PLAN_WARN, PLAN_DIAG_HOST_OTHER,
+                                plan__tmp("resolves to %s, none of them a [remote] listen "
+                                          "address",
+                                          got),
+                                "fine when NAT maps that address to the edge; otherwise "
+                                "publish the [remote] listen address",
+                                NULL);
+        }
+        free(name);
+        free(target);
+    }
+
+    /* the certificate the [remote] listener presents ([external]'s) */
+    plan_cert_t c = {0};
+    fedge_err_t e = {{0}};
+    if (plan_cert_load(cfg->external.certificate, &c, &e) == 0) {
+        for (size_t i = 0; i < p->n_sip_domains; i++) {
+            char *target = plan__fmt("sip.%s", p->sip_domains[i]);
+            char *name = plan__fmt("certificate names %s (remote users)", target);
+            if (net_cert_names(c.id, target))
+                plan_report_add(r, "cert", name, PLAN_PASS, 0, "named", NULL, NULL);
+            else
+                plan_report_add(r, "cert", name, PLAN_FAIL, PLAN_DIAG_REMOTE_CERT,
+                                plan__tmp("%s is not named: remote users' clients that found "
+                                          "the edge by %s%s refuse the connection",
+                                          target, PLAN_REMOTE_SRV_PREFIX, p->sip_domains[i]),
+                                plan__tmp("add DNS:%s to the certificate's subjectAltName", target),
+                                NULL);
+            free(name);
+            free(target);
+        }
+        plan_cert_clear(&c);
+    } /* unreadable: the cert step already failed with 19510 */
+
+    /* a client without a certificate, as remote users' clients are */
+    SSL_CTX *ctx = plan__tls_ctx(NULL, NULL, cfg->external.ca_file, cfg->external.ca_path,
+                                 cfg->external.tls_min_version, &e);
+    for (size_t i = 0; i < cfg->remote.listen.count; i++) {
+        const config_hostport_t *hp = &cfg->remote.listen.items[i];
+        char *name = plan__fmt("remote %s", config_hostport_format(hp, b, sizeof b));
+        if (!ctx) {
+            plan_report_add(r, "listen", name, PLAN_SKIP, 0, plan__tmp("not tried: %s", e.msg),
+                            NULL, NULL);
+            free(name);
+            continue;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = listen_sa(hp, &ss);
+        plan__session_t s = {.sa = (struct sockaddr *)&ss,
+                             .salen = sl,
+                             .sni = p->n_sip_domains ? plan__tmp("sip.%s", p->sip_domains[0])
+                                                     : cfg->edge.fqdn,
+                             .ctx = ctx,
+                             .timeout_ms = o->timeout_ms,
+                             .linger_ms = 500};
+        plan__session_run(&s);
+        if (s.tcp < 0)
+            plan_report_add(r, "listen", name, PLAN_FAIL, PLAN_DIAG_LISTEN_DOWN,
+                            plan__tmp("TCP connect failed: %s", s.tcp_err),
+                            plan__tmp("start fedge (fedge serve -c %s) and open TCP %u in the "
+                                      "firewall",
+                                      cfg->path, (unsigned)hp->port),
+                            NULL);
+        else if (s.tls != PLAN__TLS_OK)
+            plan_report_add(r, "listen", name, PLAN_FAIL, PLAN_DIAG_REMOTE_TLS,
+                            plan__tmp("TLS handshake without a client certificate failed: %s",
+                                      s.tls_err[0] ? s.tls_err : s.alert_text),
+                            plan_diag(PLAN_DIAG_REMOTE_TLS)->fix, NULL);
+        else
+            plan_report_add(r, "listen", name, PLAN_PASS, 0,
+                            plan__tmp("%s handshake completed without a client certificate%s%s",
+                                      s.version,
+                                      s.verify == X509_V_OK ? ""
+                                                            : "; server "
+                                                              "certificate: ",
+                                      s.verify == X509_V_OK ? "" : s.verify_err),
+                            NULL, NULL);
+        plan__session_clear(&s);
+        free(name);
+    }
+    if (ctx)
+        SSL_CTX_free(ctx);
+}
+
 static void check_partner_fqdn(plan__dns_t *d, const char *what, const char *fqdn, plan_report_t *r)
 {
     plan__target_t t;
@@ -459,6 +617,8 @@ int plan_check(const config_t *cfg, const store_snapshot_t *snap, const plan_liv
         plan_report_add(r, "listen", "external listeners", PLAN_SKIP, 0,
                         plan__tmp("not tried: %s", e.msg), NULL, NULL);
     }
+    if (p->remote_port)
+        check_remote(&d, cfg, p, &lo, r);
     if (p->pool_fqdn)
         check_pool_members(cfg, lo.pool, lo.now, r);
     check_partners(&d, snap, r);

@@ -167,6 +167,40 @@ static void member_records(plan_t *p, const char *owner, const char *addrs, cons
     }
 }
 
+/* [remote] (docs/remote-users.md): remote users' clients look up
+ * _sip._tls.<domain> SRV, then sip.<domain> (the Lync client's order), and
+ * connect to the remote listener; sip.<domain> gets its addresses. */
+static void remote_records(plan_t *p, const config_t *cfg)
+{
+    if (!cfg->remote.listen.count)
+        return;
+    p->remote_port = cfg->remote.listen.items[0].port;
+    for (size_t i = 0; i < p->n_sip_domains; i++) {
+        const char *d = p->sip_domains[i];
+        add_record(p, plan__fmt("%s%s.", PLAN_REMOTE_SRV_PREFIX, d), "SRV",
+                   plan__fmt("0 0 %u sip.%s.", (unsigned)p->remote_port, d),
+                   fedge_strdup(i == 0 ? "remote users' clients find the edge's [remote] "
+                                         "listener by this record, then by sip.<domain>; one "
+                                         "per SIP domain"
+                                       : ""),
+                   false);
+        for (size_t k = 0; k < cfg->remote.listen.count; k++) {
+            const config_hostport_t *hp = &cfg->remote.listen.items[k];
+            bool v6 = hp->kind == CONFIG_HOST_IPV6;
+            bool ph = config_hostport_is_loopback(hp) || plan__is_wildcard(hp);
+            add_record(p, plan__fmt("sip.%s.", d), v6 ? "AAAA" : "A",
+                       ph ? fedge_strdup(v6 ? "<public IPv6 address of the [remote] listener>"
+                                            : "<public IPv4 address of the [remote] listener>")
+                          : fedge_strdup(hp->host),
+                       ph ? plan__fmt("[remote] listen is %s%s%s (loopback or every address): "
+                                      "put the public address clients reach here",
+                                      v6 ? "[" : "", hp->host, v6 ? "]" : "")
+                          : fedge_strdup(addr_remark(hp)),
+                       ph);
+        }
+    }
+}
+
 /* A pool's records, certificate names and notes (docs/pools.md). */
 static void pool_plan(plan_t *p, const config_t *cfg, const plan_pool_t *pool)
 {
@@ -325,6 +359,7 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
                                          "record ([xmpp]); one per domain"
                                        : ""),
                    false);
+    remote_records(p, cfg);
     if (p->port != 5061)
         push_str(&p->notes, &p->n_notes,
                  plan__fmt("the external listener uses port %u, not 5061: partners follow the "
@@ -339,6 +374,9 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
     for (size_t i = 0; i < p->n_sip_domains; i++)
         if (strcmp(p->sip_domains[i], p->edge_fqdn) && strcmp(p->sip_domains[i], p->srv_target))
             add_san(p, plan__fmt("DNS:%s", p->sip_domains[i]), true);
+    /* remote users' clients verify the name they looked up (sip.<domain>) */
+    for (size_t i = 0; p->remote_port && i < p->n_sip_domains; i++)
+        add_san(p, plan__fmt("DNS:sip.%s", p->sip_domains[i]), true);
     for (size_t i = 0; i < p->n_sip_domains; i++)
         add_san(p, plan__fmt("URI:sip:%s", p->sip_domains[i]), false);
     p->cert.eku = fedge_strdup("serverAuth, clientAuth (both: the edge is TLS server for "
@@ -464,6 +502,25 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
                  fedge_strdup("calls' media is not relayed (no [media] section): SDP crosses "
                               "the edge unchanged, so calls with partners have audio only when "
                               "the parties reach each other's media addresses (docs/media.md)"));
+    }
+    for (size_t i = 0; i < cfg->remote.listen.count; i++) {
+        const config_hostport_t *hp = &cfg->remote.listen.items[i];
+        snprintf(port, sizeof port, "%u", (unsigned)hp->port);
+        add_fw(p, port, "TCP", "in", fedge_strdup("any (remote users' clients)"),
+               plan__fmt("edge remote %s", config_hostport_format(hp, buf, sizeof buf)),
+               "SIP over TLS from remote users (no client certificate)");
+    }
+    for (size_t i = 0; i < cfg->remote.registrar.count; i++) {
+        const config_hostport_t *hp = &cfg->remote.registrar.items[i];
+        if (hp->port)
+            snprintf(port, sizeof port, "%u", (unsigned)hp->port);
+        else
+            snprintf(port, sizeof port, "%s",
+                     cfg->internal.transport == CONFIG_TRANSPORT_TLS ? "5061" : "5060");
+        add_fw(p, port, cfg->internal.transport == CONFIG_TRANSPORT_UDP ? "UDP/TCP" : "TCP", "out",
+               fedge_strdup("edge internal"),
+               plan__fmt("registrar %s", config_hostport_format(hp, buf, sizeof buf)),
+               "SIP to the registrar (remote users' REGISTER)");
     }
     snprintf(port, sizeof port, "%u", (unsigned)cfg->admin.listen.port);
     add_fw(p, port, "TCP", "in", fedge_strdup("administrators' network only"),
@@ -649,6 +706,8 @@ json_t *plan_json(const plan_t *p)
     json_object_set_new(o, "edge_fqdn", json_string(p->edge_fqdn));
     json_object_set_new(o, "pool_fqdn", p->pool_fqdn ? json_string(p->pool_fqdn) : json_null());
     json_object_set_new(o, "port", json_integer(p->port));
+    json_object_set_new(o, "remote_port",
+                        p->remote_port ? json_integer(p->remote_port) : json_null());
     json_object_set_new(o, "sip_domains", strs_json(p->sip_domains, p->n_sip_domains));
     json_t *recs = json_array();
     char *zone = NULL;

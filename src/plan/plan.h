@@ -23,6 +23,10 @@
 /* The plan                                                            */
 /* ------------------------------------------------------------------ */
 
+/* The SRV prefix remote users' clients look up (Lync clients, RFC 3263
+ * "_sip._tls"): "_sip._tls." + domain -> sip.<domain> on the remote port. */
+#define PLAN_REMOTE_SRV_PREFIX "_sip._tls."
+
 /* One DNS record to publish, zone-file fields. */
 typedef struct {
     char *owner;      /* "_sipfederationtls._tcp.contoso.com." */
@@ -54,9 +58,12 @@ typedef struct {
 
 typedef struct {
     char *edge_fqdn;
-    char *pool_fqdn;  /* [edge] pool_fqdn, NULL for an edge alone */
-    char *srv_target; /* what the SRV records name: pool_fqdn, else edge_fqdn */
-    uint16_t port;    /* the SRV port: the external listener's port (5061) */
+    char *pool_fqdn;      /* [edge] pool_fqdn, NULL for an edge alone */
+    char *srv_target;     /* what the SRV records name: pool_fqdn, else edge_fqdn */
+    uint16_t port;        /* the SRV port: the external listener's port (5061) */
+    uint16_t remote_port; /* [remote] listen's first port; 0 without [remote]:
+                             remote users' clients find the edge by
+                             _sip._tls.<domain> SRV -> sip.<domain> on it */
     char **sip_domains;
     size_t n_sip_domains;
 
@@ -203,6 +210,8 @@ enum {
     PLAN_DIAG_CERT_WEAK_KEY = 19518,    /* key too small */
     PLAN_DIAG_LISTEN_DOWN = 19520,      /* nothing accepts on a listen address */
     PLAN_DIAG_LISTEN_TLS = 19521,       /* the listener's TLS handshake failed */
+    PLAN_DIAG_REMOTE_TLS = 19522,       /* [remote] listener: no handshake without a client cert */
+    PLAN_DIAG_REMOTE_CERT = 19523,      /* the certificate does not name sip.<domain> */
     PLAN_DIAG_PARTNER_DNS = 19525,      /* a partner's records are missing */
     PLAN_DIAG_MEDIA_RELAY = 19526,      /* an rtpengine relay does not answer */
     PLAN_DIAG_PROBE_NO_SRV = 19530,     /* partner publishes no SRV record */

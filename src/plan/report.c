@@ -63,6 +63,15 @@ static const plan_diag_t diags[] = {
     {PLAN_DIAG_LISTEN_TLS, "listen-tls",
      "The external listener accepted TCP but the TLS handshake with our own certificate failed.",
      "Read the handshake error: certificate, trust anchors or TLS version of [external]."},
+    {PLAN_DIAG_REMOTE_TLS, "remote-tls",
+     "The [remote] listener accepted TCP but a TLS handshake without a client certificate (as "
+     "remote users' clients make it) failed.",
+     "Read the handshake error; the [remote] listen address must not be an [external] one "
+     "(those require a client certificate)."},
+    {PLAN_DIAG_REMOTE_CERT, "remote-cert-name",
+     "The [external] certificate, which the [remote] listener presents, does not name "
+     "sip.<domain>, the target remote users' clients look up and verify.",
+     "Add DNS:sip.<domain> for each SIP domain to the subjectAltName at renewal."},
     {PLAN_DIAG_PARTNER_DNS, "partner-dns",
      "A configured partner's SRV or A/AAAA records are missing or failed.",
      "Ask the partner to publish them (fedge probe DOMAIN shows the details)."},

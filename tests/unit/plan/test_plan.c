@@ -321,6 +321,85 @@ static void test_plan_media(void **state)
     plan_free(p);
 }
 
+/* [remote]: per SIP domain _sip._tls SRV -> sip.<domain> on the remote
+ * port and sip.<domain> A to the remote listener (a placeholder for
+ * loopback), DNS:sip.<domain> among the certificate names, the listener
+ * in and the registrar out in the firewall; none of it without [remote]. */
+static void test_plan_remote(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    config_t *c = make_cfg(ext, 1);
+    plan_t *p = plan_build(c, NULL);
+    assert_int_equal(p->remote_port, 0);
+    assert_null(rec(p, "_sip._tls.contoso.com.", "SRV"));
+    assert_null(rec(p, "sip.contoso.com.", "A"));
+    assert_null(fw(p, "443", "in"));
+    for (size_t i = 0; i < p->cert.n_sans; i++)
+        assert_null(strstr(p->cert.sans[i], "DNS:sip."));
+    plan_free(p);
+
+    static config_hostport_t rl[2], rr[1];
+    rl[0] = hp("203.0.113.11", 443);
+    rl[1] = hp("2001:db8::11", 443);
+    rr[0] = hp("10.0.0.30", 5060);
+    c->remote.listen = (config_hostport_list_t){rl, 2};
+    c->remote.registrar = (config_hostport_list_t){rr, 1};
+    p = plan_build(c, NULL);
+    assert_int_equal(p->remote_port, 443);
+    const plan_record_t *r = rec(p, "_sip._tls.contoso.com.", "SRV");
+    assert_non_null(r);
+    assert_string_equal(r->value, "0 0 443 sip.contoso.com.");
+    r = rec(p, "_sip._tls.contoso.net.", "SRV");
+    assert_non_null(r);
+    assert_string_equal(r->value, "0 0 443 sip.contoso.net.");
+    r = rec(p, "sip.contoso.com.", "A");
+    assert_non_null(r);
+    assert_string_equal(r->value, "203.0.113.11");
+    assert_false(r->placeholder);
+    r = rec(p, "sip.contoso.net.", "AAAA");
+    assert_non_null(r);
+    assert_string_equal(r->value, "2001:db8::11");
+    /* the federation SRV still names the external port */
+    assert_string_equal(rec(p, "_sipfederationtls._tcp.contoso.com.", "SRV")->value,
+                        "0 0 5061 edge.contoso.com.");
+    bool san_com = false, san_net = false;
+    for (size_t i = 0; i < p->cert.n_sans; i++) {
+        san_com |= !strcmp(p->cert.sans[i], "DNS:sip.contoso.com") && p->cert.san_required[i];
+        san_net |= !strcmp(p->cert.sans[i], "DNS:sip.contoso.net") && p->cert.san_required[i];
+    }
+    assert_true(san_com && san_net);
+    const plan_fw_t *f = fw(p, "443", "in");
+    assert_non_null(f);
+    assert_non_null(strstr(f->to, "203.0.113.11:443"));
+    assert_non_null(strstr(f->purpose, "remote users"));
+    f = fw(p, "5060", "out");
+    assert_non_null(f);
+    bool reg = false;
+    for (size_t i = 0; i < p->n_fw; i++)
+        reg |= strstr(p->fw[i].to, "registrar 10.0.0.30:5060") != NULL;
+    assert_true(reg);
+    char *txt = plan_text(p);
+    assert_non_null(strstr(txt, "_sip._tls.contoso.com."));
+    free(txt);
+    json_t *j = plan_json(p);
+    assert_int_equal(json_integer_value(json_object_get(j, "remote_port")), 443);
+    json_decref(j);
+    plan_free(p);
+
+    /* a loopback listener is never suggested for publishing */
+    rl[0] = hp("127.0.0.1", 5063);
+    c->remote.listen = (config_hostport_list_t){rl, 1};
+    p = plan_build(c, NULL);
+    r = rec(p, "sip.contoso.com.", "A");
+    assert_non_null(r);
+    assert_true(r->placeholder);
+    assert_null(strstr(r->value, "127.0.0.1"));
+    assert_string_equal(rec(p, "_sip._tls.contoso.com.", "SRV")->value,
+                        "0 0 5063 sip.contoso.com.");
+    plan_free(p);
+}
+
 static void test_plan_wildcard_and_port(void **state)
 {
     (void)state;
@@ -744,6 +823,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_records_cert_firewall),
         cmocka_unit_test(test_plan_xmpp),
+        cmocka_unit_test(test_plan_remote),
         cmocka_unit_test(test_plan_media),
         cmocka_unit_test(test_plan_wildcard_and_port),
         cmocka_unit_test(test_plan_never_suggests_loopback),
