@@ -3,6 +3,10 @@
 # is the internal registrar (tests/e2e/kamailio-registrar.cfg: digest with
 # a fixed password, Path stored and used); the remote client is SIPp behind
 # stunnel (TLS to the [remote] listener, no client certificate). Checked:
+# `fedge plan` lists the clients' records, certificate name and firewall
+# row; `fedge check` (dnsmasq publishing them) passes them, fails a
+# certificate without sip.<domain> (19523), a [remote] listener that is
+# down (19520) and one that asks for a client certificate (19522);
 # REGISTER refused while remote access is off (edge switch 19013, then the
 # user's policy 19015); with both on, the client registers through the edge
 # (the registrar stores the edge's Path: flow token, internal interface,
@@ -55,6 +59,52 @@ client() {
 }
 # diag NAME ID: the edge's refusal in NAME's trace carries diagnostic ID
 diag() { grep -q "^Warning: 399 edge.contoso.test \"$2 " "$T_LOGS/$1.msg"; }
+
+note "fedge plan and fedge check for remote users"
+"$F" plan -c "$CFG" --json > "$T_LOGS/plan.json"
+# json FILE EXPR: EXPR (Python, d = the document) holds
+json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" || { cat "$1"; return 1; }; }
+check "plan: _sip._tls SRV to sip.contoso.test on the remote port, its A a placeholder (loopback)" \
+    json "$T_LOGS/plan.json" 'd["remote_port"] == '"$REM_PORT"' and any(r["owner"] == "_sip._tls.contoso.test." and r["value"] == "0 0 '"$REM_PORT"' sip.contoso.test." for r in d["dns"]) and any(r["owner"] == "sip.contoso.test." and r["type"] == "A" and r["placeholder"] for r in d["dns"])'
+check "plan: the certificate names sip.contoso.test, the firewall opens the remote port" \
+    json "$T_LOGS/plan.json" '{"san": "DNS:sip.contoso.test", "required": True} in d["certificate"]["sans"] and any(f["port"] == "'"$REM_PORT"'" and f["direction"] == "in" and "remote users" in f["purpose"] for f in d["firewall"])'
+DNS_PORT=$(free_port)
+check "dnsmasq publishes the plan's records" dns_start dnsmasq "$DNS_PORT" 60 \
+    "--srv-host=_sip._tls.contoso.test,sip.contoso.test,$REM_PORT,0,0" \
+    "--srv-host=_sipfederationtls._tcp.contoso.test,edge.contoso.test,$EXT_PORT,0,0" \
+    --host-record=sip.contoso.test,127.0.0.1 --host-record=edge.contoso.test,127.0.0.1 || show dnsmasq
+CHK=$T_TMP/check.ini
+printf '\n[dns]\nservers = 127.0.0.1:%s\ntimeout = 500ms\n' "$DNS_PORT" | cat "$CFG" - > "$CHK"
+"$F" check -c "$CHK" --json > "$T_LOGS/check.json"
+item() { json "$T_LOGS/check.json" "any(i[\"name\"] == \"$1\" and i[\"status\"] == \"$2\" and i[\"id\"] == $3 for i in d[\"items\"])"; }
+check "check: the remote SRV passes" item "SRV _sip._tls.contoso.test (remote users)" pass 0
+check "check: sip.contoso.test resolves to the remote listener" item "A/AAAA sip.contoso.test (remote users)" pass 0
+check "check: the remote listener completes TLS without a client certificate" item "remote 127.0.0.1:$REM_PORT" pass 0
+check "check: the test certificate lacks sip.contoso.test: 19523" \
+    item "certificate names sip.contoso.test (remote users)" fail 19523
+"$FEDGE_ROOT/scripts/gen-certs" "$PKI" edge-remote.contoso.test \
+    "DNS:edge.contoso.test,DNS:contoso.test,DNS:sip.contoso.test" both valid ca > /dev/null
+sed -i "s#^certificate = .*#certificate = $PKI/edge-remote.contoso.test.crt#; s#^private_key = .*#private_key = $PKI/edge-remote.contoso.test.key#" "$CHK"
+"$F" check -c "$CHK" --json > "$T_LOGS/check.json"; rc=$?
+check "check: with a certificate naming sip.contoso.test it passes" \
+    item "certificate names sip.contoso.test (remote users)" pass 0
+check "check: ... and nothing fails (exit 0)" test "$rc" -eq 0
+sed -i "s/^listen = 127.0.0.1:$REM_PORT/listen = 127.0.0.1:$DEAD/" "$CHK"
+"$F" check -c "$CHK" --json --timeout 1000 > "$T_LOGS/check.json"; rc=$?
+check "check: a [remote] listener that is down: exit 1" test "$rc" -eq 1
+check "... 19520 for it" item "remote 127.0.0.1:$DEAD" fail 19520
+# a TLS listener that asks for a client certificate (like [external]):
+# remote users' clients have none
+MTLS=$(free_port)
+start_bg mtls openssl s_server -accept "127.0.0.1:$MTLS" -cert "$PKI/edge.contoso.test.crt" \
+    -key "$PKI/edge.contoso.test.key" -CAfile "$PKI/ca.crt" -Verify 1 -verify_return_error -quiet
+check "a TLS server that requires a client certificate listens" wait_listen "$MTLS" 5
+sed -i "s/^listen = 127.0.0.1:$DEAD/listen = 127.0.0.1:$MTLS/" "$CHK"
+"$F" check -c "$CHK" --json --timeout 2000 > "$T_LOGS/check.json"
+check "check: a listener that requires a client certificate: 19522" \
+    item "remote 127.0.0.1:$MTLS" fail 19522
+stop mtls
+stop dnsmasq
 
 note "remote access off"
 check "outside-users off: REGISTER refused" client reg-off remote_register_refused_uac.xml "$PASSWORD"
