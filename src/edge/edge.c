@@ -60,6 +60,8 @@ static void on_tick(uv_timer_t *t)
     proxy_tick(s->proxy);
     edge__media_tick(s->media);
     edge__metrics_tick(s);
+    if (s->fed && s->fed->remote)
+        edge__remote_tick(s->fed->remote);
     obs_summary_tick(s->refused, (int64_t)uv_now(s->loop));
     obs_summary_tick(s->hs_failed, (int64_t)uv_now(s->loop));
     obs_summary_tick(s->shed, (int64_t)uv_now(s->loop));
@@ -469,6 +471,7 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         goto fail;
     }
     obs_logkv(OBS_LOG_NOTICE, C, "admin panel", "url", admin_url(s->admin), NULL);
+    edge__remote_metrics_init();
     if ((rc = edge__metrics_start(s, e)) < 0)
         goto fail;
     /* the resolver: the federation driver's DNS verification, dns-srv

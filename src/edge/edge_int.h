@@ -147,6 +147,14 @@ bool edge__remote_policy(edge__remote_t *r, const store_snapshot_t *snap,
  * hands them to edge__remote_result). */
 #define EDGE__REMOTE_COOKIE (1ull << 63)
 void edge__remote_result(edge__remote_t *r, uint64_t cookie, int status);
+/* Status figures: a remote client connection became ready (+1) or closed
+ * (-1) (transport.c); the per-minute registrations recomputed (the edge's
+ * tick), so that the figure falls back when registrations stop. */
+void edge__remote_conn(int delta);
+/* Creates the figures' metric families (at 0): exposed with or without
+ * [remote], as docs/proxy.md lists them. */
+void edge__remote_metrics_init(void);
+void edge__remote_tick(edge__remote_t *r);
 
 /* Feed: takes up to cap lock-outs waiting to be written. */
 size_t edge__remote_take_writes(edge__remote_t *r, edge__lockwrite_t *out, size_t cap);

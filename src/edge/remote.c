@@ -10,6 +10,7 @@
 #include "edge/flow.h"
 #include "obs/obs.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,50 @@ struct edge__remote {
     uint64_t next_cookie;
     edge__lockwrite_t writes[EDGE__LOCK_QUEUE];
     size_t n_writes;
+    /* registrations accepted per second over the last minute (the Status
+     * page's "registrations per minute"), by second modulo 60 */
+    uint32_t reg_n[60];
+    uint64_t reg_sec[60];
 };
+
+/* Status figures (docs/remote-users.md): read by the admin thread and the
+ * metrics scrape through obs_metrics_totals, like every family. */
+static obs_family_t *m_clients, *m_regs, *m_regs_min;
+
+static void families(void)
+{
+    m_clients = obs_family("fedge_remote_clients_connected",
+                           "remote users' client connections open now (TLS done, [remote])",
+                           OBS_KIND_GAUGE, "", NULL, 0);
+    m_regs = obs_family("fedge_remote_registrations_total",
+                        "remote users' REGISTERs the registrar accepted (2xx) through the edge",
+                        OBS_KIND_COUNTER, "", NULL, 0);
+    m_regs_min = obs_family("fedge_remote_registrations_per_minute",
+                            "remote users' REGISTERs accepted in the last 60 seconds",
+                            OBS_KIND_GAUGE, "", NULL, 0);
+}
+
+void edge__remote_metrics_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, families);
+}
+
+void edge__remote_conn(int delta)
+{
+    edge__remote_metrics_init();
+    obs_add(m_clients, delta);
+}
+
+void edge__remote_tick(edge__remote_t *r)
+{
+    uint64_t sec = uv_now(r->ed->loop) / 1000;
+    int64_t n = 0;
+    for (size_t i = 0; i < 60; i++)
+        if (r->reg_sec[i] + 60 > sec)
+            n += r->reg_n[i];
+    obs_set(m_regs_min, n);
+}
 
 int edge__remote_new(edge_t *ed, const config_t *cf, const char *path_host, uint16_t path_port,
                      edge__remote_t **out, fedge_err_t *e)
@@ -81,6 +125,7 @@ int edge__remote_new(edge_t *ed, const config_t *cf, const char *path_host, uint
     r->lock = policy_lockout_new(&lc);
     r->rates = fedge_calloc(RATE_SLOTS, sizeof(*r->rates));
     r->cookies = fedge_calloc(COOKIES, sizeof(*r->cookies));
+    edge__remote_metrics_init();
     *out = r;
     return 0;
 }
@@ -322,6 +367,15 @@ void edge__remote_result(edge__remote_t *r, uint64_t cookie, int status)
     fedge_str_t user = {c->user, strlen(c->user)}, ip = {c->ip, strlen(c->ip)};
     uint64_t now = now_ms(r);
     policy_lockout_result(r->lock, user, ip, status, counted, now, &ev);
+    if (status >= 200 && status < 300) {
+        uint64_t sec = now / 1000;
+        size_t i = sec % 60;
+        if (r->reg_sec[i] != sec)
+            r->reg_sec[i] = sec, r->reg_n[i] = 0;
+        r->reg_n[i]++;
+        obs_add(m_regs, 1);
+        edge__remote_tick(r);
+    }
     int64_t until_s =
         (int64_t)time(NULL) + (ev.until_ms > now ? (int64_t)((ev.until_ms - now) / 1000) : 0);
     for (int k = 0; k < 2; k++) {

@@ -156,6 +156,7 @@ static bool remote_admit(edge_t *s, proxy_conn_t *c)
     c->counted = true;
     c->flow = ++s->next_flow;
     fedge_map_insert(&s->flows, &c->fnode, flow_hash(c->flow));
+    edge__remote_conn(+1);
     return true;
 }
 
@@ -165,6 +166,7 @@ static void remote_forget(edge_t *s, proxy_conn_t *c)
         return;
     c->counted = false;
     fedge_map_remove(&s->flows, &c->fnode);
+    edge__remote_conn(-1);
     const char *ip = net_conn_remote_ip(c->nc);
     fedge_map_node_t *n = fedge_map_find(&s->per_ip, fedge_hash(ip, strlen(ip)), ip_eq, ip);
     if (!n)

@@ -3,6 +3,7 @@
 # is the internal registrar (tests/e2e/kamailio-registrar.cfg: digest with
 # a fixed password, Path stored and used); the remote client is SIPp behind
 # stunnel (TLS to the [remote] listener, no client certificate). Checked:
+# the Status figures (remote clients connected, registrations per minute);
 # `fedge plan` lists the clients' records, certificate name and firewall
 # row; `fedge check` (dnsmasq publishing them) passes them, fails a
 # certificate without sip.<domain> (19523), a [remote] listener that is
@@ -39,6 +40,11 @@ registrar = 127.0.0.1:$DEAD, 127.0.0.1:$KTCP
 lockout_user_failures = 20
 register_rate = 200
 EOT
+MET_PORT=$(free_port)
+printf '\n[metrics]\nlisten = 127.0.0.1:%s\n' "$MET_PORT" >> "$CFG"
+# metric NAME VALUE: the edge's Prometheus endpoint (whose totals the
+# panel's Status page lists too) has NAME at VALUE
+metric() { curl -sf "http://127.0.0.1:$MET_PORT/metrics" | grep -qx "$1 $2"; }
 
 check "kamailio registrar starts (tcp $KTCP)" \
     kamailio_start registrar "$E2E_DIR/kamailio-registrar.cfg" "$KTLS" "$KTCP" \
@@ -127,6 +133,9 @@ check "the registrar stored the edge's Path (token, internal interface, lr, ob)"
 check_out "the Path it stored" grep -o "registered sip:alice@contoso.test path \[.*\]" "$T_LOGS/registrar.log"
 check "the first registrar was down: failed over to the next" \
     grep -q "next hop failed next_hop=127.0.0.1 side=internal reason=\"connect to 127.0.0.1:$DEAD failed" "$T_LOGS/fedge.log"
+check "Status figures: one remote client connected" wait_for "metric fedge_remote_clients_connected 1" 5
+check "... one registration accepted, 1 in the last minute" \
+    wait_for "metric fedge_remote_registrations_total 1 && metric fedge_remote_registrations_per_minute 1" 5
 TOKEN=$(grep -o "path \[<sip:[A-Za-z0-9_-]*@" "$T_LOGS/registrar.log" | head -1 | sed 's/path \[<sip://; s/@$//')
 check "an internal user's MESSAGE to alice@contoso.test is answered 200" \
     sipp_uac internal-msg message_uac.xml "$KTCP" "$(free_port)" "sip:alice@contoso.test" \
@@ -137,6 +146,7 @@ check "the registrar sent it through the Path (to the edge's internal interface,
 
 note "the flow is gone"
 check "the client's connection closed (SIPp exited)" wait_for "[ \"\$(conns_on $REM_PORT)\" -eq 0 ]" 10
+check "Status figures: no remote client connected" wait_for "metric fedge_remote_clients_connected 0" 5
 check "the next MESSAGE for alice gets 430 Flow Failed" \
     sipp_uac internal-430 message_uac_430.xml "$KTCP" "$(free_port)" "sip:alice@contoso.test" \
     "sip:bob@contoso.test" "sip:bob@127.0.0.1:1;transport=tcp"
