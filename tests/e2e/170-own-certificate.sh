@@ -1,0 +1,91 @@
+#!/bin/bash
+# 170-own-certificate: `fedge serve` refuses the external certificates that
+# `fedge check-config` refuses (expired, a key that is not its key, not
+# naming [edge] fqdn): exit 2 naming the file and the reason, nothing
+# listening; one expiring within 30 days starts with a warning in the log
+# and on the Status page, again on SIGHUP; a reload to a refused
+# certificate keeps the old one (the edge goes on handshaking with it).
+. "$(dirname "$0")/lib.sh"
+
+F="$FEDGE_BIN"
+topology
+G="$FEDGE_ROOT/scripts/gen-certs"
+"$G" "$PKI" own-expired.contoso.test "DNS:edge.contoso.test,DNS:contoso.test" both expired >/dev/null
+"$G" "$PKI" own-other.contoso.test "DNS:edge.other.test" both valid >/dev/null
+# valid for 10 days from now: made afresh on every run
+rm -f "$PKI/own-soon.contoso.test.crt" "$PKI/own-soon.contoso.test.key"
+"$G" "$PKI" own-soon.contoso.test "DNS:edge.contoso.test,DNS:contoso.test" both soon >/dev/null
+CFG=$T_TMP/fedge.ini
+fedge_config "$CFG"
+
+# with_cert NAME CERT KEY: a copy of the configuration using CERT and KEY
+with_cert() {
+    sed -e "s#^certificate = .*#certificate = $2#" -e "s#^private_key = .*#private_key = $3#" \
+        "$CFG" > "$T_TMP/$1.ini"
+    echo "$T_TMP/$1.ini"
+}
+
+# refused NAME CERT KEY TEXT: serve exits 2 with TEXT, nothing listens
+refused() {
+    local cfg out rc
+    cfg=$(with_cert "$1" "$2" "$3")
+    out=$(timeout 10 "$F" serve -c "$cfg" 2>&1); rc=$?
+    echo "$out" | tail -2
+    [ "$rc" -eq 2 ] && echo "$out" | grep -qF -- "$4" && ! listening "$EXT_PORT" && ! listening "$INT_PORT"
+}
+note "refused at start, as check-config refuses"
+check_out "expired: exit 2, the file and the date" refused expired \
+    "$PKI/own-expired.contoso.test.crt" "$PKI/own-expired.contoso.test.key" \
+    "[external] $PKI/own-expired.contoso.test.crt: the certificate expired on 2020-02-01 00:00 UTC"
+check_out "not naming edge.contoso.test: exit 2, what it names" refused other \
+    "$PKI/own-other.contoso.test.crt" "$PKI/own-other.contoso.test.key" \
+    "[external] $PKI/own-other.contoso.test.crt: the certificate names DNS:edge.other.test, not edge.contoso.test"
+check_out "a key that is not the certificate's: exit 2, both files" refused key \
+    "$PKI/edge.contoso.test.crt" "$PKI/edge.fabrikam.test.key" \
+    "[external] $PKI/edge.fabrikam.test.key: private key does not match certificate $PKI/edge.contoso.test.crt"
+check_out "check-config refuses the expired one too" sh -c "
+    '$F' check-config -c '$T_TMP/expired.ini' 2>&1 | grep -i 'expired on 2020-02-01'"
+
+note "expiring within 30 days: a warning at start, on the Status page and on reload"
+# the configured files are copies, so that the test can replace them
+cp "$PKI/own-soon.contoso.test.crt" "$T_TMP/own.crt"
+cp "$PKI/own-soon.contoso.test.key" "$T_TMP/own.key"
+SOON=$(with_cert soon "$T_TMP/own.crt" "$T_TMP/own.key")
+check "fedge serve starts with it" start_fedge "$SOON" || finish
+LOG=$T_LOGS/fedge.log
+check_out "the start logs the warning with the file and the days left" sh -c "
+    grep 'certificate expires soon' '$LOG' | tee /dev/stderr |
+        grep 'when=start' | grep -q '$T_TMP/own.crt: the certificate expires on .*, in 9 days'"
+check_out "the Status page (GET /api/status) shows it" python3 - "$ADMIN_PORT" "$SOON" "$F" <<'EOF'
+import json, subprocess, sys, urllib.request
+port, cfg, fedge = sys.argv[1:4]
+subprocess.run([fedge, "admin", "add", "ops", "-c", cfg], input=b"correct horse battery\n",
+               check=True, capture_output=True)
+req = urllib.request.Request("http://127.0.0.1:%s/api/login" % port,
+                             data=json.dumps({"name": "ops", "password": "correct horse battery"}).encode(),
+                             headers={"Content-Type": "application/json"})
+cookie = urllib.request.urlopen(req).headers["Set-Cookie"].split(";")[0]
+st = json.loads(urllib.request.urlopen(urllib.request.Request(
+    "http://127.0.0.1:%s/api/status" % port, headers={"Cookie": cookie})).read())
+errs = [e.get("text", "") for e in st["edge"]["errors"]]
+print(errs)
+assert any("own.crt: the certificate expires on" in t and "in 9 days" in t for t in errs)
+EOF
+PID=$(pid_of fedge)
+kill -HUP "$PID"
+check_out "SIGHUP: reloaded, and the warning again" sh -c "
+    for _ in \$(seq 50); do grep -q 'when=reload' '$LOG' && break; sleep 0.1; done
+    grep 'certificates reloaded' '$LOG' && grep 'when=reload' '$LOG' | grep -q 'in 9 days'"
+cp "$PKI/own-expired.contoso.test.crt" "$T_TMP/own.crt"
+cp "$PKI/own-expired.contoso.test.key" "$T_TMP/own.key"
+kill -HUP "$PID"
+check_out "SIGHUP to an expired one: refused, the old one kept" sh -c "
+    for _ in \$(seq 50); do grep -q 'reload failed' '$LOG' && break; sleep 0.1; done
+    grep 'certificate reload failed: keeping the old ones' '$LOG' | grep -q 'own.crt: the certificate expired on 2020-02-01'"
+check_out "and the edge still handshakes with the old one" sh -c "
+    echo | timeout 5 openssl s_client -connect 127.0.0.1:$EXT_PORT -CAfile '$PKI/ca.crt' \
+        -cert '$PKI/edge.fabrikam.test.crt' -key '$PKI/edge.fabrikam.test.key' \
+        -verify_return_error -verify_hostname edge.contoso.test 2>&1 |
+        grep -E 'Verification: OK|Verify return code: 0'"
+check "fedge alive" alive fedge
+finish
