@@ -415,7 +415,9 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
                          cf->external.ca_file,
                          cf->external.ca_path,
                          cf->external.require_client_certificate,
-                         config_tls_version_name(cf->external.tls_min_version)};
+                         config_tls_version_name(cf->external.tls_min_version),
+                         cf->external.crl_file,
+                         cf->external.crl_path};
     if (net_tls_new(&eo, &s->ext_tls, &e1) < 0) {
         rc = fedge_err(e, FEDGE_ECONFIG, "[external] %s", e1.msg);
         goto fail;
@@ -442,6 +444,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
                              cf->internal.ca_file,
                              NULL,
                              false,
+                             NULL,
+                             NULL,
                              NULL};
         if (net_tls_new(&io, &s->int_tls, &e1) < 0) {
             rc = fedge_err(e, FEDGE_ECONFIG, "[internal] %s", e1.msg);

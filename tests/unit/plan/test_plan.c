@@ -222,8 +222,9 @@ static void test_plan_records_cert_firewall(void **state)
     assert_non_null(f);
     assert_string_equal(f->proto, "UDP/TCP");
     assert_non_null(strstr(f->to, "192.0.2.53:53"));
-    /* fedge fetches no CRL or OCSP: no revocation row (it listed one). */
+    /* fedge fetches no CRL or OCSP: no revocation row without CRLs. */
     assert_null(fw(p, "80,443", "out"));
+    assert_null(fw(p, "80", "out"));
     f = fw(p, "5070", "in");
     assert_non_null(f);
     assert_non_null(strstr(f->from, "internal"));
@@ -250,6 +251,15 @@ static void test_plan_records_cert_firewall(void **state)
                            "edge.contoso.com.\n"));
     json_decref(j);
     plan_free(p);
+
+    /* with CRLs configured, their downloads are a flow of the edge host */
+    c->external.crl_file = "/etc/fedge/partners.crl";
+    p = plan_build(c, NULL);
+    f = fw(p, "80", "out");
+    assert_non_null(f);
+    assert_non_null(strstr(f->purpose, "crl_file"));
+    plan_free(p);
+    c->external.crl_file = NULL;
 }
 
 /* [xmpp]: one _xmpp-server._tcp SRV per domain to the XMPP port, 5269 in
