@@ -5,6 +5,9 @@
 # listening; one expiring within 30 days starts with a warning in the log
 # and on the Status page, again on SIGHUP; a reload to a refused
 # certificate keeps the old one (the edge goes on handshaking with it).
+# Revocation: with [external] crl_file, a partner certificate the CRL
+# revokes is refused at the handshake (logged), another is served; a new
+# CRL applies after SIGHUP.
 . "$(dirname "$0")/lib.sh"
 
 F="$FEDGE_BIN"
@@ -88,4 +91,36 @@ check_out "and the edge still handshakes with the old one" sh -c "
         -verify_return_error -verify_hostname edge.contoso.test 2>&1 |
         grep -E 'Verification: OK|Verify return code: 0'"
 check "fedge alive" alive fedge
+stop fedge
+
+note "revocation: [external] crl_file for partners' certificates, reloaded on SIGHUP"
+"$G" "$PKI" --crl "$T_TMP/revoking.crl" edge.fabrikam.test
+"$G" "$PKI" --crl "$T_TMP/empty.crl"
+cp "$T_TMP/revoking.crl" "$T_TMP/partners.crl"
+sed "/^require_client_certificate/i crl_file = $T_TMP/partners.crl" "$CFG" > "$T_TMP/crl.ini"
+check_out "check-config shows the revocation list" sh -c "
+    '$F' check-config -c '$T_TMP/crl.ini' | grep 'revocation lists $T_TMP/partners.crl'"
+check "fedge serve starts with it" start_fedge "$T_TMP/crl.ini" fedge2 || finish
+LOG=$T_LOGS/fedge2.log
+# accepted CERT N: a partner presenting PKI/CERT.crt gets an answer to an OPTIONS
+accepted() {
+    printf 'OPTIONS sip:edge.contoso.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK-crl%s\r\nMax-Forwards: 70\r\nFrom: <sip:p@fabrikam.test>;tag=1\r\nTo: <sip:edge.contoso.test>\r\nCall-ID: crl-%s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' "$2" "$2" |
+        timeout 5 openssl s_client -quiet -connect 127.0.0.1:$EXT_PORT -CAfile "$PKI/ca.crt" \
+            -cert "$PKI/$1.crt" -key "$PKI/$1.key" -verify_return_error 2>&1 | grep -m1 '^SIP/2.0 '
+}
+revoked() {
+    ! accepted edge.fabrikam.test 0 || return 1
+    for _ in $(seq 50); do grep -q 'certificate revoked' "$LOG" && break; sleep 0.1; done
+    grep 'certificate revoked' "$LOG" | head -1
+}
+check_out "a revoked partner certificate: refused at the handshake (no answer), reason logged" revoked
+check_out "a partner certificate not revoked (sip.contoso.test): accepted, OPTIONS answered" accepted sip.contoso.test 1
+cp "$T_TMP/empty.crl" "$T_TMP/partners.crl"
+kill -HUP "$(pid_of fedge2)"
+after_reload() {
+    for _ in $(seq 50); do grep -q 'certificates reloaded' "$LOG" && break; sleep 0.1; done
+    grep 'certificates reloaded' "$LOG" && accepted edge.fabrikam.test 2
+}
+check_out "after a CRL revoking nothing and SIGHUP: the same partner is accepted" after_reload
+check "fedge alive" alive fedge2
 finish
