@@ -432,6 +432,7 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     if (cf->remote.listen.count) {
         net_tls_opts_t ro = eo;
         ro.require_client_certificate = false;
+        ro.crl_file = ro.crl_path = NULL; /* the CRLs are for partners' certificates */
         if (net_tls_new(&ro, &s->remote_tls, &e1) < 0) {
             rc = fedge_err(e, FEDGE_ECONFIG, "[remote] %s", e1.msg);
             goto fail;
