@@ -7,7 +7,8 @@
 # certificate keeps the old one (the edge goes on handshaking with it).
 # Revocation: with [external] crl_file, a partner certificate the CRL
 # revokes is refused at the handshake (logged), another is served; a new
-# CRL applies after SIGHUP.
+# CRL applies after SIGHUP. `fedge plan --csr --key` writes a request that
+# `openssl req -text` shows with exactly the plan's names.
 . "$(dirname "$0")/lib.sh"
 
 F="$FEDGE_BIN"
@@ -123,4 +124,18 @@ after_reload() {
 }
 check_out "after a CRL revoking nothing and SIGHUP: the same partner is accepted" after_reload
 check "fedge alive" alive fedge2
+
+note "fedge plan --csr: the request for exactly the plan's names"
+csr() {
+    "$F" plan -c "$CFG" --csr "$T_TMP/req" --key "$PKI/edge.contoso.test.key" >/dev/null || return 1
+    local want='DNS:edge.contoso.test, DNS:contoso.test, URI:sip:contoso.test' out
+    out=$(openssl req -in "$T_TMP/req.csr" -noout -text -verify 2>&1) || return 1
+    echo "$out" | grep -E 'verify|Subject:|DNS:|Web'
+    echo "$out" | grep -q 'Subject: CN = edge.contoso.test' &&
+        echo "$out" | grep -qF "$want" &&
+        echo "$out" | grep -q 'TLS Web Server Authentication, TLS Web Client Authentication' &&
+        openssl req -new -config "$T_TMP/req.cnf" -key "$PKI/edge.contoso.test.key" |
+        openssl req -noout -text | grep -qF "$want"
+}
+check_out "plan --csr --key: openssl req -text shows the names and both EKUs; the .cnf gives the same" csr
 finish
