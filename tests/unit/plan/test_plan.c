@@ -331,6 +331,65 @@ static void test_plan_media(void **state)
     plan_free(p);
 }
 
+/* fedge plan --csr: the request configuration and the CSR carry exactly
+ * the plan's names; `openssl req -text` reads them back from the CSR. */
+static void test_csr_config_and_request(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    config_t *c = make_cfg(ext, 1);
+    plan_t *p = plan_build(c, NULL);
+    const char *sans = "DNS:edge.contoso.com, DNS:contoso.com, DNS:contoso.net, "
+                       "URI:sip:contoso.com, URI:sip:contoso.net";
+    char *cnf = plan_csr_config(p);
+    char line[256];
+    snprintf(line, sizeof line, "\nsubjectAltName = %s\n", sans);
+    assert_non_null(strstr(cnf, line));
+    assert_non_null(strstr(cnf, "\nCN = edge.contoso.com\n"));
+    assert_non_null(strstr(cnf, "\nextendedKeyUsage = serverAuth, clientAuth\n"));
+    free(cnf);
+
+    char dir[] = "/tmp/fedge-csr-XXXXXX", cmd[512], key[64], req[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(key, sizeof key, "%s/k.pem", dir);
+    snprintf(req, sizeof req, "%s/r.csr", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out %s "
+             "2>/dev/null",
+             key);
+    assert_int_equal(system(cmd), 0);
+    char *pem = NULL;
+    fedge_err_t e = {{0}};
+    assert_int_equal(plan_csr(p, key, &pem, &e), 0);
+    FILE *f = fopen(req, "w");
+    assert_non_null(f);
+    fputs(pem, f);
+    fclose(f);
+    free(pem);
+    snprintf(cmd, sizeof cmd, "openssl req -in %s -noout -text -verify 2>&1", req);
+    FILE *o = popen(cmd, "r");
+    assert_non_null(o);
+    char out[8192];
+    size_t n = fread(out, 1, sizeof out - 1, o);
+    out[n] = '\0';
+    assert_int_equal(pclose(o), 0);
+    assert_non_null(strstr(out, "verify OK"));
+    assert_non_null(strstr(out, "Subject: CN = edge.contoso.com"));
+    assert_non_null(strstr(out, sans));
+    assert_non_null(strstr(out, "TLS Web Server Authentication, TLS Web Client Authentication"));
+
+    /* no key: the file named, nothing made */
+    snprintf(key, sizeof key, "%s/absent.pem", dir);
+    assert_int_equal(plan_csr(p, key, &pem, &e), FEDGE_EIO);
+    assert_null(pem);
+    assert_non_null(strstr(e.msg, "absent.pem"));
+    assert_int_equal(plan_csr(p, req, &pem, &e), FEDGE_EINVAL); /* a CSR is no key */
+    assert_null(pem);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    plan_free(p);
+}
+
 static void test_plan_wildcard_and_port(void **state)
 {
     (void)state;
@@ -753,6 +812,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_records_cert_firewall),
+        cmocka_unit_test(test_csr_config_and_request),
         cmocka_unit_test(test_plan_xmpp),
         cmocka_unit_test(test_plan_media),
         cmocka_unit_test(test_plan_wildcard_and_port),
