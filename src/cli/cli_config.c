@@ -81,6 +81,11 @@ static void print_summary(FILE *out, const config_t *c)
             c->external.ca_path ? c->external.ca_path
                                 : (c->external.ca_file ? "" : "the system store"));
     fprintf(out, "              certificate %s\n", c->external.certificate);
+    if (c->external.crl_file || c->external.crl_path)
+        fprintf(out, "              revocation lists %s%s%s (every partner CA needs one)\n",
+                c->external.crl_file ? c->external.crl_file : "",
+                c->external.crl_file && c->external.crl_path ? " and " : "",
+                c->external.crl_path ? c->external.crl_path : "");
 
     fputs("  internal    listen ", out);
     print_list(out, &c->internal.listen);

@@ -4,6 +4,7 @@
 #include "cli/cli_plan.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "store/store.h"
 
 static const char plan_usage[] =
-    "usage: fedge plan -c FILE [--json] [--hlb ADDRESS]\n"
+    "usage: fedge plan -c FILE [--json] [--hlb ADDRESS] [--csr BASE [--key KEY]]\n"
     "       fedge check -c FILE [--json] [--timeout MS] [--hlb ADDRESS]\n"
     "       fedge probe -c FILE DOMAIN [--json] [--timeout MS]\n"
     "       fedge probe -c FILE --xmpp DOMAIN [--json] [--timeout MS]\n"
@@ -31,9 +32,13 @@ static const char plan_usage[] =
     "--timeout is per network step (default 3000 ms).\n"
     "--hlb ADDRESS (a pool, [edge] pool_fqdn): the pool FQDN names a hardware load\n"
     "       balancer's virtual address instead of one record per member.\n"
+    "--csr BASE (plan): also writes BASE.cnf, an OpenSSL request configuration for\n"
+    "       exactly the certificate's names in the plan (serverAuth+clientAuth); with\n"
+    "       --key KEY (an unencrypted PEM private key) also BASE.csr, the request.\n"
     "\n"
     "examples:\n"
     "  fedge plan -c /etc/fedge/fedge.ini\n"
+    "  fedge plan -c /etc/fedge/fedge.ini --csr /etc/fedge/tls/edge --key /etc/fedge/tls/edge.key\n"
     "  fedge check -c /etc/fedge/fedge.ini --json\n"
     "  fedge probe -c /etc/fedge/fedge.ini fabrikam.test\n"
     "  fedge probe -c /etc/fedge/fedge.ini --xmpp fabrikam.test\n"
@@ -79,9 +84,50 @@ static int member_cb(const store_member_t *m, void *ctx)
     return 0;
 }
 
+/* Writes text to path (replacing it); 0, or prints why and returns 1. */
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "fedge plan: cannot write %s: %s\n", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    return 0;
+}
+
+/* --csr BASE [--key KEY]: BASE.cnf and, with a key, BASE.csr; says so on
+ * stderr (stdout stays the plan). 0, 1 (cannot write) or 2 (bad key). */
+static int write_csr(const plan_t *p, const char *base, const char *key)
+{
+    char path[4096];
+    char *cnf = plan_csr_config(p);
+    snprintf(path, sizeof path, "%s.cnf", base);
+    int rc = write_text(path, cnf);
+    free(cnf);
+    if (rc)
+        return rc;
+    fprintf(stderr, "fedge plan: wrote %s (openssl req -new -config %s -key KEY)\n", path, path);
+    if (!key)
+        return 0;
+    char *pem;
+    fedge_err_t e = {{0}};
+    if (plan_csr(p, key, &pem, &e) < 0) {
+        fprintf(stderr, "fedge plan: %s\n", e.msg);
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s.csr", base);
+    rc = write_text(path, pem);
+    free(pem);
+    if (!rc)
+        fprintf(stderr, "fedge plan: wrote %s (give it to your CA)\n", path);
+    return rc;
+}
+
 int cli__plan(int argc, char **argv)
 {
-    const char *cmd = argv[1], *file = NULL, *domain = NULL, *hlb = NULL;
+    const char *cmd = argv[1], *file = NULL, *domain = NULL, *hlb = NULL, *csr = NULL, *key = NULL;
     bool json = false, xmpp = false;
     unsigned timeout = 0;
     for (int i = 2; i < argc; i++) {
@@ -114,12 +160,20 @@ int cli__plan(int argc, char **argv)
         } else if (!strcmp(a, "--xmpp") && i + 1 < argc && !strcmp(cmd, "probe") && !domain) {
             xmpp = true;
             domain = argv[++i];
+        } else if (!strcmp(a, "--csr") && i + 1 < argc && !strcmp(cmd, "plan")) {
+            csr = argv[++i];
+        } else if (!strcmp(a, "--key") && i + 1 < argc && !strcmp(cmd, "plan")) {
+            key = argv[++i];
         } else if (a[0] != '-' && !strcmp(cmd, "probe") && !domain) {
             domain = a;
         } else {
             fprintf(stderr, "fedge %s: unexpected argument '%s'\n%s", cmd, a, plan_usage);
             return 2;
         }
+    }
+    if (key && !csr) {
+        fprintf(stderr, "fedge plan: --key goes with --csr BASE\n%s", plan_usage);
+        return 2;
     }
     if (!file || (!strcmp(cmd, "probe") && !domain)) {
         fprintf(stderr, "fedge %s: %s\n%s", cmd,
@@ -155,6 +209,10 @@ int cli__plan(int argc, char **argv)
     int rc = 0;
     if (!strcmp(cmd, "plan")) {
         plan_t *p = plan_build_pool(cfg, snap, &pool);
+        if (csr && (rc = write_csr(p, csr, key)) != 0) {
+            plan_free(p);
+            goto out;
+        }
         if (json) {
             json_t *o = plan_json(p);
             print_json(o);

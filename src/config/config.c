@@ -59,6 +59,8 @@ enum {
     K_EXT_KEY,
     K_EXT_CA_FILE,
     K_EXT_CA_PATH,
+    K_EXT_CRL_FILE,
+    K_EXT_CRL_PATH,
     K_EXT_REQ_CLIENT,
     K_EXT_TLS_MIN,
     K_INT_LISTEN,
@@ -173,6 +175,8 @@ static const key_def_t keys[K__COUNT] = {
     [K_EXT_KEY] = {S_EXTERNAL, "private_key", T_FILE, 0, 0, FORM_FILE},
     [K_EXT_CA_FILE] = {S_EXTERNAL, "ca_file", T_FILE, 0, 0, FORM_FILE},
     [K_EXT_CA_PATH] = {S_EXTERNAL, "ca_path", T_DIR, 0, 0, "a path to a readable folder"},
+    [K_EXT_CRL_FILE] = {S_EXTERNAL, "crl_file", T_FILE, 0, 0, FORM_FILE},
+    [K_EXT_CRL_PATH] = {S_EXTERNAL, "crl_path", T_DIR, 0, 0, "a path to a readable folder"},
     [K_EXT_REQ_CLIENT] = {S_EXTERNAL, "require_client_certificate", T_BOOL, 0, 0,
                           "yes or no (or true/false, on/off, 1/0)"},
     [K_EXT_TLS_MIN] = {S_EXTERNAL, "tls_min_version", T_TLS_VERSION, 0, 0, "1.2 or 1.3"},
@@ -531,6 +535,8 @@ static char **str_field(config_t *c, int key)
     case K_EXT_KEY: return &c->external.private_key;
     case K_EXT_CA_FILE: return &c->external.ca_file;
     case K_EXT_CA_PATH: return &c->external.ca_path;
+    case K_EXT_CRL_FILE: return &c->external.crl_file;
+    case K_EXT_CRL_PATH: return &c->external.crl_path;
     case K_INT_CERT: return &c->internal.certificate;
     case K_INT_KEY: return &c->internal.private_key;
     case K_INT_CA_FILE: return &c->internal.ca_file;
@@ -1139,9 +1145,10 @@ static void check(ctx_t *x)
         missing(x, K_XMPP_LISTEN, " (the [xmpp] section turns the XMPP gateway on)");
     check_pair(x, K_XMPP_CERT, K_XMPP_KEY);
 
-    static const int files[] = {K_EXT_CERT,  K_EXT_KEY,   K_EXT_CA_FILE, K_EXT_CA_PATH,
-                                K_INT_CERT,  K_INT_KEY,   K_INT_CA_FILE, K_ADMIN_CERT,
-                                K_ADMIN_KEY, K_XMPP_CERT, K_XMPP_KEY,    K_XMPP_CA_FILE};
+    static const int files[] = {K_EXT_CERT,     K_EXT_KEY,      K_EXT_CA_FILE, K_EXT_CA_PATH,
+                                K_EXT_CRL_FILE, K_EXT_CRL_PATH, K_INT_CERT,    K_INT_KEY,
+                                K_INT_CA_FILE,  K_ADMIN_CERT,   K_ADMIN_KEY,   K_XMPP_CERT,
+                                K_XMPP_KEY,     K_XMPP_CA_FILE};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(files); i++)
         check_readable(x, files[i]);
 
@@ -1332,6 +1339,8 @@ void config_free(config_t *c)
     free(c->external.private_key);
     free(c->external.ca_file);
     free(c->external.ca_path);
+    free(c->external.crl_file);
+    free(c->external.crl_path);
     free_list(&c->internal.listen);
     free(c->internal.certificate);
     free(c->internal.private_key);

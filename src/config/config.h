@@ -136,6 +136,11 @@ typedef struct {
         char *private_key;             /* required; readable file */
         char *ca_file;                 /* NULL and ca_path NULL: system store */
         char *ca_path;                 /* readable folder (OpenSSL hashed dir) */
+        /* certificate revocation lists for partner certificates (RFC 5280
+         * §5): a PEM file of CRLs and/or a folder of hashed CRLs (OpenSSL
+         * c_rehash names, NAME.r0); NULL both: no revocation checking */
+        char *crl_file;
+        char *crl_path;
         bool require_client_certificate;
         config_tls_version_t tls_min_version;
     } external;

@@ -52,6 +52,7 @@ static void shutdown_now(edge_t *s)
         net_udp_close(s->udp[i]);
     s->nudp = 0;
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
+    uv_close((uv_handle_t *)&s->cert_timer, on_handle_closed);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -89,11 +90,52 @@ bool edge_draining(const edge_t *s)
     return s->stopping;
 }
 
+/* The name the external certificate must carry: the pool's FQDN on a pool
+ * member (partners reach the pool by it), else the edge's. */
+static const char *cert_name(const config_t *cf)
+{
+    return cf->edge.pool_fqdn ? cf->edge.pool_fqdn : cf->edge.fqdn;
+}
+
+/* A certificate expiring soon: a warning in the log and on the Status
+ * page (its recent errors). */
+static void cert_warn(edge_t *s, const char *warn, const char *when)
+{
+    obs_logkv(OBS_LOG_WARNING, C, "certificate expires soon", "when", when, "reason", warn, NULL);
+    if (s->stats)
+        admin_stats_error(s->stats, warn);
+}
+
+/* The daily re-check: a certificate that stopped being usable while the
+ * edge runs cannot be refused any more, so it is shouted about. */
+static void on_cert_timer(uv_timer_t *t)
+{
+    edge_t *s = t->data;
+    char warn[768];
+    fedge_err_t e1;
+    if (edge__cert_judge(s->cfg->external.certificate, cert_name(s->cfg), time(NULL), warn,
+                         sizeof warn, &e1) < 0) {
+        obs_logkv(OBS_LOG_ERROR, C, "certificate no longer usable", "side", "external", "reason",
+                  e1.msg, NULL);
+        admin_stats_error(s->stats, e1.msg);
+    } else if (warn[0])
+        cert_warn(s, warn, "daily check");
+}
+
 int edge_reload_tls(edge_t *s, fedge_err_t *e)
 {
     fedge_err_t e1;
     int rc = 0;
-    if (net_tls_reload(s->ext_tls, &e1) < 0) {
+    char warn[768] = "";
+    /* judged before loading: a refused certificate leaves the old one */
+    if (edge__cert_judge(s->cfg->external.certificate, cert_name(s->cfg), time(NULL), warn,
+                         sizeof warn, &e1) < 0) {
+        rc = fedge_err(e, FEDGE_ECONFIG, "[external] %s", e1.msg);
+        obs_logkv(OBS_LOG_ERROR, C, "certificate reload failed: keeping the old ones", "side",
+                  "external", "reason", e1.msg, NULL);
+        if (s->stats)
+            admin_stats_error(s->stats, e1.msg);
+    } else if (net_tls_reload(s->ext_tls, &e1) < 0) {
         rc = fedge_err(e, FEDGE_ECONFIG, "[external] %s", e1.msg);
         obs_logkv(OBS_LOG_ERROR, C, "certificate reload failed: keeping the old ones", "side",
                   "external", "reason", e1.msg, NULL);
@@ -112,6 +154,8 @@ int edge_reload_tls(edge_t *s, fedge_err_t *e)
     }
     if (!rc)
         obs_logkv(OBS_LOG_NOTICE, C, "certificates reloaded", NULL);
+    if (!rc && warn[0])
+        cert_warn(s, warn, "reload");
     return rc;
 }
 
@@ -373,14 +417,24 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
                          cf->external.ca_file,
                          cf->external.ca_path,
                          cf->external.require_client_certificate,
-                         config_tls_version_name(cf->external.tls_min_version)};
+                         config_tls_version_name(cf->external.tls_min_version),
+                         cf->external.crl_file,
+                         cf->external.crl_path};
     if (net_tls_new(&eo, &s->ext_tls, &e1) < 0) {
+        rc = fedge_err(e, FEDGE_ECONFIG, "[external] %s", e1.msg);
+        goto fail;
+    }
+    /* what check-config refuses, serve refuses (partners would refuse it) */
+    char warn[768];
+    if (edge__cert_judge(cf->external.certificate, cert_name(cf), time(NULL), warn, sizeof warn,
+                         &e1) < 0) {
         rc = fedge_err(e, FEDGE_ECONFIG, "[external] %s", e1.msg);
         goto fail;
     }
     if (cf->remote.listen.count) {
         net_tls_opts_t ro = eo;
         ro.require_client_certificate = false;
+        ro.crl_file = ro.crl_path = NULL; /* the CRLs are for partners' certificates */
         if (net_tls_new(&ro, &s->remote_tls, &e1) < 0) {
             rc = fedge_err(e, FEDGE_ECONFIG, "[remote] %s", e1.msg);
             goto fail;
@@ -393,6 +447,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
                              cf->internal.ca_file,
                              NULL,
                              false,
+                             NULL,
+                             NULL,
                              NULL};
         if (net_tls_new(&io, &s->int_tls, &e1) < 0) {
             rc = fedge_err(e, FEDGE_ECONFIG, "[internal] %s", e1.msg);
@@ -456,6 +512,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     proxy_set_access_log(s->proxy, cf->log.access);
     /* the admin server, in its own thread, reporting live figures */
     s->stats = admin_stats_new();
+    if (warn[0])
+        cert_warn(s, warn, "start");
     admin_opts_t ao = {.store_path = cf->edge.store,
                        .listen = &cf->admin.listen,
                        .certificate = cf->admin.certificate,
@@ -523,6 +581,9 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     uv_timer_init(loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, PROXY_TICK_MS, PROXY_TICK_MS);
+    uv_timer_init(loop, &s->cert_timer);
+    s->cert_timer.data = s;
+    uv_timer_start(&s->cert_timer, on_cert_timer, EDGE__CERT_RECHECK_MS, EDGE__CERT_RECHECK_MS);
     obs_notify_ready("listening", NULL); /* systemd Type=notify; no-op elsewhere */
     *out = s;
     return 0;

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #define EDGE__SIDE_TAG(side) ((void *)(uintptr_t)(side))
 /* The [remote] listener's tag: its connections are on the external side
@@ -51,6 +52,7 @@ struct edge {
     edge__xmpp_t *xmpp;       /* the SIP <-> XMPP gateway (xmpp.c), NULL without [xmpp] */
     uv_timer_t tick;
     bool tick_started;
+    uv_timer_t cert_timer; /* the daily re-check of the external certificate */
     bool stopping, shut;
     uint64_t stop_deadline;
     size_t max_msg;
@@ -76,6 +78,22 @@ struct edge {
     uint32_t remote_max_per_ip;
     uint16_t remote_port;
 };
+
+/* ------------------------------------------------------------------ */
+/* cert.c: the edge's own external certificate                         */
+/* ------------------------------------------------------------------ */
+
+#define EDGE__CERT_WARN_DAYS 30                  /* as check-config warns */
+#define EDGE__CERT_RECHECK_MS (24 * 3600 * 1000) /* re-judged daily while running */
+
+/* Judges the first certificate of path at now as check-config does: 0 when
+ * it is usable, with warn (wsz bytes) a one-line warning when fewer than
+ * EDGE__CERT_WARN_DAYS days remain, else ""; FEDGE_ECONFIG with "PATH:
+ * reason" in e when it is expired, not yet valid or does not name name
+ * (net_cert_names: the rule the partners apply to us); FEDGE_EIO /
+ * FEDGE_EINVAL when it cannot be read. */
+int edge__cert_judge(const char *path, const char *name, time_t now, char *warn, size_t wsz,
+                     fedge_err_t *e);
 
 /* ------------------------------------------------------------------ */
 /* transport.c: connections and the proxy's I/O                        */

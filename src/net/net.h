@@ -65,15 +65,24 @@ typedef struct {
     bool require_client_certificate;
     /* "1.2" or "1.3"; NULL means "1.2". */
     const char *min_version;
+    /* Certificate revocation lists (RFC 5280 §5) for the peers'
+     * certificates: a PEM file of CRLs, an OpenSSL hashed directory of
+     * them (HASH.r0), or both. Either set: every certificate of a peer's
+     * chain is checked (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL),
+     * so a CRL of each CA is needed; a revoked one fails the handshake
+     * ("certificate revoked"). Reloaded with net_tls_reload. */
+    const char *crl_file;
+    const char *crl_path;
 } net_tls_opts_t;
 
 /* Builds a TLS configuration from o (the strings are copied; the files are
  * read now). On success *out owns it; free with net_tls_free(). Errors:
  * FEDGE_ECONFIG (bad min_version, unreadable file, key not matching the
- * certificate, bad CA file/path) with the file and OpenSSL's reason in e. */
+ * certificate, bad CA file/path, a CRL file without a CRL) with the file and
+ * OpenSSL's reason in e. */
 int net_tls_new(const net_tls_opts_t *o, net_tls_t **out, fedge_err_t *e);
 
-/* Re-reads the certificate, key and trust anchors from the same paths (for
+/* Re-reads the certificate, key, trust anchors and CRLs from the same paths (for
  * SIGHUP: the server wires the signal, this never touches signals). New
  * handshakes use the new files; established and in-progress connections
  * keep the configuration they started with. On failure the old

@@ -16,6 +16,7 @@
 struct net_tls {
     SSL_CTX *ctx;
     char *certificate, *private_key, *ca_file, *ca_path;
+    char *crl_file, *crl_path; /* revocation lists (tls.c load_crls), or NULL */
     bool require_client;
     int min_version; /* TLS1_2_VERSION or TLS1_3_VERSION */
     unsigned refs;

@@ -185,6 +185,30 @@ void net__tls_sessions_free(net_t *n)
         session_clear(&n->sessions[i]);
 }
 
+/* The revocation lists of t into ctx's verify store, and CRL checking of
+ * the whole peer chain switched on (net_tls_opts_t.crl_file/crl_path). */
+static int load_crls(const net_tls_t *t, SSL_CTX *ctx, fedge_err_t *e)
+{
+    if (!t->crl_file && !t->crl_path)
+        return 0;
+    X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+    if (t->crl_file) {
+        X509_LOOKUP *lu = X509_STORE_add_lookup(st, X509_LOOKUP_file());
+        if (!lu || X509_load_crl_file(lu, t->crl_file, X509_FILETYPE_PEM) < 1)
+            return fedge_err(e, FEDGE_ECONFIG, "%s: cannot load a CRL: %s", t->crl_file,
+                             ossl_reason());
+    }
+    if (t->crl_path) {
+        /* looked up by issuer hash at each verification (HASH.r0) */
+        X509_LOOKUP *lu = X509_STORE_add_lookup(st, X509_LOOKUP_hash_dir());
+        if (!lu || X509_LOOKUP_add_dir(lu, t->crl_path, X509_FILETYPE_PEM) != 1)
+            return fedge_err(e, FEDGE_ECONFIG, "%s: cannot use the CRL folder: %s", t->crl_path,
+                             ossl_reason());
+    }
+    X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    return 0;
+}
+
 static int build_ctx(const net_tls_t *t, SSL_CTX **out, fedge_err_t *e)
 {
     ERR_clear_error();
@@ -262,6 +286,9 @@ static int build_ctx(const net_tls_t *t, SSL_CTX **out, fedge_err_t *e)
         (void)SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT |
                                                 SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR);
     }
+    /* after our chain is built: the CRLs judge the peers' chains */
+    if ((rc = load_crls(t, ctx, e)) < 0)
+        goto fail;
     ERR_clear_error();
     *out = ctx;
     return 0;
@@ -290,6 +317,8 @@ int net_tls_new(const net_tls_opts_t *o, net_tls_t **out, fedge_err_t *e)
     t->private_key = o->private_key ? fedge_strdup(o->private_key) : NULL;
     t->ca_file = o->ca_file ? fedge_strdup(o->ca_file) : NULL;
     t->ca_path = o->ca_path ? fedge_strdup(o->ca_path) : NULL;
+    t->crl_file = o->crl_file ? fedge_strdup(o->crl_file) : NULL;
+    t->crl_path = o->crl_path ? fedge_strdup(o->crl_path) : NULL;
     t->require_client = o->require_client_certificate;
     t->min_version = minv;
     t->refs = 1;
@@ -329,6 +358,8 @@ void net__tls_unref(net_tls_t *t)
     free(t->private_key);
     free(t->ca_file);
     free(t->ca_path);
+    free(t->crl_file);
+    free(t->crl_path);
     free(t);
 }
 

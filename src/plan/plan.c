@@ -418,8 +418,14 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
            list[0] ? plan__fmt("DNS servers %s", list)
                    : fedge_strdup("the resolvers of /etc/resolv.conf"),
            "DNS: partners' SRV and A/AAAA records");
-    /* No row for CRL/OCSP (80, 443): fedge fetches no revocation data, and
-     * the table lists only what the edge does. */
+    /* Revocation: fedge itself fetches nothing (no OCSP; it reads the CRLs
+     * of [external] crl_file / crl_path, reloaded on SIGHUP), so a row only
+     * when CRLs are configured: whatever keeps those files fresh on this
+     * host downloads them from the CAs' distribution points (HTTP). */
+    if (cfg->external.crl_file || cfg->external.crl_path)
+        add_fw(p, "80", "TCP", "out", fedge_strdup("edge host (the CRL refresh job)"),
+               fedge_strdup("the CRL distribution points of the partners' CAs"),
+               "CRL downloads for [external] crl_file/crl_path (then reload fedge)");
     for (size_t i = 0; i < cfg->internal.listen.count; i++) {
         const config_hostport_t *hp = &cfg->internal.listen.items[i];
         snprintf(port, sizeof port, "%u", (unsigned)hp->port);

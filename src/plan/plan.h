@@ -118,6 +118,19 @@ plan_t *plan_build_pool(const config_t *cfg, const store_snapshot_t *snap, const
 /* Frees p and everything it owns; NULL is a no-op. */
 void plan_free(plan_t *p);
 
+/* `fedge plan --csr`: an OpenSSL request configuration (openssl req
+ * -config) for p's certificate: CN the SRV target (the pool FQDN on a pool
+ * member), subjectAltName every name of p->cert (and the edge FQDN when it
+ * is not the SRV target), extendedKeyUsage serverAuth + clientAuth.
+ * malloc'd text. */
+char *plan_csr_config(const plan_t *p);
+
+/* The same request as a PEM CSR signed with the unencrypted PEM private
+ * key at key_path, made with OpenSSL's API: 0 and *pem (malloc'd), or
+ * FEDGE_EIO (cannot open) / FEDGE_EINVAL (no key, OpenSSL failure) with a
+ * message in err and *pem NULL. */
+int plan_csr(const plan_t *p, const char *key_path, char **pem, fedge_err_t *err);
+
 /* The plan as text for a terminal (zone-file block, certificate, firewall
  * table, partners). Returns a malloc'd NUL-terminated string (free()). */
 char *plan_text(const plan_t *p);

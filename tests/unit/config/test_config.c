@@ -974,6 +974,16 @@ static void test_files_must_be_readable(void **state)
              "expected a path to a readable folder",
              p);
     expect_error(MIN_EDGE MIN_EXTERNAL "ca_path = edge.crt\n" MIN_INTERNAL MIN_FEDERATION, want);
+    /* revocation lists: a readable file, a readable folder */
+    expect_error(MIN_EDGE MIN_EXTERNAL
+                 "crl_file = /nonexistent/fedge/partners.crl\n" MIN_INTERNAL MIN_FEDERATION,
+                 "8: [external] crl_file = \"/nonexistent/fedge/partners.crl\": cannot read it: "
+                 "No such file or directory; expected a path to a readable file");
+    snprintf(want, sizeof(want),
+             "8: [external] crl_path = \"edge.crt\": cannot read \"%s\": Not a directory; "
+             "expected a path to a readable folder",
+             p);
+    expect_error(MIN_EDGE MIN_EXTERNAL "crl_path = edge.crt\n" MIN_INTERNAL MIN_FEDERATION, want);
     expect_error(MIN "[admin]\nlisten = 0.0.0.0:8443\ncertificate = admin.crt\n"
                      "private_key = /nonexistent/admin.key\n",
                  "17: [admin] private_key = \"/nonexistent/admin.key\": cannot read it: No such "

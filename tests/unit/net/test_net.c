@@ -1421,6 +1421,84 @@ static void test_reload_new_certificate_for_new_connections(void **state)
     net_tls_free(ctls);
 }
 
+/* Revocation: a partner certificate revoked by a CRL of the test CA is
+ * refused at the handshake with the reason logged, one not revoked is
+ * accepted; a new CRL applies after net_tls_reload; the CRLs may also
+ * come from a hashed folder; a CRL file without a CRL is refused. */
+static void test_crl_revoked_refused_and_reloaded(void **state)
+{
+    (void)state;
+    make_nets(NULL, NULL);
+    char crl[400], none[400], dir[400], cmd[4096];
+    snprintf(crl, sizeof crl, "%s/crl.pem", scratch);
+    snprintf(none, sizeof none, "%s/crl-none.pem", scratch);
+    snprintf(dir, sizeof dir, "%s/crls", scratch);
+    snprintf(cmd, sizeof cmd,
+             "scripts/gen-certs %s --crl %s edge.fabrikam.test && "
+             "scripts/gen-certs %s --crl %s && mkdir -p %s && "
+             "cp %s %s/$(openssl crl -hash -noout -in %s).r0",
+             pki, crl, pki, none, dir, crl, dir, crl);
+    assert_int_equal(system(cmd), 0);
+    net_tls_opts_t so = {.certificate = pk("edge.contoso.test.crt"),
+                         .private_key = pk("edge.contoso.test.key"),
+                         .ca_file = pk("ca.crt"),
+                         .require_client_certificate = true,
+                         .crl_file = crl};
+    net_tls_t *stls;
+    fedge_err_t e = {{0}};
+    assert_int_equal(net_tls_new(&so, &stls, &e), 0);
+    net_tls_t *revoked = tls_of("edge.fabrikam.test", NULL, true);
+    net_tls_t *good = tls_of("sip.contoso.test", NULL, true);
+    net_listener_t *l = listen_on("127.0.0.1:0", stls, NULL);
+    uint16_t port = net_listener_port(l);
+
+    tconn_t *r1 = dial("127.0.0.1", port, revoked, "edge.contoso.test");
+    RUN_UNTIL(r1->closed, 5000);
+    assert_int_equal(r1->closed, 1);
+    assert_int_equal(nsrv, 0);
+    if (!strstr(logbuf, "certificate revoked"))
+        fprintf(stderr, "log was:\n%s", logbuf);
+    assert_non_null(strstr(logbuf, "certificate revoked"));
+    assert_non_null(strstr(logbuf, "CN=edge.fabrikam.test"));
+
+    tconn_t *g = dial("127.0.0.1", port, good, "edge.contoso.test");
+    RUN_UNTIL(g->ready && nsrv == 1, 5000);
+    assert_int_equal(g->ready, 1);
+    assert_true(net_peer_names(net_conn_peer(srv_conns[0]->c), "sip.contoso.test"));
+
+    /* a CRL revoking nothing, then the reload: the same partner gets in */
+    copy_file(none, crl);
+    assert_int_equal(net_tls_reload(stls, &e), 0);
+    tconn_t *r2 = dial("127.0.0.1", port, revoked, "edge.contoso.test");
+    RUN_UNTIL(r2->ready && nsrv == 2, 5000);
+    assert_int_equal(r2->ready, 1);
+    assert_true(net_peer_names(net_conn_peer(srv_conns[1]->c), "edge.fabrikam.test"));
+    net_tls_free(stls);
+
+    /* the same CRL from a hashed folder (crl_path) */
+    so.crl_file = NULL;
+    so.crl_path = dir;
+    assert_int_equal(net_tls_new(&so, &stls, &e), 0);
+    net_listener_t *l2 = listen_on("127.0.0.1:0", stls, NULL);
+    loglen = 0;
+    logbuf[0] = '\0';
+    tconn_t *r3 = dial("127.0.0.1", net_listener_port(l2), revoked, "edge.contoso.test");
+    RUN_UNTIL(r3->closed, 5000);
+    assert_int_equal(r3->closed, 1);
+    assert_int_equal(nsrv, 2);
+    assert_non_null(strstr(logbuf, "certificate revoked"));
+    net_tls_free(stls);
+
+    /* not a CRL */
+    so.crl_path = NULL;
+    so.crl_file = pk("ca.crt");
+    memset(&e, 0, sizeof e);
+    assert_int_equal(net_tls_new(&so, &stls, &e), FEDGE_ECONFIG);
+    assert_non_null(strstr(e.msg, "ca.crt: cannot load a CRL"));
+    net_tls_free(revoked);
+    net_tls_free(good);
+}
+
 static void test_reuse_lookup_by_name_and_target(void **state)
 {
     (void)state;
@@ -1730,6 +1808,7 @@ int main(void)
         T(test_reload_new_certificate_for_new_connections),
         T(test_session_resumed_keeps_peer_identity),
         T(test_handshake_first_record_in_single_bytes),
+        T(test_crl_revoked_refused_and_reloaded),
         T(test_reuse_lookup_by_name_and_target),
         T(test_reuse_index_many_connections),
         T(test_plain_tcp_internal_side),

@@ -222,8 +222,9 @@ static void test_plan_records_cert_firewall(void **state)
     assert_non_null(f);
     assert_string_equal(f->proto, "UDP/TCP");
     assert_non_null(strstr(f->to, "192.0.2.53:53"));
-    /* fedge fetches no CRL or OCSP: no revocation row (it listed one). */
+    /* fedge fetches no CRL or OCSP: no revocation row without CRLs. */
     assert_null(fw(p, "80,443", "out"));
+    assert_null(fw(p, "80", "out"));
     f = fw(p, "5070", "in");
     assert_non_null(f);
     assert_non_null(strstr(f->from, "internal"));
@@ -250,6 +251,15 @@ static void test_plan_records_cert_firewall(void **state)
                            "edge.contoso.com.\n"));
     json_decref(j);
     plan_free(p);
+
+    /* with CRLs configured, their downloads are a flow of the edge host */
+    c->external.crl_file = "/etc/fedge/partners.crl";
+    p = plan_build(c, NULL);
+    f = fw(p, "80", "out");
+    assert_non_null(f);
+    assert_non_null(strstr(f->purpose, "crl_file"));
+    plan_free(p);
+    c->external.crl_file = NULL;
 }
 
 /* [xmpp]: one _xmpp-server._tcp SRV per domain to the XMPP port, 5269 in
@@ -397,6 +407,65 @@ static void test_plan_remote(void **state)
     assert_null(strstr(r->value, "127.0.0.1"));
     assert_string_equal(rec(p, "_sip._tls.contoso.com.", "SRV")->value,
                         "0 0 5063 sip.contoso.com.");
+    plan_free(p);
+}
+
+/* fedge plan --csr: the request configuration and the CSR carry exactly
+ * the plan's names; `openssl req -text` reads them back from the CSR. */
+static void test_csr_config_and_request(void **state)
+{
+    (void)state;
+    config_hostport_t ext[] = {hp("203.0.113.10", 5061)};
+    config_t *c = make_cfg(ext, 1);
+    plan_t *p = plan_build(c, NULL);
+    const char *sans = "DNS:edge.contoso.com, DNS:contoso.com, DNS:contoso.net, "
+                       "URI:sip:contoso.com, URI:sip:contoso.net";
+    char *cnf = plan_csr_config(p);
+    char line[256];
+    snprintf(line, sizeof line, "\nsubjectAltName = %s\n", sans);
+    assert_non_null(strstr(cnf, line));
+    assert_non_null(strstr(cnf, "\nCN = edge.contoso.com\n"));
+    assert_non_null(strstr(cnf, "\nextendedKeyUsage = serverAuth, clientAuth\n"));
+    free(cnf);
+
+    char dir[] = "/tmp/fedge-csr-XXXXXX", cmd[512], key[64], req[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(key, sizeof key, "%s/k.pem", dir);
+    snprintf(req, sizeof req, "%s/r.csr", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out %s "
+             "2>/dev/null",
+             key);
+    assert_int_equal(system(cmd), 0);
+    char *pem = NULL;
+    fedge_err_t e = {{0}};
+    assert_int_equal(plan_csr(p, key, &pem, &e), 0);
+    FILE *f = fopen(req, "w");
+    assert_non_null(f);
+    fputs(pem, f);
+    fclose(f);
+    free(pem);
+    snprintf(cmd, sizeof cmd, "openssl req -in %s -noout -text -verify 2>&1", req);
+    FILE *o = popen(cmd, "r");
+    assert_non_null(o);
+    char out[8192];
+    size_t n = fread(out, 1, sizeof out - 1, o);
+    out[n] = '\0';
+    assert_int_equal(pclose(o), 0);
+    assert_non_null(strstr(out, "verify OK"));
+    assert_non_null(strstr(out, "Subject: CN = edge.contoso.com"));
+    assert_non_null(strstr(out, sans));
+    assert_non_null(strstr(out, "TLS Web Server Authentication, TLS Web Client Authentication"));
+
+    /* no key: the file named, nothing made */
+    snprintf(key, sizeof key, "%s/absent.pem", dir);
+    assert_int_equal(plan_csr(p, key, &pem, &e), FEDGE_EIO);
+    assert_null(pem);
+    assert_non_null(strstr(e.msg, "absent.pem"));
+    assert_int_equal(plan_csr(p, req, &pem, &e), FEDGE_EINVAL); /* a CSR is no key */
+    assert_null(pem);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
     plan_free(p);
 }
 
@@ -822,6 +891,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_records_cert_firewall),
+        cmocka_unit_test(test_csr_config_and_request),
         cmocka_unit_test(test_plan_xmpp),
         cmocka_unit_test(test_plan_remote),
         cmocka_unit_test(test_plan_media),
