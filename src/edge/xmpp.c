@@ -2,8 +2,10 @@
  * configuration has an [xmpp] section: the server-to-server service of
  * src/xmpp on [xmpp] listen, the XMPP partner list of the store, one-to-one
  * IM both ways (RFC 7572: SIP MESSAGE text/plain <-> <message type='chat'>),
- * addresses and errors mapped per RFC 7247, the user's external access
- * policy (its xmpp switch) in force.
+ * presence of XMPP users for SIP users (RFC 8048: SUBSCRIBE/NOTIFY with
+ * PIDF <-> presence subscriptions, kept in memory), addresses and errors
+ * mapped per RFC 7247, the user's external access policy (its xmpp
+ * switch) in force.
  *
  * SIP -> XMPP: a request from the internal side whose Request-URI domain is
  * on the XMPP partner list is taken here before the proxy sees it
@@ -46,7 +48,26 @@ typedef struct hop_pend {
     uint64_t deadline;
 } hop_pend_t;
 
+/* A SIP presence subscription to an XMPP user (RFC 7248 §4; in memory:
+ * lost on restart). The gateway is the notifier of the SIP dialog. */
+typedef struct psub {
+    struct psub *next;
+    char jid_from[400], jid_to[400]; /* the SIP user's JID, the XMPP user's (bare) */
+    char sip_from[600], sip_to[400]; /* subscriber's From URI, our side's URI */
+    char target[600];                /* subscriber's Contact (NOTIFY Request-URI) */
+    char call_id[256], rtag[128], ltag[24];
+    uint32_t cseq;
+    uint64_t expires_at;
+    bool active; /* the XMPP user approved (subscribed) */
+    char pidf[2048];
+} psub_t;
+
+#define MAX_SUBS 10000
+#define SUB_MAX_EXPIRES 3600
+
 struct edge__xmpp {
+    psub_t *subs;
+    size_t n_subs;
     edge_t *ed;
     xmpp_s2s_t *s2s;
     net_tls_t *tls;
@@ -214,11 +235,13 @@ static void s2s_policy(void *user, const char *domain, xmpp_peer_policy_t *out)
  * docs/diagnostics.md) in a Warning and an ms-diagnostics header, as the
  * federation policy's refusals do, with why as the reason: the table's
  * reason, or a more precise text. */
-static void answer(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, int code, int diag,
-                   const char *why, const char *extra)
+static void answer_tag(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, int code, int diag,
+                       const char *why, const char *extra, const char *to_tag)
 {
     char tag[20], hdrs[1400], out[8192];
     rnd_hex(tag, 6);
+    if (to_tag)
+        snprintf(tag, sizeof tag, "%s", to_tag);
     size_t o = 0;
     hdrs[0] = '\0';
     if (code >= 300) {
@@ -243,6 +266,12 @@ static void answer(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, int code, int 
     snprintf(st, sizeof st, "%d", code);
     obs_logkv(code >= 300 ? OBS_LOG_INFO : OBS_LOG_DEBUG, C, "SIP request answered by the gateway",
               "status", st, "reason", why ? why : "-", NULL);
+}
+
+static void answer(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, int code, int diag,
+                   const char *why, const char *extra)
+{
+    answer_tag(x, nc, m, code, diag, why, extra, NULL);
 }
 
 static void sent_cb(void *user, int code, const char *cond, const char *reason)
@@ -271,6 +300,9 @@ static void sent_cb(void *user, int code, const char *cond, const char *reason)
 /* SIP -> XMPP                                                         */
 /* ------------------------------------------------------------------ */
 
+static void subscribe_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, const char *fuser,
+                         const char *fdom, const char *tuser, const char *dom);
+
 bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t len)
 {
     sip_msg_t *m = x->msg;
@@ -292,8 +324,8 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
         answer(x, nc, m, 403, POLICY_DIAG_XMPP_BLOCKED, why, NULL);
         return true;
     }
-    if (m->method_id != SIP_METHOD_MESSAGE) {
-        answer(x, nc, m, 405, POLICY_DIAG_XMPP_METHOD, NULL, "Allow: MESSAGE\r\n");
+    if (m->method_id != SIP_METHOD_MESSAGE && m->method_id != SIP_METHOD_SUBSCRIBE) {
+        answer(x, nc, m, 405, POLICY_DIAG_XMPP_METHOD, NULL, "Allow: MESSAGE, SUBSCRIBE\r\n");
         return true;
     }
     const sip_nameaddr_t *from, *to;
@@ -319,6 +351,10 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
         snprintf(why, sizeof why, "the external access policy %s of %s@%s does not allow XMPP",
                  pol ? pol->scope : "(none)", fuser, fdom);
         answer(x, nc, m, 403, POLICY_DIAG_XMPP_NO_POLICY, why, NULL);
+        return true;
+    }
+    if (m->method_id == SIP_METHOD_SUBSCRIBE) {
+        subscribe_in(x, nc, m, fuser, fdom, tuser, dom);
         return true;
     }
     sip_mtype_t ct;
@@ -523,6 +559,273 @@ static net_conn_t *hop_conn(edge__xmpp_t *x)
     return x->hop;
 }
 
+/* ------------------------------------------------------------------ */
+/* Presence (RFC 7248 as obsoleted by RFC 8048)                         */
+/* ------------------------------------------------------------------ */
+
+/* A presence stanza of type (subscribe, unsubscribe) for the subscription. */
+static void presence_send(edge__xmpp_t *x, const psub_t *s, const char *type)
+{
+    xmpp_buf_t b = {0};
+    xmpp_buf_printf(&b, "<presence type='%s' from='", type);
+    xmpp_buf_esc(&b, s->jid_from, strlen(s->jid_from));
+    xmpp_buf_printf(&b, "' to='");
+    xmpp_buf_esc(&b, s->jid_to, strlen(s->jid_to));
+    xmpp_buf_printf(&b, "'/>");
+    const char *fd = strchr(s->jid_from, '@'), *td = strchr(s->jid_to, '@');
+    fedge_err_t e;
+    if (xmpp_s2s_send(x->s2s, fd + 1, td + 1, b.s, b.len, NULL, NULL, &e) < 0)
+        obs_logkv(OBS_LOG_INFO, C, "presence stanza not sent", "type", type, "to", s->jid_to,
+                  "reason", e.msg, NULL);
+    else
+        obs_logkv(OBS_LOG_INFO, C, "presence stanza sent", "type", type, "from", s->jid_from, "to",
+                  s->jid_to, NULL);
+    xmpp_buf_free(&b);
+}
+
+/* The PIDF document (RFC 3863, RPID RFC 4480) for an XMPP availability
+ * (RFC 8048 §4.3): no type -> open; <show/> away and xa -> open with the
+ * activity away, dnd -> open with busy; unavailable -> closed. The
+ * <status/> text, when any, is the note. */
+static void pidf_set(psub_t *s, bool open, const char *show, const char *status, size_t slen)
+{
+    const char *act = NULL, *note = open ? "Available" : "Offline";
+    if (open && show && (!strcmp(show, "away") || !strcmp(show, "xa"))) {
+        act = "away";
+        note = !strcmp(show, "xa") ? "Extended away" : "Away";
+    } else if (open && show && !strcmp(show, "dnd")) {
+        act = "busy";
+        note = "Do not disturb";
+    }
+    xmpp_buf_t b = {0};
+    xmpp_buf_printf(&b, "<?xml version='1.0' encoding='UTF-8'?>\r\n"
+                        "<presence xmlns='urn:ietf:params:xml:ns:pidf'"
+                        " xmlns:dm='urn:ietf:params:xml:ns:pidf:data-model'"
+                        " xmlns:rpid='urn:ietf:params:xml:ns:pidf:rpid' entity='");
+    xmpp_buf_esc(&b, s->sip_to, strlen(s->sip_to));
+    xmpp_buf_printf(&b, "'><tuple id='xmpp'><status><basic>%s</basic></status></tuple>",
+                    open ? "open" : "closed");
+    if (act)
+        xmpp_buf_printf(&b,
+                        "<dm:person id='p'><rpid:activities><rpid:%s/></rpid:activities>"
+                        "</dm:person>",
+                        act);
+    xmpp_buf_printf(&b, "<note>");
+    if (status && slen)
+        xmpp_buf_esc(&b, status, slen < 512 ? slen : 512);
+    else
+        xmpp_buf_printf(&b, "%s", note);
+    xmpp_buf_printf(&b, "</note></presence>\r\n");
+    if (b.len < sizeof s->pidf)
+        memcpy(s->pidf, b.s, b.len + 1);
+    xmpp_buf_free(&b);
+}
+
+/* A NOTIFY in the subscription's dialog (RFC 6665 §4.2.2), sent on the
+ * gateway's connection to the first internal next hop, as the MESSAGEs of
+ * message_in are; its response is not awaited. */
+static void notify(edge__xmpp_t *x, psub_t *s, const char *state, bool body)
+{
+    net_conn_t *c = hop_conn(x);
+    if (!c)
+        return;
+    const config_t *cf = x->ed->cfg;
+    bool tls = cf->internal.transport == CONFIG_TRANSPORT_TLS;
+    char r[20];
+    rnd_hex(r, 8);
+    size_t blen = body ? strlen(s->pidf) : 0;
+    xmpp_buf_t b = {0};
+    xmpp_buf_printf(&b,
+                    "NOTIFY %s SIP/2.0\r\n"
+                    "Via: SIP/2.0/%s %s:%u;branch=z9hG4bK-xpn-%llu-%s;rport\r\n"
+                    "Max-Forwards: 70\r\n"
+                    "From: <%s>;tag=%s\r\n"
+                    "To: <%s>;tag=%s\r\n"
+                    "Call-ID: %s\r\n"
+                    "CSeq: %u NOTIFY\r\n"
+                    "Contact: <sip:%s:%u;transport=%s>\r\n"
+                    "Event: presence\r\n"
+                    "Subscription-State: %s\r\n"
+                    "%s"
+                    "Content-Length: %zu\r\n\r\n",
+                    s->target, tls ? "TLS" : "TCP", x->via_host, (unsigned)x->ed->int_port,
+                    (unsigned long long)++x->seq, r, s->sip_to, s->ltag, s->sip_from, s->rtag,
+                    s->call_id, ++s->cseq, x->via_host, (unsigned)x->ed->int_port,
+                    tls ? "tls" : "tcp", state,
+                    body ? "Content-Type: application/pidf+xml\r\n" : "", blen);
+    if (body)
+        xmpp_buf_add(&b, s->pidf, blen);
+    if (net_conn_write(c, b.s, b.len) < 0)
+        obs_logkv(OBS_LOG_INFO, C, "NOTIFY not sent", "to", s->sip_from, NULL);
+    xmpp_buf_free(&b);
+}
+
+static void sub_state(psub_t *s, uint64_t now, char *out, size_t cap)
+{
+    unsigned left = s->expires_at > now ? (unsigned)((s->expires_at - now) / 1000) : 0;
+    snprintf(out, cap, "%s;expires=%u", s->active ? "active" : "pending", left);
+}
+
+static void sub_remove(edge__xmpp_t *x, psub_t *s)
+{
+    for (psub_t **pp = &x->subs; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            x->n_subs--;
+            free(s);
+            return;
+        }
+}
+
+/* SIP SUBSCRIBE (Event: presence) -> XMPP presence subscription (RFC 8048
+ * §4.1, §4.4): a new subscription is answered 202 and sends
+ * <presence type='subscribe'/>; a refresh is answered 200; Expires: 0
+ * ends it with a final NOTIFY and <presence type='unsubscribe'/>. Each is
+ * followed by a NOTIFY with the state known (RFC 6665 §4.2.1.2). */
+static void subscribe_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, const char *fuser,
+                         const char *fdom, const char *tuser, const char *dom)
+{
+    sip_event_t ev;
+    if (sip_msg_event(m, &ev) < 0 || !fedge_str_ieq(ev.package, "presence")) {
+        answer(x, nc, m, 489, POLICY_DIAG_XMPP_METHOD,
+               "only the presence event package is carried to XMPP", "Allow-Events: presence\r\n");
+        return;
+    }
+    const sip_nameaddr_t *from, *ct = NULL;
+    fedge_str_t cid;
+    long long exp = SUB_MAX_EXPIRES;
+    if (sip_msg_from(m, &from) < 0 || sip_msg_call_id(m, &cid) < 0 || !from->has_tag ||
+        (sip_msg_find(m, SIP_HDR_EXPIRES) && sip_msg_expires(m, &exp) < 0)) {
+        answer(x, nc, m, 400, POLICY_DIAG_XMPP_METHOD,
+               "a SUBSCRIBE needs a From tag, a Call-ID and a valid Expires", NULL);
+        return;
+    }
+    if (exp > SUB_MAX_EXPIRES)
+        exp = SUB_MAX_EXPIRES;
+    if (sip_msg_contact(m, &ct) < 0)
+        ct = from;
+    psub_t *s = x->subs;
+    while (s && !(fedge_str_eq(cid, s->call_id) && fedge_str_eq(from->tag, s->rtag)))
+        s = s->next;
+    uint64_t now = uv_now(x->ed->loop);
+    char hdr[400], st[64];
+    if (exp == 0) {
+        if (!s) {
+            answer(x, nc, m, 481, POLICY_DIAG_XMPP_METHOD, "no such subscription", NULL);
+            return;
+        }
+        answer_tag(x, nc, m, 200, 0, NULL, "Expires: 0\r\n", s->ltag);
+        notify(x, s, "terminated;reason=timeout", false);
+        presence_send(x, s, "unsubscribe");
+        sub_remove(x, s);
+        return;
+    }
+    bool fresh = !s;
+    if (fresh) {
+        if (x->n_subs >= MAX_SUBS || cid.len >= sizeof s->call_id ||
+            from->tag.len >= sizeof s->rtag || from->uri_str.len >= sizeof s->sip_from ||
+            ct->uri_str.len >= sizeof s->target) {
+            answer(x, nc, m, 503, POLICY_DIAG_XMPP_FAILED, "too many presence subscriptions",
+                   "Retry-After: 60\r\n");
+            return;
+        }
+        s = fedge_calloc(1, sizeof *s);
+        snprintf(s->jid_from, sizeof s->jid_from, "%s@%s", fuser, fdom);
+        snprintf(s->jid_to, sizeof s->jid_to, "%s@%s", tuser, dom);
+        snprintf(s->sip_from, sizeof s->sip_from, "%.*s", (int)from->uri_str.len, from->uri_str.s);
+        const sip_uri_t *ru;
+        (void)sip_msg_ruri(m, &ru);
+        snprintf(s->sip_to, sizeof s->sip_to, "sip:%.*s@%s", (int)ru->user.len, ru->user.s, dom);
+        snprintf(s->target, sizeof s->target, "%.*s", (int)ct->uri_str.len, ct->uri_str.s);
+        snprintf(s->call_id, sizeof s->call_id, "%.*s", (int)cid.len, cid.s);
+        snprintf(s->rtag, sizeof s->rtag, "%.*s", (int)from->tag.len, from->tag.s);
+        rnd_hex(s->ltag, 8);
+        s->next = x->subs;
+        x->subs = s;
+        x->n_subs++;
+    }
+    s->expires_at = now + (uint64_t)exp * 1000;
+    snprintf(hdr, sizeof hdr, "Expires: %lld\r\nContact: <sip:%s:%u;transport=tcp>\r\n", exp,
+             x->via_host, (unsigned)x->ed->int_port);
+    answer_tag(x, nc, m, fresh ? 202 : 200, 0, NULL, hdr, s->ltag);
+    sub_state(s, now, st, sizeof st);
+    notify(x, s, st, s->active && s->pidf[0]);
+    if (fresh)
+        presence_send(x, s, "subscribe");
+}
+
+static void bare(char *dst, size_t cap, const char *jid)
+{
+    const char *sl = strchr(jid, '/');
+    size_t n = sl ? (size_t)(sl - jid) : strlen(jid);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, jid, n);
+    dst[n] = '\0';
+}
+
+/* XMPP presence for subscriptions of the SIP side (RFC 8048 §4.2, §4.3).
+ * The state follows the last availability stanza of any resource. A
+ * subscription asked by an XMPP user (type subscribe) and probes are not
+ * carried: the gateway offers no presence of SIP users. */
+static void presence_in(edge__xmpp_t *x, const xmpp_node_t *st)
+{
+    const char *type = xmpp_attr(st, "type");
+    const char *from = xmpp_attr(st, "from"), *to = xmpp_attr(st, "to");
+    if (!from || !to)
+        return;
+    char bf[400], bt[400];
+    bare(bf, sizeof bf, from);
+    bare(bt, sizeof bt, to);
+    bool avail = !type, gone = type && !strcmp(type, "unavailable");
+    bool ok = type && !strcmp(type, "subscribed"), no = type && !strcmp(type, "unsubscribed");
+    if (!avail && !gone && !ok && !no) {
+        obs_logkv(OBS_LOG_DEBUG, C, "XMPP presence not carried", "type", type, "from", from, NULL);
+        return;
+    }
+    const xmpp_node_t *sh = xmpp_child(st, XMPP_NS_SERVER, "show");
+    const xmpp_node_t *stt = xmpp_child(st, XMPP_NS_SERVER, "status");
+    char show[16] = "";
+    if (sh && sh->text_len < sizeof show) {
+        memcpy(show, sh->text, sh->text_len);
+        show[sh->text_len] = '\0';
+    }
+    uint64_t now = uv_now(x->ed->loop);
+    for (psub_t *s = x->subs, *nx; s; s = nx) {
+        nx = s->next;
+        if (strcasecmp(s->jid_to, bf) || strcasecmp(s->jid_from, bt))
+            continue;
+        if (no) {
+            notify(x, s, "terminated;reason=rejected", false);
+            sub_remove(x, s);
+            continue;
+        }
+        s->active = true; /* presence comes only on an approved subscription */
+        if (!ok)
+            pidf_set(s, avail, show, stt ? stt->text : NULL, stt ? stt->text_len : 0);
+        char ss[64];
+        sub_state(s, now, ss, sizeof ss);
+        notify(x, s, ss, s->pidf[0] != '\0');
+        obs_logkv(OBS_LOG_INFO, C, "XMPP presence carried to SIP", "type",
+                  type ? type : "available", "show", show[0] ? show : "-", "from", bf, "to",
+                  s->sip_from, NULL);
+    }
+}
+
+/* Subscriptions not refreshed in time end (RFC 6665 §4.2.2). */
+static void subs_expire(edge__xmpp_t *x)
+{
+    uint64_t now = uv_now(x->ed->loop);
+    for (psub_t *s = x->subs, *nx; s; s = nx) {
+        nx = s->next;
+        if (s->expires_at > now)
+            continue;
+        notify(x, s, "terminated;reason=timeout", false);
+        presence_send(x, s, "unsubscribe");
+        sub_remove(x, s);
+    }
+}
+
 static void message_in(edge__xmpp_t *x, const char *remote, const char *local,
                        const xmpp_node_t *st)
 {
@@ -624,7 +927,7 @@ static void s2s_stanza(void *user, const char *remote, const char *local, const 
         message_in(x, remote, local, st);
     } else if (!strcmp(st->name, "iq")) {
         /* RFC 6120 §8.2.3: every get/set gets an answer; the gateway
-         * offers no IQ service (presence and IQ are not carried yet). */
+         * offers no IQ service. */
         const char *type = xmpp_attr(st, "type");
         if (!type || (strcmp(type, "get") && strcmp(type, "set")))
             return;
@@ -641,8 +944,8 @@ static void s2s_stanza(void *user, const char *remote, const char *local, const 
                             "'/></error></iq>");
         xmpp_s2s_send(x->s2s, local, remote, b.s, b.len, NULL, NULL, NULL);
         xmpp_buf_free(&b);
-    }
-    /* presence: not carried (RFC 7248 is not implemented) */
+    } else if (!strcmp(st->name, "presence"))
+        presence_in(x, st);
 }
 
 static void s2s_log(void *user, int level, const char *msg)
@@ -658,6 +961,7 @@ static void on_timer(uv_timer_t *t)
     edge__xmpp_t *x = t->data;
     refresh(x); /* a store change reaches the list within a second */
     fail_hop(x, false, "remote-server-timeout", "the internal SIP server did not answer");
+    subs_expire(x);
 }
 
 /* ------------------------------------------------------------------ */
@@ -787,6 +1091,11 @@ void edge__xmpp_free(edge__xmpp_t *x)
     if (x->hop) {
         net_conn_set_user(x->hop, NULL);
         net_conn_close(x->hop);
+    }
+    while (x->subs) {
+        psub_t *s = x->subs;
+        x->subs = s->next;
+        free(s);
     }
     while (x->hp) {
         hop_pend_t *h = x->hp;

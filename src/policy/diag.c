@@ -137,10 +137,11 @@ static const policy_diag_t table[] = {
      "From URI not authorized to communicate with XMPP federated users",
      "The sender's external access policy (named, site or global) has XMPP off.",
      "fedge policy set <policy> --xmpp on, or assign the user another policy."},
-    {POLICY_DIAG_XMPP_METHOD, 405, "Only MESSAGE is carried to XMPP domains",
-     "A request other than MESSAGE for an XMPP partner domain (presence and calls are not "
-     "carried).",
-     "None: only instant messages reach XMPP users (docs/xmpp.md)."},
+    {POLICY_DIAG_XMPP_METHOD, 405, "Only MESSAGE and SUBSCRIBE are carried to XMPP domains",
+     "A request other than MESSAGE or SUBSCRIBE (presence) for an XMPP partner domain (calls "
+     "are not carried), or a SUBSCRIBE for another event package than presence (489) or "
+     "outside any subscription (481).",
+     "None: only instant messages and presence reach XMPP users (docs/xmpp.md)."},
     {POLICY_DIAG_XMPP_TYPE, 415, "Only text/plain is carried to XMPP (RFC 7572)",
      "The MESSAGE body for an XMPP partner domain is not text/plain.",
      "Send text/plain to XMPP users."},

@@ -9,6 +9,9 @@
 #   the list are refused on both protocols; a dialback-only and a
 #   SASL-EXTERNAL-only partner work; a peer skipping STARTTLS when TLS is
 #   required is refused.
+#   Presence: a SIP SUBSCRIBE to bob becomes an XMPP subscription; bob's
+#   available, away and offline come back as NOTIFYs with PIDF; the
+#   un-SUBSCRIBE reaches bob's client as unsubscribe.
 #   fedge probe --xmpp against the same Prosody: passes (SASL EXTERNAL),
 #   and names the failing step: tcp, stream, auth (certificate refused).
 . "$(dirname "$0")/lib.sh"
@@ -173,14 +176,56 @@ check_out "probe --xmpp with a certificate not naming us fails at auth with Pros
 check "Prosody saw well-formed probe streams (no not-well-formed)" \
     eval "! grep -q 'not-well-formed' '$T_LOGS/prosody-debug.log'"
 
+# Presence (RFC 8048): alice subscribes to bob; bob's client approves
+# (slixmpp's auto_authorize); his availability comes to alice as NOTIFYs
+# with PIDF through the internal next hop: available, away, offline. The
+# echo session of bob ends first, so that bobp is bob's only resource.
+stop bob
+start_bg bobp $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" --seconds 120 \
+    --away-when "$T_TMP/away" --offline-when "$T_TMP/offline"
+check "bob is online again (bobp)" wait_for "grep -q ONLINE '$T_LOGS/bobp.log'" 15
+# last_notify WORDS: the newest NOTIFY alice got says "NOTIFY <alice> <bob> WORDS".
+last_notify() {
+    grep '^NOTIFY ' "$T_LOGS/uas.log" | tail -1 |
+        grep -q "^NOTIFY sip:alice@contoso.test sip:bob@fabrikam.test $1"
+}
+start_bg sub $PY "$XD/sip_im.py" subscribe --port "$INT_PORT" --from alice@contoso.test \
+    --to bob@fabrikam.test --unsub-when "$T_TMP/unsub"
+check "SIP SUBSCRIBE (Event: presence) alice -> bob gets 202" \
+    wait_for "grep -q '^SUB 202' '$T_LOGS/sub.log'" 10
+check "bob's XMPP client gets alice's subscription request (and approves it)" \
+    wait_for "grep -q '^SUBSCRIBE alice@contoso.test' '$T_LOGS/bobp.log'" 10
+check "alice gets a NOTIFY: bob open (available)" \
+    wait_for "last_notify 'active open - Available\$'" 10
+touch "$T_TMP/away"
+check "bob away: alice gets a NOTIFY open with the activity away and bob's status text" \
+    wait_for "last_notify 'active open away gone fishing\$'" 10
+touch "$T_TMP/offline"
+check "bob offline: alice gets a NOTIFY closed" \
+    eval "wait_for \"grep -q '^OFFLINE' '$T_LOGS/bobp.log'\" 10 &&
+          wait_for \"last_notify 'active closed - Offline'\" 10"
+# bob back online (the subscription lives on in Prosody's roster), then
+# alice ends her subscription: bob's client gets <presence type='unsubscribe'/>.
+start_bg bobq $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" --seconds 60
+check "bob online again: alice gets a NOTIFY open" \
+    eval "wait_for \"grep -q ONLINE '$T_LOGS/bobq.log'\" 15 &&
+          wait_for \"last_notify 'active open - Available'\" 10"
+touch "$T_TMP/unsub"
+check "un-SUBSCRIBE (Expires: 0) gets 200 and a final NOTIFY terminated" \
+    eval "wait_for \"grep -q '^UNSUB 200' '$T_LOGS/sub.log'\" 10 &&
+          wait_for \"last_notify terminated\" 10"
+check "bob's XMPP client gets alice's unsubscribe" \
+    wait_for "grep -q '^UNSUBSCRIBE alice@contoso.test' '$T_LOGS/bobq.log'" 10
+stop bobq
+
 # What XMPP cannot carry: refused with its diagnostic.
 not_carried() {
-    $PY "$XD/sip_im.py" send --port "$INT_PORT" --method SUBSCRIBE --body "" --expect 405 |
+    $PY "$XD/sip_im.py" send --port "$INT_PORT" --method OPTIONS --body "" --expect 405 |
         tee /dev/stderr | grep -q '"19062 ' &&
     $PY "$XD/sip_im.py" send --port "$INT_PORT" --ctype text/html --body "<b>x</b>" --expect 415 |
         tee /dev/stderr | grep -q '"19063 '
 }
-check_out "SUBSCRIBE to an XMPP user gets 405 (19062), text/html 415 (19063)" not_carried
+check_out "OPTIONS to an XMPP user gets 405 (19062), text/html 415 (19063)" not_carried
 
 # A user whose policy has XMPP off: refused on SIP (403) and on XMPP (forbidden).
 check "policy nox (XMPP off) assigned to carol, in force" \

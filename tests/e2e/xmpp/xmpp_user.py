@@ -2,11 +2,17 @@
 """xmpp_user.py — a real XMPP client (slixmpp) for the end-to-end tests: logs
 in as JID with PASSWORD at 127.0.0.1:PORT, prints every chat message it gets
 as one line "MSG <from> <body>" (flushed), answers each with "re: <body>"
-when --echo is given, and sends --send TO BODY once online.
+when --echo is given, and sends --send TO BODY once online. Subscription
+requests are approved (slixmpp's auto_authorize) and printed
+"SUBSCRIBE <from>" / "UNSUBSCRIBE <from>"; once the file --away-when exists
+it sends <show>away</show> ("AWAY"), once --offline-when exists it goes
+unavailable and ends ("OFFLINE").
 
-usage: xmpp_user.py JID PASSWORD PORT [--echo] [--send TO BODY] [--seconds N]"""
+usage: xmpp_user.py JID PASSWORD PORT [--echo] [--send TO BODY] [--seconds N]
+                    [--away-when FILE] [--offline-when FILE]"""
 import argparse
 import asyncio
+import os
 import sys
 
 import slixmpp
@@ -20,8 +26,15 @@ class User(slixmpp.ClientXMPP):
         self.add_event_handler("message", self.message)
         self.add_event_handler("message_error", self.message)
         self.add_event_handler("failed_auth", lambda *_: print("AUTH-FAILED", flush=True))
+        self.add_event_handler("presence_subscribe",
+                               lambda p: print("SUBSCRIBE %s" % p["from"], flush=True))
+        self.add_event_handler("presence_unsubscribe",
+                               lambda p: print("UNSUBSCRIBE %s" % p["from"], flush=True))
 
     async def start(self, _):
+        # The roster makes this an interested resource (RFC 6121 §2.1.6):
+        # Prosody delivers subscription changes (unsubscribe) only to those.
+        await self.get_roster()
         self.send_presence()
         print("ONLINE", flush=True)
         if self.to_send:
@@ -42,6 +55,22 @@ class User(slixmpp.ClientXMPP):
             self.send_message(mto=msg["from"], mbody="re: " + msg["body"], mtype="chat")
 
 
+async def run(u, a):
+    end = u.loop.time() + a.seconds
+    away = False
+    while u.loop.time() < end:
+        if a.away_when and not away and os.path.exists(a.away_when):
+            u.send_presence(pshow="away", pstatus="gone fishing")
+            print("AWAY", flush=True)
+            away = True
+        if a.offline_when and os.path.exists(a.offline_when):
+            u.send_presence(ptype="unavailable")
+            print("OFFLINE", flush=True)
+            await asyncio.sleep(0.5)
+            return
+        await asyncio.sleep(0.1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("jid")
@@ -50,10 +79,12 @@ def main():
     ap.add_argument("--echo", action="store_true")
     ap.add_argument("--send", nargs=2)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--away-when")
+    ap.add_argument("--offline-when")
     a = ap.parse_args()
     u = User(a.jid, a.password, a.echo, a.send)
     u.connect(address=("127.0.0.1", a.port), disable_starttls=True, force_starttls=False)
-    u.loop.run_until_complete(asyncio.sleep(a.seconds))
+    u.loop.run_until_complete(run(u, a))
     u.disconnect()
     return 0
 
