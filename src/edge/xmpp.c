@@ -611,9 +611,14 @@ static void pidf_set(psub_t *s, bool open, const char *show, const char *status,
                         "</dm:person>",
                         act);
     xmpp_buf_printf(&b, "<note>");
-    if (status && slen)
-        xmpp_buf_esc(&b, status, slen < 512 ? slen : 512);
-    else
+    if (status && slen) {
+        /* At most 200 bytes, cut on a UTF-8 character boundary, so that the
+         * escaped document always fits s->pidf. */
+        size_t n = slen < 200 ? slen : 200;
+        while (n < slen && n > 0 && ((unsigned char)status[n] & 0xC0) == 0x80)
+            n--;
+        xmpp_buf_esc(&b, status, n);
+    } else
         xmpp_buf_printf(&b, "%s", note);
     xmpp_buf_printf(&b, "</note></presence>\r\n");
     if (b.len < sizeof s->pidf)
@@ -718,6 +723,13 @@ static void subscribe_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, const ch
         notify(x, s, "terminated;reason=timeout", false);
         presence_send(x, s, "unsubscribe");
         sub_remove(x, s);
+        return;
+    }
+    const sip_nameaddr_t *to;
+    if (!s && sip_msg_to(m, &to) == 0 && to->has_tag) {
+        /* A refresh of a subscription this edge does not hold (it
+         * expired, or the edge restarted): the subscriber starts anew. */
+        answer(x, nc, m, 481, POLICY_DIAG_XMPP_METHOD, "no such subscription", NULL);
         return;
     }
     bool fresh = !s;

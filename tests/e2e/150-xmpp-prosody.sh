@@ -226,6 +226,14 @@ not_carried() {
         tee /dev/stderr | grep -q '"19063 '
 }
 check_out "OPTIONS to an XMPP user gets 405 (19062), text/html 415 (19063)" not_carried
+sub_refused() {
+    $PY "$XD/sip_im.py" send --port "$INT_PORT" --method SUBSCRIBE --body "" \
+        --header "Event: dialog" --expect 489 | tee /dev/stderr | grep -q '"19062 ' &&
+    $PY "$XD/sip_im.py" send --port "$INT_PORT" --method SUBSCRIBE --body "" \
+        --header "Event: presence" --to-tag gone --expect 481 | tee /dev/stderr | grep -q '"19062 '
+}
+check_out "SUBSCRIBE for Event: dialog gets 489, a refresh of no held subscription 481 (19062)" \
+    sub_refused
 
 # A user whose policy has XMPP off: refused on SIP (403) and on XMPP (forbidden).
 check "policy nox (XMPP off) assigned to carol, in force" \

@@ -2,7 +2,8 @@
 """sip_im.py — the internal SIP side of the XMPP gateway tests, over TCP:
 
   send  one MESSAGE (or --method) from --from to --to (--ctype, default
-        text/plain, UTF-8 --body) through the
+        text/plain, UTF-8 --body; --to-tag, --header "Name: value" any
+        number of times) through the
         edge's internal listener 127.0.0.1:--port; prints the final status
         line (and its Warning); exits 0 when it is --expect (default 200)
   subscribe  SUBSCRIBE (Event: presence) from --from to --to; prints
@@ -34,12 +35,15 @@ def send(a):
            "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-im-%s\r\n"
            "Max-Forwards: 70\r\n"
            "From: <sip:%s>;tag=%s\r\n"
-           "To: <sip:%s>\r\n"
+           "To: <sip:%s>%s\r\n"
            "Call-ID: im-%s@contoso.test\r\n"
            "CSeq: 1 %s\r\n"
+           "%s"
            "Content-Type: %s\r\n"
-           "Content-Length: %d\r\n\r\n" % (a.method, a.to, tag, a.sender, tag, a.to, tag,
-                                           a.method, a.ctype, len(body))).encode() + body
+           "Content-Length: %d\r\n\r\n" % (a.method, a.to, tag, a.sender, tag, a.to,
+                                           ";tag=" + a.to_tag if a.to_tag else "", tag,
+                                           a.method, "".join(h + "\r\n" for h in a.header),
+                                           a.ctype, len(body))).encode() + body
     s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
     s.sendall(req)
     st = Stream(s)
@@ -155,6 +159,8 @@ def main():
     ap.add_argument("--status", type=int, default=200)
     ap.add_argument("--timeout", type=float, default=20)
     ap.add_argument("--unsub-when", default="/nonexistent")
+    ap.add_argument("--to-tag")
+    ap.add_argument("--header", action="append", default=[])
     a = ap.parse_args()
     return {"send": send, "subscribe": subscribe, "uas": uas}[a.mode](a)
 
