@@ -33,7 +33,7 @@
 
 #define PIDF_BODY                                                                                  \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"                                               \
-    "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:bob@fabrikam.test\">\r\n"       \
+    "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:bob@fabrikam.test\">\r\n"        \
     "  <tuple id=\"sg89ae\">\r\n"                                                                  \
     "    <status><basic>open</basic></status>\r\n"                                                 \
     "    <contact priority=\"0.8\">sip:bob@pc42.fabrikam.test</contact>\r\n"                       \
@@ -53,7 +53,9 @@ static const char invite[] =
     "From: \"Alice Liddell\" <sip:alice@contoso.test>;tag=1928301774\r\n"
     "Call-ID: a84b4c76e66710@pc33.contoso.test\r\n"
     "CSeq: 314159 INVITE\r\n"
-    "Contact: <sip:alice@pc33.contoso.test:51234;transport=tls>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\"\r\n"
+    "Contact: "
+    "<sip:alice@pc33.contoso.test:51234;transport=tls>;+sip.instance=\"<urn:uuid:00000000-0000-"
+    "1000-8000-AABBCCDDEEFF>\"\r\n"
     "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, MESSAGE, SUBSCRIBE, INFO, UPDATE\r\n"
     "Supported: timer, replaces, 100rel, gruu\r\n"
     "Session-Expires: 1800;refresher=uac\r\n"
@@ -84,7 +86,8 @@ static const char ok200[] =
     "Via: SIP/2.0/TLS edge.contoso.test:5061;branch=z9hG4bK776asdhds;received=192.0.2.10\r\n"
     "Via: SIP/2.0/TCP proxy2.contoso.test:5060;branch=z9hG4bK77ef4c2312983.1;received=10.0.0.2\r\n"
     "Via: SIP/2.0/TCP proxy1.contoso.test:5060;branch=z9hG4bK2d4790.1;received=10.0.0.1\r\n"
-    "Via: SIP/2.0/TLS pc33.contoso.test:51234;branch=z9hG4bKnashds8;rport=51234;received=10.0.1.33\r\n"
+    "Via: SIP/2.0/TLS "
+    "pc33.contoso.test:51234;branch=z9hG4bKnashds8;rport=51234;received=10.0.1.33\r\n"
     "Record-Route: <sip:edge.fabrikam.test:5061;transport=tls;lr>\r\n"
     "Record-Route: <sip:edge.contoso.test:5061;transport=tls;lr>\r\n"
     "Record-Route: <sip:proxy2.contoso.test;transport=tcp;lr>\r\n"
@@ -140,10 +143,14 @@ static const char reg[] =
     "From: Alice <sip:alice@contoso.test>;tag=456248\r\n"
     "Call-ID: 843817637684230@998sdasdh09\r\n"
     "CSeq: 1826 REGISTER\r\n"
-    "Contact: <sip:alice@pc33.contoso.test:51234;transport=tls>;expires=3600;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1\r\n"
+    "Contact: "
+    "<sip:alice@pc33.contoso.test:51234;transport=tls>;expires=3600;+sip.instance=\"<urn:uuid:"
+    "00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1\r\n"
     "Supported: path, outbound, gruu\r\n"
-    "Authorization: Digest username=\"alice\", realm=\"contoso.test\", nonce=\"ea9c8e88df84f1cec4341ae6cbe5a359\", "
-    "uri=\"sip:registrar.contoso.test\", response=\"dfe56131d1958046689d83306477ecc\", algorithm=MD5\r\n"
+    "Authorization: Digest username=\"alice\", realm=\"contoso.test\", "
+    "nonce=\"ea9c8e88df84f1cec4341ae6cbe5a359\", "
+    "uri=\"sip:registrar.contoso.test\", response=\"dfe56131d1958046689d83306477ecc\", "
+    "algorithm=MD5\r\n"
     "Expires: 3600\r\n"
     "Content-Length: 0\r\n"
     "\r\n";
@@ -151,7 +158,8 @@ static const char reg[] =
 static const char ringing[] =
     "SIP/2.0 180 Ringing\r\n"
     "Via: SIP/2.0/TLS edge.contoso.test:5061;branch=z9hG4bK776asdhds;received=192.0.2.10\r\n"
-    "Via: SIP/2.0/TLS pc33.contoso.test:51234;branch=z9hG4bKnashds8;rport=51234;received=10.0.1.33\r\n"
+    "Via: SIP/2.0/TLS "
+    "pc33.contoso.test:51234;branch=z9hG4bKnashds8;rport=51234;received=10.0.1.33\r\n"
     "Record-Route: <sip:edge.fabrikam.test:5061;transport=tls;lr>\r\n"
     "Record-Route: <sip:edge.contoso.test:5061;transport=tls;lr>\r\n"
     "To: Bob <sip:bob@fabrikam.test>;tag=a6c85cf\r\n"
@@ -224,8 +232,9 @@ static unsigned fedge_parse(const item_t *it)
     const sip_nameaddr_t *f, *t;
     const sip_cseq_t *c;
     fedge_str_t cid;
-    if (sip_parse(it->buf, it->len, NULL, &msg) || sip_msg_via(&msg, &v) || sip_msg_from(&msg, &f) ||
-        sip_msg_to(&msg, &t) || sip_msg_cseq(&msg, &c) || sip_msg_call_id(&msg, &cid))
+    if (sip_parse(it->buf, it->len, NULL, &msg) || sip_msg_via(&msg, &v) ||
+        sip_msg_from(&msg, &f) || sip_msg_to(&msg, &t) || sip_msg_cseq(&msg, &c) ||
+        sip_msg_call_id(&msg, &cid))
         return 0;
     return c->seq;
 }
@@ -303,8 +312,8 @@ static int run(const char *name, unsigned (*parse)(const item_t *), double secs,
     } while (t < secs);
     r->msgs_per_s = (double)msgs / t;
     r->mb_per_s = (double)bytes / t / 1e6;
-    printf("%-36s %12.0f msg/s %9.1f MB/s  (%llu messages in %.2f s)\n", name, r->msgs_per_s, r->mb_per_s,
-           msgs, t);
+    printf("%-36s %12.0f msg/s %9.1f MB/s  (%llu messages in %.2f s)\n", name, r->msgs_per_s,
+           r->mb_per_s, msgs, t);
     if (bad) {
         fprintf(stderr, "bench_parse: %s failed on %llu messages\n", name, bad);
         return -1;
@@ -327,7 +336,8 @@ static int verify(void)
             rc = sip_msg_call_id(&msg, &cid);
         if (rc || !fedge_str_eq(cid, it->call_id) || fedge_parse_all(it) != it->cseq ||
             msg.len != it->len || msg.body.len != (size_t)msg.content_length) {
-            fprintf(stderr, "bench_parse: fedge fails on %s: %s\n", it->name, rc ? fedge_strerror(rc) : "wrong value");
+            fprintf(stderr, "bench_parse: fedge fails on %s: %s\n", it->name,
+                    rc ? fedge_strerror(rc) : "wrong value");
             failed = 1;
         }
         osip_message_t *m;
@@ -338,7 +348,8 @@ static int verify(void)
             snprintf(cidbuf, sizeof(cidbuf), "%s%s%s", m->call_id->number ? m->call_id->number : "",
                      m->call_id->host ? "@" : "", m->call_id->host ? m->call_id->host : "");
         if (rc || strcmp(cidbuf, it->call_id) || osip_parse(it) != it->cseq) {
-            fprintf(stderr, "bench_parse: oSIP fails on %s (rc %d, Call-ID '%s')\n", it->name, rc, cidbuf);
+            fprintf(stderr, "bench_parse: oSIP fails on %s (rc %d, Call-ID '%s')\n", it->name, rc,
+                    cidbuf);
             failed = 1;
         }
         osip_message_free(m);
@@ -357,12 +368,14 @@ int main(int argc, char **argv)
     size_t total = 0;
     for (size_t i = 0; i < NCORPUS; i++)
         total += corpus[i].len;
-    printf("corpus: %zu messages, %zu bytes (INVITE+SDP, MESSAGE, 200 OK with 5 Via/4 RR, SUBSCRIBE, "
-           "NOTIFY+PIDF, REGISTER, 180, BYE, OPTIONS)\n",
-           NCORPUS, total);
+    printf(
+        "corpus: %zu messages, %zu bytes (INVITE+SDP, MESSAGE, 200 OK with 5 Via/4 RR, SUBSCRIBE, "
+        "NOTIFY+PIDF, REGISTER, 180, BYE, OPTIONS)\n",
+        NCORPUS, total);
     result_t f, fa, o;
     if (run("fedge (top Via/From/To/CSeq/Call-ID)", fedge_parse, secs, &f) ||
-        run("fedge (+ all Via/Route/RR/Contact)", fedge_parse_all, secs, &fa) || run("GNU oSIP 5.3", osip_parse, secs, &o))
+        run("fedge (+ all Via/Route/RR/Contact)", fedge_parse_all, secs, &fa) ||
+        run("GNU oSIP 5.3", osip_parse, secs, &o))
         return 1;
     double ratio = f.msgs_per_s / o.msgs_per_s;
     printf("ratio fedge/oSIP: %.1fx (all values typed: %.1fx); target >= %.0fx: %s\n", ratio,

@@ -55,13 +55,12 @@ int admin_password_check(const char *pw, fedge_err_t *err)
                          ADMIN_PASSWORD_MIN, ADMIN_PASSWORD_MAX, len);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f)
-            return fedge_err(err, FEDGE_EINVAL,
-                             "password: control characters are not allowed");
+            return fedge_err(err, FEDGE_EINVAL, "password: control characters are not allowed");
     return 0;
 }
 
-static int scrypt(const char *pw, const uint8_t *salt, size_t saltlen, unsigned log2n,
-                  unsigned r, unsigned p, uint8_t *key, size_t keylen)
+static int scrypt(const char *pw, const uint8_t *salt, size_t saltlen, unsigned log2n, unsigned r,
+                  unsigned p, uint8_t *key, size_t keylen)
 {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
     if (!kdf)
@@ -87,8 +86,8 @@ static int scrypt(const char *pw, const uint8_t *salt, size_t saltlen, unsigned 
     return ok == 1 ? 0 : -1;
 }
 
-int admin_password_hash_with(const char *pw, unsigned log2n, const uint8_t *salt,
-                             size_t saltlen, char *out, size_t outsz, fedge_err_t *err)
+int admin_password_hash_with(const char *pw, unsigned log2n, const uint8_t *salt, size_t saltlen,
+                             char *out, size_t outsz, fedge_err_t *err)
 {
     if (!pw || log2n < 10 || log2n > 20 || saltlen != SALT_LEN)
         return fedge_err(err, FEDGE_EINVAL, "password hash: bad parameters");

@@ -48,7 +48,7 @@ struct admin {
     char dummy_hash[ADMIN_HASH_MAX]; /* verified for unknown names: same cost */
     char *store_path, *edge_fqdn, *cert_pem, *key_pem;
     char *sip_domains; /* comma-separated, NULL when none were given */
-    pthread_t thread; /* runs libmicrohttpd and the request deadlines */
+    pthread_t thread;  /* runs libmicrohttpd and the request deadlines */
     bool thread_started;
     atomic_bool quit;
     track_t *tracks;
@@ -100,9 +100,8 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
         text = strdup("{\"error\":\"internal error building the answer\"}");
     }
     size_t len = text ? strlen(text) : 0;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, text ? text : (char *)"",
-                                        text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(text);
         return MHD_NO;
@@ -135,8 +134,8 @@ static enum MHD_Result send_asset(struct MHD_Connection *c, const char *url)
         const admin__asset_t *a = &admin__assets[i];
         if (strcmp(a->path, url))
             continue;
-        struct MHD_Response *r = MHD_create_response_from_buffer(a->len, (void *)a->data,
-                                                                 MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
         if (!r)
             return MHD_NO;
         MHD_add_response_header(r, "Content-Type", a->type);
@@ -146,8 +145,8 @@ static enum MHD_Result send_asset(struct MHD_Connection *c, const char *url)
         return ret;
     }
     static const char nf[] = "not found\n";
-    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(nf) - 1, (void *)nf,
-                                                             MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof(nf) - 1, (void *)nf, MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
@@ -222,8 +221,8 @@ static bool is_json_type(struct MHD_Connection *c)
 
 static void cookie(admin_t *a, char *out, size_t n, const char *id, uint32_t max_age)
 {
-    snprintf(out, n, COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u%s", id,
-             max_age, a->tls ? "; Secure" : "");
+    snprintf(out, n, COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u%s", id, max_age,
+             a->tls ? "; Secure" : "");
 }
 
 /* Parses the body as JSON (NULL when empty). Returns 0 or sends 400. */
@@ -268,8 +267,8 @@ static enum MHD_Result login(admin_t *a, struct MHD_Connection *c, json_t *body)
         char ra[16], msg[128];
         snprintf(ra, sizeof(ra), "%u", wait);
         snprintf(msg, sizeof(msg), "too many failed logins: try again in %u s", wait);
-        obs_logkv(OBS_LOG_WARNING, "admin", "login refused (throttled)", "account", name, "ip",
-                  ip, "retry_after", ra, NULL);
+        obs_logkv(OBS_LOG_WARNING, "admin", "login refused (throttled)", "account", name, "ip", ip,
+                  "retry_after", ra, NULL);
         return send_json(c, 429, json_pack("{s:s, s:i}", "error", msg, "retry_after", (int)wait),
                          "Retry-After", ra, NULL);
     }
@@ -277,8 +276,7 @@ static enum MHD_Result login(admin_t *a, struct MHD_Connection *c, json_t *body)
     int r = valid ? store_account_get(a->api.store, name, hash, sizeof(hash), &e) : FEDGE_ENOENT;
     if (r < 0 && r != FEDGE_ENOENT)
         return send_error(c, 503, e.msg);
-    bool ok = admin_password_verify(json_string_value(jp), r == 0 ? hash : a->dummy_hash) &&
-              r == 0;
+    bool ok = admin_password_verify(json_string_value(jp), r == 0 ? hash : a->dummy_hash) && r == 0;
     if (!ok) {
         admin__guard_fail(a->guard, name, ip, now_ms());
         obs_logkv(OBS_LOG_WARNING, "admin", "login failed", "account", name, "ip", ip, NULL);
@@ -291,8 +289,8 @@ static enum MHD_Result login(admin_t *a, struct MHD_Connection *c, json_t *body)
         return send_error(c, 500, e.msg);
     cookie(a, ck, sizeof(ck), id, a->max_s);
     obs_logkv(OBS_LOG_NOTICE, "admin", "login", "account", name, "ip", ip, NULL);
-    return send_json(c, 200, json_pack("{s:s, s:s}", "name", name, "csrf", csrf), "Set-Cookie",
-                     ck, NULL);
+    return send_json(c, 200, json_pack("{s:s, s:s}", "name", name, "csrf", csrf), "Set-Cookie", ck,
+                     NULL);
 }
 
 /* ---- dispatch ---- */
@@ -307,8 +305,9 @@ static enum MHD_Result handle(admin_t *a, struct MHD_Connection *c, const char *
                               const char *method, req_t *q)
 {
     if (!host_ok(a, c))
-        return send_error(c, 421, "unexpected Host: use http://127.0.0.1:PORT/ or "
-                                  "http://localhost:PORT/");
+        return send_error(c, 421,
+                          "unexpected Host: use http://127.0.0.1:PORT/ or "
+                          "http://localhost:PORT/");
     if (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return send_error(c, 405, "method not allowed");
@@ -392,15 +391,15 @@ static enum MHD_Result handle(admin_t *a, struct MHD_Connection *c, const char *
     if (!safe && status < 300) {
         char st[16];
         snprintf(st, sizeof(st), "%d", status);
-        obs_logkv(OBS_LOG_INFO, "admin", "change", "account", s->account, "method", method,
-                  "path", url, "status", st, NULL);
+        obs_logkv(OBS_LOG_INFO, "admin", "change", "account", s->account, "method", method, "path",
+                  url, "status", st, NULL);
     }
     return send_json(c, (unsigned)status, out, NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
     admin_t *a = cls;
     req_t *q = *con_cls;
@@ -627,8 +626,8 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
     a->mhd_log =
         obs_summary_new(OBS_LOG_WARNING, "admin", "http server", "logged", "times", 10000, 3);
     a->sessions = admin__sessions_new(256, o->session_idle_s ? o->session_idle_s : 1800, a->max_s);
-    a->api = (admin__api_t){NULL, a->store_path, a->edge_fqdn, o->status_cb, o->status_ctx,
-                            now_s(), NULL};
+    a->api = (admin__api_t){NULL,          a->store_path, a->edge_fqdn, o->status_cb,
+                            o->status_ctx, now_s(),       NULL};
     if (o->n_sip_domains) {
         size_t len = 1;
         for (size_t i = 0; i < o->n_sip_domains; i++)
@@ -649,8 +648,8 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
         admin__guard_use_store(a->guard, a->api.store);
     }
     if (r == 0)
-        r = admin_password_hash("not-a-password-of-anyone", a->dummy_hash,
-                                sizeof(a->dummy_hash), err);
+        r = admin_password_hash("not-a-password-of-anyone", a->dummy_hash, sizeof(a->dummy_hash),
+                                err);
     if (r == 0 && tls) {
         a->cert_pem = slurp(o->certificate, err);
         a->key_pem = a->cert_pem ? slurp(o->private_key, err) : NULL;
@@ -692,8 +691,8 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
     a->port = di ? di->port : o->listen->port;
     if (o->listen->kind == CONFIG_HOST_IPV6)
-        snprintf(a->url, sizeof(a->url), "%s://[%s]:%u/", tls ? "https" : "http",
-                 o->listen->host, a->port);
+        snprintf(a->url, sizeof(a->url), "%s://[%s]:%u/", tls ? "https" : "http", o->listen->host,
+                 a->port);
     else
         snprintf(a->url, sizeof(a->url), "%s://%s:%u/", tls ? "https" : "http", o->listen->host,
                  a->port);

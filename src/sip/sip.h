@@ -137,20 +137,20 @@ typedef enum {
 } sip_host_kind_t;
 
 typedef struct {
-    fedge_str_t raw;        /* the whole URI as written */
+    fedge_str_t raw; /* the whole URI as written */
     sip_uri_scheme_t scheme;
     fedge_str_t scheme_str; /* as written, e.g. "SIP" */
     fedge_str_t user;       /* still %-escaped; empty when absent;
                                for tel: the telephone-subscriber number */
     fedge_str_t password;   /* empty when absent */
     bool has_password;
-    fedge_str_t host;       /* empty for tel and OTHER */
+    fedge_str_t host; /* empty for tel and OTHER */
     sip_host_kind_t host_kind;
-    uint16_t port;          /* 0 when absent */
+    uint16_t port; /* 0 when absent */
     bool has_port;
-    fedge_str_t params;     /* ";a=b;c" as written (may be empty) */
-    fedge_str_t headers;    /* "a=b&c=d" after '?' (may be empty);
-                               headers.s == NULL when there is no '?' */
+    fedge_str_t params;  /* ";a=b;c" as written (may be empty) */
+    fedge_str_t headers; /* "a=b&c=d" after '?' (may be empty);
+                            headers.s == NULL when there is no '?' */
     /* common uri-parameters, looked up once at parse time, still escaped;
        .s == NULL when the parameter is absent, .len == 0 when it has no
        value */
@@ -187,18 +187,18 @@ int sip_param_get(fedge_str_t params, const char *name, fedge_str_t *value);
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    fedge_str_t raw;        /* this via-parm alone, as written */
+    fedge_str_t raw;                                  /* this via-parm alone, as written */
     fedge_str_t proto_name, proto_version, transport; /* "SIP" "2.0" "TLS",
                                each as written between the slashes */
-    fedge_str_t host;       /* sent-by host; IPv6 keeps brackets */
+    fedge_str_t host;                                 /* sent-by host; IPv6 keeps brackets */
     sip_host_kind_t host_kind;
-    uint16_t port;          /* 0 when absent */
+    uint16_t port; /* 0 when absent */
     bool has_port;
-    fedge_str_t params;     /* ";branch=...;rport" as written */
+    fedge_str_t params;                       /* ";branch=...;rport" as written */
     fedge_str_t branch, received, maddr, ttl; /* empty when absent */
-    bool has_rport;         /* rport present, with or without value */
-    uint16_t rport;         /* 0 when present without value */
-    bool has_alias;         /* RFC 5923 alias */
+    bool has_rport;                           /* rport present, with or without value */
+    uint16_t rport;                           /* 0 when present without value */
+    bool has_alias;                           /* RFC 5923 alias */
 } sip_via_t;
 
 /* From, To, Contact, Route, Record-Route, Refer-To values. */
@@ -209,8 +209,8 @@ typedef struct {
     bool display_quoted;
     fedge_str_t uri_str; /* inside <>, or the bare addr-spec */
     sip_uri_t uri;
-    fedge_str_t params;  /* header parameters after the URI (";tag=..") */
-    fedge_str_t tag;     /* empty when absent */
+    fedge_str_t params; /* header parameters after the URI (";tag=..") */
+    fedge_str_t tag;    /* empty when absent */
     bool has_tag;
     fedge_str_t expires; /* Contact expires param, empty when absent */
     fedge_str_t q;
@@ -290,7 +290,7 @@ typedef struct sip_msg {
     size_t len;      /* the message's length (<= the length given) */
 
     bool is_request;
-    fedge_str_t start_line;  /* without CRLF */
+    fedge_str_t start_line; /* without CRLF */
     /* request */
     fedge_str_t method;
     sip_method_t method_id;
@@ -313,14 +313,14 @@ typedef struct sip_msg {
 
     /* caches, valid when the matching SIP_CACHED_* bit is set */
     unsigned cached;
-    int cache_err[9];         /* error of a failed typed parse, per bit */
+    int cache_err[9]; /* error of a failed typed parse, per bit */
     sip_uri_t ruri;
-    sip_via_t via;            /* topmost Via value */
+    sip_via_t via; /* topmost Via value */
     sip_nameaddr_t from, to, contact;
     sip_cseq_t cseq;
     fedge_str_t call_id;
-    int max_forwards;         /* -1 when absent */
-    long long expires;        /* -1 when absent */
+    int max_forwards;  /* -1 when absent */
+    long long expires; /* -1 when absent */
 
     const sip_limits_t *limits;
 } sip_msg_t;
@@ -363,7 +363,7 @@ int sip_msg_check(sip_msg_t *m);
  * From/To refuse "*"; Contact allows it only as the single value of a
  * single Contact header. Expires must be 0..2^32-1 (leading zeros ok). */
 int sip_msg_ruri(sip_msg_t *m, const sip_uri_t **out);
-int sip_msg_via(sip_msg_t *m, const sip_via_t **out);       /* topmost */
+int sip_msg_via(sip_msg_t *m, const sip_via_t **out); /* topmost */
 int sip_msg_from(sip_msg_t *m, const sip_nameaddr_t **out);
 int sip_msg_to(sip_msg_t *m, const sip_nameaddr_t **out);
 int sip_msg_contact(sip_msg_t *m, const sip_nameaddr_t **out); /* first */
@@ -390,8 +390,8 @@ const sip_hdr_t *sip_msg_find_name(const sip_msg_t *m, const char *name);
 typedef struct {
     const sip_msg_t *m;
     sip_hdr_id_t id;
-    unsigned hdr;  /* current header index */
-    size_t off;    /* offset of the next value inside hdrs[hdr].value */
+    unsigned hdr; /* current header index */
+    size_t off;   /* offset of the next value inside hdrs[hdr].value */
 } sip_iter_t;
 
 /* Starts it at the first value of header id in m; m must outlive it. */
@@ -452,9 +452,8 @@ typedef struct {
  * remaining values verbatim. Returns
  * 0 and the length in *out_len, FEDGE_ENOSPC when cap is too small, or
  * FEDGE_EINVAL for an edit naming a header that does not exist. */
-int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line,
-              const sip_edit_t *edits, unsigned nedits,
-              char *out, size_t cap, size_t *out_len);
+int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line, const sip_edit_t *edits,
+              unsigned nedits, char *out, size_t cap, size_t *out_len);
 
 /* Builds a response to request req into out[0..cap): status line with code
  * and reason, all Via headers, From, To (with ";tag=to_tag" added when the
@@ -463,9 +462,8 @@ int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line,
  * ending in CRLF), then Content-Length: 0. req should have passed
  * sip_msg_check(). Returns 0, FEDGE_ENOSPC or the error of a header it
  * needed. */
-int sip_build_response(sip_msg_t *req, int code, const char *reason,
-                       const char *to_tag, const char *extra,
-                       char *out, size_t cap, size_t *out_len);
+int sip_build_response(sip_msg_t *req, int code, const char *reason, const char *to_tag,
+                       const char *extra, char *out, size_t cap, size_t *out_len);
 
 /* Reason phrase RFC 3261 gives for a status code ("Not Found"), or
  * "Unknown". */

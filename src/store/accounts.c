@@ -13,8 +13,10 @@ static int check_hash(const char *h, fedge_err_t *err)
     for (size_t i = 0; ok && i < len; i++)
         ok = h[i] > 0x20 && h[i] < 0x7f;
     if (!ok)
-        return fedge_err(err, FEDGE_EINVAL, "password hash: expected 1 to %d printable "
-                         "characters", STORE_ACCOUNT_HASH_MAX - 1);
+        return fedge_err(err, FEDGE_EINVAL,
+                         "password hash: expected 1 to %d printable "
+                         "characters",
+                         STORE_ACCOUNT_HASH_MAX - 1);
     return 0;
 }
 
@@ -109,8 +111,8 @@ int store_account_get(store_t *s, const char *name, char *pwhash, size_t sz, fed
         return r;
     get_t g = {pwhash, sz, false, false};
     store__val_t a[] = {STORE__S(nm)};
-    r = s->ops->query(s->be, "SELECT pwhash FROM admin_account WHERE name = ?1", a, 1, get_cb,
-                      &g, err);
+    r = s->ops->query(s->be, "SELECT pwhash FROM admin_account WHERE name = ?1", a, 1, get_cb, &g,
+                      err);
     if (r < 0)
         return r;
     if (!g.found)
@@ -130,8 +132,7 @@ static int count_cb(const store__val_t *c, size_t n, void *ctx)
 int store_account_count(store_t *s, size_t *n, fedge_err_t *err)
 {
     int64_t v = 0;
-    int r = s->ops->query(s->be, "SELECT count(*) FROM admin_account", NULL, 0, count_cb, &v,
-                          err);
+    int r = s->ops->query(s->be, "SELECT count(*) FROM admin_account", NULL, 0, count_cb, &v, err);
     if (r < 0)
         return r;
     *n = (size_t)v;

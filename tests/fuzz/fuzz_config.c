@@ -5,7 +5,8 @@
  * a config or FEDGE_ECONFIG/FEDGE_EIO with a one-line message naming the
  * file (and a line for bad content); a loaded config reloads identically
  * for the fields checked. */
-/* fuzz-rooms: config obs store (the loader, the log-level names it parses, the store location rules it checks). */
+/* fuzz-rooms: config obs store (the loader, the log-level names it parses, the store location rules
+ * it checks). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -54,13 +54,15 @@ static size_t frame(const char *data, size_t size, size_t chunk, unit_t *u, size
 
 static void touch_via(const sip_via_t *v)
 {
-    volatile size_t sink = v->host.len + v->branch.len + v->received.len + v->transport.len + v->port;
+    volatile size_t sink =
+        v->host.len + v->branch.len + v->received.len + v->transport.len + v->port;
     (void)sink;
 }
 
 static void touch_nameaddr(const sip_nameaddr_t *n)
 {
-    volatile size_t sink = n->display.len + n->uri_str.len + n->tag.len + n->uri.host.len + n->uri.port;
+    volatile size_t sink =
+        n->display.len + n->uri_str.len + n->tag.len + n->uri.host.len + n->uri.port;
     (void)sink;
 }
 
@@ -94,8 +96,8 @@ static void access_all(sip_msg_t *m)
         (void)sip_msg_max_forwards(m, &i);
         (void)sip_msg_expires(m, &ll);
     }
-    static const sip_hdr_id_t ids[] = {SIP_HDR_VIA, SIP_HDR_ROUTE, SIP_HDR_RECORD_ROUTE, SIP_HDR_CONTACT,
-                                       SIP_HDR_SUPPORTED, SIP_HDR_REQUIRE};
+    static const sip_hdr_id_t ids[] = {SIP_HDR_VIA,     SIP_HDR_ROUTE,     SIP_HDR_RECORD_ROUTE,
+                                       SIP_HDR_CONTACT, SIP_HDR_SUPPORTED, SIP_HDR_REQUIRE};
     for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
         sip_iter_t it;
         fedge_str_t val;
@@ -144,7 +146,8 @@ static void print_all(sip_msg_t *m, sip_msg_t *m2)
     const char *pv = "Via: SIP/2.0/TLS edge.fedge.test:5061;branch=z9hG4bKfuzz";
     const char *rr = "Record-Route: <sip:edge.fedge.test;lr>";
     const char *add = "X-Fuzz: 1";
-    int via = m->first[SIP_HDR_VIA], route = m->first[SIP_HDR_ROUTE], mf = m->first[SIP_HDR_MAX_FORWARDS];
+    int via = m->first[SIP_HDR_VIA], route = m->first[SIP_HDR_ROUTE],
+        mf = m->first[SIP_HDR_MAX_FORWARDS];
     if (via >= 0) {
         e[n++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, (unsigned)via, {pv, strlen(pv)}};
         e[n++] = (sip_edit_t){SIP_EDIT_DELETE_FIRST_VALUE, (unsigned)via, {NULL, 0}};
@@ -167,8 +170,8 @@ static void print_all(sip_msg_t *m, sip_msg_t *m2)
 
     /* A response fedge builds must parse and pass the check. */
     if (m->is_request && sip_msg_check(m) == 0 &&
-        sip_build_response(m, 403, "Forbidden", "fedge1", "Warning: 399 edge \"fuzz\"\r\n", out, sizeof(out),
-                           &len) == 0) {
+        sip_build_response(m, 403, "Forbidden", "fedge1", "Warning: 399 edge \"fuzz\"\r\n", out,
+                           sizeof(out), &len) == 0) {
         CHECK(sip_parse(out, len, &roomy, m2) == 0);
         CHECK(!m2->is_request && m2->status == 403);
         const sip_nameaddr_t *to;

@@ -13,11 +13,11 @@
 #include "sip/sip.h"
 
 typedef struct {
-    char name[300];   /* "valid/001-wsinv" */
-    char *data;       /* the .sip bytes (heap, owned) */
+    char name[300]; /* "valid/001-wsinv" */
+    char *data;     /* the .sip bytes (heap, owned) */
     size_t len;
-    char *expect;     /* the .expect text, NUL-terminated (heap, owned) */
-    bool valid;       /* from the valid/ folder */
+    char *expect; /* the .expect text, NUL-terminated (heap, owned) */
+    bool valid;   /* from the valid/ folder */
 } td_case_t;
 
 typedef struct {
@@ -118,18 +118,45 @@ static const struct __attribute__((unused)) {
     const char *name;
     int code;
 } td_errs[] = {
-#define E(x) {#x, x}
-    E(FEDGE_ESIP_TOO_BIG), E(FEDGE_ESIP_NO_CLEN), E(FEDGE_ESIP_BAD_CLEN),
-    E(FEDGE_ESIP_CLEN_MISMATCH), E(FEDGE_ESIP_GARBAGE), E(FEDGE_ESIP_START_LINE),
-    E(FEDGE_ESIP_VERSION), E(FEDGE_ESIP_METHOD), E(FEDGE_ESIP_HEADER),
-    E(FEDGE_ESIP_HDR_COUNT), E(FEDGE_ESIP_LINE_LEN), E(FEDGE_ESIP_URI_LEN),
-    E(FEDGE_ESIP_VIA_COUNT), E(FEDGE_ESIP_URI), E(FEDGE_ESIP_VIA), E(FEDGE_ESIP_FROM),
-    E(FEDGE_ESIP_TO), E(FEDGE_ESIP_CALL_ID), E(FEDGE_ESIP_CSEQ),
-    E(FEDGE_ESIP_MAX_FORWARDS), E(FEDGE_ESIP_CONTACT), E(FEDGE_ESIP_ROUTE),
-    E(FEDGE_ESIP_NO_VIA), E(FEDGE_ESIP_CSEQ_METHOD), E(FEDGE_ESIP_DUP_HEADER),
-    E(FEDGE_ESIP_NUL), E(FEDGE_ESIP_BODY_LEN), E(FEDGE_ESIP_EXPIRES),
-    E(FEDGE_ESIP_CONTENT_TYPE), E(FEDGE_ESIP_EVENT), E(FEDGE_ESIP_STATUS),
-    E(FEDGE_EINVAL), E(FEDGE_ENOENT), E(FEDGE_ENOSPC), E(FEDGE_OK),
+#define E(x)                                                                                       \
+    {                                                                                              \
+#x, x                                                                                      \
+    }
+    E(FEDGE_ESIP_TOO_BIG),
+    E(FEDGE_ESIP_NO_CLEN),
+    E(FEDGE_ESIP_BAD_CLEN),
+    E(FEDGE_ESIP_CLEN_MISMATCH),
+    E(FEDGE_ESIP_GARBAGE),
+    E(FEDGE_ESIP_START_LINE),
+    E(FEDGE_ESIP_VERSION),
+    E(FEDGE_ESIP_METHOD),
+    E(FEDGE_ESIP_HEADER),
+    E(FEDGE_ESIP_HDR_COUNT),
+    E(FEDGE_ESIP_LINE_LEN),
+    E(FEDGE_ESIP_URI_LEN),
+    E(FEDGE_ESIP_VIA_COUNT),
+    E(FEDGE_ESIP_URI),
+    E(FEDGE_ESIP_VIA),
+    E(FEDGE_ESIP_FROM),
+    E(FEDGE_ESIP_TO),
+    E(FEDGE_ESIP_CALL_ID),
+    E(FEDGE_ESIP_CSEQ),
+    E(FEDGE_ESIP_MAX_FORWARDS),
+    E(FEDGE_ESIP_CONTACT),
+    E(FEDGE_ESIP_ROUTE),
+    E(FEDGE_ESIP_NO_VIA),
+    E(FEDGE_ESIP_CSEQ_METHOD),
+    E(FEDGE_ESIP_DUP_HEADER),
+    E(FEDGE_ESIP_NUL),
+    E(FEDGE_ESIP_BODY_LEN),
+    E(FEDGE_ESIP_EXPIRES),
+    E(FEDGE_ESIP_CONTENT_TYPE),
+    E(FEDGE_ESIP_EVENT),
+    E(FEDGE_ESIP_STATUS),
+    E(FEDGE_EINVAL),
+    E(FEDGE_ENOENT),
+    E(FEDGE_ENOSPC),
+    E(FEDGE_OK),
 #undef E
 };
 
@@ -254,8 +281,14 @@ static inline void td_put(td_buf_t *b, const char *s, size_t n)
     b->s[b->len] = '\0';
 }
 
-static inline void td_puts(td_buf_t *b, const char *s) { td_put(b, s, strlen(s)); }
-static inline void td_putstr(td_buf_t *b, fedge_str_t s) { td_put(b, s.s ? s.s : "", s.s ? s.len : 0); }
+static inline void td_puts(td_buf_t *b, const char *s)
+{
+    td_put(b, s, strlen(s));
+}
+static inline void td_putstr(td_buf_t *b, fedge_str_t s)
+{
+    td_put(b, s.s ? s.s : "", s.s ? s.len : 0);
+}
 static inline void td_putll(td_buf_t *b, long long v)
 {
     char t[32];
@@ -294,56 +327,97 @@ static inline bool td_index(const char **k, unsigned *n)
 
 static inline int td_uri_field(const sip_uri_t *u, const char *k, td_buf_t *o)
 {
-    if (!strcmp(k, "scheme")) td_puts(o, td_scheme(u->scheme));
-    else if (!strcmp(k, "scheme_str")) td_putstr(o, u->scheme_str);
-    else if (!strcmp(k, "user")) td_putstr(o, u->user);
-    else if (!strcmp(k, "password")) td_putstr(o, u->password);
-    else if (!strcmp(k, "host")) td_putstr(o, u->host);
-    else if (!strcmp(k, "host_kind")) td_puts(o, td_host_kind(u->host_kind));
-    else if (!strcmp(k, "port")) { if (u->has_port) td_putll(o, u->port); }
-    else if (!strcmp(k, "params")) td_putstr(o, u->params);
-    else if (!strcmp(k, "headers")) td_putstr(o, u->headers);
-    else if (!strcmp(k, "transport")) td_putstr(o, u->transport);
-    else if (!strcmp(k, "maddr")) td_putstr(o, u->maddr);
-    else if (!strcmp(k, "user_param")) td_putstr(o, u->user_param);
-    else if (!strcmp(k, "lr")) td_puts(o, u->lr ? "1" : "0");
-    else return FEDGE_EINVAL;
+    if (!strcmp(k, "scheme"))
+        td_puts(o, td_scheme(u->scheme));
+    else if (!strcmp(k, "scheme_str"))
+        td_putstr(o, u->scheme_str);
+    else if (!strcmp(k, "user"))
+        td_putstr(o, u->user);
+    else if (!strcmp(k, "password"))
+        td_putstr(o, u->password);
+    else if (!strcmp(k, "host"))
+        td_putstr(o, u->host);
+    else if (!strcmp(k, "host_kind"))
+        td_puts(o, td_host_kind(u->host_kind));
+    else if (!strcmp(k, "port")) {
+        if (u->has_port)
+            td_putll(o, u->port);
+    } else if (!strcmp(k, "params"))
+        td_putstr(o, u->params);
+    else if (!strcmp(k, "headers"))
+        td_putstr(o, u->headers);
+    else if (!strcmp(k, "transport"))
+        td_putstr(o, u->transport);
+    else if (!strcmp(k, "maddr"))
+        td_putstr(o, u->maddr);
+    else if (!strcmp(k, "user_param"))
+        td_putstr(o, u->user_param);
+    else if (!strcmp(k, "lr"))
+        td_puts(o, u->lr ? "1" : "0");
+    else
+        return FEDGE_EINVAL;
     return 0;
 }
 
 static inline int td_via_field(const sip_via_t *v, const char *k, td_buf_t *o)
 {
-    if (!strcmp(k, "proto")) { td_putstr(o, v->proto_name); td_puts(o, "/"); td_putstr(o, v->proto_version); }
-    else if (!strcmp(k, "transport")) td_putstr(o, v->transport);
-    else if (!strcmp(k, "host")) td_putstr(o, v->host);
-    else if (!strcmp(k, "host_kind")) td_puts(o, td_host_kind(v->host_kind));
-    else if (!strcmp(k, "port")) { if (v->has_port) td_putll(o, v->port); }
-    else if (!strcmp(k, "branch")) td_putstr(o, v->branch);
-    else if (!strcmp(k, "received")) td_putstr(o, v->received);
-    else if (!strcmp(k, "maddr")) td_putstr(o, v->maddr);
-    else if (!strcmp(k, "ttl")) td_putstr(o, v->ttl);
+    if (!strcmp(k, "proto")) {
+        td_putstr(o, v->proto_name);
+        td_puts(o, "/");
+        td_putstr(o, v->proto_version);
+    } else if (!strcmp(k, "transport"))
+        td_putstr(o, v->transport);
+    else if (!strcmp(k, "host"))
+        td_putstr(o, v->host);
+    else if (!strcmp(k, "host_kind"))
+        td_puts(o, td_host_kind(v->host_kind));
+    else if (!strcmp(k, "port")) {
+        if (v->has_port)
+            td_putll(o, v->port);
+    } else if (!strcmp(k, "branch"))
+        td_putstr(o, v->branch);
+    else if (!strcmp(k, "received"))
+        td_putstr(o, v->received);
+    else if (!strcmp(k, "maddr"))
+        td_putstr(o, v->maddr);
+    else if (!strcmp(k, "ttl"))
+        td_putstr(o, v->ttl);
     else if (!strcmp(k, "rport")) {
-        if (!v->has_rport) td_puts(o, "none");
-        else if (v->rport) td_putll(o, v->rport);
-    }
-    else if (!strcmp(k, "alias")) td_puts(o, v->has_alias ? "1" : "0");
-    else if (!strcmp(k, "params")) td_putstr(o, v->params);
-    else return FEDGE_EINVAL;
+        if (!v->has_rport)
+            td_puts(o, "none");
+        else if (v->rport)
+            td_putll(o, v->rport);
+    } else if (!strcmp(k, "alias"))
+        td_puts(o, v->has_alias ? "1" : "0");
+    else if (!strcmp(k, "params"))
+        td_putstr(o, v->params);
+    else
+        return FEDGE_EINVAL;
     return 0;
 }
 
 static inline int td_na_field(const sip_nameaddr_t *n, const char *k, td_buf_t *o)
 {
-    if (!strncmp(k, "uri.", 4)) return td_uri_field(&n->uri, k + 4, o);
-    if (!strcmp(k, "display")) td_putstr(o, n->display);
-    else if (!strcmp(k, "uri")) td_putstr(o, n->uri_str);
-    else if (!strcmp(k, "tag")) td_putstr(o, n->tag);
-    else if (!strcmp(k, "has_tag")) td_puts(o, n->has_tag ? "1" : "0");
-    else if (!strcmp(k, "params")) td_putstr(o, n->params);
-    else if (!strcmp(k, "star")) td_puts(o, n->star ? "1" : "0");
-    else if (!strcmp(k, "q")) td_putstr(o, n->q);
-    else if (!strcmp(k, "expires")) td_putstr(o, n->expires);
-    else return FEDGE_EINVAL;
+    if (!strncmp(k, "uri.", 4))
+        return td_uri_field(&n->uri, k + 4, o);
+    if (!strcmp(k, "display"))
+        td_putstr(o, n->display);
+    else if (!strcmp(k, "uri"))
+        td_putstr(o, n->uri_str);
+    else if (!strcmp(k, "tag"))
+        td_putstr(o, n->tag);
+    else if (!strcmp(k, "has_tag"))
+        td_puts(o, n->has_tag ? "1" : "0");
+    else if (!strcmp(k, "params"))
+        td_putstr(o, n->params);
+    else if (!strcmp(k, "star"))
+        td_puts(o, n->star ? "1" : "0");
+    else if (!strcmp(k, "q"))
+        td_putstr(o, n->q);
+    else if (!strcmp(k, "expires"))
+        td_putstr(o, n->expires);
+    else
+        return FEDGE_EINVAL;
     return 0;
 }
 
@@ -355,29 +429,49 @@ static inline int td_get(sip_msg_t *m, const char *key, td_buf_t *o)
     int rc;
     unsigned n;
     const char *k = key;
-    if (!strcmp(k, "kind")) { td_puts(o, m->is_request ? "request" : "response"); return 0; }
-    if (!strcmp(k, "method")) { td_putstr(o, m->method); return 0; }
-    if (!strcmp(k, "status")) { td_putll(o, m->status); return 0; }
-    if (!strcmp(k, "reason")) { td_putstr(o, m->reason); return 0; }
-    if (!strcmp(k, "ruri")) { td_putstr(o, m->ruri_str); return 0; }
+    if (!strcmp(k, "kind")) {
+        td_puts(o, m->is_request ? "request" : "response");
+        return 0;
+    }
+    if (!strcmp(k, "method")) {
+        td_putstr(o, m->method);
+        return 0;
+    }
+    if (!strcmp(k, "status")) {
+        td_putll(o, m->status);
+        return 0;
+    }
+    if (!strcmp(k, "reason")) {
+        td_putstr(o, m->reason);
+        return 0;
+    }
+    if (!strcmp(k, "ruri")) {
+        td_putstr(o, m->ruri_str);
+        return 0;
+    }
     if (!strncmp(k, "ruri.", 5)) {
         const sip_uri_t *u;
-        if ((rc = sip_msg_ruri(m, &u))) return rc;
+        if ((rc = sip_msg_ruri(m, &u)))
+            return rc;
         return td_uri_field(u, k + 5, o);
     }
     if (!strcmp(k, "via.count")) {
-        if ((rc = td_count_values(m, SIP_HDR_VIA)) < 0) return rc;
+        if ((rc = td_count_values(m, SIP_HDR_VIA)) < 0)
+            return rc;
         td_putll(o, rc);
         return 0;
     }
     if (!strncmp(k, "via", 3) && (k += 3, td_index(&k, &n)) && *k == '.') {
         fedge_str_t v;
-        if ((rc = td_nth_value(m, SIP_HDR_VIA, n, &v)) != 1) return rc < 0 ? rc : FEDGE_ENOENT;
+        if ((rc = td_nth_value(m, SIP_HDR_VIA, n, &v)) != 1)
+            return rc < 0 ? rc : FEDGE_ENOENT;
         sip_via_t via;
-        if ((rc = sip_via_parse(v.s, v.len, &via))) return rc;
+        if ((rc = sip_via_parse(v.s, v.len, &via)))
+            return rc;
         if (n == 0) { /* the cached top Via must agree with the iterator */
             const sip_via_t *top;
-            if ((rc = sip_msg_via(m, &top))) return rc;
+            if ((rc = sip_msg_via(m, &top)))
+                return rc;
             if (top->branch.len != via.branch.len || top->host.len != via.host.len ||
                 top->port != via.port || top->transport.len != via.transport.len)
                 return FEDGE_EINVAL;
@@ -388,54 +482,66 @@ static inline int td_get(sip_msg_t *m, const char *key, td_buf_t *o)
     if (!strncmp(k, "from.", 5) || !strncmp(k, "to.", 3)) {
         const sip_nameaddr_t *na;
         bool from = k[0] == 'f';
-        if ((rc = from ? sip_msg_from(m, &na) : sip_msg_to(m, &na))) return rc;
+        if ((rc = from ? sip_msg_from(m, &na) : sip_msg_to(m, &na)))
+            return rc;
         return td_na_field(na, k + (from ? 5 : 3), o);
     }
     if (!strcmp(k, "contact.count")) {
-        if ((rc = td_count_values(m, SIP_HDR_CONTACT)) < 0) return rc;
+        if ((rc = td_count_values(m, SIP_HDR_CONTACT)) < 0)
+            return rc;
         td_putll(o, rc);
         return 0;
     }
     if (!strncmp(k, "contact.", 8)) {
         const sip_nameaddr_t *na;
-        if ((rc = sip_msg_contact(m, &na))) return rc;
+        if ((rc = sip_msg_contact(m, &na)))
+            return rc;
         return td_na_field(na, k + 8, o);
     }
     if (!strncmp(k, "contact", 7) && (k += 7, td_index(&k, &n)) && *k == '.') {
         fedge_str_t v;
-        if ((rc = td_nth_value(m, SIP_HDR_CONTACT, n, &v)) != 1) return rc < 0 ? rc : FEDGE_ENOENT;
+        if ((rc = td_nth_value(m, SIP_HDR_CONTACT, n, &v)) != 1)
+            return rc < 0 ? rc : FEDGE_ENOENT;
         sip_nameaddr_t na;
-        if ((rc = sip_nameaddr_parse(v.s, v.len, &na))) return rc;
+        if ((rc = sip_nameaddr_parse(v.s, v.len, &na)))
+            return rc;
         return td_na_field(&na, k + 1, o);
     }
     k = key;
-    static const struct { const char *p; sip_hdr_id_t id; } lists[] = {
-        {"record_route", SIP_HDR_RECORD_ROUTE}, {"route", SIP_HDR_ROUTE}};
+    static const struct {
+        const char *p;
+        sip_hdr_id_t id;
+    } lists[] = {{"record_route", SIP_HDR_RECORD_ROUTE}, {"route", SIP_HDR_ROUTE}};
     for (size_t i = 0; i < 2; i++) {
         size_t pl = strlen(lists[i].p);
-        if (strncmp(k, lists[i].p, pl)) continue;
+        if (strncmp(k, lists[i].p, pl))
+            continue;
         const char *r = k + pl;
         if (!strcmp(r, ".count")) {
-            if ((rc = td_count_values(m, lists[i].id)) < 0) return rc;
+            if ((rc = td_count_values(m, lists[i].id)) < 0)
+                return rc;
             td_putll(o, rc);
             return 0;
         }
         if (td_index(&r, &n) && !*r) {
             fedge_str_t v;
-            if ((rc = td_nth_value(m, lists[i].id, n, &v)) != 1) return rc < 0 ? rc : FEDGE_ENOENT;
+            if ((rc = td_nth_value(m, lists[i].id, n, &v)) != 1)
+                return rc < 0 ? rc : FEDGE_ENOENT;
             td_putstr(o, v);
             return 0;
         }
     }
     if (!strcmp(k, "call_id")) {
         fedge_str_t v;
-        if ((rc = sip_msg_call_id(m, &v))) return rc;
+        if ((rc = sip_msg_call_id(m, &v)))
+            return rc;
         td_putstr(o, v);
         return 0;
     }
     if (!strcmp(k, "cseq")) {
         const sip_cseq_t *c;
-        if ((rc = sip_msg_cseq(m, &c))) return rc;
+        if ((rc = sip_msg_cseq(m, &c)))
+            return rc;
         td_putll(o, c->seq);
         td_puts(o, " ");
         td_putstr(o, c->method);
@@ -443,32 +549,49 @@ static inline int td_get(sip_msg_t *m, const char *key, td_buf_t *o)
     }
     if (!strcmp(k, "max_forwards")) {
         int v = -1;
-        if ((rc = sip_msg_max_forwards(m, &v)) && rc != FEDGE_ENOENT) return rc;
+        if ((rc = sip_msg_max_forwards(m, &v)) && rc != FEDGE_ENOENT)
+            return rc;
         td_putll(o, rc ? -1 : v);
         return 0;
     }
     if (!strcmp(k, "expires")) {
         long long v = -1;
-        if ((rc = sip_msg_expires(m, &v)) && rc != FEDGE_ENOENT) return rc;
+        if ((rc = sip_msg_expires(m, &v)) && rc != FEDGE_ENOENT)
+            return rc;
         td_putll(o, rc ? -1 : v);
         return 0;
     }
-    if (!strcmp(k, "content_length")) { td_putll(o, m->content_length); return 0; }
-    if (!strcmp(k, "body.len")) { td_putll(o, (long long)m->body.len); return 0; }
-    if (!strcmp(k, "hdr.count")) { td_putll(o, m->nhdrs); return 0; }
+    if (!strcmp(k, "content_length")) {
+        td_putll(o, m->content_length);
+        return 0;
+    }
+    if (!strcmp(k, "body.len")) {
+        td_putll(o, (long long)m->body.len);
+        return 0;
+    }
+    if (!strcmp(k, "hdr.count")) {
+        td_putll(o, m->nhdrs);
+        return 0;
+    }
     if (!strncmp(k, "hdr.", 4)) {
         const sip_hdr_t *h = sip_msg_find_name(m, k + 4);
-        if (!h) return FEDGE_ENOENT;
+        if (!h)
+            return FEDGE_ENOENT;
         td_putstr(o, h->value);
         return 0;
     }
     if (!strncmp(k, "hdr", 3) && (k += 3, td_index(&k, &n)) && *k == '.') {
-        if (n >= m->nhdrs) return FEDGE_ENOENT;
+        if (n >= m->nhdrs)
+            return FEDGE_ENOENT;
         const sip_hdr_t *h = &m->hdrs[n];
-        if (!strcmp(k, ".name")) td_putstr(o, h->name);
-        else if (!strcmp(k, ".value")) td_putstr(o, h->value);
-        else if (!strcmp(k, ".id")) td_puts(o, sip_hdr_name(h->id));
-        else return FEDGE_EINVAL;
+        if (!strcmp(k, ".name"))
+            td_putstr(o, h->name);
+        else if (!strcmp(k, ".value"))
+            td_putstr(o, h->value);
+        else if (!strcmp(k, ".id"))
+            td_puts(o, sip_hdr_name(h->id));
+        else
+            return FEDGE_EINVAL;
         return 0;
     }
     return FEDGE_EINVAL;
@@ -485,14 +608,18 @@ static inline size_t td_unescape(char *s, size_t len)
             continue;
         }
         char c = s[++i];
-        if (c == 'r') s[o++] = '\r';
-        else if (c == 'n') s[o++] = '\n';
-        else if (c == 't') s[o++] = '\t';
+        if (c == 'r')
+            s[o++] = '\r';
+        else if (c == 'n')
+            s[o++] = '\n';
+        else if (c == 't')
+            s[o++] = '\t';
         else if (c == 'x' && i + 2 < len) {
             char hex[3] = {s[i + 1], s[i + 2], 0};
             s[o++] = (char)strtol(hex, NULL, 16);
             i += 2;
-        } else s[o++] = c;
+        } else
+            s[o++] = c;
     }
     return o;
 }

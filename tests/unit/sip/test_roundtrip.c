@@ -55,11 +55,12 @@ static void assert_hlist(const char *what, const hlist_t *want, const sip_msg_t 
     if (want->n != m->nhdrs)
         fail_msg("%s: %u headers, want %u", what, m->nhdrs, want->n);
     for (unsigned i = 0; i < want->n; i++) {
-        if (!str_same(want->v[i].name, m->hdrs[i].name) || !str_same(want->v[i].value, m->hdrs[i].value))
-            fail_msg("%s: header %u is '%.*s: %.*s', want '%.*s: %.*s'", what, i, (int)m->hdrs[i].name.len,
-                     m->hdrs[i].name.s, (int)m->hdrs[i].value.len, m->hdrs[i].value.s,
-                     (int)want->v[i].name.len, want->v[i].name.s, (int)want->v[i].value.len,
-                     want->v[i].value.s);
+        if (!str_same(want->v[i].name, m->hdrs[i].name) ||
+            !str_same(want->v[i].value, m->hdrs[i].value))
+            fail_msg("%s: header %u is '%.*s: %.*s', want '%.*s: %.*s'", what, i,
+                     (int)m->hdrs[i].name.len, m->hdrs[i].name.s, (int)m->hdrs[i].value.len,
+                     m->hdrs[i].value.s, (int)want->v[i].name.len, want->v[i].name.s,
+                     (int)want->v[i].value.len, want->v[i].value.s);
     }
 }
 
@@ -84,7 +85,8 @@ typedef struct {
 } rt_t;
 
 /* Prints r->in with the edits, re-parses into r->out, checks the body. */
-static void print_reparse(const char *name, rt_t *r, const fedge_str_t *sl, const sip_edit_t *e, unsigned n)
+static void print_reparse(const char *name, rt_t *r, const fedge_str_t *sl, const sip_edit_t *e,
+                          unsigned n)
 {
     size_t len = 0;
     int rc = sip_print(&r->in, sl, e, n, r->printed, r->cap, &len);
@@ -98,7 +100,8 @@ static void print_reparse(const char *name, rt_t *r, const fedge_str_t *sl, cons
     roomy.max_vias = roomy.max_vias + 8;
     rc = sip_parse(r->printed, len, &roomy, &r->out);
     if (rc)
-        fail_msg("%s: re-parse of the printed message: %s\n%.*s", name, fedge_strerror(rc), (int)len, r->printed);
+        fail_msg("%s: re-parse of the printed message: %s\n%.*s", name, fedge_strerror(rc),
+                 (int)len, r->printed);
     assert_true(str_same(r->in.body, r->out.body));
     /* The printer never needs more than it wrote: one byte less fails. */
     if (len > 0) {
@@ -129,7 +132,8 @@ static void rt_case(void **state)
     hl_from_msg(want, m);
     assert_hlist(c->name, want, &r->out);
 
-    int via = m->first[SIP_HDR_VIA], rr = m->first[SIP_HDR_RECORD_ROUTE], route = m->first[SIP_HDR_ROUTE];
+    int via = m->first[SIP_HDR_VIA], rr = m->first[SIP_HDR_RECORD_ROUTE],
+        route = m->first[SIP_HDR_ROUTE];
     int mfh = m->first[SIP_HDR_MAX_FORWARDS];
     sip_edit_t all[8];
     unsigned nall = 0;
@@ -249,7 +253,8 @@ static void rt_case(void **state)
         char sl[128];
         fedge_str_t nsl;
         if (m->is_request)
-            snprintf(sl, sizeof(sl), "%.*s sip:rewritten@internal.fedge.test:5061;transport=tls SIP/2.0",
+            snprintf(sl, sizeof(sl),
+                     "%.*s sip:rewritten@internal.fedge.test:5061;transport=tls SIP/2.0",
                      (int)m->method.len, m->method.s);
         else
             snprintf(sl, sizeof(sl), "SIP/2.0 %d Rewritten", m->status);
@@ -290,7 +295,8 @@ static void suite_is_loaded(void **state)
 int main(void)
 {
     if (td_load(&cases, "valid") < 0) {
-        fprintf(stderr, "test_roundtrip: tests/data/sip not found (run from the repo root or set FEDGE_ROOT)\n");
+        fprintf(stderr, "test_roundtrip: tests/data/sip not found (run from the repo root or set "
+                        "FEDGE_ROOT)\n");
         return 1;
     }
     struct CMUnitTest *tests = fedge_calloc(cases.n + 1, sizeof(*tests));

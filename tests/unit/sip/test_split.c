@@ -88,16 +88,16 @@ static void split_every_offset(void **state)
             int r = sip_framer_next(&f, part, k, &ul);
             free(part);
             if (r != SIP_FRAME_NEED_MORE)
-                fail_msg("%s: first %zu of %zu bytes gave %d (%s), want NEED_MORE", cases.v[i].name, k, u->len,
-                         r, r < 0 ? fedge_strerror(r) : "unit");
+                fail_msg("%s: first %zu of %zu bytes gave %d (%s), want NEED_MORE", cases.v[i].name,
+                         k, u->len, r, r < 0 ? fedge_strerror(r) : "unit");
         }
         char *all = fedge_malloc(u->len);
         memcpy(all, u->b, u->len);
         int r = sip_framer_next(&f, all, u->len, &ul);
         free(all);
         if (r != SIP_FRAME_MESSAGE || ul != u->len)
-            fail_msg("%s: split at %zu gave %d (%s) len %zu, want MESSAGE len %zu", cases.v[i].name, k, r,
-                     r < 0 ? fedge_strerror(r) : "unit", ul, u->len);
+            fail_msg("%s: split at %zu gave %d (%s) len %zu, want MESSAGE len %zu", cases.v[i].name,
+                     k, r, r < 0 ? fedge_strerror(r) : "unit", ul, u->len);
     }
 }
 
@@ -183,13 +183,14 @@ static void back_to_back(void **state)
     for (size_t c = 0; c < FEDGE_ARRAY_LEN(chunks); c++) {
         int rc = feed(s, len, chunks[c], &got);
         if (rc)
-            fail_msg("chunk %zu: framing error %s after %zu units", chunks[c], fedge_strerror(rc), got.n);
+            fail_msg("chunk %zu: framing error %s after %zu units", chunks[c], fedge_strerror(rc),
+                     got.n);
         if (got.n != nwant)
             fail_msg("chunk %zu: %zu units, want %zu", chunks[c], got.n, nwant);
         for (size_t k = 0; k < nwant; k++)
             if (got.v[k].kind != want[k].kind || got.v[k].len != want[k].len)
-                fail_msg("chunk %zu: unit %zu is kind %d len %zu, want kind %d len %zu", chunks[c], k,
-                         got.v[k].kind, got.v[k].len, want[k].kind, want[k].len);
+                fail_msg("chunk %zu: unit %zu is kind %d len %zu, want kind %d len %zu", chunks[c],
+                         k, got.v[k].kind, got.v[k].len, want[k].kind, want[k].len);
     }
     free(got.v);
     free(want);
@@ -230,30 +231,40 @@ typedef struct {
     "Max-Forwards: 70\r\nTo: <sip:bob@biloxi.example.com>\r\n"                                     \
     "From: <sip:alice@atlanta.example.com>;tag=hx\r\nCall-ID: hostile@atlanta.example.com\r\n"     \
     "CSeq: 1 MESSAGE\r\n"
-#define H(name, text, ...) {name, text, sizeof(text) - 1, {__VA_ARGS__}}
+#define H(name, text, ...)                                                                         \
+    {                                                                                              \
+        name, text, sizeof(text) - 1,                                                              \
+        {                                                                                          \
+            __VA_ARGS__                                                                            \
+        }                                                                                          \
+    }
 
 static const char client_hello[] = "\x16\x03\x01\x00\x2f\x01\x00\x00\x2b\x03\x03"
                                    "0123456789abcdef0123456789abcdef\x00\x00\x02\xc0\x2f\x01\x00";
 
 static const hostile_t hostile[] = {
-    H("clen 2^32", REQ_HEAD "Content-Length: 4294967296\r\n\r\n", FEDGE_ESIP_BAD_CLEN, FEDGE_ESIP_TOO_BIG),
-    H("clen 2^64+4", REQ_HEAD "Content-Length: 18446744073709551620\r\n\r\nabcd", FEDGE_ESIP_BAD_CLEN,
+    H("clen 2^32", REQ_HEAD "Content-Length: 4294967296\r\n\r\n", FEDGE_ESIP_BAD_CLEN,
       FEDGE_ESIP_TOO_BIG),
+    H("clen 2^64+4", REQ_HEAD "Content-Length: 18446744073709551620\r\n\r\nabcd",
+      FEDGE_ESIP_BAD_CLEN, FEDGE_ESIP_TOO_BIG),
     H("clen negative", REQ_HEAD "Content-Length: -1\r\n\r\n", FEDGE_ESIP_BAD_CLEN),
     H("clen junk", REQ_HEAD "Content-Length: 4x\r\n\r\nabcd", FEDGE_ESIP_BAD_CLEN),
     H("clen empty", REQ_HEAD "Content-Length:\r\n\r\n", FEDGE_ESIP_BAD_CLEN),
-    H("clen twice", REQ_HEAD "Content-Length: 0\r\nContent-Length: 4\r\n\r\nabcd", FEDGE_ESIP_CLEN_MISMATCH),
+    H("clen twice", REQ_HEAD "Content-Length: 0\r\nContent-Length: 4\r\n\r\nabcd",
+      FEDGE_ESIP_CLEN_MISMATCH),
     H("clen compact", REQ_HEAD "l: 4\r\nContent-Length: 0\r\n\r\nabcd", FEDGE_ESIP_CLEN_MISMATCH),
     H("clen space-colon", REQ_HEAD "Content-Length : 0\r\ncontent-length: 4\r\n\r\nabcd",
       FEDGE_ESIP_CLEN_MISMATCH),
-    H("clen folded", REQ_HEAD "Content-Length:\r\n 0\r\nl: 4\r\n\r\nabcd", FEDGE_ESIP_CLEN_MISMATCH),
+    H("clen folded", REQ_HEAD "Content-Length:\r\n 0\r\nl: 4\r\n\r\nabcd",
+      FEDGE_ESIP_CLEN_MISMATCH),
     H("no clen", REQ_HEAD "\r\nabcd", FEDGE_ESIP_NO_CLEN),
     H("clen too big", REQ_HEAD "Content-Length: 100000\r\n\r\n", FEDGE_ESIP_TOO_BIG),
     H("http get", "GET / HTTP/1.1\r\nHost: edge.contoso.test\r\n\r\n", FEDGE_ESIP_GARBAGE),
     H("http response", "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", FEDGE_ESIP_GARBAGE),
     {"tls clienthello", client_hello, sizeof(client_hello) - 1, {FEDGE_ESIP_GARBAGE}},
     H("nul first", "\0INVITE sip:a@b SIP/2.0\r\n\r\n", FEDGE_ESIP_GARBAGE),
-    H("control in start line", "INVITE sip:a@b\x01 SIP/2.0\r\nContent-Length: 0\r\n\r\n", FEDGE_ESIP_GARBAGE),
+    H("control in start line", "INVITE sip:a@b\x01 SIP/2.0\r\nContent-Length: 0\r\n\r\n",
+      FEDGE_ESIP_GARBAGE),
     {"header block 70k", NULL, 0, {FEDGE_ESIP_TOO_BIG}},
     {"message 65537", NULL, 0, {FEDGE_ESIP_TOO_BIG}},
 };
@@ -301,14 +312,15 @@ static void hostile_streams(void **state)
         for (size_t c = 0; c < 2; c++) {
             outs_t got = {NULL, 0};
             int rc = feed(b, len, chunks[c], &got);
-            bool ok = rc < 0 && fedge_is_framing_error(rc) && (rc == h->want[0] || rc == h->want[1] ||
-                                                              rc == h->want[2]);
+            bool ok = rc < 0 && fedge_is_framing_error(rc) &&
+                      (rc == h->want[0] || rc == h->want[1] || rc == h->want[2]);
             for (size_t k = 0; k < got.n; k++)
                 if (got.v[k].kind == SIP_FRAME_MESSAGE)
                     ok = false;
             if (!ok) {
                 print_error("%s (chunk %zu): got %s after %zu units, want %s\n", h->name, chunks[c],
-                            rc ? fedge_strerror(rc) : "no error", got.n, fedge_strerror(h->want[0]));
+                            rc ? fedge_strerror(rc) : "no error", got.n,
+                            fedge_strerror(h->want[0]));
                 failures++;
             }
             free(got.v);
@@ -345,7 +357,9 @@ static void exactly_max_size(void **state)
 int main(void)
 {
     if (td_load(&cases, "valid") < 0) {
-        fprintf(stderr, "test_split: tests/data/sip not found (run from the repo root or set FEDGE_ROOT)\n");
+        fprintf(
+            stderr,
+            "test_split: tests/data/sip not found (run from the repo root or set FEDGE_ROOT)\n");
         return 1;
     }
     units = fedge_calloc(cases.n, sizeof(*units));
@@ -353,7 +367,7 @@ int main(void)
         units[i] = make_unit(&cases.v[i]);
     size_t nt = cases.n + 6;
     struct CMUnitTest *tests = fedge_calloc(nt, sizeof(*tests));
-    char (*names)[340] = fedge_calloc(cases.n, sizeof(*names));
+    char(*names)[340] = fedge_calloc(cases.n, sizeof(*names));
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(stream_units_parse);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(crlf_keepalives);

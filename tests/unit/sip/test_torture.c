@@ -124,7 +124,8 @@ static void run_case(void **state)
         if (rc) {
             free(copy);
             free(m);
-            fail_msg("%s: refused with %s (%s), want ok", c->name, td_err_name(rc), fedge_strerror(rc));
+            fail_msg("%s: refused with %s (%s), want ok", c->name, td_err_name(rc),
+                     fedge_strerror(rc));
         }
         check_valid(c, m);
     } else {
@@ -140,7 +141,10 @@ static void suite_is_loaded(void **state)
     (void)state;
     size_t nv = 0, ni = 0;
     for (size_t i = 0; i < cases.n; i++)
-        if (cases.v[i].valid) nv++; else ni++;
+        if (cases.v[i].valid)
+            nv++;
+        else
+            ni++;
     assert_true(nv >= 50);
     assert_true(ni >= 80);
 }
@@ -148,7 +152,9 @@ static void suite_is_loaded(void **state)
 int main(void)
 {
     if (td_load(&cases, "valid") < 0 || td_load(&cases, "invalid") < 0) {
-        fprintf(stderr, "test_torture: tests/data/sip not found (run from the repo root or set FEDGE_ROOT)\n");
+        fprintf(
+            stderr,
+            "test_torture: tests/data/sip not found (run from the repo root or set FEDGE_ROOT)\n");
         return 1;
     }
     struct CMUnitTest *tests = fedge_calloc(cases.n + 1, sizeof(*tests));
