@@ -1,7 +1,8 @@
 /* cli_config.c — `fedge check-config -c FILE`: load and validate a
  * configuration file and the external certificate it names (key, names,
  * validity: plan's checks, the edge's own identity rules), print
- * "FILE: ok" and a summary, or the errors. */
+ * "FILE: ok" and a summary, or the errors; then the store's settings in
+ * force (routing, federation, discovery), read without creating it. */
 #include "cli/cli.h"
 
 #include "config/config.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const char check_usage[] =
@@ -27,7 +29,11 @@ static const char check_usage[] =
     "  fedge check-config -c /etc/fedge/fedge.ini\n"
     "\n"
     "exit status: 0 valid (warnings may be printed), 2 usage error, a file that is\n"
-    "not valid or a certificate refused.\n";
+    "not valid or a certificate refused.\n"
+    "\n"
+    "After the summary, the settings in force from the store ([edge] store, never\n"
+    "created here): routing, federation and discovery; a store routing an\n"
+    "administrator set (fedge edge set) is what the running edge uses.\n";
 
 static void print_list(FILE *out, const config_hostport_list_t *l)
 {
@@ -156,6 +162,87 @@ static void print_summary(FILE *out, const config_t *c)
     }
 }
 
+/* The actor feed.c's seed_routing writes the file's routing under; any
+ * other actor of the last routing change is an administrator. */
+#define INI_ACTOR "serve:ini"
+
+typedef struct {
+    bool admin_set; /* routing or default-route last set by an administrator */
+} routing_scan_t;
+
+static int routing_cb(const store_audit_t *a, void *ctx)
+{
+    routing_scan_t *sc = ctx;
+    if (!strcmp(a->action, "edge.set") &&
+        (!strcmp(a->object, "routing") || !strcmp(a->object, "default-route")))
+        sc->admin_set = strcmp(a->actor, INI_ACTOR) != 0;
+    return 0;
+}
+
+/* The store's edge settings (docs/admin.md) over the file's: a running
+ * edge routes as the store says once an administrator set it there (until
+ * then it seeds the store from [federation] at start, src/edge/feed.c
+ * seed_routing). Never creates the store: store_open would. Problems are
+ * one line each; the file stays valid. */
+static void print_store(FILE *out, const config_t *c)
+{
+    char where[512];
+    store_location_shown(c->edge.store, where, sizeof(where));
+    struct stat sb;
+    if (!store_location_is_uri(c->edge.store) && stat(c->edge.store, &sb) != 0) {
+        fprintf(out,
+                "  in force    store %s does not exist yet: the file's settings are seeded at "
+                "first start\n",
+                where);
+        return;
+    }
+    store_t *st = NULL;
+    store_snapshot_t *snap = NULL;
+    fedge_err_t e = {{0}};
+    routing_scan_t sc = {false};
+    if (store_open(c->edge.store, &st, &e) < 0 || store_snapshot_load(st, &snap, &e) < 0 ||
+        store_audit_list(st, 1000000, routing_cb, &sc, &e) < 0) {
+        fprintf(out, "  in force    cannot read the store's settings: %s\n", e.msg);
+        store_snapshot_unref(snap);
+        store_close(st);
+        return;
+    }
+    store_close(st);
+    const store_edge_t *se = &snap->edge;
+    char ini_dr[300] = "";
+    if (c->federation.default_route.host)
+        config_hostport_format(&c->federation.default_route, ini_dr, sizeof(ini_dr));
+    bool ini_def = c->federation.routing == CONFIG_ROUTING_DEFAULT_ROUTE;
+    bool st_def = se->routing == STORE_ROUTING_DEFAULT_ROUTE;
+    bool differ = ini_def != st_def || (st_def && strcmp(ini_dr, se->default_route));
+    /* Without an administrator's setting the edge writes the file's over
+     * the store's at its next start: the file's are the ones in force. */
+    bool store_wins = sc.admin_set || !differ;
+    fputs("  in force    routing ", out);
+    if (store_wins) {
+        fputs(store_routing_name(se->routing), out);
+        if (st_def)
+            fprintf(out, "; default route %s", se->default_route[0] ? se->default_route : "(none)");
+    } else {
+        fputs(config_routing_name(c->federation.routing), out);
+        if (ini_def)
+            fprintf(out, "; default route %s", ini_dr[0] ? ini_dr : "(none)");
+    }
+    fprintf(out, "; federation %s, discovery %s (store %s)\n", se->federation ? "on" : "off",
+            se->discovery ? "on" : "off", where);
+    if (differ && sc.admin_set)
+        fprintf(out,
+                "              the store's routing %s%s differs from this file's: the running "
+                "edge uses the store's (fedge edge show)\n",
+                st_def ? "default-route " : "dns-srv", st_def ? se->default_route : "");
+    else if (differ)
+        fprintf(out,
+                "              the store's routing %s%s, seeded from an earlier file, is "
+                "replaced by this file's at the next start\n",
+                st_def ? "default-route " : "dns-srv", st_def ? se->default_route : "");
+    store_snapshot_unref(snap);
+}
+
 /* Findings about the external certificate that make the edge useless or
  * wrong, refused as configuration errors; the others are warnings. */
 static bool refused(const plan_item_t *it)
@@ -241,6 +328,7 @@ int cli_check_config(int argc, char **argv)
     }
     printf("%s: ok\n", file);
     print_summary(stdout, c);
+    print_store(stdout, c);
     fputs(warnings, stdout);
     free(warnings);
     config_free(c);

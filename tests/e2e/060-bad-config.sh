@@ -2,6 +2,7 @@
 # 060-bad-config: `fedge serve -c FILE` refuses a bad configuration before
 # starting anything: exit status 2 and a message starting with FILE:LINE:
 # (the line of the faulty key, or of the section header for a missing key).
+# `fedge check-config` shows the store's settings in force without creating it.
 . "$(dirname "$0")/lib.sh"
 
 topology
@@ -44,6 +45,45 @@ nofile() {
 }
 check_out "configuration file missing: exit 2 naming the file" nofile
 
+# 7. check-config before the first start: the store is named, not created.
+cc_nostore() {
+    local out rc
+    out=$("$FEDGE_BIN" check-config -c "$T_TMP/good.ini" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    [ "$rc" -eq 0 ] || return 1
+    printf '%s\n' "$out" | grep -qF "in force    store $T_TMP/fedge.db does not exist yet: the file's settings are seeded at first start" || return 1
+    [ ! -e "$T_TMP/fedge.db" ] || { echo "check-config created the store"; return 1; }
+}
+check_out "check-config without a store: says so, creates none" cc_nostore
+# 8. a store that cannot be read: one line, the file is still valid (exit 0)
+echo "not a database" > "$T_TMP/junk.db"
+sed "s#^store = .*#store = $T_TMP/junk.db#" "$T_TMP/good.ini" > "$T_TMP/junkstore.ini"
+cc_junk() {
+    local out rc
+    out=$("$FEDGE_BIN" check-config -c "$T_TMP/junkstore.ini" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -q "cannot read the store's settings: .*junk.db"
+}
+check_out "check-config with an unreadable store: one line, exit 0" cc_junk
+
 # Control: the good file starts (so the checks above can tell the difference).
 check "the good configuration starts and listens" start_fedge "$T_TMP/good.ini"
+
+# 9. the store's routing over the file's: seeded from the file at start, then
+# set by an administrator to dns-srv (the file says default-route).
+cc_store() { # EXPECTED-ROUTING DIFFER(0|1)
+    local out rc
+    out=$("$FEDGE_BIN" check-config -c "$T_TMP/good.ini" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    [ "$rc" -eq 0 ] || return 1
+    printf '%s\n' "$out" | grep -Eq "^  in force    routing $1.*; federation on, discovery off \(store $T_TMP/fedge.db\)" || return 1
+    if [ "$2" = 1 ]; then
+        printf '%s\n' "$out" | grep -q "differs from this file's: the running edge uses the store's (fedge edge show)"
+    else
+        ! printf '%s\n' "$out" | grep -q "differs"
+    fi
+}
+check_out "check-config after start: the file's routing, seeded in the store" cc_store "default-route; default route 127.0.0.1:$DR_PORT" 0
+check "an administrator sets routing dns-srv in the store" "$FEDGE_BIN" edge set --routing dns-srv -c "$T_TMP/good.ini"
+check_out "check-config: the store's routing in force, and the difference said" cc_store dns-srv 1
 finish
