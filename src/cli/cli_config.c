@@ -162,10 +162,6 @@ static void print_summary(FILE *out, const config_t *c)
     }
 }
 
-/* The actor feed.c's seed_routing writes the file's routing under; any
- * other actor of the last routing change is an administrator. */
-#define INI_ACTOR "serve:ini"
-
 typedef struct {
     bool admin_set; /* routing or default-route last set by an administrator */
 } routing_scan_t;
@@ -175,7 +171,7 @@ static int routing_cb(const store_audit_t *a, void *ctx)
     routing_scan_t *sc = ctx;
     if (!strcmp(a->action, "edge.set") &&
         (!strcmp(a->object, "routing") || !strcmp(a->object, "default-route")))
-        sc->admin_set = strcmp(a->actor, INI_ACTOR) != 0;
+        sc->admin_set = strcmp(a->actor, STORE_ACTOR_INI) != 0;
     return 0;
 }
 

@@ -16,7 +16,6 @@
 
 #define REFRESH_MS 250 /* a change is in force within a second */
 #define WATCH_QUEUE EDGE__WATCH_QUEUE
-#define INI_ACTOR "serve:ini"
 
 static const char C[] = "policy";
 
@@ -43,7 +42,7 @@ static int seed_cb(const store_audit_t *a, void *ctx)
     seed_scan_t *sc = ctx;
     if (!strcmp(a->action, "edge.set") &&
         (!strcmp(a->object, "routing") || !strcmp(a->object, "default-route")))
-        sc->admin_set = strcmp(a->actor, INI_ACTOR) != 0;
+        sc->admin_set = strcmp(a->actor, STORE_ACTOR_INI) != 0;
     return 0;
 }
 
@@ -66,7 +65,7 @@ static void seed_routing(edge__fed_t *f)
         !strcmp(dr, f->snap->edge.default_route))
         return;
     store_setting_t kv[2] = {{"default-route", dr}, {"routing", routing}};
-    if (store_edge_set(f->store, kv, 2, INI_ACTOR, &e) < 0) {
+    if (store_edge_set(f->store, kv, 2, STORE_ACTOR_INI, &e) < 0) {
         edge__feed_error(f, "cannot seed the routing settings from the configuration", e.msg);
         return;
     }

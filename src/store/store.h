@@ -38,6 +38,10 @@
 #define STORE_COMMENT_MAX 512 /* comments, bytes */
 #define STORE_USER_MAX 320    /* user@domain */
 #define STORE_ACTOR_MAX 128   /* "cli:root", "admin:alice" */
+/* The actor under which a starting edge seeds the store's routing settings
+ * from its INI file (src/edge/feed.c); any other actor of the last routing
+ * change is an administrator, whose setting wins (docs/configuration.md). */
+#define STORE_ACTOR_INI "serve:ini"
 #define STORE_PROVIDER_DOMAINS_MAX 1000
 
 typedef enum {
