@@ -176,8 +176,10 @@ size_t store_location_shown(const char *loc, char *out, size_t n)
         if (*p == '@')
             at = p;
     const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    bool redacted = false; /* once: an empty password puts '@' right after ':' */
     for (const char *p = loc; *p; p++) {
-        if (colon && p == colon + 1) {
+        if (colon && p == colon + 1 && !redacted) {
+            redacted = true;
             for (const char *m = "***"; *m; m++)
                 PUT(*m);
             p = at - 1;

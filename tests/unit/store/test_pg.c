@@ -61,6 +61,8 @@ static void test_redaction(void **state)
     shown_is("postgresql://u:p%40ss@h/fedge", "postgresql://u:***@h/fedge");
     shown_is("postgresql://host:5432/fedge", "postgresql://host:5432/fedge");
     shown_is("/var/lib/fedge/fedge.db", "/var/lib/fedge/fedge.db");
+    /* regression (found by fuzz_config): an empty password looped forever */
+    shown_is("postgresql://u:@h/fedge", "postgresql://u:***@h/fedge");
     /* truncation stays NUL-terminated and never shows the password */
     char small[20];
     store_location_shown("postgresql://fedge:s3cret@db/x", small, sizeof(small));
