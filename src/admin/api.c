@@ -12,47 +12,13 @@
 #include <string.h>
 #include <time.h>
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid
- * (overlong forms, surrogates and code points above U+10FFFF included). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 /* True when s is UTF-8 text without control characters. */
 static bool is_text(const char *s)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t n = strlen(s);
     for (size_t i = 0, k; i < n; i += k) {
-        if (u[i] < 0x20 || u[i] == 0x7f || !(k = utf8_len(u + i, n - i)))
+        if (u[i] < 0x20 || u[i] == 0x7f || !(k = fedge_utf8_len(u + i, n - i)))
             return false;
     }
     return true;
@@ -68,7 +34,7 @@ static json_t *text_of(const char *s)
     size_t n = strlen((const char *)u);
     char *buf = fedge_malloc(3 * n + 1), *o = buf;
     for (size_t i = 0, k; i < n; i += k) {
-        if (!(k = utf8_len(u + i, n - i))) {
+        if (!(k = fedge_utf8_len(u + i, n - i))) {
             memcpy(o, "\xef\xbf\xbd", 3);
             o += 3;
             k = 1;

@@ -1,6 +1,6 @@
 /* base.c — error texts, error message formatting, the aborting allocation
- * wrappers, keyed hashing, the intrusive hash map and host literals shared
- * by all fedge modules. */
+ * wrappers, UTF-8 validation, keyed hashing, the intrusive hash map and host
+ * literals shared by all fedge modules. */
 #include "base/base.h"
 
 #include <arpa/inet.h>
@@ -131,6 +131,38 @@ bool fedge_str_eq(fedge_str_t a, const char *b)
 {
     size_t n = strlen(b);
     return a.len == n && memcmp(a.s, b, n) == 0;
+}
+
+size_t fedge_utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0; /* a continuation byte, 0xc0/0xc1 (always overlong) or 0xf5.. */
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0; /* overlong, surrogate or out of range */
+    return len;
 }
 
 /* ---- SipHash-2-4 ---- */

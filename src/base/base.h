@@ -107,6 +107,15 @@ typedef struct {
 bool fedge_str_ieq(fedge_str_t a, const char *b);
 bool fedge_str_eq(fedge_str_t a, const char *b);
 
+/* ---- text ---- */
+
+/* Length (1 to 4) of the valid UTF-8 sequence at s[0..n), or 0 when it is
+ * not one: truncated, a stray continuation byte, an overlong form, a UTF-16
+ * surrogate or a code point above U+10FFFF (RFC 3629 section 3). n > 0.
+ * Pure; the one validator behind the admin API's text checks and the JSON
+ * log lines. */
+size_t fedge_utf8_len(const unsigned char *s, size_t n);
+
 /* ---- hashing ----
  *
  * Hash tables whose keys a peer chooses (user names, Call-IDs, domains,

@@ -127,39 +127,6 @@ static void put_hex(line_t *l, const char *prefix, unsigned v, int digits)
         putc_(l, hex[(v >> (4 * i)) & 0xf]);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0; /* overlong, surrogate or out of range */
-    return len;
-}
-
 /* s[0..n) as the inside of a JSON string: escapes, invalid UTF-8 → U+FFFD. */
 static void put_json_str(line_t *l, const char *s, size_t n)
 {
@@ -193,7 +160,7 @@ static void put_json_str(line_t *l, const char *s, size_t n)
             i++;
             continue;
         }
-        size_t k = utf8_len(u + i, n - i);
+        size_t k = fedge_utf8_len(u + i, n - i);
         if (k == 0) {
             puts_(l, "\\ufffd");
             i++;

@@ -69,6 +69,35 @@ static const uint64_t sip64_vectors[64] = {
     0x6ca4ecb15c5f91e1ull, 0x9f626da15c9625f3ull, 0xe51b38608ef25f57ull, 0x958a324ceb064572ull,
 };
 
+static void test_utf8_len(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t len;
+    } cases[] = {
+        {"a", 1},
+        {"\xc3\xa9", 2},         /* é */
+        {"\xe2\x82\xac", 3},     /* € */
+        {"\xf0\x9f\x98\x80", 4}, /* U+1F600 */
+        {"\xf4\x8f\xbf\xbf", 4}, /* U+10FFFF, the last code point */
+        {"\x80", 0},             /* stray continuation byte */
+        {"\xc0\xaf", 0},         /* overlong '/' */
+        {"\xe0\x80\xaf", 0},     /* overlong, three bytes */
+        {"\xf0\x80\x80\xaf", 0}, /* overlong, four bytes */
+        {"\xed\xa0\x80", 0},     /* U+D800, a surrogate */
+        {"\xf4\x90\x80\x80", 0}, /* U+110000 */
+        {"\xf5\x80\x80\x80", 0},
+        {"\xc3(", 0}, /* continuation missing */
+    };
+    for (size_t i = 0; i < FEDGE_ARRAY_LEN(cases); i++) {
+        const unsigned char *u = (const unsigned char *)cases[i].s;
+        assert_int_equal(fedge_utf8_len(u, strlen(cases[i].s)), cases[i].len);
+    }
+    /* A sequence cut by n is invalid even when the bytes after it are. */
+    assert_int_equal(fedge_utf8_len((const unsigned char *)"\xe2\x82\xac", 2), 0);
+}
+
 static void test_siphash24_reference_vectors(void **state)
 {
     (void)state;
@@ -378,6 +407,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_framing_error_class),
         cmocka_unit_test(test_err_formats_and_returns_code),
         cmocka_unit_test(test_str_compare),
+        cmocka_unit_test(test_utf8_len),
         cmocka_unit_test(test_siphash24_reference_vectors),
         cmocka_unit_test(test_hash_ci),
         cmocka_unit_test(test_hash_key_is_per_process),
