@@ -178,6 +178,30 @@ static int req_str(json_t *body, const char *field, const char **v, json_t **out
     return 0;
 }
 
+/* A PUT names its item in the path; the body may repeat that name (a client
+ * sending back what it read) but not change it. 0 with the key taken out of
+ * body, or 400 with "KEY: <rule>". */
+static int same_name(json_t *body, const char *key, const char *name, const char *rule,
+                     json_t **out)
+{
+    json_t *d = body ? json_object_get(body, key) : NULL;
+    if (!d)
+        return 0;
+    if (!(json_is_string(d) && !strcasecmp(json_string_value(d), name)))
+        return bad(out, key, "%s: %s", key, rule);
+    json_object_del(body, key);
+    return 0;
+}
+
+/* The answer to a DELETE of an item the store removed with r: 204, or the
+ * error, where a name the store cannot even read is one it does not have. */
+static int removed(int r, const char *field, const fedge_err_t *e, json_t **out)
+{
+    if (r == FEDGE_EINVAL)
+        r = FEDGE_ENOENT;
+    return r < 0 ? fail(r, field, e, out) : 204;
+}
+
 /* Optional boolean: -1 when absent. Accepts true/false only. */
 static int opt_bool(json_t *body, const char *field, int *v, json_t **out)
 {
@@ -1393,11 +1417,9 @@ int admin__api_args(admin__api_t *api, const char *method, const char *path, adm
             return allowed ? allowed_write(api, NULL, body, true, actor, out)
                            : blocked_write(api, NULL, body, true, actor, out);
         if (n == 3 && put) {
-            json_t *d = body ? json_object_get(body, "domain") : NULL;
-            if (d && !(json_is_string(d) && !strcasecmp(json_string_value(d), seg[2])))
-                return bad(out, "domain", "domain: cannot be changed; delete and add instead");
-            if (d)
-                json_object_del(body, "domain");
+            if ((st = same_name(body, "domain", seg[2], "cannot be changed; delete and add instead",
+                                out)))
+                return st;
             return allowed ? allowed_write(api, seg[2], body, false, actor, out)
                            : blocked_write(api, seg[2], body, false, actor, out);
         }
@@ -1412,21 +1434,13 @@ int admin__api_args(admin__api_t *api, const char *method, const char *path, adm
         if (n == 1 && post)
             return xmpp_write(api, NULL, body, true, actor, out);
         if (n == 2 && put) {
-            json_t *d = body ? json_object_get(body, "domain") : NULL;
-            if (d && !(json_is_string(d) && !strcasecmp(json_string_value(d), seg[1])))
-                return bad(out, "domain", "domain: cannot be changed; delete and add instead");
-            if (d)
-                json_object_del(body, "domain");
+            if ((st = same_name(body, "domain", seg[1], "cannot be changed; delete and add instead",
+                                out)))
+                return st;
             return xmpp_write(api, seg[1], body, false, actor, out);
         }
-        if (n == 2 && del) {
-            int r = store_xmpp_remove(api->store, seg[1], actor, &e);
-            if (r == FEDGE_EINVAL)
-                r = FEDGE_ENOENT;
-            if (r < 0)
-                return fail(r, "domain", &e, out);
-            return 204;
-        }
+        if (n == 2 && del)
+            return removed(store_xmpp_remove(api->store, seg[1], actor, &e), "domain", &e, out);
         goto method;
     }
     if (n >= 1 && n <= 2 && is(seg[0], "providers")) {
@@ -1435,21 +1449,13 @@ int admin__api_args(admin__api_t *api, const char *method, const char *path, adm
         if (n == 1 && post)
             return provider_write(api, NULL, body, true, actor, out);
         if (n == 2 && put) {
-            json_t *d = body ? json_object_get(body, "name") : NULL;
-            if (d && !(json_is_string(d) && !strcasecmp(json_string_value(d), seg[1])))
-                return bad(out, "name", "name: cannot be changed; delete and add instead");
-            if (d)
-                json_object_del(body, "name");
+            if ((st = same_name(body, "name", seg[1], "cannot be changed; delete and add instead",
+                                out)))
+                return st;
             return provider_write(api, seg[1], body, false, actor, out);
         }
-        if (n == 2 && del) {
-            int r = store_provider_remove(api->store, seg[1], actor, &e);
-            if (r == FEDGE_EINVAL)
-                r = FEDGE_ENOENT;
-            if (r < 0)
-                return fail(r, "name", &e, out);
-            return 204;
-        }
+        if (n == 2 && del)
+            return removed(store_provider_remove(api->store, seg[1], actor, &e), "name", &e, out);
         goto method;
     }
     if (n >= 1 && n <= 2 && is(seg[0], "policies")) {
@@ -1464,11 +1470,8 @@ int admin__api_args(admin__api_t *api, const char *method, const char *path, adm
         if (n == 1 && post)
             return policy_write(api, NULL, body, true, actor, out);
         if (n == 2 && put) {
-            json_t *d = body ? json_object_get(body, "scope") : NULL;
-            if (d && !(json_is_string(d) && !strcasecmp(json_string_value(d), seg[1])))
-                return bad(out, "scope", "scope: cannot be changed");
-            if (d)
-                json_object_del(body, "scope");
+            if ((st = same_name(body, "scope", seg[1], "cannot be changed", out)))
+                return st;
             return policy_write(api, seg[1], body, false, actor, out);
         }
         goto method;

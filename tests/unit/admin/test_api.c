@@ -15,38 +15,20 @@
 #include <unistd.h>
 
 #include "admin/admin_int.h"
+#include "testutil.h"
 #include "store/remote.h"
 
-typedef struct {
-    char dir[64], path[128];
-    admin__api_t api;
-} fx_t;
+typedef tu_api_fx_t fx_t;
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/fedge-admin-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/fedge.db", f->dir);
-    fedge_err_t e;
-    if (store_open(f->path, &f->api.store, &e) < 0)
-        fail_msg("store_open: %s", e.msg);
-    f->api.store_path = f->path;
-    f->api.edge_fqdn = "edge.contoso.test";
-    *state = f;
+    *state = tu_api_open("admin", "edge.contoso.test");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    store_close(f->api.store);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
+    return tu_api_close(*state);
 }
 
 /* Calls the API with body text (NULL: none); returns the status, *out the
@@ -322,6 +304,10 @@ static void test_providers(void **state)
     expect(f, "POST", "/providers",
            "{\"name\": \"q\", \"proxy_fqdn\": \"sip.p.test\", \"kind\": \"public\"}", 409,
            "proxy_fqdn");
+    /* The body may repeat the name from the path, in any case, not change it. */
+    expect(f, "PUT", "/providers/p", "{\"name\": \"q\"}", 400, "name");
+    expect(f, "PUT", "/providers/p", "{\"name\": 7}", 400, "name");
+    expect(f, "PUT", "/providers/p", "{\"name\": \"P\", \"enabled\": true}", 200, NULL);
     expect(f, "PUT", "/providers/p", "{\"enabled\": false, \"domains\": []}", 200, NULL);
     json_t *out;
     assert_int_equal(call(f, "GET", "/providers", NULL, &out), 200);

@@ -15,37 +15,19 @@
 #include <unistd.h>
 
 #include "admin/admin_int.h"
+#include "testutil.h"
 
-typedef struct {
-    char dir[64], path[128];
-    admin__api_t api;
-} fx_t;
+typedef tu_api_fx_t fx_t;
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/fedge-apipool-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/fedge.db", f->dir);
-    fedge_err_t e;
-    if (store_open(f->path, &f->api.store, &e) < 0)
-        fail_msg("store_open: %s", e.msg);
-    f->api.store_path = f->path;
-    f->api.edge_fqdn = "edge2.contoso.test";
-    *state = f;
+    *state = tu_api_open("apipool", "edge2.contoso.test");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    store_close(f->api.store);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
+    return tu_api_close(*state);
 }
 
 static void put(fx_t *f, const char *fqdn, const char *pool, int64_t seen, bool cert_ok)

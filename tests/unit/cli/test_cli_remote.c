@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "testutil.h"
 #include "store/remote.h"
 
 static char tmpdir[64];
@@ -25,9 +25,7 @@ static char out[65536], errtext[8192];
 static int setup(void **state)
 {
     (void)state;
-    strcpy(tmpdir, "/tmp/fedge-cli-remote-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
+    tu_mkdtemp(tmpdir, sizeof(tmpdir), "cli-remote");
     snprintf(dbpath, sizeof(dbpath), "%s/fedge.db", tmpdir);
     return 0;
 }
@@ -35,18 +33,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void slurp(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t len = fread(buf, 1, n - 1, f);
-    buf[len] = 0;
-    fclose(f);
+    return tu_rmtree(tmpdir);
 }
 
 /* Runs `fedge <args...> --store DB`, capturing stdout and stderr. */
@@ -62,28 +49,7 @@ static int run(const char *first, ...)
     argv[argc++] = "--store";
     argv[argc++] = dbpath;
     argv[argc] = NULL;
-    char op[160], ep[160];
-    snprintf(op, sizeof(op), "%s/out.txt", tmpdir);
-    snprintf(ep, sizeof(ep), "%s/err.txt", tmpdir);
-    fflush(stdout);
-    fflush(stderr);
-    int so = dup(1), se = dup(2);
-    int fo = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fo, 1);
-    dup2(fe, 2);
-    int rc = cli_main(argc, (char **)argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(so, 1);
-    dup2(se, 2);
-    close(so);
-    close(se);
-    close(fo);
-    close(fe);
-    slurp(op, out, sizeof(out));
-    slurp(ep, errtext, sizeof(errtext));
-    return rc;
+    return tu_cli_run(tmpdir, argc, (char **)argv, out, sizeof(out), errtext, sizeof(errtext));
 }
 
 /* What the running edge does when a lock-out applies. */

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "testutil.h"
 #include "store/store.h"
 
 static char tmpdir[64];
@@ -23,9 +23,7 @@ static char out[65536], errtext[8192];
 static int setup(void **state)
 {
     (void)state;
-    strcpy(tmpdir, "/tmp/fedge-cli-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
+    tu_mkdtemp(tmpdir, sizeof(tmpdir), "cli");
     snprintf(dbpath, sizeof(dbpath), "%s/fedge.db", tmpdir);
     return 0;
 }
@@ -33,18 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void slurp(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t len = fread(buf, 1, n - 1, f);
-    buf[len] = 0;
-    fclose(f);
+    return tu_rmtree(tmpdir);
 }
 
 /* Runs `fedge <args...> --store DB` (or with the arguments as given when
@@ -67,28 +54,7 @@ static int run(const char *first, ...)
         argv[argc++] = dbpath;
     }
     argv[argc] = NULL;
-    char op[160], ep[160];
-    snprintf(op, sizeof(op), "%s/out.txt", tmpdir);
-    snprintf(ep, sizeof(ep), "%s/err.txt", tmpdir);
-    fflush(stdout);
-    fflush(stderr);
-    int so = dup(1), se = dup(2);
-    int fo = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fo, 1);
-    dup2(fe, 2);
-    int rc = cli_main(argc, (char **)argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(so, 1);
-    dup2(se, 2);
-    close(so);
-    close(se);
-    close(fo);
-    close(fe);
-    slurp(op, out, sizeof(out));
-    slurp(ep, errtext, sizeof(errtext));
-    return rc;
+    return tu_cli_run(tmpdir, argc, (char **)argv, out, sizeof(out), errtext, sizeof(errtext));
 }
 
 static json_t *out_json(void)
@@ -292,14 +258,7 @@ static void test_config_file_names_the_store(void **state)
     assert_non_null(strstr(errtext, "missing.ini"));
     /* Neither -c nor --store. */
     const char *argv[] = {"fedge", "edge", "show", NULL};
-    fflush(stderr);
-    int se = dup(2);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 2);
-    int rc = cli_main(3, (char **)argv);
-    dup2(se, 2);
-    close(se);
-    close(devnull);
+    int rc = tu_cli_run(tmpdir, 3, (char **)argv, out, sizeof(out), errtext, sizeof(errtext));
     assert_int_equal(rc, 2);
 }
 
@@ -314,18 +273,7 @@ static void test_corrupt_store_exit_1(void **state)
         fputs("this is not a database ", f);
     fclose(f);
     const char *argv[] = {"fedge", "domain", "list", "--store", p, NULL};
-    int so = dup(2);
-    char ep[160];
-    snprintf(ep, sizeof(ep), "%s/err2.txt", tmpdir);
-    int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    fflush(stderr);
-    dup2(fe, 2);
-    int rc = cli_main(5, (char **)argv);
-    fflush(stderr);
-    dup2(so, 2);
-    close(so);
-    close(fe);
-    slurp(ep, errtext, sizeof(errtext));
+    int rc = tu_cli_run(tmpdir, 5, (char **)argv, out, sizeof(out), errtext, sizeof(errtext));
     assert_int_equal(rc, 1);
     assert_non_null(strstr(errtext, "not a fedge store or is corrupt"));
 }

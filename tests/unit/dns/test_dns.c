@@ -21,15 +21,12 @@
 
 #include "dns/dns.h"
 #include "dns/dns_int.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* dnsmasq                                                             */
 
-typedef struct {
-    pid_t pid;
-    int port;
-    char log[512];
-} dnsmasq_t;
+typedef tu_dnsmasq_t dnsmasq_t;
 
 static char g_dir[400]; /* the test binary's folder, under the build dir */
 
@@ -42,26 +39,6 @@ static void init_dir(void)
     assert_true(n > 0);
     exe[n] = '\0';
     snprintf(g_dir, sizeof g_dir, "%s", dirname(exe));
-}
-
-/* A port free for both UDP and TCP on 127.0.0.1 right now. */
-static int free_port(void)
-{
-    for (int attempt = 0; attempt < 50; attempt++) {
-        int u = socket(AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        assert_int_equal(bind(u, (struct sockaddr *)&a, sizeof a), 0);
-        socklen_t l = sizeof a;
-        getsockname(u, (struct sockaddr *)&a, &l);
-        int t = socket(AF_INET, SOCK_STREAM, 0);
-        int ok = bind(t, (struct sockaddr *)&a, sizeof a) == 0;
-        close(t);
-        close(u);
-        if (ok)
-            return ntohs(a.sin_port);
-    }
-    fail_msg("no free port");
-    return -1;
 }
 
 /* Sends one raw query over UDP; returns the answer length (0 on timeout). */
@@ -111,72 +88,12 @@ static void msleep(int ms)
     }
 }
 
-/* Starts dnsmasq on m->port (0 = pick one) with the common options plus
- * extra (NULL-terminated); waits until it answers. */
+/* dnsmasq on m->port (0 = pick one) with extra options, its log beside the
+ * test binary. */
 static void dm_start(dnsmasq_t *m, const char *const *extra)
 {
     init_dir();
-    if (!m->port)
-        m->port = free_port();
-    snprintf(m->log, sizeof m->log, "%s/dnsmasq-%d.log", g_dir, m->port);
-    unlink(m->log);
-    char portarg[32], logarg[600];
-    snprintf(portarg, sizeof portarg, "--port=%d", m->port);
-    snprintf(logarg, sizeof logarg, "--log-facility=%s", m->log);
-    const char *argv[128];
-    int n = 0;
-    const char *base[] = {"/usr/sbin/dnsmasq",
-                          "--no-daemon",
-                          "--no-resolv",
-                          "--no-hosts",
-                          "--conf-file=/dev/null",
-                          portarg,
-                          "--listen-address=127.0.0.1",
-                          "--bind-interfaces",
-                          "--user=root",
-                          "--group=root",
-                          "--log-queries",
-                          logarg,
-                          "--pid-file="};
-    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
-        argv[n++] = base[i];
-    for (size_t i = 0; extra && extra[i]; i++) {
-        assert_true(n < 126);
-        argv[n++] = extra[i];
-    }
-    argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        int devnull = open("/dev/null", 1);
-        if (devnull >= 0) {
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    m->pid = pid;
-    uint8_t ans[512];
-    for (int i = 0; i < 100; i++) {
-        if (raw_query(m->port, "ready.probe", 1, ans, sizeof ans, 50) > 0)
-            return;
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            fail_msg("dnsmasq exited at start (status %d); see %s", st, m->log);
-    }
-    fail_msg("dnsmasq did not answer on port %d", m->port);
-}
-
-static void dm_stop(dnsmasq_t *m)
-{
-    if (m->pid <= 0)
-        return;
-    kill(m->pid, SIGTERM);
-    int st;
-    waitpid(m->pid, &st, 0);
-    m->pid = 0;
+    tu_dnsmasq_start(m, g_dir, extra);
 }
 
 /* How many queries of type (e.g. "SRV") for name dnsmasq logged; waits until
@@ -788,7 +705,7 @@ static void test_srv_live_order_and_weights(void **state)
     assert_true(st.cache_hits >= N);
     assert_int_equal(dm_count(&m, "SRV", "_sipfederationtls._tcp.w.test"), 1);
     finish(&loop, d);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 static void test_host_a_aaaa_ttl(void **state)
@@ -857,7 +774,7 @@ static void test_host_a_aaaa_ttl(void **state)
     assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 5061);
     assert_int_equal(((struct sockaddr_in *)&ss)->sin_addr.s_addr, v4.u.v4.s_addr);
     finish(&loop, d);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 static void test_negative_cached(void **state)
@@ -895,7 +812,7 @@ static void test_negative_cached(void **state)
     assert_int_equal(c.status, DNS_OK);
 
     /* stop the server: the second look-ups are answered from the cache */
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
     assert_int_equal(dm_count(&m, "SRV", "_sipfederationtls._tcp.missing.n.test"), 1);
     assert_int_equal(dm_count(&m, "AAAA", "only4.n.test"), 1);
     resolve_srv_sync(&loop, d, "_sipfederationtls._tcp.missing.n.test", &c);
@@ -923,7 +840,7 @@ static void test_negative_cached(void **state)
     assert_false(c.cached);
     assert_int_equal(dm_count(&m, "SRV", "_sipfederationtls._tcp.missing.n.test"), 2);
     finish(&loop, d);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 static void test_ttl_expiry_and_renumbering(void **state)
@@ -949,7 +866,7 @@ static void test_ttl_expiry_and_renumbering(void **state)
     assert_string_equal(addr_text(&h.addrs[0]), "127.0.0.2");
 
     /* the partner renumbers: same server address, new data */
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
     dm_start(&m, v2);
     resolve_srv_sync(&loop, d, "_sipfederationtls._tcp.r.test", &c);
     assert_true(c.cached); /* still within the TTL */
@@ -964,7 +881,7 @@ static void test_ttl_expiry_and_renumbering(void **state)
     assert_string_equal(addr_text(&h.addrs[0]), "127.0.0.3");
     assert_int_equal(dm_count(&m, "SRV", "_sipfederationtls._tcp.r.test"), 1);
     finish(&loop, d);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 static void test_coalescing(void **state)
@@ -1015,7 +932,7 @@ static void test_coalescing(void **state)
     assert_int_equal(dm_count(&m, "A", "e1.co.test"), 1);
     assert_int_equal(dm_count(&m, "AAAA", "e1.co.test"), 1);
     finish(&loop, d);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 static void test_no_service(void **state)
@@ -1037,7 +954,7 @@ static void test_no_service(void **state)
     assert_int_equal(c.ttl, 30);
     assert_string_equal(dns_status_str(c.status), "no-service");
     finish(&loop, d);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 static void test_timeout_bounded_while_good_server_answers(void **state)
@@ -1118,14 +1035,14 @@ static void test_timeout_bounded_while_good_server_answers(void **state)
     finish(&loop, dboth);
     assert_int_equal(c.calls, 0); /* dropped by dns_free, never called */
     close(black);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 static void test_failure_does_not_poison(void **state)
 {
     (void)state;
     dnsmasq_t m = {0};
-    m.port = free_port(); /* nothing listens there yet */
+    m.port = tu_free_port(); /* nothing listens there yet */
     uv_loop_t loop;
     uv_loop_init(&loop);
     dns_opts_t o;
@@ -1149,7 +1066,7 @@ static void test_failure_does_not_poison(void **state)
     assert_int_equal(c.status, DNS_OK);
     assert_false(c.cached);
     finish(&loop, d);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 static void test_truncated_udp_retried_over_tcp(void **state)
@@ -1195,7 +1112,7 @@ static void test_truncated_udp_retried_over_tcp(void **state)
         assert_int_equal(k / 10, (int)i / 10); /* priority groups in order */
     }
     finish(&loop, d);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 typedef struct {
@@ -1257,7 +1174,7 @@ static void test_cancel_and_free_safety(void **state)
     assert_int_equal(dns_resolve_srv(d, "_sipfederationtls._tcp.c.test", srv_cb, &a, NULL), 0);
     finish(&loop, d);
     assert_int_equal(a.calls, 0);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 static void test_cache_bound(void **state)
@@ -1305,7 +1222,7 @@ static void test_cache_bound(void **state)
                      FEDGE_ELIMIT);
     finish(&loop, d);
     assert_int_equal(x[0].calls + x[1].calls + x[2].calls, 0);
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
 }
 
 typedef struct {
@@ -1424,7 +1341,7 @@ static void test_route(void **state)
      * pending): never called; then dns_free with a route in flight. The
      * server is replaced by a socket that never answers, so that nothing
      * completes behind the test's back. */
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
     int black = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in ba = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)m.port),
@@ -1535,7 +1452,7 @@ static void test_verify_edge(void **state)
     run_for(&loop, 100);
     assert_int_equal(x.calls, 0);
     /* a dead server: not legitimate, but distinguishable as a DNS failure */
-    dm_stop(&m);
+    tu_dnsmasq_stop(&m);
     edge_sync(&loop, d, "fresh.test", good, 2, &c);
     assert_false(c.legitimate);
     assert_true(c.status == DNS_SERVFAIL || c.status == DNS_TIMEOUT);

@@ -28,6 +28,7 @@
 #include "obs/obs.h"
 #include "sip/sip.h"
 #include "store/store.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture                                                             */
@@ -63,26 +64,6 @@ static void tick_cb(uv_timer_t *t)
             uv_run(&loop, UV_RUN_ONCE);                                                            \
     } while (0)
 
-/* A port free for both UDP and TCP on 127.0.0.1 right now. */
-static int free_port(void)
-{
-    for (int attempt = 0; attempt < 50; attempt++) {
-        int u = socket(AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        assert_int_equal(bind(u, (struct sockaddr *)&a, sizeof a), 0);
-        socklen_t l = sizeof a;
-        getsockname(u, (struct sockaddr *)&a, &l);
-        int t = socket(AF_INET, SOCK_STREAM, 0);
-        int ok = bind(t, (struct sockaddr *)&a, sizeof a) == 0;
-        close(t);
-        close(u);
-        if (ok)
-            return ntohs(a.sin_port);
-    }
-    fail_msg("no free port");
-    return -1;
-}
-
 static char *pk(const char *name)
 {
     static char bufs[16][200];
@@ -107,86 +88,21 @@ static void show_log(void)
 /* dnsmasq on loopback                                                 */
 /* ------------------------------------------------------------------ */
 
-static pid_t dm_pid;
-static int dm_port;
+static tu_dnsmasq_t dm;
 
-/* Sends one A query over UDP; true when something answered. */
-static bool dns_answers(int port)
-{
-    static const uint8_t q[] = {0x12, 0x34, 1,   0, 0,   1,   0,   0,   0,   0, 0, 0, 5, 'r', 'e',
-                                'a',  'd',  'y', 5, 'p', 'r', 'o', 'b', 'e', 0, 0, 1, 0, 1};
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    sendto(s, q, sizeof q, 0, (struct sockaddr *)&a, sizeof a);
-    uint8_t ans[512];
-    ssize_t n = recv(s, ans, sizeof ans, 0);
-    close(s);
-    return n > 0;
-}
-
-/* Starts dnsmasq on a free port with extra options (NULL-terminated) and
- * waits until it answers. */
+/* Starts dnsmasq on a free port, authoritative for .test, with extra
+ * options (NULL-terminated), its log in this test's folder. */
 static void dm_start(const char *const *extra)
 {
-    dm_port = free_port();
-    char portarg[32], logarg[200];
-    snprintf(portarg, sizeof portarg, "--port=%d", dm_port);
-    snprintf(logarg, sizeof logarg, "--log-facility=%s/dnsmasq.log", dir);
-    const char *argv[64] = {"/usr/sbin/dnsmasq",
-                            "--no-daemon",
-                            "--no-resolv",
-                            "--no-hosts",
-                            "--conf-file=/dev/null",
-                            portarg,
-                            "--listen-address=127.0.0.1",
-                            "--bind-interfaces",
-                            "--user=root",
-                            "--group=root",
-                            "--log-queries",
-                            logarg,
-                            "--pid-file=",
-                            "--local=/test/"};
-    int n = 14;
+    const char *args[64] = {"--local=/test/"};
+    size_t n = 1;
     for (size_t i = 0; extra && extra[i]; i++) {
-        assert_true(n < 62);
-        argv[n++] = extra[i];
+        assert_true(n < 63);
+        args[n++] = extra[i];
     }
-    argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    dm_pid = pid;
-    for (int i = 0; i < 200; i++) {
-        if (dns_answers(dm_port))
-            return;
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            fail_msg("dnsmasq exited at start (status %d)", st);
-    }
-    fail_msg("dnsmasq did not answer on port %d", dm_port);
-}
-
-static void dm_stop(void)
-{
-    if (dm_pid <= 0)
-        return;
-    kill(dm_pid, SIGTERM);
-    int st;
-    waitpid(dm_pid, &st, 0);
-    dm_pid = 0;
+    args[n] = NULL;
+    dm.port = 0;
+    tu_dnsmasq_start(&dm, dir, args);
 }
 
 /* ------------------------------------------------------------------ */
@@ -492,8 +408,9 @@ static void edge_up(const char *federation, const char *dns, const char *limits,
             "[internal]\nlisten = 127.0.0.1:%d\ntransport = tcp\nnext_hop = 127.0.0.1:%d\n\n"
             "[federation]\n%s\n\n[dns]\n%s\n\n[limits]\n%s\n\n"
             "[log]\nlevel = debug\n\n[admin]\nlisten = 127.0.0.1:%d\n",
-            db, free_port(), pk("edge.contoso.test.crt"), pk("edge.contoso.test.key"), pk("ca.crt"),
-            free_port(), uas_port, federation, dns, limits ? limits : "", free_port());
+            db, tu_free_port(), pk("edge.contoso.test.crt"), pk("edge.contoso.test.key"),
+            pk("ca.crt"), tu_free_port(), uas_port, federation, dns, limits ? limits : "",
+            tu_free_port());
     fclose(f);
     if (config_load(ini, &cf, &e) < 0)
         fail_msg("config: %s", e.msg);
@@ -546,7 +463,7 @@ static int setup(void **state)
     if (net_new(&loop, &o, &pn, &e) < 0)
         return -1;
     npeers = 0;
-    uas_port = free_port();
+    uas_port = tu_free_port();
     return 0;
 }
 
@@ -572,7 +489,7 @@ static int teardown(void **state)
     config_free(cf);
     cf = NULL;
     int rc = uv_loop_close(&loop);
-    dm_stop();
+    tu_dnsmasq_stop(&dm);
     for (int i = 0; i < npeers; i++)
         free(peers[i].buf);
     obs_log_init(OBS_LOG_INFO, OBS_LOG_TEXT, NULL);
@@ -635,7 +552,7 @@ static void test_forged_trust_header_replaced_by_the_edges_own(void **state)
 static void test_server_certificate_naming_another_host_refused(void **state)
 {
     (void)state;
-    int edge_port = free_port();
+    int edge_port = tu_free_port();
     char srv[128];
     snprintf(srv, sizeof srv,
              "--srv-host=_sipfederationtls._tcp.wrongcert.test,"
@@ -646,7 +563,7 @@ static void test_server_certificate_naming_another_host_refused(void **state)
     role_t wrong = {.answer = 200};
     peer_listen(edge_port, "edge1.wrongcert.test", &wrong);
     char dns[64];
-    snprintf(dns, sizeof dns, "servers = 127.0.0.1:%d", dm_port);
+    snprintf(dns, sizeof dns, "servers = 127.0.0.1:%d", dm.port);
     static const char *const allow[] = {"wrongcert.test", NULL};
     edge_up("routing = dns-srv", dns, NULL, allow);
     peer_t *c = internal_client();
@@ -720,7 +637,7 @@ static void test_over_64k_request_parked_for_dns_forwarded_intact(void **state)
     role_t uas = {.answer = 200};
     peer_listen(uas_port, NULL, &uas);
     char dns[64];
-    snprintf(dns, sizeof dns, "servers = 127.0.0.1:%d", dm_port);
+    snprintf(dns, sizeof dns, "servers = 127.0.0.1:%d", dm.port);
     static const char *const allow[] = {"fabrikam.test", NULL};
     edge_up("routing = dns-srv", dns, "max_message_size = 256k", allow);
     peer_t *p = partner("edge.fabrikam.test");
