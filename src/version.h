@@ -1,5 +1,7 @@
-/* version.h — the version of fedge: the one place it is written (the
- * Makefile reads it for `make deb`, which checks debian/changelog agrees). */
+/* version.h — the version of fedge: the one place it is written. `fedge
+ * --version`, GET /api/status, the pool's member records and the man pages
+ * (the Makefile reads it) take it from here; `make deb` refuses a
+ * debian/changelog that says otherwise. */
 #ifndef FEDGE_VERSION_H
 #define FEDGE_VERSION_H
 

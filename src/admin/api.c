@@ -6,6 +6,7 @@
 #include "admin/admin_int.h"
 #include "policy/policy.h"
 #include "store/remote.h"
+#include "version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -863,7 +864,7 @@ static int status(admin__api_t *api, json_t **out)
                          "this admin server runs on its own (fedge admin serve): live figures "
                          "come from an admin server started by fedge serve");
     }
-    *out = json_pack("{s:s, s:s, s:I, s:o, s:o}", "version", "0.1.0", "edge_fqdn",
+    *out = json_pack("{s:s, s:s, s:I, s:o, s:o}", "version", FEDGE_VERSION, "edge_fqdn",
                      api->edge_fqdn ? api->edge_fqdn : "", "uptime_s",
                      (json_int_t)(now - api->started_s), "store", store, "edge", edge);
     return 200;

@@ -16,6 +16,7 @@
 
 #include "admin/admin_int.h"
 #include "testutil.h"
+#include "version.h"
 #include "store/remote.h"
 
 typedef tu_api_fx_t fx_t;
@@ -447,6 +448,8 @@ static void test_status(void **state)
     json_t *edge = json_object_get(out, "edge");
     assert_false(json_is_true(json_object_get(edge, "attached")));
     assert_string_equal(json_string_value(json_object_get(out, "edge_fqdn")), "edge.contoso.test");
+    /* The one version (src/version.h), as `fedge --version` prints it. */
+    assert_string_equal(json_string_value(json_object_get(out, "version")), FEDGE_VERSION);
     json_decref(out);
     int calls = 0;
     f->api.status_cb = fill;
