@@ -152,6 +152,12 @@ int edge_reload_tls(edge_t *s, fedge_err_t *e)
         obs_logkv(OBS_LOG_ERROR, C, "certificate reload failed: keeping the old ones", "side",
                   "internal", "reason", e1.msg, NULL);
     }
+    if (edge__xmpp_reload_tls(s->xmpp, &e1) < 0) {
+        if (!rc)
+            rc = fedge_err(e, FEDGE_ECONFIG, "[xmpp] %s", e1.msg);
+        obs_logkv(OBS_LOG_ERROR, C, "certificate reload failed: keeping the old ones", "side",
+                  "xmpp", "reason", e1.msg, NULL);
+    }
     if (!rc)
         obs_logkv(OBS_LOG_NOTICE, C, "certificates reloaded", NULL);
     if (!rc && warn[0])

@@ -51,8 +51,9 @@ void edge_drain(edge_t *ed);
 /* True once edge_drain() was called. */
 bool edge_draining(const edge_t *ed);
 
-/* Re-reads the certificates, keys and trust anchors of both sides (for
- * SIGHUP). New handshakes use the new files; on failure of a side its old
+/* Re-reads the certificates, keys, trust anchors and CRLs of every side
+ * (external, remote, internal, XMPP; for SIGHUP). New handshakes use the
+ * new files; on failure of a side its old
  * configuration stays in use, the failure is logged and returned in e
  * (FEDGE_ECONFIG). */
 int edge_reload_tls(edge_t *ed, fedge_err_t *e);

@@ -306,6 +306,11 @@ void edge__xmpp_conn_gone(edge__xmpp_t *x, net_conn_t *nc);
  * listener of the net (edge_drain). NULL is a no-op. */
 void edge__xmpp_stop_accepting(edge__xmpp_t *x);
 
+/* Re-reads the gateway's certificate, key, trust anchors and CRLs (the
+ * files named at start; net_tls_reload): new streams use them, open ones
+ * keep theirs. 0 when x is NULL; on failure the old ones stay. */
+int edge__xmpp_reload_tls(edge__xmpp_t *x, fedge_err_t *e);
+
 /* Closes streams, the listener and the next-hop connection; the memory
  * goes once the loop has run the close callbacks. NULL is a no-op. */
 void edge__xmpp_free(edge__xmpp_t *x);

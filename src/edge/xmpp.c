@@ -1003,14 +1003,19 @@ int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
     }
     /* Our certificate for STARTTLS (server) and SASL EXTERNAL (client):
      * [xmpp]'s, else [external]'s; a client certificate is asked for but
-     * optional, so that partners without one can use dialback. */
+     * optional, so that partners without one can use dialback. The
+     * partners' certificates are checked against [external]'s CRLs, as on
+     * the SIP side (a revoked one is not verified: no SASL EXTERNAL
+     * inbound, no stream outbound); edge_reload_tls re-reads them. */
     net_tls_opts_t to = {
         .certificate = cf->xmpp.certificate ? cf->xmpp.certificate : cf->external.certificate,
         .private_key = cf->xmpp.certificate ? cf->xmpp.private_key : cf->external.private_key,
         .ca_file = cf->xmpp.ca_file ? cf->xmpp.ca_file : cf->external.ca_file,
         .ca_path = cf->xmpp.ca_file ? NULL : cf->external.ca_path,
         .require_client_certificate = false,
-        .min_version = config_tls_version_name(cf->external.tls_min_version)};
+        .min_version = config_tls_version_name(cf->external.tls_min_version),
+        .crl_file = cf->external.crl_file,
+        .crl_path = cf->external.crl_path};
     fedge_err_t e1;
     int rc = net_tls_new(&to, &x->tls, &e1);
     if (rc < 0) {
@@ -1072,6 +1077,11 @@ void edge__xmpp_stop_accepting(edge__xmpp_t *x)
 {
     if (x)
         xmpp_s2s_stop_accepting(x->s2s);
+}
+
+int edge__xmpp_reload_tls(edge__xmpp_t *x, fedge_err_t *e)
+{
+    return x ? net_tls_reload(x->tls, e) : 0;
 }
 
 /* The last of x: once its timer is closed and no reload runs. */

@@ -7,8 +7,10 @@
 # certificate keeps the old one (the edge goes on handshaking with it).
 # Revocation: with [external] crl_file, a partner certificate the CRL
 # revokes is refused at the handshake (logged), another is served; a new
-# CRL applies after SIGHUP. `fedge plan --csr --key` writes a request that
-# `openssl req -text` shows with exactly the plan's names.
+# CRL applies after SIGHUP; the XMPP listener ([xmpp]) checks the same
+# CRLs (SASL EXTERNAL refused, then accepted after the SIGHUP). `fedge plan
+# --csr --key` writes a request that `openssl req -text` shows with exactly
+# the plan's names.
 . "$(dirname "$0")/lib.sh"
 
 F="$FEDGE_BIN"
@@ -102,6 +104,11 @@ note "revocation: [external] crl_file for partners' certificates, reloaded on SI
 "$G" "$PKI" --crl "$T_TMP/empty.crl"
 cp "$T_TMP/revoking.crl" "$T_TMP/partners.crl"
 sed "/^require_client_certificate/i crl_file = $T_TMP/partners.crl" "$CFG" > "$T_TMP/crl.ini"
+# the XMPP listener checks partners' certificates against the same CRLs
+XMPP_PORT=$(free_port)
+printf '\n[xmpp]\nlisten = 127.0.0.1:%s\n' "$XMPP_PORT" >> "$T_TMP/crl.ini"
+check "fabrikam.test an XMPP partner that must authenticate by certificate (SASL EXTERNAL only)" \
+    "$F" xmpp allow fabrikam.test --tls required --sasl on --dialback off -c "$T_TMP/crl.ini"
 check_out "check-config shows the revocation list" sh -c "
     '$F' check-config -c '$T_TMP/crl.ini' | grep 'revocation lists $T_TMP/partners.crl'"
 check "fedge serve starts with it" start_fedge "$T_TMP/crl.ini" fedge2 || finish
@@ -119,6 +126,43 @@ revoked() {
 }
 check_out "a revoked partner certificate: refused at the handshake (no answer), reason logged" revoked
 check_out "a partner certificate not revoked (sip.contoso.test): accepted, OPTIONS answered" accepted sip.contoso.test 1
+# xmpp_external CERT: an XMPP stream from fabrikam.test, STARTTLS presenting
+# PKI/CERT.crt, then SASL EXTERNAL; succeeds when fedge offers and accepts it
+xmpp_external() {
+    python3 - "$XMPP_PORT" "$PKI" "$1" <<'PY'
+import socket, ssl, sys
+port, pki, cert = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+HDR = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+       b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
+       b"from='fabrikam.test' to='contoso.test'>")
+def until(s, end):
+    buf = b""
+    while end not in buf:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(HDR)
+until(s, b"</stream:features>")
+s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+assert b"<proceed" in until(s, b"/>")
+ctx = ssl.create_default_context(cafile=pki + "/ca.crt")
+ctx.load_cert_chain(pki + "/" + cert + ".crt", pki + "/" + cert + ".key")
+t = ctx.wrap_socket(s, server_hostname="edge.contoso.test")
+t.sendall(HDR)
+feats = until(t, b"</stream:features>")
+offered = b"<mechanism>EXTERNAL</mechanism>" in feats
+t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
+ans = until(t, b">")
+print("EXTERNAL offered:", offered, "answer:", ans.decode(errors="replace")[:80])
+sys.exit(0 if offered and b"<success" in ans else 1)
+PY
+}
+xmpp_refused() { ! xmpp_external edge.fabrikam.test; }
+check_out "XMPP: the revoked partner certificate is not accepted (no SASL EXTERNAL, auth refused)" \
+    xmpp_refused
 cp "$T_TMP/empty.crl" "$T_TMP/partners.crl"
 kill -HUP "$(pid_of fedge2)"
 after_reload() {
@@ -126,6 +170,8 @@ after_reload() {
     grep 'certificates reloaded' "$LOG" && accepted edge.fabrikam.test 2
 }
 check_out "after a CRL revoking nothing and SIGHUP: the same partner is accepted" after_reload
+check_out "XMPP after the same SIGHUP: the same certificate authenticates by SASL EXTERNAL" \
+    xmpp_external edge.fabrikam.test
 check "fedge alive" alive fedge2
 
 note "fedge plan --csr: the request for exactly the plan's names"
