@@ -17,20 +17,12 @@
 #include <strings.h>
 #include <time.h>
 
-#define RATE_SLOTS 4096   /* addresses whose REGISTER rate is tracked */
+#define RATE_SLOTS 4096   /* addresses whose REGISTER rate is tracked (policy_rate_t) */
 #define RATE_WINDOW 60000 /* register_rate is per minute */
 #define COOKIES 4096      /* remote REGISTERs awaiting their final status */
 #define LOCK_ENTRIES 20000
 
 static const char C[] = "remote";
-
-/* REGISTERs of one address in the current minute (direct-mapped by a hash
- * of the address: bounded; a colliding address takes the slot over). */
-typedef struct {
-    char ip[64];
-    uint64_t start;
-    uint32_t n;
-} rate_t;
 
 /* A REGISTER forwarded to the registrar, for its final status. */
 typedef struct {
@@ -51,7 +43,7 @@ struct edge__remote {
     fedge_str_t fqdn;
     const char **local;
     size_t n_local;
-    rate_t *rates;
+    policy_rate_t *rates; /* REGISTERs per address and minute */
     rcookie_t *cookies;
     uint64_t next_cookie;
     edge__lockwrite_t writes[EDGE__LOCK_QUEUE];
@@ -64,7 +56,7 @@ struct edge__remote {
 
 /* Status figures (docs/remote-users.md): read by the admin thread and the
  * metrics scrape through obs_metrics_totals, like every family. */
-static obs_family_t *m_clients, *m_regs, *m_regs_min;
+static obs_family_t *m_clients, *m_regs, *m_regs_min, *m_rate_evict;
 
 static void families(void)
 {
@@ -77,6 +69,10 @@ static void families(void)
     m_regs_min = obs_family("fedge_remote_registrations_per_minute",
                             "remote users' REGISTERs accepted in the last 60 seconds",
                             OBS_KIND_GAUGE, "", NULL, 0);
+    m_rate_evict = obs_family("fedge_remote_register_rate_evictions_total",
+                              "addresses whose REGISTER count ([remote] register_rate) was "
+                              "forgotten within its minute to track a new one (table full)",
+                              OBS_KIND_COUNTER, "", NULL, 0);
 }
 
 void edge__remote_metrics_init(void)
@@ -123,7 +119,7 @@ int edge__remote_new(edge_t *ed, const config_t *cf, const char *path_host, uint
                                cf->remote.lockout_window_ms, cf->remote.lockout_period_ms,
                                LOCK_ENTRIES};
     r->lock = policy_lockout_new(&lc);
-    r->rates = fedge_calloc(RATE_SLOTS, sizeof(*r->rates));
+    r->rates = policy_rate_new(RATE_SLOTS);
     r->cookies = fedge_calloc(COOKIES, sizeof(*r->cookies));
     edge__remote_metrics_init();
     *out = r;
@@ -135,7 +131,7 @@ void edge__remote_free(edge__remote_t *r)
     if (!r)
         return;
     policy_lockout_free(r->lock);
-    free(r->rates);
+    policy_rate_free(r->rates);
     free(r->cookies);
     free(r->local);
     free(r);
@@ -167,20 +163,12 @@ static int refuse(edge__remote_t *r, const policy_verdict_t *v, const char *ip,
 /* True when ip may send one more REGISTER this minute (counted). */
 static bool rate_ok(edge__remote_t *r, const char *ip)
 {
-    uint32_t max = r->cf->remote.register_rate;
-    if (!max)
-        return true;
-    rate_t *s = &r->rates[fedge_hash(ip, strlen(ip)) % RATE_SLOTS];
-    uint64_t now = now_ms(r);
-    if (strcmp(s->ip, ip) || now - s->start >= RATE_WINDOW) {
-        snprintf(s->ip, sizeof(s->ip), "%s", ip);
-        s->start = now;
-        s->n = 0;
-    }
-    if (s->n >= max)
-        return false;
-    s->n++;
-    return true;
+    uint64_t ev = policy_rate_evictions(r->rates);
+    bool ok = policy_rate_admit(r->rates, (fedge_str_t){ip, strlen(ip)},
+                                r->cf->remote.register_rate, RATE_WINDOW, now_ms(r));
+    if (policy_rate_evictions(r->rates) != ev)
+        obs_add(m_rate_evict, 1);
+    return ok;
 }
 
 /* user@domain of u, lowercase, into out (cap); its length (0: none). */

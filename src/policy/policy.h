@@ -450,4 +450,39 @@ typedef struct {
 void policy_throttle_each(const policy_throttle_t *t,
                           void (*cb)(const policy_partner_t *p, void *ctx), void *ctx);
 
+/* ------------------------------------------------------------------ */
+/* Events per key and window (remote users' REGISTER rate)             */
+/* ------------------------------------------------------------------ */
+
+/* Counts events (REGISTERs) per key (a client's address) in fixed windows
+ * and refuses those over a limit. Bounded: at most max_keys keys are
+ * tracked. A new key when all are tracked takes the place of the key
+ * whose window began first: one whose window is over costs nothing; a
+ * live one is forgotten (its count starts again at its next event) and
+ * counted in policy_rate_evictions. So one address cannot escape its limit
+ * by sending from many others: only max_keys new keys within one window
+ * push it out, and then it gets one more window's worth, at the price of
+ * max_keys events it was allowed anyway. Time is passed in; no clock, no
+ * I/O. Keys longer than POLICY_RATE_KEY_MAX - 1 bytes are cut there. */
+typedef struct policy_rate policy_rate_t;
+
+#define POLICY_RATE_KEY_MAX 64
+
+/* A tracker of up to max_keys keys (at least 1; never NULL, aborts on out
+ * of memory like fedge_malloc). */
+policy_rate_t *policy_rate_new(size_t max_keys);
+void policy_rate_free(policy_rate_t *t);
+
+/* One more event of key at now_ms (any monotonic clock in milliseconds):
+ * true and counted when the key's current window of window_ms has had
+ * fewer than limit events; false (not counted) when it is full. A limit
+ * of 0 admits everything without tracking. */
+bool policy_rate_admit(policy_rate_t *t, fedge_str_t key, uint32_t limit, uint32_t window_ms,
+                       uint64_t now_ms);
+
+/* How many keys are tracked now, and how many keys were forgotten inside
+ * their window to make room (since policy_rate_new). */
+size_t policy_rate_count(const policy_rate_t *t);
+uint64_t policy_rate_evictions(const policy_rate_t *t);
+
 #endif
