@@ -1,7 +1,8 @@
 /* testutil.h — scaffolding the unit tests share (linked into every one by
  * the Makefile, as every non-test_*.c file under tests/unit is): temporary
  * folders, free loopback ports, a real dnsmasq, `fedge` commands run with
- * their output captured, and the admin API on a fresh store. Each fails the
+ * their output captured, the admin API on a fresh store and the standard
+ * proxy configuration. Each fails the
  * running cmocka test when the machine does not cooperate. */
 #ifndef FEDGE_TESTUTIL_H
 #define FEDGE_TESTUTIL_H
@@ -11,6 +12,7 @@
 #include <sys/types.h>
 
 #include "admin/admin_int.h"
+#include "proxy/proxy.h"
 
 /* Makes a new folder /tmp/fedge-TAG-XXXXXX into dir (cap bytes). */
 void tu_mkdtemp(char *dir, size_t cap, const char *tag);
@@ -61,5 +63,11 @@ tu_api_fx_t *tu_api_open(const char *tag, const char *edge_fqdn);
 /* Closes the store, removes the folder and frees f: 0, or -1 when the
  * folder could not be removed. */
 int tu_api_close(tu_api_fx_t *f);
+
+/* The proxy of the unit tests' standard edge (proxy_cfg_init, then):
+ * edge.contoso.test for the domain contoso.test, external interface
+ * edge.contoso.test:5061, internal 10.0.0.1:5060 over TCP, one next hop
+ * next_hop:5060. Tests add hops, registrars, a default route. */
+void tu_proxy_cfg(proxy_cfg_t *c, const char *next_hop);
 
 #endif

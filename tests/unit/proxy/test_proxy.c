@@ -13,6 +13,7 @@
 
 #include "obs/obs.h"
 #include "proxy/proxy.h"
+#include "testutil.h"
 
 /* ---- the injected transport ---- */
 
@@ -125,17 +126,7 @@ static int setup(void **state)
     clock_ms = 1000000;
     fail_send_to_hop = -1;
     reuse_ok = false;
-    proxy_cfg_init(&cfg);
-    strcpy(cfg.fqdn, "edge.contoso.test");
-    strcpy(cfg.domains[0], "contoso.test");
-    cfg.ndomains = 1;
-    strcpy(cfg.ext.host, "edge.contoso.test");
-    cfg.ext.port = 5061;
-    strcpy(cfg.in.host, "10.0.0.1");
-    cfg.in.port = 5060;
-    cfg.in.transport = PROXY_TP_TCP;
-    strcpy(cfg.next_hops[0].host, "sip1.contoso.test");
-    cfg.next_hops[0].port = 5060;
+    tu_proxy_cfg(&cfg, "sip1.contoso.test");
     strcpy(cfg.next_hops[1].host, "sip2.contoso.test");
     cfg.next_hops[1].port = 5060;
     cfg.nnext_hops = 2;

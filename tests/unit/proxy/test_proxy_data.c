@@ -14,6 +14,7 @@
 
 #include "obs/obs.h"
 #include "proxy/proxy_int.h"
+#include "testutil.h"
 
 #define MAX_CONNS 32
 #define MAX_SENT 256
@@ -264,17 +265,7 @@ static bool io_is_udp(void *ctx, const proxy_conn_t *c)
 static void setup_cfg(void)
 {
     proxy_cfg_t *c = &K.cfg;
-    proxy_cfg_init(c);
-    strcpy(c->fqdn, "edge.contoso.test");
-    strcpy(c->domains[0], "contoso.test");
-    c->ndomains = 1;
-    strcpy(c->ext.host, "edge.contoso.test");
-    c->ext.port = 5061;
-    strcpy(c->in.host, "10.0.0.1");
-    c->in.port = 5060;
-    c->in.transport = PROXY_TP_TCP;
-    strcpy(c->next_hops[0].host, "sip1.contoso.test");
-    c->next_hops[0].port = 5060;
+    tu_proxy_cfg(c, "sip1.contoso.test");
     strcpy(c->next_hops[1].host, "sip2.contoso.test");
     c->next_hops[1].port = 5060;
     c->nnext_hops = 2;

@@ -15,6 +15,7 @@
 
 #include "obs/obs.h"
 #include "proxy/proxy.h"
+#include "testutil.h"
 
 struct proxy_conn {
     int id;
@@ -110,18 +111,7 @@ static int setup(void **state)
     calls = local_calls = cancel_calls = last_local = 0;
     snprintf(warn, sizeof(warn), "media relay failed: rtpengine 127.0.0.1:2223 did not answer");
     proxy_cfg_t cfg;
-    proxy_cfg_init(&cfg);
-    strcpy(cfg.fqdn, "edge.contoso.test");
-    strcpy(cfg.domains[0], "contoso.test");
-    cfg.ndomains = 1;
-    strcpy(cfg.ext.host, "edge.contoso.test");
-    cfg.ext.port = 5061;
-    strcpy(cfg.in.host, "10.0.0.1");
-    cfg.in.port = 5060;
-    cfg.in.transport = PROXY_TP_TCP;
-    strcpy(cfg.next_hops[0].host, "10.0.0.7");
-    cfg.next_hops[0].port = 5060;
-    cfg.nnext_hops = 1;
+    tu_proxy_cfg(&cfg, "10.0.0.7");
     strcpy(cfg.default_route.host, "192.0.2.80");
     cfg.default_route.port = 5061;
     proxy_io_t io = {.ctx = NULL, .now_ms = io_now, .send = io_send};

@@ -12,6 +12,7 @@
 
 #include "obs/obs.h"
 #include "proxy/proxy.h"
+#include "testutil.h"
 #include "sip/sip.h"
 
 struct proxy_conn {
@@ -74,18 +75,7 @@ static int setup(void **state)
     deny = false;
     memset(&give, 0, sizeof(give));
     proxy_cfg_t cfg;
-    proxy_cfg_init(&cfg);
-    strcpy(cfg.fqdn, "edge.contoso.test");
-    strcpy(cfg.domains[0], "contoso.test");
-    cfg.ndomains = 1;
-    strcpy(cfg.ext.host, "edge.contoso.test");
-    cfg.ext.port = 5061;
-    strcpy(cfg.in.host, "10.0.0.1");
-    cfg.in.port = 5060;
-    cfg.in.transport = PROXY_TP_TCP;
-    strcpy(cfg.next_hops[0].host, "10.0.0.7");
-    cfg.next_hops[0].port = 5060;
-    cfg.nnext_hops = 1;
+    tu_proxy_cfg(&cfg, "10.0.0.7");
     proxy_io_t io = {.ctx = NULL, .now_ms = io_now, .send = io_send};
     fedge_err_t e;
     assert_int_equal(proxy_new(&cfg, &io, &px, &e), 0);

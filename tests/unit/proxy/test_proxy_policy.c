@@ -16,6 +16,7 @@
 
 #include "obs/obs.h"
 #include "proxy/proxy.h"
+#include "testutil.h"
 
 struct proxy_conn {
     int id;
@@ -113,18 +114,7 @@ static int setup(void **state)
     res_status = 0;
     memset(&give, 0, sizeof(give));
     proxy_cfg_t cfg;
-    proxy_cfg_init(&cfg);
-    strcpy(cfg.fqdn, "edge.contoso.test");
-    strcpy(cfg.domains[0], "contoso.test");
-    cfg.ndomains = 1;
-    strcpy(cfg.ext.host, "edge.contoso.test");
-    cfg.ext.port = 5061;
-    strcpy(cfg.in.host, "10.0.0.1");
-    cfg.in.port = 5060;
-    cfg.in.transport = PROXY_TP_TCP;
-    strcpy(cfg.next_hops[0].host, "10.0.0.7");
-    cfg.next_hops[0].port = 5060;
-    cfg.nnext_hops = 1;
+    tu_proxy_cfg(&cfg, "10.0.0.7");
     strcpy(cfg.registrars[0].host, "10.0.0.8");
     cfg.registrars[0].port = 5060;
     strcpy(cfg.registrars[1].host, "10.0.0.9");
