@@ -1,8 +1,8 @@
 /* testutil.h — scaffolding the unit tests share (linked into every one by
  * the Makefile, as every non-test_*.c file under tests/unit is): temporary
  * folders, free loopback ports, a real dnsmasq, `fedge` commands run with
- * their output captured, the admin API on a fresh store and the standard
- * proxy configuration. Each fails the
+ * their output captured (the admin API's fixture is admin/api_fixture.h,
+ * the standard proxy configuration proxy/proxy_fixture.h). Each fails the
  * running cmocka test when the machine does not cooperate. */
 #ifndef FEDGE_TESTUTIL_H
 #define FEDGE_TESTUTIL_H
@@ -10,9 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-
-#include "admin/admin_int.h"
-#include "proxy/proxy.h"
 
 /* Makes a new folder /tmp/fedge-TAG-XXXXXX into dir (cap bytes). */
 void tu_mkdtemp(char *dir, size_t cap, const char *tag);
@@ -48,26 +45,5 @@ void tu_dnsmasq_start(tu_dnsmasq_t *m, const char *logdir, const char *const *ex
 
 /* Stops it (SIGTERM) and reaps it; nothing when it is not running. */
 void tu_dnsmasq_stop(tu_dnsmasq_t *m);
-
-/* The admin API's resources on a store of their own (admin__api without
- * HTTP): a temporary folder holding fedge.db. */
-typedef struct {
-    char dir[64], path[128];
-    admin__api_t api;
-} tu_api_fx_t;
-
-/* A fresh store under /tmp/fedge-TAG-XXXXXX and the API on it, serving as
- * edge_fqdn. The caller owns the result (tu_api_close). */
-tu_api_fx_t *tu_api_open(const char *tag, const char *edge_fqdn);
-
-/* Closes the store, removes the folder and frees f: 0, or -1 when the
- * folder could not be removed. */
-int tu_api_close(tu_api_fx_t *f);
-
-/* The proxy of the unit tests' standard edge (proxy_cfg_init, then):
- * edge.contoso.test for the domain contoso.test, external interface
- * edge.contoso.test:5061, internal 10.0.0.1:5060 over TCP, one next hop
- * next_hop:5060. Tests add hops, registrars, a default route. */
-void tu_proxy_cfg(proxy_cfg_t *c, const char *next_hop);
 
 #endif

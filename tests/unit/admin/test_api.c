@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "admin/admin_int.h"
-#include "testutil.h"
+#include "api_fixture.h"
 #include "version.h"
 #include "store/remote.h"
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "admin/admin_int.h"
-#include "testutil.h"
+#include "api_fixture.h"
 
 typedef tu_api_fx_t fx_t;
 

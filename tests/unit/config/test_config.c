@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "testutil.h"
 
 /* ---- a scratch folder with dummy certificate files ---- */
 
@@ -1174,35 +1175,8 @@ static void test_durations_sizes_bools(void **state)
 /* Runs cli_check_config with stdout and stderr captured into out/err. */
 static int run_check(const char *file, char *out, size_t outn, char *errbuf, size_t errn)
 {
-    char po[256], pe[256];
-    path_in_dir(po, sizeof(po), "stdout.txt");
-    path_in_dir(pe, sizeof(pe), "stderr.txt");
-    fflush(stdout);
-    fflush(stderr);
-    int so = dup(1), se = dup(2);
-    int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fo, 1);
-    dup2(fe, 2);
     char *argv[] = {"fedge", "check-config", "-c", (char *)file, NULL};
-    int rc = cli_main(4, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(so, 1);
-    dup2(se, 2);
-    close(so);
-    close(se);
-    close(fo);
-    close(fe);
-    FILE *f = fopen(po, "r");
-    size_t n = fread(out, 1, outn - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    f = fopen(pe, "r");
-    n = fread(errbuf, 1, errn - 1, f);
-    errbuf[n] = '\0';
-    fclose(f);
-    return rc;
+    return tu_cli_run(dir, 4, argv, out, outn, errbuf, errn);
 }
 
 static void test_check_config_command(void **state)

@@ -13,7 +13,7 @@
 
 #include "obs/obs.h"
 #include "proxy/proxy.h"
-#include "testutil.h"
+#include "proxy_fixture.h"
 
 /* ---- the injected transport ---- */
 

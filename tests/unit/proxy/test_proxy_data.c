@@ -14,7 +14,7 @@
 
 #include "obs/obs.h"
 #include "proxy/proxy_int.h"
-#include "testutil.h"
+#include "proxy_fixture.h"
 
 #define MAX_CONNS 32
 #define MAX_SENT 256

@@ -12,7 +12,7 @@
 
 #include "obs/obs.h"
 #include "proxy/proxy.h"
-#include "testutil.h"
+#include "proxy_fixture.h"
 #include "sip/sip.h"
 
 struct proxy_conn {

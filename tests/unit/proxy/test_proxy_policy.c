@@ -16,7 +16,7 @@
 
 #include "obs/obs.h"
 #include "proxy/proxy.h"
-#include "testutil.h"
+#include "proxy_fixture.h"
 
 struct proxy_conn {
     int id;
