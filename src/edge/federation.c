@@ -309,6 +309,12 @@ static int on_policy(void *user, const proxy_policy_in_t *pin, proxy_policy_verd
      * to them over their flows, are not federation */
     if (f->remote && edge__remote_policy(f->remote, f->snap, pin, pv, &rrc))
         return rrc;
+    /* a request with a To tag comes here only for the flow token in its
+     * Route (route_user) that remote.c did not claim: in-dialog requests
+     * are not federation decisions (the dialog's first request was) */
+    const sip_nameaddr_t *to;
+    if (pin->msg && sip_msg_to(pin->msg, &to) == 0 && to->has_tag)
+        return 0;
     policy_input_t in;
     memset(&in, 0, sizeof(in));
     in.dir = pin->from_side == PROXY_SIDE_EXTERNAL ? POLICY_INBOUND : POLICY_OUTBOUND;

@@ -249,8 +249,16 @@ static int from_client(edge__remote_t *r, const store_snapshot_t *snap,
      * believed: the internal side trusts only what the edge adds */
     if (proxy_edits_strip(&pv->edits, "ms-edge-proxy-message-trust") < 0)
         return 1;
-    if (!reg)
-        return 0; /* to the internal next hops, as the route decision says */
+    if (!reg) {
+        /* to the internal next hops, as the route decision says — those
+         * for another domain too: the internal server federates them back
+         * through the internal side. A dialog it starts is record-routed
+         * with the client's flow token (RFC 5626 §5.3), so that requests
+         * from the far side come out on this connection. */
+        if (edge__flow_token(&r->key, flow, pv->rr_user, sizeof(pv->rr_user)) < 0)
+            pv->rr_user[0] = 0;
+        return 0;
+    }
     /* RFC 3327: the edge's Path, with the flow token (RFC 5626 §5.2) and
      * ;ob when the client asked for outbound (a reg-id in its Contact,
      * §5.1). A Path the client wrote itself would come before ours in the
@@ -277,34 +285,15 @@ static int from_client(edge__remote_t *r, const store_snapshot_t *snap,
     return 0;
 }
 
-/* Does host (from a URI; IPv6 in brackets) name want? */
-static bool host_is(fedge_str_t host, const char *want)
+/* The flow token in the edge's own Route entries that the proxy popped
+ * (the Path of a registration, or the Record-Route of a client's dialog):
+ * 1 and *flow; 0 when they carry none; -1 when they carry a token that
+ * does not verify (altered, or from before a restart). */
+static int route_flow(edge__remote_t *r, const proxy_policy_in_t *pin, uint64_t *flow)
 {
-    if (host.len >= 2 && host.s[0] == '[' && host.s[host.len - 1] == ']') {
-        host.s++;
-        host.len -= 2;
-    }
-    return host.len == strlen(want) && !strncasecmp(host.s, want, host.len);
-}
-
-/* The user part of the top Route of m when it is a flow token of ours:
- * 1 and *flow; 0 when the top Route carries none; -1 when it carries a
- * token that does not verify (altered, or from before a restart). */
-static int route_flow(edge__remote_t *r, sip_msg_t *m, uint64_t *flow)
-{
-    sip_iter_t it;
-    sip_iter_init(&it, m, SIP_HDR_ROUTE);
-    fedge_str_t v;
-    unsigned hi;
-    if (sip_iter_next(&it, &v, &hi) != 1)
+    if (pin->route_user.len != EDGE__FLOW_TOKEN_LEN)
         return 0;
-    sip_nameaddr_t na;
-    if (sip_nameaddr_parse(v.s, v.len, &na) < 0 || na.star)
-        return 0;
-    if (!host_is(na.uri.host, r->path_host) || na.uri.port != r->path_port ||
-        na.uri.user.len != EDGE__FLOW_TOKEN_LEN)
-        return 0;
-    return edge__flow_parse(&r->key, na.uri.user, flow) == 0 ? 1 : -1;
+    return edge__flow_parse(&r->key, pin->route_user, flow) == 0 ? 1 : -1;
 }
 
 bool edge__remote_policy(edge__remote_t *r, const store_snapshot_t *snap,
@@ -319,7 +308,7 @@ bool edge__remote_policy(edge__remote_t *r, const store_snapshot_t *snap,
     }
     if (pin->from_side != PROXY_SIDE_INTERNAL)
         return false;
-    int k = route_flow(r, pin->msg, &flow);
+    int k = route_flow(r, pin, &flow);
     if (k == 0)
         return false;
     proxy_conn_t *c = k > 0 ? edge__flow_conn(r->ed, flow) : NULL;

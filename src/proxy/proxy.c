@@ -151,7 +151,7 @@ void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, con
     if (code >= 300)
         txn_log(p, OBS_LOG_INFO, "request refused", req, t->remote, t->in_side, code,
                 reason ? reason : "");
-    if (t->invite && code >= 300 && p->media && req) {
+    if (t->invite && code >= 300 && p->media && !t->no_media && req) {
         /* the relay forgets a call the edge ended itself */
         proxy_media_in_t mi = {req, t->in_side, t->out_side, t->remote, code, 0};
         proxy_media_verdict_t mv = {0};
@@ -251,7 +251,8 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
              * transaction, so a late answer to an abandoned one matches
              * nothing */
             proxy__tab_del(p, PROXY__BY_BRANCH, t);
-            proxy_branch_make(m, p->secret, (fedge_str_t){t->skey, t->skey_len}, t->attempts,
+            proxy_origin_t from = {t->in_side, t->in_client};
+            proxy_branch_make(m, from, p->secret, (fedge_str_t){t->skey, t->skey_len}, t->attempts,
                               t->branch, sizeof(t->branch));
             proxy__tab_add(p, PROXY__BY_BRANCH, t);
             fedge_str_t body = {t->body, t->body_len};
@@ -260,14 +261,14 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
             bool rr = proxy__wants_record_route(m);
             stream = false;
             int brc = proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr,
-                                           t->edits, bp, src, false, &len);
+                                           t->rr_user, t->edits, bp, src, false, &len);
             if (brc == 0 && proxy__iface(p, t->out_side)->transport == PROXY_TP_UDP &&
                 len > PROXY_UDP_MAX_REQUEST) {
                 /* RFC 3261 §18.1.1: too large for UDP: over TCP, and the
                  * Via says so */
                 stream = true;
                 brc = proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr,
-                                           t->edits, bp, src, true, &len);
+                                           t->rr_user, t->edits, bp, src, true, &len);
             }
             if (brc < 0) {
                 proxy__txn_reply(p, t, m, 513, "forwarded message too large", NULL);
@@ -346,20 +347,21 @@ static void client_failed(proxy_t *p, proxy__txn_t *t, const char *why)
 /* A 2xx ACK (or any ACK without transaction): forwarded statelessly by the
  * route set; nothing is ever answered to an ACK. */
 static void hold(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, uint64_t ticket,
-                 const proxy_peer_t *peer, const char *key, size_t key_len);
+                 const proxy_peer_t *peer, bool client, const char *key, size_t key_len);
 
-static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, const char *key,
-                        size_t key_len, const fedge_str_t *body, bool held)
+static void forward_ack(proxy_t *p, const proxy_peer_t *peer, bool client, sip_msg_t *m,
+                        const char *key, size_t key_len, const fedge_str_t *body, bool held)
 {
     int mf = -1;
     sip_msg_max_forwards(m, &mf);
-    if (mf == 0 || proxy_loop_detected(&p->cfg, m))
+    proxy_origin_t from = {peer->side, client};
+    if (mf == 0 || proxy_loop_detected(&p->cfg, m, from))
         return;
     proxy__routes_t *r = p->rp;
     proxy_route_t d;
     if (proxy__routes_prep(&p->cfg, m, r) < 0)
         return;
-    proxy_route_in_t in = {peer->side, r->popped_side, r->next_route, r->ruri};
+    proxy_route_in_t in = {peer->side, r->popped_side, r->next_route, r->ruri, client};
     if (proxy_route_decide(&p->cfg, &in, &d) != PROXY_ROUTE_FORWARD)
         return;
     proxy_media_verdict_t mv = {0};
@@ -368,7 +370,7 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, cons
         /* an ACK may carry the answer to an offer in a 2xx (late offer) */
         proxy_media_in_t mi = {m, peer->side, d.to_side, peer->remote, 0, ++p->tickets};
         if (p->media(p->media_user, &mi, &mv) == PROXY_MEDIA_PENDING) {
-            hold(p, NULL, m, mi.ticket, peer, key, key_len);
+            hold(p, NULL, m, mi.ticket, peer, client, key, key_len);
             return;
         }
         if (mv.replace) {
@@ -377,10 +379,11 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, sip_msg_t *m, cons
         }
     }
     char branch[PROXY_BRANCH_LEN + 1];
-    proxy_branch_make(m, p->secret, (fedge_str_t){key, key_len}, 0xacc, branch, sizeof(branch));
+    proxy_branch_make(m, from, p->secret, (fedge_str_t){key, key_len}, 0xacc, branch,
+                      sizeof(branch));
     size_t len;
-    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, NULL, body, NULL, false,
-                             &len) < 0)
+    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, NULL, NULL, body, NULL,
+                             false, &len) < 0)
         return;
     proxy__txn_t tmp;
     tmp.pref_port = 0;
@@ -446,6 +449,22 @@ static void send_trying(proxy_t *p, proxy__txn_t *t, sip_msg_t *m)
     }
 }
 
+/* A verdict's Record-Route user part: NUL-terminated within its field and
+ * only RFC 3261 unreserved characters (nothing to escape in a URI). */
+static bool rr_user_ok(const char *u)
+{
+    size_t n = strnlen(u, sizeof(((proxy_policy_verdict_t *)0)->rr_user));
+    if (n == sizeof(((proxy_policy_verdict_t *)0)->rr_user))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = u[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == '~'))
+            return false;
+    }
+    return true;
+}
+
 /* The request of t goes on to d (the route decision), with the policy's
  * verdict v (NULL: none): its edits, its target, its cookie. m/r: the
  * request parsed and route-processed. */
@@ -454,6 +473,11 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
 {
     t->out_side = d->to_side;
     t->target = d->target;
+    /* a remote user's request for another domain comes back from the
+     * internal server and crosses to the partner: the media relay sees
+     * that second pass (internal → external), not this one */
+    t->no_media = t->in_client && d->to_side == PROXY_SIDE_INTERNAL &&
+                  !proxy_is_local_domain(&p->cfg, r->ruri->host);
     if (d->to_side == PROXY_SIDE_INTERNAL && r->popped_side == PROXY_SIDE_INTERNAL)
         proxy__tgt_prefer(t, r->next_route ? r->next_route : r->ruri);
     if (v && v->target.host[0]) {
@@ -465,6 +489,8 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
     if (v && !v->target.host[0] && v->registrar && d->to_side == PROXY_SIDE_INTERNAL &&
         p->cfg.nregistrars)
         t->target = PROXY_TARGET_REGISTRAR;
+    if (v && v->rr_user[0] && rr_user_ok(v->rr_user))
+        t->rr_user = fedge_strdup(v->rr_user);
     if (v) {
         t->result_cookie = v->result_cookie;
         t->policy_srv = v->srv && d->to_side == PROXY_SIDE_EXTERNAL;
@@ -479,7 +505,7 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
         }
     }
     send_trying(p, t, m);
-    if (p->media) {
+    if (p->media && !t->no_media) {
         t->ticket = ++p->tickets;
         proxy_media_in_t mi = {m, t->in_side, t->out_side, t->remote, 0, t->ticket};
         proxy_media_verdict_t mv = {0};
@@ -573,7 +599,8 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
         return;
     }
     /* §16.3 item 4 */
-    if (proxy_loop_detected(&p->cfg, m)) {
+    proxy_origin_t origin = {peer->side, t->in_client};
+    if (proxy_loop_detected(&p->cfg, m, origin)) {
         p->st.rejected++;
         proxy__txn_reply(p, t, m, 482, "loop: the request came back to this edge unchanged", NULL);
         return;
@@ -596,7 +623,7 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
         proxy__txn_reply(p, t, m, 400, fedge_strerror(rc), NULL);
         return;
     }
-    proxy_route_in_t in = {peer->side, r->popped_side, r->next_route, r->ruri};
+    proxy_route_in_t in = {peer->side, r->popped_side, r->next_route, r->ruri, t->in_client};
     proxy_route_t d;
     switch (proxy_route_decide(&p->cfg, &in, &d)) {
     case PROXY_ROUTE_LOCAL:
@@ -616,10 +643,10 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
     const sip_nameaddr_t *to, *from;
     sip_msg_to(m, &to);
     sip_msg_from(m, &from);
-    if (p->policy && (!to->has_tag || (p->untrusted && p->untrusted(p->untrusted_user, c)))) {
+    if (p->policy && (!to->has_tag || t->in_client || r->popped_user.len)) {
         t->ticket = ++p->tickets;
         proxy_policy_in_t pin = {peer->side, d.to_side, peer,      m, &from->uri,
-                                 &to->uri,   r->ruri,   t->ticket, c};
+                                 &to->uri,   r->ruri,   t->ticket, c, r->popped_user};
         proxy_policy_verdict_t v;
         v.status = 403;
         v.extra[0] = 0;
@@ -629,6 +656,7 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
         v.reuse = false;
         v.registrar = false;
         v.result_cookie = 0;
+        v.rr_user[0] = 0;
         v.edits.nstrip = 0;
         v.edits.add[0] = 0;
         snprintf(v.warning, sizeof(v.warning), "denied by policy");
@@ -696,7 +724,8 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
             }
             return 0;
         }
-        forward_ack(p, peer, m, key, (size_t)kl, NULL, false);
+        forward_ack(p, peer, p->untrusted && p->untrusted(p->untrusted_user, c), m, key, (size_t)kl,
+                    NULL, false);
         return 0;
     }
     if (m->method_id == SIP_METHOD_CANCEL) {
@@ -709,7 +738,7 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
         }
         /* §16.10: answer the CANCEL hop by hop, then cancel downstream */
         reply_stateless(p, c, m, 200, NULL, NULL, NULL, t->to_tag);
-        if (p->media) {
+        if (p->media && !t->no_media) {
             proxy_media_in_t mi = {m, peer->side, t->out_side, peer->remote, 0, 0};
             proxy_media_verdict_t mv = {0};
             (void)p->media(p->media_user, &mi, &mv);
@@ -778,6 +807,7 @@ typedef struct proxy__held {
     char *body; /* the hook's body when replace */
     size_t body_len;
     proxy_side_t side; /* ACK: where it came from, its key */
+    bool client;
     char remote[64];
     char *key;
     size_t key_len;
@@ -804,7 +834,7 @@ static void held_free(proxy__held_t *h)
 }
 
 static void hold(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, uint64_t ticket,
-                 const proxy_peer_t *peer, const char *key, size_t key_len)
+                 const proxy_peer_t *peer, bool client, const char *key, size_t key_len)
 {
     proxy__held_t *h = fedge_calloc(1, sizeof(*h));
     h->ticket = ticket;
@@ -814,6 +844,7 @@ static void hold(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, uint64_t ticket,
     h->len = m->len;
     if (peer) {
         h->side = peer->side;
+        h->client = client;
         snprintf(h->remote, sizeof(h->remote), "%s", peer->remote ? peer->remote : "-");
         h->key = fedge_malloc(key_len ? key_len : 1);
         memcpy(h->key, key, key_len);
@@ -856,7 +887,7 @@ static void send_held(proxy_t *p, proxy__held_t *h)
         }
     } else if (m) {
         proxy_peer_t peer = {h->side, h->remote, NULL};
-        forward_ack(p, &peer, m, h->key, h->key_len, h->replace ? &body : NULL, true);
+        forward_ack(p, &peer, h->client, m, h->key, h->key_len, h->replace ? &body : NULL, true);
     }
 }
 
@@ -885,15 +916,15 @@ static void flush(proxy_t *p)
 static void forward_response(proxy_t *p, proxy__txn_t *t, sip_msg_t *m)
 {
     proxy_media_verdict_t mv = {0};
-    if (p->media) {
+    if (p->media && !t->no_media) {
         proxy_media_in_t mi = {m, t->out_side, t->in_side, p->cur_remote, 0, ++p->tickets};
         if (p->media(p->media_user, &mi, &mv) == PROXY_MEDIA_PENDING) {
-            hold(p, t, m, mi.ticket, NULL, NULL, 0);
+            hold(p, t, m, mi.ticket, NULL, false, NULL, 0);
             return;
         }
     }
     if (t->held) {
-        hold(p, t, m, 0, NULL, NULL, 0);
+        hold(p, t, m, 0, NULL, false, NULL, 0);
         held_body(held_last(p), &mv);
         flush(p);
         return;
@@ -1188,7 +1219,7 @@ int proxy_policy_resume(proxy_t *p, uint64_t ticket, bool deny_it, const proxy_p
     } else if (!m || proxy__routes_prep(&p->cfg, m, r) < 0) {
         proxy__txn_reply(p, t, m, 500, "cannot re-read the request", NULL);
     } else {
-        proxy_route_in_t in = {t->in_side, r->popped_side, r->next_route, r->ruri};
+        proxy_route_in_t in = {t->in_side, r->popped_side, r->next_route, r->ruri, t->in_client};
         if (proxy_route_decide(&p->cfg, &in, &d) == PROXY_ROUTE_FORWARD) {
             admit(p, t, m, r, &d, v);
         } else {

@@ -125,6 +125,12 @@ typedef struct {
     const sip_uri_t *next_route;
     /* The Request-URI after §16.4 processing. */
     const sip_uri_t *ruri;
+    /* It came over a remote user's connection (proxy_set_untrusted says
+     * so): a request of the client's for a domain that is not local goes
+     * to the internal next hops — the user's own server, which sends it
+     * back through the edge's internal side to the partner under the
+     * federation policy — instead of being refused as relaying. */
+    bool from_client;
 } proxy_route_in_t;
 
 typedef struct {
@@ -137,8 +143,9 @@ typedef struct {
 
 /* Decides where a request goes (see docs/proxy.md for the rules):
  * crossing by the edge's own Record-Route, or by the Request-URI domain
- * (local domains → internal next hops, others → federation), refusing open
- * relaying and loops back to the side a request came from. Pure: no I/O,
+ * (local domains → internal next hops, others → federation; everything a
+ * remote client sends → internal next hops), refusing open relaying and
+ * loops back to the side a request came from. Pure: no I/O,
  * no allocation. Always fills *out and returns out->action. */
 proxy_route_action_t proxy_route_decide(const proxy_cfg_t *cfg, const proxy_route_in_t *in,
                                         proxy_route_t *out);
@@ -161,24 +168,37 @@ proxy_side_t proxy_uri_side(const proxy_cfg_t *cfg, const sip_uri_t *uri);
  * hex (transaction part). */
 #define PROXY_BRANCH_LEN (7 + 16 + 1 + 16)
 
+/* Where a request came from, as far as routing is concerned: the side,
+ * and whether over a remote user's connection (proxy_route_in_t). */
+typedef struct {
+    proxy_side_t side;
+    bool client;
+} proxy_origin_t;
+
 /* The loop-detection hash of request m (RFC 3261 §16.6 item 8): over the
  * Request-URI as received, From tag, To tag, Call-ID, CSeq number, every
  * Route value and Proxy-Require value — the fields that decide how the
  * edge routes it, and that do not change when it comes back around a loop
  * (the topmost Via does change, so it is left out; the method too, so that
- * CANCEL and ACK share it). m must have passed sip_msg_check(). */
-uint64_t proxy_loop_hash(sip_msg_t *m);
+ * CANCEL and ACK share it) — and its origin, which decides the route too:
+ * a remote user's request that comes back from the internal server on its
+ * way to a partner (the same Request-URI, tags and Route set) is a spiral,
+ * routed differently, not a loop (RFC 3261 §16.3 item 4). m must have
+ * passed sip_msg_check(). */
+uint64_t proxy_loop_hash(sip_msg_t *m, proxy_origin_t from);
 
-/* Writes a branch for m into out (size > PROXY_BRANCH_LEN): magic cookie,
- * proxy_loop_hash(m), ".", then a hash of (secret, txn_key, attempt), so
- * that each client transaction gets its own branch. Returns the length. */
-size_t proxy_branch_make(sip_msg_t *m, uint64_t secret, fedge_str_t txn_key, unsigned attempt,
-                         char *out, size_t cap);
+/* Writes a branch for m (arrived from `from`) into out (size >
+ * PROXY_BRANCH_LEN): magic cookie, proxy_loop_hash(m, from), ".", then a
+ * hash of (secret, txn_key, attempt), so that each client transaction gets
+ * its own branch. Returns the length. */
+size_t proxy_branch_make(sip_msg_t *m, proxy_origin_t from, uint64_t secret, fedge_str_t txn_key,
+                         unsigned attempt, char *out, size_t cap);
 
 /* RFC 3261 §16.3 item 4: true when one of m's Via values has a sent-by of
  * one of the edge's interfaces and a branch whose loop part equals
- * proxy_loop_hash(m) — the request came back unchanged: answer 482. */
-bool proxy_loop_detected(const proxy_cfg_t *cfg, sip_msg_t *m);
+ * proxy_loop_hash(m, from) — the request came back unchanged, from where
+ * it came before: answer 482. */
+bool proxy_loop_detected(const proxy_cfg_t *cfg, sip_msg_t *m, proxy_origin_t from);
 
 /* The server transaction key of request m (§17.2.3): for an RFC 3261 branch
  * "3261|" branch "|" sent-by host ":" port "|" method, where ACK and CANCEL
@@ -305,6 +325,13 @@ typedef struct {
     const sip_uri_t *from_uri, *to_uri, *ruri;
     uint64_t ticket;    /* names this request in proxy_policy_resume */
     proxy_conn_t *conn; /* the connection it arrived on (for the call only) */
+    /* The user part of the last of the edge's own Route entries popped
+     * (§16.4) that has one — a flow token the edge put into a Path or a
+     * Record-Route (proxy_policy_verdict_t.rr_user); empty when none. A
+     * request with a To tag is given to the hook when this is not empty
+     * (or its connection is untrusted), so that it can go out on the
+     * flow the token names. */
+    fedge_str_t route_user;
 } proxy_policy_in_t;
 
 #define PROXY_POLICY_PENDING 2
@@ -362,14 +389,21 @@ typedef struct {
     /* Allow: when not 0, the final status sent upstream for this request
      * is reported to the result hook (proxy_set_result) with this cookie. */
     uint64_t result_cookie;
+    /* Allow: the user part of the Record-Route entry naming the interface
+     * the request came in by (RFC 5626 §5.3: a flow token), so that the
+     * dialog's requests from the far side come back with it in their
+     * Route (proxy_policy_in_t.route_user); "" = none. Only RFC 3261
+     * unreserved characters are written; a value with others is ignored. */
+    char rr_user[64];
 } proxy_policy_verdict_t;
 
 typedef int (*proxy_policy_fn)(void *user, const proxy_policy_in_t *in, proxy_policy_verdict_t *v);
 
-/* Says whether connection c is untrusted: every request that arrives on it
- * goes through the policy hook, those with a To tag too — nothing but the
- * policy vouches for its sender (a remote client: no certificate, no
- * dialog the edge set up with it). */
+/* Says whether connection c is untrusted: a remote user's client (no
+ * certificate, no dialog the edge set up with it). Every request that
+ * arrives on it goes through the policy hook, those with a To tag too —
+ * nothing but the policy vouches for its sender — and is routed as a
+ * client's (proxy_route_in_t.from_client). */
 typedef bool (*proxy_untrusted_fn)(void *user, const proxy_conn_t *c);
 
 /* Counters, for tests, logs and metrics. */

@@ -40,6 +40,9 @@ typedef struct {
     bool strict;         /* R-URI was ours: replaced by the last value */
     unsigned end_kept;   /* values [first_kept, end_kept) stay */
     proxy_side_t popped_side;
+    /* user part of the last popped entry that has one (a flow token the
+     * edge wrote into a Path or Record-Route), or empty */
+    fedge_str_t popped_user;
     const sip_uri_t *ruri; /* effective Request-URI */
     fedge_str_t ruri_str;
     const sip_uri_t *next_route; /* first kept value, or NULL */
@@ -281,6 +284,9 @@ typedef struct proxy__txn {
     proxy_hostport_t route; /* PROXY_TARGET_HOST */
     bool policy_srv;        /* the policy routes it by SRV (dns-srv) */
     bool route_reuse;       /* route only over an existing connection (a flow) */
+    bool in_client;         /* it came over a remote user's connection */
+    bool no_media;          /* the media hook is not called for it (admit) */
+    char *rr_user;          /* the verdict's Record-Route user part (NULL: none) */
 
     bool got_response, got_provisional;
     bool cancel_pending, cancel_sent, cancelled_upstream;
@@ -421,9 +427,11 @@ bool proxy__wants_record_route(sip_msg_t *m);
 /* Prints the forwarded copy of m (RFC 3261 §16.6) into p->out. udp_src:
  * the "ip:port" m came from over UDP (NULL: not UDP): its top Via gets
  * received and, when it asked, rport (RFC 3581 §4). via_tcp: our Via says
- * TCP on a UDP side (a request too large for UDP, §18.1.1). */
+ * TCP on a UDP side (a request too large for UDP, §18.1.1). rr_user
+ * (NULL: none): the user part of the Record-Route entry of in_side (a
+ * flow token, RFC 5626 §5.3). */
 int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
-                         proxy_side_t out_side, const char *branch, bool rr,
+                         proxy_side_t out_side, const char *branch, bool rr, const char *rr_user,
                          const proxy_edits_t *edits, const fedge_str_t *body, const char *udp_src,
                          bool via_tcp, size_t *out_len);
 /* A CANCEL (resp NULL) or the ACK for non-2xx resp, from t's forwarded

@@ -156,6 +156,8 @@ int proxy__routes_prep(const proxy_cfg_t *cfg, sip_msg_t *m, proxy__routes_t *r)
         if (s == PROXY_SIDE_NONE)
             break;
         r->popped_side = s;
+        if (r->na[r->first_kept].uri.user.len)
+            r->popped_user = r->na[r->first_kept].uri.user;
         r->first_kept++;
     }
     if (r->first_kept < r->end_kept)
@@ -223,7 +225,10 @@ proxy_route_action_t proxy_route_decide(const proxy_cfg_t *cfg, const proxy_rout
         return out->action;
     }
     if (in->from_side == PROXY_SIDE_EXTERNAL) {
-        if (!local)
+        /* a remote user's request for another domain goes through the
+         * user's own server, which federates it back through the
+         * internal side (the policy hook checked who sent it) */
+        if (!local && !in->from_client)
             return reject(out, 403, "relaying denied: not a local SIP domain");
         return forward(cfg, out, PROXY_SIDE_INTERNAL);
     }
@@ -242,9 +247,11 @@ static uint64_t hash_str(uint64_t h, fedge_str_t s)
     return proxy__hash(h, "", 1); /* field separator */
 }
 
-uint64_t proxy_loop_hash(sip_msg_t *m)
+uint64_t proxy_loop_hash(sip_msg_t *m, proxy_origin_t from)
 {
     uint64_t h = PROXY__HASH_INIT;
+    unsigned char origin[2] = {(unsigned char)from.side, from.client ? 1 : 0};
+    h = proxy__hash(h, origin, sizeof(origin));
     h = hash_str(h, m->ruri_str);
     const sip_nameaddr_t *na;
     fedge_str_t none = {"", 0};
@@ -273,8 +280,8 @@ static void hex16(uint64_t v, char *out)
     }
 }
 
-size_t proxy_branch_make(sip_msg_t *m, uint64_t secret, fedge_str_t txn_key, unsigned attempt,
-                         char *out, size_t cap)
+size_t proxy_branch_make(sip_msg_t *m, proxy_origin_t from, uint64_t secret, fedge_str_t txn_key,
+                         unsigned attempt, char *out, size_t cap)
 {
     if (cap <= PROXY_BRANCH_LEN) {
         if (cap)
@@ -285,7 +292,7 @@ size_t proxy_branch_make(sip_msg_t *m, uint64_t secret, fedge_str_t txn_key, uns
     u = hash_str(u, txn_key);
     u = proxy__hash(u, &attempt, sizeof(attempt));
     memcpy(out, "z9hG4bK", 7);
-    hex16(proxy_loop_hash(m), out + 7);
+    hex16(proxy_loop_hash(m, from), out + 7);
     out[23] = '.';
     hex16(u, out + 24);
     out[PROXY_BRANCH_LEN] = 0;
@@ -305,7 +312,7 @@ bool proxy__via_is_ours(const proxy_cfg_t *cfg, const sip_via_t *v)
     return false;
 }
 
-bool proxy_loop_detected(const proxy_cfg_t *cfg, sip_msg_t *m)
+bool proxy_loop_detected(const proxy_cfg_t *cfg, sip_msg_t *m, proxy_origin_t from)
 {
     sip_iter_t it;
     sip_iter_init(&it, m, SIP_HDR_VIA);
@@ -319,7 +326,7 @@ bool proxy_loop_detected(const proxy_cfg_t *cfg, sip_msg_t *m)
         if (via.branch.len != PROXY_BRANCH_LEN || memcmp(via.branch.s, "z9hG4bK", 7))
             continue;
         if (!have) {
-            hex16(proxy_loop_hash(m), want);
+            hex16(proxy_loop_hash(m, from), want);
             have = true;
         }
         if (!memcmp(via.branch.s + 7, want, 16))

@@ -254,6 +254,7 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
     t->invite = m->method_id == SIP_METHOD_INVITE;
     t->in_side = peer->side;
     t->in_conn = c;
+    t->in_client = p->untrusted && c && p->untrusted(p->untrusted_user, c);
     snprintf(t->remote, sizeof(t->remote), "%s", peer->remote ? peer->remote : "-");
     proxy__make_tag(p, t->to_tag);
     const sip_via_t *via;
@@ -280,6 +281,7 @@ void proxy__txn_free(proxy__txn_t *t)
     free(t->fwd);
     free(t->resp);
     free(t->edits);
+    free(t->rr_user);
     free(t->body);
     free(t);
 }

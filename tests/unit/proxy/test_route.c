@@ -42,16 +42,53 @@ static sip_uri_t uri(const char *s)
     return u;
 }
 
+/* origins of the loop tests: the internal side, a remote client */
+#define INT ((proxy_origin_t){PROXY_SIDE_INTERNAL, false})
+#define CLIENT ((proxy_origin_t){PROXY_SIDE_EXTERNAL, true})
+#define LOOP_HASH(m) proxy_loop_hash((m), INT)
+
 static proxy_route_t decide(proxy_side_t from, proxy_side_t popped, const char *next,
                             const char *ruri)
 {
     sip_uri_t r = uri(ruri), n;
     if (next)
         n = uri(next);
-    proxy_route_in_t in = {from, popped, next ? &n : NULL, &r};
+    proxy_route_in_t in = {from, popped, next ? &n : NULL, &r, false};
     proxy_route_t out;
     proxy_route_decide(&cfg, &in, &out);
     return out;
+}
+
+static proxy_route_t decide_client(proxy_side_t popped, const char *next, const char *ruri)
+{
+    sip_uri_t r = uri(ruri), n;
+    if (next)
+        n = uri(next);
+    proxy_route_in_t in = {PROXY_SIDE_EXTERNAL, popped, next ? &n : NULL, &r, true};
+    proxy_route_t out;
+    proxy_route_decide(&cfg, &in, &out);
+    return out;
+}
+
+/* a remote user's request for a partner goes to the internal next hops
+ * (the user's own server federates it back through the edge); from a
+ * partner the same request is relaying */
+static void test_decide_client_to_other_domain(void **state)
+{
+    (void)state;
+    proxy_route_t d = decide_client(PROXY_SIDE_NONE, NULL, "sip:dave@fabrikam.test");
+    assert_int_equal(d.action, PROXY_ROUTE_FORWARD);
+    assert_int_equal(d.to_side, PROXY_SIDE_INTERNAL);
+    assert_int_equal(d.target, PROXY_TARGET_NEXT_HOPS);
+    d = decide_client(PROXY_SIDE_NONE, NULL, "sip:alice@contoso.test");
+    assert_int_equal(d.action, PROXY_ROUTE_FORWARD);
+    assert_int_equal(d.to_side, PROXY_SIDE_INTERNAL);
+    d = decide(PROXY_SIDE_EXTERNAL, PROXY_SIDE_NONE, NULL, "sip:dave@fabrikam.test");
+    assert_int_equal(d.action, PROXY_ROUTE_REJECT);
+    assert_int_equal(d.status, 403);
+    /* a Route the client preloaded past the edge is still relaying */
+    d = decide_client(PROXY_SIDE_NONE, "sip:elsewhere.test;lr", "sip:dave@fabrikam.test");
+    assert_int_equal(d.action, PROXY_ROUTE_REJECT);
 }
 
 static void test_decide_external_to_local_domain(void **state)
@@ -266,21 +303,44 @@ static void test_routes_prep_bad_route(void **state)
 static void test_loop_hash_fields(void **state)
 {
     (void)state;
-    uint64_t a = proxy_loop_hash(parse(REQ("INVITE", "sip:alice@contoso.test", "")));
+    uint64_t a = LOOP_HASH(parse(REQ("INVITE", "sip:alice@contoso.test", "")));
     /* CANCEL and ACK share it (method left out) */
-    uint64_t b = proxy_loop_hash(parse(REQ("CANCEL", "sip:alice@contoso.test", "")));
+    uint64_t b = LOOP_HASH(parse(REQ("CANCEL", "sip:alice@contoso.test", "")));
     assert_true(a == b);
     /* an extra Via on top (the request came around) does not change it */
-    uint64_t c = proxy_loop_hash(parse(
+    uint64_t c = LOOP_HASH(parse(
         REQ("INVITE", "sip:alice@contoso.test", "Via: SIP/2.0/TCP 10.9.9.9;branch=z9hG4bKx\r\n")));
     assert_true(a == c);
     /* a new Request-URI does (a spiral, not a loop) */
-    uint64_t d = proxy_loop_hash(parse(REQ("INVITE", "sip:alice2@contoso.test", "")));
+    uint64_t d = LOOP_HASH(parse(REQ("INVITE", "sip:alice2@contoso.test", "")));
     assert_true(a != d);
     /* so does a Route */
-    uint64_t e = proxy_loop_hash(
-        parse(REQ("INVITE", "sip:alice@contoso.test", "Route: <sip:x.test;lr>\r\n")));
+    uint64_t e =
+        LOOP_HASH(parse(REQ("INVITE", "sip:alice@contoso.test", "Route: <sip:x.test;lr>\r\n")));
     assert_true(a != e);
+}
+
+/* the same request from a remote client and then back from the internal
+ * server (a spiral through the edge) hashes apart; from one origin twice
+ * it does not (a loop) */
+static void test_loop_hash_origin(void **state)
+{
+    (void)state;
+    sip_msg_t *m = parse(REQ("MESSAGE", "sip:dave@fabrikam.test", ""));
+    assert_true(proxy_loop_hash(m, CLIENT) != proxy_loop_hash(m, INT));
+    proxy_origin_t partner = {PROXY_SIDE_EXTERNAL, false};
+    assert_true(proxy_loop_hash(m, CLIENT) != proxy_loop_hash(m, partner));
+    assert_true(proxy_loop_hash(m, INT) == proxy_loop_hash(m, INT));
+    char br[64], req[2048];
+    proxy_branch_make(m, CLIENT, 7, FEDGE_STR_LIT("k"), 0, br, sizeof(br));
+    snprintf(req, sizeof(req),
+             REQ("MESSAGE", "sip:dave@fabrikam.test",
+                 "Via: SIP/2.0/TCP 10.9.9.9;branch=z9hG4bKk\r\nVia: SIP/2.0/TCP "
+                 "10.0.0.1:5060;branch=%s;alias\r\n"),
+             br);
+    parse("%s", req);
+    assert_false(proxy_loop_detected(&cfg, &msg, INT)); /* the second pass */
+    assert_true(proxy_loop_detected(&cfg, &msg, CLIENT));
 }
 
 static void test_branch_format_and_uniqueness(void **state)
@@ -289,18 +349,18 @@ static void test_branch_format_and_uniqueness(void **state)
     sip_msg_t *m = parse(REQ("MESSAGE", "sip:alice@contoso.test", ""));
     char b1[64], b2[64], b3[64], b4[64];
     fedge_str_t k1 = FEDGE_STR_LIT("key1"), k2 = FEDGE_STR_LIT("key2");
-    assert_int_equal(proxy_branch_make(m, 42, k1, 0, b1, sizeof(b1)), PROXY_BRANCH_LEN);
+    assert_int_equal(proxy_branch_make(m, INT, 42, k1, 0, b1, sizeof(b1)), PROXY_BRANCH_LEN);
     assert_int_equal(strlen(b1), PROXY_BRANCH_LEN);
     assert_memory_equal(b1, "z9hG4bK", 7);
     assert_int_equal(b1[23], '.');
-    proxy_branch_make(m, 42, k1, 0, b2, sizeof(b2));
+    proxy_branch_make(m, INT, 42, k1, 0, b2, sizeof(b2));
     assert_string_equal(b1, b2); /* deterministic */
-    proxy_branch_make(m, 42, k1, 1, b3, sizeof(b3));
+    proxy_branch_make(m, INT, 42, k1, 1, b3, sizeof(b3));
     assert_string_not_equal(b1, b3); /* a new attempt, a new branch */
     assert_memory_equal(b1, b3, 23); /* same loop part */
-    proxy_branch_make(m, 42, k2, 0, b4, sizeof(b4));
+    proxy_branch_make(m, INT, 42, k2, 0, b4, sizeof(b4));
     assert_string_not_equal(b1, b4);
-    assert_int_equal(proxy_branch_make(m, 42, k1, 0, b4, PROXY_BRANCH_LEN), 0);
+    assert_int_equal(proxy_branch_make(m, INT, 42, k1, 0, b4, PROXY_BRANCH_LEN), 0);
 }
 
 static void test_loop_detection(void **state)
@@ -308,7 +368,7 @@ static void test_loop_detection(void **state)
     (void)state;
     sip_msg_t *m = parse(REQ("MESSAGE", "sip:bob@fabrikam.test", ""));
     char br[64];
-    proxy_branch_make(m, 7, FEDGE_STR_LIT("k"), 0, br, sizeof(br));
+    proxy_branch_make(m, INT, 7, FEDGE_STR_LIT("k"), 0, br, sizeof(br));
     char req[2048];
     /* our Via (internal interface) further down, another hop on top */
     snprintf(req, sizeof(req),
@@ -316,21 +376,21 @@ static void test_loop_detection(void **state)
                  "Via: SIP/2.0/TCP 10.0.0.1:5060;branch=%s;alias\r\n"),
              br);
     parse("%s", req);
-    assert_true(proxy_loop_detected(&cfg, &msg));
+    assert_true(proxy_loop_detected(&cfg, &msg, INT));
     /* same Via but the Request-URI changed on the way: a spiral */
     snprintf(req, sizeof(req),
              REQ("MESSAGE", "sip:bob2@fabrikam.test",
                  "Via: SIP/2.0/TCP 10.0.0.1:5060;branch=%s;alias\r\n"),
              br);
     parse("%s", req);
-    assert_false(proxy_loop_detected(&cfg, &msg));
+    assert_false(proxy_loop_detected(&cfg, &msg, INT));
     /* same branch in a Via that is not ours */
     snprintf(
         req, sizeof(req),
         REQ("MESSAGE", "sip:bob@fabrikam.test", "Via: SIP/2.0/TCP 10.0.0.2:5060;branch=%s\r\n"),
         br);
     parse("%s", req);
-    assert_false(proxy_loop_detected(&cfg, &msg));
+    assert_false(proxy_loop_detected(&cfg, &msg, INT));
 }
 
 static void test_txn_key_3261(void **state)
@@ -379,6 +439,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_decide_external_to_local_domain, setup),
+        cmocka_unit_test_setup(test_decide_client_to_other_domain, setup),
+        cmocka_unit_test_setup(test_loop_hash_origin, setup),
         cmocka_unit_test_setup(test_decide_no_open_relay, setup),
         cmocka_unit_test_setup(test_decide_internal_to_federation, setup),
         cmocka_unit_test_setup(test_decide_internal_to_local_is_refused, setup),
