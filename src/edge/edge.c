@@ -497,6 +497,17 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         goto fail;
     proxy_cfg_t *pc = fedge_malloc(sizeof(*pc));
     proxy_cfg_from(cf, s->ext_port, s->int_port, pc);
+    if (cf->remote.listen.count) {
+        /* what remote clients reach: the first specific [remote] address,
+         * else the FQDN (their Record-Route entry, proxy_cfg_t.client) */
+        copy_host(pc->client.host, cf->edge.fqdn);
+        for (size_t i = 0; i < cf->remote.listen.count; i++)
+            if (!is_wildcard(cf->remote.listen.items[i].host)) {
+                copy_host(pc->client.host, cf->remote.listen.items[i].host);
+                break;
+            }
+        pc->client.port = s->remote_port;
+    }
     /* the Path of a remote client's REGISTER names this member's own
      * internal interface, never a pool's name: the client's flow is a
      * connection to this member alone (RFC 5626 §5.2) */

@@ -310,9 +310,9 @@ static void received_edit(sip_msg_t *m, const sip_via_t *v, const char *src, tbu
  * Record-Route entries: the interface it leaves by, then the one it came
  * in on; then the verdict's edits. */
 int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
-                         proxy_side_t out_side, const char *branch, bool rr, const char *rr_user,
-                         const proxy_edits_t *edits, const fedge_str_t *body, const char *udp_src,
-                         bool via_tcp, size_t *out_len)
+                         proxy_side_t out_side, const char *branch, bool rr, bool in_client,
+                         const char *rr_user, const proxy_edits_t *edits, const fedge_str_t *body,
+                         const char *udp_src, bool via_tcp, size_t *out_len)
 {
     sip_edit_t ed[MAX_EDITS];
     unsigned ne = 0;
@@ -381,14 +381,21 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
         if (inf != of) {
             char ih[PROXY_HOST_MAX + 2];
             proxy__host_fmt(inf->host, ih, sizeof(ih));
+            unsigned iport = inf->port;
+            const char *itp = tp_name(inf->transport, false);
+            if (in_client && p->cfg.client.host[0]) {
+                /* the client reaches the edge at the [remote] listener */
+                proxy__host_fmt(p->cfg.client.host, ih, sizeof(ih));
+                iport = p->cfg.client.port;
+                itp = "tls";
+            }
             /* a flow token names the client's connection (RFC 5626 §5.3):
              * the dialog's requests from the far side pop this entry and
              * go out on that connection */
             bool tok = rr_user && rr_user[0];
             ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
                                     tput(&tb, "Record-Route: <sip:%s%s%s:%u;transport=%s;lr>",
-                                         tok ? rr_user : "", tok ? "@" : "", ih, inf->port,
-                                         tp_name(inf->transport, false))};
+                                         tok ? rr_user : "", tok ? "@" : "", ih, iport, itp)};
         }
     }
     if (edits) {

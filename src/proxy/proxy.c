@@ -260,15 +260,16 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
             const char *src = t->in_udp ? t->remote : NULL;
             bool rr = proxy__wants_record_route(m);
             stream = false;
-            int brc = proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr,
-                                           t->rr_user, t->edits, bp, src, false, &len);
+            int brc =
+                proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr, t->in_client,
+                                     t->rr_user, t->edits, bp, src, false, &len);
             if (brc == 0 && proxy__iface(p, t->out_side)->transport == PROXY_TP_UDP &&
                 len > PROXY_UDP_MAX_REQUEST) {
                 /* RFC 3261 §18.1.1: too large for UDP: over TCP, and the
                  * Via says so */
                 stream = true;
                 brc = proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr,
-                                           t->rr_user, t->edits, bp, src, true, &len);
+                                           t->in_client, t->rr_user, t->edits, bp, src, true, &len);
             }
             if (brc < 0) {
                 proxy__txn_reply(p, t, m, 513, "forwarded message too large", NULL);
@@ -382,8 +383,8 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, bool client, sip_m
     proxy_branch_make(m, from, p->secret, (fedge_str_t){key, key_len}, 0xacc, branch,
                       sizeof(branch));
     size_t len;
-    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, NULL, NULL, body, NULL,
-                             false, &len) < 0)
+    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, false, NULL, NULL, body,
+                             NULL, false, &len) < 0)
         return;
     proxy__txn_t tmp;
     tmp.pref_port = 0;

@@ -82,11 +82,16 @@ typedef struct {
     proxy_hostport_t registrars[PROXY_MAX_HOPS];
     unsigned nregistrars;
     proxy_hostport_t default_route; /* federation; host "" = none */
-    unsigned t1_ms;                 /* RFC 3261 T1 (500); Timer B/F/H = 64*T1 */
-    unsigned t2_ms;                 /* RFC 3261 T2 (0: 4000): Timer E/G cap */
-    unsigned t4_ms;                 /* RFC 3261 T4 (0: 5000): Timer I over UDP */
-    unsigned timer_c_ms;            /* INVITE guard after a provisional (180000) */
-    size_t max_message_size;        /* (65536) */
+    /* The [remote] listener as remote users' clients reach it (host ""
+     * = none): the Record-Route entry facing a client names it (TLS), and
+     * a Route naming it (this host, or any host of the external side,
+     * with this port) is the edge's own, on the external side. */
+    proxy_hostport_t client;
+    unsigned t1_ms;          /* RFC 3261 T1 (500); Timer B/F/H = 64*T1 */
+    unsigned t2_ms;          /* RFC 3261 T2 (0: 4000): Timer E/G cap */
+    unsigned t4_ms;          /* RFC 3261 T4 (0: 5000): Timer I over UDP */
+    unsigned timer_c_ms;     /* INVITE guard after a provisional (180000) */
+    size_t max_message_size; /* (65536) */
     /* [federation] routing = dns-srv: federated requests for which the
      * route decision says default route go to the SRV targets of their
      * domain (src/proxy/outbound.c) instead. Needs proxy_set_dns();

@@ -94,6 +94,9 @@ proxy_side_t proxy_uri_side(const proxy_cfg_t *cfg, const sip_uri_t *uri)
         return PROXY_SIDE_NONE;
     bool e = iface_has_host(cfg, &cfg->ext, true, uri->host);
     bool i = iface_has_host(cfg, &cfg->in, false, uri->host);
+    if (uri->has_port && cfg->client.host[0] && uri->port == cfg->client.port &&
+        (e || proxy__host_eq(uri->host, cfg->client.host)))
+        return PROXY_SIDE_EXTERNAL; /* the Record-Route facing a remote client */
     if (uri->has_port) {
         if (e && uri->port == cfg->ext.port)
             return PROXY_SIDE_EXTERNAL;

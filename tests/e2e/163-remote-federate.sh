@@ -1,0 +1,138 @@
+#!/bin/bash
+# 163-remote-federate: remote users federate through their own server, as
+# Lync remote users did: client -> edge A [remote] listener -> Kamailio
+# (contoso's registrar and internal proxy, tests/e2e/kamailio-registrar.cfg:
+# other domains to the edge's internal side, record-routed) -> edge A
+# internal side -> federation policy -> edge B (fabrikam.test, a second
+# fedge) -> fabrikam's server. The remote client is SIPp behind stunnel
+# (TLS to the [remote] listener, no client certificate). Checked: a remote
+# user's MESSAGE reaches the partner with B's trust header (the client's
+# forged one gone) and edge A's federation policy applied (a blocked
+# domain refused with its diagnostic, passed back to the client; the
+# remote access switch refuses before anything leaves the edge); the
+# request crosses edge A twice without a loop (482) being seen; a call
+# from the remote client to a partner user is record-routed with the
+# client's flow token on the [remote] listener's entry, and the partner's
+# BYE comes back through Kamailio and out on the client's own connection;
+# once that connection is gone, an in-dialog request for it gets 430.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/policy_lib.sh"
+
+PASSWORD=remote-secret-42
+pol_topology
+REM=$(free_port); KTLS=$(free_port); KTCP=$(free_port)
+check "dnsmasq starts" pol_dns || finish
+CA=$T_TMP/contoso.ini CB=$T_TMP/fabrikam.ini
+# A: its internal next hop and registrar are Kamailio; B: fabrikam's UAS
+pol_config "$CA" contoso "$EA" "$IA" "$KTCP" "$EB" "$ADA"
+pol_config "$CB" fabrikam "$EB" "$IB" "$UB" "$EA" "$ADB"
+cat >> "$CA" <<EOT
+
+[remote]
+listen = 127.0.0.1:$REM
+registrar = 127.0.0.1:$KTCP
+EOT
+check "kamailio (contoso's registrar and internal proxy) starts" \
+    kamailio_start registrar "$E2E_DIR/kamailio-registrar.cfg" "$KTLS" "$KTCP" \
+    "sip:127.0.0.1:$IA;transport=tcp" || { show registrar; finish; }
+start_bg uas-b $POLSIP uas --port "$UB" --log "$T_LOGS/uas-b.jsonl"
+check "fabrikam's server listens" wait_listen "$UB" 5 "$BG_PID"
+FEDGE_NO_PARTNER=1 EXT_PORT=$EA INT_PORT=$IA check "edge A (contoso, with [remote]) serves" \
+    start_fedge "$CA" edge-a || finish
+FEDGE_NO_PARTNER=1 EXT_PORT=$EB INT_PORT=$IB check "edge B (fabrikam) serves" \
+    start_fedge "$CB" edge-b || finish
+check "the [remote] listener accepts" wait_listen "$REM" 5
+check "A: fabrikam.test an allowed partner server" A domain allow fabrikam.test --proxy-fqdn edge.fabrikam.test
+check "A: northwind.test blocked" A domain block northwind.test
+check "B: contoso.test an allowed partner server" B domain allow contoso.test --proxy-fqdn edge.contoso.test
+check "A: remote access on (edge)" A edge set --outside-users on
+check "A: remote access on (global policy)" A policy set global --outside on
+settle
+check "the client's TLS (no client certificate) to the [remote] listener" \
+    stunnel_client client-tls "$(free_port)" "$REM" "" || finish
+CL=$(sed -n 's/^accept = 127.0.0.1://p' "$T_TMP/client-tls.conf")
+
+# remote NAME SCENARIO RURI [sipp args]: alice's client, over the [remote] listener
+remote() {
+    local name=$1 scen=$2 ruri=$3 lp; shift 3
+    lp=$(free_port)
+    sipp_uac "$name" "$scen" "$CL" "$lp" "$ruri" "sip:alice@contoso.test" \
+        "sip:alice@127.0.0.1:$lp;transport=tls;ob" 1 "$@"
+}
+# diag NAME ID: the refusal in NAME's trace carries diagnostic ID
+diag() { grep -q "^Warning: 399 edge.contoso.test \"$2 " "$T_LOGS/$1.msg"; }
+TRUST='^ms-source-type=DirectPartner;ms-ep-fqdn=edge.fabrikam.test;ms-source-verified-user=verified;ms-source-network=federation$'
+
+note "a remote user's MESSAGE to a partner"
+check "alice's MESSAGE to dave@fabrikam.test is answered 200" \
+    remote msg-out remote_message_forged_uac.xml sip:dave@fabrikam.test -cid_str remote-fed-1
+check "fabrikam's server got it from alice, with exactly one trust header: B's own" \
+    seen_b remote-fed-1 --match 'From=alice@contoso.test' --count ms-edge-proxy-message-trust=1 \
+    --match "ms-edge-proxy-message-trust=$TRUST"
+check "it went through Kamailio (A -> Kamailio -> A -> B: three Via of edges and Kamailio)" \
+    seen_b remote-fed-1 --match "Via=127.0.0.1:$KTCP"
+check "edge A saw no loop" bash -c "! grep -q 'loop' '$T_LOGS/edge-a.log'"
+
+note "the federation policy applies to remote users too"
+check "alice's MESSAGE to a blocked domain (northwind.test) is refused" \
+    remote msg-blocked message_uac_refused.xml sip:erin@northwind.test
+check "... with 1012 (blocked), passed back by Kamailio to the client" diag msg-blocked 1012
+check "... after crossing to the internal server and back (A's internal side refused it)" \
+    grep -q "request refused by policy direction=outbound partner=northwind.test diagnostic=1012" "$T_LOGS/edge-a.log"
+check "A: remote access off (edge)" A edge set --outside-users off
+settle
+check "with remote access off, alice's MESSAGE to a partner is refused" \
+    remote msg-off message_uac_refused.xml sip:dave@fabrikam.test -cid_str remote-fed-off
+check "... with 19013, before anything left the edge" diag msg-off 19013
+check "... fabrikam's server did not get it" never_b remote-fed-off
+check "A: remote access on again" A edge set --outside-users on
+settle
+
+note "a call from a remote user to a partner: the BYE from the far end comes back on the client's flow"
+stop uas-b
+check "fabrikam's user (SIPp) that hangs up listens" \
+    sipp_uas dave-bye partner_bye_uas.xml "$UB" "sip:dave@127.0.0.1:$UB;transport=tcp"
+check "alice calls dave@fabrikam.test: 200, ACK, then dave's BYE reaches her on her connection" \
+    remote call-out remote_invite_uac.xml sip:dave@fabrikam.test -cid_str remote-call-1
+check "dave's side: 200 for the BYE" sipp_ok dave-bye
+check "the 200 alice got record-routed her side with a flow token on the [remote] listener" \
+    grep -q "^Record-Route: .*<sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$REM;transport=tls;lr>" "$T_LOGS/call-out.msg"
+check "the BYE went through Kamailio (its Via)" \
+    grep -A12 "^BYE sip:alice@" "$T_LOGS/call-out.msg" | grep -q "^Via: SIP/2.0/TCP 127.0.0.1:$KTCP"
+
+note "the client's connection is gone: an in-dialog request for its flow gets 430"
+TOKEN=$(grep -o "<sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$REM;transport=tls;lr>" "$T_LOGS/call-out.msg" | head -1 | sed 's/<sip://; s/@.*//')
+check "the client (SIPp) has gone" wait_for "[ \"\$(conns_on $REM)\" -eq 0 ]" 10
+late_bye() {
+    mk_sip "$T_TMP/bye.sip" <<EOS
+BYE sip:alice@127.0.0.1:1;transport=tls SIP/2.0
+Via: SIP/2.0/TCP 127.0.0.1:$KTCP;branch=z9hG4bK-late-bye
+Route: <sip:127.0.0.1:$IA;transport=tcp;lr>, <sip:$TOKEN@127.0.0.1:$REM;transport=tls;lr>
+Max-Forwards: 69
+From: <sip:dave@fabrikam.test>;tag=late
+To: <sip:alice@contoso.test>;tag=late2
+Call-ID: remote-call-late
+CSeq: 2 BYE
+Content-Length: 0
+
+EOS
+    python3 - "$IA" "$T_TMP/bye.sip" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(open(sys.argv[2], "rb").read())
+buf = b""
+while b"\r\n\r\n" not in buf:
+    d = s.recv(4096)
+    if not d:
+        break
+    buf += d
+print(buf.split(b"\r\n")[0].decode())
+sys.exit(0 if buf.startswith(b"SIP/2.0 430 ") else 1)
+PY
+}
+check_out "a BYE from inside along alice's dialog route: 430 Flow Failed" late_bye
+
+check "edge A still running" alive edge-a
+check "edge B still running" alive edge-b
+check "kamailio still running" alive registrar
+finish
