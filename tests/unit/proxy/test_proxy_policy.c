@@ -4,7 +4,9 @@
  * refusals with extra headers; header edits made in the one print; a
  * target host; a target reached only over an existing connection (a
  * remote user's flow: 430 when it is gone); the registrars in order; the
- * result hook with the final status. Driven through an injected transport
+ * result hook with the final status; a remote client's request for a
+ * partner through the internal server, record-routed with its flow token,
+ * and in-dialog requests carrying the token given to the hook. Driven through an injected transport
  * and clock. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,6 +81,7 @@ static int mode;                    /* return value */
 static uint64_t ticket;             /* the last ticket seen */
 static proxy_policy_verdict_t give; /* copied into the verdict */
 static int calls;
+static char seen_user[64]; /* route_user of the last call */
 static uint64_t res_cookie;
 static int res_status, res_calls;
 
@@ -88,6 +91,8 @@ static int hook(void *user, const proxy_policy_in_t *in, proxy_policy_verdict_t 
     calls++;
     ticket = in->ticket;
     assert_non_null(in->conn);
+    snprintf(seen_user, sizeof(seen_user), "%.*s", (int)in->route_user.len,
+             in->route_user.len ? in->route_user.s : "");
     if (mode != PROXY_POLICY_PENDING)
         *v = give;
     return mode;
@@ -122,6 +127,8 @@ static int setup(void **state)
     cfg.nregistrars = 2;
     strcpy(cfg.default_route.host, "192.0.2.80");
     cfg.default_route.port = 5061;
+    strcpy(cfg.client.host, "198.51.100.10"); /* the [remote] listener */
+    cfg.client.port = 443;
     proxy_io_t io = {.ctx = NULL, .now_ms = io_now, .send = io_send};
     fedge_err_t e;
     assert_int_equal(proxy_new(&cfg, &io, &px, &e), 0);
@@ -398,6 +405,77 @@ static void test_in_dialog_from_untrusted_peer_is_decided(void **state)
     assert_int_equal(status_of(1), 403);
 }
 
+static void give_flow(void);
+
+/* A remote client's request for a partner goes to the internal next hop
+ * (its server federates it back through the edge), record-routed with the
+ * verdict's flow token on the entry that names the [remote] listener; a
+ * token with characters a URI would need escaped is not written. */
+
+static void test_client_to_partner_via_internal_with_token(void **state)
+{
+    (void)state;
+    proxy_set_untrusted(px, untrusted, NULL);
+    proxy_peer_t client = {PROXY_SIDE_EXTERNAL, "192.0.2.60:40000", NULL};
+#define CLIENT_MSG(id)                                                                             \
+    "MESSAGE sip:dave@fabrikam.test SIP/2.0\r\n"                                                   \
+    "Via: SIP/2.0/TLS 192.0.2.60:40000;branch=z9hG4bK-" id "\r\n"                                  \
+    "Max-Forwards: 70\r\n"                                                                         \
+    "From: <sip:alice@contoso.test>;tag=a1\r\n"                                                    \
+    "To: <sip:dave@fabrikam.test>\r\n"                                                             \
+    "Call-ID: " id "@client\r\n"                                                                   \
+    "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"
+    snprintf(give.rr_user, sizeof(give.rr_user), "Tok3n_-x");
+    feed(&client, &remote_client, CLIENT_MSG("cm-1"));
+    assert_int_equal(calls, 1);
+    assert_int_equal(nsent, 1);
+    assert_true(sent[0].to);
+    assert_string_equal(sent[0].host, "10.0.0.7");
+    assert_non_null(strstr(sent[0].data, "Record-Route: <sip:10.0.0.1:5060;transport=tcp;lr>\r\n"
+                                         "Record-Route: "
+                                         "<sip:Tok3n_-x@198.51.100.10:443;transport=tls;lr>\r\n"));
+    /* from a partner the same request is relaying */
+    feed(&ext_peer, &up, CLIENT_MSG("cm-2"));
+    assert_int_equal(nsent, 2);
+    assert_int_equal(status_of(1), 403);
+    snprintf(give.rr_user, sizeof(give.rr_user), "bad>user");
+    feed(&client, &remote_client, CLIENT_MSG("cm-3"));
+    assert_int_equal(nsent, 3);
+    assert_non_null(
+        strstr(sent[2].data, "Record-Route: <sip:198.51.100.10:443;transport=tls;lr>\r\n"));
+    assert_null(strstr(sent[2].data, "bad>user"));
+}
+
+/* An in-dialog request from inside whose Route ends in the edge's entry
+ * with a token goes to the hook with the token (to be sent on the
+ * client's flow); without a token it is not asked. */
+static void test_in_dialog_with_token_is_decided(void **state)
+{
+    (void)state;
+#define INSIDE_BYE(id, last)                                                                       \
+    "BYE sip:alice@192.0.2.60:40000;transport=tls SIP/2.0\r\n"                                     \
+    "Via: SIP/2.0/TCP 10.0.0.7:5060;branch=z9hG4bK-" id "\r\n"                                     \
+    "Route: <sip:10.0.0.1:5060;transport=tcp;lr>, " last "\r\n"                                    \
+    "Max-Forwards: 70\r\n"                                                                         \
+    "From: <sip:dave@fabrikam.test>;tag=d1\r\n"                                                    \
+    "To: <sip:alice@contoso.test>;tag=a1\r\n"                                                      \
+    "Call-ID: " id "@fabrikam\r\n"                                                                 \
+    "CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+    give_flow();
+    reuse_ok = true;
+    feed(&int_peer, &up, INSIDE_BYE("ib-1", "<sip:AbCd_-9@198.51.100.10:443;transport=tls;lr>"));
+    assert_int_equal(calls, 1);
+    assert_string_equal(seen_user, "AbCd_-9");
+    assert_int_equal(nsent, 1);
+    assert_int_equal(sent[0].kind, PROXY_TO_REUSE);
+    assert_string_equal(sent[0].host, "192.0.2.77");
+    /* the same without a token: an ordinary in-dialog request */
+    memset(&give, 0, sizeof(give));
+    feed(&int_peer, &up, INSIDE_BYE("ib-2", "<sip:198.51.100.10:443;transport=tls;lr>"));
+    assert_int_equal(calls, 1);
+    assert_int_equal(nsent, 2);
+}
+
 static void give_flow(void)
 {
     snprintf(give.target.host, sizeof(give.target.host), "192.0.2.77");
@@ -476,6 +554,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flow_sent_on_its_connection_430_when_it_dies, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_registrars_in_order_with_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_to_partner_via_internal_with_token, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_in_dialog_with_token_is_decided, setup, teardown),
         cmocka_unit_test_setup_teardown(test_in_dialog_from_untrusted_peer_is_decided, setup,
                                         teardown),
     };
