@@ -16,14 +16,41 @@
 # from the remote client to a partner user is record-routed with the
 # client's flow token on the [remote] listener's entry, and the partner's
 # BYE comes back through Kamailio and out on the client's own connection;
-# once that connection is gone, an in-dialog request for it gets 430.
+# the call's media goes through edge A's relay (rtpengine, [media]) once,
+# on the second crossing: the partner gets the relay's external address,
+# the client its internal one; once the client's connection is gone, an
+# in-dialog request for it gets 430.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/policy_lib.sh"
 
 PASSWORD=remote-secret-42
+# settle: edge A has its store's settings in force (only A's store
+# changes while it runs)
+settle() {
+    local g
+    g=$(sqlite3 -cmd ".timeout 1000" "$T_TMP/contoso.db" "SELECT value FROM meta WHERE key = 'generation'")
+    wait_for "grep -q 'settings loaded generation=$g\b' '$T_LOGS/edge-a.log'" 5 ||
+        note "settle: edge A has not loaded generation $g after 5 s"
+}
 pol_topology
 REM=$(free_port); KTLS=$(free_port); KTCP=$(free_port)
 check "dnsmasq starts" pol_dns || finish
+# the media relay of edge A: rtpengine in user space (as in 121-media-calls)
+NG_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RTP_MIN=$((30000 + ($$ % 100) * 100))
+start_bg rtpengine rtpengine --foreground --config-file=none --table=-1 \
+    --interface=internal/127.0.0.2 --interface=external/127.0.0.3 \
+    --listen-ng="127.0.0.1:$NG_PORT" --port-min="$RTP_MIN" --port-max=$((RTP_MIN + 99)) \
+    --log-stderr --log-level=7 --num-threads=1 --delete-delay=0
+ng_up() {
+    python3 - "$NG_PORT" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+s.sendto(b"up d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
+sys.exit(0 if b"pong" in s.recv(100) else 1)
+PY
+}
+check "rtpengine (edge A's media relay) answers ng ping" wait_for ng_up 10 || show rtpengine
 CA=$T_TMP/contoso.ini CB=$T_TMP/fabrikam.ini
 # A: its internal next hop and registrar are Kamailio; B: fabrikam's UAS
 pol_config "$CA" contoso "$EA" "$IA" "$KTCP" "$EB" "$ADA"
@@ -33,6 +60,10 @@ cat >> "$CA" <<EOT
 [remote]
 listen = 127.0.0.1:$REM
 registrar = 127.0.0.1:$KTCP
+
+[media]
+rtpengine = 127.0.0.1:$NG_PORT
+timeout = 500ms
 EOT
 check "kamailio (contoso's registrar and internal proxy) starts" \
     kamailio_start registrar "$E2E_DIR/kamailio-registrar.cfg" "$KTLS" "$KTCP" \
@@ -41,12 +72,13 @@ start_bg uas-b $POLSIP uas --port "$UB" --log "$T_LOGS/uas-b.jsonl"
 check "fabrikam's server listens" wait_listen "$UB" 5 "$BG_PID"
 FEDGE_NO_PARTNER=1 EXT_PORT=$EA INT_PORT=$IA check "edge A (contoso, with [remote]) serves" \
     start_fedge "$CA" edge-a || finish
+# (B's store before it starts: nothing to wait for)
+check "B: contoso.test an allowed partner server" B domain allow contoso.test --proxy-fqdn edge.contoso.test
 FEDGE_NO_PARTNER=1 EXT_PORT=$EB INT_PORT=$IB check "edge B (fabrikam) serves" \
     start_fedge "$CB" edge-b || finish
 check "the [remote] listener accepts" wait_listen "$REM" 5
 check "A: fabrikam.test an allowed partner server" A domain allow fabrikam.test --proxy-fqdn edge.fabrikam.test
 check "A: northwind.test blocked" A domain block northwind.test
-check "B: contoso.test an allowed partner server" B domain allow contoso.test --proxy-fqdn edge.contoso.test
 check "A: remote access on (edge)" A edge set --outside-users on
 check "A: remote access on (global policy)" A policy set global --outside on
 settle
@@ -161,6 +193,12 @@ check "alice calls dave@fabrikam.test: 200, ACK, then dave's BYE reaches her on 
 check "dave's side: 200 for the BYE" sipp_ok dave-bye
 check "the 200 alice got record-routed her side with a flow token on the [remote] listener" \
     grep -q "^Record-Route: .*<sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$REM;transport=tls;lr>" "$T_LOGS/call-out.msg"
+check "media: dave got the relay's external address (one relay, on the second crossing)" \
+    grep -q "^c=IN IP4 127.0.0.3" "$T_LOGS/dave-bye.msg"
+check "media: alice got the relay's internal-side address" \
+    grep -A30 "^SIP/2.0 200 OK" "$T_LOGS/call-out.msg" | grep -q "^c=IN IP4 127.0.0.2"
+check "the relay was offered the call once" \
+    test "$(grep -c "Received command 'offer'" "$T_LOGS/rtpengine.log")" -eq 1
 check "the BYE went through Kamailio (its Via)" \
     grep -A12 "^BYE sip:alice@" "$T_LOGS/call-out.msg" | grep -q "^Via: SIP/2.0/TCP 127.0.0.1:$KTCP"
 
@@ -199,4 +237,5 @@ check_out "a BYE from inside along alice's dialog route: 430 Flow Failed" late_b
 check "edge A still running" alive edge-a
 check "edge B still running" alive edge-b
 check "kamailio still running" alive registrar
+check "rtpengine still running" alive rtpengine
 finish
