@@ -177,6 +177,27 @@ int xmpp_sip_user_from_localpart(const char *local, char *out, size_t cap);
 int xmpp_sip_status_from_error(const char *cond);
 const char *xmpp_error_from_sip_status(int status, const char **type);
 
+/* A PIDF presence document (RFC 3863, RPID RFC 4480) as the gateway reads
+ * it (pidf.c): the first tuple's <basic/>, the first RPID activity, the
+ * first <note/> (cut to fit, on a UTF-8 boundary). */
+typedef struct {
+    bool has_basic;    /* <basic>open|closed</basic> was there */
+    bool open;         /* open */
+    char activity[32]; /* "away", "busy", ... ("" none) */
+    char note[256];
+} xmpp_pidf_t;
+
+/* Reads doc (len bytes, at most 64 KiB) with expat: a well-formed
+ * <presence xmlns='urn:ietf:params:xml:ns:pidf'> with a <basic/> of open or
+ * closed. DTDs, entity declarations and processing instructions are
+ * refused (nothing is expanded). 0, or FEDGE_EINVAL (*out zeroed). */
+int xmpp_pidf_parse(const char *doc, size_t len, xmpp_pidf_t *out);
+
+/* The XMPP availability for p (RFC 8048 §4.4): "unavailable" (closed),
+ * "away" (activity away), "xa" (vacation, sleeping, meal...), "dnd" (busy,
+ * on-the-phone, meeting...), else "available". A static string. */
+const char *xmpp_pidf_show(const xmpp_pidf_t *p);
+
 /* ------------------------------------------------------------------ */
 /* Server-to-server service (s2s.c)                                    */
 /* ------------------------------------------------------------------ */

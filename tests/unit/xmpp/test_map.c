@@ -77,6 +77,73 @@ static void test_errors(void **state)
     assert_int_equal(xmpp_sip_status_from_error("no-such-condition"), 500);
 }
 
+/* PIDF documents (src/xmpp/pidf.c) as the internal presence server sends them. */
+static void test_pidf(void **state)
+{
+    (void)state;
+    xmpp_pidf_t p;
+    const char *open_doc =
+        "<?xml version='1.0' encoding='UTF-8'?>\r\n"
+        "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='sip:alice@contoso.test'>"
+        "<tuple id='t1'><status><basic> open </basic></status></tuple>"
+        "<note>In the office</note></presence>";
+    assert_int_equal(xmpp_pidf_parse(open_doc, strlen(open_doc), &p), 0);
+    assert_true(p.open);
+    assert_string_equal(p.note, "In the office");
+    assert_string_equal(xmpp_pidf_show(&p), "available");
+
+    const char *away =
+        "<presence xmlns='urn:ietf:params:xml:ns:pidf' xmlns:dm='urn:ietf:params:xml:ns:pidf:data-model'"
+        " xmlns:rpid='urn:ietf:params:xml:ns:pidf:rpid' entity='sip:a@b'>"
+        "<tuple id='t'><status><basic>open</basic></status></tuple>"
+        "<dm:person id='p'><rpid:activities><rpid:away/></rpid:activities></dm:person>"
+        "<note>gone &amp; back</note></presence>";
+    assert_int_equal(xmpp_pidf_parse(away, strlen(away), &p), 0);
+    assert_string_equal(xmpp_pidf_show(&p), "away");
+    assert_string_equal(p.note, "gone & back");
+    const char *busy =
+        "<p:presence xmlns:p='urn:ietf:params:xml:ns:pidf' xmlns:r='urn:ietf:params:xml:ns:pidf:rpid'"
+        " entity='sip:a@b'><p:tuple id='t'><p:status><p:basic>open</p:basic></p:status></p:tuple>"
+        "<r:activities><r:on-the-phone/></r:activities></p:presence>";
+    assert_int_equal(xmpp_pidf_parse(busy, strlen(busy), &p), 0);
+    assert_string_equal(xmpp_pidf_show(&p), "dnd");
+    const char *closed = "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='sip:a@b'>"
+                         "<tuple id='t'><status><basic>closed</basic></status></tuple></presence>";
+    assert_int_equal(xmpp_pidf_parse(closed, strlen(closed), &p), 0);
+    assert_false(p.open);
+    assert_string_equal(xmpp_pidf_show(&p), "unavailable");
+
+    /* Refused: not PIDF, no basic, not well-formed, a DTD with entities
+     * (never expanded), a processing instruction, too deep, empty. */
+    const char *bad[] = {
+        "<presence xmlns='jabber:client'/>",
+        "<presence xmlns='urn:ietf:params:xml:ns:pidf'><tuple id='t'/></presence>",
+        "<presence xmlns='urn:ietf:params:xml:ns:pidf'><tuple>",
+        "<!DOCTYPE l [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;&a;'>]>"
+        "<presence xmlns='urn:ietf:params:xml:ns:pidf'><tuple id='t'><status><basic>open"
+        "</basic></status></tuple><note>&b;</note></presence>",
+        "<presence xmlns='urn:ietf:params:xml:ns:pidf'><?x y?><tuple id='t'><status><basic>open"
+        "</basic></status></tuple></presence>",
+        "<presence xmlns='urn:ietf:params:xml:ns:pidf'><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a>"
+        "<a><a><basic>open</basic></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a>"
+        "</a></presence>",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(xmpp_pidf_parse(bad[i], strlen(bad[i]), &p), FEDGE_EINVAL);
+    /* A long note is cut on a character boundary. */
+    char big[2000];
+    size_t o = (size_t)snprintf(big, sizeof big,
+                                "<presence xmlns='urn:ietf:params:xml:ns:pidf'><tuple id='t'>"
+                                "<status><basic>open</basic></status></tuple><note>");
+    for (int i = 0; i < 300; i++)
+        o += (size_t)snprintf(big + o, sizeof big - o, "\xc3\xa9");
+    snprintf(big + o, sizeof big - o, "</note></presence>");
+    assert_int_equal(xmpp_pidf_parse(big, strlen(big), &p), 0);
+    assert_true(strlen(p.note) <= 255 && strlen(p.note) % 2 == 0);
+    assert_true(xmpp_text_ok(p.note, strlen(p.note)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -84,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_sip_user_from_localpart),
         cmocka_unit_test(test_text_ok),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_pidf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
