@@ -120,6 +120,15 @@ static const char *const migrations[] = {
     "  sasl INTEGER NOT NULL, dialback INTEGER NOT NULL, proxy TEXT);",
     /* 7: the A/V switch of external access policies (docs/media.md#policy) */
     "ALTER TABLE external_policy ADD COLUMN av INTEGER NOT NULL DEFAULT 1;",
+    /* 8: presence subscriptions across the XMPP gateway (xmpp.c) */
+    "CREATE TABLE xmpp_subscription(dir TEXT COLLATE \"C\" NOT NULL"
+    "  CHECK(dir IN ('sip','xmpp')), watcher TEXT COLLATE \"C\" NOT NULL,"
+    "  target TEXT COLLATE \"C\" NOT NULL, owner TEXT COLLATE \"C\" NOT NULL,"
+    "  active INTEGER NOT NULL, call_id TEXT NOT NULL, local_tag TEXT NOT NULL,"
+    "  remote_tag TEXT NOT NULL, remote_uri TEXT NOT NULL, remote_target TEXT NOT NULL,"
+    "  cseq BIGINT NOT NULL, expires_s BIGINT NOT NULL, presence TEXT NOT NULL,"
+    "  note TEXT NOT NULL, PRIMARY KEY(dir, watcher, target));"
+    "CREATE INDEX xmpp_subscription_owner ON xmpp_subscription(owner);",
 };
 
 static uint64_t now_ms(void)

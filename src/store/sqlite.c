@@ -77,6 +77,14 @@ static const char *const migrations[] = {
     /* 7: the A/V switch of external access policies (docs/media.md#policy):
      * policies that existed keep calls allowed, as they were */
     "ALTER TABLE external_policy ADD COLUMN av INTEGER NOT NULL DEFAULT 1;",
+    /* 8: presence subscriptions across the XMPP gateway (xmpp.c) */
+    "CREATE TABLE xmpp_subscription(dir TEXT NOT NULL CHECK(dir IN ('sip','xmpp')),"
+    "  watcher TEXT NOT NULL, target TEXT NOT NULL, owner TEXT NOT NULL,"
+    "  active INTEGER NOT NULL, call_id TEXT NOT NULL, local_tag TEXT NOT NULL,"
+    "  remote_tag TEXT NOT NULL, remote_uri TEXT NOT NULL, remote_target TEXT NOT NULL,"
+    "  cseq INTEGER NOT NULL, expires_s INTEGER NOT NULL, presence TEXT NOT NULL,"
+    "  note TEXT NOT NULL, PRIMARY KEY(dir, watcher, target));"
+    "CREATE INDEX xmpp_subscription_owner ON xmpp_subscription(owner);",
 };
 
 /* Turns an SQLite failure into FEDGE_ESTORE with an actionable message. */

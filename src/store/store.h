@@ -611,6 +611,47 @@ int store_member_forget(store_t *s, const char *fqdn, const char *actor, fedge_e
 
 /* ------------------------------------------------------------------ */
 /* Copying a store (src/store/copy.c)                                  */
+/* A presence subscription across the SIP <-> XMPP gateway
+ * (src/edge/xmpp.c, docs/xmpp.md#presence): runtime state of the edge
+ * named owner, kept so that it outlives a restart and is seen by a pool's
+ * members. Not audited, no generation bump. Strings are NUL-terminated
+ * and must fit their arrays (FEDGE_EINVAL otherwise). */
+typedef enum {
+    STORE_XSUB_SIP = 0, /* a SIP user watches an XMPP user (the edge is the
+                           notifier of the SIP dialog) */
+    STORE_XSUB_XMPP = 1 /* an XMPP user watches a SIP user (the edge is the
+                           subscriber of the SIP dialog) */
+} store_xsub_dir_t;
+
+typedef struct {
+    store_xsub_dir_t dir;
+    char watcher[400]; /* bare JID of the watcher */
+    char target[400];  /* bare JID of the watched user */
+    char owner[256];   /* FQDN of the edge holding the SIP dialog */
+    bool active;       /* approved (XMPP subscribed / SIP active) */
+    /* The SIP dialog, as the edge sees it: Call-ID, its own tag, the
+     * peer's tag, the peer's URI (From or To) and remote target (Contact,
+     * may be ""), the last CSeq the edge sent. */
+    char call_id[256], local_tag[128], remote_tag[128];
+    char remote_uri[600], remote_target[600];
+    int64_t cseq;
+    int64_t expires_s; /* the SIP subscription's end, seconds since the epoch */
+    char presence[16]; /* last availability known: "" none, "available",
+                          "away", "xa", "dnd", "chat", "unavailable" */
+    char note[256];    /* its text ("" none) */
+} store_xsub_t;
+
+/* Adds or replaces the subscription (dir, watcher, target). */
+int store_xsub_put(store_t *s, const store_xsub_t *x, fedge_err_t *err);
+/* Removes it; removing one that is not there is not an error. */
+int store_xsub_del(store_t *s, store_xsub_dir_t dir, const char *watcher, const char *target,
+                   fedge_err_t *err);
+/* Calls cb for each subscription of owner (NULL: every owner), ordered by
+ * direction, watcher, target; a non-zero return from cb stops the
+ * listing and is returned. x is valid only during the call. */
+typedef int (*store_xsub_cb)(const store_xsub_t *x, void *ctx);
+int store_xsub_list(store_t *s, const char *owner, store_xsub_cb cb, void *ctx, fedge_err_t *err);
+
 /* ------------------------------------------------------------------ */
 
 /* Rows of one table in the source and, after the copy, in the target. */
@@ -620,11 +661,11 @@ typedef struct {
     uint64_t from, to;
 } store_copy_count_t;
 
-#define STORE_COPY_TABLES 12 /* the tables store_copy copies */
+#define STORE_COPY_TABLES 13 /* the tables store_copy copies */
 
 /* Copies everything in from (edge settings, domains, providers and their
- * domains, policies, assignments, watch list, administrators, remote
- * lock-outs, audit) into
+ * domains, policies, assignments, watch list, XMPP partners and presence
+ * subscriptions, administrators, remote lock-outs, audit) into
  * to, in one read transaction of from and one write transaction of to,
  * and checks before committing that every table has as many rows in to
  * as in from; adds a "store.copy" audit entry by actor and bumps to's

@@ -1,7 +1,8 @@
 /* xmpp.c — the XMPP partner list of the store: allow (with the stream
  * settings TLS, SASL EXTERNAL, dialback and an optional server address),
  * block, remove, each one audited transaction, and an immutable copy for the
- * running server (schema: migration 6 of each backend). */
+ * running server (schema: migration 6 of each backend); the presence
+ * subscriptions of the gateway (migration 8). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,4 +223,135 @@ const store_xmpp_partner_t *store_xmpp_find(const store_xmpp_list_t *l, const ch
             hi = mid;
     }
     return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Presence subscriptions across the gateway (migration 8)             */
+/* ------------------------------------------------------------------ */
+
+static const char *const xsub_dirs[] = {"sip", "xmpp"};
+
+/* Printable text without control characters (UTF-8 allowed) shorter than
+ * max, for the subscription's strings. */
+static int xsub_text(const char *field, const char *v, size_t max, bool empty_ok, fedge_err_t *err)
+{
+    size_t len = strnlen(v, max);
+    bool ok = len < max && (empty_ok || len > 0);
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (unsigned char)v[i] >= 0x20 && v[i] != 0x7f;
+    if (!ok)
+        return fedge_err(err, FEDGE_EINVAL,
+                         "presence subscription %s: expected %s up to %zu characters, no "
+                         "control characters",
+                         field, empty_ok ? "" : "1 to", max - 1);
+    return 0;
+}
+
+int store_xsub_put(store_t *s, const store_xsub_t *x, fedge_err_t *err)
+{
+    if (x->dir != STORE_XSUB_SIP && x->dir != STORE_XSUB_XMPP)
+        return fedge_err(err, FEDGE_EINVAL, "presence subscription: unknown direction %d",
+                         (int)x->dir);
+    const struct {
+        const char *name, *v;
+        size_t max;
+        bool empty_ok;
+    } f[] = {
+        {"watcher", x->watcher, sizeof x->watcher, false},
+        {"target", x->target, sizeof x->target, false},
+        {"owner", x->owner, sizeof x->owner, false},
+        {"call-id", x->call_id, sizeof x->call_id, true},
+        {"local tag", x->local_tag, sizeof x->local_tag, true},
+        {"remote tag", x->remote_tag, sizeof x->remote_tag, true},
+        {"remote URI", x->remote_uri, sizeof x->remote_uri, true},
+        {"remote target", x->remote_target, sizeof x->remote_target, true},
+        {"presence", x->presence, sizeof x->presence, true},
+        {"note", x->note, sizeof x->note, true},
+    };
+    for (size_t i = 0; i < FEDGE_ARRAY_LEN(f); i++) {
+        int r = xsub_text(f[i].name, f[i].v, f[i].max, f[i].empty_ok, err);
+        if (r < 0)
+            return r;
+    }
+    store__val_t a[] = {STORE__S(xsub_dirs[x->dir]), STORE__S(x->watcher),
+                        STORE__S(x->target),         STORE__S(x->owner),
+                        STORE__I(x->active ? 1 : 0), STORE__S(x->call_id),
+                        STORE__S(x->local_tag),      STORE__S(x->remote_tag),
+                        STORE__S(x->remote_uri),     STORE__S(x->remote_target),
+                        STORE__I(x->cseq),           STORE__I(x->expires_s),
+                        STORE__S(x->presence),       STORE__S(x->note)};
+    /* one upsert statement on both engines: no writers' lock taken */
+    return s->ops->exec(s->be,
+                        "INSERT INTO xmpp_subscription(dir, watcher, target, owner, active, "
+                        "call_id, local_tag, remote_tag, remote_uri, remote_target, cseq, "
+                        "expires_s, presence, note) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                        "?10, ?11, ?12, ?13, ?14) ON CONFLICT(dir, watcher, target) DO UPDATE "
+                        "SET owner = ?4, active = ?5, call_id = ?6, local_tag = ?7, "
+                        "remote_tag = ?8, remote_uri = ?9, remote_target = ?10, cseq = ?11, "
+                        "expires_s = ?12, presence = ?13, note = ?14",
+                        a, FEDGE_ARRAY_LEN(a), NULL, err);
+}
+
+int store_xsub_del(store_t *s, store_xsub_dir_t dir, const char *watcher, const char *target,
+                   fedge_err_t *err)
+{
+    if (dir != STORE_XSUB_SIP && dir != STORE_XSUB_XMPP)
+        return fedge_err(err, FEDGE_EINVAL, "presence subscription: unknown direction %d",
+                         (int)dir);
+    store__val_t a[] = {STORE__S(xsub_dirs[dir]), STORE__S(watcher), STORE__S(target)};
+    return s->ops->exec(s->be,
+                        "DELETE FROM xmpp_subscription WHERE dir = ?1 AND watcher = ?2 AND "
+                        "target = ?3",
+                        a, 3, NULL, err);
+}
+
+typedef struct {
+    store_xsub_cb cb;
+    void *ctx;
+} xsub_list_t;
+
+static void xsub_copy(char *dst, size_t n, const store__val_t *v)
+{
+    snprintf(dst, n, "%s", v->t == STORE__TEXT && v->s ? v->s : "");
+}
+
+static int xsub_row(const store__val_t *c, size_t n, void *ctx)
+{
+    xsub_list_t *l = ctx;
+    if (n < 14)
+        return 0;
+    store_xsub_t *x = fedge_calloc(1, sizeof *x); /* 3 KiB: off the worker's stack */
+    x->dir = c[0].t == STORE__TEXT && c[0].s && !strcmp(c[0].s, "xmpp") ? STORE_XSUB_XMPP
+                                                                        : STORE_XSUB_SIP;
+    xsub_copy(x->watcher, sizeof x->watcher, &c[1]);
+    xsub_copy(x->target, sizeof x->target, &c[2]);
+    xsub_copy(x->owner, sizeof x->owner, &c[3]);
+    x->active = c[4].i != 0;
+    xsub_copy(x->call_id, sizeof x->call_id, &c[5]);
+    xsub_copy(x->local_tag, sizeof x->local_tag, &c[6]);
+    xsub_copy(x->remote_tag, sizeof x->remote_tag, &c[7]);
+    xsub_copy(x->remote_uri, sizeof x->remote_uri, &c[8]);
+    xsub_copy(x->remote_target, sizeof x->remote_target, &c[9]);
+    x->cseq = c[10].i;
+    x->expires_s = c[11].i;
+    xsub_copy(x->presence, sizeof x->presence, &c[12]);
+    xsub_copy(x->note, sizeof x->note, &c[13]);
+    int r = l->cb(x, l->ctx);
+    free(x);
+    return r;
+}
+
+int store_xsub_list(store_t *s, const char *owner, store_xsub_cb cb, void *ctx, fedge_err_t *err)
+{
+    xsub_list_t l = {cb, ctx};
+    store__val_t a[] = {STORE__S(owner)};
+#define XSUB_COLS                                                                                  \
+    "SELECT dir, watcher, target, owner, active, call_id, local_tag, remote_tag, remote_uri, "     \
+    "remote_target, cseq, expires_s, presence, note FROM xmpp_subscription "
+    if (!owner)
+        return s->ops->query(s->be, XSUB_COLS "ORDER BY dir, watcher, target", NULL, 0, xsub_row,
+                             &l, err);
+    return s->ops->query(s->be, XSUB_COLS "WHERE owner = ?1 ORDER BY dir, watcher, target", a, 1,
+                         xsub_row, &l, err);
+#undef XSUB_COLS
 }

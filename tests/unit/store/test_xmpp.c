@@ -1,6 +1,7 @@
 /* test_xmpp.c — unit tests of the store's XMPP partner list
  * (src/store/xmpp.c): allow with its settings, block, conflicts, remove,
- * the immutable copy and its look-up, audit entries, bad input. */
+ * the immutable copy and its look-up, audit entries, bad input; the
+ * gateway's presence subscriptions (store_xsub_*). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,10 +95,158 @@ static void test_allow_block_remove_and_load(void **state)
     unlink(path);
 }
 
+typedef struct {
+    char out[4096];
+    int n, stop_after;
+} xsubs_t;
+
+static int xsub_cb(const store_xsub_t *x, void *ctx)
+{
+    xsubs_t *c = ctx;
+    size_t l = strlen(c->out);
+    snprintf(c->out + l, sizeof c->out - l, "%s %s>%s %s %s %s/%s/%s %s %lld %lld %s|%s|\n",
+             x->dir == STORE_XSUB_XMPP ? "xmpp" : "sip", x->watcher, x->target, x->owner,
+             x->active ? "active" : "pending", x->call_id, x->local_tag, x->remote_tag,
+             x->remote_target, (long long)x->cseq, (long long)x->expires_s, x->presence, x->note);
+    return ++c->n == c->stop_after ? 7 : 0;
+}
+
+/* Presence subscriptions of the gateway (migration 8): upsert, list per
+ * owner, delete, survive closing and reopening the store, no generation
+ * bump, bad input refused, copied by store_copy. */
+static void test_subscriptions(void **state)
+{
+    snprintf(path, sizeof path, "/tmp/fedge-xsub-store-XXXXXX");
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    store_t *s;
+    fedge_err_t e;
+    assert_int_equal(store_open(path, &s, &e), 0);
+    uint64_t g0 = 0;
+    store_xmpp_list_t *l;
+    assert_int_equal(store_xmpp_load(s, &l, &e), 0);
+    g0 = l->generation;
+    store_xmpp_list_free(l);
+
+    store_xsub_t a = {.dir = STORE_XSUB_XMPP,
+                      .watcher = "bob@fabrikam.test",
+                      .target = "alice@contoso.test",
+                      .owner = "edge1.contoso.test",
+                      .call_id = "xps-1@edge1",
+                      .local_tag = "lt1",
+                      .remote_uri = "sip:alice@contoso.test",
+                      .cseq = 1,
+                      .expires_s = 1900000000};
+    assert_int_equal(store_xsub_put(s, &a, &e), 0);
+    /* The same key again replaces it: approved, the server's tag, state. */
+    a.active = true;
+    snprintf(a.remote_tag, sizeof a.remote_tag, "srv9");
+    snprintf(a.remote_target, sizeof a.remote_target, "sip:ps@10.0.0.1:5060;transport=tcp");
+    snprintf(a.presence, sizeof a.presence, "away");
+    snprintf(a.note, sizeof a.note, "gone fishing \xc3\xa9");
+    a.cseq = 2;
+    assert_int_equal(store_xsub_put(s, &a, &e), 0);
+    store_xsub_t b = {.dir = STORE_XSUB_SIP,
+                      .watcher = "alice@contoso.test",
+                      .target = "bob@fabrikam.test",
+                      .owner = "edge1.contoso.test",
+                      .call_id = "sub-1@contoso.test",
+                      .local_tag = "ab12",
+                      .remote_tag = "ft1",
+                      .remote_uri = "sip:alice@contoso.test",
+                      .remote_target = "sip:alice@contoso.test;transport=tcp",
+                      .cseq = 3,
+                      .expires_s = 1900000100,
+                      .presence = "available"};
+    assert_int_equal(store_xsub_put(s, &b, &e), 0);
+    store_xsub_t c = b;
+    snprintf(c.owner, sizeof c.owner, "edge2.contoso.test");
+    snprintf(c.watcher, sizeof c.watcher, "carol@contoso.test");
+    assert_int_equal(store_xsub_put(s, &c, &e), 0);
+
+    /* Bad input: empty key parts, control characters, unknown direction. */
+    store_xsub_t bad = a;
+    bad.watcher[0] = '\0';
+    assert_int_equal(store_xsub_put(s, &bad, &e), FEDGE_EINVAL);
+    assert_non_null(strstr(e.msg, "watcher"));
+    bad = a;
+    snprintf(bad.note, sizeof bad.note, "a\r\nb");
+    assert_int_equal(store_xsub_put(s, &bad, &e), FEDGE_EINVAL);
+    bad = a;
+    bad.dir = (store_xsub_dir_t)5;
+    assert_int_equal(store_xsub_put(s, &bad, &e), FEDGE_EINVAL);
+
+    xsubs_t got = {.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, "edge1.contoso.test", xsub_cb, &got, &e), 0);
+    assert_string_equal(got.out,
+                        "sip alice@contoso.test>bob@fabrikam.test edge1.contoso.test pending "
+                        "sub-1@contoso.test/ab12/ft1 sip:alice@contoso.test;transport=tcp 3 "
+                        "1900000100 available||\n"
+                        "xmpp bob@fabrikam.test>alice@contoso.test edge1.contoso.test active "
+                        "xps-1@edge1/lt1/srv9 sip:ps@10.0.0.1:5060;transport=tcp 2 1900000000 "
+                        "away|gone fishing \xc3\xa9|\n");
+    xsubs_t all = {.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, NULL, xsub_cb, &all, &e), 0);
+    assert_int_equal(all.n, 3);
+    xsubs_t one = {.stop_after = 1};
+    assert_int_equal(store_xsub_list(s, NULL, xsub_cb, &one, &e), 7);
+    assert_int_equal(one.n, 1);
+
+    /* Runtime state: no generation bump, no audit entry. */
+    assert_int_equal(store_xmpp_load(s, &l, &e), 0);
+    assert_int_equal(l->generation, g0);
+    store_xmpp_list_free(l);
+    char audit[4096] = "";
+    assert_int_equal(store_audit_list(s, 100, audit_cb, audit, &e), 0);
+    assert_null(strstr(audit, "bob@fabrikam.test"));
+
+    /* It outlives the process's handle: reopened, the rows are there;
+     * deleting takes one away (twice is no error). */
+    store_close(s);
+    assert_int_equal(store_open(path, &s, &e), 0);
+    assert_int_equal(
+        store_xsub_del(s, STORE_XSUB_SIP, "alice@contoso.test", "bob@fabrikam.test", &e), 0);
+    assert_int_equal(
+        store_xsub_del(s, STORE_XSUB_SIP, "alice@contoso.test", "bob@fabrikam.test", &e), 0);
+    xsubs_t after = {.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, "edge1.contoso.test", xsub_cb, &after, &e), 0);
+    assert_int_equal(after.n, 1);
+    assert_non_null(strstr(after.out, "xmpp bob@fabrikam.test>alice@contoso.test"));
+
+    /* store_copy carries the table. */
+    char path2[64];
+    snprintf(path2, sizeof path2, "/tmp/fedge-xsub-copy-XXXXXX");
+    fd = mkstemp(path2);
+    close(fd);
+    unlink(path2);
+    store_t *t;
+    assert_int_equal(store_open(path2, &t, &e), 0);
+    store_copy_count_t counts[STORE_COPY_TABLES];
+    size_t n = STORE_COPY_TABLES;
+    assert_int_equal(store_copy(s, t, false, "test:t", counts, &n, &e), 0);
+    bool seen = false;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(counts[i].table, "xmpp_subscription")) {
+            seen = true;
+            assert_int_equal(counts[i].from, 2);
+            assert_int_equal(counts[i].to, 2);
+        }
+    assert_true(seen);
+    xsubs_t copied = {.stop_after = -1};
+    assert_int_equal(store_xsub_list(t, NULL, xsub_cb, &copied, &e), 0);
+    assert_int_equal(copied.n, 2);
+    store_close(t);
+    unlink(path2);
+    store_close(s);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allow_block_remove_and_load),
+        cmocka_unit_test(test_subscriptions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,7 +93,8 @@ static void test_pidf(void **state)
     assert_string_equal(xmpp_pidf_show(&p), "available");
 
     const char *away =
-        "<presence xmlns='urn:ietf:params:xml:ns:pidf' xmlns:dm='urn:ietf:params:xml:ns:pidf:data-model'"
+        "<presence xmlns='urn:ietf:params:xml:ns:pidf' "
+        "xmlns:dm='urn:ietf:params:xml:ns:pidf:data-model'"
         " xmlns:rpid='urn:ietf:params:xml:ns:pidf:rpid' entity='sip:a@b'>"
         "<tuple id='t'><status><basic>open</basic></status></tuple>"
         "<dm:person id='p'><rpid:activities><rpid:away/></rpid:activities></dm:person>"
@@ -102,7 +103,8 @@ static void test_pidf(void **state)
     assert_string_equal(xmpp_pidf_show(&p), "away");
     assert_string_equal(p.note, "gone & back");
     const char *busy =
-        "<p:presence xmlns:p='urn:ietf:params:xml:ns:pidf' xmlns:r='urn:ietf:params:xml:ns:pidf:rpid'"
+        "<p:presence xmlns:p='urn:ietf:params:xml:ns:pidf' "
+        "xmlns:r='urn:ietf:params:xml:ns:pidf:rpid'"
         " entity='sip:a@b'><p:tuple id='t'><p:status><p:basic>open</p:basic></p:status></p:tuple>"
         "<r:activities><r:on-the-phone/></r:activities></p:presence>";
     assert_int_equal(xmpp_pidf_parse(busy, strlen(busy), &p), 0);
@@ -124,7 +126,8 @@ static void test_pidf(void **state)
         "</basic></status></tuple><note>&b;</note></presence>",
         "<presence xmlns='urn:ietf:params:xml:ns:pidf'><?x y?><tuple id='t'><status><basic>open"
         "</basic></status></tuple></presence>",
-        "<presence xmlns='urn:ietf:params:xml:ns:pidf'><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a>"
+        "<presence "
+        "xmlns='urn:ietf:params:xml:ns:pidf'><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a>"
         "<a><a><basic>open</basic></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a>"
         "</a></presence>",
         "",
