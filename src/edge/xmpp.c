@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const char C[] = "xmpp";
 
@@ -48,8 +49,8 @@ typedef struct hop_pend {
     uint64_t deadline;
 } hop_pend_t;
 
-/* A SIP presence subscription to an XMPP user (RFC 7248 §4; in memory:
- * lost on restart). The gateway is the notifier of the SIP dialog. */
+/* A SIP presence subscription to an XMPP user (RFC 7248 §4), kept in the
+ * store too (xops below). The gateway is the notifier of the SIP dialog. */
 typedef struct psub {
     struct psub *next;
     char jid_from[400], jid_to[400]; /* the SIP user's JID, the XMPP user's (bare) */
@@ -60,7 +61,34 @@ typedef struct psub {
     uint64_t expires_at;
     bool active; /* the XMPP user approved (subscribed) */
     char pidf[2048];
+    char pres[16], note[256]; /* what pidf says, for the store */
 } psub_t;
+
+/* An XMPP user's presence subscription to a SIP user (RFC 8048 §5): the
+ * gateway is the subscriber of a SIP dialog with the internal presence
+ * server, kept in the store too. */
+typedef struct wsub {
+    struct wsub *next;
+    char jid_w[400], jid_u[400]; /* the XMPP watcher (bare), the SIP user's JID */
+    char call_id[256], ltag[128], rtag[128];
+    char rtarget[600]; /* the server's Contact ("" until known) */
+    char branch[64];   /* of the SUBSCRIBE awaiting its answer ("" none) */
+    uint32_t cseq;
+    uint64_t sent_at, expires_at, refresh_at; /* loop ms; refresh_at 0: none due */
+    bool active;                              /* the SIP side said active: subscribed sent */
+    bool fresh;                               /* the dialog is new: a 481 is final */
+    char pres[16], note[256];                 /* last availability known ("" none) */
+} wsub_t;
+
+/* A write of the presence subscriptions to the store, done in order on
+ * the thread pool. */
+typedef struct xop {
+    struct xop *next;
+    bool del;
+    store_xsub_t row;
+} xop_t;
+
+#define MAX_XOPS 20000
 
 #define MAX_SUBS 10000
 #define SUB_MAX_EXPIRES 3600
@@ -68,6 +96,21 @@ typedef struct psub {
 struct edge__xmpp {
     psub_t *subs;
     size_t n_subs;
+    wsub_t *wsubs;
+    size_t n_wsubs;
+    /* Subscription writes (xop_t): queued here, handed in batches to one
+     * job at a time on the thread pool, which alone uses sstore; the
+     * first job loads this edge's subscriptions (restore). */
+    xop_t *ops, **ops_tail, *sjob_ops;
+    size_t n_ops;
+    uv_work_t swork;
+    bool sjob, subs_loading;
+    int sjob_rc;
+    uint64_t sretry_ms;
+    store_t *sstore;
+    store_xsub_t **loaded;
+    size_t n_loaded;
+    fedge_err_t sjob_err;
     edge_t *ed;
     xmpp_s2s_t *s2s;
     net_tls_t *tls;
@@ -142,6 +185,8 @@ static void load_work(uv_work_t *w)
 }
 
 static void release(edge__xmpp_t *x);
+static void maybe_release(edge__xmpp_t *x);
+static bool notify_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m);
 
 static void load_done(uv_work_t *w, int status)
 {
@@ -149,8 +194,7 @@ static void load_done(uv_work_t *w, int status)
     x->job = false;
     if (x->freeing) {
         store_xmpp_list_free(x->job_list);
-        if (x->timer_done)
-            release(x);
+        maybe_release(x);
         return;
     }
     if (!x->job_list) {
@@ -310,6 +354,9 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
     if (sip_parse(buf, len, &x->lim, m) < 0 || !m->is_request || sip_msg_ruri(m, &ru) < 0 ||
         (ru->scheme != SIP_URI_SIP && ru->scheme != SIP_URI_SIPS))
         return false;
+    /* NOTIFYs of the presence server for the gateway's own SUBSCRIBEs */
+    if (m->method_id == SIP_METHOD_NOTIFY && sip_msg_check(m) == 0 && notify_in(x, nc, m))
+        return true;
     char dom[256];
     lower(dom, sizeof dom, ru->host);
     refresh(x);
@@ -449,12 +496,18 @@ static void stanza_error(edge__xmpp_t *x, const char *local, const char *remote,
 
 static void hop_ready(net_conn_t *c) {}
 
+static void wsub_response(edge__xmpp_t *x, sip_msg_t *m, fedge_str_t branch);
+
 static void hop_response(edge__xmpp_t *x, sip_msg_t *m)
 {
     const sip_via_t *v;
     const sip_cseq_t *cs;
     if (m->is_request || m->status < 200 || sip_msg_via(m, &v) < 0 || sip_msg_cseq(m, &cs) < 0)
         return;
+    if (cs->method_id == SIP_METHOD_SUBSCRIBE) {
+        wsub_response(x, m, v->branch);
+        return;
+    }
     hop_pend_t **pp = &x->hp;
     while (*pp && !fedge_str_eq(v->branch, (*pp)->branch))
         pp = &(*pp)->next;
@@ -498,8 +551,13 @@ static void hop_data(net_conn_t *c, const char *buf, size_t len)
         }
         if (k == SIP_FRAME_NEED_MORE)
             break;
-        if (k == SIP_FRAME_MESSAGE && sip_parse(x->hbuf + off, unit, &x->lim, x->msg) == 0)
-            hop_response(x, x->msg);
+        if (k == SIP_FRAME_MESSAGE && sip_parse(x->hbuf + off, unit, &x->lim, x->msg) == 0) {
+            /* a NOTIFY of the presence server may come on this connection */
+            if (!x->msg->is_request)
+                hop_response(x, x->msg);
+            else if (sip_msg_check(x->msg) == 0)
+                (void)notify_in(x, c, x->msg);
+        }
         off += unit;
     }
     memmove(x->hbuf, x->hbuf + off, x->hlen - off);
@@ -557,6 +615,190 @@ static net_conn_t *hop_conn(edge__xmpp_t *x)
         x->hop = NULL;
     }
     return x->hop;
+}
+
+/* ------------------------------------------------------------------ */
+/* Presence subscriptions in the store (store_xsub_*, migration 8)      */
+/* ------------------------------------------------------------------ */
+
+/* Writes go to the store in order, in the background (a PostgreSQL store
+ * may be slow or away: the loop never waits for it); memory stays the
+ * truth while the edge runs, the store is what a restart starts from. */
+
+static void subs_restore(edge__xmpp_t *x);
+
+static int load_row(const store_xsub_t *r, void *ctx)
+{
+    edge__xmpp_t *x = ctx;
+    if (x->n_loaded >= 2 * MAX_SUBS)
+        return 0; /* more than the edge holds: the rest stay in the store */
+    x->loaded = fedge_realloc(x->loaded, (x->n_loaded + 1) * sizeof *x->loaded);
+    x->loaded[x->n_loaded] = fedge_malloc(sizeof **x->loaded);
+    *x->loaded[x->n_loaded++] = *r;
+    return 0;
+}
+
+static void subs_work(uv_work_t *w)
+{
+    edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, swork);
+    x->sjob_rc = 0;
+    if (!x->sstore && (x->sjob_rc = store_open(x->ed->cfg->edge.store, &x->sstore, &x->sjob_err)) < 0) {
+        x->sstore = NULL;
+        return;
+    }
+    if (x->subs_loading) {
+        x->sjob_rc = store_xsub_list(x->sstore, x->ed->cfg->edge.fqdn, load_row, x, &x->sjob_err);
+        return;
+    }
+    for (xop_t *o = x->sjob_ops; o; o = o->next) {
+        int rc = o->del ? store_xsub_del(x->sstore, o->row.dir, o->row.watcher, o->row.target,
+                                         &x->sjob_err)
+                        : store_xsub_put(x->sstore, &o->row, &x->sjob_err);
+        if (rc < 0)
+            x->sjob_rc = rc; /* logged once for the batch; the next writes go on */
+    }
+}
+
+static void subs_kick(edge__xmpp_t *x);
+
+static void subs_done(uv_work_t *w, int status)
+{
+    edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, swork);
+    x->sjob = false;
+    bool loading = x->subs_loading && !x->sjob_ops;
+    while (x->sjob_ops) {
+        xop_t *o = x->sjob_ops;
+        x->sjob_ops = o->next;
+        free(o);
+    }
+    if (x->freeing) {
+        maybe_release(x);
+        return;
+    }
+    if (x->sjob_rc < 0) {
+        obs_logkv(OBS_LOG_WARNING, C,
+                  loading ? "cannot read the presence subscriptions from the store: retrying"
+                          : "cannot write presence subscriptions to the store",
+                  "reason", x->sjob_err.msg, NULL);
+        x->sretry_ms = uv_now(x->ed->loop) + 1000;
+    } else if (loading) {
+        x->subs_loading = false;
+        subs_restore(x);
+    }
+    subs_kick(x);
+}
+
+/* Starts the next job: the restore first, then the writes queued. */
+static void subs_kick(edge__xmpp_t *x)
+{
+    if (x->sjob || x->freeing || (!x->ops && !x->subs_loading) ||
+        uv_now(x->ed->loop) < x->sretry_ms)
+        return;
+    if (!x->subs_loading) {
+        x->sjob_ops = x->ops;
+        x->ops = NULL;
+        x->ops_tail = &x->ops;
+        x->n_ops = 0;
+    }
+    x->sjob = true;
+    if (uv_queue_work(x->ed->loop, &x->swork, subs_work, subs_done) != 0) {
+        x->sjob = false;
+        if (x->sjob_ops) { /* back in front of what came since */
+            xop_t *last = x->sjob_ops;
+            while (last->next)
+                last = last->next;
+            last->next = x->ops;
+            if (!x->ops)
+                x->ops_tail = &last->next;
+            x->ops = x->sjob_ops;
+            x->sjob_ops = NULL;
+        }
+    }
+}
+
+static void xop_push(edge__xmpp_t *x, xop_t *o)
+{
+    if (x->n_ops >= MAX_XOPS) {
+        obs_logkv(OBS_LOG_WARNING, C, "presence subscription not written: the store is behind",
+                  "watcher", o->row.watcher, "target", o->row.target, NULL);
+        free(o);
+        return;
+    }
+    o->next = NULL;
+    *x->ops_tail = o;
+    x->ops_tail = &o->next;
+    x->n_ops++;
+    subs_kick(x);
+}
+
+/* Seconds since the epoch at loop time at (ms). */
+static int64_t wall_at(edge__xmpp_t *x, uint64_t at)
+{
+    uint64_t now = uv_now(x->ed->loop);
+    int64_t t = (int64_t)time(NULL);
+    return at > now ? t + (int64_t)((at - now) / 1000) : t;
+}
+
+static void xop_del(edge__xmpp_t *x, store_xsub_dir_t dir, const char *watcher, const char *target)
+{
+    xop_t *o = fedge_calloc(1, sizeof *o);
+    o->del = true;
+    o->row.dir = dir;
+    snprintf(o->row.watcher, sizeof o->row.watcher, "%s", watcher);
+    snprintf(o->row.target, sizeof o->row.target, "%s", target);
+    xop_push(x, o);
+}
+
+static void psub_save(edge__xmpp_t *x, const psub_t *s)
+{
+    xop_t *o = fedge_calloc(1, sizeof *o);
+    store_xsub_t *r = &o->row;
+    r->dir = STORE_XSUB_SIP;
+    snprintf(r->watcher, sizeof r->watcher, "%s", s->jid_from);
+    snprintf(r->target, sizeof r->target, "%s", s->jid_to);
+    snprintf(r->owner, sizeof r->owner, "%s", x->ed->cfg->edge.fqdn);
+    r->active = s->active;
+    snprintf(r->call_id, sizeof r->call_id, "%s", s->call_id);
+    snprintf(r->local_tag, sizeof r->local_tag, "%s", s->ltag);
+    snprintf(r->remote_tag, sizeof r->remote_tag, "%s", s->rtag);
+    snprintf(r->remote_uri, sizeof r->remote_uri, "%s", s->sip_from);
+    snprintf(r->remote_target, sizeof r->remote_target, "%s", s->target);
+    r->cseq = s->cseq;
+    r->expires_s = wall_at(x, s->expires_at);
+    snprintf(r->presence, sizeof r->presence, "%s", s->pres);
+    snprintf(r->note, sizeof r->note, "%s", s->note);
+    xop_push(x, o);
+}
+
+static void wsub_save(edge__xmpp_t *x, const wsub_t *w)
+{
+    xop_t *o = fedge_calloc(1, sizeof *o);
+    store_xsub_t *r = &o->row;
+    r->dir = STORE_XSUB_XMPP;
+    snprintf(r->watcher, sizeof r->watcher, "%s", w->jid_w);
+    snprintf(r->target, sizeof r->target, "%s", w->jid_u);
+    snprintf(r->owner, sizeof r->owner, "%s", x->ed->cfg->edge.fqdn);
+    r->active = w->active;
+    snprintf(r->call_id, sizeof r->call_id, "%s", w->call_id);
+    snprintf(r->local_tag, sizeof r->local_tag, "%s", w->ltag);
+    snprintf(r->remote_tag, sizeof r->remote_tag, "%s", w->rtag);
+    snprintf(r->remote_uri, sizeof r->remote_uri, "sip:%s", w->jid_u);
+    snprintf(r->remote_target, sizeof r->remote_target, "%s", w->rtarget);
+    r->cseq = w->cseq;
+    r->expires_s = wall_at(x, w->expires_at);
+    snprintf(r->presence, sizeof r->presence, "%s", w->pres);
+    snprintf(r->note, sizeof r->note, "%s", w->note);
+    xop_push(x, o);
+}
+
+/* Copies text (len bytes) into dst, cut on a UTF-8 character boundary. */
+static void copy_note(char *dst, size_t cap, const char *text, size_t len)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    while (n < len && n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(dst, text, n);
+    dst[n] = '\0';
 }
 
 /* ------------------------------------------------------------------ */
@@ -624,6 +866,11 @@ static void pidf_set(psub_t *s, bool open, const char *show, const char *status,
     if (b.len < sizeof s->pidf)
         memcpy(s->pidf, b.s, b.len + 1);
     xmpp_buf_free(&b);
+    bool known = show && (!strcmp(show, "away") || !strcmp(show, "xa") ||
+                          !strcmp(show, "dnd") || !strcmp(show, "chat"));
+    snprintf(s->pres, sizeof s->pres, "%s",
+             !open ? "unavailable" : known ? show : "available");
+    copy_note(s->note, sizeof s->note, status ? status : "", status ? slen : 0);
 }
 
 /* A NOTIFY in the subscription's dialog (RFC 6665 §4.2.2), sent on the
@@ -673,6 +920,7 @@ static void sub_state(psub_t *s, uint64_t now, char *out, size_t cap)
 
 static void sub_remove(edge__xmpp_t *x, psub_t *s)
 {
+    xop_del(x, STORE_XSUB_SIP, s->jid_from, s->jid_to);
     for (psub_t **pp = &x->subs; *pp; pp = &(*pp)->next)
         if (*pp == s) {
             *pp = s->next;
@@ -757,6 +1005,7 @@ static void subscribe_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, const ch
         x->n_subs++;
     }
     s->expires_at = now + (uint64_t)exp * 1000;
+    psub_save(x, s);
     snprintf(hdr, sizeof hdr, "Expires: %lld\r\nContact: <sip:%s:%u;transport=tcp>\r\n", exp,
              x->via_host, (unsigned)x->ed->int_port);
     answer_tag(x, nc, m, fresh ? 202 : 200, 0, NULL, hdr, s->ltag);
@@ -778,9 +1027,12 @@ static void bare(char *dst, size_t cap, const char *jid)
 
 /* XMPP presence for subscriptions of the SIP side (RFC 8048 §4.2, §4.3).
  * The state follows the last availability stanza of any resource. A
- * subscription asked by an XMPP user (type subscribe) and probes are not
- * carried: the gateway offers no presence of SIP users. */
-static void presence_in(edge__xmpp_t *x, const xmpp_node_t *st)
+ * subscription asked by an XMPP user (subscribe, unsubscribe) and probes
+ * go to watch_in (the other direction, RFC 8048 §5). */
+static void watch_in(edge__xmpp_t *x, const char *local, const char *type, const char *bf,
+                     const char *bt);
+
+static void presence_in(edge__xmpp_t *x, const char *local, const xmpp_node_t *st)
 {
     const char *type = xmpp_attr(st, "type");
     const char *from = xmpp_attr(st, "from"), *to = xmpp_attr(st, "to");
@@ -789,6 +1041,11 @@ static void presence_in(edge__xmpp_t *x, const xmpp_node_t *st)
     char bf[400], bt[400];
     bare(bf, sizeof bf, from);
     bare(bt, sizeof bt, to);
+    if (type && (!strcmp(type, "subscribe") || !strcmp(type, "unsubscribe") ||
+                 !strcmp(type, "probe"))) {
+        watch_in(x, local, type, bf, bt);
+        return;
+    }
     bool avail = !type, gone = type && !strcmp(type, "unavailable");
     bool ok = type && !strcmp(type, "subscribed"), no = type && !strcmp(type, "unsubscribed");
     if (!avail && !gone && !ok && !no) {
@@ -815,6 +1072,7 @@ static void presence_in(edge__xmpp_t *x, const xmpp_node_t *st)
         s->active = true; /* presence comes only on an approved subscription */
         if (!ok)
             pidf_set(s, avail, show, stt ? stt->text : NULL, stt ? stt->text_len : 0);
+        psub_save(x, s);
         char ss[64];
         sub_state(s, now, ss, sizeof ss);
         notify(x, s, ss, s->pidf[0] != '\0');
@@ -822,6 +1080,468 @@ static void presence_in(edge__xmpp_t *x, const xmpp_node_t *st)
                   type ? type : "available", "show", show[0] ? show : "-", "from", bf, "to",
                   s->sip_from, NULL);
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* XMPP users watching SIP users (RFC 8048 §5)                          */
+/* ------------------------------------------------------------------ */
+
+#define WSUB_EXPIRES 3600      /* asked of the presence server */
+#define WSUB_RETRY_MS 30000    /* after no answer or a passing failure */
+#define WSUB_ANSWER_MS 32000   /* RFC 3261 Timer F */
+#define WSUB_CALLID_PREFIX "xps-"
+
+/* A presence stanza from the SIP user to the XMPP watcher: a
+ * subscription state (type "subscribed", "unsubscribed") or, with type
+ * NULL, the availability w knows (none known: unavailable). Availability
+ * comes from the resource "sip" of the SIP user's JID (RFC 6121 §4.2.2
+ * wants a full JID); subscription states from the bare JID. */
+static void wsub_stanza(edge__xmpp_t *x, const wsub_t *w, const char *type)
+{
+    const char *pres = w->pres[0] ? w->pres : "unavailable";
+    bool off = !type && !strcmp(pres, "unavailable");
+    xmpp_buf_t b = {0};
+    xmpp_buf_printf(&b, "<presence");
+    if (type || off)
+        xmpp_buf_printf(&b, " type='%s'", type ? type : "unavailable");
+    xmpp_buf_printf(&b, " from='");
+    xmpp_buf_esc(&b, w->jid_u, strlen(w->jid_u));
+    if (!type)
+        xmpp_buf_printf(&b, "/sip");
+    xmpp_buf_printf(&b, "' to='");
+    xmpp_buf_esc(&b, w->jid_w, strlen(w->jid_w));
+    xmpp_buf_printf(&b, "'>");
+    if (!type && !off && strcmp(pres, "available"))
+        xmpp_buf_printf(&b, "<show>%s</show>", pres);
+    if (!type && w->note[0]) {
+        xmpp_buf_printf(&b, "<status>");
+        xmpp_buf_esc(&b, w->note, strlen(w->note));
+        xmpp_buf_printf(&b, "</status>");
+    }
+    xmpp_buf_printf(&b, "</presence>");
+    const char *ld = strchr(w->jid_u, '@'), *rd = strchr(w->jid_w, '@');
+    fedge_err_t e;
+    if (!ld || !rd || xmpp_s2s_send(x->s2s, ld + 1, rd + 1, b.s, b.len, NULL, NULL, &e) < 0)
+        obs_logkv(OBS_LOG_INFO, C, "presence stanza not sent", "to", w->jid_w, "reason",
+                  ld && rd ? e.msg : "bad JID", NULL);
+    else
+        obs_logkv(OBS_LOG_INFO, C, "SIP presence carried to XMPP", "type",
+                  type ? type : pres, "from", w->jid_u, "to", w->jid_w, NULL);
+    xmpp_buf_free(&b);
+}
+
+/* The SIP URI user@domain for a bare JID (RFC 7247 §5). */
+static int sip_of_jid(const char *jid, char *out, size_t cap)
+{
+    const char *at = strchr(jid, '@');
+    char lp[320], su[400];
+    if (!at || (size_t)(at - jid) >= sizeof lp)
+        return FEDGE_EINVAL;
+    memcpy(lp, jid, (size_t)(at - jid));
+    lp[at - jid] = '\0';
+    int rc = xmpp_sip_user_from_localpart(lp, su, sizeof su);
+    if (rc < 0)
+        return rc;
+    return snprintf(out, cap, "%s@%s", su, at + 1) < (int)cap ? 0 : FEDGE_ENOSPC;
+}
+
+/* Starts w over in a new dialog (a new Call-ID and tag). */
+static void wsub_new_dialog(edge__xmpp_t *x, wsub_t *w)
+{
+    char r[40];
+    rnd_hex(r, 16);
+    snprintf(w->call_id, sizeof w->call_id, WSUB_CALLID_PREFIX "%s@%s", r, x->ed->cfg->edge.fqdn);
+    rnd_hex(w->ltag, 8);
+    w->rtag[0] = w->rtarget[0] = '\0';
+    w->cseq = 0;
+    w->fresh = true;
+}
+
+/* Sends SUBSCRIBE (Event: presence, Accept: application/pidf+xml) in w's
+ * dialog to the internal side, on the gateway's connection to the first
+ * internal next hop (as the MESSAGEs of message_in). */
+static void wsub_send(edge__xmpp_t *x, wsub_t *w, unsigned expires)
+{
+    uint64_t now = uv_now(x->ed->loop);
+    char wu[800], uu[800];
+    net_conn_t *c = hop_conn(x);
+    if (!c || sip_of_jid(w->jid_w, wu, sizeof wu) < 0 || sip_of_jid(w->jid_u, uu, sizeof uu) < 0) {
+        w->refresh_at = now + WSUB_RETRY_MS;
+        return;
+    }
+    const config_t *cf = x->ed->cfg;
+    bool tls = cf->internal.transport == CONFIG_TRANSPORT_TLS;
+    char r[20], ruri[820];
+    rnd_hex(r, 8);
+    snprintf(w->branch, sizeof w->branch, "z9hG4bK-xps-%llu-%s", (unsigned long long)++x->seq, r);
+    if (w->rtarget[0])
+        snprintf(ruri, sizeof ruri, "%s", w->rtarget);
+    else
+        snprintf(ruri, sizeof ruri, "sip:%s", uu);
+    xmpp_buf_t b = {0};
+    xmpp_buf_printf(&b,
+                    "SUBSCRIBE %s SIP/2.0\r\n"
+                    "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n"
+                    "Max-Forwards: 70\r\n"
+                    "From: <sip:%s>;tag=%s\r\n"
+                    "To: <sip:%s>%s%s\r\n"
+                    "Call-ID: %s\r\n"
+                    "CSeq: %u SUBSCRIBE\r\n"
+                    "Contact: <sip:xmpp-gw@%s:%u;transport=%s>\r\n"
+                    "Event: presence\r\n"
+                    "Accept: application/pidf+xml\r\n"
+                    "Expires: %u\r\n"
+                    "Content-Length: 0\r\n\r\n",
+                    ruri, tls ? "TLS" : "TCP", x->via_host, (unsigned)x->ed->int_port, w->branch,
+                    wu, w->ltag, uu, w->rtag[0] ? ";tag=" : "", w->rtag, w->call_id, ++w->cseq,
+                    x->via_host, (unsigned)x->ed->int_port, tls ? "tls" : "tcp", expires);
+    w->sent_at = now;
+    w->refresh_at = 0;
+    if (net_conn_write(c, b.s, b.len) < 0) {
+        w->branch[0] = '\0';
+        w->refresh_at = now + WSUB_RETRY_MS;
+    }
+    xmpp_buf_free(&b);
+}
+
+static void wsub_remove(edge__xmpp_t *x, wsub_t *w, bool forget)
+{
+    if (forget)
+        xop_del(x, STORE_XSUB_XMPP, w->jid_w, w->jid_u);
+    for (wsub_t **pp = &x->wsubs; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            x->n_wsubs--;
+            free(w);
+            return;
+        }
+}
+
+/* The presence server refused: the watcher is told unsubscribed (RFC
+ * 8048 §5.2) and the subscription ends. */
+static void wsub_refused(edge__xmpp_t *x, wsub_t *w, const char *why)
+{
+    obs_logkv(OBS_LOG_INFO, C, "SIP presence subscription for an XMPP user refused", "watcher",
+              w->jid_w, "user", w->jid_u, "reason", why, NULL);
+    if (w->active)
+        wsub_stanza(x, w, "unavailable");
+    wsub_stanza(x, w, "unsubscribed");
+    wsub_remove(x, w, true);
+}
+
+/* A final response to one of the gateway's SUBSCRIBEs. */
+static void wsub_response(edge__xmpp_t *x, sip_msg_t *m, fedge_str_t branch)
+{
+    wsub_t *w = x->wsubs;
+    while (w && !fedge_str_eq(branch, w->branch))
+        w = w->next;
+    if (!w)
+        return;
+    w->branch[0] = '\0';
+    uint64_t now = uv_now(x->ed->loop);
+    int st = m->status;
+    if (st >= 200 && st < 300) {
+        const sip_nameaddr_t *to, *ct;
+        if (!w->rtag[0] && sip_msg_to(m, &to) == 0 && to->has_tag && to->tag.len < sizeof w->rtag)
+            snprintf(w->rtag, sizeof w->rtag, "%.*s", (int)to->tag.len, to->tag.s);
+        if (sip_msg_contact(m, &ct) == 0 && !ct->star && ct->uri_str.len < sizeof w->rtarget)
+            snprintf(w->rtarget, sizeof w->rtarget, "%.*s", (int)ct->uri_str.len, ct->uri_str.s);
+        long long exp = WSUB_EXPIRES;
+        if (sip_msg_find(m, SIP_HDR_EXPIRES) && (sip_msg_expires(m, &exp) < 0 || exp > WSUB_EXPIRES))
+            exp = WSUB_EXPIRES;
+        if (exp < 10)
+            exp = 10;
+        w->fresh = false;
+        w->expires_at = now + (uint64_t)exp * 1000;
+        w->refresh_at = now + (uint64_t)exp * 800; /* before it ends (RFC 6665 §4.1.2.1) */
+        wsub_save(x, w);
+        return;
+    }
+    char why[80];
+    snprintf(why, sizeof why, "SIP %d", st);
+    if (st == 481 && !w->fresh) {
+        /* The server forgot the dialog (it restarted, or ours outlived
+         * it): a new one. */
+        wsub_new_dialog(x, w);
+        wsub_send(x, w, WSUB_EXPIRES);
+    } else if (st == 408 || (st >= 500 && st < 600)) {
+        w->refresh_at = now + WSUB_RETRY_MS; /* passing: tried again */
+    } else
+        wsub_refused(x, w, why);
+}
+
+/* Subscription-State: substate *(";" param): the state and the reason and
+ * expires parameters. */
+static void sub_state_parse(fedge_str_t v, char *state, size_t cap, char *reason, size_t rcap,
+                            long long *expires)
+{
+    size_t i = 0;
+    while (i < v.len && v.s[i] != ';' && v.s[i] != ' ' && v.s[i] != '\t')
+        i++;
+    lower(state, cap, (fedge_str_t){v.s, i});
+    reason[0] = '\0';
+    *expires = -1;
+    while (i < v.len) {
+        while (i < v.len && (v.s[i] == ';' || v.s[i] == ' ' || v.s[i] == '\t'))
+            i++;
+        size_t k = i;
+        while (i < v.len && v.s[i] != ';')
+            i++;
+        fedge_str_t p = {v.s + k, i - k};
+        if (p.len > 7 && !strncasecmp(p.s, "reason=", 7))
+            lower(reason, rcap, (fedge_str_t){p.s + 7, p.len - 7});
+        else if (p.len > 8 && !strncasecmp(p.s, "expires=", 8))
+            *expires = strtoll(p.s + 8, NULL, 10);
+    }
+}
+
+/* A NOTIFY from the internal presence server for one of the gateway's
+ * SUBSCRIBE dialogs (RFC 8048 §5.3): answered here, its state carried to
+ * the XMPP watcher. Returns false when the NOTIFY is not the gateway's. */
+static bool notify_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m)
+{
+    fedge_str_t cid;
+    const sip_nameaddr_t *from, *to;
+    if (!m->is_request || m->method_id != SIP_METHOD_NOTIFY || sip_msg_call_id(m, &cid) < 0 ||
+        sip_msg_to(m, &to) < 0 || sip_msg_from(m, &from) < 0)
+        return false;
+    wsub_t *w = x->wsubs;
+    while (w && !(fedge_str_eq(cid, w->call_id) && fedge_str_eq(to->tag, w->ltag)))
+        w = w->next;
+    if (!w) {
+        if (cid.len < sizeof WSUB_CALLID_PREFIX ||
+            strncmp(cid.s, WSUB_CALLID_PREFIX, sizeof WSUB_CALLID_PREFIX - 1))
+            return false;
+        /* a dialog the gateway ended or forgot: the server ends it too
+         * (RFC 6665 §4.1.3) */
+        answer(x, nc, m, 481, POLICY_DIAG_XMPP_METHOD, "no such subscription", NULL);
+        return true;
+    }
+    const sip_hdr_t *ss = sip_msg_find(m, SIP_HDR_SUBSCRIPTION_STATE);
+    if (!ss) {
+        answer(x, nc, m, 400, POLICY_DIAG_XMPP_METHOD, "a NOTIFY needs Subscription-State", NULL);
+        return true;
+    }
+    answer_tag(x, nc, m, 200, 0, NULL, NULL, w->ltag);
+    if (!w->rtag[0] && from->has_tag && from->tag.len < sizeof w->rtag)
+        snprintf(w->rtag, sizeof w->rtag, "%.*s", (int)from->tag.len, from->tag.s);
+    const sip_nameaddr_t *ct;
+    if (sip_msg_contact(m, &ct) == 0 && !ct->star && ct->uri_str.len < sizeof w->rtarget)
+        snprintf(w->rtarget, sizeof w->rtarget, "%.*s", (int)ct->uri_str.len, ct->uri_str.s);
+    char state[24], reason[24];
+    long long exp;
+    sub_state_parse(ss->value, state, sizeof state, reason, sizeof reason, &exp);
+    bool body = false;
+    sip_mtype_t mt;
+    if (m->body.len && sip_msg_content_type(m, &mt) == 0 &&
+        fedge_str_ieq(mt.type, "application") && fedge_str_ieq(mt.subtype, "pidf+xml")) {
+        xmpp_pidf_t pf;
+        if (xmpp_pidf_parse(m->body.s, m->body.len, &pf) == 0) {
+            snprintf(w->pres, sizeof w->pres, "%s", xmpp_pidf_show(&pf));
+            if (xmpp_text_ok(pf.note, strlen(pf.note)))
+                snprintf(w->note, sizeof w->note, "%s", pf.note);
+            else
+                w->note[0] = '\0';
+            body = true;
+        } else
+            obs_logkv(OBS_LOG_INFO, C, "PIDF document not understood: state unchanged", "user",
+                      w->jid_u, NULL);
+    }
+    uint64_t now = uv_now(x->ed->loop);
+    if (!strcmp(state, "terminated")) {
+        if (!strcmp(reason, "timeout") || !strcmp(reason, "deactivated") ||
+            !strcmp(reason, "probation") || reason[0] == '\0') {
+            /* RFC 6665 §4.1.3: subscribe anew (a new dialog) */
+            wsub_new_dialog(x, w);
+            wsub_send(x, w, WSUB_EXPIRES);
+            wsub_save(x, w);
+        } else
+            wsub_refused(x, w, reason);
+        return true;
+    }
+    if (exp >= 0 && exp <= WSUB_EXPIRES) {
+        w->expires_at = now + (uint64_t)exp * 1000;
+        if (!w->branch[0])
+            w->refresh_at = now + (uint64_t)(exp < 10 ? 1 : exp) * 800;
+    }
+    if (!strcmp(state, "active")) {
+        if (!w->active) {
+            w->active = true;
+            wsub_stanza(x, w, "subscribed");
+        }
+        if (body)
+            wsub_stanza(x, w, NULL);
+    }
+    wsub_save(x, w);
+    return true;
+}
+
+/* <presence type='subscribe|unsubscribe|probe'/> from an XMPP user to a
+ * user of our SIP domains (RFC 8048 §5.1, §5.4; RFC 6121 §3, §4.3). */
+static void watch_in(edge__xmpp_t *x, const char *local, const char *type, const char *bf,
+                     const char *bt)
+{
+    const char *at = strchr(bt, '@');
+    if (!at || at == bt || strchr(bt, '/') || !strchr(bf, '@') || strlen(bf) >= 400 ||
+        strlen(bt) >= 400)
+        return;
+    wsub_t *w = x->wsubs;
+    while (w && (strcasecmp(w->jid_w, bf) || strcasecmp(w->jid_u, bt)))
+        w = w->next;
+    bool sub = !strcmp(type, "subscribe"), probe = !strcmp(type, "probe");
+    const store_snapshot_t *snap = snap_of(x);
+    const store_policy_t *pol =
+        snap ? policy_for_user(snap, (fedge_str_t){bt, (size_t)(at - bt)},
+                               (fedge_str_t){local, strlen(local)}, (fedge_str_t){"", 0})
+             : NULL;
+    wsub_t tmp = {0};
+    snprintf(tmp.jid_w, sizeof tmp.jid_w, "%s", bf);
+    snprintf(tmp.jid_u, sizeof tmp.jid_u, "%s", bt);
+    if (!strcmp(type, "unsubscribe")) {
+        if (w) {
+            /* RFC 6121 §3.3.3: the watcher gets unavailable; the SIP
+             * subscription ends (Expires: 0) and is forgotten. */
+            wsub_stanza(x, w, "unavailable");
+            wsub_send(x, w, 0);
+            wsub_remove(x, w, true);
+        }
+        return;
+    }
+    if (!pol || !pol->xmpp) {
+        obs_logkv(OBS_LOG_INFO, C, "XMPP presence subscription refused: the user's policy has XMPP off",
+                  "watcher", bf, "user", bt, NULL);
+        wsub_stanza(x, w ? w : &tmp, "unsubscribed");
+        if (w)
+            wsub_remove(x, w, true);
+        return;
+    }
+    if (probe) {
+        /* RFC 6121 §4.3.2: the state to a subscriber, unsubscribed to
+         * anyone else */
+        wsub_stanza(x, w && w->active ? w : &tmp, w && w->active ? NULL : "unsubscribed");
+        return;
+    }
+    if (!sub)
+        return;
+    if (w) {
+        if (w->active) { /* RFC 6121 §3.1.3: already approved */
+            wsub_stanza(x, w, "subscribed");
+            wsub_stanza(x, w, NULL);
+        }
+        return;
+    }
+    if (x->n_wsubs >= MAX_SUBS) {
+        wsub_stanza(x, &tmp, "unsubscribed");
+        return;
+    }
+    w = fedge_calloc(1, sizeof *w);
+    *w = tmp;
+    wsub_new_dialog(x, w);
+    w->next = x->wsubs;
+    x->wsubs = w;
+    x->n_wsubs++;
+    obs_logkv(OBS_LOG_INFO, C, "XMPP presence subscription carried to SIP", "watcher", bf, "user",
+              bt, NULL);
+    wsub_send(x, w, WSUB_EXPIRES);
+    wsub_save(x, w);
+}
+
+/* Refreshes due, answers that never came (every second). */
+static void wsubs_tick(edge__xmpp_t *x)
+{
+    uint64_t now = uv_now(x->ed->loop);
+    for (wsub_t *w = x->wsubs; w; w = w->next) {
+        if (w->branch[0] && now - w->sent_at > WSUB_ANSWER_MS) {
+            w->branch[0] = '\0';
+            w->refresh_at = now + WSUB_RETRY_MS;
+        }
+        if (!w->branch[0] && w->refresh_at && now >= w->refresh_at)
+            wsub_send(x, w, WSUB_EXPIRES);
+    }
+}
+
+/* After a restart: the subscriptions this edge held come back from the
+ * store. A SIP user's subscription to an XMPP user is held again as the
+ * same dialog (refreshes keep working) and the XMPP user is probed for
+ * the current state (RFC 6121 §4.3); an XMPP user's subscription to a SIP
+ * user is refreshed in its stored dialog (a new one if the presence
+ * server answers 481). Ones that expired meanwhile are dropped. */
+static void subs_restore(edge__xmpp_t *x)
+{
+    uint64_t now = uv_now(x->ed->loop);
+    int64_t t = (int64_t)time(NULL);
+    size_t n_sip = 0, n_xmpp = 0;
+    for (size_t i = 0; i < x->n_loaded; i++) {
+        store_xsub_t *r = x->loaded[i];
+        if (r->dir == STORE_XSUB_SIP) {
+            psub_t *s = x->subs;
+            while (s && (strcasecmp(s->jid_from, r->watcher) || strcasecmp(s->jid_to, r->target)))
+                s = s->next;
+            char su[396]; /* fits s->sip_to after "sip:" */
+            if (s || x->n_subs >= MAX_SUBS || sip_of_jid(r->target, su, sizeof su) < 0)
+                continue;
+            if (r->expires_s <= t) {
+                xop_del(x, STORE_XSUB_SIP, r->watcher, r->target);
+                continue;
+            }
+            s = fedge_calloc(1, sizeof *s);
+            snprintf(s->jid_from, sizeof s->jid_from, "%s", r->watcher);
+            snprintf(s->jid_to, sizeof s->jid_to, "%s", r->target);
+            snprintf(s->sip_from, sizeof s->sip_from, "%s", r->remote_uri);
+            snprintf(s->sip_to, sizeof s->sip_to, "sip:%s", su);
+            snprintf(s->target, sizeof s->target, "%s", r->remote_target);
+            snprintf(s->call_id, sizeof s->call_id, "%s", r->call_id);
+            snprintf(s->rtag, sizeof s->rtag, "%s", r->remote_tag);
+            snprintf(s->ltag, sizeof s->ltag, "%.23s", r->local_tag);
+            s->cseq = (uint32_t)r->cseq;
+            s->active = r->active;
+            s->expires_at = now + (uint64_t)(r->expires_s - t) * 1000;
+            if (r->presence[0]) {
+                bool open = strcmp(r->presence, "unavailable") != 0;
+                pidf_set(s, open, r->presence, r->note, strlen(r->note));
+            }
+            s->next = x->subs;
+            x->subs = s;
+            x->n_subs++;
+            presence_send(x, s, "probe");
+            n_sip++;
+        } else {
+            wsub_t *w = x->wsubs;
+            while (w && (strcasecmp(w->jid_w, r->watcher) || strcasecmp(w->jid_u, r->target)))
+                w = w->next;
+            if (w || x->n_wsubs >= MAX_SUBS)
+                continue;
+            w = fedge_calloc(1, sizeof *w);
+            snprintf(w->jid_w, sizeof w->jid_w, "%s", r->watcher);
+            snprintf(w->jid_u, sizeof w->jid_u, "%s", r->target);
+            snprintf(w->call_id, sizeof w->call_id, "%s", r->call_id);
+            snprintf(w->ltag, sizeof w->ltag, "%s", r->local_tag);
+            snprintf(w->rtag, sizeof w->rtag, "%s", r->remote_tag);
+            snprintf(w->rtarget, sizeof w->rtarget, "%s", r->remote_target);
+            snprintf(w->pres, sizeof w->pres, "%s", r->presence);
+            snprintf(w->note, sizeof w->note, "%s", r->note);
+            w->cseq = (uint32_t)r->cseq;
+            w->active = r->active;
+            w->expires_at = r->expires_s > t ? now + (uint64_t)(r->expires_s - t) * 1000 : now;
+            if (!w->call_id[0] || !w->ltag[0])
+                wsub_new_dialog(x, w);
+            w->next = x->wsubs;
+            x->wsubs = w;
+            x->n_wsubs++;
+            wsub_send(x, w, WSUB_EXPIRES);
+            n_xmpp++;
+        }
+    }
+    for (size_t i = 0; i < x->n_loaded; i++)
+        free(x->loaded[i]);
+    free(x->loaded);
+    x->loaded = NULL;
+    x->n_loaded = 0;
+    char a[24], b[24];
+    snprintf(a, sizeof a, "%zu", n_sip);
+    snprintf(b, sizeof b, "%zu", n_xmpp);
+    obs_logkv(OBS_LOG_INFO, C, "presence subscriptions restored from the store", "sip_watchers", a,
+              "xmpp_watchers", b, NULL);
 }
 
 /* Subscriptions not refreshed in time end (RFC 6665 §4.2.2). */
@@ -957,7 +1677,7 @@ static void s2s_stanza(void *user, const char *remote, const char *local, const 
         xmpp_s2s_send(x->s2s, local, remote, b.s, b.len, NULL, NULL, NULL);
         xmpp_buf_free(&b);
     } else if (!strcmp(st->name, "presence"))
-        presence_in(x, st);
+        presence_in(x, local, st);
 }
 
 static void s2s_log(void *user, int level, const char *msg)
@@ -974,6 +1694,8 @@ static void on_timer(uv_timer_t *t)
     refresh(x); /* a store change reaches the list within a second */
     fail_hop(x, false, "remote-server-timeout", "the internal SIP server did not answer");
     subs_expire(x);
+    wsubs_tick(x);
+    subs_kick(x); /* a restore or writes waiting after a store failure */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1040,6 +1762,9 @@ int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
     }
     uv_timer_init(ed->loop, &x->timer);
     x->timer.data = x;
+    x->ops_tail = &x->ops;
+    x->subs_loading = true; /* the first job restores this edge's subscriptions */
+    subs_kick(x);
     uv_timer_start(&x->timer, on_timer, 1000, 1000);
     for (size_t i = 0; i < cf->xmpp.listen.count; i++) {
         char hp[PROXY_HOST_MAX + 16];
@@ -1084,20 +1809,43 @@ int edge__xmpp_reload_tls(edge__xmpp_t *x, fedge_err_t *e)
     return x ? net_tls_reload(x->tls, e) : 0;
 }
 
-/* The last of x: once its timer is closed and no reload runs. */
+/* The last of x: once its timer is closed and no job runs. The writes
+ * still queued are done now (the loop is stopping: waiting is fine), so
+ * that a restart finds the last state. */
 static void release(edge__xmpp_t *x)
 {
+    fedge_err_t e;
+    if (x->ops && !x->sstore && store_open(x->ed->cfg->edge.store, &x->sstore, &e) < 0)
+        x->sstore = NULL;
+    while (x->ops) {
+        xop_t *o = x->ops;
+        x->ops = o->next;
+        if (x->sstore && (o->del ? store_xsub_del(x->sstore, o->row.dir, o->row.watcher,
+                                                  o->row.target, &e)
+                                 : store_xsub_put(x->sstore, &o->row, &e)) < 0)
+            fprintf(stderr, "fedge: presence subscription not written: %s\n", e.msg);
+        free(o);
+    }
+    for (size_t i = 0; i < x->n_loaded; i++)
+        free(x->loaded[i]);
+    free(x->loaded);
+    store_close(x->sstore);
     store_xmpp_list_free(x->list);
     store_close(x->store);
     free(x);
+}
+
+static void maybe_release(edge__xmpp_t *x)
+{
+    if (x->freeing && x->timer_done && !x->job && !x->sjob)
+        release(x);
 }
 
 static void timer_closed(uv_handle_t *h)
 {
     edge__xmpp_t *x = h->data;
     x->timer_done = true;
-    if (!x->job)
-        release(x);
+    maybe_release(x);
 }
 
 void edge__xmpp_free(edge__xmpp_t *x)
@@ -1114,10 +1862,15 @@ void edge__xmpp_free(edge__xmpp_t *x)
         net_conn_set_user(x->hop, NULL);
         net_conn_close(x->hop);
     }
-    while (x->subs) {
+    while (x->subs) { /* kept in the store for the next start */
         psub_t *s = x->subs;
         x->subs = s->next;
         free(s);
+    }
+    while (x->wsubs) {
+        wsub_t *w = x->wsubs;
+        x->wsubs = w->next;
+        free(w);
     }
     while (x->hp) {
         hop_pend_t *h = x->hp;
