@@ -105,6 +105,7 @@ struct edge__xmpp {
     size_t n_ops;
     uv_work_t swork;
     bool sjob, subs_loading;
+    bool restore_due; /* loaded, waiting for the first snapshot (policies) */
     int sjob_rc;
     uint64_t sretry_ms;
     store_t *sstore;
@@ -642,7 +643,8 @@ static void subs_work(uv_work_t *w)
 {
     edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, swork);
     x->sjob_rc = 0;
-    if (!x->sstore && (x->sjob_rc = store_open(x->ed->cfg->edge.store, &x->sstore, &x->sjob_err)) < 0) {
+    if (!x->sstore &&
+        (x->sjob_rc = store_open(x->ed->cfg->edge.store, &x->sstore, &x->sjob_err)) < 0) {
         x->sstore = NULL;
         return;
     }
@@ -683,7 +685,9 @@ static void subs_done(uv_work_t *w, int status)
         x->sretry_ms = uv_now(x->ed->loop) + 1000;
     } else if (loading) {
         x->subs_loading = false;
-        subs_restore(x);
+        x->restore_due = true;
+        if (snap_of(x))
+            subs_restore(x);
     }
     subs_kick(x);
 }
@@ -866,10 +870,9 @@ static void pidf_set(psub_t *s, bool open, const char *show, const char *status,
     if (b.len < sizeof s->pidf)
         memcpy(s->pidf, b.s, b.len + 1);
     xmpp_buf_free(&b);
-    bool known = show && (!strcmp(show, "away") || !strcmp(show, "xa") ||
-                          !strcmp(show, "dnd") || !strcmp(show, "chat"));
-    snprintf(s->pres, sizeof s->pres, "%s",
-             !open ? "unavailable" : known ? show : "available");
+    bool known = show && (!strcmp(show, "away") || !strcmp(show, "xa") || !strcmp(show, "dnd") ||
+                          !strcmp(show, "chat"));
+    snprintf(s->pres, sizeof s->pres, "%s", !open ? "unavailable" : known ? show : "available");
     copy_note(s->note, sizeof s->note, status ? status : "", status ? slen : 0);
 }
 
@@ -1041,8 +1044,8 @@ static void presence_in(edge__xmpp_t *x, const char *local, const xmpp_node_t *s
     char bf[400], bt[400];
     bare(bf, sizeof bf, from);
     bare(bt, sizeof bt, to);
-    if (type && (!strcmp(type, "subscribe") || !strcmp(type, "unsubscribe") ||
-                 !strcmp(type, "probe"))) {
+    if (type &&
+        (!strcmp(type, "subscribe") || !strcmp(type, "unsubscribe") || !strcmp(type, "probe"))) {
         watch_in(x, local, type, bf, bt);
         return;
     }
@@ -1086,9 +1089,9 @@ static void presence_in(edge__xmpp_t *x, const char *local, const xmpp_node_t *s
 /* XMPP users watching SIP users (RFC 8048 §5)                          */
 /* ------------------------------------------------------------------ */
 
-#define WSUB_EXPIRES 3600      /* asked of the presence server */
-#define WSUB_RETRY_MS 30000    /* after no answer or a passing failure */
-#define WSUB_ANSWER_MS 32000   /* RFC 3261 Timer F */
+#define WSUB_EXPIRES 3600    /* asked of the presence server */
+#define WSUB_RETRY_MS 30000  /* after no answer or a passing failure */
+#define WSUB_ANSWER_MS 32000 /* RFC 3261 Timer F */
 #define WSUB_CALLID_PREFIX "xps-"
 
 /* A presence stanza from the SIP user to the XMPP watcher: a
@@ -1125,8 +1128,8 @@ static void wsub_stanza(edge__xmpp_t *x, const wsub_t *w, const char *type)
         obs_logkv(OBS_LOG_INFO, C, "presence stanza not sent", "to", w->jid_w, "reason",
                   ld && rd ? e.msg : "bad JID", NULL);
     else
-        obs_logkv(OBS_LOG_INFO, C, "SIP presence carried to XMPP", "type",
-                  type ? type : pres, "from", w->jid_u, "to", w->jid_w, NULL);
+        obs_logkv(OBS_LOG_INFO, C, "SIP presence carried to XMPP", "type", type ? type : pres,
+                  "from", w->jid_u, "to", w->jid_w, NULL);
     xmpp_buf_free(&b);
 }
 
@@ -1247,7 +1250,8 @@ static void wsub_response(edge__xmpp_t *x, sip_msg_t *m, fedge_str_t branch)
         if (sip_msg_contact(m, &ct) == 0 && !ct->star && ct->uri_str.len < sizeof w->rtarget)
             snprintf(w->rtarget, sizeof w->rtarget, "%.*s", (int)ct->uri_str.len, ct->uri_str.s);
         long long exp = WSUB_EXPIRES;
-        if (sip_msg_find(m, SIP_HDR_EXPIRES) && (sip_msg_expires(m, &exp) < 0 || exp > WSUB_EXPIRES))
+        if (sip_msg_find(m, SIP_HDR_EXPIRES) &&
+            (sip_msg_expires(m, &exp) < 0 || exp > WSUB_EXPIRES))
             exp = WSUB_EXPIRES;
         if (exp < 10)
             exp = 10;
@@ -1333,8 +1337,8 @@ static bool notify_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m)
     sub_state_parse(ss->value, state, sizeof state, reason, sizeof reason, &exp);
     bool body = false;
     sip_mtype_t mt;
-    if (m->body.len && sip_msg_content_type(m, &mt) == 0 &&
-        fedge_str_ieq(mt.type, "application") && fedge_str_ieq(mt.subtype, "pidf+xml")) {
+    if (m->body.len && sip_msg_content_type(m, &mt) == 0 && fedge_str_ieq(mt.type, "application") &&
+        fedge_str_ieq(mt.subtype, "pidf+xml")) {
         xmpp_pidf_t pf;
         if (xmpp_pidf_parse(m->body.s, m->body.len, &pf) == 0) {
             snprintf(w->pres, sizeof w->pres, "%s", xmpp_pidf_show(&pf));
@@ -1408,8 +1412,9 @@ static void watch_in(edge__xmpp_t *x, const char *local, const char *type, const
         return;
     }
     if (!pol || !pol->xmpp) {
-        obs_logkv(OBS_LOG_INFO, C, "XMPP presence subscription refused: the user's policy has XMPP off",
-                  "watcher", bf, "user", bt, NULL);
+        obs_logkv(OBS_LOG_INFO, C,
+                  "XMPP presence subscription refused: the user's policy has XMPP off", "watcher",
+                  bf, "user", bt, NULL);
         wsub_stanza(x, w ? w : &tmp, "unsubscribed");
         if (w)
             wsub_remove(x, w, true);
@@ -1471,6 +1476,7 @@ static void subs_restore(edge__xmpp_t *x)
     uint64_t now = uv_now(x->ed->loop);
     int64_t t = (int64_t)time(NULL);
     size_t n_sip = 0, n_xmpp = 0;
+    x->restore_due = false;
     for (size_t i = 0; i < x->n_loaded; i++) {
         store_xsub_t *r = x->loaded[i];
         if (r->dir == STORE_XSUB_SIP) {
@@ -1694,6 +1700,8 @@ static void on_timer(uv_timer_t *t)
     refresh(x); /* a store change reaches the list within a second */
     fail_hop(x, false, "remote-server-timeout", "the internal SIP server did not answer");
     subs_expire(x);
+    if (x->restore_due && snap_of(x))
+        subs_restore(x);
     wsubs_tick(x);
     subs_kick(x); /* a restore or writes waiting after a store failure */
 }
@@ -1820,9 +1828,9 @@ static void release(edge__xmpp_t *x)
     while (x->ops) {
         xop_t *o = x->ops;
         x->ops = o->next;
-        if (x->sstore && (o->del ? store_xsub_del(x->sstore, o->row.dir, o->row.watcher,
-                                                  o->row.target, &e)
-                                 : store_xsub_put(x->sstore, &o->row, &e)) < 0)
+        if (x->sstore &&
+            (o->del ? store_xsub_del(x->sstore, o->row.dir, o->row.watcher, o->row.target, &e)
+                    : store_xsub_put(x->sstore, &o->row, &e)) < 0)
             fprintf(stderr, "fedge: presence subscription not written: %s\n", e.msg);
         free(o);
     }

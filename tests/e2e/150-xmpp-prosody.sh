@@ -12,6 +12,14 @@
 #   Presence: a SIP SUBSCRIBE to bob becomes an XMPP subscription; bob's
 #   available, away and offline come back as NOTIFYs with PIDF; the
 #   un-SUBSCRIBE reaches bob's client as unsubscribe.
+#   The other way: bob (XMPP) subscribes to alice (SIP): a SIP SUBSCRIBE
+#   to the internal presence server, its NOTIFYs (PIDF) reach bob as
+#   subscribed and available/away/dnd/offline; probes are answered from the
+#   state known; a user whose policy has XMPP off is refused (unsubscribed).
+#   Both subscriptions survive a restart of fedge (the store): the SIP
+#   dialogs go on (refresh, un-SUBSCRIBE), bob keeps seeing alice; a
+#   presence server that forgot the dialog (481) gets a new SUBSCRIBE; bob's
+#   unsubscribe ends the SIP subscription (Expires: 0) and the stored row.
 #   fedge probe --xmpp against the same Prosody: passes (SASL EXTERNAL),
 #   and names the failing step: tcp, stream, auth (certificate refused).
 . "$(dirname "$0")/lib.sh"
@@ -115,7 +123,11 @@ check "store: XMPP on in the global policy, fabrikam.test an XMPP partner (its s
           fedge_store xmpp allow fabrikam.test'
 
 check "Prosody for fabrikam.test starts" prosody_start || { show prosody; finish; }
-start_bg uas $PY "$XD/sip_im.py" uas --port "$UAS_PORT"
+# The internal next hop is also the presence server of alice (her state in
+# $T_TMP/alice-presence).
+echo "open In the office" > "$T_TMP/alice-presence"
+start_bg uas $PY "$XD/sip_im.py" uas --port "$UAS_PORT" --presence "$T_TMP/alice-presence" \
+    --forget-when "$T_TMP/ps-forget"
 check "internal next hop (SIP) starts" wait_for "grep -q READY '$T_LOGS/uas.log'" 5
 FEDGE_NO_PARTNER=1 check "fedge serve starts with [xmpp]" start_fedge "$CFG" || finish
 check "fedge listens for XMPP servers on $XMPP_PORT" wait_listen "$XMPP_PORT" 5
@@ -358,6 +370,94 @@ PY
 }
 check_out "a peer skipping STARTTLS (required) is refused with policy-violation" no_starttls
 
-check "fedge still running" alive fedge3
-check "fedge exits 0 on SIGTERM" stop fedge3
+# Presence the other way (RFC 8048 §5): bob (XMPP) subscribes to alice
+# (SIP). The presence server is sip_im.py uas (--presence).
+stop bob5
+start_bg bobw $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" --seconds 300 \
+    --subscribe alice@contoso.test --subscribe carol@contoso.test \
+    --unsubscribe-when "$T_TMP/bob-unsub"
+check "bob (XMPP) online, asking for alice's and carol's presence" \
+    wait_for "grep -q ONLINE '$T_LOGS/bobw.log'" 15
+check "bob's subscribe to alice becomes a SIP SUBSCRIBE at the presence server" \
+    wait_for "grep -q '^PSUB sip:bob@fabrikam.test sip:alice@contoso.test 600 new xps-' '$T_LOGS/uas.log'" 10
+check "the presence server's NOTIFY active reaches bob as subscribed" \
+    wait_for "grep -q '^SUBSCRIBED alice@contoso.test\$' '$T_LOGS/bobw.log'" 10
+# pres_is WORDS: the newest presence bob got from alice is "WORDS".
+pres_is() {
+    grep '^PRESENCE alice@contoso.test' "$T_LOGS/bobw.log" | tail -1 |
+        grep -qx "PRESENCE alice@contoso.test/sip $1"
+}
+check "bob sees alice available with her note (PIDF open)" \
+    wait_for "pres_is 'available - In the office'" 10
+echo "away Out to lunch" > "$T_TMP/alice-presence"
+check "alice away (RPID away): bob sees <show>away</show> and the note" \
+    wait_for "pres_is 'available away Out to lunch'" 10
+echo "busy On the phone" > "$T_TMP/alice-presence"
+check "alice busy (RPID busy): bob sees dnd" wait_for "pres_is 'available dnd On the phone'" 10
+echo "closed" > "$T_TMP/alice-presence"
+check "alice offline (PIDF closed): bob sees unavailable" wait_for "pres_is 'unavailable - -'" 10
+echo "open Back" > "$T_TMP/alice-presence"
+check "alice back: bob sees available" wait_for "pres_is 'available - Back'" 10
+carol_refused_xmpp() {
+    wait_for "grep -q '^UNSUBSCRIBED carol@contoso.test' '$T_LOGS/bobw.log'" 10 &&
+        ! grep -q 'sip:carol@contoso.test' "$T_LOGS/uas.log"
+}
+check "carol's policy has XMPP off: bob's subscription refused (unsubscribed), no SUBSCRIBE" \
+    carol_refused_xmpp
+# A second session of bob: Prosody probes alice (RFC 6121 §4.3), fedge
+# answers from the state it holds.
+start_bg bobprobe $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" --seconds 30
+check "a probe from bob's server is answered with alice's state (available, Back)" \
+    wait_for "grep -q '^PRESENCE alice@contoso.test/sip available - Back' '$T_LOGS/bobprobe.log'" 15
+stop bobprobe
+
+# The SIP side watches bob too; then fedge restarts.
+start_bg sub2 $PY "$XD/sip_im.py" subscribe --port "$INT_PORT" --from alice@contoso.test \
+    --to bob@fabrikam.test --unsub-when "$T_TMP/unsub2"
+sub2_ok() {
+    wait_for "grep -q '^SUB 202' '$T_LOGS/sub2.log'" 10 && wait_for "last_notify 'active open'" 10
+}
+check "alice (SIP) subscribes to bob again: 202 and bob open" sub2_ok
+check "fedge exits 0 on SIGTERM, subscriptions held" stop fedge3
+rows() { sqlite3 "$T_TMP/fedge.db" "SELECT dir, watcher, target, active FROM xmpp_subscription ORDER BY dir"; }
+both_rows() {
+    rows
+    [ "$(rows | tr '\n' ' ')" = 'sip|alice@contoso.test|bob@fabrikam.test|1 xmpp|bob@fabrikam.test|alice@contoso.test|1 ' ]
+}
+check_out "the store holds both subscriptions (migration 8)" both_rows
+n_notify=$(grep -c '^NOTIFY ' "$T_LOGS/uas.log")
+FEDGE_NO_PARTNER=1 check "fedge restarts" start_fedge "$CFG" fedge4 || finish
+check "fedge restores both from the store" \
+    wait_for "grep -q 'presence subscriptions restored from the store sip_watchers=1 xmpp_watchers=1' '$T_LOGS/fedge4.log'" 10
+refreshed() { grep -q '^PSUB sip:bob@fabrikam.test sip:alice@contoso.test 600 refresh xps-' "$T_LOGS/uas.log"; }
+check "bob's SIP subscription is refreshed in its stored dialog" wait_for refreshed 10
+probed() { [ "$(grep -c '^NOTIFY ' "$T_LOGS/uas.log")" -gt "$n_notify" ] && last_notify 'active open'; }
+check "fedge probes bob for alice: a new NOTIFY with bob open" wait_for probed 15
+echo "away After the restart" > "$T_TMP/alice-presence"
+check "alice away after the restart: bob sees it" \
+    wait_for "pres_is 'available away After the restart'" 15
+touch "$T_TMP/unsub2"
+check "alice's un-SUBSCRIBE in the dialog from before the restart gets 200 (not 481)" \
+    wait_for "grep -q '^UNSUB 200' '$T_LOGS/sub2.log'" 10
+# The presence server forgets its dialogs: the next refresh gets 481 and
+# fedge subscribes anew (RFC 6665 §4.1.2.1) without bob noticing.
+touch "$T_TMP/ps-forget"
+stop fedge4
+FEDGE_NO_PARTNER=1 check "fedge restarts again" start_fedge "$CFG" fedge5 || finish
+renewed() {
+    grep -q '^PSUB sip:bob@fabrikam.test sip:alice@contoso.test 600 481' "$T_LOGS/uas.log" &&
+        [ "$(grep -c '^PSUB sip:bob@fabrikam.test sip:alice@contoso.test 600 new' "$T_LOGS/uas.log")" -ge 2 ]
+}
+check "the refresh gets 481, fedge subscribes in a new dialog" wait_for renewed 10
+echo "busy Meeting" > "$T_TMP/alice-presence"
+check "bob sees the state through the new dialog" wait_for "pres_is 'available dnd Meeting'" 15
+touch "$T_TMP/bob-unsub"
+unsubscribed_sip() {
+    wait_for "grep -q '^PSUB sip:bob@fabrikam.test sip:alice@contoso.test 0 ' '$T_LOGS/uas.log'" 10 &&
+        wait_for '[ -z "$(rows | grep "^xmpp")" ]' 10
+}
+check "bob unsubscribes: SUBSCRIBE Expires: 0 to the presence server, row removed" unsubscribed_sip
+
+check "fedge still running" alive fedge5
+check "fedge exits 0 on SIGTERM" stop fedge5
 finish

@@ -13,7 +13,17 @@
         --status (default 200) and prints "MSG <From URI> <To URI> <body>",
         flushed, one line each; answers every NOTIFY 200 and prints
         "NOTIFY <To URI> <From URI> <Subscription-State> <basic|-> <activity|->
-        <note|->"; runs until SIGTERM
+        <note|->"; runs until SIGTERM.
+        With --presence FILE it is also the presence server of the internal
+        users (RFC 3856/6665 notifier): a SUBSCRIBE (Event: presence) gets 200
+        (Expires at most --sub-expires) and a NOTIFY active with a PIDF
+        document (RFC 3863, RPID activities) of the state FILE holds, one line
+        "open|away|busy|closed [note]" (no file: closed); each change of FILE
+        sends a NOTIFY to every subscription; Expires: 0 ends one (200, NOTIFY
+        terminated). It prints "PSUB <From URI> <To URI> <Expires> new|refresh
+        <Call-ID>" per SUBSCRIBE; a refresh of a dialog it does not hold (or
+        forgot: once the file --forget-when appears) gets 481 ("PSUB ...
+        481"). Dialogs live across connections (the edge may restart).
 
 Exit codes: 0 as expected, 1 otherwise, 3 usage."""
 import argparse
@@ -102,6 +112,11 @@ def subscribe(a):
     m = re.search(r";\s*tag=([^;>\s]+)", hget(hdrs, "to")[0])
     while not os.path.exists(a.unsub_when):
         time.sleep(0.1)
+    # A new connection: the edge may have restarted meanwhile (the dialog
+    # lives on in its store).
+    s.close()
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
+    st = Stream(s)
     code, _ = sub(2, 0, m.group(1) if m else None)
     print("UNSUB %s" % code, flush=True)
     return 0 if code == 200 else 1
@@ -120,20 +135,123 @@ def notify_line(hdrs, body):
                                          note.group(1) if note else "-")
 
 
+def read_presence(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            line = f.read().strip()
+    except OSError:
+        line = "closed"
+    state, _, note = line.partition(" ")
+    return state, note
+
+
+def pidf(entity, state, note):
+    basic = "closed" if state == "closed" else "open"
+    act = {"away": "<rpid:away/>", "busy": "<rpid:busy/>"}.get(state, "")
+    doc = ("<?xml version='1.0' encoding='UTF-8'?>\n"
+           "<presence xmlns='urn:ietf:params:xml:ns:pidf'"
+           " xmlns:dm='urn:ietf:params:xml:ns:pidf:data-model'"
+           " xmlns:rpid='urn:ietf:params:xml:ns:pidf:rpid' entity='%s'>"
+           "<tuple id='t1'><status><basic>%s</basic></status></tuple>" % (entity, basic))
+    if act:
+        doc += "<dm:person id='p1'><rpid:activities>%s</rpid:activities></dm:person>" % act
+    if note:
+        doc += "<note>%s</note>" % note.replace("&", "&amp;").replace("<", "&lt;")
+    return (doc + "</presence>").encode("utf-8")
+
+
+class Presence:
+    """The notifier side of the presence subscriptions (dialogs by Call-ID)."""
+
+    def __init__(self, a):
+        self.a, self.dialogs, self.cseq = a, {}, 0
+        self.state = read_presence(a.presence)
+        self.forgot = False
+
+    def notify(self, c, d, substate):
+        self.cseq += 1
+        body = pidf(d["entity"], *self.state) if substate.startswith("active") else b""
+        c.sendall(("NOTIFY %s SIP/2.0\r\n"
+                   "Via: SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bK-ps-%d\r\n"
+                   "Max-Forwards: 70\r\n"
+                   "From: <%s>;tag=%s\r\n"
+                   "To: <%s>;tag=%s\r\n"
+                   "Call-ID: %s\r\n"
+                   "CSeq: %d NOTIFY\r\n"
+                   "Contact: <sip:ps@127.0.0.1:%d;transport=tcp>\r\n"
+                   "Event: presence\r\n"
+                   "Subscription-State: %s\r\n"
+                   "%s"
+                   "Content-Length: %d\r\n\r\n" % (
+                       d["contact"], self.a.port, self.cseq, d["entity"], d["tag"], d["watcher"],
+                       d["wtag"], d["cid"], self.cseq, self.a.port, substate,
+                       "Content-Type: application/pidf+xml\r\n" if body else "",
+                       len(body))).encode() + body)
+
+    def subscribe(self, c, hdrs):
+        if self.a.forget_when and not self.forgot and os.path.exists(self.a.forget_when):
+            self.dialogs.clear()
+            self.forgot = True
+        frm = hget(hdrs, "from")[0]
+        to = hget(hdrs, "to")[0]
+        cid = hget(hdrs, "call-id")[0]
+        exp = int((hget(hdrs, "expires") or ["3600"])[0])
+        exp = min(exp, self.a.sub_expires)
+        in_dialog = ";tag=" in to
+        uri = lambda v: v.split(";")[0].strip("<> ")  # noqa: E731
+        tag = lambda v: re.search(r";\s*tag=([^;>\s]+)", v).group(1)  # noqa: E731
+        d = self.dialogs.get(cid)
+        if in_dialog and (d is None or d["tag"] != tag(to)):
+            print("PSUB %s %s %d 481 %s" % (uri(frm), uri(to), exp, cid), flush=True)
+            c.sendall(response(hdrs, 481, "Call/Transaction Does Not Exist", "x"))
+            return
+        print("PSUB %s %s %d %s %s" % (uri(frm), uri(to), exp,
+                                       "refresh" if in_dialog else "new", cid), flush=True)
+        if d is None:
+            d = {"cid": cid, "tag": "ps%08x" % random.getrandbits(32), "entity": uri(to),
+                 "watcher": uri(frm), "wtag": tag(frm),
+                 "contact": uri((hget(hdrs, "contact") or [frm])[0])}
+            self.dialogs[cid] = d
+        ok = response(hdrs, 200, "OK", d["tag"]).replace(
+            b"Content-Length: 0", ("Expires: %d\r\nContact: <sip:ps@127.0.0.1:%d;transport=tcp>"
+                                   "\r\nContent-Length: 0" % (exp, self.a.port)).encode())
+        c.sendall(ok)
+        if exp == 0:
+            self.notify(c, d, "terminated;reason=timeout")
+            del self.dialogs[cid]
+        else:
+            self.notify(c, d, "active;expires=%d" % exp)
+
+    def poll(self, c):
+        st = read_presence(self.a.presence)
+        if st != self.state:
+            self.state = st
+            print("STATE %s %s" % st, flush=True)
+            for d in list(self.dialogs.values()):
+                self.notify(c, d, "active;expires=%d" % self.a.sub_expires)
+
+
 def uas(a):
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", a.port))
     srv.listen(16)
+    ps = Presence(a) if a.presence else None
     print("READY", flush=True)
     while True:
         c, _ = srv.accept()
         st = Stream(c)
         while True:
-            msg, how = st.read(None)
+            msg, how = st.read(0.1 if ps else None)
+            if how == "timeout" and ps:
+                ps.poll(c)
+                continue
             if how != "ok":
                 break
             first, hdrs = parse_head(msg)
+            if first.startswith("SUBSCRIBE ") and ps:
+                ps.subscribe(c, hdrs)
+                continue
             if first.startswith("NOTIFY "):
                 print(notify_line(hdrs, body_of(msg)), flush=True)
                 c.sendall(response(hdrs, 200, "OK", "uas1"))
@@ -161,6 +279,9 @@ def main():
     ap.add_argument("--unsub-when", default="/nonexistent")
     ap.add_argument("--to-tag")
     ap.add_argument("--header", action="append", default=[])
+    ap.add_argument("--presence")
+    ap.add_argument("--sub-expires", type=int, default=600)
+    ap.add_argument("--forget-when")
     a = ap.parse_args()
     return {"send": send, "subscribe": subscribe, "uas": uas}[a.mode](a)
 

@@ -6,10 +6,16 @@ when --echo is given, and sends --send TO BODY once online. Subscription
 requests are approved (slixmpp's auto_authorize) and printed
 "SUBSCRIBE <from>" / "UNSUBSCRIBE <from>"; once the file --away-when exists
 it sends <show>away</show> ("AWAY"), once --offline-when exists it goes
-unavailable and ends ("OFFLINE").
+unavailable and ends ("OFFLINE"). Its own subscription requests are not
+sent automatically (auto_subscribe off): --subscribe JID (any number)
+asks for JID's presence once online, --unsubscribe-when FILE cancels them
+once FILE exists ("UNSUBSCRIBING"). It prints "SUBSCRIBED <from>",
+"UNSUBSCRIBED <from>" and, for presence from others,
+"PRESENCE <from> available|unavailable <show|-> <status|->".
 
 usage: xmpp_user.py JID PASSWORD PORT [--echo] [--send TO BODY] [--seconds N]
-                    [--away-when FILE] [--offline-when FILE]"""
+                    [--away-when FILE] [--offline-when FILE] [--subscribe JID]
+                    [--unsubscribe-when FILE]"""
 import argparse
 import asyncio
 import os
@@ -19,9 +25,17 @@ import slixmpp
 
 
 class User(slixmpp.ClientXMPP):
-    def __init__(self, jid, password, echo, send):
+    def __init__(self, jid, password, echo, send, subscribe=()):
         super().__init__(jid, password)
-        self.echo, self.to_send = echo, send
+        self.echo, self.to_send, self.subscribe = echo, send, list(subscribe)
+        self.auto_subscribe = False
+        self.add_event_handler("presence_subscribed",
+                               lambda p: print("SUBSCRIBED %s" % p["from"], flush=True))
+        self.add_event_handler("presence_unsubscribed",
+                               lambda p: print("UNSUBSCRIBED %s" % p["from"], flush=True))
+        # slixmpp names the event of an availability by its <show/>
+        for t in ("available", "unavailable", "away", "xa", "dnd", "chat"):
+            self.add_event_handler("presence_" + t, self.presence)
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("message", self.message)
         self.add_event_handler("message_error", self.message)
@@ -39,6 +53,15 @@ class User(slixmpp.ClientXMPP):
         print("ONLINE", flush=True)
         if self.to_send:
             self.send_message(mto=self.to_send[0], mbody=self.to_send[1], mtype="chat")
+        for j in self.subscribe:
+            self.send_presence_subscription(pto=j, ptype="subscribe")
+
+    def presence(self, p):
+        if p["from"].bare == self.boundjid.bare:
+            return
+        print("PRESENCE %s %s %s %s" % (p["from"], "unavailable" if p["type"] == "unavailable"
+                                        else "available", p["show"] or "-",
+                                        p["status"] or "-"), flush=True)
 
     def message(self, msg):
         if msg["type"] == "error":
@@ -57,8 +80,13 @@ class User(slixmpp.ClientXMPP):
 
 async def run(u, a):
     end = u.loop.time() + a.seconds
-    away = False
+    away = unsub = False
     while u.loop.time() < end:
+        if a.unsubscribe_when and not unsub and os.path.exists(a.unsubscribe_when):
+            for j in a.subscribe:
+                u.send_presence(pto=j, ptype="unsubscribe")
+            print("UNSUBSCRIBING", flush=True)
+            unsub = True
         if a.away_when and not away and os.path.exists(a.away_when):
             u.send_presence(pshow="away", pstatus="gone fishing")
             print("AWAY", flush=True)
@@ -81,8 +109,10 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--away-when")
     ap.add_argument("--offline-when")
+    ap.add_argument("--subscribe", action="append", default=[])
+    ap.add_argument("--unsubscribe-when")
     a = ap.parse_args()
-    u = User(a.jid, a.password, a.echo, a.send)
+    u = User(a.jid, a.password, a.echo, a.send, a.subscribe)
     u.connect(address=("127.0.0.1", a.port), disable_starttls=True, force_starttls=False)
     u.loop.run_until_complete(run(u, a))
     u.disconnect()
