@@ -111,6 +111,7 @@ enum {
     K_XMPP_CERT,
     K_XMPP_KEY,
     K_XMPP_CA_FILE,
+    K_XMPP_STANZA_RATE,
     K_LOG_ACCESS,
     K_METRICS_LISTEN,
     K__COUNT
@@ -265,6 +266,8 @@ static const key_def_t keys[K__COUNT] = {
     [K_XMPP_CERT] = {S_XMPP, "certificate", T_FILE, 0, 0, FORM_FILE},
     [K_XMPP_KEY] = {S_XMPP, "private_key", T_FILE, 0, 0, FORM_FILE},
     [K_XMPP_CA_FILE] = {S_XMPP, "ca_file", T_FILE, 0, 0, FORM_FILE},
+    [K_XMPP_STANZA_RATE] = {S_XMPP, "stanza_rate", T_COUNT, 1, 100000,
+                            "a whole number from 1 to 100000"},
     [K_LOG_ACCESS] = {S_LOG, "access", T_ACCESS, 0, 0, "on or off (or yes/no, true/false, 1/0)"},
     [K_METRICS_LISTEN] = {S_METRICS, "listen", T_METRICS_LISTEN, 0, 0,
                           "IP:port like 127.0.0.1:9464 or [::1]:9464"},
@@ -592,6 +595,7 @@ static uint32_t *u32_field(config_t *c, int key)
     case K_REM_LOCK_PERIOD: return &c->remote.lockout_period_ms;
     case K_MEDIA_TIMEOUT: return &c->media.timeout_ms;
     case K_MEDIA_MAX_CALLS: return &c->media.max_calls;
+    case K_XMPP_STANZA_RATE: return &c->xmpp.stanza_rate;
     }
     return NULL;
 }
@@ -1207,6 +1211,7 @@ static void set_defaults(config_t *c, const char *dir, size_t dirlen)
     c->media.timeout_ms = CONFIG_DEFAULT_MEDIA_TIMEOUT_MS;
     c->media.on_relay_failure = CONFIG_DEFAULT_MEDIA_ON_RELAY_FAILURE;
     c->media.max_calls = CONFIG_DEFAULT_MEDIA_MAX_CALLS;
+    c->xmpp.stanza_rate = CONFIG_DEFAULT_XMPP_STANZA_RATE;
     const char *al = CONFIG_DEFAULT_ADMIN_LISTEN;
     int rc =
         config_parse_hostport(al, strlen(al), CONFIG_HP_REQUIRE_PORT, 0, &c->admin.listen, NULL);

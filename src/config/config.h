@@ -56,6 +56,7 @@
 #define CONFIG_DEFAULT_MEDIA_TIMEOUT_MS 1000u /* 1s per relay */
 #define CONFIG_DEFAULT_MEDIA_ON_RELAY_FAILURE CONFIG_MEDIA_REFUSE
 #define CONFIG_DEFAULT_MEDIA_MAX_CALLS 10000u /* concurrent relayed calls */
+#define CONFIG_DEFAULT_XMPP_STANZA_RATE 50u   /* stanzas/s per inbound XMPP stream */
 
 /* Longest accepted line of a configuration file, in bytes (without the
  * newline), and largest accepted file. */
@@ -241,6 +242,8 @@ typedef struct {
         char *certificate;
         char *private_key;
         char *ca_file;
+        uint32_t stanza_rate; /* per inbound stream and second (burst twice
+                                 that); more closes the stream */
     } xmpp;
     struct {
         /* IP literal and port of the Prometheus endpoint; host NULL when

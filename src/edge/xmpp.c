@@ -1785,6 +1785,7 @@ int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
                              .listen = hp,
                              .domains = doms,
                              .n_domains = nd,
+                             .rate = cf->xmpp.stanza_rate,
                              .cbs = {s2s_policy, s2s_stanza, s2s_log},
                              .user = x};
         /* One service: further listen addresses are not served yet. */
