@@ -11,7 +11,8 @@
 # a change reaches it; `fedge store copy` from a SQLite store made with the
 # CLI gives the same lists and administrators, verifies counts and refuses
 # a non-empty target unless --force; the panel on a second member (`fedge
-# admin serve` on the same store) shares sessions, logout and throttling.
+# admin serve` on the same store) shares sessions, logout and throttling;
+# the XMPP gateway's presence subscriptions (test_xmpp against PostgreSQL).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/policy_lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
@@ -51,6 +52,15 @@ not_owned() {
     [ "$rc" -eq 1 ] && echo "$out" | grep -q "permission denied for schema public.*must own the database"
 }
 check_out "a database fedge's role does not own: exit 1, saying what is missing" not_owned
+# The XMPP gateway's presence subscriptions (store_xsub_*, migration 8):
+# the store's unit test run against an empty database of this cluster.
+xsub_pg() {
+    local uri
+    uri=$(pg_db xsub) || return 1
+    FEDGE_TEST_PG_URI=$uri "$FEDGE_BUILD/tests/unit/store/test_xmpp" 2>&1 | sed "s/$PG_PASS/***/g"
+    [ "${PIPESTATUS[0]}" -eq 0 ]
+}
+check_out "XMPP presence subscriptions in PostgreSQL (tests/unit/store/test_xmpp, migration 8)" xsub_pg
 check "no message shows the password" sh -c "! grep -r '$PG_PASS' '$T_LOGS/checks.log'"
 
 note "an edge on the PostgreSQL store"

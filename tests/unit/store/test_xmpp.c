@@ -111,18 +111,15 @@ static int xsub_cb(const store_xsub_t *x, void *ctx)
     return ++c->n == c->stop_after ? 7 : 0;
 }
 
-/* Presence subscriptions of the gateway (migration 8): upsert, list per
- * owner, delete, survive closing and reopening the store, no generation
- * bump, bad input refused, copied by store_copy. */
-static void test_subscriptions(void **state)
+/* Presence subscriptions of the gateway (migration 8) in the store at loc
+ * (empty): upsert, list per owner, delete, survive closing and reopening
+ * the store, no generation bump, bad input refused, copied by store_copy. */
+static void subscriptions_in(const char *loc)
 {
-    snprintf(path, sizeof path, "/tmp/fedge-xsub-store-XXXXXX");
-    int fd = mkstemp(path);
-    close(fd);
-    unlink(path);
     store_t *s;
     fedge_err_t e;
-    assert_int_equal(store_open(path, &s, &e), 0);
+    int fd;
+    assert_int_equal(store_open(loc, &s, &e), 0);
     uint64_t g0 = 0;
     store_xmpp_list_t *l;
     assert_int_equal(store_xmpp_load(s, &l, &e), 0);
@@ -204,7 +201,7 @@ static void test_subscriptions(void **state)
     /* It outlives the process's handle: reopened, the rows are there;
      * deleting takes one away (twice is no error). */
     store_close(s);
-    assert_int_equal(store_open(path, &s, &e), 0);
+    assert_int_equal(store_open(loc, &s, &e), 0);
     assert_int_equal(
         store_xsub_del(s, STORE_XSUB_SIP, "alice@contoso.test", "bob@fabrikam.test", &e), 0);
     assert_int_equal(
@@ -239,7 +236,24 @@ static void test_subscriptions(void **state)
     store_close(t);
     unlink(path2);
     store_close(s);
+}
+
+static void test_subscriptions(void **state)
+{
+    snprintf(path, sizeof path, "/tmp/fedge-xsub-store-XXXXXX");
+    int fd = mkstemp(path);
+    close(fd);
     unlink(path);
+    subscriptions_in(path);
+    unlink(path);
+}
+
+/* The same on PostgreSQL: FEDGE_TEST_PG_URI names an empty database of a
+ * private cluster (tests/e2e/110-store-postgresql.sh runs this binary so);
+ * then only this test runs. */
+static void test_subscriptions_pg(void **state)
+{
+    subscriptions_in(getenv("FEDGE_TEST_PG_URI"));
 }
 
 int main(void)
@@ -248,5 +262,10 @@ int main(void)
         cmocka_unit_test(test_allow_block_remove_and_load),
         cmocka_unit_test(test_subscriptions),
     };
+    const char *pg = getenv("FEDGE_TEST_PG_URI");
+    if (pg && *pg) {
+        const struct CMUnitTest pg_tests[] = {cmocka_unit_test(test_subscriptions_pg)};
+        return cmocka_run_group_tests(pg_tests, NULL, NULL);
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
