@@ -6,7 +6,7 @@
 # hop, bench/xmpp_load.py as the sender).
 #
 # Figures:
-#   1. messages per second through the gateway: BENCH_XMPP_MESSAGES (2000)
+#   1. messages per second through the gateway: BENCH_XMPP_MESSAGES (10000)
 #      SIP MESSAGEs from alice to bob over one TCP connection (at most
 #      BENCH_XMPP_WINDOW, 50, unanswered) -> fedge -> s2s (STARTTLS + SASL
 #      EXTERNAL) -> Prosody -> bob's client, whose answers come back ->
@@ -34,7 +34,7 @@ T_NAME=bench-xmpp
 T_LOGS=$FEDGE_BUILD/bench/xmpp
 . "$FEDGE_ROOT/tests/e2e/lib.sh"
 
-N=${BENCH_XMPP_MESSAGES:-2000}
+N=${BENCH_XMPP_MESSAGES:-10000}
 WINDOW=${BENCH_XMPP_WINDOW:-50}
 IDLE=${BENCH_XMPP_IDLE:-500}
 PY=/usr/bin/python3
@@ -144,7 +144,7 @@ sleep_until_quiet() { wait_for "[ \$(count 're: bench-' '$T_LOGS/uas.log') -ge \
 sleep_until_quiet
 rss0=$(rss_kb)
 start_bg idle $PY "$FEDGE_ROOT/bench/xmpp_load.py" idle "$XMPP_PORT" "$IDLE" "$PKI"
-wait_for "grep -q '^OPEN' '$T_LOGS/idle.log'" 300
+wait_for "grep -qs '^OPEN' '$T_LOGS/idle.log'" 300
 opened=$(awk '/^OPEN/ {print $2}' "$T_LOGS/idle.log")
 rss1=$(rss_kb)
 if [ -n "$opened" ] && [ "$opened" -gt 0 ]; then

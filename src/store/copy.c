@@ -31,7 +31,7 @@ static const struct {
     {"xmpp_subscription",
      "dir, watcher, target, owner, active, call_id, local_tag, remote_tag, remote_uri, "
      "remote_target, cseq, expires_s, presence, note",
-     "dir, watcher, target", 14, "XMPP presence subscriptions"},
+     "dir, watcher, target", 14, "XMPP subscriptions"},
     {"admin_account", "name, pwhash, created_at, changed_at", "name", 4, "administrators"},
     {"remote_lockout", "kind, subject, locked_at, until_s, failures, reason", "kind, subject", 6,
      "remote lock-outs"},
