@@ -1313,8 +1313,12 @@ static bool notify_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m)
     while (w && !(fedge_str_eq(cid, w->call_id) && fedge_str_eq(to->tag, w->ltag)))
         w = w->next;
     if (!w) {
-        if (cid.len < sizeof WSUB_CALLID_PREFIX ||
-            strncmp(cid.s, WSUB_CALLID_PREFIX, sizeof WSUB_CALLID_PREFIX - 1))
+        /* ours by the form of wsub_new_dialog's Call-IDs: prefix@fqdn */
+        const char *fq = x->ed->cfg->edge.fqdn;
+        size_t fl = strlen(fq);
+        if (cid.len < sizeof WSUB_CALLID_PREFIX + fl + 1 ||
+            strncmp(cid.s, WSUB_CALLID_PREFIX, sizeof WSUB_CALLID_PREFIX - 1) ||
+            cid.s[cid.len - fl - 1] != '@' || strncasecmp(cid.s + cid.len - fl, fq, fl))
             return false;
         /* a dialog the gateway ended or forgot: the server ends it too
          * (RFC 6665 §4.1.3) */
@@ -1451,17 +1455,53 @@ static void watch_in(edge__xmpp_t *x, const char *local, const char *type, const
     wsub_save(x, w);
 }
 
+/* Whether w may go on: the watcher's domain still an XMPP partner (not
+ * blocked, on the list or discovered), the SIP user's policy still with
+ * XMPP on. Checked before each refresh. */
+static bool wsub_allowed(edge__xmpp_t *x, const wsub_t *w, char *why, size_t cap)
+{
+    const char *wd = strchr(w->jid_w, '@'), *ud = strchr(w->jid_u, '@');
+    if (!wd || !ud)
+        return false;
+    xmpp_peer_policy_t pp;
+    s2s_policy(x, wd + 1, &pp);
+    if (!pp.allowed) {
+        snprintf(why, cap, "%s", pp.why);
+        return false;
+    }
+    const store_snapshot_t *snap = snap_of(x);
+    const store_policy_t *pol =
+        snap ? policy_for_user(snap, (fedge_str_t){w->jid_u, (size_t)(ud - w->jid_u)},
+                               (fedge_str_t){ud + 1, strlen(ud + 1)}, (fedge_str_t){"", 0})
+             : NULL;
+    if (snap && (!pol || !pol->xmpp)) {
+        snprintf(why, cap, "the external access policy of %s does not allow XMPP", w->jid_u);
+        return false;
+    }
+    return true;
+}
+
 /* Refreshes due, answers that never came (every second). */
 static void wsubs_tick(edge__xmpp_t *x)
 {
     uint64_t now = uv_now(x->ed->loop);
-    for (wsub_t *w = x->wsubs; w; w = w->next) {
+    for (wsub_t *w = x->wsubs, *nx; w; w = nx) {
+        nx = w->next;
         if (w->branch[0] && now - w->sent_at > WSUB_ANSWER_MS) {
             w->branch[0] = '\0';
             w->refresh_at = now + WSUB_RETRY_MS;
         }
-        if (!w->branch[0] && w->refresh_at && now >= w->refresh_at)
-            wsub_send(x, w, WSUB_EXPIRES);
+        if (w->branch[0] || !w->refresh_at || now < w->refresh_at)
+            continue;
+        char why[480];
+        if (!wsub_allowed(x, w, why, sizeof why)) {
+            /* ended on both sides: Expires: 0 to SIP, unsubscribed to XMPP
+             * (which a blocked partner's stream no longer carries) */
+            wsub_send(x, w, 0);
+            wsub_refused(x, w, why);
+            continue;
+        }
+        wsub_send(x, w, WSUB_EXPIRES);
     }
 }
 

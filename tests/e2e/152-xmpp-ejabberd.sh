@@ -13,7 +13,9 @@
 #   SIP MESSAGE alice -> bob reaches the XMPP client, bob's answer comes
 #   back as a SIP MESSAGE; both streams STARTTLS, authenticated by SASL
 #   EXTERNAL or dialback (the log says which); presence the other way:
-#   bob subscribes to alice (SIP) and sees her state.
+#   bob subscribes to alice (SIP) and sees her state; fedge refreshes the
+#   SIP subscription before it expires, and ends it (Expires: 0) at the
+#   refresh after the partner is blocked.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3 # Debian's, with python3-slixmpp
@@ -126,7 +128,9 @@ check "ejabberd runs as the ejabberd user, not root" \
           ! pgrep -u root -f 'beam.*fedgetest@localhost' > /dev/null"
 
 echo "open At my desk" > "$T_TMP/alice-presence"
-start_bg uas $PY "$XD/sip_im.py" uas --port "$UAS_PORT" --presence "$T_TMP/alice-presence"
+# The presence server grants 10 s subscriptions: fedge must refresh them.
+start_bg uas $PY "$XD/sip_im.py" uas --port "$UAS_PORT" --presence "$T_TMP/alice-presence" \
+    --sub-expires 10
 check "internal next hop (SIP) starts" wait_for "grep -q READY '$T_LOGS/uas.log'" 5
 FEDGE_NO_PARTNER=1 check "fedge serve starts with [xmpp]" start_fedge "$CFG" || finish
 check "fedge listens for XMPP servers on $XMPP_PORT" wait_listen "$XMPP_PORT" 5
@@ -154,7 +158,7 @@ check_out "both s2s streams STARTTLS and authenticated (SASL EXTERNAL or dialbac
 
 # Presence the other way with ejabberd: bob subscribes to alice (SIP).
 check "bob's subscription to alice becomes a SIP SUBSCRIBE" \
-    wait_for "grep -q '^PSUB sip:bob@fabrikam.test sip:alice@contoso.test 600 new' '$T_LOGS/uas.log'" 15
+    wait_for "grep -q '^PSUB sip:bob@fabrikam.test sip:alice@contoso.test 10 new' '$T_LOGS/uas.log'" 15
 check "bob gets subscribed and alice available with her note" \
     eval "wait_for \"grep -q '^SUBSCRIBED alice@contoso.test' '$T_LOGS/bob.log'\" 10 &&
           wait_for \"grep -q '^PRESENCE alice@contoso.test/sip available - At my desk' '$T_LOGS/bob.log'\" 10"
@@ -162,6 +166,12 @@ echo "away Coffee" > "$T_TMP/alice-presence"
 check "alice away: bob sees away" \
     wait_for "grep -q '^PRESENCE alice@contoso.test/sip available away Coffee' '$T_LOGS/bob.log'" 10
 
+check "fedge refreshes the SIP subscription before its 10 s run out" \
+    wait_for "grep -q '^PSUB sip:bob@fabrikam.test sip:alice@contoso.test 10 refresh' '$T_LOGS/uas.log'" 15
+check "fabrikam.test blocked for XMPP" \
+    eval 'fedge_store xmpp remove fabrikam.test && fedge_store xmpp block fabrikam.test'
+check "at the next refresh the blocked domain's subscription ends: SUBSCRIBE Expires: 0" \
+    wait_for "grep -q '^PSUB sip:bob@fabrikam.test sip:alice@contoso.test 0 ' '$T_LOGS/uas.log'" 20
 check "fedge still running" alive fedge
 check "fedge exits 0 on SIGTERM" stop fedge
 stop bob
