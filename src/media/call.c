@@ -502,7 +502,7 @@ media_checked_t media_calls_checked(media_calls_t *t, fedge_str_t call_id, media
             return MEDIA_CHECKED_KEEP;
         }
         t->st.orphans_deleted++;
-        t->st.orphans_ended--; /* drop counts it as ended */
+        unorphan(t, k); /* counted here, not as ended by drop */
         drop(t, k, false);
         return MEDIA_CHECKED_DELETE;
     }
