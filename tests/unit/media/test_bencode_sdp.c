@@ -214,20 +214,16 @@ static void test_sdp_has_ice(void **state)
     assert_false(media_sdp_has_ice((fedge_str_t){"a=ice-ufr", 9}));
 }
 
-#define LIT(s)                                                                                     \
-    {                                                                                              \
-        s, sizeof(s) - 1                                                                           \
-    }
-
 /* The transport-protocol asked of the relay for an offer towards a side:
  * none for pass; the F variant when the offer has RTCP feedback. */
 static void test_transport_protocol(void **state)
 {
     (void)state;
-    fedge_str_t savp = LIT("v=0\r\nm=audio 5000 RTP/SAVP 0\r\na=crypto:1 x\r\n");
-    fedge_str_t savpf = LIT("v=0\r\nm=audio 5000 RTP/AVP 0\r\nm=video 5002 RTP/SAVPF 96\r\n");
-    fedge_str_t dtls = LIT("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
-    fedge_str_t bare = LIT("v=0\r\nm=audio 5000 RTP/AVP");
+    fedge_str_t savp = FEDGE_STR_LIT("v=0\r\nm=audio 5000 RTP/SAVP 0\r\na=crypto:1 x\r\n");
+    fedge_str_t savpf =
+        FEDGE_STR_LIT("v=0\r\nm=audio 5000 RTP/AVP 0\r\nm=video 5002 RTP/SAVPF 96\r\n");
+    fedge_str_t dtls = FEDGE_STR_LIT("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
+    fedge_str_t bare = FEDGE_STR_LIT("v=0\r\nm=audio 5000 RTP/AVP");
     assert_null(media_transport_protocol(MEDIA_TP_PASS, savp));
     assert_string_equal(media_transport_protocol(MEDIA_TP_RTP, savp), "RTP/AVP");
     assert_string_equal(media_transport_protocol(MEDIA_TP_SRTP, bare), "RTP/SAVP");
