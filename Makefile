@@ -112,6 +112,13 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ibench $< $(LIB) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs libosip2 2>/dev/null || echo -losipparser2 -losip2) -o $@
 
+# Helpers of the end-to-end tests (not part of fedge): srtp_tool checks
+# SRTP with libsrtp (libsrtp2-dev, installed by scripts/bootstrap).
+E2E_TOOLS := $(BUILD)/tests/tools/srtp_tool
+$(BUILD)/tests/tools/srtp_tool: tests/tools/srtp_tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LDFLAGS) -lsrtp2 -lcrypto -o $@
+
 $(FUZZ_OBJ)/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -157,7 +164,7 @@ fuzz: bootstrap fuzz-build
 fuzz-short: fuzz-build
 	@scripts/run-fuzz $(BUILD) 60 total
 
-e2e: $(BIN)
+e2e: $(BIN) $(E2E_TOOLS)
 	@scripts/run-e2e $(BUILD)
 
 test: bootstrap

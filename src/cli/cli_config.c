@@ -155,8 +155,12 @@ static void print_summary(FILE *out, const config_t *c)
         fprintf(out, " (interfaces %s, %s), timeout ", c->media.internal_interface,
                 c->media.external_interface);
         print_duration(out, c->media.timeout_ms);
-        fprintf(out, ", on relay failure %s, at most %u calls\n",
+        fprintf(out, ", on relay failure %s, at most %u calls, orphan grace ",
                 config_media_failure_name(c->media.on_relay_failure), (unsigned)c->media.max_calls);
+        print_duration(out, c->media.orphan_grace_ms);
+        fprintf(out, ", media to internal %s, to external %s\n",
+                config_media_transport_name(c->media.internal_transport),
+                config_media_transport_name(c->media.external_transport));
     } else {
         fputs("not relayed (no [media] section)\n", out);
     }

@@ -107,6 +107,9 @@ enum {
     K_MEDIA_TIMEOUT,
     K_MEDIA_ON_FAILURE,
     K_MEDIA_MAX_CALLS,
+    K_MEDIA_ORPHAN_GRACE,
+    K_MEDIA_INT_TP,
+    K_MEDIA_EXT_TP,
     K_XMPP_LISTEN,
     K_XMPP_CERT,
     K_XMPP_KEY,
@@ -141,6 +144,7 @@ typedef enum {
     T_RELAYS,     /* [media] rtpengine */
     T_IFACE,      /* an rtpengine interface name */
     T_ON_FAILURE, /* refuse or forward */
+    T_MEDIA_TP,   /* pass, rtp or srtp */
     T_METRICS_LISTEN,
     T_ACCESS,
 } vtype_t;
@@ -261,6 +265,10 @@ static const key_def_t keys[K__COUNT] = {
     [K_MEDIA_ON_FAILURE] = {S_MEDIA, "on_relay_failure", T_ON_FAILURE, 0, 0, "refuse or forward"},
     [K_MEDIA_MAX_CALLS] = {S_MEDIA, "max_calls", T_COUNT, 1, 100000,
                            "a whole number from 1 to 100000"},
+    [K_MEDIA_ORPHAN_GRACE] = {S_MEDIA, "orphan_grace", T_DURATION, 1000, 3600 * 1000,
+                              "a duration like 32s or 2m, from 1s to 1h"},
+    [K_MEDIA_INT_TP] = {S_MEDIA, "internal_transport", T_MEDIA_TP, 0, 0, "pass, rtp or srtp"},
+    [K_MEDIA_EXT_TP] = {S_MEDIA, "external_transport", T_MEDIA_TP, 0, 0, "pass, rtp or srtp"},
     [K_XMPP_LISTEN] = {S_XMPP, "listen", T_LISTEN, 0, 0,
                        "a comma-separated list of IP:port like 0.0.0.0:5269 or [::]:5269"},
     [K_XMPP_CERT] = {S_XMPP, "certificate", T_FILE, 0, 0, FORM_FILE},
@@ -596,6 +604,7 @@ static uint32_t *u32_field(config_t *c, int key)
     case K_MEDIA_TIMEOUT: return &c->media.timeout_ms;
     case K_MEDIA_MAX_CALLS: return &c->media.max_calls;
     case K_XMPP_STANZA_RATE: return &c->xmpp.stanza_rate;
+    case K_MEDIA_ORPHAN_GRACE: return &c->media.orphan_grace_ms;
     }
     return NULL;
 }
@@ -762,6 +771,19 @@ static bool set_value(ctx_t *x, int key, const char *v)
         char **f = str_field(c, key);
         free(*f); /* the default */
         *f = fedge_strdup(v);
+        return true;
+    }
+    case T_MEDIA_TP: {
+        config_media_transport_t tp;
+        if (!strcasecmp(v, "pass"))
+            tp = CONFIG_MEDIA_TP_PASS;
+        else if (!strcasecmp(v, "rtp"))
+            tp = CONFIG_MEDIA_TP_RTP;
+        else if (!strcasecmp(v, "srtp"))
+            tp = CONFIG_MEDIA_TP_SRTP;
+        else
+            break;
+        *(key == K_MEDIA_INT_TP ? &c->media.internal_transport : &c->media.external_transport) = tp;
         return true;
     }
     case T_ON_FAILURE:
@@ -1212,6 +1234,7 @@ static void set_defaults(config_t *c, const char *dir, size_t dirlen)
     c->media.on_relay_failure = CONFIG_DEFAULT_MEDIA_ON_RELAY_FAILURE;
     c->media.max_calls = CONFIG_DEFAULT_MEDIA_MAX_CALLS;
     c->xmpp.stanza_rate = CONFIG_DEFAULT_XMPP_STANZA_RATE;
+    c->media.orphan_grace_ms = CONFIG_DEFAULT_MEDIA_ORPHAN_GRACE_MS;
     const char *al = CONFIG_DEFAULT_ADMIN_LISTEN;
     int rc =
         config_parse_hostport(al, strlen(al), CONFIG_HP_REQUIRE_PORT, 0, &c->admin.listen, NULL);
@@ -1391,6 +1414,11 @@ const char *config_transport_name(config_transport_t t)
 const char *config_tls_version_name(config_tls_version_t v)
 {
     return v == CONFIG_TLS_1_3 ? "1.3" : "1.2";
+}
+
+const char *config_media_transport_name(config_media_transport_t t)
+{
+    return t == CONFIG_MEDIA_TP_RTP ? "rtp" : t == CONFIG_MEDIA_TP_SRTP ? "srtp" : "pass";
 }
 
 const char *config_media_failure_name(config_media_failure_t f)

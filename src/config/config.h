@@ -57,6 +57,11 @@
 #define CONFIG_DEFAULT_MEDIA_ON_RELAY_FAILURE CONFIG_MEDIA_REFUSE
 #define CONFIG_DEFAULT_MEDIA_MAX_CALLS 10000u /* concurrent relayed calls */
 #define CONFIG_DEFAULT_XMPP_STANZA_RATE 50u   /* stanzas/s per inbound XMPP stream */
+/* A call whose connection closed waits this long for its peer to come
+ * back on a new connection: 64*T1, the time RFC 3261 gives a transaction
+ * (Timer B/F) — a peer that reconnects and retries within a transaction's
+ * life is still in time (docs/media.md, "When a connection closes"). */
+#define CONFIG_DEFAULT_MEDIA_ORPHAN_GRACE_MS 32000u
 
 /* Longest accepted line of a configuration file, in bytes (without the
  * newline), and largest accepted file. */
@@ -90,6 +95,14 @@ typedef enum {
     CONFIG_MEDIA_REFUSE = 0,  /* 503 with a Warning naming the relay */
     CONFIG_MEDIA_FORWARD = 1, /* the SDP goes on unchanged, and it is logged */
 } config_media_failure_t;
+
+/* What the media towards one side must be (docs/media.md, "RTP and
+ * SRTP"); the values match media_transport_t. */
+typedef enum {
+    CONFIG_MEDIA_TP_PASS = 0, /* as offered: SRTP and DTLS-SRTP untouched */
+    CONFIG_MEDIA_TP_RTP = 1,  /* plain RTP */
+    CONFIG_MEDIA_TP_SRTP = 2, /* SRTP with SDES keys */
+} config_media_transport_t;
 
 typedef enum {
     CONFIG_HOST_IPV4 = 0, /* dotted quad, e.g. 192.0.2.1 */
@@ -231,7 +244,9 @@ typedef struct {
         char *external_interface;
         uint32_t timeout_ms; /* per relay asked */
         config_media_failure_t on_relay_failure;
-        uint32_t max_calls; /* new calls beyond it get 503 */
+        uint32_t max_calls;       /* new calls beyond it get 503 */
+        uint32_t orphan_grace_ms; /* a call whose connection closed waits this long */
+        config_media_transport_t internal_transport, external_transport;
     } media;
 
     /* The XMPP gateway (docs/xmpp.md): on when the file has an [xmpp]
@@ -293,6 +308,8 @@ const char *config_routing_name(config_routing_t r);
 const char *config_transport_name(config_transport_t t);
 const char *config_tls_version_name(config_tls_version_t v);
 const char *config_media_failure_name(config_media_failure_t f);
+/* "pass", "rtp" or "srtp". */
+const char *config_media_transport_name(config_media_transport_t t);
 
 /* Flags for config_parse_hostport. */
 enum {

@@ -10,6 +10,7 @@
 #include "admin/admin.h"
 #include "config/config.h"
 #include "dns/dns.h"
+#include "media/media.h"
 #include "net/net.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"
@@ -250,8 +251,14 @@ void edge__fed_free(edge__fed_t *f);
  * of media_relay_new. */
 int edge__media_new(uv_loop_t *loop, const config_t *cf, proxy_t *p, edge__media_t **out,
                     fedge_err_t *e);
-/* Reaps calls idle too long, once a minute (call it from the tick). */
+/* Sends the relay's due checks (orphans, calls long without signalling)
+ * and reaps calls idle too long, once a minute (call it from the tick). */
 void edge__media_tick(edge__media_t *m);
+/* A connection of side closed (transport.c): its calls become orphans
+ * (media.h). NULL m is a no-op. */
+void edge__media_conn_closed(edge__media_t *m, proxy_side_t side, const char *remote);
+/* The orphan and reaper counters (metrics.c); zeros when m is NULL. */
+void edge__media_stats(const edge__media_t *m, media_calls_stats_t *out);
 /* The calls relayed now, the relays configured and those that answered
  * their last ng request (metrics.c); all 0 when m is NULL. */
 void edge__media_figures(const edge__media_t *m, size_t *calls, size_t *relays, size_t *up);

@@ -86,6 +86,8 @@ static int hook(void *user, const proxy_media_in_t *in, proxy_media_verdict_t *v
     if (media_in_from_sip(in->msg, side_of(in->from_side), ip_of(in->remote, ip, sizeof(ip)), &mi) <
         0)
         return 0;
+    if (in->remote)
+        mi.msg.remote = (fedge_str_t){in->remote, strlen(in->remote)};
     if (in->local_status) {
         /* the edge ended the first INVITE itself (408, 487, 503...) */
         if (!mi.msg.to_tag)
@@ -139,6 +141,9 @@ int edge__media_new(uv_loop_t *loop, const config_t *cf, proxy_t *p, edge__media
         .ng = {.relays = relays, .relay_count = n, .timeout_ms = cf->media.timeout_ms},
         .interface = {cf->media.internal_interface, cf->media.external_interface},
         .forward_on_failure = cf->media.on_relay_failure == CONFIG_MEDIA_FORWARD,
+        .orphan_grace_ms = cf->media.orphan_grace_ms,
+        .transport = {[MEDIA_SIDE_INTERNAL] = (media_transport_t)cf->media.internal_transport,
+                      [MEDIA_SIDE_EXTERNAL] = (media_transport_t)cf->media.external_transport},
     };
     edge__media_t *m = fedge_calloc(1, sizeof(*m));
     int rc = media_relay_new(loop, &o, &m->relay, e);
@@ -168,9 +173,33 @@ void edge__media_figures(const edge__media_t *m, size_t *calls, size_t *relays, 
         *up += media_relay_up(c, i);
 }
 
+void edge__media_conn_closed(edge__media_t *m, proxy_side_t side, const char *remote)
+{
+    if (!m)
+        return;
+    size_t n = media_relay_conn_closed(m->relay, side_of(side), remote);
+    if (n) {
+        char num[24];
+        snprintf(num, sizeof(num), "%zu", n);
+        obs_logkv(OBS_LOG_INFO, "media",
+                  "connection closed: its calls wait [media] orphan_grace for their peer", "peer",
+                  remote, "side", proxy_side_name(side), "calls", num, NULL);
+    }
+}
+
+void edge__media_stats(const edge__media_t *m, media_calls_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (m)
+        media_relay_stats(m->relay, out);
+}
+
 void edge__media_tick(edge__media_t *m)
 {
-    if (!m || uv_now(m->loop) - m->last_reap < REAP_EVERY_MS)
+    if (!m)
+        return;
+    media_relay_run_checks(m->relay);
+    if (uv_now(m->loop) - m->last_reap < REAP_EVERY_MS)
         return;
     m->last_reap = uv_now(m->loop);
     size_t reaped = media_relay_reap(m->relay);

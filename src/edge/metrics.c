@@ -18,7 +18,8 @@ static const char C[] = "serve";
 
 static obs_family_t *m_req, *m_resp, *m_open, *m_tls_fail, *m_hop_fail, *m_handshakes, *m_accepted,
     *m_refused, *m_net_timeouts, *m_bytes, *m_dns_q, *m_dns_fail, *m_dns_hits, *m_store_gen,
-    *m_store_err, *m_media_calls, *m_media_relays, *m_media_up;
+    *m_store_err, *m_media_calls, *m_media_relays, *m_media_up, *m_media_orphans, *m_media_orphaned,
+    *m_media_reaped;
 
 static void families(void)
 {
@@ -71,6 +72,18 @@ static void families(void)
     m_media_up =
         obs_family("fedge_media_relays_up", "rtpengine relays that answered their last ng request",
                    OBS_KIND_GAUGE, "", NULL, 0);
+    m_media_orphans = obs_family("fedge_media_calls_orphaned",
+                                 "relayed calls whose connection closed, waiting [media] "
+                                 "orphan_grace for their peer (docs/media.md)",
+                                 OBS_KIND_GAUGE, "", NULL, 0);
+    m_media_orphaned = obs_family("fedge_media_orphans_total",
+                                  "relayed calls whose connection closed, by outcome (rescued, "
+                                  "deleted, kept, ended)",
+                                  OBS_KIND_COUNTER, "outcome", NULL, 0);
+    m_media_reaped = obs_family("fedge_media_calls_reaped_total",
+                                "calls long without signalling forgotten because their relay no "
+                                "longer knew them (rtpengine timed them out)",
+                                OBS_KIND_COUNTER, "", NULL, 0);
 }
 
 static void init(void)
@@ -140,6 +153,14 @@ void edge__metrics_tick(edge_t *s)
     obs_set(m_media_calls, (int64_t)calls);
     obs_set(m_media_relays, (int64_t)relays);
     obs_set(m_media_up, (int64_t)up);
+    media_calls_stats_t ms;
+    edge__media_stats(s->media, &ms);
+    obs_set(m_media_orphans, (int64_t)ms.orphans);
+    obs_set(m_media_orphaned, (int64_t)ms.rescued, "rescued");
+    obs_set(m_media_orphaned, (int64_t)ms.orphans_deleted, "deleted");
+    obs_set(m_media_orphaned, (int64_t)ms.orphans_kept, "kept");
+    obs_set(m_media_orphaned, (int64_t)ms.orphans_ended, "ended");
+    obs_set(m_media_reaped, (int64_t)ms.reaped);
 }
 
 /* ---- SIP messages: the start line only ---- */

@@ -294,6 +294,8 @@ static void on_close(net_conn_t *nc, int code, const char *reason)
      * fail over or answer through a transport that is going away */
     if (c->s->proxy && !c->s->shut)
         proxy_on_conn_failed(c->s->proxy, c, code, c->fail_reason ? c->fail_reason : reason);
+    if (!c->s->shut)
+        edge__media_conn_closed(c->s->media, c->side, net_conn_remote(nc));
     if (c->partner && c->s->stats)
         admin_stats_connection(c->s->stats, (fedge_str_t){c->partner, strlen(c->partner)}, -1);
     if (c->s->xmpp)

@@ -1,9 +1,12 @@
 /* call.c — the offer/answer state of calls with media, keyed by Call-ID:
  * which ng command (offer, answer, delete) each SIP message that crosses
- * the edge needs. Bounded (LRU) and reaped when idle. */
+ * the edge needs. Bounded (LRU) and reaped when idle; calls whose
+ * connection closed (orphans) and calls long without signalling are
+ * checked at the relay (media.h, "calls whose connection closed"). */
 #include "media/media.h"
 #include "sip/sip.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,15 +14,40 @@ typedef struct link {
     struct link *prev, *next;
 } link_t;
 
+/* A connection that carried a call's last message from one side. */
+typedef struct {
+    fedge_map_node_t node;
+    int side;
+    link_t calls; /* call_t.clink[side] */
+    size_t len;
+    char remote[];
+} conn_t;
+
+/* An orphan's state (media.h): its packet count is asked (BASE), then it
+ * waits for its grace (WAIT), then is asked again (CHECK). */
+enum { ORPH_NONE = 0, ORPH_BASE, ORPH_BASE_ASKED, ORPH_WAIT, ORPH_CHECK_ASKED };
+
+#define HOST_MAX 64
+
 typedef struct {
     fedge_map_node_t node;
     link_t lru; /* newest at the head of the table's list */
     uint64_t last_ms;
-    bool confirmed; /* a 2xx to the first INVITE went through */
-    bool late;      /* INVITE without SDP: its offer comes in a response */
-    int offer_side; /* side whose offer awaits an answer, or -1 */
-    int offerer;    /* side of the last offer, answered or not, or -1 */
-    int8_t ice[2];  /* per side: its last SDP had ICE (1), had not (0), none yet (-1) */
+    bool confirmed;  /* a 2xx to the first INVITE went through */
+    bool late;       /* INVITE without SDP: its offer comes in a response */
+    int offer_side;  /* side whose offer awaits an answer, or -1 */
+    int offerer;     /* side of the last offer, answered or not, or -1 */
+    int8_t ice[2];   /* per side: its last SDP had ICE (1), had not (0), none yet (-1) */
+    conn_t *conn[2]; /* per side: the connection its last message came on */
+    link_t clink[2];
+    int8_t orph;      /* ORPH_* */
+    int8_t orph_side; /* the side whose connection closed */
+    char orph_host[HOST_MAX];
+    uint64_t orph_ms;  /* entered its list (base: orphaned; wait: packet count known) */
+    int64_t base;      /* packets when orphaned, -1 unknown */
+    link_t olink;      /* in the table's base or wait list (not while asked) */
+    bool idle_asked;   /* an idle check is in flight */
+    uint64_t retry_ms; /* an idle check failed: not again before */
     size_t idlen;
     char id[];
 } call_t;
@@ -27,6 +55,11 @@ typedef struct {
 struct media_calls {
     fedge_map_t map;
     link_t lru;
+    fedge_map_t conns; /* conn_t by side and remote */
+    link_t base, wait; /* orphans by ORPH_BASE, ORPH_WAIT; oldest first */
+    uint64_t grace_ms, check_idle_ms;
+    size_t idle_asked; /* idle checks in flight */
+    media_calls_stats_t st;
     size_t max;
     uint64_t idle_ms;
     media_dropped_fn dropped;
@@ -42,6 +75,111 @@ static void unlink_lru(call_t *k)
 {
     k->lru.prev->next = k->lru.next;
     k->lru.next->prev = k->lru.prev;
+}
+
+static void link_init(link_t *l)
+{
+    l->prev = l->next = l;
+}
+
+static void link_del(link_t *l)
+{
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    link_init(l);
+}
+
+static void link_tail(link_t *head, link_t *l)
+{
+    l->prev = head->prev;
+    l->next = head;
+    head->prev->next = l;
+    head->prev = l;
+}
+
+typedef struct {
+    int side;
+    fedge_str_t remote;
+} conn_key_t;
+
+static uint64_t conn_hash(int side, fedge_str_t remote)
+{
+    return fedge_hash(remote.s, remote.len) ^ (uint64_t)side;
+}
+
+static bool conn_eq(const fedge_map_node_t *n, const void *key)
+{
+    const conn_t *c = FEDGE_CONTAINER_OF(n, conn_t, node);
+    const conn_key_t *k = key;
+    return c->side == k->side && c->len == k->remote.len && !memcmp(c->remote, k->remote.s, c->len);
+}
+
+static conn_t *conn_find(const media_calls_t *t, int side, fedge_str_t remote)
+{
+    conn_key_t k = {side, remote};
+    fedge_map_node_t *n = fedge_map_find(&t->conns, conn_hash(side, remote), conn_eq, &k);
+    return n ? FEDGE_CONTAINER_OF(n, conn_t, node) : NULL;
+}
+
+static void conn_free(media_calls_t *t, conn_t *c)
+{
+    fedge_map_remove(&t->conns, &c->node);
+    free(c);
+}
+
+/* Unties k from its connection on side (the connection goes with its
+ * last call). */
+static void untie(media_calls_t *t, call_t *k, int side)
+{
+    conn_t *c = k->conn[side];
+    if (!c)
+        return;
+    link_del(&k->clink[side]);
+    k->conn[side] = NULL;
+    if (c->calls.next == &c->calls)
+        conn_free(t, c);
+}
+
+static void tie(media_calls_t *t, call_t *k, int side, fedge_str_t remote)
+{
+    if (!remote.len || (k->conn[side] && k->conn[side]->len == remote.len &&
+                        !memcmp(k->conn[side]->remote, remote.s, remote.len)))
+        return;
+    untie(t, k, side);
+    conn_t *c = conn_find(t, side, remote);
+    if (!c) {
+        c = fedge_calloc(1, sizeof(*c) + remote.len + 1);
+        c->side = side;
+        link_init(&c->calls);
+        c->len = remote.len;
+        memcpy(c->remote, remote.s, remote.len);
+        fedge_map_insert(&t->conns, &c->node, conn_hash(side, remote));
+    }
+    k->conn[side] = c;
+    link_tail(&c->calls, &k->clink[side]);
+}
+
+/* The host of "ip:port" or "[v6]:port". */
+static fedge_str_t host_of(fedge_str_t r)
+{
+    if (r.len && r.s[0] == '[') {
+        const char *e = memchr(r.s, ']', r.len);
+        return e ? (fedge_str_t){r.s + 1, (size_t)(e - r.s - 1)} : r;
+    }
+    for (size_t i = r.len; i > 0; i--)
+        if (r.s[i - 1] == ':')
+            return (fedge_str_t){r.s, i - 1};
+    return r;
+}
+
+static void unorphan(media_calls_t *t, call_t *k)
+{
+    if (k->orph == ORPH_NONE)
+        return;
+    if (k->orph == ORPH_BASE || k->orph == ORPH_WAIT)
+        link_del(&k->olink);
+    k->orph = ORPH_NONE;
+    t->st.orphans--;
 }
 
 static void push(media_calls_t *t, call_t *k)
@@ -67,6 +205,14 @@ static call_t *find(const media_calls_t *t, fedge_str_t id)
 
 static void drop(media_calls_t *t, call_t *k, bool notify)
 {
+    if (k->orph != ORPH_NONE) {
+        t->st.orphans_ended++; /* unless the caller counts it otherwise */
+        unorphan(t, k);
+    }
+    if (k->idle_asked)
+        t->idle_asked--;
+    untie(t, k, 0);
+    untie(t, k, 1);
     fedge_map_remove(&t->map, &k->node);
     unlink_lru(k);
     if (notify && t->dropped)
@@ -78,6 +224,10 @@ media_calls_t *media_calls_new(size_t max, uint64_t idle_ms, media_dropped_fn dr
 {
     media_calls_t *t = fedge_calloc(1, sizeof(*t));
     t->lru.next = t->lru.prev = &t->lru;
+    link_init(&t->base);
+    link_init(&t->wait);
+    t->grace_ms = MEDIA_DEFAULT_ORPHAN_GRACE_MS;
+    t->check_idle_ms = MEDIA_DEFAULT_CHECK_IDLE_MS;
     t->max = max ? max : 1;
     t->idle_ms = idle_ms;
     t->dropped = dropped;
@@ -92,6 +242,7 @@ void media_calls_free(media_calls_t *t)
     while (t->lru.next != &t->lru)
         drop(t, of(t->lru.next), false);
     fedge_map_free(&t->map);
+    fedge_map_free(&t->conns);
     free(t);
 }
 
@@ -103,6 +254,10 @@ static call_t *create(media_calls_t *t, fedge_str_t id, uint64_t now)
     k->offer_side = -1;
     k->offerer = -1;
     k->ice[0] = k->ice[1] = -1;
+    link_init(&k->clink[0]);
+    link_init(&k->clink[1]);
+    link_init(&k->olink);
+    k->base = -1;
     k->last_ms = now;
     k->idlen = id.len;
     memcpy(k->id, id.s, id.len);
@@ -210,10 +365,166 @@ media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t 
         k->last_ms = now_ms;
         unlink_lru(k);
         push(t, k);
+        /* A message of an orphan from the side that lost its connection,
+         * from the same peer host: the peer came back (a new connection
+         * carries the dialog), the call is no orphan any more. */
+        fedge_str_t h = host_of(m->remote);
+        if (k->orph != ORPH_NONE && (int)m->from_side == k->orph_side && h.len &&
+            h.len == strlen(k->orph_host) && !memcmp(h.s, k->orph_host, h.len)) {
+            unorphan(t, k);
+            t->st.rescued++;
+        }
     }
-    if (m->request)
-        return on_request(t, k, m, now_ms);
-    return k ? on_response(t, k, m) : MEDIA_ACT_NONE;
+    media_act_t act = m->request ? on_request(t, k, m, now_ms)
+                      : k        ? on_response(t, k, m)
+                                 : MEDIA_ACT_NONE;
+    if (act != MEDIA_ACT_DELETE && m->remote.len && (k || (k = find(t, m->call_id))))
+        tie(t, k, (int)m->from_side, m->remote);
+    return act;
+}
+
+void media_calls_set_checks(media_calls_t *t, uint64_t orphan_grace_ms, uint64_t check_idle_ms)
+{
+    t->grace_ms = orphan_grace_ms ? orphan_grace_ms : MEDIA_DEFAULT_ORPHAN_GRACE_MS;
+    t->check_idle_ms = check_idle_ms ? check_idle_ms : MEDIA_DEFAULT_CHECK_IDLE_MS;
+}
+
+size_t media_calls_conn_closed(media_calls_t *t, media_side_t side, fedge_str_t remote,
+                               uint64_t now_ms)
+{
+    conn_t *c = conn_find(t, (int)side, remote);
+    if (!c)
+        return 0;
+    size_t n = 0;
+    fedge_str_t h = host_of(remote);
+    while (c->calls.next != &c->calls) {
+        call_t *k = FEDGE_CONTAINER_OF(c->calls.next, call_t, clink[side]);
+        link_del(&k->clink[side]);
+        k->conn[side] = NULL;
+        if (k->orph != ORPH_NONE)
+            continue;
+        k->orph = ORPH_BASE;
+        k->orph_side = (int8_t)side;
+        snprintf(k->orph_host, sizeof(k->orph_host), "%.*s", (int)h.len, h.s);
+        k->orph_ms = now_ms;
+        k->base = -1;
+        link_tail(&t->base, &k->olink);
+        t->st.orphans++;
+        t->st.orphaned++;
+        n++;
+    }
+    conn_free(t, c);
+    return n;
+}
+
+#define OLINK(l) FEDGE_CONTAINER_OF(l, call_t, olink)
+
+size_t media_calls_due(media_calls_t *t, uint64_t now_ms, media_due_t *out, size_t max)
+{
+    size_t n = 0;
+    /* orphans' packet counts: all due at once */
+    while (n < max && t->base.next != &t->base) {
+        call_t *k = OLINK(t->base.next);
+        link_del(&k->olink);
+        k->orph = ORPH_BASE_ASKED;
+        out[n++] = (media_due_t){MEDIA_CHECK_BASELINE, {k->id, k->idlen}};
+    }
+    /* orphans whose grace has passed: the list is in the order they entered */
+    while (n < max && t->wait.next != &t->wait) {
+        call_t *k = OLINK(t->wait.next);
+        if (now_ms - k->orph_ms < t->grace_ms)
+            break;
+        link_del(&k->olink);
+        k->orph = ORPH_CHECK_ASKED;
+        out[n++] = (media_due_t){MEDIA_CHECK_ORPHAN, {k->id, k->idlen}};
+    }
+    /* calls without signalling for check_idle_ms, from the one idle
+     * longest; calls asked already (in flight) or that failed lately are
+     * passed over, at most max more than those in flight, so that a
+     * tick's work stays bounded */
+    size_t skipped = 0;
+    for (link_t *l = t->lru.prev; n < max && l != &t->lru && skipped < max + t->idle_asked;
+         l = l->prev) {
+        call_t *k = of(l);
+        if (now_ms - k->last_ms < t->check_idle_ms)
+            break;
+        if (k->idle_asked || k->orph != ORPH_NONE || now_ms < k->retry_ms) {
+            skipped++;
+            continue;
+        }
+        k->idle_asked = true;
+        t->idle_asked++;
+        out[n++] = (media_due_t){MEDIA_CHECK_IDLE, {k->id, k->idlen}};
+    }
+    return n;
+}
+
+media_checked_t media_calls_checked(media_calls_t *t, fedge_str_t call_id, media_check_t kind,
+                                    media_query_t q, int64_t packets, uint64_t now_ms)
+{
+    call_t *k = find(t, call_id);
+    if (!k)
+        return MEDIA_CHECKED_KEEP;
+    if (kind == MEDIA_CHECK_IDLE) {
+        if (!k->idle_asked)
+            return MEDIA_CHECKED_KEEP;
+        k->idle_asked = false;
+        t->idle_asked--;
+        if (q == MEDIA_QUERY_GONE) {
+            t->st.reaped++;
+            drop(t, k, false);
+            return MEDIA_CHECKED_GONE;
+        }
+        if (q == MEDIA_QUERY_KNOWN) {
+            k->last_ms = now_ms; /* the relay holds it: asked again after check_idle_ms */
+            unlink_lru(k);
+            push(t, k);
+        } else {
+            k->retry_ms = now_ms + t->check_idle_ms;
+        }
+        return MEDIA_CHECKED_KEEP;
+    }
+    int asked = kind == MEDIA_CHECK_BASELINE ? ORPH_BASE_ASKED : ORPH_CHECK_ASKED;
+    if (k->orph != asked)
+        return MEDIA_CHECKED_KEEP; /* rescued meanwhile */
+    if (q == MEDIA_QUERY_GONE) {
+        drop(t, k, false); /* counted as ended */
+        return MEDIA_CHECKED_GONE;
+    }
+    if (kind == MEDIA_CHECK_ORPHAN && q == MEDIA_QUERY_KNOWN && k->base >= 0) {
+        if (packets > k->base) {
+            /* media flows: its parties still talk, whatever the signalling */
+            t->st.orphans_kept++;
+            unorphan(t, k);
+            k->last_ms = now_ms;
+            unlink_lru(k);
+            push(t, k);
+            return MEDIA_CHECKED_KEEP;
+        }
+        t->st.orphans_deleted++;
+        unorphan(t, k); /* counted here, not as ended by drop */
+        drop(t, k, false);
+        return MEDIA_CHECKED_DELETE;
+    }
+    /* the packet count taken now (a baseline, or an orphan whose
+     * baseline the relay did not give): the grace runs from here */
+    if (q == MEDIA_QUERY_KNOWN)
+        k->base = packets;
+    k->orph = ORPH_WAIT;
+    k->orph_ms = now_ms;
+    link_tail(&t->wait, &k->olink);
+    return MEDIA_CHECKED_KEEP;
+}
+
+bool media_calls_is_orphan(const media_calls_t *t, fedge_str_t call_id)
+{
+    const call_t *k = find(t, call_id);
+    return k && k->orph != ORPH_NONE;
+}
+
+void media_calls_stats(const media_calls_t *t, media_calls_stats_t *out)
+{
+    *out = t->st;
 }
 
 bool media_calls_forget(media_calls_t *t, fedge_str_t call_id)

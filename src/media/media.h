@@ -123,7 +123,10 @@ typedef struct {
     size_t flag_count;
     const char *const *replace; /* "replace" list, e.g. "origin" */
     size_t replace_count;
-    const char *ice;           /* "ICE": "force", "remove", ... */
+    const char *ice; /* "ICE": "force", "remove", ... */
+    /* offer/answer: "transport-protocol" (RTP/AVP, RTP/SAVP...): the
+     * relay translates the media towards the receiving side to it */
+    const char *transport_protocol;
     const char *received_from; /* IP literal of the SIP peer ("received-from") */
     /* -1: the relay that holds the call (else chosen by Call-ID, with
      * failover); >= 0: only this relay (ping or query one relay). */
@@ -221,6 +224,10 @@ typedef struct {
     bool to_tag; /* the message has a To tag (in-dialog request) */
     bool has_sdp;
     media_side_t from_side; /* side the message arrived from */
+    /* the connection it arrived on, "ip:port" or "[v6]:port" as the
+     * transport names it (empty: unknown): the call is tied to it, and
+     * orphaned when it closes (media_calls_conn_closed) */
+    fedge_str_t remote;
 } media_msg_t;
 
 typedef struct media_calls media_calls_t;
@@ -260,6 +267,87 @@ size_t media_calls_reap(media_calls_t *t, uint64_t now_ms);
 
 size_t media_calls_count(const media_calls_t *t);
 
+/* ---- calls whose connection closed (orphans), and calls the relay may
+ * have forgotten ----
+ *
+ * A SIP dialog outlives its connection: a partner's edge may drop and
+ * re-open its TLS connection mid-call, and the edge's own connections
+ * close when idle ([limits] idle_timeout) while calls go on without
+ * signalling. So a call whose connection closes is not deleted at once:
+ * it becomes an orphan. A message of the call that arrives within the
+ * grace period from the same side and the same peer host (on a new
+ * connection) rescues it. Otherwise, when the grace has passed, the relay
+ * is asked whether the call's media still flows: the ng query's packet
+ * count is taken when the call is orphaned and again when its grace
+ * ends; a call whose count did not grow is deleted at the relay, one
+ * whose media flows is kept (its parties are still talking). Separately,
+ * calls without signalling for check_idle_ms are queried now and then,
+ * and forgotten when the relay no longer knows them (it timed them out).
+ * The table decides; its owner sends the queries (media_calls_due) and
+ * reports what the relay said (media_calls_checked). */
+
+/* Grace for orphans (0: MEDIA_DEFAULT_ORPHAN_GRACE_MS) and the signalling
+ * silence after which a call is queried (0: MEDIA_DEFAULT_CHECK_IDLE_MS;
+ * queried again at most that often). */
+#define MEDIA_DEFAULT_ORPHAN_GRACE_MS 32000u /* 64*T1: Timer B/F, RFC 3261 */
+#define MEDIA_DEFAULT_CHECK_IDLE_MS 300000u  /* 5 min */
+void media_calls_set_checks(media_calls_t *t, uint64_t orphan_grace_ms, uint64_t check_idle_ms);
+
+/* The connection side/remote closed: every call whose last message from
+ * side came on it becomes an orphan (a call already orphan stays as it
+ * is). Returns how many became orphans. */
+size_t media_calls_conn_closed(media_calls_t *t, media_side_t side, fedge_str_t remote,
+                               uint64_t now_ms);
+
+typedef enum {
+    MEDIA_CHECK_BASELINE = 0, /* an orphan's packet count when orphaned */
+    MEDIA_CHECK_ORPHAN = 1,   /* an orphan whose grace has passed */
+    MEDIA_CHECK_IDLE = 2,     /* a call without signalling for check_idle_ms */
+} media_check_t;
+
+typedef struct {
+    media_check_t kind;
+    fedge_str_t call_id; /* points into the table: copy it before the next table call */
+} media_due_t;
+
+/* Up to max ng queries due now, into out; each call named is "in
+ * flight" until media_calls_checked reports on it (or it is dropped).
+ * Work is bounded by max (and a few skipped calls). Returns how many. */
+size_t media_calls_due(media_calls_t *t, uint64_t now_ms, media_due_t *out, size_t max);
+
+typedef enum {
+    MEDIA_QUERY_KNOWN = 0,  /* the relay holds the call; packets = its packet count */
+    MEDIA_QUERY_GONE = 1,   /* the relay does not know the call */
+    MEDIA_QUERY_FAILED = 2, /* no answer, or another error: tried later */
+} media_query_t;
+
+typedef enum {
+    MEDIA_CHECKED_KEEP = 0,   /* nothing to do */
+    MEDIA_CHECKED_DELETE = 1, /* forgotten: send ng delete */
+    MEDIA_CHECKED_GONE = 2,   /* forgotten: the relay had lost it already */
+} media_checked_t;
+
+/* What the relay said to the query of kind for call_id (packets: RTP and
+ * RTCP packets the relay received for the call, with KNOWN). A call no
+ * longer in the table, or not waiting for that query, gives KEEP. */
+media_checked_t media_calls_checked(media_calls_t *t, fedge_str_t call_id, media_check_t kind,
+                                    media_query_t q, int64_t packets, uint64_t now_ms);
+
+/* True when call_id is an orphan now. */
+bool media_calls_is_orphan(const media_calls_t *t, fedge_str_t call_id);
+
+typedef struct {
+    size_t orphans;           /* orphans now */
+    uint64_t orphaned;        /* calls that became orphans */
+    uint64_t rescued;         /* ... and got a message from the same peer in time */
+    uint64_t orphans_deleted; /* ... grace passed, no media: deleted */
+    uint64_t orphans_kept;    /* ... grace passed, media still flowing: kept */
+    uint64_t orphans_ended;   /* ... ended otherwise (BYE, the relay lost it) */
+    uint64_t reaped;          /* calls forgotten because the relay had lost them */
+} media_calls_stats_t;
+
+void media_calls_stats(const media_calls_t *t, media_calls_stats_t *out);
+
 /* rtpengine's ICE option for an SDP of call_id from side from (which had
  * ICE attributes when sdp_has_ice), towards the other side: "force" (the
  * relay's candidates replace the parties') when that side's last SDP in
@@ -280,12 +368,33 @@ const char *media_calls_ice(media_calls_t *t, fedge_str_t call_id, media_side_t 
 
 typedef struct media_relay media_relay_t;
 
+/* What the media towards one side must be ([media] internal_transport,
+ * external_transport; docs/media.md "RTP and SRTP"). */
+typedef enum {
+    MEDIA_TP_PASS = 0, /* as the other side offered (SRTP, DTLS-SRTP untouched) */
+    MEDIA_TP_RTP = 1,  /* plain RTP (RTP/AVP, or RTP/AVPF when the offer had feedback) */
+    MEDIA_TP_SRTP = 2, /* SRTP with SDES keys (RTP/SAVP, or RTP/SAVPF) */
+} media_transport_t;
+
+/* "pass", "rtp" or "srtp". */
+const char *media_transport_name(media_transport_t tp);
+
+/* The ng transport-protocol for an offer sdp going to a side that wants
+ * tp: NULL for MEDIA_TP_PASS (the relay keeps the offer's own); else
+ * RTP/AVP or RTP/SAVP, with the F (RTP/AVPF, RTP/SAVPF: RFC 4585
+ * feedback) when an m= line of sdp offered feedback. Answers never need
+ * one: the relay answers the offerer in the protocol it offered. Pure. */
+const char *media_transport_protocol(media_transport_t tp, fedge_str_t sdp);
+
 typedef struct {
     media_opts_t ng;
-    const char *interface[2]; /* rtpengine interface per media_side_t */
-    bool forward_on_failure;  /* [media] on_relay_failure = forward */
-    size_t max_calls;         /* offer/answer table bound (0: MEDIA_DEFAULT_MAX_CALLS) */
-    uint64_t idle_ms;         /* calls idle this long are reaped (0: 12 h) */
+    const char *interface[2];       /* rtpengine interface per media_side_t */
+    bool forward_on_failure;        /* [media] on_relay_failure = forward */
+    size_t max_calls;               /* offer/answer table bound (0: MEDIA_DEFAULT_MAX_CALLS) */
+    uint64_t idle_ms;               /* calls idle this long are reaped (0: 12 h) */
+    uint64_t orphan_grace_ms;       /* 0: MEDIA_DEFAULT_ORPHAN_GRACE_MS */
+    uint64_t check_idle_ms;         /* 0: MEDIA_DEFAULT_CHECK_IDLE_MS */
+    media_transport_t transport[2]; /* per media_side_t: what the media towards it must be */
 } media_relay_opts_t;
 
 typedef struct {
@@ -359,6 +468,20 @@ void media_relay_end_call(media_relay_t *r, fedge_str_t call_id);
 /* Reaps calls idle too long (ng delete for each); call it now and then.
  * Returns how many. */
 size_t media_relay_reap(media_relay_t *r);
+
+/* The connection side/remote ("ip:port" as in media_msg_t.remote)
+ * closed: the calls tied to it become orphans (media_calls_conn_closed).
+ * Returns how many. */
+size_t media_relay_conn_closed(media_relay_t *r, media_side_t side, const char *remote);
+
+/* Sends the ng queries due now (at most MEDIA_CHECKS_PER_RUN: orphans'
+ * packet counts, orphans whose grace passed, calls long without
+ * signalling) and acts on their answers: ng delete for an orphan whose
+ * media stopped, forgets a call the relay lost. Call it on every tick. */
+#define MEDIA_CHECKS_PER_RUN 16
+void media_relay_run_checks(media_relay_t *r);
+
+void media_relay_stats(const media_relay_t *r, media_calls_stats_t *out);
 
 media_client_t *media_relay_client(media_relay_t *r);
 size_t media_relay_calls(const media_relay_t *r);

@@ -362,6 +362,10 @@ static int encode(media_pending_t *p, const media_req_t *r, fedge_err_t *err)
             media_benc_cstr(&b, "ICE");
             media_benc_cstr(&b, r->ice);
         }
+        if (r->transport_protocol) {
+            media_benc_cstr(&b, "transport-protocol");
+            media_benc_cstr(&b, r->transport_protocol);
+        }
         if (r->received_from) {
             /* rtpengine: a list of address family and address. */
             const char *rf[2] = {strchr(r->received_from, ':') ? "IP6" : "IP4", r->received_from};

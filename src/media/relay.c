@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_IDLE_MS (12u * 3600u * 1000u)
 
@@ -16,8 +17,17 @@ struct media_relay {
     media_client_t *ng;
     media_calls_t *calls;
     char *iface[2];
+    media_transport_t tp[2];
     bool forward_on_failure;
 };
+
+/* One ng query of media_relay_run_checks. */
+typedef struct {
+    media_relay_t *r;
+    media_check_t kind;
+    size_t idlen;
+    char id[];
+} check_t;
 
 struct media_job {
     media_relay_t *r;
@@ -58,6 +68,9 @@ int media_relay_new(uv_loop_t *loop, const media_relay_opts_t *o, media_relay_t 
     r->loop = loop;
     r->calls = media_calls_new(o->max_calls ? o->max_calls : MEDIA_DEFAULT_MAX_CALLS,
                                o->idle_ms ? o->idle_ms : DEFAULT_IDLE_MS, dropped, r);
+    media_calls_set_checks(r->calls, o->orphan_grace_ms, o->check_idle_ms);
+    r->tp[0] = o->transport[0];
+    r->tp[1] = o->transport[1];
     for (int i = 0; i < 2; i++)
         r->iface[i] = fedge_strdup(o->interface[i]            ? o->interface[i]
                                    : i == MEDIA_SIDE_INTERNAL ? "internal"
@@ -129,6 +142,97 @@ void media_relay_end_call(media_relay_t *r, fedge_str_t call_id)
 size_t media_relay_reap(media_relay_t *r)
 {
     return media_calls_reap(r->calls, uv_now(r->loop));
+}
+
+size_t media_relay_conn_closed(media_relay_t *r, media_side_t side, const char *remote)
+{
+    if (!remote)
+        return 0;
+    return media_calls_conn_closed(r->calls, side, (fedge_str_t){remote, strlen(remote)},
+                                   uv_now(r->loop));
+}
+
+void media_relay_stats(const media_relay_t *r, media_calls_stats_t *out)
+{
+    media_calls_stats(r->calls, out);
+}
+
+/* The packets the relay received for a call: "totals" of an ng query
+ * reply, RTP and RTCP; -1 when the reply has none. */
+static int64_t packets_of(const media_ben_t *d)
+{
+    const media_ben_t *tot = media_ben_get(d, "totals");
+    if (!tot)
+        return -1;
+    int64_t n = -1;
+    const char *kinds[] = {"RTP", "RTCP"};
+    for (size_t i = 0; i < 2; i++) {
+        const media_ben_t *p = media_ben_get(media_ben_get(tot, kinds[i]), "packets");
+        if (p && p->type == MEDIA_BEN_INT && p->num >= 0)
+            n = (n < 0 ? 0 : n) + p->num;
+    }
+    return n;
+}
+
+static void check_done(void *arg, int status, const media_reply_t *reply, const fedge_err_t *err)
+{
+    check_t *c = arg;
+    media_relay_t *r = c->r;
+    if (status == FEDGE_ECLOSED) {
+        free(c);
+        return;
+    }
+    fedge_str_t id = {c->id, c->idlen};
+    media_query_t q = MEDIA_QUERY_FAILED;
+    int64_t packets = -1;
+    if (status == 0) {
+        q = MEDIA_QUERY_KNOWN;
+        packets = packets_of(reply->dict);
+    } else if (status == FEDGE_EPERM && reply && reply->error_reason.len == 15 &&
+               !strncasecmp(reply->error_reason.s, "Unknown call-id", 15)) {
+        q = MEDIA_QUERY_GONE;
+    } else if (c->kind == MEDIA_CHECK_ORPHAN || c->kind == MEDIA_CHECK_BASELINE) {
+        obs_logkv(OBS_LOG_INFO, "media", "ng query of an orphan call failed; asked again later",
+                  "call_id", c->id, "reason", err ? err->msg : NULL, NULL);
+    }
+    media_checked_t v = media_calls_checked(r->calls, id, c->kind, q, packets, uv_now(r->loop));
+    if (v == MEDIA_CHECKED_DELETE) {
+        obs_logkv(OBS_LOG_INFO, "media",
+                  "call deleted at the relay: its connection closed, no peer came back within "
+                  "[media] orphan_grace and its media stopped",
+                  "call_id", c->id, NULL);
+        send_delete(r, id);
+    } else if (v == MEDIA_CHECKED_GONE) {
+        /* rtpengine timed the call out: forgotten here too (the delete,
+         * answered "Unknown call-id", makes the ng client forget which
+         * relay held it) */
+        obs_logkv(OBS_LOG_INFO, "media", "call forgotten: the relay no longer knows it", "call_id",
+                  c->id, NULL);
+        send_delete(r, id);
+    }
+    free(c);
+}
+
+void media_relay_run_checks(media_relay_t *r)
+{
+    if (!r->ng)
+        return;
+    media_due_t due[MEDIA_CHECKS_PER_RUN];
+    size_t n = media_calls_due(r->calls, uv_now(r->loop), due, MEDIA_CHECKS_PER_RUN);
+    for (size_t i = 0; i < n; i++) {
+        check_t *c = fedge_calloc(1, sizeof(*c) + due[i].call_id.len + 1);
+        c->r = r;
+        c->kind = due[i].kind;
+        c->idlen = due[i].call_id.len;
+        memcpy(c->id, due[i].call_id.s, c->idlen);
+        media_req_t q = {.cmd = MEDIA_CMD_QUERY, .call_id = {c->id, c->idlen}, .relay = -1};
+        fedge_err_t e;
+        if (media_request(r->ng, &q, check_done, c, NULL, &e) < 0) {
+            (void)media_calls_checked(r->calls, (fedge_str_t){c->id, c->idlen}, c->kind,
+                                      MEDIA_QUERY_FAILED, -1, uv_now(r->loop));
+            free(c);
+        }
+    }
 }
 
 static void ng_done(void *arg, int status, const media_reply_t *reply, const fedge_err_t *err)
@@ -212,6 +316,10 @@ int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb,
         .replace = REPLACE,
         .replace_count = FEDGE_ARRAY_LEN(REPLACE),
         .ice = media_calls_ice(r->calls, m.call_id, from, media_sdp_has_ice(sdp)),
+        /* bridging RTP and SRTP: an offer towards a side that wants one
+         * of them; the relay answers the offerer in its own protocol */
+        .transport_protocol =
+            act == MEDIA_ACT_OFFER ? media_transport_protocol(r->tp[to], sdp) : NULL,
         .received_from = ext ? in->peer_ip : NULL,
         .relay = -1,
     };

@@ -223,3 +223,46 @@ int media_sdp_replace(fedge_str_t body, const media_sdp_loc_t *loc, fedge_str_t 
     memcpy(out + loc->off + sdp.len, body.s + loc->off + loc->len, tail);
     return (int)n;
 }
+
+const char *media_transport_name(media_transport_t tp)
+{
+    return tp == MEDIA_TP_RTP ? "rtp" : tp == MEDIA_TP_SRTP ? "srtp" : "pass";
+}
+
+/* True when an m= line of sdp ends its protocol with AVPF (RFC 4585):
+ * "m=<media> <port> <proto> <fmt>...", proto such as RTP/SAVPF or
+ * UDP/TLS/RTP/SAVPF. */
+static bool has_feedback(fedge_str_t sdp)
+{
+    const char *p = sdp.s, *end = sdp.s + sdp.len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *le = eol ? eol : end;
+        if (le - p > 2 && p[0] == 'm' && p[1] == '=') {
+            const char *f = p + 2;
+            for (int field = 0; field < 2 && f < le; field++) { /* skip media and port */
+                while (f < le && *f != ' ')
+                    f++;
+                while (f < le && *f == ' ')
+                    f++;
+            }
+            const char *pe = f;
+            while (pe < le && *pe != ' ' && *pe != '\r')
+                pe++;
+            if (pe - f >= 4 && !memcmp(pe - 4, "AVPF", 4))
+                return true;
+        }
+        p = eol ? eol + 1 : end;
+    }
+    return false;
+}
+
+const char *media_transport_protocol(media_transport_t tp, fedge_str_t sdp)
+{
+    if (tp == MEDIA_TP_PASS)
+        return NULL;
+    bool fb = has_feedback(sdp);
+    if (tp == MEDIA_TP_RTP)
+        return fb ? "RTP/AVPF" : "RTP/AVP";
+    return fb ? "RTP/SAVPF" : "RTP/SAVP";
+}

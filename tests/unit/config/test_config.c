@@ -1256,11 +1256,15 @@ static void test_media_section(void **state)
     assert_int_equal(c->media.timeout_ms, 1000);
     assert_int_equal(c->media.on_relay_failure, CONFIG_MEDIA_REFUSE);
     assert_int_equal(c->media.max_calls, CONFIG_DEFAULT_MEDIA_MAX_CALLS);
+    assert_int_equal(c->media.orphan_grace_ms, 32000);
+    assert_int_equal(c->media.internal_transport, CONFIG_MEDIA_TP_PASS);
+    assert_int_equal(c->media.external_transport, CONFIG_MEDIA_TP_PASS);
     config_free(c);
 
     expect_ok(MIN "[media]\nrtpengine = 127.0.0.1:2223, [::1]:2224\ninternal_interface = lan_1\n"
                   "external_interface = WAN-2\ntimeout = 250ms\non_relay_failure = Forward\n"
-                  "max_calls = 250\n",
+                  "max_calls = 250\norphan_grace = 2m\ninternal_transport = RTP\n"
+                  "external_transport = srtp\n",
               &c);
     assert_int_equal(c->media.rtpengine.count, 2);
     assert_string_equal(c->media.rtpengine.items[0].host, "127.0.0.1");
@@ -1273,6 +1277,10 @@ static void test_media_section(void **state)
     assert_string_equal(config_media_failure_name(c->media.on_relay_failure), "forward");
     assert_int_equal(config_key_line(c, "media", "timeout"), 18);
     assert_int_equal(c->media.max_calls, 250);
+    assert_int_equal(c->media.orphan_grace_ms, 120000);
+    assert_int_equal(c->media.internal_transport, CONFIG_MEDIA_TP_RTP);
+    assert_int_equal(c->media.external_transport, CONFIG_MEDIA_TP_SRTP);
+    assert_string_equal(config_media_transport_name(c->media.external_transport), "srtp");
     config_free(c);
 
     expect_error(MIN "[media]\ntimeout = 2s\n",
@@ -1302,6 +1310,11 @@ static void test_media_section(void **state)
     expect_error(MIN "[media]\nrtpengine = 127.0.0.1:2223\nmax_calls = 0\n",
                  "16: [media] max_calls = \"0\": out of range; expected a whole number from 1 "
                  "to 100000");
+    expect_error(MIN "[media]\nrtpengine = 127.0.0.1:2223\norphan_grace = 500ms\n",
+                 "16: [media] orphan_grace = \"500ms\": out of range; expected a duration like "
+                 "32s or 2m, from 1s to 1h");
+    expect_error(MIN "[media]\nrtpengine = 127.0.0.1:2223\n\ninternal_transport = sdes\n",
+                 "17: [media] internal_transport = \"sdes\"; expected pass, rtp or srtp");
 }
 
 /* docs/fedge.example.ini must pass check-config. It names its files

@@ -214,6 +214,25 @@ static void test_sdp_has_ice(void **state)
     assert_false(media_sdp_has_ice((fedge_str_t){"a=ice-ufr", 9}));
 }
 
+/* The transport-protocol asked of the relay for an offer towards a side:
+ * none for pass; the F variant when the offer has RTCP feedback. */
+static void test_transport_protocol(void **state)
+{
+    (void)state;
+    fedge_str_t savp = FEDGE_STR_LIT("v=0\r\nm=audio 5000 RTP/SAVP 0\r\na=crypto:1 x\r\n");
+    fedge_str_t savpf =
+        FEDGE_STR_LIT("v=0\r\nm=audio 5000 RTP/AVP 0\r\nm=video 5002 RTP/SAVPF 96\r\n");
+    fedge_str_t dtls = FEDGE_STR_LIT("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
+    fedge_str_t bare = FEDGE_STR_LIT("v=0\r\nm=audio 5000 RTP/AVP");
+    assert_null(media_transport_protocol(MEDIA_TP_PASS, savp));
+    assert_string_equal(media_transport_protocol(MEDIA_TP_RTP, savp), "RTP/AVP");
+    assert_string_equal(media_transport_protocol(MEDIA_TP_SRTP, bare), "RTP/SAVP");
+    assert_string_equal(media_transport_protocol(MEDIA_TP_RTP, savpf), "RTP/AVPF");
+    assert_string_equal(media_transport_protocol(MEDIA_TP_SRTP, dtls), "RTP/SAVPF");
+    assert_string_equal(media_transport_name(MEDIA_TP_SRTP), "srtp");
+    assert_string_equal(media_transport_name(MEDIA_TP_PASS), "pass");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_sdp_plain_body),
         cmocka_unit_test(test_sdp_multipart),
         cmocka_unit_test(test_sdp_has_ice),
+        cmocka_unit_test(test_transport_protocol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

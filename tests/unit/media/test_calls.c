@@ -270,6 +270,260 @@ static void test_facts_from_parsed_messages(void **state)
     assert_true(media_in_from_sip(&m, EX, "192.0.2.7", &in) < 0); /* no Call-ID */
 }
 
+/* ---- orphans and the reaper ---- */
+
+#define GRACE 2000
+#define IDLE 60000
+
+/* A message of the current call from side over the connection remote. */
+static media_act_t msg_on(int method, bool request, int status, bool sdp, media_side_t from,
+                          const char *remote)
+{
+    media_msg_t m = {.request = request,
+                     .method = method,
+                     .status = status,
+                     .call_id = {cid, strlen(cid)},
+                     .to_tag = !request || method != INVITE,
+                     .has_sdp = sdp,
+                     .from_side = from,
+                     .remote = {remote, strlen(remote)}};
+    return media_calls_on_msg(T, &m, now);
+}
+
+/* The inside calls a partner: INVITE from the phone's connection, 200
+ * from the partner's edge connection, ACK. */
+static void call_up(const char *id)
+{
+    cid = id;
+    assert_int_equal(msg_on(INVITE, true, 0, true, IN, "10.0.0.5:40001"), MEDIA_ACT_OFFER);
+    assert_int_equal(msg_on(INVITE, false, 200, true, EX, "192.0.2.7:5061"), MEDIA_ACT_ANSWER);
+    assert_int_equal(msg_on(ACK, true, 0, false, IN, "10.0.0.5:40001"), MEDIA_ACT_NONE);
+}
+
+static fedge_str_t S(const char *s)
+{
+    return (fedge_str_t){s, strlen(s)};
+}
+
+static size_t due(media_due_t *d, size_t max)
+{
+    return media_calls_due(T, now, d, max);
+}
+
+static int setup_checks(void **state)
+{
+    setup(state);
+    media_calls_set_checks(T, GRACE, IDLE);
+    return 0;
+}
+
+/* The partner's connection closes; the partner comes back on a new
+ * connection from the same host within the grace: the call is kept, and
+ * nothing is asked of the relay after the packet count. */
+static void test_orphan_rescued_by_same_peer(void **state)
+{
+    media_calls_stats_t st;
+    media_due_t d[4];
+    call_up("r@test");
+    assert_int_equal(media_calls_conn_closed(T, IN, S("192.0.2.7:5061"), now), 0); /* other side */
+    assert_int_equal(media_calls_conn_closed(T, EX, S("192.0.2.8:5061"), now), 0); /* other conn */
+    assert_int_equal(media_calls_conn_closed(T, EX, S("192.0.2.7:5061"), now), 1);
+    assert_true(media_calls_is_orphan(T, S("r@test")));
+    assert_int_equal(media_calls_conn_closed(T, EX, S("192.0.2.7:5061"), now), 0); /* gone */
+    assert_int_equal(due(d, 4), 1);
+    assert_int_equal(d[0].kind, MEDIA_CHECK_BASELINE);
+    assert_true(fedge_str_eq(d[0].call_id, "r@test"));
+    assert_int_equal(due(d, 4), 0); /* asked: not again */
+    assert_int_equal(
+        media_calls_checked(T, S("r@test"), MEDIA_CHECK_BASELINE, MEDIA_QUERY_KNOWN, 40, now),
+        MEDIA_CHECKED_KEEP);
+    now += GRACE / 2;
+    assert_int_equal(due(d, 4), 0); /* within the grace */
+    /* another host on the partner side does not rescue it */
+    assert_int_equal(msg_on(SIP_METHOD_INFO, true, 0, false, EX, "192.0.2.99:5061"),
+                     MEDIA_ACT_NONE);
+    assert_true(media_calls_is_orphan(T, S("r@test")));
+    /* nor does the inside */
+    assert_int_equal(msg_on(SIP_METHOD_INFO, true, 0, false, IN, "192.0.2.7:5061"), MEDIA_ACT_NONE);
+    assert_true(media_calls_is_orphan(T, S("r@test")));
+    /* the partner's edge, reconnected from another port */
+    assert_int_equal(msg_on(SIP_METHOD_INFO, true, 0, false, EX, "192.0.2.7:41234"),
+                     MEDIA_ACT_NONE);
+    assert_false(media_calls_is_orphan(T, S("r@test")));
+    now += GRACE;
+    assert_int_equal(due(d, 4), 0);
+    media_calls_stats(T, &st);
+    assert_int_equal(st.orphans, 0);
+    assert_int_equal(st.orphaned, 1);
+    assert_int_equal(st.rescued, 1);
+    assert_int_equal(st.orphans_deleted, 0);
+    /* tied to the new connection now: its close orphans the call again */
+    assert_int_equal(media_calls_conn_closed(T, EX, S("192.0.2.7:41234"), now), 1);
+    assert_int_equal(media_calls_count(T), 1);
+}
+
+/* No peer came back and no packet reached the relay during the grace:
+ * delete. */
+static void test_orphan_deleted_when_media_stopped(void **state)
+{
+    media_calls_stats_t st;
+    media_due_t d[4];
+    call_up("d@test");
+    assert_int_equal(media_calls_conn_closed(T, EX, S("192.0.2.7:5061"), now), 1);
+    assert_int_equal(due(d, 4), 1);
+    assert_int_equal(
+        media_calls_checked(T, S("d@test"), MEDIA_CHECK_BASELINE, MEDIA_QUERY_KNOWN, 40, now),
+        MEDIA_CHECKED_KEEP);
+    now += GRACE - 1;
+    assert_int_equal(due(d, 4), 0);
+    now += 1;
+    assert_int_equal(due(d, 4), 1);
+    assert_int_equal(d[0].kind, MEDIA_CHECK_ORPHAN);
+    assert_int_equal(
+        media_calls_checked(T, S("d@test"), MEDIA_CHECK_ORPHAN, MEDIA_QUERY_KNOWN, 40, now),
+        MEDIA_CHECKED_DELETE);
+    assert_int_equal(media_calls_count(T), 0);
+    assert_int_equal(ndropped, 0); /* the caller deletes it, not the dropped callback */
+    media_calls_stats(T, &st);
+    assert_int_equal(st.orphans, 0);
+    assert_int_equal(st.orphans_deleted, 1);
+    assert_int_equal(st.orphans_ended, 0);
+    /* a late answer about a call no longer held changes nothing */
+    assert_int_equal(
+        media_calls_checked(T, S("d@test"), MEDIA_CHECK_ORPHAN, MEDIA_QUERY_KNOWN, 40, now),
+        MEDIA_CHECKED_KEEP);
+}
+
+/* The connection went (idle, say) but the parties still talk: kept. */
+static void test_orphan_kept_while_media_flows(void **state)
+{
+    media_calls_stats_t st;
+    media_due_t d[4];
+    call_up("k@test");
+    assert_int_equal(media_calls_conn_closed(T, IN, S("10.0.0.5:40001"), now), 1);
+    assert_int_equal(due(d, 4), 1);
+    media_calls_checked(T, S("k@test"), MEDIA_CHECK_BASELINE, MEDIA_QUERY_KNOWN, 40, now);
+    now += GRACE;
+    assert_int_equal(due(d, 4), 1);
+    assert_int_equal(
+        media_calls_checked(T, S("k@test"), MEDIA_CHECK_ORPHAN, MEDIA_QUERY_KNOWN, 140, now),
+        MEDIA_CHECKED_KEEP);
+    assert_false(media_calls_is_orphan(T, S("k@test")));
+    assert_int_equal(media_calls_count(T), 1);
+    media_calls_stats(T, &st);
+    assert_int_equal(st.orphans_kept, 1);
+    /* then the BYE ends it as ever */
+    assert_int_equal(msg_on(BYE, true, 0, false, EX, "192.0.2.7:5061"), MEDIA_ACT_DELETE);
+    assert_int_equal(media_calls_count(T), 0);
+}
+
+/* A relay that did not answer the packet count: the count taken at the
+ * end of the grace starts another one; a relay that lost the call: the
+ * call is forgotten; a BYE during the grace ends the orphan. */
+static void test_orphan_failed_query_gone_and_bye(void **state)
+{
+    media_calls_stats_t st;
+    media_due_t d[4];
+    call_up("f@test");
+    call_up("g@test");
+    call_up("b@test");
+    assert_int_equal(media_calls_conn_closed(T, EX, S("192.0.2.7:5061"), now), 3);
+    assert_int_equal(due(d, 4), 3);
+    media_calls_checked(T, S("f@test"), MEDIA_CHECK_BASELINE, MEDIA_QUERY_FAILED, -1, now);
+    media_calls_checked(T, S("g@test"), MEDIA_CHECK_BASELINE, MEDIA_QUERY_KNOWN, 0, now);
+    media_calls_checked(T, S("b@test"), MEDIA_CHECK_BASELINE, MEDIA_QUERY_KNOWN, 0, now);
+    cid = "b@test";
+    assert_int_equal(msg_on(BYE, true, 0, false, IN, "10.0.0.5:40001"), MEDIA_ACT_DELETE);
+    now += GRACE;
+    assert_int_equal(due(d, 4), 2);
+    assert_int_equal(
+        media_calls_checked(T, S("f@test"), MEDIA_CHECK_ORPHAN, MEDIA_QUERY_KNOWN, 7, now),
+        MEDIA_CHECKED_KEEP); /* its count now: another grace */
+    assert_int_equal(
+        media_calls_checked(T, S("g@test"), MEDIA_CHECK_ORPHAN, MEDIA_QUERY_GONE, -1, now),
+        MEDIA_CHECKED_GONE);
+    assert_true(media_calls_is_orphan(T, S("f@test")));
+    assert_int_equal(due(d, 4), 0);
+    now += GRACE;
+    assert_int_equal(due(d, 4), 1);
+    assert_int_equal(
+        media_calls_checked(T, S("f@test"), MEDIA_CHECK_ORPHAN, MEDIA_QUERY_KNOWN, 7, now),
+        MEDIA_CHECKED_DELETE);
+    media_calls_stats(T, &st);
+    assert_int_equal(st.orphaned, 3);
+    assert_int_equal(st.orphans_deleted, 1);
+    assert_int_equal(st.orphans_ended, 2); /* the BYE, the lost one */
+    assert_int_equal(st.orphans, 0);
+    assert_int_equal(media_calls_count(T), 0);
+}
+
+/* Calls without signalling for the check interval are asked about,
+ * at most max per run; the ones the relay lost are forgotten, the others
+ * asked again only after another interval. */
+static void test_idle_calls_checked_at_the_relay(void **state)
+{
+    media_calls_stats_t st;
+    media_due_t d[4];
+    char ids[6][16];
+    for (int i = 0; i < 6; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "i%d@test", i);
+        call_up(ids[i]);
+        now += 1;
+    }
+    now += IDLE - 6;
+    assert_int_equal(due(d, 4), 1); /* only i0 is idle long enough */
+    assert_true(fedge_str_eq(d[0].call_id, "i0@test"));
+    now += 10;
+    assert_int_equal(due(d, 4), 4); /* bounded */
+    assert_int_equal(d[0].kind, MEDIA_CHECK_IDLE);
+    assert_true(fedge_str_eq(d[0].call_id, "i1@test"));
+    assert_int_equal(due(d, 4), 1); /* the last one */
+    assert_true(fedge_str_eq(d[0].call_id, "i5@test"));
+    assert_int_equal(due(d, 4), 0);
+    assert_int_equal(
+        media_calls_checked(T, S("i0@test"), MEDIA_CHECK_IDLE, MEDIA_QUERY_GONE, -1, now),
+        MEDIA_CHECKED_GONE);
+    assert_int_equal(
+        media_calls_checked(T, S("i1@test"), MEDIA_CHECK_IDLE, MEDIA_QUERY_KNOWN, 5, now),
+        MEDIA_CHECKED_KEEP);
+    assert_int_equal(
+        media_calls_checked(T, S("i2@test"), MEDIA_CHECK_IDLE, MEDIA_QUERY_FAILED, -1, now),
+        MEDIA_CHECKED_KEEP);
+    for (int i = 3; i < 6; i++)
+        media_calls_checked(T, S(ids[i]), MEDIA_CHECK_IDLE, MEDIA_QUERY_KNOWN, 5, now);
+    assert_int_equal(media_calls_count(T), 5);
+    assert_int_equal(due(d, 4), 0);
+    now += IDLE;
+    assert_int_equal(due(d, 4), 4);
+    media_calls_stats(T, &st);
+    assert_int_equal(st.reaped, 1);
+    assert_int_equal(ndropped, 0);
+}
+
+/* Many calls on one connection: the packet counts are asked max at a
+ * time; the table's connections go with their last call. */
+static void test_many_orphans_bounded(void **state)
+{
+    media_due_t d[16];
+    char id[32];
+    for (int i = 0; i < 50; i++) {
+        snprintf(id, sizeof(id), "m%d@test", i);
+        call_up(id);
+    }
+    assert_int_equal(media_calls_conn_closed(T, EX, S("192.0.2.7:5061"), now), 50);
+    size_t total = 0, n;
+    while ((n = due(d, 16)) > 0) {
+        assert_true(n <= 16);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(d[i].kind, MEDIA_CHECK_BASELINE);
+        total += n;
+    }
+    assert_int_equal(total, 50);
+    /* the inside's connection still carries them: its close orphans none
+     * again (each already is) */
+    assert_int_equal(media_calls_conn_closed(T, IN, S("10.0.0.5:40001"), now), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +536,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_calls_and_other_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bound_and_reap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_facts_from_parsed_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_rescued_by_same_peer, setup_checks, teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_deleted_when_media_stopped, setup_checks,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_kept_while_media_flows, setup_checks, teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_failed_query_gone_and_bye, setup_checks,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_idle_calls_checked_at_the_relay, setup_checks,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_many_orphans_bounded, setup_checks, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -934,6 +934,85 @@ static void test_relay_failure_refuse_or_forward(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Runs the loop and the relay's checks until cond holds (or 5 s). */
+static bool checks_until(uv_loop_t *loop, media_relay_t *r, bool (*cond)(media_relay_t *))
+{
+    int64_t end = now_ms() + 5000;
+    while (!cond(r) && now_ms() < end) {
+        media_relay_run_checks(r);
+        uv_run(loop, UV_RUN_NOWAIT);
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return cond(r);
+}
+
+static bool one_call_left(media_relay_t *r)
+{
+    return media_relay_calls(r) == 1;
+}
+
+/* Against a real rtpengine: a call whose connection closed and which got
+ * no media is deleted after the grace; a call the relay lost (its own
+ * timeout, done here with a delete from another client) is forgotten by
+ * the idle check, and a call the relay still holds stays. */
+static void test_relay_orphans_and_reaper(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_relay_addr_t relay = {"127.0.0.1", ng_port};
+    media_relay_opts_t o = {.ng = {.relays = &relay, .relay_count = 1, .timeout_ms = 300},
+                            .interface = {"internal", "external"},
+                            .orphan_grace_ms = 100,
+                            .check_idle_ms = 200};
+    media_relay_t *r;
+    fedge_err_t e;
+    assert_int_equal(media_relay_new(&loop, &o, &r, &e), 0);
+    char ids[3][64];
+    job_out_t jo;
+    for (int i = 0; i < 3; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "orph%d-%d@test", i, (int)getpid());
+        media_in_t in = msg_in(true, SIP_METHOD_INVITE, 0, ids[i], MEDIA_SIDE_INTERNAL,
+                               "application/sdp", SDP_IN, NULL);
+        in.msg.remote = FEDGE_STR_LIT("10.0.0.5:5060");
+        assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_REPLACE);
+        in = msg_in(false, SIP_METHOD_INVITE, 200, ids[i], MEDIA_SIDE_EXTERNAL, "application/sdp",
+                    SDP_OUT, "tt9");
+        in.msg.remote = i == 0 ? FEDGE_STR_LIT("127.0.0.1:5061") : FEDGE_STR_LIT("127.0.0.1:5062");
+        assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_REPLACE);
+    }
+    assert_int_equal(media_relay_calls(r), 3);
+
+    /* call 0's partner connection closes; nobody comes back, no media */
+    assert_int_equal(media_relay_conn_closed(r, MEDIA_SIDE_EXTERNAL, "127.0.0.1:5061"), 1);
+    /* call 1 is lost by the relay */
+    uv_loop_t loop2; /* its own loop: closing it runs that loop dry */
+    uv_loop_init(&loop2);
+    media_client_t *other = client(&loop2, &ng_port, 1, 300);
+    outcome_t oc;
+    media_req_t del = {.cmd = MEDIA_CMD_DELETE, .call_id = {ids[1], strlen(ids[1])}, .relay = 0};
+    run_request(&loop2, other, &del, &oc);
+    assert_int_equal(oc.status, 0);
+    close_client(&loop2, other); /* closes loop2 */
+
+    assert_true(checks_until(&loop, r, one_call_left));
+    media_calls_stats_t st;
+    media_relay_stats(r, &st);
+    assert_int_equal(st.orphaned, 1);
+    assert_int_equal(st.orphans_deleted, 1);
+    assert_int_equal(st.reaped, 1);
+    assert_int_equal(st.orphans, 0);
+    int qs = 0;
+    for (int i = 0; i < 20 && qs == 0; i++)
+        qs = query_status(&loop, media_relay_client(r), ids[0]);
+    assert_int_equal(qs, FEDGE_EPERM); /* deleted at the relay */
+    assert_int_equal(query_status(&loop, media_relay_client(r), ids[2]), 0); /* kept */
+
+    media_relay_close(r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -951,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_relay_ignores_partner_sdp_address),
         cmocka_unit_test(test_relay_late_offer),
         cmocka_unit_test(test_relay_failure_refuse_or_forward),
+        cmocka_unit_test(test_relay_orphans_and_reaper),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, setup, teardown);
