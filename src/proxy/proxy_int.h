@@ -32,10 +32,7 @@ bool proxy__via_is_ours(const proxy_cfg_t *cfg, const sip_via_t *v);
 
 /* Result of §16.4 route preprocessing on one request. */
 typedef struct {
-    unsigned nroutes; /* Route values found (<= PROXY__MAX_ROUTES) */
-    fedge_str_t values[PROXY__MAX_ROUTES];
-    unsigned hdr_of[PROXY__MAX_ROUTES]; /* header index of each value */
-    sip_nameaddr_t na[PROXY__MAX_ROUTES];
+    unsigned nroutes;    /* Route values found (<= PROXY__MAX_ROUTES) */
     unsigned first_kept; /* values [0, first_kept) are ours: popped */
     bool strict;         /* R-URI was ours: replaced by the last value */
     unsigned end_kept;   /* values [first_kept, end_kept) stay */
@@ -46,6 +43,12 @@ typedef struct {
     const sip_uri_t *ruri; /* effective Request-URI */
     fedge_str_t ruri_str;
     const sip_uri_t *next_route; /* first kept value, or NULL */
+    /* Last, and valid up to nroutes only: proxy__routes_prep zeroes the
+     * fields above, not these (32 parsed name-addrs, about 12 KiB, whose
+     * zeroing cost more than the rest of a request's routing). */
+    fedge_str_t values[PROXY__MAX_ROUTES];
+    unsigned hdr_of[PROXY__MAX_ROUTES]; /* header index of each value */
+    sip_nameaddr_t na[PROXY__MAX_ROUTES];
 } proxy__routes_t;
 
 /* Parses the Route set of m and applies §16.4: strict-router Request-URI

@@ -3,6 +3,7 @@
  * hashes, branches and transaction keys. No I/O, no allocation. */
 #include "proxy/proxy_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -118,7 +119,7 @@ proxy_side_t proxy_uri_side(const proxy_cfg_t *cfg, const sip_uri_t *uri)
 
 int proxy__routes_prep(const proxy_cfg_t *cfg, sip_msg_t *m, proxy__routes_t *r)
 {
-    memset(r, 0, sizeof(*r));
+    memset(r, 0, offsetof(proxy__routes_t, values)); /* the arrays: see proxy_int.h */
     const sip_uri_t *ruri;
     int rc = sip_msg_ruri(m, &ruri);
     if (rc)
