@@ -554,7 +554,7 @@ static int send_plain(net_conn_t *c, const char *buf, size_t len)
         n->cork_len = 0;
         while (len > 0 && !c->closing) {
             int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
-            ERR_clear_error();
+            net__tls_clear_errors();
             int r = SSL_write(c->ssl, buf, chunk);
             if (r <= 0) {
                 char why[256];
@@ -764,10 +764,15 @@ static void tls_advance(net_conn_t *c)
         become_ready(c);
     }
     while (!c->closing) {
-        ERR_clear_error();
+        net__tls_clear_errors();
         int r = SSL_read(c->ssl, n->pbuf, (int)n->o.read_buffer_size);
         if (r > 0) {
             deliver(c, n->pbuf, (size_t)r);
+            /* All ciphertext taken and nothing buffered inside OpenSSL:
+             * another SSL_read could only say "want read" (it costs as
+             * much as a small record's decryption). */
+            if (c->in_len == 0 && !SSL_has_pending(c->ssl))
+                break;
             continue;
         }
         int err = SSL_get_error(c->ssl, r);
@@ -783,7 +788,7 @@ static void tls_advance(net_conn_t *c)
         conn_close(c, FEDGE_ETLS, why, false);
         break;
     }
-    ERR_clear_error();
+    net__tls_clear_errors();
 }
 
 /* ------------------------------------------------------------------ */

@@ -2,6 +2,7 @@
 #ifndef FEDGE_NET_INT_H
 #define FEDGE_NET_INT_H
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "net/net.h"
@@ -73,6 +74,15 @@ net_peer_t *net__peer_from_ssl(SSL *ssl, bool inbound);
  * verification error when there is one, else OpenSSL's reason. Clears the
  * OpenSSL error queue. */
 void net__tls_reason(SSL *ssl, int ssl_err, char *buf, size_t size);
+
+/* Empties this thread's OpenSSL error queue, as SSL_get_error needs before
+ * an SSL call. Peeks first: ERR_clear_error walks every slot of the queue
+ * (hundreds of instructions), and on the relay path the queue is empty. */
+static inline void net__tls_clear_errors(void)
+{
+    if (ERR_peek_error())
+        ERR_clear_error();
+}
 
 /* One entry of the reuse index (reuse.c): a key under which a connection
  * can be found. key points into the connection's own strings. */
