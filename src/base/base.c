@@ -425,11 +425,47 @@ bool fedge_host_is_ip(const char *host)
 int fedge_hostport_format(char *buf, size_t cap, const char *host, uint16_t port)
 {
     bool bracket = strchr(host, ':') && host[0] != '[';
-    int n = snprintf(buf, cap, bracket ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
-    if (n < 0 || (size_t)n >= cap) {
+    fedge_sb_t b;
+    fedge_sb_init(&b, buf, cap);
+    if (bracket)
+        fedge_sb_put(&b, "[", 1);
+    fedge_sb_puts(&b, host);
+    fedge_sb_put(&b, bracket ? "]:" : ":", bracket ? 2 : 1);
+    fedge_sb_putu(&b, port);
+    if (b.full) {
         if (cap)
             buf[0] = '\0';
         return FEDGE_ENOSPC;
     }
-    return n;
+    return (int)b.len;
+}
+
+/* ---- fedge_sb_t ---- */
+
+void fedge_sb_put(fedge_sb_t *b, const char *s, size_t n)
+{
+    if (b->full || n >= b->cap - b->len) {
+        b->full = true;
+        return;
+    }
+    if (n)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void fedge_sb_puts(fedge_sb_t *b, const char *s)
+{
+    fedge_sb_put(b, s, strlen(s));
+}
+
+void fedge_sb_putu(fedge_sb_t *b, unsigned long long v)
+{
+    char d[20];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    fedge_sb_put(b, d + i, sizeof(d) - i);
 }

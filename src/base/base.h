@@ -116,6 +116,33 @@ bool fedge_str_eq(fedge_str_t a, const char *b);
  * log lines. */
 size_t fedge_utf8_len(const unsigned char *s, size_t n);
 
+/* ---- appending text to a fixed buffer, without printf ----
+ *
+ * For the few strings the relay path writes per message (Via, Record-Route,
+ * keys, host:port): vsnprintf's generic machinery cost about as much as
+ * parsing the message. The buffer stays NUL-terminated (when cap > 0); a
+ * piece that does not fit whole sets full and is not written, so that a
+ * caller checks full once at the end. The buffer is the caller's. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool full;
+} fedge_sb_t;
+
+static inline void fedge_sb_init(fedge_sb_t *b, char *buf, size_t cap)
+{
+    *b = (fedge_sb_t){buf, 0, cap, cap == 0};
+    if (cap)
+        buf[0] = '\0';
+}
+
+/* Appends n bytes of s (s may be NULL when n is 0). */
+void fedge_sb_put(fedge_sb_t *b, const char *s, size_t n);
+/* Appends the C string s. */
+void fedge_sb_puts(fedge_sb_t *b, const char *s);
+/* Appends v in decimal. */
+void fedge_sb_putu(fedge_sb_t *b, unsigned long long v);
+
 /* ---- hashing ----
  *
  * Hash tables whose keys a peer chooses (user names, Call-IDs, domains,

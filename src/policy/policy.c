@@ -369,20 +369,27 @@ static const char *src_name(policy_src_t s)
 
 int policy_format_trust(const policy_verdict_t *v, fedge_str_t edge_fqdn, char *buf, size_t n)
 {
-    int len =
-        snprintf(buf, n,
-                 "ms-source-type=%s;ms-ep-fqdn=%.*s;ms-source-verified-user=%s;"
-                 "ms-source-network=%s%s%s",
-                 src_name(v->source_type), (int)edge_fqdn.len, edge_fqdn.s ? edge_fqdn.s : "",
-                 v->verified_user ? "verified" : "unverified",
-                 v->public_cloud ? "publiccloud" : "federation",
-                 v->remote_fqdn ? ";ms-remote-fqdn=" : "", v->remote_fqdn ? v->remote_fqdn : "");
-    if (len < 0 || (size_t)len >= n) {
+    /* once per forwarded request: appended, not printf'd */
+    fedge_sb_t b;
+    fedge_sb_init(&b, buf, n);
+    fedge_sb_puts(&b, "ms-source-type=");
+    fedge_sb_puts(&b, src_name(v->source_type));
+    fedge_sb_puts(&b, ";ms-ep-fqdn=");
+    fedge_sb_put(&b, edge_fqdn.s, edge_fqdn.s ? edge_fqdn.len : 0);
+    fedge_sb_puts(&b, ";ms-source-verified-user=");
+    fedge_sb_puts(&b, v->verified_user ? "verified" : "unverified");
+    fedge_sb_puts(&b, ";ms-source-network=");
+    fedge_sb_puts(&b, v->public_cloud ? "publiccloud" : "federation");
+    if (v->remote_fqdn) {
+        fedge_sb_puts(&b, ";ms-remote-fqdn=");
+        fedge_sb_puts(&b, v->remote_fqdn);
+    }
+    if (b.full) {
         if (n)
             buf[0] = 0;
         return FEDGE_ENOSPC;
     }
-    return len;
+    return (int)b.len;
 }
 
 bool policy_is_trust_header(fedge_str_t name)

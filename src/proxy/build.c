@@ -101,6 +101,64 @@ static fedge_str_t tput(tbuf_t *b, const char *fmt, ...)
     return s;
 }
 
+/* The hot pieces of a forwarded request are appended without printf: a
+ * piece starts with tbegin (an appender over b's free space) and ends with
+ * tdone, which returns its slice (a NUL follows) as tput does. */
+static fedge_sb_t tbegin(tbuf_t *b)
+{
+    fedge_sb_t s;
+    fedge_sb_init(&s, b->p + b->len, b->full ? 0 : b->cap - b->len);
+    return s;
+}
+
+static fedge_str_t tdone(tbuf_t *b, const fedge_sb_t *s)
+{
+    if (b->full || s->full) {
+        b->full = true;
+        return (fedge_str_t){"", 0};
+    }
+    fedge_str_t r = {b->p + b->len, s->len};
+    b->len += s->len + 1;
+    return r;
+}
+
+/* "Via: SIP/2.0/<tp> <host>:<port>;branch=<branch><tail>" */
+static fedge_str_t via_line(tbuf_t *b, const char *tp, const char *host, unsigned port,
+                            const char *branch, const char *tail)
+{
+    fedge_sb_t s = tbegin(b);
+    fedge_sb_puts(&s, "Via: SIP/2.0/");
+    fedge_sb_puts(&s, tp);
+    fedge_sb_put(&s, " ", 1);
+    fedge_sb_puts(&s, host);
+    fedge_sb_put(&s, ":", 1);
+    fedge_sb_putu(&s, port);
+    fedge_sb_puts(&s, ";branch=");
+    fedge_sb_puts(&s, branch);
+    fedge_sb_puts(&s, tail);
+    return tdone(b, &s);
+}
+
+/* "Record-Route: <sip:[<user>@]<host>:<port>;transport=<tp>;lr>" (user may
+ * be NULL) */
+static fedge_str_t rr_line(tbuf_t *b, const char *user, const char *host, unsigned port,
+                           const char *tp)
+{
+    fedge_sb_t s = tbegin(b);
+    fedge_sb_puts(&s, "Record-Route: <sip:");
+    if (user) {
+        fedge_sb_puts(&s, user);
+        fedge_sb_put(&s, "@", 1);
+    }
+    fedge_sb_puts(&s, host);
+    fedge_sb_put(&s, ":", 1);
+    fedge_sb_putu(&s, port);
+    fedge_sb_puts(&s, ";transport=");
+    fedge_sb_puts(&s, tp);
+    fedge_sb_puts(&s, ";lr>");
+    return tdone(b, &s);
+}
+
 /* Appends "Warning: 399 <fqdn> \"<text>\"\r\n" to buf at *len, making the
  * text safe inside a quoted string (no quotes, backslashes or controls). */
 static void add_warning(proxy_t *p, char *buf, size_t cap, size_t *len, const char *text)
@@ -188,8 +246,13 @@ int proxy_edits_add(proxy_edits_t *e, const char *name, const char *value)
     if (!is_token(name) || strpbrk(value, "\r\n"))
         return FEDGE_EINVAL;
     size_t at = strnlen(e->add, sizeof(e->add));
-    int n = snprintf(e->add + at, sizeof(e->add) - at, "%s: %s\r\n", name, value);
-    if (n < 0 || (size_t)n >= sizeof(e->add) - at) {
+    fedge_sb_t s;
+    fedge_sb_init(&s, e->add + at, sizeof(e->add) - at);
+    fedge_sb_puts(&s, name);
+    fedge_sb_put(&s, ": ", 2);
+    fedge_sb_puts(&s, value);
+    fedge_sb_put(&s, "\r\n", 2);
+    if (s.full) {
         e->add[at] = 0;
         return FEDGE_ENOSPC;
     }
@@ -353,31 +416,30 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
     if (of->transport == PROXY_TP_UDP && !via_tcp)
         /* RFC 3581: the next hop answers to the address and port the
          * datagram came from */
-        ed[ne++] = (sip_edit_t){
-            SIP_EDIT_INSERT_BEFORE, first_via,
-            tput(&tb, "Via: SIP/2.0/UDP %s:%u;branch=%s;rport", host, of->port, branch)};
+        ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via,
+                                via_line(&tb, "UDP", host, of->port, branch, ";rport")};
     else
         ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via,
-                                tput(&tb, "Via: SIP/2.0/%s %s:%u;branch=%s;alias",
-                                     via_tcp ? "TCP" : tp_name(of->transport, true), host, of->port,
-                                     branch)};
+                                via_line(&tb, via_tcp ? "TCP" : tp_name(of->transport, true), host,
+                                         of->port, branch, ";alias")};
     const sip_via_t *uv;
     if (udp_src && sip_msg_via(m, &uv) == 0)
         received_edit(m, uv, udp_src, &tb, ed, &ne);
     int mf = -1;
     sip_msg_max_forwards(m, &mf);
-    if (m->first[SIP_HDR_MAX_FORWARDS] >= 0)
+    if (m->first[SIP_HDR_MAX_FORWARDS] >= 0) {
+        fedge_sb_t mfs = tbegin(&tb);
+        fedge_sb_putu(&mfs, mf > 0 ? (unsigned)(mf - 1) : 0u);
         ed[ne++] = (sip_edit_t){SIP_EDIT_REPLACE_VALUE, (unsigned)m->first[SIP_HDR_MAX_FORWARDS],
-                                tput(&tb, "%d", mf > 0 ? mf - 1 : 0)};
-    else
+                                tdone(&tb, &mfs)};
+    } else
         ed[ne++] =
             (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via, FEDGE_STR_LIT("Max-Forwards: 70")};
     if (rr) {
         unsigned at = m->first[SIP_HDR_RECORD_ROUTE] >= 0 ? (unsigned)m->first[SIP_HDR_RECORD_ROUTE]
                                                           : m->nhdrs;
         ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
-                                tput(&tb, "Record-Route: <sip:%s:%u;transport=%s;lr>", host,
-                                     of->port, tp_name(of->transport, false))};
+                                rr_line(&tb, NULL, host, of->port, tp_name(of->transport, false))};
         if (inf != of) {
             char ih[PROXY_HOST_MAX + 2];
             proxy__host_fmt(inf->host, ih, sizeof(ih));
@@ -394,8 +456,7 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
              * go out on that connection */
             bool tok = rr_user && rr_user[0];
             ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
-                                    tput(&tb, "Record-Route: <sip:%s%s%s:%u;transport=%s;lr>",
-                                         tok ? rr_user : "", tok ? "@" : "", ih, iport, itp)};
+                                    rr_line(&tb, tok ? rr_user : NULL, ih, iport, itp)};
         }
     }
     if (edits) {

@@ -56,14 +56,19 @@ bool proxy__host_eq(fedge_str_t msg_host, const char *cfg_host)
 
 size_t proxy__host_fmt(const char *host, char *out, size_t cap)
 {
-    int n;
-    if (strchr(host, ':') && host[0] != '[')
-        n = snprintf(out, cap, "[%s]", host);
-    else
-        n = snprintf(out, cap, "%s", host);
-    if (n < 0)
+    if (!cap)
         return 0;
-    return (size_t)n < cap ? (size_t)n : cap - 1;
+    bool br = strchr(host, ':') && host[0] != '[';
+    size_t n = strlen(host), len = 0;
+    if (br && len + 1 < cap)
+        out[len++] = '[';
+    size_t k = n < cap - 1 - len ? n : cap - 1 - len;
+    memcpy(out + len, host, k);
+    len += k;
+    if (br && len + 1 < cap)
+        out[len++] = ']';
+    out[len] = '\0';
+    return len;
 }
 
 bool proxy_is_local_domain(const proxy_cfg_t *cfg, fedge_str_t host)
@@ -383,15 +388,22 @@ int proxy_txn_key(sip_msg_t *m, char *out, size_t cap)
     if (cs->method_id == SIP_METHOD_ACK || cs->method_id == SIP_METHOD_CANCEL)
         method = FEDGE_STR_LIT("INVITE");
     char num[24];
-    int nl = snprintf(num, sizeof(num), "%u", (unsigned)cs->seq);
+    fedge_sb_t nb;
+    fedge_sb_init(&nb, num, sizeof(num));
+    fedge_sb_putu(&nb, cs->seq);
+    int nl = (int)nb.len;
     if (via->branch.len > 7 && !memcmp(via->branch.s, "z9hG4bK", 7)) {
         kput(&b, "3261|", 5);
         kput(&b, via->branch.s, via->branch.len);
         kput(&b, "|", 1);
         kput_lower(&b, via->host);
         char port[8];
-        int pl = snprintf(port, sizeof(port), ":%u|", via->has_port ? via->port : 0);
-        kput(&b, port, (size_t)pl);
+        fedge_sb_t pb;
+        fedge_sb_init(&pb, port, sizeof(port));
+        fedge_sb_put(&pb, ":", 1);
+        fedge_sb_putu(&pb, via->has_port ? via->port : 0);
+        fedge_sb_put(&pb, "|", 1);
+        kput(&b, port, pb.len);
         kput(&b, method.s, method.len);
     } else {
         /* RFC 2543 peer: match on the fields §17.2.3 lists for it (the To

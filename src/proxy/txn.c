@@ -255,7 +255,11 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
     t->in_side = peer->side;
     t->in_conn = c;
     t->in_client = p->untrusted && c && p->untrusted(p->untrusted_user, c);
-    snprintf(t->remote, sizeof(t->remote), "%s", peer->remote ? peer->remote : "-");
+    fedge_sb_t rb;
+    fedge_sb_init(&rb, t->remote, sizeof(t->remote));
+    const char *remote = peer->remote ? peer->remote : "-";
+    size_t rl = strlen(remote);
+    fedge_sb_put(&rb, remote, rl < sizeof(t->remote) ? rl : sizeof(t->remote) - 1);
     proxy__make_tag(p, t->to_tag);
     const sip_via_t *via;
     if (sip_msg_via(m, &via) == 0) {

@@ -395,6 +395,39 @@ static void test_hostport_format(void **state)
     assert_int_equal(fedge_hostport_format(NULL, 0, "a", 1), FEDGE_ENOSPC);
 }
 
+static void test_sb(void **state)
+{
+    (void)state;
+    char b[16];
+    fedge_sb_t sb;
+    fedge_sb_init(&sb, b, sizeof b);
+    assert_string_equal(b, "");
+    fedge_sb_puts(&sb, "port ");
+    fedge_sb_putu(&sb, 0);
+    fedge_sb_put(&sb, ",", 1);
+    fedge_sb_putu(&sb, 65535);
+    assert_false(sb.full);
+    assert_int_equal(sb.len, 12);
+    assert_string_equal(b, "port 0,65535");
+    /* a piece that does not fit whole is not written, and the buffer
+     * stays terminated: 12 + 4 bytes leave no room for the NUL */
+    fedge_sb_put(&sb, "abcd", 4);
+    assert_true(sb.full);
+    assert_int_equal(sb.len, 12);
+    assert_string_equal(b, "port 0,65535");
+    fedge_sb_init(&sb, b, sizeof b);
+    fedge_sb_putu(&sb, 18446744073709551615ull);
+    assert_true(sb.full);
+    char big[32];
+    fedge_sb_init(&sb, big, sizeof big);
+    fedge_sb_putu(&sb, 18446744073709551615ull);
+    assert_string_equal(big, "18446744073709551615");
+    fedge_sb_init(&sb, NULL, 0);
+    assert_true(sb.full);
+    fedge_sb_puts(&sb, "x");
+    assert_int_equal(sb.len, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--print-hash") == 0) {
@@ -417,6 +450,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_map_iterate_while_removing),
         cmocka_unit_test(test_host_is_ip),
         cmocka_unit_test(test_hostport_format),
+        cmocka_unit_test(test_sb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
