@@ -327,6 +327,8 @@ static void maybe_free_net(net_t *n)
     free(n->rbuf);
     free(n->pbuf);
     free(n->cork);
+    for (unsigned i = 0; i < n->nspare; i++)
+        free(n->spare[i].buf);
     free(n);
 }
 
@@ -590,6 +592,19 @@ static void dirty_unlink(net_conn_t *c)
     c->dirty = false;
 }
 
+/* Takes back a gathered-plaintext buffer for the next connection written
+ * to (net_t.spare), or frees it. */
+static void spare_put(net_t *n, char *buf, size_t cap)
+{
+    if (buf && n->nspare < NET__SPARES && cap <= NET__SPARE_MAX) {
+        n->spare[n->nspare].buf = buf;
+        n->spare[n->nspare].cap = cap;
+        n->nspare++;
+        return;
+    }
+    free(buf);
+}
+
 /* Sends what c gathered during this turn. */
 static void flush_conn(net_conn_t *c)
 {
@@ -597,13 +612,13 @@ static void flush_conn(net_conn_t *c)
     if (!c->ready || !c->pend_len)
         return;
     char *p = c->pend;
-    size_t l = c->pend_len;
+    size_t l = c->pend_len, cap = c->pend_cap;
     /* idle connections hold no buffer */
     c->pend = NULL;
     c->pend_len = c->pend_cap = 0;
     if (!c->closing)
         send_plain(c, p, l);
-    free(p);
+    spare_put(c->net, p, cap);
 }
 
 /* End of a loop turn's callbacks: every connection written to sends its
@@ -641,6 +656,11 @@ static int gather(net_conn_t *c, const fedge_str_t *parts, size_t np, size_t tot
     }
     if (!c->ready && c->inbound && !c->upgrading)
         return FEDGE_EAGAIN; /* not reachable: inbound is shown only when ready */
+    if (!c->pend && c->ready && n->nspare) {
+        n->nspare--;
+        c->pend = n->spare[n->nspare].buf;
+        c->pend_cap = n->spare[n->nspare].cap;
+    }
     if (c->pend_len + total > c->pend_cap) {
         size_t cap = c->pend_cap ? c->pend_cap : 1024;
         while (cap < c->pend_len + total)

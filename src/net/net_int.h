@@ -7,6 +7,11 @@
 
 #include "net/net.h"
 
+/* Gathered-plaintext buffers kept for reuse (net_t.spare), and the largest
+ * capacity kept: a buffer grown by a burst is freed, not kept. */
+#define NET__SPARES 4
+#define NET__SPARE_MAX (64u * 1024)
+
 /* Grace given to a closing connection to flush its last bytes (TLS alert or
  * close_notify, queued data) before the socket is closed regardless. */
 #define NET__CLOSE_GRACE_MS 2000
@@ -197,6 +202,15 @@ struct net {
     net_conn_t *corked;
     char *cork;
     size_t cork_len, cork_cap;
+    /* gathered-plaintext buffers (net_conn_t.pend) given back by flushed
+     * connections, lent to the next connection written to: an idle
+     * connection holds none, and a relayed message costs no malloc/free
+     * pair per side (net.c gather, flush_conn) */
+    struct {
+        char *buf;
+        size_t cap;
+    } spare[NET__SPARES];
+    unsigned nspare;
     fedge_map_t iptab;   /* struct net__ipent by address (net.c) */
     fedge_map_t aliases; /* the reuse index: struct net__alias (reuse.c) */
     net_stats_t st;
