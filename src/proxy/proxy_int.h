@@ -259,7 +259,7 @@ typedef struct proxy__txn {
     proxy__tstate_t state;
     proxy_side_t in_side, out_side;
     proxy_conn_t *in_conn, *out_conn;
-    char *req; /* the request as received (owned copy) */
+    char *req; /* the request as received (a copy in t's own block, as skey) */
     size_t req_len;
     char *fwd; /* INVITE: the request as forwarded (for CANCEL/ACK) */
     size_t fwd_len;

@@ -239,16 +239,18 @@ proxy__txn_t *proxy__rtx_due(proxy_t *p, uint64_t now)
 proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
                              const char *key, size_t key_len)
 {
-    proxy__txn_t *t = fedge_calloc(1, sizeof(*t));
+    /* one block: the transaction, then its key, then its request */
+    proxy__txn_t *t = fedge_malloc(sizeof(*t) + key_len + m->len);
+    memset(t, 0, sizeof(*t));
     t->heap_idx = SIZE_MAX;
     t->rtx_idx = SIZE_MAX;
     t->owner = p;
     t->in_udp = p->io.is_udp && c && p->io.is_udp(p->io.ctx, c);
     t->started_ms = proxy__now(p);
-    t->skey = fedge_malloc(key_len);
+    t->skey = (char *)(t + 1);
     memcpy(t->skey, key, key_len);
     t->skey_len = key_len;
-    t->req = fedge_malloc(m->len);
+    t->req = t->skey + key_len;
     memcpy(t->req, m->buf, m->len);
     t->req_len = m->len;
     t->invite = m->method_id == SIP_METHOD_INVITE;
@@ -280,8 +282,6 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
 void proxy__txn_free(proxy__txn_t *t)
 {
     proxy__out_free(t->ob);
-    free(t->skey);
-    free(t->req);
     free(t->fwd);
     free(t->resp);
     free(t->edits);
