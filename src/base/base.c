@@ -442,23 +442,6 @@ int fedge_hostport_format(char *buf, size_t cap, const char *host, uint16_t port
 
 /* ---- fedge_sb_t ---- */
 
-void fedge_sb_put(fedge_sb_t *b, const char *s, size_t n)
-{
-    if (b->full || n >= b->cap - b->len) {
-        b->full = true;
-        return;
-    }
-    if (n)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void fedge_sb_puts(fedge_sb_t *b, const char *s)
-{
-    fedge_sb_put(b, s, strlen(s));
-}
-
 void fedge_sb_putu(fedge_sb_t *b, unsigned long long v)
 {
     char d[20];

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Every function returns 0 (or a non-negative count) on success and one of
  * these negative codes on failure. Codes are grouped by the room that raises
@@ -136,10 +137,25 @@ static inline void fedge_sb_init(fedge_sb_t *b, char *buf, size_t cap)
         buf[0] = '\0';
 }
 
-/* Appends n bytes of s (s may be NULL when n is 0). */
-void fedge_sb_put(fedge_sb_t *b, const char *s, size_t n);
+/* Appends n bytes of s (s may be NULL when n is 0). Inline, as
+ * fedge_sb_puts: a literal's length is then known when compiling. */
+static inline void fedge_sb_put(fedge_sb_t *b, const char *s, size_t n)
+{
+    if (b->full || n >= b->cap - b->len) {
+        b->full = true;
+        return;
+    }
+    if (n)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
 /* Appends the C string s. */
-void fedge_sb_puts(fedge_sb_t *b, const char *s);
+static inline void fedge_sb_puts(fedge_sb_t *b, const char *s)
+{
+    fedge_sb_put(b, s, strlen(s));
+}
 /* Appends v in decimal. */
 void fedge_sb_putu(fedge_sb_t *b, unsigned long long v);
 
