@@ -49,6 +49,15 @@ static const uint8_t value_stop[256] = {[','] = 1, ['"'] = 1, ['<'] = 1};
 static int value_end(const char *s, size_t len, size_t off, size_t *end)
 {
     const char *p = s + off, *e = s + len;
+    /* Most values (Via, CSeq, Call-ID) hold no quote and no '<' before
+     * their comma or end: three memchr scans find that faster than the
+     * byte loop below, with the same result. */
+    const char *comma = p < e ? memchr(p, ',', (size_t)(e - p)) : NULL;
+    const char *stop = comma ? comma : e;
+    if (p < stop && !memchr(p, '"', (size_t)(stop - p)) && !memchr(p, '<', (size_t)(stop - p))) {
+        *end = (size_t)(stop - s);
+        return 0;
+    }
     while (p < e) {
         while (p < e && !value_stop[(unsigned char)*p])
             p++;
