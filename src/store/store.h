@@ -652,6 +652,27 @@ int store_xsub_del(store_t *s, store_xsub_dir_t dir, const char *watcher, const 
 typedef int (*store_xsub_cb)(const store_xsub_t *x, void *ctx);
 int store_xsub_list(store_t *s, const char *owner, store_xsub_cb cb, void *ctx, fedge_err_t *err);
 
+/* An edge's start (src/edge/xmpp.c): in one write transaction, marks the
+ * pool member me as seen at now (seconds since the epoch; no-op when me
+ * is not a recorded member) and calls cb for each subscription owned by
+ * me (owner compared without case). Taken under the writers' lock, so that
+ * no other member adopts a row (store_xsub_adopt) between the two: either
+ * it adopted them before (none listed here) or it sees me live. */
+int store_xsub_reload(store_t *s, const char *me, int64_t now, store_xsub_cb cb, void *ctx,
+                      fedge_err_t *err);
+
+/* Pool takeover (docs/pools.md): the subscriptions owned by members of
+ * pool that are stale at now (seen_s before now - STORE_MEMBER_STALE_S,
+ * the rule of `fedge pool status`; never me) become me's. One write
+ * transaction under the writers' lock; each dead member's rows move in one
+ * UPDATE ... WHERE owner = dead AND dead is still stale, so that two live
+ * members never adopt the same row. cb is called for each row adopted,
+ * with x->owner the member it came from. A cheap read first: when no stale
+ * member owns a row, no lock is taken. *adopted (may be NULL) gets the
+ * number of rows adopted. */
+int store_xsub_adopt(store_t *s, const char *me, const char *pool, int64_t now, store_xsub_cb cb,
+                     void *ctx, size_t *adopted, fedge_err_t *err);
+
 /* ------------------------------------------------------------------ */
 
 /* Rows of one table in the source and, after the copy, in the target. */

@@ -355,3 +355,111 @@ int store_xsub_list(store_t *s, const char *owner, store_xsub_cb cb, void *ctx, 
                          xsub_row, &l, err);
 #undef XSUB_COLS
 }
+
+#define XSUB_ROW_COLS                                                                              \
+    "dir, watcher, target, owner, active, call_id, local_tag, remote_tag, remote_uri, "            \
+    "remote_target, cseq, expires_s, presence, note"
+
+int store_xsub_reload(store_t *s, const char *me, int64_t now, store_xsub_cb cb, void *ctx,
+                      fedge_err_t *err)
+{
+    char fq[STORE_FQDN_MAX + 1];
+    int r = store_check_domain("member", me, fq, sizeof fq, err);
+    if (r < 0 || (r = s->ops->begin(s->be, true, err)) < 0)
+        return r;
+    xsub_list_t l = {cb, ctx};
+    store__val_t a[] = {STORE__S(fq), STORE__I(now)};
+    r = s->ops->exec(s->be, "UPDATE pool_member SET seen_s = ?2 WHERE fqdn = ?1", a, 2, NULL, err);
+    if (r == 0)
+        r = s->ops->query(s->be,
+                          "SELECT " XSUB_ROW_COLS " FROM xmpp_subscription WHERE LOWER(owner) = "
+                          "?1 ORDER BY dir, watcher, target",
+                          a, 1, xsub_row, &l, err);
+    if (r < 0) {
+        s->ops->rollback(s->be);
+        return r;
+    }
+    return s->ops->commit(s->be, err);
+}
+
+/* The stale members of a pool that own rows, gathered before the change. */
+#define ADOPT_MAX_DEAD 64
+typedef struct {
+    char names[ADOPT_MAX_DEAD][STORE_FQDN_MAX + 1];
+    size_t n;
+} dead_t;
+
+static int dead_row(const store__val_t *c, size_t n, void *ctx)
+{
+    dead_t *d = ctx;
+    if (n >= 1 && c[0].t == STORE__TEXT && c[0].s && d->n < ADOPT_MAX_DEAD)
+        snprintf(d->names[d->n++], sizeof d->names[0], "%s", c[0].s);
+    return 0;
+}
+
+typedef struct {
+    store_xsub_cb cb;
+    void *ctx;
+    size_t n;
+} adopt_t;
+
+static int adopt_row(const store_xsub_t *x, void *ctx)
+{
+    adopt_t *a = ctx;
+    a->n++;
+    return a->cb ? a->cb(x, a->ctx) : 0;
+}
+
+int store_xsub_adopt(store_t *s, const char *me, const char *pool, int64_t now, store_xsub_cb cb,
+                     void *ctx, size_t *adopted, fedge_err_t *err)
+{
+    if (adopted)
+        *adopted = 0;
+    char fq[STORE_FQDN_MAX + 1];
+    int r = store_check_domain("member", me, fq, sizeof fq, err);
+    if (r < 0)
+        return r;
+    if (!pool || !*pool)
+        return 0;                           /* alone: nobody to adopt from */
+    dead_t *d = fedge_calloc(1, sizeof *d); /* 16 KiB: off the worker's stack */
+    store__val_t a[] = {STORE__S(fq), STORE__S(pool), STORE__I(now - STORE_MEMBER_STALE_S)};
+    static const char stale_sql[] =
+        "SELECT fqdn FROM pool_member m WHERE pool = ?2 AND fqdn <> ?1 AND seen_s < ?3 AND "
+        "EXISTS (SELECT 1 FROM xmpp_subscription x WHERE LOWER(x.owner) = m.fqdn) ORDER BY fqdn";
+    /* the cheap look first: no lock while every member is live */
+    r = s->ops->query(s->be, stale_sql, a, 3, dead_row, d, err);
+    if (r < 0 || d->n == 0) {
+        free(d);
+        return r;
+    }
+    if ((r = s->ops->begin(s->be, true, err)) < 0) {
+        free(d);
+        return r;
+    }
+    d->n = 0; /* again under the lock: one may have come back meanwhile */
+    r = s->ops->query(s->be, stale_sql, a, 3, dead_row, d, err);
+    adopt_t ad = {cb, ctx, 0};
+    xsub_list_t l = {adopt_row, &ad};
+    for (size_t i = 0; r == 0 && i < d->n; i++) {
+        store__val_t b[] = {STORE__S(fq), STORE__S(d->names[i]), STORE__S(pool),
+                            STORE__I(now - STORE_MEMBER_STALE_S)};
+        /* still dead, in the statement that moves its rows */
+        r = s->ops->query(
+            s->be,
+            "UPDATE xmpp_subscription SET owner = ?1 WHERE LOWER(owner) = ?2 AND EXISTS "
+            "(SELECT 1 FROM pool_member WHERE fqdn = ?2 AND pool = ?3 AND seen_s < ?4) "
+            "RETURNING dir, watcher, target, CAST(?2 AS TEXT), active, call_id, local_tag, "
+            "remote_tag, remote_uri, remote_target, cseq, expires_s, presence, note",
+            b, 4, xsub_row, &l, err);
+    }
+    free(d);
+    if (r < 0) {
+        s->ops->rollback(s->be);
+        return r;
+    }
+    if ((r = s->ops->commit(s->be, err)) < 0)
+        return r;
+    if (adopted)
+        *adopted = ad.n;
+    return 0;
+}

@@ -1,7 +1,8 @@
 /* test_xmpp.c — unit tests of the store's XMPP partner list
  * (src/store/xmpp.c): allow with its settings, block, conflicts, remove,
  * the immutable copy and its look-up, audit entries, bad input; the
- * gateway's presence subscriptions (store_xsub_*). */
+ * gateway's presence subscriptions (store_xsub_*) and their adoption by a
+ * live pool member (store_xsub_adopt, store_xsub_reload). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -256,15 +257,137 @@ static void test_subscriptions_pg(void **state)
     subscriptions_in(getenv("FEDGE_TEST_PG_URI"));
 }
 
+static void member(store_t *s, const char *fqdn, const char *pool, int64_t seen)
+{
+    store_member_t m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.fqdn, sizeof m.fqdn, "%s", fqdn);
+    snprintf(m.pool, sizeof m.pool, "%s", pool);
+    snprintf(m.version, sizeof m.version, "0.1.0");
+    m.started_s = seen;
+    m.seen_s = seen;
+    m.cert_ok = true;
+    fedge_err_t e;
+    assert_int_equal(store_member_put(s, &m, &e), 0);
+}
+
+static void xsub_of(store_t *s, const char *owner, const char *watcher)
+{
+    store_xsub_t x = {.dir = STORE_XSUB_SIP,
+                      .target = "bob@fabrikam.test",
+                      .call_id = "adopt@contoso.test",
+                      .local_tag = "l1",
+                      .remote_uri = "sip:someone@contoso.test",
+                      .cseq = 1,
+                      .expires_s = 1900000000};
+    snprintf(x.owner, sizeof x.owner, "%s", owner);
+    snprintf(x.watcher, sizeof x.watcher, "%s", watcher);
+    fedge_err_t e;
+    assert_int_equal(store_xsub_put(s, &x, &e), 0);
+}
+
+/* Pool takeover in the store at loc (rows of other owners may be there):
+ * a live member adopts the rows of a stale member of its pool, once; not
+ * those of a live one, of another pool, or of itself; a second live member
+ * finds nothing left; a member restarting (store_xsub_reload) keeps its
+ * rows and is live for the others from then on. */
+static void adoption_in(const char *loc)
+{
+    store_t *s, *s2;
+    fedge_err_t e;
+    assert_int_equal(store_open(loc, &s, &e), 0);
+    assert_int_equal(store_open(loc, &s2, &e), 0); /* a second member's handle */
+    const int64_t now = 1900000000;
+    const char *P = "pool.adopt.test";
+    member(s, "m1.adopt.test", P, now);                            /* live: adopts */
+    member(s, "m2.adopt.test", P, now - STORE_MEMBER_STALE_S - 1); /* dead */
+    member(s, "m3.adopt.test", "other-pool.adopt.test", now - 60); /* dead, other pool */
+    member(s, "m4.adopt.test", P, now - STORE_MEMBER_STALE_S);     /* just at the limit: live */
+    member(s, "m5.adopt.test", P, now);                            /* live: a second adopter */
+    xsub_of(s, "M2.Adopt.TEST", "w1@contoso.test"); /* owner as [edge] fqdn spelled it */
+    xsub_of(s, "m2.adopt.test", "w2@contoso.test");
+    xsub_of(s, "m3.adopt.test", "w3@contoso.test");
+    xsub_of(s, "m4.adopt.test", "w4@contoso.test");
+    xsub_of(s, "m1.adopt.test", "w5@contoso.test");
+
+    xsubs_t got = {.stop_after = -1};
+    size_t n = 99;
+    assert_int_equal(store_xsub_adopt(s, "M1.adopt.test", P, now, xsub_cb, &got, &n, &e), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(got.n, 2);
+    /* the callback names the member each row came from */
+    assert_non_null(strstr(got.out, "sip w1@contoso.test>bob@fabrikam.test m2.adopt.test "));
+    assert_non_null(strstr(got.out, "sip w2@contoso.test>bob@fabrikam.test m2.adopt.test "));
+    xsubs_t mine = {.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, "m1.adopt.test", xsub_cb, &mine, &e), 0);
+    assert_int_equal(mine.n, 3);
+    xsubs_t left = {.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, "m3.adopt.test", xsub_cb, &left, &e), 0);
+    assert_int_equal(left.n, 1); /* another pool's: not ours to take */
+    left = (xsubs_t){.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, "m4.adopt.test", xsub_cb, &left, &e), 0);
+    assert_int_equal(left.n, 1); /* not stale yet */
+
+    /* the second live member comes after: nothing is adopted twice */
+    xsubs_t none = {.stop_after = -1};
+    assert_int_equal(store_xsub_adopt(s2, "m5.adopt.test", P, now, xsub_cb, &none, &n, &e), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(none.n, 0);
+    /* alone (no pool): nothing to adopt */
+    assert_int_equal(store_xsub_adopt(s2, "m5.adopt.test", "", now + 100, NULL, NULL, &n, &e), 0);
+    assert_int_equal(n, 0);
+
+    /* m4 goes quiet but restarts first: the reload lists its row and makes
+     * it live, so m5 adopts nothing afterwards */
+    const int64_t later = now + 30;
+    xsubs_t back = {.stop_after = -1};
+    assert_int_equal(store_xsub_reload(s2, "m4.adopt.test", later, xsub_cb, &back, &e), 0);
+    assert_int_equal(back.n, 1);
+    assert_non_null(strstr(back.out, "w4@contoso.test"));
+    member(s, "m1.adopt.test", P, later);
+    member(s, "m5.adopt.test", P, later);
+    assert_int_equal(store_xsub_adopt(s, "m5.adopt.test", P, later, NULL, NULL, &n, &e), 0);
+    assert_int_equal(n, 0);
+    /* m1 and m4 go quiet in their turn: m5 takes over their four rows */
+    assert_int_equal(store_xsub_adopt(s2, "m5.adopt.test", P, later + STORE_MEMBER_STALE_S + 1,
+                                      NULL, NULL, &n, &e),
+                     0);
+    assert_int_equal(n, 4);
+    xsubs_t all5 = {.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, "m5.adopt.test", xsub_cb, &all5, &e), 0);
+    assert_int_equal(all5.n, 4);
+    /* bad input */
+    assert_int_equal(store_xsub_adopt(s, "not a name", P, now, NULL, NULL, &n, &e), FEDGE_EINVAL);
+    store_close(s2);
+    store_close(s);
+}
+
+static void test_adoption(void **state)
+{
+    snprintf(path, sizeof path, "/tmp/fedge-xsub-adopt-XXXXXX");
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    adoption_in(path);
+    unlink(path);
+}
+
+static void test_adoption_pg(void **state)
+{
+    adoption_in(getenv("FEDGE_TEST_PG_URI"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allow_block_remove_and_load),
         cmocka_unit_test(test_subscriptions),
+        cmocka_unit_test(test_adoption),
     };
     const char *pg = getenv("FEDGE_TEST_PG_URI");
     if (pg && *pg) {
-        const struct CMUnitTest pg_tests[] = {cmocka_unit_test(test_subscriptions_pg)};
+        const struct CMUnitTest pg_tests[] = {cmocka_unit_test(test_subscriptions_pg),
+                                              cmocka_unit_test(test_adoption_pg)};
         return cmocka_run_group_tests(pg_tests, NULL, NULL);
     }
     return cmocka_run_group_tests(tests, NULL, NULL);
