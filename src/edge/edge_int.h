@@ -322,6 +322,20 @@ int edge__xmpp_reload_tls(edge__xmpp_t *x, fedge_err_t *e);
  * goes once the loop has run the close callbacks. NULL is a no-op. */
 void edge__xmpp_free(edge__xmpp_t *x);
 
+/* The gateway's figures for the metrics (metrics.c); all 0 when x is
+ * NULL (no [xmpp]). */
+typedef struct {
+    size_t streams_in, streams_out; /* s2s streams open now */
+    uint64_t stanzas_in, stanzas_out;
+    uint64_t refused_policy;           /* a user's external access policy has XMPP off */
+    uint64_t refused_partner;          /* the domain is not an XMPP partner, or blocked */
+    uint64_t refused_limit;            /* stanza rate, queues full */
+    uint64_t sip_to_xmpp, xmpp_to_sip; /* IM messages through the gateway */
+    size_t subs_sip, subs_xmpp;        /* presence subscriptions held, by watcher's side */
+    uint64_t adopted;                  /* subscriptions adopted from stale pool members */
+} edge__xmpp_figures_t;
+void edge__xmpp_figures(const edge__xmpp_t *x, edge__xmpp_figures_t *out);
+
 /* ------------------------------------------------------------------ */
 /* metrics.c: what the edge counts for Prometheus (one-line hooks)      */
 /* ------------------------------------------------------------------ */

@@ -1,7 +1,8 @@
 /* metrics.c — what the edge counts for Prometheus ([metrics] listen): SIP
  * messages by side, method and status class, open connections by side, TLS
  * handshake failures by reason, next-hop failures, DNS look-ups, the store's
- * generation and errors, plus a copy of the transport's and resolver's own
+ * generation and errors, the XMPP gateway's streams, stanzas, refusals,
+ * messages and presence subscriptions, plus a copy of the transport's and resolver's own
  * counters taken on the loop's tick (docs/proxy.md, "Metrics"). Every hook
  * runs on the loop; the values are obs atomics read by the scrape thread. */
 #include "edge/edge_int.h"
@@ -19,7 +20,7 @@ static const char C[] = "serve";
 static obs_family_t *m_req, *m_resp, *m_open, *m_tls_fail, *m_hop_fail, *m_handshakes, *m_accepted,
     *m_refused, *m_net_timeouts, *m_bytes, *m_dns_q, *m_dns_fail, *m_dns_hits, *m_store_gen,
     *m_store_err, *m_media_calls, *m_media_relays, *m_media_up, *m_media_orphans, *m_media_orphaned,
-    *m_media_reaped;
+    *m_media_reaped, *m_x_streams, *m_x_stanzas, *m_x_refused, *m_x_gw, *m_x_subs, *m_x_adopted;
 
 static void families(void)
 {
@@ -84,6 +85,26 @@ static void families(void)
                                 "calls long without signalling forgotten because their relay no "
                                 "longer knew them (rtpengine timed them out)",
                                 OBS_KIND_COUNTER, "", NULL, 0);
+    m_x_streams = obs_family("fedge_xmpp_streams_open",
+                             "XMPP server-to-server streams open now, by direction", OBS_KIND_GAUGE,
+                             "direction", NULL, 0);
+    m_x_stanzas = obs_family("fedge_xmpp_stanzas_total",
+                             "XMPP stanzas received on authenticated streams and sent, by "
+                             "direction",
+                             OBS_KIND_COUNTER, "direction", NULL, 0);
+    m_x_refused = obs_family("fedge_xmpp_refused_total",
+                             "XMPP stanzas and gateway requests refused, by reason (policy, "
+                             "partner, limits)",
+                             OBS_KIND_COUNTER, "reason", NULL, 0);
+    m_x_gw = obs_family("fedge_xmpp_gateway_messages_total",
+                        "instant messages through the SIP <-> XMPP gateway, by direction",
+                        OBS_KIND_COUNTER, "direction", NULL, 0);
+    m_x_subs = obs_family("fedge_xmpp_presence_subscriptions",
+                          "presence subscriptions the gateway holds, by the watcher's side",
+                          OBS_KIND_GAUGE, "watcher", NULL, 0);
+    m_x_adopted = obs_family("fedge_xmpp_subscriptions_adopted_total",
+                             "presence subscriptions adopted from stale pool members",
+                             OBS_KIND_COUNTER, "", NULL, 0);
 }
 
 static void init(void)
@@ -161,6 +182,20 @@ void edge__metrics_tick(edge_t *s)
     obs_set(m_media_orphaned, (int64_t)ms.orphans_kept, "kept");
     obs_set(m_media_orphaned, (int64_t)ms.orphans_ended, "ended");
     obs_set(m_media_reaped, (int64_t)ms.reaped);
+    edge__xmpp_figures_t xf;
+    edge__xmpp_figures(s->xmpp, &xf);
+    obs_set(m_x_streams, (int64_t)xf.streams_in, "inbound");
+    obs_set(m_x_streams, (int64_t)xf.streams_out, "outbound");
+    obs_set(m_x_stanzas, (int64_t)xf.stanzas_in, "in");
+    obs_set(m_x_stanzas, (int64_t)xf.stanzas_out, "out");
+    obs_set(m_x_refused, (int64_t)xf.refused_policy, "policy");
+    obs_set(m_x_refused, (int64_t)xf.refused_partner, "partner");
+    obs_set(m_x_refused, (int64_t)xf.refused_limit, "limits");
+    obs_set(m_x_gw, (int64_t)xf.sip_to_xmpp, "sip_to_xmpp");
+    obs_set(m_x_gw, (int64_t)xf.xmpp_to_sip, "xmpp_to_sip");
+    obs_set(m_x_subs, (int64_t)xf.subs_sip, "sip");
+    obs_set(m_x_subs, (int64_t)xf.subs_xmpp, "xmpp");
+    obs_set(m_x_adopted, (int64_t)xf.adopted);
 }
 
 /* ---- SIP messages: the start line only ---- */

@@ -2,8 +2,9 @@
  * configuration has an [xmpp] section: the server-to-server service of
  * src/xmpp on [xmpp] listen, the XMPP partner list of the store, one-to-one
  * IM both ways (RFC 7572: SIP MESSAGE text/plain <-> <message type='chat'>),
- * presence of XMPP users for SIP users (RFC 8048: SUBSCRIBE/NOTIFY with
- * PIDF <-> presence subscriptions, kept in memory), addresses and errors
+ * presence both ways (RFC 8048: SUBSCRIBE/NOTIFY with PIDF <-> presence
+ * subscriptions, kept in the store: a restart restores them, a live pool
+ * member adopts a stale member's), addresses and errors
  * mapped per RFC 7247, the user's external access policy (its xmpp
  * switch) in force.
  *
@@ -138,6 +139,15 @@ struct edge__xmpp {
     char via_host[PROXY_HOST_MAX];
     uv_timer_t timer;
     uint64_t seq;
+    /* Pool takeover (docs/pools.md): every STORE_MEMBER_BEAT_S the
+     * subscription job looks for stale members' rows (store_xsub_adopt). */
+    bool adopt_due, sjob_adopt;
+    uint64_t adopt_next_ms;
+    int adopt_rc;
+    size_t adopt_n;
+    char adopt_from[256]; /* the members adopted from, "a,b" */
+    fedge_err_t adopt_err;
+    edge__xmpp_figures_t fig; /* the counters among the figures */
 };
 
 static void rnd_hex(char *out, size_t bytes)
@@ -332,6 +342,8 @@ static void sent_cb(void *user, int code, const char *cond, const char *reason)
             p->next->prev = p->prev;
         if (p->nc && sip_parse(p->req, p->len, &x->lim, x->msg) == 0) {
             int st = code == 0 ? 200 : xmpp_sip_status_from_error(cond);
+            if (code == 0)
+                x->fig.sip_to_xmpp++;
             char why[300];
             snprintf(why, sizeof why, "XMPP: %s%s%s", cond, reason[0] ? ": " : "", reason);
             answer(x, p->nc, x->msg, st, POLICY_DIAG_XMPP_FAILED, code ? why : NULL, NULL);
@@ -369,6 +381,7 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
     if (p->blocked) {
         char why[300];
         snprintf(why, sizeof why, "%s is blocked for XMPP on this edge", dom);
+        x->fig.refused_partner++;
         answer(x, nc, m, 403, POLICY_DIAG_XMPP_BLOCKED, why, NULL);
         return true;
     }
@@ -398,6 +411,7 @@ bool edge__xmpp_sip_in(edge__xmpp_t *x, net_conn_t *nc, const char *buf, size_t 
         char why[300];
         snprintf(why, sizeof why, "the external access policy %s of %s@%s does not allow XMPP",
                  pol ? pol->scope : "(none)", fuser, fdom);
+        x->fig.refused_policy++;
         answer(x, nc, m, 403, POLICY_DIAG_XMPP_NO_POLICY, why, NULL);
         return true;
     }
@@ -639,6 +653,16 @@ static int load_row(const store_xsub_t *r, void *ctx)
     return 0;
 }
 
+/* A row adopted from a stale member: restored like a restart's. */
+static int adopt_row(const store_xsub_t *r, void *ctx)
+{
+    edge__xmpp_t *x = ctx;
+    size_t len = strlen(x->adopt_from);
+    if (!strstr(x->adopt_from, r->owner) && len + strlen(r->owner) + 2 < sizeof x->adopt_from)
+        snprintf(x->adopt_from + len, sizeof x->adopt_from - len, "%s%s", len ? "," : "", r->owner);
+    return load_row(r, ctx);
+}
+
 static void subs_work(uv_work_t *w)
 {
     edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, swork);
@@ -649,7 +673,8 @@ static void subs_work(uv_work_t *w)
         return;
     }
     if (x->subs_loading) {
-        x->sjob_rc = store_xsub_list(x->sstore, x->ed->cfg->edge.fqdn, load_row, x, &x->sjob_err);
+        x->sjob_rc = store_xsub_reload(x->sstore, x->ed->cfg->edge.fqdn, (int64_t)time(NULL),
+                                       load_row, x, &x->sjob_err);
         return;
     }
     for (xop_t *o = x->sjob_ops; o; o = o->next) {
@@ -658,6 +683,13 @@ static void subs_work(uv_work_t *w)
                         : store_xsub_put(x->sstore, &o->row, &x->sjob_err);
         if (rc < 0)
             x->sjob_rc = rc; /* logged once for the batch; the next writes go on */
+    }
+    if (x->sjob_adopt) {
+        x->adopt_n = 0;
+        x->adopt_from[0] = '\0';
+        x->adopt_rc =
+            store_xsub_adopt(x->sstore, x->ed->cfg->edge.fqdn, x->ed->cfg->edge.pool_fqdn,
+                             (int64_t)time(NULL), adopt_row, x, &x->adopt_n, &x->adopt_err);
     }
 }
 
@@ -668,6 +700,8 @@ static void subs_done(uv_work_t *w, int status)
     edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, swork);
     x->sjob = false;
     bool loading = x->subs_loading && !x->sjob_ops;
+    bool adopting = x->sjob_adopt;
+    x->sjob_adopt = false;
     while (x->sjob_ops) {
         xop_t *o = x->sjob_ops;
         x->sjob_ops = o->next;
@@ -689,15 +723,34 @@ static void subs_done(uv_work_t *w, int status)
         if (snap_of(x))
             subs_restore(x);
     }
+    if (adopting && x->sjob_rc == 0 && x->adopt_rc < 0) {
+        obs_logkv(OBS_LOG_WARNING, C,
+                  "cannot adopt the presence subscriptions of stale pool members: retrying",
+                  "reason", x->adopt_err.msg, NULL);
+    } else if (adopting && x->sjob_rc == 0 && x->adopt_n) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", x->adopt_n);
+        obs_logkv(OBS_LOG_NOTICE, C,
+                  "presence subscriptions adopted from a stale pool member: re-established here",
+                  "from", x->adopt_from, "subscriptions", n, NULL);
+        x->fig.adopted += x->adopt_n;
+        x->restore_due = true;
+        if (snap_of(x))
+            subs_restore(x);
+    }
     subs_kick(x);
 }
 
 /* Starts the next job: the restore first, then the writes queued. */
 static void subs_kick(edge__xmpp_t *x)
 {
-    if (x->sjob || x->freeing || (!x->ops && !x->subs_loading) ||
+    if (x->sjob || x->freeing || (!x->ops && !x->subs_loading && !x->adopt_due) ||
         uv_now(x->ed->loop) < x->sretry_ms)
         return;
+    /* an adoption waits until the rows loaded last are held */
+    x->sjob_adopt = x->adopt_due && !x->subs_loading && !x->restore_due && !x->n_loaded;
+    if (x->sjob_adopt)
+        x->adopt_due = false;
     if (!x->subs_loading) {
         x->sjob_ops = x->ops;
         x->ops = NULL;
@@ -707,6 +760,7 @@ static void subs_kick(edge__xmpp_t *x)
     x->sjob = true;
     if (uv_queue_work(x->ed->loop, &x->swork, subs_work, subs_done) != 0) {
         x->sjob = false;
+        x->sjob_adopt = false;
         if (x->sjob_ops) { /* back in front of what came since */
             xop_t *last = x->sjob_ops;
             while (last->next)
@@ -1416,6 +1470,7 @@ static void watch_in(edge__xmpp_t *x, const char *local, const char *type, const
         return;
     }
     if (!pol || !pol->xmpp) {
+        x->fig.refused_policy++;
         obs_logkv(OBS_LOG_INFO, C,
                   "XMPP presence subscription refused: the user's policy has XMPP off", "watcher",
                   bf, "user", bt, NULL);
@@ -1644,11 +1699,13 @@ static void message_in(edge__xmpp_t *x, const char *remote, const char *local,
                                (fedge_str_t){"", 0})
              : NULL;
     if (!pol || !pol->xmpp) {
+        x->fig.refused_policy++;
         stanza_error(x, local, remote, from, to, id, "auth", "forbidden",
                      "the recipient's external access policy does not allow XMPP");
         return;
     }
     if (x->n_hp >= MAX_PENDING) {
+        x->fig.refused_limit++;
         stanza_error(x, local, remote, from, to, id, "wait", "resource-constraint", NULL);
         return;
     }
@@ -1696,6 +1753,7 @@ static void message_in(edge__xmpp_t *x, const char *remote, const char *local,
     h->next = x->hp;
     x->hp = h;
     x->n_hp++;
+    x->fig.xmpp_to_sip++;
 }
 
 static void s2s_stanza(void *user, const char *remote, const char *local, const xmpp_node_t *st)
@@ -1743,7 +1801,12 @@ static void on_timer(uv_timer_t *t)
     if (x->restore_due && snap_of(x))
         subs_restore(x);
     wsubs_tick(x);
-    subs_kick(x); /* a restore or writes waiting after a store failure */
+    uint64_t now = uv_now(x->ed->loop);
+    if (x->ed->cfg->edge.pool_fqdn && now >= x->adopt_next_ms) {
+        x->adopt_due = true; /* stale members' subscriptions (docs/pools.md) */
+        x->adopt_next_ms = now + STORE_MEMBER_BEAT_S * 1000u;
+    }
+    subs_kick(x); /* a restore, writes waiting after a store failure, an adoption */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1882,6 +1945,26 @@ static void release(edge__xmpp_t *x)
     store_xmpp_list_free(x->list);
     store_close(x->store);
     free(x);
+}
+
+void edge__xmpp_figures(const edge__xmpp_t *x, edge__xmpp_figures_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!x)
+        return;
+    *out = x->fig;
+    out->subs_sip = x->n_subs;
+    out->subs_xmpp = x->n_wsubs;
+    if (x->s2s) {
+        xmpp_s2s_stats_t st;
+        xmpp_s2s_stats(x->s2s, &st);
+        out->streams_in = st.streams_in;
+        out->streams_out = st.streams_out;
+        out->stanzas_in = st.stanzas_in;
+        out->stanzas_out = st.stanzas_out;
+        out->refused_partner += st.refused;
+        out->refused_limit += st.refused_limit;
+    }
 }
 
 static void maybe_release(edge__xmpp_t *x)

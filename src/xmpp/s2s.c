@@ -708,6 +708,7 @@ static void inbound_stanza(sess_t *x, const xmpp_node_t *st)
 {
     xmpp_s2s_t *s = x->s;
     if (!rate_ok(x)) {
+        s->st.refused_limit++;
         sess_end(x, "policy-violation", "more than %u stanzas per second", s->o.rate);
         return;
     }
@@ -1205,8 +1206,10 @@ int xmpp_s2s_send(xmpp_s2s_t *s, const char *local, const char *remote, const ch
         defer_cb(s, cb, cb_user, 0, "", "written");
         return 0;
     }
-    if (x->q_len >= s->o.max_queue)
+    if (x->q_len >= s->o.max_queue) {
+        s->st.refused_limit++;
         return fedge_err(e, FEDGE_ELIMIT, "xmpp: %zu stanzas already wait for %s", x->q_len, r);
+    }
     struct item *it = fedge_calloc(1, sizeof *it);
     it->xml = fedge_malloc(len);
     memcpy(it->xml, xml, len);

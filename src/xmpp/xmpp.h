@@ -289,7 +289,9 @@ int xmpp_s2s_send(xmpp_s2s_t *s, const char *local, const char *remote, const ch
 typedef struct {
     size_t streams_in, streams_out; /* open now */
     size_t authed_in, authed_out;   /* of which authenticated */
-    unsigned long long stanzas_in, stanzas_out, refused;
+    unsigned long long stanzas_in, stanzas_out;
+    unsigned long long refused;       /* by the partner policy (not a partner, blocked) */
+    unsigned long long refused_limit; /* over the stanza rate, or the send queue full */
 } xmpp_s2s_stats_t;
 
 void xmpp_s2s_stats(const xmpp_s2s_t *s, xmpp_s2s_stats_t *out);
