@@ -22,6 +22,8 @@
 #   unsubscribe ends the SIP subscription (Expires: 0) and the stored row.
 #   fedge probe --xmpp against the same Prosody: passes (SASL EXTERNAL),
 #   and names the failing step: tcp, stream, auth (certificate refused).
+#   The XMPP metrics ([metrics] listen) move with this traffic: stanzas,
+#   gateway messages both ways, refusals by reason, subscriptions held.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3 # Debian's, with python3-slixmpp
@@ -31,6 +33,7 @@ XMPP_PORT=$(free_port)
 P_C2S=$(free_port)
 P_S2S=$(free_port)
 DNS_PORT=$(free_port)
+MET_PORT=$(free_port)
 CFG=$T_TMP/fedge.ini
 fedge_config "$CFG"
 cat >> "$CFG" <<EOF
@@ -40,7 +43,18 @@ listen = 127.0.0.1:$XMPP_PORT
 
 [dns]
 servers = 127.0.0.1:$DNS_PORT
+
+[metrics]
+listen = 127.0.0.1:$MET_PORT
 EOF
+
+# metric_at_least 'NAME{LABELS}' N: fedge's /metrics shows that series >= N.
+metric_at_least() {
+    local v
+    v=$(curl -sf "http://127.0.0.1:$MET_PORT/metrics" | awk -v k="$1" '$1 == k {print $2}')
+    echo "$1 = ${v:-(absent)} (want >= $2)"
+    [ -n "$v" ] && awk -v v="$v" -v n="$2" 'BEGIN { exit !(v + 0 >= n + 0) }'
+}
 
 # prosody_start: Prosody for fabrikam.test with its own config, data and pid
 # file under T_TMP; its s2s connections for contoso.test go to fedge's XMPP
@@ -276,6 +290,16 @@ check "XMPP message from the blocked domain on a new stream bounced to its sende
     wait_for "grep -q '^ERROR alice@contoso.test' '$T_LOGS/bob2b.log'" 12
 check "nothing from the blocked domain reached the next hop" \
     eval "! grep -q 'after block' '$T_LOGS/uas.log'"
+xmpp_metrics() {
+    metric_at_least 'fedge_xmpp_gateway_messages_total{direction="sip_to_xmpp"}' 1 &&
+        metric_at_least 'fedge_xmpp_gateway_messages_total{direction="xmpp_to_sip"}' 1 &&
+        metric_at_least 'fedge_xmpp_stanzas_total{direction="in"}' 1 &&
+        metric_at_least 'fedge_xmpp_stanzas_total{direction="out"}' 1 &&
+        metric_at_least 'fedge_xmpp_refused_total{reason="policy"}' 2 &&
+        metric_at_least 'fedge_xmpp_refused_total{reason="partner"}' 2
+}
+check_out "metrics: gateway messages both ways, stanzas, refusals (carol's policy, the blocked partner)" \
+    wait_for xmpp_metrics 5
 
 # Not on the list (discovery off): SIP goes to SIP federation (refused by
 # the SIP policy: not a partner), XMPP streams are refused.
@@ -418,6 +442,11 @@ sub2_ok() {
     wait_for "grep -q '^SUB 202' '$T_LOGS/sub2.log'" 10 && wait_for "last_notify 'active open'" 10
 }
 check "alice (SIP) subscribes to bob again: 202 and bob open" sub2_ok
+subs_metrics() {
+    metric_at_least 'fedge_xmpp_presence_subscriptions{watcher="sip"}' 1 &&
+        metric_at_least 'fedge_xmpp_presence_subscriptions{watcher="xmpp"}' 1
+}
+check_out "metrics: presence subscriptions held, one per side" wait_for subs_metrics 5
 check "fedge exits 0 on SIGTERM, subscriptions held" stop fedge3
 rows() { sqlite3 "$T_TMP/fedge.db" "SELECT dir, watcher, target, active FROM xmpp_subscription ORDER BY dir"; }
 both_rows() {
