@@ -19,6 +19,10 @@
 #   - an administrator signed in on member 1 uses the API through member 2
 #     (one panel name, as behind DNS load balancing);
 #   - contoso's members reach the partner pool whose first address is down;
+#   - the XMPP presence subscriptions of the killed member (rows of the
+#     store) are adopted by a live member once it is stale, which
+#     re-establishes them (its SUBSCRIBE in the stored dialog reaches
+#     contoso's server);
 #   - PostgreSQL stopped for 10 s: traffic flows with the last settings, a
 #     write is refused at once, and after the restart a change made through
 #     one member reaches another.
@@ -29,6 +33,7 @@
 F="$FEDGE_BIN"
 EP=$(free_port) IP=$(free_port) AP=$(free_port) UA=$(free_port)
 EB=$(free_port) IB=$(free_port) UB=$(free_port) ADB=$(free_port) DNS_PORT=$(free_port)
+XP=$(free_port) # every member's [xmpp] listen port, on its own address
 POOL=edge.contoso.test
 CHANGES=${POOL_CHANGES:-100}
 
@@ -61,6 +66,7 @@ member_config() {
         -e "s/^listen = 127.0.0.1:/listen = $ip:/" \
         -e "s/^routing = default-route/routing = dns-srv/" -e "/^default_route/d" \
         -e "s/^transport = tcp/transport = tcp\npool_name = edgepool.corp.contoso.test/" "$f"
+    printf '\n[xmpp]\nlisten = %s:%s\n' "$ip" "$XP" >> "$f"
     echo "$f"
 }
 start_member() {
@@ -273,7 +279,30 @@ stale_a() {
     [ $? -eq 1 ] && grep -q "^edge$KA.contoso.test  *stale " "$T_TMP/status.out"
 }
 stale_shown() { wait_for stale_a 15; local rc=$?; cat "$T_TMP/status.out"; return $rc; }
-check_out "fedge pool status: member A stale within 15 s, exit 1" stale_shown
+# Member A's XMPP presence subscription (an XMPP user watching carol, the
+# SIP dialog held by A), written as A would have: once A is stale a live
+# member adopts it and refreshes it in the stored dialog.
+xsub_a() {
+    pg_sql "INSERT INTO xmpp_subscription(dir, watcher, target, owner, active, call_id,
+        local_tag, remote_tag, remote_uri, remote_target, cseq, expires_s, presence, note)
+        VALUES('xmpp', 'bob@fabrikam.test', 'carol@contoso.test', 'edge$KA.contoso.test', 1,
+        'adopt-$KA@pool', 'lt$KA', '', 'sip:carol@contoso.test', '', 1,
+        CAST(extract(epoch FROM now()) AS bigint) + 3600, 'available', '')" fedge
+}
+check "member A's XMPP presence subscription is in the store (owner edge$KA)" xsub_a
+adopted() {
+    local owner
+    owner=$(pg_sql "SELECT owner FROM xmpp_subscription WHERE call_id = 'adopt-$KA@pool'" fedge)
+    [ -n "$owner" ] && [ "$owner" != "edge$KA.contoso.test" ] || return 1
+    echo "row now owned by $owner"
+    grep -h "presence subscriptions adopted from a stale pool member" "$T_LOGS"/edge[123].log |
+        grep "from=edge$KA.contoso.test" &&
+        python3 "$E2E_DIR/pool_dialog.py" via --log "$T_LOGS/uas-a.jsonl" --method SUBSCRIBE \
+            --last-call-id | grep -qx "adopt-$KA@pool" &&
+        echo "contoso's server got the adopter's SUBSCRIBE in the stored dialog"
+}
+check_out "a live member adopts A's subscription within 10 s and re-SUBSCRIBEs in its dialog" \
+    wait_for adopted 10
 check "fedge pool forget edge$KA.contoso.test; then status is clean again (exit 0)" \
     sh -c "'$F' pool forget edge$KA.contoso.test -c '$T_TMP/edge$KB.ini' && '$F' pool status -c '$T_TMP/edge$KB.ini'"
 
