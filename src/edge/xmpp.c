@@ -145,7 +145,8 @@ struct edge__xmpp {
     uint64_t adopt_next_ms;
     int adopt_rc;
     size_t adopt_n;
-    char adopt_from[256]; /* the members adopted from, "a,b" */
+    char adopt_from[256];                 /* the members adopted from, "a,b" */
+    char adopt_said[sizeof(fedge_err_t)]; /* the last failure logged, "" after a success */
     fedge_err_t adopt_err;
     edge__xmpp_figures_t fig; /* the counters among the figures */
 };
@@ -667,6 +668,8 @@ static void subs_work(uv_work_t *w)
 {
     edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, swork);
     x->sjob_rc = 0;
+    x->adopt_rc = 1; /* not run */
+    x->adopt_n = 0;
     if (!x->sstore &&
         (x->sjob_rc = store_open(x->ed->cfg->edge.store, &x->sstore, &x->sjob_err)) < 0) {
         x->sstore = NULL;
@@ -685,7 +688,6 @@ static void subs_work(uv_work_t *w)
             x->sjob_rc = rc; /* logged once for the batch; the next writes go on */
     }
     if (x->sjob_adopt) {
-        x->adopt_n = 0;
         x->adopt_from[0] = '\0';
         x->adopt_rc =
             store_xsub_adopt(x->sstore, x->ed->cfg->edge.fqdn, x->ed->cfg->edge.pool_fqdn,
@@ -723,11 +725,18 @@ static void subs_done(uv_work_t *w, int status)
         if (snap_of(x))
             subs_restore(x);
     }
-    if (adopting && x->sjob_rc == 0 && x->adopt_rc < 0) {
-        obs_logkv(OBS_LOG_WARNING, C,
-                  "cannot adopt the presence subscriptions of stale pool members: retrying",
-                  "reason", x->adopt_err.msg, NULL);
-    } else if (adopting && x->sjob_rc == 0 && x->adopt_n) {
+    if (adopting && x->adopt_rc < 0) {
+        if (strcmp(x->adopt_said, x->adopt_err.msg)) /* once per cause, not every 2 s */
+            obs_logkv(OBS_LOG_WARNING, C,
+                      "cannot adopt the presence subscriptions of stale pool members: retrying",
+                      "reason", x->adopt_err.msg, NULL);
+        snprintf(x->adopt_said, sizeof x->adopt_said, "%s", x->adopt_err.msg);
+    } else if (adopting && x->adopt_rc == 0) {
+        x->adopt_said[0] = '\0';
+    }
+    /* rows adopted are ours in the store now: held even if a write of
+     * the same batch failed */
+    if (adopting && x->adopt_rc == 0 && x->adopt_n) {
         char n[24];
         snprintf(n, sizeof n, "%zu", x->adopt_n);
         obs_logkv(OBS_LOG_NOTICE, C,

@@ -60,7 +60,7 @@ xsub_pg() {
     FEDGE_TEST_PG_URI=$uri "$FEDGE_BUILD/tests/unit/store/test_xmpp" 2>&1 | sed "s/$PG_PASS/***/g"
     [ "${PIPESTATUS[0]}" -eq 0 ]
 }
-check_out "XMPP presence subscriptions in PostgreSQL (tests/unit/store/test_xmpp, migration 8)" xsub_pg
+check_out "XMPP presence subscriptions in PostgreSQL, and their adoption by a pool member (tests/unit/store/test_xmpp, migration 8)" xsub_pg
 check "no message shows the password" sh -c "! grep -r '$PG_PASS' '$T_LOGS/checks.log'"
 
 note "an edge on the PostgreSQL store"
