@@ -71,6 +71,8 @@ FUZZ_ROOMS := $(filter-out $(FUZZ_CORE_ROOMS),$(sort $(foreach h,$(FUZZ_NAMES),$
 
 BENCH_SRC := $(sort $(shell find bench -name 'bench_*.c' 2>/dev/null))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
+# Load tools the benchmark scripts run (not benchmarks themselves).
+BENCH_TOOLS := $(BUILD)/bench/rtpload
 
 .PHONY: all run demo test unit unit-san fuzz fuzz-build fuzz-short e2e bench clean format format-check check-rooms bootstrap
 all: $(BIN)
@@ -181,7 +183,7 @@ run: bootstrap $(BIN)
 demo: bootstrap $(BIN)
 	@scripts/demo $(BUILD)
 
-bench: bootstrap $(BIN) $(BENCH_BIN)
+bench: bootstrap $(BIN) $(BENCH_BIN) $(BENCH_TOOLS)
 	@scripts/run-bench $(BUILD)
 
 # Generated C lives under $(BUILD), so the tree holds only hand-written files.
@@ -200,7 +202,7 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d) $(UNIT_HELPER_OBJ:.o=.d) \
-         $(BENCH_BIN:=.d) $(FUZZ_BIN:=.d) $(wildcard $(FUZZ_OBJ)/*/*/*.d)
+         $(BENCH_BIN:=.d) $(BENCH_TOOLS:=.d) $(FUZZ_BIN:=.d) $(wildcard $(FUZZ_OBJ)/*/*/*.d)
 
 # ---- install and Debian package ------------------------------------------
 #   make install   binary, man pages fedge(8) and fedge.ini(5), the example
