@@ -95,6 +95,37 @@ void admin_stats_report(admin_status_t *out, void *ctx);
 void admin_stats_set_clock(admin_stats_t *st, int64_t (*now_s)(void));
 
 /* ------------------------------------------------------------------ */
+/* Calls' media (GET /api/media)                                       */
+/* ------------------------------------------------------------------ */
+
+/* What the edge fills in for GET /api/media: the relayed calls (at most
+ * ADMIN_MEDIA_CALLS_MAX are listed, with the total) and each relay's
+ * health. Opaque builder; strings are copied. */
+#define ADMIN_MEDIA_CALLS_MAX 200
+typedef struct admin_media admin_media_t;
+
+/* The calls the edge relays now, its [media] max_calls, and the UTC time
+ * (seconds since the epoch) the figures were taken. */
+void admin_media_total(admin_media_t *m, uint64_t calls, uint64_t max_calls, int64_t at_s);
+/* One relay (host:port): up when it answered its last ng request; the
+ * last request that ended there: when (0: none yet), which command, its
+ * result ("pong", "ok", "error: ...", "no answer", "refused") and round
+ * trip (rtt_us < 0: not answered). */
+void admin_media_relay(admin_media_t *m, const char *relay, bool up, int64_t last_at_s,
+                       const char *last_cmd, const char *last_result, int64_t rtt_us);
+/* One call: call is its shortened Call-ID (the caller shortens it:
+ * docs/admin.md says why), relay "host:port" (NULL: not known), state
+ * ("setting up", "active", "updating"), the side its first request came
+ * from ("internal" or "external"), seconds since it started and since its
+ * last message. Calls beyond ADMIN_MEDIA_CALLS_MAX are ignored. */
+void admin_media_call(admin_media_t *m, const char *call, const char *relay, const char *state,
+                      const char *from_side, int64_t age_s, int64_t idle_s);
+
+/* Called on the admin server's thread for each GET /api/media; like
+ * admin_status_cb it must read what it reports in a thread-safe way. */
+typedef void (*admin_media_cb)(admin_media_t *m, void *ctx);
+
+/* ------------------------------------------------------------------ */
 /* Server                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -110,6 +141,8 @@ typedef struct {
     uint32_t session_max_s;   /* 0: 43200 (12 h) */
     char *const *sip_domains; /* [edge] sip_domains: the panel warns about */
     size_t n_sip_domains;     /* user assignments outside them; may be 0 */
+    admin_media_cb media_cb;  /* NULL: no [media] (GET /api/media says so) */
+    void *media_ctx;
 } admin_opts_t;
 
 typedef struct admin admin_t;

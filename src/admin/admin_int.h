@@ -102,6 +102,8 @@ typedef struct {
     void *status_ctx;
     int64_t started_s;
     const char *sip_domains; /* "a.test,b.test" or NULL: assignments outside warn */
+    admin_media_cb media_cb; /* GET /api/media; NULL: no [media] */
+    void *media_ctx;
 } admin__api_t;
 
 /* Handles one authenticated API request: method ("GET", "POST", "PUT",
@@ -132,6 +134,19 @@ struct admin_status {
     json_t *counters; /* object name -> value */
     json_t *history;  /* {minute0, partners: {domain: {requests: [60], rejections: [60]}}} */
 };
+
+/* ---- calls' media (media.c) ---- */
+
+struct admin_media {
+    json_t *calls;  /* array of {call, relay, state, from, age_s, idle_s} */
+    json_t *relays; /* array of {relay, up, last_at, last_command, last_result, rtt_ms} */
+    uint64_t total, max_calls;
+    int64_t at_s;
+};
+
+/* GET /api/media: {"enabled": false, "note"} without media_cb, else the
+ * builder's figures. Returns 200 with *out. */
+int admin__media(admin__api_t *api, json_t **out);
 
 /* ---- web assets ($(BUILD)/gen/admin/www_assets.c, generated from src/admin/www/
  * by scripts/embed-www in the build) ---- */

@@ -1586,6 +1586,11 @@ int admin__api_args(admin__api_t *api, const char *method, const char *path, adm
             goto method;
         return status(api, out);
     }
+    if (n == 1 && is(seg[0], "media")) {
+        if (!get)
+            goto method;
+        return admin__media(api, out);
+    }
     *out = error("no such resource");
     return 404;
 method:

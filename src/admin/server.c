@@ -626,8 +626,13 @@ int admin_start(const admin_opts_t *o, admin_t **out, fedge_err_t *err)
     a->mhd_log =
         obs_summary_new(OBS_LOG_WARNING, "admin", "http server", "logged", "times", 10000, 3);
     a->sessions = admin__sessions_new(256, o->session_idle_s ? o->session_idle_s : 1800, a->max_s);
-    a->api = (admin__api_t){NULL,          a->store_path, a->edge_fqdn, o->status_cb,
-                            o->status_ctx, now_s(),       NULL};
+    a->api = (admin__api_t){.store_path = a->store_path,
+                            .edge_fqdn = a->edge_fqdn,
+                            .status_cb = o->status_cb,
+                            .status_ctx = o->status_ctx,
+                            .started_s = now_s(),
+                            .media_cb = o->media_cb,
+                            .media_ctx = o->media_ctx};
     if (o->n_sip_domains) {
         size_t len = 1;
         for (size_t i = 0; i < o->n_sip_domains; i++)

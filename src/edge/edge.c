@@ -60,6 +60,7 @@ static void on_tick(uv_timer_t *t)
     edge_t *s = t->data;
     proxy_tick(s->proxy);
     edge__media_tick(s->media);
+    edge__media_panel_tick(s->media_panel, s->media, uv_now(s->loop));
     edge__metrics_tick(s);
     if (s->fed && s->fed->remote)
         edge__remote_tick(s->fed->remote);
@@ -376,6 +377,7 @@ static void undo(edge_t *s)
     edge__metrics_stop(s);
     admin_stop(s->admin);
     admin_stats_free(s->stats);
+    edge__media_panel_free(s->media_panel);
     proxy_free(s->proxy);
     edge__udp_free(s);
     if (s->ext_tls)
@@ -529,6 +531,8 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     proxy_set_access_log(s->proxy, cf->log.access);
     /* the admin server, in its own thread, reporting live figures */
     s->stats = admin_stats_new();
+    if (cf->media.rtpengine.count)
+        s->media_panel = edge__media_panel_new(uv_now(loop));
     if (warn[0])
         cert_warn(s, warn, "start");
     admin_opts_t ao = {.store_path = cf->edge.store,
@@ -539,7 +543,9 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
                        .status_cb = admin_stats_report,
                        .status_ctx = s->stats,
                        .sip_domains = cf->edge.sip_domains,
-                       .n_sip_domains = cf->edge.sip_domain_count};
+                       .n_sip_domains = cf->edge.sip_domain_count,
+                       .media_cb = s->media_panel ? edge__media_panel_report : NULL,
+                       .media_ctx = s->media_panel};
     if ((rc = admin_start(&ao, &s->admin, &e1)) < 0) {
         rc = fedge_err(e, rc == FEDGE_ECONFIG ? FEDGE_EINVAL : rc, "admin server: %s", e1.msg);
         s->admin = NULL;
@@ -639,6 +645,8 @@ void edge_free(edge_t *s)
     s->admin = NULL;
     admin_stats_free(s->stats);
     s->stats = NULL;
+    edge__media_panel_free(s->media_panel);
+    s->media_panel = NULL;
     proxy_free(s->proxy);
     s->proxy = NULL;
     edge__udp_free(s);

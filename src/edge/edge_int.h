@@ -36,6 +36,7 @@ typedef struct edge__media edge__media_t;
 typedef struct edge__pool edge__pool_t;
 typedef struct edge__xmpp edge__xmpp_t;
 typedef struct edge__remote edge__remote_t;
+typedef struct edge__media_panel edge__media_panel_t;
 
 struct edge {
     uv_loop_t *loop;
@@ -50,7 +51,8 @@ struct edge {
     admin_metrics_t *metrics; /* [metrics] listen, or NULL (metrics.c) */
     edge__fed_t *fed;         /* the federation driver (federation.c) */
     edge__media_t *media;     /* calls' media through rtpengine (media.c); NULL without [media] */
-    edge__xmpp_t *xmpp;       /* the SIP <-> XMPP gateway (xmpp.c), NULL without [xmpp] */
+    edge__media_panel_t *media_panel; /* its calls and relays for the panel (media_panel.c) */
+    edge__xmpp_t *xmpp;               /* the SIP <-> XMPP gateway (xmpp.c), NULL without [xmpp] */
     uv_timer_t tick;
     bool tick_started;
     uv_timer_t cert_timer; /* the daily re-check of the external certificate */
@@ -265,6 +267,24 @@ void edge__media_figures(const edge__media_t *m, size_t *calls, size_t *relays, 
 /* Detaches from the proxy, closes the ng client (held messages stay held
  * until the proxy answers or frees them). NULL is a no-op. */
 void edge__media_free(edge__media_t *m);
+
+/* media.c: the relay driver of m and its [media] max_calls. */
+media_relay_t *edge__media_relay(const edge__media_t *m, size_t *max_calls);
+
+/* media_panel.c: what GET /api/media shows (docs/admin.md): a copy of the
+ * relayed calls (ADMIN_MEDIA_CALLS_MAX with the latest signalling) and of
+ * each relay's health, taken on the loop once a second and read by the
+ * admin thread under a mutex; and an ng ping to every relay that has not
+ * been asked anything for EDGE__MEDIA_PING_MS. Never NULL; free it after
+ * admin_stop and after the loop ran edge__media_free (pings in flight
+ * call back into it until then). */
+#define EDGE__MEDIA_PING_MS 30000u
+edge__media_panel_t *edge__media_panel_new(uint64_t now_ms);
+/* On the loop, from the tick: m may be NULL (then nothing). */
+void edge__media_panel_tick(edge__media_panel_t *p, edge__media_t *m, uint64_t now_ms);
+/* The admin_media_cb (ctx: the panel). */
+void edge__media_panel_report(admin_media_t *out, void *ctx);
+void edge__media_panel_free(edge__media_panel_t *p);
 
 /* feed.c: logs a store error once (until it changes) and reports it. */
 void edge__feed_error(edge__fed_t *f, const char *what, const char *msg);

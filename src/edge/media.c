@@ -194,6 +194,12 @@ void edge__media_stats(const edge__media_t *m, media_calls_stats_t *out)
         media_relay_stats(m->relay, out);
 }
 
+media_relay_t *edge__media_relay(const edge__media_t *m, size_t *max_calls)
+{
+    *max_calls = m->max_calls;
+    return m->relay;
+}
+
 void edge__media_tick(edge__media_t *m)
 {
     if (!m)

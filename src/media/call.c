@@ -33,12 +33,14 @@ typedef struct {
     fedge_map_node_t node;
     link_t lru; /* newest at the head of the table's list */
     uint64_t last_ms;
-    bool confirmed;  /* a 2xx to the first INVITE went through */
-    bool late;       /* INVITE without SDP: its offer comes in a response */
-    int offer_side;  /* side whose offer awaits an answer, or -1 */
-    int offerer;     /* side of the last offer, answered or not, or -1 */
-    int8_t ice[2];   /* per side: its last SDP had ICE (1), had not (0), none yet (-1) */
-    conn_t *conn[2]; /* per side: the connection its last message came on */
+    uint64_t started_ms; /* when the table took the call in */
+    int caller;          /* side of the request that created it */
+    bool confirmed;      /* a 2xx to the first INVITE went through */
+    bool late;           /* INVITE without SDP: its offer comes in a response */
+    int offer_side;      /* side whose offer awaits an answer, or -1 */
+    int offerer;         /* side of the last offer, answered or not, or -1 */
+    int8_t ice[2];       /* per side: its last SDP had ICE (1), had not (0), none yet (-1) */
+    conn_t *conn[2];     /* per side: the connection its last message came on */
     link_t clink[2];
     int8_t orph;      /* ORPH_* */
     int8_t orph_side; /* the side whose connection closed */
@@ -259,6 +261,7 @@ static call_t *create(media_calls_t *t, fedge_str_t id, uint64_t now)
     link_init(&k->olink);
     k->base = -1;
     k->last_ms = now;
+    k->started_ms = now;
     k->idlen = id.len;
     memcpy(k->id, id.s, id.len);
     fedge_map_insert(&t->map, &k->node, fedge_hash(id.s, id.len));
@@ -284,6 +287,7 @@ static media_act_t on_request(media_calls_t *t, call_t *k, const media_msg_t *m,
             if (!m->has_sdp && (m->to_tag || m->method != SIP_METHOD_INVITE))
                 return MEDIA_ACT_NONE;
             k = create(t, m->call_id, now);
+            k->caller = from;
         }
         if (!m->has_sdp) {
             if (m->method == SIP_METHOD_INVITE) {
@@ -568,4 +572,28 @@ const char *media_calls_ice(media_calls_t *t, fedge_str_t call_id, media_side_t 
 size_t media_calls_count(const media_calls_t *t)
 {
     return fedge_map_count(&t->map);
+}
+
+const char *media_call_state_name(media_call_state_t s)
+{
+    static const char *const names[] = {"setting up", "active", "updating", "orphan"};
+    return (size_t)s < FEDGE_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+size_t media_calls_list(const media_calls_t *t, media_call_info_t *out, size_t max)
+{
+    size_t n = 0;
+    for (const link_t *l = t->lru.next; l != &t->lru && n < max; l = l->next, n++) {
+        const call_t *k = FEDGE_CONTAINER_OF(l, call_t, lru);
+        media_call_state_t st = k->orph != ORPH_NONE ? MEDIA_CALL_ORPHAN
+                                : !k->confirmed      ? MEDIA_CALL_SETUP
+                                : k->offer_side >= 0 ? MEDIA_CALL_UPDATING
+                                                     : MEDIA_CALL_ACTIVE;
+        out[n] = (media_call_info_t){.call_id = {k->id, k->idlen},
+                                     .state = st,
+                                     .caller = (media_side_t)k->caller,
+                                     .started_ms = k->started_ms,
+                                     .last_ms = k->last_ms};
+    }
+    return n;
 }

@@ -196,6 +196,25 @@ bool media_relay_up(const media_client_t *c, size_t i);
 size_t media_call_count(const media_client_t *c);
 size_t media_pending_count(const media_client_t *c);
 
+/* The index of the relay call_id sticks to, or -1 when the client does
+ * not remember it. */
+int media_call_relay(const media_client_t *c, fedge_str_t call_id);
+
+/* How relay i did with the last request that ended there (answered, or
+ * given up on that relay). */
+typedef struct {
+    bool up;          /* media_relay_up */
+    bool heard;       /* a request has ended there since the client opened */
+    uint64_t last_ms; /* uv_now() when it ended */
+    int64_t rtt_us;   /* its round trip from the first send to the reply; -1: unanswered */
+    media_cmd_t cmd;  /* which command it was */
+    char result[96];  /* "pong", "ok", "error: REASON", "no answer", "refused" */
+    size_t inflight;  /* requests sent to it and not done */
+} media_relay_health_t;
+
+/* Fills *h for relay i (< media_relay_count). */
+void media_relay_health(const media_client_t *c, size_t i, media_relay_health_t *h);
+
 /* ---- calls: which ng command each SIP message crossing sides needs ----
  *
  * The offer/answer state of every call with media (RFC 3264; RFC 6337 for
@@ -348,6 +367,29 @@ typedef struct {
 
 void media_calls_stats(const media_calls_t *t, media_calls_stats_t *out);
 
+/* A call as the table holds it, for the panel. */
+typedef enum {
+    MEDIA_CALL_SETUP = 0,    /* no 2xx to its first INVITE yet */
+    MEDIA_CALL_ACTIVE = 1,   /* established, no offer open */
+    MEDIA_CALL_UPDATING = 2, /* established, an offer (re-INVITE, UPDATE) awaits its answer */
+    MEDIA_CALL_ORPHAN = 3,   /* its connection closed: waits for its peer (orphan_grace) */
+} media_call_state_t;
+
+/* "setting up", "active", "updating", "orphan". */
+const char *media_call_state_name(media_call_state_t s);
+
+typedef struct {
+    fedge_str_t call_id; /* valid until the table next changes */
+    media_call_state_t state;
+    media_side_t caller; /* side of the request that created the call */
+    uint64_t started_ms; /* now_ms of that request */
+    uint64_t last_ms;    /* now_ms of its last message */
+} media_call_info_t;
+
+/* Up to max calls into out, the one with the latest message first;
+ * returns how many (media_calls_count says how many in all). */
+size_t media_calls_list(const media_calls_t *t, media_call_info_t *out, size_t max);
+
 /* rtpengine's ICE option for an SDP of call_id from side from (which had
  * ICE attributes when sdp_has_ice), towards the other side: "force" (the
  * relay's candidates replace the parties') when that side's last SDP in
@@ -485,6 +527,10 @@ void media_relay_stats(const media_relay_t *r, media_calls_stats_t *out);
 
 media_client_t *media_relay_client(media_relay_t *r);
 size_t media_relay_calls(const media_relay_t *r);
+
+/* The relay's calls, the one with the latest message first, up to max
+ * (media_calls_list of its offer/answer table); returns how many. */
+size_t media_relay_list(const media_relay_t *r, media_call_info_t *out, size_t max);
 
 /* ---- the SDP in a SIP body ---- */
 

@@ -30,6 +30,12 @@ typedef struct {
     char name[64];
     uint64_t down_until; /* uv_now() before which the relay is tried last */
     bool up;             /* answered its last request */
+    /* the last request that ended here (media_relay_health) */
+    bool heard;
+    uint64_t last_ms;
+    int64_t last_rtt_us;
+    media_cmd_t last_cmd;
+    char last_result[96];
 } relay_t;
 
 /* A call remembered for stickiness, in an LRU list (newest at head). */
@@ -76,8 +82,9 @@ struct media_pending {
     size_t norder, at;
     uint32_t tried; /* bit per relay index */
     bool retransmitted, failed_now;
-    bool queued; /* in its relay's queue, not sent */
-    int slot;    /* relay whose in-flight slot it holds, or -1 */
+    bool queued;      /* in its relay's queue, not sent */
+    int slot;         /* relay whose in-flight slot it holds, or -1 */
+    uint64_t sent_ns; /* uv_hrtime() of the first send to the current relay */
     media_pending_t *qprev, *qnext;
     char why[MEDIA_MAX_RELAYS * 96]; /* what each relay tried did */
 };
@@ -241,6 +248,16 @@ static void relay_set_up(relay_t *r, bool up, const char *why)
         r->down_until = uv_now(r->c->loop) + r->c->down_ms;
 }
 
+/* Records how the request p ended at relay r, for media_relay_health. */
+static void relay_heard(relay_t *r, const media_pending_t *p, int64_t rtt_us, const char *result)
+{
+    r->heard = true;
+    r->last_ms = uv_now(r->c->loop);
+    r->last_rtt_us = rtt_us;
+    r->last_cmd = p->cmd;
+    snprintf(r->last_result, sizeof(r->last_result), "%s", result);
+}
+
 static void timer_cb(uv_timer_t *t);
 
 /* Sends the datagram to the relay of the current attempt and arms the
@@ -266,6 +283,7 @@ static void attempt(media_pending_t *p)
     p->tried |= 1u << p->order[p->at];
     p->retransmitted = false;
     p->failed_now = false;
+    p->sent_ns = uv_hrtime();
     uv_buf_t b = uv_buf_init(p->pkt, (unsigned)p->pkt_len);
     int rc = uv_udp_try_send(&r->udp, &b, 1, NULL);
     if (rc == UV_ECONNREFUSED) {
@@ -282,6 +300,7 @@ static void next_attempt(media_pending_t *p, bool refused)
     media_client_t *c = p->c;
     relay_t *r = &c->relays[p->order[p->at]];
     relay_set_up(r, false, refused ? "connection refused" : "timeout");
+    relay_heard(r, p, -1, refused ? "refused" : "no answer");
     release_slot(p);
     size_t o = strlen(p->why);
     if (o < sizeof(p->why))
@@ -512,6 +531,12 @@ static void on_reply(media_client_t *c, size_t ri, const char *d, size_t n)
     };
     fedge_str_t id = {p->call_id, p->call_id_len};
     bool ok = fedge_str_eq(rep.result, "ok") || fedge_str_eq(rep.result, "pong");
+    char res[96];
+    snprintf(res, sizeof(res), "%.*s%s%.*s", (int)(rep.result.len > 32 ? 32 : rep.result.len),
+             rep.result.s, ok || !rep.error_reason.len ? "" : ": ",
+             ok ? 0 : (int)(rep.error_reason.len > 60 ? 60 : rep.error_reason.len),
+             rep.error_reason.s);
+    relay_heard(r, p, (int64_t)((uv_hrtime() - p->sent_ns) / 1000u), res);
     if (p->cmd == MEDIA_CMD_DELETE)
         call_forget(c, id);
     if (!ok) {
@@ -682,6 +707,27 @@ bool media_relay_up(const media_client_t *c, size_t i)
 size_t media_call_count(const media_client_t *c)
 {
     return fedge_map_count(&c->calls);
+}
+
+int media_call_relay(const media_client_t *c, fedge_str_t call_id)
+{
+    if (!call_id.len)
+        return -1;
+    fedge_map_node_t *n =
+        fedge_map_find(&c->calls, fedge_hash(call_id.s, call_id.len), call_eq, &call_id);
+    return n ? (int)FEDGE_CONTAINER_OF(n, call_t, node)->relay : -1;
+}
+
+void media_relay_health(const media_client_t *c, size_t i, media_relay_health_t *h)
+{
+    const relay_t *r = &c->relays[i];
+    *h = (media_relay_health_t){.up = r->up,
+                                .heard = r->heard,
+                                .last_ms = r->last_ms,
+                                .rtt_us = r->last_rtt_us,
+                                .cmd = r->last_cmd,
+                                .inflight = r->inflight};
+    snprintf(h->result, sizeof(h->result), "%s", r->last_result);
 }
 
 size_t media_pending_count(const media_client_t *c)

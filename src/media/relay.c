@@ -104,6 +104,11 @@ size_t media_relay_calls(const media_relay_t *r)
     return media_calls_count(r->calls);
 }
 
+size_t media_relay_list(const media_relay_t *r, media_call_info_t *out, size_t max)
+{
+    return media_calls_list(r->calls, out, max);
+}
+
 static void job_free(media_job_t *j)
 {
     free(j->call_id);

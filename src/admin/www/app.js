@@ -811,8 +811,30 @@ function historyCharts(h) {
   return out;
 }
 
+// Calls relayed through rtpengine and the relays' health (GET /api/media,
+// docs/admin.md): shown on Status only when the edge has [media].
+function mediaSection(m) {
+  if (!m || !m.enabled) return [];
+  const age = (s) => (s < 60 ? s + ' s' : s < 3600 ? Math.floor(s / 60) + ' min ' + (s % 60) + ' s' : Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min');
+  const sides = (r) => (r.from === 'external' ? 'partner → inside' : 'inside → partner');
+  const shown = m.calls_total > m.shown ? 'The ' + m.shown + ' calls with the latest signalling of ' + m.calls_total + '.' : '';
+  return [el('h3', { text: 'Calls through the media relay' }),
+    el('p', { class: 'muted', id: 'media-summary', text: m.calls_total + ' relayed now (at most ' + m.max_calls + ' at once). ' + shown }),
+    el('h4', { text: 'Relay health' }),
+    table([{ title: 'Relay', key: 'relay' },
+      { title: 'State', render: (r) => badge(r.up ? 'Answers' : 'Not answering', r.up ? 'ok' : 'bad') },
+      { title: 'Last ng request', render: (r) => (r.last_at ? r.last_command + ' at ' + r.last_at : 'none yet') },
+      { title: 'Result', key: 'last_result' },
+      { title: 'Round trip', render: (r) => (r.rtt_ms === null ? '—' : r.rtt_ms.toFixed(1) + ' ms') }], m.relays, 'No relay configured.'),
+    el('h4', { text: 'Active calls' }),
+    table([{ title: 'Call (Call-ID, shortened)', key: 'call' }, { title: 'Relay', render: (r) => r.relay || '—' },
+      { title: 'State', key: 'state' }, { title: 'Direction', render: sides },
+      { title: 'Age', render: (r) => age(r.age_s) }, { title: 'Last signalling', render: (r) => age(r.idle_s) + ' ago' }],
+    m.calls, 'No call is relayed now.')];
+}
+
 pages.status = async function () {
-  const [s, w, lk] = await Promise.all([api('GET', '/status'), api('GET', '/watchlist'), api('GET', '/remote/lockouts')]);
+  const [s, w, lk, m] = await Promise.all([api('GET', '/status'), api('GET', '/watchlist'), api('GET', '/remote/lockouts'), api('GET', '/media')]);
   const stat = (n, l) => el('div', { class: 'stat' }, el('div', { class: 'n', text: String(n) }), el('div', { class: 'l', text: l }));
   const main = $('#main');
   const parts = [el('h2', { text: 'Status' }),
@@ -834,6 +856,7 @@ pages.status = async function () {
       table([{ title: 'Diagnostic ID', render: (r) => diagText(r.id) }, { title: 'Count', key: 'count' }], diags, 'No rejections.'),
       el('h3', { text: 'Counters' }),
       table([{ title: 'Counter', key: 'name' }, { title: 'Value', key: 'value' }], counters, 'None.'),
+      ...mediaSection(m),
       el('h3', { text: 'Recent errors' }),
       table([{ title: 'Time (UTC)', key: 'at' }, { title: 'Error', key: 'text', cls: 'wrap' }], s.edge.errors, 'No errors.'));
   }

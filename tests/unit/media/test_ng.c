@@ -527,12 +527,28 @@ static void test_failover_past_closed_port(void **state)
         fail_msg("failover took %lld ms", (long long)took);
     assert_false(media_relay_up(c, 0));
     assert_true(media_relay_up(c, 1));
+    /* Health as the panel shows it: relay 0 refused, relay 1 answered. */
+    media_relay_health_t h;
+    media_relay_health(c, 0, &h);
+    assert_true(h.heard);
+    assert_false(h.up);
+    assert_string_equal(h.result, "refused");
+    assert_true(h.rtt_us < 0);
+    media_relay_health(c, 1, &h);
+    assert_true(h.heard && h.up);
+    assert_int_equal(h.cmd, MEDIA_CMD_OFFER);
+    assert_string_equal(h.result, "ok");
+    assert_true(h.rtt_us >= 0 && h.rtt_us < 2000000);
+    assert_int_equal(media_call_relay(c, (fedge_str_t){id, strlen(id)}), 1);
 
     /* Sticky: the delete goes to relay 1 only, and is answered. */
     media_req_t d = {.cmd = MEDIA_CMD_DELETE, .call_id = {id, strlen(id)}, .relay = -1};
     run_request(&loop, c, &d, &o);
     assert_int_equal(o.status, 0);
     assert_int_equal(o.relay, 1);
+    assert_int_equal(media_call_relay(c, (fedge_str_t){id, strlen(id)}), -1);
+    media_relay_health(c, 1, &h);
+    assert_int_equal(h.cmd, MEDIA_CMD_DELETE);
 
     /* A relay that failed lately is tried last: the next call starting
      * at relay 0 goes to relay 1 first, at once. */

@@ -1,0 +1,167 @@
+/* media_panel.c — the relayed calls and the relays' health as the admin
+ * panel shows them (GET /api/media): a bounded copy taken on the loop once
+ * a second, read by the admin thread under a mutex; and an ng ping to a
+ * relay nothing was asked of for a while, so that its health stays known
+ * when no call uses it. */
+#include "edge/edge_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PUBLISH_MS 1000u
+#define SHORT_ID 12 /* characters of a Call-ID shown */
+
+typedef struct {
+    char call[SHORT_ID + 4]; /* + "…" */
+    char relay[64];
+    media_call_state_t state;
+    media_side_t caller;
+    int64_t age_s, idle_s;
+} row_t;
+
+typedef struct {
+    char name[64];
+    media_relay_health_t h;
+    int64_t last_at_s;
+} relay_row_t;
+
+typedef struct {
+    edge__media_panel_t *p;
+    size_t relay;
+} ping_t;
+
+struct edge__media_panel {
+    pthread_mutex_t mu;
+    /* the copy (under mu) */
+    row_t rows[ADMIN_MEDIA_CALLS_MAX];
+    size_t nrows, total, max_calls;
+    relay_row_t relays[MEDIA_MAX_RELAYS];
+    size_t nrelays;
+    int64_t taken_s;
+    bool taken;
+    /* the loop's own */
+    media_call_info_t scratch[ADMIN_MEDIA_CALLS_MAX];
+    uint64_t started_ms, published_ms;
+    bool ping_out[MEDIA_MAX_RELAYS];
+    ping_t pings[MEDIA_MAX_RELAYS];
+};
+
+edge__media_panel_t *edge__media_panel_new(uint64_t now_ms)
+{
+    edge__media_panel_t *p = fedge_calloc(1, sizeof(*p));
+    pthread_mutex_init(&p->mu, NULL);
+    p->started_ms = now_ms;
+    for (size_t i = 0; i < MEDIA_MAX_RELAYS; i++)
+        p->pings[i] = (ping_t){p, i};
+    return p;
+}
+
+void edge__media_panel_free(edge__media_panel_t *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* The Call-ID as shown: its first SHORT_ID characters before any "@"
+ * (the host part often names an internal machine), "…" when cut. A whole
+ * Call-ID, with the dialog's tags, is what a forged in-dialog request
+ * (BYE, re-INVITE) needs; the shown part still finds the call in the
+ * logs. */
+static void shorten(fedge_str_t id, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (n < id.len && id.s[n] != '@')
+        n++;
+    bool cut = n < id.len || n > SHORT_ID;
+    if (n > SHORT_ID)
+        n = SHORT_ID;
+    snprintf(out, cap, "%.*s%s", (int)n, id.s, cut ? "\xe2\x80\xa6" : "");
+}
+
+static void pinged(void *arg, int status, const media_reply_t *reply, const fedge_err_t *err)
+{
+    ping_t *g = arg;
+    g->p->ping_out[g->relay] = false; /* the client recorded the result (media_relay_health) */
+}
+
+void edge__media_panel_tick(edge__media_panel_t *p, edge__media_t *m, uint64_t now_ms)
+{
+    if (!p || !m || now_ms - p->published_ms < PUBLISH_MS)
+        return;
+    p->published_ms = now_ms;
+    size_t max_calls;
+    media_relay_t *r = edge__media_relay(m, &max_calls);
+    media_client_t *c = media_relay_client(r);
+    size_t nr = media_relay_count(c);
+    if (nr > MEDIA_MAX_RELAYS)
+        nr = MEDIA_MAX_RELAYS;
+    /* A relay idle for a while is pinged (one ping at a time). */
+    for (size_t i = 0; i < nr; i++) {
+        media_relay_health_t h;
+        media_relay_health(c, i, &h);
+        uint64_t since = h.heard ? h.last_ms : p->started_ms;
+        if (p->ping_out[i] || h.inflight || now_ms - since < EDGE__MEDIA_PING_MS)
+            continue;
+        media_req_t q = {.cmd = MEDIA_CMD_PING, .relay = (int)i};
+        fedge_err_t e;
+        if (media_request(c, &q, pinged, &p->pings[i], NULL, &e) == 0)
+            p->ping_out[i] = true;
+    }
+    size_t n = media_relay_list(r, p->scratch, ADMIN_MEDIA_CALLS_MAX);
+    int64_t wall = (int64_t)time(NULL);
+    pthread_mutex_lock(&p->mu);
+    p->taken = true;
+    p->taken_s = wall;
+    p->total = media_relay_calls(r);
+    p->max_calls = max_calls;
+    p->nrows = n;
+    for (size_t i = 0; i < n; i++) {
+        const media_call_info_t *k = &p->scratch[i];
+        row_t *w = &p->rows[i];
+        shorten(k->call_id, w->call, sizeof(w->call));
+        int ri = media_call_relay(c, k->call_id);
+        snprintf(w->relay, sizeof(w->relay), "%s", ri >= 0 ? media_relay_name(c, (size_t)ri) : "");
+        w->state = k->state;
+        w->caller = k->caller;
+        w->age_s = (int64_t)((now_ms - k->started_ms) / 1000u);
+        w->idle_s = (int64_t)((now_ms - k->last_ms) / 1000u);
+    }
+    p->nrelays = nr;
+    for (size_t i = 0; i < nr; i++) {
+        relay_row_t *w = &p->relays[i];
+        snprintf(w->name, sizeof(w->name), "%s", media_relay_name(c, i));
+        media_relay_health(c, i, &w->h);
+        w->last_at_s = w->h.heard ? wall - (int64_t)((now_ms - w->h.last_ms) / 1000u) : 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void edge__media_panel_report(admin_media_t *out, void *ctx)
+{
+    edge__media_panel_t *p = ctx;
+    pthread_mutex_lock(&p->mu);
+    /* Ages grow between copies: add the time since the copy. */
+    int64_t late = p->taken ? (int64_t)time(NULL) - p->taken_s : 0;
+    if (late < 0)
+        late = 0;
+    admin_media_total(out, p->total, p->max_calls, p->taken_s);
+    for (size_t i = 0; i < p->nrelays; i++) {
+        const relay_row_t *w = &p->relays[i];
+        admin_media_relay(out, w->name, w->h.up, w->last_at_s,
+                          w->h.heard ? media_cmd_name(w->h.cmd) : "", w->h.result,
+                          w->h.heard ? w->h.rtt_us : -1);
+    }
+    for (size_t i = 0; i < p->nrows; i++) {
+        const row_t *w = &p->rows[i];
+        admin_media_call(out, w->call, w->relay[0] ? w->relay : NULL,
+                         media_call_state_name(w->state),
+                         w->caller == MEDIA_SIDE_EXTERNAL ? "external" : "internal",
+                         w->age_s + late, w->idle_s + late);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
