@@ -32,7 +32,7 @@ ROUTES = [
     ("GET", "/api/audit"), ("GET", "/api/status"), ("GET", "/api/nonexistent"),
     ("GET", "/api/domains"), ("PUT", "/api/domains/contoso.test"),
     ("POST", "/api/domains/import"), ("DELETE", "/api/policies/p1"),
-    ("GET", "/api/audit/search"), ("GET", "/api/diagnostics"),
+    ("GET", "/api/audit/search"), ("GET", "/api/diagnostics"), ("GET", "/api/media"),
 ]
 CHANGES = [r for r in ROUTES if r[0] != "GET" and r[1] != "/api/logout"]
 

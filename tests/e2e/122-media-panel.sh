@@ -1,0 +1,130 @@
+#!/bin/bash
+# 122-media-panel: the calls an edge relays and its relays' health, in the
+# admin API (GET /api/media) and on the panel's Status page in Chromium
+# (tests/browser/media-status.mjs). A real rtpengine started here in user
+# space (interfaces internal/127.0.0.2 and external/127.0.0.3, its own port
+# range) and a second relay whose port is closed; three calls from an
+# internal phone to a partner (behind the stunnel standing for its edge)
+# set up and held by bench/media_calls.py. The API lists the three calls
+# active, inside -> partner, on the live relay, their Call-IDs shortened;
+# the live relay answered its last ng request, the dead one is found
+# "refused" by the edge's ping of idle relays (EDGE__MEDIA_PING_MS, 30 s
+# after the start). Without a session the endpoint answers 401.
+. "$(dirname "$0")/lib.sh"
+
+command -v rtpengine > /dev/null || { echo "not ok - rtpengine is not installed (scripts/bootstrap installs rtpengine-daemon)"; exit 1; }
+BROWSER_DIR=$FEDGE_ROOT/tests/browser
+SHOTS=$FEDGE_BUILD/e2e/screenshots
+mkdir -p "$SHOTS"
+
+topology
+outbound_legs
+read -r NG_PORT DEAD_PORT IRTP ERTP < <(python3 -c '
+import socket
+ss = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+RTP_MIN=$((30000 + ($$ % 100) * 100))
+
+rtpengine_start() {
+    start_bg rtpengine rtpengine --foreground --config-file=none --table=-1 \
+        --interface=internal/127.0.0.2 --interface=external/127.0.0.3 \
+        --listen-ng="127.0.0.1:$NG_PORT" --port-min="$RTP_MIN" --port-max=$((RTP_MIN + 99)) \
+        --log-stderr --log-level=6 --num-threads=1 --delete-delay=0
+    python3 - "$NG_PORT" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+end = time.time() + 10
+while time.time() < end:
+    s.sendto(b"up d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        if b"pong" in s.recv(100): sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+}
+check "rtpengine answers ng ping" rtpengine_start || show rtpengine
+
+CFG=$T_TMP/fedge.ini
+FEDGE_LOG_LEVEL=info fedge_config "$CFG"
+cat >> "$CFG" <<EOF2
+
+[media]
+rtpengine = 127.0.0.1:$NG_PORT, 127.0.0.1:$DEAD_PORT
+timeout = 500ms
+EOF2
+USER=media PASS='media-pass-122'
+check "an administrator" sh -c "printf '%s\n' '$PASS' | '$FEDGE_BIN' admin add $USER -c '$CFG'"
+check "fedge serve starts with [media] and two relays" start_fedge "$CFG" || show fedge
+T0=$(date +%s)
+
+check_out "three calls inside -> partner set up through the relay and held" \
+    timeout 60 python3 "$FEDGE_ROOT/bench/media_calls.py" --int-port "$INT_PORT" \
+    --partner-port "$PUAS_PORT" --dr-port "$DR_PORT" --calls 3 --rate 10 \
+    --int-ports "$IRTP" --ext-ports "$ERTP" --out "$T_TMP/calls.txt"
+
+# media_api WAIT_S CHECK: polls GET /api/media (signed in) until the Python
+# expression CHECK on d (the answer) holds; prints the last answer.
+media_api() {
+    python3 - "$ADMIN_PORT" "$USER" "$PASS" "$1" "$2" <<'PY'
+import http.client, json, sys, time
+port, user, pw, wait, cond = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
+def get(path, cookie=None):
+    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+    c.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    r = c.getresponse(); b = r.read(); c.close()
+    return r.status, b
+st, _ = get("/api/media")
+if st != 401:
+    print("without a session: %d, expected 401" % st); sys.exit(1)
+c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+c.request("POST", "/api/login", body=json.dumps({"name": user, "password": pw}),
+          headers={"Content-Type": "application/json"})
+r = c.getresponse(); r.read()
+cookie = (r.getheader("Set-Cookie") or "").split(";")[0]
+end = time.time() + wait
+while True:
+    st, b = get("/api/media", cookie)
+    d = json.loads(b) if st == 200 else {}
+    try:
+        ok = bool(eval("(" + cond + ")", {"d": d}))
+    except (KeyError, IndexError, TypeError) as e:
+        ok = False  # not there yet
+    if ok or time.time() > end:
+        break
+    time.sleep(0.5)
+print(json.dumps(d, indent=1, ensure_ascii=False))
+sys.exit(0 if ok else 1)
+PY
+}
+LIVE="127.0.0.1:$NG_PORT" DEAD="127.0.0.1:$DEAD_PORT"
+check_out "GET /api/media: 3 calls active, inside -> partner, on the live relay, Call-IDs shortened" \
+    media_api 5 "d['enabled'] and d['calls_total'] == 3 and d['shown'] == 3 and all(
+      c['state'] == 'active' and c['from'] == 'internal' and c['relay'] == '$LIVE' and
+      '@' not in c['call'] and c['call'].endswith('\u2026') and len(c['call']) <= 13 and
+      c['age_s'] >= 0 for c in d['calls'])"
+check_out "GET /api/media: the live relay answered its last ng request (offer or answer, ok)" \
+    media_api 5 "[r['relay'] for r in d['relays']] == ['$LIVE', '$DEAD'] and d['relays'][0]['up'] and
+      d['relays'][0]['last_result'] == 'ok' and d['relays'][0]['rtt_ms'] is not None"
+# The dead relay: asked by a call only when the call's Call-ID hashed to it
+# first; pinged once idle for 30 s (since the start, or that call).
+check_out "GET /api/media: the dead relay is pinged when idle and shown refused, not answering" \
+    media_api $((T0 + 50 - $(date +%s))) "d['relays'][1]['up'] is False and
+      d['relays'][1]['last_command'] == 'ping' and
+      d['relays'][1]['last_result'] == 'refused' and d['relays'][1]['rtt_ms'] is None"
+
+media_page() {
+    [ -d "$BROWSER_DIR/node_modules/playwright-core" ] ||
+        env PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$BROWSER_DIR" --no-audit --no-fund ||
+        return 1
+    mkdir -p "$T_TMP/profile"
+    (cd "$BROWSER_DIR" && env ADMIN_URL="http://127.0.0.1:$ADMIN_PORT/" ADMIN_USER=$USER \
+        ADMIN_PASS="$PASS" SHOTS="$SHOTS" PROFILE="$T_TMP/profile" CALLS=3 LIVE="$LIVE" \
+        DEAD="$DEAD" timeout 120 node media-status.mjs)
+}
+check "chromium is installed (/usr/bin/chromium; scripts/bootstrap)" test -x /usr/bin/chromium
+check_out "the Status page (Chromium) lists the 3 calls and both relays' health" media_page
+stop fedge
+stop rtpengine
+finish
