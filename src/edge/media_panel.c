@@ -1,9 +1,11 @@
 /* media_panel.c — the relayed calls and the relays' health as the admin
  * panel shows them (GET /api/media): a bounded copy taken on the loop once
- * a second, read by the admin thread under a mutex; and an ng ping to a
- * relay nothing was asked of for a while, so that its health stays known
- * when no call uses it. */
+ * a second, read by the admin thread under a mutex; the same figures
+ * summed for Prometheus (calls by state and by relay, the oldest call's
+ * age, each relay's health); and an ng ping to a relay nothing was asked
+ * of for a while, so that its health stays known when no call uses it. */
 #include "edge/edge_int.h"
+#include "obs/obs.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -49,8 +51,53 @@ struct edge__media_panel {
     ping_t pings[MEDIA_MAX_RELAYS];
 };
 
+static obs_family_t *m_state, *m_relay_calls, *m_oldest, *m_relay_up, *m_relay_rtt;
+
+static void families(void)
+{
+    m_state = obs_family("fedge_media_calls_by_state",
+                         "calls whose media the edge relays now, by state (setting_up: no 2xx to "
+                         "the first INVITE yet; active; updating: an offer awaits its answer; "
+                         "orphan: its connection "
+                         "closed)",
+                         OBS_KIND_GAUGE, "state", NULL, 0);
+    m_relay_calls = obs_family("fedge_media_relay_calls", "calls held by each rtpengine relay",
+                               OBS_KIND_GAUGE, "relay", NULL, 0);
+    m_oldest = obs_family("fedge_media_oldest_call_seconds",
+                          "age of the oldest call the edge relays now (0: none)", OBS_KIND_GAUGE,
+                          "", NULL, 0);
+    m_relay_up = obs_family("fedge_media_relay_up",
+                            "1 when the rtpengine relay answered its last ng request, else 0",
+                            OBS_KIND_GAUGE, "relay", NULL, 0);
+    m_relay_rtt = obs_family("fedge_media_relay_rtt_microseconds",
+                             "round trip of the last ng request the relay answered", OBS_KIND_GAUGE,
+                             "relay", NULL, 0);
+}
+
+typedef struct {
+    media_client_t *c;
+    size_t by_state[4], by_relay[MEDIA_MAX_RELAYS];
+    uint64_t oldest_ms;
+    bool any;
+} census_t;
+
+static void count(void *user, const media_call_info_t *k)
+{
+    census_t *n = user;
+    if ((size_t)k->state < 4)
+        n->by_state[k->state]++;
+    int ri = media_call_relay(n->c, k->call_id);
+    if (ri >= 0 && ri < MEDIA_MAX_RELAYS)
+        n->by_relay[ri]++;
+    if (!n->any || k->started_ms < n->oldest_ms)
+        n->oldest_ms = k->started_ms;
+    n->any = true;
+}
+
 edge__media_panel_t *edge__media_panel_new(uint64_t now_ms)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, families);
     edge__media_panel_t *p = fedge_calloc(1, sizeof(*p));
     pthread_mutex_init(&p->mu, NULL);
     p->started_ms = now_ms;
@@ -111,6 +158,24 @@ void edge__media_panel_tick(edge__media_panel_t *p, edge__media_t *m, uint64_t n
         fedge_err_t e;
         if (media_request(c, &q, pinged, &p->pings[i], NULL, &e) == 0)
             p->ping_out[i] = true;
+    }
+    /* Prometheus: a walk of the whole table (bounded by [media]
+     * max_calls), once a second. */
+    census_t cs = {.c = c};
+    media_relay_each(r, count, &cs);
+    obs_set(m_state, (int64_t)cs.by_state[MEDIA_CALL_SETUP], "setting_up");
+    obs_set(m_state, (int64_t)cs.by_state[MEDIA_CALL_ACTIVE], "active");
+    obs_set(m_state, (int64_t)cs.by_state[MEDIA_CALL_UPDATING], "updating");
+    obs_set(m_state, (int64_t)cs.by_state[MEDIA_CALL_ORPHAN], "orphan");
+    obs_set(m_oldest, cs.any ? (int64_t)((now_ms - cs.oldest_ms) / 1000u) : 0);
+    for (size_t i = 0; i < nr; i++) {
+        media_relay_health_t h;
+        media_relay_health(c, i, &h);
+        const char *name = media_relay_name(c, i);
+        obs_set(m_relay_calls, (int64_t)cs.by_relay[i], name);
+        obs_set(m_relay_up, h.up ? 1 : 0, name);
+        if (h.heard && h.rtt_us >= 0)
+            obs_set(m_relay_rtt, h.rtt_us, name);
     }
     size_t n = media_relay_list(r, p->scratch, ADMIN_MEDIA_CALLS_MAX);
     int64_t wall = (int64_t)time(NULL);

@@ -580,20 +580,31 @@ const char *media_call_state_name(media_call_state_t s)
     return (size_t)s < FEDGE_ARRAY_LEN(names) ? names[s] : "?";
 }
 
+static media_call_info_t info_of(const call_t *k)
+{
+    media_call_state_t st = k->orph != ORPH_NONE ? MEDIA_CALL_ORPHAN
+                            : !k->confirmed      ? MEDIA_CALL_SETUP
+                            : k->offer_side >= 0 ? MEDIA_CALL_UPDATING
+                                                 : MEDIA_CALL_ACTIVE;
+    return (media_call_info_t){.call_id = {k->id, k->idlen},
+                               .state = st,
+                               .caller = (media_side_t)k->caller,
+                               .started_ms = k->started_ms,
+                               .last_ms = k->last_ms};
+}
+
 size_t media_calls_list(const media_calls_t *t, media_call_info_t *out, size_t max)
 {
     size_t n = 0;
-    for (const link_t *l = t->lru.next; l != &t->lru && n < max; l = l->next, n++) {
-        const call_t *k = FEDGE_CONTAINER_OF(l, call_t, lru);
-        media_call_state_t st = k->orph != ORPH_NONE ? MEDIA_CALL_ORPHAN
-                                : !k->confirmed      ? MEDIA_CALL_SETUP
-                                : k->offer_side >= 0 ? MEDIA_CALL_UPDATING
-                                                     : MEDIA_CALL_ACTIVE;
-        out[n] = (media_call_info_t){.call_id = {k->id, k->idlen},
-                                     .state = st,
-                                     .caller = (media_side_t)k->caller,
-                                     .started_ms = k->started_ms,
-                                     .last_ms = k->last_ms};
-    }
+    for (const link_t *l = t->lru.next; l != &t->lru && n < max; l = l->next, n++)
+        out[n] = info_of(FEDGE_CONTAINER_OF(l, call_t, lru));
     return n;
+}
+
+void media_calls_each(const media_calls_t *t, media_call_fn fn, void *user)
+{
+    for (const link_t *l = t->lru.next; l != &t->lru; l = l->next) {
+        media_call_info_t k = info_of(FEDGE_CONTAINER_OF(l, call_t, lru));
+        fn(user, &k);
+    }
 }

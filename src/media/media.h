@@ -390,6 +390,11 @@ typedef struct {
  * returns how many (media_calls_count says how many in all). */
 size_t media_calls_list(const media_calls_t *t, media_call_info_t *out, size_t max);
 
+/* Calls fn for every call (latest message first); fn must not change the
+ * table. */
+typedef void (*media_call_fn)(void *user, const media_call_info_t *k);
+void media_calls_each(const media_calls_t *t, media_call_fn fn, void *user);
+
 /* rtpengine's ICE option for an SDP of call_id from side from (which had
  * ICE attributes when sdp_has_ice), towards the other side: "force" (the
  * relay's candidates replace the parties') when that side's last SDP in
@@ -531,6 +536,8 @@ size_t media_relay_calls(const media_relay_t *r);
 /* The relay's calls, the one with the latest message first, up to max
  * (media_calls_list of its offer/answer table); returns how many. */
 size_t media_relay_list(const media_relay_t *r, media_call_info_t *out, size_t max);
+/* media_calls_each of its table. */
+void media_relay_each(const media_relay_t *r, media_call_fn fn, void *user);
 
 /* ---- the SDP in a SIP body ---- */
 

@@ -109,6 +109,11 @@ size_t media_relay_list(const media_relay_t *r, media_call_info_t *out, size_t m
     return media_calls_list(r->calls, out, max);
 }
 
+void media_relay_each(const media_relay_t *r, media_call_fn fn, void *user)
+{
+    media_calls_each(r->calls, fn, user);
+}
+
 static void job_free(media_job_t *j)
 {
     free(j->call_id);

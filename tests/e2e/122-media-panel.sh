@@ -9,7 +9,9 @@
 # active, inside -> partner, on the live relay, their Call-IDs shortened;
 # the live relay answered its last ng request, the dead one is found
 # "refused" by the edge's ping of idle relays (EDGE__MEDIA_PING_MS, 30 s
-# after the start). Without a session the endpoint answers 401.
+# after the start). Without a session the endpoint answers 401. The same
+# figures summed on [metrics]' /metrics: calls by state and by relay, the
+# oldest call's age, each relay up or not and its last round trip.
 . "$(dirname "$0")/lib.sh"
 
 command -v rtpengine > /dev/null || { echo "not ok - rtpengine is not installed (scripts/bootstrap installs rtpengine-daemon)"; exit 1; }
@@ -54,6 +56,8 @@ cat >> "$CFG" <<EOF2
 rtpengine = 127.0.0.1:$NG_PORT, 127.0.0.1:$DEAD_PORT
 timeout = 500ms
 EOF2
+MET_PORT=$(free_port)
+printf '\n[metrics]\nlisten = 127.0.0.1:%s\n' "$MET_PORT" >> "$CFG"
 USER=media PASS='media-pass-122'
 check "an administrator" sh -c "printf '%s\n' '$PASS' | '$FEDGE_BIN' admin add $USER -c '$CFG'"
 check "fedge serve starts with [media] and two relays" start_fedge "$CFG" || show fedge
@@ -113,6 +117,30 @@ check_out "GET /api/media: the dead relay is pinged when idle and shown refused,
     media_api $((T0 + 50 - $(date +%s))) "d['relays'][1]['up'] is False and
       d['relays'][1]['last_command'] == 'ping' and
       d['relays'][1]['last_result'] == 'refused' and d['relays'][1]['rtt_ms'] is None"
+
+# metrics_show WAIT_S LINE...: polls [metrics]' /metrics until every LINE
+# (a series and its value, as Prometheus text) is in it.
+metrics_show() {
+    local wait=$1 end l ok
+    shift
+    end=$(($(date +%s) + wait))
+    while :; do
+        curl -s "http://127.0.0.1:$MET_PORT/metrics" > "$T_TMP/metrics.txt"
+        ok=1
+        for l in "$@"; do grep -qxF "$l" "$T_TMP/metrics.txt" || { ok=0; echo "missing: $l"; }; done
+        [ "$ok" = 1 ] && return 0
+        [ "$(date +%s)" -ge "$end" ] && { grep '^fedge_media' "$T_TMP/metrics.txt"; return 1; }
+        sleep 0.5
+    done
+}
+check_out "metrics: 3 calls active, all on the live relay, the dead relay down" \
+    metrics_show 5 'fedge_media_calls_by_state{state="active"} 3' \
+    'fedge_media_calls_by_state{state="setting_up"} 0' "fedge_media_relay_calls{relay=\"$LIVE\"} 3" \
+    "fedge_media_relay_calls{relay=\"$DEAD\"} 0" "fedge_media_relay_up{relay=\"$LIVE\"} 1" \
+    "fedge_media_relay_up{relay=\"$DEAD\"} 0"
+check "metrics: the oldest call's age and the live relay's round trip" sh -c \
+    "grep -Eq '^fedge_media_oldest_call_seconds [1-9][0-9]*\$' '$T_TMP/metrics.txt' &&
+     grep -Eq '^fedge_media_relay_rtt_microseconds\{relay=\"$LIVE\"\} [0-9]+\$' '$T_TMP/metrics.txt'"
 
 media_page() {
     [ -d "$BROWSER_DIR/node_modules/playwright-core" ] ||

@@ -1,7 +1,7 @@
 /* test_calls_list.c — the calls of the offer/answer table as the panel
  * lists them (media_calls_list, src/media/call.c): state through a call's
- * life, the side that called, start and last times, latest first, and
- * the bound on what is listed. */
+ * life, the side that called, start and last times, latest first, the
+ * bound on what is listed, and the walk over every call. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,17 @@ static media_act_t msg(media_calls_t *t, const char *id, bool request, int metho
                      .has_sdp = true,
                      .from_side = from};
     return media_calls_on_msg(t, &m, now);
+}
+
+static void count_cb(void *user, const media_call_info_t *k)
+{
+    (*(size_t *)user)++;
+    assert_true(k->call_id.len == 4);
+}
+
+static void active_cb(void *user, const media_call_info_t *k)
+{
+    *(size_t *)user += k->state == MEDIA_CALL_ACTIVE;
 }
 
 static void test_list_states_and_order(void **state)
@@ -66,6 +77,13 @@ static void test_list_states_and_order(void **state)
     msg(t, "c1@x", false, SIP_METHOD_INVITE, 200, true, MEDIA_SIDE_INTERNAL, 5000);
     media_calls_list(t, out, 4);
     assert_int_equal(out[0].state, MEDIA_CALL_ACTIVE);
+
+    /* every call, as listed */
+    size_t seen = 0, active = 0;
+    media_calls_each(t, count_cb, &seen);
+    assert_int_equal(seen, 2);
+    media_calls_each(t, active_cb, &active);
+    assert_int_equal(active, 1);
 
     /* bounded by max: only the latest */
     assert_int_equal(media_calls_list(t, out, 1), 1);
