@@ -13,36 +13,19 @@
 #include <unistd.h>
 
 #include "admin/admin_int.h"
+#include "api_fixture.h"
 
-typedef struct {
-    char dir[64], path[128];
-    admin__api_t api;
-} fx_t;
+typedef tu_api_fx_t fx_t;
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/fedge-admin-media-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/fedge.db", f->dir);
-    fedge_err_t e;
-    if (store_open(f->path, &f->api.store, &e) < 0)
-        fail_msg("store_open: %s", e.msg);
-    f->api.store_path = f->path;
-    *state = f;
+    *state = tu_api_open("apimedia", "edge.contoso.test");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    store_close(f->api.store);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
+    return tu_api_close(*state);
 }
 
 static int get(fx_t *f, const char *method, json_t **out)
