@@ -26,9 +26,6 @@
 #      rtpengine, fedge and rtpload apart, the machine's idle time, the
 #      one-way time through the relay, drops the kernel counted (rtpload's
 #      sockets, all UDP sockets, the input backlog).
-# BENCH_MEDIA_NICE (0) runs rtpengine and rtpload at that nice value: on
-# a machine shared with other work, -10 shows what the relay does when it
-# comes first, as on a host of its own.
 # Reports "media: held N concurrent relayed calls": the largest step whose
 # loss stayed at or under 1 % both ways. Exit status 0 when every call was
 # set up and the first step held. Logs: $FEDGE_BUILD/bench/media/.
@@ -48,7 +45,6 @@ RATE=${BENCH_MEDIA_RATE:-50}
 PPS=${BENCH_MEDIA_PPS:-50}
 STEPS=${BENCH_MEDIA_STEPS:-250,500,750,1000}
 SECS=${BENCH_MEDIA_SECONDS:-10}
-NICE=${BENCH_MEDIA_NICE:-0}
 RTPLOAD=$FEDGE_BUILD/bench/rtpload
 NSOCK=8
 command -v rtpengine > /dev/null || { echo "media.sh: rtpengine is not installed (scripts/bootstrap)"; exit 1; }
@@ -73,7 +69,7 @@ cpu_us() { # PID -> utime+stime in microseconds
     awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) * 1000000 / hz}' "/proc/$1/stat"
 }
 
-start_bg rtpengine nice -n "$NICE" rtpengine --foreground --config-file=none --table=-1 \
+start_bg rtpengine rtpengine --foreground --config-file=none --table=-1 \
     --interface=internal/127.0.0.2 --interface=external/127.0.0.3 \
     --listen-ng="127.0.0.1:$NG_PORT" --port-min="$RTP_MIN" --port-max=$((RTP_MIN + 4999)) \
     --log-stderr --log-level=4 --num-threads=2 --delete-delay=0
@@ -143,7 +139,7 @@ printf 'calls set up through the relay and held: %s of %s (fedge RSS %s kB)\n' "
     "$(awk '/^VmRSS:/ {print $2}' "/proc/$FP/status")"
 
 echo "# 3. RTP at $PPS packets/s each way on the held calls, steps $STEPS"
-nice -n "$NICE" "$RTPLOAD" --calls "$T_TMP/calls.txt" --int-ports "$IPORTS" --ext-ports "$EPORTS" \
+"$RTPLOAD" --calls "$T_TMP/calls.txt" --int-ports "$IPORTS" --ext-ports "$EPORTS" \
     --steps "$STEPS" --pps "$PPS" --measure-ms $((SECS * 1000)) --relay-pid "$RP" \
     --fedge-pid "$FP" > "$T_LOGS/rtpload.log" 2>&1 || ok=0
 cat "$T_LOGS/rtpload.log"
