@@ -18,7 +18,7 @@
 #      with 1. is what the relay adds;
 #   3. RTP on the held calls (build/bench/rtpload: sendmmsg/recvmmsg, one
 #      process): BENCH_MEDIA_PPS (50) packets/s each way per call, in steps
-#      of BENCH_MEDIA_STEPS calls (250,500,750,1000), each with 2 s of
+#      of BENCH_MEDIA_STEPS calls (250,500,625,750,875,1000), each with 2 s of
 #      warm-up and BENCH_MEDIA_SECONDS (10) measured, per call and
 #      direction (a packet later than 200 ms, or not there 1 s after the
 #      step's last one, is lost); loss over 1 % either way, or rtpload
@@ -43,7 +43,7 @@ BASE=${BENCH_MEDIA_BASE:-500}
 CALLS=${BENCH_MEDIA_CALLS:-1000}
 RATE=${BENCH_MEDIA_RATE:-50}
 PPS=${BENCH_MEDIA_PPS:-50}
-STEPS=${BENCH_MEDIA_STEPS:-250,500,750,1000}
+STEPS=${BENCH_MEDIA_STEPS:-250,500,625,750,875,1000}
 SECS=${BENCH_MEDIA_SECONDS:-10}
 RTPLOAD=$FEDGE_BUILD/bench/rtpload
 NSOCK=8
