@@ -69,10 +69,12 @@ cpu_us() { # PID -> utime+stime in microseconds
     awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) * 1000000 / hz}' "/proc/$1/stat"
 }
 
+# --timeout=600: the calls of the last steps wait over a minute for their
+# first RTP packet, and rtpengine would end them after 60 s without media.
 start_bg rtpengine rtpengine --foreground --config-file=none --table=-1 \
     --interface=internal/127.0.0.2 --interface=external/127.0.0.3 \
     --listen-ng="127.0.0.1:$NG_PORT" --port-min="$RTP_MIN" --port-max=$((RTP_MIN + 4999)) \
-    --log-stderr --log-level=4 --num-threads=2 --delete-delay=0
+    --log-stderr --log-level=4 --num-threads=2 --delete-delay=0 --timeout=600
 RP=$BG_PID
 python3 - "$NG_PORT" <<'PY' || { echo "media.sh: rtpengine does not answer ng ping"; show rtpengine; exit 1; }
 import socket, sys, time
