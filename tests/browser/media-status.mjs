@@ -1,6 +1,6 @@
 // media-status.mjs — browser test of the Status page's calls through the
 // media relay (docs/admin.md, GET /api/media), run by
-// tests/e2e/122-media-panel.sh: Debian's /usr/bin/chromium driven by
+// tests/e2e/123-media-panel.sh: Debian's /usr/bin/chromium driven by
 // playwright-core. Prints TAP-like lines and exits 1 when a check failed.
 //
 // Environment: ADMIN_URL, ADMIN_USER, ADMIN_PASS, SHOTS (folder for the

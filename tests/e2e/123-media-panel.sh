@@ -1,5 +1,5 @@
 #!/bin/bash
-# 122-media-panel: the calls an edge relays and its relays' health, in the
+# 123-media-panel: the calls an edge relays and its relays' health, in the
 # admin API (GET /api/media) and on the panel's Status page in Chromium
 # (tests/browser/media-status.mjs). A real rtpengine started here in user
 # space (interfaces internal/127.0.0.2 and external/127.0.0.3, its own port
