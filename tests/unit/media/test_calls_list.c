@@ -85,9 +85,27 @@ static void test_list_states_and_order(void **state)
     media_calls_each(t, active_cb, &active);
     assert_int_equal(active, 1);
 
+    /* c2's connection from the partner closes: an orphan */
+    /* any message of the call, from that connection */
+    media_msg_t m2 = {.request = true,
+                      .method = SIP_METHOD_INFO,
+                      .call_id = {"c2@x", 4},
+                      .to_tag = true,
+                      .from_side = MEDIA_SIDE_EXTERNAL,
+                      .remote = {"192.0.2.9:5061", 14}};
+    media_calls_on_msg(t, &m2, 5500);
+    assert_int_equal(
+        media_calls_conn_closed(t, MEDIA_SIDE_EXTERNAL, (fedge_str_t){"192.0.2.9:5061", 14}, 5600),
+        1);
+    media_calls_list(t, out, 4);
+    assert_memory_equal(out[0].call_id.s, "c2@x", 4);
+    assert_int_equal(out[0].state, MEDIA_CALL_ORPHAN);
+    assert_string_equal(media_call_state_name(out[0].state), "orphan");
+    assert_int_equal(out[1].state, MEDIA_CALL_ACTIVE); /* c1: another connection */
+
     /* bounded by max: only the latest */
     assert_int_equal(media_calls_list(t, out, 1), 1);
-    assert_memory_equal(out[0].call_id.s, "c1@x", 4);
+    assert_memory_equal(out[0].call_id.s, "c2@x", 4);
 
     /* BYE: gone */
     media_msg_t bye = {.request = true,
