@@ -95,14 +95,20 @@ ok=1
 
 # calls NAME COUNT [--out FILE]: the signalling driver against the running
 # fedge, with fedge's (and rtpengine's) CPU over it; sets S_LINE S_FCPU S_RCPU.
+# The driver keeps its connections open afterwards (a call whose
+# connection closes becomes an orphan, deleted once its grace passes
+# without media), until `stop NAME-calls`.
 calls() {
     local name=$1 n=$2 fp f0 r0
     shift 2
     fp=$(pid_of "$name")
     f0=$(cpu_us "$fp"); r0=$(cpu_us "$RP")
-    python3 "$FEDGE_ROOT/bench/media_calls.py" --int-port "$INT_PORT" --partner-port "$PUAS_PORT" \
-        --dr-port "$DR_PORT" --calls "$n" --rate "$RATE" --int-ports "$IPORTS" \
-        --ext-ports "$EPORTS" "$@" > "$T_LOGS/$name-calls.log" 2>&1 || ok=0
+    rm -f "$T_TMP/$name.ready"
+    start_bg "$name-calls" python3 "$FEDGE_ROOT/bench/media_calls.py" --int-port "$INT_PORT" \
+        --partner-port "$PUAS_PORT" --dr-port "$DR_PORT" --calls "$n" --rate "$RATE" \
+        --int-ports "$IPORTS" --ext-ports "$EPORTS" --hold 3600 --ready "$T_TMP/$name.ready" "$@"
+    wait_for "test -e '$T_TMP/$name.ready'" "$((n / RATE + 30))" || ok=0
+    grep -q ' 0 failed;' "$T_LOGS/$name-calls.log" || ok=0
     S_FCPU=$(echo "$(cpu_us "$fp") - $f0" | bc)
     S_RCPU=$(echo "$(cpu_us "$RP") - $r0" | bc)
     cat "$T_LOGS/$name-calls.log"
@@ -116,6 +122,7 @@ start_fedge "$CFG" fedge-plain || { echo "media.sh: fedge did not start"; exit 1
 calls fedge-plain "$BASE"
 B_LINE=$S_LINE
 B_CPU=$(echo "scale=1; $S_FCPU / $BASE" | bc)
+stop fedge-plain-calls
 stop fedge-plain
 
 echo "# 2. fedge with [media] (rtpengine), $CALLS calls at $RATE/s, all held"
@@ -150,6 +157,7 @@ WHY=$(sed -n 's/^rtp: held .*; stopped: \([^;]*\);.*/; stopped: \1/p' "$T_LOGS/r
 echo "media: held ${R:-0} concurrent relayed calls with RTP at $PPS packets/s each way (loss <= 1 %, a packet later than 200 ms lost), $HELD set up, target 1000${WHY}"
 alive fedge || { echo "media.sh: fedge died"; ok=0; }
 alive rtpengine || { echo "media.sh: rtpengine died"; ok=0; }
+stop fedge-calls
 stop fedge
 stop rtpengine
 [ "$ok" = 1 ] && echo "media.sh: PASS" || echo "media.sh: FAIL"

@@ -6,6 +6,7 @@ held (no BYE).
 
   media_calls.py --int-port P --partner-port Q --dr-port D --calls N
                  --rate R --int-ports a,b,.. --ext-ports c,d,.. [--out FILE]
+                 [--hold SECONDS --ready FILE]
 
 Call k's SDP names 127.0.0.1 and port int-ports[k % n] (the phone's) or
 ext-ports[k % n] (the partner's): the sockets bench/rtpload sends from and
@@ -15,9 +16,14 @@ INVITE's SDP) and the socket index, for rtpload; the SDP each side gets
 must then name the relay (127.0.0.2 inside, 127.0.0.3 outside), else the
 call counts as failed. Without --out (the edge without [media]) only the
 times are taken. Prints one "signalling:" line: calls set up, failed, and
-the INVITE -> 200 times at the phone (p50 p90 p99 max, ms). Exit status 0
-when every call was set up."""
+the INVITE -> 200 times at the phone (p50 p90 p99 max, ms). With --hold
+the phone's and the partner's connections then stay open for SECONDS (the
+edge makes a call whose connection closed an orphan, deleted when its
+grace passes without media: docs/media.md), and FILE is created once the
+calls are written and the line printed. Exit status 0 when every call
+was set up."""
 import argparse
+import os
 import random
 import re
 import selectors
@@ -57,6 +63,8 @@ def main():
     ap.add_argument("--int-ports", required=True)
     ap.add_argument("--ext-ports", required=True)
     ap.add_argument("--out")
+    ap.add_argument("--hold", type=float, default=0.0)
+    ap.add_argument("--ready")
     A = ap.parse_args()
     iports = [int(x) for x in A.int_ports.split(",")]
     eports = [int(x) for x in A.ext_ports.split(",")]
@@ -187,8 +195,9 @@ def main():
                 failed[k] = "SDP not through the relay: inside told %s, partner told %s" % (i, e)
                 continue
             lines.append("%s %d %s %d %d\n" % (i[0], i[1], e[0], e[1], k % len(iports)))
-        with open(A.out, "w") as f:
+        with open(A.out + ".tmp", "w") as f:
             f.writelines(lines)
+        os.replace(A.out + ".tmp", A.out)
     for k in range(n):
         if k not in took and k not in failed:
             failed[k] = "no final response"
@@ -202,6 +211,17 @@ def main():
              q(0.99), "%.1f" % v[-1] if v else "n/a"), flush=True)
     for k in sorted(failed)[:5]:
         print("signalling: call %d failed: %s" % (k, failed[k]), flush=True)
+    if A.ready:
+        open(A.ready, "w").close()
+    # Held: whatever the edge sends meanwhile is read and dropped.
+    end = time.monotonic() + A.hold
+    while time.monotonic() < end:
+        for key, _ in sel.select(0.5):
+            if key.data is None:
+                s, _ = ls.accept()
+                sel.register(s, selectors.EVENT_READ, Conn(s, "partner"))
+            elif not key.data.sock.recv(262144):
+                sel.unregister(key.data.sock)
     return 0 if not failed else 1
 
 
