@@ -531,6 +531,7 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
     proxy_set_access_log(s->proxy, cf->log.access);
     /* the admin server, in its own thread, reporting live figures */
     s->stats = admin_stats_new();
+    edge__media_panel_families();
     if (cf->media.rtpengine.count)
         s->media_panel = edge__media_panel_new(uv_now(loop));
     if (warn[0])

@@ -280,6 +280,10 @@ media_relay_t *edge__media_relay(const edge__media_t *m, size_t *max_calls);
  * call back into it until then). */
 #define EDGE__MEDIA_PING_MS 30000u
 edge__media_panel_t *edge__media_panel_new(uint64_t now_ms);
+/* Registers the panel's metric families (docs/proxy.md, "Metrics"): an
+ * edge without [media] exposes them too, at zero, as it does
+ * fedge_media_calls. Idempotent. */
+void edge__media_panel_families(void);
 /* On the loop, from the tick: m may be NULL (then nothing). */
 void edge__media_panel_tick(edge__media_panel_t *p, edge__media_t *m, uint64_t now_ms);
 /* The admin_media_cb (ctx: the panel). */

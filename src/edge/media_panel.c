@@ -94,10 +94,15 @@ static void count(void *user, const media_call_info_t *k)
     n->any = true;
 }
 
-edge__media_panel_t *edge__media_panel_new(uint64_t now_ms)
+void edge__media_panel_families(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, families);
+}
+
+edge__media_panel_t *edge__media_panel_new(uint64_t now_ms)
+{
+    edge__media_panel_families();
     edge__media_panel_t *p = fedge_calloc(1, sizeof(*p));
     pthread_mutex_init(&p->mu, NULL);
     p->started_ms = now_ms;
