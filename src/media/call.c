@@ -35,6 +35,8 @@ typedef struct {
     uint64_t last_ms;
     bool confirmed;  /* a 2xx to the first INVITE went through */
     bool late;       /* INVITE without SDP: its offer comes in a response */
+    bool partner;    /* created by a crossing without a remote client (media_msg_t.client) */
+    bool outside;    /* its internal party is a remote client (media_msg_t.outside) */
     int offer_side;  /* side whose offer awaits an answer, or -1 */
     int offerer;     /* side of the last offer, answered or not, or -1 */
     int8_t ice[2];   /* per side: its last SDP had ICE (1), had not (0), none yet (-1) */
@@ -284,6 +286,8 @@ static media_act_t on_request(media_calls_t *t, call_t *k, const media_msg_t *m,
             if (!m->has_sdp && (m->to_tag || m->method != SIP_METHOD_INVITE))
                 return MEDIA_ACT_NONE;
             k = create(t, m->call_id, now);
+            k->partner = !m->client;
+            k->outside = m->outside;
         }
         if (!m->has_sdp) {
             if (m->method == SIP_METHOD_INVITE) {
@@ -361,6 +365,14 @@ media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t 
     if (!m->call_id.len)
         return MEDIA_ACT_NONE;
     call_t *k = find(t, m->call_id);
+    /* A partner's call to a remote client crosses the edge twice: partner
+     * -> internal server (the relay's crossing), then internal server ->
+     * the client's connection. The second crossing is not the relay's:
+     * offering the call again under the same Call-ID and tags would
+     * replace the partner's leg at the relay with the relay's own
+     * address (docs/remote-users.md "Media"). */
+    if (k && k->partner && m->client)
+        return MEDIA_ACT_NONE;
     if (k) {
         k->last_ms = now_ms;
         unlink_lru(k);
@@ -381,6 +393,12 @@ media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t 
     if (act != MEDIA_ACT_DELETE && m->remote.len && (k || (k = find(t, m->call_id))))
         tie(t, k, (int)m->from_side, m->remote);
     return act;
+}
+
+bool media_calls_outside(const media_calls_t *t, fedge_str_t call_id)
+{
+    const call_t *k = find(t, call_id);
+    return k && k->outside;
 }
 
 void media_calls_set_checks(media_calls_t *t, uint64_t orphan_grace_ms, uint64_t check_idle_ms)

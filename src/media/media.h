@@ -228,6 +228,18 @@ typedef struct {
      * transport names it (empty: unknown): the call is tied to it, and
      * orphaned when it closes (media_calls_conn_closed) */
     fedge_str_t remote;
+    /* the crossing's external party is a remote user's client (the
+     * message came from, or goes to, a connection of the edge's [remote]
+     * listener): a call that a crossing without a client created (a
+     * partner's) ignores such crossings — they are its second pass
+     * through the edge, from the internal server to the client */
+    bool client;
+    /* for the message that creates a call: its internal party is a remote
+     * client of this edge, outside the network (it carries the edge's
+     * own flow-token Record-Route entry from its first crossing:
+     * src/edge/remote.c), so the relay puts that party's leg on the
+     * external interface too */
+    bool outside;
 } media_msg_t;
 
 typedef struct media_calls media_calls_t;
@@ -266,6 +278,9 @@ bool media_calls_forget(media_calls_t *t, fedge_str_t call_id);
 size_t media_calls_reap(media_calls_t *t, uint64_t now_ms);
 
 size_t media_calls_count(const media_calls_t *t);
+
+/* True when call_id is known and was created with media_msg_t.outside. */
+bool media_calls_outside(const media_calls_t *t, fedge_str_t call_id);
 
 /* ---- calls whose connection closed (orphans), and calls the relay may
  * have forgotten ----

@@ -296,6 +296,15 @@ int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb,
     media_side_t from = m.from_side,
                  to = from == MEDIA_SIDE_INTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
     bool ext = from == MEDIA_SIDE_EXTERNAL;
+    /* A remote client's call to a partner (media_msg_t.outside): the
+     * client is outside the network, so its leg is on the relay's
+     * external interface as the partner's is. Its SDP still counts as the
+     * internal side's (trusted: the client signed in through the
+     * registrar, and received-from would name the internal server, not
+     * the client). */
+    bool outside = media_calls_outside(r->calls, m.call_id);
+    const char *iface_from = r->iface[outside ? MEDIA_SIDE_EXTERNAL : from];
+    const char *iface_to = r->iface[outside ? MEDIA_SIDE_EXTERNAL : to];
     /* rtpengine's from-tag names the party that made the offer: the
      * message's From tag for an offer in a request or an answer in a
      * response, its To tag for an offer in a response (late offer) or an
@@ -309,8 +318,8 @@ int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb,
         .from_tag = swap ? in->to_tag : in->from_tag,
         .to_tag = swap ? in->from_tag : in->to_tag,
         .sdp = sdp,
-        .from_interface = r->iface[from],
-        .to_interface = r->iface[to],
+        .from_interface = iface_from,
+        .to_interface = iface_to,
         .flags = ext ? FLAGS_EXTERNAL : NULL,
         .flag_count = ext ? FEDGE_ARRAY_LEN(FLAGS_EXTERNAL) : 0,
         .replace = REPLACE,

@@ -153,7 +153,8 @@ void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, con
                 reason ? reason : "");
     if (t->invite && code >= 300 && p->media && !t->no_media && req) {
         /* the relay forgets a call the edge ended itself */
-        proxy_media_in_t mi = {req, t->in_side, t->out_side, t->remote, code, 0};
+        proxy_media_in_t mi = {
+            req, t->in_side, t->out_side, t->remote, code, 0, t->in_client || t->to_client};
         proxy_media_verdict_t mv = {0};
         (void)p->media(p->media_user, &mi, &mv);
     }
@@ -369,7 +370,10 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, bool client, sip_m
     fedge_str_t mbody;
     if (p->media && !held) {
         /* an ACK may carry the answer to an offer in a 2xx (late offer) */
-        proxy_media_in_t mi = {m, peer->side, d.to_side, peer->remote, 0, ++p->tickets};
+        /* to a client: along its flow token (a Route entry of ours with a
+         * user part, src/edge/remote.c) */
+        bool cl = client || (peer->side == PROXY_SIDE_INTERNAL && r->popped_user.len);
+        proxy_media_in_t mi = {m, peer->side, d.to_side, peer->remote, 0, ++p->tickets, cl};
         if (p->media(p->media_user, &mi, &mv) == PROXY_MEDIA_PENDING) {
             hold(p, NULL, m, mi.ticket, peer, client, key, key_len);
             return;
@@ -490,6 +494,7 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
     if (v && !v->target.host[0] && v->registrar && d->to_side == PROXY_SIDE_INTERNAL &&
         p->cfg.nregistrars)
         t->target = PROXY_TARGET_REGISTRAR;
+    t->to_client = v && v->reuse; /* reuse: only a remote user's flow (proxy.h) */
     if (v && v->rr_user[0] && rr_user_ok(v->rr_user))
         t->rr_user = fedge_strdup(v->rr_user);
     if (v) {
@@ -508,7 +513,8 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
     send_trying(p, t, m);
     if (p->media && !t->no_media) {
         t->ticket = ++p->tickets;
-        proxy_media_in_t mi = {m, t->in_side, t->out_side, t->remote, 0, t->ticket};
+        proxy_media_in_t mi = {
+            m, t->in_side, t->out_side, t->remote, 0, t->ticket, t->in_client || t->to_client};
         proxy_media_verdict_t mv = {0};
         int rc = p->media(p->media_user, &mi, &mv);
         if (rc == PROXY_MEDIA_PENDING) {
@@ -740,7 +746,8 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
         /* §16.10: answer the CANCEL hop by hop, then cancel downstream */
         reply_stateless(p, c, m, 200, NULL, NULL, NULL, t->to_tag);
         if (p->media && !t->no_media) {
-            proxy_media_in_t mi = {m, peer->side, t->out_side, peer->remote, 0, 0};
+            proxy_media_in_t mi = {
+                m, peer->side, t->out_side, peer->remote, 0, 0, t->in_client || t->to_client};
             proxy_media_verdict_t mv = {0};
             (void)p->media(p->media_user, &mi, &mv);
         }
@@ -918,7 +925,13 @@ static void forward_response(proxy_t *p, proxy__txn_t *t, sip_msg_t *m)
 {
     proxy_media_verdict_t mv = {0};
     if (p->media && !t->no_media) {
-        proxy_media_in_t mi = {m, t->out_side, t->in_side, p->cur_remote, 0, ++p->tickets};
+        proxy_media_in_t mi = {m,
+                               t->out_side,
+                               t->in_side,
+                               p->cur_remote,
+                               0,
+                               ++p->tickets,
+                               t->in_client || t->to_client};
         if (p->media(p->media_user, &mi, &mv) == PROXY_MEDIA_PENDING) {
             hold(p, t, m, mi.ticket, NULL, false, NULL, 0);
             return;

@@ -288,6 +288,7 @@ typedef struct proxy__txn {
     bool policy_srv;        /* the policy routes it by SRV (dns-srv) */
     bool route_reuse;       /* route only over an existing connection (a flow) */
     bool in_client;         /* it came over a remote user's connection */
+    bool to_client;         /* it goes out on a remote user's flow (verdict reuse) */
     bool no_media;          /* the media hook is not called for it (admit) */
     char *rr_user;          /* the verdict's Record-Route user part (NULL: none) */
 
