@@ -336,6 +336,12 @@ bool edge__remote_policy(edge__remote_t *r, const store_snapshot_t *snap,
     snprintf(pv->target.host, sizeof(pv->target.host), "%s", ip);
     pv->target.port = port;
     pv->reuse = true;
+    /* an initial request out on the flow is record-routed with its token
+     * on the [remote] listener's entry (src/proxy/build.c), as a dialog
+     * the client starts is: the far side's requests in the dialog then
+     * come back to this connection */
+    if (edge__flow_token(&r->key, flow, pv->rr_user, sizeof(pv->rr_user)) < 0)
+        pv->rr_user[0] = 0;
     *rc = 0;
     return true;
 }

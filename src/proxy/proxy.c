@@ -263,14 +263,15 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
             stream = false;
             int brc =
                 proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr, t->in_client,
-                                     t->rr_user, t->edits, bp, src, false, &len);
+                                     t->to_client, t->rr_user, t->edits, bp, src, false, &len);
             if (brc == 0 && proxy__iface(p, t->out_side)->transport == PROXY_TP_UDP &&
                 len > PROXY_UDP_MAX_REQUEST) {
                 /* RFC 3261 §18.1.1: too large for UDP: over TCP, and the
                  * Via says so */
                 stream = true;
                 brc = proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr,
-                                           t->in_client, t->rr_user, t->edits, bp, src, true, &len);
+                                           t->in_client, t->to_client, t->rr_user, t->edits, bp,
+                                           src, true, &len);
             }
             if (brc < 0) {
                 proxy__txn_reply(p, t, m, 513, "forwarded message too large", NULL);
@@ -387,9 +388,30 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, bool client, sip_m
     proxy_branch_make(m, from, p->secret, (fedge_str_t){key, key_len}, 0xacc, branch,
                       sizeof(branch));
     size_t len;
-    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, false, NULL, NULL, body,
-                             NULL, false, &len) < 0)
+    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, false, false, NULL,
+                             NULL, body, NULL, false, &len) < 0)
         return;
+    if (peer->side == PROXY_SIDE_INTERNAL && r->popped_user.len && p->policy) {
+        /* along a flow token (RFC 5626 §5.3) to a remote user's client:
+         * the policy hook names its connection (src/edge/remote.c, which
+         * decides such requests at once), and the ACK goes only there */
+        const sip_nameaddr_t *to, *fr;
+        if (sip_msg_to(m, &to) < 0 || sip_msg_from(m, &fr) < 0)
+            return;
+        proxy_policy_in_t pin = {peer->side, d.to_side, peer,         m,    &fr->uri,
+                                 &to->uri,   r->ruri,   ++p->tickets, NULL, r->popped_user};
+        proxy_policy_verdict_t v;
+        memset(&v, 0, sizeof(v));
+        v.status = 403;
+        if (p->policy(p->policy_user, &pin, &v) == 0 && v.reuse && v.target.host[0]) {
+            v.target.host[sizeof(v.target.host) - 1] = 0;
+            if (send_reuse(p, d.to_side, v.target.host, v.target.port, p->out, len) == 0)
+                goto sent;
+        }
+        txn_log(p, OBS_LOG_DEBUG, "ACK dropped: the client's flow is gone", m, peer->remote,
+                peer->side, 0, "-");
+        return;
+    }
     proxy__txn_t tmp;
     tmp.pref_port = 0;
     if (d.to_side == PROXY_SIDE_INTERNAL && r->popped_side == PROXY_SIDE_INTERNAL) {

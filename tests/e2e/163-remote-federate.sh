@@ -19,7 +19,9 @@
 # the call's media goes through edge A's relay (rtpengine, [media]) once,
 # on the second crossing, both legs on the relay's external interface (the
 # client is outside too: the edge knows the call by its own flow-token
-# Record-Route entry); once the client's connection is gone, an
+# Record-Route entry); a partner's call to a remote client is offered to
+# the relay once, on its first crossing, and is record-routed with the
+# client's flow token so that its ACK and BYE reach the client; once the client's connection is gone, an
 # in-dialog request for it gets 430.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/policy_lib.sh"
@@ -243,6 +245,44 @@ sys.exit(0 if buf.startswith(b"SIP/2.0 430 ") else 1)
 PY
 }
 check_out "a BYE from inside along alice's dialog route: 430 Flow Failed" late_bye
+
+note "a call from a partner to a remote user: offered to the relay once, on its first crossing"
+# partner -> edge A external -> Kamailio -> edge A internal -> the
+# client's flow: the relay is asked on the partner's crossing; the
+# crossing to the client is not offered again under the same Call-ID
+OFFERS=$(grep -c "Received command 'offer'" "$T_LOGS/rtpengine.log")
+IN_CID=remote-in-1 # the client's Call-ID, so that SIPp maps the INVITE to its call
+LP=$(free_port)
+start_bg client-in sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
+    sipp "127.0.0.1:$CL" -sf "$SCEN/remote_register_invite_uas.xml" -p "$LP" -m 1 \
+    $(_sipp_common client-in) -timeout 40 -timeout_error -cid_str "$IN_CID" \
+    -key contact "sip:alice@127.0.0.1:$LP;transport=tls;ob" -key user alice \
+    -au alice -ap "$PASSWORD"
+CLIENT_IN=$BG_PID
+check "alice's client (SIPp) registers through the edge" \
+    wait_for "grep -q '^SIP/2.0 200 OK' '$T_LOGS/client-in.msg'" 20
+check "dave@fabrikam.test calls alice: 180, 200, ACK, BYE answered 200" \
+    sipp_uac dave-call invite_uac.xml "$IB" "$(free_port)" "sip:alice@contoso.test" \
+    "sip:dave@fabrikam.test" "sip:dave@127.0.0.1:1;transport=tcp" 1 -cid_str "$IN_CID"
+check "alice's side: the call went through on her connection (the ACK and BYE too)" \
+    wait_exit client-in 10
+check "the 200 dave got record-routed alice's side with a flow token on the [remote] listener" \
+    grep -q "^Record-Route: <sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$REM;transport=tls;lr>" "$T_LOGS/dave-call.msg"
+check "the relay was offered the call once (not again on the crossing to the client)" \
+    test "$(grep -c "Received command 'offer'" "$T_LOGS/rtpengine.log")" -eq $((OFFERS + 1))
+offer_dir() {
+    grep -A12 "Dump for 'offer'.*\"call-id\": \"$IN_CID\"" "$T_LOGS/rtpengine.log" |
+        grep -q '"direction": \[ "external", "internal" \]'
+}
+check "... external -> internal, on the partner's crossing" offer_dir
+check "media: dave got the relay's external address" \
+    bash -c "grep -A30 '^SIP/2.0 200 OK' '$T_LOGS/dave-call.msg' | grep -q '^c=IN IP4 127.0.0.3'"
+# what alice is given: the relay's internal address (docs/remote-users.md
+# "Media": that leg is not moved to the external interface)
+check_out "media: the address alice's client was given" \
+    bash -c "grep -A30 '^INVITE ' '$T_LOGS/client-in.msg' | grep -m1 '^c='"
+check "the call was deleted at the relay once (BYE)" \
+    test "$(grep -c "Dump for 'delete'.*$IN_CID" "$T_LOGS/rtpengine.log")" -eq 1
 
 check "edge A still running" alive edge-a
 check "edge B still running" alive edge-b
