@@ -20,8 +20,10 @@
 # on the second crossing, both legs on the relay's external interface (the
 # client is outside too: the edge knows the call by its own flow-token
 # Record-Route entry); a partner's call to a remote client is offered to
-# the relay once, on its first crossing, and is record-routed with the
-# client's flow token so that its ACK and BYE reach the client; once the client's connection is gone, an
+# the relay on its first crossing and again on its crossing to the client
+# with the client's leg on the external interface, and is record-routed
+# with the client's flow token so that its ACK and BYE reach the client;
+# once the client's connection is gone, an
 # in-dialog request for it gets 430.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/policy_lib.sh"
@@ -246,11 +248,12 @@ PY
 }
 check_out "a BYE from inside along alice's dialog route: 430 Flow Failed" late_bye
 
-note "a call from a partner to a remote user: offered to the relay once, on its first crossing"
+note "a call from a partner to a remote user: the client's leg on the relay's external side too"
 # partner -> edge A external -> Kamailio -> edge A internal -> the
-# client's flow: the relay is asked on the partner's crossing; the
-# crossing to the client is not offered again under the same Call-ID
-OFFERS=$(grep -c "Received command 'offer'" "$T_LOGS/rtpengine.log")
+# client's flow: the relay is offered the call on the partner's crossing
+# (external -> internal: the edge cannot know yet where the internal
+# server sends it), then, on the crossing to the client, the partner's
+# offer again with the client's leg moved to the external interface
 IN_CID=remote-in-1 # the client's Call-ID, so that SIPp maps the INVITE to its call
 LP=$(free_port)
 start_bg client-in sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
@@ -258,7 +261,6 @@ start_bg client-in sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
     $(_sipp_common client-in) -timeout 40 -timeout_error -cid_str "$IN_CID" \
     -key contact "sip:alice@127.0.0.1:$LP;transport=tls;ob" -key user alice \
     -au alice -ap "$PASSWORD"
-CLIENT_IN=$BG_PID
 check "alice's client (SIPp) registers through the edge" \
     wait_for "grep -q '^SIP/2.0 200 OK' '$T_LOGS/client-in.msg'" 20
 check "dave@fabrikam.test calls alice: 180, 200, ACK, BYE answered 200" \
@@ -268,19 +270,29 @@ check "alice's side: the call went through on her connection (the ACK and BYE to
     wait_exit client-in 10
 check "the 200 dave got record-routed alice's side with a flow token on the [remote] listener" \
     grep -q "^Record-Route: <sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$REM;transport=tls;lr>" "$T_LOGS/dave-call.msg"
-check "the relay was offered the call once (not again on the crossing to the client)" \
-    test "$(grep -c "Received command 'offer'" "$T_LOGS/rtpengine.log")" -eq $((OFFERS + 1))
-offer_dir() {
-    grep -A12 "Dump for 'offer'.*\"call-id\": \"$IN_CID\"" "$T_LOGS/rtpengine.log" |
-        grep -q '"direction": \[ "external", "internal" \]'
+# directions: the relay's offers and answers for the call, in order
+directions() {
+    python3 - "$T_LOGS/rtpengine.log" "$IN_CID" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+out = []
+for m in re.finditer(r"Dump for '(offer|answer)' from \S+: (\{.*?)(?=\n\[|\Z)", text, re.S):
+    d = m.group(2)
+    if '"call-id": "%s"' % sys.argv[2] in d:
+        dr = re.search(r'"direction": \[ "(\w+)", "(\w+)" \]', d)
+        out.append("%s:%s>%s" % (m.group(1), dr.group(1), dr.group(2)))
+print(" ".join(out))
+PY
 }
-check "... external -> internal, on the partner's crossing" offer_dir
+check_out "the relay's commands for the call" directions
+check "offer external -> internal (partner's crossing), again external -> external (client's), answer external -> external" \
+    test "$(directions)" = "offer:external>internal offer:external>external answer:external>external"
 check "media: dave got the relay's external address" \
     bash -c "grep -A30 '^SIP/2.0 200 OK' '$T_LOGS/dave-call.msg' | grep -q '^c=IN IP4 127.0.0.3'"
-# what alice is given: the relay's internal address (docs/remote-users.md
-# "Media": that leg is not moved to the external interface)
-check_out "media: the address alice's client was given" \
-    bash -c "grep -A30 '^INVITE ' '$T_LOGS/client-in.msg' | grep -m1 '^c='"
+check "media: alice's client got the relay's external address" \
+    bash -c "grep -A30 '^INVITE ' '$T_LOGS/client-in.msg' | grep -q '^c=IN IP4 127.0.0.3'"
+check "media: nothing alice's client got names the relay's internal address" \
+    bash -c "! grep -q '^c=IN IP4 127.0.0.2' '$T_LOGS/client-in.msg'"
 check "the call was deleted at the relay once (BYE)" \
     test "$(grep -c "Dump for 'delete'.*$IN_CID" "$T_LOGS/rtpengine.log")" -eq 1
 

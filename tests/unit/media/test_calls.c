@@ -169,6 +169,32 @@ static void test_partner_call_to_remote_client(void **state)
     assert_int_equal(media_calls_count(T), 0);
 }
 
+/* With the partner's first offer kept, the first INVITE's crossing to the
+ * client re-offers it (once, with the client's leg outside); the kept SDP
+ * goes with the final response. */
+static void test_partner_call_reoffered_to_client(void **state)
+{
+    fedge_str_t id = {cid, strlen(cid)}, sdp;
+    const char *ip = NULL;
+    assert_int_equal(req_x(INVITE, false, true, EX, false, false), MEDIA_ACT_OFFER);
+    media_calls_keep_offer(T, id, (fedge_str_t){"v=0\r\n", 5}, "192.0.2.7");
+    assert_true(media_calls_kept_offer(T, id, &sdp, &ip));
+    assert_true(sdp.len == 5 && !memcmp(sdp.s, "v=0\r\n", 5));
+    assert_string_equal(ip, "192.0.2.7");
+    /* without SDP to carry the relay's answer: not re-offered */
+    assert_int_equal(req_x(INVITE, false, false, IN, true, false), MEDIA_ACT_NONE);
+    assert_false(media_calls_outside(T, id));
+    assert_int_equal(req_x(INVITE, false, true, IN, true, false), MEDIA_ACT_REOFFER);
+    assert_true(media_calls_outside(T, id));
+    /* a retransmission or a second fork: once */
+    assert_int_equal(req_x(INVITE, false, true, IN, true, false), MEDIA_ACT_NONE);
+    assert_int_equal(rsp_x(INVITE, 200, true, EX, true), MEDIA_ACT_NONE);
+    assert_int_equal(rsp_x(INVITE, 200, true, IN, false), MEDIA_ACT_ANSWER);
+    assert_false(media_calls_kept_offer(T, id, &sdp, &ip));
+    assert_true(media_calls_outside(T, id));
+    assert_int_equal(req_x(BYE, true, false, EX, false, false), MEDIA_ACT_DELETE);
+}
+
 /* Calls a client's crossing creates (an internal user's call to a remote
  * client) are relayed there as before; a remote client's call to a
  * partner, created on its crossing to the partner with outside, says so
@@ -609,6 +635,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_late_offer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partner_call_to_remote_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partner_call_reoffered_to_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ice_per_side, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reliable_provisional_offer_and_prack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_and_cancel_delete, setup, teardown),
