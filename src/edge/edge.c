@@ -39,7 +39,8 @@ static void shutdown_now(edge_t *s)
     proxy_set_dns(s->proxy, NULL);
     edge__xmpp_free(s->xmpp); /* before the resolver and the transport it uses */
     s->xmpp = NULL;
-    edge__fed_free(s->fed); /* after the abort: parked requests are answered */
+    edge__media_set_remote(s->media, NULL); /* the remote driver goes with fed */
+    edge__fed_free(s->fed);                 /* after the abort: parked requests are answered */
     s->fed = NULL;
     edge__media_free(s->media);
     s->media = NULL;
@@ -586,6 +587,7 @@ int edge_new(uv_loop_t *loop, const config_t *cf, edge_t **out, fedge_err_t *e)
         s->media = NULL;
         goto fail;
     }
+    edge__media_set_remote(s->media, s->fed->remote);
     /* the SIP <-> XMPP gateway, only with an [xmpp] section (docs/xmpp.md) */
     if (cf->xmpp.enabled && (rc = edge__xmpp_new(s, &s->xmpp, e)) < 0) {
         s->xmpp = NULL;

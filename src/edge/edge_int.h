@@ -164,6 +164,14 @@ void edge__remote_free(edge__remote_t *r);
 bool edge__remote_policy(edge__remote_t *r, const store_snapshot_t *snap,
                          const proxy_policy_in_t *pin, proxy_policy_verdict_t *pv, int *rc);
 
+/* True when m, a request from the internal side, is the second crossing
+ * of a request a remote client of this edge sent: it carries the edge's
+ * own Record-Route entry with a flow token that verifies (the HMAC of
+ * src/edge/flow.c: a peer cannot forge one) naming a client connection
+ * still open. The relay then keeps the client's media leg on the
+ * external interface (media.c). */
+bool edge__remote_outside_call(edge__remote_t *r, const sip_msg_t *m);
+
 /* Result cookies of remote REGISTERs carry this bit (the result hook
  * hands them to edge__remote_result). */
 #define EDGE__REMOTE_COOKIE (1ull << 63)
@@ -256,6 +264,9 @@ int edge__media_new(uv_loop_t *loop, const config_t *cf, proxy_t *p, edge__media
 /* Sends the relay's due checks (orphans, calls long without signalling)
  * and reaps calls idle too long, once a minute (call it from the tick). */
 void edge__media_tick(edge__media_t *m);
+/* The remote-user driver whose clients' calls the relay recognises
+ * (edge__remote_outside_call); r (NULL: none) must outlive m. */
+void edge__media_set_remote(edge__media_t *m, edge__remote_t *r);
 /* A connection of side closed (transport.c): its calls become orphans
  * (media.h). NULL m is a no-op. */
 void edge__media_conn_closed(edge__media_t *m, proxy_side_t side, const char *remote);

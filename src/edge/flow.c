@@ -2,6 +2,7 @@
  * the Path header value (RFC 3327) that carries them: encode, verify,
  * format. */
 #include "edge/flow.h"
+#include "sip/sip.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -110,4 +111,17 @@ int edge__flow_path(const edge__flow_key_t *k, uint64_t conn_id, const char *hos
         return FEDGE_ENOSPC;
     }
     return n;
+}
+
+int edge__flow_in_record_route(const edge__flow_key_t *k, const sip_msg_t *m, uint64_t *conn_id)
+{
+    sip_iter_t it;
+    sip_iter_init(&it, m, SIP_HDR_RECORD_ROUTE);
+    sip_nameaddr_t na;
+    int rc;
+    while ((rc = sip_iter_nameaddr(&it, &na, NULL)) == 1)
+        if (na.uri.user.len == EDGE__FLOW_TOKEN_LEN &&
+            edge__flow_parse(k, na.uri.user, conn_id) == 0)
+            return 1;
+    return 0;
 }

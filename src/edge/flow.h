@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+struct sip_msg;
+
 #define EDGE__FLOW_KEY_LEN 32
 /* Token length: base64url of 8 bytes of connection number and 12 of MAC,
  * no padding — 27 characters of [A-Za-z0-9_-], all valid in a SIP URI user
@@ -46,6 +48,18 @@ int edge__flow_parse(const edge__flow_key_t *k, fedge_str_t token, uint64_t *con
  * IPv6 literal in brackets). HOST, PORT and TRANSPORT are those of the
  * edge's internal interface: the registrar sends the user's requests there.
  * Returns the length or FEDGE_ENOSPC. */
+/* The flow named by this edge's own Record-Route entry in m: the first
+ * Record-Route value whose URI user part is a token of ours
+ * (edge__flow_parse — the HMAC is checked, so an entry a peer wrote
+ * itself, or a token from before a restart, does not count). The edge puts
+ * such an entry in a remote client's dialog-creating request on its first
+ * crossing (src/proxy/build.c, record-routing with
+ * proxy_policy_verdict_t.rr_user), so the request's second crossing, back
+ * from the internal server, carries it. Returns 1 and *conn_id; 0 when no
+ * entry is ours or a Record-Route value does not parse. Pure. */
+int edge__flow_in_record_route(const edge__flow_key_t *k, const struct sip_msg *m,
+                               uint64_t *conn_id);
+
 int edge__flow_path(const edge__flow_key_t *k, uint64_t conn_id, const char *host, uint16_t port,
                     const char *transport, bool ob, char *out, size_t cap);
 

@@ -25,6 +25,7 @@ struct edge__media {
     size_t max_calls; /* [media] max_calls */
     wait_t waits;     /* sentinel */
     uint64_t last_reap;
+    edge__remote_t *remote; /* borrowed; NULL without [remote] */
 };
 
 static media_side_t side_of(proxy_side_t s)
@@ -88,6 +89,13 @@ static int hook(void *user, const proxy_media_in_t *in, proxy_media_verdict_t *v
         return 0;
     if (in->remote)
         mi.msg.remote = (fedge_str_t){in->remote, strlen(in->remote)};
+    mi.msg.client = in->client;
+    /* A remote client's call to a partner, on its second crossing (from
+     * the internal server): the edge's own flow-token Record-Route entry
+     * of the first crossing says so. Only read when it creates the call. */
+    mi.msg.outside = m->remote && in->from_side == PROXY_SIDE_INTERNAL &&
+                     mi.msg.method == SIP_METHOD_INVITE && mi.msg.request && !mi.msg.to_tag &&
+                     !in->local_status && edge__remote_outside_call(m->remote, in->msg);
     if (in->local_status) {
         /* the edge ended the first INVITE itself (408, 487, 503...) */
         if (!mi.msg.to_tag)
@@ -159,6 +167,12 @@ int edge__media_new(uv_loop_t *loop, const config_t *cf, proxy_t *p, edge__media
     proxy_set_media(p, hook, m);
     *out = m;
     return 0;
+}
+
+void edge__media_set_remote(edge__media_t *m, edge__remote_t *r)
+{
+    if (m)
+        m->remote = r;
 }
 
 void edge__media_figures(const edge__media_t *m, size_t *calls, size_t *relays, size_t *up)

@@ -296,6 +296,16 @@ static int route_flow(edge__remote_t *r, const proxy_policy_in_t *pin, uint64_t 
     return edge__flow_parse(&r->key, pin->route_user, flow) == 0 ? 1 : -1;
 }
 
+bool edge__remote_outside_call(edge__remote_t *r, const sip_msg_t *m)
+{
+    uint64_t flow;
+    const char *ip;
+    uint16_t port;
+    if (edge__flow_in_record_route(&r->key, m, &flow) != 1)
+        return false;
+    return edge__conn_remote(edge__flow_conn(r->ed, flow), &flow, &ip, &port);
+}
+
 bool edge__remote_policy(edge__remote_t *r, const store_snapshot_t *snap,
                          const proxy_policy_in_t *pin, proxy_policy_verdict_t *pv, int *rc)
 {
@@ -326,6 +336,12 @@ bool edge__remote_policy(edge__remote_t *r, const store_snapshot_t *snap,
     snprintf(pv->target.host, sizeof(pv->target.host), "%s", ip);
     pv->target.port = port;
     pv->reuse = true;
+    /* an initial request out on the flow is record-routed with its token
+     * on the [remote] listener's entry (src/proxy/build.c), as a dialog
+     * the client starts is: the far side's requests in the dialog then
+     * come back to this connection */
+    if (edge__flow_token(&r->key, flow, pv->rr_user, sizeof(pv->rr_user)) < 0)
+        pv->rr_user[0] = 0;
     *rc = 0;
     return true;
 }

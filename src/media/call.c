@@ -37,10 +37,15 @@ typedef struct {
     int caller;          /* side of the request that created it */
     bool confirmed;      /* a 2xx to the first INVITE went through */
     bool late;           /* INVITE without SDP: its offer comes in a response */
-    int offer_side;      /* side whose offer awaits an answer, or -1 */
-    int offerer;         /* side of the last offer, answered or not, or -1 */
-    int8_t ice[2];       /* per side: its last SDP had ICE (1), had not (0), none yet (-1) */
-    conn_t *conn[2];     /* per side: the connection its last message came on */
+    bool partner;        /* created by a crossing without a remote client (media_msg_t.client) */
+    bool outside;        /* its internal party is a remote client (media_msg_t.outside) */
+    char *kept;          /* the partner's first offer (media_calls_keep_offer), or NULL */
+    size_t kept_len;
+    char kept_ip[HOST_MAX];
+    int offer_side;  /* side whose offer awaits an answer, or -1 */
+    int offerer;     /* side of the last offer, answered or not, or -1 */
+    int8_t ice[2];   /* per side: its last SDP had ICE (1), had not (0), none yet (-1) */
+    conn_t *conn[2]; /* per side: the connection its last message came on */
     link_t clink[2];
     int8_t orph;      /* ORPH_* */
     int8_t orph_side; /* the side whose connection closed */
@@ -217,6 +222,7 @@ static void drop(media_calls_t *t, call_t *k, bool notify)
     untie(t, k, 1);
     fedge_map_remove(&t->map, &k->node);
     unlink_lru(k);
+    free(k->kept);
     if (notify && t->dropped)
         t->dropped(t->user, (fedge_str_t){k->id, k->idlen});
     free(k);
@@ -288,6 +294,8 @@ static media_act_t on_request(media_calls_t *t, call_t *k, const media_msg_t *m,
                 return MEDIA_ACT_NONE;
             k = create(t, m->call_id, now);
             k->caller = from;
+            k->partner = !m->client;
+            k->outside = m->outside;
         }
         if (!m->has_sdp) {
             if (m->method == SIP_METHOD_INVITE) {
@@ -355,8 +363,11 @@ static media_act_t on_response(media_calls_t *t, call_t *k, const media_msg_t *m
     }
     if (m->status >= 200 && k->offer_side == other)
         k->offer_side = -1;
-    if (m->status >= 200 && m->method == SIP_METHOD_INVITE)
+    if (m->status >= 200 && m->method == SIP_METHOD_INVITE) {
         k->confirmed = true;
+        free(k->kept);
+        k->kept = NULL;
+    }
     return act;
 }
 
@@ -365,6 +376,25 @@ media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t 
     if (!m->call_id.len)
         return MEDIA_ACT_NONE;
     call_t *k = find(t, m->call_id);
+    /* A partner's call to a remote client crosses the edge twice: partner
+     * -> internal server (the relay's crossing), then internal server ->
+     * the client's connection. The second crossing is not the relay's:
+     * offering the call again under the same Call-ID and tags would
+     * replace the partner's leg at the relay with the relay's own
+     * address (docs/remote-users.md "Media"). */
+    if (k && k->partner && m->client) {
+        /* ... except its first INVITE on to the client: the client is
+         * outside, so the relay moves the leg towards it to the external
+         * interface (a new offer of the partner's kept SDP, same tags) */
+        if (m->request && m->method == SIP_METHOD_INVITE && !m->to_tag && m->has_sdp &&
+            !k->confirmed && !k->outside && k->kept && k->offer_side == MEDIA_SIDE_EXTERNAL &&
+            m->from_side == MEDIA_SIDE_INTERNAL) {
+            k->outside = true;
+            k->last_ms = now_ms;
+            return MEDIA_ACT_REOFFER;
+        }
+        return MEDIA_ACT_NONE;
+    }
     if (k) {
         k->last_ms = now_ms;
         unlink_lru(k);
@@ -385,6 +415,37 @@ media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t 
     if (act != MEDIA_ACT_DELETE && m->remote.len && (k || (k = find(t, m->call_id))))
         tie(t, k, (int)m->from_side, m->remote);
     return act;
+}
+
+bool media_calls_outside(const media_calls_t *t, fedge_str_t call_id)
+{
+    const call_t *k = find(t, call_id);
+    return k && k->outside;
+}
+
+void media_calls_keep_offer(media_calls_t *t, fedge_str_t call_id, fedge_str_t sdp,
+                            const char *peer_ip)
+{
+    call_t *k = find(t, call_id);
+    if (!k)
+        return;
+    free(k->kept);
+    k->kept = fedge_malloc(sdp.len ? sdp.len : 1);
+    if (sdp.len)
+        memcpy(k->kept, sdp.s, sdp.len);
+    k->kept_len = sdp.len;
+    snprintf(k->kept_ip, sizeof(k->kept_ip), "%s", peer_ip ? peer_ip : "");
+}
+
+bool media_calls_kept_offer(const media_calls_t *t, fedge_str_t call_id, fedge_str_t *sdp,
+                            const char **peer_ip)
+{
+    const call_t *k = find(t, call_id);
+    if (!k || !k->kept)
+        return false;
+    *sdp = (fedge_str_t){k->kept, k->kept_len};
+    *peer_ip = k->kept_ip;
+    return true;
 }
 
 void media_calls_set_checks(media_calls_t *t, uint64_t orphan_grace_ms, uint64_t check_idle_ms)

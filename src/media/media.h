@@ -232,6 +232,10 @@ typedef enum {
     MEDIA_ACT_OFFER = 1,  /* ng offer, direction from_side -> the other side */
     MEDIA_ACT_ANSWER = 2, /* ng answer, same direction */
     MEDIA_ACT_DELETE = 3, /* ng delete of the call (by Call-ID) */
+    /* ng offer of the external side's kept first offer again
+     * (media_calls_keep_offer), now with the internal party's leg on the
+     * external interface: a partner's call reaching a remote client */
+    MEDIA_ACT_REOFFER = 4,
 } media_act_t;
 
 /* What the table needs to know of one message crossing the edge. */
@@ -247,6 +251,20 @@ typedef struct {
      * transport names it (empty: unknown): the call is tied to it, and
      * orphaned when it closes (media_calls_conn_closed) */
     fedge_str_t remote;
+    /* the crossing's external party is a remote user's client (the
+     * message came from, or goes to, a connection of the edge's [remote]
+     * listener): a call that a crossing without a client created (a
+     * partner's) ignores such crossings — they are its second pass
+     * through the edge, from the internal server to the client — except
+     * the first INVITE's, which moves the call's internal leg outside
+     * (MEDIA_ACT_REOFFER) */
+    bool client;
+    /* for the message that creates a call: its internal party is a remote
+     * client of this edge, outside the network (it carries the edge's
+     * own flow-token Record-Route entry from its first crossing:
+     * src/edge/remote.c), so the relay puts that party's leg on the
+     * external interface too */
+    bool outside;
 } media_msg_t;
 
 typedef struct media_calls media_calls_t;
@@ -285,6 +303,20 @@ bool media_calls_forget(media_calls_t *t, fedge_str_t call_id);
 size_t media_calls_reap(media_calls_t *t, uint64_t now_ms);
 
 size_t media_calls_count(const media_calls_t *t);
+
+/* True when call_id is known and its internal party is outside
+ * (media_msg_t.outside, or MEDIA_ACT_REOFFER). */
+bool media_calls_outside(const media_calls_t *t, fedge_str_t call_id);
+
+/* Keeps a copy of the first offer's SDP and sender IP (peer_ip may be
+ * NULL) of a call a partner started, for MEDIA_ACT_REOFFER; forgotten
+ * when the first INVITE gets its final response or the call ends. */
+void media_calls_keep_offer(media_calls_t *t, fedge_str_t call_id, fedge_str_t sdp,
+                            const char *peer_ip);
+/* The kept offer of call_id: true with *sdp and *peer_ip (valid until the
+ * call's first INVITE is answered or the call ends), false when none. */
+bool media_calls_kept_offer(const media_calls_t *t, fedge_str_t call_id, fedge_str_t *sdp,
+                            const char **peer_ip);
 
 /* ---- calls whose connection closed (orphans), and calls the relay may
  * have forgotten ----

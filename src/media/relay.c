@@ -305,22 +305,49 @@ int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb,
     }
     media_side_t from = m.from_side,
                  to = from == MEDIA_SIDE_INTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
+    fedge_str_t sdp = {in->body.s + loc.off, loc.len};
+    const char *peer_ip = in->peer_ip;
+    if (act == MEDIA_ACT_REOFFER) {
+        /* a partner's call on to a remote client (media_calls_on_msg):
+         * the partner's first offer again, as the partner's, now towards
+         * the external interface; its answer replaces the SDP this
+         * message carries (the relay's internal-side one) */
+        if (!media_calls_kept_offer(r->calls, m.call_id, &sdp, &peer_ip))
+            return 0;
+        from = MEDIA_SIDE_EXTERNAL;
+        to = MEDIA_SIDE_INTERNAL;
+        act = MEDIA_ACT_OFFER;
+    } else if (act == MEDIA_ACT_OFFER && from == MEDIA_SIDE_EXTERNAL && m.request &&
+               m.method == SIP_METHOD_INVITE && !m.to_tag && !m.client &&
+               media_calls_count(r->calls) > before) {
+        /* a partner's new call: kept until its first INVITE is answered,
+         * in case the internal server sends it on to a remote client */
+        media_calls_keep_offer(r->calls, m.call_id, sdp, in->peer_ip);
+    }
     bool ext = from == MEDIA_SIDE_EXTERNAL;
+    /* A remote client's call to a partner (media_msg_t.outside): the
+     * client is outside the network, so its leg is on the relay's
+     * external interface as the partner's is. Its SDP still counts as the
+     * internal side's (trusted: the client signed in through the
+     * registrar, and received-from would name the internal server, not
+     * the client). */
+    bool outside = media_calls_outside(r->calls, m.call_id);
+    const char *iface_from = r->iface[outside ? MEDIA_SIDE_EXTERNAL : from];
+    const char *iface_to = r->iface[outside ? MEDIA_SIDE_EXTERNAL : to];
     /* rtpengine's from-tag names the party that made the offer: the
      * message's From tag for an offer in a request or an answer in a
      * response, its To tag for an offer in a response (late offer) or an
      * answer in a request (ACK, PRACK) — as Kamailio's rtpengine module
      * does. */
     bool swap = m.request == (act == MEDIA_ACT_ANSWER);
-    fedge_str_t sdp = {in->body.s + loc.off, loc.len};
     media_req_t q = {
         .cmd = act == MEDIA_ACT_OFFER ? MEDIA_CMD_OFFER : MEDIA_CMD_ANSWER,
         .call_id = m.call_id,
         .from_tag = swap ? in->to_tag : in->from_tag,
         .to_tag = swap ? in->from_tag : in->to_tag,
         .sdp = sdp,
-        .from_interface = r->iface[from],
-        .to_interface = r->iface[to],
+        .from_interface = iface_from,
+        .to_interface = iface_to,
         .flags = ext ? FLAGS_EXTERNAL : NULL,
         .flag_count = ext ? FEDGE_ARRAY_LEN(FLAGS_EXTERNAL) : 0,
         .replace = REPLACE,
@@ -330,7 +357,7 @@ int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb,
          * of them; the relay answers the offerer in its own protocol */
         .transport_protocol =
             act == MEDIA_ACT_OFFER ? media_transport_protocol(r->tp[to], sdp) : NULL,
-        .received_from = ext ? in->peer_ip : NULL,
+        .received_from = ext && peer_ip && peer_ip[0] ? peer_ip : NULL,
         .relay = -1,
     };
     media_job_t *j = fedge_calloc(1, sizeof(*j));

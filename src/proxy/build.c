@@ -374,8 +374,9 @@ static void received_edit(sip_msg_t *m, const sip_via_t *v, const char *src, tbu
  * in on; then the verdict's edits. */
 int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
                          proxy_side_t out_side, const char *branch, bool rr, bool in_client,
-                         const char *rr_user, const proxy_edits_t *edits, const fedge_str_t *body,
-                         const char *udp_src, bool via_tcp, size_t *out_len)
+                         bool to_client, const char *rr_user, const proxy_edits_t *edits,
+                         const fedge_str_t *body, const char *udp_src, bool via_tcp,
+                         size_t *out_len)
 {
     sip_edit_t ed[MAX_EDITS];
     unsigned ne = 0;
@@ -438,8 +439,24 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
     if (rr) {
         unsigned at = m->first[SIP_HDR_RECORD_ROUTE] >= 0 ? (unsigned)m->first[SIP_HDR_RECORD_ROUTE]
                                                           : m->nhdrs;
-        ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
-                                rr_line(&tb, NULL, host, of->port, tp_name(of->transport, false))};
+        bool tok = rr_user && rr_user[0];
+        if (to_client && p->cfg.client.host[0]) {
+            /* out on a remote client's flow: the entry facing the client
+             * is the [remote] listener's, with the flow token (RFC 5626
+             * §5.3), so that the dialog's requests from the far side,
+             * back through the internal server, pop it and go out on
+             * that connection again */
+            char ch[PROXY_HOST_MAX + 2];
+            proxy__host_fmt(p->cfg.client.host, ch, sizeof(ch));
+            ed[ne++] =
+                (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
+                             rr_line(&tb, tok ? rr_user : NULL, ch, p->cfg.client.port, "tls")};
+            tok = false;
+        } else {
+            ed[ne++] =
+                (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
+                             rr_line(&tb, NULL, host, of->port, tp_name(of->transport, false))};
+        }
         if (inf != of) {
             char ih[PROXY_HOST_MAX + 2];
             proxy__host_fmt(inf->host, ih, sizeof(ih));
@@ -454,7 +471,6 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
             /* a flow token names the client's connection (RFC 5626 §5.3):
              * the dialog's requests from the far side pop this entry and
              * go out on that connection */
-            bool tok = rr_user && rr_user[0];
             ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
                                     rr_line(&tb, tok ? rr_user : NULL, ih, iport, itp)};
         }

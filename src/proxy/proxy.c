@@ -153,7 +153,8 @@ void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, con
                 reason ? reason : "");
     if (t->invite && code >= 300 && p->media && !t->no_media && req) {
         /* the relay forgets a call the edge ended itself */
-        proxy_media_in_t mi = {req, t->in_side, t->out_side, t->remote, code, 0};
+        proxy_media_in_t mi = {
+            req, t->in_side, t->out_side, t->remote, code, 0, t->in_client || t->to_client};
         proxy_media_verdict_t mv = {0};
         (void)p->media(p->media_user, &mi, &mv);
     }
@@ -262,14 +263,15 @@ void proxy__forward(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *
             stream = false;
             int brc =
                 proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr, t->in_client,
-                                     t->rr_user, t->edits, bp, src, false, &len);
+                                     t->to_client, t->rr_user, t->edits, bp, src, false, &len);
             if (brc == 0 && proxy__iface(p, t->out_side)->transport == PROXY_TP_UDP &&
                 len > PROXY_UDP_MAX_REQUEST) {
                 /* RFC 3261 §18.1.1: too large for UDP: over TCP, and the
                  * Via says so */
                 stream = true;
                 brc = proxy__build_forward(p, m, r, t->in_side, t->out_side, t->branch, rr,
-                                           t->in_client, t->rr_user, t->edits, bp, src, true, &len);
+                                           t->in_client, t->to_client, t->rr_user, t->edits, bp,
+                                           src, true, &len);
             }
             if (brc < 0) {
                 proxy__txn_reply(p, t, m, 513, "forwarded message too large", NULL);
@@ -369,7 +371,10 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, bool client, sip_m
     fedge_str_t mbody;
     if (p->media && !held) {
         /* an ACK may carry the answer to an offer in a 2xx (late offer) */
-        proxy_media_in_t mi = {m, peer->side, d.to_side, peer->remote, 0, ++p->tickets};
+        /* to a client: along its flow token (a Route entry of ours with a
+         * user part, src/edge/remote.c) */
+        bool cl = client || (peer->side == PROXY_SIDE_INTERNAL && r->popped_user.len);
+        proxy_media_in_t mi = {m, peer->side, d.to_side, peer->remote, 0, ++p->tickets, cl};
         if (p->media(p->media_user, &mi, &mv) == PROXY_MEDIA_PENDING) {
             hold(p, NULL, m, mi.ticket, peer, client, key, key_len);
             return;
@@ -383,9 +388,30 @@ static void forward_ack(proxy_t *p, const proxy_peer_t *peer, bool client, sip_m
     proxy_branch_make(m, from, p->secret, (fedge_str_t){key, key_len}, 0xacc, branch,
                       sizeof(branch));
     size_t len;
-    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, false, NULL, NULL, body,
-                             NULL, false, &len) < 0)
+    if (proxy__build_forward(p, m, r, peer->side, d.to_side, branch, false, false, false, NULL,
+                             NULL, body, NULL, false, &len) < 0)
         return;
+    if (peer->side == PROXY_SIDE_INTERNAL && r->popped_user.len && p->policy) {
+        /* along a flow token (RFC 5626 §5.3) to a remote user's client:
+         * the policy hook names its connection (src/edge/remote.c, which
+         * decides such requests at once), and the ACK goes only there */
+        const sip_nameaddr_t *to, *fr;
+        if (sip_msg_to(m, &to) < 0 || sip_msg_from(m, &fr) < 0)
+            return;
+        proxy_policy_in_t pin = {peer->side, d.to_side, peer,         m,    &fr->uri,
+                                 &to->uri,   r->ruri,   ++p->tickets, NULL, r->popped_user};
+        proxy_policy_verdict_t v;
+        memset(&v, 0, sizeof(v));
+        v.status = 403;
+        if (p->policy(p->policy_user, &pin, &v) == 0 && v.reuse && v.target.host[0]) {
+            v.target.host[sizeof(v.target.host) - 1] = 0;
+            if (send_reuse(p, d.to_side, v.target.host, v.target.port, p->out, len) == 0)
+                goto sent;
+        }
+        txn_log(p, OBS_LOG_DEBUG, "ACK dropped: the client's flow is gone", m, peer->remote,
+                peer->side, 0, "-");
+        return;
+    }
     proxy__txn_t tmp;
     tmp.pref_port = 0;
     if (d.to_side == PROXY_SIDE_INTERNAL && r->popped_side == PROXY_SIDE_INTERNAL) {
@@ -490,6 +516,7 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
     if (v && !v->target.host[0] && v->registrar && d->to_side == PROXY_SIDE_INTERNAL &&
         p->cfg.nregistrars)
         t->target = PROXY_TARGET_REGISTRAR;
+    t->to_client = v && v->reuse; /* reuse: only a remote user's flow (proxy.h) */
     if (v && v->rr_user[0] && rr_user_ok(v->rr_user))
         t->rr_user = fedge_strdup(v->rr_user);
     if (v) {
@@ -508,7 +535,8 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
     send_trying(p, t, m);
     if (p->media && !t->no_media) {
         t->ticket = ++p->tickets;
-        proxy_media_in_t mi = {m, t->in_side, t->out_side, t->remote, 0, t->ticket};
+        proxy_media_in_t mi = {
+            m, t->in_side, t->out_side, t->remote, 0, t->ticket, t->in_client || t->to_client};
         proxy_media_verdict_t mv = {0};
         int rc = p->media(p->media_user, &mi, &mv);
         if (rc == PROXY_MEDIA_PENDING) {
@@ -740,7 +768,8 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
         /* §16.10: answer the CANCEL hop by hop, then cancel downstream */
         reply_stateless(p, c, m, 200, NULL, NULL, NULL, t->to_tag);
         if (p->media && !t->no_media) {
-            proxy_media_in_t mi = {m, peer->side, t->out_side, peer->remote, 0, 0};
+            proxy_media_in_t mi = {
+                m, peer->side, t->out_side, peer->remote, 0, 0, t->in_client || t->to_client};
             proxy_media_verdict_t mv = {0};
             (void)p->media(p->media_user, &mi, &mv);
         }
@@ -918,7 +947,13 @@ static void forward_response(proxy_t *p, proxy__txn_t *t, sip_msg_t *m)
 {
     proxy_media_verdict_t mv = {0};
     if (p->media && !t->no_media) {
-        proxy_media_in_t mi = {m, t->out_side, t->in_side, p->cur_remote, 0, ++p->tickets};
+        proxy_media_in_t mi = {m,
+                               t->out_side,
+                               t->in_side,
+                               p->cur_remote,
+                               0,
+                               ++p->tickets,
+                               t->in_client || t->to_client};
         if (p->media(p->media_user, &mi, &mv) == PROXY_MEDIA_PENDING) {
             hold(p, t, m, mi.ticket, NULL, false, NULL, 0);
             return;

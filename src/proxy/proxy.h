@@ -474,6 +474,10 @@ typedef struct {
     const char *remote; /* who sent it, "ip:port" */
     int local_status;   /* 0, or the final status the edge answered itself */
     uint64_t ticket;    /* names the message in proxy_media_resume */
+    /* it came from, or goes to, a remote user's client (a connection the
+     * untrusted hook names, or a flow the policy's verdict targets with
+     * reuse): a crossing between the internal server and a client */
+    bool client;
 } proxy_media_in_t;
 
 typedef struct {

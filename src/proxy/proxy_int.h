@@ -288,6 +288,7 @@ typedef struct proxy__txn {
     bool policy_srv;        /* the policy routes it by SRV (dns-srv) */
     bool route_reuse;       /* route only over an existing connection (a flow) */
     bool in_client;         /* it came over a remote user's connection */
+    bool to_client;         /* it goes out on a remote user's flow (verdict reuse) */
     bool no_media;          /* the media hook is not called for it (admit) */
     char *rr_user;          /* the verdict's Record-Route user part (NULL: none) */
 
@@ -432,12 +433,16 @@ bool proxy__wants_record_route(sip_msg_t *m);
  * received and, when it asked, rport (RFC 3581 §4). via_tcp: our Via says
  * TCP on a UDP side (a request too large for UDP, §18.1.1). in_client:
  * m came from a remote user's client, whose Record-Route entry names the
- * [remote] listener (cfg client); rr_user (NULL: none): the user part of
- * the Record-Route entry of in_side (a flow token, RFC 5626 §5.3). */
+ * [remote] listener (cfg client); to_client: m goes out on a remote
+ * user's flow, and the Record-Route entry of out_side names the [remote]
+ * listener instead; rr_user (NULL: none): the user part of the entry
+ * facing the client — of in_side, or of out_side with to_client (a flow
+ * token, RFC 5626 §5.3). */
 int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, proxy_side_t in_side,
                          proxy_side_t out_side, const char *branch, bool rr, bool in_client,
-                         const char *rr_user, const proxy_edits_t *edits, const fedge_str_t *body,
-                         const char *udp_src, bool via_tcp, size_t *out_len);
+                         bool to_client, const char *rr_user, const proxy_edits_t *edits,
+                         const fedge_str_t *body, const char *udp_src, bool via_tcp,
+                         size_t *out_len);
 /* A CANCEL (resp NULL) or the ACK for non-2xx resp, from t's forwarded
  * INVITE, into p->out. */
 int proxy__build_cancel_ack(proxy_t *p, proxy__txn_t *t, sip_msg_t *resp, size_t *out_len);

@@ -17,8 +17,13 @@
 # client's flow token on the [remote] listener's entry, and the partner's
 # BYE comes back through Kamailio and out on the client's own connection;
 # the call's media goes through edge A's relay (rtpengine, [media]) once,
-# on the second crossing: the partner gets the relay's external address,
-# the client its internal one; once the client's connection is gone, an
+# on the second crossing, both legs on the relay's external interface (the
+# client is outside too: the edge knows the call by its own flow-token
+# Record-Route entry); a partner's call to a remote client is offered to
+# the relay on its first crossing and again on its crossing to the client
+# with the client's leg on the external interface, and is record-routed
+# with the client's flow token so that its ACK and BYE reach the client;
+# once the client's connection is gone, an
 # in-dialog request for it gets 430.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/policy_lib.sh"
@@ -195,12 +200,21 @@ check "the 200 alice got record-routed her side with a flow token on the [remote
     grep -q "^Record-Route: .*<sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$REM;transport=tls;lr>" "$T_LOGS/call-out.msg"
 check "media: dave got the relay's external address (one relay, on the second crossing)" \
     grep -q "^c=IN IP4 127.0.0.3" "$T_LOGS/dave-bye.msg"
-check "media: alice got the relay's internal-side address" \
-    grep -A30 "^SIP/2.0 200 OK" "$T_LOGS/call-out.msg" | grep -q "^c=IN IP4 127.0.0.2"
+# alice is outside the network: the relay's internal interface (127.0.0.2)
+# is out of her reach, so her leg is on its external one too
+# (a pipeline inside a check goes through bash -c: check's own "ok" line
+# must not be fed to the grep)
+check "media: alice got the relay's external address too (she is outside)" \
+    bash -c "grep -A30 '^SIP/2.0 200 OK' '$T_LOGS/call-out.msg' | grep -q '^c=IN IP4 127.0.0.3'"
+check "media: nothing alice got names the relay's internal address" \
+    bash -c "! grep -q '^c=IN IP4 127.0.0.2' '$T_LOGS/call-out.msg'"
+check "media: the relay was asked external -> external (offer and answer), never internal" \
+    bash -c "[ \$(grep -c '\"direction\": \[ \"external\", \"external\" \]' '$T_LOGS/rtpengine.log') -eq 2 ] &&
+        ! grep -q '\"direction\": \[ \"internal\"\|\"direction\": \[ \"external\", \"internal\"' '$T_LOGS/rtpengine.log'"
 check "the relay was offered the call once" \
     test "$(grep -c "Received command 'offer'" "$T_LOGS/rtpengine.log")" -eq 1
 check "the BYE went through Kamailio (its Via)" \
-    grep -A12 "^BYE sip:alice@" "$T_LOGS/call-out.msg" | grep -q "^Via: SIP/2.0/TCP 127.0.0.1:$KTCP"
+    bash -c "grep -A12 '^BYE sip:alice@' '$T_LOGS/call-out.msg' | grep -q '^Via: SIP/2.0/TCP 127.0.0.1:$KTCP'"
 
 note "the client's connection is gone: an in-dialog request for its flow gets 430"
 TOKEN=$(grep -o "<sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$REM;transport=tls;lr>" "$T_LOGS/call-out.msg" | head -1 | sed 's/<sip://; s/@.*//')
@@ -233,6 +247,54 @@ sys.exit(0 if buf.startswith(b"SIP/2.0 430 ") else 1)
 PY
 }
 check_out "a BYE from inside along alice's dialog route: 430 Flow Failed" late_bye
+
+note "a call from a partner to a remote user: the client's leg on the relay's external side too"
+# partner -> edge A external -> Kamailio -> edge A internal -> the
+# client's flow: the relay is offered the call on the partner's crossing
+# (external -> internal: the edge cannot know yet where the internal
+# server sends it), then, on the crossing to the client, the partner's
+# offer again with the client's leg moved to the external interface
+IN_CID=remote-in-1 # the client's Call-ID, so that SIPp maps the INVITE to its call
+LP=$(free_port)
+start_bg client-in sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
+    sipp "127.0.0.1:$CL" -sf "$SCEN/remote_register_invite_uas.xml" -p "$LP" -m 1 \
+    $(_sipp_common client-in) -timeout 40 -timeout_error -cid_str "$IN_CID" \
+    -key contact "sip:alice@127.0.0.1:$LP;transport=tls;ob" -key user alice \
+    -au alice -ap "$PASSWORD"
+check "alice's client (SIPp) registers through the edge" \
+    wait_for "grep -q '^SIP/2.0 200 OK' '$T_LOGS/client-in.msg'" 20
+check "dave@fabrikam.test calls alice: 180, 200, ACK, BYE answered 200" \
+    sipp_uac dave-call invite_uac.xml "$IB" "$(free_port)" "sip:alice@contoso.test" \
+    "sip:dave@fabrikam.test" "sip:dave@127.0.0.1:1;transport=tcp" 1 -cid_str "$IN_CID"
+check "alice's side: the call went through on her connection (the ACK and BYE too)" \
+    wait_exit client-in 10
+check "the 200 dave got record-routed alice's side with a flow token on the [remote] listener" \
+    grep -q "^Record-Route: <sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$REM;transport=tls;lr>" "$T_LOGS/dave-call.msg"
+# directions: the relay's offers and answers for the call, in order
+directions() {
+    python3 - "$T_LOGS/rtpengine.log" "$IN_CID" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+out = []
+for m in re.finditer(r"Dump for '(offer|answer)' from \S+: (\{.*?)(?=\n\[|\Z)", text, re.S):
+    d = m.group(2)
+    if '"call-id": "%s"' % sys.argv[2] in d:
+        dr = re.search(r'"direction": \[ "(\w+)", "(\w+)" \]', d)
+        out.append("%s:%s>%s" % (m.group(1), dr.group(1), dr.group(2)))
+print(" ".join(out))
+PY
+}
+check_out "the relay's commands for the call" directions
+check "offer external -> internal (partner's crossing), again external -> external (client's), answer external -> external" \
+    test "$(directions)" = "offer:external>internal offer:external>external answer:external>external"
+check "media: dave got the relay's external address" \
+    bash -c "grep -A30 '^SIP/2.0 200 OK' '$T_LOGS/dave-call.msg' | grep -q '^c=IN IP4 127.0.0.3'"
+check "media: alice's client got the relay's external address" \
+    bash -c "grep -A30 '^INVITE ' '$T_LOGS/client-in.msg' | grep -q '^c=IN IP4 127.0.0.3'"
+check "media: nothing alice's client got names the relay's internal address" \
+    bash -c "! grep -q '^c=IN IP4 127.0.0.2' '$T_LOGS/client-in.msg'"
+check "the call was deleted at the relay once (BYE)" \
+    test "$(grep -c "Dump for 'delete'.*$IN_CID" "$T_LOGS/rtpengine.log")" -eq 1
 
 check "edge A still running" alive edge-a
 check "edge B still running" alive edge-b

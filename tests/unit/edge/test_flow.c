@@ -2,7 +2,8 @@
  * RFC 5626 §5.2): round trip for any connection number, one spelling per
  * token, forged / altered / truncated / foreign-key tokens refused, and the
  * Path value (RFC 3327) parsing as a SIP name-addr whose URI carries the
- * token, lr and ob. */
+ * token, lr and ob; the edge's own Record-Route entry recognised in a
+ * request's second crossing, and forged or foreign ones not honoured. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,12 +120,87 @@ static void test_path_value(void **state)
     assert_string_equal(path, "");
 }
 
+/* A request as the internal server sends it back to the edge: its own
+ * Record-Route above the edge's two, the second of which carries tok. */
+static int parse_rr(const char *rr_lines, sip_msg_t *m, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap,
+                     "INVITE sip:dave@fabrikam.test SIP/2.0\r\n"
+                     "Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-k\r\n"
+                     "%s"
+                     "From: <sip:alice@contoso.test>;tag=a\r\n"
+                     "To: <sip:dave@fabrikam.test>\r\n"
+                     "Call-ID: rr-1\r\n"
+                     "CSeq: 1 INVITE\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     rr_lines);
+    assert_true(n > 0 && (size_t)n < cap);
+    return sip_parse(buf, (size_t)n, NULL, m);
+}
+
+static void test_own_record_route(void **state)
+{
+    static sip_msg_t m;
+    char buf[2048], rr[1024], tok[64], other[64];
+    edge__flow_key_t k, k2;
+    fedge_err_t e;
+    assert_int_equal(edge__flow_key_init(&k, &e), 0);
+    assert_int_equal(edge__flow_key_init(&k2, &e), 0);
+    edge__flow_token(&k, 4242, tok, sizeof(tok));
+    uint64_t id = 0;
+    /* ours, below the internal server's entry and the edge's plain one,
+     * both in one header and one per header */
+    snprintf(rr, sizeof(rr),
+             "Record-Route: <sip:10.0.0.5;lr>\r\n"
+             "Record-Route: <sip:10.0.0.1:5070;transport=tcp;lr>, "
+             "<sip:%s@192.0.2.1:443;transport=tls;lr>\r\n",
+             tok);
+    assert_int_equal(parse_rr(rr, &m, buf, sizeof(buf)), 0);
+    assert_int_equal(edge__flow_in_record_route(&k, &m, &id), 1);
+    assert_true(id == 4242);
+    /* no Record-Route, or entries without a user part: none */
+    assert_int_equal(parse_rr("", &m, buf, sizeof(buf)), 0);
+    assert_int_equal(edge__flow_in_record_route(&k, &m, &id), 0);
+    assert_int_equal(parse_rr("Record-Route: <sip:bob@10.0.0.5;lr>\r\n", &m, buf, sizeof(buf)), 0);
+    assert_int_equal(edge__flow_in_record_route(&k, &m, &id), 0);
+    /* a token of another key (another edge, or this one before a restart) */
+    edge__flow_token(&k2, 4242, other, sizeof(other));
+    snprintf(rr, sizeof(rr), "Record-Route: <sip:%s@192.0.2.1:443;transport=tls;lr>\r\n", other);
+    assert_int_equal(parse_rr(rr, &m, buf, sizeof(buf)), 0);
+    assert_int_equal(edge__flow_in_record_route(&k, &m, &id), 0);
+    /* ours with one character changed (another connection's number, same
+     * MAC), or a made-up token of the right length and alphabet */
+    snprintf(other, sizeof(other), "%s", tok);
+    other[3] = other[3] == 'A' ? 'B' : 'A';
+    snprintf(rr, sizeof(rr), "Record-Route: <sip:%s@192.0.2.1:443;transport=tls;lr>\r\n", other);
+    assert_int_equal(parse_rr(rr, &m, buf, sizeof(buf)), 0);
+    assert_int_equal(edge__flow_in_record_route(&k, &m, &id), 0);
+    snprintf(rr, sizeof(rr), "Record-Route: <sip:%s@192.0.2.1:443;lr>\r\n",
+             "AAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_int_equal(parse_rr(rr, &m, buf, sizeof(buf)), 0);
+    assert_int_equal(edge__flow_in_record_route(&k, &m, &id), 0);
+    /* ours only in a Route (a request along a dialog), not Record-Route */
+    snprintf(rr, sizeof(rr), "Route: <sip:%s@192.0.2.1:443;transport=tls;lr>\r\n", tok);
+    assert_int_equal(parse_rr(rr, &m, buf, sizeof(buf)), 0);
+    assert_int_equal(edge__flow_in_record_route(&k, &m, &id), 0);
+    /* a forged entry above ours does not hide ours */
+    snprintf(rr, sizeof(rr),
+             "Record-Route: <sip:AAAAAAAAAAAAAAAAAAAAAAAAAAA@203.0.113.9;lr>, "
+             "<sip:%s@192.0.2.1:443;transport=tls;lr>\r\n",
+             tok);
+    assert_int_equal(parse_rr(rr, &m, buf, sizeof(buf)), 0);
+    id = 0;
+    assert_int_equal(edge__flow_in_record_route(&k, &m, &id), 1);
+    assert_true(id == 4242);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_forgeries_refused),
         cmocka_unit_test(test_path_value),
+        cmocka_unit_test(test_own_record_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,36 @@ static media_act_t req(int method, bool to_tag, bool sdp, media_side_t from)
     return media_calls_on_msg(T, &m, now);
 }
 
+/* As req and rsp, for a crossing between the internal server and a remote
+ * user's client (client), or for a call whose internal party is one
+ * (outside). */
+static media_act_t req_x(int method, bool to_tag, bool sdp, media_side_t from, bool client,
+                         bool outside)
+{
+    media_msg_t m = {.request = true,
+                     .method = method,
+                     .call_id = {cid, strlen(cid)},
+                     .to_tag = to_tag,
+                     .has_sdp = sdp,
+                     .from_side = from,
+                     .client = client,
+                     .outside = outside};
+    return media_calls_on_msg(T, &m, now);
+}
+
+static media_act_t rsp_x(int method, int status, bool sdp, media_side_t from, bool client)
+{
+    media_msg_t m = {.request = false,
+                     .method = method,
+                     .status = status,
+                     .call_id = {cid, strlen(cid)},
+                     .to_tag = true,
+                     .has_sdp = sdp,
+                     .from_side = from,
+                     .client = client};
+    return media_calls_on_msg(T, &m, now);
+}
+
 static media_act_t rsp(int method, int status, bool sdp, media_side_t from)
 {
     media_msg_t m = {.request = false,
@@ -114,6 +144,79 @@ static void test_basic_call_with_early_media_and_reinvite(void **state)
     assert_int_equal(media_calls_count(T), 0);
     assert_int_equal(req(BYE, true, false, EX), MEDIA_ACT_NONE);
     assert_int_equal(ndropped, 0);
+}
+
+/* A partner's call to a remote client: offered on its crossing partner ->
+ * internal server; its crossing internal server -> client is not the
+ * relay's (no second offer, no answer, no delete there), the partner's
+ * crossing still answers and ends it. */
+static void test_partner_call_to_remote_client(void **state)
+{
+    fedge_str_t id = {cid, strlen(cid)};
+    assert_int_equal(req_x(INVITE, false, true, EX, false, false), MEDIA_ACT_OFFER);
+    assert_false(media_calls_outside(T, id));
+    assert_int_equal(req_x(INVITE, false, true, IN, true, false), MEDIA_ACT_NONE);
+    assert_int_equal(rsp_x(INVITE, 200, true, EX, true), MEDIA_ACT_NONE);
+    assert_int_equal(rsp_x(INVITE, 200, true, IN, false), MEDIA_ACT_ANSWER);
+    /* the client's re-INVITE: its crossing to the internal server is
+     * skipped, the crossing to the partner offers */
+    assert_int_equal(req_x(INVITE, true, true, EX, true, false), MEDIA_ACT_NONE);
+    assert_int_equal(req_x(INVITE, true, true, IN, false, false), MEDIA_ACT_OFFER);
+    assert_int_equal(rsp_x(INVITE, 200, true, EX, false), MEDIA_ACT_ANSWER);
+    assert_int_equal(req_x(BYE, true, false, EX, true, false), MEDIA_ACT_NONE);
+    assert_int_equal(media_calls_count(T), 1);
+    assert_int_equal(req_x(BYE, true, false, IN, false, false), MEDIA_ACT_DELETE);
+    assert_int_equal(media_calls_count(T), 0);
+}
+
+/* With the partner's first offer kept, the first INVITE's crossing to the
+ * client re-offers it (once, with the client's leg outside); the kept SDP
+ * goes with the final response. */
+static void test_partner_call_reoffered_to_client(void **state)
+{
+    fedge_str_t id = {cid, strlen(cid)}, sdp;
+    const char *ip = NULL;
+    assert_int_equal(req_x(INVITE, false, true, EX, false, false), MEDIA_ACT_OFFER);
+    media_calls_keep_offer(T, id, (fedge_str_t){"v=0\r\n", 5}, "192.0.2.7");
+    assert_true(media_calls_kept_offer(T, id, &sdp, &ip));
+    assert_true(sdp.len == 5 && !memcmp(sdp.s, "v=0\r\n", 5));
+    assert_string_equal(ip, "192.0.2.7");
+    /* without SDP to carry the relay's answer: not re-offered */
+    assert_int_equal(req_x(INVITE, false, false, IN, true, false), MEDIA_ACT_NONE);
+    assert_false(media_calls_outside(T, id));
+    assert_int_equal(req_x(INVITE, false, true, IN, true, false), MEDIA_ACT_REOFFER);
+    assert_true(media_calls_outside(T, id));
+    /* a retransmission or a second fork: once */
+    assert_int_equal(req_x(INVITE, false, true, IN, true, false), MEDIA_ACT_NONE);
+    assert_int_equal(rsp_x(INVITE, 200, true, EX, true), MEDIA_ACT_NONE);
+    assert_int_equal(rsp_x(INVITE, 200, true, IN, false), MEDIA_ACT_ANSWER);
+    assert_false(media_calls_kept_offer(T, id, &sdp, &ip));
+    assert_true(media_calls_outside(T, id));
+    assert_int_equal(req_x(BYE, true, false, EX, false, false), MEDIA_ACT_DELETE);
+}
+
+/* Calls a client's crossing creates (an internal user's call to a remote
+ * client) are relayed there as before; a remote client's call to a
+ * partner, created on its crossing to the partner with outside, says so
+ * until it ends. */
+static void test_client_calls(void **state)
+{
+    fedge_str_t id = {cid, strlen(cid)};
+    assert_int_equal(req_x(INVITE, false, true, IN, true, false), MEDIA_ACT_OFFER);
+    assert_int_equal(rsp_x(INVITE, 200, true, EX, true), MEDIA_ACT_ANSWER);
+    assert_int_equal(req_x(INVITE, true, true, EX, true, false), MEDIA_ACT_OFFER);
+    assert_int_equal(req_x(BYE, true, false, IN, true, false), MEDIA_ACT_DELETE);
+    cid = "c2@test";
+    id = (fedge_str_t){cid, strlen(cid)};
+    assert_false(media_calls_outside(T, id));
+    assert_int_equal(req_x(INVITE, false, true, IN, false, true), MEDIA_ACT_OFFER);
+    assert_true(media_calls_outside(T, id));
+    /* only the message that creates the call says it */
+    assert_int_equal(rsp_x(INVITE, 200, true, EX, false), MEDIA_ACT_ANSWER);
+    assert_int_equal(req_x(INVITE, true, true, EX, false, false), MEDIA_ACT_OFFER);
+    assert_true(media_calls_outside(T, id));
+    assert_int_equal(req_x(BYE, true, false, EX, false, false), MEDIA_ACT_DELETE);
+    assert_false(media_calls_outside(T, id));
 }
 
 static void test_late_offer(void **state)
@@ -530,6 +633,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_basic_call_with_early_media_and_reinvite, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_offer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partner_call_to_remote_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partner_call_reoffered_to_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ice_per_side, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reliable_provisional_offer_and_prack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_and_cancel_delete, setup, teardown),
