@@ -69,7 +69,7 @@ PY
 )
 echo "$resp" >> "$T_LOGS/checks.log"
 check "every next-hop target dead: the partner gets 504, told nothing of the inside" \
-    sh -c "printf '%s' \"\$1\" | grep -q '^SIP/2.0 504' && printf '%s' \"\$1\" | grep -q 'Warning: 399 edge.contoso.test \"no internal server available\"' && ! printf '%s' \"\$1\" | grep -q fe1" _ "$resp"
+    sh -c "printf '%s' \"\$1\" | grep -q '^SIP/2.0 504' && printf '%s' \"\$1\" | grep -q 'Warning: 399 edge.contoso.test \"no internal server available\"' && ! printf '%s' \"\$1\" | grep -q fe1.contoso" _ "$resp"
 check "the log names the target and why" \
     grep -q "no usable target.*no usable next hop for deadpool.contoso.test: fe1.contoso.test:$DEAD connect to 127.0.0.1:$DEAD failed: connection refused" "$T_LOGS/fedge2.log"
 check "fedge still running" alive fedge
