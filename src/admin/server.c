@@ -19,10 +19,11 @@
 #define BODY_MAX (64 * 1024)
 #define COOKIE "fedge_session"
 
-/* Connection limits (the panel needs a handful of connections; a browser
- * opens up to 6 per host): no set of a few addresses can take them all. */
+/* Connection limits: a browser opens up to 6 connections per host and
+ * keeps them alive, so two browsers (or two administrators behind one NAT)
+ * need 12; no set of fewer than 16 addresses can take them all. */
 #define CONN_MAX 256u
-#define CONN_PER_IP 8u
+#define CONN_PER_IP 16u
 #define CONN_IDLE_S 10u
 /* A request (headers and body) must have arrived this long after the
  * connection opened or the previous answer went out, however slowly its
