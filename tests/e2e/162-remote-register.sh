@@ -119,6 +119,14 @@ check "edge set --outside-users on" "$F" edge set --outside-users on -c "$CFG"
 check "the user's policy has remote access off: REGISTER refused" \
     wait_for "client reg-nopolicy remote_register_refused_uac.xml '$PASSWORD' && diag reg-nopolicy 19015" 5
 check "policy set global --outside on" "$F" policy set global --outside on -c "$CFG"
+# the edge reads the store's changes on its own schedule: wait until it runs
+# the generation just written before a client counts on it
+loaded() {
+    local g
+    g=$(sqlite3 -cmd ".timeout 1000" "$T_TMP/fedge.db" "SELECT value FROM meta WHERE key = 'generation'") &&
+        [ -n "$g" ] && grep -q "settings loaded generation=$g\b" "$T_LOGS/fedge.log"
+}
+check "... the edge runs the store's new settings" wait_for loaded 10
 
 note "registration through the edge"
 MSG_CID=remote-flow-1 # the client's Call-ID, so that SIPp maps the MESSAGE to its call
