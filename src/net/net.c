@@ -412,13 +412,22 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
 {
     net_conn_t *c = req->data;
     free(req);
-    if (status != UV_ECANCELED)
+    if (status == UV_ECANCELED)
+        return;
+    c->shut_done = true;
+    /* our FIN is out: close once the peer's EOF came (read_cb), or at the
+     * close deadline (sweep_cb) */
+    if (status < 0 || c->peer_done || c->net->destroying)
         hard_close(c);
 }
 
-/* Starts closing c: records why, stops reading, and either closes the
- * socket now (hard) or after the queued bytes have gone out (graceful,
- * bounded by NET__CLOSE_GRACE_MS through the sweep timer). */
+/* Starts closing c: records why, and either closes the socket now (hard)
+ * or after the queued bytes and a FIN have gone out and the peer closed
+ * its side (graceful, bounded by NET__CLOSE_GRACE_MS through the sweep
+ * timer). Graceful closing keeps reading and drops what arrives: closing a
+ * socket with unread bytes sends a reset, which can destroy the last
+ * answer (a stream error, a 4xx) before a peer that is still writing has
+ * read it — the "lingering close" of RFC 9112 §9.6. */
 static void flush_conn(net_conn_t *c);
 
 static void conn_close(net_conn_t *c, int code, const char *reason, bool graceful)
@@ -442,7 +451,6 @@ static void conn_close(net_conn_t *c, int code, const char *reason, bool gracefu
         hard_close(c);
         return;
     }
-    uv_read_stop((uv_stream_t *)&c->tcp);
     if (c->ssl && c->ready && code != FEDGE_ETLS) {
         ERR_clear_error();
         (void)SSL_shutdown(c->ssl); /* queues close_notify */
@@ -1001,8 +1009,16 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     net_conn_t *c = s->data;
-    if (nread == 0 || c->closing)
+    if (nread == 0)
         return;
+    if (c->closing) { /* lingering close (conn_close): dropped */
+        if (nread < 0) {
+            c->peer_done = true;
+            if (c->shut_done)
+                hard_close(c);
+        }
+        return;
+    }
     if (nread < 0) {
         if (nread == UV_EOF)
             conn_close(c, FEDGE_ECLOSED,
@@ -1244,9 +1260,10 @@ void net_destroy(net_t *n)
     /* Without the timer nothing bounds a graceful close any more: a
      * connection with bytes still queued (a peer not reading) would keep
      * the loop alive, so close those at once. An empty queue lets the
-     * shutdown complete promptly. */
+     * shutdown complete promptly; one already shut down no longer waits
+     * for its peer's EOF (lingering close, conn_close). */
     for (net_conn_t *c = n->conns; c; c = c->next)
-        if (c->tcp.write_queue_size > 0)
+        if (c->tcp.write_queue_size > 0 || c->shut_done)
             hard_close(c);
 }
 

@@ -173,6 +173,8 @@ struct net_conn {
     const char *deadline_what;
     bool known, in_budget, in_handshake, out_counted;
     bool inbound, connected, ready, closing, uv_closing, notify, ip_counted;
+    /* lingering close (net.c conn_close): our FIN is out, the peer's EOF came */
+    bool shut_done, peer_done;
     bool reconnecting, overflowed;
     bool upgrading;      /* net_conn_starttls: handshake on a ready plain conn */
     uint64_t upgrade_ms; /* when the upgrade began (handshake timeout) */
