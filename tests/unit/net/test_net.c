@@ -48,7 +48,7 @@ static tconn_t pool[1400];
 static int npool;
 static tconn_t *srv_conns[1400];
 static int nsrv;
-static bool srv_echo, srv_close_on_data;
+static bool srv_echo, srv_close_on_data, srv_answer_close;
 
 static uv_loop_t loop;
 static net_t *srv, *cli;
@@ -87,6 +87,11 @@ static void on_data(net_conn_t *c, const char *buf, size_t len)
     }
     if (net_conn_is_inbound(c) && srv_echo)
         assert_int_equal(net_conn_write(c, buf, len), 0);
+    if (net_conn_is_inbound(c) && srv_answer_close && !t->code) {
+        t->code = 1; /* answered once */
+        assert_int_equal(net_conn_write(c, "ANSWER\n", 7), 0);
+        net_conn_close(c);
+    }
     if (net_conn_is_inbound(c) && srv_close_on_data) {
         net_conn_close(c); /* closing inside a callback is safe */
         assert_int_equal(net_conn_write(c, "x", 1), FEDGE_ECLOSED);
@@ -164,7 +169,7 @@ static int setup(void **state)
     (void)state;
     memset(pool, 0, sizeof pool);
     npool = nsrv = 0;
-    srv_echo = srv_close_on_data = false;
+    srv_echo = srv_close_on_data = srv_answer_close = false;
     loglen = 0;
     logbuf[0] = '\0';
     srv = cli = NULL;
@@ -1639,6 +1644,32 @@ static void test_close_inside_data_callback(void **state)
     net_tls_free(ctls);
 }
 
+/* A server that answers and closes while its peer is still sending: the
+ * answer must reach the peer. Closing a socket with unread bytes sends a
+ * reset, and the peer, failing its next write, may close before it reads
+ * the answer; the lingering close (net.c conn_close) reads and drops until
+ * the peer's EOF instead. */
+static void test_close_while_peer_sends_keeps_answer(void **state)
+{
+    (void)state;
+    make_nets(NULL, NULL);
+    net_listener_t *l = listen_on("127.0.0.1:0", NULL, NULL);
+    srv_answer_close = true;
+    tconn_t *ct = dial("127.0.0.1", net_listener_port(l), NULL, NULL);
+    RUN_UNTIL(ct->ready, 5000);
+    assert_int_equal(ct->ready, 1);
+    static char chunk[65536];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 64 && !ct->closed; i++) {
+        (void)net_conn_write(ct->c, chunk, sizeof chunk);
+        RUN_FOR(1);
+    }
+    RUN_UNTIL(ct->closed && nsrv == 1 && srv_conns[0]->closed, 5000);
+    assert_int_equal(ct->closed, 1);
+    assert_non_null(strstr(ct->data, "ANSWER\n"));
+    assert_int_equal(srv_conns[0]->closed, 1);
+}
+
 static void test_connect_failures_reported(void **state)
 {
     (void)state;
@@ -1813,6 +1844,7 @@ int main(void)
         T(test_reuse_index_many_connections),
         T(test_plain_tcp_internal_side),
         T(test_close_inside_data_callback),
+        T(test_close_while_peer_sends_keeps_answer),
         T(test_connect_failures_reported),
         T(test_connect_by_name_tries_each_address),
         T(test_stop_accepting_and_close_all),
