@@ -340,8 +340,11 @@ int net_conn_writev(net_conn_t *c, const fedge_str_t *parts, size_t n);
 int net_conn_starttls(net_conn_t *c, net_tls_t *tls, bool server_side, const char *sni);
 
 /* Closes the connection: no more on_data; pending bytes get a short bounded
- * grace to go out (after a TLS close_notify), then on_close(c, 0, "closed
- * locally") from the loop. Safe from any callback; idempotent. */
+ * grace (NET__CLOSE_GRACE_MS) to go out (after a TLS close_notify), then a
+ * FIN; what the peer still sends is read and dropped until its EOF, so the
+ * close never turns into a reset that could destroy the last answer; then
+ * on_close(c, 0, "closed locally") from the loop. Safe from any callback;
+ * idempotent. */
 void net_conn_close(net_conn_t *c);
 
 /* Deadline: c is closed (on_close FEDGE_ETIMEDOUT, reason "deadline
