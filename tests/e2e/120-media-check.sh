@@ -11,32 +11,9 @@ command -v rtpengine > /dev/null || { echo "not ok - rtpengine is not installed 
 
 topology
 # UDP ports for the ng listener and for a relay that does not exist.
-read -r NG_PORT DEAD_PORT < <(python3 -c '
-import socket
-ss = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
+read -r NG_PORT DEAD_PORT < <(udp_ports 2)
 RTP_MIN=$((20000 + ($$ % 100) * 100))
-
-start_bg rtpengine rtpengine --foreground --config-file=none --table=-1 \
-    --interface=internal/127.0.0.2 --interface=external/127.0.0.3 \
-    --listen-ng="127.0.0.1:$NG_PORT" --port-min="$RTP_MIN" --port-max=$((RTP_MIN + 99)) \
-    --log-stderr --log-level=6 --num-threads=1
-ng_up() {
-    python3 - "$NG_PORT" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
-end = time.time() + 10
-while time.time() < end:
-    s.sendto(b"up d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
-    try:
-        if b"pong" in s.recv(100): sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)
-PY
-}
-check "rtpengine answers ng ping on 127.0.0.1:$NG_PORT" ng_up || show rtpengine
+check "rtpengine answers ng ping on 127.0.0.1:$NG_PORT" rtpengine_start "$NG_PORT" "$RTP_MIN" || show rtpengine
 
 CFG=$T_TMP/fedge.ini
 fedge_config "$CFG"

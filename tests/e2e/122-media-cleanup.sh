@@ -20,32 +20,10 @@ SRTP_TOOL=$FEDGE_BUILD/tests/tools/srtp_tool
 [ -x "$SRTP_TOOL" ] || { echo "not ok - $SRTP_TOOL is missing (make $SRTP_TOOL; needs libsrtp2-dev from scripts/bootstrap)"; exit 1; }
 
 topology
-NG_PORT=$(python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+NG_PORT=$(udp_ports 1)
 MET_PORT=$(free_port)
 RTP_MIN=$((20000 + ($$ % 100) * 100))
-
-start_bg rtpengine rtpengine --foreground --config-file=none --table=-1 \
-    --interface=internal/127.0.0.2 --interface=external/127.0.0.3 \
-    --listen-ng="127.0.0.1:$NG_PORT" --port-min="$RTP_MIN" --port-max=$((RTP_MIN + 99)) \
-    --log-stderr --log-level=6 --num-threads=1 --delete-delay=0
-ng_up() {
-    python3 - "$NG_PORT" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
-end = time.time() + 10
-while time.time() < end:
-    s.sendto(b"up d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
-    try:
-        if b"pong" in s.recv(100): sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)
-PY
-}
-check "rtpengine answers ng ping" ng_up || show rtpengine
+check "rtpengine answers ng ping" rtpengine_start "$NG_PORT" "$RTP_MIN" || show rtpengine
 
 CFG=$T_TMP/fedge.ini
 FEDGE_LOG_LEVEL=info fedge_config "$CFG"

@@ -41,21 +41,9 @@ pol_topology
 REM=$(free_port); KTLS=$(free_port); KTCP=$(free_port)
 check "dnsmasq starts" pol_dns || finish
 # the media relay of edge A: rtpengine in user space (as in 121-media-calls)
-NG_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+NG_PORT=$(udp_ports 1)
 RTP_MIN=$((30000 + ($$ % 100) * 100))
-start_bg rtpengine rtpengine --foreground --config-file=none --table=-1 \
-    --interface=internal/127.0.0.2 --interface=external/127.0.0.3 \
-    --listen-ng="127.0.0.1:$NG_PORT" --port-min="$RTP_MIN" --port-max=$((RTP_MIN + 99)) \
-    --log-stderr --log-level=7 --num-threads=1 --delete-delay=0
-ng_up() {
-    python3 - "$NG_PORT" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
-s.sendto(b"up d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
-sys.exit(0 if b"pong" in s.recv(100) else 1)
-PY
-}
-check "rtpengine (edge A's media relay) answers ng ping" wait_for ng_up 10 || show rtpengine
+check "rtpengine (edge A's media relay) answers ng ping" rtpengine_start "$NG_PORT" "$RTP_MIN" 7 || show rtpengine
 CA=$T_TMP/contoso.ini CB=$T_TMP/fabrikam.ini
 # A: its internal next hop and registrar are Kamailio; B: fabrikam's UAS
 pol_config "$CA" contoso "$EA" "$IA" "$KTCP" "$EB" "$ADA"

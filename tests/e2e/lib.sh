@@ -498,3 +498,42 @@ msg = head.replace("@CL@", str(len(body.encode()))) + sep + body
 open(sys.argv[1], "wb").write(msg.encode())
 ' "$1"
 }
+
+# udp_ports N: N free UDP ports on 127.0.0.1, space-separated (bound at
+# once, so they differ; released on return).
+udp_ports() {
+    python3 - "$1" <<'PY'
+import socket, sys
+ss = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))
+PY
+}
+
+# ng_up PORT: rtpengine answers an ng ping on 127.0.0.1:PORT within 10 s.
+ng_up() {
+    python3 - "$1" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+end = time.time() + 10
+while time.time() < end:
+    s.sendto(b"up d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        if b"pong" in s.recv(100): sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+}
+
+# rtpengine_start NG_PORT RTP_MIN [LOG_LEVEL]: rtpengine in user space
+# (--table=-1) as `rtpengine` (stop it with `stop rtpengine`), interfaces
+# internal/127.0.0.2 and external/127.0.0.3, ng on 127.0.0.1:NG_PORT, RTP
+# ports RTP_MIN..RTP_MIN+99; returns once it answers an ng ping (10 s).
+rtpengine_start() {
+    start_bg rtpengine rtpengine --foreground --config-file=none --table=-1 \
+        --interface=internal/127.0.0.2 --interface=external/127.0.0.3 \
+        --listen-ng="127.0.0.1:$1" --port-min="$2" --port-max=$(($2 + 99)) \
+        --log-stderr --log-level="${3:-6}" --num-threads=1 --delete-delay=0
+    ng_up "$1"
+}
