@@ -72,7 +72,7 @@ FUZZ_ROOMS := $(filter-out $(FUZZ_CORE_ROOMS),$(sort $(foreach h,$(FUZZ_NAMES),$
 BENCH_SRC := $(sort $(shell find bench -name 'bench_*.c' 2>/dev/null))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 # Load tools the benchmark scripts run (not benchmarks themselves).
-BENCH_TOOLS := $(BUILD)/bench/rtpload
+BENCH_TOOLS := $(BUILD)/bench/rtpload $(BUILD)/bench/tlsrelay
 
 .PHONY: all run demo test unit unit-san fuzz fuzz-build fuzz-short e2e bench clean format format-check check-rooms bootstrap
 all: $(BIN)

@@ -37,12 +37,19 @@
 #      BENCH_ROUTING_ROUNDS alternating rounds summed. Target: dns-srv within
 #      10 % of default-route.
 #
-#   6. CPU per forwarded MESSAGE in microseconds, fedge next to Kamailio in
-#      the same run, at BENCH_CPU_RATE (2000/s) and at the highest rate both
+#   6. CPU per forwarded MESSAGE in microseconds (the scheduler's on-CPU
+#      time of every thread, /proc/PID/task/TID/schedstat), fedge next to
+#      Kamailio in the same run, at BENCH_CPU_RATE (2000/s) and at the highest rate both
 #      sustained in [2] (when it ran): BENCH_CPU_ROUNDS (4) rounds of
 #      BENCH_CPU_SECONDS each, the order of the two proxies alternating
 #      from round to round (the machine's load drifts), summed. Target:
 #      fedge <= 0.25 x Kamailio and <= 12 us per message at 2000/s.
+#      The floor runs in the same rounds: bench/tlsrelay, a relay with the
+#      same I/O as fedge (one libuv loop, OpenSSL on memory BIOs, mutual
+#      TLS) and no SIP work, one TCP connection to the SIPp UAS per TLS
+#      connection. Its CPU per message is what this machine's kernel, TLS
+#      and event loop cost before any proxy work; fedge minus floor is what
+#      SIP processing costs.
 #      BENCH_SYSCALLS=1 adds one fedge round under strace -c -f (not counted
 #      in the CPU figures: strace slows the process) and prints the write
 #      and read system calls per forwarded MESSAGE. BENCH_PERF=1 adds one
@@ -112,6 +119,19 @@ idle_timeout = 3600"
     cp "$T_TMP/fedge.ini" "$T_LOGS/fedge.ini"
     start_fedge "$T_TMP/fedge.ini" fedge || return 1
     stunnel_client fedge-stunnel "$SC_fedge" "$TLS_fedge" edge.fabrikam.test
+}
+
+# The floor of [6]: bench/tlsrelay between the same stunnel client and a
+# SIPp UAS of its own (responses come back on the request's connection).
+setup_floor() {
+    local relay=$FEDGE_BUILD/bench/tlsrelay
+    [ -x "$relay" ] || { echo "no relay at $relay (make bench builds it)"; return 1; }
+    TLS_floor=$(free_port); SC_floor=$(free_port); UAS_floor=$(free_port)
+    sipp_uas floor-uas message_uas.xml "$UAS_floor" "sip:bob@127.0.0.1:$UAS_floor;transport=tcp" 100000000 || return 1
+    start_bg floor "$relay" --listen "$TLS_floor" --connect "$UAS_floor" \
+        --cert "$PKI/edge.contoso.test.crt" --key "$PKI/edge.contoso.test.key" --ca "$PKI/ca.crt"
+    wait_listen "$TLS_floor" 5 "$BG_PID" || { show floor; return 1; }
+    stunnel_client floor-stunnel "$SC_floor" "$TLS_floor" edge.fabrikam.test
 }
 
 step_rates() { # P
@@ -252,36 +272,38 @@ declare -A RCPU
 
 # ------------------------------------------------------------ CPU rounds
 # [6]: alternating rounds at one rate; US[P@RATE] microseconds per message.
-declare -A CTICKS CMSGS US
+declare -A CNS CMSGS US
 cpu_round() { # P RATE ROUND
     local p=$1 r=$2 c0 c1 n=$(($2 * CPU_SECONDS))
-    c0=$(cpu_ticks "$p")
+    c0=$(cpu_ns "$p")
     load "$p" "$r" "$n" "us$r-$3"
-    c1=$(cpu_ticks "$p")
+    c1=$(cpu_ns "$p")
     if [ "$L_OK" -lt "$n" ]; then
         say "  $p: $n MESSAGE at $r/s: only $L_OK answered 200 ($L_FAIL failed): round not counted"
         return 1
     fi
-    CTICKS[$p@$r]=$(( ${CTICKS[$p@$r]:-0} + c1 - c0 ))
+    CNS[$p@$r]=$(( ${CNS[$p@$r]:-0} + c1 - c0 ))
     CMSGS[$p@$r]=$(( ${CMSGS[$p@$r]:-0} + n ))
-    say "  $p: $n MESSAGE at $r/s: $((c1 - c0)) CPU ticks (1/$HZ s), $(echo "scale=1; ($c1 - $c0) * 1000000 / $HZ / $n" | bc) us/message"
+    say "  $p: $n MESSAGE at $r/s: $(( (c1 - c0) / 1000000 )) ms on CPU, $(echo "scale=1; ($c1 - $c0) / 1000 / $n" | bc) us/message"
 }
 cpu_rounds() { # RATE
     local r=$1 i p order
     say "[6] CPU per forwarded MESSAGE at $r msg/s: $CPU_ROUNDS alternating rounds of ${CPU_SECONDS}s"
     # warm-up: connections, caches, Kamailio's worker pools
-    for p in $PROXIES; do load "$p" "$r" "$r" "us$r-warm"; done
+    for p in $PROXIES floor; do
+        [ "${STATUS[$p]:-down}" = up ] && load "$p" "$r" "$r" "us$r-warm"
+    done
     for i in $(seq "$CPU_ROUNDS"); do
-        order="kamailio fedge"
-        [ $((i % 2)) -eq 0 ] && order="fedge kamailio"
+        order="kamailio fedge floor"
+        [ $((i % 2)) -eq 0 ] && order="floor fedge kamailio"
         for p in $order; do
-            [ "${STATUS[$p]}" = up ] || continue
+            [ "${STATUS[$p]:-down}" = up ] || continue
             cpu_round "$p" "$r" "$i" || cpu_round "$p" "$r" "$i-retry"
         done
     done
-    for p in $PROXIES; do
+    for p in $PROXIES floor; do
         [ -n "${CMSGS[$p@$r]:-}" ] &&
-            US[$p@$r]=$(echo "scale=1; ${CTICKS[$p@$r]} * 1000000 / $HZ / ${CMSGS[$p@$r]}" | bc)
+            US[$p@$r]=$(echo "scale=1; ${CNS[$p@$r]} / 1000 / ${CMSGS[$p@$r]}" | bc)
     done
 }
 # BENCH_SYSCALLS: one fedge round at RATE under strace -c, per message.
@@ -365,6 +387,9 @@ CPU6=no
 [ "${STATUS[kamailio]:-down}" = up ] && [ "${STATUS[fedge]:-down}" = up ] && CPU6=yes
 case " $PROXIES " in *" kamailio "*) ;; *) CPU6=no ;; esac
 if [ "$CPU6" = yes ]; then
+    if setup_floor >> "$T_LOGS/setup.log" 2>&1; then STATUS[floor]=up; else
+        STATUS[floor]=down; say "  floor relay could not be started (see $T_LOGS/setup.log, $T_LOGS/floor.log)"
+    fi
     cpu_rounds "$CPU_RATE"
     [ "$highest" -gt 0 ] && [ "$highest" != "$CPU_RATE" ] && cpu_rounds "$highest"
     [ -n "${BENCH_SYSCALLS:-}" ] && syscall_round "$CPU_RATE"
@@ -372,6 +397,7 @@ if [ "$CPU6" = yes ]; then
 fi
 # the proxies of [1]-[3] stop first: [5] measures fedge alone
 for p in $PROXIES; do stop "$p"; done
+[ "${STATUS[floor]:-down}" = up ] && stop floor
 ROUTING=no
 case " $PROXIES $ONLY " in *" fedge "*|*" routing "*) ROUTING=yes ;; esac
 [ "$ONLY" = kamailio ] && ROUTING=no
@@ -396,6 +422,11 @@ if [ "$CPU6" = yes ]; then
         row "CPU us per MESSAGE at $r/s (alternating)" "${US[kamailio@$r]:--}" "${US[fedge@$r]:--}"
         [ -n "${US[kamailio@$r]:-}" ] && [ -n "${US[fedge@$r]:-}" ] &&
             row "  fedge / kamailio" "" "$(echo "scale=2; ${US[fedge@$r]} / ${US[kamailio@$r]}" | bc)"
+        if [ -n "${US[floor@$r]:-}" ]; then
+            row "  floor: TLS relay, no SIP work (us)" "" "${US[floor@$r]}"
+            [ -n "${US[fedge@$r]:-}" ] &&
+                row "  fedge above the floor (us)" "" "$(echo "scale=1; ${US[fedge@$r]} - ${US[floor@$r]}" | bc)"
+        fi
     done
 fi
 
