@@ -108,7 +108,7 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
     relay_t *r = h->data;
     (void)hint;
     *b = (uv_stream_t *)h == (uv_stream_t *)&r->tls ? uv_buf_init(rbuf, sizeof rbuf)
-                                                     : uv_buf_init(pbuf, sizeof pbuf);
+                                                    : uv_buf_init(pbuf, sizeof pbuf);
 }
 
 static void on_tls_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -121,13 +121,20 @@ static void on_tls_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (n == 0)
         return;
     BIO_write(r->rbio, b->base, (int)n);
+    /* every record this read completed, decrypted into one buffer and
+     * written in one call (fedge too writes once per connection and turn) */
+    size_t have = 0;
     for (;;) {
-        int got = SSL_read(r->ssl, pbuf, sizeof pbuf);
+        int got = SSL_read(r->ssl, pbuf + have, (int)(sizeof pbuf - have));
         if (got > 0) {
-            if (send_bytes(&r->plain, pbuf, (size_t)got) != 0) {
+            have += (size_t)got;
+            if (have < sizeof pbuf)
+                continue;
+            if (send_bytes(&r->plain, pbuf, have) != 0) {
                 relay_close(r);
                 return;
             }
+            have = 0;
             continue;
         }
         int e = SSL_get_error(r->ssl, got);
@@ -137,7 +144,8 @@ static void on_tls_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         relay_close(r);
         return;
     }
-    if (flush_tls(r) != 0) /* handshake and session tickets */
+    if ((have && send_bytes(&r->plain, pbuf, have) != 0) ||
+        flush_tls(r) != 0) /* handshake and session tickets */
         relay_close(r);
 }
 
@@ -237,8 +245,7 @@ int main(int argc, char **argv)
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-    if (!getenv("TLSRELAY_KEEP_BUFFERS"))
-        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     /* as src/net/tls.c: a client that resumes a session (stunnel does)
      * with certificate verification on needs a session id context */
     static const unsigned char sid_ctx[] = "tlsrelay";
@@ -260,7 +267,8 @@ int main(int argc, char **argv)
     uv_signal_t sig;
     uv_signal_init(loop, &sig);
     uv_signal_start(&sig, on_signal, SIGTERM);
-    printf("tlsrelay: listening on 127.0.0.1:%d, next hop 127.0.0.1:%d\n", listen_port, connect_port);
+    printf("tlsrelay: listening on 127.0.0.1:%d, next hop 127.0.0.1:%d\n", listen_port,
+           connect_port);
     fflush(stdout);
     uv_run(loop, UV_RUN_DEFAULT);
     SSL_CTX_free(ctx);
