@@ -67,8 +67,11 @@ struct xmpp_s2s {
     xmpp_s2s_opts_t o;
     char **domains;
     unsigned char secret_hash[32];
-    net_listener_t *listener; /* NULL once closed */
-    uint16_t port;
+    /* Listeners (o.listen, then xmpp_s2s_listen): every one feeds this
+     * service (accepted connections find it by tag), NULL once closed. */
+    net_listener_t *listeners[XMPP_S2S_MAX_LISTENERS];
+    size_t n_listeners;
+    uint16_t port;                  /* the first listener's */
     uv_timer_t timer;               /* deadlines, every 500 ms */
     uv_timer_t kick;                /* 0 ms: callbacks and frees deferred out of calls */
     struct item *done, **done_tail; /* send callbacks to run */
@@ -1148,17 +1151,35 @@ int xmpp_s2s_new(const xmpp_s2s_opts_t *o, xmpp_s2s_t **out, fedge_err_t *e)
     s->handles = 2;
     uv_timer_start(&s->timer, tick, 500, 500);
     if (o->listen) {
-        net_listen_opts_t lo = {.host_port = o->listen, .tag = &s->tag, .cbs = conn_cbs};
-        int rc = net_listen(o->net, &lo, &s->listener, e);
+        int rc = xmpp_s2s_listen(s, o->listen, NULL, e);
         if (rc < 0) {
-            s->listener = NULL;
             s->freeing = true;
             maybe_free_service(s);
             return rc;
         }
-        s->port = net_listener_port(s->listener);
     }
     *out = s;
+    return 0;
+}
+
+int xmpp_s2s_listen(xmpp_s2s_t *s, const char *host_port, uint16_t *port, fedge_err_t *e)
+{
+    if (!s || s->freeing || !host_port)
+        return fedge_err(e, FEDGE_EINVAL, "xmpp: no service or no address to listen on");
+    if (s->n_listeners >= XMPP_S2S_MAX_LISTENERS)
+        return fedge_err(e, FEDGE_ELIMIT, "xmpp: at most %d listen addresses",
+                         XMPP_S2S_MAX_LISTENERS);
+    net_listen_opts_t lo = {.host_port = host_port, .tag = &s->tag, .cbs = conn_cbs};
+    net_listener_t *l;
+    int rc = net_listen(s->o.net, &lo, &l, e);
+    if (rc < 0)
+        return rc;
+    uint16_t p = net_listener_port(l);
+    if (!s->n_listeners)
+        s->port = p;
+    s->listeners[s->n_listeners++] = l;
+    if (port)
+        *port = p;
     return 0;
 }
 
@@ -1229,10 +1250,11 @@ void xmpp_s2s_stats(const xmpp_s2s_t *s, xmpp_s2s_stats_t *out)
 
 void xmpp_s2s_stop_accepting(xmpp_s2s_t *s)
 {
-    if (s && s->listener)
-        net_listener_close(s->listener);
-    if (s)
-        s->listener = NULL;
+    for (size_t i = 0; s && i < s->n_listeners; i++) {
+        if (s->listeners[i])
+            net_listener_close(s->listeners[i]);
+        s->listeners[i] = NULL;
+    }
 }
 
 void xmpp_s2s_free(xmpp_s2s_t *s)

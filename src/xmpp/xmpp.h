@@ -261,10 +261,21 @@ typedef struct {
  * are copied. Errors: FEDGE_EINVAL, FEDGE_EIO (listen failed). */
 int xmpp_s2s_new(const xmpp_s2s_opts_t *o, xmpp_s2s_t **out, fedge_err_t *e);
 
-/* The listener's port (0 when none), also after it closed. */
+#define XMPP_S2S_MAX_LISTENERS 16
+
+/* One more listener (host_port as o->listen) for the service s: a stream
+ * accepted on it is served exactly as one on the first (same partners,
+ * dialback secret, outbound streams). *port (may be NULL) receives the
+ * bound port. The listener is owned by s (closed by
+ * xmpp_s2s_stop_accepting and xmpp_s2s_free). Errors: FEDGE_EINVAL,
+ * FEDGE_ELIMIT (XMPP_S2S_MAX_LISTENERS already), FEDGE_EIO (bind or listen
+ * failed, the address in e). */
+int xmpp_s2s_listen(xmpp_s2s_t *s, const char *host_port, uint16_t *port, fedge_err_t *e);
+
+/* The first listener's port (0 when none), also after it closed. */
 uint16_t xmpp_s2s_port(const xmpp_s2s_t *s);
 
-/* Closes the listener (no new streams; open ones carry on). Call it before
+/* Closes the listeners (no new streams; open ones carry on). Call it before
  * net_stop_accepting or net_destroy of the net given to xmpp_s2s_new (they
  * free every listener of that net). Idempotent. */
 void xmpp_s2s_stop_accepting(xmpp_s2s_t *s);

@@ -28,14 +28,15 @@ static net_tls_t *tls_c, *tls_f, *tls_nocert;
 typedef struct {
     const char *name;
     xmpp_s2s_t *s;
-    uint16_t peer_port; /* where the other service listens */
+    uint16_t peer_port;    /* where the other service listens */
+    const char *peer_host; /* its address (NULL: 127.0.0.1) */
     bool sasl, dialback, tls_required, blocked;
     int stanzas;
     char last_body[256], last_from[256];
     char log[16384];
 } side_t;
 
-static side_t C, F;
+static side_t C, F, G; /* G: a second contoso.test service */
 
 typedef struct {
     struct net_conn *c;
@@ -56,7 +57,7 @@ static void policy(void *user, const char *domain, xmpp_peer_policy_t *out)
     out->tls_required = me->tls_required;
     out->sasl = me->sasl;
     out->dialback = me->dialback;
-    snprintf(out->host, sizeof out->host, "127.0.0.1");
+    snprintf(out->host, sizeof out->host, "%s", me->peer_host ? me->peer_host : "127.0.0.1");
     out->port = me->peer_port;
 }
 
@@ -165,6 +166,7 @@ static int setup(void **state)
     nraw = 0;
     memset(&C, 0, sizeof C);
     memset(&F, 0, sizeof F);
+    memset(&G, 0, sizeof G);
     if (uv_loop_init(&loop))
         return -1;
     uv_timer_init(&loop, &tick);
@@ -189,6 +191,8 @@ static int teardown(void **state)
         xmpp_s2s_free(C.s);
     if (F.s)
         xmpp_s2s_free(F.s);
+    if (G.s)
+        xmpp_s2s_free(G.s);
     RUN_UNTIL(false, 50);
     net_destroy(net);
     dns_free(dns);
@@ -232,6 +236,41 @@ static void test_starttls_sasl_external(void **state)
     assert_int_equal(st.streams_out, 1);
     assert_int_equal(st.authed_out, 1);
     assert_int_equal(st.stanzas_out, 2);
+}
+
+/* One service, two listeners (127.0.0.1 and ::1): a stream accepted on
+ * either is authenticated and delivers, and both count in the one
+ * service's figures. */
+static void test_two_listeners(void **state)
+{
+    start_both(true, false, NULL);
+    uint16_t p6 = 0;
+    fedge_err_t e;
+    assert_int_equal(xmpp_s2s_listen(F.s, "[::1]:0", &p6, &e), 0);
+    assert_true(p6 > 0);
+    assert_int_not_equal(p6, xmpp_s2s_port(F.s));
+    G.sasl = true;
+    G.tls_required = true;
+    start_side(&G, "contoso.test", tls_c, NULL, 3000);
+    G.peer_host = "::1";
+    G.peer_port = p6;
+    sent_t t = {0}, u = {0};
+    assert_int_equal(
+        xmpp_s2s_send(C.s, "contoso.test", "fabrikam.test", msg, strlen(msg), sent_cb, &t, &e), 0);
+    assert_int_equal(
+        xmpp_s2s_send(G.s, "contoso.test", "fabrikam.test", msg, strlen(msg), sent_cb, &u, &e), 0);
+    RUN_UNTIL(F.stanzas == 2 && t.calls == 1 && u.calls == 1, 5000);
+    assert_int_equal(F.stanzas, 2);
+    assert_int_equal(t.code, 0);
+    assert_int_equal(u.code, 0);
+    xmpp_s2s_stats_t st;
+    xmpp_s2s_stats(F.s, &st);
+    assert_int_equal(st.authed_in, 2);
+    /* G reached F only through [::1]:p6, C only through 127.0.0.1 */
+    /* an address already taken is refused with its name */
+    char hp[32];
+    snprintf(hp, sizeof hp, "[::1]:%u", p6);
+    assert_int_equal(xmpp_s2s_listen(F.s, hp, NULL, &e), FEDGE_EIO);
 }
 
 /* Dialback only, and C's outbound certificate names its domain: F accepts
@@ -457,10 +496,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-        T(test_starttls_sasl_external),           T(test_dialback_certificate_shortcut),
-        T(test_dialback_verify_round_trip),       T(test_sasl_only_without_certificate_fails),
-        T(test_blocked_partner_both_ways),        T(test_tls_required_refuses_plaintext),
-        T(test_unknown_domain_and_bad_namespace), T(test_hostile_streams),
+        T(test_starttls_sasl_external),
+        T(test_dialback_certificate_shortcut),
+        T(test_dialback_verify_round_trip),
+        T(test_sasl_only_without_certificate_fails),
+        T(test_blocked_partner_both_ways),
+        T(test_tls_required_refuses_plaintext),
+        T(test_unknown_domain_and_bad_namespace),
+        T(test_hostile_streams),
+        T(test_two_listeners),
 #undef T
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
