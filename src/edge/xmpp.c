@@ -13,8 +13,9 @@
  * (transport.c), answered 200 once the stanza is written on an
  * authenticated stream, or with the mapped error.
  * XMPP -> SIP: a message for a user of our domains becomes a SIP MESSAGE
- * sent on the gateway's own connection to the first internal next hop; a
- * final failure goes back to the sender as a stanza error. */
+ * sent on the gateway's own connections to the internal next hops (in
+ * order, with fail-over: hop_send); a final failure goes back to the
+ * sender as a stanza error. */
 #include "edge/edge_int.h"
 
 #include "obs/obs.h"
@@ -32,6 +33,12 @@ static const char C[] = "xmpp";
 #define HOP_TIMEOUT_MS 32000 /* RFC 3261 Timer F */
 #define MAX_PENDING 1000     /* SIP MESSAGEs waiting for the next hop */
 
+/* [internal] next_hop fail-over: a hop that could not be opened is not
+ * tried again for 1 s, then 2, 4 ... up to 30 s while it keeps failing. */
+#define HOP_BACKOFF_MIN_MS 1000
+#define HOP_BACKOFF_MAX_MS 30000
+#define HOP_EARLY_MAX (1024 * 1024) /* bytes held for hops still connecting */
+
 /* A SIP MESSAGE waiting for its stanza to be written (SIP -> XMPP). */
 typedef struct sip_pend {
     struct sip_pend *next, *prev;
@@ -44,11 +51,30 @@ typedef struct sip_pend {
 /* A SIP MESSAGE sent to the next hop for a stanza (XMPP -> SIP). */
 typedef struct hop_pend {
     struct hop_pend *next;
+    size_t hop; /* the index of the next hop it went to */
     char branch[48];
     char from[320], to[320], id[128]; /* the stanza's, for an error back */
     char local[256], remote[256];
     uint64_t deadline;
 } hop_pend_t;
+
+/* The gateway's connection to one [internal] next hop (its index in the
+ * list). Requests go to the first hop, in order, that is connected or not
+ * backing off; what is written before a connection is ready is held in
+ * early, so that it goes on to the next hop when this one cannot be
+ * opened (docs/xmpp.md, "Internal next hops"). */
+typedef struct hop {
+    edge__xmpp_t *x;
+    size_t idx;
+    net_conn_t *c; /* NULL: no connection */
+    bool ready;
+    sip_framer_t fr;
+    char *buf; /* received bytes not framed yet */
+    size_t len, cap;
+    xmpp_buf_t early;    /* requests waiting for the connection */
+    unsigned fails;      /* opens failed in a row */
+    uint64_t down_until; /* loop ms: not tried before (back-off) */
+} hop_t;
 
 /* A SIP presence subscription to an XMPP user (RFC 7248 §4), kept in the
  * store too (xops below). The gateway is the notifier of the SIP dialog. */
@@ -132,10 +158,9 @@ struct edge__xmpp {
     sip_pend_t *sp;
     hop_pend_t *hp;
     size_t n_hp;
-    net_conn_t *hop;
-    sip_framer_t fr;
-    char *hbuf;
-    size_t hlen, hcap;
+    hop_t *hops; /* one per [internal] next_hop, in order */
+    size_t n_hops;
+    size_t early_bytes; /* held in every hop's early */
     char via_host[PROXY_HOST_MAX];
     uv_timer_t timer;
     uint64_t seq;
@@ -510,8 +535,6 @@ static void stanza_error(edge__xmpp_t *x, const char *local, const char *remote,
     xmpp_buf_free(&b);
 }
 
-static void hop_ready(net_conn_t *c) {}
-
 static void wsub_response(edge__xmpp_t *x, sip_msg_t *m, fedge_str_t branch);
 
 static void hop_response(edge__xmpp_t *x, sip_msg_t *m)
@@ -547,27 +570,102 @@ static void hop_response(edge__xmpp_t *x, sip_msg_t *m)
     free(h);
 }
 
+static void fail_hop(edge__xmpp_t *x, size_t hop, bool all, const char *cond, const char *text);
+static int hop_pick(edge__xmpp_t *x, size_t from);
+
+static void hop_name(const edge__xmpp_t *x, size_t i, char *out, size_t cap)
+{
+    const config_t *cf = x->ed->cfg;
+    const config_hostport_t *nh = &cf->internal.next_hop.items[i];
+    bool tls = cf->internal.transport == CONFIG_TRANSPORT_TLS;
+    fedge_hostport_format(out, cap, nh->host, nh->port ? nh->port : (tls ? 5061 : 5060));
+}
+
+static void hop_drop_early(edge__xmpp_t *x, hop_t *h)
+{
+    x->early_bytes -= h->early.len;
+    xmpp_buf_free(&h->early);
+    memset(&h->early, 0, sizeof h->early);
+}
+
+/* Bytes for hop h: written when it is ready, else held until it is
+ * (bounded by HOP_EARLY_MAX over all hops). */
+static int hop_put(edge__xmpp_t *x, hop_t *h, const char *buf, size_t len)
+{
+    if (h->ready)
+        return net_conn_write(h->c, buf, len);
+    if (x->early_bytes + len > HOP_EARLY_MAX)
+        return FEDGE_ELIMIT;
+    xmpp_buf_add(&h->early, buf, len);
+    x->early_bytes += len;
+    return 0;
+}
+
+/* Hop h could not be opened: not tried again before its back-off, and
+ * the log says which one was given up, why, and for how long. */
+static void hop_down(edge__xmpp_t *x, hop_t *h, const char *reason)
+{
+    if (h->fails < 16)
+        h->fails++;
+    uint64_t wait = HOP_BACKOFF_MIN_MS << (h->fails - 1);
+    if (wait > HOP_BACKOFF_MAX_MS)
+        wait = HOP_BACKOFF_MAX_MS;
+    h->down_until = uv_now(x->ed->loop) + wait;
+    char name[PROXY_HOST_MAX + 16], nx[PROXY_HOST_MAX + 16] = "none", ws[16];
+    hop_name(x, h->idx, name, sizeof name);
+    for (size_t j = h->idx + 1; j < x->n_hops; j++)
+        if (x->hops[j].c || uv_now(x->ed->loop) >= x->hops[j].down_until) {
+            hop_name(x, j, nx, sizeof nx);
+            break;
+        }
+    snprintf(ws, sizeof ws, "%llu", (unsigned long long)(wait / 1000));
+    obs_logkv(OBS_LOG_WARNING, C, "internal next hop given up", "next_hop", name, "reason", reason,
+              "retry_in_s", ws, "next", nx, NULL);
+}
+
+static void hop_ready(net_conn_t *c)
+{
+    hop_t *h = net_conn_user(c);
+    if (!h)
+        return;
+    edge__xmpp_t *x = h->x;
+    h->ready = true;
+    if (h->fails) {
+        char name[PROXY_HOST_MAX + 16];
+        hop_name(x, h->idx, name, sizeof name);
+        obs_logkv(OBS_LOG_NOTICE, C, "internal next hop reachable again", "next_hop", name, NULL);
+    }
+    h->fails = 0;
+    h->down_until = 0;
+    if (h->early.len)
+        (void)net_conn_write(c, h->early.s, h->early.len); /* a failure closes c: hop_close */
+    hop_drop_early(x, h);
+}
+
 static void hop_data(net_conn_t *c, const char *buf, size_t len)
 {
-    edge__xmpp_t *x = net_conn_user(c);
-    if (x->hlen + len > x->hcap) {
-        x->hcap = x->hlen + len + 4096;
-        x->hbuf = fedge_realloc(x->hbuf, x->hcap);
+    hop_t *h = net_conn_user(c);
+    if (!h)
+        return;
+    edge__xmpp_t *x = h->x;
+    if (h->len + len > h->cap) {
+        h->cap = h->len + len + 4096;
+        h->buf = fedge_realloc(h->buf, h->cap);
     }
-    memcpy(x->hbuf + x->hlen, buf, len);
-    x->hlen += len;
+    memcpy(h->buf + h->len, buf, len);
+    h->len += len;
     size_t off = 0;
-    while (off < x->hlen) {
+    while (off < h->len) {
         size_t unit = 0;
-        int k = sip_framer_next(&x->fr, x->hbuf + off, x->hlen - off, &unit);
+        int k = sip_framer_next(&h->fr, h->buf + off, h->len - off, &unit);
         if (k < 0) {
             net_conn_close(c);
-            x->hlen = 0;
+            h->len = 0;
             return;
         }
         if (k == SIP_FRAME_NEED_MORE)
             break;
-        if (k == SIP_FRAME_MESSAGE && sip_parse(x->hbuf + off, unit, &x->lim, x->msg) == 0) {
+        if (k == SIP_FRAME_MESSAGE && sip_parse(h->buf + off, unit, &x->lim, x->msg) == 0) {
             /* a NOTIFY of the presence server may come on this connection */
             if (!x->msg->is_request)
                 hop_response(x, x->msg);
@@ -576,16 +674,18 @@ static void hop_data(net_conn_t *c, const char *buf, size_t len)
         }
         off += unit;
     }
-    memmove(x->hbuf, x->hbuf + off, x->hlen - off);
-    x->hlen -= off;
+    memmove(h->buf, h->buf + off, h->len - off);
+    h->len -= off;
 }
 
-static void fail_hop(edge__xmpp_t *x, bool all, const char *cond, const char *text)
+/* Stanzas waiting for an answer: all == false, those past their deadline
+ * (any hop); all == true, every one sent to hop (SIZE_MAX: any hop). */
+static void fail_hop(edge__xmpp_t *x, size_t hop, bool all, const char *cond, const char *text)
 {
     uint64_t now = uv_now(x->ed->loop);
     for (hop_pend_t **pp = &x->hp; *pp;) {
         hop_pend_t *h = *pp;
-        if (!all && h->deadline > now) {
+        if (all ? (hop != SIZE_MAX && h->hop != hop) : h->deadline > now) {
             pp = &h->next;
             continue;
         }
@@ -598,39 +698,95 @@ static void fail_hop(edge__xmpp_t *x, bool all, const char *cond, const char *te
 
 static void hop_close(net_conn_t *c, int code, const char *reason)
 {
-    edge__xmpp_t *x = net_conn_user(c);
-    if (!x)
+    hop_t *h = net_conn_user(c);
+    if (!h)
         return;
-    x->hop = NULL;
-    x->hlen = 0;
-    sip_framer_init(&x->fr, x->ed->cfg->limits.max_message_size);
-    if (x->hp)
-        obs_logkv(OBS_LOG_WARNING, C, "connection to the internal next hop closed", "reason",
-                  reason, NULL);
-    fail_hop(x, true, "service-unavailable", "the internal SIP server is not reachable");
+    edge__xmpp_t *x = h->x;
+    bool was_ready = h->ready;
+    h->c = NULL;
+    h->ready = false;
+    h->len = 0;
+    sip_framer_init(&h->fr, x->ed->cfg->limits.max_message_size);
+    if (was_ready) {
+        /* It died with requests on it: what was sent is not sent again
+         * (the hop may have acted on it); the senders are told. */
+        bool pend = false;
+        for (hop_pend_t *p = x->hp; p && !pend; p = p->next)
+            pend = p->hop == h->idx;
+        if (pend) {
+            char name[PROXY_HOST_MAX + 16];
+            hop_name(x, h->idx, name, sizeof name);
+            obs_logkv(OBS_LOG_WARNING, C, "connection to the internal next hop closed", "next_hop",
+                      name, "reason", reason, NULL);
+        }
+        fail_hop(x, h->idx, true, "service-unavailable",
+                 "the internal SIP server is not reachable");
+        return;
+    }
+    /* Never opened: nothing reached it, so what waited goes on to the
+     * next hop in order (each request moves forward only: at most one
+     * try per hop). */
+    hop_down(x, h, reason);
+    int j = hop_pick(x, h->idx + 1);
+    if (j >= 0) {
+        xmpp_buf_t moved = h->early;
+        memset(&h->early, 0, sizeof h->early);
+        x->early_bytes -= moved.len;
+        int rc = moved.len ? hop_put(x, &x->hops[j], moved.s, moved.len) : 0;
+        xmpp_buf_free(&moved);
+        if (rc == 0) {
+            for (hop_pend_t *p = x->hp; p; p = p->next)
+                if (p->hop == h->idx)
+                    p->hop = (size_t)j;
+            return;
+        }
+    }
+    hop_drop_early(x, h);
+    fail_hop(x, h->idx, true, "service-unavailable", "the internal SIP server is not reachable");
 }
 
 static const net_conn_cbs_t hop_cbs = {hop_ready, hop_data, hop_close};
 
-static net_conn_t *hop_conn(edge__xmpp_t *x)
+/* The index of the first hop from `from` on that is connected (or
+ * connecting) or may be opened now (not backing off), opening it; -1 when
+ * none. */
+static int hop_pick(edge__xmpp_t *x, size_t from)
 {
-    if (x->hop)
-        return x->hop;
     const config_t *cf = x->ed->cfg;
-    const config_hostport_t *nh = &cf->internal.next_hop.items[0];
     bool tls = cf->internal.transport == CONFIG_TRANSPORT_TLS;
-    net_connect_opts_t o = {.host = nh->host,
-                            .port = nh->port ? nh->port : (tls ? 5061 : 5060),
-                            .tls = tls ? x->ed->int_tls : NULL,
-                            .user = x,
-                            .cbs = hop_cbs};
-    fedge_err_t e;
-    if (net_connect(x->ed->net, &o, &x->hop, &e) < 0) {
-        obs_logkv(OBS_LOG_WARNING, C, "cannot connect to the internal next hop", "reason", e.msg,
-                  NULL);
-        x->hop = NULL;
+    uint64_t now = uv_now(x->ed->loop);
+    for (size_t i = from; i < x->n_hops; i++) {
+        hop_t *h = &x->hops[i];
+        if (h->c)
+            return (int)i;
+        if (now < h->down_until)
+            continue;
+        const config_hostport_t *nh = &cf->internal.next_hop.items[i];
+        net_connect_opts_t o = {.host = nh->host,
+                                .port = nh->port ? nh->port : (tls ? 5061 : 5060),
+                                .tls = tls ? x->ed->int_tls : NULL,
+                                .user = h,
+                                .cbs = hop_cbs};
+        fedge_err_t e;
+        if (net_connect(x->ed->net, &o, &h->c, &e) < 0) {
+            h->c = NULL;
+            hop_down(x, h, e.msg);
+            continue;
+        }
+        return (int)i;
     }
-    return x->hop;
+    return -1;
+}
+
+/* Sends one request (complete SIP bytes) to the internal side: to the
+ * first usable next hop, failing over in order. The hop's index, or -1
+ * when no hop can take it now. */
+static int hop_send(edge__xmpp_t *x, const char *buf, size_t len)
+{
+    int i = hop_pick(x, 0);
+    if (i < 0 || hop_put(x, &x->hops[i], buf, len) < 0)
+        return -1;
+    return i;
 }
 
 /* ------------------------------------------------------------------ */
@@ -939,14 +1095,11 @@ static void pidf_set(psub_t *s, bool open, const char *show, const char *status,
     copy_note(s->note, sizeof s->note, status ? status : "", status ? slen : 0);
 }
 
-/* A NOTIFY in the subscription's dialog (RFC 6665 §4.2.2), sent on the
- * gateway's connection to the first internal next hop, as the MESSAGEs of
- * message_in are; its response is not awaited. */
+/* A NOTIFY in the subscription's dialog (RFC 6665 §4.2.2), sent to the
+ * internal next hops (hop_send), as the MESSAGEs of message_in are; its
+ * response is not awaited. */
 static void notify(edge__xmpp_t *x, psub_t *s, const char *state, bool body)
 {
-    net_conn_t *c = hop_conn(x);
-    if (!c)
-        return;
     const config_t *cf = x->ed->cfg;
     bool tls = cf->internal.transport == CONFIG_TRANSPORT_TLS;
     char r[20];
@@ -973,7 +1126,7 @@ static void notify(edge__xmpp_t *x, psub_t *s, const char *state, bool body)
                     body ? "Content-Type: application/pidf+xml\r\n" : "", blen);
     if (body)
         xmpp_buf_add(&b, s->pidf, blen);
-    if (net_conn_write(c, b.s, b.len) < 0)
+    if (hop_send(x, b.s, b.len) < 0)
         obs_logkv(OBS_LOG_INFO, C, "NOTIFY not sent", "to", s->sip_from, NULL);
     xmpp_buf_free(&b);
 }
@@ -1224,14 +1377,13 @@ static void wsub_new_dialog(edge__xmpp_t *x, wsub_t *w)
 }
 
 /* Sends SUBSCRIBE (Event: presence, Accept: application/pidf+xml) in w's
- * dialog to the internal side, on the gateway's connection to the first
- * internal next hop (as the MESSAGEs of message_in). */
+ * dialog to the internal side, to the internal next hops (hop_send, as
+ * the MESSAGEs of message_in). */
 static void wsub_send(edge__xmpp_t *x, wsub_t *w, unsigned expires)
 {
     uint64_t now = uv_now(x->ed->loop);
     char wu[800], uu[800];
-    net_conn_t *c = hop_conn(x);
-    if (!c || sip_of_jid(w->jid_w, wu, sizeof wu) < 0 || sip_of_jid(w->jid_u, uu, sizeof uu) < 0) {
+    if (sip_of_jid(w->jid_w, wu, sizeof wu) < 0 || sip_of_jid(w->jid_u, uu, sizeof uu) < 0) {
         w->refresh_at = now + WSUB_RETRY_MS;
         return;
     }
@@ -1263,7 +1415,7 @@ static void wsub_send(edge__xmpp_t *x, wsub_t *w, unsigned expires)
                     x->via_host, (unsigned)x->ed->int_port, tls ? "tls" : "tcp", expires);
     w->sent_at = now;
     w->refresh_at = 0;
-    if (net_conn_write(c, b.s, b.len) < 0) {
+    if (hop_send(x, b.s, b.len) < 0) {
         w->branch[0] = '\0';
         w->refresh_at = now + WSUB_RETRY_MS;
     }
@@ -1718,12 +1870,6 @@ static void message_in(edge__xmpp_t *x, const char *remote, const char *local,
         stanza_error(x, local, remote, from, to, id, "wait", "resource-constraint", NULL);
         return;
     }
-    net_conn_t *c = hop_conn(x);
-    if (!c) {
-        stanza_error(x, local, remote, from, to, id, "wait", "service-unavailable",
-                     "the internal SIP server is not reachable");
-        return;
-    }
     hop_pend_t *h = fedge_calloc(1, sizeof *h);
     char r[20];
     rnd_hex(r, 8);
@@ -1751,7 +1897,7 @@ static void message_in(edge__xmpp_t *x, const char *remote, const char *local,
                     h->branch, fu, remote, r, tu, local, (unsigned long long)x->seq, r,
                     cf->edge.fqdn, body->text_len);
     xmpp_buf_add(&b, body->text, body->text_len);
-    int rc = net_conn_write(c, b.s, b.len);
+    int rc = hop_send(x, b.s, b.len);
     xmpp_buf_free(&b);
     if (rc < 0) {
         free(h);
@@ -1759,6 +1905,7 @@ static void message_in(edge__xmpp_t *x, const char *remote, const char *local,
                      "the internal SIP server is not reachable");
         return;
     }
+    h->hop = (size_t)rc;
     h->next = x->hp;
     x->hp = h;
     x->n_hp++;
@@ -1805,7 +1952,7 @@ static void on_timer(uv_timer_t *t)
 {
     edge__xmpp_t *x = t->data;
     refresh(x); /* a store change reaches the list within a second */
-    fail_hop(x, false, "remote-server-timeout", "the internal SIP server did not answer");
+    fail_hop(x, SIZE_MAX, false, "remote-server-timeout", "the internal SIP server did not answer");
     subs_expire(x);
     if (x->restore_due && snap_of(x))
         subs_restore(x);
@@ -1831,7 +1978,13 @@ int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
     sip_limits_default(&x->lim);
     x->lim.max_message_size = cf->limits.max_message_size;
     x->msg = fedge_malloc(sizeof *x->msg);
-    sip_framer_init(&x->fr, cf->limits.max_message_size);
+    x->n_hops = cf->internal.next_hop.count;
+    x->hops = fedge_calloc(x->n_hops ? x->n_hops : 1, sizeof *x->hops);
+    for (size_t i = 0; i < x->n_hops; i++) {
+        x->hops[i].x = x;
+        x->hops[i].idx = i;
+        sip_framer_init(&x->hops[i].fr, cf->limits.max_message_size);
+    }
     snprintf(x->via_host, sizeof x->via_host, "%s", cf->edge.fqdn);
     for (size_t i = 0; i < cf->internal.listen.count; i++) {
         const char *h = cf->internal.listen.items[i].host;
@@ -1886,32 +2039,36 @@ int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
     x->subs_loading = true; /* the first job restores this edge's subscriptions */
     subs_kick(x);
     uv_timer_start(&x->timer, on_timer, 1000, 1000);
+    /* One service for every listen address: partners, dialback secret and
+     * outbound streams are one, whichever address a stream came in on. */
     for (size_t i = 0; i < cf->xmpp.listen.count; i++) {
         char hp[PROXY_HOST_MAX + 16];
         fedge_hostport_format(hp, sizeof hp, cf->xmpp.listen.items[i].host,
                               cf->xmpp.listen.items[i].port);
-        xmpp_s2s_opts_t o = {.loop = ed->loop,
-                             .net = ed->net,
-                             .dns = ed->dns,
-                             .tls = x->tls,
-                             .listen = hp,
-                             .domains = doms,
-                             .n_domains = nd,
-                             .rate = cf->xmpp.stanza_rate,
-                             .cbs = {s2s_policy, s2s_stanza, s2s_log},
-                             .user = x};
-        /* One service: further listen addresses are not served yet. */
-        if (i > 0) {
-            obs_logkv(OBS_LOG_WARNING, C, "only the first [xmpp] listen address is served",
-                      "ignored", hp, NULL);
-            continue;
+        uint16_t port = 0;
+        if (i == 0) {
+            xmpp_s2s_opts_t o = {.loop = ed->loop,
+                                 .net = ed->net,
+                                 .dns = ed->dns,
+                                 .tls = x->tls,
+                                 .listen = hp,
+                                 .domains = doms,
+                                 .n_domains = nd,
+                                 .rate = cf->xmpp.stanza_rate,
+                                 .cbs = {s2s_policy, s2s_stanza, s2s_log},
+                                 .user = x};
+            rc = xmpp_s2s_new(&o, &x->s2s, e);
+            if (rc == 0)
+                port = xmpp_s2s_port(x->s2s);
+        } else {
+            rc = xmpp_s2s_listen(x->s2s, hp, &port, e);
         }
-        if ((rc = xmpp_s2s_new(&o, &x->s2s, e)) < 0) {
+        if (rc < 0) { /* e names the address (net_listen) */
             edge__xmpp_free(x);
             return rc;
         }
         char ps[8];
-        snprintf(ps, sizeof ps, "%u", xmpp_s2s_port(x->s2s));
+        snprintf(ps, sizeof ps, "%u", port);
         obs_logkv(OBS_LOG_NOTICE, "serve", "listening", "side", "xmpp", "address",
                   cf->xmpp.listen.items[i].host, "port", ps, "transport", "tcp+starttls", NULL);
     }
@@ -1999,10 +2156,18 @@ void edge__xmpp_free(edge__xmpp_t *x)
     x->sp = NULL;
     if (x->s2s)
         xmpp_s2s_free(x->s2s);
-    if (x->hop) {
-        net_conn_set_user(x->hop, NULL);
-        net_conn_close(x->hop);
+    for (size_t i = 0; i < x->n_hops; i++) {
+        hop_t *h = &x->hops[i];
+        if (h->c) {
+            net_conn_set_user(h->c, NULL);
+            net_conn_close(h->c);
+        }
+        xmpp_buf_free(&h->early);
+        free(h->buf);
     }
+    free(x->hops);
+    x->hops = NULL;
+    x->n_hops = 0;
     while (x->subs) { /* kept in the store for the next start */
         psub_t *s = x->subs;
         x->subs = s->next;
@@ -2019,7 +2184,6 @@ void edge__xmpp_free(edge__xmpp_t *x)
         free(h);
     }
     net_tls_free(x->tls);
-    free(x->hbuf);
     free(x->msg);
     uv_timer_stop(&x->timer);
     uv_close((uv_handle_t *)&x->timer, timer_closed); /* then release() */

@@ -13,7 +13,8 @@
         --status (default 200) and prints "MSG <From URI> <To URI> <body>",
         flushed, one line each; answers every NOTIFY 200 and prints
         "NOTIFY <To URI> <From URI> <Subscription-State> <basic|-> <activity|->
-        <note|->"; runs until SIGTERM.
+        <note|->"; runs until SIGTERM. With --no-answer it prints the
+        MESSAGEs and answers none of them (a next hop that dies with them).
         With --presence FILE it is also the presence server of the internal
         users (RFC 3856/6665 notifier): a SUBSCRIBE (Event: presence) gets 200
         (Expires at most --sub-expires) and a NOTIFY active with a PIDF
@@ -261,6 +262,8 @@ def uas(a):
             frm = hget(hdrs, "from")[0].split(";")[0].strip("<>")
             to = hget(hdrs, "to")[0].split(";")[0].strip("<>")
             print("MSG %s %s %s" % (frm, to, body_of(msg).decode("utf-8", "replace")), flush=True)
+            if a.no_answer:
+                continue
             c.sendall(response(hdrs, a.status, "OK" if a.status == 200 else "Refused", "uas1"))
 
 
@@ -282,6 +285,7 @@ def main():
     ap.add_argument("--presence")
     ap.add_argument("--sub-expires", type=int, default=600)
     ap.add_argument("--forget-when")
+    ap.add_argument("--no-answer", action="store_true")
     a = ap.parse_args()
     return {"send": send, "subscribe": subscribe, "uas": uas}[a.mode](a)
 
