@@ -89,6 +89,7 @@ typedef struct psub {
     bool active; /* the XMPP user approved (subscribed) */
     char pidf[2048];
     char pres[16], note[256]; /* what pidf says, for the store */
+    xmpp_presence_t res;      /* the XMPP user's resources (pidf: the most available) */
 } psub_t;
 
 /* An XMPP user's presence subscription to a SIP user (RFC 8048 §5): the
@@ -613,11 +614,16 @@ static void hop_down(edge__xmpp_t *x, hop_t *h, const char *reason)
     h->down_until = uv_now(x->ed->loop) + wait;
     char name[PROXY_HOST_MAX + 16], nx[PROXY_HOST_MAX + 16] = "none", ws[16];
     hop_name(x, h->idx, name, sizeof name);
+    /* where hop_pick goes next: the first later hop not backing off, else
+     * the first later one */
+    size_t nj = h->idx + 1;
     for (size_t j = h->idx + 1; j < x->n_hops; j++)
         if (x->hops[j].c || uv_now(x->ed->loop) >= x->hops[j].down_until) {
-            hop_name(x, j, nx, sizeof nx);
+            nj = j;
             break;
         }
+    if (nj < x->n_hops)
+        hop_name(x, nj, nx, sizeof nx);
     snprintf(ws, sizeof ws, "%llu", (unsigned long long)(wait / 1000));
     obs_logkv(OBS_LOG_WARNING, C, "internal next hop given up", "next_hop", name, "reason", reason,
               "retry_in_s", ws, "next", nx, NULL);
@@ -747,34 +753,44 @@ static void hop_close(net_conn_t *c, int code, const char *reason)
 
 static const net_conn_cbs_t hop_cbs = {hop_ready, hop_data, hop_close};
 
-/* The index of the first hop from `from` on that is connected (or
- * connecting) or may be opened now (not backing off), opening it; -1 when
- * none. */
-static int hop_pick(edge__xmpp_t *x, size_t from)
+/* Opens a connection to hop i; false when it cannot even be started. */
+static bool hop_open(edge__xmpp_t *x, hop_t *h)
 {
     const config_t *cf = x->ed->cfg;
     bool tls = cf->internal.transport == CONFIG_TRANSPORT_TLS;
+    const config_hostport_t *nh = &cf->internal.next_hop.items[h->idx];
+    net_connect_opts_t o = {.host = nh->host,
+                            .port = nh->port ? nh->port : (tls ? 5061 : 5060),
+                            .tls = tls ? x->ed->int_tls : NULL,
+                            .user = h,
+                            .cbs = hop_cbs};
+    fedge_err_t e;
+    if (net_connect(x->ed->net, &o, &h->c, &e) < 0) {
+        h->c = NULL;
+        hop_down(x, h, e.msg);
+        return false;
+    }
+    return true;
+}
+
+/* The index of the first hop from `from` on that is connected (or
+ * connecting) or may be opened now (not backing off), opening it. When
+ * every one is backing off they are tried all the same, in order: the
+ * back-off decides which hop comes first, it never drops a request. -1
+ * when none can be started. */
+static int hop_pick(edge__xmpp_t *x, size_t from)
+{
     uint64_t now = uv_now(x->ed->loop);
     for (size_t i = from; i < x->n_hops; i++) {
         hop_t *h = &x->hops[i];
         if (h->c)
             return (int)i;
-        if (now < h->down_until)
-            continue;
-        const config_hostport_t *nh = &cf->internal.next_hop.items[i];
-        net_connect_opts_t o = {.host = nh->host,
-                                .port = nh->port ? nh->port : (tls ? 5061 : 5060),
-                                .tls = tls ? x->ed->int_tls : NULL,
-                                .user = h,
-                                .cbs = hop_cbs};
-        fedge_err_t e;
-        if (net_connect(x->ed->net, &o, &h->c, &e) < 0) {
-            h->c = NULL;
-            hop_down(x, h, e.msg);
-            continue;
-        }
-        return (int)i;
+        if (now >= h->down_until && hop_open(x, h))
+            return (int)i;
     }
+    for (size_t i = from; i < x->n_hops; i++)
+        if (uv_now(x->ed->loop) < x->hops[i].down_until && hop_open(x, &x->hops[i]))
+            return (int)i;
     return -1;
 }
 
@@ -1144,6 +1160,7 @@ static void sub_remove(edge__xmpp_t *x, psub_t *s)
         if (*pp == s) {
             *pp = s->next;
             x->n_subs--;
+            xmpp_presence_free(&s->res);
             free(s);
             return;
         }
@@ -1278,6 +1295,7 @@ static void presence_in(edge__xmpp_t *x, const char *local, const xmpp_node_t *s
         memcpy(show, sh->text, sh->text_len);
         show[sh->text_len] = '\0';
     }
+    const char *slash = strchr(from, '/');
     uint64_t now = uv_now(x->ed->loop);
     for (psub_t *s = x->subs, *nx; s; s = nx) {
         nx = s->next;
@@ -1288,9 +1306,25 @@ static void presence_in(edge__xmpp_t *x, const char *local, const xmpp_node_t *s
             sub_remove(x, s);
             continue;
         }
+        bool was_active = s->active;
         s->active = true; /* presence comes only on an approved subscription */
-        if (!ok)
-            pidf_set(s, avail, show, stt ? stt->text : NULL, stt ? stt->text_len : 0);
+        if (!ok) {
+            /* One state for all the user's resources: the most available
+             * (xmpp_presence_best); nothing to tell when it did not change. */
+            xmpp_presence_update(&s->res, slash ? slash + 1 : "", avail, show,
+                                 stt ? stt->text : NULL, stt ? stt->text_len : 0);
+            const xmpp_resource_t *best = xmpp_presence_best(&s->res);
+            char before[sizeof s->pidf];
+            memcpy(before, s->pidf, sizeof before);
+            pidf_set(s, best != NULL, best ? best->show : NULL, best ? best->status : NULL,
+                     best ? strlen(best->status) : 0);
+            if (was_active && !strcmp(before, s->pidf)) {
+                obs_logkv(OBS_LOG_DEBUG, C, "XMPP presence of one resource: no change for SIP",
+                          "type", type ? type : "available", "show", show[0] ? show : "-", "from",
+                          from, "to", s->sip_from, NULL);
+                continue;
+            }
+        }
         psub_save(x, s);
         char ss[64];
         sub_state(s, now, ss, sizeof ss);
@@ -2171,6 +2205,7 @@ void edge__xmpp_free(edge__xmpp_t *x)
     while (x->subs) { /* kept in the store for the next start */
         psub_t *s = x->subs;
         x->subs = s->next;
+        xmpp_presence_free(&s->res);
         free(s);
     }
     while (x->wsubs) {

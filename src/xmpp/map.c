@@ -1,8 +1,10 @@
 /* map.c — what the SIP/XMPP gateway maps and how (pure): addresses per
  * RFC 7247 §4-5 (SIP user part <-> JID localpart, RFC 7622 rules), text a
  * message body may carry in both protocols (UTF-8, XML 1.0 characters,
- * RFC 7572 §5), and error conditions per RFC 7247 §8. */
+ * RFC 7572 §5), error conditions per RFC 7247 §8, and the availability of
+ * a user with several resources as one state for the SIP side. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xmpp/xmpp.h"
@@ -185,4 +187,105 @@ const char *xmpp_error_from_sip_status(int status, const char **type)
     if (type)
         *type = ty;
     return cond;
+}
+
+int xmpp_show_rank(const char *show)
+{
+    if (!show || !*show)
+        return 4;
+    if (!strcmp(show, "chat"))
+        return 5;
+    if (!strcmp(show, "away"))
+        return 3;
+    if (!strcmp(show, "xa"))
+        return 2;
+    if (!strcmp(show, "dnd"))
+        return 1;
+    return 4; /* not a value of RFC 6121 §4.7.2.1: as none */
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void xmpp_presence_update(xmpp_presence_t *p, const char *resource, bool available,
+                          const char *show, const char *status, size_t slen)
+{
+    if (!resource)
+        resource = "";
+    if (!available && !*resource) {
+        p->n = 0;
+        return;
+    }
+    uint64_t id = fnv1a(resource);
+    size_t i = 0;
+    while (i < p->n && p->r[i].id != id)
+        i++;
+    if (!available) {
+        if (i < p->n)
+            p->r[i] = p->r[--p->n];
+        return;
+    }
+    if (i == p->n) {
+        if (p->n == XMPP_MAX_RESOURCES) {
+            i = 0; /* replace the one heard from longest ago */
+            for (size_t j = 1; j < p->n; j++)
+                if (p->r[j].seq < p->r[i].seq)
+                    i = j;
+        } else {
+            if (p->n == p->cap) {
+                p->cap = p->cap ? p->cap * 2 : 2;
+                if (p->cap > XMPP_MAX_RESOURCES)
+                    p->cap = XMPP_MAX_RESOURCES;
+                p->r = fedge_realloc(p->r, p->cap * sizeof *p->r);
+            }
+            p->n++;
+        }
+    }
+    xmpp_resource_t *r = &p->r[i];
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    r->seq = ++p->seq;
+    int rank = xmpp_show_rank(show);
+    snprintf(r->show, sizeof r->show, "%s",
+             rank == 5   ? "chat"
+             : rank == 3 ? "away"
+             : rank == 2 ? "xa"
+             : rank == 1 ? "dnd"
+                         : "");
+    if (status && slen) {
+        size_t n = slen < 200 ? slen : 200;
+        while (n < slen && n > 0 && ((unsigned char)status[n] & 0xC0) == 0x80)
+            n--;
+        memcpy(r->status, status, n);
+        r->status[n] = '\0';
+    }
+}
+
+const xmpp_resource_t *xmpp_presence_best(const xmpp_presence_t *p)
+{
+    const xmpp_resource_t *best = NULL;
+    for (size_t i = 0; i < p->n; i++) {
+        const xmpp_resource_t *r = &p->r[i];
+        if (!best)
+            best = r;
+        else {
+            int a = xmpp_show_rank(r->show), b = xmpp_show_rank(best->show);
+            if (a > b || (a == b && r->seq > best->seq))
+                best = r;
+        }
+    }
+    return best;
+}
+
+void xmpp_presence_free(xmpp_presence_t *p)
+{
+    free(p->r);
+    memset(p, 0, sizeof *p);
 }

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/base.h"
 #include "dns/dns.h"
@@ -197,6 +198,47 @@ int xmpp_pidf_parse(const char *doc, size_t len, xmpp_pidf_t *out);
  * "away" (activity away), "xa" (vacation, sleeping, meal...), "dnd" (busy,
  * on-the-phone, meeting...), else "available". A static string. */
 const char *xmpp_pidf_show(const xmpp_pidf_t *p);
+
+/* Several resources of one XMPP user (map.c, pure): what the SIP side
+ * sees of a user with a phone and a desktop online is the "most
+ * available" resource (docs/xmpp.md, "Several resources"): <show/> chat,
+ * then none (available), away, xa, dnd; among equals the one heard from
+ * last. Unavailable only when no resource is left. */
+#define XMPP_MAX_RESOURCES 16
+
+typedef struct {
+    uint64_t id;      /* the resource's hash (FNV-1a, 64 bits) */
+    uint64_t seq;     /* when it was last heard from (larger: later) */
+    char show[8];     /* "" (available), "chat", "away", "xa" or "dnd" */
+    char status[204]; /* the <status/> text, its first 200 bytes on a
+                         UTF-8 boundary ("" none) */
+} xmpp_resource_t;
+
+/* Zero-initialize; free with xmpp_presence_free. At most
+ * XMPP_MAX_RESOURCES entries (allocated as they come). */
+typedef struct {
+    xmpp_resource_t *r;
+    size_t n, cap;
+    uint64_t seq;
+} xmpp_presence_t;
+
+/* The rank of a <show/> value in the rule above: chat 5, none or one not
+ * defined by RFC 6121 §4.7.2.1 4, away 3, xa 2, dnd 1. */
+int xmpp_show_rank(const char *show);
+
+/* Records one availability stanza from resource (NUL-terminated, "" for
+ * the bare JID): available (with show, may be NULL, and status, slen
+ * bytes, may be NULL) or not. An unavailable from the bare JID clears
+ * every resource (its server says the user is gone). A new resource when
+ * XMPP_MAX_RESOURCES are known replaces the one heard from longest ago. */
+void xmpp_presence_update(xmpp_presence_t *p, const char *resource, bool available,
+                          const char *show, const char *status, size_t slen);
+
+/* The resource the SIP side sees, or NULL when none is available. Valid
+ * until the next update. */
+const xmpp_resource_t *xmpp_presence_best(const xmpp_presence_t *p);
+
+void xmpp_presence_free(xmpp_presence_t *p);
 
 /* ------------------------------------------------------------------ */
 /* Server-to-server service (s2s.c)                                    */

@@ -10,6 +10,10 @@
 #   back: the next message goes to it again; the first dies with a message
 #   unanswered: bob gets service-unavailable, the next message goes through
 #   the second.
+#   Presence of a user with two resources: alice (SIP) watches bob, online
+#   on two slixmpp sessions; the second one going away, then offline,
+#   leaves alice seeing bob available (the first); the first going away
+#   shows away, and only when the last goes offline does alice see closed.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3 # Debian's, with python3-slixmpp
@@ -161,6 +165,56 @@ stop uasB
 bob_says bob4 "all down"
 check "no next hop reachable: bob gets service-unavailable" \
     wait_for "grep -q '^ERROR alice@contoso.test service-unavailable' '$T_LOGS/bob4.log'" 15
+
+# 5. Presence, bob with two resources (RFC 6121 §4): alice sees the most
+#    available one. The NOTIFYs go through the second next hop again.
+check "bob's sessions of the messages above have ended" \
+    eval "wait_exit bob1 20 && wait_exit bob2 20 && wait_exit bob3 20 && wait_exit bob4 20"
+start_bg uasP $PY "$XD/sip_im.py" uas --port "$HOP_B"
+check "the second next hop is back" wait_for "grep -q READY '$T_LOGS/uasP.log'" 5
+start_bg bobA $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" --seconds 120 \
+    --away-when "$T_TMP/awayA" --offline-when "$T_TMP/offA"
+check "bob's first resource is online" wait_for "grep -q ONLINE '$T_LOGS/bobA.log'" 15
+# last_notify WORDS: the newest NOTIFY alice got says "NOTIFY <alice> <bob> WORDS".
+last_notify() {
+    grep '^NOTIFY ' "$T_LOGS/uasP.log" | tail -1 |
+        grep -q "^NOTIFY sip:alice@contoso.test sip:bob@fabrikam.test $1"
+}
+start_bg sub $PY "$XD/sip_im.py" subscribe --port "$INT_PORT" --from alice@contoso.test \
+    --to bob@fabrikam.test --unsub-when "$T_TMP/unsub"
+check "SIP SUBSCRIBE alice -> bob gets 202, bob approves" \
+    eval "wait_for \"grep -q '^SUB 202' '$T_LOGS/sub.log'\" 10 &&
+          wait_for \"grep -q '^SUBSCRIBE alice@contoso.test' '$T_LOGS/bobA.log'\" 10"
+check "alice gets a NOTIFY: bob open (available)" \
+    wait_for "last_notify 'active open - Available\$'" 10
+start_bg bobB $PY "$XD/xmpp_user.py" bob@fabrikam.test secret "$P_C2S" --seconds 120 \
+    --away-when "$T_TMP/awayB" --offline-when "$T_TMP/offB"
+check "bob's second resource is online" wait_for "grep -q ONLINE '$T_LOGS/bobB.log'" 15
+# no_change TYPE SHOW: the gateway got that presence of one of bob's
+# resources and found nothing new to tell alice.
+no_change() {
+    grep 'XMPP presence of one resource: no change for SIP' "$T_LOGS/fedge.log" |
+        grep -q "type=$1 show=$2 from=bob@fabrikam.test/"
+}
+touch "$T_TMP/awayB"
+check "the second resource away: alice still sees bob available" \
+    eval "wait_for \"grep -q '^AWAY' '$T_LOGS/bobB.log'\" 5 && wait_for 'no_change available away' 10 &&
+          last_notify 'active open - Available\$'"
+N_NOTIFY=$(grep -c '^NOTIFY ' "$T_LOGS/uasP.log")
+touch "$T_TMP/offB"
+check "the second resource offline: alice still sees bob available" \
+    eval "wait_for \"grep -q '^OFFLINE' '$T_LOGS/bobB.log'\" 5 && wait_for 'no_change unavailable -' 10 &&
+          last_notify 'active open - Available\$'"
+check "... and got no NOTIFY for either" \
+    test "$(grep -c '^NOTIFY ' "$T_LOGS/uasP.log")" -eq "$N_NOTIFY"
+touch "$T_TMP/awayA"
+check "the first (now only) resource away: alice sees away with its status text" \
+    wait_for "last_notify 'active open away gone fishing\$'" 10
+touch "$T_TMP/offA"
+check "the last resource offline: alice sees closed" \
+    wait_for "last_notify 'active closed - Offline'" 10
+touch "$T_TMP/unsub"
+check "alice's un-SUBSCRIBE gets 200" wait_for "grep -q '^UNSUB 200' '$T_LOGS/sub.log'" 10
 
 check "fedge still running" alive fedge
 check "fedge exits 0 on SIGTERM" stop fedge

@@ -1,10 +1,12 @@
 /* test_map.c — unit tests of the gateway mappings (src/xmpp/map.c):
- * addresses per RFC 7247, body text per RFC 7572, errors per RFC 7247 §8. */
+ * addresses per RFC 7247, body text per RFC 7572, errors per RFC 7247 §8,
+ * and the availability of a user with several resources. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "xmpp/xmpp.h"
@@ -147,6 +149,84 @@ static void test_pidf(void **state)
     assert_true(xmpp_text_ok(p.note, strlen(p.note)));
 }
 
+/* Several resources: the most available one is seen (chat > none > away >
+ * xa > dnd, the latest among equals), unavailable only when none is left,
+ * at most XMPP_MAX_RESOURCES kept. */
+static void test_presence_aggregation(void **state)
+{
+    assert_true(xmpp_show_rank("chat") > xmpp_show_rank(NULL));
+    assert_true(xmpp_show_rank("") > xmpp_show_rank("away"));
+    assert_true(xmpp_show_rank("away") > xmpp_show_rank("xa"));
+    assert_true(xmpp_show_rank("xa") > xmpp_show_rank("dnd"));
+    assert_int_equal(xmpp_show_rank("bogus"), xmpp_show_rank(NULL));
+
+    xmpp_presence_t p = {0};
+    assert_null(xmpp_presence_best(&p));
+    xmpp_presence_update(&p, "phone", true, NULL, "on the move", 11);
+    const xmpp_resource_t *b = xmpp_presence_best(&p);
+    assert_non_null(b);
+    assert_string_equal(b->show, "");
+    assert_string_equal(b->status, "on the move");
+    /* the desktop away: the phone (available) is still what is seen */
+    xmpp_presence_update(&p, "desktop", true, "away", "gone fishing", 12);
+    b = xmpp_presence_best(&p);
+    assert_string_equal(b->show, "");
+    assert_string_equal(b->status, "on the move");
+    /* the phone goes dnd: the desktop's away is more available */
+    xmpp_presence_update(&p, "phone", true, "dnd", NULL, 0);
+    b = xmpp_presence_best(&p);
+    assert_string_equal(b->show, "away");
+    assert_string_equal(b->status, "gone fishing");
+    assert_int_equal(p.n, 2);
+    /* the desktop goes offline: the phone's dnd is left */
+    xmpp_presence_update(&p, "desktop", false, NULL, NULL, 0);
+    b = xmpp_presence_best(&p);
+    assert_string_equal(b->show, "dnd");
+    assert_int_equal(p.n, 1);
+    /* offline for a resource never seen changes nothing */
+    xmpp_presence_update(&p, "tablet", false, NULL, NULL, 0);
+    assert_int_equal(p.n, 1);
+    /* the last one offline: unavailable */
+    xmpp_presence_update(&p, "phone", false, NULL, NULL, 0);
+    assert_null(xmpp_presence_best(&p));
+    /* equals: the latest heard from */
+    xmpp_presence_update(&p, "a", true, "away", "A", 1);
+    xmpp_presence_update(&p, "b", true, "away", "B", 1);
+    assert_string_equal(xmpp_presence_best(&p)->status, "B");
+    xmpp_presence_update(&p, "a", true, "away", "A2", 2);
+    assert_string_equal(xmpp_presence_best(&p)->status, "A2");
+    /* chat beats plain available; an unknown <show/> counts as available */
+    xmpp_presence_update(&p, "c", true, "bogus", "C", 1);
+    assert_string_equal(xmpp_presence_best(&p)->status, "C");
+    assert_string_equal(xmpp_presence_best(&p)->show, "");
+    xmpp_presence_update(&p, "d", true, "chat", "D", 1);
+    assert_string_equal(xmpp_presence_best(&p)->show, "chat");
+    /* an unavailable from the bare JID: every resource is gone */
+    xmpp_presence_update(&p, "", false, NULL, NULL, 0);
+    assert_int_equal(p.n, 0);
+    assert_null(xmpp_presence_best(&p));
+    /* the cap: 40 resources online, 16 kept, the latest ones */
+    char name[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "r%d", i);
+        xmpp_presence_update(&p, name, true, i == 30 ? "chat" : "xa", name, strlen(name));
+    }
+    assert_int_equal(p.n, XMPP_MAX_RESOURCES);
+    assert_true(p.cap <= XMPP_MAX_RESOURCES);
+    assert_string_equal(xmpp_presence_best(&p)->status, "r30");
+    /* r0 was replaced: its offline changes nothing */
+    xmpp_presence_update(&p, "r0", false, NULL, NULL, 0);
+    assert_int_equal(p.n, XMPP_MAX_RESOURCES);
+    /* a long status is cut at 200 bytes on a UTF-8 boundary */
+    char lng[400];
+    memset(lng, 'x', 199);
+    memcpy(lng + 199, "\xc3\xa9\xc3\xa9", 4);
+    xmpp_presence_update(&p, "r30", true, "chat", lng, 203);
+    assert_int_equal(strlen(xmpp_presence_best(&p)->status), 199);
+    xmpp_presence_free(&p);
+    assert_null(p.r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_text_ok),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_pidf),
+        cmocka_unit_test(test_presence_aggregation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
