@@ -90,6 +90,8 @@ typedef struct psub {
     char pidf[2048];
     char pres[16], note[256]; /* what pidf says, for the store */
     xmpp_presence_t res;      /* the XMPP user's resources (pidf: the most available) */
+    bool probed;              /* restored and probed: the next presence is notified even
+                                 when it changes nothing (docs/xmpp.md, "Kept in the store") */
 } psub_t;
 
 /* An XMPP user's presence subscription to a SIP user (RFC 8048 §5): the
@@ -1318,7 +1320,9 @@ static void presence_in(edge__xmpp_t *x, const char *local, const xmpp_node_t *s
             memcpy(before, s->pidf, sizeof before);
             pidf_set(s, best != NULL, best ? best->show : NULL, best ? best->status : NULL,
                      best ? strlen(best->status) : 0);
-            if (was_active && !strcmp(before, s->pidf)) {
+            bool same = was_active && !s->probed && !strcmp(before, s->pidf);
+            s->probed = false;
+            if (same) {
                 obs_logkv(OBS_LOG_DEBUG, C, "XMPP presence of one resource: no change for SIP",
                           "type", type ? type : "available", "show", show[0] ? show : "-", "from",
                           from, "to", s->sip_from, NULL);
@@ -1799,6 +1803,7 @@ static void subs_restore(edge__xmpp_t *x)
             s->next = x->subs;
             x->subs = s;
             x->n_subs++;
+            s->probed = true;
             presence_send(x, s, "probe");
             n_sip++;
         } else {
