@@ -68,6 +68,7 @@ typedef struct hop {
     size_t idx;
     net_conn_t *c; /* NULL: no connection */
     bool ready;
+    bool heard; /* something came back on this connection */
     sip_framer_t fr;
     char *buf; /* received bytes not framed yet */
     size_t len, cap;
@@ -656,6 +657,7 @@ static void hop_data(net_conn_t *c, const char *buf, size_t len)
     if (!h)
         return;
     edge__xmpp_t *x = h->x;
+    h->heard = true;
     if (h->len + len > h->cap) {
         h->cap = h->len + len + 4096;
         h->buf = fedge_realloc(h->buf, h->cap);
@@ -710,9 +712,10 @@ static void hop_close(net_conn_t *c, int code, const char *reason)
     if (!h)
         return;
     edge__xmpp_t *x = h->x;
-    bool was_ready = h->ready;
+    bool was_ready = h->ready, heard = h->heard;
     h->c = NULL;
     h->ready = false;
+    h->heard = false;
     h->len = 0;
     sip_framer_init(&h->fr, x->ed->cfg->limits.max_message_size);
     if (was_ready) {
@@ -729,6 +732,11 @@ static void hop_close(net_conn_t *c, int code, const char *reason)
         }
         fail_hop(x, h->idx, true, "service-unavailable",
                  "the internal SIP server is not reachable");
+        /* One that accepts and closes without a word (full, or refusing
+         * our certificate after a TLS 1.3 handshake) backs off as one
+         * that refused: the next requests go to the next hop. */
+        if (!heard)
+            hop_down(x, h, reason);
         return;
     }
     /* Never opened: nothing reached it, so what waited goes on to the
