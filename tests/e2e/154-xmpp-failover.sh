@@ -93,12 +93,13 @@ check "the second next hop (SIP) starts; the first is down" \
 FEDGE_NO_PARTNER=1 check "fedge serve starts with two [xmpp] listen addresses" \
     start_fedge "$CFG" || finish
 listens_on_both() {
-    grep 'listening' "$T_LOGS/fedge.log" | grep 'side=xmpp' | tee /dev/stderr |
+    grep 'listening' "$T_LOGS/fedge.log" | grep 'side=xmpp' |
         grep -q "address=127.0.0.1 port=$XMPP_PORT" &&
         grep 'listening' "$T_LOGS/fedge.log" | grep 'side=xmpp' |
-        grep -q "address=::1 port=$XMPP6_PORT"
+        grep -q "address=::1 port=$XMPP6_PORT" &&
+        grep 'listening' "$T_LOGS/fedge.log" | grep 'side=xmpp' >&2
 }
-check_out "fedge logs both XMPP listening addresses" listens_on_both
+check_out "fedge logs both XMPP listening addresses" wait_for listens_on_both 5
 hello() { # HOST PORT: a stream header is answered with features offering STARTTLS
     python3 - "$1" "$2" <<'PY'
 import socket, sys
