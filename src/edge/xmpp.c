@@ -33,8 +33,9 @@ static const char C[] = "xmpp";
 #define HOP_TIMEOUT_MS 32000 /* RFC 3261 Timer F */
 #define MAX_PENDING 1000     /* SIP MESSAGEs waiting for the next hop */
 
-/* [internal] next_hop fail-over: a hop that could not be opened is not
- * tried again for 1 s, then 2, 4 ... up to 30 s while it keeps failing. */
+/* [internal] next_hop fail-over: a hop that could not be opened is passed
+ * over (while another can be tried) for 1 s, then 2, 4 ... up to 30 s
+ * while it keeps failing. */
 #define HOP_BACKOFF_MIN_MS 1000
 #define HOP_BACKOFF_MAX_MS 30000
 #define HOP_EARLY_MAX (1024 * 1024) /* bytes held for hops still connecting */
@@ -74,7 +75,7 @@ typedef struct hop {
     size_t len, cap;
     xmpp_buf_t early;    /* requests waiting for the connection */
     unsigned fails;      /* opens failed in a row */
-    uint64_t down_until; /* loop ms: not tried before (back-off) */
+    uint64_t down_until; /* loop ms: passed over before (back-off) */
 } hop_t;
 
 /* A SIP presence subscription to an XMPP user (RFC 7248 §4), kept in the
