@@ -97,14 +97,18 @@ static int hook(void *user, const proxy_media_in_t *in, proxy_media_verdict_t *v
                      mi.msg.method == SIP_METHOD_INVITE && mi.msg.request && !mi.msg.to_tag &&
                      !in->local_status && edge__remote_outside_call(m->remote, in->msg);
     if (in->local_status) {
-        /* the edge ended the first INVITE itself (408, 487, 503...) */
-        if (!mi.msg.to_tag)
-            media_relay_end_call(m->relay, mi.msg.call_id);
+        /* the edge ended the first INVITE itself (408, 487, 503...): its
+         * call ends, or only its fork on a client's crossing */
+        if (!mi.msg.to_tag && mi.msg.method == SIP_METHOD_INVITE)
+            media_relay_end_msg(m->relay, &mi.msg, in->local_status);
         return 0;
     }
     /* A new call beyond [media] max_calls is refused before the relay is
-     * asked; calls already held go on (their re-INVITEs carry a To tag). */
+     * asked; calls already held go on (their re-INVITEs carry a To tag),
+     * and so does a partner's call the internal server forks on to a
+     * remote client (a fork of a call already held). */
     if (mi.msg.method == SIP_METHOD_INVITE && !mi.msg.status && !mi.msg.to_tag &&
+        !(in->client && media_relay_has_call(m->relay, mi.msg.call_id)) &&
         media_relay_calls(m->relay) >= m->max_calls) {
         v->status = 503;
         snprintf(v->warning, sizeof(v->warning),

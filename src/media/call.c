@@ -29,19 +29,22 @@ enum { ORPH_NONE = 0, ORPH_BASE, ORPH_BASE_ASKED, ORPH_WAIT, ORPH_CHECK_ASKED };
 
 #define HOST_MAX 64
 
-typedef struct {
+typedef struct call {
     fedge_map_node_t node;
     link_t lru; /* newest at the head of the table's list */
     uint64_t last_ms;
-    uint64_t started_ms; /* when the table took the call in */
-    int caller;          /* side of the request that created it */
-    bool confirmed;      /* a 2xx to the first INVITE went through */
-    bool late;           /* INVITE without SDP: its offer comes in a response */
-    bool partner;        /* created by a crossing without a remote client (media_msg_t.client) */
-    bool outside;        /* its internal party is a remote client (media_msg_t.outside) */
-    char *kept;          /* the partner's first offer (media_calls_keep_offer), or NULL */
-    size_t kept_len;
-    char kept_ip[HOST_MAX];
+    uint64_t started_ms;   /* when the table took the call in */
+    int caller;            /* side of the request that created it */
+    bool confirmed;        /* a 2xx to the first INVITE went through */
+    bool late;             /* INVITE without SDP: its offer comes in a response */
+    bool partner;          /* created by a crossing without a remote client (media_msg_t.client) */
+    bool outside;          /* its internal party is a remote client (media_msg_t.outside) */
+    struct call *parent;   /* a fork (media.h): the call it forks, else NULL */
+    link_t forks;          /* a call: its forks (flink) */
+    link_t flink;          /* a fork: in its call's forks */
+    struct call *answered; /* a call: the fork whose client answered it, or NULL */
+    char *ctag;            /* a fork: the client's tag (its responses' To tag), or NULL */
+    size_t ctag_len;
     int offer_side;  /* side whose offer awaits an answer, or -1 */
     int offerer;     /* side of the last offer, answered or not, or -1 */
     int8_t ice[2];   /* per side: its last SDP had ICE (1), had not (0), none yet (-1) */
@@ -71,6 +74,8 @@ struct media_calls {
     uint64_t idle_ms;
     media_dropped_fn dropped;
     void *user;
+    char *scratch; /* a fork's ng call-id, for media_calls_plan's steps */
+    size_t scratch_cap;
 };
 
 static call_t *of(link_t *l)
@@ -210,8 +215,22 @@ static call_t *find(const media_calls_t *t, fedge_str_t id)
     return n ? FEDGE_CONTAINER_OF(n, call_t, node) : NULL;
 }
 
+static call_t *of_fork(link_t *l)
+{
+    return FEDGE_CONTAINER_OF(l, call_t, flink);
+}
+
 static void drop(media_calls_t *t, call_t *k, bool notify)
 {
+    if (k->parent) {
+        link_del(&k->flink);
+        if (k->parent->answered == k)
+            k->parent->answered = NULL;
+    }
+    /* a call's forks end with it: named to the dropped callback, which
+     * sends their ng delete (the caller deletes the call itself) */
+    while (k->forks.next != &k->forks)
+        drop(t, of_fork(k->forks.next), true);
     if (k->orph != ORPH_NONE) {
         t->st.orphans_ended++; /* unless the caller counts it otherwise */
         unorphan(t, k);
@@ -222,7 +241,7 @@ static void drop(media_calls_t *t, call_t *k, bool notify)
     untie(t, k, 1);
     fedge_map_remove(&t->map, &k->node);
     unlink_lru(k);
-    free(k->kept);
+    free(k->ctag);
     if (notify && t->dropped)
         t->dropped(t->user, (fedge_str_t){k->id, k->idlen});
     free(k);
@@ -247,17 +266,26 @@ void media_calls_free(media_calls_t *t)
 {
     if (!t)
         return;
+    t->dropped = NULL; /* forks go with their calls, unnamed */
     while (t->lru.next != &t->lru)
         drop(t, of(t->lru.next), false);
     fedge_map_free(&t->map);
     fedge_map_free(&t->conns);
+    free(t->scratch);
     free(t);
 }
 
-static call_t *create(media_calls_t *t, fedge_str_t id, uint64_t now)
+/* A new call; when the table is full, the call idle longest goes (never
+ * keep: a fork's own call). */
+static call_t *create(media_calls_t *t, fedge_str_t id, uint64_t now, const call_t *keep)
 {
-    if (fedge_map_count(&t->map) >= t->max)
-        drop(t, of(t->lru.prev), true); /* the call idle longest */
+    if (fedge_map_count(&t->map) >= t->max && t->lru.prev != &t->lru) {
+        call_t *v = of(t->lru.prev);
+        if (v == keep)
+            v = v->lru.prev != &t->lru ? of(v->lru.prev) : NULL;
+        if (v)
+            drop(t, v, true);
+    }
     call_t *k = fedge_calloc(1, sizeof(*k) + id.len + 1);
     k->offer_side = -1;
     k->offerer = -1;
@@ -265,6 +293,8 @@ static call_t *create(media_calls_t *t, fedge_str_t id, uint64_t now)
     link_init(&k->clink[0]);
     link_init(&k->clink[1]);
     link_init(&k->olink);
+    link_init(&k->forks);
+    link_init(&k->flink);
     k->base = -1;
     k->last_ms = now;
     k->started_ms = now;
@@ -280,8 +310,9 @@ static bool sdp_method(int m)
     return m == SIP_METHOD_INVITE || m == SIP_METHOD_UPDATE || m == SIP_METHOD_PRACK;
 }
 
-static media_act_t on_request(media_calls_t *t, call_t *k, const media_msg_t *m, uint64_t now)
+static media_act_t on_request(media_calls_t *t, call_t **kp, const media_msg_t *m, uint64_t now)
 {
+    call_t *k = *kp;
     int from = (int)m->from_side, other = !from;
     switch (m->method) {
     case SIP_METHOD_INVITE:
@@ -292,7 +323,7 @@ static media_act_t on_request(media_calls_t *t, call_t *k, const media_msg_t *m,
              * call the table lost (reaped, or fedge restarted). */
             if (!m->has_sdp && (m->to_tag || m->method != SIP_METHOD_INVITE))
                 return MEDIA_ACT_NONE;
-            k = create(t, m->call_id, now);
+            k = *kp = create(t, m->call_id, now, NULL);
             k->caller = from;
             k->partner = !m->client;
             k->outside = m->outside;
@@ -321,24 +352,28 @@ static media_act_t on_request(media_calls_t *t, call_t *k, const media_msg_t *m,
         if (!k)
             return MEDIA_ACT_NONE;
         drop(t, k, false);
+        *kp = NULL;
         return MEDIA_ACT_DELETE;
     case SIP_METHOD_CANCEL:
         if (!k || k->confirmed)
             return MEDIA_ACT_NONE;
         drop(t, k, false);
+        *kp = NULL;
         return MEDIA_ACT_DELETE;
     }
     return MEDIA_ACT_NONE;
 }
 
-static media_act_t on_response(media_calls_t *t, call_t *k, const media_msg_t *m)
+static media_act_t on_response(media_calls_t *t, call_t **kp, const media_msg_t *m)
 {
+    call_t *k = *kp;
     int from = (int)m->from_side, other = !from;
     if (m->status >= 300) {
         if (m->method != SIP_METHOD_INVITE)
             return MEDIA_ACT_NONE;
         if (!k->confirmed) {
             drop(t, k, false);
+            *kp = NULL;
             return MEDIA_ACT_DELETE;
         }
         k->offer_side = -1; /* a failed re-INVITE: the call goes on as before */
@@ -363,38 +398,25 @@ static media_act_t on_response(media_calls_t *t, call_t *k, const media_msg_t *m
     }
     if (m->status >= 200 && k->offer_side == other)
         k->offer_side = -1;
-    if (m->status >= 200 && m->method == SIP_METHOD_INVITE) {
+    if (m->status >= 200 && m->method == SIP_METHOD_INVITE && !k->confirmed) {
         k->confirmed = true;
-        free(k->kept);
-        k->kept = NULL;
+        /* a call forked to remote clients: the 2xx names the one that
+         * answered by its tag (the device's answer names none) */
+        for (link_t *l = k->forks.next; l != &k->forks && !k->answered; l = l->next) {
+            call_t *f = of_fork(l);
+            if (f->ctag && f->ctag_len == m->to_tag_s.len &&
+                !memcmp(f->ctag, m->to_tag_s.s, f->ctag_len))
+                k->answered = f;
+        }
     }
     return act;
 }
 
-media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t now_ms)
+/* m through call k (NULL: none yet; a request may create it): its act,
+ * the table updated; *kp is the call after (NULL when dropped or none). */
+static media_act_t on_call(media_calls_t *t, call_t **kp, const media_msg_t *m, uint64_t now_ms)
 {
-    if (!m->call_id.len)
-        return MEDIA_ACT_NONE;
-    call_t *k = find(t, m->call_id);
-    /* A partner's call to a remote client crosses the edge twice: partner
-     * -> internal server (the relay's crossing), then internal server ->
-     * the client's connection. The second crossing is not the relay's:
-     * offering the call again under the same Call-ID and tags would
-     * replace the partner's leg at the relay with the relay's own
-     * address (docs/remote-users.md "Media"). */
-    if (k && k->partner && m->client) {
-        /* ... except its first INVITE on to the client: the client is
-         * outside, so the relay moves the leg towards it to the external
-         * interface (a new offer of the partner's kept SDP, same tags) */
-        if (m->request && m->method == SIP_METHOD_INVITE && !m->to_tag && m->has_sdp &&
-            !k->confirmed && !k->outside && k->kept && k->offer_side == MEDIA_SIDE_EXTERNAL &&
-            m->from_side == MEDIA_SIDE_INTERNAL) {
-            k->outside = true;
-            k->last_ms = now_ms;
-            return MEDIA_ACT_REOFFER;
-        }
-        return MEDIA_ACT_NONE;
-    }
+    call_t *k = *kp;
     if (k) {
         k->last_ms = now_ms;
         unlink_lru(k);
@@ -409,12 +431,161 @@ media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t 
             t->st.rescued++;
         }
     }
-    media_act_t act = m->request ? on_request(t, k, m, now_ms)
-                      : k        ? on_response(t, k, m)
+    media_act_t act = m->request ? on_request(t, kp, m, now_ms)
+                      : k        ? on_response(t, kp, m)
                                  : MEDIA_ACT_NONE;
-    if (act != MEDIA_ACT_DELETE && m->remote.len && (k || (k = find(t, m->call_id))))
-        tie(t, k, (int)m->from_side, m->remote);
+    if (act != MEDIA_ACT_DELETE && m->remote.len && *kp)
+        tie(t, *kp, (int)m->from_side, m->remote);
     return act;
+}
+
+int media_calls_fork_id(fedge_str_t call_id, fedge_str_t branch, char *buf, size_t cap)
+{
+    static const char sep[] = ";fork=";
+    size_t n = call_id.len + sizeof(sep) - 1 + branch.len;
+    if (n >= cap)
+        return FEDGE_ENOSPC;
+    memcpy(buf, call_id.s, call_id.len);
+    memcpy(buf + call_id.len, sep, sizeof(sep) - 1);
+    memcpy(buf + call_id.len + sizeof(sep) - 1, branch.s, branch.len);
+    buf[n] = '\0';
+    return (int)n;
+}
+
+static void scratch_room(media_calls_t *t, size_t need)
+{
+    if (need > t->scratch_cap) {
+        free(t->scratch);
+        t->scratch = fedge_malloc(need);
+        t->scratch_cap = need;
+    }
+}
+
+/* The fork id of k for branch, in the table's scratch. */
+static fedge_str_t fork_id(media_calls_t *t, const call_t *k, fedge_str_t branch)
+{
+    size_t need = k->idlen + branch.len + 8;
+    scratch_room(t, need);
+    int n = media_calls_fork_id((fedge_str_t){k->id, k->idlen}, branch, t->scratch, need);
+    return (fedge_str_t){t->scratch, n > 0 ? (size_t)n : 0};
+}
+
+static bool tag_is(const call_t *f, fedge_str_t tag)
+{
+    return f->ctag && tag.len && f->ctag_len == tag.len && !memcmp(f->ctag, tag.s, tag.len);
+}
+
+/* k's fork that m belongs to: by branch (the first INVITE, its responses
+ * and CANCEL), else by the client's tag (in the dialog); NULL if none. */
+static call_t *fork_of(media_calls_t *t, const call_t *k, const media_msg_t *m)
+{
+    if (m->branch.len) {
+        call_t *f = find(t, fork_id(t, k, m->branch));
+        if (f && f->parent == k)
+            return f;
+    }
+    for (link_t *l = k->forks.next; l != &k->forks; l = l->next) {
+        call_t *f = of_fork(l);
+        if (tag_is(f, m->to_tag_s) || tag_is(f, m->from_tag_s))
+            return f;
+    }
+    return NULL;
+}
+
+static void set_step(media_step_t *s, media_act_t act, fedge_str_t id, media_side_t from,
+                     bool trusted)
+{
+    *s = (media_step_t){act, id, from, trusted};
+}
+
+/* A message of k's crossing to a remote client (media.h, "forks"). */
+static size_t on_fork_crossing(media_calls_t *t, call_t *k, const media_msg_t *m, uint64_t now_ms,
+                               media_step_t out[2])
+{
+    k->last_ms = now_ms; /* the call lives */
+    unlink_lru(k);
+    push(t, k);
+    call_t *f = fork_of(t, k, m);
+    if (!f) {
+        if (!m->request || m->method != SIP_METHOD_INVITE || m->to_tag ||
+            m->from_side != MEDIA_SIDE_INTERNAL || k->confirmed)
+            return 0;
+        /* the internal server's fork of the first INVITE to a client */
+        f = create(t, fork_id(t, k, m->branch), now_ms, k);
+        f->parent = k;
+        link_tail(&k->forks, &f->flink);
+        f->caller = MEDIA_SIDE_INTERNAL;
+    }
+    if (!m->request && m->from_side == MEDIA_SIDE_EXTERNAL && m->to_tag_s.len &&
+        (!f->confirmed || !f->ctag)) {
+        free(f->ctag);
+        f->ctag = fedge_strndup(m->to_tag_s.s, m->to_tag_s.len);
+        f->ctag_len = m->to_tag_s.len;
+    }
+    /* its id outlives it in the scratch: a CANCEL or failure drops it */
+    scratch_room(t, f->idlen + 1);
+    memcpy(t->scratch, f->id, f->idlen);
+    fedge_str_t id = {t->scratch, f->idlen};
+    media_act_t act = on_call(t, &f, m, now_ms);
+    if (act == MEDIA_ACT_NONE)
+        return 0;
+    set_step(&out[0], act, id, m->from_side, false);
+    return 1;
+}
+
+size_t media_calls_plan(media_calls_t *t, const media_msg_t *m, uint64_t now_ms,
+                        media_step_t out[2])
+{
+    if (!m->call_id.len)
+        return 0;
+    call_t *k = find(t, m->call_id);
+    if (k && k->parent)
+        return 0; /* a fork's id is no Call-ID (';'): not reached */
+    /* A partner's call on its crossing to a remote client: a fork. */
+    if (k && k->partner && m->client)
+        return on_fork_crossing(t, k, m, now_ms, out);
+    media_act_t act = on_call(t, &k, m, now_ms);
+    /* A call a remote client answered: the exchanges the client starts
+     * (its requests from the internal side, the partner's responses to
+     * them) pass the fork first for the client's SDP, the call first for
+     * the partner's; its crossing did not show them to the relay. The
+     * partner's own offers and the client's answers to them reach the
+     * fork on its crossing. */
+    call_t *f = k ? k->answered : NULL;
+    bool mine = m->request ? m->from_side == MEDIA_SIDE_INTERNAL && sdp_method(m->method)
+                           : m->from_side == MEDIA_SIDE_EXTERNAL && sdp_method(m->method);
+    if (!f || m->client || !mine) {
+        if (act == MEDIA_ACT_NONE)
+            return 0;
+        set_step(&out[0], act, m->call_id, m->from_side, false);
+        return 1;
+    }
+    media_msg_t fm = *m; /* the fork's view: its sides are the other way round */
+    fm.from_side = m->from_side == MEDIA_SIDE_INTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
+    fm.remote = (fedge_str_t){"", 0}; /* not its connections */
+    fedge_str_t fid = {f->id, f->idlen};
+    media_act_t fact = on_call(t, &f, &fm, now_ms);
+    size_t n = 0;
+    bool sdp_act = act == MEDIA_ACT_OFFER || act == MEDIA_ACT_ANSWER;
+    bool fsdp_act = f && (fact == MEDIA_ACT_OFFER || fact == MEDIA_ACT_ANSWER);
+    if (m->request) {
+        if (fsdp_act)
+            set_step(&out[n++], fact, fid, fm.from_side, true);
+        if (sdp_act)
+            set_step(&out[n++], act, m->call_id, m->from_side, false);
+    } else {
+        if (sdp_act)
+            set_step(&out[n++], act, m->call_id, m->from_side, false);
+        if (fsdp_act)
+            set_step(&out[n++], fact, fid, fm.from_side, true);
+    }
+    return n;
+}
+
+media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t now_ms)
+{
+    media_step_t s[2];
+    return media_calls_plan(t, m, now_ms, s) ? s[0].act : MEDIA_ACT_NONE;
 }
 
 bool media_calls_outside(const media_calls_t *t, fedge_str_t call_id)
@@ -423,29 +594,10 @@ bool media_calls_outside(const media_calls_t *t, fedge_str_t call_id)
     return k && k->outside;
 }
 
-void media_calls_keep_offer(media_calls_t *t, fedge_str_t call_id, fedge_str_t sdp,
-                            const char *peer_ip)
-{
-    call_t *k = find(t, call_id);
-    if (!k)
-        return;
-    free(k->kept);
-    k->kept = fedge_malloc(sdp.len ? sdp.len : 1);
-    if (sdp.len)
-        memcpy(k->kept, sdp.s, sdp.len);
-    k->kept_len = sdp.len;
-    snprintf(k->kept_ip, sizeof(k->kept_ip), "%s", peer_ip ? peer_ip : "");
-}
-
-bool media_calls_kept_offer(const media_calls_t *t, fedge_str_t call_id, fedge_str_t *sdp,
-                            const char **peer_ip)
+bool media_calls_has(const media_calls_t *t, fedge_str_t call_id)
 {
     const call_t *k = find(t, call_id);
-    if (!k || !k->kept)
-        return false;
-    *sdp = (fedge_str_t){k->kept, k->kept_len};
-    *peer_ip = k->kept_ip;
-    return true;
+    return k && !k->parent;
 }
 
 void media_calls_set_checks(media_calls_t *t, uint64_t orphan_grace_ms, uint64_t check_idle_ms)

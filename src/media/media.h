@@ -232,10 +232,6 @@ typedef enum {
     MEDIA_ACT_OFFER = 1,  /* ng offer, direction from_side -> the other side */
     MEDIA_ACT_ANSWER = 2, /* ng answer, same direction */
     MEDIA_ACT_DELETE = 3, /* ng delete of the call (by Call-ID) */
-    /* ng offer of the external side's kept first offer again
-     * (media_calls_keep_offer), now with the internal party's leg on the
-     * external interface: a partner's call reaching a remote client */
-    MEDIA_ACT_REOFFER = 4,
 } media_act_t;
 
 /* What the table needs to know of one message crossing the edge. */
@@ -253,11 +249,10 @@ typedef struct {
     fedge_str_t remote;
     /* the crossing's external party is a remote user's client (the
      * message came from, or goes to, a connection of the edge's [remote]
-     * listener): a call that a crossing without a client created (a
-     * partner's) ignores such crossings — they are its second pass
-     * through the edge, from the internal server to the client — except
-     * the first INVITE's, which moves the call's internal leg outside
-     * (MEDIA_ACT_REOFFER) */
+     * listener). On a call a crossing without a client created (a
+     * partner's), such a crossing is its second pass through the edge,
+     * from the internal server to the client: a fork of the call, relayed
+     * as a relay call of its own (media_calls_plan) */
     bool client;
     /* for the message that creates a call: its internal party is a remote
      * client of this edge, outside the network (it carries the edge's
@@ -265,11 +260,18 @@ typedef struct {
      * src/edge/remote.c), so the relay puts that party's leg on the
      * external interface too */
     bool outside;
+    /* the tags of From and To (empty when absent), and the branch of the
+     * Via of the hop that sent the request to the edge (a request's top
+     * Via, a response's second one; empty when unknown): they name a
+     * call's forks on a client's crossing */
+    fedge_str_t from_tag_s, to_tag_s;
+    fedge_str_t branch;
 } media_msg_t;
 
 typedef struct media_calls media_calls_t;
 
-/* Called for each call dropped by media_calls_reap or to make room (the
+/* Called for each call dropped by media_calls_reap or to make room, and
+ * for each fork dropped with its call (media_calls_plan) (the
  * caller sends ng delete for it); call_id valid during the call only. */
 typedef void (*media_dropped_fn)(void *user, fedge_str_t call_id);
 
@@ -291,7 +293,9 @@ void media_calls_free(media_calls_t *t);
  *   BYE; CANCEL before a 2xx; a final failure of the first INVITE: delete
  *     (the call is forgotten); a failed re-INVITE keeps the call;
  *   anything else, or a call the table does not know: none.
- * A new call is only created by a request without To tag or with SDP. */
+ * A new call is only created by a request without To tag or with SDP.
+ * On a fork (media_calls_plan) the same rules apply per relay call; this
+ * returns the first step's act (MEDIA_ACT_NONE when none). */
 media_act_t media_calls_on_msg(media_calls_t *t, const media_msg_t *m, uint64_t now_ms);
 
 /* Forgets a call (its dialog's connection died, the caller deleted it);
@@ -305,18 +309,66 @@ size_t media_calls_reap(media_calls_t *t, uint64_t now_ms);
 size_t media_calls_count(const media_calls_t *t);
 
 /* True when call_id is known and its internal party is outside
- * (media_msg_t.outside, or MEDIA_ACT_REOFFER). */
+ * (media_msg_t.outside). */
 bool media_calls_outside(const media_calls_t *t, fedge_str_t call_id);
 
-/* Keeps a copy of the first offer's SDP and sender IP (peer_ip may be
- * NULL) of a call a partner started, for MEDIA_ACT_REOFFER; forgotten
- * when the first INVITE gets its final response or the call ends. */
-void media_calls_keep_offer(media_calls_t *t, fedge_str_t call_id, fedge_str_t sdp,
-                            const char *peer_ip);
-/* The kept offer of call_id: true with *sdp and *peer_ip (valid until the
- * call's first INVITE is answered or the call ends), false when none. */
-bool media_calls_kept_offer(const media_calls_t *t, fedge_str_t call_id, fedge_str_t *sdp,
-                            const char **peer_ip);
+/* True when call_id is a call of the table (not one of its forks). */
+bool media_calls_has(const media_calls_t *t, fedge_str_t call_id);
+
+/* ---- forks: a partner's call the internal server sends on to a remote
+ * client ----
+ *
+ * A partner's call crosses the edge external -> internal and is relayed
+ * there (call 1: the partner's leg on the external interface, the inside's
+ * on the internal one). The internal server may fork it: to its own
+ * devices, which get call 1's internal ports, and back to the edge for a
+ * remote client's flow (media_msg_t.client). That second crossing is
+ * relayed as a call of its own at the relay, a *fork*, whose ng call-id is
+ * the Call-ID, ";fork=" and the internal server's branch
+ * (media_calls_fork_id; ';' never occurs in a Call-ID, RFC 3261 §25.1):
+ * its offer is the INVITE's SDP as the internal server sends it (call 1's
+ * internal ports) internal -> external, the client's answer is answered on
+ * the fork (the SDP then names the fork's internal ports) and goes on to
+ * the partner's crossing, where call 1 answers it as any answer from
+ * inside. Media runs partner - call 1 - fork - client, and call 1 is never
+ * changed by the fork: a device that answers has its media too.
+ *
+ * A fork is found by the branch (the INVITE, its responses, its CANCEL,
+ * the edge's own failure of it) or, in the dialog, by the client's tag
+ * (the To tag of its responses). It ends with its own CANCEL or final
+ * failure, and with call 1 (BYE, CANCEL, failure, orphan, reaping: the
+ * table's dropped callback names each fork so dropped, for its ng
+ * delete). Once the client answered (call 1's 2xx carries the fork's
+ * client tag), the offers and answers of exchanges the client starts —
+ * which its crossing does not show the relay (the proxy relays a client's
+ * own requests for another domain only on their second crossing) — are
+ * run through both calls on the partner's crossing: the fork first for the
+ * client's SDP, call 1 first for the partner's (two steps). A fork is
+ * listed and counted as a call of its own (it holds its own relay ports),
+ * with its caller on the internal side. */
+
+/* The ng call-id of call_id's fork for branch into buf (capacity cap):
+ * its length, or FEDGE_ENOSPC. Pure. */
+int media_calls_fork_id(fedge_str_t call_id, fedge_str_t branch, char *buf, size_t cap);
+
+/* One ng command of a message: act on the relay call call_id (the
+ * message's Call-ID, or a fork's; valid until the next call into the
+ * table), with the SDP coming from side from (of that relay call) towards
+ * the other; trusted: the SDP is not the external party's own (no
+ * SIP-source-address: it came through the internal server). */
+typedef struct {
+    media_act_t act;
+    fedge_str_t call_id;
+    media_side_t from;
+    bool trusted;
+} media_step_t;
+
+/* What m needs, as media_calls_on_msg decides it per relay call, in
+ * order: 0 steps (nothing, or a delete that only the dropped callback
+ * names), 1, or 2 (the second takes the SDP the relay gave back for the
+ * first). A DELETE is always a single step. */
+size_t media_calls_plan(media_calls_t *t, const media_msg_t *m, uint64_t now_ms,
+                        media_step_t out[2]);
 
 /* ---- calls whose connection closed (orphans), and calls the relay may
  * have forgotten ----
@@ -543,6 +595,16 @@ void media_relay_cancel(media_job_t *job);
 /* A call ended without a message saying so (its dialog's connection died,
  * the edge gave up on it): sends ng delete and forgets it. */
 void media_relay_end_call(media_relay_t *r, fedge_str_t call_id);
+
+/* The edge itself ended with a final failure (status >= 300) the INVITE
+ * m (its facts: media_in_from_sip of the request, from the side it came
+ * from): the call it created is deleted at the relay and forgotten — or,
+ * on a client's crossing of a partner's call, only the fork it created
+ * (media_calls_plan), the call going on for its other forks. */
+void media_relay_end_msg(media_relay_t *r, const media_msg_t *m, int status);
+
+/* True when call_id is a call of the relay's table (media_calls_has). */
+bool media_relay_has_call(const media_relay_t *r, fedge_str_t call_id);
 
 /* Reaps calls idle too long (ng delete for each); call it now and then.
  * Returns how many. */

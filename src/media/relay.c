@@ -29,6 +29,15 @@ typedef struct {
     char id[];
 } check_t;
 
+/* One ng command of a job (media_step_t with its call-id copied). */
+typedef struct {
+    media_act_t act;
+    media_side_t from;
+    bool trusted;
+    char *call_id;
+    size_t call_id_len;
+} step_t;
+
 struct media_job {
     media_relay_t *r;
     media_pending_t *pending;
@@ -36,11 +45,18 @@ struct media_job {
     void *arg;
     bool request, new_call;
     media_cmd_t cmd;
-    char *call_id;
+    char *call_id; /* the command's relay call (the step's) */
     size_t call_id_len;
     char *body; /* a copy of the message body */
     size_t body_len;
     media_sdp_loc_t loc;
+    /* the message's tags and sender, for each step */
+    char *from_tag, *to_tag;
+    size_t from_tag_len, to_tag_len;
+    char peer_ip[64];
+    /* a second command (media_calls_plan), with the SDP the first gave */
+    bool has_next;
+    step_t next;
 };
 
 /* Flags by the side the SDP comes from. From the partners' side the
@@ -118,6 +134,9 @@ static void job_free(media_job_t *j)
 {
     free(j->call_id);
     free(j->body);
+    free(j->from_tag);
+    free(j->to_tag);
+    free(j->next.call_id);
     free(j);
 }
 
@@ -147,6 +166,26 @@ void media_relay_end_call(media_relay_t *r, fedge_str_t call_id)
 {
     if (media_calls_forget(r->calls, call_id))
         send_delete(r, call_id);
+}
+
+void media_relay_end_msg(media_relay_t *r, const media_msg_t *m, int status)
+{
+    /* as the final failure the edge sent, coming from the side the
+     * request went to */
+    media_msg_t x = *m;
+    x.request = false;
+    x.status = status;
+    x.has_sdp = false;
+    x.remote = (fedge_str_t){"", 0};
+    x.from_side = m->from_side == MEDIA_SIDE_INTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
+    media_step_t steps[2];
+    if (media_calls_plan(r->calls, &x, uv_now(r->loop), steps) && steps[0].act == MEDIA_ACT_DELETE)
+        send_delete(r, steps[0].call_id);
+}
+
+bool media_relay_has_call(const media_relay_t *r, fedge_str_t call_id)
+{
+    return media_calls_has(r->calls, call_id);
 }
 
 size_t media_relay_reap(media_relay_t *r)
@@ -245,6 +284,59 @@ void media_relay_run_checks(media_relay_t *r)
     }
 }
 
+static void ng_done(void *arg, int status, const media_reply_t *reply, const fedge_err_t *err);
+
+/* Sends step st of job j with sdp (copied by media_request): 0, or the
+ * error of media_request. */
+static int send_step(media_relay_t *r, media_job_t *j, const step_t *st, fedge_str_t sdp,
+                     fedge_err_t *e)
+{
+    media_side_t from = st->from,
+                 to = from == MEDIA_SIDE_INTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
+    fedge_str_t id = {st->call_id, st->call_id_len};
+    /* SDP of the external party, as the SIP message that carries it came
+     * from it: not trusted (FLAGS_EXTERNAL); a remote client's SDP that
+     * comes through the internal server is (st->trusted): received-from
+     * would name the internal server. */
+    bool ext = from == MEDIA_SIDE_EXTERNAL && !st->trusted;
+    /* A remote client's call to a partner (media_msg_t.outside): the
+     * client is outside the network, so its leg is on the relay's
+     * external interface as the partner's is. Its SDP still counts as the
+     * internal side's (trusted: the client signed in through the
+     * registrar, and received-from would name the internal server, not
+     * the client). */
+    bool outside = media_calls_outside(r->calls, id);
+    /* rtpengine's from-tag names the party that made the offer: the
+     * message's From tag for an offer in a request or an answer in a
+     * response, its To tag for an offer in a response (late offer) or an
+     * answer in a request (ACK, PRACK) — as Kamailio's rtpengine module
+     * does. */
+    bool swap = j->request == (st->act == MEDIA_ACT_ANSWER);
+    fedge_str_t ftag = {j->from_tag, j->from_tag_len}, ttag = {j->to_tag, j->to_tag_len};
+    media_req_t q = {
+        .cmd = st->act == MEDIA_ACT_OFFER ? MEDIA_CMD_OFFER : MEDIA_CMD_ANSWER,
+        .call_id = id,
+        .from_tag = swap ? ttag : ftag,
+        .to_tag = swap ? ftag : ttag,
+        .sdp = sdp,
+        .from_interface = r->iface[outside ? MEDIA_SIDE_EXTERNAL : from],
+        .to_interface = r->iface[outside ? MEDIA_SIDE_EXTERNAL : to],
+        .flags = ext ? FLAGS_EXTERNAL : NULL,
+        .flag_count = ext ? FEDGE_ARRAY_LEN(FLAGS_EXTERNAL) : 0,
+        .replace = REPLACE,
+        .replace_count = FEDGE_ARRAY_LEN(REPLACE),
+        .ice = media_calls_ice(r->calls, id, from, media_sdp_has_ice(sdp)),
+        /* bridging RTP and SRTP: an offer towards a side that wants one
+         * of them; the relay answers the offerer in its own protocol */
+        .transport_protocol =
+            st->act == MEDIA_ACT_OFFER ? media_transport_protocol(r->tp[to], sdp) : NULL,
+        .received_from = ext && j->peer_ip[0] ? j->peer_ip : NULL,
+        .relay = -1,
+    };
+    j->cmd = q.cmd;
+    return media_request(r->ng, &q, ng_done, j, &j->pending, e);
+}
+
 static void ng_done(void *arg, int status, const media_reply_t *reply, const fedge_err_t *err)
 {
     media_job_t *j = arg;
@@ -254,6 +346,23 @@ static void ng_done(void *arg, int status, const media_reply_t *reply, const fed
     }
     media_out_t out = {.kind = MEDIA_OUT_FORWARD};
     char *nb = NULL;
+    fedge_err_t e2;
+    if (status == 0 && j->has_next) {
+        /* the second command of the message, on the other relay call of
+         * its dialog, with the SDP the first gave */
+        j->has_next = false;
+        j->new_call = false;
+        free(j->call_id);
+        j->call_id = j->next.call_id;
+        j->call_id_len = j->next.call_id_len;
+        j->next.call_id = NULL;
+        step_t st = j->next;
+        st.call_id = j->call_id;
+        if (send_step(j->r, j, &st, reply->sdp, &e2) == 0)
+            return;
+        status = FEDGE_EINVAL;
+        err = &e2;
+    }
     if (status == 0) {
         size_t cap = j->body_len - j->loc.len + reply->sdp.len;
         nb = fedge_malloc(cap ? cap : 1);
@@ -295,91 +404,50 @@ int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb,
     media_msg_t m = in->msg;
     media_sdp_loc_t loc = {0, 0};
     m.has_sdp = in->body.len && media_sdp_find(in->content_type, in->body, &loc) == 0;
+    if (!m.from_tag_s.len)
+        m.from_tag_s = in->from_tag;
+    if (!m.to_tag_s.len)
+        m.to_tag_s = in->to_tag;
     size_t before = media_calls_count(r->calls);
-    media_act_t act = media_calls_on_msg(r->calls, &m, uv_now(r->loop));
-    if (act == MEDIA_ACT_NONE)
+    media_step_t steps[2];
+    size_t n = media_calls_plan(r->calls, &m, uv_now(r->loop), steps);
+    if (n == 0)
         return 0;
-    if (act == MEDIA_ACT_DELETE) {
-        send_delete(r, m.call_id);
+    if (steps[0].act == MEDIA_ACT_DELETE) {
+        send_delete(r, steps[0].call_id);
         return 0;
     }
-    media_side_t from = m.from_side,
-                 to = from == MEDIA_SIDE_INTERNAL ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL;
-    fedge_str_t sdp = {in->body.s + loc.off, loc.len};
-    const char *peer_ip = in->peer_ip;
-    if (act == MEDIA_ACT_REOFFER) {
-        /* a partner's call on to a remote client (media_calls_on_msg):
-         * the partner's first offer again, as the partner's, now towards
-         * the external interface; its answer replaces the SDP this
-         * message carries (the relay's internal-side one) */
-        if (!media_calls_kept_offer(r->calls, m.call_id, &sdp, &peer_ip))
-            return 0;
-        from = MEDIA_SIDE_EXTERNAL;
-        to = MEDIA_SIDE_INTERNAL;
-        act = MEDIA_ACT_OFFER;
-    } else if (act == MEDIA_ACT_OFFER && from == MEDIA_SIDE_EXTERNAL && m.request &&
-               m.method == SIP_METHOD_INVITE && !m.to_tag && !m.client &&
-               media_calls_count(r->calls) > before) {
-        /* a partner's new call: kept until its first INVITE is answered,
-         * in case the internal server sends it on to a remote client */
-        media_calls_keep_offer(r->calls, m.call_id, sdp, in->peer_ip);
-    }
-    bool ext = from == MEDIA_SIDE_EXTERNAL;
-    /* A remote client's call to a partner (media_msg_t.outside): the
-     * client is outside the network, so its leg is on the relay's
-     * external interface as the partner's is. Its SDP still counts as the
-     * internal side's (trusted: the client signed in through the
-     * registrar, and received-from would name the internal server, not
-     * the client). */
-    bool outside = media_calls_outside(r->calls, m.call_id);
-    const char *iface_from = r->iface[outside ? MEDIA_SIDE_EXTERNAL : from];
-    const char *iface_to = r->iface[outside ? MEDIA_SIDE_EXTERNAL : to];
-    /* rtpengine's from-tag names the party that made the offer: the
-     * message's From tag for an offer in a request or an answer in a
-     * response, its To tag for an offer in a response (late offer) or an
-     * answer in a request (ACK, PRACK) — as Kamailio's rtpengine module
-     * does. */
-    bool swap = m.request == (act == MEDIA_ACT_ANSWER);
-    media_req_t q = {
-        .cmd = act == MEDIA_ACT_OFFER ? MEDIA_CMD_OFFER : MEDIA_CMD_ANSWER,
-        .call_id = m.call_id,
-        .from_tag = swap ? in->to_tag : in->from_tag,
-        .to_tag = swap ? in->from_tag : in->to_tag,
-        .sdp = sdp,
-        .from_interface = iface_from,
-        .to_interface = iface_to,
-        .flags = ext ? FLAGS_EXTERNAL : NULL,
-        .flag_count = ext ? FEDGE_ARRAY_LEN(FLAGS_EXTERNAL) : 0,
-        .replace = REPLACE,
-        .replace_count = FEDGE_ARRAY_LEN(REPLACE),
-        .ice = media_calls_ice(r->calls, m.call_id, from, media_sdp_has_ice(sdp)),
-        /* bridging RTP and SRTP: an offer towards a side that wants one
-         * of them; the relay answers the offerer in its own protocol */
-        .transport_protocol =
-            act == MEDIA_ACT_OFFER ? media_transport_protocol(r->tp[to], sdp) : NULL,
-        .received_from = ext && peer_ip && peer_ip[0] ? peer_ip : NULL,
-        .relay = -1,
-    };
     media_job_t *j = fedge_calloc(1, sizeof(*j));
     j->r = r;
     j->cb = cb;
     j->arg = arg;
     j->request = m.request;
     j->new_call = media_calls_count(r->calls) > before;
-    j->cmd = q.cmd;
-    j->call_id = fedge_strndup(m.call_id.s, m.call_id.len);
-    j->call_id_len = m.call_id.len;
-    j->body = fedge_malloc(in->body.len);
+    j->call_id = fedge_strndup(steps[0].call_id.s, steps[0].call_id.len);
+    j->call_id_len = steps[0].call_id.len;
+    if (n == 2) {
+        j->has_next = true;
+        j->next =
+            (step_t){steps[1].act, steps[1].from, steps[1].trusted,
+                     fedge_strndup(steps[1].call_id.s, steps[1].call_id.len), steps[1].call_id.len};
+    }
+    j->from_tag = fedge_strndup(in->from_tag.s, in->from_tag.len);
+    j->from_tag_len = in->from_tag.len;
+    j->to_tag = fedge_strndup(in->to_tag.s, in->to_tag.len);
+    j->to_tag_len = in->to_tag.len;
+    snprintf(j->peer_ip, sizeof(j->peer_ip), "%s", in->peer_ip ? in->peer_ip : "");
+    j->body = fedge_malloc(in->body.len ? in->body.len : 1);
     memcpy(j->body, in->body.s, in->body.len);
     j->body_len = in->body.len;
     j->loc = loc;
+    step_t st = {steps[0].act, steps[0].from, steps[0].trusted, j->call_id, j->call_id_len};
     fedge_err_t e;
-    int rc = media_request(r->ng, &q, ng_done, j, &j->pending, &e);
+    int rc = send_step(r, j, &st, (fedge_str_t){in->body.s + loc.off, loc.len}, &e);
     if (rc < 0) {
         /* A command that cannot even be sent (an answer without To tag,
          * an SDP too big for a datagram): as a relay failure. */
         if (j->new_call)
-            media_calls_forget(r->calls, m.call_id);
+            media_calls_forget(r->calls, (fedge_str_t){j->call_id, j->call_id_len});
         obs_logkv(OBS_LOG_WARNING, "media", "ng command not sent", "call_id", j->call_id, "reason",
                   e.msg, NULL);
         job_free(j);
@@ -417,8 +485,21 @@ int media_in_from_sip(struct sip_msg *m, media_side_t from_side, const char *pee
     in->msg.status = m->is_request ? 0 : m->status;
     in->msg.to_tag = to->has_tag;
     in->msg.from_side = from_side;
-    in->from_tag = from->tag;
-    in->to_tag = to->tag;
+    in->from_tag = in->msg.from_tag_s = from->tag;
+    in->to_tag = in->msg.to_tag_s = to->tag;
+    /* the branch of the hop before the edge: a request's top Via, a
+     * response's second (the first is the edge's own); a Via that does
+     * not parse leaves it unknown */
+    sip_iter_t it;
+    sip_via_t v;
+    sip_iter_init(&it, m, SIP_HDR_VIA);
+    for (int i = 0; i < (m->is_request ? 1 : 2); i++) {
+        if (sip_iter_via(&it, &v, NULL) != 1) {
+            v.branch = (fedge_str_t){"", 0};
+            break;
+        }
+    }
+    in->msg.branch = v.branch;
     const sip_hdr_t *ct = sip_msg_find(m, SIP_HDR_CONTENT_TYPE);
     if (ct)
         in->content_type = ct->value;

@@ -146,53 +146,200 @@ static void test_basic_call_with_early_media_and_reinvite(void **state)
     assert_int_equal(ndropped, 0);
 }
 
-/* A partner's call to a remote client: offered on its crossing partner ->
- * internal server; its crossing internal server -> client is not the
- * relay's (no second offer, no answer, no delete there), the partner's
- * crossing still answers and ends it. */
-static void test_partner_call_to_remote_client(void **state)
+/* One message of a partner's call forked to remote clients: tags and
+ * branch given (NULL: none), client on the client's crossing; its steps
+ * into S (how many into NS). */
+static media_step_t STEPS[2];
+static size_t NS;
+
+static size_t fmsg(bool request, int method, int status, bool sdp, media_side_t from, bool client,
+                   const char *ftag, const char *ttag, const char *branch)
 {
-    fedge_str_t id = {cid, strlen(cid)};
-    assert_int_equal(req_x(INVITE, false, true, EX, false, false), MEDIA_ACT_OFFER);
-    assert_false(media_calls_outside(T, id));
-    assert_int_equal(req_x(INVITE, false, true, IN, true, false), MEDIA_ACT_NONE);
-    assert_int_equal(rsp_x(INVITE, 200, true, EX, true), MEDIA_ACT_NONE);
-    assert_int_equal(rsp_x(INVITE, 200, true, IN, false), MEDIA_ACT_ANSWER);
-    /* the client's re-INVITE: its crossing to the internal server is
-     * skipped, the crossing to the partner offers */
-    assert_int_equal(req_x(INVITE, true, true, EX, true, false), MEDIA_ACT_NONE);
-    assert_int_equal(req_x(INVITE, true, true, IN, false, false), MEDIA_ACT_OFFER);
-    assert_int_equal(rsp_x(INVITE, 200, true, EX, false), MEDIA_ACT_ANSWER);
-    assert_int_equal(req_x(BYE, true, false, EX, true, false), MEDIA_ACT_NONE);
-    assert_int_equal(media_calls_count(T), 1);
-    assert_int_equal(req_x(BYE, true, false, IN, false, false), MEDIA_ACT_DELETE);
-    assert_int_equal(media_calls_count(T), 0);
+    media_msg_t m = {.request = request,
+                     .method = method,
+                     .status = status,
+                     .call_id = {cid, strlen(cid)},
+                     .to_tag = ttag != NULL,
+                     .has_sdp = sdp,
+                     .from_side = from,
+                     .client = client,
+                     .from_tag_s = {ftag ? ftag : "", ftag ? strlen(ftag) : 0},
+                     .to_tag_s = {ttag ? ttag : "", ttag ? strlen(ttag) : 0},
+                     .branch = {branch ? branch : "", branch ? strlen(branch) : 0}};
+    NS = media_calls_plan(T, &m, now, STEPS);
+    return NS;
 }
 
-/* With the partner's first offer kept, the first INVITE's crossing to the
- * client re-offers it (once, with the client's leg outside); the kept SDP
- * goes with the final response. */
-static void test_partner_call_reoffered_to_client(void **state)
+/* step i of the last fmsg is act on call id from side from (trusted) */
+static void step_is(size_t i, media_act_t act, const char *id, media_side_t from, bool trusted)
 {
-    fedge_str_t id = {cid, strlen(cid)}, sdp;
-    const char *ip = NULL;
-    assert_int_equal(req_x(INVITE, false, true, EX, false, false), MEDIA_ACT_OFFER);
-    media_calls_keep_offer(T, id, (fedge_str_t){"v=0\r\n", 5}, "192.0.2.7");
-    assert_true(media_calls_kept_offer(T, id, &sdp, &ip));
-    assert_true(sdp.len == 5 && !memcmp(sdp.s, "v=0\r\n", 5));
-    assert_string_equal(ip, "192.0.2.7");
-    /* without SDP to carry the relay's answer: not re-offered */
-    assert_int_equal(req_x(INVITE, false, false, IN, true, false), MEDIA_ACT_NONE);
-    assert_false(media_calls_outside(T, id));
-    assert_int_equal(req_x(INVITE, false, true, IN, true, false), MEDIA_ACT_REOFFER);
-    assert_true(media_calls_outside(T, id));
-    /* a retransmission or a second fork: once */
-    assert_int_equal(req_x(INVITE, false, true, IN, true, false), MEDIA_ACT_NONE);
-    assert_int_equal(rsp_x(INVITE, 200, true, EX, true), MEDIA_ACT_NONE);
-    assert_int_equal(rsp_x(INVITE, 200, true, IN, false), MEDIA_ACT_ANSWER);
-    assert_false(media_calls_kept_offer(T, id, &sdp, &ip));
-    assert_true(media_calls_outside(T, id));
-    assert_int_equal(req_x(BYE, true, false, EX, false, false), MEDIA_ACT_DELETE);
+    assert_true(i < NS);
+    assert_int_equal(STEPS[i].act, act);
+    assert_int_equal(STEPS[i].call_id.len, strlen(id));
+    assert_memory_equal(STEPS[i].call_id.s, id, strlen(id));
+    assert_int_equal(STEPS[i].from, from);
+    assert_int_equal(STEPS[i].trusted, trusted);
+}
+
+#define FORK1 "c1@test;fork=z9hG4bK-k1"
+#define FORK2 "c1@test;fork=z9hG4bK-k2"
+
+static void test_fork_ids(void **state)
+{
+    char buf[64];
+    assert_int_equal(media_calls_fork_id((fedge_str_t){"c1@test", 7},
+                                         (fedge_str_t){"z9hG4bK-k1", 10}, buf, sizeof(buf)),
+                     strlen(FORK1));
+    assert_string_equal(buf, FORK1);
+    assert_int_equal(
+        media_calls_fork_id((fedge_str_t){"c1@test", 7}, (fedge_str_t){"z9hG4bK-k1", 10}, buf, 10),
+        FEDGE_ENOSPC);
+}
+
+/* A partner's call the internal server forks to a device and to a remote
+ * client: the client's crossing is a fork of its own; the device answers,
+ * the fork is cancelled and deleted alone; call 1 never changed. */
+static void test_fork_device_answers(void **state)
+{
+    fedge_str_t id = {cid, strlen(cid)}, fid = {FORK1, strlen(FORK1)};
+    assert_int_equal(fmsg(true, INVITE, 0, true, EX, false, "fp", NULL, "z9hG4bK-p"), 1);
+    step_is(0, MEDIA_ACT_OFFER, cid, EX, false);
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", NULL, "z9hG4bK-k1"), 1);
+    step_is(0, MEDIA_ACT_OFFER, FORK1, IN, false);
+    assert_int_equal(media_calls_count(T), 2);
+    assert_true(media_calls_has(T, id));
+    assert_false(media_calls_has(T, fid));
+    /* the client rings (no SDP), the device answers on call 1 */
+    assert_int_equal(fmsg(false, INVITE, 180, false, EX, true, "fp", "tc", "z9hG4bK-k1"), 0);
+    assert_int_equal(fmsg(false, INVITE, 200, true, IN, false, "fp", "td", "z9hG4bK-p"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, cid, IN, false);
+    /* the internal server cancels the client's fork: deleted alone */
+    assert_int_equal(fmsg(true, SIP_METHOD_CANCEL, 0, false, IN, true, "fp", NULL, "z9hG4bK-k1"),
+                     1);
+    step_is(0, MEDIA_ACT_DELETE, FORK1, IN, false);
+    assert_int_equal(media_calls_count(T), 1);
+    assert_int_equal(fmsg(false, INVITE, 487, false, EX, true, "fp", "tc", "z9hG4bK-k1"), 0);
+    /* the dialog is the device's: a re-INVITE from inside is call 1's alone */
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, false, "td", "fp", "z9hG4bK-r"), 1);
+    step_is(0, MEDIA_ACT_OFFER, cid, IN, false);
+    assert_int_equal(fmsg(false, INVITE, 200, true, EX, false, "td", "fp", "z9hG4bK-r"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, cid, EX, false);
+    assert_int_equal(fmsg(true, BYE, 0, false, EX, false, "fp", "td", "z9hG4bK-b"), 1);
+    step_is(0, MEDIA_ACT_DELETE, cid, EX, false);
+    assert_int_equal(media_calls_count(T), 0);
+    assert_int_equal(ndropped, 0);
+}
+
+/* The client answers: its answer goes through the fork, then call 1; the
+ * partner's re-INVITE reaches each on its crossing; the client's own
+ * re-INVITE (its crossing not shown) runs through both on the partner's
+ * crossing; call 1's BYE deletes the fork too (dropped callback). */
+static void test_fork_client_answers(void **state)
+{
+    assert_int_equal(fmsg(true, INVITE, 0, true, EX, false, "fp", NULL, "z9hG4bK-p"), 1);
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", NULL, "z9hG4bK-k1"), 1);
+    step_is(0, MEDIA_ACT_OFFER, FORK1, IN, false);
+    /* a second client of the user: a second fork */
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", NULL, "z9hG4bK-k2"), 1);
+    step_is(0, MEDIA_ACT_OFFER, FORK2, IN, false);
+    assert_int_equal(media_calls_count(T), 3);
+    /* the first client's 183 and 200, found by branch */
+    assert_int_equal(fmsg(false, INVITE, 183, true, EX, true, "fp", "tc", "z9hG4bK-k1"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, FORK1, EX, false);
+    assert_int_equal(fmsg(false, INVITE, 183, true, IN, false, "fp", "tc", "z9hG4bK-p"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, cid, IN, false);
+    assert_int_equal(fmsg(false, INVITE, 200, true, EX, true, "fp", "tc", "z9hG4bK-k1"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, FORK1, EX, false);
+    assert_int_equal(fmsg(false, INVITE, 200, true, IN, false, "fp", "tc", "z9hG4bK-p"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, cid, IN, false);
+    assert_int_equal(fmsg(true, SIP_METHOD_CANCEL, 0, false, IN, true, "fp", NULL, "z9hG4bK-k2"),
+                     1);
+    step_is(0, MEDIA_ACT_DELETE, FORK2, IN, false);
+    /* the partner's ACK crosses twice without SDP */
+    assert_int_equal(fmsg(true, ACK, 0, false, EX, false, "fp", "tc", "z9hG4bK-a"), 0);
+    assert_int_equal(fmsg(true, ACK, 0, false, IN, true, "fp", "tc", "z9hG4bK-a2"), 0);
+    /* the partner's re-INVITE: call 1 on its crossing, the fork (by the
+     * client's tag: a new branch) on the client's */
+    assert_int_equal(fmsg(true, INVITE, 0, true, EX, false, "fp", "tc", "z9hG4bK-r1"), 1);
+    step_is(0, MEDIA_ACT_OFFER, cid, EX, false);
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", "tc", "z9hG4bK-r2"), 1);
+    step_is(0, MEDIA_ACT_OFFER, FORK1, IN, false);
+    assert_int_equal(fmsg(false, INVITE, 200, true, EX, true, "fp", "tc", "z9hG4bK-r2"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, FORK1, EX, false);
+    assert_int_equal(fmsg(false, INVITE, 200, true, IN, false, "fp", "tc", "z9hG4bK-r1"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, cid, IN, false);
+    /* the client's re-INVITE, seen on the partner's crossing only: the
+     * client's SDP through the fork (trusted: it came through the
+     * internal server), then call 1; the partner's answer the other way */
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, false, "tc", "fp", "z9hG4bK-c1"), 2);
+    step_is(0, MEDIA_ACT_OFFER, FORK1, EX, true);
+    step_is(1, MEDIA_ACT_OFFER, cid, IN, false);
+    assert_int_equal(fmsg(false, INVITE, 200, true, EX, false, "tc", "fp", "z9hG4bK-c1"), 2);
+    step_is(0, MEDIA_ACT_ANSWER, cid, EX, false);
+    step_is(1, MEDIA_ACT_ANSWER, FORK1, IN, true);
+    /* a late-offer re-INVITE from the client: the partner's offer in the
+     * 200 through call 1 then the fork; the client's ACK answers on its
+     * crossing (the fork), then on the partner's (call 1) */
+    assert_int_equal(fmsg(true, INVITE, 0, false, IN, false, "tc", "fp", "z9hG4bK-c2"), 0);
+    assert_int_equal(fmsg(false, INVITE, 200, true, EX, false, "tc", "fp", "z9hG4bK-c2"), 2);
+    step_is(0, MEDIA_ACT_OFFER, cid, EX, false);
+    step_is(1, MEDIA_ACT_OFFER, FORK1, IN, true);
+    assert_int_equal(fmsg(true, ACK, 0, true, EX, true, "tc", "fp", "z9hG4bK-c3"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, FORK1, EX, false);
+    assert_int_equal(fmsg(true, ACK, 0, true, IN, false, "tc", "fp", "z9hG4bK-c4"), 1);
+    step_is(0, MEDIA_ACT_ANSWER, cid, IN, false);
+    /* the partner's BYE: call 1 deleted, its fork with it */
+    assert_int_equal(media_calls_count(T), 2);
+    assert_int_equal(fmsg(true, BYE, 0, false, EX, false, "fp", "tc", "z9hG4bK-b"), 1);
+    step_is(0, MEDIA_ACT_DELETE, cid, EX, false);
+    assert_int_equal(media_calls_count(T), 0);
+    assert_int_equal(ndropped, 1);
+    assert_string_equal(dropped[0], FORK1);
+    assert_int_equal(fmsg(true, BYE, 0, false, IN, true, "fp", "tc", "z9hG4bK-b2"), 0);
+}
+
+/* A fork's own failure (the client's 486, the edge's 408 on its crossing)
+ * deletes the fork alone; the call's failure deletes both; a fork is
+ * made only by the first INVITE; a full table keeps a fork's call. */
+static void test_fork_failures_and_bound(void **state)
+{
+    assert_int_equal(fmsg(true, INVITE, 0, true, EX, false, "fp", NULL, "z9hG4bK-p"), 1);
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", NULL, "z9hG4bK-k1"), 1);
+    assert_int_equal(fmsg(false, INVITE, 486, false, EX, true, "fp", "tc", "z9hG4bK-k1"), 1);
+    step_is(0, MEDIA_ACT_DELETE, FORK1, EX, false);
+    /* a late-offer fork (no SDP): made, its offer comes with the 200 */
+    assert_int_equal(fmsg(true, INVITE, 0, false, IN, true, "fp", NULL, "z9hG4bK-k2"), 0);
+    assert_int_equal(media_calls_count(T), 2);
+    assert_int_equal(fmsg(false, INVITE, 408, false, EX, true, "fp", NULL, "z9hG4bK-k2"), 1);
+    step_is(0, MEDIA_ACT_DELETE, FORK2, EX, false);
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", NULL, "z9hG4bK-k1"), 1);
+    assert_int_equal(fmsg(false, INVITE, 480, false, IN, false, "fp", "td", "z9hG4bK-p"), 1);
+    step_is(0, MEDIA_ACT_DELETE, cid, IN, false);
+    assert_int_equal(media_calls_count(T), 0);
+    assert_int_equal(ndropped, 1);
+    assert_string_equal(dropped[0], FORK1);
+    /* nothing to fork: an unknown call, an in-dialog request */
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", "tc", "z9hG4bK-k3"), 1);
+    step_is(0, MEDIA_ACT_OFFER, cid, IN, false); /* an internal user's call to a client */
+    media_calls_free(T);
+    /* a table of one call: the fork does not push its own call out */
+    T = media_calls_new(1, 60000, on_dropped, NULL);
+    ndropped = 0;
+    assert_int_equal(fmsg(true, INVITE, 0, true, EX, false, "fp", NULL, "z9hG4bK-p"), 1);
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", NULL, "z9hG4bK-k1"), 1);
+    assert_int_equal(media_calls_count(T), 2);
+    assert_int_equal(ndropped, 0);
+    /* listed as a call of its own, caller inside */
+    media_call_info_t info[4];
+    assert_int_equal(media_calls_list(T, info, 4), 2);
+    assert_int_equal(info[0].call_id.len, strlen(FORK1));
+    assert_int_equal(info[0].caller, IN);
+    assert_int_equal(info[1].caller, EX);
+    /* reaped together */
+    now += 60000;
+    assert_int_equal(media_calls_reap(T, now), 1);
+    assert_int_equal(media_calls_count(T), 0);
+    assert_int_equal(ndropped, 2);
 }
 
 /* Calls a client's crossing creates (an internal user's call to a remote
@@ -331,7 +478,8 @@ static void test_facts_from_parsed_messages(void **state)
                               "c: application/sdp\r\n"
                               "Content-Length: 5\r\n\r\nv=0\r\n";
     static const char OK[] = "SIP/2.0 200 OK\r\n"
-                             "Via: SIP/2.0/TLS 192.0.2.7;branch=z9hG4bK1\r\n"
+                             "Via: SIP/2.0/TCP 10.0.0.1;branch=z9hG4bKedge, SIP/2.0/TLS "
+                             "192.0.2.7;branch=z9hG4bK1\r\n"
                              "From: <sip:alice@fabrikam.test>;tag=fa\r\n"
                              "To: <sip:bob@contoso.test>;tag=tb\r\n"
                              "Call-ID: cx@fabrikam.test\r\n"
@@ -350,6 +498,9 @@ static void test_facts_from_parsed_messages(void **state)
     assert_true(fedge_str_eq(in.content_type, "application/sdp"));
     assert_true(fedge_str_eq(in.body, "v=0\r\n"));
     assert_string_equal(in.peer_ip, "192.0.2.7");
+    /* the branch of the hop before the edge: a request's top Via */
+    assert_true(fedge_str_eq(in.msg.branch, "z9hG4bK1"));
+    assert_true(fedge_str_eq(in.msg.from_tag_s, "fa"));
     in.msg.has_sdp = true;
     assert_int_equal(media_calls_on_msg(T, &in.msg, now), MEDIA_ACT_OFFER);
 
@@ -360,6 +511,9 @@ static void test_facts_from_parsed_messages(void **state)
     assert_int_equal(in.msg.status, 200);
     assert_true(in.msg.to_tag);
     assert_true(fedge_str_eq(in.to_tag, "tb"));
+    assert_true(fedge_str_eq(in.msg.to_tag_s, "tb"));
+    /* ... a response's second (the first is the edge's own) */
+    assert_true(fedge_str_eq(in.msg.branch, "z9hG4bK1"));
     assert_int_equal(in.content_type.len, 0);
     assert_int_equal(in.body.len, 0);
 
@@ -633,9 +787,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_basic_call_with_early_media_and_reinvite, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_late_offer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_partner_call_to_remote_client, setup, teardown),
+        cmocka_unit_test(test_fork_ids),
+        cmocka_unit_test_setup_teardown(test_fork_device_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_client_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_failures_and_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_calls, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_partner_call_reoffered_to_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ice_per_side, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reliable_provisional_offer_and_prack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_and_cancel_delete, setup, teardown),
