@@ -20,8 +20,9 @@
 # on the second crossing, both legs on the relay's external interface (the
 # client is outside too: the edge knows the call by its own flow-token
 # Record-Route entry); a partner's call to a remote client is offered to
-# the relay on its first crossing and again on its crossing to the client
-# with the client's leg on the external interface, and is record-routed
+# the relay on its first crossing (external -> internal) and its crossing
+# to the client is relayed as a call of its own, a fork (internal ->
+# external: the client's leg on the external interface), and is record-routed
 # with the client's flow token so that its ACK and BYE reach the client;
 # once the client's connection is gone, an
 # in-dialog request for it gets 430.
@@ -240,8 +241,9 @@ note "a call from a partner to a remote user: the client's leg on the relay's ex
 # partner -> edge A external -> Kamailio -> edge A internal -> the
 # client's flow: the relay is offered the call on the partner's crossing
 # (external -> internal: the edge cannot know yet where the internal
-# server sends it), then, on the crossing to the client, the partner's
-# offer again with the client's leg moved to the external interface
+# server sends it), then the crossing to the client is a relay call of
+# its own, a fork (Call-ID;fork=Kamailio's branch), internal -> external
+# (tests/e2e/164-remote-fork.sh: the same with a device forked to too)
 IN_CID=remote-in-1 # the client's Call-ID, so that SIPp maps the INVITE to its call
 LP=$(free_port)
 start_bg client-in sh -c 'cd "$1" && shift && exec "$@"' _ "$T_LOGS" \
@@ -258,7 +260,8 @@ check "alice's side: the call went through on her connection (the ACK and BYE to
     wait_exit client-in 10
 check "the 200 dave got record-routed alice's side with a flow token on the [remote] listener" \
     grep -q "^Record-Route: <sip:[A-Za-z0-9_-]\{27\}@127.0.0.1:$REM;transport=tls;lr>" "$T_LOGS/dave-call.msg"
-# directions: the relay's offers and answers for the call, in order
+# directions: the relay's offers and answers for the call and its fork
+# ("+fork"), in order
 directions() {
     python3 - "$T_LOGS/rtpengine.log" "$IN_CID" <<'PY'
 import re, sys
@@ -266,23 +269,30 @@ text = open(sys.argv[1], errors="replace").read()
 out = []
 for m in re.finditer(r"Dump for '(offer|answer)' from \S+: (\{.*?)(?=\n\[|\Z)", text, re.S):
     d = m.group(2)
-    if '"call-id": "%s"' % sys.argv[2] in d:
+    c = re.search(r'"call-id": "([^"]*)"', d)
+    if c and (c.group(1) == sys.argv[2] or c.group(1).startswith(sys.argv[2] + ";fork=")):
         dr = re.search(r'"direction": \[ "(\w+)", "(\w+)" \]', d)
-        out.append("%s:%s>%s" % (m.group(1), dr.group(1), dr.group(2)))
+        out.append("%s%s:%s>%s" % (m.group(1), "" if c.group(1) == sys.argv[2] else "+fork",
+                                   dr.group(1), dr.group(2)))
 print(" ".join(out))
 PY
 }
 check_out "the relay's commands for the call" directions
-check "offer external -> internal (partner's crossing), again external -> external (client's), answer external -> external" \
-    test "$(directions)" = "offer:external>internal offer:external>external answer:external>external"
+check "offer external -> internal (partner's crossing), the fork internal -> external (client's), its answer external -> internal, the call's internal -> external" \
+    test "$(directions)" = "offer:external>internal offer+fork:internal>external answer+fork:external>internal answer:internal>external"
 check "media: dave got the relay's external address" \
     bash -c "grep -A30 '^SIP/2.0 200 OK' '$T_LOGS/dave-call.msg' | grep -q '^c=IN IP4 127.0.0.3'"
 check "media: alice's client got the relay's external address" \
     bash -c "grep -A30 '^INVITE ' '$T_LOGS/client-in.msg' | grep -q '^c=IN IP4 127.0.0.3'"
 check "media: nothing alice's client got names the relay's internal address" \
     bash -c "! grep -q '^c=IN IP4 127.0.0.2' '$T_LOGS/client-in.msg'"
-check "the call was deleted at the relay once (BYE)" \
-    test "$(grep -c "Dump for 'delete'.*$IN_CID" "$T_LOGS/rtpengine.log")" -eq 1
+# deletes: the relay's deletes of the call and its fork (";fork"), sorted
+deletes() {
+    grep -o "Dump for 'delete'.*\"call-id\": \"$IN_CID[^\"]*\"" "$T_LOGS/rtpengine.log" |
+        sed 's/.*"call-id": "//; s/"$//; s/;fork=.*/;fork/' | sort | tr '\n' ' '
+}
+check "the call and its fork were deleted at the relay once each (BYE)" \
+    test "$(deletes)" = "$IN_CID $IN_CID;fork "
 
 check "edge A still running" alive edge-a
 check "edge B still running" alive edge-b

@@ -4,15 +4,19 @@ to a remote client (tests/e2e/164-remote-fork.sh), and checks that the
 call's media flows through the relay whichever answers.
 
   fork_call.py --ib PORT --ng PORT --cid CALL-ID --answerer device|client
-               --contact HOST:PORT (what the answerer's Contact names)
+               --contact TEXT (what the answerer's Contact names)
+               [--device-rtp PORT --device-media FILE]
 
 dave's phone is a TCP connection to the partner edge's internal side
 (--ib); its INVITE (SDP naming its own RTP socket) crosses the partner
 edge, then this edge (external -> internal), the registrar, which forks
 it. Checked: the 200 comes from the expected answerer (its Contact), its
-SDP names the relay's external address; RTP sent to it comes back (the
-answerer echoes it: SIPp -rtp_echo, baresip's echo module), so it went
-partner -> relay -> answerer -> relay -> partner; the relay holds the
+SDP names the relay's external address; RTP flows both ways: for the
+device, played here on --device-rtp (the port its SDP names), each side
+sends to the address its SDP was given (the device's: written by its
+SIPp scenario to --device-media) and receives the other's; for the
+client (baresip's echo module) dave's RTP comes back, so it went
+partner -> relay -> client -> relay -> partner; the relay holds the
 call and, when the client answered, one fork of it (ng list: Call-ID
 ";fork=" the registrar's branch); after dave's BYE the relay holds
 neither. Prints what it saw; exits 0 when every expectation held."""
@@ -150,15 +154,18 @@ MARK = bytes(range(0x20, 0x30))
 
 def rtp_round_trip(sock, dst, n=150):
     """Sends n PCMU packets (20 ms apart) to dst; returns how many packets
-    came back and how many of those carry dave's own audio (an echo)."""
+    came back, how many of those carry dave's own audio (an echo), and the
+    addresses they came from."""
     sock.settimeout(0.001)
     got = echoed = 0
+    src = set()
 
     def take():
         nonlocal got, echoed
-        data = sock.recv(2048)
+        data, frm = sock.recvfrom(2048)
         got += 1
         echoed += MARK in data[12:]
+        src.add(frm)
     for i in range(n):
         pkt = bytes([0x80, 0, (i >> 8) & 0xff, i & 0xff, 0, 0, (i >> 8) & 0xff, i & 0xff,
                      0x12, 0x34, 0x56, 0x78]) + PAYLOAD
@@ -175,7 +182,34 @@ def rtp_round_trip(sock, dst, n=150):
             take()
         except OSError:
             time.sleep(0.01)
-    return got, echoed
+    return got, echoed, src
+
+
+def two_way(a, a_dst, b, b_dst, n=100):
+    """a sends to a_dst and b to b_dst, n packets each, 20 ms apart;
+    returns how many of a's reached b and of b's reached a, and the
+    addresses a's and b's packets came from."""
+    got = {a: 0, b: 0}
+    src = {a: set(), b: set()}
+    for s in (a, b):
+        s.settimeout(0.001)
+    for i in range(n):
+        for s, dst in ((a, a_dst), (b, b_dst)):
+            s.sendto(bytes([0x80, 0, 0, i & 0xff, 0, 0, 0, i & 0xff, 1, 2, 3, 4]) + PAYLOAD, dst)
+        end = time.time() + (0.02 if i < n - 1 else 1.0)
+        while time.time() < end:
+            idle = True
+            for s in (a, b):
+                try:
+                    _, frm = s.recvfrom(2048)
+                    got[s] += 1
+                    src[s].add(frm)
+                    idle = False
+                except OSError:
+                    pass
+            if idle:
+                time.sleep(0.002)
+    return got[b], got[a], src[b], src[a]
 
 
 def main():
@@ -186,6 +220,8 @@ def main():
     ap.add_argument("--cid", required=True)
     ap.add_argument("--answerer", choices=("device", "client"), required=True)
     ap.add_argument("--contact", required=True, help="what the answerer's Contact names")
+    ap.add_argument("--device-rtp", type=int, default=0)
+    ap.add_argument("--device-media", default="")
     A = ap.parse_args()
     rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rtp.bind(("127.0.0.1", 0))
@@ -219,10 +255,44 @@ def main():
         expect(len(forks) == 1, "... and one fork of it, the client's crossing (%s)" % forks)
     else:
         expect(not forks, "... and no fork (the client's was cancelled and deleted)")
-    got, echoed = rtp_round_trip(rtp, ext)
-    say("RTP: %d packets came back for 150 sent, %d with dave's audio" % (got, echoed))
-    expect(echoed >= 100, "RTP from dave reaches the %s through the relay and its echo comes "
-           "back (%d of 150 packets)" % (A.answerer, echoed))
+    if A.answerer == "device":
+        dev = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        dev.bind(("127.0.0.1", A.device_rtp))
+        end = time.time() + 5
+        media = []
+        while time.time() < end and len(media) != 2:
+            try:
+                media = open(A.device_media).read().split()
+            except OSError:
+                pass
+            time.sleep(0.05)
+        expect(len(media) == 2, "the device wrote the media address it was given (%s)" % media)
+        if len(media) != 2:
+            return
+        ip, port = media
+        say("the device was told", (ip, port))
+        expect(ip == "127.0.0.2", "the device's SDP names the relay's internal address")
+        to_dev, to_dave, dev_from, dave_from = two_way(rtp, ext, dev, (ip, int(port)))
+        say("RTP: dave -> device %d/100 from %s, device -> dave %d/100 from %s"
+            % (to_dev, sorted(dev_from), to_dave, sorted(dave_from)))
+        expect(to_dev >= 90, "RTP from dave reaches the device through the relay (%d/100)" % to_dev)
+        expect(to_dave >= 90, "RTP the device sends where its SDP says reaches dave through the "
+               "relay (%d/100)" % to_dave)
+        # symmetric RTP (RFC 4961): each party hears the relay from the
+        # address it sends to — the device from the relay's internal
+        # side, never its external one (which need not reach inside)
+        expect(dev_from == {(ip, int(port))}, "the device's media comes from the relay address "
+               "its SDP names (%s)" % sorted(dev_from))
+        expect(dave_from == {ext}, "dave's media comes from the relay address his SDP names (%s)"
+               % sorted(dave_from))
+    else:
+        got, echoed, src = rtp_round_trip(rtp, ext)
+        say("RTP: %d packets came back for 150 sent, %d with dave's audio, from %s"
+            % (got, echoed, sorted(src)))
+        expect(echoed >= 100, "RTP from dave reaches the client through the relay and its echo "
+               "comes back (%d of 150 packets)" % echoed)
+        expect(src == {ext}, "dave's media comes from the relay address his SDP names (%s)"
+               % sorted(src))
     phone.request("BYE", 2, ruri=target, to=";tag=" + totag, route=route)
     rs = phone.final(10)
     expect(rs and status_of(rs[-1])[0] == 200, "dave's BYE is answered 200")
