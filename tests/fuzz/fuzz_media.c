@@ -88,10 +88,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             .to_tag = (a >> 5) & 1,
             .has_sdp = (a >> 4) & 1,
             .from_side = (a >> 6) & 1 ? MEDIA_SIDE_EXTERNAL : MEDIA_SIDE_INTERNAL,
+            /* a client's crossing (forks of partners' calls), their
+             * branches and the client's tags */
+            .client = (b >> 6) & 1,
+            .branch = {ids[(b >> 3) & 7], 1},
+            .from_tag_s = {"f", 1},
+            .to_tag_s = {ids[(c >> 3) & 7], (a >> 5) & 1},
         };
         now += c >> 3;
-        media_act_t act = media_calls_on_msg(t, &m, now);
-        CHECK(act <= MEDIA_ACT_DELETE);
+        media_step_t steps[2];
+        size_t n = media_calls_plan(t, &m, now, steps);
+        CHECK(n <= 2);
+        for (size_t k = 0; k < n; k++)
+            CHECK(steps[k].act > MEDIA_ACT_NONE && steps[k].act <= MEDIA_ACT_DELETE &&
+                  steps[k].call_id.len > 0 && (steps[k].act != MEDIA_ACT_DELETE || n == 1));
         CHECK(media_calls_count(t) <= 4);
         if (b & 0x80)
             (void)media_calls_reap(t, now);
