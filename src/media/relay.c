@@ -396,6 +396,12 @@ static void ng_done(void *arg, int status, const media_reply_t *reply, const fed
     free(nb);
 }
 
+/* A copy of s, "" when empty (its pointer may then be NULL). */
+static char *dup_str(fedge_str_t s)
+{
+    return s.len ? fedge_strndup(s.s, s.len) : fedge_strdup("");
+}
+
 int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb, void *arg,
                         media_job_t **job, media_out_t *now)
 {
@@ -431,9 +437,9 @@ int media_relay_process(media_relay_t *r, const media_in_t *in, media_out_cb cb,
             (step_t){steps[1].act, steps[1].from, steps[1].trusted,
                      fedge_strndup(steps[1].call_id.s, steps[1].call_id.len), steps[1].call_id.len};
     }
-    j->from_tag = fedge_strndup(in->from_tag.s, in->from_tag.len);
+    j->from_tag = dup_str(in->from_tag);
     j->from_tag_len = in->from_tag.len;
-    j->to_tag = fedge_strndup(in->to_tag.s, in->to_tag.len);
+    j->to_tag = dup_str(in->to_tag); /* none yet in a first INVITE */
     j->to_tag_len = in->to_tag.len;
     snprintf(j->peer_ip, sizeof(j->peer_ip), "%s", in->peer_ip ? in->peer_ip : "");
     j->body = fedge_malloc(in->body.len ? in->body.len : 1);

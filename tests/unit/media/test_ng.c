@@ -807,6 +807,94 @@ static void test_relay_call_flow(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A partner's call forked on to a remote client (media.h, "forks"): the
+ * client's crossing is a relay call of its own; the client's answer is
+ * answered by the fork, then by the call; the client's own re-INVITE and
+ * the partner's answer to it pass through both (the answer given to the
+ * client is the fork's external address, not the call's internal one);
+ * the BYE deletes both at the relay. */
+static media_in_t fork_in(bool request, int method, int status, const char *id, media_side_t from,
+                          bool client, const char *body, const char *ftag, const char *ttag,
+                          const char *branch)
+{
+    media_in_t in =
+        msg_in(request, method, status, id, from, body[0] ? "application/sdp" : "", body, ttag);
+    in.msg.client = client;
+    in.from_tag = (fedge_str_t){ftag, strlen(ftag)};
+    in.msg.branch = (fedge_str_t){branch, strlen(branch)};
+    return in;
+}
+
+static void test_relay_fork_to_remote_client(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    media_relay_t *r = relay_on(&loop, &ng_port, 1, false);
+    char id[64], fid[96], i1[4096], i2[4096], cl[512];
+    snprintf(id, sizeof(id), "fork-%d@test", (int)getpid());
+    snprintf(fid, sizeof(fid), "%s;fork=z9hG4bK-k1", id);
+    job_out_t jo;
+    char ip[64];
+    unsigned port, e2;
+
+    /* the partner's INVITE: call 1, external -> internal */
+    media_in_t in = fork_in(true, SIP_METHOD_INVITE, 0, id, MEDIA_SIDE_EXTERNAL, false, SDP_OUT,
+                            "fp", NULL, "z9hG4bK-p");
+    assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_REPLACE);
+    assert_true(sdp_audio(jo.body, ip, sizeof(ip), &port) && !strcmp(ip, "127.0.0.2"));
+    snprintf(i1, sizeof(i1), "%s", jo.body);
+    /* the internal server's fork to the client: a call of its own */
+    in = fork_in(true, SIP_METHOD_INVITE, 0, id, MEDIA_SIDE_INTERNAL, true, i1, "fp", NULL,
+                 "z9hG4bK-k1");
+    assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_REPLACE);
+    assert_true(sdp_audio(jo.body, ip, sizeof(ip), &e2) && !strcmp(ip, "127.0.0.3"));
+    assert_int_equal(media_relay_calls(r), 2);
+    assert_int_equal(query_status(&loop, media_relay_client(r), fid), 0);
+    /* the client's 200: the fork answers (its internal side), then call 1
+     * (its external side) */
+    snprintf(cl, sizeof(cl), "%s", SDP_IN);
+    in = fork_in(false, SIP_METHOD_INVITE, 200, id, MEDIA_SIDE_EXTERNAL, true, cl, "fp", "tc",
+                 "z9hG4bK-k1");
+    assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_REPLACE);
+    assert_true(sdp_audio(jo.body, ip, sizeof(ip), &port) && !strcmp(ip, "127.0.0.2"));
+    assert_null(strstr(jo.body, "10.0.0.5"));
+    snprintf(i2, sizeof(i2), "%s", jo.body);
+    in = fork_in(false, SIP_METHOD_INVITE, 200, id, MEDIA_SIDE_INTERNAL, false, i2, "fp", "tc",
+                 "z9hG4bK-p");
+    assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_REPLACE);
+    assert_true(sdp_audio(jo.body, ip, sizeof(ip), &port) && !strcmp(ip, "127.0.0.3"));
+    /* the client's re-INVITE, on the partner's crossing only: through the
+     * fork, then call 1 (the partner sees call 1's external side) */
+    in = fork_in(true, SIP_METHOD_INVITE, 0, id, MEDIA_SIDE_INTERNAL, false, cl, "tc", "fp",
+                 "z9hG4bK-c1");
+    assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_REPLACE);
+    assert_true(sdp_audio(jo.body, ip, sizeof(ip), &port) && !strcmp(ip, "127.0.0.3"));
+    assert_null(strstr(jo.body, "10.0.0.5"));
+    /* the partner's 200: call 1, then the fork: the client is given the
+     * fork's external side again, not call 1's internal one */
+    in = fork_in(false, SIP_METHOD_INVITE, 200, id, MEDIA_SIDE_EXTERNAL, false, SDP_OUT, "tc", "fp",
+                 "z9hG4bK-c1");
+    assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_REPLACE);
+    assert_true(sdp_audio(jo.body, ip, sizeof(ip), &port) && !strcmp(ip, "127.0.0.3"));
+    assert_int_equal(port, e2);
+    /* the partner's BYE: call 1 and its fork deleted at the relay */
+    in = fork_in(true, SIP_METHOD_BYE, 0, id, MEDIA_SIDE_EXTERNAL, false, "", "fp", "tc",
+                 "z9hG4bK-b");
+    assert_int_equal(relay_msg(&loop, r, &in, &jo).kind, MEDIA_OUT_FORWARD);
+    assert_int_equal(media_relay_calls(r), 0);
+    int st = 0, fst = 0;
+    for (int i = 0; i < 20 && (st == 0 || fst == 0); i++) {
+        st = query_status(&loop, media_relay_client(r), id);
+        fst = query_status(&loop, media_relay_client(r), fid);
+    }
+    assert_int_equal(st, FEDGE_EPERM);
+    assert_int_equal(fst, FEDGE_EPERM);
+
+    media_relay_close(r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* The partner's SDP names 127.0.0.9 (standing for an internal host it
  * would like the relay to send to); its SIP came from 127.0.0.1. The
  * relay sends the inside's media to 127.0.0.1 (the SIP source), on the
@@ -1043,6 +1131,7 @@ int main(void)
         cmocka_unit_test(test_failover_past_silent_relay_and_timeout),
         cmocka_unit_test(test_cancel_and_close),
         cmocka_unit_test(test_relay_call_flow),
+        cmocka_unit_test(test_relay_fork_to_remote_client),
         cmocka_unit_test(test_relay_ignores_partner_sdp_address),
         cmocka_unit_test(test_relay_late_offer),
         cmocka_unit_test(test_relay_failure_refuse_or_forward),
