@@ -71,6 +71,8 @@ static media_act_t rsp(int method, int status, bool sdp, media_side_t from)
     return media_calls_on_msg(T, &m, now);
 }
 
+static const char *fremote = ""; /* the connection fmsg's message came on */
+
 static char dropped[8][32];
 static size_t ndropped;
 
@@ -85,6 +87,7 @@ static int setup(void **state)
     now = 1000;
     ndropped = 0;
     cid = "c1@test";
+    fremote = "";
     return 0;
 }
 
@@ -165,7 +168,8 @@ static size_t fmsg(bool request, int method, int status, bool sdp, media_side_t 
                      .client = client,
                      .from_tag_s = {ftag ? ftag : "", ftag ? strlen(ftag) : 0},
                      .to_tag_s = {ttag ? ttag : "", ttag ? strlen(ttag) : 0},
-                     .branch = {branch ? branch : "", branch ? strlen(branch) : 0}};
+                     .branch = {branch ? branch : "", branch ? strlen(branch) : 0},
+                     .remote = {fremote, strlen(fremote)}};
     NS = media_calls_plan(T, &m, now, STEPS);
     return NS;
 }
@@ -781,6 +785,57 @@ static void test_many_orphans_bounded(void **state)
     assert_int_equal(media_calls_conn_closed(T, IN, S("10.0.0.5:40001"), now), 0);
 }
 
+/* Forks and orphans: a fork is tied to its crossing's connections (the
+ * internal server's, the client's); the client's connection closing
+ * orphans the fork alone, deleted alone when its media stopped; the
+ * partner's closing orphans the call, whose deletion takes its fork. */
+static void test_fork_orphans(void **state)
+{
+    media_due_t d[4];
+    fremote = "192.0.2.7:5061";
+    assert_int_equal(fmsg(true, INVITE, 0, true, EX, false, "fp", NULL, "z9hG4bK-p"), 1);
+    fremote = "10.0.0.1:5060";
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", NULL, "z9hG4bK-k1"), 1);
+    assert_int_equal(fmsg(true, INVITE, 0, true, IN, true, "fp", NULL, "z9hG4bK-k2"), 1);
+    fremote = "198.51.100.4:443";
+    assert_int_equal(fmsg(false, INVITE, 200, true, EX, true, "fp", "tc", "z9hG4bK-k1"), 1);
+    fremote = "198.51.100.5:443";
+    assert_int_equal(fmsg(false, INVITE, 180, false, EX, true, "fp", "t2", "z9hG4bK-k2"), 0);
+    fremote = "10.0.0.1:5060";
+    assert_int_equal(fmsg(false, INVITE, 200, true, IN, false, "fp", "tc", "z9hG4bK-p"), 1);
+    fremote = "";
+    assert_int_equal(media_calls_count(T), 3);
+    /* the second client's connection closes: its fork alone */
+    assert_int_equal(media_calls_conn_closed(T, EX, S("198.51.100.5:443"), now), 1);
+    assert_int_equal(due(d, 4), 1);
+    assert_int_equal(d[0].kind, MEDIA_CHECK_BASELINE);
+    assert_true(fedge_str_eq(d[0].call_id, FORK2));
+    assert_int_equal(
+        media_calls_checked(T, S(FORK2), MEDIA_CHECK_BASELINE, MEDIA_QUERY_KNOWN, 0, now),
+        MEDIA_CHECKED_KEEP);
+    now += GRACE;
+    assert_int_equal(due(d, 4), 1);
+    assert_int_equal(
+        media_calls_checked(T, S(FORK2), MEDIA_CHECK_ORPHAN, MEDIA_QUERY_KNOWN, 0, now),
+        MEDIA_CHECKED_DELETE);
+    assert_int_equal(media_calls_count(T), 2);
+    assert_true(media_calls_has(T, S(cid)));
+    /* the partner's connection closes: the call, then its fork with it */
+    assert_int_equal(media_calls_conn_closed(T, EX, S("192.0.2.7:5061"), now), 1);
+    assert_int_equal(due(d, 4), 1);
+    assert_true(fedge_str_eq(d[0].call_id, cid));
+    assert_int_equal(
+        media_calls_checked(T, S(cid), MEDIA_CHECK_BASELINE, MEDIA_QUERY_KNOWN, 9, now),
+        MEDIA_CHECKED_KEEP);
+    now += GRACE;
+    assert_int_equal(due(d, 4), 1);
+    assert_int_equal(media_calls_checked(T, S(cid), MEDIA_CHECK_ORPHAN, MEDIA_QUERY_KNOWN, 9, now),
+                     MEDIA_CHECKED_DELETE);
+    assert_int_equal(media_calls_count(T), 0);
+    assert_int_equal(ndropped, 1);
+    assert_string_equal(dropped[0], FORK1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -807,6 +862,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idle_calls_checked_at_the_relay, setup_checks,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_many_orphans_bounded, setup_checks, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_orphans, setup_checks, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
