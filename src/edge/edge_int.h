@@ -300,6 +300,10 @@ void edge__media_panel_tick(edge__media_panel_t *p, edge__media_t *m, uint64_t n
 /* The admin_media_cb (ctx: the panel). */
 void edge__media_panel_report(admin_media_t *out, void *ctx);
 void edge__media_panel_free(edge__media_panel_t *p);
+/* The panel's label of a relay call id into out (capacity cap, 32 is
+ * enough): the Call-ID cut to its first 12 characters before any '@'
+ * ("…" where cut), and " (fork)" for a fork (media_calls_fork_id). */
+void edge__media_call_label(fedge_str_t id, char *out, size_t cap);
 
 /* feed.c: logs a store error once (until it changes) and reports it. */
 void edge__feed_error(edge__fed_t *f, const char *what, const char *msg);

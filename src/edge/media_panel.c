@@ -17,7 +17,7 @@
 #define SHORT_ID 12 /* characters of a Call-ID shown */
 
 typedef struct {
-    char call[SHORT_ID + 4]; /* + "…" */
+    char call[SHORT_ID + 16]; /* + "…" and " (fork)" */
     char relay[64];
     media_call_state_t state;
     media_side_t caller;
@@ -124,7 +124,7 @@ void edge__media_panel_free(edge__media_panel_t *p)
  * Call-ID, with the dialog's tags, is what a forged in-dialog request
  * (BYE, re-INVITE) needs; the shown part still finds the call in the
  * logs. */
-static void shorten(fedge_str_t id, char *out, size_t cap)
+void edge__media_call_label(fedge_str_t id, char *out, size_t cap)
 {
     size_t n = 0;
     while (n < id.len && id.s[n] != '@')
@@ -132,7 +132,10 @@ static void shorten(fedge_str_t id, char *out, size_t cap)
     bool cut = n < id.len || n > SHORT_ID;
     if (n > SHORT_ID)
         n = SHORT_ID;
-    snprintf(out, cap, "%.*s%s", (int)n, id.s, cut ? "\xe2\x80\xa6" : "");
+    /* a fork's ng call-id is the Call-ID, ";fork=" and a branch
+     * (media_calls_fork_id): the row says it is one, not which */
+    bool fork = memmem(id.s, id.len, ";fork=", 6) != NULL;
+    snprintf(out, cap, "%.*s%s%s", (int)n, id.s, cut ? "\xe2\x80\xa6" : "", fork ? " (fork)" : "");
 }
 
 static void pinged(void *arg, int status, const media_reply_t *reply, const fedge_err_t *err)
@@ -193,7 +196,7 @@ void edge__media_panel_tick(edge__media_panel_t *p, edge__media_t *m, uint64_t n
     for (size_t i = 0; i < n; i++) {
         const media_call_info_t *k = &p->scratch[i];
         row_t *w = &p->rows[i];
-        shorten(k->call_id, w->call, sizeof(w->call));
+        edge__media_call_label(k->call_id, w->call, sizeof(w->call));
         int ri = media_call_relay(c, k->call_id);
         snprintf(w->relay, sizeof(w->relay), "%s", ri >= 0 ? media_relay_name(c, (size_t)ri) : "");
         w->state = k->state;
