@@ -643,6 +643,12 @@ typedef struct {
 
 /* Adds or replaces the subscription (dir, watcher, target). */
 int store_xsub_put(store_t *s, const store_xsub_t *x, fedge_err_t *err);
+/* A member's update of a subscription it holds (src/edge/xmpp.c): adds the
+ * row, or replaces it only while x->owner (compared without case) still
+ * owns it; a row another member owns now (adopted while x->owner was
+ * stale, store_xsub_adopt) is left as it is and *lost is set. One
+ * statement: no adoption slips in between the check and the write. */
+int store_xsub_keep(store_t *s, const store_xsub_t *x, bool *lost, fedge_err_t *err);
 /* Removes it; removing one that is not there is not an error. */
 int store_xsub_del(store_t *s, store_xsub_dir_t dir, const char *watcher, const char *target,
                    fedge_err_t *err);
@@ -651,6 +657,11 @@ int store_xsub_del(store_t *s, store_xsub_dir_t dir, const char *watcher, const 
  * listing and is returned. x is valid only during the call. */
 typedef int (*store_xsub_cb)(const store_xsub_t *x, void *ctx);
 int store_xsub_list(store_t *s, const char *owner, store_xsub_cb cb, void *ctx, fedge_err_t *err);
+
+/* Calls cb for each subscription owned by another member than me (owner
+ * compared without case), ordered as store_xsub_list: what a member that
+ * was away from the store checks what it holds against (docs/pools.md). */
+int store_xsub_foreign(store_t *s, const char *me, store_xsub_cb cb, void *ctx, fedge_err_t *err);
 
 /* An edge's start (src/edge/xmpp.c): in one write transaction, marks the
  * pool member me as seen at now (seconds since the epoch; no-op when me

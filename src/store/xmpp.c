@@ -247,7 +247,11 @@ static int xsub_text(const char *field, const char *v, size_t max, bool empty_ok
     return 0;
 }
 
-int store_xsub_put(store_t *s, const store_xsub_t *x, fedge_err_t *err)
+/* The upsert of store_xsub_put and store_xsub_keep; keep: the existing row
+ * is replaced only while x->owner owns it (*changes then says whether a
+ * row was written). */
+static int xsub_write(store_t *s, const store_xsub_t *x, bool keep, int64_t *changes,
+                      fedge_err_t *err)
 {
     if (x->dir != STORE_XSUB_SIP && x->dir != STORE_XSUB_XMPP)
         return fedge_err(err, FEDGE_EINVAL, "presence subscription: unknown direction %d",
@@ -280,16 +284,35 @@ int store_xsub_put(store_t *s, const store_xsub_t *x, fedge_err_t *err)
                         STORE__S(x->remote_uri),     STORE__S(x->remote_target),
                         STORE__I(x->cseq),           STORE__I(x->expires_s),
                         STORE__S(x->presence),       STORE__S(x->note)};
-    /* one upsert statement on both engines: no writers' lock taken */
-    return s->ops->exec(s->be,
-                        "INSERT INTO xmpp_subscription(dir, watcher, target, owner, active, "
-                        "call_id, local_tag, remote_tag, remote_uri, remote_target, cseq, "
-                        "expires_s, presence, note) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                        "?10, ?11, ?12, ?13, ?14) ON CONFLICT(dir, watcher, target) DO UPDATE "
-                        "SET owner = ?4, active = ?5, call_id = ?6, local_tag = ?7, "
-                        "remote_tag = ?8, remote_uri = ?9, remote_target = ?10, cseq = ?11, "
-                        "expires_s = ?12, presence = ?13, note = ?14",
-                        a, FEDGE_ARRAY_LEN(a), NULL, err);
+    /* one upsert statement on both engines: no writers' lock taken; with
+     * keep, a row another member took meanwhile (store_xsub_adopt) is left
+     * as it is, in the same statement, so no adoption slips in between */
+#define XSUB_UPSERT                                                                                \
+    "INSERT INTO xmpp_subscription(dir, watcher, target, owner, active, call_id, local_tag, "      \
+    "remote_tag, remote_uri, remote_target, cseq, expires_s, presence, note) VALUES(?1, ?2, ?3, "  \
+    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(dir, watcher, target) DO "       \
+    "UPDATE SET owner = ?4, active = ?5, call_id = ?6, local_tag = ?7, remote_tag = ?8, "          \
+    "remote_uri = ?9, remote_target = ?10, cseq = ?11, expires_s = ?12, presence = ?13, "          \
+    "note = ?14"
+    return s->ops->exec(
+        s->be, keep ? XSUB_UPSERT " WHERE LOWER(xmpp_subscription.owner) = LOWER(?4)" : XSUB_UPSERT,
+        a, FEDGE_ARRAY_LEN(a), changes, err);
+#undef XSUB_UPSERT
+}
+
+int store_xsub_put(store_t *s, const store_xsub_t *x, fedge_err_t *err)
+{
+    return xsub_write(s, x, false, NULL, err);
+}
+
+int store_xsub_keep(store_t *s, const store_xsub_t *x, bool *lost, fedge_err_t *err)
+{
+    int64_t changes = 0;
+    *lost = false;
+    int r = xsub_write(s, x, true, &changes, err);
+    if (r == 0)
+        *lost = changes == 0;
+    return r;
 }
 
 int store_xsub_del(store_t *s, store_xsub_dir_t dir, const char *watcher, const char *target,
@@ -354,6 +377,22 @@ int store_xsub_list(store_t *s, const char *owner, store_xsub_cb cb, void *ctx, 
     return s->ops->query(s->be, XSUB_COLS "WHERE owner = ?1 ORDER BY dir, watcher, target", a, 1,
                          xsub_row, &l, err);
 #undef XSUB_COLS
+}
+
+int store_xsub_foreign(store_t *s, const char *me, store_xsub_cb cb, void *ctx, fedge_err_t *err)
+{
+    char fq[STORE_FQDN_MAX + 1];
+    int r = store_check_domain("member", me, fq, sizeof fq, err);
+    if (r < 0)
+        return r;
+    xsub_list_t l = {cb, ctx};
+    store__val_t a[] = {STORE__S(fq)};
+    return s->ops->query(s->be,
+                         "SELECT dir, watcher, target, owner, active, call_id, local_tag, "
+                         "remote_tag, remote_uri, remote_target, cseq, expires_s, presence, note "
+                         "FROM xmpp_subscription WHERE LOWER(owner) <> ?1 ORDER BY dir, watcher, "
+                         "target",
+                         a, 1, xsub_row, &l, err);
 }
 
 #define XSUB_ROW_COLS                                                                              \

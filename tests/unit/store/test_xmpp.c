@@ -2,7 +2,9 @@
  * (src/store/xmpp.c): allow with its settings, block, conflicts, remove,
  * the immutable copy and its look-up, audit entries, bad input; the
  * gateway's presence subscriptions (store_xsub_*) and their adoption by a
- * live pool member (store_xsub_adopt, store_xsub_reload). */
+ * live pool member (store_xsub_adopt, store_xsub_reload), and what the
+ * member adopted from finds when it comes back (store_xsub_keep,
+ * store_xsub_foreign). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -356,7 +358,63 @@ static void adoption_in(const char *loc)
     xsubs_t all5 = {.stop_after = -1};
     assert_int_equal(store_xsub_list(s, "m5.adopt.test", xsub_cb, &all5, &e), 0);
     assert_int_equal(all5.n, 4);
+
+    /* m1 comes back (it kept running, away from the store): its update of
+     * w5, adopted by m5 meanwhile, is not written and says so; m1 learns
+     * from store_xsub_foreign that w5 is m5's now; its own new row and
+     * m5's update of an adopted row are written */
+    store_xsub_t w5 = {.dir = STORE_XSUB_SIP,
+                       .watcher = "w5@contoso.test",
+                       .target = "bob@fabrikam.test",
+                       .owner = "M1.adopt.test",
+                       .call_id = "adopt@contoso.test",
+                       .local_tag = "l1",
+                       .remote_uri = "sip:someone@contoso.test",
+                       .cseq = 9,
+                       .expires_s = 1900000000};
+    bool lost = false;
+    assert_int_equal(store_xsub_keep(s, &w5, &lost, &e), 0);
+    assert_true(lost);
+    xsubs_t kept = {.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, "m5.adopt.test", xsub_cb, &kept, &e), 0);
+    assert_int_equal(kept.n, 4);
+    assert_non_null(strstr(kept.out, "sip w5@contoso.test>bob@fabrikam.test m5.adopt.test pending "
+                                     "adopt@contoso.test/l1/  1 "));
+    xsubs_t other = {.stop_after = -1};
+    assert_int_equal(store_xsub_foreign(s, "m1.ADOPT.test", xsub_cb, &other, &e), 0);
+    assert_non_null(strstr(other.out, "sip w5@contoso.test>bob@fabrikam.test m5.adopt.test "));
+    assert_non_null(strstr(other.out, "sip w4@contoso.test>bob@fabrikam.test m5.adopt.test "));
+    assert_non_null(strstr(other.out, "sip w3@contoso.test>bob@fabrikam.test m3.adopt.test "));
+    store_xsub_t w6 = w5;
+    snprintf(w6.watcher, sizeof w6.watcher, "w6@contoso.test");
+    assert_int_equal(store_xsub_keep(s, &w6, &lost, &e), 0);
+    assert_false(lost); /* a row nobody had: added */
+    xsubs_t m1 = {.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, "M1.adopt.test", xsub_cb, &m1, &e), 0);
+    assert_int_equal(m1.n, 1);
+    assert_non_null(strstr(m1.out, "sip w6@contoso.test>bob@fabrikam.test M1.adopt.test "));
+    xsubs_t none1 = {.stop_after = -1};
+    assert_int_equal(store_xsub_foreign(s, "m5.adopt.test", xsub_cb, &none1, &e), 0);
+    assert_null(strstr(none1.out, "m5.adopt.test"));
+    assert_non_null(strstr(none1.out, "sip w6@contoso.test>bob@fabrikam.test M1.adopt.test "));
+    w5.cseq = 10;
+    snprintf(w5.owner, sizeof w5.owner, "m5.adopt.test");
+    assert_int_equal(store_xsub_keep(s2, &w5, &lost, &e), 0);
+    assert_false(lost); /* the owner's own update */
+    kept = (xsubs_t){.stop_after = -1};
+    assert_int_equal(store_xsub_list(s, "m5.adopt.test", xsub_cb, &kept, &e), 0);
+    assert_non_null(strstr(kept.out, "sip w5@contoso.test>bob@fabrikam.test m5.adopt.test pending "
+                                     "adopt@contoso.test/l1/  10 "));
+    /* a new subscription made through m1 claims the row back (put) */
+    snprintf(w5.owner, sizeof w5.owner, "m1.adopt.test");
+    assert_int_equal(store_xsub_put(s, &w5, &e), 0);
+    assert_int_equal(store_xsub_keep(s2, &w5, &lost, &e), 0);
+    assert_false(lost);
+    snprintf(w5.owner, sizeof w5.owner, "m5.adopt.test");
+    assert_int_equal(store_xsub_keep(s2, &w5, &lost, &e), 0);
+    assert_true(lost);
     /* bad input */
+    assert_int_equal(store_xsub_foreign(s, "not a name", xsub_cb, &other, &e), FEDGE_EINVAL);
     assert_int_equal(store_xsub_adopt(s, "not a name", P, now, NULL, NULL, &n, &e), FEDGE_EINVAL);
     store_close(s2);
     store_close(s);
