@@ -94,6 +94,8 @@ typedef struct psub {
     xmpp_presence_t res;      /* the XMPP user's resources (pidf: the most available) */
     bool probed;              /* restored and probed: the next presence is notified even
                                  when it changes nothing (docs/xmpp.md, "Kept in the store") */
+    bool held;                /* a NOTIFY held back until the store says the row is still
+                                 this member's (own_check below) */
 } psub_t;
 
 /* An XMPP user's presence subscription to a SIP user (RFC 8048 §5): the
@@ -117,8 +119,17 @@ typedef struct wsub {
 typedef struct xop {
     struct xop *next;
     bool del;
+    bool claim; /* a new subscription: the row is this member's whoever had it
+                   (store_xsub_put); else only while it still is (store_xsub_keep) */
     store_xsub_t row;
 } xop_t;
+
+/* A row another pool member owns now ("dir\nwatcher\ntarget"), found by
+ * the subscription job; what this member holds of it is let go. */
+typedef struct lost {
+    struct lost *next;
+    char key[];
+} lost_t;
 
 #define MAX_XOPS 20000
 
@@ -178,8 +189,21 @@ struct edge__xmpp {
     char adopt_from[256];                 /* the members adopted from, "a,b" */
     char adopt_said[sizeof(fedge_err_t)]; /* the last failure logged, "" after a success */
     fedge_err_t adopt_err;
+    /* A pool member away from the store (no subscription job succeeded
+     * for OWN_GAP_MS: its database lost, or the process stopped) may have
+     * been adopted from meanwhile (docs/pools.md): until the job has
+     * checked which rows others own now (store_xsub_foreign), its timers'
+     * refreshes and expiries wait and its NOTIFYs are held back. */
+    uint64_t store_ok_ms; /* loop time of the last job that reached the store */
+    bool own_due, sjob_own, own_said;
+    int own_rc;
+    fedge_err_t own_err;
+    lost_t *lost; /* filled by the job, read by subs_done */
+    size_t n_lost;
     edge__xmpp_figures_t fig; /* the counters among the figures */
 };
+
+#define OWN_GAP_MS (STORE_MEMBER_STALE_S * 1000u / 2)
 
 static void rnd_hex(char *out, size_t bytes)
 {
@@ -847,6 +871,23 @@ static int adopt_row(const store_xsub_t *r, void *ctx)
     return load_row(r, ctx);
 }
 
+static void lost_add(edge__xmpp_t *x, store_xsub_dir_t dir, const char *watcher, const char *target)
+{
+    size_t n = strlen(watcher) + strlen(target) + 4;
+    lost_t *l = fedge_malloc(sizeof *l + n);
+    snprintf(l->key, n, "%d\n%s\n%s", (int)dir, watcher, target);
+    l->next = x->lost;
+    x->lost = l;
+    x->n_lost++;
+}
+
+/* A row owned by another member (store_xsub_foreign), on the job's thread. */
+static int foreign_row(const store_xsub_t *r, void *ctx)
+{
+    lost_add(ctx, r->dir, r->watcher, r->target);
+    return 0;
+}
+
 static void subs_work(uv_work_t *w)
 {
     edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, swork);
@@ -863,12 +904,22 @@ static void subs_work(uv_work_t *w)
                                        load_row, x, &x->sjob_err);
         return;
     }
+    /* which rows others own now, before any write of this batch (its
+     * writes cannot take them back: store_xsub_keep) */
+    x->own_rc = 1; /* not run */
+    if (x->sjob_own)
+        x->own_rc = store_xsub_foreign(x->sstore, x->ed->cfg->edge.fqdn, (int64_t)time(NULL),
+                                       foreign_row, x, &x->own_err);
     for (xop_t *o = x->sjob_ops; o; o = o->next) {
-        int rc = o->del ? store_xsub_del(x->sstore, o->row.dir, o->row.watcher, o->row.target,
-                                         &x->sjob_err)
-                        : store_xsub_put(x->sstore, &o->row, &x->sjob_err);
+        bool lost = false;
+        int rc = o->del     ? store_xsub_del(x->sstore, o->row.dir, o->row.watcher, o->row.target,
+                                             &x->sjob_err)
+                 : o->claim ? store_xsub_put(x->sstore, &o->row, &x->sjob_err)
+                            : store_xsub_keep(x->sstore, &o->row, &lost, &x->sjob_err);
         if (rc < 0)
             x->sjob_rc = rc; /* logged once for the batch; the next writes go on */
+        else if (lost)
+            lost_add(x, o->row.dir, o->row.watcher, o->row.target);
     }
     if (x->sjob_adopt) {
         x->adopt_from[0] = '\0';
@@ -879,23 +930,41 @@ static void subs_work(uv_work_t *w)
 }
 
 static void subs_kick(edge__xmpp_t *x);
+static void lost_free(edge__xmpp_t *x);
+static void subs_let_go(edge__xmpp_t *x, bool checked);
+static bool subs_away(edge__xmpp_t *x);
 
 static void subs_done(uv_work_t *w, int status)
 {
     edge__xmpp_t *x = FEDGE_CONTAINER_OF(w, edge__xmpp_t, swork);
     x->sjob = false;
     bool loading = x->subs_loading && !x->sjob_ops;
-    bool adopting = x->sjob_adopt;
+    bool adopting = x->sjob_adopt, owning = x->sjob_own;
+    bool reached = adopting || owning || x->subs_loading || x->sjob_ops;
     x->sjob_adopt = false;
+    x->sjob_own = false;
     while (x->sjob_ops) {
         xop_t *o = x->sjob_ops;
         x->sjob_ops = o->next;
         free(o);
     }
     if (x->freeing) {
+        lost_free(x);
         maybe_release(x);
         return;
     }
+    if (reached && x->sjob_rc == 0 && (!adopting || x->adopt_rc >= 0) &&
+        (!owning || x->own_rc >= 0))
+        x->store_ok_ms = uv_now(x->ed->loop);
+    if (owning && x->own_rc < 0 && !x->own_said) /* once, not every second */
+        obs_logkv(OBS_LOG_WARNING, C,
+                  "cannot check which presence subscriptions are still this pool member's: "
+                  "retrying",
+                  "reason", x->own_err.msg, NULL);
+    if (owning)
+        x->own_said = x->own_rc < 0;
+    if (x->n_lost || (owning && x->own_rc == 0))
+        subs_let_go(x, owning && x->own_rc == 0);
     if (x->sjob_rc < 0) {
         obs_logkv(OBS_LOG_WARNING, C,
                   loading ? "cannot read the presence subscriptions from the store: retrying"
@@ -936,9 +1005,12 @@ static void subs_done(uv_work_t *w, int status)
 /* Starts the next job: the restore first, then the writes queued. */
 static void subs_kick(edge__xmpp_t *x)
 {
-    if (x->sjob || x->freeing || (!x->ops && !x->subs_loading && !x->adopt_due) ||
+    if (x->sjob || x->freeing || (!x->ops && !x->subs_loading && !x->adopt_due && !x->own_due) ||
         uv_now(x->ed->loop) < x->sretry_ms)
         return;
+    /* the check of what others own now, when due, goes with the next job
+     * (before its writes and its adoption) */
+    x->sjob_own = x->own_due && !x->subs_loading;
     /* an adoption waits until the rows loaded last are held */
     x->sjob_adopt = x->adopt_due && !x->subs_loading && !x->restore_due && !x->n_loaded;
     if (x->sjob_adopt)
@@ -953,6 +1025,7 @@ static void subs_kick(edge__xmpp_t *x)
     if (uv_queue_work(x->ed->loop, &x->swork, subs_work, subs_done) != 0) {
         x->sjob = false;
         x->sjob_adopt = false;
+        x->sjob_own = false;
         if (x->sjob_ops) { /* back in front of what came since */
             xop_t *last = x->sjob_ops;
             while (last->next)
@@ -999,9 +1072,13 @@ static void xop_del(edge__xmpp_t *x, store_xsub_dir_t dir, const char *watcher, 
     xop_push(x, o);
 }
 
-static void psub_save(edge__xmpp_t *x, const psub_t *s)
+/* claim: a subscription just made here (the row becomes this member's
+ * whoever had it); otherwise an update, written only while the row is
+ * still this member's (store_xsub_keep). */
+static void psub_save(edge__xmpp_t *x, const psub_t *s, bool claim)
 {
     xop_t *o = fedge_calloc(1, sizeof *o);
+    o->claim = claim;
     store_xsub_t *r = &o->row;
     r->dir = STORE_XSUB_SIP;
     snprintf(r->watcher, sizeof r->watcher, "%s", s->jid_from);
@@ -1020,9 +1097,10 @@ static void psub_save(edge__xmpp_t *x, const psub_t *s)
     xop_push(x, o);
 }
 
-static void wsub_save(edge__xmpp_t *x, const wsub_t *w)
+static void wsub_save(edge__xmpp_t *x, const wsub_t *w, bool claim)
 {
     xop_t *o = fedge_calloc(1, sizeof *o);
+    o->claim = claim;
     store_xsub_t *r = &o->row;
     r->dir = STORE_XSUB_XMPP;
     snprintf(r->watcher, sizeof r->watcher, "%s", w->jid_w);
@@ -1252,7 +1330,7 @@ static void subscribe_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m, const ch
         x->n_subs++;
     }
     s->expires_at = now + (uint64_t)exp * 1000;
-    psub_save(x, s);
+    psub_save(x, s, fresh);
     snprintf(hdr, sizeof hdr, "Expires: %lld\r\nContact: <sip:%s:%u;transport=tcp>\r\n", exp,
              x->via_host, (unsigned)x->ed->int_port);
     answer_tag(x, nc, m, fresh ? 202 : 200, 0, NULL, hdr, s->ltag);
@@ -1338,7 +1416,14 @@ static void presence_in(edge__xmpp_t *x, const char *local, const xmpp_node_t *s
                 continue;
             }
         }
-        psub_save(x, s);
+        psub_save(x, s, false);
+        if (subs_away(x)) {
+            /* the NOTIFY would make the subscriber's next refresh come
+             * here (it carries our Contact): not before the store says
+             * the subscription is still ours (subs_let_go) */
+            s->held = true;
+            continue;
+        }
         char ss[64];
         sub_state(s, now, ss, sizeof ss);
         notify(x, s, ss, s->pidf[0] != '\0');
@@ -1482,6 +1567,108 @@ static void wsub_remove(edge__xmpp_t *x, wsub_t *w, bool forget)
         }
 }
 
+/* ------------------------------------------------------------------ */
+/* A pool member back from being away from the store (docs/pools.md)    */
+/* ------------------------------------------------------------------ */
+
+/* Whether this member may have been adopted from: it is in a pool and no
+ * subscription job reached the store for OWN_GAP_MS (half the time after
+ * which the others see it stale: its own beat, written by the feed, went
+ * through the same database), or the check of that is under way. */
+static bool subs_away(edge__xmpp_t *x)
+{
+    if (!x->ed->cfg->edge.pool_fqdn || x->subs_loading)
+        return false;
+    if (!x->own_due && !x->sjob_own && uv_now(x->ed->loop) - x->store_ok_ms > OWN_GAP_MS) {
+        x->own_due = true;
+        obs_logkv(OBS_LOG_INFO, C,
+                  "the store was out of reach: checking which presence subscriptions are still "
+                  "this pool member's before refreshing or notifying them",
+                  NULL);
+    }
+    return x->own_due || x->sjob_own;
+}
+
+static void lost_free(edge__xmpp_t *x)
+{
+    while (x->lost) {
+        lost_t *l = x->lost;
+        x->lost = l->next;
+        free(l);
+    }
+    x->n_lost = 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool key_lost(char **keys, size_t n, store_xsub_dir_t dir, const char *watcher,
+                     const char *target)
+{
+    char k[1024];
+    snprintf(k, sizeof k, "%d\n%s\n%s", (int)dir, watcher, target);
+    const char *kp = k;
+    return n && bsearch(&kp, keys, n, sizeof *keys, key_cmp) != NULL;
+}
+
+/* After a subscription job: the subscriptions another member owns now
+ * (adopted while this one was away, or made anew through it) are let go
+ * here without a word to either side — no NOTIFY terminated, no
+ * unsubscribe, no Expires: 0: the owner serves them. When the job checked
+ * (checked), the NOTIFYs held back meanwhile go out for the rest. */
+static void subs_let_go(edge__xmpp_t *x, bool checked)
+{
+    char **keys = x->n_lost ? fedge_malloc(x->n_lost * sizeof *keys) : NULL;
+    size_t n = 0;
+    for (lost_t *l = x->lost; l; l = l->next)
+        keys[n++] = l->key;
+    if (n > 1)
+        qsort(keys, n, sizeof *keys, key_cmp);
+    size_t n_sip = 0, n_xmpp = 0;
+    uint64_t now = uv_now(x->ed->loop);
+    for (psub_t **pp = &x->subs; *pp;) {
+        psub_t *s = *pp;
+        if (key_lost(keys, n, STORE_XSUB_SIP, s->jid_from, s->jid_to)) {
+            *pp = s->next; /* the row is the other member's: not deleted */
+            x->n_subs--;
+            xmpp_presence_free(&s->res);
+            free(s);
+            n_sip++;
+            continue;
+        }
+        if (checked && s->held) {
+            s->held = false;
+            char ss[64];
+            sub_state(s, now, ss, sizeof ss);
+            notify(x, s, ss, s->pidf[0] != '\0');
+        }
+        pp = &s->next;
+    }
+    for (wsub_t *w = x->wsubs, *nx; w; w = nx) {
+        nx = w->next;
+        if (key_lost(keys, n, STORE_XSUB_XMPP, w->jid_w, w->jid_u)) {
+            wsub_remove(x, w, false);
+            n_xmpp++;
+        }
+    }
+    free(keys);
+    lost_free(x);
+    if (checked) {
+        x->own_due = false;
+        obs_logkv(OBS_LOG_INFO, C, "presence subscriptions checked against the store", NULL);
+    }
+    if (n_sip + n_xmpp) {
+        char a[24], b[24];
+        snprintf(a, sizeof a, "%zu", n_sip);
+        snprintf(b, sizeof b, "%zu", n_xmpp);
+        obs_logkv(OBS_LOG_NOTICE, C,
+                  "presence subscriptions owned by another pool member now: let go here",
+                  "sip_watchers", a, "xmpp_watchers", b, NULL);
+    }
+}
+
 /* The presence server refused: the watcher is told unsubscribed (RFC
  * 8048 §5.2) and the subscription ends. */
 static void wsub_refused(edge__xmpp_t *x, wsub_t *w, const char *why)
@@ -1520,7 +1707,7 @@ static void wsub_response(edge__xmpp_t *x, sip_msg_t *m, fedge_str_t branch)
         w->fresh = false;
         w->expires_at = now + (uint64_t)exp * 1000;
         w->refresh_at = now + (uint64_t)exp * 800; /* before it ends (RFC 6665 §4.1.2.1) */
-        wsub_save(x, w);
+        wsub_save(x, w, false);
         return;
     }
     char why[80];
@@ -1624,7 +1811,7 @@ static bool notify_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m)
             /* RFC 6665 §4.1.3: subscribe anew (a new dialog) */
             wsub_new_dialog(x, w);
             wsub_send(x, w, WSUB_EXPIRES);
-            wsub_save(x, w);
+            wsub_save(x, w, false);
         } else
             wsub_refused(x, w, reason);
         return true;
@@ -1642,7 +1829,7 @@ static bool notify_in(edge__xmpp_t *x, net_conn_t *nc, sip_msg_t *m)
         if (body)
             wsub_stanza(x, w, NULL);
     }
-    wsub_save(x, w);
+    wsub_save(x, w, false);
     return true;
 }
 
@@ -1715,7 +1902,7 @@ static void watch_in(edge__xmpp_t *x, const char *local, const char *type, const
     obs_logkv(OBS_LOG_INFO, C, "XMPP presence subscription carried to SIP", "watcher", bf, "user",
               bt, NULL);
     wsub_send(x, w, WSUB_EXPIRES);
-    wsub_save(x, w);
+    wsub_save(x, w, true);
 }
 
 /* Whether w may go on: the watcher's domain still an XMPP partner (not
@@ -2001,10 +2188,16 @@ static void on_timer(uv_timer_t *t)
     edge__xmpp_t *x = t->data;
     refresh(x); /* a store change reaches the list within a second */
     fail_hop(x, SIZE_MAX, false, "remote-server-timeout", "the internal SIP server did not answer");
-    subs_expire(x);
+    /* away from the store: another member may serve these now; their
+     * expiries (NOTIFY terminated, unsubscribe) and refreshes wait for
+     * the check (subs_away, subs_let_go) */
+    bool away = subs_away(x);
+    if (!away)
+        subs_expire(x);
     if (x->restore_due && snap_of(x))
         subs_restore(x);
-    wsubs_tick(x);
+    if (!away)
+        wsubs_tick(x);
     uint64_t now = uv_now(x->ed->loop);
     if (x->ed->cfg->edge.pool_fqdn && now >= x->adopt_next_ms) {
         x->adopt_due = true; /* stale members' subscriptions (docs/pools.md) */
@@ -2087,6 +2280,7 @@ int edge__xmpp_new(edge_t *ed, edge__xmpp_t **out, fedge_err_t *e)
     x->subs_loading = true; /* the first job restores this edge's subscriptions */
     subs_kick(x);
     uv_timer_start(&x->timer, on_timer, 1000, 1000);
+    x->store_ok_ms = uv_now(ed->loop);
     /* One service for every listen address: partners, dialback secret and
      * outbound streams are one, whichever address a stream came in on. */
     for (size_t i = 0; i < cf->xmpp.listen.count; i++) {
@@ -2146,15 +2340,18 @@ static void release(edge__xmpp_t *x)
     while (x->ops) {
         xop_t *o = x->ops;
         x->ops = o->next;
+        bool lost;
         if (x->sstore &&
-            (o->del ? store_xsub_del(x->sstore, o->row.dir, o->row.watcher, o->row.target, &e)
-                    : store_xsub_put(x->sstore, &o->row, &e)) < 0)
+            (o->del     ? store_xsub_del(x->sstore, o->row.dir, o->row.watcher, o->row.target, &e)
+             : o->claim ? store_xsub_put(x->sstore, &o->row, &e)
+                        : store_xsub_keep(x->sstore, &o->row, &lost, &e)) < 0)
             fprintf(stderr, "fedge: presence subscription not written: %s\n", e.msg);
         free(o);
     }
     for (size_t i = 0; i < x->n_loaded; i++)
         free(x->loaded[i]);
     free(x->loaded);
+    lost_free(x);
     store_close(x->sstore);
     store_xmpp_list_free(x->list);
     store_close(x->store);

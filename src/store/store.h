@@ -658,10 +658,15 @@ int store_xsub_del(store_t *s, store_xsub_dir_t dir, const char *watcher, const 
 typedef int (*store_xsub_cb)(const store_xsub_t *x, void *ctx);
 int store_xsub_list(store_t *s, const char *owner, store_xsub_cb cb, void *ctx, fedge_err_t *err);
 
-/* Calls cb for each subscription owned by another member than me (owner
- * compared without case), ordered as store_xsub_list: what a member that
- * was away from the store checks what it holds against (docs/pools.md). */
-int store_xsub_foreign(store_t *s, const char *me, store_xsub_cb cb, void *ctx, fedge_err_t *err);
+/* A pool member back after being away from the store (src/edge/xmpp.c,
+ * docs/pools.md): in one write transaction, marks me as seen at now (as
+ * store_xsub_reload) and calls cb for each subscription owned by another
+ * member than me (owner compared without case), ordered as
+ * store_xsub_list. Under the writers' lock: a row adopted from me before
+ * is listed; after it, nobody adopts from me (I am live), so what I hold
+ * and is not listed stays mine. */
+int store_xsub_foreign(store_t *s, const char *me, int64_t now, store_xsub_cb cb, void *ctx,
+                       fedge_err_t *err);
 
 /* An edge's start (src/edge/xmpp.c): in one write transaction, marks the
  * pool member me as seen at now (seconds since the epoch; no-op when me

@@ -381,10 +381,13 @@ static void adoption_in(const char *loc)
     assert_non_null(strstr(kept.out, "sip w5@contoso.test>bob@fabrikam.test m5.adopt.test pending "
                                      "adopt@contoso.test/l1/  1 "));
     xsubs_t other = {.stop_after = -1};
-    assert_int_equal(store_xsub_foreign(s, "m1.ADOPT.test", xsub_cb, &other, &e), 0);
+    assert_int_equal(store_xsub_foreign(s, "m1.ADOPT.test", later + 100, xsub_cb, &other, &e), 0);
     assert_non_null(strstr(other.out, "sip w5@contoso.test>bob@fabrikam.test m5.adopt.test "));
     assert_non_null(strstr(other.out, "sip w4@contoso.test>bob@fabrikam.test m5.adopt.test "));
     assert_non_null(strstr(other.out, "sip w3@contoso.test>bob@fabrikam.test m3.adopt.test "));
+    /* the check made m1 live: m5 adopts nothing of it afterwards */
+    assert_int_equal(store_xsub_adopt(s2, "m5.adopt.test", P, later + 100, NULL, NULL, &n, &e), 0);
+    assert_int_equal(n, 0);
     store_xsub_t w6 = w5;
     snprintf(w6.watcher, sizeof w6.watcher, "w6@contoso.test");
     assert_int_equal(store_xsub_keep(s, &w6, &lost, &e), 0);
@@ -394,7 +397,7 @@ static void adoption_in(const char *loc)
     assert_int_equal(m1.n, 1);
     assert_non_null(strstr(m1.out, "sip w6@contoso.test>bob@fabrikam.test M1.adopt.test "));
     xsubs_t none1 = {.stop_after = -1};
-    assert_int_equal(store_xsub_foreign(s, "m5.adopt.test", xsub_cb, &none1, &e), 0);
+    assert_int_equal(store_xsub_foreign(s, "m5.adopt.test", later + 100, xsub_cb, &none1, &e), 0);
     assert_null(strstr(none1.out, "m5.adopt.test"));
     assert_non_null(strstr(none1.out, "sip w6@contoso.test>bob@fabrikam.test M1.adopt.test "));
     w5.cseq = 10;
@@ -414,7 +417,7 @@ static void adoption_in(const char *loc)
     assert_int_equal(store_xsub_keep(s2, &w5, &lost, &e), 0);
     assert_true(lost);
     /* bad input */
-    assert_int_equal(store_xsub_foreign(s, "not a name", xsub_cb, &other, &e), FEDGE_EINVAL);
+    assert_int_equal(store_xsub_foreign(s, "not a name", now, xsub_cb, &other, &e), FEDGE_EINVAL);
     assert_int_equal(store_xsub_adopt(s, "not a name", P, now, NULL, NULL, &n, &e), FEDGE_EINVAL);
     store_close(s2);
     store_close(s);
