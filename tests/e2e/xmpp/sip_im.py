@@ -25,6 +25,11 @@
         <Call-ID>" per SUBSCRIBE; a refresh of a dialog it does not hold (or
         forgot: once the file --forget-when appears) gets 481 ("PSUB ...
         481"). Dialogs live across connections (the edge may restart).
+        With --threads (several edges of a pool sharing this next hop) each
+        connection is served at once in its own thread, a dialog's NOTIFYs
+        go on the connection of its last SUBSCRIBE (whose Contact becomes
+        the dialog's: a target refresh, RFC 6665) and PSUB lines end with
+        that Contact.
 
 Exit codes: 0 as expected, 1 otherwise, 3 usage."""
 import argparse
@@ -33,6 +38,7 @@ import random
 import re
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -168,8 +174,11 @@ class Presence:
         self.a, self.dialogs, self.cseq = a, {}, 0
         self.state = read_presence(a.presence)
         self.forgot = False
+        self.lock = threading.RLock()
 
     def notify(self, c, d, substate):
+        if self.a.threads:
+            c = d["conn"]
         self.cseq += 1
         body = pidf(d["entity"], *self.state) if substate.startswith("active") else b""
         c.sendall(("NOTIFY %s SIP/2.0\r\n"
@@ -206,13 +215,16 @@ class Presence:
             print("PSUB %s %s %d 481 %s" % (uri(frm), uri(to), exp, cid), flush=True)
             c.sendall(response(hdrs, 481, "Call/Transaction Does Not Exist", "x"))
             return
-        print("PSUB %s %s %d %s %s" % (uri(frm), uri(to), exp,
-                                       "refresh" if in_dialog else "new", cid), flush=True)
+        contact = uri((hget(hdrs, "contact") or [frm])[0])
+        print("PSUB %s %s %d %s %s%s" % (uri(frm), uri(to), exp,
+                                         "refresh" if in_dialog else "new", cid,
+                                         " " + contact if self.a.threads else ""), flush=True)
         if d is None:
             d = {"cid": cid, "tag": "ps%08x" % random.getrandbits(32), "entity": uri(to),
-                 "watcher": uri(frm), "wtag": tag(frm),
-                 "contact": uri((hget(hdrs, "contact") or [frm])[0])}
+                 "watcher": uri(frm), "wtag": tag(frm), "contact": contact}
             self.dialogs[cid] = d
+        if self.a.threads:
+            d["conn"], d["contact"] = c, contact
         ok = response(hdrs, 200, "OK", d["tag"]).replace(
             b"Content-Length: 0", ("Expires: %d\r\nContact: <sip:ps@127.0.0.1:%d;transport=tcp>"
                                    "\r\nContent-Length: 0" % (exp, self.a.port)).encode())
@@ -229,7 +241,55 @@ class Presence:
             self.state = st
             print("STATE %s %s" % st, flush=True)
             for d in list(self.dialogs.values()):
-                self.notify(c, d, "active;expires=%d" % self.a.sub_expires)
+                try:
+                    self.notify(c, d, "active;expires=%d" % self.a.sub_expires)
+                except OSError:
+                    if not self.a.threads:
+                        raise  # --threads: that dialog's edge is gone, the others go on
+
+
+OUT = threading.Lock()
+
+
+def handle(a, c, first, hdrs, msg):
+    """--threads: a NOTIFY or MESSAGE on connection c, as the loop of uas()."""
+    if first.startswith("NOTIFY "):
+        with OUT:
+            print(notify_line(hdrs, body_of(msg)), flush=True)
+        c.sendall(response(hdrs, 200, "OK", "uas1"))
+    elif first.startswith("MESSAGE "):
+        frm = hget(hdrs, "from")[0].split(";")[0].strip("<>")
+        to = hget(hdrs, "to")[0].split(";")[0].strip("<>")
+        with OUT:
+            print("MSG %s %s %s" % (frm, to, body_of(msg).decode("utf-8", "replace")),
+                  flush=True)
+        if not a.no_answer:
+            c.sendall(response(hdrs, a.status, "OK" if a.status == 200 else "Refused", "uas1"))
+    return True
+
+
+def serve(a, c, ps):
+    st = Stream(c)
+    while True:
+        msg, how = st.read(0.1 if ps else None)
+        if how == "timeout" and ps:
+            with ps.lock, OUT:
+                try:
+                    ps.poll(c)
+                except OSError:
+                    pass  # --threads: a dialog's connection is gone (its edge died)
+            continue
+        if how != "ok":
+            return
+        first, hdrs = parse_head(msg)
+        if first.startswith("SUBSCRIBE ") and ps:
+            with ps.lock, OUT:
+                ps.subscribe(c, hdrs)
+            continue
+        try:
+            handle(a, c, first, hdrs, msg)
+        except OSError:
+            return
 
 
 def uas(a):
@@ -241,6 +301,9 @@ def uas(a):
     print("READY", flush=True)
     while True:
         c, _ = srv.accept()
+        if a.threads:
+            threading.Thread(target=serve, args=(a, c, ps), daemon=True).start()
+            continue
         st = Stream(c)
         while True:
             msg, how = st.read(0.1 if ps else None)
@@ -286,6 +349,7 @@ def main():
     ap.add_argument("--sub-expires", type=int, default=600)
     ap.add_argument("--forget-when")
     ap.add_argument("--no-answer", action="store_true")
+    ap.add_argument("--threads", action="store_true")
     a = ap.parse_args()
     return {"send": send, "subscribe": subscribe, "uas": uas}[a.mode](a)
 
