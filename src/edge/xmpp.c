@@ -1579,7 +1579,8 @@ static bool subs_away(edge__xmpp_t *x)
 {
     if (!x->ed->cfg->edge.pool_fqdn || x->subs_loading)
         return false;
-    if (!x->own_due && !x->sjob_own && uv_now(x->ed->loop) - x->store_ok_ms > OWN_GAP_MS) {
+    if (!x->own_due && !x->sjob_own && (x->n_subs || x->n_wsubs) &&
+        uv_now(x->ed->loop) - x->store_ok_ms > OWN_GAP_MS) { /* nothing held: nothing to check */
         x->own_due = true;
         obs_logkv(OBS_LOG_INFO, C,
                   "the store was out of reach: checking which presence subscriptions are still "
