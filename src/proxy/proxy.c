@@ -595,7 +595,7 @@ static void park(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy_side_t to_side
 }
 
 static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
-                        const char *key, size_t key_len)
+                        const char *key, size_t key_len, uint64_t key_hash)
 {
     if (p->st.transactions >= PROXY__MAX_TXNS) {
         p->st.rejected++;
@@ -603,7 +603,7 @@ static void new_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, s
                         "Retry-After: 5\r\n", NULL);
         return;
     }
-    proxy__txn_t *t = proxy__txn_new(p, c, peer, m, key, key_len);
+    proxy__txn_t *t = proxy__txn_new(p, c, peer, m, key, key_len, key_hash);
     const sip_uri_t *ruri;
     sip_msg_ruri(m, &ruri);
     int mf = -1;
@@ -738,7 +738,8 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
         reply_stateless(p, c, m, 400, NULL, "transaction key too long", NULL, NULL);
         return 0;
     }
-    proxy__txn_t *t = proxy__find_server(p, key, (size_t)kl);
+    uint64_t kh;
+    proxy__txn_t *t = proxy__find_server(p, key, (size_t)kl, &kh);
     if (m->method_id == SIP_METHOD_ACK) {
         if (t && t->invite && t->state != PROXY__T_ACCEPTED) {
             /* ACK for a non-2xx final: hop by hop, it ends here (Timer I
@@ -794,7 +795,7 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
             send_upstream(p, t, t->resp, t->resp_len);
         return 0;
     }
-    new_request(p, c, peer, m, key, (size_t)kl);
+    new_request(p, c, peer, m, key, (size_t)kl, kh);
     return 0;
 }
 

@@ -253,6 +253,7 @@ typedef struct proxy__txn {
     bool linked[PROXY__NTABS];
     char *skey;
     size_t skey_len;
+    uint64_t skey_hash; /* fedge_hash of skey, computed once */
     char branch[PROXY_BRANCH_LEN + 1];
 
     bool invite;
@@ -378,7 +379,9 @@ uint64_t proxy__now(proxy_t *p);
 /* Links t in table w under its key there (server key, branch, ticket). */
 void proxy__tab_add(proxy_t *p, int w, proxy__txn_t *t);
 void proxy__tab_del(proxy_t *p, int w, proxy__txn_t *t);
-proxy__txn_t *proxy__find_server(proxy_t *p, const char *key, size_t len);
+/* Also sets *hash to the key's hash, for proxy__txn_new: one hash per
+ * request. */
+proxy__txn_t *proxy__find_server(proxy_t *p, const char *key, size_t len, uint64_t *hash);
 proxy__txn_t *proxy__find_client(proxy_t *p, fedge_str_t branch);
 proxy__txn_t *proxy__find_parked(proxy_t *p, uint64_t ticket);
 void proxy__timer_start(proxy_t *p, proxy__txn_t *t, proxy__tmkind_t kind, uint64_t ms);
@@ -390,9 +393,10 @@ void proxy__rtx_stop(proxy_t *p, proxy__txn_t *t);
 /* The transaction whose retransmission is due at now, taken off the
  * retransmission heap, or NULL. */
 proxy__txn_t *proxy__rtx_due(proxy_t *p, uint64_t now);
-/* A new server transaction for request m (copied) received on c. */
+/* A new server transaction for request m (copied) received on c, under
+ * key (key_hash: as proxy__find_server gave it). */
 proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
-                             const char *key, size_t key_len);
+                             const char *key, size_t key_len, uint64_t key_hash);
 /* Parks t under a new ticket (proxy__find_parked) / takes it out. */
 void proxy__park(proxy_t *p, proxy__txn_t *t);
 void proxy__unpark(proxy_t *p, proxy__txn_t *t);

@@ -326,19 +326,31 @@ bool proxy_loop_detected(const proxy_cfg_t *cfg, sip_msg_t *m, proxy_origin_t fr
     sip_iter_t it;
     sip_iter_init(&it, m, SIP_HDR_VIA);
     fedge_str_t v;
-    bool have = false;
+    bool have = false, first = true;
     char want[16];
+    /* the first value is the topmost Via, parsed and cached by
+     * sip_msg_via (sip_msg_check did it): not parsed again */
+    const sip_via_t *top = NULL;
+    if (sip_msg_via(m, &top) < 0)
+        top = NULL;
     while (sip_iter_next(&it, &v, NULL) == 1) {
-        sip_via_t via;
-        if (sip_via_parse(v.s, v.len, &via) < 0 || !proxy__via_is_ours(cfg, &via))
+        sip_via_t parsed;
+        const sip_via_t *via = first ? top : NULL;
+        first = false;
+        if (!via) {
+            if (sip_via_parse(v.s, v.len, &parsed) < 0)
+                continue;
+            via = &parsed;
+        }
+        if (!proxy__via_is_ours(cfg, via))
             continue;
-        if (via.branch.len != PROXY_BRANCH_LEN || memcmp(via.branch.s, "z9hG4bK", 7))
+        if (via->branch.len != PROXY_BRANCH_LEN || memcmp(via->branch.s, "z9hG4bK", 7))
             continue;
         if (!have) {
             hex16(proxy_loop_hash(m, from), want);
             have = true;
         }
-        if (!memcmp(via.branch.s + 7, want, 16))
+        if (!memcmp(via->branch.s + 7, want, 16))
             return true;
     }
     return false;

@@ -13,7 +13,7 @@
 static uint64_t key_hash(const proxy__txn_t *t, int w)
 {
     switch (w) {
-    case PROXY__BY_KEY: return fedge_hash(t->skey, t->skey_len);
+    case PROXY__BY_KEY: return t->skey_hash;
     case PROXY__BY_BRANCH: return fedge_hash(t->branch, PROXY_BRANCH_LEN);
     default: return fedge_hash(&t->ticket, sizeof(t->ticket));
     }
@@ -52,10 +52,11 @@ static bool ticket_eq(const fedge_map_node_t *n, const void *key)
     return t->ticket == *(const uint64_t *)key && t->parked && !t->dead;
 }
 
-proxy__txn_t *proxy__find_server(proxy_t *p, const char *key, size_t len)
+proxy__txn_t *proxy__find_server(proxy_t *p, const char *key, size_t len, uint64_t *hash)
 {
     fedge_str_t k = {key, len};
-    fedge_map_node_t *n = fedge_map_find(&p->tab[PROXY__BY_KEY], fedge_hash(key, len), key_eq, &k);
+    *hash = fedge_hash(key, len);
+    fedge_map_node_t *n = fedge_map_find(&p->tab[PROXY__BY_KEY], *hash, key_eq, &k);
     return n ? FEDGE_CONTAINER_OF(n, proxy__txn_t, node[PROXY__BY_KEY]) : NULL;
 }
 
@@ -237,7 +238,7 @@ proxy__txn_t *proxy__rtx_due(proxy_t *p, uint64_t now)
 /* ---- lifetime ---- */
 
 proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
-                             const char *key, size_t key_len)
+                             const char *key, size_t key_len, uint64_t key_hash)
 {
     /* one block: the transaction, then its key, then its request */
     proxy__txn_t *t = fedge_malloc(sizeof(*t) + key_len + m->len);
@@ -250,6 +251,7 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
     t->skey = (char *)(t + 1);
     memcpy(t->skey, key, key_len);
     t->skey_len = key_len;
+    t->skey_hash = key_hash;
     t->req = t->skey + key_len;
     memcpy(t->req, m->buf, m->len);
     t->req_len = m->len;
