@@ -82,6 +82,12 @@ int sip__skip_quoted(const char **p, const char *end);
  * sets *kind, or -1. */
 int sip__host_check(const char *s, size_t len, sip_host_kind_t *kind);
 
+/* Scans a hostname or IPv4 address (not an IPv6 reference) at s: the
+ * longest run of alphanum, '-' and '.' before end, checked as
+ * sip__host_check checks it. Returns the end of the run and sets *kind,
+ * or NULL when the run is empty or not a valid host. */
+const char *sip__host_scan(const char *s, const char *end, sip_host_kind_t *kind);
+
 /* Parses a decimal port of 1-5 digits <= 65535 at s[0..len) exactly. */
 int sip__port_parse(const char *s, size_t len, uint16_t *out);
 

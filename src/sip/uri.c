@@ -130,6 +130,64 @@ static int ipv6_check(const char *s, size_t len)
     return groups == 8 ? 0 : -1;
 }
 
+/* Host characters for sip__host_scan: 0 stops the host, then digits,
+ * other letters and '-', and '.' (alphanum / "-" / "." as SIP__C_HOST). */
+enum { HC_STOP, HC_DIGIT, HC_NAME, HC_DOT };
+static const uint8_t host_cls[256] = {
+    ['0'] = HC_DIGIT, ['1'] = HC_DIGIT, ['2'] = HC_DIGIT, ['3'] = HC_DIGIT, ['4'] = HC_DIGIT,
+    ['5'] = HC_DIGIT, ['6'] = HC_DIGIT, ['7'] = HC_DIGIT, ['8'] = HC_DIGIT, ['9'] = HC_DIGIT,
+    ['-'] = HC_NAME,  ['.'] = HC_DOT,   ['a'] = HC_NAME,  ['b'] = HC_NAME,  ['c'] = HC_NAME,
+    ['d'] = HC_NAME,  ['e'] = HC_NAME,  ['f'] = HC_NAME,  ['g'] = HC_NAME,  ['h'] = HC_NAME,
+    ['i'] = HC_NAME,  ['j'] = HC_NAME,  ['k'] = HC_NAME,  ['l'] = HC_NAME,  ['m'] = HC_NAME,
+    ['n'] = HC_NAME,  ['o'] = HC_NAME,  ['p'] = HC_NAME,  ['q'] = HC_NAME,  ['r'] = HC_NAME,
+    ['s'] = HC_NAME,  ['t'] = HC_NAME,  ['u'] = HC_NAME,  ['v'] = HC_NAME,  ['w'] = HC_NAME,
+    ['x'] = HC_NAME,  ['y'] = HC_NAME,  ['z'] = HC_NAME,  ['A'] = HC_NAME,  ['B'] = HC_NAME,
+    ['C'] = HC_NAME,  ['D'] = HC_NAME,  ['E'] = HC_NAME,  ['F'] = HC_NAME,  ['G'] = HC_NAME,
+    ['H'] = HC_NAME,  ['I'] = HC_NAME,  ['J'] = HC_NAME,  ['K'] = HC_NAME,  ['L'] = HC_NAME,
+    ['M'] = HC_NAME,  ['N'] = HC_NAME,  ['O'] = HC_NAME,  ['P'] = HC_NAME,  ['Q'] = HC_NAME,
+    ['R'] = HC_NAME,  ['S'] = HC_NAME,  ['T'] = HC_NAME,  ['U'] = HC_NAME,  ['V'] = HC_NAME,
+    ['W'] = HC_NAME,  ['X'] = HC_NAME,  ['Y'] = HC_NAME,  ['Z'] = HC_NAME,
+};
+
+const char *sip__host_scan(const char *s, const char *end, sip_host_kind_t *kind)
+{
+    /* one pass: characters, labels (hostname = *(domainlabel ".")
+     * toplabel ["."]), and whether it is all digits and dots */
+    const char *p = s, *ls = s, *last = s;
+    unsigned name = 0;
+    for (; p < end; p++) {
+        unsigned c = host_cls[(unsigned char)*p];
+        if (c == HC_DOT) {
+            if (p == ls || *ls == '-' || p[-1] == '-')
+                return NULL;
+            last = ls;
+            ls = p + 1;
+        } else if (c == HC_STOP) {
+            break;
+        } else {
+            name |= c - HC_DIGIT; /* non-zero once a letter or '-' came */
+        }
+    }
+    size_t len = (size_t)(p - s);
+    if (len == 0)
+        return NULL;
+    if (!name) {
+        if (ipv4_check(s, len) < 0)
+            return NULL;
+        *kind = SIP_HOST_IPV4;
+        return p;
+    }
+    if (ls < p) {
+        if (*ls == '-' || p[-1] == '-')
+            return NULL;
+        last = ls;
+    }
+    if (!sip__is((unsigned char)*last, SIP__C_ALPHA))
+        return NULL;
+    *kind = SIP_HOST_NAME;
+    return p;
+}
+
 int sip__host_check(const char *s, size_t len, sip_host_kind_t *kind)
 {
     if (len == 0)
@@ -140,40 +198,22 @@ int sip__host_check(const char *s, size_t len, sip_host_kind_t *kind)
         *kind = SIP_HOST_IPV6;
         return 0;
     }
-    /* one pass: characters, labels (hostname = *(domainlabel ".")
-     * toplabel ["."]), and whether it is all digits and dots */
-    bool numeric = true;
-    size_t ls = 0, last = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        uint16_t cc = sip__cc[c];
-        if (!(cc & SIP__C_HOST))
-            return -1;
-        if (c == '.') {
-            if (i == ls || s[ls] == '-' || s[i - 1] == '-')
-                return -1;
-            last = ls;
-            ls = i + 1;
-        } else if (!(cc & SIP__C_DIGIT)) {
-            numeric = false;
-        }
-    }
-    if (numeric) {
-        if (ipv4_check(s, len) < 0)
-            return -1;
-        *kind = SIP_HOST_IPV4;
-        return 0;
-    }
-    if (ls < len) {
-        if (s[ls] == '-' || s[len - 1] == '-')
-            return -1;
-        last = ls;
-    }
-    if (!sip__is((unsigned char)s[last], SIP__C_ALPHA))
-        return -1;
-    *kind = SIP_HOST_NAME;
-    return 0;
+    return sip__host_scan(s, s + len, kind) == s + len ? 0 : -1;
 }
+
+/* Generic parameter value characters: token (alphanum and
+ * "-.!%*_+`'~"), and ':' '[' ']' of an IPv6 host; one look-up per byte. */
+static const uint8_t pvalue_ok[256] = {
+    ['!'] = 1, ['%'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1,  ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, [':'] = 1, ['A'] = 1,  ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1,  ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1,  ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
+    ['W'] = 1, ['X'] = 1, ['Y'] = 1,  ['Z'] = 1, ['['] = 1, [']'] = 1, ['_'] = 1, ['`'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1, ['~'] = 1};
 
 /* Generic parameter value: quoted-string, or token / host characters. */
 static const char *param_value_end(const char *p, const char *end)
@@ -184,8 +224,7 @@ static const char *param_value_end(const char *p, const char *end)
         return p;
     }
     const char *st = p;
-    while (p < end &&
-           (sip__is((unsigned char)*p, SIP__C_TOKEN) || *p == ':' || *p == '[' || *p == ']'))
+    while (p < end && pvalue_ok[(unsigned char)*p])
         p++;
     return p == st ? NULL : p;
 }
@@ -389,13 +428,12 @@ static int parse_sip(const char *p, const char *end, sip_uri_t *u)
         if (!rb)
             return -1;
         p = rb + 1;
-    } else {
-        while (p < end && sip__is((unsigned char)*p, SIP__C_HOST))
-            p++;
+        if (sip__host_check(hs, (size_t)(p - hs), &u->host_kind) < 0)
+            return -1;
+    } else if (!(p = sip__host_scan(hs, end, &u->host_kind))) {
+        return -1;
     }
     u->host = (fedge_str_t){hs, (size_t)(p - hs)};
-    if (sip__host_check(hs, u->host.len, &u->host_kind) < 0)
-        return -1;
     if (p < end && *p == ':') {
         const char *ds = ++p;
         while (p < end && sip__is((unsigned char)*p, SIP__C_DIGIT))

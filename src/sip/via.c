@@ -95,13 +95,12 @@ int sip_via_parse(const char *s, size_t len, sip_via_t *out)
         if (!rb)
             return FEDGE_ESIP_VIA;
         p = rb + 1;
-    } else {
-        while (p < end && sip__is((unsigned char)*p, SIP__C_HOST))
-            p++;
+        if (sip__host_check(hs, (size_t)(p - hs), &out->host_kind) < 0)
+            return FEDGE_ESIP_VIA;
+    } else if (!(p = sip__host_scan(hs, end, &out->host_kind))) {
+        return FEDGE_ESIP_VIA;
     }
     out->host = (fedge_str_t){hs, (size_t)(p - hs)};
-    if (sip__host_check(hs, out->host.len, &out->host_kind) < 0)
-        return FEDGE_ESIP_VIA;
     q = sip__skip_lws(p, end);
     if (q < end && *q == ':') {
         p = sip__skip_lws(q + 1, end);
