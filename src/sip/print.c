@@ -66,6 +66,12 @@ int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line, const sip_e
             return FEDGE_EINVAL;
     }
     bool clen_seen = false;
+    /* headers some edit names: the others are copied as they came, a run
+     * of neighbours in one piece (their raw bytes follow each other) */
+    uint64_t touched[(SIP_MAX_HEADERS_CAP + 1 + 63) / 64] = {0};
+    for (unsigned i = 0; i < nedits; i++)
+        if (edits[i].op != SIP_EDIT_REPLACE_BODY)
+            touched[edits[i].hdr / 64] |= 1ull << (edits[i].hdr % 64);
     out_t o = {out, 0, cap, false};
     if (new_start_line)
         put(&o, new_start_line->s, new_start_line->len);
@@ -73,6 +79,18 @@ int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line, const sip_e
         put(&o, m->start_line.s, m->start_line.len);
     put(&o, "\r\n", 2);
     for (unsigned h = 0; h <= m->nhdrs; h++) {
+        if (h < m->nhdrs && !(touched[h / 64] & (1ull << (h % 64))) &&
+            !(clen[0] && m->hdrs[h].id == SIP_HDR_CONTENT_LENGTH)) {
+            const char *run = m->hdrs[h].raw.s, *run_end = run + m->hdrs[h].raw.len;
+            while (h + 1 < m->nhdrs && !(touched[(h + 1) / 64] & (1ull << ((h + 1) % 64))) &&
+                   !(clen[0] && m->hdrs[h + 1].id == SIP_HDR_CONTENT_LENGTH) &&
+                   m->hdrs[h + 1].raw.s == run_end) {
+                h++;
+                run_end += m->hdrs[h].raw.len;
+            }
+            put(&o, run, (size_t)(run_end - run));
+            continue;
+        }
         bool del = false;
         unsigned pops = 0;
         const sip_edit_t *repl = NULL;
