@@ -49,6 +49,11 @@ void sip_framer_init(sip_framer_t *f, size_t max_message_size)
  * Content-Length if it is one. */
 static int header_done(sip_framer_t *f, const char *h, size_t len)
 {
+    /* the name can only be "l" or "content-length" when it starts with
+     * l/L or c/C: the other headers end here */
+    unsigned char c0 = len ? (unsigned char)(h[0] | 0x20) : 0;
+    if (c0 != 'l' && c0 != 'c')
+        return 0;
     size_t i = 0;
     while (i < len && sip__is((unsigned char)h[i], SIP__C_TOKEN))
         i++;
@@ -68,6 +73,20 @@ static int header_done(sip_framer_t *f, const char *h, size_t len)
         return FEDGE_ESIP_CLEN_MISMATCH;
     f->clen = v;
     return 0;
+}
+
+/* True when none of the 8 bytes at p is a control character (below 0x20,
+ * or 0x7f): the start line's bytes are checked a word at a time, and one
+ * by one only where a word holds one (its CRLF, a TAB, garbage). */
+static inline bool word_plain(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t below = (w - ones * 0x20) & ~w & high; /* a byte < 0x20 */
+    uint64_t y = w ^ (ones * 0x7f);
+    uint64_t del = (y - ones) & ~y & high; /* a byte == 0x7f */
+    return !(below | del);
 }
 
 /* The start line buf[0..len) (without CRLF) is complete: refuse what is
@@ -121,6 +140,10 @@ int sip_framer_next(sip_framer_t *f, const char *buf, size_t len, size_t *unit_l
             if (f->line_start == 0) {
                 /* the start line: no control characters, byte by byte */
                 for (; pos < lim; pos++) {
+                    if (lim - pos >= 8 && word_plain(buf + pos)) {
+                        pos += 7;
+                        continue;
+                    }
                     unsigned char c = (unsigned char)buf[pos];
                     if (c == '\n')
                         break;
