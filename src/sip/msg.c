@@ -174,6 +174,8 @@ static bool call_id_ok(fedge_str_t v)
     bool seen_at = false;
     for (; i < v.len; i++) {
         unsigned char c = (unsigned char)v.s[i];
+        if (sip__is(c, SIP__C_WORD)) /* '@' is not a word character */
+            continue;
         if (c == '@' && !seen_at) {
             seen_at = true;
             at = i;
