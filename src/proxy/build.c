@@ -220,30 +220,42 @@ int proxy__build_400(proxy_t *p, sip_msg_t *m, const char *why, size_t *out_len)
 
 /* ---- verdict edits ---- */
 
-static bool is_token(const char *s)
+/* RFC 3261 token characters: alphanum and "-.!%*_+`'~". */
+static const uint8_t token_char[256] = {
+    ['!'] = 1, ['%'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1,  ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1,  ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1,  ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1,  ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1,  ['_'] = 1, ['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+    ['d'] = 1, ['e'] = 1, ['f'] = 1,  ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,
+    ['l'] = 1, ['m'] = 1, ['n'] = 1,  ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,
+    ['t'] = 1, ['u'] = 1, ['v'] = 1,  ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['~'] = 1};
+
+/* Length of name when it is a non-empty RFC 3261 token, else 0. */
+static size_t token_len(const char *s)
 {
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              strchr("-.!%*_+`'~", *s)))
-            return false;
-    return true;
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!token_char[(unsigned char)s[n]])
+            return 0;
+    return n;
 }
 
 int proxy_edits_strip(proxy_edits_t *e, const char *name)
 {
-    if (!is_token(name))
+    size_t n = token_len(name);
+    if (!n)
         return FEDGE_EINVAL;
-    if (e->nstrip == PROXY_EDIT_STRIP_MAX || strlen(name) >= sizeof(e->strip[0]))
+    if (e->nstrip == PROXY_EDIT_STRIP_MAX || n >= sizeof(e->strip[0]))
         return FEDGE_ENOSPC;
-    memcpy(e->strip[e->nstrip++], name, strlen(name) + 1);
+    memcpy(e->strip[e->nstrip++], name, n + 1);
     return 0;
 }
 
 int proxy_edits_add(proxy_edits_t *e, const char *name, const char *value)
 {
-    if (!is_token(name) || strpbrk(value, "\r\n"))
+    if (!token_len(name) || strpbrk(value, "\r\n"))
         return FEDGE_EINVAL;
     size_t at = strnlen(e->add, sizeof(e->add));
     fedge_sb_t s;
