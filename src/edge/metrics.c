@@ -234,13 +234,26 @@ void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len
         obs_series_add(s, 1);
         return;
     }
+    /* methods[] index of each sip_method_t; SIP_METHOD_OTHER: "other" */
+    static const uint8_t index_of[] = {
+        [SIP_METHOD_OTHER] = FEDGE_ARRAY_LEN(methods),
+        [SIP_METHOD_INVITE] = 0,
+        [SIP_METHOD_ACK] = 1,
+        [SIP_METHOD_BYE] = 2,
+        [SIP_METHOD_CANCEL] = 3,
+        [SIP_METHOD_OPTIONS] = 4,
+        [SIP_METHOD_MESSAGE] = 5,
+        [SIP_METHOD_INFO] = 6,
+        [SIP_METHOD_UPDATE] = 7,
+        [SIP_METHOD_PRACK] = 8,
+        [SIP_METHOD_SUBSCRIBE] = 9,
+        [SIP_METHOD_NOTIFY] = 10,
+        [SIP_METHOD_REFER] = 11,
+        [SIP_METHOD_PUBLISH] = 12,
+        [SIP_METHOD_REGISTER] = 13,
+    };
     const char *sp = memchr(buf, ' ', len < 32 ? len : 32);
-    size_t k = FEDGE_ARRAY_LEN(methods); /* other */
-    for (size_t i = 0; sp && i < FEDGE_ARRAY_LEN(methods); i++)
-        if ((size_t)(sp - buf) == strlen(methods[i]) && !memcmp(buf, methods[i], sp - buf)) {
-            k = i;
-            break;
-        }
+    size_t k = sp ? index_of[sip_method_id(buf, (size_t)(sp - buf))] : FEDGE_ARRAY_LEN(methods);
     slot = &req_series[sd][sent][k];
     if (!(s = atomic_load_explicit(slot, memory_order_relaxed))) {
         s = obs_series(m_req, side_name(side), dir,
