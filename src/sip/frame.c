@@ -49,22 +49,22 @@ void sip_framer_init(sip_framer_t *f, size_t max_message_size)
  * Content-Length if it is one. */
 static int header_done(sip_framer_t *f, const char *h, size_t len)
 {
-    /* the name can only be "l" or "content-length" when it starts with
-     * l/L or c/C: the other headers end here */
+    /* the name is "l" or "content-length" (any case), then WS and ':';
+     * any other header ends at its first bytes */
     unsigned char c0 = len ? (unsigned char)(h[0] | 0x20) : 0;
-    if (c0 != 'l' && c0 != 'c')
+    size_t i;
+    if (c0 == 'l')
+        i = 1;
+    else if (c0 == 'c' && len > 14 && sip__ieq_lit(h, "content-length", 14))
+        i = 14;
+    else
         return 0;
-    size_t i = 0;
-    while (i < len && sip__is((unsigned char)h[i], SIP__C_TOKEN))
-        i++;
-    size_t nlen = i;
+    if (i < len && sip__is((unsigned char)h[i], SIP__C_TOKEN))
+        return 0; /* a longer name */
     while (i < len && sip__is((unsigned char)h[i], SIP__C_WS))
         i++;
     if (i >= len || h[i] != ':')
         return 0; /* not a header line: the parser will say so */
-    if (!((nlen == 1 && (h[0] | 0x20) == 'l') ||
-          (nlen == 14 && sip__ieq_lit(h, "content-length", 14))))
-        return 0;
     long long v;
     int rc = sip__clen_parse(h + i + 1, len - i - 1, &v);
     if (rc)
