@@ -132,6 +132,15 @@ static int reply_stateless(proxy_t *p, proxy_conn_t *c, sip_msg_t *m, int code, 
 
 static void server_completed(proxy_t *p, proxy__txn_t *t, int code);
 
+/* The To tag of the edge's own responses for t, made on first use: most
+ * transactions are answered by the next hop, never by the edge. */
+static const char *txn_tag(proxy_t *p, proxy__txn_t *t)
+{
+    if (!t->to_tag[0])
+        proxy__make_tag(p, t->to_tag);
+    return t->to_tag;
+}
+
 void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, const char *reason,
                       const char *more)
 {
@@ -144,7 +153,7 @@ void proxy__txn_reply(proxy_t *p, proxy__txn_t *t, sip_msg_t *req, int code, con
     proxy__gen_extra(p, code, reason, more, extra, sizeof(extra));
     size_t len;
     if (req &&
-        sip_build_response(req, code, NULL, t->to_tag, extra, p->out, p->out_cap, &len) == 0) {
+        sip_build_response(req, code, NULL, txn_tag(p, t), extra, p->out, p->out_cap, &len) == 0) {
         store_resp(t, p->out, len, code);
         send_upstream(p, t, p->out, len);
     }
@@ -767,7 +776,7 @@ static int handle_request(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer,
             return 0;
         }
         /* §16.10: answer the CANCEL hop by hop, then cancel downstream */
-        reply_stateless(p, c, m, 200, NULL, NULL, NULL, t->to_tag);
+        reply_stateless(p, c, m, 200, NULL, NULL, NULL, txn_tag(p, t));
         if (p->media && !t->no_media) {
             proxy_media_in_t mi = {
                 m, peer->side, t->out_side, peer->remote, 0, 0, t->in_client || t->to_client};

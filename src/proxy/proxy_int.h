@@ -295,7 +295,7 @@ typedef struct proxy__txn {
 
     bool got_response, got_provisional;
     bool cancel_pending, cancel_sent, cancelled_upstream;
-    char to_tag[20];
+    char to_tag[20]; /* "" until the edge answers itself (txn_tag) */
 
     /* UDP (RFC 3261 §17): the server side (in_conn) or the client side
      * (out_conn) carries datagrams; one retransmission timer at a time

@@ -264,7 +264,6 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
     const char *remote = peer->remote ? peer->remote : "-";
     size_t rl = strlen(remote);
     fedge_sb_put(&rb, remote, rl < sizeof(t->remote) ? rl : sizeof(t->remote) - 1);
-    proxy__make_tag(p, t->to_tag);
     const sip_via_t *via;
     if (sip_msg_via(m, &via) == 0) {
         proxy__unbracket(via->received.len ? via->received : via->host, t->up_host,
