@@ -45,11 +45,26 @@ static const char *const methods[] = {"INVITE",  "ACK",   "BYE",     "CANCEL",  
  * FEDGE_ARRAY_LEN(methods) for any other: no parse needed. */
 static size_t method_of(const char *req, size_t len)
 {
+    /* methods[] index of each sip_method_t; SIP_METHOD_OTHER: "other" */
+    static const uint8_t index_of[] = {
+        [SIP_METHOD_OTHER] = FEDGE_ARRAY_LEN(methods),
+        [SIP_METHOD_INVITE] = 0,
+        [SIP_METHOD_ACK] = 1,
+        [SIP_METHOD_BYE] = 2,
+        [SIP_METHOD_CANCEL] = 3,
+        [SIP_METHOD_OPTIONS] = 4,
+        [SIP_METHOD_MESSAGE] = 5,
+        [SIP_METHOD_INFO] = 6,
+        [SIP_METHOD_UPDATE] = 7,
+        [SIP_METHOD_PRACK] = 8,
+        [SIP_METHOD_SUBSCRIBE] = 9,
+        [SIP_METHOD_NOTIFY] = 10,
+        [SIP_METHOD_REFER] = 11,
+        [SIP_METHOD_PUBLISH] = 12,
+        [SIP_METHOD_REGISTER] = 13,
+    };
     const char *sp = memchr(req, ' ', len < 32 ? len : 32);
-    for (size_t i = 0; sp && i < FEDGE_ARRAY_LEN(methods); i++)
-        if ((size_t)(sp - req) == strlen(methods[i]) && !memcmp(req, methods[i], sp - req))
-            return i;
-    return FEDGE_ARRAY_LEN(methods);
+    return sp ? index_of[sip_method_id(req, (size_t)(sp - req))] : FEDGE_ARRAY_LEN(methods);
 }
 
 static const char *method_name(size_t k)
