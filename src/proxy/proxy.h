@@ -193,9 +193,10 @@ typedef struct {
 uint64_t proxy_loop_hash(sip_msg_t *m, proxy_origin_t from);
 
 /* Writes a branch for m (arrived from `from`) into out (size >
- * PROXY_BRANCH_LEN): magic cookie, proxy_loop_hash(m, from), ".", then a
- * hash of (secret, txn_key, attempt), so that each client transaction gets
- * its own branch. Returns the length. */
+ * PROXY_BRANCH_LEN): magic cookie, proxy_loop_hash(m, from), ".", then
+ * SipHash-2-4 of txn_key under a key made of (secret, attempt), so that each
+ * client transaction gets its own branch, one a peer cannot predict.
+ * Returns the length. */
 size_t proxy_branch_make(sip_msg_t *m, proxy_origin_t from, uint64_t secret, fedge_str_t txn_key,
                          unsigned attempt, char *out, size_t cap);
 

@@ -12,11 +12,18 @@
 /* Most Route values the proxy looks at in one request. */
 #define PROXY__MAX_ROUTES 32
 
-/* FNV-1a, 64 bit, incremental: the loop hash over several fields, branch
- * parts and tags (not a MAC: the secret only keeps branches unpredictable).
- * The transaction tables, whose keys a peer chooses, use fedge_hash. */
+/* FNV-1a, 64 bit, incremental: the loop hash over several fields, and tags
+ * (not a MAC). The server transaction table, whose keys a peer chooses,
+ * uses fedge_hash; the client one proxy__branch_hash. */
 uint64_t proxy__hash(uint64_t h, const void *data, size_t len);
 #define PROXY__HASH_INIT 0xcbf29ce484222325ull
+
+/* The client transaction table's hash of a branch of PROXY_BRANCH_LEN
+ * bytes: its last 16 hex digits as a number. In the edge's own branches
+ * they are a keyed SipHash output (proxy_branch_make), which the peers who
+ * cause the transactions cannot steer, so no hash of the branch is needed;
+ * a peer's response with another branch only looks in one bucket. */
+uint64_t proxy__branch_hash(const char *branch);
 
 /* Compares a host from a message (IPv6 with brackets) with a configured
  * one (IPv6 without), case-insensitively. */

@@ -297,15 +297,35 @@ size_t proxy_branch_make(sip_msg_t *m, proxy_origin_t from, uint64_t secret, fed
             out[0] = 0;
         return 0;
     }
-    uint64_t u = proxy__hash(PROXY__HASH_INIT, &secret, sizeof(secret));
-    u = hash_str(u, txn_key);
-    u = proxy__hash(u, &attempt, sizeof(attempt));
+    /* the second half: SipHash-2-4 of the transaction key under a key made
+     * of the secret and the attempt, a keyed pseudo-random function: peers
+     * cannot choose its bits, so they index the client transaction table
+     * as they are (proxy__branch_hash) */
+    uint8_t k[16];
+    uint64_t k0 = secret, k1 = (secret ^ 0x9e3779b97f4a7c15ull) + attempt;
+    memcpy(k, &k0, 8);
+    memcpy(k + 8, &k1, 8);
+    uint64_t u = fedge_siphash24(k, txn_key.s, txn_key.len);
     memcpy(out, "z9hG4bK", 7);
     hex16(proxy_loop_hash(m, from), out + 7);
     out[23] = '.';
     hex16(u, out + 24);
     out[PROXY_BRANCH_LEN] = 0;
     return PROXY_BRANCH_LEN;
+}
+
+uint64_t proxy__branch_hash(const char *branch)
+{
+    static const uint8_t hexv[256] = {
+        ['0'] = 0,  ['1'] = 1,  ['2'] = 2,  ['3'] = 3,  ['4'] = 4,  ['5'] = 5,
+        ['6'] = 6,  ['7'] = 7,  ['8'] = 8,  ['9'] = 9,  ['a'] = 10, ['b'] = 11,
+        ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15, ['A'] = 10, ['B'] = 11,
+        ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+    };
+    uint64_t v = 0;
+    for (size_t i = PROXY_BRANCH_LEN - 16; i < PROXY_BRANCH_LEN; i++)
+        v = v << 4 | hexv[(unsigned char)branch[i]];
+    return v;
 }
 
 /* Is the Via sent-by one of the edge's interfaces (as the edge writes

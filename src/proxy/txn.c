@@ -14,7 +14,7 @@ static uint64_t key_hash(const proxy__txn_t *t, int w)
 {
     switch (w) {
     case PROXY__BY_KEY: return t->skey_hash;
-    case PROXY__BY_BRANCH: return fedge_hash(t->branch, PROXY_BRANCH_LEN);
+    case PROXY__BY_BRANCH: return proxy__branch_hash(t->branch);
     default: return fedge_hash(&t->ticket, sizeof(t->ticket));
     }
 }
@@ -64,8 +64,8 @@ proxy__txn_t *proxy__find_client(proxy_t *p, fedge_str_t branch)
 {
     if (branch.len != PROXY_BRANCH_LEN)
         return NULL;
-    fedge_map_node_t *n = fedge_map_find(&p->tab[PROXY__BY_BRANCH],
-                                         fedge_hash(branch.s, branch.len), branch_eq, branch.s);
+    fedge_map_node_t *n = fedge_map_find(&p->tab[PROXY__BY_BRANCH], proxy__branch_hash(branch.s),
+                                         branch_eq, branch.s);
     return n ? FEDGE_CONTAINER_OF(n, proxy__txn_t, node[PROXY__BY_BRANCH]) : NULL;
 }
 
