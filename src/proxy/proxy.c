@@ -823,7 +823,10 @@ static void send_response(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, const fedge
     size_t len;
     if (proxy__print(p, m, m->status == 503 ? &sl : NULL, e, body ? 2 : 1, &len) < 0)
         return;
-    if (m->status > 100)
+    /* kept to answer a retransmitted request; not for a final response
+     * of a non-INVITE transaction on a reliable transport, which ends as
+     * this response goes out (server_completed) */
+    if (m->status > 100 && !(m->status >= 200 && !t->invite && !t->in_udp))
         store_resp(t, p->out, len, m->status == 503 ? 500 : m->status);
     report_result(p, t, m->status == 503 ? 500 : m->status);
     proxy__final(p, t, m, m->status == 503 ? 500 : m->status, NULL);
