@@ -78,6 +78,26 @@ static int ipv4_check(const char *s, size_t len)
     return i == len ? 0 : -1;
 }
 
+/* ipv4_check for a string known to hold only digits and dots (what
+ * sip__host_scan found): four parts of 1-3 digits, each at most 255. */
+static int ipv4_digits_dots(const char *s, size_t len)
+{
+    unsigned dots = 0, nd = 0, v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '.') {
+            if (!nd || v > 255)
+                return -1;
+            dots++;
+            nd = v = 0;
+        } else {
+            if (++nd > 3)
+                return -1;
+            v = v * 10 + (unsigned)(s[i] - '0');
+        }
+    }
+    return dots == 3 && nd && v <= 255 ? 0 : -1;
+}
+
 /* IPv6address of RFC 3261 (hex4 groups, one "::", optional IPv4 tail). */
 static int ipv6_check(const char *s, size_t len)
 {
@@ -172,7 +192,7 @@ const char *sip__host_scan(const char *s, const char *end, sip_host_kind_t *kind
     if (len == 0)
         return NULL;
     if (!name) {
-        if (ipv4_check(s, len) < 0)
+        if (ipv4_digits_dots(s, len) < 0)
             return NULL;
         *kind = SIP_HOST_IPV4;
         return p;
@@ -224,6 +244,11 @@ static const char *param_value_end(const char *p, const char *end)
         return p;
     }
     const char *st = p;
+    /* four bytes a step while all four are in: values (branches, tags)
+     * run to tens of bytes */
+    while (end - p >= 4 && pvalue_ok[(unsigned char)p[0]] & pvalue_ok[(unsigned char)p[1]] &
+                               pvalue_ok[(unsigned char)p[2]] & pvalue_ok[(unsigned char)p[3]])
+        p += 4;
     while (p < end && pvalue_ok[(unsigned char)*p])
         p++;
     return p == st ? NULL : p;
