@@ -12,8 +12,9 @@
 /* Most Route values the proxy looks at in one request. */
 #define PROXY__MAX_ROUTES 32
 
-/* FNV-1a, 64 bit, incremental: the loop hash over several fields, and tags
- * (not a MAC). The server transaction table, whose keys a peer chooses,
+/* FNV-1a style, 64 bit, incremental, 8 bytes a step (host byte order: its
+ * values are only compared within one process): the loop hash over several
+ * fields, and tags (not a MAC). The server transaction table, whose keys a peer chooses,
  * uses fedge_hash; the client one proxy__branch_hash. */
 uint64_t proxy__hash(uint64_t h, const void *data, size_t len);
 #define PROXY__HASH_INIT 0xcbf29ce484222325ull

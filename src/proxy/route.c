@@ -30,6 +30,15 @@ void proxy_cfg_init(proxy_cfg_t *c)
 uint64_t proxy__hash(uint64_t h, const void *data, size_t len)
 {
     const unsigned char *p = data;
+    /* 8 bytes a step (the fold of the high half keeps every input bit
+     * reaching the low bits), then the tail byte by byte */
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h ^= w;
+        h *= 0x100000001b3ull;
+        h ^= h >> 32;
+    }
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 0x100000001b3ull;
@@ -419,11 +428,6 @@ int proxy_txn_key(sip_msg_t *m, char *out, size_t cap)
     fedge_str_t method = cs->method;
     if (cs->method_id == SIP_METHOD_ACK || cs->method_id == SIP_METHOD_CANCEL)
         method = FEDGE_STR_LIT("INVITE");
-    char num[24];
-    fedge_sb_t nb;
-    fedge_sb_init(&nb, num, sizeof(num));
-    fedge_sb_putu(&nb, cs->seq);
-    int nl = (int)nb.len;
     if (via->branch.len > 7 && !memcmp(via->branch.s, "z9hG4bK", 7)) {
         kput(&b, "3261|", 5);
         kput(&b, via->branch.s, via->branch.len);
@@ -447,6 +451,10 @@ int proxy_txn_key(sip_msg_t *m, char *out, size_t cap)
             return rc == FEDGE_ENOENT ? FEDGE_ESIP_FROM : rc;
         if ((rc = sip_msg_call_id(m, &cid)))
             return rc == FEDGE_ENOENT ? FEDGE_ESIP_CALL_ID : rc;
+        char num[24];
+        fedge_sb_t nb;
+        fedge_sb_init(&nb, num, sizeof(num));
+        fedge_sb_putu(&nb, cs->seq);
         kput(&b, "2543|", 5);
         if (m->is_request)
             kput(&b, m->ruri_str.s, m->ruri_str.len);
@@ -455,7 +463,7 @@ int proxy_txn_key(sip_msg_t *m, char *out, size_t cap)
         kput(&b, "|", 1);
         kput(&b, cid.s, cid.len);
         kput(&b, "|", 1);
-        kput(&b, num, (size_t)nl);
+        kput(&b, num, nb.len);
         kput(&b, "|", 1);
         kput(&b, via->raw.s, via->raw.len);
         kput(&b, "|", 1);
