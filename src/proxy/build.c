@@ -159,6 +159,21 @@ static fedge_str_t rr_line(tbuf_t *b, const char *user, const char *host, unsign
     return tdone(b, &s);
 }
 
+void proxy__lines_init(proxy_t *p)
+{
+    for (int i = 0; i < 2; i++) {
+        const proxy_iface_t *f = i ? &p->cfg.in : &p->cfg.ext;
+        char host[PROXY_HOST_MAX + 2];
+        proxy__host_fmt(f->host, host, sizeof(host));
+        tbuf_t b = {p->lines[i].via, 0, sizeof(p->lines[i].via), false};
+        fedge_str_t v = via_line(&b, tp_name(f->transport, true), host, f->port, "", "");
+        p->lines[i].via_len = b.full ? 0 : v.len;
+        b = (tbuf_t){p->lines[i].rr, 0, sizeof(p->lines[i].rr), false};
+        fedge_str_t r = rr_line(&b, NULL, host, f->port, tp_name(f->transport, false));
+        p->lines[i].rr_len = b.full ? 0 : r.len;
+    }
+}
+
 /* Appends "Warning: 399 <fqdn> \"<text>\"\r\n" to buf at *len, making the
  * text safe inside a quoted string (no quotes, backslashes or controls). */
 static void add_warning(proxy_t *p, char *buf, size_t cap, size_t *len, const char *text)
@@ -423,18 +438,29 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
     }
 
     const proxy_iface_t *of = proxy__iface(p, out_side), *inf = proxy__iface(p, in_side);
+    const proxy__lines_t *ol = &p->lines[out_side == PROXY_SIDE_INTERNAL],
+                         *il = &p->lines[in_side == PROXY_SIDE_INTERNAL];
     char host[PROXY_HOST_MAX + 2];
-    proxy__host_fmt(of->host, host, sizeof(host));
+    host[0] = 0; /* formatted below only where a line is built here */
+#define HOST() (host[0] ? host : (proxy__host_fmt(of->host, host, sizeof(host)), host))
     unsigned first_via = (unsigned)m->first[SIP_HDR_VIA];
-    if (of->transport == PROXY_TP_UDP && !via_tcp)
+    if (of->transport == PROXY_TP_UDP && !via_tcp) {
         /* RFC 3581: the next hop answers to the address and port the
          * datagram came from */
         ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via,
-                                via_line(&tb, "UDP", host, of->port, branch, ";rport")};
-    else
+                                via_line(&tb, "UDP", HOST(), of->port, branch, ";rport")};
+    } else if (!via_tcp && ol->via_len) {
+        /* the interface's Via as made at start, then the branch */
+        fedge_sb_t vs = tbegin(&tb);
+        fedge_sb_put(&vs, ol->via, ol->via_len);
+        fedge_sb_puts(&vs, branch);
+        fedge_sb_put(&vs, ";alias", 6);
+        ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via, tdone(&tb, &vs)};
+    } else {
         ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, first_via,
-                                via_line(&tb, via_tcp ? "TCP" : tp_name(of->transport, true), host,
-                                         of->port, branch, ";alias")};
+                                via_line(&tb, via_tcp ? "TCP" : tp_name(of->transport, true),
+                                         HOST(), of->port, branch, ";alias")};
+    }
     const sip_via_t *uv;
     if (udp_src && sip_msg_via(m, &uv) == 0)
         received_edit(m, uv, udp_src, &tb, ed, &ne);
@@ -464,12 +490,16 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
                 (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
                              rr_line(&tb, tok ? rr_user : NULL, ch, p->cfg.client.port, "tls")};
             tok = false;
+        } else if (ol->rr_len) {
+            ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at, {ol->rr, ol->rr_len}};
         } else {
             ed[ne++] =
                 (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at,
-                             rr_line(&tb, NULL, host, of->port, tp_name(of->transport, false))};
+                             rr_line(&tb, NULL, HOST(), of->port, tp_name(of->transport, false))};
         }
-        if (inf != of) {
+        if (inf != of && !(in_client && p->cfg.client.host[0]) && !tok && il->rr_len) {
+            ed[ne++] = (sip_edit_t){SIP_EDIT_INSERT_BEFORE, at, {il->rr, il->rr_len}};
+        } else if (inf != of) {
             char ih[PROXY_HOST_MAX + 2];
             proxy__host_fmt(inf->host, ih, sizeof(ih));
             unsigned iport = inf->port;
@@ -487,6 +517,7 @@ int proxy__build_forward(proxy_t *p, sip_msg_t *m, const proxy__routes_t *r, pro
                                     rr_line(&tb, tok ? rr_user : NULL, ih, iport, itp)};
         }
     }
+#undef HOST
     if (edits) {
         if (edits->nstrip)
             for (unsigned i = 0; i < m->nhdrs; i++)

@@ -1149,6 +1149,7 @@ int proxy_new(const proxy_cfg_t *cfg, const proxy_io_t *io, proxy_t **out, fedge
     p->out = fedge_malloc(p->out_cap);
     p->text_cap = 16384; /* edit lines: up to two URIs of max_uri_len, Via, RR */
     p->text = fedge_malloc(p->text_cap);
+    proxy__lines_init(p);
     obs_counter_t *ms[] = {&m_req, &m_resp,  &m_fwd_req,  &m_fwd_resp,
                            &m_rej, &m_parse, &m_timeouts, &m_failovers};
     for (size_t i = 0; i < FEDGE_ARRAY_LEN(ms); i++)

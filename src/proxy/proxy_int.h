@@ -339,6 +339,15 @@ typedef struct proxy__txn {
 
 #define PROXY__MAX_TXNS 65536 /* beyond this, new requests get 503 */
 
+/* An interface's lines, made once from the configuration
+ * (proxy__lines_init): the forwarded request's Via up to its branch
+ * ("Via: SIP/2.0/TLS host:port;branch=") and its plain Record-Route line;
+ * a length of 0 when one did not fit (then it is built each time). */
+typedef struct {
+    char via[PROXY_HOST_MAX + 64], rr[PROXY_HOST_MAX + 64];
+    size_t via_len, rr_len;
+} proxy__lines_t;
+
 struct proxy {
     bool access_log; /* [log] access (metrics.c) */
     proxy_cfg_t cfg;
@@ -376,10 +385,14 @@ struct proxy {
     size_t out_cap;
     char *text; /* edit texts scratch */
     size_t text_cap;
+    proxy__lines_t lines[2]; /* [0] external, [1] internal */
     proxy_stats_t st;
     const char *cur_remote; /* the peer of the message being handled, for logs */
     proxy_side_t cur_side;
 };
+
+/* Fills p->lines from p->cfg. */
+void proxy__lines_init(proxy_t *p);
 
 /* ---- txn.c: tables, timers, lifetime ---- */
 
