@@ -83,6 +83,8 @@ int sip_msg_via(sip_msg_t *m, const sip_via_t **out)
         fedge_str_t v;
         if (!h)
             rc = FEDGE_ENOENT;
+        else if (m->first_via_values == 1) /* sip_parse counted: the value is all of it */
+            rc = sip_via_parse(h->value.s, h->value.len, &m->via) ? FEDGE_ESIP_VIA : 0;
         else if (sip_split_values(h->value, &v, 1) != 1)
             rc = FEDGE_ESIP_VIA;
         else

@@ -347,6 +347,8 @@ static int parse_headers(sip_msg_t *m, const char *p, const char *end, const cha
             if (n <= 0)
                 return FEDGE_ESIP_VIA;
             m->nvias += (unsigned)n;
+            if (m->first[id] == (int16_t)(m->nhdrs - 1))
+                m->first_via_values = (unsigned)n;
             if (m->nvias > lim->max_vias)
                 return FEDGE_ESIP_VIA_COUNT;
         } else if (id == SIP_HDR_CONTENT_LENGTH) {
@@ -392,6 +394,7 @@ int sip_parse(const char *buf, size_t len, const sip_limits_t *limits, sip_msg_t
     memset(m->first, 0xff, sizeof(m->first));
     m->repeated = 0;
     m->nvias = 0;
+    m->first_via_values = 0;
     m->body = (fedge_str_t){buf, 0};
     m->content_length = -1;
     m->cached = 0;

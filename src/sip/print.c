@@ -131,7 +131,11 @@ int sip_print(const sip_msg_t *m, const fedge_str_t *new_start_line, const sip_e
             continue;
         }
         fedge_str_t v = repl ? repl->text : hd->value;
-        long off = pops ? skip_values(v, pops) : 0;
+        /* the first Via holding one value (sip_parse counted) has none
+         * left after a pop */
+        bool single = !repl && hd->id == SIP_HDR_VIA && m->first[SIP_HDR_VIA] == (int16_t)h &&
+                      m->first_via_values == 1;
+        long off = !pops ? 0 : single ? (long)v.len : skip_values(v, pops);
         if (off >= (long)v.len && (pops || v.len))
             continue; /* no value left */
         if (repl) {

@@ -306,7 +306,8 @@ typedef struct sip_msg {
     /* bit (1ull << id) set when a header of that id appears more than once
        (added: sip_msg_check uses it for single headers) */
     uint64_t repeated;
-    unsigned nvias; /* Via values in all Via headers together */
+    unsigned nvias;            /* Via values in all Via headers together */
+    unsigned first_via_values; /* values in the first Via header (0: no Via) */
 
     fedge_str_t body;
     long long content_length; /* -1 when the header is absent */
