@@ -331,9 +331,11 @@ uint64_t proxy__branch_hash(const char *branch)
         ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15, ['A'] = 10, ['B'] = 11,
         ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
     };
+    const unsigned char *b = (const unsigned char *)branch + PROXY_BRANCH_LEN - 16;
     uint64_t v = 0;
-    for (size_t i = PROXY_BRANCH_LEN - 16; i < PROXY_BRANCH_LEN; i++)
-        v = v << 4 | hexv[(unsigned char)branch[i]];
+    for (size_t i = 0; i < 16; i += 4)
+        v = v << 16 | (uint64_t)hexv[b[i]] << 12 | (uint64_t)hexv[b[i + 1]] << 8 |
+            (uint64_t)hexv[b[i + 2]] << 4 | hexv[b[i + 3]];
     return v;
 }
 
@@ -344,7 +346,7 @@ bool proxy__via_is_ours(const proxy_cfg_t *cfg, const sip_via_t *v)
     const proxy_iface_t *f[2] = {&cfg->ext, &cfg->in};
     for (int i = 0; i < 2; i++) {
         uint16_t port = v->has_port ? v->port : 0;
-        if (f[i]->host[0] && proxy__host_eq(v->host, f[i]->host) && port == f[i]->port)
+        if (port == f[i]->port && f[i]->host[0] && proxy__host_eq(v->host, f[i]->host))
             return true;
     }
     return false;
@@ -355,20 +357,28 @@ bool proxy_loop_detected(const proxy_cfg_t *cfg, sip_msg_t *m, proxy_origin_t fr
     sip_iter_t it;
     sip_iter_init(&it, m, SIP_HDR_VIA);
     fedge_str_t v;
-    bool have = false, first = true;
+    bool have = false;
     char want[16];
     /* the first value is the topmost Via, parsed and cached by
-     * sip_msg_via (sip_msg_check did it): not parsed again */
+     * sip_msg_via (sip_msg_check did it): not parsed again; when it is
+     * all of the first Via header (sip_parse counted), the iterator
+     * starts at the next header */
     const sip_via_t *top = NULL;
     if (sip_msg_via(m, &top) < 0)
         top = NULL;
-    while (sip_iter_next(&it, &v, NULL) == 1) {
+    for (bool first = true;; first = false) {
         sip_via_t parsed;
-        const sip_via_t *via = first ? top : NULL;
-        first = false;
-        if (!via) {
-            if (sip_via_parse(v.s, v.len, &parsed) < 0)
-                continue;
+        const sip_via_t *via;
+        if (first && top && m->first_via_values == 1) {
+            via = top;
+            it.hdr++;
+        } else if (sip_iter_next(&it, &v, NULL) != 1) {
+            break;
+        } else if (first && top) {
+            via = top;
+        } else if (sip_via_parse(v.s, v.len, &parsed) < 0) {
+            continue;
+        } else {
             via = &parsed;
         }
         if (!proxy__via_is_ours(cfg, via))
