@@ -532,7 +532,7 @@ static void admit(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, proxy__routes_t *r,
         t->result_cookie = v->result_cookie;
         t->policy_srv = v->srv && d->to_side == PROXY_SIDE_EXTERNAL;
         if (v->edits.nstrip || v->edits.add[0]) {
-            t->edits = fedge_malloc(sizeof(*t->edits));
+            t->edits = proxy__edits_new(p);
             *t->edits = v->edits;
             t->edits->nstrip =
                 t->edits->nstrip < PROXY_EDIT_STRIP_MAX ? t->edits->nstrip : PROXY_EDIT_STRIP_MAX;
@@ -1189,6 +1189,7 @@ void proxy_free(proxy_t *p)
     free(p->rp_retry);
     free(p->out);
     free(p->text);
+    proxy__pool_free(p);
     free(p);
 }
 

@@ -259,6 +259,7 @@ typedef enum {
 typedef struct proxy__txn {
     fedge_map_node_t node[PROXY__NTABS]; /* in p->tab[w] when linked[w] */
     bool linked[PROXY__NTABS];
+    uint8_t pool_class; /* its block's size class in p's pool, 0: none */
     char *skey;
     size_t skey_len;
     uint64_t skey_hash; /* fedge_hash of skey, computed once */
@@ -339,6 +340,23 @@ typedef struct proxy__txn {
 
 #define PROXY__MAX_TXNS 65536 /* beyond this, new requests get 503 */
 
+/* The pool of transaction blocks: classes of 512 bytes up to 4096 (a
+ * transaction, its key and a request without a large body), 16 kept per
+ * class. Off under AddressSanitizer, which then sees every block's life. */
+#define PROXY__POOL_UNIT 512
+#define PROXY__POOL_CLASSES 8
+#define PROXY__POOL_KEEP 16
+#if defined(__SANITIZE_ADDRESS__)
+#define PROXY__POOLING 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PROXY__POOLING 0
+#endif
+#endif
+#ifndef PROXY__POOLING
+#define PROXY__POOLING 1
+#endif
+
 /* An interface's lines, made once from the configuration
  * (proxy__lines_init): the forwarded request's Via up to its branch
  * ("Via: SIP/2.0/TLS host:port;branch=") and its plain Record-Route line;
@@ -386,6 +404,13 @@ struct proxy {
     char *text; /* edit texts scratch */
     size_t text_cap;
     proxy__lines_t lines[2]; /* [0] external, [1] internal */
+    /* freed transaction blocks (by size class of PROXY__POOL_UNIT bytes)
+     * and edits, kept for the next ones: most are bigger than what
+     * malloc serves from its fast per-thread cache */
+    void *pool[PROXY__POOL_CLASSES][PROXY__POOL_KEEP];
+    unsigned npool[PROXY__POOL_CLASSES];
+    proxy_edits_t *epool[PROXY__POOL_KEEP];
+    unsigned nepool;
     proxy_stats_t st;
     const char *cur_remote; /* the peer of the message being handled, for logs */
     proxy_side_t cur_side;
@@ -421,6 +446,11 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
 /* Parks t under a new ticket (proxy__find_parked) / takes it out. */
 void proxy__park(proxy_t *p, proxy__txn_t *t);
 void proxy__unpark(proxy_t *p, proxy__txn_t *t);
+/* Edits for a transaction, from p's pool or new (contents unspecified);
+ * proxy__txn_free gives them back. */
+proxy_edits_t *proxy__edits_new(proxy_t *p);
+/* Frees the pool's blocks (proxy_free, after the transactions). */
+void proxy__pool_free(proxy_t *p);
 /* Unlinks t now; frees it when the outermost entry point returns
  * (proxy__reap with depth 0). */
 void proxy__txn_kill(proxy_t *p, proxy__txn_t *t);

@@ -237,12 +237,64 @@ proxy__txn_t *proxy__rtx_due(proxy_t *p, uint64_t now)
 
 /* ---- lifetime ---- */
 
+/* A block of at least need bytes; *cls: its size class, 0 when it is not
+ * the pool's. */
+static void *block_get(proxy_t *p, size_t need, uint8_t *cls)
+{
+    size_t c = (need + PROXY__POOL_UNIT - 1) / PROXY__POOL_UNIT;
+    if (!PROXY__POOLING || c > PROXY__POOL_CLASSES) {
+        *cls = 0;
+        return fedge_malloc(need);
+    }
+    *cls = (uint8_t)c;
+    if (p->npool[c - 1])
+        return p->pool[c - 1][--p->npool[c - 1]];
+    return fedge_malloc(c * PROXY__POOL_UNIT);
+}
+
+static void block_put(proxy_t *p, void *b, uint8_t cls)
+{
+    if (cls && p->npool[cls - 1] < PROXY__POOL_KEEP) {
+        p->pool[cls - 1][p->npool[cls - 1]++] = b;
+        return;
+    }
+    free(b);
+}
+
+proxy_edits_t *proxy__edits_new(proxy_t *p)
+{
+    if (PROXY__POOLING && p->nepool)
+        return p->epool[--p->nepool];
+    return fedge_malloc(sizeof(proxy_edits_t));
+}
+
+static void edits_free(proxy_t *p, proxy_edits_t *e)
+{
+    if (PROXY__POOLING && e && p->nepool < PROXY__POOL_KEEP) {
+        p->epool[p->nepool++] = e;
+        return;
+    }
+    free(e);
+}
+
+void proxy__pool_free(proxy_t *p)
+{
+    for (unsigned c = 0; c < PROXY__POOL_CLASSES; c++) {
+        while (p->npool[c])
+            free(p->pool[c][--p->npool[c]]);
+    }
+    while (p->nepool)
+        free(p->epool[--p->nepool]);
+}
+
 proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *peer, sip_msg_t *m,
                              const char *key, size_t key_len, uint64_t key_hash)
 {
     /* one block: the transaction, then its key, then its request */
-    proxy__txn_t *t = fedge_malloc(sizeof(*t) + key_len + m->len);
+    uint8_t cls;
+    proxy__txn_t *t = block_get(p, sizeof(*t) + key_len + m->len, &cls);
     memset(t, 0, sizeof(*t));
+    t->pool_class = cls;
     t->heap_idx = SIZE_MAX;
     t->rtx_idx = SIZE_MAX;
     t->owner = p;
@@ -282,13 +334,14 @@ proxy__txn_t *proxy__txn_new(proxy_t *p, proxy_conn_t *c, const proxy_peer_t *pe
 
 void proxy__txn_free(proxy__txn_t *t)
 {
+    proxy_t *p = t->owner;
     proxy__out_free(t->ob);
     free(t->fwd);
     free(t->resp);
-    free(t->edits);
+    edits_free(p, t->edits);
     free(t->rr_user);
     free(t->body);
-    free(t);
+    block_put(p, t, t->pool_class);
 }
 
 void proxy__txn_kill(proxy_t *p, proxy__txn_t *t)
