@@ -138,7 +138,8 @@ int sip_framer_next(sip_framer_t *f, const char *buf, size_t len, size_t *unit_l
         size_t pos = f->scanned;
         while (pos < lim) {
             if (f->line_start == 0) {
-                /* the start line: no control characters, byte by byte */
+                /* the start line: no control characters (a word at a time
+                 * where word_plain says so, else byte by byte) */
                 for (; pos < lim; pos++) {
                     if (lim - pos >= 8 && word_plain(buf + pos)) {
                         pos += 7;
