@@ -251,6 +251,11 @@ static const uint8_t token_char[256] = {
 static size_t token_len(const char *s)
 {
     size_t n = 0;
+    /* four a step while all four are token characters (NUL is not one,
+     * and && reads no further than it) */
+    while (token_char[(unsigned char)s[n]] && token_char[(unsigned char)s[n + 1]] &&
+           token_char[(unsigned char)s[n + 2]] && token_char[(unsigned char)s[n + 3]])
+        n += 4;
     for (; s[n]; n++)
         if (!token_char[(unsigned char)s[n]])
             return 0;
