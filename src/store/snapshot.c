@@ -82,7 +82,9 @@ static void hidx_put(chunk_t **a, hidx_t *h, const char *key, const void *val)
 
 static const void *hidx_get(const hidx_t *h, fedge_str_t k)
 {
-    if (!k.s)
+    /* an empty index (often: no blocked domains, no per-user policies)
+     * answers without hashing the key, which is most of a look-up's cost */
+    if (!k.s || fedge_map_count(h) == 0)
         return NULL;
     fedge_map_node_t *n = fedge_map_find(h, fedge_hash_ci(k), hent_eq, &k);
     return n ? FEDGE_CONTAINER_OF(n, hent_t, node)->val : NULL;
