@@ -114,6 +114,15 @@ static bool is_blocked(const store_snapshot_t *snap, fedge_str_t d)
     return false;
 }
 
+/* 1 for the bytes a federation domain may hold, [A-Za-z0-9.-]: 32 a line,
+ * 0x00 to 0x7f (the rest are 0). */
+static const unsigned char domain_char[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+};
+
 /* A syntactically usable federation domain: 1..253 bytes of [A-Za-z0-9.-]
  * with at least two labels (no federation with a single-label name). */
 static bool domain_ok(fedge_str_t d)
@@ -121,13 +130,12 @@ static bool domain_ok(fedge_str_t d)
     if (!d.s || d.len < 3 || d.len > STORE_FQDN_MAX || d.s[0] == '.' || d.s[d.len - 1] == '.' ||
         !memchr(d.s, '.', d.len))
         return false;
-    for (size_t i = 0; i < d.len; i++) {
-        char c = d.s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.'))
-            return false;
-    }
-    return true;
+    /* one table look-up a byte and no branch: this runs twice for every
+     * request, on domains short enough that stopping early gains nothing */
+    unsigned char ok = 1;
+    for (size_t i = 0; i < d.len; i++)
+        ok &= domain_char[(unsigned char)d.s[i]];
+    return ok;
 }
 
 const store_policy_t *policy_for_user(const store_snapshot_t *snap, fedge_str_t user,
