@@ -63,6 +63,12 @@ typedef struct {
      * says so (older contents are stale and read as 0) */
     int64_t hmin[HIST_MINUTES];
     uint32_t hreq[HIST_MINUTES], hrej[HIST_MINUTES];
+    /* fedge_partner_requests_total's series of this domain, [0] allowed,
+     * [1] refused, found on its first request of that outcome: every
+     * domain of an entry has the same lowercased, cut name, so the labelset
+     * answers them alike (a value never moves between its series). Not
+     * used for the shared "(other)" entry, whose domains differ. */
+    obs_series_t *prom[2];
 } partner_t;
 
 struct admin_stats {
@@ -145,9 +151,6 @@ void admin_stats_request(admin_stats_t *st, fedge_str_t domain, int diag_id)
 {
     if (!st)
         return;
-    char lb[OBS_VALUE_MAX + 1];
-    obs_add(st->m_partner, 1, obs_labelset_pick(st->prom_partners, domain, lb),
-            diag_id ? "refused" : "allowed");
     if (diag_id) {
         char id[16];
         snprintf(id, sizeof(id), "%d", diag_id);
@@ -156,6 +159,19 @@ void admin_stats_request(admin_stats_t *st, fedge_str_t domain, int diag_id)
     int64_t m = st->now_s() / 60;
     pthread_mutex_lock(&st->mu);
     partner_t *p = partner(st, domain);
+    /* An empty domain shares the "(unknown)" entry with one literally so
+     * named but is labelled "": it takes the look-up each time, as do the
+     * domains of the shared "(other)" entry. */
+    bool own = domain.len && p != &st->p[ADMIN_STATS_PARTNERS];
+    obs_series_t *s = own ? p->prom[diag_id != 0] : NULL;
+    if (!s) {
+        char lb[OBS_VALUE_MAX + 1];
+        s = obs_series(st->m_partner, obs_labelset_pick(st->prom_partners, domain, lb),
+                       diag_id ? "refused" : "allowed");
+        if (own)
+            p->prom[diag_id != 0] = s;
+    }
+    obs_series_add(s, 1);
     p->requests++;
     size_t slot = (size_t)(m % HIST_MINUTES);
     if (p->hmin[slot] != m) {

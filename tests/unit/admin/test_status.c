@@ -144,12 +144,68 @@ static void test_prometheus_partner_label_bounded(void **state)
     admin_stats_free(st);
 }
 
+static bool metric_line(const char *line)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(obs_metrics_write(f), 0);
+    fclose(f);
+    bool found = strstr(buf, line) != NULL;
+    if (!found)
+        fprintf(stderr, "missing: %s", line);
+    free(buf);
+    return found;
+}
+
+/* Repeated requests of one partner entry count into the same series, in any
+ * case; an empty domain shares the "(unknown)" entry with one so named but
+ * keeps its own label, and the shared "(other)" entry labels each domain by
+ * itself (here domains seen only through connections filled the table). */
+static void test_prometheus_partner_series_per_domain(void **state)
+{
+    (void)state;
+    admin_stats_t *st = admin_stats_new();
+    admin_stats_request(st, str("Repeat.test"), 0);
+    admin_stats_request(st, str("repeat.TEST"), 0);
+    admin_stats_request(st, str("repeat.test"), 1005);
+    admin_stats_request(st, str("repeat.test"), 0);
+    admin_stats_request(st, str(""), 0);
+    admin_stats_request(st, str("(unknown)"), 0);
+    admin_stats_request(st, str(""), 0);
+    assert_true(metric_line(
+        "fedge_partner_requests_total{partner=\"repeat.test\",outcome=\"allowed\"} 3\n"));
+    assert_true(metric_line(
+        "fedge_partner_requests_total{partner=\"repeat.test\",outcome=\"refused\"} 1\n"));
+    assert_true(metric_line("fedge_partner_requests_total{partner=\"\",outcome=\"allowed\"} 2\n"));
+    assert_true(
+        metric_line("fedge_partner_requests_total{partner=\"(unknown)\",outcome=\"allowed\"} 1\n"));
+    for (int k = 0; k < ADMIN_STATS_PARTNERS; k++) {
+        char d[32];
+        snprintf(d, sizeof(d), "c%d.test", k);
+        admin_stats_connection(st, str(d), 1);
+    }
+    admin_stats_request(st, str("late1.test"), 0);
+    admin_stats_request(st, str("late2.test"), 0);
+    admin_stats_request(st, str("late1.test"), 0);
+    assert_true(metric_line(
+        "fedge_partner_requests_total{partner=\"late1.test\",outcome=\"allowed\"} 2\n"));
+    assert_true(metric_line(
+        "fedge_partner_requests_total{partner=\"late2.test\",outcome=\"allowed\"} 1\n"));
+    admin_status_t s = report(st);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(s.partners, "(other)"), "requests")), 3);
+    status_free(&s);
+    admin_stats_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_history_top_and_other),
         cmocka_unit_test(test_errors_ring),
         cmocka_unit_test(test_prometheus_partner_label_bounded),
+        cmocka_unit_test(test_prometheus_partner_series_per_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
