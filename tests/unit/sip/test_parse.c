@@ -3,6 +3,8 @@
  * value iteration and the typed, cached accessors with sip_msg_check. */
 #include "sip_test.h"
 
+#include <ctype.h>
+
 /* ---- start line ---- */
 
 static void test_request_line(void **state)
@@ -243,6 +245,24 @@ static void test_header_ids(void **state)
     for (int id = 1; id < SIP_HDR__COUNT; id++) {
         const char *n = sip_hdr_name((sip_hdr_id_t)id);
         assert_int_equal(sip_hdr_id(n, strlen(n)), id);
+    }
+    /* every byte value at every position of every name: a match exactly
+     * when the byte is the name's, in either case for a letter */
+    for (int id = 1; id < SIP_HDR__COUNT; id++) {
+        const char *n = sip_hdr_name((sip_hdr_id_t)id);
+        size_t len = strlen(n);
+        char buf[64];
+        assert_true(len < sizeof(buf));
+        for (size_t i = 0; i < len; i++)
+            for (int b = 0; b < 256; b++) {
+                memcpy(buf, n, len);
+                buf[i] = (char)b;
+                unsigned char want = (unsigned char)n[i];
+                bool same =
+                    b == want || (isalpha(want) && (b | 0x20) == (want | 0x20) && isalpha(b));
+                if ((sip_hdr_id(buf, len) == (sip_hdr_id_t)id) != same)
+                    fail_msg("sip_hdr_id(%s with byte %zu = 0x%02x)", n, i, b);
+            }
     }
     assert_string_equal(sip_hdr_name(SIP_HDR_CALL_ID), "Call-ID");
     assert_string_equal(sip_hdr_name(SIP_HDR_OTHER), "");
