@@ -220,7 +220,10 @@ static inline uint64_t lower8(uint64_t w)
     return w | (upper >> 2);
 }
 
-static uint64_t siphash(const uint8_t key[16], const uint8_t *in, size_t len, bool ci)
+/* SipHash-c-d: c rounds per 8-byte block, d to finalise. Called with
+ * constant rounds, so each caller gets its own unrolled copy. */
+static inline __attribute__((always_inline)) uint64_t
+siphash(const uint8_t key[16], const uint8_t *in, size_t len, bool ci, int c, int d)
 {
     uint64_t k0 = load8(key), k1 = load8(key + 8);
     uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
@@ -231,8 +234,8 @@ static uint64_t siphash(const uint8_t key[16], const uint8_t *in, size_t len, bo
         if (ci)
             m = lower8(m);
         v3 ^= m;
-        SIPROUND;
-        SIPROUND;
+        for (int r = 0; r < c; r++)
+            SIPROUND;
         v0 ^= m;
     }
     uint64_t t = len > whole ? load_tail(in + whole, len - whole) : 0;
@@ -240,20 +243,23 @@ static uint64_t siphash(const uint8_t key[16], const uint8_t *in, size_t len, bo
         t = lower8(t);
     uint64_t b = ((uint64_t)len << 56) | t;
     v3 ^= b;
-    SIPROUND;
-    SIPROUND;
+    for (int r = 0; r < c; r++)
+        SIPROUND;
     v0 ^= b;
     v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
+    for (int r = 0; r < d; r++)
+        SIPROUND;
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
 uint64_t fedge_siphash24(const uint8_t key[16], const void *data, size_t len)
 {
-    return siphash(key, data, len, false);
+    return siphash(key, data, len, false, 2, 4);
+}
+
+uint64_t fedge_siphash13(const uint8_t key[16], const void *data, size_t len)
+{
+    return siphash(key, data, len, false, 1, 3);
 }
 
 static uint8_t process_key[16];
@@ -299,12 +305,12 @@ static const uint8_t *hash_key(void)
 
 uint64_t fedge_hash(const void *data, size_t len)
 {
-    return siphash(hash_key(), data, len, false);
+    return siphash(hash_key(), data, len, false, 1, 3);
 }
 
 uint64_t fedge_hash_ci(fedge_str_t s)
 {
-    return siphash(hash_key(), (const uint8_t *)s.s, s.len, true);
+    return siphash(hash_key(), (const uint8_t *)s.s, s.len, true, 1, 3);
 }
 
 /* ---- intrusive hash map ---- */

@@ -162,18 +162,28 @@ void fedge_sb_putu(fedge_sb_t *b, unsigned long long v);
 /* ---- hashing ----
  *
  * Hash tables whose keys a peer chooses (user names, Call-IDs, domains,
- * addresses) use these: SipHash-2-4 (Aumasson and Bernstein, "SipHash: a
- * fast short-input PRF", 2012) keyed with 16 bytes that getrandom() gives
- * once per process, so a peer cannot compute keys that collide and turn a
- * table into a list. The key is drawn on first use, thread-safely. Values
- * differ from one process to the next: never store or send them. */
+ * addresses) use fedge_hash and fedge_hash_ci: SipHash (Aumasson and
+ * Bernstein, "SipHash: a fast short-input PRF", 2012) keyed with 16 bytes
+ * that getrandom() gives once per process, so a peer cannot compute keys
+ * that collide and turn a table into a list. The key is drawn on first use,
+ * thread-safely. Values differ from one process to the next: never store or
+ * send them. They run SipHash-1-3, the reduced-round variant that hash
+ * tables use for this purpose (the default of Rust's HashMap and of
+ * CPython's str hash): still keyed, so collisions stay unpredictable, at
+ * about half the rounds on the short keys here. Where the output must
+ * resist more than collision-seeking (a value a peer sees),
+ * fedge_siphash24 is the full-strength function. */
 
 /* SipHash-2-4 of data under an explicit 128-bit key (the reference
  * function; its published test vectors hold). data may be NULL when len is
  * 0. Pure. */
 uint64_t fedge_siphash24(const uint8_t key[16], const void *data, size_t len);
 
-/* SipHash-2-4 of data under the process key. */
+/* SipHash-1-3 of data under an explicit 128-bit key (its published test
+ * vectors hold). data may be NULL when len is 0. Pure. */
+uint64_t fedge_siphash13(const uint8_t key[16], const void *data, size_t len);
+
+/* SipHash-1-3 of data under the process key. */
 uint64_t fedge_hash(const void *data, size_t len);
 
 /* The same as fedge_hash of s with ASCII letters lowercased, so that keys
