@@ -250,6 +250,7 @@ siphash(const uint8_t key[16], const uint8_t *in, size_t len, bool ci, int c, in
         if (ci)
             m = lower8(m);
         v3 ^= m;
+#pragma GCC unroll 4
         for (int r = 0; r < c; r++)
             SIPROUND;
         v0 ^= m;
@@ -259,10 +260,12 @@ siphash(const uint8_t key[16], const uint8_t *in, size_t len, bool ci, int c, in
         t = lower8(t);
     uint64_t b = ((uint64_t)len << 56) | t;
     v3 ^= b;
+#pragma GCC unroll 4
     for (int r = 0; r < c; r++)
         SIPROUND;
     v0 ^= b;
     v2 ^= 0xff;
+#pragma GCC unroll 4
     for (int r = 0; r < d; r++)
         SIPROUND;
     return v0 ^ v1 ^ v2 ^ v3;
