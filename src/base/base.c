@@ -447,22 +447,31 @@ bool fedge_host_is_ip(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+/* Measured first, then written with plain copies: on the path of every
+ * forwarded request (the connection lookup's key). */
 int fedge_hostport_format(char *buf, size_t cap, const char *host, uint16_t port)
 {
-    bool bracket = strchr(host, ':') && host[0] != '[';
-    fedge_sb_t b;
-    fedge_sb_init(&b, buf, cap);
-    if (bracket)
-        fedge_sb_put(&b, "[", 1);
-    fedge_sb_puts(&b, host);
-    fedge_sb_put(&b, bracket ? "]:" : ":", bracket ? 2 : 1);
-    fedge_sb_putu(&b, port);
-    if (b.full) {
+    size_t hl = strlen(host);
+    bool bracket = host[0] != '[' && memchr(host, ':', hl);
+    size_t nd = port >= 10000 ? 5 : port >= 1000 ? 4 : port >= 100 ? 3 : port >= 10 ? 2 : 1;
+    size_t len = hl + (bracket ? 3 : 1) + nd;
+    if (len >= cap) {
         if (cap)
             buf[0] = '\0';
         return FEDGE_ENOSPC;
     }
-    return (int)b.len;
+    char *p = buf;
+    if (bracket)
+        *p++ = '[';
+    memcpy(p, host, hl);
+    p += hl;
+    if (bracket)
+        *p++ = ']';
+    *p++ = ':';
+    p[nd] = '\0';
+    for (size_t i = nd; i-- > 0; port /= 10)
+        p[i] = (char)('0' + port % 10);
+    return (int)len;
 }
 
 /* ---- fedge_sb_t ---- */

@@ -421,6 +421,16 @@ static void test_hostport_format(void **state)
     assert_int_equal(fedge_hostport_format(s, 9, "a.b", 5061), 8);
     assert_string_equal(s, "a.b:5061");
     assert_int_equal(fedge_hostport_format(NULL, 0, "a", 1), FEDGE_ENOSPC);
+    /* the bracketed form at its exact size, and one byte short */
+    char t[16];
+    assert_int_equal(fedge_hostport_format(t, 11, "::1", 5061), 10);
+    assert_string_equal(t, "[::1]:5061");
+    assert_int_equal(fedge_hostport_format(t, 10, "::1", 5061), FEDGE_ENOSPC);
+    assert_string_equal(t, "");
+    assert_int_equal(fedge_hostport_format(t, sizeof t, "h", 65535), 7);
+    assert_string_equal(t, "h:65535");
+    assert_int_equal(fedge_hostport_format(t, sizeof t, "", 9), 2);
+    assert_string_equal(t, ":9");
 }
 
 static void test_sb(void **state)
