@@ -74,18 +74,20 @@ void net__reuse_free(net_t *n)
     fedge_map_free(&n->aliases);
 }
 
-/* True when key ends in ":digits" outside brackets (a host:port key). */
-static bool key_has_port(const char *key)
+/* True when the len bytes of key end in ":digits" outside brackets (a
+ * host:port key). One pass back over the digits, with the length the hash
+ * needs anyway. */
+static bool key_has_port(const char *key, size_t len)
 {
-    const char *colon = strrchr(key, ':');
-    if (!colon || colon[1] == '\0')
+    size_t j = len;
+    while (j > 0 && key[j - 1] >= '0' && key[j - 1] <= '9')
+        j--;
+    if (j == len || j == 0 || key[j - 1] != ':')
         return false;
-    for (const char *p = colon + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
+    const char *colon = key + j - 1;
     if (key[0] == '[')
         return colon > key && colon[-1] == ']';
-    return strchr(key, ':') == colon;
+    return !memchr(key, ':', j - 1);
 }
 
 struct lookup {
@@ -104,9 +106,11 @@ net_conn_t *net_find_conn(net_t *n, const void *tag, const char *key)
 {
     if (!n || !key || !*key || !fedge_map_count(&n->aliases))
         return NULL;
-    struct lookup l = {key, key_has_port(key)};
+    size_t len = strlen(key);
+    struct lookup l = {key, key_has_port(key, len)};
     net_conn_t *best = NULL;
-    for (fedge_map_node_t *node = fedge_map_find(&n->aliases, hash_key(key), alias_eq, &l); node;
+    uint64_t h = fedge_hash_ci((fedge_str_t){key, len});
+    for (fedge_map_node_t *node = fedge_map_find(&n->aliases, h, alias_eq, &l); node;
          node = fedge_map_find_next(&n->aliases, node, alias_eq, &l)) {
         net_conn_t *c = FEDGE_CONTAINER_OF(node, struct net__alias, node)->conn;
         if (c->closing || (tag && c->tag != tag))
