@@ -461,12 +461,21 @@ int media_request(media_client_t *c, const media_req_t *r, media_done_cb cb, voi
     p->slot = -1;
     /* rtpengine keeps replies by cookie alone (whoever asked) and answers a
      * known cookie from that cache: cookies must differ across clients and
-     * across restarts, hence one counter per process under the process's
-     * random hash key. */
+     * across restarts, hence one counter per process under a random key.
+     * Cookies are sent (and logged by the relay): they come from
+     * fedge_siphash24 under a key derived once from the process key, never
+     * from fedge_hash itself (src/base/base.h: its values are not sent). */
     static uint64_t seq;
+    static uint8_t cookie_key[16];
+    if (seq == 0) {
+        uint64_t k0 = fedge_hash("ng cookie key 0", 15), k1 = fedge_hash("ng cookie key 1", 15);
+        memcpy(cookie_key, &k0, 8);
+        memcpy(cookie_key + 8, &k1, 8);
+    }
     do {
         seq++;
-        snprintf(p->cookie, sizeof(p->cookie), "%016" PRIx64, fedge_hash(&seq, sizeof(seq)));
+        snprintf(p->cookie, sizeof(p->cookie), "%016" PRIx64,
+                 fedge_siphash24(cookie_key, &seq, sizeof(seq)));
     } while (fedge_map_find(&c->pending, fedge_hash(p->cookie, COOKIE_LEN), pending_eq, p->cookie));
     rc = encode(p, r, err);
     if (rc < 0) {
