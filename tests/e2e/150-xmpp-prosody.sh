@@ -56,45 +56,9 @@ metric_at_least() {
     [ -n "$v" ] && awk -v v="$v" -v n="$2" 'BEGIN { exit !(v + 0 >= n + 0) }'
 }
 
-# prosody_start: Prosody for fabrikam.test with its own config, data and pid
-# file under T_TMP; its s2s connections for contoso.test go to fedge's XMPP
-# port (mod_fedge_test_route; no DNS server needed).
-prosody_start() {
-    local d=$T_TMP/prosody
-    mkdir -p "$d/data" "$d/plugins" "$d/certs"
-    cp "$XD/mod_fedge_test_route.lua" "$d/plugins/"
-    cat > "$d/prosody.cfg.lua" <<EOF
-run_as_root = true
-pidfile = "$d/prosody.pid"
-data_path = "$d/data"
-certificates = "$d/certs"
-plugin_paths = { "$d/plugins" }
-interfaces = { "127.0.0.1" }
-local_interfaces = { "127.0.0.1" }
-c2s_ports = { $P_C2S }
-s2s_ports = { $P_S2S }
-c2s_direct_tls_ports = { }
-s2s_direct_tls_ports = { }
-http_ports = { }
-https_ports = { }
-modules_enabled = { "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "fedge_test_route" }
-modules_disabled = { "posix" }
-s2s_secure_auth = true
-s2s_require_encryption = true
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-authentication = "internal_plain"
-storage = "internal"
-log = { debug = "$T_LOGS/prosody-debug.log" }
-ssl = { certificate = "$PKI/edge.fabrikam.test.crt"; key = "$PKI/edge.fabrikam.test.key"; cafile = "$PKI/ca.crt" }
-fedge_test_routes = { ["contoso.test"] = { "127.0.0.1", $XMPP_PORT } }
-VirtualHost "fabrikam.test"
-EOF
-    prosodyctl --config "$d/prosody.cfg.lua" register bob fabrikam.test secret \
-        > "$T_LOGS/prosodyctl.log" 2>&1 || return 1
-    start_bg prosody prosody --config "$d/prosody.cfg.lua"
-    wait_listen "$P_C2S" 10 "$BG_PID" && wait_listen "$P_S2S" 5 "$BG_PID"
-}
+# Prosody (prosody_start, lib.sh): its s2s streams for contoso.test go to
+# fedge's XMPP port.
+P_ROUTE="{ \"127.0.0.1\", $XMPP_PORT }"
 
 # im_send FROM BODY EXPECT: one SIP MESSAGE from the internal side to bob.
 im_send() {
@@ -136,7 +100,7 @@ check "store: XMPP on in the global policy, fabrikam.test an XMPP partner (its s
     eval 'fedge_store policy set global --federation on --xmpp on &&
           fedge_store xmpp allow fabrikam.test'
 
-check "Prosody for fabrikam.test starts" prosody_start || { show prosody; finish; }
+check "Prosody for fabrikam.test starts" prosody_start "$P_ROUTE" || { show prosody; finish; }
 # The internal next hop is also the presence server of alice (her state in
 # $T_TMP/alice-presence).
 echo "open In the office" > "$T_TMP/alice-presence"
@@ -332,7 +296,7 @@ check "fabrikam.test allowed again, SASL off (dialback only)" \
     fedge_store xmpp allow fabrikam.test --sasl off --proxy-fqdn "127.0.0.1:$P_S2S"
 check "fedge drains and exits 0 on SIGTERM (streams and XMPP listener closed)" stop fedge
 stop prosody
-check "Prosody restarts (no stream left from before)" prosody_start
+check "Prosody restarts (no stream left from before)" prosody_start "$P_ROUTE"
 FEDGE_NO_PARTNER=1 check "fedge restarts" start_fedge "$CFG" fedge2 || finish
 check "bob online again" \
     eval "start_bg bob4 $PY '$XD/xmpp_user.py' bob@fabrikam.test secret $P_C2S --echo --seconds 120 &&
@@ -352,7 +316,7 @@ check "fabrikam.test allowed with dialback off (SASL EXTERNAL only)" \
 check "fedge exits 0 on SIGTERM" stop fedge2
 stop bob4
 stop prosody
-check "Prosody restarts" prosody_start
+check "Prosody restarts" prosody_start "$P_ROUTE"
 FEDGE_NO_PARTNER=1 check "fedge restarts" start_fedge "$CFG" fedge3 || finish
 check "bob online again" \
     eval "start_bg bob5 $PY '$XD/xmpp_user.py' bob@fabrikam.test secret $P_C2S --echo --seconds 120 &&

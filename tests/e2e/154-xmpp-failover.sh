@@ -34,45 +34,9 @@ cat >> "$CFG" <<EOF
 listen = 127.0.0.1:$XMPP_PORT, [::1]:$XMPP6_PORT
 EOF
 
-# prosody_start: Prosody for fabrikam.test; its s2s connections for
-# contoso.test go to fedge's second listen address, [::1]:XMPP6_PORT
-# (mod_fedge_test_route).
-prosody_start() {
-    local d=$T_TMP/prosody
-    mkdir -p "$d/data" "$d/plugins" "$d/certs"
-    cp "$XD/mod_fedge_test_route.lua" "$d/plugins/"
-    cat > "$d/prosody.cfg.lua" <<EOF
-run_as_root = true
-pidfile = "$d/prosody.pid"
-data_path = "$d/data"
-certificates = "$d/certs"
-plugin_paths = { "$d/plugins" }
-interfaces = { "127.0.0.1" }
-local_interfaces = { "127.0.0.1" }
-c2s_ports = { $P_C2S }
-s2s_ports = { $P_S2S }
-c2s_direct_tls_ports = { }
-s2s_direct_tls_ports = { }
-http_ports = { }
-https_ports = { }
-modules_enabled = { "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "fedge_test_route" }
-modules_disabled = { "posix" }
-s2s_secure_auth = true
-s2s_require_encryption = true
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-authentication = "internal_plain"
-storage = "internal"
-log = { debug = "$T_LOGS/prosody-debug.log" }
-ssl = { certificate = "$PKI/edge.fabrikam.test.crt"; key = "$PKI/edge.fabrikam.test.key"; cafile = "$PKI/ca.crt" }
-fedge_test_routes = { ["contoso.test"] = { "::1", $XMPP6_PORT } }
-VirtualHost "fabrikam.test"
-EOF
-    prosodyctl --config "$d/prosody.cfg.lua" register bob fabrikam.test secret \
-        > "$T_LOGS/prosodyctl.log" 2>&1 || return 1
-    start_bg prosody prosody --config "$d/prosody.cfg.lua"
-    wait_listen "$P_C2S" 10 "$BG_PID" && wait_listen "$P_S2S" 5 "$BG_PID"
-}
+# Prosody (prosody_start, lib.sh): its s2s streams for contoso.test go to
+# fedge's second listen address, [::1]:XMPP6_PORT.
+P_ROUTE="{ \"::1\", $XMPP6_PORT }"
 
 # bob_says NAME TEXT: an XMPP session of bob (its log NAME) sends TEXT to
 # alice@contoso.test once online, and stays 15 s to get any error.
@@ -86,7 +50,7 @@ fedge_store() { "$FEDGE_BIN" "$@" -c "$CFG" >> "$T_LOGS/store.log" 2>&1; }
 check "store: XMPP on in the global policy, fabrikam.test an XMPP partner at its Prosody" \
     eval "fedge_store policy set global --federation on --xmpp on &&
           fedge_store xmpp allow fabrikam.test --proxy-fqdn 127.0.0.1:$P_S2S"
-check "Prosody for fabrikam.test starts" prosody_start || { show prosody; finish; }
+check "Prosody for fabrikam.test starts" prosody_start "$P_ROUTE" || { show prosody; finish; }
 start_bg uasB $PY "$XD/sip_im.py" uas --port "$HOP_B"
 check "the second next hop (SIP) starts; the first is down" \
     wait_for "grep -q READY '$T_LOGS/uasB.log'" 5

@@ -54,42 +54,9 @@ start_member() { # M [NAME]
 }
 fedge_store() { "$F" "$@" -c "$T_TMP/edgea.ini" >> "$T_LOGS/store.log" 2>&1; }
 
-prosody_start() {
-    local d=$T_TMP/prosody
-    mkdir -p "$d/data" "$d/plugins" "$d/certs"
-    cp "$XD/mod_fedge_test_route.lua" "$d/plugins/"
-    cat > "$d/prosody.cfg.lua" <<EOF
-run_as_root = true
-pidfile = "$d/prosody.pid"
-data_path = "$d/data"
-certificates = "$d/certs"
-plugin_paths = { "$d/plugins" }
-interfaces = { "127.0.0.1" }
-local_interfaces = { "127.0.0.1" }
-c2s_ports = { $P_C2S }
-s2s_ports = { $P_S2S }
-c2s_direct_tls_ports = { }
-s2s_direct_tls_ports = { }
-http_ports = { }
-https_ports = { }
-modules_enabled = { "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "fedge_test_route" }
-modules_disabled = { "posix" }
-s2s_secure_auth = true
-s2s_require_encryption = true
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-authentication = "internal_plain"
-storage = "internal"
-log = { debug = "$T_LOGS/prosody-debug.log" }
-ssl = { certificate = "$PKI/edge.fabrikam.test.crt"; key = "$PKI/edge.fabrikam.test.key"; cafile = "$PKI/ca.crt" }
-fedge_test_routes = { ["contoso.test"] = { { "127.0.0.1", ${XP[a]} }, { "127.0.0.1", ${XP[b]} } } }
-VirtualHost "fabrikam.test"
-EOF
-    prosodyctl --config "$d/prosody.cfg.lua" register bob fabrikam.test secret \
-        > "$T_LOGS/prosodyctl.log" 2>&1 || return 1
-    start_bg prosody prosody --config "$d/prosody.cfg.lua"
-    wait_listen "$P_C2S" 10 "$BG_PID" && wait_listen "$P_S2S" 5 "$BG_PID"
-}
+# Prosody (prosody_start, lib.sh): its s2s streams for contoso.test go to
+# member a, else member b.
+P_ROUTE="{ { \"127.0.0.1\", ${XP[a]} }, { \"127.0.0.1\", ${XP[b]} } }"
 
 member_config a
 member_config b
@@ -101,7 +68,7 @@ start_bg uas $PY "$XD/sip_im.py" uas --port "$UAS" --presence "$T_TMP/alice" \
     --sub-expires "$SUB_EXPIRES" --threads
 check "the internal side (next hop, alice's presence server) starts" \
     wait_for "grep -q READY '$T_LOGS/uas.log'" 5
-check "Prosody for fabrikam.test starts (contoso.test: edgea, else edgeb)" prosody_start ||
+check "Prosody for fabrikam.test starts (contoso.test: edgea, else edgeb)" prosody_start "$P_ROUTE" ||
     { show prosody; finish; }
 check "edgea and edgeb start in the pool edge.contoso.test on one PostgreSQL store" \
     eval "start_member a && start_member b" || finish

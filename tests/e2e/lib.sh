@@ -526,6 +526,52 @@ sys.exit(1)
 PY
 }
 
+# prosody_start ROUTES [LOG]: Prosody for fabrikam.test (user bob, password
+# secret) as `prosody`, c2s on P_C2S and s2s on P_S2S (both set by the
+# caller), files under T_TMP/prosody, TLS with edge.fabrikam.test's test
+# certificate, s2s encryption and authentication required; its s2s streams
+# for contoso.test go where ROUTES says (the Lua value of
+# mod_fedge_test_route's fedge_test_routes["contoso.test"]: one
+# { "host", port } or a list of them tried in order; no DNS needed). LOG is
+# Prosody's log setting (default: debug to T_LOGS/prosody-debug.log).
+# Returns once both ports listen.
+prosody_start() {
+    local d=$T_TMP/prosody routes=$1 log=${2:-"debug = \"$T_LOGS/prosody-debug.log\""}
+    mkdir -p "$d/data" "$d/plugins" "$d/certs"
+    cp "$E2E_DIR/xmpp/mod_fedge_test_route.lua" "$d/plugins/"
+    cat > "$d/prosody.cfg.lua" <<EOF
+run_as_root = true
+pidfile = "$d/prosody.pid"
+data_path = "$d/data"
+certificates = "$d/certs"
+plugin_paths = { "$d/plugins" }
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { $P_C2S }
+s2s_ports = { $P_S2S }
+c2s_direct_tls_ports = { }
+s2s_direct_tls_ports = { }
+http_ports = { }
+https_ports = { }
+modules_enabled = { "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "fedge_test_route" }
+modules_disabled = { "posix" }
+s2s_secure_auth = true
+s2s_require_encryption = true
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+storage = "internal"
+log = { $log }
+ssl = { certificate = "$PKI/edge.fabrikam.test.crt"; key = "$PKI/edge.fabrikam.test.key"; cafile = "$PKI/ca.crt" }
+fedge_test_routes = { ["contoso.test"] = $routes }
+VirtualHost "fabrikam.test"
+EOF
+    prosodyctl --config "$d/prosody.cfg.lua" register bob fabrikam.test secret \
+        > "$T_LOGS/prosodyctl.log" 2>&1 || return 1
+    start_bg prosody prosody --config "$d/prosody.cfg.lua"
+    wait_listen "$P_C2S" 10 "$BG_PID" && wait_listen "$P_S2S" 5 "$BG_PID"
+}
+
 # rtpengine_start NG_PORT RTP_MIN [LOG_LEVEL]: rtpengine in user space
 # (--table=-1) as `rtpengine` (stop it with `stop rtpengine`), interfaces
 # internal/127.0.0.2 and external/127.0.0.3, ng on 127.0.0.1:NG_PORT, RTP
