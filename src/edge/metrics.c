@@ -200,15 +200,10 @@ void edge__metrics_tick(edge_t *s)
 
 /* ---- SIP messages: the start line only ---- */
 
-static const char *const methods[] = {"INVITE",  "ACK",   "BYE",     "CANCEL",  "OPTIONS",
-                                      "MESSAGE", "INFO",  "UPDATE",  "PRACK",   "SUBSCRIBE",
-                                      "NOTIFY",  "REFER", "PUBLISH", "REGISTER"};
-
 /* Series by [side][direction][method or class], looked up once: this runs
  * for every message. Atomic pointers: edges in one process may run on
  * several loops (tests). */
-#define N_METHODS (FEDGE_ARRAY_LEN(methods) + 1) /* + "other" */
-static _Atomic(obs_series_t *) req_series[3][2][N_METHODS], resp_series[3][2][7];
+static _Atomic(obs_series_t *) req_series[3][2][SIP_METHOD_COUNT], resp_series[3][2][7];
 
 void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len)
 {
@@ -234,30 +229,11 @@ void edge__metrics_msg(proxy_side_t side, bool sent, const char *buf, size_t len
         obs_series_add(s, 1);
         return;
     }
-    /* methods[] index of each sip_method_t; SIP_METHOD_OTHER: "other" */
-    static const uint8_t index_of[] = {
-        [SIP_METHOD_OTHER] = FEDGE_ARRAY_LEN(methods),
-        [SIP_METHOD_INVITE] = 0,
-        [SIP_METHOD_ACK] = 1,
-        [SIP_METHOD_BYE] = 2,
-        [SIP_METHOD_CANCEL] = 3,
-        [SIP_METHOD_OPTIONS] = 4,
-        [SIP_METHOD_MESSAGE] = 5,
-        [SIP_METHOD_INFO] = 6,
-        [SIP_METHOD_UPDATE] = 7,
-        [SIP_METHOD_PRACK] = 8,
-        [SIP_METHOD_SUBSCRIBE] = 9,
-        [SIP_METHOD_NOTIFY] = 10,
-        [SIP_METHOD_REFER] = 11,
-        [SIP_METHOD_PUBLISH] = 12,
-        [SIP_METHOD_REGISTER] = 13,
-    };
-    const char *sp = memchr(buf, ' ', len < 32 ? len : 32);
-    size_t k = sp ? index_of[sip_method_id(buf, (size_t)(sp - buf))] : FEDGE_ARRAY_LEN(methods);
+    sip_method_t k = sip_start_method(buf, len);
     slot = &req_series[sd][sent][k];
     if (!(s = atomic_load_explicit(slot, memory_order_relaxed))) {
-        s = obs_series(m_req, side_name(side), dir,
-                       k < FEDGE_ARRAY_LEN(methods) ? methods[k] : "other");
+        const char *name = sip_method_name(k);
+        s = obs_series(m_req, side_name(side), dir, name ? name : "other");
         atomic_store_explicit(slot, s, memory_order_relaxed);
     }
     obs_series_add(s, 1);

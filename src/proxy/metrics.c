@@ -36,45 +36,15 @@ void proxy__started(proxy_t *p, proxy__txn_t *t)
         t->fwd_ms = proxy__now(p) + 1; /* + 1: 0 means "not forwarded" */
 }
 
-static const char *const methods[] = {"INVITE",  "ACK",   "BYE",     "CANCEL",  "OPTIONS",
-                                      "MESSAGE", "INFO",  "UPDATE",  "PRACK",   "SUBSCRIBE",
-                                      "NOTIFY",  "REFER", "PUBLISH", "REGISTER"};
-#define N_METHODS (FEDGE_ARRAY_LEN(methods) + 1) /* + "other" */
-
-/* Index in methods of the request's method (its first token), or
- * FEDGE_ARRAY_LEN(methods) for any other: no parse needed. */
-static size_t method_of(const char *req, size_t len)
+static const char *method_label(sip_method_t m)
 {
-    /* methods[] index of each sip_method_t; SIP_METHOD_OTHER: "other" */
-    static const uint8_t index_of[] = {
-        [SIP_METHOD_OTHER] = FEDGE_ARRAY_LEN(methods),
-        [SIP_METHOD_INVITE] = 0,
-        [SIP_METHOD_ACK] = 1,
-        [SIP_METHOD_BYE] = 2,
-        [SIP_METHOD_CANCEL] = 3,
-        [SIP_METHOD_OPTIONS] = 4,
-        [SIP_METHOD_MESSAGE] = 5,
-        [SIP_METHOD_INFO] = 6,
-        [SIP_METHOD_UPDATE] = 7,
-        [SIP_METHOD_PRACK] = 8,
-        [SIP_METHOD_SUBSCRIBE] = 9,
-        [SIP_METHOD_NOTIFY] = 10,
-        [SIP_METHOD_REFER] = 11,
-        [SIP_METHOD_PUBLISH] = 12,
-        [SIP_METHOD_REGISTER] = 13,
-    };
-    const char *sp = memchr(req, ' ', len < 32 ? len : 32);
-    return sp ? index_of[sip_method_id(req, (size_t)(sp - req))] : FEDGE_ARRAY_LEN(methods);
-}
-
-static const char *method_name(size_t k)
-{
-    return k < FEDGE_ARRAY_LEN(methods) ? methods[k] : "other";
+    const char *name = sip_method_name(m);
+    return name ? name : "other";
 }
 
 /* Histogram series by [side][method], found once (a proxy per loop; several
  * loops may share them in tests: atomic pointers). */
-static _Atomic(obs_series_t *) fwd_series[3][N_METHODS];
+static _Atomic(obs_series_t *) fwd_series[3][SIP_METHOD_COUNT];
 
 static const char *host_of(sip_msg_t *m, bool from, char *buf, size_t n)
 {
@@ -93,13 +63,13 @@ void proxy__final(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, int status, const c
         return;
     t->final_told = true;
     pthread_once(&once, families);
-    size_t k = method_of(t->req, t->req_len);
+    sip_method_t k = sip_start_method(t->req, t->req_len);
     uint64_t now = proxy__now(p);
     if (t->fwd_ms && t->out_side) {
         unsigned sd = t->out_side == PROXY_SIDE_EXTERNAL ? 1 : 2;
         obs_series_t *se = atomic_load_explicit(&fwd_series[sd][k], memory_order_relaxed);
         if (!se) {
-            se = obs_series(m_fwd, proxy_side_name(t->out_side), method_name(k));
+            se = obs_series(m_fwd, proxy_side_name(t->out_side), method_label(k));
             atomic_store_explicit(&fwd_series[sd][k], se, memory_order_relaxed);
         }
         obs_series_observe(se, (double)(now + 1 - t->fwd_ms) / 1000.0);
@@ -122,7 +92,7 @@ void proxy__final(proxy_t *p, proxy__txn_t *t, sip_msg_t *m, int status, const c
     }
     snprintf(st, sizeof(st), "%d", status);
     snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(now - t->started_ms));
-    obs_logkv(OBS_LOG_INFO, "access", "transaction", "method", method_name(k), "from", f, "to", d,
+    obs_logkv(OBS_LOG_INFO, "access", "transaction", "method", method_label(k), "from", f, "to", d,
               "partner", partner, "status", st, "diagnostic", diag, "duration_ms", ms, "in",
               proxy_side_name(t->in_side), "out", t->out_side ? proxy_side_name(t->out_side) : "-",
               "peer", t->remote, NULL);

@@ -41,6 +41,26 @@ sip_method_t sip_method_id(const char *s, size_t len)
     return SIP_METHOD_OTHER;
 }
 
+const char *sip_method_name(sip_method_t m)
+{
+    static const char *const names[SIP_METHOD_COUNT] = {
+        [SIP_METHOD_INVITE] = "INVITE",   [SIP_METHOD_ACK] = "ACK",
+        [SIP_METHOD_BYE] = "BYE",         [SIP_METHOD_CANCEL] = "CANCEL",
+        [SIP_METHOD_OPTIONS] = "OPTIONS", [SIP_METHOD_REGISTER] = "REGISTER",
+        [SIP_METHOD_MESSAGE] = "MESSAGE", [SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",
+        [SIP_METHOD_NOTIFY] = "NOTIFY",   [SIP_METHOD_REFER] = "REFER",
+        [SIP_METHOD_INFO] = "INFO",       [SIP_METHOD_UPDATE] = "UPDATE",
+        [SIP_METHOD_PRACK] = "PRACK",     [SIP_METHOD_PUBLISH] = "PUBLISH",
+    };
+    return (unsigned)m < SIP_METHOD_COUNT ? names[m] : NULL;
+}
+
+sip_method_t sip_start_method(const char *buf, size_t len)
+{
+    const char *sp = memchr(buf, ' ', len < 32 ? len : 32);
+    return sp ? sip_method_id(buf, (size_t)(sp - buf)) : SIP_METHOD_OTHER;
+}
+
 /* Finds the end of the value starting at s[off]: the next comma outside
  * quoted strings and <...>, or len. Returns 0 or -1 when a quote or an
  * angle bracket is unterminated. */

@@ -110,6 +110,7 @@ typedef enum {
     SIP_METHOD_PRACK,
     SIP_METHOD_PUBLISH,
 } sip_method_t;
+#define SIP_METHOD_COUNT (SIP_METHOD_PUBLISH + 1)
 
 /* Header id for a name (long or compact form, any case); SIP_HDR_OTHER when
  * unknown. */
@@ -118,6 +119,13 @@ sip_hdr_id_t sip_hdr_id(const char *name, size_t len);
 const char *sip_hdr_name(sip_hdr_id_t id);
 /* Method id for a method token (case-sensitive, as RFC 3261 says). */
 sip_method_t sip_method_id(const char *s, size_t len);
+/* Canonical name of a method id ("INVITE"); NULL for SIP_METHOD_OTHER. */
+const char *sip_method_name(sip_method_t m);
+/* Method id of a request's first token (its start line, buf of len bytes;
+ * the space that ends the method is looked for in the first 32 bytes):
+ * SIP_METHOD_OTHER when there is none. No parse: for counting every
+ * message (metrics). */
+sip_method_t sip_start_method(const char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* URIs                                                                */

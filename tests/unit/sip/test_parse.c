@@ -861,9 +861,31 @@ static void test_unusual_valid_messages(void **state)
     assert_int_equal(g_m.body.len, 38);
 }
 
+/* Method names and the start-line method the metrics count by. */
+static void test_method_names(void **state)
+{
+    (void)state;
+    for (int m = 1; m < SIP_METHOD_COUNT; m++) {
+        const char *n = sip_method_name((sip_method_t)m);
+        assert_non_null(n);
+        assert_int_equal(sip_method_id(n, strlen(n)), m);
+    }
+    assert_null(sip_method_name(SIP_METHOD_OTHER));
+    const char inv[] = "INVITE sip:bob@example.com SIP/2.0\r\n";
+    assert_int_equal(sip_start_method(inv, sizeof inv - 1), SIP_METHOD_INVITE);
+    const char ext[] = "FOO sip:bob@example.com SIP/2.0\r\n";
+    assert_int_equal(sip_start_method(ext, sizeof ext - 1), SIP_METHOD_OTHER);
+    const char lower[] = "invite sip:b@x SIP/2.0\r\n";
+    assert_int_equal(sip_start_method(lower, sizeof lower - 1), SIP_METHOD_OTHER);
+    const char nosp[] = "INVITEsip:bob@example.comSIP/2.0.................";
+    assert_int_equal(sip_start_method(nosp, sizeof nosp - 1), SIP_METHOD_OTHER);
+    assert_int_equal(sip_start_method("BYE", 3), SIP_METHOD_OTHER);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_method_names),
         cmocka_unit_test(test_request_line),
         cmocka_unit_test(test_extension_method_and_version_case),
         cmocka_unit_test(test_status_line),
