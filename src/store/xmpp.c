@@ -379,8 +379,15 @@ int store_xsub_list(store_t *s, const char *owner, store_xsub_cb cb, void *ctx, 
 #undef XSUB_COLS
 }
 
-int store_xsub_foreign(store_t *s, const char *me, int64_t now, store_xsub_cb cb, void *ctx,
-                       fedge_err_t *err)
+#define XSUB_ROW_COLS                                                                              \
+    "dir, watcher, target, owner, active, call_id, local_tag, remote_tag, remote_uri, "            \
+    "remote_target, cseq, expires_s, presence, note"
+
+/* Marks member me seen at now and lists, in the same transaction under the
+ * writers' lock (so no adoption slips between the two), the rows it owns
+ * (own) or the rows other members own (!own). */
+static int seen_and_list(store_t *s, const char *me, int64_t now, bool own, store_xsub_cb cb,
+                         void *ctx, fedge_err_t *err)
 {
     char fq[STORE_FQDN_MAX + 1];
     int r = store_check_domain("member", me, fq, sizeof fq, err);
@@ -388,14 +395,13 @@ int store_xsub_foreign(store_t *s, const char *me, int64_t now, store_xsub_cb cb
         return r;
     xsub_list_t l = {cb, ctx};
     store__val_t a[] = {STORE__S(fq), STORE__I(now)};
-    /* seen and listed under the writers' lock, as store_xsub_reload */
     r = s->ops->exec(s->be, "UPDATE pool_member SET seen_s = ?2 WHERE fqdn = ?1", a, 2, NULL, err);
     if (r == 0)
         r = s->ops->query(s->be,
-                          "SELECT dir, watcher, target, owner, active, call_id, local_tag, "
-                          "remote_tag, remote_uri, remote_target, cseq, expires_s, presence, note "
-                          "FROM xmpp_subscription WHERE LOWER(owner) <> ?1 ORDER BY dir, "
-                          "watcher, target",
+                          own ? "SELECT " XSUB_ROW_COLS " FROM xmpp_subscription WHERE "
+                                "LOWER(owner) = ?1 ORDER BY dir, watcher, target"
+                              : "SELECT " XSUB_ROW_COLS " FROM xmpp_subscription WHERE "
+                                "LOWER(owner) <> ?1 ORDER BY dir, watcher, target",
                           a, 1, xsub_row, &l, err);
     if (r < 0) {
         s->ops->rollback(s->be);
@@ -404,30 +410,16 @@ int store_xsub_foreign(store_t *s, const char *me, int64_t now, store_xsub_cb cb
     return s->ops->commit(s->be, err);
 }
 
-#define XSUB_ROW_COLS                                                                              \
-    "dir, watcher, target, owner, active, call_id, local_tag, remote_tag, remote_uri, "            \
-    "remote_target, cseq, expires_s, presence, note"
+int store_xsub_foreign(store_t *s, const char *me, int64_t now, store_xsub_cb cb, void *ctx,
+                       fedge_err_t *err)
+{
+    return seen_and_list(s, me, now, false, cb, ctx, err);
+}
 
 int store_xsub_reload(store_t *s, const char *me, int64_t now, store_xsub_cb cb, void *ctx,
                       fedge_err_t *err)
 {
-    char fq[STORE_FQDN_MAX + 1];
-    int r = store_check_domain("member", me, fq, sizeof fq, err);
-    if (r < 0 || (r = s->ops->begin(s->be, true, err)) < 0)
-        return r;
-    xsub_list_t l = {cb, ctx};
-    store__val_t a[] = {STORE__S(fq), STORE__I(now)};
-    r = s->ops->exec(s->be, "UPDATE pool_member SET seen_s = ?2 WHERE fqdn = ?1", a, 2, NULL, err);
-    if (r == 0)
-        r = s->ops->query(s->be,
-                          "SELECT " XSUB_ROW_COLS " FROM xmpp_subscription WHERE LOWER(owner) = "
-                          "?1 ORDER BY dir, watcher, target",
-                          a, 1, xsub_row, &l, err);
-    if (r < 0) {
-        s->ops->rollback(s->be);
-        return r;
-    }
-    return s->ops->commit(s->be, err);
+    return seen_and_list(s, me, now, true, cb, ctx, err);
 }
 
 /* The stale members of a pool that own rows, gathered before the change. */
